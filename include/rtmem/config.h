@@ -1,0 +1,63 @@
+/*
+ * rtmem compile-time configuration.
+ *
+ * Every option has a safe default. To change one, either
+ *   - put a file named rtmem_config.h on the include path (it is picked up
+ *     automatically, like FreeRTOSConfig.h), or
+ *   - define RTM_CONFIG_FILE as a quoted file name ("board_rtmem.h"), or
+ *   - pass the option as a compiler definition (CMake: RTMEM_EXTRA_DEFINES).
+ * The user header is read first, so anything it defines wins.
+ * docs/configuration.md lists every option with its effect and cost.
+ */
+#ifndef RTMEM_CONFIG_H
+#define RTMEM_CONFIG_H
+
+#if defined(RTM_CONFIG_FILE)
+#include RTM_CONFIG_FILE
+#elif defined(__has_include)
+#if __has_include("rtmem_config.h")
+#include "rtmem_config.h"
+#endif
+#endif
+
+/* Default block granularity (and alignment of every result) of a heap whose
+ * config leaves alignment at 0. A power of two, at least 4. */
+#ifndef RTM_DEFAULT_ALIGN
+#define RTM_DEFAULT_ALIGN 8u
+#endif
+
+/* TLSF second-level subdivisions per power of two, as log2 (2..5).
+ * 4 means 16 size classes per doubling: worst-case internal waste 1/16.
+ * Each step up doubles the free-list head table of every TLSF heap. */
+#ifndef RTM_TLSF_SL_LOG2
+#define RTM_TLSF_SL_LOG2 4
+#endif
+
+/* What the default misuse hook does after reporting through the output
+ * hook: 0 = return and leave the heap intact (the misused call has no
+ * effect), 1 = call RTM_ABORT(). */
+#ifndef RTM_ABORT_ON_MISUSE
+#define RTM_ABORT_ON_MISUSE 0
+#endif
+
+/* How rtmem stops the program when configured to. Must not return. */
+#ifndef RTM_ABORT
+#define RTM_ABORT() __builtin_trap()
+#endif
+
+/* FreeRTOS port: 0 = a heap lock suspends the scheduler (vTaskSuspendAll,
+ * the heap_4 way; interrupts stay enabled, no ISR may allocate),
+ * 1 = a heap lock is a critical section (taskENTER_CRITICAL; short
+ * interrupt latency cost, lets ISRs use the _from_isr variants later). */
+#ifndef RTM_FREERTOS_USE_CRITICAL_SECTIONS
+#define RTM_FREERTOS_USE_CRITICAL_SECTIONS 0
+#endif
+
+#if (RTM_DEFAULT_ALIGN & (RTM_DEFAULT_ALIGN - 1u)) != 0 || RTM_DEFAULT_ALIGN < 4u
+#error "RTM_DEFAULT_ALIGN must be a power of two, at least 4"
+#endif
+#if RTM_TLSF_SL_LOG2 < 2 || RTM_TLSF_SL_LOG2 > 5
+#error "RTM_TLSF_SL_LOG2 must be between 2 and 5"
+#endif
+
+#endif

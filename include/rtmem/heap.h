@@ -1,0 +1,261 @@
+/*
+ * rtmem heap: one region of caller-supplied memory, one allocation strategy.
+ *
+ * The control block lives at the start of the region, so a heap can be a
+ * static array and needs no other memory:
+ *
+ *     RTM_HEAP_STORAGE(app_ram, 16 * 1024);
+ *     rtm_heap_t *h = rtm_heap_init(app_ram, sizeof app_ram, NULL);  // TLSF
+ *     void *p = rtm_malloc(h, 100);
+ *     rtm_free(h, p);
+ *
+ * Strategies (rtm_heap_config_t.strategy):
+ *
+ *   strategy        classic name     malloc         free            overhead/block  min block
+ *   RTM_TLSF        -                O(1)*          O(1)            4 bytes         16 bytes
+ *   RTM_FIRST_FIT   FreeRTOS heap_4  O(free blocks) O(free blocks)  4 bytes          8 bytes
+ *   RTM_BEST_FIT    FreeRTOS heap_2  O(free blocks) O(free blocks)  4 bytes          8 bytes
+ *   RTM_BUMP        FreeRTOS heap_1  O(1)           refused         4 bytes          8 bytes
+ *   RTM_SYSTEM      FreeRTOS heap_3  libc malloc    libc free       libc's + 0      libc's
+ *
+ * "min block" is the smallest span a block occupies (header included) with
+ * the default 8-byte granularity; every block is a multiple of the heap's
+ * granularity. Blocks keep sizes and free-list links as 32-bit offsets, so a
+ * heap has the same layout on a 64-bit host as on a 32-bit target and is at
+ * most 4 GiB.
+ *  * TLSF malloc is O(1) except when the only free blocks that fit are in the
+ *    request's own size class, where it scans that one class; this makes
+ *    malloc(n) succeed whenever any free block has n usable bytes.
+ *
+ * RTM_SYSTEM (heap_3) passes requests to the C library; the region passed to
+ * rtm_heap_init then holds the control block and a table of live blocks
+ * (16 bytes per slot on 64-bit hosts, 8 on 32-bit), which bounds how many
+ * blocks may be live at once; allocated bytes are bounded by
+ * rtm_heap_config_t.system_budget. It exists only when the library is built
+ * with RTMEM_WITH_SYSTEM (hosted targets); otherwise init gives
+ * RTM_ERR_UNSUPPORTED.
+ *
+ * Thread safety: every function takes the heap's lock (port.h) unless the
+ * heap was created with RTM_HEAP_NO_LOCK. No function may be called from an
+ * ISR unless the port's lock is a critical section that is safe there.
+ * Hooks run after the lock is released, in the calling task.
+ *
+ * Bad input never gives undefined behaviour: a NULL heap gives NULL/0/false,
+ * a pointer the heap did not give out is reported through the misuse hook
+ * and the call has no effect.
+ */
+#ifndef RTMEM_HEAP_H
+#define RTMEM_HEAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rtmem/config.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Alignment that rtm_heap_init requires of its memory. */
+#define RTM_HEAP_MEM_ALIGN 8u
+
+/* Declares static storage suitably aligned for rtm_heap_init. */
+#define RTM_HEAP_STORAGE(name, bytes) static _Alignas(RTM_HEAP_MEM_ALIGN) uint8_t name[(bytes)]
+
+typedef struct rtm_heap rtm_heap_t;
+
+typedef enum rtm_strategy_id {
+    RTM_TLSF = 0,  /* default */
+    RTM_FIRST_FIT, /* heap_4 */
+    RTM_BEST_FIT,  /* heap_2 */
+    RTM_BUMP,      /* heap_1 */
+    RTM_SYSTEM,    /* heap_3 */
+    RTM_STRATEGY_COUNT
+} rtm_strategy_id_t;
+
+/* Why rtm_heap_init refused its arguments. */
+typedef enum rtm_err {
+    RTM_OK = 0,
+    RTM_ERR_NULL,           /* mem is NULL */
+    RTM_ERR_MISALIGNED,     /* mem not aligned to RTM_HEAP_MEM_ALIGN */
+    RTM_ERR_TOO_SMALL,      /* below rtm_heap_min_size() */
+    RTM_ERR_TOO_LARGE,      /* more than 4 GiB of block space */
+    RTM_ERR_BAD_ALIGNMENT,  /* config alignment not a power of two >= 4 */
+    RTM_ERR_BAD_STRATEGY,   /* unknown strategy id */
+    RTM_ERR_UNSUPPORTED,    /* strategy not compiled in (RTM_SYSTEM) */
+    RTM_ERR_PORT            /* the port could not create the lock */
+} rtm_err_t;
+
+/* Why an allocation returned NULL (failed-allocation hook). */
+typedef enum rtm_fail_reason {
+    RTM_FAIL_NO_MEMORY = 1,  /* fewer free bytes than requested */
+    RTM_FAIL_FRAGMENTED,     /* enough free bytes, but no free block fits */
+    RTM_FAIL_TOO_LARGE,      /* size (plus overhead) cannot fit this heap at all */
+    RTM_FAIL_OVERFLOW,       /* calloc count * size overflows size_t */
+    RTM_FAIL_BAD_ALIGNMENT,  /* alignment zero or not a power of two */
+    RTM_FAIL_TABLE_FULL      /* RTM_SYSTEM: live-block table full */
+} rtm_fail_reason_t;
+
+/* What a caller did wrong (misuse hook). The call that was misused has no
+ * effect on the heap. */
+typedef enum rtm_misuse {
+    RTM_MISUSE_FOREIGN_POINTER = 1, /* pointer outside this heap's region */
+    RTM_MISUSE_INVALID_POINTER,     /* inside the region, not a live block's start */
+    RTM_MISUSE_DOUBLE_FREE,         /* the block is already free */
+    RTM_MISUSE_FREE_REFUSED,        /* free (or shrink) on a RTM_BUMP heap */
+    RTM_MISUSE_CORRUPT_BLOCK        /* block metadata found inconsistent */
+} rtm_misuse_t;
+
+typedef void (*rtm_alloc_failed_fn)(rtm_heap_t *heap, size_t size, size_t alignment,
+                                    rtm_fail_reason_t reason, void *ctx);
+typedef void (*rtm_misuse_fn)(rtm_heap_t *heap, rtm_misuse_t kind, const void *address,
+                              void *ctx);
+
+/* rtm_heap_config_t.flags */
+#define RTM_HEAP_NO_LOCK 0x1u /* single-threaded use: no port lock taken */
+
+typedef struct rtm_heap_config {
+    rtm_strategy_id_t strategy;      /* RTM_TLSF when zeroed */
+    size_t alignment;                /* block granularity, power of two >= 4; 0 = RTM_DEFAULT_ALIGN */
+    const char *name;                /* for reports; kept by pointer; NULL = "heap" */
+    uint32_t flags;                  /* RTM_HEAP_* */
+    rtm_alloc_failed_fn on_alloc_failed; /* NULL = none */
+    rtm_misuse_fn on_misuse;         /* NULL = rtm_default_misuse_hook */
+    void *hook_ctx;                  /* passed to both hooks */
+    size_t system_budget;            /* RTM_SYSTEM only: byte limit; 0 = SIZE_MAX/2 */
+} rtm_heap_config_t;
+
+/* Everything FreeRTOS HeapStats_t and ESP-IDF multi_heap_info_t report can be
+ * derived from this. Invariant: free_bytes + allocated_bytes + overhead_bytes
+ * == total_bytes. */
+typedef struct rtm_heap_info {
+    size_t total_bytes;        /* the size passed to rtm_heap_init (RTM_SYSTEM: budget + control) */
+    size_t free_bytes;         /* usable bytes in free blocks */
+    size_t allocated_bytes;    /* usable bytes of live blocks (rtm_usable_size summed) */
+    size_t overhead_bytes;     /* control block, block headers, alignment padding */
+    size_t min_free_bytes;     /* lowest free_bytes since init or rtm_heap_reset_min_free */
+    size_t largest_free_block; /* usable bytes of the largest free block: rtm_malloc of this size succeeds */
+    size_t used_blocks;        /* live allocations */
+    size_t free_blocks;        /* free blocks */
+    size_t alloc_count;        /* successful allocations since init (realloc moves count one) */
+    size_t free_count;         /* successful frees since init */
+    size_t failed_count;       /* allocations that returned NULL for lack of memory or bad arguments */
+} rtm_heap_info_t;
+
+typedef struct rtm_block_info {
+    void *ptr;    /* the address a caller gets (or would get) */
+    size_t size;  /* usable bytes */
+    bool used;
+} rtm_block_info_t;
+
+/* Walk callback: return false to stop the walk. Runs with the heap lock
+ * held: it must not call into the same heap. */
+typedef bool (*rtm_walk_fn)(const rtm_block_info_t *block, void *ctx);
+
+typedef struct rtm_check_report {
+    const char *problem;   /* a short sentence naming the broken invariant */
+    const void *address;   /* the block (or control field) where it was found */
+} rtm_check_report_t;
+
+/* The smallest region rtm_heap_init accepts for this config (cfg may be NULL)
+ * that still holds one block of the minimum size. O(1). */
+size_t rtm_heap_min_size(const rtm_heap_config_t *cfg);
+
+/* Why rtm_heap_init(mem, size, cfg) would fail, or RTM_OK. Pure: touches
+ * nothing. O(1). */
+rtm_err_t rtm_heap_init_error(const void *mem, size_t size, const rtm_heap_config_t *cfg);
+
+/* Short English text for an error, misuse or failure value. Never NULL. */
+const char *rtm_err_str(rtm_err_t err);
+const char *rtm_misuse_str(rtm_misuse_t kind);
+const char *rtm_fail_reason_str(rtm_fail_reason_t reason);
+const char *rtm_strategy_name(rtm_strategy_id_t strategy);
+
+/* Creates a heap over mem[0..size). cfg may be NULL (TLSF, 8-byte alignment,
+ * locked, default hooks). The config is copied; the name is kept by pointer.
+ * Returns the heap (== mem), or NULL if rtm_heap_init_error() is not RTM_OK.
+ * O(1) except RTM_SYSTEM, which clears its table: O(size). Not from an ISR. */
+rtm_heap_t *rtm_heap_init(void *mem, size_t size, const rtm_heap_config_t *cfg);
+
+/* Ends a heap: releases its port lock. Live blocks become invalid. For
+ * RTM_SYSTEM, live blocks are returned to the C library. NULL is ignored. */
+void rtm_heap_deinit(rtm_heap_t *heap);
+
+/* Replaces the hooks (NULL on_misuse = the default hook). */
+void rtm_heap_set_hooks(rtm_heap_t *heap, rtm_alloc_failed_fn on_alloc_failed,
+                        rtm_misuse_fn on_misuse, void *ctx);
+
+/* Allocates size bytes aligned to the heap's granularity. size 0 gives NULL
+ * and is not counted as a failure. On failure: NULL, failed_count++, and the
+ * failed-allocation hook. Cost: see the strategy table above. */
+void *rtm_malloc(rtm_heap_t *heap, size_t size);
+
+/* Allocates count * size zeroed bytes. Overflow gives NULL with
+ * RTM_FAIL_OVERFLOW. Cost: rtm_malloc plus the memset. */
+void *rtm_calloc(rtm_heap_t *heap, size_t count, size_t size);
+
+/* Allocates size bytes at an address that is a multiple of alignment, which
+ * must be a power of two (any size; values at or below the granularity cost
+ * nothing extra). Zero or non-power-of-two alignment gives NULL with
+ * RTM_FAIL_BAD_ALIGNMENT. Free the result with rtm_free. Argument order as
+ * C11 aligned_alloc. */
+void *rtm_aligned_alloc(rtm_heap_t *heap, size_t alignment, size_t size);
+
+/* Resizes a block, keeping min(old, new) bytes of contents. Shrinks in place
+ * (the tail is freed where the strategy can), grows in place when the next
+ * block is free and large enough, else allocates, copies and frees.
+ * ptr NULL = rtm_malloc; size 0 = rtm_free and returns NULL. On failure
+ * returns NULL and the old block stays valid and unchanged. A pointer the
+ * heap did not give out is reported (misuse hook) and gives NULL. The result
+ * keeps only the heap's granularity (not a larger rtm_aligned_alloc
+ * alignment). */
+void *rtm_realloc(rtm_heap_t *heap, void *ptr, size_t size);
+
+/* Frees a block. NULL is ignored. A foreign, interior or already-freed
+ * pointer, and any free on a RTM_BUMP heap, is reported through the misuse
+ * hook and has no effect. Cost: see the strategy table. */
+void rtm_free(rtm_heap_t *heap, void *ptr);
+
+/* Usable bytes of a live block (>= the requested size). A bad pointer is
+ * reported and gives 0. O(1). */
+size_t rtm_usable_size(rtm_heap_t *heap, const void *ptr);
+
+/* Fills *info. O(1) for TLSF except largest_free_block, which scans the one
+ * highest non-empty size class; O(free blocks) for first/best fit. False if
+ * heap or info is NULL. */
+bool rtm_heap_info(rtm_heap_t *heap, rtm_heap_info_t *info);
+
+/* Shortcuts for single fields of rtm_heap_info, same costs. 0 for NULL. */
+size_t rtm_heap_free_bytes(rtm_heap_t *heap);
+size_t rtm_heap_min_free_bytes(rtm_heap_t *heap);
+size_t rtm_heap_largest_free(rtm_heap_t *heap);
+
+/* Sets the minimum-ever free mark to the current free bytes. O(1). */
+void rtm_heap_reset_min_free(rtm_heap_t *heap);
+
+/* Calls fn for every block in address order (RTM_SYSTEM: live blocks in
+ * table order). Lock held throughout: O(blocks). False if heap or fn is NULL
+ * or the walk met a corrupt block (then rtm_heap_check says where). */
+bool rtm_heap_walk(rtm_heap_t *heap, rtm_walk_fn fn, void *ctx);
+
+/* Verifies every invariant the strategy relies on (block sizes and bounds,
+ * boundary tags, coalescing, free lists and bitmaps, counters against the
+ * blocks). Returns true if all hold; otherwise false and, if report is not
+ * NULL, the first broken invariant and its address. Lock held: O(blocks). */
+bool rtm_heap_check(rtm_heap_t *heap, rtm_check_report_t *report);
+
+/* Strategy, name, granularity of a heap. */
+rtm_strategy_id_t rtm_heap_strategy(const rtm_heap_t *heap);
+const char *rtm_heap_name(const rtm_heap_t *heap);
+size_t rtm_heap_alignment(const rtm_heap_t *heap);
+
+/* The default misuse hook: writes one line through the output hook
+ * (output.h) and, if RTM_ABORT_ON_MISUSE is 1, calls RTM_ABORT(). */
+void rtm_default_misuse_hook(rtm_heap_t *heap, rtm_misuse_t kind, const void *address, void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

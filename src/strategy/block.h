@@ -1,0 +1,92 @@
+/*
+ * Block layout shared by the TLSF, first-fit, best-fit and bump strategies.
+ * Internal.
+ *
+ * Blocks are addressed by 32-bit offsets from the arena start, so the layout
+ * is identical on 32- and 64-bit machines. A block whose header is at offset
+ * H spans [H, H + span): a 4-byte header word, then the payload the caller
+ * sees at H + 4. span is a multiple of the granularity G and H + 4 is a
+ * multiple of G in absolute address terms, so every payload is G-aligned.
+ *
+ * Header word: span | flags. span is a multiple of G >= 4, which leaves the
+ * two low bits for flags.
+ *   RTM_BLK_FREE       this block is free
+ *   RTM_BLK_PREV_FREE  the block before it is free (TLSF boundary tags)
+ * Offset 0 is never a block (the strategy's state lives there), so 0 is the
+ * null link.
+ */
+#ifndef RTMEM_BLOCK_H
+#define RTMEM_BLOCK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define RTM_BLK_HDR 4u
+#define RTM_BLK_FREE 0x1u
+#define RTM_BLK_PREV_FREE 0x2u
+#define RTM_BLK_FLAGS 0x3u
+
+/* memcpy keeps these free of alias and alignment assumptions about payload
+ * memory the caller may have typed; compilers emit one load/store. */
+static inline uint32_t rtm_rd32(const uint8_t *base, uint32_t off)
+{
+    uint32_t v;
+    memcpy(&v, base + off, sizeof v);
+    return v;
+}
+
+static inline void rtm_wr32(uint8_t *base, uint32_t off, uint32_t v)
+{
+    memcpy(base + off, &v, sizeof v);
+}
+
+static inline uint32_t rtm_blk_span(const uint8_t *base, uint32_t h)
+{
+    return rtm_rd32(base, h) & ~RTM_BLK_FLAGS;
+}
+
+static inline uint32_t rtm_blk_flags(const uint8_t *base, uint32_t h)
+{
+    return rtm_rd32(base, h) & RTM_BLK_FLAGS;
+}
+
+static inline bool rtm_blk_is_free(const uint8_t *base, uint32_t h)
+{
+    return (rtm_rd32(base, h) & RTM_BLK_FREE) != 0;
+}
+
+static inline void rtm_blk_set(uint8_t *base, uint32_t h, uint32_t span, uint32_t flags)
+{
+    rtm_wr32(base, h, span | flags);
+}
+
+static inline size_t rtm_align_up(size_t v, size_t a)
+{
+    return (v + a - 1u) & ~(a - 1u);
+}
+
+/* Offset of the first header such that the payload after it is aligned to g
+ * in absolute address terms, at or after offset `from`. */
+static inline uint32_t rtm_blk_first_header(const uint8_t *base, size_t from, size_t g)
+{
+    uintptr_t payload = (uintptr_t)base + from + RTM_BLK_HDR;
+    uintptr_t aligned = (payload + (g - 1u)) & ~(uintptr_t)(g - 1u);
+    return (uint32_t)(aligned - (uintptr_t)base - RTM_BLK_HDR);
+}
+
+/* Span needed for a payload of size bytes, or 0 if it overflows 32 bits. */
+static inline uint32_t rtm_blk_span_for(size_t size, size_t g, uint32_t min_span)
+{
+    if (size > (size_t)UINT32_MAX - RTM_BLK_HDR - g) {
+        return 0;
+    }
+    size_t span = rtm_align_up(size + RTM_BLK_HDR, g);
+    if (span < min_span) {
+        span = min_span;
+    }
+    return (uint32_t)span;
+}
+
+#endif

@@ -1,0 +1,97 @@
+/*
+ * The contract between the heap front (src/heap.c) and an allocation
+ * strategy. Internal: not installed.
+ *
+ * A strategy is a pure algorithm over one arena of memory: no locks, no
+ * hooks, no statistics beyond rtm_arena_stats_t, no knowledge of caps,
+ * poisoning or tracing. The front validates every pointer with validate()
+ * before it calls free/resize/usable_size, takes the lock, counts, and calls
+ * the hooks.
+ */
+#ifndef RTMEM_STRATEGY_H
+#define RTMEM_STRATEGY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rtmem/heap.h"
+
+/* Kept current by the strategy after every operation; the front reads it
+ * directly (it is the first member of every strategy's state). Checked by
+ * the strategy's check() against a walk of the blocks. */
+typedef struct rtm_arena_stats {
+    size_t free_bytes;     /* usable bytes of free blocks */
+    size_t free_blocks;    /* number of free blocks */
+    size_t overhead_bytes; /* strategy control + every block header + padding + end marker */
+} rtm_arena_stats_t;
+
+typedef enum rtm_ptr_status {
+    RTM_PTR_OK = 0,  /* start of a live block */
+    RTM_PTR_FOREIGN, /* outside the arena */
+    RTM_PTR_INVALID, /* inside, but not the start of a block */
+    RTM_PTR_FREED,   /* start of a free block: double free */
+    RTM_PTR_CORRUPT  /* looks like a block, but its metadata is inconsistent */
+} rtm_ptr_status_t;
+
+typedef struct rtm_strategy_ops {
+    rtm_strategy_id_t id;
+
+    /* Smallest arena init() accepts with this granularity. */
+    size_t (*min_size)(size_t granularity);
+
+    /* Lays out state and blocks in arena[0..size). arena is 8-aligned.
+     * granularity is a power of two >= 4. param: RTM_SYSTEM budget. */
+    rtm_err_t (*init)(void *arena, size_t size, size_t granularity, size_t param);
+
+    /* Gives back what init took outside the arena (RTM_SYSTEM). May be NULL. */
+    void (*deinit)(void *arena);
+
+    /* Allocates size > 0 bytes aligned to alignment, a power of two; values
+     * <= granularity mean the granularity. NULL with *why set on failure. */
+    void *(*alloc)(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why);
+
+    /* Classifies a pointer the caller passed in, without trusting it. */
+    rtm_ptr_status_t (*validate)(const void *arena, const void *ptr);
+
+    /* Frees a validated live block. NULL when the strategy never frees. */
+    void (*free)(void *arena, void *ptr);
+
+    /* Resizes a validated live block in place to at least size > 0 usable
+     * bytes; false (and no change) when it cannot. May be NULL. */
+    bool (*resize)(void *arena, void *ptr, size_t size);
+
+    /* Usable bytes of a validated live block. */
+    size_t (*usable_size)(const void *arena, const void *ptr);
+
+    /* Usable bytes of the largest free block (what one alloc could get). */
+    size_t (*largest_free)(const void *arena);
+
+    /* Every block in address order; false if stopped by a corrupt block. */
+    bool (*walk)(const void *arena, rtm_walk_fn fn, void *ctx);
+
+    /* Every invariant of the strategy, including stats vs. the blocks. */
+    bool (*check)(const void *arena, rtm_check_report_t *report);
+} rtm_strategy_ops_t;
+
+extern const rtm_strategy_ops_t rtm_strategy_tlsf;
+extern const rtm_strategy_ops_t rtm_strategy_first_fit;
+extern const rtm_strategy_ops_t rtm_strategy_best_fit;
+extern const rtm_strategy_ops_t rtm_strategy_bump;
+#if defined(RTMEM_WITH_SYSTEM)
+extern const rtm_strategy_ops_t rtm_strategy_system;
+#endif
+
+/* Records the first broken invariant; returns false so checks can
+ * `return rtm_check_fail(r, "...", addr);`. */
+static inline bool rtm_check_fail(rtm_check_report_t *report, const char *problem,
+                                  const void *address)
+{
+    if (report != NULL) {
+        report->problem = problem;
+        report->address = address;
+    }
+    return false;
+}
+
+#endif
