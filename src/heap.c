@@ -1,0 +1,601 @@
+/*
+ * The heap front: everything every strategy needs, written once. It checks
+ * arguments, takes the lock, dispatches to the strategy, keeps the counters
+ * and calls the hooks (always after the lock is released).
+ */
+#include "rtmem/heap.h"
+
+#include <string.h>
+
+#include "rtmem/output.h"
+#include "rtmem/port.h"
+#include "strategy/strategy.h"
+
+#define HEAP_MAGIC 0x72746d68u /* "rtmh" */
+
+struct rtm_heap {
+    uint32_t magic;
+    uint32_t flags;
+    const rtm_strategy_ops_t *ops;
+    rtm_arena_stats_t *arena; /* the strategy state; its stats come first */
+    const char *name;
+    size_t total_bytes;
+    size_t front_bytes; /* this struct, rounded up: part of the overhead */
+    size_t granularity;
+    rtm_alloc_failed_fn on_alloc_failed;
+    rtm_misuse_fn on_misuse;
+    void *hook_ctx;
+    size_t allocated_bytes;
+    size_t used_blocks;
+    size_t min_free_bytes;
+    size_t alloc_count;
+    size_t free_count;
+    size_t failed_count;
+    rtm_port_lock_t lock;
+};
+
+/* The strategy's arena starts here, 8-aligned like the region itself. */
+#define FRONT_BYTES ((sizeof(struct rtm_heap) + 7u) & ~(size_t)7u)
+
+static const rtm_strategy_ops_t *strategy_ops(rtm_strategy_id_t id)
+{
+    switch (id) {
+    case RTM_TLSF:
+        return &rtm_strategy_tlsf;
+    case RTM_FIRST_FIT:
+        return &rtm_strategy_first_fit;
+    case RTM_BEST_FIT:
+        return &rtm_strategy_best_fit;
+    case RTM_BUMP:
+        return &rtm_strategy_bump;
+    case RTM_SYSTEM:
+#if defined(RTMEM_WITH_SYSTEM)
+        return &rtm_strategy_system;
+#else
+        return NULL;
+#endif
+    case RTM_STRATEGY_COUNT:
+    default:
+        return NULL;
+    }
+}
+
+static bool is_pow2(size_t v)
+{
+    return v != 0 && (v & (v - 1u)) == 0;
+}
+
+static size_t config_granularity(const rtm_heap_config_t *cfg)
+{
+    return (cfg == NULL || cfg->alignment == 0) ? (size_t)RTM_DEFAULT_ALIGN : cfg->alignment;
+}
+
+static bool heap_ok(const rtm_heap_t *h)
+{
+    return h != NULL && h->magic == HEAP_MAGIC;
+}
+
+static void heap_lock(rtm_heap_t *h)
+{
+    if ((h->flags & RTM_HEAP_NO_LOCK) == 0) {
+        rtm_port_lock(&h->lock);
+    }
+}
+
+static void heap_unlock(rtm_heap_t *h)
+{
+    if ((h->flags & RTM_HEAP_NO_LOCK) == 0) {
+        rtm_port_unlock(&h->lock);
+    }
+}
+
+static void report_failure(rtm_heap_t *h, size_t size, size_t alignment, rtm_fail_reason_t why)
+{
+    if (h->on_alloc_failed != NULL) {
+        h->on_alloc_failed(h, size, alignment, why, h->hook_ctx);
+    }
+}
+
+static void report_misuse(rtm_heap_t *h, rtm_misuse_t kind, const void *address)
+{
+    rtm_misuse_fn fn = h->on_misuse != NULL ? h->on_misuse : rtm_default_misuse_hook;
+    fn(h, kind, address, h->hook_ctx);
+}
+
+static rtm_misuse_t misuse_of(rtm_ptr_status_t st)
+{
+    switch (st) {
+    case RTM_PTR_FOREIGN:
+        return RTM_MISUSE_FOREIGN_POINTER;
+    case RTM_PTR_FREED:
+        return RTM_MISUSE_DOUBLE_FREE;
+    case RTM_PTR_CORRUPT:
+        return RTM_MISUSE_CORRUPT_BLOCK;
+    case RTM_PTR_INVALID:
+    case RTM_PTR_OK:
+    default:
+        return RTM_MISUSE_INVALID_POINTER;
+    }
+}
+
+static void note_free_level(rtm_heap_t *h)
+{
+    if (h->arena->free_bytes < h->min_free_bytes) {
+        h->min_free_bytes = h->arena->free_bytes;
+    }
+}
+
+size_t rtm_heap_min_size(const rtm_heap_config_t *cfg)
+{
+    const rtm_strategy_ops_t *ops = strategy_ops(cfg != NULL ? cfg->strategy : RTM_TLSF);
+    size_t g = config_granularity(cfg);
+    if (ops == NULL || !is_pow2(g) || g < 4u || g > ((size_t)1u << 30)) {
+        return 0;
+    }
+    return FRONT_BYTES + ops->min_size(g);
+}
+
+rtm_err_t rtm_heap_init_error(const void *mem, size_t size, const rtm_heap_config_t *cfg)
+{
+    if (mem == NULL) {
+        return RTM_ERR_NULL;
+    }
+    if (((uintptr_t)mem & (RTM_HEAP_MEM_ALIGN - 1u)) != 0) {
+        return RTM_ERR_MISALIGNED;
+    }
+    rtm_strategy_id_t id = cfg != NULL ? cfg->strategy : RTM_TLSF;
+    if ((unsigned)id >= (unsigned)RTM_STRATEGY_COUNT) {
+        return RTM_ERR_BAD_STRATEGY;
+    }
+    if (strategy_ops(id) == NULL) {
+        return RTM_ERR_UNSUPPORTED;
+    }
+    size_t g = config_granularity(cfg);
+    if (!is_pow2(g) || g < 4u || g > ((size_t)1u << 30)) {
+        return RTM_ERR_BAD_ALIGNMENT;
+    }
+    if (size < rtm_heap_min_size(cfg)) {
+        return RTM_ERR_TOO_SMALL;
+    }
+    if (id != RTM_SYSTEM && size - FRONT_BYTES > (size_t)UINT32_MAX) {
+        return RTM_ERR_TOO_LARGE;
+    }
+    return RTM_OK;
+}
+
+rtm_heap_t *rtm_heap_init(void *mem, size_t size, const rtm_heap_config_t *cfg)
+{
+    if (rtm_heap_init_error(mem, size, cfg) != RTM_OK) {
+        return NULL;
+    }
+    static const rtm_heap_config_t defaults = {.strategy = RTM_TLSF};
+    if (cfg == NULL) {
+        cfg = &defaults;
+    }
+    rtm_heap_t *h = mem;
+    memset(h, 0, sizeof *h);
+    h->ops = strategy_ops(cfg->strategy);
+    h->granularity = config_granularity(cfg);
+    h->arena = (rtm_arena_stats_t *)(void *)((uint8_t *)mem + FRONT_BYTES);
+    h->front_bytes = FRONT_BYTES;
+    size_t budget = cfg->system_budget != 0 ? cfg->system_budget : SIZE_MAX / 2u;
+    if (h->ops->init(h->arena, size - FRONT_BYTES, h->granularity, budget) != RTM_OK) {
+        return NULL;
+    }
+    h->flags = cfg->flags;
+    if ((h->flags & RTM_HEAP_NO_LOCK) == 0 && !rtm_port_lock_init(&h->lock)) {
+        if (h->ops->deinit != NULL) {
+            h->ops->deinit(h->arena);
+        }
+        return NULL;
+    }
+    h->total_bytes = cfg->strategy == RTM_SYSTEM ? size + budget : size;
+    h->name = cfg->name != NULL ? cfg->name : "heap";
+    h->on_alloc_failed = cfg->on_alloc_failed;
+    h->on_misuse = cfg->on_misuse;
+    h->hook_ctx = cfg->hook_ctx;
+    h->min_free_bytes = h->arena->free_bytes;
+    h->magic = HEAP_MAGIC;
+    return h;
+}
+
+void rtm_heap_deinit(rtm_heap_t *h)
+{
+    if (!heap_ok(h)) {
+        return;
+    }
+    h->magic = 0;
+    if (h->ops->deinit != NULL) {
+        h->ops->deinit(h->arena);
+    }
+    if ((h->flags & RTM_HEAP_NO_LOCK) == 0) {
+        rtm_port_lock_destroy(&h->lock);
+    }
+}
+
+void rtm_heap_set_hooks(rtm_heap_t *h, rtm_alloc_failed_fn on_alloc_failed,
+                        rtm_misuse_fn on_misuse, void *ctx)
+{
+    if (!heap_ok(h)) {
+        return;
+    }
+    heap_lock(h);
+    h->on_alloc_failed = on_alloc_failed;
+    h->on_misuse = on_misuse;
+    h->hook_ctx = ctx;
+    heap_unlock(h);
+}
+
+/* Allocation with alignment already validated (0 = the granularity). */
+static void *heap_alloc(rtm_heap_t *h, size_t size, size_t alignment)
+{
+    rtm_fail_reason_t why = RTM_FAIL_NO_MEMORY;
+    heap_lock(h);
+    void *p = h->ops->alloc(h->arena, size, alignment, &why);
+    if (p != NULL) {
+        h->allocated_bytes += h->ops->usable_size(h->arena, p);
+        h->used_blocks++;
+        h->alloc_count++;
+        note_free_level(h);
+    } else {
+        h->failed_count++;
+    }
+    heap_unlock(h);
+    if (p == NULL) {
+        report_failure(h, size, alignment, why);
+    }
+    return p;
+}
+
+static void fail_call(rtm_heap_t *h, size_t size, size_t alignment, rtm_fail_reason_t why)
+{
+    heap_lock(h);
+    h->failed_count++;
+    heap_unlock(h);
+    report_failure(h, size, alignment, why);
+}
+
+void *rtm_malloc(rtm_heap_t *h, size_t size)
+{
+    if (!heap_ok(h) || size == 0) {
+        return NULL;
+    }
+    return heap_alloc(h, size, 0);
+}
+
+void *rtm_calloc(rtm_heap_t *h, size_t count, size_t size)
+{
+    if (!heap_ok(h) || count == 0 || size == 0) {
+        return NULL;
+    }
+    if (count > SIZE_MAX / size) {
+        fail_call(h, SIZE_MAX, 0, RTM_FAIL_OVERFLOW);
+        return NULL;
+    }
+    void *p = heap_alloc(h, count * size, 0);
+    if (p != NULL) {
+        memset(p, 0, count * size);
+    }
+    return p;
+}
+
+void *rtm_aligned_alloc(rtm_heap_t *h, size_t alignment, size_t size)
+{
+    if (!heap_ok(h)) {
+        return NULL;
+    }
+    if (!is_pow2(alignment)) {
+        fail_call(h, size, alignment, RTM_FAIL_BAD_ALIGNMENT);
+        return NULL;
+    }
+    if (size == 0) {
+        return NULL;
+    }
+    return heap_alloc(h, size, alignment <= h->granularity ? 0 : alignment);
+}
+
+/* Validates ptr under the lock; on failure releases the lock, reports and
+ * returns false. */
+static bool lock_valid(rtm_heap_t *h, const void *ptr)
+{
+    heap_lock(h);
+    rtm_ptr_status_t st = h->ops->validate(h->arena, ptr);
+    if (st == RTM_PTR_OK) {
+        return true;
+    }
+    heap_unlock(h);
+    report_misuse(h, misuse_of(st), ptr);
+    return false;
+}
+
+void rtm_free(rtm_heap_t *h, void *ptr)
+{
+    if (!heap_ok(h) || ptr == NULL || !lock_valid(h, ptr)) {
+        return;
+    }
+    if (h->ops->free == NULL) {
+        heap_unlock(h);
+        report_misuse(h, RTM_MISUSE_FREE_REFUSED, ptr);
+        return;
+    }
+    h->allocated_bytes -= h->ops->usable_size(h->arena, ptr);
+    h->ops->free(h->arena, ptr);
+    h->used_blocks--;
+    h->free_count++;
+    heap_unlock(h);
+}
+
+void *rtm_realloc(rtm_heap_t *h, void *ptr, size_t size)
+{
+    if (!heap_ok(h)) {
+        return NULL;
+    }
+    if (ptr == NULL) {
+        return rtm_malloc(h, size);
+    }
+    if (size == 0) {
+        rtm_free(h, ptr);
+        return NULL;
+    }
+    if (!lock_valid(h, ptr)) {
+        return NULL;
+    }
+    size_t old = h->ops->usable_size(h->arena, ptr);
+    if (h->ops->resize != NULL && h->ops->resize(h->arena, ptr, size)) {
+        h->allocated_bytes = h->allocated_bytes - old + h->ops->usable_size(h->arena, ptr);
+        note_free_level(h);
+        heap_unlock(h);
+        return ptr;
+    }
+    heap_unlock(h);
+    if (size <= old) {
+        return ptr; /* the strategy cannot shrink in place; the block still fits */
+    }
+    void *moved = heap_alloc(h, size, 0);
+    if (moved == NULL) {
+        return NULL;
+    }
+    memcpy(moved, ptr, old);
+    if (h->ops->free != NULL) {
+        rtm_free(h, ptr);
+    }
+    return moved;
+}
+
+size_t rtm_usable_size(rtm_heap_t *h, const void *ptr)
+{
+    if (!heap_ok(h) || ptr == NULL || !lock_valid(h, ptr)) {
+        return 0;
+    }
+    size_t n = h->ops->usable_size(h->arena, ptr);
+    heap_unlock(h);
+    return n;
+}
+
+bool rtm_heap_info(rtm_heap_t *h, rtm_heap_info_t *info)
+{
+    if (!heap_ok(h) || info == NULL) {
+        return false;
+    }
+    heap_lock(h);
+    info->total_bytes = h->total_bytes;
+    info->free_bytes = h->arena->free_bytes;
+    info->allocated_bytes = h->allocated_bytes;
+    info->overhead_bytes = h->arena->overhead_bytes + h->front_bytes;
+    info->min_free_bytes = h->min_free_bytes;
+    info->largest_free_block = h->ops->largest_free(h->arena);
+    info->used_blocks = h->used_blocks;
+    info->free_blocks = h->arena->free_blocks;
+    info->alloc_count = h->alloc_count;
+    info->free_count = h->free_count;
+    info->failed_count = h->failed_count;
+    heap_unlock(h);
+    return true;
+}
+
+size_t rtm_heap_free_bytes(rtm_heap_t *h)
+{
+    rtm_heap_info_t info;
+    return rtm_heap_info(h, &info) ? info.free_bytes : 0;
+}
+
+size_t rtm_heap_min_free_bytes(rtm_heap_t *h)
+{
+    if (!heap_ok(h)) {
+        return 0;
+    }
+    heap_lock(h);
+    size_t n = h->min_free_bytes;
+    heap_unlock(h);
+    return n;
+}
+
+size_t rtm_heap_largest_free(rtm_heap_t *h)
+{
+    if (!heap_ok(h)) {
+        return 0;
+    }
+    heap_lock(h);
+    size_t n = h->ops->largest_free(h->arena);
+    heap_unlock(h);
+    return n;
+}
+
+void rtm_heap_reset_min_free(rtm_heap_t *h)
+{
+    if (!heap_ok(h)) {
+        return;
+    }
+    heap_lock(h);
+    h->min_free_bytes = h->arena->free_bytes;
+    heap_unlock(h);
+}
+
+bool rtm_heap_walk(rtm_heap_t *h, rtm_walk_fn fn, void *ctx)
+{
+    if (!heap_ok(h) || fn == NULL) {
+        return false;
+    }
+    heap_lock(h);
+    bool ok = h->ops->walk(h->arena, fn, ctx);
+    heap_unlock(h);
+    return ok;
+}
+
+typedef struct used_tally {
+    size_t bytes;
+    size_t blocks;
+} used_tally_t;
+
+static bool tally_used(const rtm_block_info_t *b, void *ctx)
+{
+    used_tally_t *t = ctx;
+    if (b->used) {
+        t->bytes += b->size;
+        t->blocks++;
+    }
+    return true;
+}
+
+bool rtm_heap_check(rtm_heap_t *h, rtm_check_report_t *report)
+{
+    if (h == NULL) {
+        return rtm_check_fail(report, "heap is NULL", NULL);
+    }
+    if (h->magic != HEAP_MAGIC) {
+        return rtm_check_fail(report, "heap control block is damaged or not initialised", h);
+    }
+    heap_lock(h);
+    bool ok = h->ops->check(h->arena, report);
+    if (ok) {
+        used_tally_t used = {0, 0};
+        if (!h->ops->walk(h->arena, tally_used, &used)) {
+            ok = rtm_check_fail(report, "walk met a damaged block", h->arena);
+        } else if (used.bytes != h->allocated_bytes || used.blocks != h->used_blocks) {
+            ok = rtm_check_fail(report, "allocated bytes or used-block count disagree with the blocks", h);
+        } else if (h->min_free_bytes > h->arena->free_bytes) {
+            ok = rtm_check_fail(report, "minimum-ever free is above the current free bytes", h);
+        } else if (h->arena->free_bytes + h->allocated_bytes + h->arena->overhead_bytes +
+                       h->front_bytes != h->total_bytes) {
+            ok = rtm_check_fail(report, "free + allocated + overhead differs from the total", h);
+        }
+    }
+    heap_unlock(h);
+    return ok;
+}
+
+rtm_strategy_id_t rtm_heap_strategy(const rtm_heap_t *h)
+{
+    return heap_ok(h) ? h->ops->id : RTM_STRATEGY_COUNT;
+}
+
+const char *rtm_heap_name(const rtm_heap_t *h)
+{
+    return heap_ok(h) ? h->name : "(no heap)";
+}
+
+size_t rtm_heap_alignment(const rtm_heap_t *h)
+{
+    return heap_ok(h) ? h->granularity : 0;
+}
+
+void rtm_default_misuse_hook(rtm_heap_t *h, rtm_misuse_t kind, const void *address, void *ctx)
+{
+    (void)ctx;
+    rtm_line_t line;
+    rtm_line_init(&line);
+    rtm_line_str(&line, "rtmem: ");
+    rtm_line_str(&line, rtm_misuse_str(kind));
+    rtm_line_str(&line, " at ");
+    rtm_line_ptr(&line, address);
+    rtm_line_str(&line, " in heap '");
+    rtm_line_str(&line, rtm_heap_name(h));
+    rtm_line_str(&line, "'");
+    rtm_line_emit(&line);
+#if RTM_ABORT_ON_MISUSE
+    RTM_ABORT();
+#endif
+}
+
+const char *rtm_err_str(rtm_err_t err)
+{
+    switch (err) {
+    case RTM_OK:
+        return "ok";
+    case RTM_ERR_NULL:
+        return "memory is NULL";
+    case RTM_ERR_MISALIGNED:
+        return "memory is not 8-byte aligned";
+    case RTM_ERR_TOO_SMALL:
+        return "region is smaller than rtm_heap_min_size()";
+    case RTM_ERR_TOO_LARGE:
+        return "region is larger than 4 GiB";
+    case RTM_ERR_BAD_ALIGNMENT:
+        return "alignment is not a power of two of at least 4";
+    case RTM_ERR_BAD_STRATEGY:
+        return "unknown strategy";
+    case RTM_ERR_UNSUPPORTED:
+        return "strategy not compiled in";
+    case RTM_ERR_PORT:
+        return "port could not create the lock";
+    default:
+        return "unknown error";
+    }
+}
+
+const char *rtm_misuse_str(rtm_misuse_t kind)
+{
+    switch (kind) {
+    case RTM_MISUSE_FOREIGN_POINTER:
+        return "foreign pointer (not from this heap)";
+    case RTM_MISUSE_INVALID_POINTER:
+        return "invalid pointer (not the start of a live block)";
+    case RTM_MISUSE_DOUBLE_FREE:
+        return "double free";
+    case RTM_MISUSE_FREE_REFUSED:
+        return "free refused (bump heap never frees)";
+    case RTM_MISUSE_CORRUPT_BLOCK:
+        return "corrupt block";
+    default:
+        return "unknown misuse";
+    }
+}
+
+const char *rtm_fail_reason_str(rtm_fail_reason_t reason)
+{
+    switch (reason) {
+    case RTM_FAIL_NO_MEMORY:
+        return "not enough free memory";
+    case RTM_FAIL_FRAGMENTED:
+        return "enough free memory but no block large enough (fragmentation)";
+    case RTM_FAIL_TOO_LARGE:
+        return "request larger than the heap could ever hold";
+    case RTM_FAIL_OVERFLOW:
+        return "size calculation overflows";
+    case RTM_FAIL_BAD_ALIGNMENT:
+        return "alignment is zero or not a power of two";
+    case RTM_FAIL_TABLE_FULL:
+        return "live-block table full";
+    default:
+        return "unknown reason";
+    }
+}
+
+const char *rtm_strategy_name(rtm_strategy_id_t strategy)
+{
+    switch (strategy) {
+    case RTM_TLSF:
+        return "tlsf";
+    case RTM_FIRST_FIT:
+        return "first_fit";
+    case RTM_BEST_FIT:
+        return "best_fit";
+    case RTM_BUMP:
+        return "bump";
+    case RTM_SYSTEM:
+        return "system";
+    case RTM_STRATEGY_COUNT:
+    default:
+        return "unknown";
+    }
+}
