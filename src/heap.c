@@ -160,6 +160,10 @@ rtm_err_t rtm_heap_init_error(const void *mem, size_t size, const rtm_heap_confi
     if (id != RTM_SYSTEM && size - FRONT_BYTES > (size_t)UINT32_MAX) {
         return RTM_ERR_TOO_LARGE;
     }
+    /* RTM_SYSTEM totals are region + budget: keep that sum in size_t. */
+    if (id == RTM_SYSTEM && (size > SIZE_MAX / 2u || cfg->system_budget > SIZE_MAX / 2u)) {
+        return RTM_ERR_TOO_LARGE;
+    }
     return RTM_OK;
 }
 

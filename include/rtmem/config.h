@@ -40,7 +40,9 @@
 #define RTM_ABORT_ON_MISUSE 0
 #endif
 
-/* How rtmem stops the program when configured to. Must not return. */
+/* How rtmem stops the program: on misuse when RTM_ABORT_ON_MISUSE is 1, and
+ * when a port primitive that cannot fail safely fails (a pthread mutex
+ * error). Must not return. */
 #ifndef RTM_ABORT
 #define RTM_ABORT() __builtin_trap()
 #endif

@@ -33,7 +33,9 @@
  * blocks may be live at once; allocated bytes are bounded by
  * rtm_heap_config_t.system_budget. It exists only when the library is built
  * with RTMEM_WITH_SYSTEM (hosted targets); otherwise init gives
- * RTM_ERR_UNSUPPORTED.
+ * RTM_ERR_UNSUPPORTED. Since a freed pointer leaves its table, a second free
+ * of it is reported as RTM_MISUSE_FOREIGN_POINTER, not DOUBLE_FREE; realloc
+ * is in place only when shrinking.
  *
  * Thread safety: every function takes the heap's lock (port.h) unless the
  * heap was created with RTM_HEAP_NO_LOCK. No function may be called from an
@@ -80,7 +82,7 @@ typedef enum rtm_err {
     RTM_ERR_NULL,           /* mem is NULL */
     RTM_ERR_MISALIGNED,     /* mem not aligned to RTM_HEAP_MEM_ALIGN */
     RTM_ERR_TOO_SMALL,      /* below rtm_heap_min_size() */
-    RTM_ERR_TOO_LARGE,      /* more than 4 GiB of block space */
+    RTM_ERR_TOO_LARGE,      /* more than 4 GiB of block space; RTM_SYSTEM: region or budget above SIZE_MAX/2 */
     RTM_ERR_BAD_ALIGNMENT,  /* config alignment not a power of two >= 4 */
     RTM_ERR_BAD_STRATEGY,   /* unknown strategy id */
     RTM_ERR_UNSUPPORTED,    /* strategy not compiled in (RTM_SYSTEM) */

@@ -54,13 +54,15 @@ void rtm_port_unlock(rtm_port_lock_t *lock);
 uintptr_t rtm_port_task_id(void);
 
 /* A monotonic tick counter: milliseconds on posix, RTOS ticks on freertos,
- * the user hook's value (or 0) on none. Wraps at 2^32. */
+ * the user hook's value (or 0) on none. Wraps at 2^32 (at 2^16 on FreeRTOS
+ * builds with 16-bit ticks). */
 uint32_t rtm_port_ticks(void);
 
 #if defined(RTM_PORT_NONE) || (!defined(RTM_PORT_POSIX) && !defined(RTM_PORT_FREERTOS))
 /* none port only: install critical-section hooks for bare-metal use with
  * interrupts, e.g. enter = disable IRQs and return the old mask, exit =
- * restore it. Either may be NULL (no locking). task_id and ticks may be NULL.
+ * restore it. Locking happens only when both enter and exit are set.
+ * task_id and ticks may be NULL.
  * Call before any heap is created. */
 typedef uint32_t (*rtm_port_enter_fn)(void);
 typedef void (*rtm_port_exit_fn)(uint32_t state);

@@ -1,0 +1,17 @@
+/*
+ * rtmem: memory management for FreeRTOS-class firmware.
+ * Including this header includes every public rtmem header.
+ */
+#ifndef RTMEM_RTMEM_H
+#define RTMEM_RTMEM_H
+
+#include "rtmem/config.h"
+#include "rtmem/heap.h"
+#include "rtmem/output.h"
+#include "rtmem/port.h"
+
+#define RTM_VERSION_MAJOR 0
+#define RTM_VERSION_MINOR 1
+#define RTM_VERSION_PATCH 0
+
+#endif
