@@ -20,8 +20,10 @@ struct rtm_heap {
     rtm_arena_stats_t *arena; /* the strategy state; its stats come first */
     const char *name;
     size_t total_bytes;
+    size_t region_bytes; /* the size passed to rtm_heap_init */
     size_t front_bytes; /* this struct, rounded up: part of the overhead */
     size_t granularity;
+    rtm_heap_t *parent; /* set by rtm_heap_create: where the region came from */
     rtm_alloc_failed_fn on_alloc_failed;
     rtm_misuse_fn on_misuse;
     void *hook_ctx;
@@ -193,6 +195,7 @@ rtm_heap_t *rtm_heap_init(void *mem, size_t size, const rtm_heap_config_t *cfg)
         }
         return NULL;
     }
+    h->region_bytes = size;
     h->total_bytes = cfg->strategy == RTM_SYSTEM ? size + budget : size;
     h->name = cfg->name != NULL ? cfg->name : "heap";
     h->on_alloc_failed = cfg->on_alloc_failed;
@@ -214,6 +217,33 @@ void rtm_heap_deinit(rtm_heap_t *h)
     }
     if ((h->flags & RTM_HEAP_NO_LOCK) == 0) {
         rtm_port_lock_destroy(&h->lock);
+    }
+}
+
+rtm_heap_t *rtm_heap_create(rtm_heap_t *parent, size_t size, const rtm_heap_config_t *cfg)
+{
+    void *mem = rtm_aligned_alloc(parent, RTM_HEAP_MEM_ALIGN, size);
+    if (mem == NULL) {
+        return NULL;
+    }
+    rtm_heap_t *h = rtm_heap_init(mem, size, cfg);
+    if (h == NULL) {
+        rtm_free(parent, mem);
+        return NULL;
+    }
+    h->parent = parent;
+    return h;
+}
+
+void rtm_heap_destroy(rtm_heap_t *h)
+{
+    if (!heap_ok(h)) {
+        return;
+    }
+    rtm_heap_t *parent = h->parent;
+    rtm_heap_deinit(h);
+    if (parent != NULL) {
+        rtm_free(parent, h);
     }
 }
 
@@ -308,7 +338,14 @@ static bool lock_valid(rtm_heap_t *h, const void *ptr)
         return true;
     }
     heap_unlock(h);
-    report_misuse(h, misuse_of(st), ptr);
+    rtm_misuse_t kind = misuse_of(st);
+    /* The strategy knows only its arena; the region also holds the front
+     * and the strategy's control block, which no block ever starts in. */
+    uintptr_t p = (uintptr_t)ptr, lo = (uintptr_t)h;
+    if (kind == RTM_MISUSE_FOREIGN_POINTER && p >= lo && p - lo < h->region_bytes) {
+        kind = RTM_MISUSE_INVALID_POINTER;
+    }
+    report_misuse(h, kind, ptr);
     return false;
 }
 

@@ -137,10 +137,13 @@ typedef struct rtm_heap_info {
     size_t allocated_bytes;    /* usable bytes of live blocks (rtm_usable_size summed) */
     size_t overhead_bytes;     /* control block, block headers, alignment padding */
     size_t min_free_bytes;     /* lowest free_bytes since init or rtm_heap_reset_min_free */
-    size_t largest_free_block; /* usable bytes of the largest free block: rtm_malloc of this size succeeds */
+    size_t largest_free_block; /* the largest n for which rtm_malloc(n) succeeds now: the usable
+                                  bytes of the largest reusable free block (RTM_BUMP: the tail;
+                                  its alignment padding is free but never reused) */
     size_t used_blocks;        /* live allocations */
     size_t free_blocks;        /* free blocks */
-    size_t alloc_count;        /* successful allocations since init (realloc moves count one) */
+    size_t alloc_count;        /* successful allocations since init; a realloc that moves counts
+                                  one allocation and one free, one in place counts neither */
     size_t free_count;         /* successful frees since init */
     size_t failed_count;       /* allocations that returned NULL for lack of memory or bad arguments */
 } rtm_heap_info_t;
@@ -183,6 +186,18 @@ rtm_heap_t *rtm_heap_init(void *mem, size_t size, const rtm_heap_config_t *cfg);
 /* Ends a heap: releases its port lock. Live blocks become invalid. For
  * RTM_SYSTEM, live blocks are returned to the C library. NULL is ignored. */
 void rtm_heap_deinit(rtm_heap_t *heap);
+
+/* Dynamic form: takes size bytes from parent (any strategy that frees) and
+ * creates a heap in them, e.g. a private TLSF heap for one subsystem inside
+ * the system heap. NULL if parent is NULL, the parent cannot give the bytes
+ * (its failed-allocation hook runs) or rtm_heap_init refuses them.
+ * Cost: one parent allocation plus rtm_heap_init. Not from an ISR. */
+rtm_heap_t *rtm_heap_create(rtm_heap_t *parent, size_t size, const rtm_heap_config_t *cfg);
+
+/* Ends a heap made by rtm_heap_create and gives its bytes back to the
+ * parent. A heap made by rtm_heap_init is only deinitialised (its memory is
+ * the caller's). NULL is ignored. */
+void rtm_heap_destroy(rtm_heap_t *heap);
 
 /* Replaces the hooks (NULL on_misuse = the default hook). */
 void rtm_heap_set_hooks(rtm_heap_t *heap, rtm_alloc_failed_fn on_alloc_failed,

@@ -89,4 +89,45 @@ static inline uint32_t rtm_blk_span_for(size_t size, size_t g, uint32_t min_span
     return (uint32_t)span;
 }
 
+/* The most rtm_blk_first_header(base, from, g) can return over every base
+ * aligned to 8 (RTM_HEAP_MEM_ALIGN), so min_size() can promise a size that
+ * works wherever the arena lies. 64-bit so that a huge g cannot wrap. */
+static inline uint64_t rtm_blk_first_header_worst(size_t from, size_t g)
+{
+    uint64_t start = (uint64_t)from + RTM_BLK_HDR;
+    uint64_t g64 = g;
+    if (g64 <= 8u) {
+        return (uint64_t)from + ((g64 - (start & (g64 - 1u))) & (g64 - 1u));
+    }
+    /* base % g can be any multiple of 8, so the unpadded payload's residue
+     * can be any value congruent to start mod 8; the smallest non-zero one
+     * needs the most padding. */
+    uint64_t r = start & 7u;
+    return (uint64_t)from + g64 - (r != 0 ? r : 8u);
+}
+
+/* Whether span can belong to a block whose header is at h < end: a multiple
+ * of g, at least min_span, and ending at or before end. */
+static inline bool rtm_blk_span_ok(uint32_t span, uint32_t h, uint32_t end, uint32_t g,
+                                   uint32_t min_span)
+{
+    return (span & (g - 1u)) == 0 && span >= min_span && span <= end - h;
+}
+
+/* Bytes from a header at h to the first header at or after it whose payload
+ * is aligned to align (a power of two, >= min_span if above g), with a gap
+ * of 0 or at least min_span so the gap can itself be a block. The result is
+ * below 2 * align, so it cannot wrap. */
+static inline size_t rtm_blk_align_gap(const uint8_t *base, uint32_t h, size_t align,
+                                       uint32_t min_span)
+{
+    uintptr_t payload = (uintptr_t)base + h + RTM_BLK_HDR;
+    uintptr_t mask = (uintptr_t)align - 1u;
+    size_t gap = (size_t)((~payload + 1u) & mask);
+    if (gap != 0 && gap < min_span) {
+        gap += align;
+    }
+    return gap;
+}
+
 #endif

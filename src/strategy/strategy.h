@@ -67,7 +67,8 @@ typedef struct rtm_strategy_ops {
     /* Usable bytes of the largest free block (what one alloc could get). */
     size_t (*largest_free)(const void *arena);
 
-    /* Every block in address order; false if stopped by a corrupt block. */
+    /* Every block in address order (RTM_SYSTEM: live blocks in table
+     * order); false if stopped by a corrupt block. */
     bool (*walk)(const void *arena, rtm_walk_fn fn, void *ctx);
 
     /* Every invariant of the strategy, including stats vs. the blocks. */

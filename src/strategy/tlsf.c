@@ -43,6 +43,11 @@
 #define LINK_PREV 8u
 /* Header + two links + footer. */
 #define TLSF_MIN_SPAN 16u
+/* Links and footers are stored with both flag bits set. With granularity 4
+ * a G-aligned pointer into a free block's payload lands just after one of
+ * them, and validate reads it as a header: the tag makes it read as free
+ * (refused) instead of as a live block. */
+#define LINK_TAG RTM_BLK_FLAGS
 
 typedef struct tlsf {
     rtm_arena_stats_t stats;
@@ -148,14 +153,24 @@ static void mapping(const tlsf_t *t, uint32_t span, uint32_t *fl, uint32_t *sl)
     }
 }
 
+static uint32_t read_link(const tlsf_t *t, uint32_t at)
+{
+    return rtm_rd32(cbase_of(t), at) & ~LINK_TAG;
+}
+
+static void write_link(tlsf_t *t, uint32_t at, uint32_t target)
+{
+    rtm_wr32(base_of(t), at, target | LINK_TAG);
+}
+
 static uint32_t link_next(const tlsf_t *t, uint32_t b)
 {
-    return rtm_rd32(cbase_of(t), b + LINK_NEXT);
+    return read_link(t, b + LINK_NEXT);
 }
 
 static uint32_t link_prev(const tlsf_t *t, uint32_t b)
 {
-    return rtm_rd32(cbase_of(t), b + LINK_PREV);
+    return read_link(t, b + LINK_PREV);
 }
 
 static void list_insert(tlsf_t *t, uint32_t b)
@@ -166,10 +181,10 @@ static void list_insert(tlsf_t *t, uint32_t b)
     mapping(t, span, &fl, &sl);
     uint32_t *head = &heads(t)[fl * SL_COUNT + sl];
     uint32_t next = *head;
-    rtm_wr32(base, b + LINK_NEXT, next);
-    rtm_wr32(base, b + LINK_PREV, 0);
+    write_link(t, b + LINK_NEXT, next);
+    write_link(t, b + LINK_PREV, 0);
     if (next != 0) {
-        rtm_wr32(base, next + LINK_PREV, b);
+        write_link(t, next + LINK_PREV, b);
     }
     *head = b;
     sl_bitmaps(t)[fl] |= 1u << sl;
@@ -185,10 +200,10 @@ static void list_remove(tlsf_t *t, uint32_t b)
     uint32_t next = link_next(t, b);
     uint32_t prev = link_prev(t, b);
     if (next != 0) {
-        rtm_wr32(base, next + LINK_PREV, prev);
+        write_link(t, next + LINK_PREV, prev);
     }
     if (prev != 0) {
-        rtm_wr32(base, prev + LINK_NEXT, next);
+        write_link(t, prev + LINK_NEXT, next);
     } else {
         uint32_t fl, sl;
         mapping(t, span, &fl, &sl);
@@ -210,7 +225,7 @@ static void mark_free(tlsf_t *t, uint32_t b, uint32_t span)
 {
     uint8_t *base = base_of(t);
     rtm_blk_set(base, b, span, RTM_BLK_FREE);
-    rtm_wr32(base, b + span - RTM_BLK_HDR, b);
+    write_link(t, b + span - RTM_BLK_HDR, b);
     uint32_t next = b + span;
     rtm_wr32(base, next, rtm_rd32(base, next) | RTM_BLK_PREV_FREE);
 }
@@ -509,7 +524,7 @@ static rtm_ptr_status_t tlsf_validate(const void *arena, const void *ptr)
         if (h < t->first + t->min_span) {
             return RTM_PTR_INVALID;
         }
-        uint32_t prev = rtm_rd32(base, h - RTM_BLK_HDR);
+        uint32_t prev = read_link(t, h - RTM_BLK_HDR);
         if (prev < t->first || prev >= h || !rtm_blk_is_free(base, prev) ||
             prev + rtm_blk_span(base, prev) != h) {
             return RTM_PTR_INVALID;
@@ -529,7 +544,7 @@ static void tlsf_free(void *arena, void *ptr)
      * header still reads as free, so a second free is reported as one. */
     rtm_wr32(base, b, word | RTM_BLK_FREE);
     if ((word & RTM_BLK_PREV_FREE) != 0) {
-        uint32_t prev = rtm_rd32(base, b - RTM_BLK_HDR);
+        uint32_t prev = read_link(t, b - RTM_BLK_HDR);
         list_remove(t, prev);
         span += rtm_blk_span(base, prev);
         b = prev;
@@ -703,7 +718,7 @@ static bool tlsf_check(const void *arena, rtm_check_report_t *r)
             if (prev_free) {
                 return rtm_check_fail(r, "tlsf: two adjacent free blocks (missed coalescing)", at);
             }
-            if (rtm_rd32(base, b + span - RTM_BLK_HDR) != b) {
+            if (rtm_rd32(base, b + span - RTM_BLK_HDR) != (b | LINK_TAG)) {
                 return rtm_check_fail(r, "tlsf: free block footer does not point back to its header", at);
             }
             free_bytes += span - RTM_BLK_HDR;

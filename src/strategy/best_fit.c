@@ -1,0 +1,489 @@
+/*
+ * Best fit without coalescing (FreeRTOS heap_2 class): one free list sorted
+ * by span, the smallest free block that fits is taken and split, and a
+ * freed block goes back as it is. Freed neighbours are never merged, so a
+ * heap that allocates a few fixed sizes stays fast and predictable, while
+ * varied sizes fragment it; that trade is the point of this strategy.
+ *
+ * Layout (block.h): the state below sits at offset 0, blocks tile
+ * [first, end), and the fewer than G bytes after end belong to no block. A
+ * free block holds the offset of the next free block (0 = none) in the
+ * first 4 bytes of its payload, hence min_span = align_up(8, G).
+ *
+ * Invariants (all verified by rtm_bf_check):
+ *   - blocks tile [first, end) exactly; every span is a multiple of G and
+ *     at least min_span; no header carries RTM_BLK_PREV_FREE;
+ *   - the free list holds every free block exactly once, spans never
+ *     decreasing along it;
+ *   - stats equal what a walk of the blocks counts.
+ *
+ * Costs: alloc, free, shrink and largest_free O(free blocks); growing in
+ * place is not offered; validate and usable_size O(1); walk and check
+ * O(blocks). Overhead: 4 bytes a block.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "block.h"
+#include "strategy.h"
+
+/* A larger G could not keep spans in 32 bits. */
+#define RTM_BF_MAX_GRAN ((size_t)1u << 31)
+
+typedef struct rtm_bf_state {
+    rtm_arena_stats_t stats; /* first: the front reads it in place */
+    uint32_t size;           /* arena bytes given to init */
+    uint32_t gran;
+    uint32_t min_span;
+    uint32_t first; /* header of the lowest block */
+    uint32_t end;   /* one past the highest block */
+    uint32_t head;  /* smallest free block, 0 = none */
+} rtm_bf_state_t;
+
+static uint32_t rtm_bf_min_span(size_t g)
+{
+    return (uint32_t)rtm_align_up(8u, g);
+}
+
+static uint32_t rtm_bf_offset(const uint8_t *base, const void *ptr)
+{
+    return (uint32_t)((uintptr_t)ptr - (uintptr_t)base);
+}
+
+/* Stats move in whole free blocks; header bytes are booked separately in
+ * overhead_bytes by whoever creates a header. */
+static void rtm_bf_gain(rtm_arena_stats_t *s, uint32_t span)
+{
+    s->free_bytes += span - RTM_BLK_HDR;
+    s->free_blocks++;
+}
+
+static void rtm_bf_lose(rtm_arena_stats_t *s, uint32_t span)
+{
+    s->free_bytes -= span - RTM_BLK_HDR;
+    s->free_blocks--;
+}
+
+/* A free block's link word carries both flag bits. validate() reads the
+ * word 4 bytes before any pointer it is given, so for a pointer 4 bytes
+ * into a free block it reads this link; tagged, the link never passes for
+ * the header of a live block. Offsets are multiples of 4, so no bits are
+ * lost. */
+static uint32_t rtm_bf_rd_link(const uint8_t *base, uint32_t h)
+{
+    return rtm_rd32(base, h + RTM_BLK_HDR) & ~RTM_BLK_FLAGS;
+}
+
+static void rtm_bf_wr_link(uint8_t *base, uint32_t h, uint32_t n)
+{
+    rtm_wr32(base, h + RTM_BLK_HDR, n | RTM_BLK_FLAGS);
+}
+
+/* A link outside the area can only come from a damaged heap; ending the
+ * list there keeps every access inside the arena. List walks are also
+ * bounded by free_blocks, as a damaged list may loop. */
+static uint32_t rtm_bf_sane_link(const rtm_bf_state_t *st, uint32_t n)
+{
+    return (n >= st->first && n <= st->end - st->min_span) ? n : 0;
+}
+
+static uint32_t rtm_bf_next(const uint8_t *base, const rtm_bf_state_t *st, uint32_t h)
+{
+    return rtm_bf_sane_link(st, rtm_bf_rd_link(base, h));
+}
+
+static void rtm_bf_set_next(uint8_t *base, rtm_bf_state_t *st, uint32_t prev, uint32_t n)
+{
+    if (prev == 0) {
+        st->head = n;
+    } else {
+        rtm_bf_wr_link(base, prev, n);
+    }
+}
+
+/* Span of a listed block, or 0 if its header is not sane (damaged heap). */
+static uint32_t rtm_bf_listed_span(const uint8_t *base, const rtm_bf_state_t *st, uint32_t h)
+{
+    uint32_t span = rtm_blk_span(base, h);
+    return rtm_blk_span_ok(span, h, st->end, st->gran, st->min_span) ? span : 0;
+}
+
+/* Makes [h, h + span) a free block ahead of the first listed block at least
+ * as large, and books it in the stats. */
+static void rtm_bf_insert(uint8_t *base, rtm_bf_state_t *st, uint32_t h, uint32_t span)
+{
+    uint32_t prev = 0;
+    uint32_t c = rtm_bf_sane_link(st, st->head);
+    for (size_t k = 0; c != 0 && k < st->stats.free_blocks; k++) {
+        uint32_t cspan = rtm_bf_listed_span(base, st, c);
+        if (cspan == 0 || cspan >= span) {
+            break;
+        }
+        prev = c;
+        c = rtm_bf_next(base, st, c);
+    }
+    rtm_blk_set(base, h, span, RTM_BLK_FREE);
+    rtm_bf_wr_link(base, h, c);
+    rtm_bf_set_next(base, st, prev, h);
+    rtm_bf_gain(&st->stats, span);
+}
+
+static bool rtm_bf_could_fit(const uint8_t *base, const rtm_bf_state_t *st, uint32_t need,
+                             size_t align)
+{
+    uint32_t area = st->end - st->first;
+    size_t gap = rtm_blk_align_gap(base, st->first, align, st->min_span);
+    return gap <= area && need <= area - gap;
+}
+
+static size_t rtm_bf_min_size(size_t granularity)
+{
+    if (granularity < 4u || (granularity & (granularity - 1u)) != 0 ||
+        granularity > RTM_BF_MAX_GRAN) {
+        return SIZE_MAX;
+    }
+    uint64_t need = rtm_blk_first_header_worst(sizeof(rtm_bf_state_t), granularity) +
+                    rtm_bf_min_span(granularity);
+    return need > UINT32_MAX ? SIZE_MAX : (size_t)need;
+}
+
+static rtm_err_t rtm_bf_init(void *arena, size_t size, size_t granularity, size_t param)
+{
+    (void)param;
+    if (arena == NULL) {
+        return RTM_ERR_NULL;
+    }
+    if (((uintptr_t)arena & 7u) != 0) {
+        return RTM_ERR_MISALIGNED;
+    }
+    if (granularity < 4u || (granularity & (granularity - 1u)) != 0) {
+        return RTM_ERR_BAD_ALIGNMENT;
+    }
+    if (granularity > RTM_BF_MAX_GRAN) {
+        return size > UINT32_MAX ? RTM_ERR_TOO_LARGE : RTM_ERR_TOO_SMALL;
+    }
+    /* Computed here rather than with rtm_blk_first_header so that an arena
+     * near the top of the address space cannot wrap the sum. */
+    uintptr_t payload = (uintptr_t)arena + sizeof(rtm_bf_state_t) + RTM_BLK_HDR;
+    uint64_t first = sizeof(rtm_bf_state_t) + (uint64_t)((~payload + 1u) & (granularity - 1u));
+    uint32_t min_span = rtm_bf_min_span(granularity);
+    if ((uint64_t)size < first + min_span) {
+        return RTM_ERR_TOO_SMALL;
+    }
+    if (size > UINT32_MAX) {
+        return RTM_ERR_TOO_LARGE;
+    }
+    rtm_bf_state_t *st = arena;
+    uint8_t *base = arena;
+    st->size = (uint32_t)size;
+    st->gran = (uint32_t)granularity;
+    st->min_span = min_span;
+    st->first = (uint32_t)first;
+    st->end = st->first + ((st->size - st->first) & ~(st->gran - 1u));
+    st->head = 0;
+    st->stats.free_bytes = 0;
+    st->stats.free_blocks = 0;
+    st->stats.overhead_bytes = st->first + RTM_BLK_HDR + (st->size - st->end);
+    rtm_bf_insert(base, st, st->first, st->end - st->first);
+    return RTM_OK;
+}
+
+/* Turns free block h (list predecessor prev) into a used block of span
+ * need whose header lies gap bytes into it; the gap and any tail of at
+ * least min_span go back on the list as free blocks of their own. */
+static void *rtm_bf_take(uint8_t *base, rtm_bf_state_t *st, uint32_t prev, uint32_t h,
+                         uint32_t gap, uint32_t need)
+{
+    uint32_t span = rtm_blk_span(base, h);
+    rtm_bf_set_next(base, st, prev, rtm_bf_next(base, st, h));
+    rtm_bf_lose(&st->stats, span);
+    if (gap != 0) {
+        rtm_bf_insert(base, st, h, gap);
+        st->stats.overhead_bytes += RTM_BLK_HDR;
+        h += gap;
+        span -= gap;
+    }
+    if (span - need >= st->min_span) {
+        rtm_bf_insert(base, st, h + need, span - need);
+        st->stats.overhead_bytes += RTM_BLK_HDR;
+        span = need;
+    }
+    rtm_blk_set(base, h, span, 0);
+    return base + h + RTM_BLK_HDR;
+}
+
+/* The list is sorted by span, so the first block an aligned placement fits
+ * in is the smallest such block. */
+static void *rtm_bf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
+{
+    rtm_bf_state_t *st = arena;
+    uint8_t *base = arena;
+    size_t align = alignment > st->gran ? alignment : st->gran;
+    uint32_t need = rtm_blk_span_for(size, st->gran, st->min_span);
+    if (need == 0 || !rtm_bf_could_fit(base, st, need, align)) {
+        *why = RTM_FAIL_TOO_LARGE;
+        return NULL;
+    }
+    uint32_t prev = 0;
+    uint32_t h = rtm_bf_sane_link(st, st->head);
+    for (size_t k = 0; h != 0 && k < st->stats.free_blocks; k++) {
+        uint32_t span = rtm_bf_listed_span(base, st, h);
+        if (span == 0) {
+            break;
+        }
+        if (span >= need) {
+            size_t gap = rtm_blk_align_gap(base, h, align, st->min_span);
+            if (gap <= span && need <= span - gap) {
+                return rtm_bf_take(base, st, prev, h, (uint32_t)gap, need);
+            }
+        }
+        prev = h;
+        h = rtm_bf_next(base, st, h);
+    }
+    *why = st->stats.free_bytes < size ? RTM_FAIL_NO_MEMORY : RTM_FAIL_FRAGMENTED;
+    return NULL;
+}
+
+static rtm_ptr_status_t rtm_bf_validate(const void *arena, const void *ptr)
+{
+    const rtm_bf_state_t *st = arena;
+    const uint8_t *base = arena;
+    uintptr_t p = (uintptr_t)ptr;
+    uintptr_t b = (uintptr_t)base;
+    if (p < b + st->first + RTM_BLK_HDR || p >= b + st->end) {
+        return RTM_PTR_FOREIGN;
+    }
+    if ((p & (st->gran - 1u)) != 0) {
+        return RTM_PTR_INVALID;
+    }
+    uint32_t h = (uint32_t)(p - b) - RTM_BLK_HDR;
+    uint32_t word = rtm_rd32(base, h);
+    uint32_t span = word & ~RTM_BLK_FLAGS;
+    if (!rtm_blk_span_ok(span, h, st->end, st->gran, st->min_span)) {
+        return RTM_PTR_INVALID;
+    }
+    /* No header here carries PREV_FREE; a tagged free-list link does. */
+    if ((word & RTM_BLK_PREV_FREE) != 0) {
+        return RTM_PTR_INVALID;
+    }
+    if ((word & RTM_BLK_FREE) != 0) {
+        return RTM_PTR_FREED;
+    }
+    /* A sane block followed by a broken header is what an overrun of this
+     * block leaves behind. */
+    uint32_t n = h + span;
+    if (n != st->end) {
+        uint32_t next = rtm_rd32(base, n);
+        if ((next & RTM_BLK_PREV_FREE) != 0 ||
+            !rtm_blk_span_ok(next & ~RTM_BLK_FLAGS, n, st->end, st->gran, st->min_span)) {
+            return RTM_PTR_CORRUPT;
+        }
+    }
+    return RTM_PTR_OK;
+}
+
+static void rtm_bf_free(void *arena, void *ptr)
+{
+    rtm_bf_state_t *st = arena;
+    uint8_t *base = arena;
+    uint32_t h = rtm_bf_offset(base, ptr) - RTM_BLK_HDR;
+    rtm_bf_insert(base, st, h, rtm_blk_span(base, h));
+}
+
+/* Shrinks by splitting off a free tail of at least min_span (else the block
+ * keeps its span, which still holds size bytes). Growing would need the
+ * neighbour merged, which this strategy never does. */
+static bool rtm_bf_resize(void *arena, void *ptr, size_t size)
+{
+    rtm_bf_state_t *st = arena;
+    uint8_t *base = arena;
+    uint32_t h = rtm_bf_offset(base, ptr) - RTM_BLK_HDR;
+    uint32_t span = rtm_blk_span(base, h);
+    uint32_t need = rtm_blk_span_for(size, st->gran, st->min_span);
+    if (need == 0 || need > span) {
+        return false;
+    }
+    if (span - need >= st->min_span) {
+        rtm_blk_set(base, h, need, 0);
+        rtm_bf_insert(base, st, h + need, span - need);
+        st->stats.overhead_bytes += RTM_BLK_HDR;
+    }
+    return true;
+}
+
+static size_t rtm_bf_usable_size(const void *arena, const void *ptr)
+{
+    const uint8_t *base = arena;
+    return rtm_blk_span(base, rtm_bf_offset(base, ptr) - RTM_BLK_HDR) - RTM_BLK_HDR;
+}
+
+static size_t rtm_bf_largest_free(const void *arena)
+{
+    const rtm_bf_state_t *st = arena;
+    const uint8_t *base = arena;
+    uint32_t best = 0;
+    uint32_t h = rtm_bf_sane_link(st, st->head);
+    for (size_t k = 0; h != 0 && k < st->stats.free_blocks; k++) {
+        uint32_t span = rtm_bf_listed_span(base, st, h);
+        if (span == 0) {
+            break;
+        }
+        if (span > best) {
+            best = span;
+        }
+        h = rtm_bf_next(base, st, h);
+    }
+    return best != 0 ? best - RTM_BLK_HDR : 0;
+}
+
+static bool rtm_bf_walk(const void *arena, rtm_walk_fn fn, void *ctx)
+{
+    const rtm_bf_state_t *st = arena;
+    const uint8_t *base = arena;
+    uint32_t span;
+    for (uint32_t h = st->first; h < st->end; h += span) {
+        uint32_t word = rtm_rd32(base, h);
+        span = word & ~RTM_BLK_FLAGS;
+        if (!rtm_blk_span_ok(span, h, st->end, st->gran, st->min_span)) {
+            return false;
+        }
+        rtm_block_info_t info = {
+            .ptr = (void *)(base + h + RTM_BLK_HDR),
+            .size = span - RTM_BLK_HDR,
+            .used = (word & RTM_BLK_FREE) == 0,
+        };
+        if (!fn(&info, ctx)) {
+            return true;
+        }
+    }
+    return true;
+}
+
+static bool rtm_bf_state_ok(const uint8_t *base, const rtm_bf_state_t *st)
+{
+    uint32_t g = st->gran;
+    return g >= 4u && (g & (g - 1u)) == 0 && g <= RTM_BF_MAX_GRAN &&
+           st->min_span == rtm_bf_min_span(g) && st->first >= sizeof(rtm_bf_state_t) &&
+           st->first < st->end && st->end <= st->size && st->size - st->end < g &&
+           ((st->end - st->first) & (g - 1u)) == 0 &&
+           (((uintptr_t)base + st->first + RTM_BLK_HDR) & (g - 1u)) == 0;
+}
+
+/* Distinct offsets give distinct sums of this mix except by astronomical
+ * chance, which lets the check compare the list with the blocks as sets in
+ * O(blocks) time and no memory. */
+static uint64_t rtm_bf_mix(uint32_t h)
+{
+    uint64_t x = (uint64_t)h * 0x9E3779B97F4A7C15u;
+    x ^= x >> 29;
+    x *= 0xBF58476D1CE4E5B9u;
+    return x ^ (x >> 32);
+}
+
+/* Walks the free list, checking each entry and the sort order, and sums it
+ * the way rtm_bf_check sums the free blocks it walks. */
+static bool rtm_bf_check_list(const uint8_t *base, const rtm_bf_state_t *st, size_t free_blocks,
+                              uint64_t *fingerprint, rtm_check_report_t *report)
+{
+    const void *link_at = &st->head;
+    uint32_t h = st->head;
+    uint32_t prev_span = 0;
+    size_t listed = 0;
+    *fingerprint = 0;
+    while (h != 0) {
+        if (listed == free_blocks) {
+            return rtm_check_fail(report, "free list is longer than the number of free blocks "
+                                          "(a loop or a stray entry)", link_at);
+        }
+        if (h < st->first || h > st->end - st->min_span ||
+            (((uintptr_t)base + h + RTM_BLK_HDR) & (st->gran - 1u)) != 0) {
+            return rtm_check_fail(report, "free list entry is outside the block area or "
+                                          "misaligned", link_at);
+        }
+        uint32_t word = rtm_rd32(base, h);
+        uint32_t span = word & ~RTM_BLK_FLAGS;
+        if ((word & RTM_BLK_FLAGS) != RTM_BLK_FREE ||
+            !rtm_blk_span_ok(span, h, st->end, st->gran, st->min_span)) {
+            return rtm_check_fail(report, "free list entry is not a free block", link_at);
+        }
+        if (span < prev_span) {
+            return rtm_check_fail(report, "free list is not sorted by size", link_at);
+        }
+        prev_span = span;
+        listed++;
+        *fingerprint += rtm_bf_mix(h);
+        link_at = base + h + RTM_BLK_HDR;
+        uint32_t link = rtm_rd32(base, h + RTM_BLK_HDR);
+        if ((link & RTM_BLK_FLAGS) != RTM_BLK_FLAGS) {
+            return rtm_check_fail(report, "free block's list link lost its tag bits", link_at);
+        }
+        h = link & ~RTM_BLK_FLAGS;
+    }
+    if (listed != free_blocks) {
+        return rtm_check_fail(report, "a free block is missing from the free list", &st->head);
+    }
+    return true;
+}
+
+static bool rtm_bf_check(const void *arena, rtm_check_report_t *report)
+{
+    const rtm_bf_state_t *st = arena;
+    const uint8_t *base = arena;
+    if (!rtm_bf_state_ok(base, st)) {
+        return rtm_check_fail(report, "best-fit state is damaged (granularity or bounds)", st);
+    }
+    size_t blocks = 0;
+    size_t free_blocks = 0;
+    size_t free_bytes = 0;
+    uint64_t fingerprint = 0;
+    uint32_t span;
+    for (uint32_t h = st->first; h < st->end; h += span) {
+        uint32_t word = rtm_rd32(base, h);
+        const void *at = base + h;
+        span = word & ~RTM_BLK_FLAGS;
+        if (!rtm_blk_span_ok(span, h, st->end, st->gran, st->min_span)) {
+            return rtm_check_fail(report, "block span is not a multiple of the granularity, "
+                                          "below the minimum, or past the end", at);
+        }
+        if ((word & RTM_BLK_PREV_FREE) != 0) {
+            return rtm_check_fail(report, "block carries a flag best fit never sets", at);
+        }
+        blocks++;
+        if ((word & RTM_BLK_FREE) != 0) {
+            free_blocks++;
+            free_bytes += span - RTM_BLK_HDR;
+            fingerprint += rtm_bf_mix(h);
+        }
+    }
+    uint64_t listed_fingerprint;
+    if (!rtm_bf_check_list(base, st, free_blocks, &listed_fingerprint, report)) {
+        return false;
+    }
+    if (listed_fingerprint != fingerprint) {
+        return rtm_check_fail(report, "free list entries are not the free blocks "
+                                      "(an entry points inside a block)", &st->head);
+    }
+    if (st->stats.free_bytes != free_bytes || st->stats.free_blocks != free_blocks ||
+        st->stats.overhead_bytes !=
+            (size_t)st->first + blocks * RTM_BLK_HDR + (st->size - st->end)) {
+        return rtm_check_fail(report, "arena stats disagree with the blocks", &st->stats);
+    }
+    return true;
+}
+
+const rtm_strategy_ops_t rtm_strategy_best_fit = {
+    .id = RTM_BEST_FIT,
+    .min_size = rtm_bf_min_size,
+    .init = rtm_bf_init,
+    .deinit = NULL,
+    .alloc = rtm_bf_alloc,
+    .validate = rtm_bf_validate,
+    .free = rtm_bf_free,
+    .resize = rtm_bf_resize,
+    .usable_size = rtm_bf_usable_size,
+    .largest_free = rtm_bf_largest_free,
+    .walk = rtm_bf_walk,
+    .check = rtm_bf_check,
+};
