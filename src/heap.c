@@ -71,6 +71,13 @@ static size_t config_granularity(const rtm_heap_config_t *cfg)
     return (cfg == NULL || cfg->alignment == 0) ? (size_t)RTM_DEFAULT_ALIGN : cfg->alignment;
 }
 
+/* The default RTM_SYSTEM budget makes region + budget exactly 4 GiB - 1,
+ * which fits size_t on every target. size < UINT32_MAX. */
+static size_t system_budget(const rtm_heap_config_t *cfg, size_t size)
+{
+    return cfg->system_budget != 0 ? cfg->system_budget : (size_t)UINT32_MAX - size;
+}
+
 static bool heap_ok(const rtm_heap_t *h)
 {
     return h != NULL && h->magic == HEAP_MAGIC;
@@ -134,6 +141,11 @@ static void note_free_level(rtm_heap_t *h)
     }
 }
 
+size_t rtm_heap_front_size(void)
+{
+    return FRONT_BYTES;
+}
+
 size_t rtm_heap_min_size(const rtm_heap_config_t *cfg)
 {
     const rtm_strategy_ops_t *ops = strategy_ops(cfg != NULL ? cfg->strategy : RTM_TLSF);
@@ -169,8 +181,10 @@ rtm_err_t rtm_heap_init_error(const void *mem, size_t size, const rtm_heap_confi
     if (id != RTM_SYSTEM && size - FRONT_BYTES > (size_t)UINT32_MAX) {
         return RTM_ERR_TOO_LARGE;
     }
-    /* RTM_SYSTEM totals are region + budget: keep that sum in size_t. */
-    if (id == RTM_SYSTEM && (size > SIZE_MAX / 2u || cfg->system_budget > SIZE_MAX / 2u)) {
+    /* RTM_SYSTEM: 32-bit arena statistics, and a total (region + budget)
+     * that must fit size_t. */
+    if (id == RTM_SYSTEM && (size >= UINT32_MAX || system_budget(cfg, size) > UINT32_MAX ||
+                             size + system_budget(cfg, size) < size)) {
         return RTM_ERR_TOO_LARGE;
     }
     return RTM_OK;
@@ -191,7 +205,7 @@ rtm_heap_t *rtm_heap_init(void *mem, size_t size, const rtm_heap_config_t *cfg)
     h->granularity = config_granularity(cfg);
     h->arena = (rtm_arena_stats_t *)(void *)((uint8_t *)mem + FRONT_BYTES);
     h->front_bytes = FRONT_BYTES;
-    size_t budget = cfg->system_budget != 0 ? cfg->system_budget : SIZE_MAX / 2u;
+    size_t budget = system_budget(cfg, size);
     if (h->ops->init(h->arena, size - FRONT_BYTES, h->granularity, budget) != RTM_OK) {
         return NULL;
     }

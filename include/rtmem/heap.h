@@ -23,6 +23,8 @@
  * granularity. Blocks keep sizes and free-list links as 32-bit offsets, so a
  * heap has the same layout on a 64-bit host as on a 32-bit target and is at
  * most 4 GiB.
+ * TLSF control block: 52 + 68 * L bytes, L = floor(log2(arena bytes)) - 5
+ * at granularity 8 (16 KiB heap: 596 bytes; 256 KiB: 868 bytes).
  *  * TLSF malloc is O(1) except when the only free blocks that fit are in the
  *    request's own size class, where it scans that one class; this makes
  *    malloc(n) succeed whenever any free block has n usable bytes.
@@ -82,7 +84,8 @@ typedef enum rtm_err {
     RTM_ERR_NULL,           /* mem is NULL */
     RTM_ERR_MISALIGNED,     /* mem not aligned to RTM_HEAP_MEM_ALIGN */
     RTM_ERR_TOO_SMALL,      /* below rtm_heap_min_size() */
-    RTM_ERR_TOO_LARGE,      /* more than 4 GiB of block space; RTM_SYSTEM: region or budget above SIZE_MAX/2 */
+    RTM_ERR_TOO_LARGE,      /* more than 4 GiB; RTM_SYSTEM: region or budget above 4 GiB - 1,
+                               or their sum above SIZE_MAX */
     RTM_ERR_BAD_ALIGNMENT,  /* config alignment not a power of two >= 4 */
     RTM_ERR_BAD_STRATEGY,   /* unknown strategy id */
     RTM_ERR_UNSUPPORTED,    /* strategy not compiled in (RTM_SYSTEM) */
@@ -125,7 +128,8 @@ typedef struct rtm_heap_config {
     rtm_alloc_failed_fn on_alloc_failed; /* NULL = none */
     rtm_misuse_fn on_misuse;         /* NULL = rtm_default_misuse_hook */
     void *hook_ctx;                  /* passed to both hooks */
-    size_t system_budget;            /* RTM_SYSTEM only: byte limit; 0 = SIZE_MAX/2 */
+    size_t system_budget;            /* RTM_SYSTEM only: byte limit, at most UINT32_MAX;
+                                        0 = 4 GiB - 1 - region size */
 } rtm_heap_config_t;
 
 /* Everything FreeRTOS HeapStats_t and ESP-IDF multi_heap_info_t report can be
@@ -166,6 +170,15 @@ typedef struct rtm_check_report {
 /* The smallest region rtm_heap_init accepts for this config (cfg may be NULL)
  * that still holds one block of the minimum size. O(1). */
 size_t rtm_heap_min_size(const rtm_heap_config_t *cfg);
+
+/* Bytes at the start of every region taken by the heap front (hooks,
+ * counters, lock); the strategy's arena (its control block and the blocks)
+ * follows. The arena's layout is the same on 32- and 64-bit machines, but
+ * the front is not (pointer and lock sizes). To reproduce a device heap
+ * byte for byte on a host, give the host heap the same arena size
+ * (region size - front size) and place the arena at an address with the
+ * same alignment modulo the largest alignment the program requests. O(1). */
+size_t rtm_heap_front_size(void);
 
 /* Why rtm_heap_init(mem, size, cfg) would fail, or RTM_OK. Pure: touches
  * nothing. O(1). */

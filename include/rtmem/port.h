@@ -70,6 +70,93 @@ void rtm_port_none_set_hooks(rtm_port_enter_fn enter, rtm_port_exit_fn exit_fn,
                              uintptr_t (*task_id)(void), uint32_t (*ticks)(void));
 #endif
 
+/* ------------------------------------------------------------------ */
+/* Blocking: one task waits for one event that another task signals.   */
+/*
+ * Used by rtm_pool_alloc_wait. The protocol, always under the lock of the
+ * object the task waits on (the pool's rtm_port_lock_t):
+ *
+ *   waiter:  lock; rtm_port_waiter_init(&w); queue &w in the object;
+ *            rtm_port_wait(&w, &lock, ms);      <- lock released while blocked
+ *            (dequeue &w if it was not signalled); rtm_port_waiter_destroy(&w);
+ *            unlock
+ *   signaller: lock; take w off the queue; hand over the resource;
+ *            rtm_port_signal(w); unlock
+ *
+ * The waiter keeps w on its own stack: it cannot return before it has the
+ * lock back, and the signaller touches w only while it holds the lock, so
+ * w never outlives its use. A signal is remembered in w, so a signal that
+ * arrives before the waiter blocks, or just as its timeout expires, is not
+ * lost; spurious OS wake-ups are absorbed by the port.
+ *
+ * Per port:
+ *   posix     a pthread_cond_t (CLOCK_MONOTONIC) used with the lock's mutex
+ *   freertos  a direct-to-task notification on index RTM_FREERTOS_NOTIFY_INDEX
+ *             (src/port/freertos.c says which and why); timeouts in ms are
+ *             converted to ticks, rounded up
+ *   none      cannot block: rtm_port_can_block() is false, rtm_port_wait
+ *             returns at once
+ */
+
+/* A timeout that never expires. */
+#define RTM_WAIT_FOREVER UINT32_MAX
+
+#if defined(RTM_PORT_POSIX)
+#define RTM_PORT_WAITER_WORDS 8 /* 64 bytes: a pthread_cond_t and a flag */
+#else
+#define RTM_PORT_WAITER_WORDS 2 /* a task handle and a flag */
+#endif
+
+/* Storage for one waiter; its contents belong to the port. */
+typedef struct rtm_port_waiter {
+    uint64_t storage[RTM_PORT_WAITER_WORDS];
+} rtm_port_waiter_t;
+
+/* Whether an rtmem lock may be taken from an interrupt handler, which is
+ * what lets ISRs call the non-blocking pool functions:
+ *   none      1, provided the hooks of rtm_port_none_set_hooks mask every
+ *             interrupt that uses the object (without hooks there is no
+ *             locking, so only one context may use an object)
+ *   posix     0 (no interrupts; signal handlers must not use rtmem)
+ *   freertos  0 (the lock is vTaskSuspendAll or the task-level
+ *             taskENTER_CRITICAL, neither allowed in an ISR) */
+#if defined(RTM_PORT_POSIX) || defined(RTM_PORT_FREERTOS)
+#define RTM_PORT_LOCK_ISR_SAFE 0
+#else
+#define RTM_PORT_LOCK_ISR_SAFE 1
+#endif
+
+/* Whether the calling context may block right now: false on the none port,
+ * before the FreeRTOS scheduler runs or while it is suspended, true in a
+ * posix thread. Call it without holding an rtmem lock (a held FreeRTOS lock
+ * suspends the scheduler itself). O(1). Not from an ISR on freertos (the
+ * answer would be wrong; no rtmem call that blocks is allowed there). */
+bool rtm_port_can_block(void);
+
+/* Prepares w for the calling task: not signalled. Call with the object's
+ * lock held, from the task that will wait. False if the OS refused (posix:
+ * pthread_cond_init failed); w is then unusable and needs no destroy.
+ * freertos: also clears any notification left pending on the rtmem
+ * notification index of the calling task. */
+bool rtm_port_waiter_init(rtm_port_waiter_t *w);
+
+/* Releases what rtm_port_waiter_init took. Lock held. */
+void rtm_port_waiter_destroy(rtm_port_waiter_t *w);
+
+/* Blocks the task that initialised w until rtm_port_signal(w) or until
+ * timeout_ms have passed, with lock released meanwhile; returns with lock
+ * held again. lock must be held on entry, exactly once. True if w was
+ * signalled (also when that happened before the call or as the timeout
+ * expired), false on timeout. timeout_ms 0 only reports whether w was
+ * signalled; RTM_WAIT_FOREVER never times out. On the none port it never
+ * blocks and returns the signalled state. */
+bool rtm_port_wait(rtm_port_waiter_t *w, rtm_port_lock_t *lock, uint32_t timeout_ms);
+
+/* Marks w signalled and wakes its task. Call with the lock held that the
+ * waiter passed to rtm_port_wait, at most once per rtm_port_waiter_init.
+ * O(1), never blocks. */
+void rtm_port_signal(rtm_port_waiter_t *w);
+
 #ifdef __cplusplus
 }
 #endif

@@ -99,3 +99,133 @@ uint32_t rtm_port_ticks(void)
 {
     return (uint32_t)xTaskGetTickCount();
 }
+
+/* ------------------------------------------------------------------ */
+/* Waiters: direct-to-task notifications.
+ *
+ * A waiting task blocks in ulTaskNotifyTakeIndexed on one notification index
+ * of its own TCB; the signaller gives that index. Notifications are latched
+ * by the kernel, so a signal given between the waiter's unlock and its block
+ * is not lost. The index, RTM_FREERTOS_NOTIFY_INDEX, defaults to the last
+ * entry of the task's notification array
+ * (configTASK_NOTIFICATION_ARRAY_ENTRIES - 1). With the kernel's default of
+ * one entry that is index 0, which stream and message buffers and
+ * xTaskNotifyGive also use: a task that waits on a pool must then not expect
+ * index-0 notifications meanwhile (rtmem consumes them and keeps waiting).
+ * Give rtmem an index of its own by raising
+ * configTASK_NOTIFICATION_ARRAY_ENTRIES to 2 or more.
+ *
+ * Needs FreeRTOS-Kernel V10.4 or later (indexed notifications) and
+ * configUSE_TASK_NOTIFICATIONS 1 (the default).
+ *
+ * The signal is given with the object's lock held, i.e. with the scheduler
+ * suspended or inside a critical section; the kernel does the same (stream
+ * buffers notify under vTaskSuspendAll, queues yield inside critical
+ * sections), and a context switch it asks for happens when the lock is
+ * released. Giving it under the lock is what keeps the waiter, which lives
+ * on the waiting task's stack, valid while it is signalled. */
+
+#if configUSE_TASK_NOTIFICATIONS != 1
+#error "rtmem freertos port: rtm_pool_alloc_wait needs configUSE_TASK_NOTIFICATIONS 1"
+#endif
+
+#ifndef RTM_FREERTOS_NOTIFY_INDEX
+#define RTM_FREERTOS_NOTIFY_INDEX (configTASK_NOTIFICATION_ARRAY_ENTRIES - 1)
+#endif
+#if RTM_FREERTOS_NOTIFY_INDEX < 0 || RTM_FREERTOS_NOTIFY_INDEX >= configTASK_NOTIFICATION_ARRAY_ENTRIES
+#error "RTM_FREERTOS_NOTIFY_INDEX must be below configTASK_NOTIFICATION_ARRAY_ENTRIES"
+#endif
+
+typedef struct freertos_waiter {
+    TaskHandle_t task;
+    BaseType_t signalled; /* read and written only under the object's lock */
+} freertos_waiter_t;
+
+_Static_assert(sizeof(freertos_waiter_t) <= sizeof(rtm_port_waiter_t),
+               "freertos_waiter_t does not fit rtm_port_waiter_t");
+
+static freertos_waiter_t *freertos_waiter(rtm_port_waiter_t *w)
+{
+    return (freertos_waiter_t *)(void *)w->storage;
+}
+
+/* Drops a notification left on rtmem's index, e.g. one given just after the
+ * waiter's block timed out. Uses critical sections only: fine under the lock. */
+static void clear_notification(void)
+{
+    (void)xTaskNotifyStateClearIndexed(NULL, RTM_FREERTOS_NOTIFY_INDEX);
+    (void)ulTaskNotifyValueClearIndexed(NULL, RTM_FREERTOS_NOTIFY_INDEX, UINT32_MAX);
+}
+
+/* Milliseconds to ticks, rounded up so that a wait is never shorter than
+ * asked, computed in 64 bits: pdMS_TO_TICKS overflows a 32-bit TickType_t
+ * for waits above about 71 minutes at 1 kHz. */
+static TickType_t ms_to_ticks(uint32_t ms)
+{
+    if (ms == RTM_WAIT_FOREVER) {
+        return portMAX_DELAY; /* forever with INCLUDE_vTaskSuspend 1, else rtm_port_wait re-waits */
+    }
+    uint64_t ticks = ((uint64_t)ms * (uint64_t)configTICK_RATE_HZ + 999u) / 1000u;
+    if (ticks >= (uint64_t)portMAX_DELAY) {
+        ticks = (uint64_t)portMAX_DELAY - 1u;
+    }
+    return (TickType_t)ticks;
+}
+
+bool rtm_port_can_block(void)
+{
+#if (INCLUDE_xTaskGetSchedulerState == 1) || (configUSE_TIMERS == 1)
+    return xTaskGetSchedulerState() == taskSCHEDULER_RUNNING;
+#else
+    return true;
+#endif
+}
+
+bool rtm_port_waiter_init(rtm_port_waiter_t *w)
+{
+    freertos_waiter_t *fw = freertos_waiter(w);
+    fw->task = xTaskGetCurrentTaskHandle();
+    fw->signalled = pdFALSE;
+    clear_notification();
+    return fw->task != NULL;
+}
+
+void rtm_port_waiter_destroy(rtm_port_waiter_t *w)
+{
+    (void)w;
+}
+
+bool rtm_port_wait(rtm_port_waiter_t *w, rtm_port_lock_t *lock, uint32_t timeout_ms)
+{
+    freertos_waiter_t *fw = freertos_waiter(w);
+    if (fw->signalled != pdFALSE || timeout_ms == 0) {
+        return fw->signalled != pdFALSE;
+    }
+    bool forever = timeout_ms == RTM_WAIT_FOREVER;
+    TickType_t remaining = ms_to_ticks(timeout_ms);
+    TimeOut_t start;
+    vTaskSetTimeOutState(&start);
+    /* Loop: a notification on the index that was not ours (see above), or a
+     * portMAX_DELAY that is finite (INCLUDE_vTaskSuspend 0), must not end
+     * the wait early. */
+    while (fw->signalled == pdFALSE) {
+        rtm_port_unlock(lock);
+        (void)ulTaskNotifyTakeIndexed(RTM_FREERTOS_NOTIFY_INDEX, pdTRUE, remaining);
+        rtm_port_lock(lock);
+        if (fw->signalled == pdFALSE && !forever &&
+            xTaskCheckForTimeOut(&start, &remaining) != pdFALSE) {
+            break;
+        }
+    }
+    /* A signal that came after the timeout but before the lock was back
+     * left its notification pending; the next wait must not see it. */
+    clear_notification();
+    return fw->signalled != pdFALSE;
+}
+
+void rtm_port_signal(rtm_port_waiter_t *w)
+{
+    freertos_waiter_t *fw = freertos_waiter(w);
+    fw->signalled = pdTRUE;
+    (void)xTaskNotifyGiveIndexed(fw->task, RTM_FREERTOS_NOTIFY_INDEX);
+}

@@ -81,3 +81,35 @@ uint32_t rtm_port_ticks(void)
     uint32_t (*fn)(void) = g_ticks;
     return fn != NULL ? fn() : 0u;
 }
+
+/* Waiters: with no scheduler there is nobody to hand the CPU to, so nothing
+ * blocks. The flag still records a signal (an ISR may free a block to a
+ * pool), which keeps the protocol of port.h true here too. */
+
+bool rtm_port_can_block(void)
+{
+    return false;
+}
+
+bool rtm_port_waiter_init(rtm_port_waiter_t *w)
+{
+    w->storage[0] = 0;
+    return true;
+}
+
+void rtm_port_waiter_destroy(rtm_port_waiter_t *w)
+{
+    (void)w;
+}
+
+bool rtm_port_wait(rtm_port_waiter_t *w, rtm_port_lock_t *lock, uint32_t timeout_ms)
+{
+    (void)lock;
+    (void)timeout_ms;
+    return w->storage[0] != 0;
+}
+
+void rtm_port_signal(rtm_port_waiter_t *w)
+{
+    w->storage[0] = 1;
+}

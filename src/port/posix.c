@@ -1,11 +1,13 @@
 /*
  * Port "posix": hosted builds and tests. A lock is a default pthread mutex
  * living inside rtm_port_lock_t, so creating a heap still allocates nothing.
+ * A waiter is a condition variable used with that mutex.
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include "rtmem/port.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <time.h>
 
@@ -69,4 +71,99 @@ uint32_t rtm_port_ticks(void)
     }
     uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
     return (uint32_t)ms;
+}
+
+/* ------------------------------------------------------------------ */
+/* Waiters: a condition variable on CLOCK_MONOTONIC, so a change of the
+ * wall clock neither shortens nor stretches a timeout. */
+
+typedef struct posix_waiter {
+    pthread_cond_t cond;
+    bool signalled; /* read and written only under the object's mutex */
+} posix_waiter_t;
+
+_Static_assert(sizeof(posix_waiter_t) <= sizeof(rtm_port_waiter_t),
+               "pthread_cond_t does not fit rtm_port_waiter_t: raise RTM_PORT_WAITER_WORDS");
+_Static_assert(_Alignof(posix_waiter_t) <= _Alignof(rtm_port_waiter_t),
+               "rtm_port_waiter_t is not aligned enough for pthread_cond_t");
+
+static posix_waiter_t *posix_waiter(rtm_port_waiter_t *w)
+{
+    return (posix_waiter_t *)(void *)w->storage;
+}
+
+bool rtm_port_can_block(void)
+{
+    return true;
+}
+
+bool rtm_port_waiter_init(rtm_port_waiter_t *w)
+{
+    posix_waiter_t *pw = posix_waiter(w);
+    pthread_condattr_t attr;
+    if (pthread_condattr_init(&attr) != 0) {
+        return false;
+    }
+    bool ok = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC) == 0 &&
+              pthread_cond_init(&pw->cond, &attr) == 0;
+    (void)pthread_condattr_destroy(&attr);
+    pw->signalled = false;
+    return ok;
+}
+
+void rtm_port_waiter_destroy(rtm_port_waiter_t *w)
+{
+    (void)pthread_cond_destroy(&posix_waiter(w)->cond);
+}
+
+/* now + ms on CLOCK_MONOTONIC; false if the clock cannot be read. */
+static bool deadline_after(uint32_t ms, struct timespec *deadline)
+{
+    if (clock_gettime(CLOCK_MONOTONIC, deadline) != 0) {
+        return false;
+    }
+    deadline->tv_sec += (time_t)(ms / 1000u);
+    long nsec = deadline->tv_nsec + (long)(ms % 1000u) * 1000000L;
+    if (nsec >= 1000000000L) {
+        nsec -= 1000000000L;
+        deadline->tv_sec += 1;
+    }
+    deadline->tv_nsec = nsec;
+    return true;
+}
+
+bool rtm_port_wait(rtm_port_waiter_t *w, rtm_port_lock_t *lock, uint32_t timeout_ms)
+{
+    posix_waiter_t *pw = posix_waiter(w);
+    if (pw->signalled || timeout_ms == 0) {
+        return pw->signalled;
+    }
+    struct timespec deadline;
+    bool forever = timeout_ms == RTM_WAIT_FOREVER;
+    if (!forever && !deadline_after(timeout_ms, &deadline)) {
+        return false; /* no clock, no timed wait: report a timeout rather than hang */
+    }
+    /* Loop: pthread may wake a waiter that nobody signalled. */
+    while (!pw->signalled) {
+        int rc = forever ? pthread_cond_wait(&pw->cond, posix_mutex(lock))
+                         : pthread_cond_timedwait(&pw->cond, posix_mutex(lock), &deadline);
+        if (rc == ETIMEDOUT) {
+            break;
+        }
+        if (rc != 0) {
+            /* The mutex or condition is broken: as with the lock itself,
+             * carrying on would give up mutual exclusion. */
+            RTM_ABORT();
+        }
+    }
+    return pw->signalled;
+}
+
+void rtm_port_signal(rtm_port_waiter_t *w)
+{
+    posix_waiter_t *pw = posix_waiter(w);
+    pw->signalled = true;
+    if (pthread_cond_signal(&pw->cond) != 0) {
+        RTM_ABORT();
+    }
 }

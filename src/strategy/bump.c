@@ -163,7 +163,7 @@ static void *rtm_bump_alloc(void *arena, size_t size, size_t alignment, rtm_fail
     rtm_bump_drop_tail(st);
     if (gap != 0) {
         rtm_blk_set(base, h, (uint32_t)gap, RTM_BLK_FREE);
-        st->stats.free_bytes += gap - RTM_BLK_HDR;
+        st->stats.free_bytes += (uint32_t)gap - RTM_BLK_HDR;
         st->stats.free_blocks++;
         st->stats.overhead_bytes += RTM_BLK_HDR;
         h += (uint32_t)gap;

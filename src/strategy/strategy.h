@@ -21,9 +21,9 @@
  * directly (it is the first member of every strategy's state). Checked by
  * the strategy's check() against a walk of the blocks. */
 typedef struct rtm_arena_stats {
-    size_t free_bytes;     /* usable bytes of free blocks */
-    size_t free_blocks;    /* number of free blocks */
-    size_t overhead_bytes; /* strategy control + every block header + padding + end marker */
+    uint32_t free_bytes;     /* usable bytes of free blocks */
+    uint32_t free_blocks;    /* number of free blocks */
+    uint32_t overhead_bytes; /* strategy control + every block header + padding + end marker */
 } rtm_arena_stats_t;
 
 typedef enum rtm_ptr_status {

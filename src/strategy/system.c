@@ -124,9 +124,10 @@ static void sys_remove_at(rtm_sys_state_t *st, size_t hole)
     st->slots[hole].size = 0;
 }
 
+/* free_bytes <= budget <= UINT32_MAX (checked by init). */
 static void sys_set_free(rtm_sys_state_t *st, size_t free_bytes)
 {
-    st->stats.free_bytes = free_bytes;
+    st->stats.free_bytes = (uint32_t)free_bytes;
     st->stats.free_blocks = free_bytes > 0 ? 1u : 0u;
 }
 
@@ -164,8 +165,11 @@ static size_t sys_min_size(size_t granularity)
     return offsetof(rtm_sys_state_t, slots) + SYS_MIN_SLOTS * sizeof(rtm_sys_slot_t);
 }
 
-/* The budget is capped at SIZE_MAX / 2 (also its default) so that the
- * front's total, budget + region size, cannot wrap. */
+/* Budget and arena are capped at UINT32_MAX, the limit of every rtmem
+ * heap (arena statistics are 32-bit so that they are laid out alike on
+ * 32- and 64-bit machines); the front's total, budget + region, then
+ * cannot wrap a 64-bit size_t, and the front refuses what would wrap a
+ * 32-bit one. */
 static rtm_err_t sys_init(void *arena, size_t size, size_t granularity, size_t param)
 {
     if (arena == NULL) {
@@ -180,8 +184,8 @@ static rtm_err_t sys_init(void *arena, size_t size, size_t granularity, size_t p
     if (size < sys_min_size(granularity)) {
         return RTM_ERR_TOO_SMALL;
     }
-    size_t budget = (param == 0) ? SIZE_MAX / 2u : param;
-    if (budget > SIZE_MAX / 2u || size > SIZE_MAX / 2u) {
+    size_t budget = (param == 0) ? (size_t)UINT32_MAX : param;
+    if (budget > UINT32_MAX || size > UINT32_MAX) {
         return RTM_ERR_TOO_LARGE;
     }
 
@@ -191,7 +195,7 @@ static rtm_err_t sys_init(void *arena, size_t size, size_t granularity, size_t p
     st->granularity = granularity;
     st->capacity = sys_capacity_for(size);
     st->live = 0;
-    st->stats.overhead_bytes = size;
+    st->stats.overhead_bytes = (uint32_t)size;
     sys_set_free(st, budget);
     /* Element by element: all-bits-zero need not be a null pointer. */
     for (size_t i = 0; i < st->capacity; i++) {
@@ -361,7 +365,7 @@ static bool sys_check(const void *arena, rtm_check_report_t *report)
     if (st->granularity < 4u || (st->granularity & (st->granularity - 1u)) != 0) {
         return rtm_check_fail(report, "granularity is not a power of two >= 4", &st->granularity);
     }
-    if (st->budget == 0 || st->budget > SIZE_MAX / 2u) {
+    if (st->budget == 0 || st->budget > UINT32_MAX) {
         return rtm_check_fail(report, "budget out of range", &st->budget);
     }
     if (st->stats.overhead_bytes != st->arena_size) {
@@ -378,15 +382,13 @@ static bool sys_check(const void *arena, rtm_check_report_t *report)
     }
 
     size_t count = 0;
-    size_t sum = 0;
+    uint64_t sum = 0; /* 64-bit: a damaged table cannot wrap it on 32-bit targets */
     for (size_t i = 0; i < st->capacity; i++) {
         if (!sys_check_slot(st, i, report)) {
             return false;
         }
         if (st->slots[i].ptr != NULL) {
             count++;
-            /* Each size is <= budget <= SIZE_MAX / 2, so this cannot wrap
-             * before the comparison stops it. */
             sum += st->slots[i].size;
             if (sum > st->budget) {
                 return rtm_check_fail(report, "live block sizes exceed the budget",

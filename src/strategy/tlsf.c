@@ -447,7 +447,7 @@ static rtm_err_t tlsf_init(void *arena, size_t size, size_t granularity, size_t 
     t->end = t->first + span;
     t->block_count = 1;
     t->arena_size = (uint32_t)size;
-    t->stats.overhead_bytes = size - (span - RTM_BLK_HDR);
+    t->stats.overhead_bytes = (uint32_t)size - (span - RTM_BLK_HDR);
     rtm_blk_set(base, t->end, 0, 0);
     rtm_blk_set(base, t->first, 0, 0);
     mark_free(t, t->first, span);
