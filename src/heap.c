@@ -27,6 +27,8 @@ struct rtm_heap {
     rtm_alloc_failed_fn on_alloc_failed;
     rtm_misuse_fn on_misuse;
     void *hook_ctx;
+    rtm_heap_observer_fn observer;
+    void *observer_ctx;
     size_t used_blocks;
     size_t min_free_bytes;
     size_t alloc_count;
@@ -268,6 +270,17 @@ void rtm_heap_destroy(rtm_heap_t *h)
     }
 }
 
+void rtm_heap_set_observer(rtm_heap_t *h, rtm_heap_observer_fn fn, void *ctx)
+{
+    if (!heap_ok(h)) {
+        return;
+    }
+    heap_lock(h);
+    h->observer = fn;
+    h->observer_ctx = ctx;
+    heap_unlock(h);
+}
+
 void rtm_heap_set_hooks(rtm_heap_t *h, rtm_alloc_failed_fn on_alloc_failed,
                         rtm_misuse_fn on_misuse, void *ctx)
 {
@@ -281,8 +294,20 @@ void rtm_heap_set_hooks(rtm_heap_t *h, rtm_alloc_failed_fn on_alloc_failed,
     heap_unlock(h);
 }
 
-/* Allocation with alignment already validated (0 = the granularity). */
-static void *heap_alloc(rtm_heap_t *h, size_t size, size_t alignment)
+/* Tells the observer, if any; the lock is held. */
+static void notify(rtm_heap_t *h, rtm_heap_event_kind_t kind, void *ptr, void *old_ptr,
+                   size_t size, size_t alignment, const rtm_alloc_site_t *site)
+{
+    if (h->observer != NULL) {
+        rtm_heap_event_t ev = {kind, h, ptr, old_ptr, size, alignment, site};
+        h->observer(&ev, h->observer_ctx);
+    }
+}
+
+/* Allocation with alignment already validated (0 = the granularity). With
+ * site NULL it tells the observer nothing (realloc reports its own event). */
+static void *heap_alloc(rtm_heap_t *h, size_t size, size_t alignment,
+                        const rtm_alloc_site_t *site)
 {
     rtm_fail_reason_t why = RTM_FAIL_NO_MEMORY;
     heap_lock(h);
@@ -291,6 +316,9 @@ static void *heap_alloc(rtm_heap_t *h, size_t size, size_t alignment)
         h->used_blocks++;
         h->alloc_count++;
         note_free_level(h);
+        if (site != NULL) {
+            notify(h, RTM_EVENT_ALLOC, p, NULL, size, alignment, site);
+        }
     } else {
         h->failed_count++;
     }
@@ -309,15 +337,60 @@ static void fail_call(rtm_heap_t *h, size_t size, size_t alignment, rtm_fail_rea
     report_failure(h, size, alignment, why);
 }
 
-void *rtm_malloc(rtm_heap_t *h, size_t size)
+/* The site a call passes on, or one naming the caller of the rtmem API. */
+static rtm_alloc_site_t site_or(const rtm_alloc_site_t *site, const void *caller)
 {
-    if (!heap_ok(h) || size == 0) {
-        return NULL;
+    rtm_alloc_site_t s = {NULL, 0, caller};
+    if (site != NULL) {
+        s = *site;
+        if (s.caller == NULL) {
+            s.caller = caller;
+        }
     }
-    return heap_alloc(h, size, 0);
+    return s;
 }
 
-void *rtm_calloc(rtm_heap_t *h, size_t count, size_t size)
+/* __builtin_return_address(0) is the instruction after the call into
+ * rtmem: the application's call site. Functions that use it are kept out
+ * of line so that it names the application, not an rtmem wrapper. */
+#if defined(__GNUC__) || defined(__clang__)
+#define RTM_CALLER() __builtin_return_address(0)
+#define RTM_NOINLINE __attribute__((noinline))
+#else
+#define RTM_CALLER() NULL
+#define RTM_NOINLINE
+#endif
+
+static void *alloc_checked(rtm_heap_t *h, size_t size, size_t alignment,
+                           const rtm_alloc_site_t *site)
+{
+    if (!heap_ok(h)) {
+        return NULL;
+    }
+    if (alignment != 0 && !is_pow2(alignment)) {
+        fail_call(h, size, alignment, RTM_FAIL_BAD_ALIGNMENT);
+        return NULL;
+    }
+    if (size == 0) {
+        return NULL;
+    }
+    return heap_alloc(h, size, alignment <= h->granularity ? 0 : alignment, site);
+}
+
+RTM_NOINLINE void *rtm_heap_alloc_ex(rtm_heap_t *h, size_t size, size_t alignment,
+                                     const rtm_alloc_site_t *site)
+{
+    rtm_alloc_site_t s = site_or(site, RTM_CALLER());
+    return alloc_checked(h, size, alignment, &s);
+}
+
+RTM_NOINLINE void *rtm_malloc(rtm_heap_t *h, size_t size)
+{
+    rtm_alloc_site_t s = site_or(NULL, RTM_CALLER());
+    return alloc_checked(h, size, 0, &s);
+}
+
+RTM_NOINLINE void *rtm_calloc(rtm_heap_t *h, size_t count, size_t size)
 {
     if (!heap_ok(h) || count == 0 || size == 0) {
         return NULL;
@@ -326,26 +399,24 @@ void *rtm_calloc(rtm_heap_t *h, size_t count, size_t size)
         fail_call(h, SIZE_MAX, 0, RTM_FAIL_OVERFLOW);
         return NULL;
     }
-    void *p = heap_alloc(h, count * size, 0);
+    rtm_alloc_site_t s = site_or(NULL, RTM_CALLER());
+    void *p = heap_alloc(h, count * size, 0, &s);
     if (p != NULL) {
         memset(p, 0, count * size);
     }
     return p;
 }
 
-void *rtm_aligned_alloc(rtm_heap_t *h, size_t alignment, size_t size)
+RTM_NOINLINE void *rtm_aligned_alloc(rtm_heap_t *h, size_t alignment, size_t size)
 {
-    if (!heap_ok(h)) {
+    if (alignment == 0) {
+        if (heap_ok(h)) {
+            fail_call(h, size, alignment, RTM_FAIL_BAD_ALIGNMENT);
+        }
         return NULL;
     }
-    if (!is_pow2(alignment)) {
-        fail_call(h, size, alignment, RTM_FAIL_BAD_ALIGNMENT);
-        return NULL;
-    }
-    if (size == 0) {
-        return NULL;
-    }
-    return heap_alloc(h, size, alignment <= h->granularity ? 0 : alignment);
+    rtm_alloc_site_t s = site_or(NULL, RTM_CALLER());
+    return alloc_checked(h, size, alignment, &s);
 }
 
 /* Validates ptr under the lock; on failure releases the lock, reports and
@@ -379,19 +450,22 @@ void rtm_free(rtm_heap_t *h, void *ptr)
         report_misuse(h, RTM_MISUSE_FREE_REFUSED, ptr);
         return;
     }
+    if (h->observer != NULL) {
+        notify(h, RTM_EVENT_FREE, ptr, NULL, h->ops->usable_size(h->arena, ptr), 0, NULL);
+    }
     h->ops->free(h->arena, ptr);
     h->used_blocks--;
     h->free_count++;
     heap_unlock(h);
 }
 
-void *rtm_realloc(rtm_heap_t *h, void *ptr, size_t size)
+static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_alloc_site_t *site)
 {
     if (!heap_ok(h)) {
         return NULL;
     }
     if (ptr == NULL) {
-        return rtm_malloc(h, size);
+        return size == 0 ? NULL : heap_alloc(h, size, 0, site);
     }
     if (size == 0) {
         rtm_free(h, ptr);
@@ -401,24 +475,43 @@ void *rtm_realloc(rtm_heap_t *h, void *ptr, size_t size)
         return NULL;
     }
     size_t old = h->ops->usable_size(h->arena, ptr);
-    if (h->ops->resize != NULL && h->ops->resize(h->arena, ptr, size)) {
+    if ((h->ops->resize != NULL && h->ops->resize(h->arena, ptr, size)) || size <= old) {
+        /* In place; a strategy that cannot shrink leaves a block that fits. */
         note_free_level(h);
+        notify(h, RTM_EVENT_REALLOC, ptr, ptr, size, 0, site);
         heap_unlock(h);
         return ptr;
     }
     heap_unlock(h);
-    if (size <= old) {
-        return ptr; /* the strategy cannot shrink in place; the block still fits */
-    }
-    void *moved = heap_alloc(h, size, 0);
+    void *moved = heap_alloc(h, size, 0, NULL);
     if (moved == NULL) {
         return NULL;
     }
+    /* ptr stays the caller's until it is freed below: no one else can free
+     * or reuse it meanwhile. */
     memcpy(moved, ptr, old);
+    heap_lock(h);
     if (h->ops->free != NULL) {
-        rtm_free(h, ptr);
+        h->ops->free(h->arena, ptr);
+        h->used_blocks--;
+        h->free_count++;
     }
+    notify(h, RTM_EVENT_REALLOC, moved, ptr, size, 0, site);
+    heap_unlock(h);
     return moved;
+}
+
+RTM_NOINLINE void *rtm_realloc(rtm_heap_t *h, void *ptr, size_t size)
+{
+    rtm_alloc_site_t s = site_or(NULL, RTM_CALLER());
+    return realloc_checked(h, ptr, size, &s);
+}
+
+RTM_NOINLINE void *rtm_realloc_ex(rtm_heap_t *h, void *ptr, size_t size,
+                                  const rtm_alloc_site_t *site)
+{
+    rtm_alloc_site_t s = site_or(site, RTM_CALLER());
+    return realloc_checked(h, ptr, size, &s);
 }
 
 size_t rtm_usable_size(rtm_heap_t *h, const void *ptr)

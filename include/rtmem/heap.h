@@ -167,6 +167,38 @@ typedef struct rtm_check_report {
     const void *address;   /* the block (or control field) where it was found */
 } rtm_check_report_t;
 
+/* Where an allocation was asked for. caller is the return address of the
+ * rtmem call (the instruction after the call in the application), filled
+ * in by the front when the caller passes no site; file and line come from
+ * the RTM_MALLOC-style macros. */
+typedef struct rtm_alloc_site {
+    const char *file; /* NULL when unknown */
+    uint32_t line;
+    const void *caller; /* NULL when unknown */
+} rtm_alloc_site_t;
+
+typedef enum rtm_heap_event_kind {
+    RTM_EVENT_ALLOC = 1, /* ptr: the new block */
+    RTM_EVENT_FREE,      /* ptr: the block just freed */
+    RTM_EVENT_REALLOC    /* old_ptr became ptr (equal when resized in place) */
+} rtm_heap_event_kind_t;
+
+typedef struct rtm_heap_event {
+    rtm_heap_event_kind_t kind;
+    rtm_heap_t *heap;
+    void *ptr;
+    void *old_ptr;              /* RTM_EVENT_REALLOC only, else NULL */
+    size_t size;                /* requested bytes (FREE: usable bytes freed) */
+    size_t alignment;           /* requested alignment, 0 = the granularity */
+    const rtm_alloc_site_t *site; /* ALLOC and REALLOC; NULL on FREE */
+} rtm_heap_event_t;
+
+/* Observer of successful allocations, frees and reallocations (tracing,
+ * per-task accounting). Runs with the heap lock held, right after the
+ * operation, so events of one heap arrive in the order they happened: it
+ * must be short and bounded, and must not call into the same heap. */
+typedef void (*rtm_heap_observer_fn)(const rtm_heap_event_t *event, void *ctx);
+
 /* The smallest region rtm_heap_init accepts for this config (cfg may be NULL)
  * that still holds one block of the minimum size. O(1). */
 size_t rtm_heap_min_size(const rtm_heap_config_t *cfg);
@@ -212,6 +244,10 @@ rtm_heap_t *rtm_heap_create(rtm_heap_t *parent, size_t size, const rtm_heap_conf
  * the caller's). NULL is ignored. */
 void rtm_heap_destroy(rtm_heap_t *heap);
 
+/* Installs (fn != NULL) or removes (fn == NULL) the heap's one observer.
+ * O(1), takes the lock. */
+void rtm_heap_set_observer(rtm_heap_t *heap, rtm_heap_observer_fn fn, void *ctx);
+
 /* Replaces the hooks (NULL on_misuse = the default hook). */
 void rtm_heap_set_hooks(rtm_heap_t *heap, rtm_alloc_failed_fn on_alloc_failed,
                         rtm_misuse_fn on_misuse, void *ctx);
@@ -231,6 +267,22 @@ void *rtm_calloc(rtm_heap_t *heap, size_t count, size_t size);
  * RTM_FAIL_BAD_ALIGNMENT. Free the result with rtm_free. Argument order as
  * C11 aligned_alloc. */
 void *rtm_aligned_alloc(rtm_heap_t *heap, size_t alignment, size_t size);
+
+/* The general entry points behind rtm_malloc/rtm_aligned_alloc and
+ * rtm_realloc, for layers that pass on their own caller's site (capability
+ * regions, compat APIs, the RTM_MALLOC macros). alignment 0 = the heap's
+ * granularity, else as rtm_aligned_alloc. site may be NULL: the return
+ * address of this call is used. Same costs and bad-input results. */
+void *rtm_heap_alloc_ex(rtm_heap_t *heap, size_t size, size_t alignment,
+                        const rtm_alloc_site_t *site);
+void *rtm_realloc_ex(rtm_heap_t *heap, void *ptr, size_t size, const rtm_alloc_site_t *site);
+
+/* rtm_malloc and rtm_realloc that also record __FILE__ and __LINE__ for
+ * tracing and leak reports. */
+#define RTM_MALLOC(heap, size) \
+    rtm_heap_alloc_ex((heap), (size), 0, &(const rtm_alloc_site_t){__FILE__, __LINE__, NULL})
+#define RTM_REALLOC(heap, ptr, size) \
+    rtm_realloc_ex((heap), (ptr), (size), &(const rtm_alloc_site_t){__FILE__, __LINE__, NULL})
 
 /* Resizes a block, keeping min(old, new) bytes of contents. Shrinks in place
  * (the tail is freed where the strategy can), grows in place when the next
