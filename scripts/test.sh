@@ -168,8 +168,10 @@ for config in $CONFIGS; do
                 -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo ;;
         san)
             cc=$(pick_sanitizer_cc)
-            run_config san "$cc, Debug, -fsanitize=address,undefined" \
-                -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=Debug -DRTMEM_SANITIZE=ON ;;
+            # Pool fill patterns are compile-time: this configuration has them on.
+            run_config san "$cc, Debug, -fsanitize=address,undefined, pool fill" \
+                -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=Debug -DRTMEM_SANITIZE=ON \
+                -DRTMEM_EXTRA_DEFINES=RTM_POOL_FILL=1 ;;
         m32)
             run_config m32 "gcc -m32, Debug" \
                 -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-m32 ;;

@@ -18,7 +18,11 @@
  *   configUSE_RECURSIVE_MUTEXES 1, or an SMP build: for rtm_port_task_id.
  *   INCLUDE_xTaskGetSchedulerState 1 or configUSE_TIMERS 1 is optional: with
  *   it, code that runs before the scheduler starts gets its own id instead
- *   of the id of the task that will run first.
+ *   of the id of the task that will run first, and rtm_pool_alloc_wait
+ *   called from main() before the scheduler starts (or with the scheduler
+ *   suspended) returns at once instead of trying to block.
+ *   configUSE_TASK_NOTIFICATIONS 1 (the default) and FreeRTOS-Kernel V10.4
+ *   or later: waiters (see the end of this file).
  */
 #include "rtmem/port.h"
 
