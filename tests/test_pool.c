@@ -1180,8 +1180,10 @@ static void test_wait_times_out(void **state)
     assert_int_equal(info.failed_count, 1);
     assert_int_equal(info.used, 1);
     assert_check(p);
-    /* Two timing out at once leave the queue in any order. */
-    waiter_arg_t w1 = {p, 80, NULL, 0}, w2 = {p, 40, NULL, 0};
+    /* Two timing out at once leave the queue in any order. The first waits
+     * long enough that a loaded machine cannot time it out before the
+     * second is done. */
+    waiter_arg_t w1 = {p, 1000, NULL, 0}, w2 = {p, 40, NULL, 0};
     size_t t1 = start_waiter(&w1);
     await_waiting(p, 1);
     size_t t2 = start_waiter(&w2);
@@ -1191,7 +1193,7 @@ static void test_wait_times_out(void **state)
     assert_check(p);
     join_waiter(t1);
     assert_null(w1.result);
-    assert_true(w1.waited_ms >= 79.5 && w2.waited_ms >= 39.5);
+    assert_true(w1.waited_ms >= 999.5 && w2.waited_ms >= 39.5);
     assert_int_equal(info_of(p).waiting, 0);
     assert_int_equal(g_rec.failed_calls, 2);
     g_rec.failed_calls = 0;

@@ -5,9 +5,11 @@
 #ifndef RTMEM_RTMEM_H
 #define RTMEM_RTMEM_H
 
+#include "rtmem/caps.h"
 #include "rtmem/config.h"
 #include "rtmem/heap.h"
 #include "rtmem/output.h"
+#include "rtmem/pool.h"
 #include "rtmem/port.h"
 
 #define RTM_VERSION_MAJOR 0
