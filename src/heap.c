@@ -2,13 +2,25 @@
  * The heap front: everything every strategy needs, written once. It checks
  * arguments, takes the lock, dispatches to the strategy, keeps the counters
  * and calls the hooks (always after the lock is released).
+ *
+ * With poisoning (RTM_POISON_LEVEL >= 1) the caller's pointer ("user") and
+ * the strategy's ("raw") differ by the poison head: every function here
+ * that takes or returns a user pointer translates through poison.h, the
+ * strategy only ever sees raw pointers and sizes, and hooks, observer and
+ * walk only user ones. allocated_bytes counts what callers asked for and
+ * the poison bytes are overhead; the free side (free_bytes,
+ * largest_free_block) stays in strategy bytes. At level 0 the translation
+ * compiles to nothing. docs/debugging.md has the layout and the rules.
  */
 #include "rtmem/heap.h"
 
 #include <string.h>
 
+#include "poison.h"
+#include "rtmem/debug.h"
 #include "rtmem/output.h"
 #include "rtmem/port.h"
+#include "strategy/block.h"
 #include "strategy/strategy.h"
 
 #define HEAP_MAGIC 0x72746d68u /* "rtmh" */
@@ -34,6 +46,13 @@ struct rtm_heap {
     size_t alloc_count;
     size_t free_count;
     size_t failed_count;
+    size_t user_bytes;    /* levels >= 1: requested bytes of live blocks (rtm_usable_size summed) */
+    size_t plain_head;    /* poison head of a block without extra alignment (0 at level 0) */
+    size_t max_head;      /* largest poison head given out: bounds the search in resolve */
+    uint32_t step_at;     /* rtm_heap_check_step: arena offset of the next block, 0 = start */
+    bool step_lost;       /* that block's header may have gone: restart the pass */
+    size_t step_passes;
+    size_t step_restarts;
     rtm_port_lock_t lock;
 };
 
@@ -155,7 +174,12 @@ size_t rtm_heap_min_size(const rtm_heap_config_t *cfg)
     if (ops == NULL || !is_pow2(g) || g < 4u || g > ((size_t)1u << 30)) {
         return 0;
     }
-    return FRONT_BYTES + ops->min_size(g);
+    size_t debug = 0;
+#if RTM_POISON_LEVEL >= 1
+    /* Room for the poison head and tail of a 1-byte block, rounded up. */
+    debug = rtm_poison_head(g, 0) + 4u + g;
+#endif
+    return FRONT_BYTES + ops->min_size(g) + debug;
 }
 
 rtm_err_t rtm_heap_init_error(const void *mem, size_t size, const rtm_heap_config_t *cfg)
@@ -208,6 +232,11 @@ rtm_heap_t *rtm_heap_init(void *mem, size_t size, const rtm_heap_config_t *cfg)
     h->arena = (rtm_arena_stats_t *)(void *)((uint8_t *)mem + FRONT_BYTES);
     h->front_bytes = FRONT_BYTES;
     size_t budget = system_budget(cfg, size);
+#if RTM_POISON_LEVEL >= 2
+    /* Every free byte starts with the free pattern; the strategy's init
+     * then writes only its control block and first headers and links. */
+    rtm_poison_fill_free(h->arena, size - FRONT_BYTES);
+#endif
     if (h->ops->init(h->arena, size - FRONT_BYTES, h->granularity, budget) != RTM_OK) {
         return NULL;
     }
@@ -225,6 +254,10 @@ rtm_heap_t *rtm_heap_init(void *mem, size_t size, const rtm_heap_config_t *cfg)
     h->on_misuse = cfg->on_misuse;
     h->hook_ctx = cfg->hook_ctx;
     h->min_free_bytes = h->arena->free_bytes;
+#if RTM_POISON_LEVEL >= 1
+    h->plain_head = rtm_poison_head(h->granularity, 0);
+    h->max_head = h->plain_head;
+#endif
     h->magic = HEAP_MAGIC;
     return h;
 }
@@ -294,6 +327,14 @@ void rtm_heap_set_hooks(rtm_heap_t *h, rtm_alloc_failed_fn on_alloc_failed,
     heap_unlock(h);
 }
 
+static void fail_call(rtm_heap_t *h, size_t size, size_t alignment, rtm_fail_reason_t why)
+{
+    heap_lock(h);
+    h->failed_count++;
+    heap_unlock(h);
+    report_failure(h, size, alignment, why);
+}
+
 /* Tells the observer, if any; the lock is held. */
 static void notify(rtm_heap_t *h, rtm_heap_event_kind_t kind, void *ptr, void *old_ptr,
                    size_t size, size_t alignment, const rtm_alloc_site_t *site)
@@ -304,15 +345,167 @@ static void notify(rtm_heap_t *h, rtm_heap_event_kind_t kind, void *ptr, void *o
     }
 }
 
+/* ---- debug layer glue: nothing of it is left at level 0 ---------------- */
+
+/* Sends a corruption report; the lock must be released. */
+static void corruption(rtm_heap_t *h, rtm_corruption_t *r, rtm_debug_op_t op)
+{
+#if RTM_POISON_LEVEL >= 1
+    r->heap = h;
+    r->op = op;
+    rtm_poison_report(r);
+#else
+    /* Level 0 reports through the misuse hook and check reports only, and
+     * needs nothing from poison.c. */
+    (void)h;
+    (void)r;
+    (void)op;
+#endif
+}
+
+static void corruption_init(rtm_corruption_t *r)
+{
+    memset(r, 0, sizeof *r);
+}
+
+/* A free or resize of the block at raw can remove two headers (block.h
+ * layout): its own, when it merges into a free predecessor, and its
+ * successor's, when that merges into it. Allocations only add headers. If
+ * the incremental check's saved place is one of the two, the next step
+ * restarts its pass. */
+static void note_block_change(rtm_heap_t *h, const void *raw, size_t raw_usable)
+{
+    if (h->step_at == 0 || h->ops->check_block == NULL) {
+        return;
+    }
+    uintptr_t hdr = (uintptr_t)raw - RTM_BLK_HDR - (uintptr_t)h->arena;
+    if (h->step_at == hdr || h->step_at == hdr + RTM_BLK_HDR + raw_usable) {
+        h->step_lost = true;
+    }
+}
+
+/* Comprehensive poisoning: a block the strategy just gave out must still
+ * hold the free pattern outside the strategy's own links. */
+static void verify_fresh(rtm_heap_t *h, void *raw, rtm_corruption_t *bad)
+{
+#if RTM_POISON_LEVEL >= 2
+    if (h->ops->keeps_free_fill) {
+        size_t n = h->ops->usable_size(h->arena, raw);
+        (void)rtm_poison_verify_free(raw, n, h->ops->free_meta_head, h->ops->free_meta_tail, bad);
+    }
+#else
+    (void)h;
+    (void)raw;
+    (void)bad;
+#endif
+}
+
+/* Gives a validated live raw block, whose caller asked for user_bytes,
+ * back to the strategy; lock held. */
+static void release_raw(rtm_heap_t *h, void *raw, size_t raw_usable, size_t user_bytes)
+{
+#if RTM_POISON_LEVEL >= 1
+    h->user_bytes -= user_bytes;
+#else
+    (void)user_bytes;
+#endif
+    note_block_change(h, raw, raw_usable);
+#if RTM_POISON_LEVEL >= 2
+    if (h->ops->keeps_free_fill) {
+        rtm_poison_fill_free(raw, raw_usable);
+    }
+#endif
+    h->ops->free(h->arena, raw);
+    h->used_blocks--;
+    h->free_count++;
+}
+
+/* The size the caller asked for (level 0: the usable size). */
+static size_t user_size(const void *user, size_t raw_usable)
+{
+#if RTM_POISON_LEVEL >= 1
+    (void)raw_usable;
+    return rtm_poison_size(user);
+#else
+    (void)user;
+    return raw_usable;
+#endif
+}
+
+/* What a walk callback sees of a raw block: a live block's user pointer
+ * and requested size. Free blocks stay in strategy bytes, like free_bytes
+ * and largest_free_block (a request needs the poison overhead on top), so
+ * that the walk and rtm_heap_info keep adding up. */
+static void user_view(const rtm_heap_t *h, rtm_block_info_t *b)
+{
+#if RTM_POISON_LEVEL >= 1
+    if (b->used) {
+        size_t head;
+        b->ptr = rtm_poison_user_of(b->ptr, b->size, h->plain_head, &head);
+        size_t room = b->size >= head + 4u ? b->size - head - 4u : 0u;
+        size_t n = rtm_poison_size(b->ptr);
+        b->size = n <= room ? n : room;
+    }
+#else
+    (void)h;
+    (void)b;
+#endif
+}
+
+/* Checks the poisoning of one raw block found by a walk or check step:
+ * a live block's canaries, a free block's fill. False with *bad set. */
+static bool poison_ok(const rtm_heap_t *h, const rtm_block_info_t *b, rtm_corruption_t *bad)
+{
+#if RTM_POISON_LEVEL >= 1
+    if (b->used) {
+        size_t head;
+        void *user = rtm_poison_user_of(b->ptr, b->size, h->plain_head, &head);
+        return rtm_poison_check_live(user, head, b->size, bad);
+    }
+#if RTM_POISON_LEVEL >= 2
+    if (h->ops->keeps_free_fill &&
+        !rtm_poison_verify_free(b->ptr, b->size, h->ops->free_meta_head, h->ops->free_meta_tail, bad)) {
+        bad->block = (const uint8_t *)b->ptr + h->plain_head;
+        return false;
+    }
+#endif
+#else
+    (void)h;
+    (void)b;
+    (void)bad;
+#endif
+    return true;
+}
+
+/* ------------------------------------------------------------------------ */
+
 /* Allocation with alignment already validated (0 = the granularity). With
  * site NULL it tells the observer nothing (realloc reports its own event). */
 static void *heap_alloc(rtm_heap_t *h, size_t size, size_t alignment,
                         const rtm_alloc_site_t *site)
 {
     rtm_fail_reason_t why = RTM_FAIL_NO_MEMORY;
+    size_t raw_size = size;
+    rtm_corruption_t bad; /* filled whole by the check only when it finds something */
+    bad.kind = (rtm_corruption_kind_t)0;
+#if RTM_POISON_LEVEL >= 1
+    size_t head = rtm_poison_head(h->granularity, alignment);
+    if (!rtm_poison_raw_size(size, head, &raw_size)) {
+        fail_call(h, size, alignment, RTM_FAIL_TOO_LARGE);
+        return NULL;
+    }
+#endif
     heap_lock(h);
-    void *p = h->ops->alloc(h->arena, size, alignment, &why);
+    void *p = h->ops->alloc(h->arena, raw_size, alignment, &why);
     if (p != NULL) {
+        verify_fresh(h, p, &bad);
+#if RTM_POISON_LEVEL >= 1
+        if (head > h->max_head) {
+            h->max_head = head;
+        }
+        p = rtm_poison_arm(p, size, head);
+        h->user_bytes += size;
+#endif
         h->used_blocks++;
         h->alloc_count++;
         note_free_level(h);
@@ -325,16 +518,12 @@ static void *heap_alloc(rtm_heap_t *h, size_t size, size_t alignment,
     heap_unlock(h);
     if (p == NULL) {
         report_failure(h, size, alignment, why);
+    } else if (bad.kind != 0) {
+        /* The block is still handed out: its bytes were refilled above. */
+        bad.block = p;
+        corruption(h, &bad, RTM_OP_ALLOC);
     }
     return p;
-}
-
-static void fail_call(rtm_heap_t *h, size_t size, size_t alignment, rtm_fail_reason_t why)
-{
-    heap_lock(h);
-    h->failed_count++;
-    heap_unlock(h);
-    report_failure(h, size, alignment, why);
 }
 
 /* The site a call passes on, or one naming the caller of the rtmem API. */
@@ -419,30 +608,67 @@ RTM_NOINLINE void *rtm_aligned_alloc(rtm_heap_t *h, size_t alignment, size_t siz
     return alloc_checked(h, size, alignment, &s);
 }
 
-/* Validates ptr under the lock; on failure releases the lock, reports and
- * returns false. */
-static bool lock_valid(rtm_heap_t *h, const void *ptr)
+/* Validates the user pointer ptr under the lock and finds its raw block
+ * (and, when poisoned, checks its canaries); on failure releases the lock,
+ * reports and returns false. */
+static bool lock_valid(rtm_heap_t *h, const void *ptr, rtm_debug_op_t op, void **raw)
 {
     heap_lock(h);
+#if RTM_POISON_LEVEL >= 1
+    size_t head = 0;
+    rtm_ptr_status_t st = rtm_poison_resolve(h->ops, h->arena, h->plain_head, h->max_head, ptr,
+                                             (uintptr_t)h, (uintptr_t)h + h->region_bytes, raw,
+                                             &head);
+    if (st == RTM_PTR_OK) {
+        rtm_corruption_t bad;
+        if (rtm_poison_check_live(ptr, head, h->ops->usable_size(h->arena, *raw), &bad)) {
+            return true;
+        }
+        heap_unlock(h);
+        corruption(h, &bad, op);
+        return false;
+    }
+#else
+    (void)op;
+    *raw = (void *)(uintptr_t)ptr;
     rtm_ptr_status_t st = h->ops->validate(h->arena, ptr);
     if (st == RTM_PTR_OK) {
         return true;
     }
+#endif
     heap_unlock(h);
     rtm_misuse_t kind = misuse_of(st);
     /* The strategy knows only its arena; the region also holds the front
      * and the strategy's control block, which no block ever starts in. */
     uintptr_t p = (uintptr_t)ptr, lo = (uintptr_t)h;
-    if (kind == RTM_MISUSE_FOREIGN_POINTER && p >= lo && p - lo < h->region_bytes) {
+    bool in_region = p >= lo && p - lo < h->region_bytes;
+    if (kind == RTM_MISUSE_FOREIGN_POINTER && in_region) {
         kind = RTM_MISUSE_INVALID_POINTER;
     }
+    /* Poisoned, the strategy judged the raw address before ptr, which can
+     * lie inside the region when ptr is just past its end; every block of
+     * a region strategy lies inside it (RTM_SYSTEM's blocks do not). */
+    if (RTM_POISON_LEVEL >= 1 && !in_region && h->ops->id != RTM_SYSTEM) {
+        kind = RTM_MISUSE_FOREIGN_POINTER;
+        st = RTM_PTR_FOREIGN;
+    }
     report_misuse(h, kind, ptr);
+#if RTM_POISON_LEVEL >= 1
+    /* The same verdict as the misuse hook's, as a corruption report. */
+    rtm_corruption_t bad;
+    corruption_init(&bad);
+    bad.kind = kind == RTM_MISUSE_INVALID_POINTER ? RTM_CORRUPT_INVALID_FREE : rtm_poison_kind_of(st);
+    bad.block = ptr;
+    bad.address = ptr;
+    corruption(h, &bad, op);
+#endif
     return false;
 }
 
 void rtm_free(rtm_heap_t *h, void *ptr)
 {
-    if (!heap_ok(h) || ptr == NULL || !lock_valid(h, ptr)) {
+    void *raw = NULL;
+    if (!heap_ok(h) || ptr == NULL || !lock_valid(h, ptr, RTM_OP_FREE, &raw)) {
         return;
     }
     if (h->ops->free == NULL) {
@@ -450,12 +676,12 @@ void rtm_free(rtm_heap_t *h, void *ptr)
         report_misuse(h, RTM_MISUSE_FREE_REFUSED, ptr);
         return;
     }
+    size_t raw_usable = h->ops->usable_size(h->arena, raw);
+    size_t n = user_size(ptr, raw_usable);
     if (h->observer != NULL) {
-        notify(h, RTM_EVENT_FREE, ptr, NULL, h->ops->usable_size(h->arena, ptr), 0, NULL);
+        notify(h, RTM_EVENT_FREE, ptr, NULL, n, 0, NULL);
     }
-    h->ops->free(h->arena, ptr);
-    h->used_blocks--;
-    h->free_count++;
+    release_raw(h, raw, raw_usable, n);
     heap_unlock(h);
 }
 
@@ -471,12 +697,36 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
         rtm_free(h, ptr);
         return NULL;
     }
-    if (!lock_valid(h, ptr)) {
+    void *raw = NULL;
+    if (!lock_valid(h, ptr, RTM_OP_REALLOC, &raw)) {
         return NULL;
     }
-    size_t old = h->ops->usable_size(h->arena, ptr);
-    if ((h->ops->resize != NULL && h->ops->resize(h->arena, ptr, size)) || size <= old) {
+    size_t raw_old = h->ops->usable_size(h->arena, raw);
+    size_t old = user_size(ptr, raw_old);
+    size_t raw_new = size;
+#if RTM_POISON_LEVEL >= 1
+    /* The block keeps its head, so an aligned block resized in place stays
+     * aligned. */
+    size_t head = (size_t)((uint8_t *)ptr - (uint8_t *)raw);
+    if (!rtm_poison_raw_size(size, head, &raw_new)) {
+        heap_unlock(h);
+        fail_call(h, size, 0, RTM_FAIL_TOO_LARGE);
+        return NULL;
+    }
+#endif
+#if RTM_POISON_LEVEL >= 2
+    /* A shrink may turn the tail into free memory. */
+    if (raw_new < raw_old && h->ops->keeps_free_fill) {
+        rtm_poison_fill_free((uint8_t *)raw + raw_new, raw_old - raw_new);
+    }
+#endif
+    note_block_change(h, raw, raw_old);
+    if ((h->ops->resize != NULL && h->ops->resize(h->arena, raw, raw_new)) || raw_new <= raw_old) {
         /* In place; a strategy that cannot shrink leaves a block that fits. */
+#if RTM_POISON_LEVEL >= 1
+        rtm_poison_rearm(ptr, old, size);
+        h->user_bytes = h->user_bytes - old + size;
+#endif
         note_free_level(h);
         notify(h, RTM_EVENT_REALLOC, ptr, ptr, size, 0, site);
         heap_unlock(h);
@@ -488,13 +738,11 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
         return NULL;
     }
     /* ptr stays the caller's until it is freed below: no one else can free
-     * or reuse it meanwhile. */
+     * or reuse it meanwhile. Not in place means size > old. */
     memcpy(moved, ptr, old);
     heap_lock(h);
     if (h->ops->free != NULL) {
-        h->ops->free(h->arena, ptr);
-        h->used_blocks--;
-        h->free_count++;
+        release_raw(h, raw, h->ops->usable_size(h->arena, raw), old);
     }
     notify(h, RTM_EVENT_REALLOC, moved, ptr, size, 0, site);
     heap_unlock(h);
@@ -516,12 +764,26 @@ RTM_NOINLINE void *rtm_realloc_ex(rtm_heap_t *h, void *ptr, size_t size,
 
 size_t rtm_usable_size(rtm_heap_t *h, const void *ptr)
 {
-    if (!heap_ok(h) || ptr == NULL || !lock_valid(h, ptr)) {
+    void *raw = NULL;
+    if (!heap_ok(h) || ptr == NULL || !lock_valid(h, ptr, RTM_OP_USABLE_SIZE, &raw)) {
         return 0;
     }
-    size_t n = h->ops->usable_size(h->arena, ptr);
+    size_t n = user_size(ptr, h->ops->usable_size(h->arena, raw));
     heap_unlock(h);
     return n;
+}
+
+/* The largest n for which rtm_malloc(n) succeeds now: the strategy's
+ * largest free block less the poison head and tail a request of n carries
+ * (the strategy promises that a request of its largest block succeeds). */
+static size_t largest_request(const rtm_heap_t *h)
+{
+    size_t largest = h->ops->largest_free(h->arena);
+#if RTM_POISON_LEVEL >= 1
+    size_t poison = h->plain_head + RTM_POISON_TAIL_BYTES;
+    largest = largest > poison ? largest - poison : 0;
+#endif
+    return largest;
 }
 
 bool rtm_heap_info(rtm_heap_t *h, rtm_heap_info_t *info)
@@ -532,10 +794,17 @@ bool rtm_heap_info(rtm_heap_t *h, rtm_heap_info_t *info)
     heap_lock(h);
     info->total_bytes = h->total_bytes;
     info->free_bytes = h->arena->free_bytes;
+#if RTM_POISON_LEVEL >= 1
+    /* The poison head and tail (and the rounding of the larger raw block)
+     * are overhead: allocated bytes are what callers asked for. */
+    info->allocated_bytes = h->user_bytes;
+    info->overhead_bytes = h->total_bytes - h->arena->free_bytes - h->user_bytes;
+#else
     info->allocated_bytes = allocated_now(h);
     info->overhead_bytes = h->arena->overhead_bytes + h->front_bytes;
+#endif
     info->min_free_bytes = h->min_free_bytes;
-    info->largest_free_block = h->ops->largest_free(h->arena);
+    info->largest_free_block = largest_request(h);
     info->used_blocks = h->used_blocks;
     info->free_blocks = h->arena->free_blocks;
     info->alloc_count = h->alloc_count;
@@ -568,7 +837,7 @@ size_t rtm_heap_largest_free(rtm_heap_t *h)
         return 0;
     }
     heap_lock(h);
-    size_t n = h->ops->largest_free(h->arena);
+    size_t n = largest_request(h);
     heap_unlock(h);
     return n;
 }
@@ -583,13 +852,30 @@ void rtm_heap_reset_min_free(rtm_heap_t *h)
     heap_unlock(h);
 }
 
+typedef struct walk_relay {
+    const rtm_heap_t *heap;
+    rtm_walk_fn fn;
+    void *ctx;
+} walk_relay_t;
+
+/* Shows the caller's walk callback user pointers and sizes. */
+static bool relay_block(const rtm_block_info_t *b, void *ctx)
+{
+    walk_relay_t *w = ctx;
+    rtm_block_info_t u = *b;
+    user_view(w->heap, &u);
+    return w->fn(&u, w->ctx);
+}
+
 bool rtm_heap_walk(rtm_heap_t *h, rtm_walk_fn fn, void *ctx)
 {
     if (!heap_ok(h) || fn == NULL) {
         return false;
     }
+    walk_relay_t relay = {h, fn, ctx};
     heap_lock(h);
-    bool ok = h->ops->walk(h->arena, fn, ctx);
+    bool ok = RTM_POISON_LEVEL >= 1 ? h->ops->walk(h->arena, relay_block, &relay)
+                                    : h->ops->walk(h->arena, fn, ctx);
     heap_unlock(h);
     return ok;
 }
@@ -609,6 +895,48 @@ static bool tally_used(const rtm_block_info_t *b, void *ctx)
     return true;
 }
 
+typedef struct poison_scan {
+    const rtm_heap_t *heap;
+    rtm_corruption_t bad;
+    bool found;
+    size_t user_bytes; /* requested bytes of the live blocks scanned */
+} poison_scan_t;
+
+static bool scan_block(const rtm_block_info_t *b, void *ctx)
+{
+    poison_scan_t *scan = ctx;
+    if (!poison_ok(scan->heap, b, &scan->bad)) {
+        scan->found = true;
+        return false;
+    }
+    if (b->used) {
+        rtm_block_info_t u = *b;
+        user_view(scan->heap, &u);
+        scan->user_bytes += u.size;
+    }
+    return true;
+}
+
+/* The check report's text for a poisoning problem; level 0 finds none. */
+static const char *kind_text(rtm_corruption_kind_t kind)
+{
+#if RTM_POISON_LEVEL >= 1
+    return rtm_corruption_kind_str(kind);
+#else
+    (void)kind;
+    return "poisoning damaged";
+#endif
+}
+
+/* Turns a failed strategy check into a corruption report (levels >= 1). */
+static void structure_report(rtm_corruption_t *bad, const rtm_check_report_t *r)
+{
+    bad->kind = RTM_CORRUPT_FREE_LIST;
+    bad->block = r->address;
+    bad->address = r->address;
+    bad->detail = r->problem;
+}
+
 bool rtm_heap_check(rtm_heap_t *h, rtm_check_report_t *report)
 {
     if (h == NULL) {
@@ -617,6 +945,15 @@ bool rtm_heap_check(rtm_heap_t *h, rtm_check_report_t *report)
     if (h->magic != HEAP_MAGIC) {
         return rtm_check_fail(report, "heap control block is damaged or not initialised", h);
     }
+    rtm_check_report_t local = {NULL, NULL};
+    if (report == NULL) {
+        report = &local;
+    }
+    poison_scan_t scan;
+    scan.heap = h;
+    scan.found = false;
+    scan.user_bytes = 0;
+    corruption_init(&scan.bad);
     heap_lock(h);
     bool ok = h->ops->check(h->arena, report);
     if (ok) {
@@ -629,10 +966,103 @@ bool rtm_heap_check(rtm_heap_t *h, rtm_check_report_t *report)
             ok = rtm_check_fail(report, "allocated bytes or used-block count disagree with the blocks", h);
         } else if (h->min_free_bytes > h->arena->free_bytes) {
             ok = rtm_check_fail(report, "minimum-ever free is above the current free bytes", h);
+        } else if (RTM_POISON_LEVEL >= 1) {
+            /* The structure holds, so the walk is safe: canaries and fill,
+             * and the requested bytes the front counts. */
+            (void)h->ops->walk(h->arena, scan_block, &scan);
+            if (scan.found) {
+                ok = rtm_check_fail(report, kind_text(scan.bad.kind), scan.bad.address);
+            } else if (scan.user_bytes != h->user_bytes) {
+                ok = rtm_check_fail(report, "requested bytes of live blocks disagree with the counter", h);
+            }
         }
     }
     heap_unlock(h);
+    if (!ok && RTM_POISON_LEVEL >= 1) {
+        if (!scan.found) {
+            structure_report(&scan.bad, report);
+        }
+        corruption(h, &scan.bad, RTM_OP_CHECK);
+    }
     return ok;
+}
+
+rtm_check_status_t rtm_heap_check_step(rtm_heap_t *h, size_t budget, rtm_check_report_t *report)
+{
+    if (!heap_ok(h)) {
+        (void)rtm_check_fail(report, "heap is NULL, damaged or not initialised", h);
+        return RTM_CHECK_FAILED;
+    }
+    if (h->ops->check_block == NULL) {
+        /* No per-block check: the whole check is one step. */
+        if (!rtm_heap_check(h, report)) {
+            return RTM_CHECK_FAILED;
+        }
+        heap_lock(h);
+        h->step_passes++;
+        heap_unlock(h);
+        return RTM_CHECK_DONE;
+    }
+    rtm_check_report_t local = {NULL, NULL};
+    if (report == NULL) {
+        report = &local;
+    }
+    poison_scan_t scan;
+    scan.heap = h;
+    scan.found = false;
+    scan.user_bytes = 0;
+    corruption_init(&scan.bad);
+    rtm_check_status_t status = RTM_CHECK_IN_PROGRESS;
+    heap_lock(h);
+    if (h->step_lost) {
+        h->step_at = 0;
+        h->step_lost = false;
+        h->step_restarts++;
+    }
+    for (size_t n = budget != 0 ? budget : 1u; n > 0; n--) {
+        rtm_block_info_t b;
+        if (!h->ops->check_block(h->arena, &h->step_at, &b, report)) {
+            status = RTM_CHECK_FAILED;
+            break;
+        }
+        if (!scan_block(&b, &scan)) {
+            (void)rtm_check_fail(report, kind_text(scan.bad.kind), scan.bad.address);
+            status = RTM_CHECK_FAILED;
+            break;
+        }
+        if (h->step_at == 0) {
+            status = RTM_CHECK_DONE;
+            h->step_passes++;
+            break;
+        }
+    }
+    if (status == RTM_CHECK_FAILED) {
+        h->step_at = 0;
+    }
+    heap_unlock(h);
+    if (status == RTM_CHECK_FAILED && RTM_POISON_LEVEL >= 1) {
+        if (!scan.found) {
+            structure_report(&scan.bad, report);
+        }
+        corruption(h, &scan.bad, RTM_OP_CHECK_STEP);
+    }
+    return status;
+}
+
+bool rtm_heap_check_progress(rtm_heap_t *h, size_t *passes, size_t *restarts)
+{
+    if (!heap_ok(h)) {
+        return false;
+    }
+    heap_lock(h);
+    if (passes != NULL) {
+        *passes = h->step_passes;
+    }
+    if (restarts != NULL) {
+        *restarts = h->step_restarts;
+    }
+    heap_unlock(h);
+    return true;
 }
 
 rtm_strategy_id_t rtm_heap_strategy(const rtm_heap_t *h)

@@ -55,11 +55,33 @@
 #define RTM_FREERTOS_USE_CRITICAL_SECTIONS 0
 #endif
 
+/* Heap poisoning (docs/debugging.md): 0 = none, 1 = light (a head canary
+ * and the requested size before every block, a tail canary after it,
+ * checked on free, realloc, usable-size and integrity checks: 12 bytes a
+ * block at the default granularity), 2 = comprehensive (light, plus free
+ * memory holds RTM_POISON_FREE_BYTE and fresh memory RTM_POISON_FRESH_BYTE;
+ * every allocation verifies the free pattern: O(block size) per call).
+ * CMake: -DRTMEM_POISON=none|light|comprehensive. */
+#ifndef RTM_POISON_LEVEL
+#define RTM_POISON_LEVEL 0
+#endif
+
+/* What the default corruption hook does after printing its report: 0 =
+ * call RTM_ABORT() (a corrupt heap cannot be trusted), 1 = return; the call
+ * that found the corruption then has no effect (the block is left alone).
+ * rtm_debug_set_continue() changes it at run time (tests). */
+#ifndef RTM_CORRUPTION_CONTINUE
+#define RTM_CORRUPTION_CONTINUE 0
+#endif
+
 #if (RTM_DEFAULT_ALIGN & (RTM_DEFAULT_ALIGN - 1u)) != 0 || RTM_DEFAULT_ALIGN < 4u
 #error "RTM_DEFAULT_ALIGN must be a power of two, at least 4"
 #endif
 #if RTM_TLSF_SL_LOG2 < 2 || RTM_TLSF_SL_LOG2 > 5
 #error "RTM_TLSF_SL_LOG2 must be between 2 and 5"
+#endif
+#if RTM_POISON_LEVEL < 0 || RTM_POISON_LEVEL > 2
+#error "RTM_POISON_LEVEL must be 0 (none), 1 (light) or 2 (comprehensive)"
 #endif
 
 #endif

@@ -486,4 +486,8 @@ const rtm_strategy_ops_t rtm_strategy_best_fit = {
     .largest_free = rtm_bf_largest_free,
     .walk = rtm_bf_walk,
     .check = rtm_bf_check,
+    .check_block = NULL, /* the full check runs in one step */
+    .keeps_free_fill = true, /* never merges: no metadata is abandoned */
+    .free_meta_head = 4u,    /* the list link */
+    .free_meta_tail = 0u,
 };

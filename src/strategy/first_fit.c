@@ -304,14 +304,18 @@ static void rtm_ff_free(void *arena, void *ptr)
     if (next != 0 && h + span == next) {
         uint32_t after = rtm_ff_next(base, st, next);
         span = rtm_ff_join(&st->stats, span, rtm_blk_span(base, next));
+        /* next's header and link now lie inside h's payload. */
+        rtm_strategy_refill(base, next, 2u * RTM_BLK_HDR);
         next = after;
     }
     /* Written even when h merges into prev below: the stale header then
-     * still says free, so a second free of ptr reads as a double free. */
+     * still says free, so a second free of ptr reads as a double free
+     * (except with the free fill, which covers it: see poison.c). */
     rtm_ff_mark_free(base, h, span, next);
     if (prev != 0 && prev + rtm_blk_span(base, prev) == h) {
         span = rtm_ff_join(&st->stats, rtm_blk_span(base, prev), span);
         rtm_ff_mark_free(base, prev, span, next);
+        rtm_strategy_refill(base, h, 2u * RTM_BLK_HDR);
     } else {
         rtm_ff_set_next(base, st, prev, h);
     }
@@ -335,6 +339,9 @@ static void rtm_ff_shrink(uint8_t *base, rtm_ff_state_t *st, uint32_t h, uint32_
         uint32_t after = rtm_ff_next(base, st, n);
         rtm_ff_lose(&st->stats, nspan);
         rtm_ff_gain(&st->stats, nspan + rem);
+        /* n's header and link end up inside the moved block (the new
+         * header below may land on part of them). */
+        rtm_strategy_refill(base, n, 2u * RTM_BLK_HDR);
         rtm_ff_mark_free(base, h + need, nspan + rem, after);
         rtm_ff_set_next(base, st, prev, h + need);
         rtm_blk_set(base, h, need, 0);
@@ -507,6 +514,53 @@ static bool rtm_ff_check(const void *arena, rtm_check_report_t *report)
     return true;
 }
 
+/* One block of an incremental check: its span and flags, no free
+ * neighbour after a free block, and a free block's link, which must be
+ * tagged and lead to a later free block (the list is in address order). */
+static bool rtm_ff_check_block(const void *arena, uint32_t *at, rtm_block_info_t *info,
+                               rtm_check_report_t *report)
+{
+    const rtm_ff_state_t *st = arena;
+    const uint8_t *base = arena;
+    uint32_t h = *at == 0 ? st->first : *at;
+    if (!rtm_ff_state_ok(base, st) || h < st->first || h >= st->end) {
+        return rtm_check_fail(report, "first-fit state or check position is damaged", st);
+    }
+    uint32_t word = rtm_rd32(base, h);
+    uint32_t span = word & ~RTM_BLK_FLAGS;
+    if (!rtm_blk_span_ok(span, h, st->end, st->gran, st->min_span) ||
+        (word & RTM_BLK_PREV_FREE) != 0) {
+        return rtm_check_fail(report, "block header is damaged (span or flags)", base + h);
+    }
+    bool is_free = (word & RTM_BLK_FREE) != 0;
+    uint32_t n = h + span;
+    if (n != st->end) {
+        uint32_t nword = rtm_rd32(base, n);
+        if (!rtm_blk_span_ok(nword & ~RTM_BLK_FLAGS, n, st->end, st->gran, st->min_span) ||
+            (nword & RTM_BLK_PREV_FREE) != 0) {
+            return rtm_check_fail(report, "the block after this one has a damaged header", base + n);
+        }
+        if (is_free && (nword & RTM_BLK_FREE) != 0) {
+            return rtm_check_fail(report, "two adjacent free blocks were not merged", base + n);
+        }
+    }
+    if (is_free) {
+        uint32_t link = rtm_rd32(base, h + RTM_BLK_HDR);
+        uint32_t to = link & ~RTM_BLK_FLAGS;
+        if ((link & RTM_BLK_FLAGS) != RTM_BLK_FLAGS ||
+            (to != 0 && (to <= n || to >= st->end || !rtm_blk_is_free(base, to) ||
+                         (rtm_rd32(base, to) & RTM_BLK_PREV_FREE) != 0))) {
+            return rtm_check_fail(report, "free-list link does not lead to a later free block",
+                                  base + h + RTM_BLK_HDR);
+        }
+    }
+    info->ptr = (void *)(uintptr_t)(base + h + RTM_BLK_HDR);
+    info->size = span - RTM_BLK_HDR;
+    info->used = !is_free;
+    *at = n == st->end ? 0u : n;
+    return true;
+}
+
 const rtm_strategy_ops_t rtm_strategy_first_fit = {
     .id = RTM_FIRST_FIT,
     .min_size = rtm_ff_min_size,
@@ -520,4 +574,8 @@ const rtm_strategy_ops_t rtm_strategy_first_fit = {
     .largest_free = rtm_ff_largest_free,
     .walk = rtm_ff_walk,
     .check = rtm_ff_check,
+    .check_block = rtm_ff_check_block,
+    .keeps_free_fill = true,
+    .free_meta_head = 4u, /* the list link */
+    .free_meta_tail = 0u,
 };

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "rtmem/heap.h"
 
@@ -73,6 +74,25 @@ typedef struct rtm_strategy_ops {
 
     /* Every invariant of the strategy, including stats vs. the blocks. */
     bool (*check)(const void *arena, rtm_check_report_t *report);
+
+    /* Incremental check (rtm_heap_check_step): checks the one block whose
+     * header is at arena offset *at (0 = the first block) as far as that
+     * block and its direct neighbours and list links allow, fills *info as
+     * a walk would, and moves *at to the next block (0 after the last).
+     * False with the report on damage. Only block.h layouts, whose free or
+     * resize of a block removes no header but its own and its successor's.
+     * NULL: the front runs check() in one step. */
+    bool (*check_block)(const void *arena, uint32_t *at, rtm_block_info_t *info,
+                        rtm_check_report_t *report);
+
+    /* Poisoning level 2 (free fill): true if every byte of a free block's
+     * payload holds the free pattern except its first free_meta_head and
+     * last free_meta_tail bytes (the links and footer the strategy keeps
+     * there); the strategy re-fills metadata it abandons inside a free
+     * block (a header absorbed by a merge) with rtm_strategy_refill. */
+    bool keeps_free_fill;
+    uint8_t free_meta_head;
+    uint8_t free_meta_tail;
 } rtm_strategy_ops_t;
 
 extern const rtm_strategy_ops_t rtm_strategy_tlsf;
@@ -82,6 +102,20 @@ extern const rtm_strategy_ops_t rtm_strategy_bump;
 #if defined(RTMEM_WITH_SYSTEM)
 extern const rtm_strategy_ops_t rtm_strategy_system;
 #endif
+
+/* Level 2 poisoning: metadata words a strategy abandons inside what is now
+ * one free block get the free pattern back, so that the next allocation's
+ * check of that pattern finds only user writes. Nothing at levels 0 and 1. */
+static inline void rtm_strategy_refill(uint8_t *base, uint32_t off, uint32_t len)
+{
+#if RTM_POISON_LEVEL >= 2
+    memset(base + off, 0xFE, len); /* RTM_POISON_FREE_BYTE */
+#else
+    (void)base;
+    (void)off;
+    (void)len;
+#endif
+}
 
 /* Records the first broken invariant; returns false so checks can
  * `return rtm_check_fail(r, "...", addr);`. */

@@ -255,6 +255,8 @@ static void release_tail(tlsf_t *t, uint32_t b, uint32_t keep, uint32_t span)
     if (rtm_blk_is_free(base, after)) {
         list_remove(t, after);
         tail_span += rtm_blk_span(base, after);
+        /* after's header and links now lie inside the tail's payload. */
+        rtm_strategy_refill(base, after, RTM_BLK_HDR + 8u);
         t->block_count--;
         t->stats.overhead_bytes -= RTM_BLK_HDR;
     }
@@ -547,6 +549,8 @@ static void tlsf_free(void *arena, void *ptr)
         uint32_t prev = read_link(t, b - RTM_BLK_HDR);
         list_remove(t, prev);
         span += rtm_blk_span(base, prev);
+        /* prev's footer and this header now lie inside the merged block. */
+        rtm_strategy_refill(base, b - RTM_BLK_HDR, 2u * RTM_BLK_HDR);
         b = prev;
         t->block_count--;
         t->stats.overhead_bytes -= RTM_BLK_HDR;
@@ -555,6 +559,7 @@ static void tlsf_free(void *arena, void *ptr)
     if (rtm_blk_is_free(base, next)) {
         list_remove(t, next);
         span += rtm_blk_span(base, next);
+        rtm_strategy_refill(base, next, RTM_BLK_HDR + 8u);
         t->block_count--;
         t->stats.overhead_bytes -= RTM_BLK_HDR;
     }
@@ -753,6 +758,69 @@ static bool tlsf_check(const void *arena, rtm_check_report_t *r)
     return true;
 }
 
+/* Is c a listed free block (a plausible free header in [first, end))? */
+static bool listed_free(const tlsf_t *t, uint32_t c)
+{
+    return c >= t->first && c < t->end && (c & 3u) == 0 && rtm_blk_is_free(cbase_of(t), c) &&
+           span_sane(t, c, rtm_blk_span(cbase_of(t), c));
+}
+
+/* One block of an incremental check: what tlsf_check verifies about it
+ * that needs only the block, its neighbours and its list neighbours. */
+static bool tlsf_check_block(const void *arena, uint32_t *at, rtm_block_info_t *info,
+                             rtm_check_report_t *r)
+{
+    const tlsf_t *t = arena;
+    const uint8_t *base = cbase_of(t);
+    uint32_t b = *at == 0 ? t->first : *at;
+    if (b < t->first || b >= t->end) {
+        return rtm_check_fail(r, "tlsf: check position outside the blocks", base + b);
+    }
+    const void *here = base + b + RTM_BLK_HDR;
+    uint32_t word = rtm_rd32(base, b);
+    uint32_t span = word & ~RTM_BLK_FLAGS;
+    if (!span_sane(t, b, span)) {
+        return rtm_check_fail(r, "tlsf: block size is not a valid span inside the heap", here);
+    }
+    bool is_free = (word & RTM_BLK_FREE) != 0;
+    uint32_t next = b + span;
+    uint32_t nword = rtm_rd32(base, next);
+    if (next == t->end ? (nword & ~RTM_BLK_PREV_FREE) != 0
+                       : !span_sane(t, next, nword & ~RTM_BLK_FLAGS)) {
+        return rtm_check_fail(r, "tlsf: the block after this one has a damaged header", base + next);
+    }
+    if (((nword & RTM_BLK_PREV_FREE) != 0) != is_free) {
+        return rtm_check_fail(r, "tlsf: previous-free flag disagrees with the previous block", base + next);
+    }
+    if ((word & RTM_BLK_PREV_FREE) != 0) {
+        uint32_t prev = b >= t->first + t->min_span ? read_link(t, b - RTM_BLK_HDR) : 0u;
+        if (is_free || !listed_free(t, prev) || prev + rtm_blk_span(base, prev) != b) {
+            return rtm_check_fail(r, "tlsf: previous-free flag set but no free block ends here", here);
+        }
+    }
+    if (is_free) {
+        if (rtm_rd32(base, next - RTM_BLK_HDR) != (b | LINK_TAG)) {
+            return rtm_check_fail(r, "tlsf: free block footer does not point back to its header", here);
+        }
+        uint32_t n = link_next(t, b);
+        uint32_t p = link_prev(t, b);
+        if (n != 0 && (!listed_free(t, n) || link_prev(t, n) != b)) {
+            return rtm_check_fail(r, "tlsf: free-list next link does not lead to a free block linking back", base + b + LINK_NEXT);
+        }
+        uint32_t fl, sl;
+        mapping(t, span, &fl, &sl);
+        if (p != 0 ? (!listed_free(t, p) || link_next(t, p) != b)
+                   : (fl >= t->fl_count || cheads(t)[fl * SL_COUNT + sl] != b)) {
+            return rtm_check_fail(r, "tlsf: free-list previous link (or list head) does not lead back to this block", base + b + LINK_PREV);
+        }
+    }
+    info->ptr = (void *)(uintptr_t)here;
+    info->size = span - RTM_BLK_HDR;
+    info->used = !is_free;
+    *at = next == t->end ? 0u : next;
+    return true;
+}
+
 const rtm_strategy_ops_t rtm_strategy_tlsf = {
     .id = RTM_TLSF,
     .min_size = tlsf_min_size,
@@ -766,4 +834,8 @@ const rtm_strategy_ops_t rtm_strategy_tlsf = {
     .largest_free = tlsf_largest_free,
     .walk = tlsf_walk,
     .check = tlsf_check,
+    .check_block = tlsf_check_block,
+    .keeps_free_fill = true,
+    .free_meta_head = 8u, /* next and previous links */
+    .free_meta_tail = 4u, /* footer */
 };

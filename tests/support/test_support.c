@@ -502,9 +502,17 @@ void ts_assert_heap_sane_at(ts_heap_t *th, rtm_heap_info_t *out, const char *fil
         }
         /* Every free block can be allocated whole, except bump's padding
          * blocks (free space below an aligned block that it never reuses):
-         * there largest_free_block is the tail, what one malloc can get. */
-        if (ts_largest_is_exact(th->cfg.strategy) ? w.largest_free != info.largest_free_block
-                                                  : w.largest_free < info.largest_free_block) {
+         * there largest_free_block is the tail, what one malloc can get.
+         * With poisoning, walks show free blocks in strategy bytes while
+         * largest_free_block is the largest request, which carries a head
+         * (max(8, granularity)) and a 4-byte tail canary. */
+        size_t walk_largest = w.largest_free;
+#if defined(RTM_POISON_LEVEL) && RTM_POISON_LEVEL >= 1
+        size_t poison = (th->granularity > 8u ? th->granularity : 8u) + 4u;
+        walk_largest = walk_largest > poison ? walk_largest - poison : 0;
+#endif
+        if (ts_largest_is_exact(th->cfg.strategy) ? walk_largest != info.largest_free_block
+                                                  : walk_largest < info.largest_free_block) {
             ts_fail_at(file, line, "walk's largest free block %zu, info's %zu", w.largest_free,
                        info.largest_free_block);
         }

@@ -1,0 +1,375 @@
+/*
+ * The debug layer: canaries around every block, fill patterns, and the
+ * corruption report (include/rtmem/debug.h, docs/debugging.md).
+ *
+ * Block layout at levels >= 1, H = max(8, granularity, alignment):
+ *
+ *   raw                                  user = raw + H
+ *   | marker words (H > 8 only) | size | 0xABBA1234 | size bytes | 0xBAAD5678 |
+ *
+ * The head canary sits right before the data so that the commonest
+ * underflow, one byte before the start, is reported as a bad head. The
+ * padding of a larger head is filled with the marker word H | 3: a free
+ * needs the raw block of a user pointer, and the marker (its low bits are
+ * those of a free-list link, so no strategy takes it for a live header)
+ * tells the front how far back the block starts. The tail canary is only
+ * 1-aligned, so it is read and written with memcpy.
+ */
+#include "poison.h"
+
+#include <string.h>
+
+#include "rtmem/output.h"
+
+static rtm_corruption_fn corruption_hook;
+static void *corruption_ctx;
+static rtm_block_owner_fn owner_lookup;
+static void *owner_ctx;
+static bool keep_going = RTM_CORRUPTION_CONTINUE != 0;
+
+void rtm_debug_set_corruption_hook(rtm_corruption_fn fn, void *ctx)
+{
+    corruption_hook = fn;
+    corruption_ctx = ctx;
+}
+
+void rtm_debug_set_owner_lookup(rtm_block_owner_fn fn, void *ctx)
+{
+    owner_lookup = fn;
+    owner_ctx = ctx;
+}
+
+void rtm_debug_set_continue(bool on)
+{
+    keep_going = on;
+}
+
+int rtm_debug_poison_level(void)
+{
+    return RTM_POISON_LEVEL;
+}
+
+void rtm_poison_report(rtm_corruption_t *r)
+{
+    r->heap_name = rtm_heap_name(r->heap);
+    r->owner_known = false;
+    if (owner_lookup != NULL && r->block != NULL) {
+        uintptr_t task = 0;
+        rtm_alloc_site_t site = {NULL, 0, NULL};
+        if (owner_lookup(r->block, &task, &site, owner_ctx)) {
+            r->owner_known = true;
+            r->task = task;
+            r->site = site;
+        }
+    }
+    rtm_corruption_fn fn = corruption_hook != NULL ? corruption_hook : rtm_default_corruption_hook;
+    fn(r, corruption_ctx);
+}
+
+rtm_corruption_kind_t rtm_poison_kind_of(rtm_ptr_status_t st)
+{
+    switch (st) {
+    case RTM_PTR_FOREIGN:
+        return RTM_CORRUPT_FOREIGN_FREE;
+    case RTM_PTR_FREED:
+        return RTM_CORRUPT_DOUBLE_FREE;
+    case RTM_PTR_CORRUPT:
+        return RTM_CORRUPT_FREE_LIST;
+    case RTM_PTR_INVALID:
+    case RTM_PTR_OK:
+    default:
+        return RTM_CORRUPT_INVALID_FREE;
+    }
+}
+
+void rtm_default_corruption_hook(const rtm_corruption_t *r, void *ctx)
+{
+    (void)ctx;
+    rtm_line_t line;
+    rtm_line_init(&line);
+    rtm_line_str(&line, "rtmem: CORRUPT ");
+    rtm_line_str(&line, rtm_corruption_kind_str(r->kind));
+    rtm_line_str(&line, " (");
+    rtm_line_str(&line, rtm_debug_op_str(r->op));
+    rtm_line_str(&line, ") block ");
+    rtm_line_ptr(&line, r->block);
+    rtm_line_str(&line, " at ");
+    rtm_line_ptr(&line, r->address);
+    rtm_line_str(&line, " heap '");
+    rtm_line_str(&line, r->heap_name);
+    rtm_line_str(&line, "'");
+    if (r->detail != NULL) {
+        rtm_line_str(&line, ": ");
+        rtm_line_str(&line, r->detail);
+    } else if (r->expected != r->found) {
+        rtm_line_str(&line, " expected ");
+        rtm_line_hex(&line, r->expected);
+        rtm_line_str(&line, " found ");
+        rtm_line_hex(&line, r->found);
+    }
+    if (r->owner_known) {
+        rtm_line_str(&line, " task ");
+        rtm_line_hex(&line, r->task);
+        rtm_line_str(&line, " site ");
+        if (r->site.file != NULL) {
+            rtm_line_str(&line, r->site.file);
+            rtm_line_str(&line, ":");
+            rtm_line_uint(&line, r->site.line);
+            rtm_line_str(&line, " ");
+        }
+        rtm_line_ptr(&line, r->site.caller);
+    }
+    rtm_line_emit(&line);
+    if (!keep_going) {
+        RTM_ABORT();
+    }
+}
+
+const char *rtm_corruption_kind_str(rtm_corruption_kind_t kind)
+{
+    switch (kind) {
+    case RTM_CORRUPT_BAD_HEAD:
+        return "bad head canary";
+    case RTM_CORRUPT_BAD_TAIL:
+        return "bad tail canary";
+    case RTM_CORRUPT_BAD_SIZE:
+        return "bad size";
+    case RTM_CORRUPT_WRITE_AFTER_FREE:
+        return "write after free";
+    case RTM_CORRUPT_DOUBLE_FREE:
+        return "double free";
+    case RTM_CORRUPT_FOREIGN_FREE:
+        return "foreign pointer";
+    case RTM_CORRUPT_INVALID_FREE:
+        return "invalid pointer";
+    case RTM_CORRUPT_FREE_LIST:
+        return "broken heap structure";
+    default:
+        return "unknown corruption";
+    }
+}
+
+const char *rtm_debug_op_str(rtm_debug_op_t op)
+{
+    switch (op) {
+    case RTM_OP_ALLOC:
+        return "alloc";
+    case RTM_OP_FREE:
+        return "free";
+    case RTM_OP_REALLOC:
+        return "realloc";
+    case RTM_OP_USABLE_SIZE:
+        return "usable_size";
+    case RTM_OP_CHECK:
+        return "check";
+    case RTM_OP_CHECK_STEP:
+        return "check_step";
+    default:
+        return "unknown";
+    }
+}
+
+#if RTM_POISON_LEVEL >= 1
+
+static uint32_t rd32(const void *at)
+{
+    uint32_t v;
+    memcpy(&v, at, sizeof v);
+    return v;
+}
+
+static void wr32(void *at, uint32_t v)
+{
+    memcpy(at, &v, sizeof v);
+}
+
+static uint32_t marker_of(size_t head)
+{
+    return (uint32_t)head | 3u;
+}
+
+size_t rtm_poison_head(size_t granularity, size_t alignment)
+{
+    size_t h = granularity > 8u ? granularity : 8u;
+    return alignment > h ? alignment : h;
+}
+
+bool rtm_poison_raw_size(size_t size, size_t head, size_t *raw_size)
+{
+    /* Sizes are recorded in 32 bits; no arena can hold more anyway. */
+    if (size > (size_t)UINT32_MAX || size > SIZE_MAX - head - 4u) {
+        return false;
+    }
+    *raw_size = head + size + 4u;
+    return true;
+}
+
+void *rtm_poison_arm(void *raw, size_t size, size_t head)
+{
+    uint8_t *r = raw;
+    uint8_t *user = r + head;
+    for (size_t at = 0; at + 8u < head; at += 4u) {
+        wr32(r + at, marker_of(head));
+    }
+    wr32(user - 8, (uint32_t)size);
+    wr32(user - 4, RTM_POISON_HEAD_CANARY);
+    wr32(user + size, RTM_POISON_TAIL_CANARY);
+#if RTM_POISON_LEVEL >= 2
+    memset(user, RTM_POISON_FRESH_BYTE, size);
+#endif
+    return user;
+}
+
+void rtm_poison_rearm(void *user, size_t old_size, size_t new_size)
+{
+    uint8_t *u = user;
+    wr32(u - 8, (uint32_t)new_size);
+#if RTM_POISON_LEVEL >= 2
+    if (new_size > old_size) {
+        memset(u + old_size, RTM_POISON_FRESH_BYTE, new_size - old_size);
+    }
+#else
+    (void)old_size;
+#endif
+    wr32(u + new_size, RTM_POISON_TAIL_CANARY);
+}
+
+size_t rtm_poison_size(const void *user)
+{
+    return rd32((const uint8_t *)user - 8);
+}
+
+rtm_ptr_status_t rtm_poison_resolve(const rtm_strategy_ops_t *ops, const void *arena,
+                                    size_t plain_head, size_t max_head, const void *user,
+                                    uintptr_t region_lo, uintptr_t region_hi, void **raw,
+                                    size_t *head)
+{
+    uintptr_t u = (uintptr_t)user;
+    rtm_ptr_status_t first = RTM_PTR_FOREIGN;
+    if (u >= plain_head) {
+        void *r = (void *)(u - plain_head);
+        first = ops->validate(arena, r);
+        if (first == RTM_PTR_OK) {
+            *raw = r;
+            *head = plain_head;
+            return RTM_PTR_OK;
+        }
+    }
+    /* A larger head: only aligned allocations make one. A plain block's
+     * word at raw + plain_head - 4 is its canary, never a marker, so no
+     * plain block (or its interior) passes for an aligned one. */
+    for (size_t h = plain_head * 2u; h <= max_head && u >= h; h *= 2u) {
+        const uint8_t *r = (const uint8_t *)(u - h);
+        if (ops->validate(arena, r) == RTM_PTR_OK && rd32(r) == marker_of(h) &&
+            rd32(r + plain_head - 4u) == marker_of(h) &&
+            rd32(r + h - 4u) == RTM_POISON_HEAD_CANARY) {
+            *raw = (void *)(uintptr_t)r;
+            *head = h;
+            return RTM_PTR_OK;
+        }
+    }
+#if RTM_POISON_LEVEL >= 2
+    /* A block freed and merged into its predecessor has lost its header to
+     * the free pattern; its head reads as fill. */
+    if (first == RTM_PTR_INVALID && u - region_lo >= 8u && u <= region_hi &&
+        rd32((const uint8_t *)user - 8) == 0xFEFEFEFEu &&
+        rd32((const uint8_t *)user - 4) == 0xFEFEFEFEu) {
+        return RTM_PTR_FREED;
+    }
+#else
+    (void)region_lo;
+    (void)region_hi;
+#endif
+    return first;
+}
+
+/* Fills *r (every other field cleared) for a problem at address. */
+static void problem(rtm_corruption_t *r, rtm_corruption_kind_t kind, const void *block,
+                    const void *address, uint32_t expected, uint32_t found)
+{
+    memset(r, 0, sizeof *r);
+    r->kind = kind;
+    r->block = block;
+    r->address = address;
+    r->expected = expected;
+    r->found = found;
+}
+
+bool rtm_poison_check_live(const void *user, size_t head, size_t raw_usable, rtm_corruption_t *r)
+{
+    const uint8_t *u = user;
+    uint32_t canary = rd32(u - 4);
+    if (canary != RTM_POISON_HEAD_CANARY) {
+        problem(r, RTM_CORRUPT_BAD_HEAD, user, u - 4, RTM_POISON_HEAD_CANARY, canary);
+        return false;
+    }
+    uint32_t size = rd32(u - 8);
+    size_t room = raw_usable >= head + 4u ? raw_usable - head - 4u : 0u;
+    if (size > room) {
+        /* expected: the most this block can hold */
+        problem(r, RTM_CORRUPT_BAD_SIZE, user, u - 8, (uint32_t)room, size);
+        return false;
+    }
+    uint32_t tail = rd32(u + size);
+    if (tail != RTM_POISON_TAIL_CANARY) {
+        problem(r, RTM_CORRUPT_BAD_TAIL, user, u + size, RTM_POISON_TAIL_CANARY, tail);
+        return false;
+    }
+    return true;
+}
+
+void *rtm_poison_user_of(void *raw, size_t raw_usable, size_t plain_head, size_t *head)
+{
+    uint8_t *r = raw;
+    *head = plain_head;
+    if (raw_usable >= plain_head && rd32(r + plain_head - 4u) != RTM_POISON_HEAD_CANARY) {
+        uint32_t m = rd32(r);
+        size_t h = m & ~(uint32_t)3u;
+        if ((m & 3u) == 3u && h > plain_head && (h & (h - 1u)) == 0 && h + 4u <= raw_usable &&
+            rd32(r + h - 4u) == RTM_POISON_HEAD_CANARY) {
+            *head = h;
+        }
+    }
+    return r + *head;
+}
+
+#endif /* level >= 1 */
+
+#if RTM_POISON_LEVEL >= 2
+
+void rtm_poison_fill_free(void *start, size_t len)
+{
+    memset(start, RTM_POISON_FREE_BYTE, len);
+}
+
+bool rtm_poison_verify_free(const void *raw, size_t raw_usable, size_t skip_head, size_t skip_tail,
+                            rtm_corruption_t *r)
+{
+    if (raw_usable <= skip_head + skip_tail) {
+        return true;
+    }
+    /* 64 bytes at a time against a block of fill (memcmp is the fastest
+     * compare the freestanding core has), then byte by byte to name the
+     * first changed one. */
+    static const uint8_t fill[64] = {
+        0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE,
+        0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE,
+        0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE,
+        0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE,
+        0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE, 0xFE};
+    const uint8_t *p = (const uint8_t *)raw + skip_head;
+    const uint8_t *end = (const uint8_t *)raw + raw_usable - skip_tail;
+    while ((size_t)(end - p) >= sizeof fill && memcmp(p, fill, sizeof fill) == 0) {
+        p += sizeof fill;
+    }
+    for (; p < end; p++) {
+        if (*p != RTM_POISON_FREE_BYTE) {
+            /* The caller knows which block the bytes will belong to. */
+            problem(r, RTM_CORRUPT_WRITE_AFTER_FREE, NULL, p, RTM_POISON_FREE_BYTE, *p);
+            return false;
+        }
+    }
+    return true;
+}
+
+#endif /* level >= 2 */

@@ -1,0 +1,731 @@
+/*
+ * Fault injection for the debug layer (include/rtmem/debug.h).
+ *
+ * Built once per poisoning level (RTM_POISON_LEVEL 0, 1, 2) against a
+ * library built at the same level. Every fault of the issue is injected on
+ * every strategy that frees blocks in the region (TLSF, first fit, best
+ * fit); at the level that should catch it the test asserts the exact
+ * report (kind, call, block, address, expected/found), below that level it
+ * asserts that nothing is reported. Reporting is set to continue (a
+ * recording hook), and after each fault the heap must keep working: the
+ * damage is undone, the block freed, and rtm_heap_check passes.
+ */
+#define _POSIX_C_SOURCE 200809L /* fork, waitpid */
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "rtmem/debug.h"
+#include "support/test_support.h"
+
+#define LEVEL RTM_POISON_LEVEL
+
+/* ------------------------------------------------------------------ */
+/* Corruption hook recorder                                            */
+
+typedef struct rec {
+    unsigned calls;
+    rtm_corruption_t last;
+} rec_t;
+
+static rec_t g_rec;
+
+static void on_corruption(const rtm_corruption_t *r, void *ctx)
+{
+    rec_t *rec = ctx;
+    rec->calls++;
+    rec->last = *r;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(&g_rec, 0, sizeof g_rec);
+    rtm_debug_set_corruption_hook(on_corruption, &g_rec);
+    rtm_debug_set_owner_lookup(NULL, NULL);
+    rtm_debug_set_continue(true);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    rtm_debug_set_corruption_hook(NULL, NULL);
+    rtm_debug_set_owner_lookup(NULL, NULL);
+    return ts_teardown_close_all(state);
+}
+
+static rtm_strategy_id_t strategy_of(void **state)
+{
+    return *(const rtm_strategy_id_t *)*state;
+}
+
+/* At or above `level`: exactly one report with these fields; below it:
+ * none. block/address NULL = not compared. Clears the recorder. */
+static void expect_report_at(int level, rtm_corruption_kind_t kind, rtm_debug_op_t op,
+                             const void *block, const void *address, const char *file, int line)
+{
+    if (LEVEL < level) {
+        if (g_rec.calls != 0) {
+            ts_fail_at(file, line, "level %d: unexpected report '%s' at %p", LEVEL,
+                       rtm_corruption_kind_str(g_rec.last.kind), g_rec.last.address);
+        }
+        return;
+    }
+    if (g_rec.calls != 1) {
+        ts_fail_at(file, line, "%u corruption reports, expected one '%s'", g_rec.calls,
+                   rtm_corruption_kind_str(kind));
+    }
+    const rtm_corruption_t *r = &g_rec.last;
+    if (r->kind != kind || r->op != op) {
+        ts_fail_at(file, line, "report '%s' in %s, expected '%s' in %s",
+                   rtm_corruption_kind_str(r->kind), rtm_debug_op_str(r->op),
+                   rtm_corruption_kind_str(kind), rtm_debug_op_str(op));
+    }
+    if ((block != NULL && r->block != block) || (address != NULL && r->address != address)) {
+        ts_fail_at(file, line, "report block %p at %p, expected block %p at %p", r->block,
+                   r->address, block, address);
+    }
+    if (r->heap == NULL || r->heap_name == NULL || strcmp(r->heap_name, "test") != 0) {
+        ts_fail_at(file, line, "report does not name the heap");
+    }
+    memset(&g_rec, 0, sizeof g_rec);
+}
+#define expect_report(level, kind, op, block, address) \
+    expect_report_at((level), (kind), (op), (block), (address), __FILE__, __LINE__)
+
+static void expect_no_report_at(const char *file, int line)
+{
+    if (g_rec.calls != 0) {
+        ts_fail_at(file, line, "unexpected report '%s' at %p",
+                   rtm_corruption_kind_str(g_rec.last.kind), g_rec.last.address);
+    }
+}
+#define expect_no_report() expect_no_report_at(__FILE__, __LINE__)
+
+static uint32_t rd32(const void *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static void wr32(void *p, uint32_t v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* Bytes between a block's raw start (the strategy's pointer) and the
+ * pointer the caller gets, for a plain allocation. */
+static size_t plain_head(const ts_heap_t *th)
+{
+    if (LEVEL == 0) {
+        return 0;
+    }
+    return th->granularity > 8u ? th->granularity : 8u;
+}
+
+/* The heap works: allocations and frees succeed, the check passes, and no
+ * hook ran. */
+static void assert_heap_usable(ts_heap_t *th)
+{
+    void *a = rtm_malloc(th->heap, 40);
+    void *b = rtm_malloc(th->heap, 200);
+    assert_non_null(a);
+    assert_non_null(b);
+    memset(a, 1, 40);
+    memset(b, 2, 200);
+    rtm_free(th->heap, a);
+    rtm_free(th->heap, b);
+    rtm_check_report_t r = {NULL, NULL};
+    if (!rtm_heap_check(th->heap, &r)) {
+        ts_fail("heap check failed after recovery: %s at %p", r.problem, r.address);
+    }
+    ts_assert_heap_sane(th, NULL);
+    ts_expect_no_hooks(th);
+    expect_no_report();
+}
+
+/* Three adjacent live blocks; the middle one is the victim, so that it
+ * has used neighbours on both sides. */
+typedef struct trio {
+    uint8_t *a, *p, *c;
+} trio_t;
+
+static trio_t trio(ts_heap_t *th, size_t size)
+{
+    trio_t t;
+    t.a = rtm_malloc(th->heap, size);
+    t.p = rtm_malloc(th->heap, size);
+    t.c = rtm_malloc(th->heap, size);
+    assert_non_null(t.a);
+    assert_non_null(t.p);
+    assert_non_null(t.c);
+    memset(t.a, 0x11, size);
+    memset(t.p, 0x22, size);
+    memset(t.c, 0x33, size);
+    return t;
+}
+
+static void trio_free(ts_heap_t *th, trio_t *t)
+{
+    rtm_free(th->heap, t->a);
+    rtm_free(th->heap, t->p);
+    rtm_free(th->heap, t->c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Layout and translation                                              */
+
+static void test_layout(void **state)
+{
+    ts_heap_t *th = ts_heap_open(strategy_of(state), 0);
+    trio_t t = trio(th, 24);
+    uint8_t *p = t.p;
+    if (LEVEL >= 1) {
+        assert_int_equal(rtm_usable_size(th->heap, p), 24u);
+    } else {
+        assert_true(rtm_usable_size(th->heap, p) >= 24u);
+    }
+#if LEVEL >= 1
+    assert_int_equal(rd32(p - 4), RTM_POISON_HEAD_CANARY);
+    assert_int_equal(rd32(p - 8), 24u);
+    assert_int_equal(rd32(p + 24), RTM_POISON_TAIL_CANARY);
+    rtm_heap_info_t info;
+    assert_true(rtm_heap_info(th->heap, &info));
+    assert_int_equal(info.allocated_bytes, 72u); /* what was asked for */
+#endif
+#if LEVEL >= 2
+    uint8_t *fresh = rtm_malloc(th->heap, 50);
+    for (size_t i = 0; i < 50; i++) {
+        assert_int_equal(fresh[i], RTM_POISON_FRESH_BYTE);
+    }
+    rtm_free(th->heap, fresh);
+#endif
+    rtm_free(th->heap, p);
+#if LEVEL >= 2
+    /* The freed block keeps its links before p; the data is fill. */
+    for (size_t i = 0; i < 24; i++) {
+        assert_int_equal(p[i], RTM_POISON_FREE_BYTE);
+    }
+#endif
+    rtm_free(th->heap, t.a);
+    rtm_free(th->heap, t.c);
+    assert_heap_usable(th);
+}
+
+static void test_calloc_realloc(void **state)
+{
+    ts_heap_t *th = ts_heap_open(strategy_of(state), 0);
+    uint8_t *z = rtm_calloc(th->heap, 10, 7);
+    assert_non_null(z);
+    for (size_t i = 0; i < 70; i++) {
+        assert_int_equal(z[i], 0);
+    }
+    /* Shrink in place, then grow (in place or moved): contents kept,
+     * canaries follow the size. */
+    uint8_t *r = rtm_realloc(th->heap, z, 30);
+    assert_ptr_equal(r, z);
+    assert_int_equal(rtm_usable_size(th->heap, r), LEVEL >= 1 ? 30u : rtm_usable_size(th->heap, r));
+    r = rtm_realloc(th->heap, r, 300);
+    assert_non_null(r);
+    for (size_t i = 0; i < 30; i++) {
+        assert_int_equal(r[i], 0);
+    }
+#if LEVEL >= 1
+    assert_int_equal(rd32(r + 300), RTM_POISON_TAIL_CANARY);
+    assert_int_equal(rtm_usable_size(th->heap, r), 300u);
+#endif
+#if LEVEL >= 2
+    assert_int_equal(r[30], RTM_POISON_FRESH_BYTE);
+    assert_int_equal(r[299], RTM_POISON_FRESH_BYTE);
+#endif
+    rtm_free(th->heap, r);
+    assert_heap_usable(th);
+}
+
+static void test_aligned(void **state)
+{
+    ts_heap_t *th = ts_heap_open(strategy_of(state), 0);
+    static const size_t aligns[] = {16, 64, 256};
+    uint8_t *p[3];
+    for (size_t i = 0; i < 3; i++) {
+        p[i] = rtm_aligned_alloc(th->heap, aligns[i], 40);
+        assert_non_null(p[i]);
+        assert_int_equal((uintptr_t)p[i] & (aligns[i] - 1u), 0);
+        memset(p[i], 0x5A, 40);
+        assert_int_equal(rtm_usable_size(th->heap, p[i]), LEVEL >= 1 ? 40u : rtm_usable_size(th->heap, p[i]));
+    }
+    /* Shrinking in place keeps the alignment. */
+    uint8_t *s = rtm_realloc(th->heap, p[2], 20);
+    assert_ptr_equal(s, p[2]);
+    /* An interior pointer of an aligned block is refused like any other. */
+    rtm_free(th->heap, p[1] + 16);
+    ts_expect_misuse(th, RTM_MISUSE_INVALID_POINTER, p[1] + 16);
+    expect_report(1, RTM_CORRUPT_INVALID_FREE, RTM_OP_FREE, p[1] + 16, p[1] + 16);
+#if LEVEL >= 1
+    /* Overflow of an aligned block is caught too. */
+    p[0][40] = 0;
+    rtm_free(th->heap, p[0]);
+    expect_report(1, RTM_CORRUPT_BAD_TAIL, RTM_OP_FREE, p[0], p[0] + 40);
+    wr32(p[0] + 40, RTM_POISON_TAIL_CANARY);
+#endif
+    for (size_t i = 0; i < 3; i++) {
+        rtm_free(th->heap, p[i]);
+    }
+    ts_expect_no_hooks(th);
+    assert_heap_usable(th);
+}
+
+static void test_granularity_16(void **state)
+{
+    ts_heap_t *th = ts_heap_open(strategy_of(state), 16);
+    uint8_t *p = rtm_malloc(th->heap, 10);
+    uint8_t *q = rtm_malloc(th->heap, 33);
+    assert_int_equal((uintptr_t)p & 15u, 0);
+    assert_int_equal((uintptr_t)q & 15u, 0);
+    p[10] = 0x42; /* one past the end */
+    rtm_free(th->heap, p);
+    expect_report(1, RTM_CORRUPT_BAD_TAIL, RTM_OP_FREE, p, p + 10);
+#if LEVEL >= 1
+    wr32(p + 10, RTM_POISON_TAIL_CANARY);
+    rtm_free(th->heap, p);
+#endif
+    rtm_free(th->heap, q);
+    assert_heap_usable(th);
+}
+
+typedef struct seen {
+    const void *want;
+    size_t size;
+    bool found;
+} seen_t;
+
+static bool find_block(const rtm_block_info_t *b, void *ctx)
+{
+    seen_t *s = ctx;
+    if (b->used && b->ptr == s->want) {
+        s->found = true;
+        s->size = b->size;
+    }
+    return true;
+}
+
+typedef struct events {
+    unsigned n;
+    rtm_heap_event_t last;
+} events_t;
+
+static void on_event(const rtm_heap_event_t *ev, void *ctx)
+{
+    events_t *e = ctx;
+    e->n++;
+    e->last = *ev;
+}
+
+static void test_walk_and_observer(void **state)
+{
+    ts_heap_t *th = ts_heap_open(strategy_of(state), 0);
+    events_t ev = {0, {0, NULL, NULL, NULL, 0, 0, NULL}};
+    rtm_heap_set_observer(th->heap, on_event, &ev);
+    uint8_t *p = rtm_malloc(th->heap, 21);
+    assert_int_equal(ev.last.kind, RTM_EVENT_ALLOC);
+    assert_ptr_equal(ev.last.ptr, p);
+    assert_int_equal(ev.last.size, 21);
+    seen_t s = {p, 0, false};
+    assert_true(rtm_heap_walk(th->heap, find_block, &s));
+    assert_true(s.found);
+    assert_int_equal(s.size, rtm_usable_size(th->heap, p));
+    rtm_free(th->heap, p);
+    assert_int_equal(ev.last.kind, RTM_EVENT_FREE);
+    assert_ptr_equal(ev.last.ptr, p);
+    assert_int_equal(ev.last.size, LEVEL >= 1 ? 21u : ev.last.size);
+    rtm_heap_set_observer(th->heap, NULL, NULL);
+    assert_heap_usable(th);
+}
+
+/* ------------------------------------------------------------------ */
+/* The faults                                                          */
+
+/* 1-byte overflow past the end: caught at level 1 by free, realloc,
+ * usable-size and the check. */
+static void test_overflow_1(void **state)
+{
+    ts_heap_t *th = ts_heap_open(strategy_of(state), 0);
+    trio_t t = trio(th, 24);
+    uint8_t *p = t.p;
+    uint8_t saved = p[24]; /* level 0: slack inside the block, harmless */
+    p[24] = (uint8_t)(saved ^ 0xFFu);
+    rtm_heap_info_t before;
+    assert_true(rtm_heap_info(th->heap, &before));
+
+    assert_int_equal(rtm_usable_size(th->heap, p), LEVEL >= 1 ? 0u : rtm_usable_size(th->heap, p));
+    expect_report(1, RTM_CORRUPT_BAD_TAIL, RTM_OP_USABLE_SIZE, p, p + 24);
+#if LEVEL >= 1
+    assert_null(rtm_realloc(th->heap, p, 100));
+    expect_report(1, RTM_CORRUPT_BAD_TAIL, RTM_OP_REALLOC, p, p + 24);
+    rtm_check_report_t cr = {NULL, NULL};
+    assert_false(rtm_heap_check(th->heap, &cr));
+    assert_ptr_equal(cr.address, p + 24);
+    expect_report(1, RTM_CORRUPT_BAD_TAIL, RTM_OP_CHECK, p, p + 24);
+    rtm_free(th->heap, p);
+    expect_report(1, RTM_CORRUPT_BAD_TAIL, RTM_OP_FREE, p, p + 24);
+    assert_int_equal(g_rec.calls, 0);
+    /* The free had no effect: the block is still allocated. */
+    rtm_heap_info_t after;
+    assert_true(rtm_heap_info(th->heap, &after));
+    assert_int_equal(after.used_blocks, before.used_blocks);
+    assert_int_equal(after.free_count, before.free_count);
+    /* Expected and found name the canary. */
+    rtm_free(th->heap, p);
+    assert_int_equal(g_rec.last.expected, RTM_POISON_TAIL_CANARY);
+    assert_int_equal(g_rec.last.found, RTM_POISON_TAIL_CANARY ^ 0xFFu);
+    memset(&g_rec, 0, sizeof g_rec);
+    /* Other blocks keep working meanwhile. */
+    void *x = rtm_malloc(th->heap, 100);
+    assert_non_null(x);
+    rtm_free(th->heap, x);
+    expect_no_report();
+#endif
+    p[24] = saved;
+    trio_free(th, &t);
+    assert_heap_usable(th);
+}
+
+/* 1-byte underflow before the start hits the head canary (level 1). At
+ * level 0 the byte is the block's header, so it is not injected there. */
+static void test_underflow_1(void **state)
+{
+    ts_heap_t *th = ts_heap_open(strategy_of(state), 0);
+    trio_t t = trio(th, 32);
+#if LEVEL >= 1
+    uint8_t *p = t.p;
+    uint8_t saved = p[-1];
+    p[-1] = 0;
+    rtm_free(th->heap, p);
+    expect_report(1, RTM_CORRUPT_BAD_HEAD, RTM_OP_FREE, p, p - 4);
+    uint32_t want = RTM_POISON_HEAD_CANARY;
+    uint8_t *wb = (uint8_t *)&want;
+    wb[3] = 0; /* the byte just before p, in memory order */
+    rtm_free(th->heap, p);
+    assert_int_equal(g_rec.last.found, want);
+    assert_int_equal(g_rec.last.expected, RTM_POISON_HEAD_CANARY);
+    memset(&g_rec, 0, sizeof g_rec);
+    p[-1] = saved;
+    /* Further down: the recorded size. */
+    uint32_t size = rd32(p - 8);
+    wr32(p - 8, 0x7FFFFFF0u);
+    rtm_free(th->heap, p);
+    expect_report(1, RTM_CORRUPT_BAD_SIZE, RTM_OP_FREE, p, p - 8);
+    wr32(p - 8, size);
+#endif
+    trio_free(th, &t);
+    assert_heap_usable(th);
+}
+
+/* Double free: the misuse hook at every level, a report from level 1;
+ * also when the first free merged the block into a free neighbour. */
+static void test_double_free(void **state)
+{
+    ts_heap_t *th = ts_heap_open(strategy_of(state), 0);
+    trio_t t = trio(th, 48);
+    rtm_free(th->heap, t.p);
+    ts_expect_no_hooks(th);
+    rtm_free(th->heap, t.p);
+    ts_expect_misuse(th, RTM_MISUSE_DOUBLE_FREE, t.p);
+    expect_report(1, RTM_CORRUPT_DOUBLE_FREE, RTM_OP_FREE, t.p, t.p);
+    /* c merges into the free block before it (TLSF, first fit). */
+    rtm_free(th->heap, t.c);
+    ts_expect_no_hooks(th);
+    rtm_free(th->heap, t.c);
+    ts_expect_misuse(th, RTM_MISUSE_DOUBLE_FREE, t.c);
+    expect_report(1, RTM_CORRUPT_DOUBLE_FREE, RTM_OP_FREE, t.c, t.c);
+    rtm_free(th->heap, t.a);
+    assert_heap_usable(th);
+}
+
+static void test_foreign_free(void **state)
+{
+    ts_heap_t *th = ts_heap_open(strategy_of(state), 0);
+    uint64_t local[4] = {0, 0, 0, 0};
+    rtm_free(th->heap, &local[2]);
+    ts_expect_misuse(th, RTM_MISUSE_FOREIGN_POINTER, &local[2]);
+    expect_report(1, RTM_CORRUPT_FOREIGN_FREE, RTM_OP_FREE, &local[2], &local[2]);
+    /* Just past the end of the region. */
+    uint8_t *past = th->mem + th->size + 8;
+    rtm_free(th->heap, past);
+    ts_expect_misuse(th, RTM_MISUSE_FOREIGN_POINTER, past);
+    expect_report(1, RTM_CORRUPT_FOREIGN_FREE, RTM_OP_FREE, past, past);
+    assert_heap_usable(th);
+}
+
+/* Never allocated: inside the region but never a block. */
+static void test_never_allocated(void **state)
+{
+    ts_heap_t *th = ts_heap_open(strategy_of(state), 0);
+    trio_t t = trio(th, 16);
+    uint8_t *ctl = th->mem + 64; /* the heap's control block */
+    rtm_free(th->heap, ctl);
+    ts_expect_misuse(th, RTM_MISUSE_INVALID_POINTER, ctl);
+    expect_report(1, RTM_CORRUPT_INVALID_FREE, RTM_OP_FREE, ctl, ctl);
+    /* Memory no block ever used, near the end of the region. At level 2
+     * it holds the free pattern, which is what a freed block looks like:
+     * the report calls it a double free (see docs/debugging.md). */
+    uint8_t *unused = th->mem + ((th->size - 512) & ~(size_t)63);
+    rtm_free(th->heap, unused);
+    rtm_misuse_t want = LEVEL >= 2 ? RTM_MISUSE_DOUBLE_FREE : RTM_MISUSE_INVALID_POINTER;
+    ts_expect_misuse(th, want, unused);
+    expect_report(1, LEVEL >= 2 ? RTM_CORRUPT_DOUBLE_FREE : RTM_CORRUPT_INVALID_FREE, RTM_OP_FREE,
+                  unused, unused);
+    trio_free(th, &t);
+    assert_heap_usable(th);
+}
+
+static void test_interior_free(void **state)
+{
+    ts_heap_t *th = ts_heap_open(strategy_of(state), 0);
+    trio_t t = trio(th, 64);
+    static const size_t offs[] = {4, 8, 16, 40};
+    for (size_t i = 0; i < TS_ARRAY_LEN(offs); i++) {
+        uint8_t *x = t.p + offs[i];
+        rtm_free(th->heap, x);
+        ts_expect_misuse(th, RTM_MISUSE_INVALID_POINTER, x);
+        expect_report(1, RTM_CORRUPT_INVALID_FREE, RTM_OP_FREE, x, x);
+    }
+    for (size_t i = 0; i < 64; i++) {
+        assert_int_equal(t.p[i], 0x22); /* untouched */
+    }
+    trio_free(th, &t);
+    assert_heap_usable(th);
+}
+
+/* Write after free: level 2 finds it at the check and at the allocation
+ * that reuses the block, at the exact byte. */
+static void test_write_after_free(void **state)
+{
+    ts_heap_t *th = ts_heap_open(strategy_of(state), 0);
+    trio_t t = trio(th, 64);
+    uint8_t *p = t.p;
+    rtm_free(th->heap, p);
+    uint8_t saved = p[10];
+    p[10] = 0x77;
+    rtm_check_report_t cr = {NULL, NULL};
+    bool ok = rtm_heap_check(th->heap, &cr);
+    assert_int_equal(ok, LEVEL < 2);
+    expect_report(2, RTM_CORRUPT_WRITE_AFTER_FREE, RTM_OP_CHECK, p, p + 10);
+#if LEVEL >= 2
+    assert_ptr_equal(cr.address, p + 10);
+#endif
+    /* The same size reuses the same block in every strategy here. */
+    uint8_t *q = rtm_malloc(th->heap, 64);
+    assert_ptr_equal(q, p);
+    expect_report(2, RTM_CORRUPT_WRITE_AFTER_FREE, RTM_OP_ALLOC, q, p + 10);
+#if LEVEL >= 2
+    rtm_free(th->heap, q);
+    rtm_free(th->heap, rtm_malloc(th->heap, 64));
+    assert_int_equal(g_rec.calls, 0);
+    (void)saved;
+    q = rtm_malloc(th->heap, 64);
+#else
+    (void)saved;
+#endif
+    assert_non_null(q);
+    t.p = q;
+    trio_free(th, &t);
+    assert_heap_usable(th);
+}
+
+/* A smashed free-list link is found by the full check at every level
+ * (the report at levels >= 1), and precisely by the incremental check. */
+static void test_smashed_link(void **state)
+{
+    rtm_strategy_id_t s = strategy_of(state);
+    ts_heap_t *th = ts_heap_open(s, 0);
+    trio_t t = trio(th, 64);
+    rtm_free(th->heap, t.p);
+    uint8_t *raw = t.p - plain_head(th);
+    /* The first link word of the free block's payload (all three keep one
+     * there), pointed far outside the arena, tag bits kept. */
+    uint32_t saved = rd32(raw);
+    wr32(raw, 0xFFFFFF00u | (saved & 3u));
+    rtm_check_report_t cr = {NULL, NULL};
+    assert_false(rtm_heap_check(th->heap, &cr));
+    /* TLSF and best fit name the damaged block; first fit's check, which
+     * follows the list in step with the blocks, names the free block the
+     * bad link skipped: the next one after it. */
+    const uint8_t *at = cr.address;
+    if (s == RTM_FIRST_FIT) {
+        assert_true(at > raw && at < th->mem + th->size);
+    } else {
+        assert_true(at >= raw - 4 && at < raw + 8);
+    }
+    expect_report(1, RTM_CORRUPT_FREE_LIST, RTM_OP_CHECK, cr.address, cr.address);
+    if (s == RTM_TLSF || s == RTM_FIRST_FIT) {
+        rtm_check_status_t st;
+        do {
+            st = rtm_heap_check_step(th->heap, 2, &cr);
+        } while (st == RTM_CHECK_IN_PROGRESS);
+        assert_int_equal(st, RTM_CHECK_FAILED);
+        assert_ptr_equal(cr.address, raw);
+        expect_report(1, RTM_CORRUPT_FREE_LIST, RTM_OP_CHECK_STEP, raw, raw);
+    }
+    wr32(raw, saved);
+    t.p = rtm_malloc(th->heap, 64);
+    trio_free(th, &t);
+    assert_heap_usable(th);
+}
+
+/* realloc of a freed block: refused, the old contents untouched. */
+static void test_realloc_freed(void **state)
+{
+    ts_heap_t *th = ts_heap_open(strategy_of(state), 0);
+    trio_t t = trio(th, 40);
+    rtm_free(th->heap, t.p);
+    assert_null(rtm_realloc(th->heap, t.p, 100));
+    ts_expect_misuse(th, RTM_MISUSE_DOUBLE_FREE, t.p);
+    expect_report(1, RTM_CORRUPT_DOUBLE_FREE, RTM_OP_REALLOC, t.p, t.p);
+    assert_int_equal(rtm_usable_size(th->heap, t.p), 0);
+    ts_expect_misuse(th, RTM_MISUSE_DOUBLE_FREE, t.p);
+    expect_report(1, RTM_CORRUPT_DOUBLE_FREE, RTM_OP_USABLE_SIZE, t.p, t.p);
+    rtm_free(th->heap, t.a);
+    rtm_free(th->heap, t.c);
+    assert_heap_usable(th);
+}
+
+/* ------------------------------------------------------------------ */
+/* Default hook, owner lookup, abort                                   */
+
+static bool owner(const void *user, uintptr_t *task, rtm_alloc_site_t *site, void *ctx)
+{
+    const void *const *known = ctx;
+    if (user != *known) {
+        return false;
+    }
+    *task = 0x1234u;
+    site->file = "app.c";
+    site->line = 77;
+    site->caller = (const void *)(uintptr_t)0x8000u;
+    return true;
+}
+
+static void test_default_hook_and_owner(void **state)
+{
+    ts_heap_t *th = ts_heap_open(strategy_of(state), 0);
+    uint8_t *p = rtm_malloc(th->heap, 24);
+    const void *known = p;
+    rtm_debug_set_corruption_hook(NULL, NULL);
+    rtm_debug_set_owner_lookup(owner, &known);
+    ts_output_t out;
+    ts_output_capture(&out);
+    uint8_t saved = p[24];
+    p[24] = (uint8_t)(saved ^ 0x0Fu);
+    rtm_free(th->heap, p);
+    ts_output_release();
+#if LEVEL >= 1
+    assert_int_equal(out.writes, 1);
+    assert_non_null(strstr(out.last, "rtmem: CORRUPT bad tail canary (free) block "));
+    assert_non_null(strstr(out.last, "heap 'test' expected 0xbaad5678 found 0xbaad5677"));
+    assert_non_null(strstr(out.last, "task 0x1234 site app.c:77 0x8000"));
+    assert_true(out.last[out.last_len - 1] == '\n');
+#else
+    assert_int_equal(out.writes, 0);
+#endif
+    /* The recorder sees the owner too. */
+    rtm_debug_set_corruption_hook(on_corruption, &g_rec);
+#if LEVEL >= 1
+    rtm_free(th->heap, p);
+    assert_true(g_rec.last.owner_known);
+    assert_int_equal(g_rec.last.task, 0x1234u);
+    assert_int_equal(g_rec.last.site.line, 77);
+    memset(&g_rec, 0, sizeof g_rec);
+    p[24] = saved;
+    rtm_free(th->heap, p);
+#endif
+    rtm_debug_set_owner_lookup(NULL, NULL);
+    assert_heap_usable(th);
+}
+
+/* Without continuing, the default hook stops the program (in a child). */
+static void test_default_hook_aborts(void **state)
+{
+    ts_heap_t *th = ts_heap_open(strategy_of(state), 0);
+    uint8_t *p = rtm_malloc(th->heap, 24);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* cmocka catches these; the child must die of them. */
+        signal(SIGILL, SIG_DFL);
+        signal(SIGTRAP, SIG_DFL);
+        signal(SIGABRT, SIG_DFL);
+        rtm_debug_set_corruption_hook(NULL, NULL);
+        rtm_debug_set_continue(false);
+        p[24] ^= 0xFFu;
+        rtm_free(th->heap, p);
+        _exit(0); /* level 0: not detected, the child ends normally */
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (LEVEL >= 1) {
+        assert_true(WIFSIGNALED(status));
+    } else {
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    rtm_free(th->heap, p);
+    assert_heap_usable(th);
+}
+
+static void test_strings(void **state)
+{
+    (void)state;
+    assert_int_equal(rtm_debug_poison_level(), LEVEL);
+    for (int k = RTM_CORRUPT_BAD_HEAD; k <= RTM_CORRUPT_FREE_LIST; k++) {
+        assert_string_not_equal(rtm_corruption_kind_str((rtm_corruption_kind_t)k), "unknown corruption");
+    }
+    assert_string_equal(rtm_corruption_kind_str((rtm_corruption_kind_t)99), "unknown corruption");
+    assert_string_equal(rtm_debug_op_str(RTM_OP_CHECK_STEP), "check_step");
+    assert_int_equal(RTM_POISON_OVERHEAD, LEVEL >= 1 ? 12u : 0u);
+}
+
+/* ------------------------------------------------------------------ */
+
+static const rtm_strategy_id_t k_tlsf = RTM_TLSF;
+static const rtm_strategy_id_t k_ff = RTM_FIRST_FIT;
+static const rtm_strategy_id_t k_bf = RTM_BEST_FIT;
+
+#define ONE(name, fn, s) \
+    {name, fn, setup, teardown, (void *)(uintptr_t)&(s)}
+#define ALL(label, fn) \
+    ONE("tlsf/" label, fn, k_tlsf), ONE("first_fit/" label, fn, k_ff), ONE("best_fit/" label, fn, k_bf)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        ONE("strings", test_strings, k_tlsf),
+        ALL("layout", test_layout),
+        ALL("calloc_realloc", test_calloc_realloc),
+        ALL("aligned", test_aligned),
+        ALL("granularity_16", test_granularity_16),
+        ALL("walk_and_observer", test_walk_and_observer),
+        ALL("overflow_1", test_overflow_1),
+        ALL("underflow_1", test_underflow_1),
+        ALL("double_free", test_double_free),
+        ALL("foreign_free", test_foreign_free),
+        ALL("never_allocated", test_never_allocated),
+        ALL("interior_free", test_interior_free),
+        ALL("write_after_free", test_write_after_free),
+        ALL("smashed_link", test_smashed_link),
+        ALL("realloc_freed", test_realloc_freed),
+        ALL("default_hook_and_owner", test_default_hook_and_owner),
+        ONE("tlsf/default_hook_aborts", test_default_hook_aborts, k_tlsf),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
