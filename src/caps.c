@@ -729,6 +729,9 @@ void *rtm_caps_malloc_prefer_array(size_t size, const rtm_caps_t *caps_list, siz
     return NULL;
 }
 
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline))
+#endif
 void rtm_caps_free(void *ptr)
 {
     if (ptr == NULL) {
@@ -736,7 +739,13 @@ void rtm_caps_free(void *ptr)
     }
     rtm_caps_region_t *r = owner_or_report(active(), ptr);
     if (r != NULL) {
+#if defined(__GNUC__) || defined(__clang__)
+        /* The trace should name the application's free, not this one. */
+        rtm_alloc_site_t site = {NULL, 0, __builtin_return_address(0)};
+        rtm_free_ex(r->heap, ptr, &site);
+#else
         rtm_free(r->heap, ptr);
+#endif
     }
 }
 

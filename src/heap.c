@@ -665,7 +665,7 @@ static bool lock_valid(rtm_heap_t *h, const void *ptr, rtm_debug_op_t op, void *
     return false;
 }
 
-void rtm_free(rtm_heap_t *h, void *ptr)
+static void free_checked(rtm_heap_t *h, void *ptr, const rtm_alloc_site_t *site)
 {
     void *raw = NULL;
     if (!heap_ok(h) || ptr == NULL || !lock_valid(h, ptr, RTM_OP_FREE, &raw)) {
@@ -679,10 +679,22 @@ void rtm_free(rtm_heap_t *h, void *ptr)
     size_t raw_usable = h->ops->usable_size(h->arena, raw);
     size_t n = user_size(ptr, raw_usable);
     if (h->observer != NULL) {
-        notify(h, RTM_EVENT_FREE, ptr, NULL, n, 0, NULL);
+        notify(h, RTM_EVENT_FREE, ptr, NULL, n, 0, site);
     }
     release_raw(h, raw, raw_usable, n);
     heap_unlock(h);
+}
+
+RTM_NOINLINE void rtm_free(rtm_heap_t *h, void *ptr)
+{
+    rtm_alloc_site_t s = site_or(NULL, RTM_CALLER());
+    free_checked(h, ptr, &s);
+}
+
+RTM_NOINLINE void rtm_free_ex(rtm_heap_t *h, void *ptr, const rtm_alloc_site_t *site)
+{
+    rtm_alloc_site_t s = site_or(site, RTM_CALLER());
+    free_checked(h, ptr, &s);
 }
 
 static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_alloc_site_t *site)
@@ -694,7 +706,7 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
         return size == 0 ? NULL : heap_alloc(h, size, 0, site);
     }
     if (size == 0) {
-        rtm_free(h, ptr);
+        free_checked(h, ptr, site);
         return NULL;
     }
     void *raw = NULL;

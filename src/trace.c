@@ -360,7 +360,7 @@ static void format_alloc(rtm_line_t *line, const rtm_trace_record_t *r, const vo
 }
 
 static void format_free(rtm_line_t *line, const void *ptr, uint32_t time, uintptr_t task,
-                        rtm_trace_task_name_fn namer, void *ctx)
+                        const void *caller, rtm_trace_task_name_fn namer, void *ctx)
 {
     rtm_line_init(line);
     rtm_line_str(line, "f ");
@@ -368,6 +368,10 @@ static void format_free(rtm_line_t *line, const void *ptr, uint32_t time, uintpt
     rtm_line_str(line, " t=");
     rtm_line_uint(line, time);
     put_task(line, task, namer, ctx);
+    if (caller != NULL) {
+        rtm_line_str(line, " caller=");
+        rtm_line_ptr(line, caller);
+    }
 }
 
 static void write_str(const char *s)
@@ -444,7 +448,8 @@ static uint32_t take_slot(rtm_trace_t *t)
 }
 
 /* Ends the record in index slot i (free, realloc, or stale). */
-static void end_record(rtm_trace_t *t, uint32_t i, uintptr_t task, uint32_t now, uint8_t flag)
+static void end_record(rtm_trace_t *t, uint32_t i, uintptr_t task, uint32_t now,
+                       const void *caller, uint8_t flag)
 {
     uint32_t r = t->index[i];
     rtm_trace_record_t *rec = &t->rec[r];
@@ -455,6 +460,7 @@ static void end_record(rtm_trace_t *t, uint32_t i, uintptr_t task, uint32_t now,
         rec->state = RTM_TRACE_REC_FREED;
         rec->free_task = task;
         rec->free_time = now;
+        rec->free_caller = caller;
         rec->flags = (uint8_t)(rec->flags | flag);
     } else {
         memset(rec, 0, sizeof *rec);
@@ -482,7 +488,7 @@ static bool record_alloc(rtm_trace_t *t, const rtm_trace_record_t *proto)
     if (i != EMPTY) {
         /* Its free went unseen (tracer stopped meanwhile). */
         t->stale++;
-        end_record(t, i, 0, proto->time, RTM_TRACE_REC_STALE);
+        end_record(t, i, 0, proto->time, NULL, RTM_TRACE_REC_STALE);
     }
     uint32_t r = take_slot(t);
     if (r == EMPTY) {
@@ -543,7 +549,7 @@ void rtm_trace_observer(const rtm_heap_event_t *ev, void *ctx)
     if (ev->kind == RTM_EVENT_FREE) {
         uint32_t i = index_find(t, ev->ptr);
         if (i != EMPTY) {
-            end_record(t, i, r.task, r.time, 0);
+            end_record(t, i, r.task, r.time, ev->site != NULL ? ev->site->caller : NULL, 0);
             t->frees++;
         } else {
             t->unmatched++;
@@ -553,7 +559,8 @@ void rtm_trace_observer(const rtm_heap_event_t *ev, void *ctx)
             t->reallocs++;
             uint32_t i = index_find(t, ev->old_ptr);
             if (i != EMPTY) {
-                end_record(t, i, r.task, r.time, RTM_TRACE_REC_ENDED_BY_REALLOC);
+                end_record(t, i, r.task, r.time, ev->site != NULL ? ev->site->caller : NULL,
+                           RTM_TRACE_REC_ENDED_BY_REALLOC);
             }
         }
         t->seq++;
@@ -588,7 +595,8 @@ void rtm_trace_observer(const rtm_heap_event_t *ev, void *ctx)
     if (emit) {
         rtm_line_t line;
         if (ev->kind == RTM_EVENT_FREE) {
-            format_free(&line, ev->ptr, r.time, r.task, namer, namer_ctx);
+            format_free(&line, ev->ptr, r.time, r.task, ev->site != NULL ? ev->site->caller : NULL, namer,
+                        namer_ctx);
         } else {
             format_alloc(&line, &r, ev->kind == RTM_EVENT_REALLOC ? ev->old_ptr : NULL, namer,
                          namer_ctx);
@@ -694,7 +702,7 @@ void rtm_trace_dump(rtm_trace_t *t, bool include_freed)
         rtm_line_emit(&line);
         lines++;
         if (r.state == RTM_TRACE_REC_FREED) {
-            format_free(&line, r.ptr, r.free_time, r.free_task, namer, ctx);
+            format_free(&line, r.ptr, r.free_time, r.free_task, r.free_caller, namer, ctx);
             rtm_line_emit(&line);
         }
     }

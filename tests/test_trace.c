@@ -414,6 +414,9 @@ static void test_all_mode(void **state)
     assert_int_equal(r[0].state, RTM_TRACE_REC_FREED);
     assert_int_equal(r[0].free_task, rtm_port_task_id());
     assert_true((uint32_t)(r[0].free_time - r[0].time) < 10000u);
+    /* Freed by this function: a return address, not the allocating call's. */
+    assert_non_null(r[0].free_caller);
+    assert_ptr_not_equal(r[0].free_caller, r[0].callers[0]);
     assert_int_equal(r[1].state, RTM_TRACE_REC_LIVE);
     assert_true(r[1].seq > r[0].seq);
     /* The hash finds the live record, not the freed one. */
@@ -654,7 +657,8 @@ static void test_stream(void **state)
     assert_non_null(strstr(g_out.text, expect));
     snprintf(expect, sizeof expect, "\nf %p t=", b);
     assert_non_null(strstr(g_out.text, expect));
-    snprintf(expect, sizeof expect, " task=%#lx\n", (unsigned long)rtm_port_task_id());
+    /* A free names the freeing task and the return address of its call. */
+    snprintf(expect, sizeof expect, " task=%#lx caller=0x", (unsigned long)rtm_port_task_id());
     assert_non_null(strstr(g_out.text, expect));
 
     replay_t rp;

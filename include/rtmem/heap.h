@@ -190,7 +190,7 @@ typedef struct rtm_heap_event {
     void *old_ptr;              /* RTM_EVENT_REALLOC only, else NULL */
     size_t size;                /* requested bytes (FREE: usable bytes freed) */
     size_t alignment;           /* requested alignment, 0 = the granularity */
-    const rtm_alloc_site_t *site; /* ALLOC and REALLOC; NULL on FREE */
+    const rtm_alloc_site_t *site; /* where the call came from (FREE: caller only) */
 } rtm_heap_event_t;
 
 /* Observer of successful allocations, frees and reallocations (tracing,
@@ -276,6 +276,7 @@ void *rtm_aligned_alloc(rtm_heap_t *heap, size_t alignment, size_t size);
 void *rtm_heap_alloc_ex(rtm_heap_t *heap, size_t size, size_t alignment,
                         const rtm_alloc_site_t *site);
 void *rtm_realloc_ex(rtm_heap_t *heap, void *ptr, size_t size, const rtm_alloc_site_t *site);
+void rtm_free_ex(rtm_heap_t *heap, void *ptr, const rtm_alloc_site_t *site);
 
 /* rtm_malloc and rtm_realloc that also record __FILE__ and __LINE__ for
  * tracing and leak reports. */

@@ -54,8 +54,8 @@
  * at the first 0. If callers[0] is not found within 12 frames (a layer
  * passed its own caller's site) the extra slots stay NULL.
  *
- * Freed-by: heap.h's FREE event carries no call site, so a freed record
- * keeps the task and time of the free, not its caller.
+ * Freed-by: a freed record keeps the task, time and caller (return address
+ * of the rtm_free call) of the free.
  *
  * Locks and ISRs: every function takes the tracer's lock for bounded work
  * except where noted; none may be called from an ISR unless the port lock
@@ -124,6 +124,7 @@ typedef struct rtm_trace_record {
     const char *file;       /* RTM_MALLOC-style macros, else NULL */
     const void *callers[RTM_TRACE_DEPTH]; /* see "Callers" above; NULL = unknown */
     uintptr_t free_task;    /* FREED: task that freed it */
+    const void *free_caller; /* FREED: return address of the free call; NULL = unknown */
     uint32_t size;          /* requested bytes */
     uint32_t seq;           /* allocation sequence number (checkpoints) */
     uint32_t time;          /* rtm_port_ticks() at allocation */
