@@ -55,6 +55,30 @@
 #define RTM_FREERTOS_USE_CRITICAL_SECTIONS 0
 #endif
 
+/* Fill bytes for freed and fresh memory, shared by the pools (RTM_POOL_FILL)
+ * and the heap's comprehensive poisoning. ESP-IDF's values by default, so
+ * dumps look familiar. */
+#ifndef RTM_FILL_FREED
+#define RTM_FILL_FREED 0xFEu
+#endif
+#ifndef RTM_FILL_FRESH
+#define RTM_FILL_FRESH 0xCEu
+#endif
+
+/* Pools: 1 = every block handed out is filled with RTM_FILL_FRESH and every
+ * block freed with RTM_FILL_FREED (after its first 4 bytes, which hold the
+ * free-list link), so a read of uninitialised or freed memory shows a
+ * recognisable value. Cost: one memset of the block per alloc and per free;
+ * the freed fill is done under the lock. */
+#ifndef RTM_POOL_FILL
+#define RTM_POOL_FILL 0
+#endif
+
+/* Most size classes in one rtm_pool_set_t (each costs a pointer in the set). */
+#ifndef RTM_POOL_SET_MAX_CLASSES
+#define RTM_POOL_SET_MAX_CLASSES 8
+#endif
+
 /* Heap poisoning (docs/debugging.md): 0 = none, 1 = light (a head canary
  * and the requested size before every block, a tail canary after it,
  * checked on free, realloc, usable-size and integrity checks: 12 bytes a

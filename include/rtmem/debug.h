@@ -63,8 +63,8 @@ extern "C" {
 
 /* The byte patterns and canaries, ESP-IDF's values so that dumps look
  * familiar. */
-#define RTM_POISON_FREE_BYTE 0xFEu     /* level 2: every byte of free memory */
-#define RTM_POISON_FRESH_BYTE 0xCEu    /* level 2: a new block's bytes */
+#define RTM_POISON_FREE_BYTE ((uint8_t)RTM_FILL_FREED)  /* level 2: every byte of free memory */
+#define RTM_POISON_FRESH_BYTE ((uint8_t)RTM_FILL_FRESH) /* level 2: a new block's bytes */
 #define RTM_POISON_HEAD_CANARY 0xABBA1234u
 #define RTM_POISON_TAIL_CANARY 0xBAAD5678u
 

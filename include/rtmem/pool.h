@@ -84,29 +84,8 @@
 extern "C" {
 #endif
 
-/* ------------------------------------------------------------------ */
-/* Options (compile time)                                              */
-
-/* 1: every block handed out is filled with RTM_FILL_FRESH and every block
- * freed with RTM_FILL_FREED (after its first 4 bytes, which hold the
- * free-list link), so a read of uninitialised or freed memory shows a
- * recognisable value. Cost: one memset of the block per alloc and per
- * free; the freed fill is done under the lock. */
-#ifndef RTM_POOL_FILL
-#define RTM_POOL_FILL 0
-#endif
-/* The fill bytes; shared with the heap's debug layer. */
-#ifndef RTM_FILL_FREED
-#define RTM_FILL_FREED 0xFEu
-#endif
-#ifndef RTM_FILL_FRESH
-#define RTM_FILL_FRESH 0xCEu
-#endif
-
-/* Most classes in one rtm_pool_set_t (each costs a pointer in the set). */
-#ifndef RTM_POOL_SET_MAX_CLASSES
-#define RTM_POOL_SET_MAX_CLASSES 8
-#endif
+/* Options: RTM_POOL_FILL, RTM_FILL_FREED/RTM_FILL_FRESH and
+ * RTM_POOL_SET_MAX_CLASSES live in rtmem/config.h. */
 
 /* ------------------------------------------------------------------ */
 /* Geometry                                                            */

@@ -109,7 +109,7 @@ extern const rtm_strategy_ops_t rtm_strategy_system;
 static inline void rtm_strategy_refill(uint8_t *base, uint32_t off, uint32_t len)
 {
 #if RTM_POISON_LEVEL >= 2
-    memset(base + off, 0xFE, len); /* RTM_POISON_FREE_BYTE */
+    memset(base + off, (int)RTM_FILL_FREED, len); /* RTM_POISON_FREE_BYTE */
 #else
     (void)base;
     (void)off;
