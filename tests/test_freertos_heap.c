@@ -13,6 +13,12 @@
  * options and the rtmem strategy differ, the tests adapt with #if.
  * Layout-dependent tests run twice in variants 1 and 2: over ucHeap
  * ("ucheap/...") and over three HeapRegion_t regions ("regions/...").
+ *
+ * The library's poisoning level (RTM_POISON_LEVEL, CMake RTMEM_POISON) is
+ * honoured: with poisoning, the debug layer's default corruption hook is
+ * told to return (the tests feed bad pointers on purpose), freed memory
+ * holds the free pattern at level 2, and a block with a broken canary must
+ * be refused by vPortFree like any bad pointer.
  */
 #include "support/test_support.h"
 
@@ -22,6 +28,7 @@
 
 #include "FreeRTOS.h"
 #include "task.h"
+#include "rtmem/debug.h"
 #include "rtmem_freertos.h"
 
 /* What this variant's configuration means for the tests. */
@@ -45,6 +52,9 @@
 #define T_CLEAR (configHEAP_CLEAR_MEMORY_ON_FREE == 1)
 #define T_HOOK (configUSE_MALLOC_FAILED_HOOK == 1)
 #define T_ALIGN ((size_t)portBYTE_ALIGNMENT)
+/* With poisoning a request needs a little more than largest_free_block
+ * (include/rtmem/debug.h): canaries, size word, rounding. */
+#define T_SLACK ((size_t)(RTM_POISON_LEVEL >= 1 ? 64u : 0u))
 
 #if T_UCHEAP && (configAPPLICATION_ALLOCATED_HEAP == 1)
 /* The application's heap array, as a FreeRTOS application would define it
@@ -335,6 +345,7 @@ static layout_t begin(void **state)
     vPortHeapResetState();
     memset(&g_log, 0, sizeof g_log);
     ts_output_capture(&g_out);
+    rtm_debug_set_continue(true);
     ts_context("variant %d, %s", RTM_TEST_VARIANT, layout == LAYOUT_UCHEAP ? "ucheap" : "regions");
     if (layout == LAYOUT_REGIONS) {
         define_three_regions();
@@ -355,6 +366,7 @@ static void begin_raw(void)
     vPortHeapResetState();
     memset(&g_log, 0, sizeof g_log);
     ts_output_capture(&g_out);
+    rtm_debug_set_continue(true);
     ts_context("variant %d", RTM_TEST_VARIANT);
 }
 
@@ -362,6 +374,7 @@ static int teardown(void **state)
 {
     (void)state;
     ts_output_release();
+    rtm_debug_set_continue(RTM_CORRUPTION_CONTINUE != 0);
     vPortHeapResetState();
     return 0;
 }
@@ -549,7 +562,7 @@ static void test_exhaustion(void **state)
     HeapStats_t full = heap_stats();
     assert_int_equal(full.xNumberOfSuccessfulAllocations, initial.allocs + n);
     /* Nothing that fits 200 bytes is left. */
-    assert_true(full.xSizeOfLargestFreeBlockInBytes < 200u);
+    assert_true(full.xSizeOfLargestFreeBlockInBytes < 200u + T_SLACK);
     assert_true(full.xMinimumEverFreeBytesRemaining <= full.xAvailableHeapSpaceInBytes);
 #if T_FREES
     for (size_t i = 0; i < n; i++) {
@@ -758,9 +771,11 @@ static void test_clear_on_free(void **state)
     vPortFree(b);
     assert_no_asserts();
     /* A free block keeps the strategy's links and footer at its ends: check
-     * the interior, which is all the caller's former data. */
+     * the interior, which is all the caller's former data. Comprehensive
+     * poisoning refills it after the clear. */
+    const unsigned want = RTM_POISON_LEVEL >= 2 ? RTM_POISON_FREE_BYTE : (T_CLEAR ? 0x00u : 0xabu);
     for (size_t i = 16; i + 16 < ub; i++) {
-        assert_int_equal(b[i], T_CLEAR ? 0x00 : 0xab);
+        assert_int_equal(b[i], want);
     }
     /* Clearing stayed inside the block. */
     for (size_t i = 0; i < ua; i++) {
@@ -833,6 +848,32 @@ static void test_bad_free(void **state)
     assert_stats_agree();
 }
 
+#if RTM_POISON_LEVEL >= 1
+/* A block whose tail canary was overwritten is refused by rtmem through
+ * the corruption hook only, not the misuse hook: vPortFree must still see
+ * that nothing was freed (no traceFREE, configASSERT). */
+static void test_free_broken_canary(void **state)
+{
+    begin(state);
+    uint8_t *p = pvPortMalloc(40);
+    assert_non_null(p);
+    assert_int_equal(usable_of(p), 40);
+    uint8_t saved = p[40];
+    p[40] ^= 0x55u; /* one byte past the request: the tail canary */
+    expect_bad_free(p, "bad tail canary");
+    p[40] = saved;
+#if T_FREES
+    log_clear();
+    vPortFree(p);
+    assert_int_equal(g_log.trace_frees, 1);
+    assert_no_asserts();
+#else
+    expect_bad_free(p, "free refused"); /* intact now, but bump never frees */
+#endif
+    assert_stats_agree();
+}
+#endif
+
 /* ------------------------------------------------------------------ */
 /* vPortDefineHeapRegions                                              */
 
@@ -886,7 +927,7 @@ static void test_regions_spill_and_owner(void **state)
     assert_stats_agree();
     HeapStats_t st = heap_stats();
     assert_int_equal(st.xNumberOfSuccessfulAllocations, initial.allocs + n);
-    assert_true(st.xSizeOfLargestFreeBlockInBytes < 400u);
+    assert_true(st.xSizeOfLargestFreeBlockInBytes < 400u + T_SLACK);
 
 #if T_FREES
     /* A freed block in region 2 is reused before region 0 has room. */
@@ -1143,6 +1184,9 @@ int main(void)
         LAYOUT_TEST(test_clear_on_free, &k_ucheap, "ucheap"),
 #endif
         LAYOUT_TEST(test_bad_free, &k_ucheap, "ucheap"),
+#if RTM_POISON_LEVEL >= 1
+        LAYOUT_TEST(test_free_broken_canary, &k_ucheap, "ucheap"),
+#endif
         LAYOUT_TEST(test_reset_state, &k_ucheap, "ucheap"),
         LAYOUT_TEST(test_heap_access_and_check, &k_ucheap, "ucheap"),
 #endif
@@ -1156,6 +1200,9 @@ int main(void)
         LAYOUT_TEST(test_clear_on_free, &k_regions, "regions"),
 #endif
         LAYOUT_TEST(test_bad_free, &k_regions, "regions"),
+#if RTM_POISON_LEVEL >= 1
+        LAYOUT_TEST(test_free_broken_canary, &k_regions, "regions"),
+#endif
         LAYOUT_TEST(test_reset_state, &k_regions, "regions"),
         LAYOUT_TEST(test_heap_access_and_check, &k_regions, "regions"),
     };
