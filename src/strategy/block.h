@@ -23,6 +23,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "rtmem/heap.h"
+
 #define RTM_BLK_HDR 4u
 #define RTM_BLK_FREE 0x1u
 #define RTM_BLK_PREV_FREE 0x2u
@@ -128,6 +130,72 @@ static inline size_t rtm_blk_align_gap(const uint8_t *base, uint32_t h, size_t a
         gap += align;
     }
     return gap;
+}
+
+/* Largest granularity a block strategy accepts: spans stay 32-bit. */
+#define RTM_BLK_MAX_GRAN ((size_t)1u << 31)
+
+/* Where the blocks of an arena go: the strategy's state takes
+ * [0, state_bytes), blocks tile [first, end), and the fewer than G bytes
+ * after end belong to no block. */
+typedef struct rtm_blk_layout {
+    uint32_t size;  /* arena bytes */
+    uint32_t first; /* header of the first block */
+    uint32_t end;   /* one past the last block */
+} rtm_blk_layout_t;
+
+/* The smallest arena rtm_blk_lay_out accepts wherever an 8-aligned arena
+ * lies; SIZE_MAX for a granularity it never accepts. */
+static inline size_t rtm_blk_min_arena(size_t state_bytes, size_t g, uint32_t min_span)
+{
+    if (g < 4u || (g & (g - 1u)) != 0 || g > RTM_BLK_MAX_GRAN) {
+        return SIZE_MAX;
+    }
+    uint64_t need = rtm_blk_first_header_worst(state_bytes, g) + min_span;
+    return need > UINT32_MAX ? SIZE_MAX : (size_t)need;
+}
+
+/* Checks an arena and computes its layout, room for at least one block of
+ * min_span included. */
+static inline rtm_err_t rtm_blk_lay_out(void *arena, size_t size, size_t g, size_t state_bytes,
+                                        uint32_t min_span, rtm_blk_layout_t *out)
+{
+    if (arena == NULL) {
+        return RTM_ERR_NULL;
+    }
+    if (((uintptr_t)arena & 7u) != 0) {
+        return RTM_ERR_MISALIGNED;
+    }
+    if (g < 4u || (g & (g - 1u)) != 0) {
+        return RTM_ERR_BAD_ALIGNMENT;
+    }
+    if (g > RTM_BLK_MAX_GRAN) {
+        return size > UINT32_MAX ? RTM_ERR_TOO_LARGE : RTM_ERR_TOO_SMALL;
+    }
+    /* Computed here rather than with rtm_blk_first_header so that an arena
+     * near the top of the address space cannot wrap the sum. */
+    uintptr_t payload = (uintptr_t)arena + state_bytes + RTM_BLK_HDR;
+    uint64_t first = state_bytes + (uint64_t)((~payload + 1u) & (g - 1u));
+    if ((uint64_t)size < first + min_span) {
+        return RTM_ERR_TOO_SMALL;
+    }
+    if (size > UINT32_MAX) {
+        return RTM_ERR_TOO_LARGE;
+    }
+    out->size = (uint32_t)size;
+    out->first = (uint32_t)first;
+    out->end = out->first + ((out->size - out->first) & ~((uint32_t)g - 1u));
+    return RTM_OK;
+}
+
+/* Whether a block of span need at the given alignment could ever fit the
+ * area [first, end) of an empty arena. */
+static inline bool rtm_blk_could_fit(const uint8_t *base, uint32_t first, uint32_t end,
+                                     uint32_t need, size_t align, uint32_t min_span)
+{
+    uint32_t area = end - first;
+    size_t gap = rtm_blk_align_gap(base, first, align, min_span);
+    return gap <= area && need <= area - gap;
 }
 
 #endif

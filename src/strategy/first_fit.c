@@ -27,9 +27,6 @@
 #include "block.h"
 #include "strategy.h"
 
-/* A larger G could not keep spans in 32 bits. */
-#define RTM_FF_MAX_GRAN ((size_t)1u << 31)
-
 typedef struct rtm_ff_state {
     rtm_arena_stats_t stats; /* first: the front reads it in place */
     uint32_t size;           /* arena bytes given to init */
@@ -139,58 +136,28 @@ static uint32_t rtm_ff_pred(const uint8_t *base, const rtm_ff_state_t *st, uint3
     return prev;
 }
 
-static bool rtm_ff_could_fit(const uint8_t *base, const rtm_ff_state_t *st, uint32_t need,
-                             size_t align)
-{
-    uint32_t area = st->end - st->first;
-    size_t gap = rtm_blk_align_gap(base, st->first, align, st->min_span);
-    return gap <= area && need <= area - gap;
-}
-
 static size_t rtm_ff_min_size(size_t granularity)
 {
-    if (granularity < 4u || (granularity & (granularity - 1u)) != 0 ||
-        granularity > RTM_FF_MAX_GRAN) {
-        return SIZE_MAX;
-    }
-    uint64_t need = rtm_blk_first_header_worst(sizeof(rtm_ff_state_t), granularity) +
-                    rtm_ff_min_span(granularity);
-    return need > UINT32_MAX ? SIZE_MAX : (size_t)need;
+    return rtm_blk_min_arena(sizeof(rtm_ff_state_t), granularity, rtm_ff_min_span(granularity));
 }
 
 static rtm_err_t rtm_ff_init(void *arena, size_t size, size_t granularity, size_t param)
 {
     (void)param;
-    if (arena == NULL) {
-        return RTM_ERR_NULL;
-    }
-    if (((uintptr_t)arena & 7u) != 0) {
-        return RTM_ERR_MISALIGNED;
-    }
-    if (granularity < 4u || (granularity & (granularity - 1u)) != 0) {
-        return RTM_ERR_BAD_ALIGNMENT;
-    }
-    if (granularity > RTM_FF_MAX_GRAN) {
-        return size > UINT32_MAX ? RTM_ERR_TOO_LARGE : RTM_ERR_TOO_SMALL;
-    }
-    /* Computed here rather than with rtm_blk_first_header so that an arena
-     * near the top of the address space cannot wrap the sum. */
-    uintptr_t payload = (uintptr_t)arena + sizeof(rtm_ff_state_t) + RTM_BLK_HDR;
-    uint64_t first = sizeof(rtm_ff_state_t) + (uint64_t)((~payload + 1u) & (granularity - 1u));
     uint32_t min_span = rtm_ff_min_span(granularity);
-    if ((uint64_t)size < first + min_span) {
-        return RTM_ERR_TOO_SMALL;
-    }
-    if (size > UINT32_MAX) {
-        return RTM_ERR_TOO_LARGE;
+    rtm_blk_layout_t lay;
+    rtm_err_t err =
+        rtm_blk_lay_out(arena, size, granularity, sizeof(rtm_ff_state_t), min_span, &lay);
+    if (err != RTM_OK) {
+        return err;
     }
     rtm_ff_state_t *st = arena;
     uint8_t *base = arena;
-    st->size = (uint32_t)size;
+    st->size = lay.size;
     st->gran = (uint32_t)granularity;
     st->min_span = min_span;
-    st->first = (uint32_t)first;
-    st->end = st->first + ((st->size - st->first) & ~(st->gran - 1u));
+    st->first = lay.first;
+    st->end = lay.end;
     st->head = st->first;
     rtm_ff_mark_free(base, st->first, st->end - st->first, 0);
     st->stats.free_bytes = 0;
@@ -235,7 +202,7 @@ static void *rtm_ff_alloc(void *arena, size_t size, size_t alignment, rtm_fail_r
     uint8_t *base = arena;
     size_t align = alignment > st->gran ? alignment : st->gran;
     uint32_t need = rtm_blk_span_for(size, st->gran, st->min_span);
-    if (need == 0 || !rtm_ff_could_fit(base, st, need, align)) {
+    if (need == 0 || !rtm_blk_could_fit(base, st->first, st->end, need, align, st->min_span)) {
         *why = RTM_FAIL_TOO_LARGE;
         return NULL;
     }
@@ -445,7 +412,7 @@ static bool rtm_ff_walk(const void *arena, rtm_walk_fn fn, void *ctx)
 static bool rtm_ff_state_ok(const uint8_t *base, const rtm_ff_state_t *st)
 {
     uint32_t g = st->gran;
-    return g >= 4u && (g & (g - 1u)) == 0 && g <= RTM_FF_MAX_GRAN &&
+    return g >= 4u && (g & (g - 1u)) == 0 && g <= RTM_BLK_MAX_GRAN &&
            st->min_span == rtm_ff_min_span(g) && st->first >= sizeof(rtm_ff_state_t) &&
            st->first < st->end && st->end <= st->size && st->size - st->end < g &&
            ((st->end - st->first) & (g - 1u)) == 0 &&
