@@ -433,19 +433,35 @@ static rtm_err_t tlsf_init(void *arena, size_t size, size_t granularity, size_t 
     uint8_t *base = base_of(t);
     uint32_t gshift = msb32((uint32_t)granularity);
     uint32_t fl_shift = fl_shift_for(gshift);
+    uint32_t min_span = TLSF_MIN_SPAN > granularity ? TLSF_MIN_SPAN : (uint32_t)granularity;
+    /* The class table grows with the arena, so just past a power of two the
+     * levels it would need can leave no room for a block. Then take one
+     * level less and cap the block area to what those levels can hold: the
+     * few bytes above the cap are overhead. tlsf_min_size guarantees that
+     * one level always fits. */
     uint32_t fl_count = fl_count_for(size, fl_shift);
+    uint32_t first = rtm_blk_first_header(base, control_size(fl_count), granularity);
+    while (fl_count > 1u && (size_t)first + min_span + RTM_BLK_HDR > size) {
+        fl_count--;
+        first = rtm_blk_first_header(base, control_size(fl_count), granularity);
+    }
+    if ((size_t)first + min_span + RTM_BLK_HDR > size) {
+        return RTM_ERR_TOO_SMALL;
+    }
     size_t ctrl = control_size(fl_count);
     memset(arena, 0, ctrl);
     t->granularity = (uint32_t)granularity;
     t->gshift = gshift;
     t->fl_shift = fl_shift;
     t->fl_count = fl_count;
-    t->min_span = TLSF_MIN_SPAN > granularity ? TLSF_MIN_SPAN : (uint32_t)granularity;
-    t->first = rtm_blk_first_header(base, ctrl, granularity);
-    if ((size_t)t->first + t->min_span + RTM_BLK_HDR > size) {
-        return RTM_ERR_TOO_SMALL;
-    }
+    t->min_span = min_span;
+    t->first = first;
     uint32_t span = (uint32_t)((size - RTM_BLK_HDR - t->first) & ~(size_t)(granularity - 1u));
+    /* Spans the classes cover: below 2^(fl_count - 1 + fl_shift). */
+    uint64_t cover = (uint64_t)1u << (fl_count - 1u + fl_shift);
+    if (span >= cover) {
+        span = (uint32_t)(cover - granularity);
+    }
     t->end = t->first + span;
     t->block_count = 1;
     t->arena_size = (uint32_t)size;
