@@ -1,0 +1,547 @@
+/*
+ * rtmem leaks: the input parsers (rtmem-trace 1 and the three generations of
+ * ESP-IDF heap_trace_dump output, each produced here with printf from its
+ * format strings), log noise, CRLF, truncation, the summary cross-check,
+ * grouping by caller chain, checkpoints and symbolization with addr2line.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "leaks.h"
+#include "leaks_parse.h"
+#include "symbolize.h"
+
+#define P(x) ((void *)(uintptr_t)(x))
+
+static char tmp_path[256];
+
+static FILE *open_tmp(void)
+{
+    snprintf(tmp_path, sizeof tmp_path, "/tmp/rtmem_leaks_%ld.txt", (long)getpid());
+    FILE *f = fopen(tmp_path, "w+");
+    assert_non_null(f);
+    return f;
+}
+
+/* Parse what was written to f (rewound). */
+static int parse_back(FILE *f, lk_input_t *in)
+{
+    fflush(f);
+    rewind(f);
+    lk_input_init(in, "dump.txt");
+    return lk_parse_file(in, f);
+}
+
+static size_t count_leaks(const lk_input_t *in, uint64_t *bytes)
+{
+    size_t n = 0;
+    *bytes = 0;
+    for (size_t i = 0; i < in->nrec; i++)
+        if (lk_record_is_leak(&in->rec[i], 0)) {
+            n++;
+            *bytes += in->rec[i].size;
+        }
+    return n;
+}
+
+/* rtm_cmd_leaks on a file, stdout captured into out. */
+static int run_leaks(const char *file, const char *opt1, const char *opt2, const char *opt3,
+                     const char *opt4, char *out, size_t cap)
+{
+    char *argv[8];
+    int argc = 0;
+    argv[argc++] = (char *)"leaks";
+    argv[argc++] = (char *)file;
+    if (opt1) argv[argc++] = (char *)opt1;
+    if (opt2) argv[argc++] = (char *)opt2;
+    if (opt3) argv[argc++] = (char *)opt3;
+    if (opt4) argv[argc++] = (char *)opt4;
+    argv[argc] = NULL;
+    char cap_path[300];
+    snprintf(cap_path, sizeof cap_path, "%s.out", tmp_path);
+    fflush(stdout);
+    int saved = dup(1);
+    FILE *c = fopen(cap_path, "w+");
+    assert_non_null(c);
+    dup2(fileno(c), 1);
+    int rc = rtm_cmd_leaks(argc, argv);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    rewind(c);
+    size_t n = fread(out, 1, cap - 1, c);
+    out[n] = '\0';
+    fclose(c);
+    remove(cap_path);
+    return rc;
+}
+
+/* --- ESP-IDF up to v5.0: "%u allocations trace (%u entry buffer)" ------------ */
+
+static void v4_record(FILE *f, int size, uintptr_t addr, int cpu, unsigned ccount,
+                      const uintptr_t *callers, int depth, int stack_depth)
+{
+    fprintf(f, "%d bytes (@ %p) allocated CPU %d ccount 0x%08x caller ", size, P(addr), cpu, ccount);
+    for (int j = 0; j < stack_depth && callers[j] != 0 && j < depth; j++)
+        fprintf(f, "%p%s", P(callers[j]), (j < stack_depth - 1) ? ":" : "");
+}
+
+static void test_idf_v4(void **state)
+{
+    (void)state;
+    FILE *f = open_tmp();
+    const uintptr_t c1[2] = {0x400d1234, 0x400d5678}, c2[2] = {0x400d0001, 0x400d0002};
+    fprintf(f, "\x1b[0;32mI (305) app: start\x1b[0m\r\n");
+    fprintf(f, "%u allocations trace (%u entry buffer)\r\n", 3u, 100u);
+    v4_record(f, 40, 0x3ffb2000, 0, 0x1235, c1, 2, 2);
+    fprintf(f, "\r\n");
+    fprintf(f, "0x400d1234: leaky at /src/main.c:12\r\n"); /* monitor decode line */
+    v4_record(f, 8, 0x3ffb3000, 1, 0x2001, c1, 2, 2);
+    fprintf(f, "\r\nfreed by ");
+    fprintf(f, "%p%s", P(0x400d9999), ":");
+    fprintf(f, "%p%s", P(0x400d8888), "\r\n");
+    v4_record(f, 100, 0x3ffb4000, 1, 0x3001, c2, 2, 2);
+    fprintf(f, "\r\n");
+    fprintf(f, "%u bytes 'leaked' in trace (%u allocations)\r\n", 140u, 2u);
+    fprintf(f, "total allocations %u total frees %u\r\n", 9u, 7u);
+    fprintf(f, "(NB: Buffer has overflowed, so trace data is incomplete.)\r\n");
+    lk_input_t in;
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(in.format, LK_FMT_IDF_V4);
+    assert_int_equal(in.nrec, 3);
+    uint64_t bytes;
+    assert_int_equal(count_leaks(&in, &bytes), 2);
+    assert_int_equal(bytes, 140);
+    assert_true(in.sum.have_leaked);
+    assert_int_equal(in.sum.leaked_bytes, 140);
+    assert_int_equal(in.sum.leaked_allocs, 2);
+    assert_true(in.sum.have_total);
+    assert_int_equal(in.sum.total_allocs, 9);
+    assert_int_equal(in.sum.total_frees, 7);
+    assert_true(in.sum.overflowed);
+    assert_int_equal(in.rec[0].ncallers, 2);
+    assert_true(in.rec[0].callers[1] == 0x400d5678);
+    assert_true(in.rec[0].time == 0x1235);
+    assert_true(in.rec[1].freed);
+    lk_input_free(&in);
+
+    char out[8192];
+    assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "\"bytes\":140"));
+    assert_non_null(strstr(out, "\"summary_agrees\":true"));
+    remove(tmp_path);
+}
+
+/* --- ESP-IDF v5.1-v5.4: "====== Heap Trace: %u records (%u capacity) ======" --- */
+
+static void v51_record(FILE *f, int size, uintptr_t addr, const char *label, int cpu, unsigned ccount,
+                       const uintptr_t *callers, int stack_depth)
+{
+    fprintf(f, "%6d bytes (@ %p%s) allocated CPU %d ccount 0x%08x caller ", size, P(addr), label, cpu,
+            ccount & ~3u);
+    for (int j = 0; j < stack_depth && callers[j] != 0; j++)
+        fprintf(f, "%p%s", P(callers[j]), (j < stack_depth - 1) ? ":" : "");
+}
+
+static void v51_summary(FILE *f, int all, unsigned bytes, unsigned allocs, unsigned count,
+                        unsigned capacity, unsigned hwm, unsigned tallocs, unsigned tfrees)
+{
+    fprintf(f, "====== Heap Trace Summary ======\n");
+    if (all) {
+        fprintf(f, "Mode: Heap Trace All\n");
+        fprintf(f, "%u bytes alive in trace (%u/%u allocations)\n", bytes, allocs, count);
+    } else {
+        fprintf(f, "Mode: Heap Trace Leaks\n");
+        fprintf(f, "%u bytes 'leaked' in trace (%u allocations)\n", bytes, allocs);
+    }
+    fprintf(f, "records: %u (%u capacity, %u high water mark)\n", count, capacity, hwm);
+    fprintf(f, "total allocations: %u\n", tallocs);
+    fprintf(f, "total frees: %u\n", tfrees);
+    fprintf(f, "================================\n");
+}
+
+static void test_idf_v51_leaks(void **state)
+{
+    (void)state;
+    FILE *f = open_tmp();
+    const uintptr_t c1[3] = {0x42001234, 0x42005678, 0}, c2[3] = {0x42009000, 0x42009100, 0x42009200};
+    fprintf(f, "[12:00:01.120] I (1200) wifi: connected\n");
+    fprintf(f, "[12:00:01.121] ====== Heap Trace: %u records (%u capacity) ======\n", 3u, 64u);
+    v51_record(f, 84, 0x3fca94d8, ", Internal", 0, 0x042ac374, c1, 3);
+    fprintf(f, "\n");
+    v51_record(f, 84, 0x3fca9600, ", Internal", 1, 0x042ac400, c1, 3);
+    fprintf(f, "\n");
+    fprintf(f, "W (1201) other: interleaved\n");
+    v51_record(f, 4096, 0x3f800000, ",    PSRAM", 0, 0x052ac400, c2, 3);
+    fprintf(f, "\n");
+    v51_summary(f, 0, 4264, 3, 3, 64, 5, 12, 9);
+    lk_input_t in;
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(in.format, LK_FMT_IDF_V51);
+    uint64_t bytes;
+    assert_int_equal(count_leaks(&in, &bytes), 3);
+    assert_int_equal(bytes, 4264);
+    assert_string_equal(in.rec[0].region, "Internal");
+    assert_string_equal(in.rec[2].region, "PSRAM");
+    assert_int_equal(in.rec[2].ncallers, 3);
+    assert_int_equal(in.sum.records, 3);
+    assert_int_equal(in.sum.capacity, 64);
+    assert_int_equal(in.sum.total_allocs, 12);
+    assert_int_equal(in.sum.total_frees, 9);
+    lk_input_free(&in);
+
+    /* grouping: the PSRAM site has the most bytes, then the two 84-byte blocks */
+    char out[8192];
+    assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out), 1);
+    const char *g1 = strstr(out, "\"bytes\":4096,\"blocks\":1");
+    const char *g2 = strstr(out, "\"bytes\":168,\"blocks\":2");
+    assert_non_null(g1);
+    assert_non_null(g2);
+    assert_true(g1 < g2);
+    assert_non_null(strstr(out, "\"sites\":2"));
+    assert_non_null(strstr(out, "\"summary_agrees\":true"));
+    /* the table says the same */
+    assert_int_equal(run_leaks(tmp_path, NULL, NULL, NULL, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "4264 bytes in 3 blocks still allocated, 2 call sites"));
+    assert_non_null(strstr(out, "agrees with the records"));
+    remove(tmp_path);
+}
+
+static void test_idf_v51_all_mode(void **state)
+{
+    (void)state;
+    FILE *f = open_tmp();
+    const uintptr_t c1[2] = {0x42001234, 0x42005678};
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 8u);
+    v51_record(f, 32, 0x3fca0000, ", Internal", 0, 0x100, c1, 2);
+    fprintf(f, "\nfreed by ");
+    fprintf(f, "%p%s", P(0x42000010), ":");
+    fprintf(f, "%p%s", P(0x42000020), "\n");
+    v51_record(f, 48, 0x3fca0100, ", Internal", 0, 0x200, c1, 2);
+    fprintf(f, "\n");
+    v51_summary(f, 1, 48, 1, 2, 8, 2, 2, 1);
+    lk_input_t in;
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    uint64_t bytes;
+    assert_int_equal(count_leaks(&in, &bytes), 1);
+    assert_int_equal(bytes, 48);
+    assert_int_equal(in.sum.leaked_bytes, 48);
+    assert_int_equal(in.sum.leaked_allocs, 1);
+    lk_input_free(&in);
+    remove(tmp_path);
+}
+
+/* --- ESP-IDF v5.5+: optional caller, " freed" marker -------------------------- */
+
+static void test_idf_v55(void **state)
+{
+    (void)state;
+    FILE *f = open_tmp();
+    fprintf(f, "====== Heap Trace: %" PRIu32 " records (%" PRIu32 " capacity) ======\r\n", (uint32_t)3,
+            (uint32_t)16);
+    fprintf(f, "%6d bytes (@ %p%s) allocated CPU %d ccount 0x%08x caller %p:%p\r\n", 84, P(0x3fca94d8),
+            ", Internal", 0, 0x042ac374u, P(0x40376183), P(0x4037da9c));
+    fprintf(f, "%6d bytes (@ %p%s) allocated CPU %d ccount 0x%08x\r\n", 12, P(0x3fca9500), ", Internal",
+            1, 0x042ac380u);
+    fprintf(f, "%6d bytes (@ %p%s) allocated CPU %d ccount 0x%08x caller %p freed\r\n", 20, P(0x3fca9600),
+            ", Internal", 0, 0x042ac390u, P(0x40376183));
+    fprintf(f, "====== Heap Trace Summary ======\r\n");
+    fprintf(f, "Mode: Heap Trace All\r\n");
+    fprintf(f, "%" PRIu32 " bytes alive in trace (%" PRIu32 "/%" PRIu32 " allocations)\r\n", (uint32_t)96,
+            (uint32_t)2, (uint32_t)3);
+    fprintf(f, "records: %" PRIu32 " (%" PRIu32 " capacity, %" PRIu32 " high water mark)\r\n", (uint32_t)3,
+            (uint32_t)16, (uint32_t)3);
+    fprintf(f, "Total allocations: %" PRIu32 "\r\n", (uint32_t)3);
+    fprintf(f, "Total frees: %" PRIu32 "\r\n", (uint32_t)1);
+    fprintf(f, "Has overflowed: %s\r\n", "No");
+    fprintf(f, "================================\r\n");
+    lk_input_t in;
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(in.format, LK_FMT_IDF_V55);
+    uint64_t bytes;
+    assert_int_equal(count_leaks(&in, &bytes), 2);
+    assert_int_equal(bytes, 96);
+    assert_int_equal(in.rec[0].ncallers, 2);
+    assert_true(in.rec[0].callers[0] == 0x40376183);
+    assert_int_equal(in.rec[1].ncallers, 0);
+    assert_true(in.rec[2].freed);
+    assert_true(in.sum.have_overflow);
+    assert_false(in.sum.overflowed);
+    assert_int_equal(in.sum.total_allocs, 3);
+    assert_int_equal(in.sum.total_frees, 1);
+    lk_input_free(&in);
+    char out[8192];
+    assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "\"summary_agrees\":true"));
+    remove(tmp_path);
+}
+
+/* --- truncation, disagreement, malformed lines --------------------------------- */
+
+static void test_truncated_last_record(void **state)
+{
+    (void)state;
+    FILE *f = open_tmp();
+    const uintptr_t c1[2] = {0x42001234, 0x42005678};
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 8u);
+    v51_record(f, 32, 0x3fca0000, ", Internal", 0, 0x100, c1, 2);
+    fprintf(f, "\n    48 bytes (@ 0x3fca01"); /* the capture stopped here */
+    lk_input_t in;
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    uint64_t bytes;
+    assert_int_equal(count_leaks(&in, &bytes), 1);
+    assert_int_equal(bytes, 32);
+    assert_int_equal(in.warnings, 1);
+    lk_input_free(&in);
+
+    /* the same damage in the middle of a file is an error naming the line */
+    f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 8u);
+    fprintf(f, "    48 bytes (@ 0x3fca01\n");
+    fprintf(f, "====== Heap Trace Summary ======\n");
+    assert_int_equal(parse_back(f, &in), -1);
+    fclose(f);
+    assert_non_null(strstr(in.err, "dump.txt:2: "));
+    lk_input_free(&in);
+    char out[4096];
+    assert_int_equal(run_leaks(tmp_path, NULL, NULL, NULL, NULL, out, sizeof out), 2);
+    remove(tmp_path);
+}
+
+static void test_summary_disagrees(void **state)
+{
+    (void)state;
+    FILE *f = open_tmp();
+    const uintptr_t c1[2] = {0x42001234, 0x42005678};
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 8u);
+    v51_record(f, 32, 0x3fca0000, ", Internal", 0, 0x100, c1, 2);
+    fprintf(f, "\n");
+    /* one record lost in the capture */
+    v51_summary(f, 0, 80, 2, 2, 8, 2, 2, 0);
+    fclose(f);
+    char out[8192];
+    assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "\"summary_agrees\":false"));
+    remove(tmp_path);
+}
+
+/* --- rtmem's own format ---------------------------------------------------------- */
+
+static void test_rtmem_trace(void **state)
+{
+    (void)state;
+    FILE *f = open_tmp();
+    fputs("boot: log line\r\n"
+          "# rtmem-trace 1\r\n"
+          "a 0x3ffb2000 40 t=1234 task=wifi heap=dram caller=0x400d1234 site=wifi.c:88\r\n"
+          "A 0x3ffb2040 100 64 t=1235 task=wifi heap=dram caller=0x400d1290\r\n"
+          "I (500) net: some log\r\n"
+          "r 0x3ffb2000 0x3ffb3000 2000 t=1240 task=0x3ffb4c10 heap=dram caller=0x400d1300\r\n"
+          "a 1 7 t=1250 task=my%20task\r\n"
+          "f 0x3ffb2040 t=1302 task=main\r\n",
+          f);
+    lk_input_t in;
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(in.format, LK_FMT_RTMEM);
+    uint64_t bytes;
+    assert_int_equal(count_leaks(&in, &bytes), 2);
+    assert_int_equal(bytes, 2007);
+    assert_string_equal(in.rec[2].id, "0x3ffb3000");
+    assert_string_equal(in.rec[3].task, "my task");
+    assert_true(in.rec[2].callers[0] == 0x400d1300);
+    lk_input_free(&in);
+}
+
+static void test_rtmem_dump_summary(void **state)
+{
+    (void)state;
+    FILE *f = open_tmp();
+    fputs("# rtmem-trace 1\n"
+          "# summary mode=leaks state=running records=2 live=2 capacity=64 high_water=5 overflow=0\n"
+          "# totals allocs=9 frees=7 reallocs=1 unmatched_frees=0 stale=0 seq=10\n"
+          "# bytes live_bytes=140 alloc_bytes=612\n"
+          "a 0x3ffb2000 40 t=1234 task=wifi heap=dram caller=0x400d1234 site=wifi.c:88 seq=3\n"
+          "A 0x3ffb2040 100 64 t=1234 task=wifi heap=dram caller=0x400d1290 seq=4\n"
+          "# end records=2\n",
+          f);
+    lk_input_t in;
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_true(in.sum.have_leaked);
+    assert_int_equal(in.sum.leaked_bytes, 140);
+    assert_int_equal(in.sum.leaked_allocs, 2);
+    assert_int_equal(in.sum.total_allocs, 9);
+    lk_input_free(&in);
+    char out[8192];
+    assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "\"summary_agrees\":true"));
+    /* --since 4: only the record with seq >= 4 */
+    assert_int_equal(run_leaks(tmp_path, "--json", "--since", "4", NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "\"blocks\":1,\"bytes\":100"));
+    remove(tmp_path);
+}
+
+static void test_checkpoint_and_grouping(void **state)
+{
+    (void)state;
+    FILE *f = open_tmp();
+    fputs("# rtmem-trace 1\n"
+          "a 1 1000 t=1 task=old caller=0x400d0100\n"
+          "# checkpoint\n"
+          "a 2 10 t=5 task=a caller=0x400d1234:0x400d2000 site=x.c:1\n"
+          "a 3 30 t=6 task=b caller=0x400d1234:0x400d2000 site=x.c:1\n"
+          "a 4 25 t=7 task=a caller=0x400d1234:0x400d3000 site=x.c:1\n"
+          "a 5 50 t=8 task=a caller=0x400d9999\n"
+          "f 5 t=9 task=a\n",
+          f);
+    fclose(f);
+    char out[8192];
+    assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out), 1);
+    /* block 1 predates the checkpoint; the chain (not only the innermost caller) groups */
+    assert_non_null(strstr(out, "\"blocks\":3,\"bytes\":65,\"sites\":2"));
+    const char *g1 = strstr(out, "{\"bytes\":40,\"blocks\":2,\"min_size\":10,\"max_size\":30,"
+                                 "\"first_time\":5,\"last_time\":6,\"tasks\":\"a,b\"");
+    const char *g2 = strstr(out, "{\"bytes\":25,\"blocks\":1");
+    assert_non_null(g1);
+    assert_non_null(g2);
+    assert_true(g1 < g2);
+    /* nothing leaked: exit 0 */
+    f = open_tmp();
+    fputs("# rtmem-trace 1\na 1 10\nf 1\n", f);
+    fclose(f);
+    assert_int_equal(run_leaks(tmp_path, NULL, NULL, NULL, NULL, out, sizeof out), 0);
+    remove(tmp_path);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    FILE *f = open_tmp();
+    fputs("# rtmem-trace 1\na 1 10\na 2 ten\n", f);
+    lk_input_t in;
+    assert_int_equal(parse_back(f, &in), -1);
+    fclose(f);
+    assert_string_equal(in.err, "dump.txt:3: malformed 'a' event (expected a ID SIZE)");
+    lk_input_free(&in);
+    f = open_tmp();
+    fputs("# rtmem-trace 2\n", f);
+    assert_int_equal(parse_back(f, &in), -1);
+    fclose(f);
+    assert_non_null(strstr(in.err, "dump.txt:1: unsupported trace format version 2"));
+    lk_input_free(&in);
+    char out[4096];
+    assert_int_equal(run_leaks(tmp_path, NULL, NULL, NULL, NULL, out, sizeof out), 2);
+    /* nothing recognisable */
+    f = open_tmp();
+    fputs("just a log\n", f);
+    fclose(f);
+    assert_int_equal(run_leaks(tmp_path, NULL, NULL, NULL, NULL, out, sizeof out), 2);
+    assert_int_equal(run_leaks(tmp_path, "--bogus", NULL, NULL, NULL, out, sizeof out), 2);
+    assert_int_equal(run_leaks("/nonexistent/rtmem.txt", NULL, NULL, NULL, NULL, out, sizeof out), 2);
+    assert_int_equal(run_leaks(tmp_path, "--help", NULL, NULL, NULL, out, sizeof out), 0);
+    assert_non_null(strstr(out, "usage: rtmem leaks"));
+    remove(tmp_path);
+}
+
+/* --- symbolization against an ELF built here --------------------------------------- */
+
+static void test_symbolize(void **state)
+{
+    (void)state;
+    if (system("command -v cc >/dev/null 2>&1 && command -v addr2line >/dev/null 2>&1 && "
+               "command -v nm >/dev/null 2>&1") != 0) {
+        print_message("SKIPPED: cc, addr2line or nm not on PATH; symbolization not tested\n");
+        skip();
+    }
+    char dir[64], src[128], elf[128], cmd[512];
+    snprintf(dir, sizeof dir, "/tmp/rtmem_sym_%ld", (long)getpid());
+    snprintf(src, sizeof src, "%s/leaky.c", dir);
+    snprintf(elf, sizeof elf, "%s/leaky.elf", dir);
+    snprintf(cmd, sizeof cmd, "mkdir -p %s", dir);
+    assert_int_equal(system(cmd), 0);
+    FILE *f = fopen(src, "w");
+    assert_non_null(f);
+    fputs("#include <stdlib.h>\n"
+          "__attribute__((noinline)) void *leaky_alloc(size_t n)\n"
+          "{\n"
+          "    return malloc(n);\n"
+          "}\n"
+          "int main(void) { return leaky_alloc(4) == 0; }\n",
+          f);
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "cc -g -O0 -o %s %s", elf, src);
+    if (system(cmd) != 0) {
+        print_message("SKIPPED: cc could not build the test ELF\n");
+        skip();
+    }
+    snprintf(cmd, sizeof cmd, "nm %s", elf);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char line[256];
+    unsigned long long addr = 0;
+    while (fgets(line, sizeof line, p)) {
+        char name[128], type;
+        unsigned long long a;
+        if (sscanf(line, "%llx %c %127s", &a, &type, name) == 3 && strcmp(name, "leaky_alloc") == 0)
+            addr = a;
+    }
+    pclose(p);
+    assert_true(addr != 0);
+
+    char err[256];
+    assert_true(sym_elf_machine(elf, err, sizeof err) > 0);
+    const char *tool = sym_pick_addr2line(elf, NULL, err, sizeof err);
+    assert_non_null(tool);
+
+    /* a return address inside leaky_alloc: a few bytes past its entry */
+    snprintf(tmp_path, sizeof tmp_path, "%s/trace.txt", dir);
+    f = fopen(tmp_path, "w");
+    assert_non_null(f);
+    fprintf(f, "# rtmem-trace 1\na 1 4 caller=0x%llx:0x%llx\n", addr + 4, addr + 8);
+    fclose(f);
+    char out[8192];
+    assert_int_equal(run_leaks(tmp_path, "--json", "--elf", elf, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "\"function\":\"leaky_alloc\""));
+    assert_non_null(strstr(out, "leaky.c\",\"line\":"));
+    /* --addr2line given explicitly; and the table shows the symbol too */
+    assert_int_equal(run_leaks(tmp_path, "--elf", elf, "--addr2line", "addr2line", out, sizeof out), 1);
+    assert_non_null(strstr(out, "leaky_alloc "));
+    assert_int_equal(run_leaks(tmp_path, "--elf", elf, "--addr2line", "/nonexistent/addr2line", out,
+                               sizeof out), 2);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_idf_v4),
+        cmocka_unit_test(test_idf_v51_leaks),
+        cmocka_unit_test(test_idf_v51_all_mode),
+        cmocka_unit_test(test_idf_v55),
+        cmocka_unit_test(test_truncated_last_record),
+        cmocka_unit_test(test_summary_disagrees),
+        cmocka_unit_test(test_rtmem_trace),
+        cmocka_unit_test(test_rtmem_dump_summary),
+        cmocka_unit_test(test_checkpoint_and_grouping),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_symbolize),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

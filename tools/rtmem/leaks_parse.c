@@ -1,0 +1,839 @@
+/* Input parsers of `rtmem leaks` (leaks_parse.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "leaks_parse.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LK_LINE_MAX 4096
+
+void lk_input_init(lk_input_t *in, const char *name)
+{
+    memset(in, 0, sizeof *in);
+    in->name = name;
+}
+
+void lk_input_free(lk_input_t *in)
+{
+    free(in->rec);
+    free(in->hash);
+    in->rec = NULL;
+    in->hash = NULL;
+    in->nrec = in->caprec = in->hcap = in->hused = 0;
+    in->esp_open = NULL;
+}
+
+const char *lk_format_name(lk_format_t f)
+{
+    switch (f) {
+    case LK_FMT_RTMEM: return "rtmem-trace 1";
+    case LK_FMT_IDF_V4: return "esp-idf heap_trace_dump (up to v5.0)";
+    case LK_FMT_IDF_V51: return "esp-idf heap_trace_dump (v5.1-v5.4)";
+    case LK_FMT_IDF_V55: return "esp-idf heap_trace_dump (v5.5+)";
+    case LK_FMT_NONE: break;
+    }
+    return "none";
+}
+
+int lk_record_is_leak(const lk_record_t *r, uint64_t since_seq)
+{
+    if (r->freed || r->before_checkpoint)
+        return 0;
+    if (since_seq > 0 && (!r->has_seq || r->seq < since_seq))
+        return 0;
+    return 1;
+}
+
+static int fail(lk_input_t *in, const char *what)
+{
+    snprintf(in->err, sizeof in->err, "%s:%lu: %s", in->name, in->lineno, what);
+    return -1;
+}
+
+/* A new dump or stream starts: forget what came before. */
+static void reset_records(lk_input_t *in)
+{
+    in->nrec = 0;
+    if (in->hash)
+        memset(in->hash, 0, in->hcap * sizeof *in->hash);
+    in->hused = 0;
+    memset(&in->sum, 0, sizeof in->sum);
+    in->esp_open = NULL;
+    in->checkpoint_seen = 0;
+}
+
+static lk_record_t *new_record(lk_input_t *in)
+{
+    if (in->nrec == in->caprec) {
+        size_t ncap = in->caprec ? in->caprec * 2 : 256;
+        lk_record_t *n = realloc(in->rec, ncap * sizeof *n);
+        if (!n)
+            return NULL;
+        in->rec = n;
+        in->caprec = ncap;
+        in->esp_open = NULL;
+    }
+    lk_record_t *r = &in->rec[in->nrec++];
+    memset(r, 0, sizeof *r);
+    r->line = in->lineno;
+    return r;
+}
+
+/* --- hash of live rtmem IDs (open addressing, linear probing) ---------- */
+
+static size_t hash_str(const char *s)
+{
+    size_t h = 2166136261u;
+    while (*s) {
+        h ^= (unsigned char)*s++;
+        h *= 16777619u;
+    }
+    return h;
+}
+
+static int hash_grow(lk_input_t *in)
+{
+    size_t ncap = in->hcap ? in->hcap * 2 : 1024;
+    size_t *n = calloc(ncap, sizeof *n);
+    if (!n)
+        return -1;
+    for (size_t i = 0; i < in->hcap; i++) {
+        size_t v = in->hash[i];
+        if (!v)
+            continue;
+        size_t j = hash_str(in->rec[v - 1].id) & (ncap - 1);
+        while (n[j])
+            j = (j + 1) & (ncap - 1);
+        n[j] = v;
+    }
+    free(in->hash);
+    in->hash = n;
+    in->hcap = ncap;
+    return 0;
+}
+
+/* Slot of id, or of the empty slot where it would go. */
+static size_t hash_slot(const lk_input_t *in, const char *id)
+{
+    size_t j = hash_str(id) & (in->hcap - 1);
+    while (in->hash[j] && strcmp(in->rec[in->hash[j] - 1].id, id) != 0)
+        j = (j + 1) & (in->hcap - 1);
+    return j;
+}
+
+static lk_record_t *hash_find(const lk_input_t *in, const char *id)
+{
+    if (!in->hcap)
+        return NULL;
+    size_t j = hash_slot(in, id);
+    return in->hash[j] ? &in->rec[in->hash[j] - 1] : NULL;
+}
+
+static void hash_remove(lk_input_t *in, const char *id)
+{
+    if (!in->hcap)
+        return;
+    size_t j = hash_slot(in, id);
+    if (!in->hash[j])
+        return;
+    in->hash[j] = 0;
+    in->hused--;
+    /* backward-shift deletion keeps every probe chain unbroken */
+    size_t k = (j + 1) & (in->hcap - 1);
+    while (in->hash[k]) {
+        size_t v = in->hash[k];
+        size_t home = hash_str(in->rec[v - 1].id) & (in->hcap - 1);
+        size_t dist_k = (k - home) & (in->hcap - 1);
+        size_t dist_j = (j - home) & (in->hcap - 1);
+        if (dist_j < dist_k) {
+            in->hash[j] = v;
+            in->hash[k] = 0;
+            j = k;
+        }
+        k = (k + 1) & (in->hcap - 1);
+    }
+}
+
+static int hash_put(lk_input_t *in, size_t index)
+{
+    if ((in->hused + 1) * 2 > in->hcap && hash_grow(in) != 0)
+        return -1;
+    size_t j = hash_slot(in, in->rec[index].id);
+    if (!in->hash[j])
+        in->hused++;
+    in->hash[j] = index + 1;
+    return 0;
+}
+
+/* --- small scanners ------------------------------------------------------ */
+
+static const char *skip_sp(const char *p)
+{
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return p;
+}
+
+static int parse_u64(const char **pp, uint64_t *out)
+{
+    const char *p = *pp;
+    uint64_t v = 0;
+    if (!isdigit((unsigned char)*p))
+        return -1;
+    while (isdigit((unsigned char)*p)) {
+        v = v * 10u + (uint64_t)(*p - '0');
+        p++;
+    }
+    *pp = p;
+    *out = v;
+    return 0;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* "0x" followed by hex digits. */
+static int parse_hex(const char **pp, uint64_t *out)
+{
+    const char *p = *pp;
+    uint64_t v = 0;
+    if (p[0] != '0' || (p[1] != 'x' && p[1] != 'X') || hexval((unsigned char)p[2]) < 0)
+        return -1;
+    p += 2;
+    int d;
+    while ((d = hexval((unsigned char)*p)) >= 0) {
+        v = (v << 4) | (uint64_t)d;
+        p++;
+    }
+    *pp = p;
+    *out = v;
+    return 0;
+}
+
+/* "0xA:0xB:..." into r->callers; ESP-IDF writes "(nil)"/"0x0" for an empty slot. */
+static void parse_callers(const char **pp, lk_record_t *r)
+{
+    const char *p = *pp;
+    for (;;) {
+        uint64_t a;
+        if (parse_hex(&p, &a) == 0) {
+            if (a != 0 && r->ncallers < LK_MAX_CALLERS)
+                r->callers[r->ncallers++] = a;
+        } else if (strncmp(p, "(nil)", 5) == 0) {
+            p += 5;
+        } else {
+            break;
+        }
+        if (*p != ':')
+            break;
+        p++;
+    }
+    *pp = p;
+}
+
+/* Copy a value, decoding %XX. */
+static void copy_unescaped(char *dst, size_t cap, const char *src, size_t len)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len && o + 1 < cap; i++) {
+        if (src[i] == '%' && i + 2 < len + 0 && hexval((unsigned char)src[i + 1]) >= 0 &&
+            hexval((unsigned char)src[i + 2]) >= 0) {
+            dst[o++] = (char)(hexval((unsigned char)src[i + 1]) * 16 + hexval((unsigned char)src[i + 2]));
+            i += 2;
+        } else {
+            dst[o++] = src[i];
+        }
+    }
+    dst[o] = '\0';
+}
+
+/* Value of key= in a "# ..." summary comment. */
+static int comment_u64(const char *s, const char *key, uint64_t *out)
+{
+    size_t kl = strlen(key);
+    const char *p = s;
+    while ((p = strstr(p, key)) != NULL) {
+        if ((p == s || p[-1] == ' ') && p[kl] == '=') {
+            const char *v = p + kl + 1;
+            return parse_u64(&v, out);
+        }
+        p += kl;
+    }
+    return -1;
+}
+
+/* Hex value ("0x...") of key= in a comment. */
+static int comment_u64hex(const char *s, const char *key, uint64_t *out)
+{
+    size_t kl = strlen(key);
+    const char *p = s;
+    while ((p = strstr(p, key)) != NULL) {
+        if ((p == s || p[-1] == ' ') && p[kl] == '=') {
+            const char *v = p + kl + 1;
+            return parse_hex(&v, out);
+        }
+        p += kl;
+    }
+    return -1;
+}
+
+/* --- rtmem-trace lines ----------------------------------------------------- */
+
+static int is_id_char(int c)
+{
+    return isalnum(c) || c == '_';
+}
+
+/* Next space-separated token: [*start, *end). */
+static int next_token(const char **pp, const char **start, size_t *len)
+{
+    const char *p = *pp;
+    if (*p == '\0')
+        return -1;
+    const char *s = p;
+    while (*p && *p != ' ')
+        p++;
+    *start = s;
+    *len = (size_t)(p - s);
+    if (*p == ' ')
+        p++;
+    *pp = p;
+    return *len ? 0 : -1;
+}
+
+static int token_id(const char *s, size_t len, char *out, size_t cap)
+{
+    if (len == 0 || len > 32 || len >= cap)
+        return -1;
+    for (size_t i = 0; i < len; i++)
+        if (!is_id_char((unsigned char)s[i]))
+            return -1;
+    memcpy(out, s, len);
+    out[len] = '\0';
+    return 0;
+}
+
+static int token_num(const char *s, size_t len, uint64_t *out)
+{
+    if (len == 0 || len > 19)
+        return -1;
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return -1;
+        v = v * 10u + (uint64_t)(s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static void rtmem_fields(lk_record_t *r, const char *p)
+{
+    const char *s;
+    size_t len;
+    while (next_token(&p, &s, &len) == 0) {
+        const char *eq = memchr(s, '=', len);
+        if (!eq || eq == s)
+            continue;
+        size_t kl = (size_t)(eq - s);
+        const char *v = eq + 1;
+        size_t vl = len - kl - 1;
+        if (vl == 0)
+            continue;
+        if (kl == 1 && s[0] == 't') {
+            uint64_t t;
+            if (token_num(v, vl, &t) == 0) {
+                r->time = t;
+                r->has_time = 1;
+            }
+        } else if (kl == 4 && memcmp(s, "task", 4) == 0) {
+            copy_unescaped(r->task, sizeof r->task, v, vl);
+        } else if (kl == 4 && memcmp(s, "heap", 4) == 0) {
+            copy_unescaped(r->region, sizeof r->region, v, vl);
+        } else if (kl == 4 && memcmp(s, "site", 4) == 0) {
+            copy_unescaped(r->site, sizeof r->site, v, vl);
+        } else if (kl == 3 && memcmp(s, "seq", 3) == 0) {
+            if (token_num(v, vl, &r->seq) == 0)
+                r->has_seq = 1;
+        } else if (kl == 6 && memcmp(s, "caller", 6) == 0) {
+            char buf[512];
+            size_t n = vl < sizeof buf - 1 ? vl : sizeof buf - 1;
+            memcpy(buf, v, n);
+            buf[n] = '\0';
+            const char *q = buf;
+            parse_callers(&q, r);
+        }
+    }
+}
+
+static int rtmem_event(lk_input_t *in, const char *line, int last_unterminated)
+{
+    char type = line[0];
+    const char *p = line + 2;
+    const char *s;
+    size_t len;
+    char id[40], nid[40];
+    uint64_t size = 0, align = 0;
+    size_t ll = strlen(line);
+    int damaged = ll >= 3 && strcmp(line + ll - 3, "...") == 0;
+
+    if (next_token(&p, &s, &len) != 0 || token_id(s, len, id, sizeof id) != 0)
+        goto bad;
+    if (type == 'r') {
+        if (next_token(&p, &s, &len) != 0 || token_id(s, len, nid, sizeof nid) != 0)
+            goto bad;
+    }
+    if (type != 'f') {
+        if (next_token(&p, &s, &len) != 0 || token_num(s, len, &size) != 0)
+            goto bad;
+    }
+    if (type == 'A') {
+        if (next_token(&p, &s, &len) != 0 || token_num(s, len, &align) != 0)
+            goto bad;
+    }
+    (void)align;
+
+    lk_record_t *old = hash_find(in, id);
+    if (type == 'f' || type == 'r') {
+        if (old) {
+            old->freed = 1;
+            hash_remove(in, id);
+        }
+        if (type == 'f')
+            return 0;
+        memcpy(id, nid, sizeof id);
+    } else if (old) {
+        /* the same ID allocated again: the free was not seen */
+        old->freed = 1;
+        hash_remove(in, id);
+    }
+    lk_record_t *r = new_record(in);
+    if (!r)
+        return fail(in, "out of memory");
+    memcpy(r->id, id, sizeof r->id);
+    r->size = (size_t)size;
+    if (!damaged)
+        rtmem_fields(r, p);
+    if (hash_put(in, in->nrec - 1) != 0)
+        return fail(in, "out of memory");
+    return 0;
+bad:
+    if (last_unterminated || damaged) {
+        fprintf(stderr, "%s:%lu: warning: truncated line ignored\n", in->name, in->lineno);
+        in->warnings++;
+        return 0;
+    }
+    {
+        char msg[200];
+        snprintf(msg, sizeof msg, "malformed '%c' event (expected %s)", type,
+                 type == 'a' ? "a ID SIZE" : type == 'A' ? "A ID SIZE ALIGN"
+                 : type == 'r' ? "r ID NEWID SIZE" : "f ID");
+        return fail(in, msg);
+    }
+}
+
+static int rtmem_comment(lk_input_t *in, const char *c)
+{
+    /* c points after "#" and spaces */
+    uint64_t v, w;
+    if (strncmp(c, "rtmem-trace overflow", 20) == 0) {
+        in->sum.have_overflow = 1;
+        in->sum.overflowed = 1;
+        return 0;
+    }
+    if (strncmp(c, "rtmem-trace ", 12) == 0) {
+        const char *p = c + 12;
+        if (parse_u64(&p, &v) != 0)
+            return fail(in, "bad rtmem-trace header (expected '# rtmem-trace 1')");
+        if (v != 1) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "unsupported trace format version %llu (this tool reads 1)",
+                     (unsigned long long)v);
+            return fail(in, msg);
+        }
+        reset_records(in);
+        in->format = LK_FMT_RTMEM;
+        in->in_esp_dump = 0;
+        return 0;
+    }
+    if (in->format != LK_FMT_RTMEM)
+        return 0;
+    if (strncmp(c, "rtmem-record ", 13) == 0) {
+        uint64_t lo, hi;
+        if (comment_u64hex(c, "exe_base", &v) == 0 && comment_u64hex(c, "exe_lo", &lo) == 0 &&
+            comment_u64hex(c, "exe_hi", &hi) == 0) {
+            in->have_exe = 1;
+            in->exe_base = v;
+            in->exe_lo = lo;
+            in->exe_hi = hi;
+        }
+        return 0;
+    }
+    if (strncmp(c, "checkpoint", 10) == 0 && (c[10] == '\0' || c[10] == ' ')) {
+        for (size_t i = 0; i < in->nrec; i++)
+            in->rec[i].before_checkpoint = 1;
+        in->checkpoint_seen = 1;
+        return 0;
+    }
+    if (strncmp(c, "summary ", 8) == 0) {
+        if (comment_u64(c, "records", &v) == 0 && comment_u64(c, "capacity", &w) == 0) {
+            in->sum.have_records = 1;
+            in->sum.records = v;
+            in->sum.capacity = w;
+        }
+        if (comment_u64(c, "live", &v) == 0)
+            in->sum.leaked_allocs = v;
+        if (comment_u64(c, "overflow", &v) == 0) {
+            in->sum.have_overflow = 1;
+            in->sum.overflowed = v != 0;
+        }
+    } else if (strncmp(c, "totals ", 7) == 0) {
+        if (comment_u64(c, "allocs", &v) == 0 && comment_u64(c, "frees", &w) == 0) {
+            in->sum.have_total = 1;
+            in->sum.total_allocs = v;
+            in->sum.total_frees = w;
+        }
+    } else if (strncmp(c, "bytes ", 6) == 0) {
+        if (comment_u64(c, "live_bytes", &v) == 0) {
+            in->sum.have_leaked = 1;
+            in->sum.leaked_bytes = v;
+        }
+    }
+    return 0;
+}
+
+/* --- ESP-IDF heap_trace_dump lines ------------------------------------------- */
+
+/* Case-insensitive strstr. */
+static const char *find_ci(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++) {
+        size_t i = 0;
+        while (i < n && hay[i] &&
+               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+            i++;
+        if (i == n)
+            return hay;
+    }
+    return NULL;
+}
+
+/* The number that ends right before pos (after optional spaces), or -1. */
+static int number_before(const char *line, const char *pos, uint64_t *out)
+{
+    const char *e = pos;
+    while (e > line && e[-1] == ' ')
+        e--;
+    const char *b = e;
+    while (b > line && isdigit((unsigned char)b[-1]))
+        b--;
+    if (b == e)
+        return -1;
+    return parse_u64(&b, out);
+}
+
+static void esp_start_dump(lk_input_t *in, lk_format_t f, uint64_t count, uint64_t cap)
+{
+    reset_records(in);
+    in->format = f;
+    in->in_esp_dump = 1;
+    in->sum.have_records = 1;
+    in->sum.records = count;
+    in->sum.capacity = cap;
+}
+
+/* "%6d bytes (@ %p%s) allocated CPU %d ccount 0x%08x caller A:B..." */
+static int esp_record(lk_input_t *in, const char *line, const char *at, int last_unterminated)
+{
+    uint64_t size, addr, v;
+    const char *p = at + 10; /* after " bytes (@ " */
+    const char *what = "malformed heap trace record";
+    if (number_before(line, at, &size) != 0) {
+        what = "heap trace record without a size";
+        goto bad;
+    }
+    const char *a0 = p;
+    if (parse_hex(&p, &addr) != 0) {
+        what = "heap trace record without an address";
+        goto bad;
+    }
+    lk_record_t *r = new_record(in);
+    if (!r)
+        return fail(in, "out of memory");
+    size_t al = (size_t)(p - a0) < sizeof r->id - 1 ? (size_t)(p - a0) : sizeof r->id - 1;
+    memcpy(r->id, a0, al);
+    r->id[al] = '\0';
+    r->size = (size_t)size;
+    if (*p == ',') {
+        p = skip_sp(p + 1);
+        size_t n = 0;
+        while (p[n] && p[n] != ')' && n + 1 < sizeof r->region)
+            n++;
+        memcpy(r->region, p, n);
+        r->region[n] = '\0';
+        p += n;
+    }
+    if (*p != ')') {
+        in->nrec--;
+        goto bad;
+    }
+    p++;
+    const char *q = strstr(p, "CPU ");
+    if (q) {
+        q += 4;
+        if (parse_u64(&q, &v) == 0)
+            snprintf(r->task, sizeof r->task, "%llu", (unsigned long long)v);
+    }
+    q = strstr(p, "ccount ");
+    if (q) {
+        q += 7;
+        if (parse_hex(&q, &v) == 0) {
+            r->time = v;
+            r->has_time = 1;
+        }
+    } else if (in->format == LK_FMT_IDF_V51) {
+        in->format = LK_FMT_IDF_V55; /* only v5.5+ leaves parts out */
+    }
+    q = strstr(p, "caller ");
+    if (q) {
+        q += 7;
+        parse_callers(&q, r);
+    } else if (in->format == LK_FMT_IDF_V51 && strstr(p, "caller") == NULL) {
+        /* v5.1-v5.4 always print "caller" (followed by nothing at stack depth 0) */
+        in->format = LK_FMT_IDF_V55;
+    }
+    /* v5.5+: " freed" marker; any generation: "freed by" on the same line */
+    size_t ll = strlen(p);
+    if ((ll >= 6 && strcmp(p + ll - 6, " freed") == 0) || strstr(p, "freed by") != NULL) {
+        r->freed = 1;
+        if (in->format == LK_FMT_IDF_V51 && strstr(p, "freed by") == NULL)
+            in->format = LK_FMT_IDF_V55;
+    }
+    if (in->format == LK_FMT_NONE)
+        in->format = LK_FMT_IDF_V51;
+    in->esp_open = r;
+    return 0;
+bad:
+    if (last_unterminated) {
+        fprintf(stderr, "%s:%lu: warning: truncated heap trace record ignored\n", in->name,
+                in->lineno);
+        in->warnings++;
+        return 0;
+    }
+    return fail(in, what);
+}
+
+static int esp_line(lk_input_t *in, const char *line, int last_unterminated, int *handled)
+{
+    const char *p;
+    uint64_t a, b, c;
+    *handled = 1;
+
+    if ((p = strstr(line, " allocations trace (")) != NULL) {
+        const char *q = p + 20;
+        if (number_before(line, p, &a) == 0 && parse_u64(&q, &b) == 0 &&
+            strncmp(q, " entry buffer)", 14) == 0) {
+            esp_start_dump(in, LK_FMT_IDF_V4, a, b);
+            return 0;
+        }
+    }
+    if ((p = strstr(line, "Heap Trace: ")) != NULL) {
+        const char *q = p + 12;
+        if (parse_u64(&q, &a) == 0 && strncmp(q, " records (", 10) == 0) {
+            q += 10;
+            if (parse_u64(&q, &b) == 0 && strncmp(q, " capacity)", 10) == 0) {
+                esp_start_dump(in, LK_FMT_IDF_V51, a, b);
+                return 0;
+            }
+        }
+        return fail(in, "malformed '====== Heap Trace: N records (M capacity) ======' line");
+    }
+    if (!in->in_esp_dump) {
+        *handled = 0;
+        return 0;
+    }
+    if ((p = strstr(line, " bytes (@ ")) != NULL)
+        return esp_record(in, line, p, last_unterminated);
+    if ((p = strstr(line, "freed by ")) != NULL) {
+        if (in->esp_open)
+            in->esp_open->freed = 1;
+        return 0;
+    }
+    if ((p = strstr(line, " bytes 'leaked' in trace (")) != NULL) {
+        const char *q = p + 26;
+        if (number_before(line, p, &a) == 0 && parse_u64(&q, &b) == 0) {
+            in->sum.have_leaked = 1;
+            in->sum.leaked_bytes = a;
+            in->sum.leaked_allocs = b;
+            return 0;
+        }
+        return fail(in, "malformed \"N bytes 'leaked' in trace (M allocations)\" line");
+    }
+    if ((p = strstr(line, " bytes alive in trace (")) != NULL) {
+        const char *q = p + 23;
+        if (number_before(line, p, &a) == 0 && parse_u64(&q, &b) == 0) {
+            in->sum.have_leaked = 1;
+            in->sum.leaked_bytes = a;
+            in->sum.leaked_allocs = b;
+            return 0;
+        }
+        return fail(in, "malformed \"N bytes alive in trace (A/T allocations)\" line");
+    }
+    if ((p = strstr(line, "records: ")) != NULL) {
+        const char *q = p + 9;
+        if (parse_u64(&q, &a) == 0 && strncmp(q, " (", 2) == 0) {
+            q += 2;
+            if (parse_u64(&q, &b) == 0) {
+                in->sum.have_records = 1;
+                in->sum.records = a;
+                in->sum.capacity = b;
+            }
+        }
+        return 0;
+    }
+    /* v4: "total allocations %u total frees %u"; later: one per line, with ':' */
+    if ((p = find_ci(line, "total allocations")) != NULL) {
+        const char *q = skip_sp(p + 17);
+        if (*q == ':')
+            q = skip_sp(q + 1);
+        if (parse_u64(&q, &a) == 0) {
+            in->sum.total_allocs = a;
+            const char *f = find_ci(q, "total frees");
+            if (f) {
+                f = skip_sp(f + 11);
+                if (*f == ':')
+                    f = skip_sp(f + 1);
+                if (parse_u64(&f, &c) == 0) {
+                    in->sum.total_frees = c;
+                    in->sum.have_total = 1;
+                }
+            }
+        }
+        return 0;
+    }
+    if ((p = find_ci(line, "total frees")) != NULL) {
+        const char *q = skip_sp(p + 11);
+        if (*q == ':')
+            q = skip_sp(q + 1);
+        if (parse_u64(&q, &a) == 0) {
+            in->sum.total_frees = a;
+            in->sum.have_total = 1;
+        }
+        return 0;
+    }
+    if (strstr(line, "overflowed, so trace data is incomplete") != NULL) {
+        in->sum.have_overflow = 1;
+        in->sum.overflowed = 1;
+        return 0;
+    }
+    if ((p = find_ci(line, "has overflowed")) != NULL && *skip_sp(p + 14) == ':') {
+        const char *q = skip_sp(skip_sp(p + 14) + 1);
+        in->sum.have_overflow = 1;
+        in->sum.overflowed = (*q == 'y' || *q == 'Y' || *q == 't' || *q == 'T' || *q == '1');
+        if (in->format == LK_FMT_IDF_V51)
+            in->format = LK_FMT_IDF_V55;
+        return 0;
+    }
+    if (strstr(line, "overflowed, so trace data is incomplete") != NULL) {
+        in->sum.have_overflow = 1;
+        in->sum.overflowed = 1;
+        return 0;
+    }
+    if (strstr(line, "====== Heap Trace Summary") != NULL || find_ci(line, "Mode: Heap Trace") != NULL)
+        return 0;
+    if (strncmp(skip_sp(line), "================================", 32) == 0) {
+        in->in_esp_dump = 0;  /* end of the summary block */
+        return 0;
+    }
+    *handled = 0;
+    return 0;
+}
+
+/* --- one line ------------------------------------------------------------------ */
+
+/* Copy without ANSI escape sequences and CR/LF; trailing spaces dropped. */
+static void clean_line(char *dst, size_t cap, const char *src)
+{
+    size_t o = 0;
+    for (const char *p = src; *p && o + 1 < cap; p++) {
+        if (*p == '\x1b') {
+            if (p[1] == '[') {
+                p += 2;
+                while (*p && !(*p >= 0x40 && *p <= 0x7e))
+                    p++;
+                if (!*p)
+                    break;
+            }
+            continue;
+        }
+        if (*p == '\r' || *p == '\n')
+            continue;
+        dst[o++] = *p;
+    }
+    while (o > 0 && (dst[o - 1] == ' ' || dst[o - 1] == '\t'))
+        o--;
+    dst[o] = '\0';
+}
+
+int lk_parse_line(lk_input_t *in, const char *raw, int last_unterminated)
+{
+    char buf[LK_LINE_MAX];
+    int handled = 0;
+    in->lineno++;
+    clean_line(buf, sizeof buf, raw);
+
+    if (esp_line(in, buf, last_unterminated, &handled) != 0)
+        return -1;
+    if (handled)
+        return 0;
+
+    /* rtmem lines: at the start, or after a "[timestamp] " prefix */
+    const char *p = skip_sp(buf);
+    if (*p == '[') {
+        const char *e = strchr(p, ']');
+        if (e)
+            p = skip_sp(e + 1);
+    }
+    if (*p == '#') {
+        const char *c = skip_sp(p + 1);
+        return rtmem_comment(in, c);
+    }
+    if (in->format == LK_FMT_RTMEM && (p[0] == 'a' || p[0] == 'A' || p[0] == 'r' || p[0] == 'f') &&
+        (p[1] == ' ' || p[1] == '\0'))
+        return rtmem_event(in, p, last_unterminated);
+    return 0; /* a log line */
+}
+
+int lk_parse_file(lk_input_t *in, FILE *f)
+{
+    char buf[LK_LINE_MAX];
+    char carry = 0;
+    while (fgets(buf, sizeof buf, f)) {
+        size_t n = strlen(buf);
+        int terminated = n > 0 && buf[n - 1] == '\n';
+        if (!terminated && !feof(f)) {
+            /* an over-long line: consume the rest and treat it as a log line */
+            int ch;
+            while ((ch = fgetc(f)) != EOF && ch != '\n')
+                ;
+            in->lineno++;
+            continue;
+        }
+        if (lk_parse_line(in, buf, !terminated) != 0)
+            return -1;
+    }
+    (void)carry;
+    if (ferror(f))
+        return fail(in, "read error");
+    return 0;
+}

@@ -1,0 +1,84 @@
+/* rtmem: host tool for rtmem traces. `rtmem --help` lists the commands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} command_t;
+
+static const command_t commands[] = {
+#ifdef RTMEM_TOOL_HAVE_RECORD
+    {"record", rtm_cmd_record, "capture a trace from a device or a program"},
+#endif
+#ifdef RTMEM_TOOL_HAVE_LEAKS
+    {"leaks", rtm_cmd_leaks, "blocks a trace leaves allocated, by site"},
+#endif
+    {"replay", rtm_cmd_replay, "run a trace against a real rtmem heap"},
+    {"compare", rtm_cmd_compare, "all strategies side by side, minimum heap size, recommendation"},
+};
+
+#define COMMAND_COUNT (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *o)
+{
+    fprintf(o, "usage: rtmem COMMAND [ARGS...]\n"
+               "       rtmem help COMMAND    (or rtmem COMMAND --help)\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        fprintf(o, "  %-10s %s\n", commands[i].name, commands[i].help);
+    }
+    fprintf(o, "\nExit status: 0 fine, 1 findings (failed allocations, leaks), "
+               "2 bad usage or bad input.\n");
+}
+
+static const command_t *find(const char *name)
+{
+    for (size_t i = 0; i < COMMAND_COUNT; i++) {
+        if (strcmp(commands[i].name, name) == 0) {
+            return &commands[i];
+        }
+    }
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(name, "help") == 0) {
+        if (argc < 3) {
+            usage(stdout);
+            return 0;
+        }
+        const command_t *c = find(argv[2]);
+        if (c == NULL) {
+            fprintf(stderr, "rtmem: unknown command '%s' (see rtmem --help)\n", argv[2]);
+            return 2;
+        }
+        char help[] = "--help";
+        char *sub[] = {argv[2], help, NULL};
+        return c->run(2, sub);
+    }
+    const command_t *c = find(name);
+    if (c == NULL) {
+        fprintf(stderr, "rtmem: unknown command '%s' (see rtmem --help)\n", name);
+        return 2;
+    }
+    int rc = c->run(argc - 1, argv + 1);
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "rtmem: cannot write the output\n");
+        return 2;
+    }
+    return rc;
+}

@@ -1,0 +1,810 @@
+/* rtmem replay: a trace against a real rtmem heap. See docs/tools.md. */
+#define _POSIX_C_SOURCE 200809L
+#include "replay.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "commands.h"
+#include "rtmem/caps.h"
+#include "rtmem/presets/esp32.h"
+#include "rtmem/presets/esp32s3.h"
+#include "rtmem/presets/generic.h"
+#include "rtmem/presets/rp2040.h"
+#include "rtmem/presets/stm32h743.h"
+
+/* ------------------------------------------------------------------ */
+/* Histogram                                                           */
+
+static unsigned floor_log2(uint64_t v)
+{
+    unsigned e = 0;
+    while (v > 1u) {
+        v >>= 1;
+        e++;
+    }
+    return e;
+}
+
+void rtm_hist_add(rtm_hist_t *h, uint64_t ns)
+{
+    size_t idx;
+    if (ns < RTM_HIST_LINEAR) {
+        idx = (size_t)ns;
+    } else {
+        unsigned e = floor_log2(ns); /* 10..63 */
+        size_t sub = (size_t)((ns >> (e - 6u)) & (RTM_HIST_SUB - 1u));
+        idx = RTM_HIST_LINEAR + (size_t)(e - 10u) * RTM_HIST_SUB + sub;
+    }
+    h->buckets[idx]++;
+    h->count++;
+    h->total_ns += ns;
+    if (ns > h->max_ns) {
+        h->max_ns = ns;
+    }
+}
+
+static uint64_t bucket_low(size_t idx)
+{
+    if (idx < RTM_HIST_LINEAR) {
+        return (uint64_t)idx;
+    }
+    size_t k = idx - RTM_HIST_LINEAR;
+    unsigned e = 10u + (unsigned)(k / RTM_HIST_SUB);
+    uint64_t sub = (uint64_t)(k % RTM_HIST_SUB);
+    return (RTM_HIST_SUB + sub) << (e - 6u);
+}
+
+uint64_t rtm_hist_quantile(const rtm_hist_t *h, double q)
+{
+    if (h->count == 0) {
+        return 0;
+    }
+    double r = q * (double)h->count;
+    uint64_t rank = (uint64_t)r;
+    if ((double)rank < r) {
+        rank++;
+    }
+    if (rank == 0) {
+        rank = 1;
+    }
+    uint64_t seen = 0;
+    for (size_t i = 0; i < RTM_HIST_BUCKETS; i++) {
+        seen += h->buckets[i];
+        if (seen >= rank) {
+            return bucket_low(i);
+        }
+    }
+    return h->max_ns;
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+
+bool rtm_tool_parse_size(const char *s, size_t *out)
+{
+    if (s == NULL || *s < '0' || *s > '9') {
+        return false;
+    }
+    uint64_t v = 0;
+    while (*s >= '0' && *s <= '9') {
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10u) {
+            return false;
+        }
+        v = v * 10u + d;
+        s++;
+    }
+    unsigned shift = 0;
+    if (*s == 'K' || *s == 'k') {
+        shift = 10;
+    } else if (*s == 'M' || *s == 'm') {
+        shift = 20;
+    } else if (*s == 'G' || *s == 'g') {
+        shift = 30;
+    }
+    if (shift != 0) {
+        s++;
+        if (strcmp(s, "iB") == 0 || strcmp(s, "B") == 0) {
+            s += strlen(s);
+        }
+    }
+    if (*s != '\0') {
+        return false;
+    }
+    if (v > (UINT64_MAX >> shift)) {
+        return false;
+    }
+    v <<= shift;
+    if (v > (uint64_t)SIZE_MAX) {
+        return false;
+    }
+    *out = (size_t)v;
+    return true;
+}
+
+bool rtm_tool_parse_strategy(const char *s, rtm_strategy_id_t *out)
+{
+    for (int i = 0; i < (int)RTM_STRATEGY_COUNT; i++) {
+        rtm_strategy_id_t id = (rtm_strategy_id_t)i;
+        if (strcmp(s, rtm_strategy_name(id)) == 0) {
+            *out = id;
+            return true;
+        }
+    }
+    if (strcmp(s, "first-fit") == 0) {
+        *out = RTM_FIRST_FIT;
+        return true;
+    }
+    if (strcmp(s, "best-fit") == 0) {
+        *out = RTM_BEST_FIT;
+        return true;
+    }
+    return false;
+}
+
+void rtm_tool_json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\') {
+            fprintf(f, "\\%c", *p);
+        } else if (*p < 0x20u || *p == 0x7fu) {
+            fprintf(f, "\\u%04x", *p);
+        } else {
+            fputc(*p, f);
+        }
+    }
+    fputc('"', f);
+}
+
+const char *rtm_tool_fmt_ns(uint64_t ns, char *buf, size_t len)
+{
+    if (ns < 1000u) {
+        (void)snprintf(buf, len, "%" PRIu64 " ns", ns);
+    } else if (ns < 1000000u) {
+        (void)snprintf(buf, len, "%.2f us", (double)ns / 1e3);
+    } else if (ns < 1000000000u) {
+        (void)snprintf(buf, len, "%.2f ms", (double)ns / 1e6);
+    } else {
+        (void)snprintf(buf, len, "%.2f s", (double)ns / 1e9);
+    }
+    return buf;
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------ */
+/* The heap under test: one heap, or the active capability registry    */
+
+typedef struct target {
+    rtm_heap_t *heap; /* NULL: capability regions */
+    void *arena;
+    rtm_replay_result_t *res;
+    rtm_fail_reason_t last_reason;
+} target_t;
+
+static void on_fail(rtm_heap_t *heap, size_t size, size_t alignment, rtm_fail_reason_t reason,
+                    void *ctx)
+{
+    (void)heap;
+    (void)size;
+    (void)alignment;
+    ((target_t *)ctx)->last_reason = reason;
+}
+
+static void on_misuse(rtm_heap_t *heap, rtm_misuse_t kind, const void *address, void *ctx)
+{
+    (void)heap;
+    (void)kind;
+    (void)address;
+    ((target_t *)ctx)->res->refused_frees++;
+}
+
+static void on_caps_misuse(const rtm_caps_region_t *region, rtm_misuse_t kind,
+                           const void *address, void *ctx)
+{
+    (void)region;
+    (void)kind;
+    (void)address;
+    ((target_t *)ctx)->res->refused_frees++;
+}
+
+typedef struct preset_entry {
+    const char *name;
+    rtm_caps_err_t (*init)(const rtm_caps_config_t *cfg);
+} preset_entry_t;
+
+static const preset_entry_t presets[] = {
+    {"esp32", rtm_preset_esp32_init},         {"esp32s3", rtm_preset_esp32s3_init},
+    {"stm32h743", rtm_preset_stm32h743_init}, {"rp2040", rtm_preset_rp2040_init},
+    {"generic", rtm_preset_generic_init},
+};
+
+static int target_open(target_t *t, const rtm_replay_opts_t *o, char *err, size_t errlen)
+{
+    rtm_replay_result_t *res = t->res;
+    if (o->preset != NULL) {
+        const preset_entry_t *p = NULL;
+        for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++) {
+            if (strcmp(presets[i].name, o->preset) == 0) {
+                p = &presets[i];
+            }
+        }
+        if (p == NULL) {
+            (void)snprintf(err, errlen,
+                           "unknown preset '%s' (esp32, esp32s3, stm32h743, rp2040, generic)",
+                           o->preset);
+            return 2;
+        }
+        rtm_caps_config_t cfg = {
+            .flags = RTM_CAPS_NO_LOCK,
+            .strategy = o->strategy,
+            .alignment = o->align,
+            .on_misuse = on_caps_misuse,
+            .misuse_ctx = t,
+        };
+        rtm_caps_err_t e = p->init(&cfg);
+        if (e != RTM_CAPS_OK) {
+            (void)snprintf(err, errlen, "preset %s with strategy %s: %s", o->preset,
+                           rtm_strategy_name(o->strategy), rtm_caps_err_str(e));
+            return 2;
+        }
+        rtm_caps_info_t info;
+        (void)rtm_caps_get_info(RTM_CAP_INVALID, &info);
+        res->heap_size = info.total_bytes;
+        res->granularity = o->align != 0 ? o->align : RTM_DEFAULT_ALIGN;
+        return 0;
+    }
+    rtm_heap_config_t cfg = {
+        .strategy = o->strategy,
+        .alignment = o->align,
+        .name = "replay",
+        .flags = RTM_HEAP_NO_LOCK,
+        .on_alloc_failed = on_fail,
+        .on_misuse = on_misuse,
+        .hook_ctx = t,
+        .system_budget = o->strategy == RTM_SYSTEM ? o->heap_size : 0,
+    };
+    /* The region starts on a RTM_REPLAY_ARENA_ALIGN boundary: where an
+     * aligned request lands depends on the arena's address modulo the
+     * alignment, so a fixed boundary makes every run give the same result. */
+    rtm_err_t e = rtm_heap_init_error((void *)(uintptr_t)RTM_REPLAY_ARENA_ALIGN, o->heap_size, &cfg);
+    if (e != RTM_OK) {
+        (void)snprintf(err, errlen, "heap of %zu bytes, strategy %s: %s (minimum %zu)",
+                       o->heap_size, rtm_strategy_name(o->strategy), rtm_err_str(e),
+                       rtm_heap_min_size(&cfg));
+        return 2;
+    }
+    size_t rounded = o->heap_size + (RTM_REPLAY_ARENA_ALIGN - 1u);
+    rounded = rounded < o->heap_size ? 0 : rounded - rounded % RTM_REPLAY_ARENA_ALIGN;
+    t->arena = rounded != 0 ? aligned_alloc(RTM_REPLAY_ARENA_ALIGN, rounded) : NULL;
+    if (t->arena == NULL) {
+        (void)snprintf(err, errlen, "cannot allocate a %zu-byte arena", o->heap_size);
+        return 2;
+    }
+    t->heap = rtm_heap_init(t->arena, o->heap_size, &cfg);
+    if (t->heap == NULL) {
+        free(t->arena);
+        t->arena = NULL;
+        res->init_refused = true;
+        (void)snprintf(err, errlen, "rtm_heap_init refused a %zu-byte heap, strategy %s",
+                       o->heap_size, rtm_strategy_name(o->strategy));
+        return 2;
+    }
+    res->heap_size = o->heap_size;
+    res->granularity = rtm_heap_alignment(t->heap);
+    return 0;
+}
+
+static void target_close(target_t *t)
+{
+    if (t->heap != NULL) {
+        rtm_heap_deinit(t->heap);
+        free(t->arena);
+        t->heap = NULL;
+        t->arena = NULL;
+    } else {
+        rtm_caps_deinit();
+    }
+}
+
+static void target_info(target_t *t, size_t *total, size_t *free_b, size_t *largest,
+                        size_t *min_free)
+{
+    if (t->heap != NULL) {
+        rtm_heap_info_t info;
+        (void)rtm_heap_info(t->heap, &info);
+        *total = info.total_bytes;
+        *free_b = info.free_bytes;
+        *largest = info.largest_free_block;
+        *min_free = info.min_free_bytes;
+    } else {
+        rtm_caps_info_t info;
+        (void)rtm_caps_get_info(RTM_CAP_INVALID, &info);
+        *total = info.total_bytes;
+        *free_b = info.free_bytes;
+        *largest = info.largest_free_block;
+        *min_free = info.min_free_bytes;
+    }
+}
+
+static void *t_alloc(target_t *t, const rtm_trace_event_t *ev, size_t size)
+{
+    size_t align = ev->kind == RTM_TRACE_ALIGNED ? (size_t)ev->align : 0;
+    if (t->heap != NULL) {
+        return rtm_heap_alloc_ex(t->heap, size, align, NULL);
+    }
+    if (ev->has_caps) {
+        return align != 0 ? rtm_caps_aligned_alloc(align, size, ev->caps)
+                          : rtm_caps_malloc(size, ev->caps);
+    }
+    return align != 0 ? rtm_caps_aligned_alloc_default(align, size) : rtm_caps_malloc_default(size);
+}
+
+static void *t_realloc(target_t *t, const rtm_trace_event_t *ev, void *ptr, size_t size)
+{
+    if (t->heap != NULL) {
+        return rtm_realloc_ex(t->heap, ptr, size, NULL);
+    }
+    return ev->has_caps ? rtm_caps_realloc(ptr, size, ev->caps) : rtm_caps_realloc_default(ptr, size);
+}
+
+static void t_free(target_t *t, void *ptr)
+{
+    if (t->heap != NULL) {
+        rtm_free(t->heap, ptr);
+    } else {
+        rtm_caps_free(ptr);
+    }
+}
+
+static bool t_check(target_t *t, char *problem, size_t len)
+{
+    if (t->heap != NULL) {
+        rtm_check_report_t rep;
+        if (rtm_heap_check(t->heap, &rep)) {
+            return true;
+        }
+        (void)snprintf(problem, len, "%s", rep.problem != NULL ? rep.problem : "?");
+        return false;
+    }
+    rtm_caps_check_report_t rep;
+    if (rtm_caps_check_all(false, &rep)) {
+        return true;
+    }
+    (void)snprintf(problem, len, "%s: %s", rtm_caps_region_name(rep.region),
+                   rep.heap.problem != NULL ? rep.heap.problem : "?");
+    return false;
+}
+
+static void describe(const rtm_trace_event_t *ev, char *buf, size_t len)
+{
+    switch (ev->kind) {
+    case RTM_TRACE_ALLOC:
+        (void)snprintf(buf, len, "a %s %" PRIu64, ev->id, ev->size);
+        break;
+    case RTM_TRACE_ALIGNED:
+        (void)snprintf(buf, len, "A %s %" PRIu64 " %" PRIu64, ev->id, ev->size, ev->align);
+        break;
+    case RTM_TRACE_REALLOC:
+        (void)snprintf(buf, len, "r %s %s %" PRIu64, ev->id, ev->newid, ev->size);
+        break;
+    case RTM_TRACE_FREE:
+        (void)snprintf(buf, len, "f %s", ev->id);
+        break;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Replay                                                              */
+
+int rtm_replay_run(const char *path, const rtm_replay_opts_t *o, rtm_replay_result_t *res,
+                   char *err, size_t errlen)
+{
+    memset(res, 0, sizeof *res);
+    res->strategy = rtm_strategy_name(o->strategy);
+    if (o->preset != NULL && o->strategy == RTM_SYSTEM) {
+        (void)snprintf(err, errlen, "--regions needs a strategy other than system");
+        return 2;
+    }
+    bool is_stdin = strcmp(path, "-") == 0;
+    FILE *f = is_stdin ? stdin : fopen(path, "r");
+    if (f == NULL) {
+        (void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return 2;
+    }
+    target_t t = {.res = res};
+    int rc = target_open(&t, o, err, errlen);
+    if (rc != 0) {
+        if (!is_stdin) {
+            fclose(f);
+        }
+        return rc;
+    }
+    rtm_trace_reader_t *rd = malloc(sizeof *rd);
+    if (rd == NULL) {
+        target_close(&t);
+        if (!is_stdin) {
+            fclose(f);
+        }
+        (void)snprintf(err, errlen, "out of memory");
+        return 2;
+    }
+    rtm_trace_reader_init(rd, f, path, o->lenient);
+
+    uint64_t live = 0;
+    rtm_trace_event_t ev;
+    int n;
+    while ((n = rtm_trace_next(rd, &ev)) > 0) {
+        bool too_big = ev.size > (uint64_t)SIZE_MAX;
+        size_t size = too_big ? SIZE_MAX : (size_t)ev.size;
+        void *p = NULL;
+        bool failed = false;
+        uint64_t t0 = 0;
+        uint64_t t1 = 0;
+        t.last_reason = (rtm_fail_reason_t)0;
+        res->ops++;
+        switch (ev.kind) {
+        case RTM_TRACE_ALLOC:
+        case RTM_TRACE_ALIGNED:
+            if (ev.kind == RTM_TRACE_ALLOC) {
+                res->allocs++;
+            } else {
+                res->aligned++;
+            }
+            if (o->timing) {
+                t0 = now_ns();
+            }
+            p = t_alloc(&t, &ev, size);
+            if (o->timing) {
+                t1 = now_ns();
+            }
+            failed = p == NULL && ev.size > 0;
+            ev.slot->ptr = p;
+            ev.slot->size = ev.size;
+            live += ev.size;
+            break;
+        case RTM_TRACE_REALLOC:
+            res->reallocs++;
+            if (o->timing) {
+                t0 = now_ns();
+            }
+            p = t_realloc(&t, &ev, ev.old.ptr, size);
+            if (o->timing) {
+                t1 = now_ns();
+            }
+            failed = p == NULL && ev.size > 0;
+            /* A failed realloc leaves the old block where it was: it stays
+             * under the new ID so that its free releases it. */
+            ev.slot->ptr = failed ? ev.old.ptr : p;
+            ev.slot->size = ev.size;
+            live = live - ev.old.size + ev.size;
+            break;
+        case RTM_TRACE_FREE:
+            res->frees++;
+            if (o->timing) {
+                t0 = now_ns();
+            }
+            if (ev.old.ptr != NULL) {
+                t_free(&t, ev.old.ptr);
+            }
+            if (o->timing) {
+                t1 = now_ns();
+            }
+            live -= ev.old.size;
+            break;
+        }
+        if (o->timing) {
+            rtm_hist_add(&res->hist, t1 - t0);
+        }
+        if (failed) {
+            res->failed++;
+            if (res->first_fail_line == 0) {
+                res->first_fail_line = ev.line;
+                describe(&ev, res->first_fail, sizeof res->first_fail);
+                res->first_fail_reason = too_big ? rtm_fail_reason_str(RTM_FAIL_TOO_LARGE)
+                                         : t.last_reason != 0 ? rtm_fail_reason_str(t.last_reason)
+                                                              : "allocation failed";
+            }
+            if (o->stop_on_fail) {
+                break;
+            }
+        }
+        if (live > res->peak_live) {
+            res->peak_live = live;
+            res->peak_line = ev.line;
+            if (!o->stop_on_fail) {
+                size_t total, fr, largest, minf;
+                target_info(&t, &total, &fr, &largest, &minf);
+                res->free_at_peak = fr;
+                res->largest_at_peak = largest;
+                res->frag_at_peak = fr == 0 ? 0.0 : 1.0 - (double)largest / (double)fr;
+            }
+        }
+    }
+    if (n < 0) {
+        (void)snprintf(err, errlen, "%s", rd->err);
+        rc = 2;
+    } else {
+        size_t total, fr, largest, minf;
+        target_info(&t, &total, &fr, &largest, &minf);
+        res->peak_footprint = total - minf;
+        res->peak_live_blocks = rd->ids.peak;
+        res->live_blocks_at_end = rd->ids.count;
+        res->live_bytes_at_end = live;
+        res->skipped = rd->counts;
+        res->completed = res->failed == 0;
+        res->check_ok = t_check(&t, res->check_problem, sizeof res->check_problem);
+    }
+    rtm_trace_reader_fini(rd);
+    free(rd);
+    target_close(&t);
+    if (!is_stdin) {
+        fclose(f);
+    }
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* rtmem replay                                                        */
+
+static const char replay_usage[] =
+    "usage: rtmem replay TRACE [--strategy S] [--size BYTES | --regions PRESET] [--align N]\n"
+    "                          [--lenient] [--json]\n"
+    "\n"
+    "Runs TRACE (rtmem-trace 1, '-' = stdin) against a real rtmem heap and reports the\n"
+    "operations, failed allocations (the first failing line), peak live requested bytes,\n"
+    "peak heap footprint, fragmentation at the peak and time per operation.\n"
+    "\n"
+    "  --strategy S       tlsf (default), first_fit, best_fit, bump, system\n"
+    "  --size BYTES       heap region size, e.g. 65536, 64K, 1M (default 1M)\n"
+    "  --regions PRESET   replay on a capability preset instead: esp32, esp32s3,\n"
+    "                     stm32h743, rp2040, generic (a caps=0x... field picks the caps)\n"
+    "  --align N          heap granularity, a power of two >= 4 (default 8)\n"
+    "  --lenient          skip and count inconsistent events (free of an unknown ID,\n"
+    "                     reuse of a live ID) instead of stopping\n"
+    "  --json             one JSON object instead of the table\n"
+    "\n"
+    "Exit: 0 no failed allocation, 1 some allocation failed, 2 bad usage or input.\n";
+
+int rtm_tool_parse_cli(const char *cmd, int argc, char **argv, rtm_tool_cli_t *c, bool many)
+{
+    memset(c, 0, sizeof *c);
+    c->size = RTM_REPLAY_DEFAULT_SIZE;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            return 3;
+        }
+        if (strcmp(a, "--json") == 0) {
+            c->json = true;
+            continue;
+        }
+        if (strcmp(a, "--lenient") == 0) {
+            c->lenient = true;
+            continue;
+        }
+        if (strncmp(a, "--", 2) == 0 && a[2] != '\0') {
+            const char *name = a + 2;
+            const char *val = NULL;
+            char key[32];
+            const char *eq = strchr(name, '=');
+            size_t klen = eq != NULL ? (size_t)(eq - name) : strlen(name);
+            if (klen >= sizeof key) {
+                klen = sizeof key - 1u;
+            }
+            memcpy(key, name, klen);
+            key[klen] = '\0';
+            bool known = strcmp(key, "strategy") == 0 || strcmp(key, "size") == 0 ||
+                         strcmp(key, "regions") == 0 || strcmp(key, "align") == 0;
+            if (!known) {
+                fprintf(stderr, "rtmem %s: unknown option '%s' (see rtmem %s --help)\n", cmd, a,
+                        cmd);
+                return 2;
+            }
+            if (eq != NULL) {
+                val = eq + 1;
+            } else if (i + 1 < argc) {
+                val = argv[++i];
+            } else {
+                fprintf(stderr, "rtmem %s: %s needs a value\n", cmd, a);
+                return 2;
+            }
+            if (strcmp(key, "strategy") == 0) {
+                if (!rtm_tool_parse_strategy(val, &c->strategy)) {
+                    fprintf(stderr,
+                            "rtmem %s: unknown strategy '%s' (tlsf, first_fit, best_fit, bump, "
+                            "system)\n",
+                            cmd, val);
+                    return 2;
+                }
+                c->strategy_set = true;
+            } else if (strcmp(key, "size") == 0) {
+                if (!rtm_tool_parse_size(val, &c->size) || c->size == 0) {
+                    fprintf(stderr, "rtmem %s: bad --size '%s' (bytes, or with K, M, G)\n", cmd,
+                            val);
+                    return 2;
+                }
+                c->size_set = true;
+            } else if (strcmp(key, "regions") == 0) {
+                c->preset = val;
+            } else {
+                if (!rtm_tool_parse_size(val, &c->align) || c->align < 4u ||
+                    (c->align & (c->align - 1u)) != 0) {
+                    fprintf(stderr, "rtmem %s: bad --align '%s' (a power of two >= 4)\n", cmd,
+                            val);
+                    return 2;
+                }
+            }
+            continue;
+        }
+        if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "rtmem %s: unknown option '%s' (see rtmem %s --help)\n", cmd, a, cmd);
+            return 2;
+        }
+        if (c->nfiles == sizeof c->files / sizeof c->files[0] || (!many && c->nfiles == 1)) {
+            fprintf(stderr, "rtmem %s: too many trace files\n", cmd);
+            return 2;
+        }
+        c->files[c->nfiles++] = a;
+    }
+    if (c->nfiles == 0) {
+        fprintf(stderr, "rtmem %s: no trace file given (see rtmem %s --help)\n", cmd, cmd);
+        return 2;
+    }
+    if (c->preset != NULL && c->size_set) {
+        fprintf(stderr, "rtmem %s: --size and --regions exclude each other\n", cmd);
+        return 2;
+    }
+    return 0;
+}
+
+static void print_counts_json(FILE *o, const rtm_trace_counts_t *c)
+{
+    fprintf(o,
+            "{\"unknown_free\":%" PRIu64 ",\"unknown_realloc\":%" PRIu64
+            ",\"reused_id\":%" PRIu64 ",\"truncated\":%" PRIu64 "}",
+            c->unknown_free, c->unknown_realloc, c->reused_id, c->truncated);
+}
+
+void rtm_replay_print_json(FILE *o, const char *path, const char *preset,
+                           const rtm_replay_result_t *r)
+{
+    fprintf(o, "{\"trace\":");
+    rtm_tool_json_str(o, path);
+    fprintf(o, ",\"strategy\":\"%s\",\"regions\":", r->strategy);
+    if (preset != NULL) {
+        rtm_tool_json_str(o, preset);
+    } else {
+        fprintf(o, "null");
+    }
+    fprintf(o,
+            ",\"heap_size\":%zu,\"granularity\":%zu,\"ops\":%" PRIu64 ",\"allocs\":%" PRIu64
+            ",\"aligned\":%" PRIu64 ",\"reallocs\":%" PRIu64 ",\"frees\":%" PRIu64
+            ",\"failed\":%" PRIu64 ",\"first_failure\":",
+            r->heap_size, r->granularity, r->ops, r->allocs, r->aligned, r->reallocs, r->frees,
+            r->failed);
+    if (r->first_fail_line != 0) {
+        fprintf(o, "{\"line\":%lu,\"event\":", r->first_fail_line);
+        rtm_tool_json_str(o, r->first_fail);
+        fprintf(o, ",\"reason\":");
+        rtm_tool_json_str(o, r->first_fail_reason);
+        fprintf(o, "}");
+    } else {
+        fprintf(o, "null");
+    }
+    fprintf(o,
+            ",\"refused_frees\":%" PRIu64 ",\"peak_live_bytes\":%" PRIu64
+            ",\"peak_live_line\":%lu,\"peak_live_blocks\":%zu,\"peak_footprint\":%" PRIu64
+            ",\"fragmentation_at_peak\":%.4f,\"free_at_peak\":%zu,\"largest_free_at_peak\":%zu"
+            ",\"live_blocks_at_end\":%zu,\"live_bytes_at_end\":%" PRIu64 ",\"skipped\":",
+            r->refused_frees, r->peak_live, r->peak_line, r->peak_live_blocks, r->peak_footprint,
+            r->frag_at_peak, r->free_at_peak, r->largest_at_peak, r->live_blocks_at_end,
+            r->live_bytes_at_end);
+    print_counts_json(o, &r->skipped);
+    fprintf(o,
+            ",\"time_ns\":{\"median\":%" PRIu64 ",\"p999\":%" PRIu64 ",\"max\":%" PRIu64
+            ",\"total\":%" PRIu64 "},\"heap_check\":%s}",
+            rtm_hist_quantile(&r->hist, 0.5), rtm_hist_quantile(&r->hist, 0.999), r->hist.max_ns,
+            r->hist.total_ns, r->check_ok ? "true" : "false");
+}
+
+static void print_human(FILE *o, const char *path, const char *preset,
+                        const rtm_replay_result_t *r)
+{
+    char b1[32], b2[32], b3[32];
+    fprintf(o, "trace           %s\n", path);
+    if (preset != NULL) {
+        fprintf(o, "heap            regions of preset %s (%zu bytes), strategy %s, granularity %zu\n",
+                preset, r->heap_size, r->strategy, r->granularity);
+    } else {
+        fprintf(o, "heap            %s, %zu bytes, granularity %zu\n", r->strategy, r->heap_size,
+                r->granularity);
+    }
+    fprintf(o,
+            "operations      %" PRIu64 " (alloc %" PRIu64 ", aligned %" PRIu64 ", realloc %" PRIu64
+            ", free %" PRIu64 ")\n",
+            r->ops, r->allocs, r->aligned, r->reallocs, r->frees);
+    if (r->failed != 0) {
+        fprintf(o, "failed allocs   %" PRIu64 ", first at %s:%lu: %s (%s)\n", r->failed, path,
+                r->first_fail_line, r->first_fail, r->first_fail_reason);
+    } else {
+        fprintf(o, "failed allocs   0\n");
+    }
+    if (r->refused_frees != 0) {
+        fprintf(o, "refused frees   %" PRIu64 " (the strategy does not free)\n", r->refused_frees);
+    }
+    fprintf(o, "peak live       %" PRIu64 " bytes requested (line %lu), %zu blocks at most\n",
+            r->peak_live, r->peak_line, r->peak_live_blocks);
+    fprintf(o, "peak footprint  %" PRIu64 " bytes (heap size - lowest free bytes)\n",
+            r->peak_footprint);
+    fprintf(o, "fragmentation   %.1f%% at the peak (largest free block %zu of %zu free bytes)\n",
+            r->frag_at_peak * 100.0, r->largest_at_peak, r->free_at_peak);
+    fprintf(o, "time/op         median %s, p99.9 %s, total %s\n",
+            rtm_tool_fmt_ns(rtm_hist_quantile(&r->hist, 0.5), b1, sizeof b1),
+            rtm_tool_fmt_ns(rtm_hist_quantile(&r->hist, 0.999), b2, sizeof b2),
+            rtm_tool_fmt_ns(r->hist.total_ns, b3, sizeof b3));
+    fprintf(o, "live at end     %zu blocks, %" PRIu64 " bytes\n", r->live_blocks_at_end,
+            r->live_bytes_at_end);
+    uint64_t sk = rtm_trace_skipped(&r->skipped);
+    if (sk != 0) {
+        fprintf(o,
+                "skipped         %" PRIu64 " (unknown free %" PRIu64 ", unknown realloc %" PRIu64
+                ", reused live ID %" PRIu64 ", truncated last line %" PRIu64 ")\n",
+                sk, r->skipped.unknown_free, r->skipped.unknown_realloc, r->skipped.reused_id,
+                r->skipped.truncated);
+    }
+    fprintf(o, "heap check      %s%s\n", r->check_ok ? "ok" : "FAILED: ",
+            r->check_ok ? "" : r->check_problem);
+}
+
+int rtm_cmd_replay(int argc, char **argv)
+{
+    rtm_tool_cli_t c;
+    int rc = rtm_tool_parse_cli("replay", argc, argv, &c, false);
+    if (rc == 3) {
+        fputs(replay_usage, stdout);
+        return 0;
+    }
+    if (rc != 0) {
+        return rc;
+    }
+    rtm_replay_opts_t o = {
+        .strategy = c.strategy,
+        .heap_size = c.size,
+        .align = c.align,
+        .preset = c.preset,
+        .lenient = c.lenient,
+        .timing = true,
+    };
+    rtm_replay_result_t *r = malloc(sizeof *r);
+    if (r == NULL) {
+        fprintf(stderr, "rtmem replay: out of memory\n");
+        return 2;
+    }
+    char err[RTM_TRACE_ERR_MAX];
+    rc = rtm_replay_run(c.files[0], &o, r, err, sizeof err);
+    if (rc != 0) {
+        fprintf(stderr, "%s\n", err);
+        free(r);
+        return rc;
+    }
+    if (c.json) {
+        rtm_replay_print_json(stdout, c.files[0], c.preset, r);
+        fputc('\n', stdout);
+    } else {
+        print_human(stdout, c.files[0], c.preset, r);
+    }
+    rc = (r->failed != 0 || !r->check_ok) ? 1 : 0;
+    free(r);
+    return rc;
+}

@@ -1,0 +1,281 @@
+/* addr2line driver of `rtmem leaks --elf` (symbolize.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "symbolize.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SYM_EM_386 3
+#define SYM_EM_ARM 40
+#define SYM_EM_X86_64 62
+#define SYM_EM_XTENSA 94
+#define SYM_EM_AARCH64 183
+#define SYM_EM_RISCV 243
+
+int sym_elf_machine(const char *elf, char *err, size_t errcap)
+{
+    unsigned char h[20];
+    FILE *f = fopen(elf, "rb");
+    if (!f) {
+        snprintf(err, errcap, "%s: %s", elf, strerror(errno));
+        return -1;
+    }
+    size_t n = fread(h, 1, sizeof h, f);
+    fclose(f);
+    if (n < sizeof h || memcmp(h, "\177ELF", 4) != 0) {
+        snprintf(err, errcap, "%s: not an ELF file", elf);
+        return -1;
+    }
+    /* e_machine: 2 bytes at offset 18, in the byte order of EI_DATA (h[5]) */
+    if (h[5] == 2)
+        return (int)h[18] << 8 | (int)h[19];
+    return (int)h[19] << 8 | (int)h[18];
+}
+
+int sym_elf_is_pie(const char *elf)
+{
+    unsigned char h[18];
+    FILE *f = fopen(elf, "rb");
+    if (!f)
+        return 0;
+    size_t n = fread(h, 1, sizeof h, f);
+    fclose(f);
+    if (n < sizeof h || memcmp(h, "\177ELF", 4) != 0)
+        return 0;
+    int type = h[5] == 2 ? (h[16] << 8 | h[17]) : (h[17] << 8 | h[16]);
+    return type == 3; /* ET_DYN */
+}
+
+/* Full path of an executable named name on PATH, into out. */
+static int on_path(const char *name, char *out, size_t cap)
+{
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/usr/bin:/bin";
+    while (*path) {
+        const char *e = strchr(path, ':');
+        size_t len = e ? (size_t)(e - path) : strlen(path);
+        if (len > 0) {
+            snprintf(out, cap, "%.*s/%s", (int)len, path, name);
+            if (access(out, X_OK) == 0)
+                return 1;
+        }
+        path += len;
+        if (*path == ':')
+            path++;
+    }
+    return 0;
+}
+
+const char *sym_pick_addr2line(const char *elf, const char *override, char *err, size_t errcap)
+{
+    static char found[1024];
+    if (override) {
+        if (access(override, X_OK) != 0 && !strchr(override, '/') && on_path(override, found, sizeof found))
+            return found;
+        if (access(override, X_OK) != 0) {
+            snprintf(err, errcap, "%s: not an executable", override);
+            return NULL;
+        }
+        return override;
+    }
+    int m = sym_elf_machine(elf, err, errcap);
+    if (m < 0)
+        return NULL;
+    static const char *const xtensa[] = {"xtensa-esp32-elf-addr2line", "xtensa-esp32s3-elf-addr2line",
+                                         "xtensa-esp32s2-elf-addr2line", "xtensa-esp-elf-addr2line", NULL};
+    static const char *const riscv[] = {"riscv32-esp-elf-addr2line", "riscv64-unknown-elf-addr2line",
+                                        "riscv32-unknown-elf-addr2line", NULL};
+    static const char *const arm[] = {"arm-none-eabi-addr2line", NULL};
+    static const char *const host[] = {"addr2line", NULL};
+    const char *const *list;
+    switch (m) {
+    case SYM_EM_XTENSA: list = xtensa; break;
+    case SYM_EM_RISCV: list = riscv; break;
+    case SYM_EM_ARM: list = arm; break;
+    default: list = host; break;
+    }
+    for (size_t i = 0; list[i]; i++)
+        if (on_path(list[i], found, sizeof found))
+            return found;
+    snprintf(err, errcap, "no addr2line for this ELF (e_machine %d): tried %s%s; pass --addr2line PATH",
+             m, list[0], list[1] ? " and others" : "");
+    return NULL;
+}
+
+/* Parse "FILE:LINE" (LINE may be followed by " (discriminator N)"). */
+static void split_file_line(const char *s, sym_entry_t *e)
+{
+    const char *colon = strrchr(s, ':');
+    size_t fl = colon ? (size_t)(colon - s) : strlen(s);
+    if (fl >= sizeof e->file)
+        fl = sizeof e->file - 1;
+    memcpy(e->file, s, fl);
+    e->file[fl] = '\0';
+    e->line = colon ? strtoul(colon + 1, NULL, 10) : 0;
+}
+
+int sym_resolve(const char *addr2line, const char *elf, sym_entry_t *e, size_t n, char *err,
+                size_t errcap)
+{
+    int in_pipe[2], out_pipe[2];
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        strcpy(e[i].function, "??");
+        strcpy(e[i].file, "??");
+        e[i].line = 0;
+    }
+    if (pipe(in_pipe) != 0)
+        goto sys_fail;
+    if (pipe(out_pipe) != 0) {
+        close(in_pipe[0]);
+        close(in_pipe[1]);
+        goto sys_fail;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(in_pipe[0]);
+        close(in_pipe[1]);
+        close(out_pipe[0]);
+        close(out_pipe[1]);
+        goto sys_fail;
+    }
+    if (pid == 0) {
+        dup2(in_pipe[0], 0);
+        dup2(out_pipe[1], 1);
+        close(in_pipe[0]);
+        close(in_pipe[1]);
+        close(out_pipe[0]);
+        close(out_pipe[1]);
+        execl(addr2line, addr2line, "-f", "-C", "-e", elf, (char *)NULL);
+        _exit(127);
+    }
+    close(in_pipe[0]);
+    close(out_pipe[1]);
+    int wfd = in_pipe[1], rfd = out_pipe[0];
+    fcntl(wfd, F_SETFL, fcntl(wfd, F_GETFL) | O_NONBLOCK);
+    void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
+
+    /* Write all addresses while reading the answers (a full output pipe
+     * must not block our writes): poll both ends. */
+    char wbuf[32];
+    size_t wi = 0, wlen = 0, woff = 0;
+    size_t cap = 4096, len = 0;
+    char *out = malloc(cap);
+    int ok = out != NULL;
+    while (ok && (wfd >= 0 || rfd >= 0)) {
+        struct pollfd pf[2];
+        nfds_t np = 0;
+        if (wfd >= 0) {
+            pf[np].fd = wfd;
+            pf[np].events = POLLOUT;
+            np++;
+        }
+        pf[np].fd = rfd;
+        pf[np].events = POLLIN;
+        np++;
+        if (poll(pf, np, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            ok = 0;
+            break;
+        }
+        if (wfd >= 0 && (pf[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
+            if (woff == wlen) {
+                if (wi == n) {
+                    close(wfd);
+                    wfd = -1;
+                } else {
+                    int k = snprintf(wbuf, sizeof wbuf, "0x%llx\n", (unsigned long long)(e[wi].query ? e[wi].query : e[wi].addr));
+                    wi++;
+                    wlen = (size_t)k;
+                    woff = 0;
+                }
+            }
+            if (wfd >= 0 && woff < wlen) {
+                ssize_t w = write(wfd, wbuf + woff, wlen - woff);
+                if (w > 0) {
+                    woff += (size_t)w;
+                } else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+                    close(wfd);
+                    wfd = -1;
+                }
+            }
+        }
+        struct pollfd *rp = &pf[np - 1];
+        if (rp->revents & (POLLIN | POLLHUP | POLLERR)) {
+            if (len + 1024 > cap) {
+                char *nb = realloc(out, cap * 2);
+                if (!nb) {
+                    ok = 0;
+                    break;
+                }
+                out = nb;
+                cap *= 2;
+            }
+            ssize_t r = read(rfd, out + len, cap - len - 1);
+            if (r > 0) {
+                len += (size_t)r;
+            } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+                close(rfd);
+                rfd = -1;
+                if (wfd >= 0) {
+                    close(wfd);
+                    wfd = -1;
+                }
+            }
+        }
+    }
+    if (wfd >= 0)
+        close(wfd);
+    if (rfd >= 0)
+        close(rfd);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    signal(SIGPIPE, old_pipe);
+    if (!ok) {
+        free(out);
+        snprintf(err, errcap, "%s: out of memory or poll failed", addr2line);
+        return -1;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        free(out);
+        snprintf(err, errcap, "%s -f -C -e %s failed (exit %d)", addr2line, elf,
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        return -1;
+    }
+    out[len] = '\0';
+    /* two lines per address: function, then FILE:LINE */
+    char *save = out;
+    for (size_t i = 0; i < n; i++) {
+        char *fn = save, *nl = strchr(fn, '\n');
+        if (!nl)
+            break;
+        *nl = '\0';
+        char *fl = nl + 1;
+        nl = strchr(fl, '\n');
+        if (!nl)
+            break;
+        *nl = '\0';
+        save = nl + 1;
+        snprintf(e[i].function, sizeof e[i].function, "%s", fn);
+        split_file_line(fl, &e[i]);
+    }
+    free(out);
+    return 0;
+sys_fail:
+    snprintf(err, errcap, "cannot run %s: %s", addr2line, strerror(errno));
+    return -1;
+}

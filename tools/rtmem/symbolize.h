@@ -1,0 +1,36 @@
+/*
+ * Caller addresses to function and file:line with binutils' addr2line: one
+ * `addr2line -f -C -e ELF` process per run, fed every address through a
+ * pipe. The binary is chosen from the ELF header's e_machine (Xtensa,
+ * RISC-V, ARM, else the host's addr2line) unless one is given.
+ */
+#ifndef RTMEM_TOOL_SYMBOLIZE_H
+#define RTMEM_TOOL_SYMBOLIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    uint64_t addr;
+    uint64_t query;       /* the address given to addr2line (0: addr) */
+    char function[128];   /* "??" when unknown */
+    char file[192];       /* "??" when unknown */
+    unsigned long line;   /* 0 when unknown */
+} sym_entry_t;
+
+/* e_machine of an ELF file, or -1 (message in err) when it is not one. */
+int sym_elf_machine(const char *elf, char *err, size_t errcap);
+
+/* 1 when elf is position-independent (ET_DYN): runtime addresses of a
+ * host program then need its load bias subtracted. */
+int sym_elf_is_pie(const char *elf);
+
+/* The addr2line to use for elf: override if given, else by e_machine from
+ * PATH; NULL (message in err) when none is found. Static buffer. */
+const char *sym_pick_addr2line(const char *elf, const char *override, char *err, size_t errcap);
+
+/* Symbolize n addresses in one addr2line run. 0, or -1 with err set. */
+int sym_resolve(const char *addr2line, const char *elf, sym_entry_t *e, size_t n, char *err,
+                size_t errcap);
+
+#endif

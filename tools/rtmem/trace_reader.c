@@ -1,0 +1,515 @@
+/* Streaming reader of rtmem-trace 1: see trace_reader.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "trace_reader.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ */
+/* Line parser                                                         */
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    (void)vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static bool is_id_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* One token: [p, end) up to the next space. */
+typedef struct tok {
+    const char *p;
+    size_t n;
+} tok_t;
+
+static bool next_tok(const char **cur, const char *end, tok_t *t)
+{
+    const char *p = *cur;
+    if (p >= end) {
+        return false;
+    }
+    const char *q = p;
+    while (q < end && *q != ' ') {
+        q++;
+    }
+    t->p = p;
+    t->n = (size_t)(q - p);
+    *cur = q < end ? q + 1 : q; /* past exactly one space */
+    return true;
+}
+
+static int parse_id(const tok_t *t, char *out, const char *what, char *err, size_t errlen)
+{
+    if (t->n == 0) {
+        return fail(err, errlen, "empty %s (two spaces?)", what);
+    }
+    if (t->n > RTM_TRACE_ID_MAX) {
+        return fail(err, errlen, "%s longer than %u characters", what, RTM_TRACE_ID_MAX);
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        if (!is_id_char(t->p[i])) {
+            return fail(err, errlen, "%s '%.*s' has a character other than A-Z a-z 0-9 _", what,
+                        (int)t->n, t->p);
+        }
+    }
+    memcpy(out, t->p, t->n);
+    out[t->n] = '\0';
+    return 0;
+}
+
+static int parse_num(const tok_t *t, uint64_t *out, const char *what, char *err, size_t errlen)
+{
+    if (t->n == 0) {
+        return fail(err, errlen, "empty %s (two spaces?)", what);
+    }
+    uint64_t v = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        char c = t->p[i];
+        if (c < '0' || c > '9') {
+            return fail(err, errlen, "%s '%.*s' is not a decimal number", what, (int)t->n, t->p);
+        }
+        unsigned d = (unsigned)(c - '0');
+        if (v > (UINT64_MAX - d) / 10u) {
+            return fail(err, errlen, "%s '%.*s' is too large", what, (int)t->n, t->p);
+        }
+        v = v * 10u + d;
+    }
+    *out = v;
+    return 0;
+}
+
+/* key=value; caps=0x... is decoded. */
+static int parse_field(const tok_t *t, rtm_trace_event_t *ev, char *err, size_t errlen)
+{
+    const char *eq = memchr(t->p, '=', t->n);
+    if (t->n == 0) {
+        return fail(err, errlen, "empty field (two spaces or a space at the end?)");
+    }
+    if (eq == NULL) {
+        return fail(err, errlen, "field '%.*s' is not key=value", (int)t->n, t->p);
+    }
+    size_t klen = (size_t)(eq - t->p);
+    size_t vlen = t->n - klen - 1u;
+    if (klen == 0 || vlen == 0) {
+        return fail(err, errlen, "field '%.*s' has an empty key or value", (int)t->n, t->p);
+    }
+    for (size_t i = 0; i < klen; i++) {
+        if (!is_id_char(t->p[i])) {
+            return fail(err, errlen, "field key '%.*s' is not A-Z a-z 0-9 _", (int)klen, t->p);
+        }
+    }
+    for (size_t i = 0; i < vlen; i++) {
+        char c = eq[1 + i];
+        if (c == '=' || c == '#') {
+            return fail(err, errlen, "field '%.*s' has '%c' in its value", (int)t->n, t->p, c);
+        }
+    }
+    if (klen == 4 && memcmp(t->p, "caps", 4) == 0) {
+        const char *v = eq + 1;
+        if (vlen < 3 || v[0] != '0' || (v[1] != 'x' && v[1] != 'X') || vlen > 18) {
+            return fail(err, errlen, "caps value '%.*s' is not 0x and 1-16 hex digits",
+                        (int)vlen, v);
+        }
+        uint64_t c = 0;
+        for (size_t i = 2; i < vlen; i++) {
+            char h = v[i];
+            unsigned d;
+            if (h >= '0' && h <= '9') {
+                d = (unsigned)(h - '0');
+            } else if (h >= 'a' && h <= 'f') {
+                d = (unsigned)(h - 'a' + 10);
+            } else if (h >= 'A' && h <= 'F') {
+                d = (unsigned)(h - 'A' + 10);
+            } else {
+                return fail(err, errlen, "caps value '%.*s' is not hex", (int)vlen, v);
+            }
+            c = (c << 4) | d;
+        }
+        ev->has_caps = true;
+        ev->caps = c;
+    }
+    return 0;
+}
+
+static int parse_header(const char *line, size_t len, char *err, size_t errlen)
+{
+    static const char tag[] = "# rtmem-trace ";
+    size_t tl = sizeof tag - 1u;
+    if (len < tl || memcmp(line, tag, tl) != 0) {
+        return 0;
+    }
+    const char *p = line + tl;
+    const char *end = line + len;
+    if (p >= end || *p < '0' || *p > '9') {
+        return 0; /* "# rtmem-trace overflow ..." and similar comments */
+    }
+    unsigned long major = 0;
+    while (p < end && *p >= '0' && *p <= '9' && major < 1000000ul) {
+        major = major * 10u + (unsigned long)(*p - '0');
+        p++;
+    }
+    if (major > 1ul) {
+        return fail(err, errlen, "trace format version %lu; this reader knows version 1", major);
+    }
+    return 0;
+}
+
+int rtm_trace_parse_line(const char *line, size_t len, rtm_trace_event_t *ev, char *err,
+                         size_t errlen)
+{
+    if (len > 0 && line[len - 1] == '\r') {
+        len--;
+    }
+    if (len == 0) {
+        return 0;
+    }
+    if (line[0] == '#') {
+        return parse_header(line, len, err, errlen);
+    }
+    if (memchr(line, '\0', len) != NULL) {
+        return fail(err, errlen, "NUL byte in line");
+    }
+    memset(ev, 0, sizeof *ev);
+    const char *end = line + len;
+    /* A line ending in "..." was cut by the writer: keep its required part. */
+    bool damaged = len >= 3 && memcmp(end - 3, "...", 3) == 0;
+    const char *cur = line;
+    tok_t op = {line, 0};
+    tok_t t = {line, 0};
+    (void)next_tok(&cur, end, &op);
+    if (op.n != 1 || (op.p[0] != 'a' && op.p[0] != 'A' && op.p[0] != 'r' && op.p[0] != 'f')) {
+        return fail(err, errlen, "unknown event '%.*s' (expected a, A, r, f or #)",
+                    (int)(op.n > 20 ? 20 : op.n), op.p);
+    }
+    ev->kind = (rtm_trace_kind_t)op.p[0];
+    switch (ev->kind) {
+    case RTM_TRACE_ALLOC:
+    case RTM_TRACE_ALIGNED:
+        if (!next_tok(&cur, end, &t)) {
+            return fail(err, errlen, "'%c' needs an ID", op.p[0]);
+        }
+        if (parse_id(&t, ev->id, "ID", err, errlen) != 0) {
+            return -1;
+        }
+        if (!next_tok(&cur, end, &t)) {
+            return fail(err, errlen, "'%c' needs a SIZE", op.p[0]);
+        }
+        if (t.n > 0 && t.p[0] == '-') {
+            return fail(err, errlen, "negative SIZE '%.*s'", (int)t.n, t.p);
+        }
+        if (parse_num(&t, &ev->size, "SIZE", err, errlen) != 0) {
+            return -1;
+        }
+        if (ev->kind == RTM_TRACE_ALIGNED) {
+            if (!next_tok(&cur, end, &t)) {
+                return fail(err, errlen, "'A' needs an ALIGN");
+            }
+            if (parse_num(&t, &ev->align, "ALIGN", err, errlen) != 0) {
+                return -1;
+            }
+            if (ev->align == 0 || (ev->align & (ev->align - 1u)) != 0) {
+                return fail(err, errlen, "ALIGN %llu is not a power of two",
+                            (unsigned long long)ev->align);
+            }
+        }
+        break;
+    case RTM_TRACE_REALLOC:
+        if (!next_tok(&cur, end, &t)) {
+            return fail(err, errlen, "'r' needs an ID");
+        }
+        if (parse_id(&t, ev->id, "ID", err, errlen) != 0) {
+            return -1;
+        }
+        if (!next_tok(&cur, end, &t)) {
+            return fail(err, errlen, "'r' needs a NEWID");
+        }
+        if (parse_id(&t, ev->newid, "NEWID", err, errlen) != 0) {
+            return -1;
+        }
+        if (!next_tok(&cur, end, &t)) {
+            return fail(err, errlen, "'r' needs a SIZE");
+        }
+        if (t.n > 0 && t.p[0] == '-') {
+            return fail(err, errlen, "negative SIZE '%.*s'", (int)t.n, t.p);
+        }
+        if (parse_num(&t, &ev->size, "SIZE", err, errlen) != 0) {
+            return -1;
+        }
+        break;
+    case RTM_TRACE_FREE:
+        if (!next_tok(&cur, end, &t)) {
+            return fail(err, errlen, "'f' needs an ID");
+        }
+        if (parse_id(&t, ev->id, "ID", err, errlen) != 0) {
+            return -1;
+        }
+        break;
+    }
+    if (damaged) {
+        return 1;
+    }
+    if (cur == end && end[-1] == ' ') {
+        return fail(err, errlen, "space at the end of the line");
+    }
+    while (next_tok(&cur, end, &t)) {
+        if (parse_field(&t, ev, err, errlen) != 0) {
+            return -1;
+        }
+        if (cur == end && end[-1] == ' ') {
+            return fail(err, errlen, "space at the end of the line");
+        }
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Live-ID table                                                       */
+
+static uint64_t hash_id(const char *s)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+    while (*s != '\0') {
+        h ^= (unsigned char)*s++;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+void rtm_idmap_init(rtm_idmap_t *m)
+{
+    memset(m, 0, sizeof *m);
+}
+
+void rtm_idmap_free(rtm_idmap_t *m)
+{
+    free(m->slots);
+    memset(m, 0, sizeof *m);
+}
+
+static size_t probe(const rtm_idmap_t *m, const char *id)
+{
+    size_t mask = m->cap - 1u;
+    size_t i = (size_t)hash_id(id) & mask;
+    while (m->slots[i].id[0] != '\0' && strcmp(m->slots[i].id, id) != 0) {
+        i = (i + 1u) & mask;
+    }
+    return i;
+}
+
+rtm_trace_payload_t *rtm_idmap_find(rtm_idmap_t *m, const char *id)
+{
+    if (m->cap == 0) {
+        return NULL;
+    }
+    size_t i = probe(m, id);
+    return m->slots[i].id[0] != '\0' ? &m->slots[i].value : NULL;
+}
+
+static bool grow(rtm_idmap_t *m)
+{
+    size_t ncap = m->cap == 0 ? 64u : m->cap * 2u;
+    if (ncap == 0 || ncap > SIZE_MAX / sizeof(rtm_idmap_entry_t)) {
+        return false;
+    }
+    rtm_idmap_entry_t *ns = calloc(ncap, sizeof *ns);
+    if (ns == NULL) {
+        return false;
+    }
+    rtm_idmap_t old = *m;
+    m->slots = ns;
+    m->cap = ncap;
+    for (size_t i = 0; i < old.cap; i++) {
+        if (old.slots[i].id[0] != '\0') {
+            m->slots[probe(m, old.slots[i].id)] = old.slots[i];
+        }
+    }
+    free(old.slots);
+    return true;
+}
+
+rtm_trace_payload_t *rtm_idmap_insert(rtm_idmap_t *m, const char *id)
+{
+    if ((m->count + 1u) * 2u > m->cap && !grow(m)) {
+        return NULL;
+    }
+    size_t i = probe(m, id);
+    rtm_idmap_entry_t *e = &m->slots[i];
+    strcpy(e->id, id);
+    memset(&e->value, 0, sizeof e->value);
+    m->count++;
+    if (m->count > m->peak) {
+        m->peak = m->count;
+    }
+    return &e->value;
+}
+
+bool rtm_idmap_remove(rtm_idmap_t *m, const char *id, rtm_trace_payload_t *out)
+{
+    if (m->cap == 0) {
+        return false;
+    }
+    size_t mask = m->cap - 1u;
+    size_t i = probe(m, id);
+    if (m->slots[i].id[0] == '\0') {
+        return false;
+    }
+    if (out != NULL) {
+        *out = m->slots[i].value;
+    }
+    /* Backward-shift deletion keeps every probe chain unbroken. */
+    size_t j = i;
+    for (;;) {
+        m->slots[i].id[0] = '\0';
+        for (;;) {
+            j = (j + 1u) & mask;
+            if (m->slots[j].id[0] == '\0') {
+                m->count--;
+                return true;
+            }
+            size_t home = (size_t)hash_id(m->slots[j].id) & mask;
+            /* Move j into the hole at i unless its home lies cyclically in (i, j]. */
+            bool stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
+            if (!stays) {
+                break;
+            }
+        }
+        m->slots[i] = m->slots[j];
+        i = j;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Reader                                                              */
+
+void rtm_trace_reader_init(rtm_trace_reader_t *r, FILE *file, const char *name, bool lenient)
+{
+    memset(r, 0, sizeof *r);
+    r->file = file;
+    r->name = name != NULL ? name : "-";
+    r->lenient = lenient;
+    rtm_idmap_init(&r->ids);
+}
+
+void rtm_trace_reader_fini(rtm_trace_reader_t *r)
+{
+    rtm_idmap_free(&r->ids);
+}
+
+uint64_t rtm_trace_skipped(const rtm_trace_counts_t *c)
+{
+    return c->unknown_free + c->unknown_realloc + c->reused_id + c->truncated;
+}
+
+static int reader_error(rtm_trace_reader_t *r, const char *what)
+{
+    (void)snprintf(r->err, sizeof r->err, "%s:%lu: %s", r->name, r->line, what);
+    return -1;
+}
+
+/* Consistency of the ID sequence; 1 = deliver, 0 = skipped, -1 = error. */
+static int apply_ids(rtm_trace_reader_t *r, rtm_trace_event_t *ev)
+{
+    char msg[RTM_TRACE_ERR_MAX / 2];
+    switch (ev->kind) {
+    case RTM_TRACE_ALLOC:
+    case RTM_TRACE_ALIGNED:
+        if (rtm_idmap_find(&r->ids, ev->id) != NULL) {
+            if (r->lenient) {
+                r->counts.reused_id++;
+                return 0;
+            }
+            (void)snprintf(msg, sizeof msg,
+                           "ID %s is allocated again while live (no free before; --lenient skips)",
+                           ev->id);
+            return reader_error(r, msg);
+        }
+        ev->slot = rtm_idmap_insert(&r->ids, ev->id);
+        break;
+    case RTM_TRACE_FREE:
+        if (!rtm_idmap_remove(&r->ids, ev->id, &ev->old)) {
+            if (r->lenient) {
+                r->counts.unknown_free++;
+                return 0;
+            }
+            (void)snprintf(msg, sizeof msg, "free of ID %s, which is not live (--lenient skips)",
+                           ev->id);
+            return reader_error(r, msg);
+        }
+        return 1;
+    case RTM_TRACE_REALLOC:
+        if (rtm_idmap_find(&r->ids, ev->id) == NULL) {
+            if (r->lenient) {
+                r->counts.unknown_realloc++;
+                return 0;
+            }
+            (void)snprintf(msg, sizeof msg,
+                           "realloc of ID %s, which is not live (--lenient skips)", ev->id);
+            return reader_error(r, msg);
+        }
+        if (strcmp(ev->id, ev->newid) != 0 && rtm_idmap_find(&r->ids, ev->newid) != NULL) {
+            if (r->lenient) {
+                r->counts.reused_id++;
+                return 0;
+            }
+            (void)snprintf(msg, sizeof msg,
+                           "realloc result %s is an ID that is live (--lenient skips)", ev->newid);
+            return reader_error(r, msg);
+        }
+        (void)rtm_idmap_remove(&r->ids, ev->id, &ev->old);
+        ev->slot = rtm_idmap_insert(&r->ids, ev->newid);
+        break;
+    }
+    if (ev->slot == NULL) {
+        return reader_error(r, "out of memory for the live-ID table");
+    }
+    return 1;
+}
+
+int rtm_trace_next(rtm_trace_reader_t *r, rtm_trace_event_t *ev)
+{
+    for (;;) {
+        if (fgets(r->buf, (int)sizeof r->buf, r->file) == NULL) {
+            if (ferror(r->file)) {
+                r->line++;
+                return reader_error(r, strerror(errno != 0 ? errno : EIO));
+            }
+            return 0;
+        }
+        r->line++;
+        size_t len = strlen(r->buf);
+        bool has_nl = len > 0 && r->buf[len - 1] == '\n';
+        if (has_nl) {
+            len--;
+        } else if (len > RTM_TRACE_LINE_MAX) {
+            char msg[96];
+            (void)snprintf(msg, sizeof msg, "line longer than %u bytes", RTM_TRACE_LINE_MAX);
+            return reader_error(r, msg);
+        }
+        bool last_unterminated = !has_nl;
+        char msg[RTM_TRACE_ERR_MAX / 2];
+        int rc = rtm_trace_parse_line(r->buf, len, ev, msg, sizeof msg);
+        if (rc < 0) {
+            if (last_unterminated && feof(r->file)) {
+                r->counts.truncated++;
+                return 0;
+            }
+            return reader_error(r, msg);
+        }
+        if (rc == 0) {
+            continue;
+        }
+        ev->line = r->line;
+        rc = apply_ids(r, ev);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+}
