@@ -7,10 +7,14 @@
 
 #include "rtmem/caps.h"
 #include "rtmem/config.h"
+#include "rtmem/debug.h"
 #include "rtmem/heap.h"
+#include "rtmem/observer.h"
 #include "rtmem/output.h"
 #include "rtmem/pool.h"
 #include "rtmem/port.h"
+#include "rtmem/task_stats.h"
+#include "rtmem/trace.h"
 
 #define RTM_VERSION_MAJOR 0
 #define RTM_VERSION_MINOR 1
