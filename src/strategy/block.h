@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "rtmem/heap.h"
+#include "strategy.h"
 
 #define RTM_BLK_HDR 4u
 #define RTM_BLK_FREE 0x1u
@@ -196,6 +197,46 @@ static inline bool rtm_blk_could_fit(const uint8_t *base, uint32_t first, uint32
     uint32_t area = end - first;
     size_t gap = rtm_blk_align_gap(base, first, align, min_span);
     return gap <= area && need <= area - gap;
+}
+
+/* Classifies a caller's pointer for the first-fit and best-fit arenas
+ * (blocks tile [first, end), free-list links tagged with both flag bits),
+ * reading nothing outside them. O(1). */
+static inline rtm_ptr_status_t rtm_blk_validate(const uint8_t *base, uint32_t first, uint32_t end,
+                                                uint32_t g, uint32_t min_span, const void *ptr)
+{
+    uintptr_t p = (uintptr_t)ptr;
+    uintptr_t b = (uintptr_t)base;
+    if (p < b + first + RTM_BLK_HDR || p >= b + end) {
+        return RTM_PTR_FOREIGN;
+    }
+    if ((p & (g - 1u)) != 0) {
+        return RTM_PTR_INVALID;
+    }
+    uint32_t h = (uint32_t)(p - b) - RTM_BLK_HDR;
+    uint32_t word = rtm_rd32(base, h);
+    uint32_t span = word & ~RTM_BLK_FLAGS;
+    if (!rtm_blk_span_ok(span, h, end, g, min_span)) {
+        return RTM_PTR_INVALID;
+    }
+    /* No header here carries PREV_FREE; a tagged free-list link does. */
+    if ((word & RTM_BLK_PREV_FREE) != 0) {
+        return RTM_PTR_INVALID;
+    }
+    if ((word & RTM_BLK_FREE) != 0) {
+        return RTM_PTR_FREED;
+    }
+    /* A sane block followed by a broken header is what an overrun of this
+     * block leaves behind. */
+    uint32_t n = h + span;
+    if (n != end) {
+        uint32_t next = rtm_rd32(base, n);
+        if ((next & RTM_BLK_PREV_FREE) != 0 ||
+            !rtm_blk_span_ok(next & ~RTM_BLK_FLAGS, n, end, g, min_span)) {
+            return RTM_PTR_CORRUPT;
+        }
+    }
+    return RTM_PTR_OK;
 }
 
 #endif

@@ -224,39 +224,7 @@ static void *rtm_ff_alloc(void *arena, size_t size, size_t alignment, rtm_fail_r
 static rtm_ptr_status_t rtm_ff_validate(const void *arena, const void *ptr)
 {
     const rtm_ff_state_t *st = arena;
-    const uint8_t *base = arena;
-    uintptr_t p = (uintptr_t)ptr;
-    uintptr_t b = (uintptr_t)base;
-    if (p < b + st->first + RTM_BLK_HDR || p >= b + st->end) {
-        return RTM_PTR_FOREIGN;
-    }
-    if ((p & (st->gran - 1u)) != 0) {
-        return RTM_PTR_INVALID;
-    }
-    uint32_t h = (uint32_t)(p - b) - RTM_BLK_HDR;
-    uint32_t word = rtm_rd32(base, h);
-    uint32_t span = word & ~RTM_BLK_FLAGS;
-    if (!rtm_blk_span_ok(span, h, st->end, st->gran, st->min_span)) {
-        return RTM_PTR_INVALID;
-    }
-    /* No header here carries PREV_FREE; a tagged free-list link does. */
-    if ((word & RTM_BLK_PREV_FREE) != 0) {
-        return RTM_PTR_INVALID;
-    }
-    if ((word & RTM_BLK_FREE) != 0) {
-        return RTM_PTR_FREED;
-    }
-    /* A sane block followed by a broken header is what an overrun of this
-     * block leaves behind. */
-    uint32_t n = h + span;
-    if (n != st->end) {
-        uint32_t next = rtm_rd32(base, n);
-        if ((next & RTM_BLK_PREV_FREE) != 0 ||
-            !rtm_blk_span_ok(next & ~RTM_BLK_FLAGS, n, st->end, st->gran, st->min_span)) {
-            return RTM_PTR_CORRUPT;
-        }
-    }
-    return RTM_PTR_OK;
+    return rtm_blk_validate(arena, st->first, st->end, st->gran, st->min_span, ptr);
 }
 
 static void rtm_ff_free(void *arena, void *ptr)
