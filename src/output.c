@@ -79,6 +79,14 @@ void rtm_line_ptr(rtm_line_t *line, const void *p)
     rtm_line_hex(line, (uint64_t)(uintptr_t)p);
 }
 
+void rtm_line_key_uint(rtm_line_t *line, const char *key, uint64_t v)
+{
+    line_putc(line, ' ');
+    rtm_line_str(line, key);
+    line_putc(line, '=');
+    rtm_line_uint(line, v);
+}
+
 void rtm_line_emit(rtm_line_t *line)
 {
     if (line->truncated) {

@@ -533,14 +533,6 @@ bool rtm_task_stats_owner_lookup(const void *ptr, uintptr_t *task, rtm_alloc_sit
 /* ------------------------------------------------------------------ */
 /* Text                                                                */
 
-static void key_uint(rtm_line_t *line, const char *key, uint64_t v)
-{
-    rtm_line_str(line, " ");
-    rtm_line_str(line, key);
-    rtm_line_str(line, "=");
-    rtm_line_uint(line, v);
-}
-
 /* Same escaping as the trace format: %XX for bytes outside the token set. */
 static void put_name(rtm_line_t *line, const char *s)
 {
@@ -573,12 +565,12 @@ static void print_usage(const char *what, const rtm_task_usage_t *u)
             rtm_line_hex(&line, (uint64_t)u->task);
         }
     }
-    key_uint(&line, "cur_bytes", u->cur_bytes);
-    key_uint(&line, "peak_bytes", u->peak_bytes);
-    key_uint(&line, "cur_blocks", u->cur_blocks);
-    key_uint(&line, "peak_blocks", u->peak_blocks);
-    key_uint(&line, "allocs", u->allocs);
-    key_uint(&line, "frees", u->frees);
+    rtm_line_key_uint(&line, "cur_bytes", u->cur_bytes);
+    rtm_line_key_uint(&line, "peak_bytes", u->peak_bytes);
+    rtm_line_key_uint(&line, "cur_blocks", u->cur_blocks);
+    rtm_line_key_uint(&line, "peak_blocks", u->peak_blocks);
+    rtm_line_key_uint(&line, "allocs", u->allocs);
+    rtm_line_key_uint(&line, "frees", u->frees);
     rtm_line_emit(&line);
 }
 
@@ -608,10 +600,10 @@ void rtm_task_stats_print(rtm_task_stats_t *s)
         rtm_line_init(&line);
         rtm_line_str(&line, "# heap heap=");
         put_name(&line, rtm_heap_name(h.heap));
-        key_uint(&line, "cur_bytes", h.cur_bytes);
-        key_uint(&line, "peak_bytes", h.peak_bytes);
-        key_uint(&line, "cur_blocks", h.cur_blocks);
-        key_uint(&line, "peak_blocks", h.peak_blocks);
+        rtm_line_key_uint(&line, "cur_bytes", h.cur_bytes);
+        rtm_line_key_uint(&line, "peak_bytes", h.peak_bytes);
+        rtm_line_key_uint(&line, "cur_blocks", h.cur_blocks);
+        rtm_line_key_uint(&line, "peak_blocks", h.peak_blocks);
         rtm_line_emit(&line);
     }
     rtm_task_stats_totals_t t;
@@ -623,18 +615,18 @@ void rtm_task_stats_print(rtm_task_stats_t *s)
     rtm_line_t line;
     rtm_line_init(&line);
     rtm_line_str(&line, "# tasks");
-    key_uint(&line, "tasks", t.tasks);
-    key_uint(&line, "capacity", t.task_capacity);
-    key_uint(&line, "blocks", t.blocks);
-    key_uint(&line, "block_capacity", t.block_capacity);
-    key_uint(&line, "deleted_tasks", t.deleted_tasks);
+    rtm_line_key_uint(&line, "tasks", t.tasks);
+    rtm_line_key_uint(&line, "capacity", t.task_capacity);
+    rtm_line_key_uint(&line, "blocks", t.blocks);
+    rtm_line_key_uint(&line, "block_capacity", t.block_capacity);
+    rtm_line_key_uint(&line, "deleted_tasks", t.deleted_tasks);
     rtm_line_emit(&line);
     /* A second line keeps each within RTM_LINE_MAX for any counter values. */
     rtm_line_init(&line);
     rtm_line_str(&line, "# limits");
-    key_uint(&line, "task_overflow", t.task_overflow);
-    key_uint(&line, "untracked", t.untracked_blocks);
-    key_uint(&line, "unknown_frees", t.unknown_frees);
-    key_uint(&line, "heap_overflow", t.heap_overflow);
+    rtm_line_key_uint(&line, "task_overflow", t.task_overflow);
+    rtm_line_key_uint(&line, "untracked", t.untracked_blocks);
+    rtm_line_key_uint(&line, "unknown_frees", t.unknown_frees);
+    rtm_line_key_uint(&line, "heap_overflow", t.heap_overflow);
     rtm_line_emit(&line);
 }

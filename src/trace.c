@@ -633,14 +633,6 @@ bool rtm_trace_summary(rtm_trace_t *t, rtm_trace_summary_t *out)
     return true;
 }
 
-static void key_uint(rtm_line_t *line, const char *key, uint64_t v)
-{
-    rtm_line_str(line, " ");
-    rtm_line_str(line, key);
-    rtm_line_str(line, "=");
-    rtm_line_uint(line, v);
-}
-
 void rtm_trace_print_summary(rtm_trace_t *t)
 {
     rtm_trace_summary_t s;
@@ -655,25 +647,25 @@ void rtm_trace_print_summary(rtm_trace_t *t)
     rtm_line_str(&line, modes[(unsigned)s.mode <= 2u ? (unsigned)s.mode : 0u]);
     rtm_line_str(&line, " state=");
     rtm_line_str(&line, states[(unsigned)s.state <= 2u ? (unsigned)s.state : 0u]);
-    key_uint(&line, "records", s.records);
-    key_uint(&line, "live", s.live);
-    key_uint(&line, "capacity", s.capacity);
-    key_uint(&line, "high_water", s.high_water);
-    key_uint(&line, "overflow", s.overflow);
+    rtm_line_key_uint(&line, "records", s.records);
+    rtm_line_key_uint(&line, "live", s.live);
+    rtm_line_key_uint(&line, "capacity", s.capacity);
+    rtm_line_key_uint(&line, "high_water", s.high_water);
+    rtm_line_key_uint(&line, "overflow", s.overflow);
     rtm_line_emit(&line);
     rtm_line_init(&line);
     rtm_line_str(&line, "# totals");
-    key_uint(&line, "allocs", s.allocs);
-    key_uint(&line, "frees", s.frees);
-    key_uint(&line, "reallocs", s.reallocs);
-    key_uint(&line, "unmatched_frees", s.unmatched_frees);
-    key_uint(&line, "stale", s.stale);
-    key_uint(&line, "seq", s.seq);
+    rtm_line_key_uint(&line, "allocs", s.allocs);
+    rtm_line_key_uint(&line, "frees", s.frees);
+    rtm_line_key_uint(&line, "reallocs", s.reallocs);
+    rtm_line_key_uint(&line, "unmatched_frees", s.unmatched_frees);
+    rtm_line_key_uint(&line, "stale", s.stale);
+    rtm_line_key_uint(&line, "seq", s.seq);
     rtm_line_emit(&line);
     rtm_line_init(&line);
     rtm_line_str(&line, "# bytes");
-    key_uint(&line, "live_bytes", s.live_bytes);
-    key_uint(&line, "alloc_bytes", s.alloc_bytes);
+    rtm_line_key_uint(&line, "live_bytes", s.live_bytes);
+    rtm_line_key_uint(&line, "alloc_bytes", s.alloc_bytes);
     rtm_line_emit(&line);
 }
 
@@ -698,7 +690,7 @@ void rtm_trace_dump(rtm_trace_t *t, bool include_freed)
         }
         rtm_line_t line;
         format_alloc(&line, &r, NULL, namer, ctx);
-        key_uint(&line, "seq", r.seq);
+        rtm_line_key_uint(&line, "seq", r.seq);
         rtm_line_emit(&line);
         lines++;
         if (r.state == RTM_TRACE_REC_FREED) {
@@ -709,7 +701,7 @@ void rtm_trace_dump(rtm_trace_t *t, bool include_freed)
     rtm_line_t end;
     rtm_line_init(&end);
     rtm_line_str(&end, "# end");
-    key_uint(&end, "records", lines);
+    rtm_line_key_uint(&end, "records", lines);
     rtm_line_emit(&end);
 }
 
@@ -878,20 +870,20 @@ void rtm_trace_print_leaks(const rtm_trace_leak_group_t *groups, size_t n,
         rtm_line_init(&line);
         rtm_line_str(&line, "# leaks since=");
         rtm_line_uint(&line, totals->checkpoint);
-        key_uint(&line, "blocks", totals->blocks);
-        key_uint(&line, "bytes", totals->bytes);
-        key_uint(&line, "sites", n);
-        key_uint(&line, "unlisted_blocks", totals->unlisted_blocks);
-        key_uint(&line, "unlisted_bytes", totals->unlisted_bytes);
-        key_uint(&line, "overflow", totals->overflow);
+        rtm_line_key_uint(&line, "blocks", totals->blocks);
+        rtm_line_key_uint(&line, "bytes", totals->bytes);
+        rtm_line_key_uint(&line, "sites", n);
+        rtm_line_key_uint(&line, "unlisted_blocks", totals->unlisted_blocks);
+        rtm_line_key_uint(&line, "unlisted_bytes", totals->unlisted_bytes);
+        rtm_line_key_uint(&line, "overflow", totals->overflow);
         rtm_line_emit(&line);
     }
     for (size_t i = 0; groups != NULL && i < n; i++) {
         const rtm_trace_leak_group_t *g = &groups[i];
         rtm_line_init(&line);
         rtm_line_str(&line, "# leak");
-        key_uint(&line, "blocks", g->blocks);
-        key_uint(&line, "bytes", g->bytes);
+        rtm_line_key_uint(&line, "blocks", g->blocks);
+        rtm_line_key_uint(&line, "bytes", g->bytes);
         if (g->file != NULL) {
             rtm_line_str(&line, " site=");
             put_token(&line, base_name(g->file), 48u);

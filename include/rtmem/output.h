@@ -41,6 +41,7 @@ void rtm_line_str(rtm_line_t *line, const char *s); /* NULL writes "(null)" */
 void rtm_line_uint(rtm_line_t *line, uint64_t v);   /* decimal */
 void rtm_line_hex(rtm_line_t *line, uint64_t v);    /* 0x-prefixed lower-case hex */
 void rtm_line_ptr(rtm_line_t *line, const void *p); /* as rtm_line_hex */
+void rtm_line_key_uint(rtm_line_t *line, const char *key, uint64_t v); /* " key=v" */
 /* Appends '\n' and writes the line through the output hook. */
 void rtm_line_emit(rtm_line_t *line);
 
