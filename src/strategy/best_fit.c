@@ -277,34 +277,13 @@ static size_t rtm_bf_largest_free(const void *arena)
 static bool rtm_bf_walk(const void *arena, rtm_walk_fn fn, void *ctx)
 {
     const rtm_bf_state_t *st = arena;
-    const uint8_t *base = arena;
-    uint32_t span;
-    for (uint32_t h = st->first; h < st->end; h += span) {
-        uint32_t word = rtm_rd32(base, h);
-        span = word & ~RTM_BLK_FLAGS;
-        if (!rtm_blk_span_ok(span, h, st->end, st->gran, st->min_span)) {
-            return false;
-        }
-        rtm_block_info_t info = {
-            .ptr = (void *)(base + h + RTM_BLK_HDR),
-            .size = span - RTM_BLK_HDR,
-            .used = (word & RTM_BLK_FREE) == 0,
-        };
-        if (!fn(&info, ctx)) {
-            return true;
-        }
-    }
-    return true;
+    return rtm_blk_walk(arena, st->first, st->end, st->gran, st->min_span, fn, ctx);
 }
 
 static bool rtm_bf_state_ok(const uint8_t *base, const rtm_bf_state_t *st)
 {
-    uint32_t g = st->gran;
-    return g >= 4u && (g & (g - 1u)) == 0 && g <= RTM_BLK_MAX_GRAN &&
-           st->min_span == rtm_bf_min_span(g) && st->first >= sizeof(rtm_bf_state_t) &&
-           st->first < st->end && st->end <= st->size && st->size - st->end < g &&
-           ((st->end - st->first) & (g - 1u)) == 0 &&
-           (((uintptr_t)base + st->first + RTM_BLK_HDR) & (g - 1u)) == 0;
+    return rtm_blk_layout_ok(base, sizeof(rtm_bf_state_t), st->size, st->gran, st->min_span,
+                             rtm_bf_min_span(st->gran), st->first, st->end);
 }
 
 /* Distinct offsets give distinct sums of this mix except by astronomical

@@ -239,4 +239,40 @@ static inline rtm_ptr_status_t rtm_blk_validate(const uint8_t *base, uint32_t fi
     return RTM_PTR_OK;
 }
 
+/* Calls fn for every block tiling [first, end), in address order; false if
+ * a header is not a valid span (the walk stops there). */
+static inline bool rtm_blk_walk(const uint8_t *base, uint32_t first, uint32_t end, uint32_t g,
+                                uint32_t min_span, rtm_walk_fn fn, void *ctx)
+{
+    uint32_t span;
+    for (uint32_t h = first; h < end; h += span) {
+        uint32_t word = rtm_rd32(base, h);
+        span = word & ~RTM_BLK_FLAGS;
+        if (!rtm_blk_span_ok(span, h, end, g, min_span)) {
+            return false;
+        }
+        rtm_block_info_t info = {
+            .ptr = (void *)(uintptr_t)(base + h + RTM_BLK_HDR),
+            .size = span - RTM_BLK_HDR,
+            .used = (word & RTM_BLK_FREE) == 0,
+        };
+        if (!fn(&info, ctx)) {
+            return true;
+        }
+    }
+    return true;
+}
+
+/* Whether a layout read back from an arena's state is one rtm_blk_lay_out
+ * could have made (check() runs this before trusting the state). */
+static inline bool rtm_blk_layout_ok(const uint8_t *base, size_t state_bytes, uint32_t size,
+                                     uint32_t g, uint32_t min_span, uint32_t expected_min_span,
+                                     uint32_t first, uint32_t end)
+{
+    return g >= 4u && (g & (g - 1u)) == 0 && g <= RTM_BLK_MAX_GRAN &&
+           min_span == expected_min_span && first >= state_bytes && first < end && end <= size &&
+           size - end < g && ((end - first) & (g - 1u)) == 0 &&
+           (((uintptr_t)base + first + RTM_BLK_HDR) & (g - 1u)) == 0;
+}
+
 #endif

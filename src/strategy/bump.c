@@ -256,11 +256,8 @@ static bool rtm_bump_walk(const void *arena, rtm_walk_fn fn, void *ctx)
 static bool rtm_bump_state_ok(const uint8_t *base, const rtm_bump_state_t *st)
 {
     uint32_t g = st->gran;
-    return g >= 4u && (g & (g - 1u)) == 0 && g <= RTM_BLK_MAX_GRAN &&
-           st->min_span == rtm_bump_min_span(g) && st->first >= sizeof(rtm_bump_state_t) &&
-           st->first < st->end && st->end <= st->size && st->size - st->end < g &&
-           ((st->end - st->first) & (g - 1u)) == 0 &&
-           (((uintptr_t)base + st->first + RTM_BLK_HDR) & (g - 1u)) == 0 &&
+    return rtm_blk_layout_ok(base, sizeof(rtm_bump_state_t), st->size, g, st->min_span,
+                             rtm_bump_min_span(g), st->first, st->end) &&
            st->top >= st->first && st->top <= st->end && ((st->top - st->first) & (g - 1u)) == 0 &&
            (st->top == st->end || st->end - st->top >= st->min_span);
 }
