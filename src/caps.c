@@ -910,7 +910,8 @@ size_t rtm_caps_total_size(rtm_caps_t caps)
     return total;
 }
 
-size_t rtm_caps_free_size(rtm_caps_t caps)
+/* Sum of one heap figure over the regions that caps selects. */
+static size_t sum_over(rtm_caps_t caps, size_t (*figure)(rtm_heap_t *heap))
 {
     rtm_caps_registry_t *reg = active();
     if (reg == NULL) {
@@ -921,27 +922,20 @@ size_t rtm_caps_free_size(rtm_caps_t caps)
     for (size_t i = 0; i < n; i++) {
         const rtm_caps_region_t *r = &reg->slots[i];
         if (selects(r, caps)) {
-            total += rtm_heap_free_bytes(r->heap);
+            total += figure(r->heap);
         }
     }
     return total;
 }
 
+size_t rtm_caps_free_size(rtm_caps_t caps)
+{
+    return sum_over(caps, rtm_heap_free_bytes);
+}
+
 size_t rtm_caps_min_free_size(rtm_caps_t caps)
 {
-    rtm_caps_registry_t *reg = active();
-    if (reg == NULL) {
-        return 0;
-    }
-    size_t n = published(reg);
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        const rtm_caps_region_t *r = &reg->slots[i];
-        if (selects(r, caps)) {
-            total += rtm_heap_min_free_bytes(r->heap);
-        }
-    }
-    return total;
+    return sum_over(caps, rtm_heap_min_free_bytes);
 }
 
 size_t rtm_caps_largest_free_block(rtm_caps_t caps)
