@@ -146,6 +146,15 @@ void rtm_caps_default_misuse_hook(const rtm_caps_region_t *region, rtm_misuse_t 
 #endif
 }
 
+void rtm_caps_set_observer(rtm_caps_observer_fn fn, void *ctx)
+{
+    rtm_caps_registry_t *reg = active();
+    if (reg != NULL) {
+        reg->observer = fn;
+        reg->observer_ctx = ctx;
+    }
+}
+
 void rtm_caps_set_alloc_failed_hook(rtm_caps_alloc_failed_fn fn, void *ctx)
 {
     rtm_caps_registry_t *reg = active();
@@ -574,6 +583,9 @@ static void *select_alloc(rtm_caps_registry_t *reg, const request_t *rq)
             }
             void *p = region_alloc(r, rq->alignment, rq->size);
             if (p != NULL) {
+                if (reg->observer != NULL) {
+                    reg->observer(p, rq->size, rq->caps, r, reg->observer_ctx);
+                }
                 return p;
             }
         }

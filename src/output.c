@@ -21,6 +21,17 @@ void rtm_output_write(const char *text, size_t len)
 
 void rtm_line_init(rtm_line_t *line)
 {
+    rtm_line_init_buffer(line, NULL, 0);
+}
+
+void rtm_line_init_buffer(rtm_line_t *line, char *buf, size_t cap)
+{
+    if (buf == NULL || cap < 8u) {
+        buf = line->storage;
+        cap = sizeof line->storage;
+    }
+    line->text = buf;
+    line->cap = cap;
     line->len = 0;
     line->truncated = 0;
 }
@@ -28,7 +39,7 @@ void rtm_line_init(rtm_line_t *line)
 /* One byte is always kept back for the '\n' that rtm_line_emit adds. */
 static void line_putc(rtm_line_t *line, char c)
 {
-    if (line->len + 1u < RTM_LINE_MAX) {
+    if (line->len + 1u < line->cap) {
         line->text[line->len++] = c;
     } else {
         line->truncated = 1;
@@ -55,6 +66,17 @@ void rtm_line_uint(rtm_line_t *line, uint64_t v)
     } while (v != 0);
     while (n > 0) {
         line_putc(line, digits[--n]);
+    }
+}
+
+void rtm_line_int(rtm_line_t *line, int64_t v)
+{
+    if (v < 0) {
+        line_putc(line, '-');
+        /* -(v + 1) + 1 avoids negating INT64_MIN. */
+        rtm_line_uint(line, (uint64_t)(-(v + 1)) + 1u);
+    } else {
+        rtm_line_uint(line, (uint64_t)v);
     }
 }
 
@@ -87,17 +109,52 @@ void rtm_line_key_uint(rtm_line_t *line, const char *key, uint64_t v)
     rtm_line_uint(line, v);
 }
 
-void rtm_line_emit(rtm_line_t *line)
+void rtm_line_json_str(rtm_line_t *line, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    line_putc(line, '"');
+    for (; s != NULL && *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            line_putc(line, '\\');
+            line_putc(line, (char)c);
+        } else if (c < 0x20u) {
+            rtm_line_str(line, "\\u00");
+            line_putc(line, hex[c >> 4]);
+            line_putc(line, hex[c & 0xfu]);
+        } else {
+            line_putc(line, (char)c);
+        }
+    }
+    line_putc(line, '"');
+}
+
+/* The truncation mark replaces the tail; one byte stays free for the
+ * '\n' or the NUL. */
+static void line_finish(rtm_line_t *line)
 {
     if (line->truncated) {
         static const char dots[] = "...";
-        size_t keep = RTM_LINE_MAX - 1u - (sizeof dots - 1u);
+        size_t keep = line->cap - 1u - (sizeof dots - 1u);
         if (line->len > keep) {
             line->len = keep;
         }
         memcpy(line->text + line->len, dots, sizeof dots - 1u);
         line->len += sizeof dots - 1u;
+        line->truncated = 0;
     }
+}
+
+const char *rtm_line_text(rtm_line_t *line)
+{
+    line_finish(line);
+    line->text[line->len] = '\0';
+    return line->text;
+}
+
+void rtm_line_emit(rtm_line_t *line)
+{
+    line_finish(line);
     line->text[line->len++] = '\n';
     rtm_output_write(line->text, line->len);
 }

@@ -24,6 +24,7 @@ struct rtm_trace {
     rtm_trace_mode_t mode;
     rtm_trace_state_t state;
     bool stream;
+    bool stream_telemetry;
     bool overflow_reported;
     rtm_trace_record_t *rec;
     uint32_t *index;
@@ -379,6 +380,34 @@ static void write_str(const char *s)
     rtm_output_write(s, strlen(s));
 }
 
+/* Writes one finished stream line, wrapped as telemetry when asked. */
+static void stream_line(rtm_line_t *line, bool telemetry, uint32_t ms)
+{
+    if (!telemetry) {
+        rtm_line_emit(line);
+        return;
+    }
+    char buf[RTM_LINE_MAX + 64u];
+    rtm_line_t wrap;
+    rtm_line_init_buffer(&wrap, buf, sizeof buf);
+    rtm_line_str(&wrap, "{\"rtmem\":1,\"type\":\"trace\",\"ms\":");
+    rtm_line_uint(&wrap, ms);
+    rtm_line_str(&wrap, ",\"line\":");
+    rtm_line_json_str(&wrap, rtm_line_text(line));
+    rtm_line_str(&wrap, "}");
+    rtm_line_emit(&wrap);
+}
+
+void rtm_trace_set_stream_format(rtm_trace_t *t, rtm_trace_stream_format_t format)
+{
+    if (!trace_ok(t) || (format != RTM_TRACE_STREAM_TEXT && format != RTM_TRACE_STREAM_TELEMETRY)) {
+        return;
+    }
+    rtm_port_lock(&t->lock);
+    t->stream_telemetry = format == RTM_TRACE_STREAM_TELEMETRY;
+    rtm_port_unlock(&t->lock);
+}
+
 void rtm_trace_set_stream(rtm_trace_t *t, bool on)
 {
     if (!trace_ok(t)) {
@@ -386,7 +415,13 @@ void rtm_trace_set_stream(rtm_trace_t *t, bool on)
     }
     /* The header goes out before the first event line can. */
     if (on) {
-        write_str("# rtmem-trace 1\n");
+        rtm_port_lock(&t->lock);
+        bool telemetry = t->stream_telemetry;
+        rtm_port_unlock(&t->lock);
+        rtm_line_t header;
+        rtm_line_init(&header);
+        rtm_line_str(&header, "# rtmem-trace 1");
+        stream_line(&header, telemetry, rtm_port_ticks());
     }
     rtm_port_lock(&t->lock);
     t->stream = on;
@@ -537,7 +572,7 @@ void rtm_trace_observer(const rtm_heap_event_t *ev, void *ctx)
         r.flags = RTM_TRACE_REC_FROM_REALLOC;
     }
 
-    bool emit = false, overflow_note = false;
+    bool emit = false, overflow_note = false, telemetry = false;
     rtm_trace_task_name_fn namer = NULL;
     void *namer_ctx = NULL;
     rtm_port_lock(&t->lock);
@@ -578,6 +613,7 @@ void rtm_trace_observer(const rtm_heap_event_t *ev, void *ctx)
     }
     if (t->stream) {
         emit = true;
+        telemetry = t->stream_telemetry;
         namer = t->namer;
         namer_ctx = t->namer_ctx;
     }
@@ -590,7 +626,7 @@ void rtm_trace_observer(const rtm_heap_event_t *ev, void *ctx)
         rtm_line_str(&note, "# rtmem-trace overflow capacity=");
         rtm_line_uint(&note, cap);
         rtm_line_str(&note, " (further allocations not recorded)");
-        rtm_line_emit(&note);
+        stream_line(&note, telemetry, r.time);
     }
     if (emit) {
         rtm_line_t line;
@@ -601,7 +637,7 @@ void rtm_trace_observer(const rtm_heap_event_t *ev, void *ctx)
             format_alloc(&line, &r, ev->kind == RTM_EVENT_REALLOC ? ev->old_ptr : NULL, namer,
                          namer_ctx);
         }
-        rtm_line_emit(&line);
+        stream_line(&line, telemetry, r.time);
     }
 }
 

@@ -195,6 +195,9 @@ typedef enum rtm_caps_err {
 typedef void (*rtm_caps_alloc_failed_fn)(size_t size, rtm_caps_t caps, const char *function_name,
                                          void *ctx);
 
+typedef void (*rtm_caps_observer_fn)(const void *ptr, size_t size, rtm_caps_t caps,
+                                     const rtm_caps_region_t *region, void *ctx);
+
 /* Misuse hook: region is the region the pointer lies in, or NULL when it
  * lies in none (kind is then RTM_MISUSE_FOREIGN_POINTER). */
 typedef void (*rtm_caps_misuse_fn)(const rtm_caps_region_t *region, rtm_misuse_t kind,
@@ -308,6 +311,8 @@ struct rtm_caps_registry {
     void *alloc_failed_ctx;
     rtm_caps_misuse_fn on_misuse;
     void *misuse_ctx;
+    rtm_caps_observer_fn observer;
+    void *observer_ctx;
     rtm_port_lock_t lock;
 };
 
@@ -354,6 +359,14 @@ rtm_caps_err_t rtm_caps_add_region(void *mem, size_t size, const rtm_caps_region
 
 /* Short English text for an error value. Never NULL. */
 const char *rtm_caps_err_str(rtm_caps_err_t err);
+
+/* Observer of successful capability allocations (the monitor's PSRAM
+ * advice): ptr, the requested size and caps, and the region that served
+ * it. Called from rtm_caps_malloc and its family (realloc only when the
+ * block moves region or is new) after the region's heap returned, with no
+ * lock held. Not synchronised: install it before allocations start, NULL
+ * removes it. One pointer test per allocation when none is installed. */
+void rtm_caps_set_observer(rtm_caps_observer_fn fn, void *ctx);
 
 /* Replace the hooks (NULL on_misuse = rtm_caps_default_misuse_hook). Safe at
  * any time; a hook call already under way finishes with the old hook. */

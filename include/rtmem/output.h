@@ -31,17 +31,32 @@ void rtm_output_write(const char *text, size_t len);
  * (ending the line with "...\n" when it does). */
 #define RTM_LINE_MAX 160u
 typedef struct rtm_line {
-    char text[RTM_LINE_MAX];
+    char *text; /* storage, or the caller's buffer (rtm_line_init_buffer) */
+    size_t cap;
     size_t len;
     int truncated;
+    char storage[RTM_LINE_MAX];
 } rtm_line_t;
 
+/* An empty line in its own RTM_LINE_MAX bytes. */
 void rtm_line_init(rtm_line_t *line);
+/* An empty line in the caller's buffer of cap bytes (at least 8: the
+ * truncation mark and the newline), for lines longer than RTM_LINE_MAX
+ * (telemetry). A smaller cap falls back to the line's own storage. */
+void rtm_line_init_buffer(rtm_line_t *line, char *buf, size_t cap);
 void rtm_line_str(rtm_line_t *line, const char *s); /* NULL writes "(null)" */
 void rtm_line_uint(rtm_line_t *line, uint64_t v);   /* decimal */
 void rtm_line_hex(rtm_line_t *line, uint64_t v);    /* 0x-prefixed lower-case hex */
 void rtm_line_ptr(rtm_line_t *line, const void *p); /* as rtm_line_hex */
+void rtm_line_int(rtm_line_t *line, int64_t v);     /* decimal, '-' when negative */
 void rtm_line_key_uint(rtm_line_t *line, const char *key, uint64_t v); /* " key=v" */
+/* A JSON string: s in double quotes, with '"', '\\' and bytes below 0x20
+ * escaped (\u00XX); NULL writes "". For telemetry lines. */
+void rtm_line_json_str(rtm_line_t *line, const char *s);
+/* The line as rtm_line_emit would write it, without the '\n', as a C
+ * string (truncation marked); the line may be extended afterwards only if
+ * it was not truncated. */
+const char *rtm_line_text(rtm_line_t *line);
 /* Appends '\n' and writes the line through the output hook. */
 void rtm_line_emit(rtm_line_t *line);
 

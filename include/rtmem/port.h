@@ -58,6 +58,16 @@ uintptr_t rtm_port_task_id(void);
  * builds with 16-bit ticks). */
 uint32_t rtm_port_ticks(void);
 
+/* Puts the calling task to sleep for at least ms milliseconds, letting
+ * others run. posix: nanosleep, resumed after a signal until the time has
+ * passed. freertos: ms converted to ticks, rounded up; vTaskDelay with
+ * INCLUDE_vTaskDelay 1, otherwise a timed block on rtmem's notification
+ * index (RTM_FREERTOS_NOTIFY_INDEX); only with the scheduler running,
+ * never from an ISR. none: returns at once (there is nobody to yield to;
+ * a bare-metal loop keeps its own time). Never call it with an rtmem lock
+ * held. */
+void rtm_port_sleep_ms(uint32_t ms);
+
 #if defined(RTM_PORT_NONE) || (!defined(RTM_PORT_POSIX) && !defined(RTM_PORT_FREERTOS))
 /* none port only: install critical-section hooks for bare-metal use with
  * interrupts, e.g. enter = disable IRQs and return the old mask, exit =

@@ -9,10 +9,12 @@
 #include "rtmem/config.h"
 #include "rtmem/debug.h"
 #include "rtmem/heap.h"
+#include "rtmem/monitor.h"
 #include "rtmem/observer.h"
 #include "rtmem/output.h"
 #include "rtmem/pool.h"
 #include "rtmem/port.h"
+#include "rtmem/stack.h"
 #include "rtmem/task_stats.h"
 #include "rtmem/trace.h"
 

@@ -210,6 +210,18 @@ rtm_trace_state_t rtm_trace_state(const rtm_trace_t *trace);
  * PAUSED, whether or not the event fits in the buffer. O(1). */
 void rtm_trace_set_stream(rtm_trace_t *trace, bool on);
 
+typedef enum rtm_trace_stream_format {
+    RTM_TRACE_STREAM_TEXT = 0,  /* rtmem-trace lines (the default) */
+    RTM_TRACE_STREAM_TELEMETRY  /* each of those lines wrapped in a telemetry object,
+                                   {"rtmem":1,"type":"trace","ms":T,"line":"..."}, so
+                                   it can share a stream with the monitor's lines */
+} rtm_trace_stream_format_t;
+
+/* Chooses how the live stream is written (docs/formats.md). Call before
+ * rtm_trace_set_stream(trace, true): the header line is written in the
+ * format in force then. Unknown values are ignored. O(1). */
+void rtm_trace_set_stream_format(rtm_trace_t *trace, rtm_trace_stream_format_t format);
+
 /* Optional task names for the task= field: fn copies a NUL-terminated name
  * of task into buf[0..len) and returns true, or returns false (the id is
  * written in hex). Called without the tracer lock, under the heap lock.

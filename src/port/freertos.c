@@ -25,6 +25,7 @@
  *   or later: waiters (see the end of this file).
  */
 #include "rtmem/port.h"
+#include "rtmem/stack.h"
 
 #include "FreeRTOS.h"
 #include "task.h"
@@ -104,6 +105,40 @@ uint32_t rtm_port_ticks(void)
     return (uint32_t)xTaskGetTickCount();
 }
 
+/* Milliseconds to ticks, rounded up so that a wait is never shorter than
+ * asked, computed in 64 bits: pdMS_TO_TICKS overflows a 32-bit TickType_t
+ * for waits above about 71 minutes at 1 kHz. Capped below portMAX_DELAY,
+ * which means "forever" to the kernel. */
+static TickType_t ms_to_ticks_capped(uint32_t ms)
+{
+    uint64_t ticks = ((uint64_t)ms * (uint64_t)configTICK_RATE_HZ + 999u) / 1000u;
+    if (ticks >= (uint64_t)portMAX_DELAY) {
+        ticks = (uint64_t)portMAX_DELAY - 1u;
+    }
+    return (TickType_t)ticks;
+}
+
+/* Stack high-water mark (stack.h). The kernel paints each stack with
+ * tskSTACK_FILL_BYTE (0xA5) and counts the untouched words from the far
+ * end; it does not say how big the stack is. */
+bool rtm_stack_usage(uintptr_t task, rtm_stack_usage_t *out)
+{
+#if INCLUDE_uxTaskGetStackHighWaterMark == 1
+    if (out == NULL || task == 0 || task == FREERTOS_PRE_SCHEDULER_ID) {
+        return false;
+    }
+    UBaseType_t words = uxTaskGetStackHighWaterMark((TaskHandle_t)task);
+    out->size = 0;
+    out->peak_used = 0;
+    out->min_free = (size_t)words * sizeof(StackType_t);
+    return true;
+#else
+    (void)task;
+    (void)out;
+    return false;
+#endif
+}
+
 /* ------------------------------------------------------------------ */
 /* Waiters: direct-to-task notifications.
  *
@@ -161,19 +196,13 @@ static void clear_notification(void)
     (void)ulTaskNotifyValueClearIndexed(NULL, RTM_FREERTOS_NOTIFY_INDEX, UINT32_MAX);
 }
 
-/* Milliseconds to ticks, rounded up so that a wait is never shorter than
- * asked, computed in 64 bits: pdMS_TO_TICKS overflows a 32-bit TickType_t
- * for waits above about 71 minutes at 1 kHz. */
+/* ms_to_ticks_capped, with RTM_WAIT_FOREVER kept as the kernel's forever. */
 static TickType_t ms_to_ticks(uint32_t ms)
 {
     if (ms == RTM_WAIT_FOREVER) {
         return portMAX_DELAY; /* forever with INCLUDE_vTaskSuspend 1, else rtm_port_wait re-waits */
     }
-    uint64_t ticks = ((uint64_t)ms * (uint64_t)configTICK_RATE_HZ + 999u) / 1000u;
-    if (ticks >= (uint64_t)portMAX_DELAY) {
-        ticks = (uint64_t)portMAX_DELAY - 1u;
-    }
-    return (TickType_t)ticks;
+    return ms_to_ticks_capped(ms);
 }
 
 bool rtm_port_can_block(void)
@@ -232,4 +261,24 @@ void rtm_port_signal(rtm_port_waiter_t *w)
     freertos_waiter_t *fw = freertos_waiter(w);
     fw->signalled = pdTRUE;
     (void)xTaskNotifyGiveIndexed(fw->task, RTM_FREERTOS_NOTIFY_INDEX);
+}
+
+/* ------------------------------------------------------------------ */
+/* Sleeping. vTaskDelay when the configuration has it; otherwise a timed
+ * block on rtmem's notification index, which the kernel always has (only
+ * rtm_pool_alloc_wait signals that index, and a sleeping task is not
+ * waiting on a pool; if the application shares the index, a notification
+ * that arrives meanwhile is consumed and the sleep goes on). */
+void rtm_port_sleep_ms(uint32_t ms)
+{
+#if INCLUDE_vTaskDelay == 1
+    vTaskDelay(ms_to_ticks_capped(ms));
+#else
+    TickType_t remaining = ms_to_ticks_capped(ms);
+    TimeOut_t start;
+    vTaskSetTimeOutState(&start);
+    while (xTaskCheckForTimeOut(&start, &remaining) == pdFALSE) {
+        (void)ulTaskNotifyTakeIndexed(RTM_FREERTOS_NOTIFY_INDEX, pdTRUE, remaining);
+    }
+#endif
 }

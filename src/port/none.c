@@ -4,6 +4,7 @@
  * or nothing at all for single-threaded firmware.
  */
 #include "rtmem/port.h"
+#include "rtmem/stack.h"
 
 #if defined(RTM_PORT_POSIX) || defined(RTM_PORT_FREERTOS)
 #error "src/port/none.c built while another port is selected"
@@ -80,6 +81,21 @@ uint32_t rtm_port_ticks(void)
 {
     uint32_t (*fn)(void) = g_ticks;
     return fn != NULL ? fn() : 0u;
+}
+
+/* No scheduler: nothing else can run while the caller waits, and the
+ * port has no clock of its own to wait on. */
+void rtm_port_sleep_ms(uint32_t ms)
+{
+    (void)ms;
+}
+
+/* Tasks and their stacks are the application's own business here. */
+bool rtm_stack_usage(uintptr_t task, rtm_stack_usage_t *out)
+{
+    (void)task;
+    (void)out;
+    return false;
 }
 
 /* Waiters: with no scheduler there is nobody to hand the CPU to, so nothing

@@ -6,8 +6,10 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include "rtmem/port.h"
+#include "rtmem/stack.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <time.h>
 
@@ -57,10 +59,15 @@ void rtm_port_unlock(rtm_port_lock_t *lock)
 /* pthread_t is an integer on glibc and a pointer on musl and macOS; the cast
  * suits both. None of them hands out 0, but the port contract promises a
  * nonzero id, so 0 is remapped rather than trusted. */
+static uintptr_t task_id_of(pthread_t thread)
+{
+    uintptr_t id = (uintptr_t)thread;
+    return id != 0 ? id : ~(uintptr_t)0;
+}
+
 uintptr_t rtm_port_task_id(void)
 {
-    uintptr_t id = (uintptr_t)pthread_self();
-    return id != 0 ? id : ~(uintptr_t)0;
+    return task_id_of(pthread_self());
 }
 
 uint32_t rtm_port_ticks(void)
@@ -71,6 +78,15 @@ uint32_t rtm_port_ticks(void)
     }
     uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
     return (uint32_t)ms;
+}
+
+void rtm_port_sleep_ms(uint32_t ms)
+{
+    struct timespec left = {.tv_sec = (time_t)(ms / 1000u),
+                            .tv_nsec = (long)(ms % 1000u) * 1000000L};
+    /* A signal handler cuts the sleep short; sleep on for what is left. */
+    while (nanosleep(&left, &left) != 0 && errno == EINTR) {
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -166,4 +182,234 @@ void rtm_port_signal(rtm_port_waiter_t *w)
     if (pthread_cond_signal(&pw->cond) != 0) {
         RTM_ABORT();
     }
+}
+
+/* ------------------------------------------------------------------ */
+/* Threads with painted stacks (stack.h).
+ *
+ * The registry maps a thread id to its stack. It is a small static array
+ * under one mutex; rtm_thread_start holds that mutex across pthread_create,
+ * so the new thread is registered under its id before it can ask about
+ * itself. */
+
+#ifndef PTHREAD_STACK_MIN
+#define PTHREAD_STACK_MIN 16384
+#endif
+
+#define THREAD_MAGIC 0x74687264u /* "thrd" */
+
+enum { THREAD_RUNNING = 1, THREAD_JOINED = 2 };
+
+typedef struct posix_thread {
+    pthread_t thread;
+    uint8_t *stack;
+    size_t size;
+    const char *name;
+    void (*fn)(void *arg);
+    void *arg;
+    uintptr_t id;
+    uint32_t magic;
+    uint32_t state;
+} posix_thread_t;
+
+_Static_assert(sizeof(posix_thread_t) <= sizeof(rtm_thread_t),
+               "posix_thread_t does not fit rtm_thread_t: raise RTM_THREAD_WORDS");
+_Static_assert(_Alignof(posix_thread_t) <= _Alignof(rtm_thread_t),
+               "rtm_thread_t is not aligned enough for posix_thread_t");
+
+typedef struct stack_entry {
+    uintptr_t id; /* 0 = free entry */
+    const uint8_t *stack;
+    size_t size;
+} stack_entry_t;
+
+static pthread_mutex_t g_stack_lock = PTHREAD_MUTEX_INITIALIZER;
+static stack_entry_t g_stacks[RTM_STACK_MAX_THREADS];
+
+static posix_thread_t *posix_thread(rtm_thread_t *t)
+{
+    return (posix_thread_t *)(void *)t->storage;
+}
+
+static const posix_thread_t *posix_thread_const(const rtm_thread_t *t)
+{
+    return (const posix_thread_t *)(const void *)t->storage;
+}
+
+/* The paint and the scan touch another thread's stack, which AddressSanitizer
+ * marks with red zones around that thread's live frames; reading them is the
+ * whole point here, so the two loops are not instrumented. Byte-wise through
+ * volatile, so the compiler cannot turn them into memset/memchr calls, which
+ * the sanitizer would check again. */
+#if defined(__GNUC__) || defined(__clang__)
+#define STACK_NO_ASAN __attribute__((no_sanitize_address))
+#else
+#define STACK_NO_ASAN
+#endif
+
+STACK_NO_ASAN static void paint_stack(uint8_t *stack, size_t size)
+{
+    volatile uint8_t *p = stack;
+    for (size_t i = 0; i < size; i++) {
+        p[i] = (uint8_t)RTM_STACK_FILL;
+    }
+}
+
+/* Bytes at the low (far) end of the stack that still hold the paint. */
+STACK_NO_ASAN static size_t untouched_bytes(const uint8_t *stack, size_t size)
+{
+    const volatile uint8_t *p = stack;
+    size_t n = 0;
+    while (n < size && p[n] == (uint8_t)RTM_STACK_FILL) {
+        n++;
+    }
+    return n;
+}
+
+static void measure(const uint8_t *stack, size_t size, rtm_stack_usage_t *out)
+{
+    size_t untouched = untouched_bytes(stack, size);
+    out->size = size;
+    out->min_free = untouched;
+    out->peak_used = size - untouched;
+}
+
+static void *thread_entry(void *raw)
+{
+    posix_thread_t *pt = raw;
+    pt->fn(pt->arg);
+    return NULL;
+}
+
+bool rtm_thread_start(rtm_thread_t *t, const char *name, void *stack, size_t stack_size,
+                      void (*fn)(void *arg), void *arg)
+{
+    if (t == NULL || stack == NULL || fn == NULL || stack_size < (size_t)PTHREAD_STACK_MIN ||
+        stack_size % RTM_STACK_ALIGN != 0 || (uintptr_t)stack % RTM_STACK_ALIGN != 0) {
+        return false;
+    }
+    posix_thread_t *pt = posix_thread(t);
+    if (pt->magic == THREAD_MAGIC && pt->state == THREAD_RUNNING) {
+        return false; /* still running: its registry entry and stack are in use */
+    }
+    pt->stack = stack;
+    pt->size = stack_size;
+    pt->name = name != NULL ? name : "thread";
+    pt->fn = fn;
+    pt->arg = arg;
+    pt->id = 0;
+    pt->magic = 0;
+    pt->state = 0;
+    paint_stack(pt->stack, stack_size);
+
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0) {
+        return false;
+    }
+    bool ok = false;
+    if (pthread_attr_setstack(&attr, stack, stack_size) == 0) {
+        if (pthread_mutex_lock(&g_stack_lock) != 0) {
+            RTM_ABORT();
+        }
+        stack_entry_t *entry = NULL;
+        for (size_t i = 0; i < RTM_STACK_MAX_THREADS && entry == NULL; i++) {
+            if (g_stacks[i].id == 0) {
+                entry = &g_stacks[i];
+            }
+        }
+        if (entry != NULL && pthread_create(&pt->thread, &attr, thread_entry, pt) == 0) {
+            pt->id = task_id_of(pt->thread);
+            pt->magic = THREAD_MAGIC;
+            pt->state = THREAD_RUNNING;
+            entry->id = pt->id;
+            entry->stack = pt->stack;
+            entry->size = stack_size;
+            ok = true;
+        }
+        if (pthread_mutex_unlock(&g_stack_lock) != 0) {
+            RTM_ABORT();
+        }
+    }
+    (void)pthread_attr_destroy(&attr);
+    return ok;
+}
+
+bool rtm_thread_join(rtm_thread_t *t)
+{
+    if (t == NULL) {
+        return false;
+    }
+    posix_thread_t *pt = posix_thread(t);
+    if (pt->magic != THREAD_MAGIC || pt->state != THREAD_RUNNING) {
+        return false;
+    }
+    if (pthread_join(pt->thread, NULL) != 0) {
+        return false;
+    }
+    if (pthread_mutex_lock(&g_stack_lock) != 0) {
+        RTM_ABORT();
+    }
+    for (size_t i = 0; i < RTM_STACK_MAX_THREADS; i++) {
+        if (g_stacks[i].id == pt->id && g_stacks[i].stack == pt->stack) {
+            g_stacks[i].id = 0;
+            break;
+        }
+    }
+    pt->state = THREAD_JOINED;
+    if (pthread_mutex_unlock(&g_stack_lock) != 0) {
+        RTM_ABORT();
+    }
+    return true;
+}
+
+uintptr_t rtm_thread_task_id(const rtm_thread_t *t)
+{
+    if (t == NULL) {
+        return 0;
+    }
+    const posix_thread_t *pt = posix_thread_const(t);
+    return pt->magic == THREAD_MAGIC ? pt->id : 0;
+}
+
+const char *rtm_thread_name(const rtm_thread_t *t)
+{
+    if (t == NULL) {
+        return "";
+    }
+    const posix_thread_t *pt = posix_thread_const(t);
+    return pt->magic == THREAD_MAGIC ? pt->name : "";
+}
+
+bool rtm_thread_stack_usage(const rtm_thread_t *t, rtm_stack_usage_t *out)
+{
+    if (t == NULL || out == NULL) {
+        return false;
+    }
+    const posix_thread_t *pt = posix_thread_const(t);
+    if (pt->magic != THREAD_MAGIC) {
+        return false;
+    }
+    measure(pt->stack, pt->size, out);
+    return true;
+}
+
+bool rtm_stack_usage(uintptr_t task, rtm_stack_usage_t *out)
+{
+    if (out == NULL || task == 0) {
+        return false;
+    }
+    bool found = false;
+    if (pthread_mutex_lock(&g_stack_lock) != 0) {
+        RTM_ABORT();
+    }
+    for (size_t i = 0; i < RTM_STACK_MAX_THREADS && !found; i++) {
+        if (g_stacks[i].id == task) {
+            measure(g_stacks[i].stack, g_stacks[i].size, out);
+            found = true;
+        }
+    }
+    if (pthread_mutex_unlock(&g_stack_lock) != 0) {
+        RTM_ABORT();
+    }
+    return found;
 }

@@ -1,0 +1,1082 @@
+/* The monitor: sampling against known heap states, history and trends,
+ * every alert raised and cleared once with hysteresis, each recommendation
+ * rule triggered and silent, telemetry lines checked against the format of
+ * docs/formats.md, task stacks through the POSIX port. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rtmem/caps.h"
+#include "rtmem/monitor.h"
+#include "rtmem/observer.h"
+#include "rtmem/stack.h"
+#include "support/test_support.h"
+
+/* ------------------------------------------------------------------ */
+/* A clock the tests move by hand                                      */
+
+static uint32_t g_now;
+static uint32_t fake_clock(void)
+{
+    return g_now;
+}
+
+/* ------------------------------------------------------------------ */
+/* Alert recorder                                                      */
+
+typedef struct alert_log {
+    rtm_alert_t a[64];
+    size_t n;
+} alert_log_t;
+
+static void on_alert(const rtm_alert_t *alert, void *ctx)
+{
+    alert_log_t *log = ctx;
+    if (log->n < TS_ARRAY_LEN(log->a)) {
+        log->a[log->n++] = *alert;
+    }
+}
+
+static size_t count_alerts(const alert_log_t *log, rtm_alert_kind_t kind, bool raised)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < log->n; i++) {
+        n += log->a[i].kind == kind && log->a[i].raised == raised;
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Output capture, line by line, large enough for telemetry            */
+
+static char g_out[256 * 1024];
+static size_t g_out_len;
+
+static void capture(const char *text, size_t len, void *ctx)
+{
+    (void)ctx;
+    if (g_out_len + len < sizeof g_out) {
+        memcpy(g_out + g_out_len, text, len);
+        g_out_len += len;
+        g_out[g_out_len] = '\0';
+    }
+}
+
+static void capture_start(void)
+{
+    g_out_len = 0;
+    g_out[0] = '\0';
+    rtm_output_set(capture, NULL);
+}
+
+static rtm_monitor_config_t test_config(alert_log_t *log)
+{
+    rtm_monitor_config_t cfg = RTM_MONITOR_CONFIG_DEFAULT;
+    cfg.period_ms = 1000;
+    cfg.trend_window_ms = 10000;
+    cfg.hysteresis_percent = 10;
+    cfg.telemetry = false;
+    cfg.on_alert = on_alert;
+    cfg.alert_ctx = log;
+    cfg.clock_ms = fake_clock;
+    return cfg;
+}
+
+static _Alignas(16) uint8_t g_arena[64 * 1024];
+
+static rtm_heap_t *make_heap(size_t size)
+{
+    rtm_heap_config_t hc = {0};
+    hc.strategy = RTM_TLSF;
+    rtm_heap_t *h = rtm_heap_init(g_arena, size, &hc);
+    assert_non_null(h);
+    return h;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sampling                                                            */
+
+static void test_sample_matches_heap(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(32 * 1024);
+    rtm_monitor_mem_t w;
+    rtm_monitor_sample_t hist[4];
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", NULL, hist, 4));
+    assert_false(rtm_monitor_watch_heap(&mon, &w, h, "ram", NULL, hist, 4)); /* twice */
+
+    /* Fragment: 16 blocks of 512, every other one freed. */
+    void *p[16];
+    for (int i = 0; i < 16; i++) {
+        p[i] = rtm_malloc(h, 512);
+        assert_non_null(p[i]);
+    }
+    for (int i = 0; i < 16; i += 2) {
+        rtm_free(h, p[i]);
+    }
+    g_now = 5000;
+    rtm_monitor_sample(&mon);
+    rtm_heap_info_t info;
+    assert_true(rtm_heap_info(h, &info));
+    rtm_monitor_mem_status_t st;
+    assert_true(rtm_monitor_mem_status(&mon, &w, &st));
+    assert_string_equal(st.name, "ram");
+    assert_int_equal(st.total_bytes, info.total_bytes);
+    assert_int_equal(st.free_bytes, info.free_bytes);
+    assert_int_equal(st.min_free_bytes, info.min_free_bytes);
+    assert_int_equal(st.largest_free, info.largest_free_block);
+    assert_int_equal(st.used_blocks, 8);
+    assert_int_equal(st.free_blocks, info.free_blocks);
+    uint32_t expect = (uint32_t)(1000u - (uint64_t)info.largest_free_block * 1000u / info.free_bytes);
+    assert_int_equal(st.frag_permille, expect);
+    assert_true(st.frag_permille > 0);
+    assert_false(st.trend_valid);
+
+    /* History keeps the last 4, oldest first. */
+    for (uint32_t i = 1; i <= 5; i++) {
+        g_now = 5000 + i * 1000;
+        rtm_monitor_sample(&mon);
+    }
+    size_t kept = 0;
+    rtm_monitor_sample_t s;
+    assert_true(rtm_monitor_history(&mon, &w, 0, &s, &kept));
+    assert_int_equal(kept, 4);
+    assert_int_equal(s.ms, 7000);
+    assert_true(rtm_monitor_history(&mon, &w, 3, &s, NULL));
+    assert_int_equal(s.ms, 10000);
+    assert_int_equal(s.free_bytes, info.free_bytes);
+    assert_int_equal(s.used_blocks, 8);
+    assert_false(rtm_monitor_history(&mon, &w, 4, &s, NULL));
+
+    /* All free: one block, no fragmentation. */
+    for (int i = 1; i < 16; i += 2) {
+        rtm_free(h, p[i]);
+    }
+    rtm_monitor_sample(&mon);
+    assert_true(rtm_monitor_mem_status(&mon, &w, &st));
+    assert_int_equal(st.frag_permille, 0);
+    assert_int_equal(st.used_blocks, 0);
+
+    rtm_monitor_status_t ms;
+    assert_true(rtm_monitor_status(&mon, &ms));
+    assert_int_equal(ms.samples, 7);
+    assert_int_equal(ms.memories, 1);
+    assert_int_equal(log.n, 0); /* no limits, no alerts */
+    rtm_monitor_deinit(&mon);
+}
+
+static void test_tick_period(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    g_now = 100;
+    assert_true(rtm_monitor_tick(&mon));  /* first: always */
+    g_now = 1099;
+    assert_false(rtm_monitor_tick(&mon));
+    g_now = 1100;
+    assert_true(rtm_monitor_tick(&mon));
+    g_now = 50; /* the clock wrapped past 2^32 since: 4294966246 ms later */
+    assert_true(rtm_monitor_tick(&mon));
+    rtm_monitor_status_t ms;
+    assert_true(rtm_monitor_status(&mon, &ms));
+    assert_int_equal(ms.samples, 3);
+    rtm_monitor_deinit(&mon);
+}
+
+static void test_bad_input(void **state)
+{
+    (void)state;
+    rtm_monitor_t mon;
+    rtm_monitor_mem_t w;
+    rtm_monitor_pool_t pw;
+    rtm_monitor_task_t tw;
+    rtm_monitor_sample_t hist[2];
+    assert_null(rtm_monitor_init(NULL, NULL));
+    memset(&mon, 0, sizeof mon);
+    assert_false(rtm_monitor_tick(&mon)); /* never initialised */
+    assert_non_null(rtm_monitor_init(&mon, NULL));
+    rtm_heap_t *h = make_heap(8 * 1024);
+    assert_false(rtm_monitor_watch_heap(&mon, &w, NULL, "x", NULL, NULL, 0));
+    assert_false(rtm_monitor_watch_heap(&mon, NULL, h, "x", NULL, NULL, 0));
+    assert_false(rtm_monitor_watch_heap(&mon, &w, h, NULL, NULL, NULL, 0));
+    assert_false(rtm_monitor_watch_heap(&mon, &w, h, "x", NULL, NULL, 2)); /* ring without memory */
+    assert_false(rtm_monitor_watch_heap(&mon, &w, h, "x", NULL, hist, 70000));
+    assert_false(rtm_monitor_watch_caps(&mon, &w, 0, "x", NULL, NULL, 0));
+    assert_false(rtm_monitor_watch_pool(&mon, &pw, NULL));
+    assert_false(rtm_monitor_watch_task(&mon, &tw, 1, NULL, 0));
+    assert_false(rtm_monitor_status(&mon, NULL));
+    assert_int_equal(rtm_monitor_recommend(NULL, NULL, 0), 0);
+    assert_int_equal(rtm_recommendation_text(NULL, NULL, 0), 0);
+    rtm_monitor_heap_observer(NULL, &mon);
+    rtm_monitor_deinit(&mon);
+    assert_false(rtm_monitor_status(&mon, &(rtm_monitor_status_t){0}));
+    assert_string_equal(rtm_alert_kind_str(RTM_ALERT_KIND_COUNT), "unknown");
+    assert_string_equal(rtm_rec_kind_str(RTM_REC_POOL_FOR_SIZE), "pool_for_size");
+}
+
+/* ------------------------------------------------------------------ */
+/* Trends                                                              */
+
+static void test_leak_trend(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    cfg.trend_window_ms = 20000;
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(64 * 1024);
+    rtm_monitor_mem_t w;
+    rtm_monitor_sample_t hist[64];
+    rtm_monitor_limits_t lim = {0};
+    lim.leak_bytes_per_min = 2000;
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", &lim, hist, 64));
+
+    /* A steady cycle (allocate, free) shows no trend and no alert. */
+    rtm_monitor_mem_status_t st;
+    g_now = 0;
+    for (int i = 0; i < 30; i++) {
+        void *p = rtm_malloc(h, (size_t)(100 + (i % 3) * 300));
+        g_now += 1000;
+        rtm_monitor_sample(&mon);
+        rtm_free(h, p);
+    }
+    assert_true(rtm_monitor_mem_status(&mon, &w, &st));
+    assert_true(st.trend_valid);
+    assert_true(st.trend_bytes_per_min > -1000 && st.trend_bytes_per_min < 1000);
+    assert_int_equal(log.n, 0);
+
+    /* A leak of 64 B (+ overhead) a second = about -4100 B/min. */
+    for (int i = 0; i < 30; i++) {
+        assert_non_null(rtm_malloc(h, 64));
+        g_now += 1000;
+        rtm_monitor_sample(&mon);
+    }
+    assert_true(rtm_monitor_mem_status(&mon, &w, &st));
+    assert_true(st.trend_valid);
+    assert_true(st.trend_bytes_per_min <= -3840 && st.trend_bytes_per_min >= -4800);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_LEAK_TREND, true), 1);
+    assert_true(log.a[0].value < -2000);
+    assert_int_equal(log.a[0].threshold, -2000);
+    assert_string_equal(log.a[0].source, "ram");
+    assert_true((st.alerts & (1u << RTM_ALERT_LEAK_TREND)) != 0);
+
+    /* The leak stops: once the window holds only flat samples it clears. */
+    for (int i = 0; i < 30; i++) {
+        g_now += 1000;
+        rtm_monitor_sample(&mon);
+    }
+    assert_int_equal(count_alerts(&log, RTM_ALERT_LEAK_TREND, true), 1);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_LEAK_TREND, false), 1);
+    rtm_monitor_deinit(&mon);
+}
+
+static void test_trend_needs_half_window(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    cfg.trend_window_ms = 60000;
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(64 * 1024);
+    rtm_monitor_mem_t w;
+    rtm_monitor_sample_t hist[128];
+    rtm_monitor_limits_t lim = {0};
+    lim.leak_bytes_per_min = 100;
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", &lim, hist, 128));
+    rtm_monitor_mem_status_t st;
+    g_now = 0;
+    /* 29 s of a fast leak: not yet half of the 60 s window. */
+    for (int i = 0; i < 30; i++) {
+        assert_non_null(rtm_malloc(h, 256));
+        rtm_monitor_sample(&mon);
+        g_now += 1000;
+    }
+    assert_true(rtm_monitor_mem_status(&mon, &w, &st));
+    assert_false(st.trend_valid);
+    assert_int_equal(log.n, 0);
+    assert_non_null(rtm_malloc(h, 256));
+    rtm_monitor_sample(&mon); /* 30 s: valid now */
+    assert_true(rtm_monitor_mem_status(&mon, &w, &st));
+    assert_true(st.trend_valid);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_LEAK_TREND, true), 1);
+    rtm_monitor_deinit(&mon);
+}
+
+/* ------------------------------------------------------------------ */
+/* Alerts with hysteresis                                              */
+
+/* Allocates from h until its free bytes are below target (returns the
+ * blocks through out, count through n). */
+static void fill_below(rtm_heap_t *h, size_t target, void **out, size_t *n, size_t cap,
+                       size_t step)
+{
+    while (rtm_heap_free_bytes(h) >= target && *n < cap) {
+        out[*n] = rtm_malloc(h, step);
+        assert_non_null(out[*n]);
+        (*n)++;
+    }
+}
+
+static void test_low_free_hysteresis(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(32 * 1024);
+    size_t base = rtm_heap_free_bytes(h);
+    rtm_monitor_limits_t lim = {0};
+    lim.low_free = base / 2;
+    lim.low_min_free = base / 2;
+    rtm_monitor_mem_t w;
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", &lim, NULL, 0));
+    void *blocks[256];
+    size_t n = 0;
+    fill_below(h, lim.low_free, blocks, &n, 256, 200);
+    rtm_monitor_sample(&mon);
+    rtm_monitor_sample(&mon); /* still low: not raised twice */
+    assert_int_equal(count_alerts(&log, RTM_ALERT_LOW_FREE, true), 1);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_LOW_MIN_FREE, true), 1);
+    const rtm_alert_t *a = &log.a[0];
+    assert_true(a->value < a->threshold);
+    assert_int_equal(a->threshold, (int64_t)lim.low_free);
+
+    /* Back above the threshold but inside the 10% band: stays raised. */
+    size_t clear_at = lim.low_free + lim.low_free / 10u;
+    while (rtm_heap_free_bytes(h) < lim.low_free) {
+        rtm_free(h, blocks[--n]);
+    }
+    assert_true(rtm_heap_free_bytes(h) < clear_at);
+    rtm_monitor_sample(&mon);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_LOW_FREE, false), 0);
+    /* Past the band: cleared once. */
+    while (rtm_heap_free_bytes(h) < clear_at) {
+        rtm_free(h, blocks[--n]);
+    }
+    rtm_monitor_sample(&mon);
+    rtm_monitor_sample(&mon);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_LOW_FREE, false), 1);
+    /* The minimum-ever stays low until it is reset. */
+    assert_int_equal(count_alerts(&log, RTM_ALERT_LOW_MIN_FREE, false), 0);
+    rtm_heap_reset_min_free(h);
+    rtm_monitor_sample(&mon);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_LOW_MIN_FREE, false), 1);
+    while (n > 0) {
+        rtm_free(h, blocks[--n]);
+    }
+    rtm_monitor_deinit(&mon);
+}
+
+static void test_block_and_fragmentation_alerts(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(32 * 1024);
+    rtm_monitor_limits_t lim = {0};
+    lim.need_block = 4096;
+    lim.max_frag_permille = 500;
+    rtm_monitor_mem_t w;
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", &lim, NULL, 0));
+    rtm_monitor_sample(&mon);
+    assert_int_equal(log.n, 0);
+
+    /* Checkerboard of 1 KiB blocks: plenty free, nothing of 4 KiB. */
+    void *p[40];
+    size_t n = 0;
+    while (n < 40 && (p[n] = rtm_malloc(h, 1024)) != NULL) {
+        n++;
+    }
+    for (size_t i = 0; i < n; i += 2) {
+        rtm_free(h, p[i]);
+        p[i] = NULL;
+    }
+    rtm_monitor_sample(&mon);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_BLOCK_TOO_SMALL, true), 1);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_FRAGMENTED, true), 1);
+    rtm_monitor_mem_status_t st;
+    assert_true(rtm_monitor_mem_status(&mon, &w, &st));
+    assert_true(st.frag_permille > 500);
+    assert_true(st.largest_free < 4096);
+
+    for (size_t i = 1; i < n; i += 2) {
+        rtm_free(h, p[i]);
+    }
+    rtm_monitor_sample(&mon);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_BLOCK_TOO_SMALL, false), 1);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_FRAGMENTED, false), 1);
+    assert_int_equal(log.n, 4);
+    rtm_monitor_deinit(&mon);
+}
+
+static void test_pool_exhausted(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    cfg.hysteresis_percent = 25;
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    static _Alignas(16) uint8_t storage[4096];
+    static rtm_pool_t pool;
+    rtm_pool_config_t pc = {0};
+    pc.name = "msgs";
+    pc.block_size = 32;
+    pc.count = 8;
+    assert_non_null(rtm_pool_init(&pool, storage, sizeof storage, &pc));
+    rtm_monitor_pool_t w;
+    assert_true(rtm_monitor_watch_pool(&mon, &w, &pool));
+    void *b[8];
+    for (int i = 0; i < 8; i++) {
+        b[i] = rtm_pool_alloc(&pool);
+        assert_non_null(b[i]);
+    }
+    rtm_monitor_sample(&mon);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_POOL_EXHAUSTED, true), 1);
+    assert_string_equal(log.a[0].source, "msgs");
+    /* One block back: below the 25% band (2 of 8), still raised. */
+    rtm_pool_free(&pool, b[7]);
+    rtm_monitor_sample(&mon);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_POOL_EXHAUSTED, false), 0);
+    rtm_pool_free(&pool, b[6]);
+    rtm_monitor_sample(&mon);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_POOL_EXHAUSTED, false), 1);
+
+    /* A failure between two ticks raises it even though blocks are free
+     * again by the time of the sample. */
+    b[6] = rtm_pool_alloc(&pool);
+    b[7] = rtm_pool_alloc(&pool);
+    assert_null(rtm_pool_alloc(&pool));
+    rtm_pool_free(&pool, b[7]);
+    rtm_pool_free(&pool, b[6]);
+    rtm_monitor_sample(&mon);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_POOL_EXHAUSTED, true), 2);
+    rtm_monitor_sample(&mon);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_POOL_EXHAUSTED, false), 2);
+    rtm_monitor_pool_status_t ps;
+    assert_true(rtm_monitor_pool_status(&mon, &w, &ps));
+    assert_int_equal(ps.capacity, 8);
+    assert_int_equal(ps.peak_used, 8);
+    assert_int_equal(ps.failed_count, 1);
+    for (int i = 0; i < 6; i++) {
+        rtm_pool_free(&pool, b[i]);
+    }
+    rtm_monitor_deinit(&mon);
+}
+
+/* ------------------------------------------------------------------ */
+/* Tasks: stacks through the POSIX port                                */
+
+#define TASK_STACK (128u * 1024u)
+RTM_STACK_STORAGE(g_task_stack, TASK_STACK);
+
+typedef struct task_ctl {
+    volatile int go_deep;
+    volatile int done_deep;
+    volatile int quit;
+} task_ctl_t;
+
+static size_t touch_stack(size_t kib)
+{
+    volatile uint8_t buf[1024];
+    memset((void *)buf, 1, sizeof buf);
+    return kib > 1 ? buf[kib % 1024] + touch_stack(kib - 1) : buf[0];
+}
+
+static void task_body(void *arg)
+{
+    task_ctl_t *ctl = arg;
+    while (!ctl->quit) {
+        if (ctl->go_deep && !ctl->done_deep) {
+            (void)touch_stack(100);
+            ctl->done_deep = 1;
+        }
+        rtm_port_sleep_ms(1);
+    }
+}
+
+static void test_task_stack(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    cfg.max_stack_percent = 60;
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    task_ctl_t ctl = {0, 0, 0};
+    rtm_thread_t t;
+    assert_true(rtm_thread_start(&t, "worker", g_task_stack, TASK_STACK, task_body, &ctl));
+    rtm_monitor_task_t tw;
+    assert_true(rtm_monitor_watch_task(&mon, &tw, rtm_thread_task_id(&t), "worker", 0));
+    rtm_port_sleep_ms(20);
+    rtm_monitor_sample(&mon);
+    rtm_monitor_task_status_t ts;
+    assert_true(rtm_monitor_task_status(&mon, &tw, &ts));
+    assert_true(ts.stack_known);
+    assert_int_equal(ts.stack_size, TASK_STACK);
+    assert_true(ts.stack_peak < 60u * TASK_STACK / 100u);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_STACK_HIGH, true), 0);
+    /* Most of the stack unused: a smaller stack is advised. */
+    rtm_recommendation_t rec[8];
+    size_t n = rtm_monitor_recommend(&mon, rec, 8);
+    assert_int_equal(n, 1);
+    assert_int_equal(rec[0].kind, RTM_REC_STACK_SIZE);
+    assert_int_equal(rec[0].v[0], TASK_STACK);
+    assert_int_equal(rec[0].v[1], ts.stack_peak);
+    assert_true(rec[0].v[2] >= ts.stack_peak + ts.stack_peak / 4 && rec[0].v[2] % 16 == 0);
+
+    ctl.go_deep = 1;
+    while (!ctl.done_deep) {
+        rtm_port_sleep_ms(1);
+    }
+    rtm_monitor_sample(&mon);
+    assert_true(rtm_monitor_task_status(&mon, &tw, &ts));
+    assert_true(ts.stack_peak >= 100u * 1024u);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_STACK_HIGH, true), 1);
+    /* 100 KiB + margin does not fit 128 KiB: a bigger stack is advised. */
+    n = rtm_monitor_recommend(&mon, rec, 8);
+    assert_int_equal(n, 1);
+    assert_true(rec[0].v[2] > TASK_STACK);
+
+    /* A declared size that already fits peak + margin: silent. */
+    rtm_monitor_task_t tw2;
+    size_t fits = (size_t)(ts.stack_peak * 3 / 2);
+    assert_true(rtm_monitor_watch_task(&mon, &tw2, rtm_thread_task_id(&t), "declared", fits));
+    rtm_monitor_sample(&mon);
+    n = rtm_monitor_recommend(&mon, rec, 8);
+    assert_int_equal(n, 1); /* only the first watch's advice */
+    assert_string_equal(rec[0].source, "worker");
+
+    ctl.quit = 1;
+    assert_true(rtm_thread_join(&t));
+    rtm_monitor_deinit(&mon);
+}
+
+/* ------------------------------------------------------------------ */
+/* Recommendations                                                     */
+
+static size_t find_rec(const rtm_recommendation_t *rec, size_t n, rtm_rec_kind_t kind)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (rec[i].kind == kind) {
+            return i;
+        }
+    }
+    return SIZE_MAX;
+}
+
+static void test_pool_for_dominant_size(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(64 * 1024);
+    rtm_heap_set_observer(h, rtm_monitor_heap_observer, &mon);
+    rtm_monitor_mem_t w;
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", NULL, NULL, 0));
+
+    /* Eight sizes equally often: no size dominates. */
+    void *live[64];
+    for (int round = 0; round < 20; round++) {
+        for (int s = 0; s < 8; s++) {
+            live[s] = rtm_malloc(h, (size_t)(40 + s * 64));
+            assert_non_null(live[s]);
+        }
+        for (int s = 0; s < 8; s++) {
+            rtm_free(h, live[s]);
+        }
+    }
+    rtm_monitor_sample(&mon);
+    rtm_recommendation_t rec[8];
+    size_t n = rtm_monitor_recommend(&mon, rec, 8);
+    assert_int_equal(find_rec(rec, n, RTM_REC_POOL_FOR_SIZE), SIZE_MAX);
+
+    /* Now 45-byte requests, up to 20 live at once, outnumber the rest. */
+    for (int round = 0; round < 10; round++) {
+        for (int i = 0; i < 20; i++) {
+            live[i] = rtm_malloc(h, 45);
+            assert_non_null(live[i]);
+        }
+        for (int i = 0; i < 20; i++) {
+            rtm_free(h, live[i]);
+        }
+    }
+    rtm_monitor_sample(&mon);
+    n = rtm_monitor_recommend(&mon, rec, 8);
+    size_t k = find_rec(rec, n, RTM_REC_POOL_FOR_SIZE);
+    assert_true(k != SIZE_MAX);
+    assert_int_equal(rec[k].v[0], 48); /* 45 rounded to the 8-byte granularity */
+    assert_int_equal(rec[k].v[1], 200);
+    assert_int_equal(rec[k].v[2], 360);
+    assert_int_equal(rec[k].v[3], 20);
+    assert_int_equal(rec[k].v[4], 25);
+    char text[200];
+    size_t len = rtm_recommendation_text(&rec[k], text, sizeof text);
+    assert_int_equal(len, strlen(text));
+    assert_string_equal(text, "ram: 200 of 360 allocations are 48 B: serve them from a pool of "
+                              "25 blocks of 48 B (peak 20 live)");
+    /* A short buffer is cut but terminated, and the needed length returned. */
+    char small[10];
+    assert_int_equal(rtm_recommendation_text(&rec[k], small, sizeof small), len);
+    assert_int_equal(strlen(small), 9);
+    rtm_heap_set_observer(h, NULL, NULL);
+    rtm_monitor_deinit(&mon);
+}
+
+static void test_region_size_rules(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(32 * 1024);
+    rtm_monitor_mem_t w;
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", NULL, NULL, 0));
+    rtm_recommendation_t rec[8];
+
+    /* Barely used, but too few samples to judge: silent. */
+    for (int i = 0; i < 9; i++) {
+        rtm_monitor_sample(&mon);
+    }
+    assert_int_equal(rtm_monitor_recommend(&mon, rec, 8), 0);
+    rtm_monitor_sample(&mon);
+    size_t n = rtm_monitor_recommend(&mon, rec, 8);
+    assert_int_equal(n, 1);
+    assert_int_equal(rec[0].kind, RTM_REC_SHRINK_MEMORY);
+    assert_int_equal(rec[0].v[0], 32 * 1024);
+    assert_int_equal(rec[0].v[2], 32 * 1024 - rec[0].v[1]);
+    assert_int_equal(rec[0].v[3], rec[0].v[2] + rec[0].v[2] / 4);
+
+    /* Between 10% and 50% free at the minimum: silent. */
+    void *blocks[512];
+    size_t nb = 0;
+    fill_below(h, 32 * 1024 * 40 / 100, blocks, &nb, 512, 256);
+    rtm_monitor_sample(&mon);
+    assert_int_equal(rtm_monitor_recommend(&mon, rec, 8), 0);
+
+    /* Under 10%: grow to peak + 25%. */
+    fill_below(h, 32 * 1024 * 5 / 100, blocks, &nb, 512, 256);
+    rtm_monitor_sample(&mon);
+    n = rtm_monitor_recommend(&mon, rec, 8);
+    assert_int_equal(n, 1);
+    assert_int_equal(rec[0].kind, RTM_REC_GROW_MEMORY);
+    assert_true(rec[0].v[1] < 32 * 1024 / 10);
+    assert_true(rec[0].v[3] > 32 * 1024);
+    assert_int_equal(rec[0].v[3], rec[0].v[2] + rec[0].v[2] / 4);
+    while (nb > 0) {
+        rtm_free(h, blocks[--nb]);
+    }
+    rtm_monitor_deinit(&mon);
+}
+
+static _Alignas(16) uint8_t g_internal[48 * 1024];
+static _Alignas(16) uint8_t g_psram[128 * 1024];
+
+static void test_move_to_psram(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    static rtm_caps_registry_t reg;
+    static rtm_caps_region_t slots[2];
+    assert_int_equal(rtm_caps_init(&reg, slots, 2, NULL), RTM_CAPS_OK);
+    rtm_caps_region_config_t internal = {0};
+    internal.name = "DRAM";
+    internal.caps[0] = RTM_CAP_INTERNAL | RTM_CAP_DMA | RTM_CAP_8BIT | RTM_CAP_32BIT |
+                       RTM_CAP_DEFAULT;
+    rtm_caps_region_config_t psram = {0};
+    psram.name = "PSRAM";
+    psram.caps[1] = RTM_CAP_SPIRAM | RTM_CAP_8BIT | RTM_CAP_32BIT | RTM_CAP_DEFAULT;
+    assert_int_equal(rtm_caps_add_region(g_internal, sizeof g_internal, &internal, NULL),
+                     RTM_CAPS_OK);
+    assert_int_equal(rtm_caps_add_region(g_psram, sizeof g_psram, &psram, NULL), RTM_CAPS_OK);
+    rtm_caps_set_observer(rtm_monitor_caps_observer, &mon);
+    rtm_monitor_mem_t w[2];
+    assert_int_equal(rtm_monitor_watch_regions(&mon, w, 2, NULL, NULL, 0), 2);
+
+    /* DMA buffers fill internal RAM: short, but they must stay there. */
+    void *p[16];
+    size_t n = 0;
+    for (; n < 9; n++) {
+        p[n] = rtm_caps_malloc(4096, RTM_CAP_DMA);
+        assert_non_null(p[n]);
+    }
+    rtm_monitor_sample(&mon);
+    rtm_recommendation_t rec[8];
+    size_t nr = rtm_monitor_recommend(&mon, rec, 8);
+    assert_int_equal(find_rec(rec, nr, RTM_REC_MOVE_TO_PSRAM), SIZE_MAX);
+
+    /* Two large buffers with no DMA need land in internal RAM too. */
+    for (; n < 11; n++) {
+        p[n] = rtm_caps_malloc(4096, RTM_CAP_8BIT);
+        assert_non_null(p[n]);
+        assert_string_equal(rtm_caps_region_name(rtm_caps_region_of(p[n])), "DRAM");
+    }
+    rtm_monitor_sample(&mon);
+    nr = rtm_monitor_recommend(&mon, rec, 8);
+    size_t k = find_rec(rec, nr, RTM_REC_MOVE_TO_PSRAM);
+    assert_true(k != SIZE_MAX);
+    assert_string_equal(rec[k].source, "DRAM");
+    assert_int_equal(rec[k].v[0], 2);
+    assert_int_equal(rec[k].v[1], 8192);
+    assert_int_equal(rec[k].v[2], 4096);
+    assert_true(rec[k].v[3] < sizeof g_internal / 10);
+    assert_true(rec[k].v[4] > 100 * 1024);
+    assert_true(find_rec(rec, nr, RTM_REC_GROW_MEMORY) != SIZE_MAX);
+
+    while (n > 0) {
+        rtm_caps_free(p[--n]);
+    }
+    rtm_caps_set_observer(NULL, NULL);
+    rtm_caps_deinit();
+    rtm_monitor_deinit(&mon);
+}
+
+static void test_tracing_advice(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    static _Alignas(16) uint8_t trace_mem[8192];
+    rtm_trace_t *trace = rtm_trace_init(trace_mem, sizeof trace_mem);
+    assert_non_null(trace);
+    cfg.trace = trace;
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(64 * 1024);
+    rtm_monitor_mem_t w;
+    rtm_monitor_sample_t hist[32];
+    rtm_monitor_limits_t lim = {0};
+    lim.leak_bytes_per_min = 500;
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", &lim, hist, 32));
+    g_now = 0;
+    for (int i = 0; i < 12; i++) {
+        rtm_monitor_sample(&mon);
+        g_now += 1000;
+    }
+    rtm_recommendation_t rec[8];
+    assert_int_equal(find_rec(rec, rtm_monitor_recommend(&mon, rec, 8), RTM_REC_ENABLE_TRACING),
+                     SIZE_MAX);
+    for (int i = 0; i < 12; i++) {
+        assert_non_null(rtm_malloc(h, 100));
+        rtm_monitor_sample(&mon);
+        g_now += 1000;
+    }
+    size_t n = rtm_monitor_recommend(&mon, rec, 8);
+    size_t k = find_rec(rec, n, RTM_REC_ENABLE_TRACING);
+    assert_true(k != SIZE_MAX);
+    assert_true(rec[k].v[0] > 500);
+    assert_int_equal(rec[k].v[2], 0);
+    char text[200];
+    rtm_recommendation_text(&rec[k], text, sizeof text);
+    assert_non_null(strstr(text, "rtm_trace_start"));
+    assert_true(rtm_trace_start(trace, RTM_TRACE_LEAKS));
+    n = rtm_monitor_recommend(&mon, rec, 8);
+    k = find_rec(rec, n, RTM_REC_ENABLE_TRACING);
+    assert_int_equal(rec[k].v[2], 1);
+    rtm_trace_stop(trace);
+    rtm_monitor_deinit(&mon);
+}
+
+/* ------------------------------------------------------------------ */
+/* Telemetry format (docs/formats.md)                                  */
+
+/* A flat JSON object of string and integer values, as the monitor writes
+ * it. Returns the number of members, or -1 if the text is not one. */
+typedef struct json_member {
+    char key[32];
+    char str[256];
+    long long num;
+    bool is_str;
+} json_member_t;
+
+static int parse_flat_json(const char *s, json_member_t *m, int cap)
+{
+    int n = 0;
+    if (*s++ != '{') {
+        return -1;
+    }
+    for (;;) {
+        if (n == cap || *s++ != '"') {
+            return -1;
+        }
+        size_t k = 0;
+        while (*s != '"' && *s != '\0' && k + 1 < sizeof m[n].key) {
+            m[n].key[k++] = *s++;
+        }
+        m[n].key[k] = '\0';
+        if (*s++ != '"' || *s++ != ':') {
+            return -1;
+        }
+        if (*s == '"') {
+            s++;
+            size_t j = 0;
+            while (*s != '"') {
+                if (*s == '\0' || (unsigned char)*s < 0x20) {
+                    return -1;
+                }
+                if (*s == '\\') {
+                    s++;
+                    if (*s == 'u') {
+                        for (int d = 1; d <= 4; d++) {
+                            if (strchr("0123456789abcdef", s[d]) == NULL || s[d] == '\0') {
+                                return -1;
+                            }
+                        }
+                        s += 4;
+                    } else if (*s != '"' && *s != '\\') {
+                        return -1;
+                    }
+                }
+                if (j + 1 < sizeof m[n].str) {
+                    m[n].str[j++] = *s;
+                }
+                s++;
+            }
+            m[n].str[j] = '\0';
+            m[n].is_str = true;
+            s++;
+        } else {
+            char *end;
+            m[n].num = strtoll(s, &end, 10);
+            if (end == s || (*s == '0' && end - s > 1) || (*s == '-' && s[1] == '0')) {
+                return -1;
+            }
+            m[n].is_str = false;
+            s = end;
+        }
+        n++;
+        if (*s == '}') {
+            return s[1] == '\0' ? n : -1;
+        }
+        if (*s++ != ',') {
+            return -1;
+        }
+    }
+}
+
+static const json_member_t *member(const json_member_t *m, int n, const char *key)
+{
+    for (int i = 0; i < n; i++) {
+        if (strcmp(m[i].key, key) == 0) {
+            return &m[i];
+        }
+    }
+    return NULL;
+}
+
+/* The keys each line type must have (docs/formats.md), and whether each
+ * is a string. */
+typedef struct line_schema {
+    const char *type;
+    const char *keys[16];
+    const char *strings;
+} line_schema_t;
+
+static const line_schema_t k_schemas[] = {
+    {"mem",
+     {"seq", "name", "kind", "total", "free", "min_free", "largest", "used_blocks", "free_blocks",
+      "failed", "frag_pm", "alerts", NULL},
+     ",name,kind,"},
+    {"pool", {"seq", "name", "block", "capacity", "used", "peak", "failed", "waits", "alerts", NULL},
+     ",name,"},
+    {"task", {"seq", "name", "id", "alerts", NULL}, ",name,"},
+    {"alert", {"alert", "state", "source", "value", "threshold", NULL}, ",alert,state,source,"},
+    {"rec", {"rule", "source", "text", NULL}, ",rule,source,text,"},
+    {"trace", {"line", NULL}, ",line,"},
+};
+
+static void check_line(const char *line, int *types_seen)
+{
+    json_member_t m[24];
+    int n = parse_flat_json(line, m, 24);
+    if (n < 0) {
+        ts_fail("not a flat JSON object: %s", line);
+    }
+    assert_true(strncmp(line, "{\"rtmem\":1,\"type\":\"", 19) == 0);
+    const json_member_t *ms = member(m, n, "ms");
+    assert_non_null(ms);
+    assert_false(ms->is_str);
+    const json_member_t *type = member(m, n, "type");
+    for (size_t s = 0; s < TS_ARRAY_LEN(k_schemas); s++) {
+        if (strcmp(type->str, k_schemas[s].type) != 0) {
+            continue;
+        }
+        types_seen[s]++;
+        for (size_t k = 0; k_schemas[s].keys[k] != NULL; k++) {
+            const json_member_t *v = member(m, n, k_schemas[s].keys[k]);
+            if (v == NULL) {
+                ts_fail("'%s' line without '%s': %s", type->str, k_schemas[s].keys[k], line);
+            }
+            char probe[40];
+            snprintf(probe, sizeof probe, ",%s,", v->key);
+            assert_int_equal(v->is_str, strstr(k_schemas[s].strings, probe) != NULL);
+        }
+        for (int i = 0; i < n; i++) {
+            if (!m[i].is_str && m[i].num < 0 && strcmp(m[i].key, "trend_bpm") != 0 &&
+                strcmp(m[i].key, "value") != 0 && strcmp(m[i].key, "threshold") != 0) {
+                ts_fail("negative '%s': %s", m[i].key, line);
+            }
+        }
+        return;
+    }
+    ts_fail("unknown line type: %s", line);
+}
+
+static void test_telemetry_lines(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    cfg.telemetry = true;
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(32 * 1024);
+    /* Trace events share the stream, as telemetry lines. */
+    static _Alignas(16) uint8_t trace_mem[16384];
+    rtm_trace_t *trace = rtm_trace_init(trace_mem, sizeof trace_mem);
+    assert_non_null(trace);
+    rtm_observer_chain_t chain;
+    rtm_observer_chain_init(&chain);
+    assert_true(rtm_observer_chain_add(&chain, rtm_monitor_heap_observer, &mon));
+    assert_true(rtm_observer_chain_add(&chain, rtm_trace_observer, trace));
+    rtm_observer_chain_attach(&chain, h);
+    rtm_monitor_limits_t lim = {0};
+    lim.low_free = 20 * 1024;
+    lim.leak_bytes_per_min = 100;
+    rtm_monitor_mem_t w;
+    rtm_monitor_sample_t hist[16];
+    /* A name that needs escaping. */
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram \"main\"\\\n", &lim, hist, 16));
+    static _Alignas(16) uint8_t storage[1024];
+    static rtm_pool_t pool;
+    rtm_pool_config_t pc = {0};
+    pc.name = "p";
+    pc.block_size = 16;
+    pc.count = 4;
+    assert_non_null(rtm_pool_init(&pool, storage, sizeof storage, &pc));
+    rtm_monitor_pool_t pw;
+    assert_true(rtm_monitor_watch_pool(&mon, &pw, &pool));
+    rtm_monitor_task_t tw;
+    assert_true(rtm_monitor_watch_task(&mon, &tw, 12345, "nostack", 0));
+
+    capture_start();
+    rtm_trace_set_stream_format(trace, RTM_TRACE_STREAM_TELEMETRY);
+    rtm_trace_set_stream(trace, true);
+    assert_true(rtm_trace_start(trace, RTM_TRACE_LEAKS));
+    g_now = 0;
+    for (int i = 0; i < 40; i++) {
+        for (int j = 0; j < 3; j++) {
+            assert_non_null(rtm_malloc(h, 120));
+        }
+        rtm_monitor_sample(&mon);
+        g_now += 1000;
+    }
+    size_t recs = rtm_monitor_print_recommendations(&mon);
+    rtm_output_set(NULL, NULL);
+    assert_true(recs >= 2); /* grow + tracing + pool */
+
+    int seen[TS_ARRAY_LEN(k_schemas)] = {0};
+    size_t text_lines = 0;
+    for (char *line = g_out, *nl; *line != '\0'; line = nl + 1) {
+        nl = strchr(line, '\n');
+        assert_non_null(nl);
+        *nl = '\0';
+        if (strncmp(line, "{\"rtmem\":", 9) == 0) {
+            check_line(line, seen);
+            if (strstr(line, "\"type\":\"trace\"") != NULL && seen[5] == 1) {
+                assert_non_null(strstr(line, "\"line\":\"# rtmem-trace 1\"}"));
+            } else if (strstr(line, "\"type\":\"trace\"") != NULL) {
+                assert_non_null(strstr(line, "\"line\":\"a 0x"));
+                assert_non_null(strstr(line, " 120 t="));
+            }
+            if (strstr(line, "\"type\":\"mem\"") != NULL) {
+                assert_non_null(strstr(line, "\"name\":\"ram \\\"main\\\"\\\\\\u000a\""));
+            }
+        } else {
+            if (strncmp(line, "rtmem monitor: ", 15) != 0) {
+                ts_fail("neither telemetry nor advice: %s", line);
+            }
+            text_lines++;
+        }
+    }
+    assert_int_equal(seen[0], 40); /* mem */
+    assert_int_equal(seen[1], 40); /* pool */
+    assert_int_equal(seen[2], 40); /* task */
+    assert_true(seen[3] >= 2);     /* low_free and leak_trend raised */
+    assert_int_equal((size_t)seen[4], recs);
+    assert_int_equal(text_lines, recs);
+    assert_int_equal(seen[5], 1 + 120); /* the header and every allocation */
+    rtm_trace_stop(trace);
+    rtm_heap_set_observer(h, NULL, NULL);
+    rtm_monitor_deinit(&mon);
+}
+
+static void test_run_in_thread(void **state)
+{
+    (void)state;
+    rtm_monitor_config_t cfg = RTM_MONITOR_CONFIG_DEFAULT;
+    cfg.period_ms = 5;
+    cfg.telemetry = false;
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(8 * 1024);
+    rtm_monitor_mem_t w;
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", NULL, NULL, 0));
+    rtm_thread_t t;
+    assert_true(rtm_thread_start(&t, "monitor", g_task_stack, TASK_STACK, rtm_monitor_task_main,
+                                 &mon));
+    rtm_monitor_status_t st;
+    do {
+        rtm_port_sleep_ms(5);
+        assert_true(rtm_monitor_status(&mon, &st));
+    } while (st.samples < 3);
+    rtm_monitor_stop(&mon);
+    assert_true(rtm_thread_join(&t));
+    rtm_monitor_deinit(&mon);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sample_matches_heap),
+        cmocka_unit_test(test_tick_period),
+        cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_leak_trend),
+        cmocka_unit_test(test_trend_needs_half_window),
+        cmocka_unit_test(test_low_free_hysteresis),
+        cmocka_unit_test(test_block_and_fragmentation_alerts),
+        cmocka_unit_test(test_pool_exhausted),
+        cmocka_unit_test(test_task_stack),
+        cmocka_unit_test(test_pool_for_dominant_size),
+        cmocka_unit_test(test_region_size_rules),
+        cmocka_unit_test(test_move_to_psram),
+        cmocka_unit_test(test_tracing_advice),
+        cmocka_unit_test(test_telemetry_lines),
+        cmocka_unit_test(test_run_in_thread),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
