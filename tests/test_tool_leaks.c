@@ -368,6 +368,36 @@ static void test_rtmem_trace(void **state)
     lk_input_free(&in);
 }
 
+/* A telemetry file (docs/formats.md): the trace lines count, the rest is
+ * skipped; a broken telemetry line is an error. */
+static void test_rtmem_telemetry(void **state)
+{
+    (void)state;
+    FILE *f = open_tmp();
+    fputs("{\"rtmem\":1,\"type\":\"trace\",\"ms\":1,\"line\":\"# rtmem-trace 1\"}\n"
+          "{\"rtmem\":1,\"type\":\"mem\",\"ms\":1,\"seq\":1,\"name\":\"DRAM\",\"free\":5}\n"
+          "I (500) net: some log\n"
+          "{\"rtmem\":1,\"type\":\"trace\",\"ms\":2,\"line\":\"a 0x10 48 t=2 task=net "
+          "site=net.c:88\"}\n"
+          "{\"rtmem\":1,\"type\":\"trace\",\"ms\":3,\"line\":\"a 0x20 16 t=3\"}\n"
+          "{\"rtmem\":1,\"type\":\"trace\",\"ms\":4,\"line\":\"f 0x20 t=4\"}\n",
+          f);
+    lk_input_t in;
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(in.format, LK_FMT_RTMEM);
+    uint64_t bytes;
+    assert_int_equal(count_leaks(&in, &bytes), 1);
+    assert_int_equal(bytes, 48);
+    lk_input_free(&in);
+
+    f = open_tmp();
+    fputs("# rtmem-trace 1\n{\"rtmem\":3,\"type\":\"trace\"}\n", f);
+    assert_int_equal(parse_back(f, &in), -1);
+    fclose(f);
+    lk_input_free(&in);
+}
+
 static void test_rtmem_dump_summary(void **state)
 {
     (void)state;
@@ -538,6 +568,7 @@ int main(void)
         cmocka_unit_test(test_truncated_last_record),
         cmocka_unit_test(test_summary_disagrees),
         cmocka_unit_test(test_rtmem_trace),
+        cmocka_unit_test(test_rtmem_telemetry),
         cmocka_unit_test(test_rtmem_dump_summary),
         cmocka_unit_test(test_checkpoint_and_grouping),
         cmocka_unit_test(test_bad_input),

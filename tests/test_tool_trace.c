@@ -372,6 +372,54 @@ static void test_parse_line_direct(void **state)
     assert_int_equal(strlen(msg), 3);
 }
 
+static int parse_str(const char *line, rtm_trace_event_t *ev, char *msg, size_t len)
+{
+    return rtm_trace_parse_line(line, strlen(line), ev, msg, len);
+}
+
+/* Trace lines inside telemetry (docs/formats.md) read like plain ones;
+ * other telemetry is skipped; anything else starting with '{' is an error. */
+static void test_telemetry_lines(void **state)
+{
+    (void)state;
+    rtm_trace_event_t ev;
+    char msg[RTM_TRACE_ERR_MAX];
+    assert_int_equal(parse_str("{\"rtmem\":1,\"type\":\"trace\",\"ms\":5,\"line\":"
+                               "\"a 0x10 64 t=5 site=a\\\\b.c:3\"}",
+                               &ev, msg, sizeof msg),
+                     1);
+    assert_int_equal(ev.kind, RTM_TRACE_ALLOC);
+    assert_string_equal(ev.id, "0x10");
+    assert_int_equal(ev.size, 64);
+    assert_int_equal(parse_str("{\"rtmem\":1,\"type\":\"trace\",\"ms\":5,\"line\":"
+                               "\"# rtmem-trace 1\"}",
+                               &ev, msg, sizeof msg),
+                     0);
+    assert_int_equal(parse_str("{\"rtmem\":1,\"type\":\"mem\",\"ms\":5,\"free\":3}", &ev, msg,
+                               sizeof msg),
+                     0);
+    assert_int_equal(parse_str("{\"rtmem\":2,\"type\":\"trace\"}", &ev, msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "version"));
+    assert_int_equal(parse_str("{\"other\":1}", &ev, msg, sizeof msg), -1);
+    assert_int_equal(parse_str("{\"rtmem\":1,\"type\":\"trace\",\"ms\":5}", &ev, msg,
+                               sizeof msg),
+                     -1);
+    assert_int_equal(parse_str("{\"rtmem\":1,\"type\":\"trace\",\"ms\":5,\"line\":\"a 1 2",
+                               &ev, msg, sizeof msg),
+                     -1);
+    assert_int_equal(parse_str("{\"rtmem\":1,\"type\":\"trace\",\"ms\":5,\"line\":\"a\\u0100\"}",
+                               &ev, msg, sizeof msg),
+                     -1);
+    assert_int_equal(parse_str("{\"rtmem\":1,\"type\":\"trace\",\"ms\":5,\"line\":\"a 1\\u000a2\"}",
+                               &ev, msg, sizeof msg),
+                     -1);
+    /* Telemetry does not nest. */
+    assert_int_equal(parse_str("{\"rtmem\":1,\"type\":\"trace\",\"ms\":5,\"line\":"
+                               "\"{\\\"rtmem\\\":1}\"}",
+                               &ev, msg, sizeof msg),
+                     -1);
+}
+
 /* The live-ID table against a model: inserts, removals by backward shift,
  * growth. */
 static void test_idmap_model(void **state)
@@ -427,6 +475,7 @@ int main(void)
         cmocka_unit_test(test_all_kinds_and_fields),
         cmocka_unit_test(test_minimal_form_and_comments),
         cmocka_unit_test(test_crlf),
+        cmocka_unit_test(test_telemetry_lines),
         cmocka_unit_test(test_no_final_newline),
         cmocka_unit_test(test_truncated_last_line),
         cmocka_unit_test(test_damaged_line_keeps_required_part),

@@ -1,6 +1,7 @@
 /* Input parsers of `rtmem leaks` (leaks_parse.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "leaks_parse.h"
+#include "trace_reader.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -803,6 +804,17 @@ int lk_parse_line(lk_input_t *in, const char *raw, int last_unterminated)
         const char *e = strchr(p, ']');
         if (e)
             p = skip_sp(e + 1);
+    }
+    /* Telemetry (docs/formats.md): its trace lines are rtmem lines. */
+    char inner[LK_LINE_MAX];
+    if (strncmp(p, "{\"rtmem\":", 9) == 0) {
+        char err[200];
+        int n = rtm_telemetry_trace_line(p, strlen(p), inner, sizeof inner, err, sizeof err);
+        if (n < 0)
+            return fail(in, err);
+        if (n == 0)
+            return 0;
+        p = inner;
     }
     if (*p == '#') {
         const char *c = skip_sp(p + 1);

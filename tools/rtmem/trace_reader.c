@@ -162,8 +162,105 @@ static int parse_header(const char *line, size_t len, char *err, size_t errlen)
     return 0;
 }
 
+static int parse_plain_line(const char *line, size_t len, rtm_trace_event_t *ev, char *err,
+                            size_t errlen);
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+int rtm_telemetry_trace_line(const char *line, size_t len, char *out, size_t outlen, char *err,
+                             size_t errlen)
+{
+    static const char prefix[] = "{\"rtmem\":";
+    static const char trace_type[] = "\"type\":\"trace\"";
+    static const char key[] = ",\"line\":\"";
+    size_t pl = sizeof prefix - 1u;
+    if (len < pl || memcmp(line, prefix, pl) != 0) {
+        return fail(err, errlen, "a line starting with '{' must be telemetry ({\"rtmem\":...)");
+    }
+    if (len < pl + 2u || line[pl] != '1' || line[pl + 1u] != ',') {
+        return fail(err, errlen, "telemetry version '%.*s'; this reader knows version 1",
+                    (int)(len - pl > 8 ? 8 : len - pl), line + pl);
+    }
+    const char *end = line + len;
+    const char *type = line + pl + 2u;
+    size_t tl = sizeof trace_type - 1u;
+    if ((size_t)(end - type) < tl || memcmp(type, trace_type, tl) != 0) {
+        return 0;
+    }
+    const char *p = NULL;
+    for (const char *q = type + tl; q + (sizeof key - 1u) <= end; q++) {
+        if (memcmp(q, key, sizeof key - 1u) == 0) {
+            p = q + (sizeof key - 1u);
+            break;
+        }
+    }
+    if (p == NULL) {
+        return fail(err, errlen, "telemetry trace line without a \"line\" string");
+    }
+    size_t n = 0;
+    while (p < end && *p != '"') {
+        char c = *p++;
+        if (c == '\\') {
+            if (p >= end) {
+                break;
+            }
+            c = *p++;
+            if (c == 'u') {
+                int h[4];
+                for (int i = 0; i < 4; i++) {
+                    h[i] = p + i < end ? hex_digit(p[i]) : -1;
+                }
+                if (h[0] != 0 || h[1] != 0 || h[2] < 0 || h[3] < 0) {
+                    return fail(err, errlen, "telemetry escape other than \\u00XX");
+                }
+                c = (char)(h[2] * 16 + h[3]);
+                p += 4;
+            } else if (c != '"' && c != '\\' && c != '/') {
+                return fail(err, errlen, "bad escape '\\%c' in telemetry", c);
+            }
+        }
+        if (c == '\n' || c == '\0' || n + 1u >= outlen) {
+            return fail(err, errlen, "telemetry trace line too long or with a control byte");
+        }
+        out[n++] = c;
+    }
+    if (p >= end) {
+        return fail(err, errlen, "unterminated string in telemetry");
+    }
+    out[n] = '\0';
+    return (int)n;
+}
+
 int rtm_trace_parse_line(const char *line, size_t len, rtm_trace_event_t *ev, char *err,
                          size_t errlen)
+{
+    if (len > 0 && line[0] == '{') {
+        /* A telemetry file, or a log mixing both: the trace lines inside
+         * telemetry are read like plain ones (but never nest). */
+        char inner[RTM_TRACE_LINE_MAX + 1u];
+        int n = rtm_telemetry_trace_line(line, len, inner, sizeof inner, err, errlen);
+        if (n <= 0) {
+            return n;
+        }
+        return parse_plain_line(inner, (size_t)n, ev, err, errlen);
+    }
+    return parse_plain_line(line, len, ev, err, errlen);
+}
+
+static int parse_plain_line(const char *line, size_t len, rtm_trace_event_t *ev, char *err,
+                            size_t errlen)
 {
     if (len > 0 && line[len - 1] == '\r') {
         len--;

@@ -28,6 +28,15 @@
 #define RTM_TRACE_LINE_MAX 4096u  /* longest line accepted (rtmem writes <= 160) */
 #define RTM_TRACE_ERR_MAX 512u
 
+/* A telemetry line (docs/formats.md, {"rtmem":1,"type":...}): for a
+ * "trace" line, its rtmem-trace line is unescaped into out (NUL-terminated)
+ * and its length returned; any other type gives 0 (skip it like a
+ * comment); a line that is not version-1 telemetry, or a trace line whose
+ * "line" is missing, badly escaped, holds a newline or does not fit outlen,
+ * gives -1 with the reason in err. */
+int rtm_telemetry_trace_line(const char *line, size_t len, char *out, size_t outlen, char *err,
+                             size_t errlen);
+
 typedef enum rtm_trace_kind {
     RTM_TRACE_ALLOC = 'a',   /* a ID SIZE */
     RTM_TRACE_ALIGNED = 'A', /* A ID SIZE ALIGN */
