@@ -687,11 +687,17 @@ void rtm_monitor_run(rtm_monitor_t *mon)
     if (!monitor_ok(mon)) {
         return;
     }
-    while (!mon->stop) {
+    for (;;) {
+        rtm_port_lock(&mon->lock);
+        bool stop = mon->stop;
+        mon->stop = false;
+        rtm_port_unlock(&mon->lock);
+        if (stop) {
+            return;
+        }
         rtm_monitor_sample(mon);
         rtm_port_sleep_ms(mon->cfg.period_ms != 0 ? mon->cfg.period_ms : 1000u);
     }
-    mon->stop = false;
 }
 
 void rtm_monitor_task_main(void *mon)
@@ -702,7 +708,9 @@ void rtm_monitor_task_main(void *mon)
 void rtm_monitor_stop(rtm_monitor_t *mon)
 {
     if (monitor_ok(mon)) {
+        rtm_port_lock(&mon->lock);
         mon->stop = true;
+        rtm_port_unlock(&mon->lock);
     }
 }
 
@@ -1148,6 +1156,9 @@ size_t rtm_monitor_print_recommendations(rtm_monitor_t *mon)
     if (!monitor_ok(mon)) {
         return 0;
     }
+    rtm_port_lock(&mon->lock);
+    uint32_t ms = mon->last_ms;
+    rtm_port_unlock(&mon->lock);
     size_t done = 0;
     /* A few at a time, so the stack holds a small batch; no lock is held
      * while the lines are written. */
@@ -1162,7 +1173,7 @@ size_t rtm_monitor_print_recommendations(rtm_monitor_t *mon)
             char text[200];
             rtm_recommendation_text(&batch[i], text, sizeof text);
             if (mon->cfg.telemetry) {
-                emit_rec(&batch[i], mon->last_ms, text);
+                emit_rec(&batch[i], ms, text);
             }
             rtm_line_t line;
             char buf[240];

@@ -250,7 +250,7 @@ typedef struct rtm_monitor {
     uint32_t samples;
     uint32_t last_ms;
     bool sampled_once;
-    volatile bool stop;
+    bool stop;
     uint32_t alerts_dropped;
 } rtm_monitor_t;
 
@@ -376,10 +376,12 @@ size_t rtm_monitor_recommend(rtm_monitor_t *mon, rtm_recommendation_t *out, size
 size_t rtm_recommendation_text(const rtm_recommendation_t *rec, char *buf, size_t len);
 
 /* Writes every recommendation: a telemetry "rec" line each when telemetry
- * is on, and always the sentence as a text line. Returns how many. */
+ * is on, and always the sentence as a text line ("rtmem monitor: ...").
+ * Returns how many. Any task; no lock held while writing. */
 size_t rtm_monitor_print_recommendations(rtm_monitor_t *mon);
 
-/* Writes a telemetry snapshot of every watch now (no sampling). */
+/* Writes a telemetry snapshot of every watch as of the last sample (no
+ * sampling). From the ticking task (it reads what that task writes). */
 void rtm_monitor_emit_telemetry(rtm_monitor_t *mon);
 
 const char *rtm_alert_kind_str(rtm_alert_kind_t kind); /* "low_free", ... */
