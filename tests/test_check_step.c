@@ -9,7 +9,10 @@
  */
 #define _POSIX_C_SOURCE 200809L /* pthreads */
 
+#if defined(RTM_PORT_POSIX)
 #include <pthread.h>
+#include <stdatomic.h>
+#endif
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -279,13 +282,14 @@ static void test_restart_on_merge(void **state)
 /* ------------------------------------------------------------------ */
 /* Concurrent allocations                                              */
 
+#if defined(RTM_PORT_POSIX)
 #define WORKER_SLOTS 48u
 #define WORKER_OPS 40000u
 
 typedef struct worker {
     rtm_heap_t *heap;
     uint64_t seed;
-    volatile int done;
+    atomic_int done;
     unsigned failures;
 } worker_t;
 
@@ -329,7 +333,7 @@ static void *worker_main(void *arg)
     for (size_t i = 0; i < WORKER_SLOTS; i++) {
         rtm_free(w->heap, slot[i]);
     }
-    w->done = 1;
+    atomic_store(&w->done, 1);
     return NULL;
 }
 
@@ -342,7 +346,7 @@ static void test_concurrent(void **state)
     assert_int_equal(pthread_create(&tid, NULL, worker_main, &w), 0);
     rtm_check_report_t r = {NULL, NULL};
     size_t steps = 0, failed = 0, done = 0;
-    while (!w.done) {
+    while (!atomic_load(&w.done)) {
         rtm_check_status_t st = rtm_heap_check_step(th->heap, 4, &r);
         steps++;
         if (st == RTM_CHECK_FAILED) {
@@ -367,6 +371,7 @@ static void test_concurrent(void **state)
                   ts_strategy_label(s), steps, done, restarts, WORKER_OPS);
     ts_assert_heap_sane(th, NULL);
 }
+#endif
 
 /* ------------------------------------------------------------------ */
 
@@ -389,7 +394,9 @@ int main(void)
         ALL("finds_write_after_free", test_finds_write_after_free),
         ONE("tlsf/restart_on_merge", test_restart_on_merge, k_tlsf),
         ONE("first_fit/restart_on_merge", test_restart_on_merge, k_ff),
+#if defined(RTM_PORT_POSIX)
         ALL("concurrent", test_concurrent),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

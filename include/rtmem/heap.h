@@ -112,6 +112,10 @@ typedef enum rtm_misuse {
     RTM_MISUSE_CORRUPT_BLOCK        /* block metadata found inconsistent */
 } rtm_misuse_t;
 
+/* Failed-allocation hook: size and alignment as requested (alignment 0
+ * when the request's alignment is at most the heap's granularity, as in
+ * rtm_heap_event_t), and why it failed. Runs after the heap lock is
+ * released. */
 typedef void (*rtm_alloc_failed_fn)(rtm_heap_t *heap, size_t size, size_t alignment,
                                     rtm_fail_reason_t reason, void *ctx);
 typedef void (*rtm_misuse_fn)(rtm_heap_t *heap, rtm_misuse_t kind, const void *address,

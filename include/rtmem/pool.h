@@ -241,7 +241,8 @@ typedef struct rtm_pool_def {
 
 /* Storage bytes for a pool (the blocks, plus the bitmap unless flags has
  * RTM_POOL_NO_BITMAP). 0 if the arguments are invalid (zero size or count,
- * bad alignment, 4 GiB or more of spans). O(1). */
+ * bad alignment, 4 GiB or more of spans) or the total does not fit size_t
+ * (on 32-bit targets spans under 4 GiB plus the bitmap can overflow). O(1). */
 size_t rtm_pool_storage_size(size_t block_size, size_t count, size_t alignment, uint32_t flags);
 
 /* Why rtm_pool_init(pool, storage, storage_size, cfg) would fail, or

@@ -240,6 +240,12 @@ static void *sys_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reas
         sys_fail(why, RTM_FAIL_BAD_ALIGNMENT);
         return NULL;
     }
+    /* libc reserves up to the alignment for an aligned block: an alignment
+     * beyond the whole budget would take memory the budget never allowed. */
+    if (align > st->budget) {
+        sys_fail(why, RTM_FAIL_TOO_LARGE);
+        return NULL;
+    }
     void *p = sys_libc_alloc(size, align);
     if (p == NULL) {
         sys_fail(why, RTM_FAIL_NO_MEMORY);
