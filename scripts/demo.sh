@@ -4,11 +4,16 @@
 # Makes sure cmake, gcc and make are there (Debian 12: installed when running
 # as root or with passwordless sudo, otherwise the apt command is printed and
 # the script exits 1), builds the demo example in build/demo and runs it.
-# Arguments are passed to the demo program.
+# Arguments are passed to the demo program (firmware_sim --help lists them).
+#
+# The demo is the simulated ESP32 firmware (examples/firmware_sim/,
+# docs/demo.md): it runs about 10 seconds and writes its telemetry and heap
+# trace to build/demo/ (give --out DIR to put them elsewhere).
+# RTMEM_DEMO=strategies runs the older one-workload-on-every-strategy demo.
 set -euo pipefail
 
-# The example that is the demo (examples/<name>.c, built by examples/CMakeLists.txt).
-DEMO=${RTMEM_DEMO:-strategies}
+# The example target that is the demo (built by examples/CMakeLists.txt).
+DEMO=${RTMEM_DEMO:-firmware_sim}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -71,5 +76,10 @@ if ! { cmake -S . -B build/demo -DCMAKE_BUILD_TYPE=Release -DRTMEM_BUILD_TESTS=O
     tail -n 40 "$log" >&2
     echo "demo.sh: build failed (full log: $log)" >&2
     exit 1
+fi
+if [ "$DEMO" = firmware_sim ]; then
+    # Its files go next to the build, not into the source tree; a later
+    # --out among the arguments wins.
+    exec "build/demo/examples/$DEMO" --out build/demo "$@"
 fi
 exec "build/demo/examples/$DEMO" "$@"

@@ -717,28 +717,29 @@ void rtm_monitor_stop(rtm_monitor_t *mon)
 /* ------------------------------------------------------------------------ */
 /* Observers                                                                 */
 
+/* The "space-saving" count of frequent items: with every slot taken, a new
+ * size replaces the one with the fewest allocations and inherits that
+ * count as its possible error. Any size that makes more than 1/SLOTS of
+ * the allocations is therefore always in the table, and allocs - error is
+ * a lower bound of its true count. */
 static rtm_monitor_size_slot_t *slot_for_alloc(rtm_monitor_mem_t *w, uint32_t size)
 {
-    rtm_monitor_size_slot_t *reuse = NULL;
+    rtm_monitor_size_slot_t *fewest = &w->sizes[0];
     for (size_t i = 0; i < RTM_MONITOR_SIZE_SLOTS; i++) {
         rtm_monitor_size_slot_t *s = &w->sizes[i];
         if (s->size == size && s->allocs != 0) {
             return s;
         }
-        /* An idle slot (nothing live) with the fewest allocations makes
-         * room, so sizes that stop being used give way to new ones. */
-        if (s->live == 0 && (reuse == NULL || s->allocs < reuse->allocs)) {
-            reuse = s;
+        if (s->allocs < fewest->allocs) {
+            fewest = s;
         }
     }
-    if (reuse != NULL && reuse->allocs != 0) {
-        w->allocs_other += reuse->allocs;
-    }
-    if (reuse != NULL) {
-        memset(reuse, 0, sizeof *reuse);
-        reuse->size = size;
-    }
-    return reuse;
+    uint32_t inherited = fewest->allocs;
+    memset(fewest, 0, sizeof *fewest);
+    fewest->size = size;
+    fewest->allocs = inherited;
+    fewest->error = inherited;
+    return fewest;
 }
 
 static rtm_monitor_size_slot_t *slot_for_free(rtm_monitor_mem_t *w, size_t usable)
@@ -769,14 +770,10 @@ void rtm_monitor_heap_observer(const rtm_heap_event_t *event, void *ctx)
             w->allocs_total++;
             rtm_monitor_size_slot_t *s =
                 slot_for_alloc(w, clamp_u32(round_up(event->size, w->granularity)));
-            if (s == NULL) {
-                w->allocs_other++;
-            } else {
-                s->allocs++;
-                s->live++;
-                if (s->live > s->peak) {
-                    s->peak = s->live;
-                }
+            s->allocs++;
+            s->live++;
+            if (s->live > s->peak) {
+                s->peak = s->live;
             }
         } else {
             rtm_monitor_size_slot_t *s = slot_for_free(w, event->size);
@@ -945,20 +942,23 @@ static void rules_for_memory(const rtm_monitor_t *mon, const rtm_monitor_mem_t *
                 advised, 0);
     }
 
+    /* Judged on the count each size surely has (allocs - error). */
     const rtm_monitor_size_slot_t *top = NULL;
     for (size_t i = 0; i < RTM_MONITOR_SIZE_SLOTS; i++) {
         const rtm_monitor_size_slot_t *s = &w->sizes[i];
-        if (s->allocs != 0 && (top == NULL || s->allocs > top->allocs)) {
+        if (s->allocs > s->error &&
+            (top == NULL || s->allocs - s->error > top->allocs - top->error)) {
             top = s;
         }
     }
+    uint32_t sure = top != NULL ? top->allocs - top->error : 0;
     if (top != NULL && w->allocs_total >= POOL_MIN_ALLOCS &&
-        (uint64_t)top->allocs * 100u >= (uint64_t)w->allocs_total * POOL_MIN_SHARE_PERCENT) {
+        (uint64_t)sure * 100u >= (uint64_t)w->allocs_total * POOL_MIN_SHARE_PERCENT) {
         size_t count = add_percent(top->peak, POOL_MARGIN_PERCENT);
         if (count <= top->peak) {
             count = top->peak + 1u;
         }
-        rec_add(sink, RTM_REC_POOL_FOR_SIZE, st->name, top->size, top->allocs, w->allocs_total,
+        rec_add(sink, RTM_REC_POOL_FOR_SIZE, st->name, top->size, sure, w->allocs_total,
                 top->peak, count);
     }
 

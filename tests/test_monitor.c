@@ -485,7 +485,21 @@ static void test_pool_exhausted(void **state)
 /* ------------------------------------------------------------------ */
 /* Tasks: stacks through the POSIX port                                */
 
+/* ThreadSanitizer takes about 135 KiB of any caller stack for itself. */
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+#if defined(UNDER_TSAN)
+#define TASK_STACK (512u * 1024u)
+#define DEEP_KIB 300u
+#else
 #define TASK_STACK (128u * 1024u)
+#define DEEP_KIB 100u
+#endif
 RTM_STACK_STORAGE(g_task_stack, TASK_STACK);
 
 typedef struct task_ctl {
@@ -506,7 +520,7 @@ static void task_body(void *arg)
     task_ctl_t *ctl = arg;
     while (!ctl->quit) {
         if (ctl->go_deep && !ctl->done_deep) {
-            (void)touch_stack(100);
+            (void)touch_stack(DEEP_KIB);
             ctl->done_deep = 1;
         }
         rtm_port_sleep_ms(1);
@@ -549,9 +563,9 @@ static void test_task_stack(void **state)
     }
     rtm_monitor_sample(&mon);
     assert_true(rtm_monitor_task_status(&mon, &tw, &ts));
-    assert_true(ts.stack_peak >= 100u * 1024u);
+    assert_true(ts.stack_peak >= DEEP_KIB * 1024u);
     assert_int_equal(count_alerts(&log, RTM_ALERT_STACK_HIGH, true), 1);
-    /* 100 KiB + margin does not fit 128 KiB: a bigger stack is advised. */
+    /* The deep call + margin does not fit: a bigger stack is advised. */
     n = rtm_monitor_recommend(&mon, rec, 8);
     assert_int_equal(n, 1);
     assert_true(rec[0].v[2] > TASK_STACK);
@@ -639,6 +653,55 @@ static void test_pool_for_dominant_size(void **state)
     char small[10];
     assert_int_equal(rtm_recommendation_text(&rec[k], small, sizeof small), len);
     assert_int_equal(strlen(small), 9);
+    rtm_heap_set_observer(h, NULL, NULL);
+    rtm_monitor_deinit(&mon);
+}
+
+/* More sizes than slots, all kept live: the dominant size still wins its
+ * slot (space-saving), with its sure count. */
+static void test_pool_advice_with_many_live_sizes(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(64 * 1024);
+    rtm_heap_set_observer(h, rtm_monitor_heap_observer, &mon);
+    rtm_monitor_mem_t w;
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", NULL, NULL, 0));
+    void *held[3 * RTM_MONITOR_SIZE_SLOTS];
+    size_t nh = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        for (size_t k = 0; k < RTM_MONITOR_SIZE_SLOTS; k++) {
+            held[nh] = rtm_malloc(h, 200 + 64 * k + (size_t)rep * 8);
+            assert_non_null(held[nh]);
+            nh++;
+        }
+    }
+    void *live[16];
+    for (int round = 0; round < 10; round++) {
+        for (int i = 0; i < 16; i++) {
+            live[i] = rtm_malloc(h, 56);
+            assert_non_null(live[i]);
+        }
+        for (int i = 0; i < 16; i++) {
+            rtm_free(h, live[i]);
+        }
+    }
+    rtm_monitor_sample(&mon);
+    rtm_recommendation_t rec[8];
+    size_t n = rtm_monitor_recommend(&mon, rec, 8);
+    size_t k = find_rec(rec, n, RTM_REC_POOL_FOR_SIZE);
+    assert_true(k != SIZE_MAX);
+    assert_int_equal(rec[k].v[0], 56);
+    assert_int_equal(rec[k].v[1], 160);
+    assert_int_equal(rec[k].v[2], 160 + nh);
+    assert_int_equal(rec[k].v[3], 16);
+    assert_int_equal(rec[k].v[4], 20);
+    while (nh > 0) {
+        rtm_free(h, held[--nh]);
+    }
     rtm_heap_set_observer(h, NULL, NULL);
     rtm_monitor_deinit(&mon);
 }
@@ -1072,6 +1135,7 @@ int main(void)
         cmocka_unit_test(test_pool_exhausted),
         cmocka_unit_test(test_task_stack),
         cmocka_unit_test(test_pool_for_dominant_size),
+        cmocka_unit_test(test_pool_advice_with_many_live_sizes),
         cmocka_unit_test(test_region_size_rules),
         cmocka_unit_test(test_move_to_psram),
         cmocka_unit_test(test_tracing_advice),

@@ -25,7 +25,17 @@
 
 #define KIB 1024u
 #define BIG_STACK (256u * KIB)
+/* ThreadSanitizer wants about 135 KiB of any caller stack for itself. */
+#if defined(__SANITIZE_THREAD__)
+#define SMALL_STACK (160u * KIB)
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SMALL_STACK (160u * KIB)
+#endif
+#endif
+#ifndef SMALL_STACK
 #define SMALL_STACK (64u * KIB)
+#endif
 #define FRAME_BYTES 1024u
 
 /* Bytes a recursion level may use beyond its array: saved registers and
@@ -192,7 +202,8 @@ static void test_usage_seen_while_running_and_released_by_join(void **state)
     depth_job_t job = {.frames = 8, .block = true};
     rtm_thread_t t;
     memset(&t, 0, sizeof t);
-    assert_true(rtm_thread_start(&t, "sensor", g_big_stack, sizeof g_big_stack, depth_thread, &job));
+    assert_true(
+        rtm_thread_start(&t, "sensor", g_big_stack, sizeof g_big_stack, depth_thread, &job));
     gate_wait_arrivals(1);
 
     uintptr_t id = rtm_thread_task_id(&t);

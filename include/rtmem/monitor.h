@@ -169,9 +169,10 @@ typedef struct rtm_monitor_mem_status {
  * functions below. They are complete types only so that they can be static. */
 typedef struct rtm_monitor_size_slot {
     uint32_t size;   /* requested bytes rounded up to the heap's granularity */
-    uint32_t allocs; /* allocations of this size */
+    uint32_t allocs; /* allocations of this size (at most `error` too many) */
+    uint32_t error;  /* allocations inherited from the size it replaced */
     uint32_t live;   /* live now (approximate, see rtm_monitor_heap_observer) */
-    uint32_t peak;   /* highest live */
+    uint32_t peak;   /* highest live since it entered the table */
 } rtm_monitor_size_slot_t;
 
 typedef struct rtm_monitor_mem {
@@ -186,7 +187,6 @@ typedef struct rtm_monitor_mem {
     uint16_t history_next;
     rtm_monitor_mem_status_t status;
     uint32_t allocs_total;      /* allocations seen by the observer */
-    uint32_t allocs_other;      /* of sizes that found no slot */
     uint32_t granularity;
     rtm_monitor_size_slot_t sizes[RTM_MONITOR_SIZE_SLOTS];
     /* Large allocations served here that asked for no DMA (caps observer). */
@@ -310,9 +310,12 @@ void rtm_monitor_stop(rtm_monitor_t *mon);
 
 /* Heap observer (observer.h chain, or rtm_heap_set_observer with ctx = the
  * monitor): counts allocations per size for the watches of the event's
- * heap. Live counts match a free to the largest tracked size not above the
- * freed block's usable bytes, so two tracked sizes closer than the heap's
- * split minimum can be confused. Takes the monitor lock; O(SIZE_SLOTS). */
+ * heap, in RTM_MONITOR_SIZE_SLOTS slots kept by the space-saving rule: any
+ * size that makes more than 1/SLOTS of the allocations is always counted.
+ * Live counts match a free to the largest tracked size not more than 32
+ * bytes below the freed block's usable bytes, so two tracked sizes closer
+ * than that can be confused. Reallocations are not counted. Takes the
+ * monitor lock; O(SIZE_SLOTS). */
 void rtm_monitor_heap_observer(const rtm_heap_event_t *event, void *ctx);
 
 /* Capability observer (rtm_caps_set_observer, ctx = the monitor): counts

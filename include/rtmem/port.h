@@ -58,9 +58,10 @@ uintptr_t rtm_port_task_id(void);
  * builds with 16-bit ticks). */
 uint32_t rtm_port_ticks(void);
 
-/* Puts the calling task to sleep for at least ms milliseconds, letting
- * others run. posix: nanosleep, resumed after a signal until the time has
- * passed. freertos: ms converted to ticks, rounded up; vTaskDelay with
+/* Puts the calling task to sleep for ms milliseconds, letting others run.
+ * posix: nanosleep (at least ms), resumed after a signal until the time
+ * has passed. freertos: ms converted to ticks, rounded up (the first tick
+ * may be partly over already, as with any kernel delay); vTaskDelay with
  * INCLUDE_vTaskDelay 1, otherwise a timed block on rtmem's notification
  * index (RTM_FREERTOS_NOTIFY_INDEX); only with the scheduler running,
  * never from an ISR. none: returns at once (there is nobody to yield to;

@@ -1,0 +1,153 @@
+# End-to-end check of the demo firmware (ctest example_firmware_sim):
+#   cmake -DDEMO=<firmware_sim> -DTOOL=<rtmem> -DOUT=<dir> -P check_demo.cmake
+# Runs a short demo and asserts its findings from its console output and
+# its files: the leak's call site (file:line of the RTM_MALLOC in
+# tasks_net.c) is named by the checkpoint report and by `rtmem leaks`
+# on the trace; the monitor recommends a pool for the HTTP server's
+# dominant allocation size, raises the stack, pool and leak-trend alerts;
+# every telemetry line is a JSON object of the documented kinds. Bad
+# options end with exit status 2.
+cmake_minimum_required(VERSION 3.20)
+
+foreach(_var DEMO TOOL OUT)
+    if(NOT DEFINED ${_var})
+        message(FATAL_ERROR "check_demo.cmake needs -D${_var}=...")
+    endif()
+endforeach()
+
+set(_failures 0)
+# check(<what> <if() condition...>): the condition's words are passed on
+# as they are, so it must not contain empty strings or regex escapes.
+macro(check _what)
+    if(${ARGN})
+        message(STATUS "ok: ${_what}")
+    else()
+        message(SEND_ERROR "FAILED: ${_what}")
+        math(EXPR _failures "${_failures} + 1")
+    endif()
+endmacro()
+
+file(REMOVE_RECURSE "${OUT}")
+file(MAKE_DIRECTORY "${OUT}")
+
+# --- bad usage --------------------------------------------------------------
+execute_process(COMMAND "${DEMO}" --bogus RESULT_VARIABLE _rc OUTPUT_QUIET ERROR_QUIET)
+check("an unknown option exits with 2 (got ${_rc})" _rc EQUAL 2)
+execute_process(COMMAND "${DEMO}" --seconds 0 RESULT_VARIABLE _rc OUTPUT_QUIET ERROR_QUIET)
+check("--seconds 0 exits with 2 (got ${_rc})" _rc EQUAL 2)
+execute_process(COMMAND "${DEMO}" --strategy bump RESULT_VARIABLE _rc OUTPUT_QUIET ERROR_QUIET)
+check("--strategy bump exits with 2 (got ${_rc})" _rc EQUAL 2)
+execute_process(COMMAND "${DEMO}" --help RESULT_VARIABLE _rc OUTPUT_VARIABLE _help ERROR_QUIET)
+check("--help prints the usage" _rc EQUAL 0 AND _help MATCHES "--seconds N")
+
+# --- the run ----------------------------------------------------------------
+execute_process(COMMAND "${DEMO}" --seconds 5 --out "${OUT}"
+                RESULT_VARIABLE _rc OUTPUT_VARIABLE _log ERROR_VARIABLE _err
+                WORKING_DIRECTORY "${OUT}")
+file(WRITE "${OUT}/console.log" "${_log}${_err}")
+check("the demo exits with 0 (got ${_rc}; console in ${OUT}/console.log)" _rc EQUAL 0)
+
+foreach(_part "Part 1: static versus dynamic creation" "Part 2: pool behaviour under concurrency"
+              "Part 3: the leak, found by a checkpoint"
+              "Part 4: the monitor: status, alerts, recommendations")
+    string(FIND "${_log}" "${_part}" _at)
+    check("the log has '${_part}'" NOT _at EQUAL -1)
+endforeach()
+set(_esp_style FALSE)
+if(_log MATCHES "(^|\n)I \\([0-9]+\\) [a-z_]+: ")
+    set(_esp_style TRUE)
+endif()
+check("log lines look like ESP-IDF's 'I (ms) TAG: '" _esp_style)
+
+# Where the leak really is: the line of the RTM_MALLOC in tasks_net.c.
+get_filename_component(_here "${CMAKE_CURRENT_LIST_FILE}" DIRECTORY)
+file(STRINGS "${_here}/tasks_net.c" _src)
+set(_n 0)
+set(_leak_line "")
+foreach(_l IN LISTS _src)
+    math(EXPR _n "${_n} + 1")
+    if(_l MATCHES "RTM_MALLOC\\(g_app\\.leak_heap")
+        set(_leak_line ${_n})
+    endif()
+endforeach()
+check("found the leaking RTM_MALLOC in tasks_net.c (line ${_leak_line})" _leak_line GREATER 0)
+set(_site "tasks_net.c:${_leak_line}")
+
+string(FIND "${_log}" "LEAK at ${_site}:" _at)
+check("the checkpoint report names the leak at ${_site}" NOT _at EQUAL -1)
+string(REGEX MATCH "# leak blocks=[0-9]+ bytes=[0-9]+ site=${_site}" _leak_report "${_log}")
+check("rtm_trace_print_leaks lists site=${_site}" _leak_report MATCHES "site=")
+string(REGEX MATCH "# leaks since=[0-9]+ blocks=[0-9]+ bytes=[0-9]+ sites=1 " _one_site "${_log}")
+check("the leak is the only site left since the checkpoint" _one_site MATCHES "sites=1")
+
+# --- telemetry ----------------------------------------------------------------
+set(_telemetry "${OUT}/firmware_sim.telemetry.jsonl")
+check("telemetry file written" EXISTS "${_telemetry}")
+file(READ "${_telemetry}" _text)
+set(_lines 0)
+set(_bad 0)
+set(_types "")
+set(_pool_rec "")
+set(_alerts "")
+while(NOT _text STREQUAL "")
+    string(FIND "${_text}" "\n" _nl)
+    if(_nl EQUAL -1)
+        message(SEND_ERROR "FAILED: the telemetry file does not end with a newline")
+        math(EXPR _failures "${_failures} + 1")
+        break()
+    endif()
+    string(SUBSTRING "${_text}" 0 ${_nl} _line)
+    math(EXPR _next "${_nl} + 1")
+    string(SUBSTRING "${_text}" ${_next} -1 _text)
+    math(EXPR _lines "${_lines} + 1")
+    string(JSON _version ERROR_VARIABLE _e1 GET "${_line}" rtmem)
+    string(JSON _type ERROR_VARIABLE _e2 GET "${_line}" type)
+    string(FIND "${_line}" "{\"rtmem\":1," _prefix)
+    if(_e1 OR _e2 OR NOT _prefix EQUAL 0 OR NOT _version EQUAL 1)
+        math(EXPR _bad "${_bad} + 1")
+        message(STATUS "bad telemetry line ${_lines}: ${_line}")
+        continue()
+    endif()
+    list(APPEND _types ${_type})
+    if(_type STREQUAL "rec")
+        string(JSON _rule ERROR_VARIABLE _e GET "${_line}" rule)
+        string(JSON _source ERROR_VARIABLE _e GET "${_line}" source)
+        if(_rule STREQUAL "pool_for_size" AND _source STREQUAL "httpd")
+            string(JSON _pool_rec ERROR_VARIABLE _e GET "${_line}" block)
+        endif()
+    elseif(_type STREQUAL "alert")
+        string(JSON _kind ERROR_VARIABLE _e GET "${_line}" alert)
+        list(APPEND _alerts ${_kind})
+    endif()
+endwhile()
+check("telemetry has ${_lines} lines" _lines GREATER 50)
+check("every telemetry line is a JSON object starting with {\"rtmem\":1, (${_bad} bad)" _bad EQUAL 0)
+foreach(_t mem pool task alert rec)
+    list(FIND _types ${_t} _at)
+    check("telemetry has '${_t}' lines" NOT _at EQUAL -1)
+endforeach()
+check("the monitor recommends a pool of 56-byte blocks for httpd (got '${_pool_rec}')" _pool_rec EQUAL 56)
+foreach(_k stack_high pool_exhausted leak_trend)
+    list(FIND _alerts ${_k} _at)
+    check("a ${_k} alert was raised" NOT _at EQUAL -1)
+endforeach()
+
+# --- the trace, through the host tool -----------------------------------------
+set(_trace "${OUT}/firmware_sim.trace")
+check("trace file written" EXISTS "${_trace}")
+execute_process(COMMAND "${TOOL}" leaks "${_trace}"
+                RESULT_VARIABLE _rc OUTPUT_VARIABLE _leaks ERROR_VARIABLE _leaks_err)
+check("rtmem leaks finds leaks in the trace (exit ${_rc}: ${_leaks_err})" _rc EQUAL 1)
+string(FIND "${_leaks}" "site ${_site}" _at)
+check("rtmem leaks names ${_site}" NOT _at EQUAL -1)
+string(FIND "${_leaks}" "since the checkpoint, 1 call sites" _at)
+check("rtmem leaks honours the checkpoint: one call site" NOT _at EQUAL -1)
+execute_process(COMMAND "${TOOL}" replay "${_trace}"
+                RESULT_VARIABLE _rc OUTPUT_VARIABLE _replay ERROR_VARIABLE _replay_err)
+check("rtmem replay replays the trace (exit ${_rc})" _rc EQUAL 0 AND _replay MATCHES "heap check +ok")
+
+if(_failures GREATER 0)
+    message(FATAL_ERROR "${_failures} checks failed")
+endif()
+# The files are small but not needed once the checks pass.
+file(REMOVE "${_trace}")
