@@ -984,6 +984,7 @@ static void check_line(const char *line, int *types_seen)
     assert_non_null(ms);
     assert_false(ms->is_str);
     const json_member_t *type = member(m, n, "type");
+    assert_non_null(type);
     for (size_t s = 0; s < TS_ARRAY_LEN(k_schemas); s++) {
         if (strcmp(type->str, k_schemas[s].type) != 0) {
             continue;
@@ -993,9 +994,12 @@ static void check_line(const char *line, int *types_seen)
             const json_member_t *v = member(m, n, k_schemas[s].keys[k]);
             if (v == NULL) {
                 ts_fail("'%s' line without '%s': %s", type->str, k_schemas[s].keys[k], line);
+                return;
             }
-            char probe[40];
-            snprintf(probe, sizeof probe, ",%s,", v->key);
+            char probe[sizeof v->key + 2];
+            probe[0] = ',';
+            strcpy(probe + 1, v->key);
+            strcat(probe, ",");
             assert_int_equal(v->is_str, strstr(k_schemas[s].strings, probe) != NULL);
         }
         for (int i = 0; i < n; i++) {
