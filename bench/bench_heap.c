@@ -6,25 +6,35 @@
  * it holds one, else allocates 8..512 bytes drawn log-uniform. Arena
  * 256 KiB.
  *
- * Reported per allocator:
- *   - ns per operation: median of REPEATS timed runs of the whole sequence;
+ Reported per allocator:
+ *   - ns per operation (an allocation or a free): median of REPEATS timed
+ *     runs of the whole sequence, and its ratio to glibc malloc's and to
+ *     rtmem first fit's;
+ *   - per-operation latency of one more run, read with a cycle counter
+ *     (latency.h): median, 99th and 99.99th percentile, maximum;
  *   - failed allocations at 256 KiB;
  *   - the minimum arena (control structures included) that completes the
  *     sequence with no failed allocation, found by bisection and confirmed
  *     by running at that size and 16 bytes below, as a ratio of the peak of
- *     live requested bytes.
- * glibc malloc is timed as a reference (its arena cannot be bounded).
+ *     live requested bytes; next to it the ideal: the peak of the live
+ *     blocks each rounded up to the granularity (8) plus a 4-byte header.
+ * The C library's malloc is timed as a reference (its arena cannot be
+ * bounded); `--system-only` times only malloc and prints one REF line, which
+ * bench/run.sh collects from runs with jemalloc and mimalloc preloaded and
+ * passes back with `--refs FILE` to be shown in the same table.
  * A strategy whose single run takes longer than SLOW_RUN_S (best fit: no
  * coalescing, so its size-sorted list grows to thousands of slivers) is
  * timed once and its minimum-arena search is skipped, said in the table.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "latency.h"
 #include "rtmem/heap.h"
 
 #define OPS 1000000u
@@ -40,7 +50,10 @@ typedef struct op {
 
 static op_t g_ops[OPS];
 static size_t g_peak_live;
+static size_t g_ideal_peak;
 static void *g_slots[SLOTS];
+static uint32_t g_ticks[OPS];
+static double g_ns_per_tick;
 RTM_HEAP_STORAGE(g_mem, 4u * ARENA);
 
 static uint64_t g_rng = 0x9e3779b97f4a7c15u;
@@ -54,15 +67,23 @@ static uint64_t next_random(void)
     return z ^ (z >> 31);
 }
 
+/* What a block of size bytes needs at least: its payload rounded up to the
+ * granularity, plus the 4-byte header of the block layout. */
+static size_t ideal_span(size_t size)
+{
+    return ((size + 7u) & ~(size_t)7u) + 4u;
+}
+
 static void make_workload(void)
 {
     size_t sizes[SLOTS] = {0};
-    size_t live = 0;
+    size_t live = 0, ideal = 0;
     for (uint32_t i = 0; i < OPS; i++) {
         uint32_t slot = (uint32_t)(next_random() % SLOTS);
         g_ops[i].slot = (uint16_t)slot;
         if (sizes[slot] != 0) {
             live -= sizes[slot];
+            ideal -= ideal_span(sizes[slot]);
             sizes[slot] = 0;
             g_ops[i].size = 0;
         } else {
@@ -76,32 +97,34 @@ static void make_workload(void)
             sizes[slot] = size;
             g_ops[i].size = (uint16_t)size;
             live += size;
+            ideal += ideal_span(size);
             if (live > g_peak_live) {
                 g_peak_live = live;
+            }
+            if (ideal > g_ideal_peak) {
+                g_ideal_peak = ideal;
             }
         }
     }
 }
 
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-/* Runs the sequence; returns failed allocations and frees what is left. */
-static size_t run_heap(rtm_heap_t *h)
+/* Runs the sequence; returns failed allocations and frees what is left.
+ * With `ticks`, records each operation's latency in g_ticks. */
+static size_t run_heap(rtm_heap_t *h, bool ticks)
 {
     size_t failed = 0;
     for (uint32_t i = 0; i < OPS; i++) {
         const op_t *op = &g_ops[i];
+        uint64_t c0 = ticks ? bench_ticks() : 0;
         if (op->size == 0) {
             rtm_free(h, g_slots[op->slot]);
             g_slots[op->slot] = NULL;
         } else {
             g_slots[op->slot] = rtm_malloc(h, op->size);
             failed += g_slots[op->slot] == NULL;
+        }
+        if (ticks) {
+            g_ticks[i] = bench_tick_delta(c0, bench_ticks());
         }
     }
     for (uint32_t s = 0; s < SLOTS; s++) {
@@ -111,33 +134,25 @@ static size_t run_heap(rtm_heap_t *h)
     return failed;
 }
 
-static void run_libc(void)
+static void run_libc(bool ticks)
 {
     for (uint32_t i = 0; i < OPS; i++) {
         const op_t *op = &g_ops[i];
+        uint64_t c0 = ticks ? bench_ticks() : 0;
         if (op->size == 0) {
             free(g_slots[op->slot]);
             g_slots[op->slot] = NULL;
         } else {
             g_slots[op->slot] = malloc(op->size);
         }
+        if (ticks) {
+            g_ticks[i] = bench_tick_delta(c0, bench_ticks());
+        }
     }
     for (uint32_t s = 0; s < SLOTS; s++) {
         free(g_slots[s]);
         g_slots[s] = NULL;
     }
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
 static rtm_heap_t *make_heap(rtm_strategy_id_t s, size_t size)
@@ -149,7 +164,7 @@ static rtm_heap_t *make_heap(rtm_strategy_id_t s, size_t size)
 static bool completes(rtm_strategy_id_t s, size_t size)
 {
     rtm_heap_t *h = make_heap(s, size);
-    return h != NULL && run_heap(h) == 0;
+    return h != NULL && run_heap(h, false) == 0;
 }
 
 /* Smallest size, to 16 bytes, that completes. Failure is not monotonic in
@@ -179,50 +194,142 @@ static size_t min_arena(rtm_strategy_id_t s)
     return hi;
 }
 
-int main(void)
+typedef struct ref {
+    char name[32];
+    double ns;
+    bench_latency_t lat;
+} ref_t;
+
+#define MAX_REFS 8
+static ref_t g_refs[MAX_REFS];
+static size_t g_ref_count;
+
+static void read_refs(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        return;
+    }
+    char line[256];
+    while (g_ref_count < MAX_REFS && fgets(line, sizeof line, f) != NULL) {
+        ref_t *r = &g_refs[g_ref_count];
+        if (sscanf(line, "REF random %31[^|]|%lf %lf %lf %lf %lf", r->name, &r->ns, &r->lat.p50,
+                   &r->lat.p99, &r->lat.p9999, &r->lat.max) == 6) {
+            g_ref_count++;
+        }
+    }
+    fclose(f);
+}
+
+/* malloc's median ns/op over REPEATS runs and its latency over one more. */
+static double time_libc(bench_latency_t *lat)
+{
+    double t[REPEATS];
+    for (int r = 0; r < REPEATS; r++) {
+        double t0 = bench_now_ns();
+        run_libc(false);
+        t[r] = (bench_now_ns() - t0) / OPS;
+    }
+    run_libc(true);
+    *lat = bench_percentiles(g_ticks, OPS, g_ns_per_tick);
+    return bench_median(t, REPEATS);
+}
+
+static void print_latency(const bench_latency_t *l)
+{
+    printf(" %.0f | %.0f | %.0f | %.0f | %.1f |", l->p50, l->p99, l->p9999, l->max,
+           l->p9999 / l->p50);
+}
+
+int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    bool system_only = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--system-only") == 0) {
+            system_only = true;
+        } else if (strcmp(argv[i], "--refs") == 0 && i + 1 < argc) {
+            read_refs(argv[++i]);
+        } else {
+            fprintf(stderr, "usage: bench_heap [--system-only] [--refs FILE]\n");
+            return 2;
+        }
+    }
+    g_ns_per_tick = bench_ns_per_tick();
+    bench_overhead_ticks = bench_tick_overhead();
     make_workload();
-    printf("workload: %u ops, %u slots, 8..512 B log-uniform, arena %u B, peak live %zu B\n\n",
-           OPS, SLOTS, ARENA, g_peak_live);
+    bench_latency_t glat;
+    if (system_only) {
+        double ns = time_libc(&glat);
+        printf("REF random %s|%.2f %.1f %.1f %.1f %.1f\n", system_malloc_name(), ns, glat.p50,
+               glat.p99, glat.p9999, glat.max);
+        return 0;
+    }
+    printf("workload: %u ops, %u slots, 8..512 B log-uniform, arena %u B, peak live %zu B, "
+           "ideal %zu B (%.3f x peak live)\n\n",
+           OPS, SLOTS, ARENA, g_peak_live, g_ideal_peak, (double)g_ideal_peak / (double)g_peak_live);
     static const rtm_strategy_id_t strategies[] = {RTM_TLSF, RTM_FIRST_FIT, RTM_BEST_FIT};
     size_t n = sizeof strategies / sizeof strategies[0];
     double ns[8] = {0};
-    printf("| allocator | ns/op (median of %d) | vs glibc | failed @256 KiB | min arena | min arena / peak live |\n", REPEATS);
-    printf("|---|---|---|---|---|---|\n");
-
+    size_t mins[8] = {0};
+    int runs[8] = {0};
+    size_t failed[8] = {0};
+    bench_latency_t lat[8];
+    double glibc = time_libc(&glat);
     double t[REPEATS];
-    for (int r = 0; r < REPEATS; r++) {
-        double t0 = now_ns();
-        run_libc();
-        t[r] = (now_ns() - t0) / OPS;
-    }
-    double glibc = median(t, REPEATS);
-
     for (size_t i = 0; i < n; i++) {
-        size_t failed = 0;
-        int runs = 0;
         for (int r = 0; r < REPEATS; r++) {
             rtm_heap_t *h = make_heap(strategies[i], ARENA);
-            double t0 = now_ns();
-            failed = run_heap(h);
-            t[r] = (now_ns() - t0) / OPS;
-            runs++;
+            double t0 = bench_now_ns();
+            failed[i] = run_heap(h, false);
+            t[r] = (bench_now_ns() - t0) / OPS;
+            runs[i]++;
             if (t[r] * OPS > SLOW_RUN_S * 1e9) {
                 break;
             }
         }
-        ns[i] = median(t, (size_t)runs);
-        if (runs < REPEATS) {
-            printf("| rtmem %s | %.1f (1 run) | %.2fx | %zu | not searched: %.0f s per run | - |\n",
-                   rtm_strategy_name(strategies[i]), ns[i], ns[i] / glibc, failed, ns[i] * OPS / 1e9);
+        ns[i] = bench_median(t, (size_t)runs[i]);
+        if (runs[i] == REPEATS) {
+            run_heap(make_heap(strategies[i], ARENA), true);
+            lat[i] = bench_percentiles(g_ticks, OPS, g_ns_per_tick);
+            mins[i] = min_arena(strategies[i]);
+        }
+    }
+    printf("| allocator | ns/op (median of %d) | vs glibc | vs first fit | p50 ns | p99 ns | p99.99 ns | max ns | p99.99 / p50 | failed @256 KiB | min arena | min arena / peak live |\n", REPEATS);
+    printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    printf("| ideal | - | - | - | - | - | - | - | - | - | %zu | %.3f |\n", g_ideal_peak,
+           (double)g_ideal_peak / (double)g_peak_live);
+    for (size_t i = 0; i < n; i++) {
+        printf("| rtmem %s | %.1f%s | %.2fx | %.2fx |", rtm_strategy_name(strategies[i]), ns[i],
+               runs[i] < REPEATS ? " (1 run)" : "", ns[i] / glibc, ns[i] / ns[1]);
+        if (runs[i] < REPEATS) {
+            printf(" - | - | - | - | - | %zu | not searched: %.0f s per run | - |\n", failed[i],
+                   ns[i] * OPS / 1e9);
             continue;
         }
-        size_t min = min_arena(strategies[i]);
-        printf("| rtmem %s | %.1f | %.2fx | %zu | %zu | %.3f |\n", rtm_strategy_name(strategies[i]),
-               ns[i], ns[i] / glibc, failed, min, (double)min / (double)g_peak_live);
+        print_latency(&lat[i]);
+        printf(" %zu | %zu | %.3f |\n", failed[i], mins[i], (double)mins[i] / (double)g_peak_live);
     }
-    printf("| glibc malloc | %.1f | 1.00x | - | - | - |\n", glibc);
-    printf("\ntlsf / first_fit time ratio: %.2f\n", ns[0] / ns[1]);
+    printf("| %s | %.1f | 1.00x | %.2fx |", system_malloc_name(), glibc, glibc / ns[1]);
+    print_latency(&glat);
+    printf(" - | - | - |\n");
+    for (size_t r = 0; r < g_ref_count; r++) {
+        printf("| %s | %.1f | %.2fx | %.2fx |", g_refs[r].name, g_refs[r].ns, g_refs[r].ns / glibc,
+               g_refs[r].ns / ns[1]);
+        print_latency(&g_refs[r].lat);
+        printf(" - | - | - |\n");
+    }
+    double ratio = (double)mins[0] / (double)g_peak_live;
+    printf("\nTargets (TLSF, this run):\n\n");
+    printf("| target | measured | verdict |\n|---|---|---|\n");
+    printf("| time per op <= glibc malloc's | %.1f ns vs %.1f ns (%.2fx) | %s |\n", ns[0], glibc,
+           ns[0] / glibc, ns[0] <= glibc ? "met" : "missed");
+    printf("| time per op <= 1/3 of first fit's | %.1f ns vs %.1f ns (%.2fx) | %s |\n", ns[0],
+           ns[1], ns[0] / ns[1], ns[0] * 3.0 <= ns[1] ? "met" : "missed");
+    printf("| min arena / peak live <= 1.10 | %.3f (ideal %.3f) | %s |\n", ratio,
+           (double)g_ideal_peak / (double)g_peak_live, ratio <= 1.10 ? "met" : "missed");
+    printf("| p99.99 <= 3 x median latency | %.0f ns vs %.0f ns (%.1fx) | %s |\n", lat[0].p9999,
+           lat[0].p50, lat[0].p9999 / lat[0].p50,
+           lat[0].p9999 <= 3.0 * lat[0].p50 ? "met" : "missed");
     return 0;
 }

@@ -573,8 +573,48 @@ RTM_NOINLINE void *rtm_heap_alloc_ex(rtm_heap_t *h, size_t size, size_t alignmen
     return alloc_checked(h, size, alignment, &s);
 }
 
+/* rtm_malloc's common case, when nothing needs the call site: no
+ * poisoning, no observer. False, with nothing done, when it does not
+ * apply; else *out is the result (a failure counted and reported). */
+static bool malloc_plain(rtm_heap_t *h, size_t size, void **out)
+{
+    *out = NULL;
+#if RTM_POISON_LEVEL == 0
+    if (!heap_ok(h) || size == 0) {
+        return true;
+    }
+    heap_lock(h);
+    if (h->observer != NULL) {
+        heap_unlock(h);
+        return false;
+    }
+    rtm_fail_reason_t why = RTM_FAIL_NO_MEMORY;
+    void *p = h->ops->alloc(h->arena, size, 0, &why);
+    if (p != NULL) {
+        h->used_blocks++;
+        h->alloc_count++;
+        note_free_level(h);
+        heap_unlock(h);
+        *out = p;
+        return true;
+    }
+    h->failed_count++;
+    heap_unlock(h);
+    report_failure(h, size, 0, why);
+    return true;
+#else
+    (void)h;
+    (void)size;
+    return false;
+#endif
+}
+
 RTM_NOINLINE void *rtm_malloc(rtm_heap_t *h, size_t size)
 {
+    void *p;
+    if (malloc_plain(h, size, &p)) {
+        return p;
+    }
     rtm_alloc_site_t s = site_or(NULL, RTM_CALLER());
     return alloc_checked(h, size, 0, &s);
 }
@@ -608,6 +648,40 @@ RTM_NOINLINE void *rtm_aligned_alloc(rtm_heap_t *h, size_t alignment, size_t siz
     return alloc_checked(h, size, alignment, &s);
 }
 
+/* Reports a pointer the strategy did not accept as a live block (status
+ * st); the lock is released. */
+static void report_bad_pointer(rtm_heap_t *h, const void *ptr, rtm_ptr_status_t st,
+                               rtm_debug_op_t op)
+{
+    rtm_misuse_t kind = misuse_of(st);
+    /* The strategy knows only its arena; the region also holds the front
+     * and the strategy's control block, which no block ever starts in. */
+    uintptr_t p = (uintptr_t)ptr, lo = (uintptr_t)h;
+    bool in_region = p >= lo && p - lo < h->region_bytes;
+    if (kind == RTM_MISUSE_FOREIGN_POINTER && in_region) {
+        kind = RTM_MISUSE_INVALID_POINTER;
+    }
+    /* Poisoned, the strategy judged the raw address before ptr, which can
+     * lie inside the region when ptr is just past its end; every block of
+     * a region strategy lies inside it (RTM_SYSTEM's blocks do not). */
+    if (RTM_POISON_LEVEL >= 1 && !in_region && h->ops->id != RTM_SYSTEM) {
+        kind = RTM_MISUSE_FOREIGN_POINTER;
+        st = RTM_PTR_FOREIGN;
+    }
+    report_misuse(h, kind, ptr);
+#if RTM_POISON_LEVEL >= 1
+    /* The same verdict as the misuse hook's, as a corruption report. */
+    rtm_corruption_t bad;
+    corruption_init(&bad);
+    bad.kind = kind == RTM_MISUSE_INVALID_POINTER ? RTM_CORRUPT_INVALID_FREE : rtm_poison_kind_of(st);
+    bad.block = ptr;
+    bad.address = ptr;
+    corruption(h, &bad, op);
+#else
+    (void)op;
+#endif
+}
+
 /* Validates the user pointer ptr under the lock and finds its raw block
  * (and, when poisoned, checks its canaries); on failure releases the lock,
  * reports and returns false. */
@@ -637,32 +711,45 @@ static bool lock_valid(rtm_heap_t *h, const void *ptr, rtm_debug_op_t op, void *
     }
 #endif
     heap_unlock(h);
-    rtm_misuse_t kind = misuse_of(st);
-    /* The strategy knows only its arena; the region also holds the front
-     * and the strategy's control block, which no block ever starts in. */
-    uintptr_t p = (uintptr_t)ptr, lo = (uintptr_t)h;
-    bool in_region = p >= lo && p - lo < h->region_bytes;
-    if (kind == RTM_MISUSE_FOREIGN_POINTER && in_region) {
-        kind = RTM_MISUSE_INVALID_POINTER;
-    }
-    /* Poisoned, the strategy judged the raw address before ptr, which can
-     * lie inside the region when ptr is just past its end; every block of
-     * a region strategy lies inside it (RTM_SYSTEM's blocks do not). */
-    if (RTM_POISON_LEVEL >= 1 && !in_region && h->ops->id != RTM_SYSTEM) {
-        kind = RTM_MISUSE_FOREIGN_POINTER;
-        st = RTM_PTR_FOREIGN;
-    }
-    report_misuse(h, kind, ptr);
-#if RTM_POISON_LEVEL >= 1
-    /* The same verdict as the misuse hook's, as a corruption report. */
-    rtm_corruption_t bad;
-    corruption_init(&bad);
-    bad.kind = kind == RTM_MISUSE_INVALID_POINTER ? RTM_CORRUPT_INVALID_FREE : rtm_poison_kind_of(st);
-    bad.block = ptr;
-    bad.address = ptr;
-    corruption(h, &bad, op);
-#endif
+    report_bad_pointer(h, ptr, st, op);
     return false;
+}
+
+/* rtm_free's common case in one strategy call, when nothing needs the call
+ * site or the size before the block goes: no poisoning (user and raw
+ * pointers are the same), a strategy with validate_free, no observer.
+ * False, with nothing done, when it does not apply. */
+static bool free_plain(rtm_heap_t *h, void *ptr)
+{
+#if RTM_POISON_LEVEL == 0
+    if (!heap_ok(h) || ptr == NULL) {
+        return true;
+    }
+    if (h->ops->validate_free == NULL) {
+        return false;
+    }
+    heap_lock(h);
+    if (h->observer != NULL) {
+        heap_unlock(h);
+        return false;
+    }
+    size_t raw_usable = 0;
+    rtm_ptr_status_t st = h->ops->validate_free(h->arena, ptr, &raw_usable);
+    if (st != RTM_PTR_OK) {
+        heap_unlock(h);
+        report_bad_pointer(h, ptr, st, RTM_OP_FREE);
+        return true;
+    }
+    note_block_change(h, ptr, raw_usable);
+    h->used_blocks--;
+    h->free_count++;
+    heap_unlock(h);
+    return true;
+#else
+    (void)h;
+    (void)ptr;
+    return false;
+#endif
 }
 
 static void free_checked(rtm_heap_t *h, void *ptr, const rtm_alloc_site_t *site)
@@ -687,12 +774,18 @@ static void free_checked(rtm_heap_t *h, void *ptr, const rtm_alloc_site_t *site)
 
 RTM_NOINLINE void rtm_free(rtm_heap_t *h, void *ptr)
 {
+    if (free_plain(h, ptr)) {
+        return;
+    }
     rtm_alloc_site_t s = site_or(NULL, RTM_CALLER());
     free_checked(h, ptr, &s);
 }
 
 RTM_NOINLINE void rtm_free_ex(rtm_heap_t *h, void *ptr, const rtm_alloc_site_t *site)
 {
+    if (free_plain(h, ptr)) {
+        return;
+    }
     rtm_alloc_site_t s = site_or(site, RTM_CALLER());
     free_checked(h, ptr, &s);
 }

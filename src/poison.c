@@ -188,6 +188,13 @@ static uint32_t marker_of(size_t head)
     return (uint32_t)head | 3u;
 }
 
+/* Whether w is the marker of an aligned head this heap can have. */
+static bool is_marker(uint32_t w, size_t plain_head, size_t max_head)
+{
+    uint32_t h = w & ~3u;
+    return (w & 3u) == 3u && h > plain_head && h <= max_head && (h & (h - 1u)) == 0;
+}
+
 size_t rtm_poison_head(size_t granularity, size_t alignment)
 {
     size_t h = granularity > 8u ? granularity : 8u;
@@ -249,10 +256,24 @@ rtm_ptr_status_t rtm_poison_resolve(const rtm_strategy_ops_t *ops, const void *a
     if (u >= plain_head) {
         void *r = (void *)(u - plain_head);
         first = ops->validate(arena, r);
-        if (first == RTM_PTR_OK) {
+        /* Inside the region (the strategy found a header there). */
+        bool readable = first == RTM_PTR_OK || first == RTM_PTR_CORRUPT;
+        uint32_t before = readable ? rd32((const uint8_t *)user - 4) : 0u;
+        if (first == RTM_PTR_OK && !is_marker(before, plain_head, max_head)) {
             *raw = r;
             *head = plain_head;
             return RTM_PTR_OK;
+        }
+        /* Where a block of ours starts, the head canary (or, for a plain
+         * block whose head was overwritten, anything but an aligned
+         * block's marker) precedes the pointer. A marker there means the
+         * pointer lies in the head of an aligned block; a failed strategy
+         * check without the canary means it lies inside some block's data,
+         * where the poison size word reads as a header. Either way it is
+         * not a block's start, not a sign of corruption. */
+        if (first == RTM_PTR_OK ||
+            (first == RTM_PTR_CORRUPT && before != RTM_POISON_HEAD_CANARY)) {
+            first = RTM_PTR_INVALID;
         }
     }
     /* A larger head: only aligned allocations make one. A plain block's

@@ -653,6 +653,7 @@ static void test_default_hook_and_owner(void **state)
     assert_heap_usable(th);
 }
 
+#if defined(RTM_PORT_POSIX)
 /* Without continuing, the default hook stops the program (in a child). */
 static void test_default_hook_aborts(void **state)
 {
@@ -682,6 +683,7 @@ static void test_default_hook_aborts(void **state)
     rtm_free(th->heap, p);
     assert_heap_usable(th);
 }
+#endif
 
 static void test_strings(void **state)
 {
@@ -725,7 +727,9 @@ int main(void)
         ALL("smashed_link", test_smashed_link),
         ALL("realloc_freed", test_realloc_freed),
         ALL("default_hook_and_owner", test_default_hook_and_owner),
+#if defined(RTM_PORT_POSIX)
         ONE("tlsf/default_hook_aborts", test_default_hook_aborts, k_tlsf),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,6 +58,12 @@ typedef struct rtm_strategy_ops {
     /* Frees a validated live block. NULL when the strategy never frees. */
     void (*free)(void *arena, void *ptr);
 
+    /* validate() and, on RTM_PTR_OK, free() in one pass over the block's
+     * tags, with *usable set to the usable bytes the block had: the
+     * front's path for a free with no observer and no poisoning. May be
+     * NULL (the front then calls validate, usable_size and free). */
+    rtm_ptr_status_t (*validate_free)(void *arena, void *ptr, size_t *usable);
+
     /* Resizes a validated live block in place to at least size > 0 usable
      * bytes; false (and no change) when it cannot. May be NULL. */
     bool (*resize)(void *arena, void *ptr, size_t size);

@@ -6,7 +6,10 @@
  * power of two, the second splits each power of two into 2^RTM_TLSF_SL_LOG2
  * equal ranges. Spans below 2^fl_shift (fl 0) get exact classes, one per
  * granularity step. Two bitmaps say which classes are non-empty, so finding
- * a class that fits is two find-first-set operations.
+ * a class that fits is two find-first-set operations. malloc takes the
+ * first fitting block among the first 1 + OWN_CLASS_SCAN of the request's
+ * own class, else the head of the first class wholly above the request,
+ * else (heap nearly exhausted) scans the rest of its own class.
  *
  * Block layout (block.h): 4-byte header word before the payload. A free
  * block also holds, in its payload, the offsets of the next and previous
@@ -48,6 +51,11 @@
  * them, and validate reads it as a header: the tag makes it read as free
  * (refused) instead of as a live block. */
 #define LINK_TAG RTM_BLK_FLAGS
+/* How many blocks of a request's own size class malloc looks at after the
+ * class's head before it splits a block of a larger class: one of them
+ * that fits spares a larger block (less fragmentation: docs/benchmarks.md),
+ * and the bound keeps malloc O(1). */
+#define OWN_CLASS_SCAN 16u
 
 typedef struct tlsf {
     rtm_arena_stats_t stats;
@@ -138,19 +146,19 @@ static size_t control_size(uint32_t fl_count)
     return sizeof(tlsf_t) + (size_t)fl_count * (1u + SL_COUNT) * sizeof(uint32_t);
 }
 
-/* Size class of a span. Below 2^fl_shift classes are exact (one per
- * granularity step); above, the SL_LOG2 bits after the leading one pick the
- * second level, and XOR clears that leading one. */
+/* Size class of a span (>= min_span). Below 2^fl_shift classes are exact
+ * (one per granularity step): such a span is read as if its leading one
+ * were at fl_shift, which gives fl 0 and its granularity steps as sl.
+ * Above, the SL_LOG2 bits after the leading one pick the second level.
+ * Written without branches: spans of both kinds alternate at random. */
 static void mapping(const tlsf_t *t, uint32_t span, uint32_t *fl, uint32_t *sl)
 {
-    if (span < (1u << t->fl_shift)) {
-        *fl = 0;
-        *sl = span >> t->gshift;
-    } else {
-        uint32_t m = msb32(span);
-        *fl = m - t->fl_shift + 1u;
-        *sl = (span >> (m - SL_LOG2)) ^ SL_COUNT;
-    }
+    uint32_t m = msb32(span);
+    /* m and fl_shift are below 64: the difference's top bit is the sign. */
+    uint32_t small = (m - t->fl_shift) >> 31;
+    uint32_t top = m + ((t->fl_shift - m) & (0u - small));
+    *fl = top - t->fl_shift + 1u - small;
+    *sl = (span >> (top - SL_LOG2)) & (SL_COUNT - 1u);
 }
 
 static uint32_t read_link(const tlsf_t *t, uint32_t at)
@@ -173,10 +181,18 @@ static uint32_t link_prev(const tlsf_t *t, uint32_t b)
     return read_link(t, b + LINK_PREV);
 }
 
-static void list_insert(tlsf_t *t, uint32_t b)
+/* Bits of sl_map at sl and above; none when sl is past the last class. */
+static uint32_t classes_from(uint32_t sl_map, uint32_t sl)
 {
-    uint8_t *base = base_of(t);
-    uint32_t span = rtm_blk_span(base, b);
+    return sl < 32u ? sl_map & (~0u << sl) : 0u;
+}
+
+/* Puts free block b of the given span at the head of its class list. */
+static inline void list_insert(tlsf_t *t, uint32_t b, uint32_t span)
+{
+    /* The two counters are updated apart: side by side, compilers merge
+     * them into a vector add that costs more than two plain ones. */
+    t->stats.free_blocks++;
     uint32_t fl, sl;
     mapping(t, span, &fl, &sl);
     uint32_t *head = &heads(t)[fl * SL_COUNT + sl];
@@ -190,13 +206,15 @@ static void list_insert(tlsf_t *t, uint32_t b)
     sl_bitmaps(t)[fl] |= 1u << sl;
     t->fl_bitmap |= 1u << fl;
     t->stats.free_bytes += span - RTM_BLK_HDR;
-    t->stats.free_blocks++;
 }
 
-static void list_remove(tlsf_t *t, uint32_t b)
+/* Takes free block b, of the given span and class index (fl * SL_COUNT +
+ * sl), off its list. */
+static inline void list_unlink(tlsf_t *t, uint32_t b, uint32_t span, uint32_t cls)
 {
-    uint8_t *base = base_of(t);
-    uint32_t span = rtm_blk_span(base, b);
+    t->stats.free_blocks--;
+    uint32_t fl = cls >> SL_LOG2;
+    uint32_t sl = cls & (SL_COUNT - 1u);
     uint32_t next = link_next(t, b);
     uint32_t prev = link_prev(t, b);
     if (next != 0) {
@@ -205,18 +223,23 @@ static void list_remove(tlsf_t *t, uint32_t b)
     if (prev != 0) {
         write_link(t, prev + LINK_NEXT, next);
     } else {
-        uint32_t fl, sl;
-        mapping(t, span, &fl, &sl);
-        heads(t)[fl * SL_COUNT + sl] = next;
+        heads(t)[cls] = next;
         if (next == 0) {
-            sl_bitmaps(t)[fl] &= ~(1u << sl);
-            if (sl_bitmaps(t)[fl] == 0) {
+            uint32_t left = sl_bitmaps(t)[fl] & ~(1u << sl);
+            sl_bitmaps(t)[fl] = left;
+            if (left == 0) {
                 t->fl_bitmap &= ~(1u << fl);
             }
         }
     }
     t->stats.free_bytes -= span - RTM_BLK_HDR;
-    t->stats.free_blocks--;
+}
+
+static void list_remove(tlsf_t *t, uint32_t b, uint32_t span)
+{
+    uint32_t fl, sl;
+    mapping(t, span, &fl, &sl);
+    list_unlink(t, b, span, fl * SL_COUNT + sl);
 }
 
 /* Writes a free block's header, footer and the next block's PREV_FREE flag.
@@ -252,57 +275,29 @@ static void release_tail(tlsf_t *t, uint32_t b, uint32_t keep, uint32_t span)
     mark_used(t, b, keep);
     t->block_count++;
     t->stats.overhead_bytes += RTM_BLK_HDR;
-    if (rtm_blk_is_free(base, after)) {
-        list_remove(t, after);
-        tail_span += rtm_blk_span(base, after);
+    uint32_t after_word = rtm_rd32(base, after);
+    if ((after_word & RTM_BLK_FREE) != 0) {
+        uint32_t after_span = after_word & ~RTM_BLK_FLAGS;
+        list_remove(t, after, after_span);
+        tail_span += after_span;
         /* after's header and links now lie inside the tail's payload. */
         rtm_strategy_refill(base, after, RTM_BLK_HDR + 8u);
         t->block_count--;
         t->stats.overhead_bytes -= RTM_BLK_HDR;
     }
     /* The tail's predecessor is b, which is used. */
-    rtm_blk_set(base, tail, 0, 0);
     mark_free(t, tail, tail_span);
-    list_insert(t, tail);
+    list_insert(t, tail, tail_span);
 }
 
-/* First block, in the class of need or above, whose span is certain to be
- * >= need; 0 if none. O(1). */
-static uint32_t find_guaranteed(const tlsf_t *t, uint32_t need)
-{
-    uint32_t search = need;
-    if (need >= (1u << t->fl_shift)) {
-        /* Round up to the next class boundary so every block of the class
-         * found is large enough. 64-bit: need may be close to 2^32. */
-        uint64_t rounded = (uint64_t)need + (1u << (msb32(need) - SL_LOG2)) - 1u;
-        if (rounded > UINT32_MAX) {
-            return 0;
-        }
-        search = (uint32_t)rounded;
-    }
-    uint32_t fl, sl;
-    mapping(t, search, &fl, &sl);
-    if (fl >= t->fl_count) {
-        return 0;
-    }
-    uint32_t sl_map = csl_bitmaps(t)[fl] & (~0u << sl);
-    if (sl_map == 0) {
-        uint32_t fl_map = fl + 1u < 32u ? t->fl_bitmap & (~0u << (fl + 1u)) : 0u;
-        if (fl_map == 0) {
-            return 0;
-        }
-        fl = lsb32(fl_map);
-        sl_map = csl_bitmaps(t)[fl];
-    }
-    sl = lsb32(sl_map);
-    return cheads(t)[fl * SL_COUNT + sl];
-}
-
-/* A block of span >= need with the best fit O(1) can promise: the head of
- * need's own class if it fits, else the first class that surely fits, else
- * (heap nearly exhausted) a scan of need's own class, so that an allocation
- * fails only when no free block is large enough. */
-static uint32_t find_free(const tlsf_t *t, uint32_t need)
+/* A free block of span >= need, with its class index in *cls; 0 if none.
+ * First the first of up to 1 + OWN_CLASS_SCAN blocks of need's own class
+ * that fits (classes of fl >= 1 hold a range of spans, so its head may be
+ * too small); else the head of the first class whose every block fits
+ * (need's own class counts when need is its lower bound); else, the heap
+ * being nearly exhausted, the rest of need's own class, so that an
+ * allocation fails only when no free block is large enough. */
+static inline uint32_t find_free(const tlsf_t *t, uint32_t need, uint32_t *cls)
 {
     const uint8_t *base = cbase_of(t);
     uint32_t fl, sl;
@@ -310,15 +305,32 @@ static uint32_t find_free(const tlsf_t *t, uint32_t need)
     if (fl >= t->fl_count) {
         return 0;
     }
-    uint32_t own = cheads(t)[fl * SL_COUNT + sl];
-    if (own != 0 && rtm_blk_span(base, own) >= need) {
-        return own;
+    *cls = fl * SL_COUNT + sl;
+    uint32_t c = cheads(t)[*cls];
+    for (uint32_t k = 0; c != 0 && k <= OWN_CLASS_SCAN; k++) {
+        if (rtm_blk_span(base, c) >= need) {
+            return c;
+        }
+        c = link_next(t, c);
     }
-    uint32_t b = find_guaranteed(t, need);
-    if (b != 0) {
-        return b;
+    /* Classes of fl >= 1 are 2^(fl - 1) granules wide. */
+    uint32_t start = sl;
+    if (fl != 0 && (need & ((1u << (fl - 1u + t->gshift)) - 1u)) != 0) {
+        start++;
     }
-    for (uint32_t c = own; c != 0; c = link_next(t, c)) {
+    uint32_t sl_map = classes_from(csl_bitmaps(t)[fl], start);
+    if (sl_map == 0) {
+        uint32_t fl_map = fl + 1u < 32u ? t->fl_bitmap & (~0u << (fl + 1u)) : 0u;
+        if (fl_map != 0) {
+            fl = lsb32(fl_map);
+            sl_map = csl_bitmaps(t)[fl];
+        }
+    }
+    if (sl_map != 0) {
+        *cls = fl * SL_COUNT + lsb32(sl_map);
+        return cheads(t)[*cls];
+    }
+    for (; c != 0; c = link_next(t, c)) {
         if (rtm_blk_span(base, c) >= need) {
             return c;
         }
@@ -340,10 +352,28 @@ static void *take(tlsf_t *t, uint32_t b, uint32_t need)
     return base + b + RTM_BLK_HDR;
 }
 
-static void *carve(tlsf_t *t, uint32_t b, uint32_t need)
+/* take() for a block just unlinked from its class, whose header (free, no
+ * PREV_FREE: free blocks never touch) and span the caller read. Its
+ * successor is used and already flagged PREV_FREE, which stays true of a
+ * split-off tail, and the tail's footer is b's. */
+static inline void *take_listed(tlsf_t *t, uint32_t b, uint32_t span, uint32_t need)
 {
-    list_remove(t, b);
-    return take(t, b, need);
+    uint8_t *base = base_of(t);
+    uint32_t tail_span = span - need;
+    if (tail_span >= t->min_span) {
+        uint32_t tail = b + need;
+        rtm_blk_set(base, b, need, 0);
+        rtm_blk_set(base, tail, tail_span, RTM_BLK_FREE);
+        write_link(t, b + span - RTM_BLK_HDR, tail);
+        t->block_count++;
+        t->stats.overhead_bytes += RTM_BLK_HDR;
+        list_insert(t, tail, tail_span);
+    } else {
+        rtm_blk_set(base, b, span, 0);
+        uint32_t next = b + span;
+        rtm_wr32(base, next, rtm_rd32(base, next) & ~RTM_BLK_PREV_FREE);
+    }
+    return base + b + RTM_BLK_HDR;
 }
 
 /* Payload offset of b advanced to the alignment, leaving a gap before it
@@ -366,8 +396,9 @@ static void *alloc_aligned(tlsf_t *t, uint32_t need, size_t alignment)
     /* Any block this large has room for the worst-case gap. */
     uint64_t padded = (uint64_t)need + t->min_span + alignment - t->granularity;
     uint32_t b = 0;
+    uint32_t cls;
     if (padded <= t->end - t->first) {
-        b = find_free(t, (uint32_t)padded);
+        b = find_free(t, (uint32_t)padded, &cls);
     }
     if (b == 0) {
         /* Nearly exhausted: any free block where the aligned placement fits. */
@@ -387,17 +418,16 @@ static void *alloc_aligned(tlsf_t *t, uint32_t need, size_t alignment)
         }
     }
     uint32_t at = aligned_payload(t, b, alignment) - RTM_BLK_HDR;
+    uint32_t span = rtm_blk_span(base, b);
+    list_remove(t, b, span);
     if (at == b) {
-        return carve(t, b, need);
+        return take_listed(t, b, span, need);
     }
     /* The gap [b, at) stays a free block (its predecessor is used, since b
      * was free); the rest, starting at `at`, is taken. */
-    uint32_t span = rtm_blk_span(base, b);
-    list_remove(t, b);
     rtm_blk_set(base, at, span - (at - b), RTM_BLK_PREV_FREE);
-    rtm_blk_set(base, b, 0, 0);
     mark_free(t, b, at - b);
-    list_insert(t, b);
+    list_insert(t, b, at - b);
     t->block_count++;
     t->stats.overhead_bytes += RTM_BLK_HDR;
     return take(t, at, need);
@@ -469,7 +499,7 @@ static rtm_err_t tlsf_init(void *arena, size_t size, size_t granularity, size_t 
     rtm_blk_set(base, t->end, 0, 0);
     rtm_blk_set(base, t->first, 0, 0);
     mark_free(t, t->first, span);
-    list_insert(t, t->first);
+    list_insert(t, t->first, span);
     return RTM_OK;
 }
 
@@ -480,9 +510,12 @@ static void *tlsf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_rea
     void *p = NULL;
     if (need != 0 && need <= t->end - t->first) {
         if (alignment <= t->granularity) {
-            uint32_t b = find_free(t, need);
+            uint32_t cls;
+            uint32_t b = find_free(t, need, &cls);
             if (b != 0) {
-                p = carve(t, b, need);
+                uint32_t span = rtm_blk_span(base_of(t), b);
+                list_unlink(t, b, span, cls);
+                p = take_listed(t, b, span, need);
             }
         } else {
             p = alloc_aligned(t, need, alignment);
@@ -507,20 +540,24 @@ static bool span_sane(const tlsf_t *t, uint32_t h, uint32_t span)
     return span >= t->min_span && (span & (t->granularity - 1u)) == 0 && span <= t->end - h;
 }
 
-static rtm_ptr_status_t tlsf_validate(const void *arena, const void *ptr)
+/* validate()'s verdict on ptr; when it is RTM_PTR_OK, *hdr and *word are
+ * the block's header offset and header word. Reads nothing outside the
+ * arena. */
+static inline rtm_ptr_status_t classify(const tlsf_t *t, const void *ptr, uint32_t *hdr,
+                                        uint32_t *word_out)
 {
-    const tlsf_t *t = arena;
     const uint8_t *base = cbase_of(t);
-    uintptr_t p = (uintptr_t)ptr;
-    uintptr_t lo = (uintptr_t)base + t->first + RTM_BLK_HDR;
-    uintptr_t hi = (uintptr_t)base + t->end;
-    if (p < lo || p >= hi) {
+    uint32_t first = t->first;
+    uint32_t end = t->end;
+    /* Unsigned: a pointer below the arena wraps to a huge offset. */
+    uintptr_t off = (uintptr_t)ptr - (uintptr_t)base;
+    if (off - (first + RTM_BLK_HDR) >= (uintptr_t)(end - first - RTM_BLK_HDR)) {
         return RTM_PTR_FOREIGN;
     }
-    if ((p & (t->granularity - 1u)) != 0) {
+    if (((uintptr_t)ptr & (t->granularity - 1u)) != 0) {
         return RTM_PTR_INVALID;
     }
-    uint32_t h = (uint32_t)(p - (uintptr_t)base) - RTM_BLK_HDR;
+    uint32_t h = (uint32_t)off - RTM_BLK_HDR;
     uint32_t word = rtm_rd32(base, h);
     uint32_t span = word & ~RTM_BLK_FLAGS;
     if (!span_sane(t, h, span)) {
@@ -530,57 +567,89 @@ static rtm_ptr_status_t tlsf_validate(const void *arena, const void *ptr)
         return RTM_PTR_FREED;
     }
     /* A live block's boundary tags must agree with its neighbours. */
-    uint32_t next = rtm_rd32(base, h + span);
-    uint32_t next_span = next & ~RTM_BLK_FLAGS;
-    if ((next & RTM_BLK_PREV_FREE) != 0) {
-        return RTM_PTR_INVALID;
-    }
-    if (h + span != t->end && !span_sane(t, h + span, next_span)) {
+    uint32_t n = h + span;
+    uint32_t next = rtm_rd32(base, n);
+    if ((next & RTM_BLK_PREV_FREE) != 0 ||
+        (n != end && !span_sane(t, n, next & ~RTM_BLK_FLAGS))) {
         return RTM_PTR_INVALID;
     }
     if ((word & RTM_BLK_PREV_FREE) != 0) {
-        if (h < t->first + t->min_span) {
+        if (h < first + t->min_span) {
             return RTM_PTR_INVALID;
         }
         uint32_t prev = read_link(t, h - RTM_BLK_HDR);
-        if (prev < t->first || prev >= h || !rtm_blk_is_free(base, prev) ||
+        if (prev < first || prev >= h || !rtm_blk_is_free(base, prev) ||
             prev + rtm_blk_span(base, prev) != h) {
             return RTM_PTR_INVALID;
         }
     }
+    *hdr = h;
+    *word_out = word;
     return RTM_PTR_OK;
 }
 
-static void tlsf_free(void *arena, void *ptr)
+static rtm_ptr_status_t tlsf_validate(const void *arena, const void *ptr)
 {
-    tlsf_t *t = arena;
+    uint32_t h, word;
+    return classify(arena, ptr, &h, &word);
+}
+
+/* Frees the live block whose header, at b, holds word. */
+static inline void free_block(tlsf_t *t, uint32_t b, uint32_t word)
+{
     uint8_t *base = base_of(t);
-    uint32_t b = (uint32_t)((uint8_t *)ptr - base) - RTM_BLK_HDR;
-    uint32_t word = rtm_rd32(base, b);
     uint32_t span = word & ~RTM_BLK_FLAGS;
+    uint32_t merged = 0;
     /* Mark it free first: if it merges into its predecessor, this stale
      * header still reads as free, so a second free is reported as one. */
     rtm_wr32(base, b, word | RTM_BLK_FREE);
     if ((word & RTM_BLK_PREV_FREE) != 0) {
         uint32_t prev = read_link(t, b - RTM_BLK_HDR);
-        list_remove(t, prev);
-        span += rtm_blk_span(base, prev);
+        uint32_t prev_span = rtm_blk_span(base, prev);
+        list_remove(t, prev, prev_span);
+        span += prev_span;
         /* prev's footer and this header now lie inside the merged block. */
         rtm_strategy_refill(base, b - RTM_BLK_HDR, 2u * RTM_BLK_HDR);
         b = prev;
-        t->block_count--;
-        t->stats.overhead_bytes -= RTM_BLK_HDR;
+        merged++;
     }
     uint32_t next = b + span;
-    if (rtm_blk_is_free(base, next)) {
-        list_remove(t, next);
-        span += rtm_blk_span(base, next);
+    uint32_t next_word = rtm_rd32(base, next);
+    if ((next_word & RTM_BLK_FREE) != 0) {
+        uint32_t next_span = next_word & ~RTM_BLK_FLAGS;
+        list_remove(t, next, next_span);
+        span += next_span;
         rtm_strategy_refill(base, next, RTM_BLK_HDR + 8u);
-        t->block_count--;
-        t->stats.overhead_bytes -= RTM_BLK_HDR;
+        merged++;
+        next += next_span;
+        next_word = rtm_rd32(base, next);
     }
-    mark_free(t, b, span);
-    list_insert(t, b);
+    t->block_count -= merged;
+    t->stats.overhead_bytes -= merged * RTM_BLK_HDR;
+    /* The merged block's predecessor is used: its PREV_FREE is clear. */
+    rtm_blk_set(base, b, span, RTM_BLK_FREE);
+    write_link(t, next - RTM_BLK_HDR, b);
+    rtm_wr32(base, next, next_word | RTM_BLK_PREV_FREE);
+    list_insert(t, b, span);
+}
+
+static void tlsf_free(void *arena, void *ptr)
+{
+    tlsf_t *t = arena;
+    uint32_t b = (uint32_t)((uint8_t *)ptr - base_of(t)) - RTM_BLK_HDR;
+    free_block(t, b, rtm_rd32(base_of(t), b));
+}
+
+static rtm_ptr_status_t tlsf_validate_free(void *arena, void *ptr, size_t *usable)
+{
+    tlsf_t *t = arena;
+    uint32_t h, word;
+    rtm_ptr_status_t st = classify(t, ptr, &h, &word);
+    if (st == RTM_PTR_OK) {
+        *usable = (word & ~RTM_BLK_FLAGS) - RTM_BLK_HDR;
+        free_block(t, h, word);
+    }
+    return st;
 }
 
 static bool tlsf_resize(void *arena, void *ptr, size_t size)
@@ -603,11 +672,12 @@ static bool tlsf_resize(void *arena, void *ptr, size_t size)
     if (!rtm_blk_is_free(base, next)) {
         return false;
     }
-    uint32_t joined = span + rtm_blk_span(base, next);
+    uint32_t next_span = rtm_blk_span(base, next);
+    uint32_t joined = span + next_span;
     if (joined < need) {
         return false;
     }
-    list_remove(t, next);
+    list_remove(t, next, next_span);
     t->block_count--;
     t->stats.overhead_bytes -= RTM_BLK_HDR;
     mark_used(t, b, joined);
@@ -845,6 +915,7 @@ const rtm_strategy_ops_t rtm_strategy_tlsf = {
     .alloc = tlsf_alloc,
     .validate = tlsf_validate,
     .free = tlsf_free,
+    .validate_free = tlsf_validate_free,
     .resize = tlsf_resize,
     .usable_size = tlsf_usable_size,
     .largest_free = tlsf_largest_free,

@@ -1,0 +1,117 @@
+/*
+ * Fuzzer of the `rtmem leaks` input parser (tools/rtmem/leaks_parse.c):
+ * rtmem traces and dumps and ESP-IDF heap_trace_dump() output, with log
+ * noise, ANSI colours and CRLF around them. The input is such a capture:
+ *   1. lk_parse_file over a memory stream (as the tool reads a file);
+ *   2. lk_parse_line line by line, the last line marked unterminated when
+ *      the input does not end in a newline.
+ * Checked: no crash or sanitizer report; a result of 0 or -1 with a
+ * terminated, non-empty message; a known format; for every record the
+ * callers within LK_MAX_CALLERS, every string terminated inside its array,
+ * flags 0 or 1, the allocation line within the lines read.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz_target.h"
+#include "leaks_parse.h"
+
+#define MAX_INPUT (64u * 1024u)
+
+_Noreturn static void fail_at(int line, const char *what)
+{
+    fprintf(stderr, "fuzz_leaks: check failed at fuzz_leaks.c:%d: %s\n", line, what);
+    abort();
+}
+
+#define REQUIRE(cond)                    \
+    do {                                 \
+        if (!(cond)) {                   \
+            fail_at(__LINE__, #cond);    \
+        }                                \
+    } while (0)
+
+static bool terminated(const char *s, size_t cap)
+{
+    return memchr(s, '\0', cap) != NULL;
+}
+
+static void check_input(const lk_input_t *in, int rc)
+{
+    REQUIRE(rc == 0 || rc == -1);
+    if (rc != 0) {
+        REQUIRE(terminated(in->err, sizeof in->err) && in->err[0] != '\0');
+    }
+    REQUIRE(in->format >= LK_FMT_NONE && in->format <= LK_FMT_IDF_V55);
+    REQUIRE(lk_format_name(in->format) != NULL);
+    REQUIRE(in->nrec <= in->caprec);
+    for (size_t i = 0; i < in->nrec; i++) {
+        const lk_record_t *r = &in->rec[i];
+        REQUIRE(r->ncallers <= LK_MAX_CALLERS);
+        REQUIRE(terminated(r->id, sizeof r->id));
+        REQUIRE(terminated(r->region, sizeof r->region));
+        REQUIRE(terminated(r->task, sizeof r->task));
+        REQUIRE(terminated(r->site, sizeof r->site));
+        REQUIRE(r->freed == 0 || r->freed == 1);
+        REQUIRE(r->before_checkpoint == 0 || r->before_checkpoint == 1);
+        REQUIRE(r->line >= 1u && r->line <= in->lineno);
+        int leak = lk_record_is_leak(r, 0);
+        REQUIRE(leak == 0 || leak == 1);
+        if (r->freed) {
+            REQUIRE(!leak);
+        }
+    }
+}
+
+static void parse_stream(char *text, size_t size)
+{
+    FILE *f = fmemopen(text, size, "r");
+    if (f == NULL) {
+        return;
+    }
+    lk_input_t in;
+    lk_input_init(&in, "fuzz");
+    int rc = lk_parse_file(&in, f);
+    check_input(&in, rc);
+    lk_input_free(&in);
+    fclose(f);
+}
+
+static void parse_lines(const char *text, size_t size)
+{
+    char *line = malloc(size + 1u);
+    REQUIRE(line != NULL);
+    lk_input_t in;
+    lk_input_init(&in, "fuzz");
+    int rc = 0;
+    size_t start = 0;
+    while (start < size && rc == 0) {
+        const char *nl = memchr(text + start, '\n', size - start);
+        size_t len = nl != NULL ? (size_t)(nl - (text + start)) : size - start;
+        memcpy(line, text + start, len);
+        line[len] = '\0';
+        rc = lk_parse_line(&in, line, nl == NULL);
+        start += len + 1u;
+    }
+    check_input(&in, rc);
+    lk_input_free(&in);
+    free(line);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size == 0u || size > MAX_INPUT) {
+        return 0;
+    }
+    char *text = malloc(size);
+    REQUIRE(text != NULL);
+    memcpy(text, data, size);
+    parse_stream(text, size);
+    parse_lines(text, size);
+    free(text);
+    return 0;
+}
