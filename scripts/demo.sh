@@ -20,53 +20,10 @@ cd "$ROOT"
 
 PACKAGES=(cmake gcc libc6-dev make)
 
-ensure_packages() {
-    if ! command -v dpkg-query >/dev/null 2>&1; then
-        local c
-        for c in cmake make; do
-            if ! command -v "$c" >/dev/null 2>&1; then
-                echo "demo.sh: '$c' is missing: install cmake, a C compiler and make." >&2
-                exit 1
-            fi
-        done
-        return 0
-    fi
-    local missing=() p
-    for p in "$@"; do
-        if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-            missing+=("$p")
-        fi
-    done
-    if [ "${#missing[@]}" -eq 0 ]; then
-        return 0
-    fi
-    local cmds=("apt-get update" "apt-get install -y --no-install-recommends ${missing[*]}")
-    local sudo="" c
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-            sudo="sudo"
-        else
-            echo "demo.sh: missing packages: ${missing[*]}" >&2
-            echo "Run these as root, then run this script again:" >&2
-            for c in "${cmds[@]}"; do
-                echo "  sudo $c" >&2
-            done
-            exit 1
-        fi
-    fi
-    echo "demo.sh: installing ${missing[*]}"
-    mkdir -p build
-    for c in "${cmds[@]}"; do
-        # shellcheck disable=SC2086 # the commands are word lists on purpose
-        if ! $sudo env DEBIAN_FRONTEND=noninteractive $c >build/apt.log 2>&1; then
-            echo "demo.sh: '$c' failed:" >&2
-            tail -n 30 build/apt.log >&2
-            exit 1
-        fi
-    done
-}
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 
-ensure_packages "${PACKAGES[@]}"
+rtm_ensure_packages demo.sh "cmake gcc make" "${PACKAGES[@]}"
 
 mkdir -p build
 log=build/demo.log

@@ -10,81 +10,35 @@
 #      gcc    gcc, RelWithDebInfo, strict warnings as errors
 #      san    ASan + UBSan (clang, or gcc if clang's runtime does not work)
 #      m32    gcc -m32 (a 32-bit target's pointer and size_t widths)
+#    then three checks with scripts of their own (each installs what it needs:
+#    clang's runtimes; gcc-arm-none-eabi, picolibc/newlib, qemu-system-arm,
+#    gcc-riscv64-unknown-elf):
+#      tsan      the threaded suites under ThreadSanitizer (scripts/tsan.sh)
+#      fuzz      every libFuzzer target for a short run (scripts/fuzz.sh)
+#      cortex-m  cross builds for Cortex-M0+/M3/M4F/M7 and rv32imac, and the
+#                core suites on an emulated Cortex-M3 (scripts/cross.sh)
 # 3. Prints one line per configuration and a closing count; exits non-zero if
 #    any configuration failed. Logs: build/<config>.log.
 #
 # Quiet on success: only ctest's summary line per configuration is shown.
-# Environment: RTMEM_TEST_CONFIGS="gcc san m32" (a subset to run),
-#              RTMEM_JOBS=2 (build and ctest parallelism).
+# Environment: RTMEM_TEST_CONFIGS="gcc san m32 tsan fuzz cortex-m" (a subset
+#              to run), RTMEM_JOBS=2 (build and ctest parallelism),
+#              RTMEM_FUZZ_SECONDS (per fuzz target, scripts/fuzz.sh).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 JOBS=${RTMEM_JOBS:-2}
-CONFIGS=${RTMEM_TEST_CONFIGS:-gcc san m32}
+CONFIGS=${RTMEM_TEST_CONFIGS:-gcc san m32 tsan fuzz cortex-m}
 PACKAGES=(cmake gcc libc6-dev clang libclang-rt-dev gcc-multilib libcmocka-dev libcmocka-dev:i386
           pkg-config make)
 
 # --- 1. tools ---------------------------------------------------------------
-ensure_packages() {
-    if ! command -v dpkg-query >/dev/null 2>&1; then
-        local c
-        for c in cmake gcc make; do
-            if ! command -v "$c" >/dev/null 2>&1; then
-                echo "test.sh: '$c' is missing, and this is not a Debian system: install" \
-                     "cmake, gcc, clang, make, cmocka (64- and 32-bit) and pkg-config." >&2
-                exit 1
-            fi
-        done
-        return 0
-    fi
-    local missing=() add_arch=0 p
-    if ! dpkg --print-foreign-architectures | grep -qx i386; then
-        add_arch=1
-    fi
-    for p in "$@"; do
-        if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-            missing+=("$p")
-        fi
-    done
-    if [ "${#missing[@]}" -eq 0 ]; then
-        return 0
-    fi
-    local cmds=()
-    case " ${missing[*]} " in
-        *:i386*) [ "$add_arch" -eq 1 ] && cmds+=("dpkg --add-architecture i386") ;;
-    esac
-    cmds+=("apt-get update")
-    cmds+=("apt-get install -y --no-install-recommends ${missing[*]}")
-    local sudo=""
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-            sudo="sudo"
-        else
-            echo "test.sh: missing packages: ${missing[*]}" >&2
-            echo "Run these as root, then run this script again:" >&2
-            local c
-            for c in "${cmds[@]}"; do
-                echo "  sudo $c" >&2
-            done
-            exit 1
-        fi
-    fi
-    echo "test.sh: installing ${missing[*]}"
-    mkdir -p build
-    local c
-    for c in "${cmds[@]}"; do
-        # shellcheck disable=SC2086 # the commands are word lists on purpose
-        if ! $sudo env DEBIAN_FRONTEND=noninteractive $c >build/apt.log 2>&1; then
-            echo "test.sh: '$c' failed:" >&2
-            tail -n 30 build/apt.log >&2
-            exit 1
-        fi
-    done
-}
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 
-ensure_packages "${PACKAGES[@]}"
+rtm_ensure_packages test.sh "cmake gcc make" "${PACKAGES[@]}"
 
 # --- 2. configurations ------------------------------------------------------
 # A compiler whose ASan + UBSan runtime links and runs here.
@@ -153,6 +107,35 @@ run_config() {
     record "$name" PASS "$line" "$passed" "$failed" "$start"
 }
 
+# run_script NAME DESCRIPTION SCRIPT: a check with a script of its own, which
+# installs what it needs and ends with a ctest-style summary line (or, for the
+# fuzzers, "fuzz: T targets, N runs, C crashes"). Its output: build/NAME.log.
+run_script() {
+    local name=$1 desc=$2 script=$3 start=$SECONDS log="build/$1.log"
+    mkdir -p build
+    echo "== $name: $desc"
+    local rc=0
+    bash "$script" >"$log" 2>&1 || rc=$?
+    local line passed=0 failed=0
+    line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+|^fuzz: [0-9]+ targets' \
+        "$log" | tail -n 1 || true)
+    if [[ "$line" =~ ^fuzz:\ ([0-9]+)\ targets,\ [0-9]+\ runs,\ ([0-9]+)\ crash ]]; then
+        failed=${BASH_REMATCH[2]}
+        passed=$((BASH_REMATCH[1] - failed))
+    elif [ -n "$line" ]; then
+        failed=$(sed -E 's/.* ([0-9]+) tests? failed.*/\1/' <<<"$line")
+        passed=$(($(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$line") - failed))
+    fi
+    if [ "$rc" -ne 0 ] || [ -z "$line" ] || [ "$failed" -ne 0 ]; then
+        tail -n 40 "$log"
+        [ "$failed" -eq 0 ] && failed=1
+        record "$name" FAIL "${line:-$script exited $rc} ($log)" "$passed" "$failed" "$start"
+        return 0
+    fi
+    echo "$line"
+    record "$name" PASS "$line" "$passed" "$failed" "$start"
+}
+
 # record NAME PASS|FAIL TEXT PASSED FAILED START
 record() {
     SUMMARY+=("$(printf '%-4s %-4s %4ds  %s' "$1" "$2" $((SECONDS - $6)) "$3")")
@@ -175,8 +158,17 @@ for config in $CONFIGS; do
         m32)
             run_config m32 "gcc -m32, Debug" \
                 -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-m32 ;;
+        tsan)
+            run_script tsan "clang -fsanitize=thread: the threaded suites (scripts/tsan.sh)" \
+                scripts/tsan.sh ;;
+        fuzz)
+            run_script fuzz "libFuzzer, a short run of every target (scripts/fuzz.sh)" \
+                scripts/fuzz.sh ;;
+        cortex-m)
+            run_script cortex-m "cross builds (Cortex-M0+/M3/M4F/M7, rv32imac), suites on qemu mps2-an385 (scripts/cross.sh)" \
+                scripts/cross.sh ;;
         *)
-            echo "test.sh: unknown configuration '$config' (gcc, san, m32)" >&2
+            echo "test.sh: unknown configuration '$config' (gcc, san, m32, tsan, fuzz, cortex-m)" >&2
             exit 2 ;;
     esac
 done

@@ -31,56 +31,10 @@ SUITES=(test_stress test_heap test_pool test_caps test_task_stats test_monitor t
         test_check_step_L0 test_check_step_L1 test_check_step_L2)
 
 # --- 1. tools ---------------------------------------------------------------
-ensure_packages() {
-    if ! command -v dpkg-query >/dev/null 2>&1; then
-        local c
-        for c in cmake make clang; do
-            if ! command -v "$c" >/dev/null 2>&1; then
-                echo "tsan.sh: '$c' is missing, and this is not a Debian system: install" \
-                     "cmake, make, clang with its sanitizer runtime, cmocka and pkg-config." >&2
-                exit 1
-            fi
-        done
-        return 0
-    fi
-    local missing=() p
-    for p in "$@"; do
-        if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-            missing+=("$p")
-        fi
-    done
-    if [ "${#missing[@]}" -eq 0 ]; then
-        return 0
-    fi
-    local cmds=("apt-get update" "apt-get install -y --no-install-recommends ${missing[*]}")
-    local sudo=""
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-            sudo="sudo"
-        else
-            echo "tsan.sh: missing packages: ${missing[*]}" >&2
-            echo "Run these as root, then run this script again:" >&2
-            local c
-            for c in "${cmds[@]}"; do
-                echo "  sudo $c" >&2
-            done
-            exit 1
-        fi
-    fi
-    echo "tsan.sh: installing ${missing[*]}"
-    mkdir -p "$(dirname "$LOG")"
-    local c
-    for c in "${cmds[@]}"; do
-        # shellcheck disable=SC2086 # the commands are word lists on purpose
-        if ! $sudo env DEBIAN_FRONTEND=noninteractive $c >"$DIR.apt.log" 2>&1; then
-            echo "tsan.sh: '$c' failed:" >&2
-            tail -n 30 "$DIR.apt.log" >&2
-            exit 1
-        fi
-    done
-}
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 
-ensure_packages "${PACKAGES[@]}"
+rtm_ensure_packages tsan.sh "cmake make clang" "${PACKAGES[@]}"
 
 # --- 2. does TSan run here? -------------------------------------------------
 # TSan of clang 14 cannot map its shadow memory when the kernel randomises

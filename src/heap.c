@@ -64,12 +64,25 @@ static const rtm_strategy_ops_t *strategy_ops(rtm_strategy_id_t id)
     switch (id) {
     case RTM_TLSF:
         return &rtm_strategy_tlsf;
+    /* A strategy left out is never referenced, so the linker drops it. */
     case RTM_FIRST_FIT:
+#if RTM_WITH_FIRST_FIT
         return &rtm_strategy_first_fit;
+#else
+        return NULL;
+#endif
     case RTM_BEST_FIT:
+#if RTM_WITH_BEST_FIT
         return &rtm_strategy_best_fit;
+#else
+        return NULL;
+#endif
     case RTM_BUMP:
+#if RTM_WITH_BUMP
         return &rtm_strategy_bump;
+#else
+        return NULL;
+#endif
     case RTM_SYSTEM:
 #if defined(RTMEM_WITH_SYSTEM)
         return &rtm_strategy_system;

@@ -1743,7 +1743,7 @@ static void test_check_detects_corruption(void **state)
         static const uint32_t smash[] = {0xFFFFFFF0u, 0x7FFFFFF8u, 0, 8u};
         for (size_t i = 0; i < TS_ARRAY_LEN(smash); i++) {
             ts_context("strategy %s granularity %zu header 0x%08x", ts_strategy_label(s),
-                       grans[gi], smash[i]);
+                       grans[gi], (unsigned)smash[i]);
             memcpy(q - 4, &smash[i], 4);
             expect_corrupt(th, "a smashed block header");
             size_t n = 0;

@@ -388,7 +388,7 @@ static void test_alloc_all_then_exhausted(void **state)
                                     {48, 257, 16}};
     for (size_t g = 0; g < TS_ARRAY_LEN(geo); g++) {
         for (uint32_t flags = 0; flags <= RTM_POOL_NO_BITMAP; flags += RTM_POOL_NO_BITMAP) {
-            ts_context("geometry %zu flags %u", g, flags);
+            ts_context("geometry %zu flags %u", g, (unsigned)flags);
             size_t n = geo[g][1];
             rtm_pool_t *p = open_pool(geo[g][0], n, geo[g][2], flags);
             size_t span = rtm_pool_block_size(p);
@@ -963,7 +963,7 @@ static void test_random_against_model(void **state)
             size_t nlive = 0;
             size_t peak = 0;
             for (unsigned step = 0; step < 4000; step++) {
-                ts_context("geometry %zu flags %u step %u", g, flags, step);
+                ts_context("geometry %zu flags %u step %u", g, (unsigned)flags, step);
                 unsigned op = (unsigned)ts_rng_range(&rng, 0, 99);
                 if (op < 50) {
                     uint8_t *q = rtm_pool_alloc(p);

@@ -658,7 +658,7 @@ static void test_stream(void **state)
     snprintf(expect, sizeof expect, "\nf %p t=", b);
     assert_non_null(strstr(g_out.text, expect));
     /* A free names the freeing task and the return address of its call. */
-    snprintf(expect, sizeof expect, " task=%#lx caller=0x", (unsigned long)rtm_port_task_id());
+    snprintf(expect, sizeof expect, " task=0x%lx caller=0x", (unsigned long)rtm_port_task_id());
     assert_non_null(strstr(g_out.text, expect));
 
     replay_t rp;

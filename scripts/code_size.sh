@@ -1,0 +1,259 @@
+#!/usr/bin/env bash
+# rtmem's flash and RAM cost on a Cortex-M4F: bash scripts/code_size.sh [--update FILE]
+#
+# Builds the library with cmake/toolchain-arm-none-eabi.cmake for a
+# Cortex-M4 with FPU (-mcpu=cortex-m4 -mthumb -mfloat-abi=hard
+# -mfpu=fpv4-sp-d16) at -Os (MinSizeRel), port none, poisoning none, presets
+# with RTM_PRESET_LINKER (the regions come from the linker script, as on a
+# device), in build/cross-size. Then prints, as markdown:
+#   - .text (code and read-only data) / .data / .bss of every module;
+#   - the core: tests/target/code_size_core.c (init, malloc, realloc, free,
+#     info on one TLSF heap) linked with --gc-sections, counting only the
+#     bytes that come from the library, per object and in total, against
+#     the target of CORE_TEXT_TARGET bytes of .text.
+# With --update FILE (docs/benchmarks.md) the text between the lines
+# "<!-- code-size:begin -->" and "<!-- code-size:end -->" of FILE is
+# replaced by the same report (the section is appended, with its markers,
+# if FILE has none).
+#
+# Installs cmake make gcc-arm-none-eabi libnewlib-arm-none-eabi when missing
+# (as root or with passwordless sudo; otherwise prints the apt commands and
+# exits 1). Exits non-zero only if something fails to build or link.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+CORE_TEXT_TARGET=2560
+JOBS=${RTMEM_JOBS:-2}
+PACKAGES=(cmake make gcc-arm-none-eabi libnewlib-arm-none-eabi)
+BUILD=build/cross-size
+CPU_FLAGS="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16"
+
+UPDATE_FILE=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --update)
+            [ $# -ge 2 ] || { echo "code_size.sh: --update needs a file" >&2; exit 2; }
+            UPDATE_FILE=$2
+            shift 2
+            ;;
+        -h | --help)
+            sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
+            exit 0
+            ;;
+        *)
+            echo "code_size.sh: unknown argument '$1' (try --help)" >&2
+            exit 2
+            ;;
+    esac
+done
+if [ -n "$UPDATE_FILE" ] && [ ! -f "$UPDATE_FILE" ]; then
+    echo "code_size.sh: $UPDATE_FILE does not exist" >&2
+    exit 2
+fi
+
+# --- tools ------------------------------------------------------------------
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
+
+rtm_ensure_packages code_size.sh "cmake make arm-none-eabi-gcc" "${PACKAGES[@]}"
+
+# --- build ------------------------------------------------------------------
+LOG=build/cross-size.log
+mkdir -p build
+: >"$LOG"
+# Strategies other than TLSF left out (config.h RTM_WITH_*): the smallest
+# image of a firmware that uses the default strategy only.
+TLSF_ONLY="RTM_WITH_FIRST_FIT=0;RTM_WITH_BEST_FIT=0;RTM_WITH_BUMP=0"
+
+# build_lib DIR DEFINES: the library for the Cortex-M4F at -Os in DIR.
+build_lib() {
+    local dir=$1 defines=$2 stamp="$ROOT size-2 $2"
+    if [ -d "$dir" ] && [ "$(cat "$dir/.rtmem-args" 2>/dev/null)" != "$stamp" ]; then
+        rm -rf "$dir"
+    fi
+    if ! cmake -S . -B "$dir" -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchain-arm-none-eabi.cmake" \
+            -DRTMEM_ARM_CPU=cortex-m4f -DCMAKE_BUILD_TYPE=MinSizeRel -DRTMEM_PORT=none \
+            -DRTMEM_POISON=none -DRTMEM_EXTRA_DEFINES="$defines" \
+            -DRTMEM_BUILD_TESTS=OFF -DRTMEM_BUILD_EXAMPLES=OFF >>"$LOG" 2>&1; then
+        tail -n 30 "$LOG" >&2
+        echo "code_size.sh: configure failed ($LOG)" >&2
+        exit 1
+    fi
+    printf '%s' "$stamp" >"$dir/.rtmem-args"
+    if ! cmake --build "$dir" -j "$JOBS" --target rtmem >>"$LOG" 2>&1; then
+        grep -E 'error|warning' "$LOG" | head -n 30 >&2 || true
+        echo "code_size.sh: the library does not build ($LOG)" >&2
+        exit 1
+    fi
+}
+
+# link_core DIR: the core program, compiled and linked like firmware against
+# DIR's library, with the same flags (CMake's own record of them).
+link_core() {
+    local dir=$1 flags
+    flags=$(sed -n 's/^C_FLAGS = //p' "$dir/CMakeFiles/rtmem.dir/flags.make")
+    local defs
+    defs=$(sed -n 's/^C_DEFINES = //p' "$dir/CMakeFiles/rtmem.dir/flags.make")
+    mkdir -p "$dir/core"
+    # shellcheck disable=SC2086 # flag lists are word lists on purpose
+    if ! arm-none-eabi-gcc $flags $defs -I"$ROOT/include" \
+            -c tests/target/code_size_core.c -o "$dir/core/core.o" >>"$LOG" 2>&1 ||
+        ! arm-none-eabi-gcc $CPU_FLAGS -Os -nostartfiles --specs=nano.specs -Wl,-e,main \
+            -Wl,--gc-sections -Wl,-Map,"$dir/core/core.map" "$dir/core/core.o" "$dir/librtmem.a" \
+            -o "$dir/core/core.elf" >>"$LOG" 2>&1; then
+        tail -n 20 "$LOG" >&2
+        echo "code_size.sh: the core program does not link ($LOG)" >&2
+        exit 1
+    fi
+}
+
+build_lib "$BUILD" "RTM_PRESET_LINKER"
+build_lib "$BUILD-tlsf" "RTM_PRESET_LINKER;$TLSF_ONLY"
+link_core "$BUILD"
+link_core "$BUILD-tlsf"
+
+OBJ_DIR="$BUILD/CMakeFiles/rtmem.dir"
+# The flags without the warnings: what decides the size.
+CODEGEN_FLAGS=$(sed -n 's/^C_FLAGS = //p' "$OBJ_DIR/flags.make" | tr ' ' '\n' | grep -vE '^(-W|$)' |
+    tr '\n' ' ' | sed 's/ $//')
+
+# --- measure ------------------------------------------------------------------
+# Per module: berkeley sizes of each object (text = code + read-only data).
+module_rows() {
+    local obj name
+    find "$OBJ_DIR" -name '*.obj' | sort | while IFS= read -r obj; do
+        name=${obj#"$OBJ_DIR"/}
+        name=${name%.obj}
+        arm-none-eabi-size "$obj" | awk -v n="$name" 'NR == 2 { print n, $1, $2, $3 }'
+    done
+}
+
+# Per object of the linked core program, from the link map: sums the input
+# sections that survived --gc-sections (the ones listed after "Linker script
+# and memory map"), by kind. Prints: object text data bss.
+core_rows() {
+    awk '
+        function hexval(s,    i, v) {
+            s = tolower(s)
+            sub(/^0x/, "", s)
+            v = 0
+            for (i = 1; i <= length(s); i++) {
+                v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+            }
+            return v
+        }
+        function add(sec, size, file,    k) {
+            if (sec ~ /^\.(text|rodata)/) k = "text"
+            else if (sec ~ /^\.data/) k = "data"
+            else if (sec ~ /^\.bss/ || sec == "COMMON") k = "bss"
+            else return
+            if (size == 0) return
+            sum[file, k] += size
+            seen[file] = 1
+        }
+        /^Linker script and memory map/ { on = 1; next }
+        !on { next }
+        /^ [.A-Z]/ {
+            sec = $1
+            if (NF >= 4 && $2 ~ /^0x/ && $3 ~ /^0x/) add(sec, hexval($3), $4)
+            next
+        }
+        /^ +0x/ {
+            if (NF == 3 && $2 ~ /^0x/) add(sec, hexval($2), $3)
+            next
+        }
+        END {
+            for (f in seen) printf "%s %d %d %d\n", f, sum[f, "text"], sum[f, "data"], sum[f, "bss"]
+        }
+    ' "$1" | sort
+}
+
+# lib_rows MAP: the library's objects in a linked core, "object text data bss".
+lib_rows() {
+    core_rows "$1" | grep -E '(^|/)librtmem\.a\(' | sed -E 's/^.*librtmem\.a\(([^)]*)\.obj\)/\1/' || true
+}
+
+MODULES=$(module_rows)
+LIB_CORE=$(lib_rows "$BUILD/core/core.map")
+LIB_TLSF=$(lib_rows "$BUILD-tlsf/core/core.map")
+LIBC_TEXT=$(core_rows "$BUILD/core/core.map" | grep -vE '(^|/)librtmem\.a\(|core\.o ' |
+    awk '{ t += $2 } END { print t + 0 }')
+read -r CORE_TEXT CORE_DATA CORE_BSS < <(awk '{ t += $2; d += $3; b += $4 } END { print t + 0, d + 0, b + 0 }' <<<"$LIB_CORE")
+read -r TLSF_TEXT TLSF_DATA TLSF_BSS < <(awk '{ t += $2; d += $3; b += $4 } END { print t + 0, d + 0, b + 0 }' <<<"$LIB_TLSF")
+
+COMPILER=$(arm-none-eabi-gcc --version | head -n 1)
+# The target is judged on the smallest configuration of the default
+# strategy (TLSF only); the default build is shown beside it.
+if [ "$TLSF_TEXT" -le "$CORE_TEXT_TARGET" ]; then
+    VERDICT="met: $((CORE_TEXT_TARGET - TLSF_TEXT)) bytes to spare"
+else
+    VERDICT="missed by $((TLSF_TEXT - CORE_TEXT_TARGET)) bytes ($TLSF_TEXT bytes, $((TLSF_TEXT * 100 / CORE_TEXT_TARGET))% of the target)"
+fi
+COMMAND="bash scripts/code_size.sh${UPDATE_FILE:+ --update $UPDATE_FILE}"
+
+report() {
+    echo "## Code size (Cortex-M4F, -Os)"
+    echo
+    echo "Written by \`scripts/code_size.sh\`; do not edit by hand."
+    echo
+    echo "- command: \`$COMMAND\`"
+    echo "- compiler: $COMPILER"
+    echo "- flags: \`$CODEGEN_FLAGS\`"
+    echo "- library: port none, poisoning none, presets with \`RTM_PRESET_LINKER\`; date $(date -u +%Y-%m-%d)"
+    echo
+    echo "Every module of the library, as compiled (.text counts code and read-only"
+    echo "data, what goes to flash; .bss and .data, what stays in RAM):"
+    echo
+    echo "| module | .text | .data | .bss |"
+    echo "|---|---:|---:|---:|"
+    awk '{ printf "| %s | %d | %d | %d |\n", $1, $2, $3, $4; t += $2; d += $3; b += $4 }
+         END { printf "| **all modules** | **%d** | **%d** | **%d** |\n", t, d, b }' <<<"$MODULES"
+    echo
+    echo "The core: what a program that calls \`rtm_heap_init\`, \`rtm_malloc\`,"
+    echo "\`rtm_realloc\`, \`rtm_free\` and \`rtm_heap_info\` on one TLSF heap links"
+    echo "from the library (\`tests/target/code_size_core.c\`, \`--gc-sections\`,"
+    echo "newlib-nano's memcpy/memset not counted: $LIBC_TEXT bytes):"
+    echo
+    echo "| object in the core | default build .text | .data | .bss | TLSF only .text | .data | .bss |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    join -a 1 -e 0 -o 0,1.2,1.3,1.4,2.2,2.3,2.4 <(sort <<<"$LIB_CORE") <(sort <<<"$LIB_TLSF") |
+        awk '{ printf "| %s | %d | %d | %d | %d | %d | %d |\n", $1, $2, $3, $4, $5, $6, $7 }'
+    echo "| **core total** | **$CORE_TEXT** | **$CORE_DATA** | **$CORE_BSS** | **$TLSF_TEXT** | **$TLSF_DATA** | **$TLSF_BSS** |"
+    echo
+    echo "\"TLSF only\" is the library built with \`$TLSF_ONLY\` (config.h): the"
+    echo "other strategies are then never referenced and not linked."
+    echo
+    local others
+    others=$(awk '$1 ~ /^(first_fit|best_fit|bump|system)\.c$/ { n = n sep $1; sep = ", "; t += $2 }
+                  END { if (n != "") printf "%s (%d bytes of .text)", n, t }' <<<"$LIB_CORE")
+    if [ -n "$others" ]; then
+        echo "Strategies other than TLSF in the default build's core, because the heap"
+        echo "front's strategy lookup refers to every strategy compiled in: $others."
+        echo
+    fi
+    echo "Target for the core: .text <= $CORE_TEXT_TARGET bytes: $VERDICT."
+}
+
+REPORT=$(report)
+echo "$REPORT"
+
+if [ -n "$UPDATE_FILE" ]; then
+    TMP=$(mktemp)
+    if grep -qx '<!-- code-size:begin -->' "$UPDATE_FILE" &&
+        grep -qx '<!-- code-size:end -->' "$UPDATE_FILE"; then
+        REPORT="$REPORT" awk '
+            $0 == "<!-- code-size:begin -->" { print; print ENVIRON["REPORT"]; skip = 1; next }
+            $0 == "<!-- code-size:end -->" { skip = 0 }
+            !skip { print }
+        ' "$UPDATE_FILE" >"$TMP"
+    else
+        { cat "$UPDATE_FILE"; echo; echo "<!-- code-size:begin -->"; echo "$REPORT"
+          echo "<!-- code-size:end -->"; } >"$TMP"
+    fi
+    cat "$TMP" >"$UPDATE_FILE"
+    rm -f "$TMP"
+    echo
+    echo "code_size.sh: updated $UPDATE_FILE"
+fi

@@ -1,0 +1,67 @@
+# Shell helpers shared by the scripts in this folder: source it, do not run it.
+# The sourcing script has cd'ed to the repository root.
+
+# rtm_ensure_packages SCRIPT "COMMANDS" PACKAGE...
+#   On Debian: installs the PACKAGEs that are not installed, as root or with
+#   passwordless sudo (adding the i386 architecture first when one of them
+#   ends in :i386); without either it prints the apt-get commands to run and
+#   exits 1. When everything is present it installs nothing. The apt output
+#   goes to build/apt-SCRIPT.log and is shown when a command fails.
+#   Elsewhere: checks that every command in COMMANDS is on PATH, else names
+#   the missing one and exits 1.
+rtm_ensure_packages() {
+    local script=$1 commands=$2
+    shift 2
+    local c
+    if ! command -v dpkg-query >/dev/null 2>&1; then
+        for c in $commands; do
+            if ! command -v "$c" >/dev/null 2>&1; then
+                echo "$script: '$c' is missing, and this is not a Debian system: install" \
+                     "the equivalents of: $*" >&2
+                exit 1
+            fi
+        done
+        return 0
+    fi
+    local missing=() p
+    for p in "$@"; do
+        if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+            missing+=("$p")
+        fi
+    done
+    if [ "${#missing[@]}" -eq 0 ]; then
+        return 0
+    fi
+    local cmds=()
+    case " ${missing[*]} " in
+        *:i386*)
+            if ! dpkg --print-foreign-architectures | grep -qx i386; then
+                cmds+=("dpkg --add-architecture i386")
+            fi ;;
+    esac
+    cmds+=("apt-get update" "apt-get install -y --no-install-recommends ${missing[*]}")
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+            sudo="sudo"
+        else
+            echo "$script: missing packages: ${missing[*]}" >&2
+            echo "Run these as root, then run this script again:" >&2
+            for c in "${cmds[@]}"; do
+                echo "  sudo $c" >&2
+            done
+            exit 1
+        fi
+    fi
+    echo "$script: installing ${missing[*]}"
+    mkdir -p build
+    local log="build/apt-${script%.sh}.log"
+    for c in "${cmds[@]}"; do
+        # shellcheck disable=SC2086 # the commands are word lists on purpose
+        if ! $sudo env DEBIAN_FRONTEND=noninteractive $c >"$log" 2>&1; then
+            echo "$script: '$c' failed:" >&2
+            tail -n 30 "$log" >&2
+            exit 1
+        fi
+    done
+}

@@ -1,0 +1,30 @@
+/*
+ * What firmware that uses one TLSF heap links: init, malloc, realloc,
+ * free and the statistics. scripts/code_size.sh links this with
+ * --gc-sections and counts the bytes that come from the library, which is
+ * the "core" figure of docs/benchmarks.md. Never run; only linked.
+ */
+#include <stddef.h>
+
+#include "rtmem/heap.h"
+
+RTM_HEAP_STORAGE(g_ram, 8 * 1024);
+
+/* Results go here so the compiler cannot drop the calls. */
+volatile size_t g_sink;
+
+int main(void);
+
+int main(void)
+{
+    rtm_heap_config_t cfg = {.strategy = RTM_TLSF, .name = "app"};
+    rtm_heap_t *heap = rtm_heap_init(g_ram, sizeof g_ram, &cfg);
+    void *p = rtm_malloc(heap, 100);
+    void *q = rtm_realloc(heap, p, 200);
+    rtm_heap_info_t info;
+    if (rtm_heap_info(heap, &info)) {
+        g_sink = info.free_bytes;
+    }
+    rtm_free(heap, q);
+    return 0;
+}
