@@ -21,41 +21,9 @@ cd "$ROOT"
 # Debian packages a fresh Debian 12 needs for this script: the toolchain,
 # xz for the compressed traces, the two reference allocators and valgrind.
 PACKAGES=(cmake gcc make xz-utils libjemalloc-dev libmimalloc-dev valgrind)
-ensure_packages() {
-    if ! command -v dpkg-query >/dev/null 2>&1; then
-        echo "bench/run.sh: not a Debian system; install: ${PACKAGES[*]}" >&2
-        return 0
-    fi
-    local missing=() p
-    for p in "$@"; do
-        if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-            missing+=("$p")
-        fi
-    done
-    if [ "${#missing[@]}" -eq 0 ]; then
-        return 0
-    fi
-    local sudo=""
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-            sudo="sudo"
-        else
-            echo "bench/run.sh: missing packages: ${missing[*]}" >&2
-            echo "Run as root: apt-get update && apt-get install -y --no-install-recommends ${missing[*]}" >&2
-            exit 1
-        fi
-    fi
-    echo "bench/run.sh: installing ${missing[*]}"
-    mkdir -p build
-    if ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get update >build/apt-bench.log 2>&1 ||
-       ! $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-            "${missing[@]}" >>build/apt-bench.log 2>&1; then
-        tail -n 30 build/apt-bench.log >&2
-        echo "bench/run.sh: package installation failed" >&2
-        exit 1
-    fi
-}
-ensure_packages "${PACKAGES[@]}"
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
+rtm_ensure_packages bench/run.sh "cmake gcc make xz" "${PACKAGES[@]}"
 
 # The shared object of a reference allocator, for LD_PRELOAD; empty when
 # it is not installed.

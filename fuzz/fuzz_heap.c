@@ -55,19 +55,12 @@ static const char *g_phase = "setup";
 static bool g_teardown;
 static size_t g_step;
 
-_Noreturn static void fail_at(int line, const char *what)
+/* The failed check's context: which pass and step. */
+static void print_context(FILE *out)
 {
-    fprintf(stderr, "fuzz_heap: %s%s, step %zu: check failed at fuzz_heap.c:%d: %s\n", g_phase,
-            g_teardown ? " (teardown)" : "", g_step, line, what);
-    abort();
+    fprintf(out, "fuzz_heap: %s%s, step %zu", g_phase, g_teardown ? " (teardown)" : "", g_step);
 }
 
-#define REQUIRE(cond)                    \
-    do {                                 \
-        if (!(cond)) {                   \
-            fail_at(__LINE__, #cond);    \
-        }                                \
-    } while (0)
 
 /* ---- input ----------------------------------------------------------- */
 
@@ -418,7 +411,7 @@ static void check_heap(pass_t *p)
     if (!rtm_heap_check(p->heap, &rep)) {
         fprintf(stderr, "fuzz_heap: rtm_heap_check: %s at %p\n", rep.problem ? rep.problem : "?",
                 rep.address);
-        fail_at(__LINE__, "rtm_heap_check failed");
+        fuzz_fail_at(__FILE__, __LINE__, "rtm_heap_check failed");
     }
 
     walk_state_t w = {p, 0, 0, 0};
@@ -452,7 +445,7 @@ static void check_pool(pass_t *p)
     if (!rtm_pool_check(p->pool, &rep)) {
         fprintf(stderr, "fuzz_heap: rtm_pool_check: %s at %p\n", rep.problem ? rep.problem : "?",
                 rep.address);
-        fail_at(__LINE__, "rtm_pool_check failed");
+        fuzz_fail_at(__FILE__, __LINE__, "rtm_pool_check failed");
     }
     blocks_verify(&p->pool_live);
 }
@@ -491,7 +484,7 @@ static void check_caps(pass_t *p)
     if (!rtm_caps_check_all(false, &rep)) {
         fprintf(stderr, "fuzz_heap: rtm_caps_check_all: %s at %p\n",
                 rep.heap.problem ? rep.heap.problem : "?", rep.heap.address);
-        fail_at(__LINE__, "rtm_caps_check_all failed");
+        fuzz_fail_at(__FILE__, __LINE__, "rtm_caps_check_all failed");
     }
     blocks_verify(&p->caps_live);
 }
@@ -1234,6 +1227,7 @@ static void run_pass(rtm_strategy_id_t strategy, const setup_t *s, const uint8_t
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    fuzz_context = print_context;
     if (g_ramp[0] == 0u) {
         for (size_t i = 0; i < sizeof g_ramp; i++) {
             g_ramp[i] = (uint8_t)(0x80u | (i & 0x7fu));

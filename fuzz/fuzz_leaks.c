@@ -22,18 +22,6 @@
 
 #define MAX_INPUT (64u * 1024u)
 
-_Noreturn static void fail_at(int line, const char *what)
-{
-    fprintf(stderr, "fuzz_leaks: check failed at fuzz_leaks.c:%d: %s\n", line, what);
-    abort();
-}
-
-#define REQUIRE(cond)                    \
-    do {                                 \
-        if (!(cond)) {                   \
-            fail_at(__LINE__, #cond);    \
-        }                                \
-    } while (0)
 
 static bool terminated(const char *s, size_t cap)
 {

@@ -27,18 +27,6 @@
 #define MAX_INPUT (16u * 1024u)
 #define MAX_ENTRIES 8u
 
-_Noreturn static void fail_at(int line, const char *what)
-{
-    fprintf(stderr, "fuzz_symbolize: check failed at fuzz_symbolize.c:%d: %s\n", line, what);
-    abort();
-}
-
-#define REQUIRE(cond)                    \
-    do {                                 \
-        if (!(cond)) {                   \
-            fail_at(__LINE__, #cond);    \
-        }                                \
-    } while (0)
 
 static char g_dir[64];
 static char g_script[96];

@@ -23,18 +23,6 @@
 #define MAX_INPUT 4096u
 #define MAX_ARGS 128
 
-_Noreturn static void fail_at(int line, const char *what)
-{
-    fprintf(stderr, "fuzz_tool_args: check failed at fuzz_tool_args.c:%d: %s\n", line, what);
-    abort();
-}
-
-#define REQUIRE(cond)                    \
-    do {                                 \
-        if (!(cond)) {                   \
-            fail_at(__LINE__, #cond);    \
-        }                                \
-    } while (0)
 
 /* The size grammar of docs/tools.md, written independently. */
 static bool expected_size(const char *s, size_t *out)

@@ -25,18 +25,6 @@
 #define MAX_INPUT (64u * 1024u)
 #define MAX_LIVE 4096u
 
-_Noreturn static void fail_at(int line, const char *what)
-{
-    fprintf(stderr, "fuzz_trace: check failed at fuzz_trace.c:%d: %s\n", line, what);
-    abort();
-}
-
-#define REQUIRE(cond)                    \
-    do {                                 \
-        if (!(cond)) {                   \
-            fail_at(__LINE__, #cond);    \
-        }                                \
-    } while (0)
 
 static bool id_ok(const char *id)
 {

@@ -55,7 +55,8 @@ rtm_ensure_packages() {
     fi
     echo "$script: installing ${missing[*]}"
     mkdir -p build
-    local log="build/apt-${script%.sh}.log"
+    local name=${script%.sh}
+    local log="build/apt-${name//\//-}.log"
     for c in "${cmds[@]}"; do
         # shellcheck disable=SC2086 # the commands are word lists on purpose
         if ! $sudo env DEBIAN_FRONTEND=noninteractive $c >"$log" 2>&1; then
