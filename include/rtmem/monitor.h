@@ -254,22 +254,29 @@ typedef struct rtm_monitor {
     uint32_t alerts_dropped;
 } rtm_monitor_t;
 
-/* Prepares mon (cfg NULL: RTM_MONITOR_CONFIG_DEFAULT). Returns mon, or NULL
- * for a NULL mon or if the port refused the lock. O(1). */
+/* Prepares mon (cfg NULL: RTM_MONITOR_CONFIG_DEFAULT; trend_window_ms 0
+ * becomes 60000). Returns mon, or NULL for a NULL mon or if the port
+ * refused the lock. O(1). */
 rtm_monitor_t *rtm_monitor_init(rtm_monitor_t *mon, const rtm_monitor_config_t *cfg);
 
-/* Forgets every watch (the observers must be detached first). */
+/* Forgets every watch and releases the lock; the observers must be
+ * detached and rtm_monitor_run returned first. NULL or a monitor never
+ * initialised: nothing. O(1). */
 void rtm_monitor_deinit(rtm_monitor_t *mon);
 
 /* Watches a heap (a region: rtm_caps_region_heap()). limits may be NULL (no
  * alerts); history/history_len (<= 65535) may be NULL/0 (no trend). external
  * marks PSRAM for the PSRAM advice; rtm_monitor_watch_regions sets it from
- * the region's caps. False on NULL mon/w/heap/name or w already watched. */
+ * the region's caps. False on NULL mon/w/heap/name, history_len over
+ * 65535 or without history, or w already watched. O(watches), monitor
+ * lock held. */
 bool rtm_monitor_watch_heap(rtm_monitor_t *mon, rtm_monitor_mem_t *w, rtm_heap_t *heap,
                             const char *name, const rtm_monitor_limits_t *limits,
                             rtm_monitor_sample_t *history, size_t history_len);
 
-/* Watches a capability set of the registry (rtm_caps_get_info(caps)). */
+/* Watches a capability set of the registry (rtm_caps_get_info(caps));
+ * external when caps has RTM_CAP_SPIRAM. As rtm_monitor_watch_heap; caps 0
+ * gives false. */
 bool rtm_monitor_watch_caps(rtm_monitor_t *mon, rtm_monitor_mem_t *w, rtm_caps_t caps,
                             const char *name, const rtm_monitor_limits_t *limits,
                             rtm_monitor_sample_t *history, size_t history_len);
@@ -277,16 +284,20 @@ bool rtm_monitor_watch_caps(rtm_monitor_t *mon, rtm_monitor_mem_t *w, rtm_caps_t
 /* Watches every region of the capability registry: w[i] for region i, with
  * limits (may be NULL) for all and history rings of history_len entries cut
  * from history (count * history_len entries; may be NULL). Returns how
- * many regions are watched (at most count). */
+ * many regions are watched (at most count; 0 for a NULL w or no
+ * registry). O(regions x watches). */
 size_t rtm_monitor_watch_regions(rtm_monitor_t *mon, rtm_monitor_mem_t *w, size_t count,
                                  const rtm_monitor_limits_t *limits,
                                  rtm_monitor_sample_t *history, size_t history_len);
 
-/* Watches a pool; the pool's name is the source name. */
+/* Watches a pool; the pool's name is the source name. False on NULL
+ * arguments or w already watched. O(watches). */
 bool rtm_monitor_watch_pool(rtm_monitor_t *mon, rtm_monitor_pool_t *w, rtm_pool_t *pool);
 
 /* Watches a task: task is its rtm_port_task_id(); stack_size the size it was
- * created with (0: ask the port, as rtm_thread_start'ed threads know theirs). */
+ * created with (0: ask the port, as rtm_thread_start'ed threads know theirs).
+ * name is kept by pointer. False on NULL mon/w/name or w already watched.
+ * O(watches). */
 bool rtm_monitor_watch_task(rtm_monitor_t *mon, rtm_monitor_task_t *w, uintptr_t task,
                             const char *name, size_t stack_size);
 
@@ -297,7 +308,7 @@ bool rtm_monitor_watch_task(rtm_monitor_t *mon, rtm_monitor_task_t *w, uintptr_t
  * trend O(history_len), stack scans O(stack size) on posix. */
 bool rtm_monitor_tick(rtm_monitor_t *mon);
 
-/* Samples now, whatever the period. */
+/* Samples now, whatever the period (same cost as a tick that samples). */
 void rtm_monitor_sample(rtm_monitor_t *mon);
 
 /* Ticks every period_ms (rtm_port_sleep_ms) until rtm_monitor_stop; meant
@@ -327,7 +338,9 @@ void rtm_monitor_heap_observer(const rtm_heap_event_t *event, void *ctx);
 void rtm_monitor_caps_observer(const void *ptr, size_t size, rtm_caps_t caps,
                                const rtm_caps_region_t *region, void *ctx);
 
-/* Copies the current status. False on NULL arguments. */
+/* Copy the current status (of the monitor, or of one watch) under the
+ * monitor lock: O(1), O(watches) for rtm_monitor_status. False on NULL
+ * arguments or a monitor not initialised. */
 bool rtm_monitor_status(rtm_monitor_t *mon, rtm_monitor_status_t *out);
 bool rtm_monitor_mem_status(rtm_monitor_t *mon, const rtm_monitor_mem_t *w,
                             rtm_monitor_mem_status_t *out);
@@ -337,7 +350,8 @@ bool rtm_monitor_task_status(rtm_monitor_t *mon, const rtm_monitor_task_t *w,
                              rtm_monitor_task_status_t *out);
 
 /* History: sample i of a watch, 0 = the oldest kept. False when out of
- * range. Returns how many are kept through *count when count is not NULL. */
+ * range. Returns how many are kept through *count when count is not NULL.
+ * O(1), monitor lock held. */
 bool rtm_monitor_history(rtm_monitor_t *mon, const rtm_monitor_mem_t *w, size_t i,
                          rtm_monitor_sample_t *out, size_t *count);
 
