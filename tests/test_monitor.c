@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -495,7 +496,7 @@ static void test_pool_exhausted(void **state)
 #endif
 #if defined(UNDER_TSAN)
 #define TASK_STACK (512u * 1024u)
-#define DEEP_KIB 300u
+#define DEEP_KIB 420u
 #else
 #define TASK_STACK (128u * 1024u)
 #define DEEP_KIB 100u
@@ -503,9 +504,9 @@ static void test_pool_exhausted(void **state)
 RTM_STACK_STORAGE(g_task_stack, TASK_STACK);
 
 typedef struct task_ctl {
-    volatile int go_deep;
-    volatile int done_deep;
-    volatile int quit;
+    atomic_int go_deep;
+    atomic_int done_deep;
+    atomic_int quit;
 } task_ctl_t;
 
 static size_t touch_stack(size_t kib)
@@ -518,10 +519,10 @@ static size_t touch_stack(size_t kib)
 static void task_body(void *arg)
 {
     task_ctl_t *ctl = arg;
-    while (!ctl->quit) {
-        if (ctl->go_deep && !ctl->done_deep) {
+    while (!atomic_load(&ctl->quit)) {
+        if (atomic_load(&ctl->go_deep) && !atomic_load(&ctl->done_deep)) {
             (void)touch_stack(DEEP_KIB);
-            ctl->done_deep = 1;
+            atomic_store(&ctl->done_deep, 1);
         }
         rtm_port_sleep_ms(1);
     }
@@ -535,7 +536,10 @@ static void test_task_stack(void **state)
     cfg.max_stack_percent = 60;
     rtm_monitor_t mon;
     assert_non_null(rtm_monitor_init(&mon, &cfg));
-    task_ctl_t ctl = {0, 0, 0};
+    task_ctl_t ctl;
+    atomic_init(&ctl.go_deep, 0);
+    atomic_init(&ctl.done_deep, 0);
+    atomic_init(&ctl.quit, 0);
     rtm_thread_t t;
     assert_true(rtm_thread_start(&t, "worker", g_task_stack, TASK_STACK, task_body, &ctl));
     rtm_monitor_task_t tw;
@@ -557,8 +561,8 @@ static void test_task_stack(void **state)
     assert_int_equal(rec[0].v[1], ts.stack_peak);
     assert_true(rec[0].v[2] >= ts.stack_peak + ts.stack_peak / 4 && rec[0].v[2] % 16 == 0);
 
-    ctl.go_deep = 1;
-    while (!ctl.done_deep) {
+    atomic_store(&ctl.go_deep, 1);
+    while (!atomic_load(&ctl.done_deep)) {
         rtm_port_sleep_ms(1);
     }
     rtm_monitor_sample(&mon);
@@ -579,7 +583,7 @@ static void test_task_stack(void **state)
     assert_int_equal(n, 1); /* only the first watch's advice */
     assert_string_equal(rec[0].source, "worker");
 
-    ctl.quit = 1;
+    atomic_store(&ctl.quit, 1);
     assert_true(rtm_thread_join(&t));
     rtm_monitor_deinit(&mon);
 }
