@@ -507,6 +507,79 @@ static void test_interior_free(void **state)
     assert_heap_usable(th);
 }
 
+/* Granularity 4: at poisoning levels 1 and 2 the size word in front of
+ * p + 4 reads like a block header whose successor is broken; it is still
+ * an interior pointer, not corruption (found by fuzz_heap_poison). */
+static void test_interior_free_granularity_4(void **state)
+{
+    ts_heap_t *th = ts_heap_open(strategy_of(state), 4);
+    uint8_t *p = rtm_malloc(th->heap, 12);
+    assert_non_null(p);
+    memset(p, 0x5a, 12);
+    uint8_t *x = p + 4;
+    rtm_free(th->heap, x);
+    ts_expect_misuse(th, RTM_MISUSE_INVALID_POINTER, x);
+    expect_report(1, RTM_CORRUPT_INVALID_FREE, RTM_OP_FREE, x, x);
+    assert_int_equal(rtm_usable_size(th->heap, x), 0);
+    ts_expect_misuse(th, RTM_MISUSE_INVALID_POINTER, x);
+    g_rec.calls = 0;
+    rtm_free(th->heap, p);
+    ts_expect_no_hooks(th);
+    assert_heap_usable(th);
+}
+
+/* A stale pointer that now lies inside the head of a live aligned block
+ * (TLSF, granularity 4) is refused through the misuse hook, never taken
+ * for that block (found by fuzz_heap_poison). The aligned block is made to
+ * start where the freed one did: its alignment is the largest power of two
+ * that divides that start, so its head (markers, size, canary) covers the
+ * old pointer. */
+static void test_double_free_into_aligned_head(void **state)
+{
+    if (LEVEL == 0) {
+        skip(); /* no heads without poisoning */
+    }
+    /* The control block grows by 68 bytes per doubling of the region, so
+     * one of four consecutive doublings puts the first block at a 16-byte
+     * boundary. */
+    ts_heap_t *th = NULL;
+    uint8_t *p = NULL;
+    uintptr_t raw = 0;
+    size_t align = 0;
+    for (size_t size = 4096; size <= 65536 && align < 16u; size *= 2u) {
+        ts_heap_close(th);
+        ts_heap_opts_t o = {.strategy = strategy_of(state), .granularity = 4, .size = size};
+        th = ts_heap_open_ex(&o);
+        p = rtm_malloc(th->heap, rtm_heap_largest_free(th->heap));
+        assert_non_null(p);
+        rtm_free(th->heap, p);
+        raw = (uintptr_t)p - 8u; /* the plain head at granularity 4 */
+        align = (size_t)(raw & (~raw + 1u));
+        align = align > 4096u ? 4096u : align;
+    }
+    assert_true(align >= 16u);
+    uint8_t *q = rtm_aligned_alloc(th->heap, align, 6);
+    assert_non_null(q);
+    assert_ptr_equal(q, (uint8_t *)raw + align); /* p now lies in q's head */
+    memset(q, 0x33, 6);
+    ts_expect_no_hooks(th);
+    rtm_heap_info_t before, after;
+    assert_true(rtm_heap_info(th->heap, &before));
+    rtm_free(th->heap, p);
+    ts_expect_misuse(th, RTM_MISUSE_INVALID_POINTER, p);
+    expect_report(1, RTM_CORRUPT_INVALID_FREE, RTM_OP_FREE, p, p);
+    assert_true(rtm_heap_info(th->heap, &after));
+    assert_int_equal(after.used_blocks, before.used_blocks);
+    assert_int_equal(after.free_bytes, before.free_bytes);
+    for (size_t i = 0; i < 6; i++) {
+        assert_int_equal(q[i], 0x33);
+    }
+    g_rec.calls = 0;
+    rtm_free(th->heap, q);
+    ts_expect_no_hooks(th);
+    assert_heap_usable(th);
+}
+
 /* Write after free: level 2 finds it at the check and at the allocation
  * that reuses the block, at the exact byte. */
 static void test_write_after_free(void **state)
@@ -727,6 +800,8 @@ int main(void)
         ALL("smashed_link", test_smashed_link),
         ALL("realloc_freed", test_realloc_freed),
         ALL("default_hook_and_owner", test_default_hook_and_owner),
+        ALL("interior_free_granularity_4", test_interior_free_granularity_4),
+        ONE("tlsf/double_free_into_aligned_head", test_double_free_into_aligned_head, k_tlsf),
 #if defined(RTM_PORT_POSIX)
         ONE("tlsf/default_hook_aborts", test_default_hook_aborts, k_tlsf),
 #endif
