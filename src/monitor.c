@@ -154,6 +154,7 @@ size_t rtm_monitor_watch_regions(rtm_monitor_t *mon, rtm_monitor_mem_t *w, size_
                                    rtm_caps_region_name(r), limits, ring,
                                    ring != NULL ? history_len : 0)) {
             w[watched].external = (rtm_caps_region_all_caps(r) & RTM_CAP_SPIRAM) != 0;
+            w[watched].fixed = true;
             watched++;
         }
     }
@@ -935,8 +936,8 @@ static void rules_for_memory(const rtm_monitor_t *mon, const rtm_monitor_mem_t *
     bool short_internal = (uint64_t)st->min_free_bytes * 100u < (uint64_t)total * GROW_BELOW_PERCENT;
     if (short_internal) {
         rec_add(sink, RTM_REC_GROW_MEMORY, st->name, total, st->min_free_bytes, peak_used,
-                advised > total ? advised : total + total / 10u, 0);
-    } else if (mon->samples >= SHRINK_MIN_SAMPLES &&
+                advised > total ? advised : total + total / 10u, w->fixed ? 1u : 0u);
+    } else if (!w->fixed && mon->samples >= SHRINK_MIN_SAMPLES &&
                (uint64_t)st->min_free_bytes * 100u > (uint64_t)total * SHRINK_ABOVE_PERCENT) {
         rec_add(sink, RTM_REC_SHRINK_MEMORY, st->name, total, st->min_free_bytes, peak_used,
                 advised, 0);
@@ -1078,8 +1079,18 @@ size_t rtm_recommendation_text(const rtm_recommendation_t *rec, char *buf, size_
     case RTM_REC_GROW_MEMORY: {
         static const char *const p[] = {"minimum free was ", " B of ", " B (peak use ",
                                         " B): raise it to at least ", " B"};
+        static const char *const fixed[] = {"minimum free was ", " B of ", " B (peak use ",
+                                            " B) and its size is the chip's: move allocations "
+                                            "elsewhere or use ",
+                                            " B less of it"};
         static const int v[] = {1, 0, 2, 3, -1};
-        text_parts(&t, rec, p, v, 5);
+        if (rec->v[4] != 0) {
+            rtm_recommendation_t less = *rec;
+            less.v[3] = rec->v[3] > rec->v[0] ? rec->v[3] - rec->v[0] : 0;
+            text_parts(&t, &less, fixed, v, 5);
+        } else {
+            text_parts(&t, rec, p, v, 5);
+        }
         break;
     }
     case RTM_REC_SHRINK_MEMORY: {
@@ -1131,7 +1142,7 @@ size_t rtm_recommendation_text(const rtm_recommendation_t *rec, char *buf, size_
 static void emit_rec(const rtm_recommendation_t *rec, uint32_t ms, const char *text)
 {
     static const char *const names[RTM_REC_KIND_COUNT][5] = {
-        {"size", "min_free", "peak_used", "advised", NULL},
+        {"size", "min_free", "peak_used", "advised", "fixed"},
         {"size", "min_free", "peak_used", "advised", NULL},
         {"block", "allocs", "all_allocs", "peak_live", "count"},
         {"size", "peak_used", "advised", NULL, NULL},

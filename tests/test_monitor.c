@@ -748,6 +748,7 @@ static void test_region_size_rules(void **state)
     n = rtm_monitor_recommend(&mon, rec, 8);
     assert_int_equal(n, 1);
     assert_int_equal(rec[0].kind, RTM_REC_GROW_MEMORY);
+    assert_int_equal(rec[0].v[4], 0); /* a heap: its size is the application's */
     assert_true(rec[0].v[1] < 32 * 1024 / 10);
     assert_true(rec[0].v[3] > 32 * 1024);
     assert_int_equal(rec[0].v[3], rec[0].v[2] + rec[0].v[2] / 4);
@@ -812,7 +813,20 @@ static void test_move_to_psram(void **state)
     assert_int_equal(rec[k].v[2], 4096);
     assert_true(rec[k].v[3] < sizeof g_internal / 10);
     assert_true(rec[k].v[4] > 100 * 1024);
-    assert_true(find_rec(rec, nr, RTM_REC_GROW_MEMORY) != SIZE_MAX);
+    /* DRAM is short, but a region's size is the chip's: use less of it. */
+    size_t g = find_rec(rec, nr, RTM_REC_GROW_MEMORY);
+    assert_true(g != SIZE_MAX);
+    assert_string_equal(rec[g].source, "DRAM");
+    assert_int_equal(rec[g].v[4], 1);
+    char text[200];
+    rtm_recommendation_text(&rec[g], text, sizeof text);
+    assert_non_null(strstr(text, "its size is the chip's"));
+    /* PSRAM stays nearly empty, yet no shrink advice for a region. */
+    for (int i = 0; i < 10; i++) {
+        rtm_monitor_sample(&mon);
+    }
+    nr = rtm_monitor_recommend(&mon, rec, 8);
+    assert_int_equal(find_rec(rec, nr, RTM_REC_SHRINK_MEMORY), SIZE_MAX);
 
     while (n > 0) {
         rtm_caps_free(p[--n]);

@@ -180,6 +180,7 @@ typedef struct rtm_monitor_mem {
     rtm_heap_t *heap;           /* NULL: a capability set */
     rtm_caps_t caps;
     bool external;              /* the memory is PSRAM (MALLOC_CAP_SPIRAM) */
+    bool fixed;                 /* a capability region: its size is the chip's */
     rtm_monitor_limits_t limits;
     rtm_monitor_sample_t *history;
     uint16_t history_len;
@@ -360,8 +361,11 @@ bool rtm_monitor_history(rtm_monitor_t *mon, const rtm_monitor_mem_t *w, size_t 
 
 typedef enum rtm_rec_kind {
     RTM_REC_GROW_MEMORY = 0, /* minimum-ever free under 10% of the size:
-                                v[0] size, v[1] min free, v[2] peak used, v[3] advised size */
-    RTM_REC_SHRINK_MEMORY,   /* minimum-ever free over half the size after 10 samples:
+                                v[0] size, v[1] min free, v[2] peak used, v[3] advised size,
+                                v[4] 1 for a capability region (fixed size: the advice is
+                                to use less of it by v[3] - v[0] bytes) */
+    RTM_REC_SHRINK_MEMORY,   /* minimum-ever free over half the size after 10 samples, for
+                                memories whose size the application chooses (not regions):
                                 v[0] size, v[1] min free, v[2] peak used, v[3] advised size */
     RTM_REC_POOL_FOR_SIZE,   /* one size is >= 30% of >= 100 allocations:
                                 v[0] block size, v[1] its allocations, v[2] all allocations,
