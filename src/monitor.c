@@ -1080,8 +1080,8 @@ size_t rtm_recommendation_text(const rtm_recommendation_t *rec, char *buf, size_
         static const char *const p[] = {"minimum free was ", " B of ", " B (peak use ",
                                         " B): raise it to at least ", " B"};
         static const char *const fixed[] = {"minimum free was ", " B of ", " B (peak use ",
-                                            " B) and its size is the chip's: move allocations "
-                                            "elsewhere or use ",
+                                            (" B) and its size is the chip's: move "
+                                             "allocations elsewhere or use "),
                                             " B less of it"};
         static const int v[] = {1, 0, 2, 3, -1};
         if (rec->v[4] != 0) {
