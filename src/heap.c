@@ -415,6 +415,22 @@ static void verify_fresh(rtm_heap_t *h, void *raw, rtm_corruption_t *bad)
 
 /* Gives a validated live raw block, whose caller asked for user_bytes,
  * back to the strategy; lock held. */
+/* The front's books for a block handed out / given back; the lock is held.
+ * One place for both the checked paths and the level-0 direct ones. */
+static void count_alloc(rtm_heap_t *h)
+{
+    h->used_blocks++;
+    h->alloc_count++;
+    note_free_level(h);
+}
+
+static void count_free(rtm_heap_t *h, const void *raw, size_t raw_usable)
+{
+    note_block_change(h, raw, raw_usable);
+    h->used_blocks--;
+    h->free_count++;
+}
+
 static void release_raw(rtm_heap_t *h, void *raw, size_t raw_usable, size_t user_bytes)
 {
 #if RTM_POISON_LEVEL >= 1
@@ -422,15 +438,13 @@ static void release_raw(rtm_heap_t *h, void *raw, size_t raw_usable, size_t user
 #else
     (void)user_bytes;
 #endif
-    note_block_change(h, raw, raw_usable);
 #if RTM_POISON_LEVEL >= 2
     if (h->ops->keeps_free_fill) {
         rtm_poison_fill_free(raw, raw_usable);
     }
 #endif
     h->ops->free(h->arena, raw);
-    h->used_blocks--;
-    h->free_count++;
+    count_free(h, raw, raw_usable);
 }
 
 /* The size the caller asked for (level 0: the usable size). */
@@ -519,9 +533,7 @@ static void *heap_alloc(rtm_heap_t *h, size_t size, size_t alignment,
         p = rtm_poison_arm(p, size, head);
         h->user_bytes += size;
 #endif
-        h->used_blocks++;
-        h->alloc_count++;
-        note_free_level(h);
+        count_alloc(h);
         if (site != NULL) {
             notify(h, RTM_EVENT_ALLOC, p, NULL, size, alignment, site);
         }
@@ -604,9 +616,7 @@ static bool malloc_plain(rtm_heap_t *h, size_t size, void **out)
     rtm_fail_reason_t why = RTM_FAIL_NO_MEMORY;
     void *p = h->ops->alloc(h->arena, size, 0, &why);
     if (p != NULL) {
-        h->used_blocks++;
-        h->alloc_count++;
-        note_free_level(h);
+        count_alloc(h);
         heap_unlock(h);
         *out = p;
         return true;
@@ -753,9 +763,7 @@ static bool free_plain(rtm_heap_t *h, void *ptr)
         report_bad_pointer(h, ptr, st, RTM_OP_FREE);
         return true;
     }
-    note_block_change(h, ptr, raw_usable);
-    h->used_blocks--;
-    h->free_count++;
+    count_free(h, ptr, raw_usable);
     heap_unlock(h);
     return true;
 #else
