@@ -194,6 +194,89 @@ static size_t min_arena(rtm_strategy_id_t s)
     return hi;
 }
 
+/* --count ALLOCATOR: one run of the sequence and nothing else, for
+ * bench/instructions.sh to count with callgrind. Every allocator is called
+ * through the same pair of out-of-line functions, so the count of the
+ * "none" allocator (which only hands out a dummy block) is the harness's
+ * own cost, subtracted from the others. */
+typedef struct counted {
+    const char *name;
+    rtm_strategy_id_t strategy; /* RTM_STRATEGY_COUNT: not an rtmem heap */
+} counted_t;
+
+static const counted_t k_counted[] = {
+    {"none", RTM_STRATEGY_COUNT},  {"glibc", RTM_STRATEGY_COUNT},
+    {"tlsf", RTM_TLSF},            {"first_fit", RTM_FIRST_FIT},
+    {"best_fit", RTM_BEST_FIT},    {"bump", RTM_BUMP},
+};
+
+static rtm_heap_t *g_counted_heap;
+static int g_counted_kind; /* 0 none, 1 glibc, 2 rtmem */
+
+__attribute__((noinline)) static void *counted_alloc(size_t size)
+{
+    static _Alignas(16) uint8_t dummy[16];
+    switch (g_counted_kind) {
+    case 1:
+        return malloc(size);
+    case 2:
+        return rtm_malloc(g_counted_heap, size);
+    default:
+        __asm__ volatile("" ::: "memory");
+        return dummy;
+    }
+}
+
+__attribute__((noinline)) static void counted_free(void *p)
+{
+    switch (g_counted_kind) {
+    case 1:
+        free(p);
+        break;
+    case 2:
+        rtm_free(g_counted_heap, p);
+        break;
+    default:
+        __asm__ volatile("" ::: "memory");
+        break;
+    }
+}
+
+static int run_counted(const char *name)
+{
+    const counted_t *c = NULL;
+    for (size_t i = 0; i < sizeof k_counted / sizeof k_counted[0]; i++) {
+        if (strcmp(k_counted[i].name, name) == 0) {
+            c = &k_counted[i];
+        }
+    }
+    if (c == NULL) {
+        fprintf(stderr, "bench_heap: --count: unknown allocator '%s'\n", name);
+        return 2;
+    }
+    g_counted_kind = strcmp(name, "none") == 0 ? 0 : strcmp(name, "glibc") == 0 ? 1 : 2;
+    if (g_counted_kind == 2) {
+        g_counted_heap = make_heap(c->strategy, ARENA);
+        if (g_counted_heap == NULL) {
+            fprintf(stderr, "bench_heap: --count: no %s heap\n", name);
+            return 1;
+        }
+    }
+    size_t failed = 0;
+    for (uint32_t i = 0; i < OPS; i++) {
+        const op_t *op = &g_ops[i];
+        if (op->size == 0) {
+            counted_free(g_slots[op->slot]);
+            g_slots[op->slot] = NULL;
+        } else {
+            g_slots[op->slot] = counted_alloc(op->size);
+            failed += g_slots[op->slot] == NULL;
+        }
+    }
+    printf("counted %s: %u ops, %zu failed\n", name, OPS, failed);
+    return 0;
+}
+
 typedef struct ref {
     char name[32];
     double ns;
@@ -250,8 +333,11 @@ int main(int argc, char **argv)
             system_only = true;
         } else if (strcmp(argv[i], "--refs") == 0 && i + 1 < argc) {
             read_refs(argv[++i]);
+        } else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
+            make_workload();
+            return run_counted(argv[i + 1]);
         } else {
-            fprintf(stderr, "usage: bench_heap [--system-only] [--refs FILE]\n");
+            fprintf(stderr, "usage: bench_heap [--system-only] [--refs FILE] [--count ALLOCATOR]\n");
             return 2;
         }
     }

@@ -6,7 +6,7 @@ RTM_HEAP_STORAGE(app_ram, 16 * 1024); /* the heap is a static array */
 
 int main(void)
 {
-    rtm_heap_config_t cfg = {.strategy = RTM_TLSF, .name = "app"};
+    rtm_heap_config_t cfg = {.strategy = &rtm_strategy_tlsf, .name = "app"};
     rtm_heap_t *heap = rtm_heap_init(app_ram, sizeof app_ram, &cfg);
     if (heap == NULL) {
         return 1; /* rtm_heap_init_error() says why */

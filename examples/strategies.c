@@ -168,7 +168,7 @@ static void workload(rtm_heap_t *h, result_t *r)
 static void run(rtm_strategy_id_t id, result_t *r)
 {
     rtm_heap_config_t cfg = {
-        .strategy = id,
+        .strategy = rtm_strategy_by_id(id),
         .name = rtm_strategy_name(id),
         .on_alloc_failed = on_alloc_failed,
         .on_misuse = on_misuse,

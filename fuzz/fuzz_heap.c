@@ -1002,7 +1002,7 @@ static bool open_heap(pass_t *p, const setup_t *s)
 {
     rtm_heap_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
-    cfg.strategy = p->strategy;
+    cfg.strategy = rtm_strategy_by_id(p->strategy);
     cfg.alignment = granularities[s->flags & 7u];
     cfg.name = "fuzz";
     cfg.flags = (s->flags & 8u) ? 0u : RTM_HEAP_NO_LOCK;
@@ -1101,7 +1101,7 @@ static void open_caps(pass_t *p, const setup_t *s)
     const uint8_t sel[2] = {s->caps_a, s->caps_b};
     for (int r = 0; r < 2; r++) {
         rtm_caps_region_config_t rc = regions[r];
-        rc.strategy = p->caps_strategy;
+        rc.strategy = rtm_strategy_by_id(p->caps_strategy);
         size_t size = 1024u + (size_t)(sel[r] & 0x3fu) * 240u;
         uint8_t *mem = g_caps_mem[r] + (sel[r] >> 6); /* need not be aligned */
         REQUIRE(rtm_caps_add_region(mem, size, &rc, NULL) == RTM_CAPS_OK);

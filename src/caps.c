@@ -342,7 +342,7 @@ rtm_caps_err_t rtm_caps_add_region(void *mem, size_t size, const rtm_caps_region
     }
     /* An RTM_SYSTEM heap's blocks come from libc, outside the region, so
      * they could never be found by address. */
-    if (cfg->strategy == RTM_SYSTEM) {
+    if (rtm_strategy_id(cfg->strategy) == RTM_SYSTEM) {
         return RTM_CAPS_ERR_CONFIG;
     }
     size_t slack =

@@ -16,6 +16,7 @@
 
 #include <string.h>
 
+#include "heap_internal.h"
 #include "poison.h"
 #include "rtmem/debug.h"
 #include "rtmem/output.h"
@@ -23,76 +24,15 @@
 #include "strategy/block.h"
 #include "strategy/strategy.h"
 
-#define HEAP_MAGIC 0x72746d68u /* "rtmh" */
-
-struct rtm_heap {
-    uint32_t magic;
-    uint32_t flags;
-    const rtm_strategy_ops_t *ops;
-    rtm_arena_stats_t *arena; /* the strategy state; its stats come first */
-    const char *name;
-    size_t total_bytes;
-    size_t region_bytes; /* the size passed to rtm_heap_init */
-    size_t front_bytes; /* this struct, rounded up: part of the overhead */
-    size_t granularity;
-    rtm_heap_t *parent; /* set by rtm_heap_create: where the region came from */
-    rtm_alloc_failed_fn on_alloc_failed;
-    rtm_misuse_fn on_misuse;
-    void *hook_ctx;
-    rtm_heap_observer_fn observer;
-    void *observer_ctx;
-    size_t used_blocks;
-    size_t min_free_bytes;
-    size_t alloc_count;
-    size_t free_count;
-    size_t failed_count;
-    size_t user_bytes;    /* levels >= 1: requested bytes of live blocks (rtm_usable_size summed) */
-    size_t plain_head;    /* poison head of a block without extra alignment (0 at level 0) */
-    size_t max_head;      /* largest poison head given out: bounds the search in resolve */
-    uint32_t step_at;     /* rtm_heap_check_step: arena offset of the next block, 0 = start */
-    bool step_lost;       /* that block's header may have gone: restart the pass */
-    size_t step_passes;
-    size_t step_restarts;
-    rtm_port_lock_t lock;
-};
-
-/* The strategy's arena starts here, 8-aligned like the region itself. */
-#define FRONT_BYTES ((sizeof(struct rtm_heap) + 7u) & ~(size_t)7u)
-
-static const rtm_strategy_ops_t *strategy_ops(rtm_strategy_id_t id)
+/* The strategy a config names; TLSF by default. */
+static const rtm_strategy_t *config_strategy(const rtm_heap_config_t *cfg)
 {
-    switch (id) {
-    case RTM_TLSF:
-        return &rtm_strategy_tlsf;
-    /* A strategy left out is never referenced, so the linker drops it. */
-    case RTM_FIRST_FIT:
-#if RTM_WITH_FIRST_FIT
-        return &rtm_strategy_first_fit;
-#else
-        return NULL;
-#endif
-    case RTM_BEST_FIT:
-#if RTM_WITH_BEST_FIT
-        return &rtm_strategy_best_fit;
-#else
-        return NULL;
-#endif
-    case RTM_BUMP:
-#if RTM_WITH_BUMP
-        return &rtm_strategy_bump;
-#else
-        return NULL;
-#endif
-    case RTM_SYSTEM:
-#if defined(RTMEM_WITH_SYSTEM)
-        return &rtm_strategy_system;
-#else
-        return NULL;
-#endif
-    case RTM_STRATEGY_COUNT:
-    default:
-        return NULL;
-    }
+    return (cfg == NULL || cfg->strategy == NULL) ? &rtm_strategy_tlsf : cfg->strategy;
+}
+
+rtm_strategy_id_t rtm_strategy_id(const rtm_strategy_t *strategy)
+{
+    return strategy != NULL ? strategy->id : RTM_STRATEGY_COUNT;
 }
 
 static bool is_pow2(size_t v)
@@ -110,25 +50,6 @@ static size_t config_granularity(const rtm_heap_config_t *cfg)
 static size_t system_budget(const rtm_heap_config_t *cfg, size_t size)
 {
     return cfg->system_budget != 0 ? cfg->system_budget : (size_t)UINT32_MAX - size;
-}
-
-static bool heap_ok(const rtm_heap_t *h)
-{
-    return h != NULL && h->magic == HEAP_MAGIC;
-}
-
-static void heap_lock(rtm_heap_t *h)
-{
-    if ((h->flags & RTM_HEAP_NO_LOCK) == 0) {
-        rtm_port_lock(&h->lock);
-    }
-}
-
-static void heap_unlock(rtm_heap_t *h)
-{
-    if ((h->flags & RTM_HEAP_NO_LOCK) == 0) {
-        rtm_port_unlock(&h->lock);
-    }
 }
 
 static void report_failure(rtm_heap_t *h, size_t size, size_t alignment, rtm_fail_reason_t why)
@@ -160,14 +81,6 @@ static rtm_misuse_t misuse_of(rtm_ptr_status_t st)
     }
 }
 
-/* Every byte of the region is free, overhead or allocated, and the
- * strategy keeps the first two exact, so the third needs no bookkeeping on
- * the hot path. rtm_heap_check verifies it against a walk. */
-static size_t allocated_now(const rtm_heap_t *h)
-{
-    return h->total_bytes - h->front_bytes - h->arena->overhead_bytes - h->arena->free_bytes;
-}
-
 static void note_free_level(rtm_heap_t *h)
 {
     if (h->arena->free_bytes < h->min_free_bytes) {
@@ -182,9 +95,9 @@ size_t rtm_heap_front_size(void)
 
 size_t rtm_heap_min_size(const rtm_heap_config_t *cfg)
 {
-    const rtm_strategy_ops_t *ops = strategy_ops(cfg != NULL ? cfg->strategy : RTM_TLSF);
+    const rtm_strategy_t *ops = config_strategy(cfg);
     size_t g = config_granularity(cfg);
-    if (ops == NULL || !is_pow2(g) || g < 4u || g > ((size_t)1u << 30)) {
+    if ((unsigned)ops->id >= (unsigned)RTM_STRATEGY_COUNT || ops->min_size == NULL || !is_pow2(g) || g < 4u || g > ((size_t)1u << 30)) {
         return 0;
     }
     size_t debug = 0;
@@ -203,11 +116,12 @@ rtm_err_t rtm_heap_init_error(const void *mem, size_t size, const rtm_heap_confi
     if (((uintptr_t)mem & (RTM_HEAP_MEM_ALIGN - 1u)) != 0) {
         return RTM_ERR_MISALIGNED;
     }
-    rtm_strategy_id_t id = cfg != NULL ? cfg->strategy : RTM_TLSF;
+    const rtm_strategy_t *ops = config_strategy(cfg);
+    rtm_strategy_id_t id = ops->id;
     if ((unsigned)id >= (unsigned)RTM_STRATEGY_COUNT) {
         return RTM_ERR_BAD_STRATEGY;
     }
-    if (strategy_ops(id) == NULL) {
+    if (ops->init == NULL) {
         return RTM_ERR_UNSUPPORTED;
     }
     size_t g = config_granularity(cfg);
@@ -234,13 +148,13 @@ rtm_heap_t *rtm_heap_init(void *mem, size_t size, const rtm_heap_config_t *cfg)
     if (rtm_heap_init_error(mem, size, cfg) != RTM_OK) {
         return NULL;
     }
-    static const rtm_heap_config_t defaults = {.strategy = RTM_TLSF};
+    static const rtm_heap_config_t defaults = {.strategy = NULL};
     if (cfg == NULL) {
         cfg = &defaults;
     }
     rtm_heap_t *h = mem;
     memset(h, 0, sizeof *h);
-    h->ops = strategy_ops(cfg->strategy);
+    h->ops = config_strategy(cfg);
     h->granularity = config_granularity(cfg);
     h->arena = (rtm_arena_stats_t *)(void *)((uint8_t *)mem + FRONT_BYTES);
     h->front_bytes = FRONT_BYTES;
@@ -261,7 +175,7 @@ rtm_heap_t *rtm_heap_init(void *mem, size_t size, const rtm_heap_config_t *cfg)
         return NULL;
     }
     h->region_bytes = size;
-    h->total_bytes = cfg->strategy == RTM_SYSTEM ? size + budget : size;
+    h->total_bytes = h->ops->id == RTM_SYSTEM ? size + budget : size;
     h->name = cfg->name != NULL ? cfg->name : "heap";
     h->on_alloc_failed = cfg->on_alloc_failed;
     h->on_misuse = cfg->on_misuse;
@@ -360,8 +274,7 @@ static void notify(rtm_heap_t *h, rtm_heap_event_kind_t kind, void *ptr, void *o
 
 /* ---- debug layer glue: nothing of it is left at level 0 ---------------- */
 
-/* Sends a corruption report; the lock must be released. */
-static void corruption(rtm_heap_t *h, rtm_corruption_t *r, rtm_debug_op_t op)
+void rtm_front_corruption(rtm_heap_t *h, rtm_corruption_t *r, rtm_debug_op_t op)
 {
 #if RTM_POISON_LEVEL >= 1
     r->heap = h;
@@ -376,7 +289,7 @@ static void corruption(rtm_heap_t *h, rtm_corruption_t *r, rtm_debug_op_t op)
 #endif
 }
 
-static void corruption_init(rtm_corruption_t *r)
+void rtm_front_corruption_init(rtm_corruption_t *r)
 {
     memset(r, 0, sizeof *r);
 }
@@ -388,7 +301,7 @@ static void corruption_init(rtm_corruption_t *r)
  * restarts its pass. */
 static void note_block_change(rtm_heap_t *h, const void *raw, size_t raw_usable)
 {
-    if (h->step_at == 0 || h->ops->check_block == NULL) {
+    if (h->step_at == 0) {
         return;
     }
     uintptr_t hdr = (uintptr_t)raw - RTM_BLK_HDR - (uintptr_t)h->arena;
@@ -459,51 +372,6 @@ static size_t user_size(const void *user, size_t raw_usable)
 #endif
 }
 
-/* What a walk callback sees of a raw block: a live block's user pointer
- * and requested size. Free blocks stay in strategy bytes, like free_bytes
- * and largest_free_block (a request needs the poison overhead on top), so
- * that the walk and rtm_heap_info keep adding up. */
-static void user_view(const rtm_heap_t *h, rtm_block_info_t *b)
-{
-#if RTM_POISON_LEVEL >= 1
-    if (b->used) {
-        size_t head;
-        b->ptr = rtm_poison_user_of(b->ptr, b->size, h->plain_head, &head);
-        size_t room = b->size >= head + 4u ? b->size - head - 4u : 0u;
-        size_t n = rtm_poison_size(b->ptr);
-        b->size = n <= room ? n : room;
-    }
-#else
-    (void)h;
-    (void)b;
-#endif
-}
-
-/* Checks the poisoning of one raw block found by a walk or check step:
- * a live block's canaries, a free block's fill. False with *bad set. */
-static bool poison_ok(const rtm_heap_t *h, const rtm_block_info_t *b, rtm_corruption_t *bad)
-{
-#if RTM_POISON_LEVEL >= 1
-    if (b->used) {
-        size_t head;
-        void *user = rtm_poison_user_of(b->ptr, b->size, h->plain_head, &head);
-        return rtm_poison_check_live(user, head, b->size, bad);
-    }
-#if RTM_POISON_LEVEL >= 2
-    if (h->ops->keeps_free_fill &&
-        !rtm_poison_verify_free(b->ptr, b->size, h->ops->free_meta_head, h->ops->free_meta_tail, bad)) {
-        bad->block = (const uint8_t *)b->ptr + h->plain_head;
-        return false;
-    }
-#endif
-#else
-    (void)h;
-    (void)b;
-    (void)bad;
-#endif
-    return true;
-}
-
 /* ------------------------------------------------------------------------ */
 
 /* Allocation with alignment already validated (0 = the granularity). With
@@ -546,7 +414,7 @@ static void *heap_alloc(rtm_heap_t *h, size_t size, size_t alignment,
     } else if (bad.kind != 0) {
         /* The block is still handed out: its bytes were refilled above. */
         bad.block = p;
-        corruption(h, &bad, RTM_OP_ALLOC);
+        rtm_front_corruption(h, &bad, RTM_OP_ALLOC);
     }
     return p;
 }
@@ -695,11 +563,11 @@ static void report_bad_pointer(rtm_heap_t *h, const void *ptr, rtm_ptr_status_t 
 #if RTM_POISON_LEVEL >= 1
     /* The same verdict as the misuse hook's, as a corruption report. */
     rtm_corruption_t bad;
-    corruption_init(&bad);
+    rtm_front_corruption_init(&bad);
     bad.kind = kind == RTM_MISUSE_INVALID_POINTER ? RTM_CORRUPT_INVALID_FREE : rtm_poison_kind_of(st);
     bad.block = ptr;
     bad.address = ptr;
-    corruption(h, &bad, op);
+    rtm_front_corruption(h, &bad, op);
 #else
     (void)op;
 #endif
@@ -722,7 +590,7 @@ static bool lock_valid(rtm_heap_t *h, const void *ptr, rtm_debug_op_t op, void *
             return true;
         }
         heap_unlock(h);
-        corruption(h, &bad, op);
+        rtm_front_corruption(h, &bad, op);
         return false;
     }
 #else
@@ -976,219 +844,6 @@ void rtm_heap_reset_min_free(rtm_heap_t *h)
     heap_lock(h);
     h->min_free_bytes = h->arena->free_bytes;
     heap_unlock(h);
-}
-
-typedef struct walk_relay {
-    const rtm_heap_t *heap;
-    rtm_walk_fn fn;
-    void *ctx;
-} walk_relay_t;
-
-/* Shows the caller's walk callback user pointers and sizes. */
-static bool relay_block(const rtm_block_info_t *b, void *ctx)
-{
-    walk_relay_t *w = ctx;
-    rtm_block_info_t u = *b;
-    user_view(w->heap, &u);
-    return w->fn(&u, w->ctx);
-}
-
-bool rtm_heap_walk(rtm_heap_t *h, rtm_walk_fn fn, void *ctx)
-{
-    if (!heap_ok(h) || fn == NULL) {
-        return false;
-    }
-    walk_relay_t relay = {h, fn, ctx};
-    heap_lock(h);
-    bool ok = RTM_POISON_LEVEL >= 1 ? h->ops->walk(h->arena, relay_block, &relay)
-                                    : h->ops->walk(h->arena, fn, ctx);
-    heap_unlock(h);
-    return ok;
-}
-
-typedef struct used_tally {
-    size_t bytes;
-    size_t blocks;
-} used_tally_t;
-
-static bool tally_used(const rtm_block_info_t *b, void *ctx)
-{
-    used_tally_t *t = ctx;
-    if (b->used) {
-        t->bytes += b->size;
-        t->blocks++;
-    }
-    return true;
-}
-
-typedef struct poison_scan {
-    const rtm_heap_t *heap;
-    rtm_corruption_t bad;
-    bool found;
-    size_t user_bytes; /* requested bytes of the live blocks scanned */
-} poison_scan_t;
-
-static bool scan_block(const rtm_block_info_t *b, void *ctx)
-{
-    poison_scan_t *scan = ctx;
-    if (!poison_ok(scan->heap, b, &scan->bad)) {
-        scan->found = true;
-        return false;
-    }
-    if (b->used) {
-        rtm_block_info_t u = *b;
-        user_view(scan->heap, &u);
-        scan->user_bytes += u.size;
-    }
-    return true;
-}
-
-/* The check report's text for a poisoning problem; level 0 finds none. */
-static const char *kind_text(rtm_corruption_kind_t kind)
-{
-#if RTM_POISON_LEVEL >= 1
-    return rtm_corruption_kind_str(kind);
-#else
-    (void)kind;
-    return "poisoning damaged";
-#endif
-}
-
-/* Turns a failed strategy check into a corruption report (levels >= 1). */
-static void structure_report(rtm_corruption_t *bad, const rtm_check_report_t *r)
-{
-    bad->kind = RTM_CORRUPT_FREE_LIST;
-    bad->block = r->address;
-    bad->address = r->address;
-    bad->detail = r->problem;
-}
-
-bool rtm_heap_check(rtm_heap_t *h, rtm_check_report_t *report)
-{
-    if (h == NULL) {
-        return rtm_check_fail(report, "heap is NULL", NULL);
-    }
-    if (h->magic != HEAP_MAGIC) {
-        return rtm_check_fail(report, "heap control block is damaged or not initialised", h);
-    }
-    rtm_check_report_t local = {NULL, NULL};
-    if (report == NULL) {
-        report = &local;
-    }
-    poison_scan_t scan;
-    scan.heap = h;
-    scan.found = false;
-    scan.user_bytes = 0;
-    corruption_init(&scan.bad);
-    heap_lock(h);
-    bool ok = h->ops->check(h->arena, report);
-    if (ok) {
-        used_tally_t used = {0, 0};
-        if (!h->ops->walk(h->arena, tally_used, &used)) {
-            ok = rtm_check_fail(report, "walk met a damaged block", h->arena);
-        } else if (h->arena->free_bytes + h->arena->overhead_bytes + h->front_bytes > h->total_bytes) {
-            ok = rtm_check_fail(report, "free + overhead exceed the total", h);
-        } else if (used.bytes != allocated_now(h) || used.blocks != h->used_blocks) {
-            ok = rtm_check_fail(report, "allocated bytes or used-block count disagree with the blocks", h);
-        } else if (h->min_free_bytes > h->arena->free_bytes) {
-            ok = rtm_check_fail(report, "minimum-ever free is above the current free bytes", h);
-        } else if (RTM_POISON_LEVEL >= 1) {
-            /* The structure holds, so the walk is safe: canaries and fill,
-             * and the requested bytes the front counts. */
-            (void)h->ops->walk(h->arena, scan_block, &scan);
-            if (scan.found) {
-                ok = rtm_check_fail(report, kind_text(scan.bad.kind), scan.bad.address);
-            } else if (scan.user_bytes != h->user_bytes) {
-                ok = rtm_check_fail(report, "requested bytes of live blocks disagree with the counter", h);
-            }
-        }
-    }
-    heap_unlock(h);
-    if (!ok && RTM_POISON_LEVEL >= 1) {
-        if (!scan.found) {
-            structure_report(&scan.bad, report);
-        }
-        corruption(h, &scan.bad, RTM_OP_CHECK);
-    }
-    return ok;
-}
-
-rtm_check_status_t rtm_heap_check_step(rtm_heap_t *h, size_t budget, rtm_check_report_t *report)
-{
-    if (!heap_ok(h)) {
-        (void)rtm_check_fail(report, "heap is NULL, damaged or not initialised", h);
-        return RTM_CHECK_FAILED;
-    }
-    if (h->ops->check_block == NULL) {
-        /* No per-block check: the whole check is one step. */
-        if (!rtm_heap_check(h, report)) {
-            return RTM_CHECK_FAILED;
-        }
-        heap_lock(h);
-        h->step_passes++;
-        heap_unlock(h);
-        return RTM_CHECK_DONE;
-    }
-    rtm_check_report_t local = {NULL, NULL};
-    if (report == NULL) {
-        report = &local;
-    }
-    poison_scan_t scan;
-    scan.heap = h;
-    scan.found = false;
-    scan.user_bytes = 0;
-    corruption_init(&scan.bad);
-    rtm_check_status_t status = RTM_CHECK_IN_PROGRESS;
-    heap_lock(h);
-    if (h->step_lost) {
-        h->step_at = 0;
-        h->step_lost = false;
-        h->step_restarts++;
-    }
-    for (size_t n = budget != 0 ? budget : 1u; n > 0; n--) {
-        rtm_block_info_t b;
-        if (!h->ops->check_block(h->arena, &h->step_at, &b, report)) {
-            status = RTM_CHECK_FAILED;
-            break;
-        }
-        if (!scan_block(&b, &scan)) {
-            (void)rtm_check_fail(report, kind_text(scan.bad.kind), scan.bad.address);
-            status = RTM_CHECK_FAILED;
-            break;
-        }
-        if (h->step_at == 0) {
-            status = RTM_CHECK_DONE;
-            h->step_passes++;
-            break;
-        }
-    }
-    if (status == RTM_CHECK_FAILED) {
-        h->step_at = 0;
-    }
-    heap_unlock(h);
-    if (status == RTM_CHECK_FAILED && RTM_POISON_LEVEL >= 1) {
-        if (!scan.found) {
-            structure_report(&scan.bad, report);
-        }
-        corruption(h, &scan.bad, RTM_OP_CHECK_STEP);
-    }
-    return status;
-}
-
-bool rtm_heap_check_progress(rtm_heap_t *h, size_t *passes, size_t *restarts)
-{
-    if (!heap_ok(h)) {
-        return false;
-    }
-    heap_lock(h);
-    if (passes != NULL) {
-        *passes = h->step_passes;
-    }
-    if (restarts != NULL) {
-        *restarts = h->step_restarts;
-    }
-    heap_unlock(h);
-    return true;
 }
 
 rtm_strategy_id_t rtm_heap_strategy(const rtm_heap_t *h)

@@ -246,7 +246,7 @@ size_t rtm_poison_size(const void *user)
     return rd32((const uint8_t *)user - 8);
 }
 
-rtm_ptr_status_t rtm_poison_resolve(const rtm_strategy_ops_t *ops, const void *arena,
+rtm_ptr_status_t rtm_poison_resolve(const rtm_strategy_t *ops, const void *arena,
                                     size_t plain_head, size_t max_head, const void *user,
                                     uintptr_t region_lo, uintptr_t region_hi, void **raw,
                                     size_t *head)

@@ -53,7 +53,7 @@ size_t rtm_poison_size(const void *user);
  * a larger head, for each power of two up to max_head. Returns the
  * strategy's verdict; on RTM_PTR_OK *raw and *head are set. region_lo/hi
  * bound the bytes that may be read for the double-free heuristic. */
-rtm_ptr_status_t rtm_poison_resolve(const rtm_strategy_ops_t *ops, const void *arena,
+rtm_ptr_status_t rtm_poison_resolve(const rtm_strategy_t *ops, const void *arena,
                                     size_t plain_head, size_t max_head, const void *user,
                                     uintptr_t region_lo, uintptr_t region_hi, void **raw,
                                     size_t *head);

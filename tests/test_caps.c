@@ -1257,7 +1257,7 @@ static void test_add_region_checks(void **state)
     assert_int_equal(rtm_caps_add_region(g_pool + 32 * KIB, 4096, &invalid, NULL),
                      RTM_CAPS_ERR_NO_CAPS);
     rtm_caps_region_config_t sys = c;
-    sys.strategy = RTM_SYSTEM;
+    sys.strategy = &rtm_strategy_system;
     assert_int_equal(rtm_caps_add_region(g_pool + 32 * KIB, 4096, &sys, NULL), RTM_CAPS_ERR_CONFIG);
     rtm_caps_region_config_t badalign = c;
     badalign.alignment = 6;
@@ -1476,7 +1476,7 @@ static void test_bump_region(void **state)
      * block (its free is refused) without a misuse report. */
     init_small(2);
     rtm_caps_region_config_t c = region_cfg("BUMP", RTM_CAP_USER(3), 0, 0);
-    c.strategy = RTM_BUMP;
+    c.strategy = &rtm_strategy_bump;
     rtm_caps_region_config_t d = region_cfg("TLSF", RTM_CAP_USER(4), 0, 0);
     assert_int_equal(rtm_caps_add_region(g_pool, 8 * KIB, &c, NULL), RTM_CAPS_OK);
     assert_int_equal(rtm_caps_add_region(g_pool + 8 * KIB, 8 * KIB, &d, NULL), RTM_CAPS_OK);
@@ -1612,7 +1612,7 @@ static void test_preset_no_lock_and_strategy(void **state)
     rtm_caps_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.flags = RTM_CAPS_NO_LOCK;
-    cfg.strategy = RTM_FIRST_FIT;
+    cfg.strategy = &rtm_strategy_first_fit;
     cfg.alignment = 16;
     assert_int_equal(rtm_preset_generic_init(&cfg), RTM_CAPS_OK);
     rtm_heap_t *h = heap_named("RAM");
@@ -1622,7 +1622,7 @@ static void test_preset_no_lock_and_strategy(void **state)
     assert_true(((uintptr_t)p & 15u) == 0);
     rtm_caps_free(p);
     rtm_caps_deinit();
-    cfg.strategy = RTM_SYSTEM; /* not allowed in a region */
+    cfg.strategy = &rtm_strategy_system; /* not allowed in a region */
     assert_int_equal(rtm_preset_generic_init(&cfg), RTM_CAPS_ERR_CONFIG);
     assert_null(rtm_caps_registry()); /* the failed init left nothing active */
 }

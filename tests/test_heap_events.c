@@ -46,7 +46,7 @@ static void quiet_misuse(rtm_heap_t *h, rtm_misuse_t kind, const void *addr, voi
 static rtm_heap_t *make_heap(rtm_strategy_id_t strategy, event_log_t *log)
 {
     memset(log, 0, sizeof *log);
-    rtm_heap_config_t cfg = {.strategy = strategy, .on_misuse = quiet_misuse};
+    rtm_heap_config_t cfg = {.strategy = rtm_strategy_by_id(strategy), .on_misuse = quiet_misuse};
     rtm_heap_t *h = rtm_heap_init(g_region, sizeof g_region, &cfg);
     assert_non_null(h);
     rtm_heap_set_observer(h, record, log);

@@ -21,7 +21,7 @@ static _Alignas(4096) uint8_t g_region[16384];
 static void sweep(rtm_strategy_id_t strategy)
 {
     for (size_t g = 4; g <= 64; g *= 2) {
-        rtm_heap_config_t cfg = {.strategy = strategy, .alignment = g, .flags = RTM_HEAP_NO_LOCK};
+        rtm_heap_config_t cfg = {.strategy = rtm_strategy_by_id(strategy), .alignment = g, .flags = RTM_HEAP_NO_LOCK};
         size_t min = rtm_heap_min_size(&cfg);
         assert_true(min > 0);
         for (size_t offset = 0; offset < 64; offset += 8) {

@@ -523,7 +523,7 @@ static void expect_init_refused_at(void *mem, size_t size, const rtm_heap_config
 
 static void heap_init_for(rtm_strategy_id_t s)
 {
-    rtm_heap_config_t cfg = {.strategy = s, .flags = RTM_HEAP_NO_LOCK};
+    rtm_heap_config_t cfg = {.strategy = rtm_strategy_by_id(s), .flags = RTM_HEAP_NO_LOCK};
     size_t min = rtm_heap_min_size(&cfg);
     assert_true(min > 0);
     ts_context("%s init", ts_strategy_label(s));
@@ -595,10 +595,13 @@ static void test_heap_init_bad_config(void **state)
     (void)state;
     static const int bad_ids[] = {RTM_STRATEGY_COUNT, RTM_STRATEGY_COUNT + 1, 99, 0x7fffffff, -1};
     for (size_t i = 0; i < TS_ARRAY_LEN(bad_ids); i++) {
-        rtm_heap_config_t cfg = {.strategy = (rtm_strategy_id_t)bad_ids[i]};
-        assert_int_equal(rtm_heap_min_size(&cfg), 0);
-        expect_init_refused(g_init_buf, INIT_BUF, &cfg, RTM_ERR_BAD_STRATEGY);
-        expect_init_refused(g_init_buf, SIZE_MAX, &cfg, RTM_ERR_BAD_STRATEGY);
+        assert_null(rtm_strategy_by_id((rtm_strategy_id_t)bad_ids[i]));
+        assert_string_equal(rtm_strategy_name((rtm_strategy_id_t)bad_ids[i]), "unknown");
+    }
+    for (int id = 0; id < RTM_STRATEGY_COUNT; id++) {
+        const rtm_strategy_t *s = rtm_strategy_by_id((rtm_strategy_id_t)id);
+        assert_non_null(s);
+        assert_int_equal(rtm_strategy_id(s), id);
     }
     assert_true(rtm_heap_min_size(NULL) > 0);
     expect_init_refused(g_init_buf, rtm_heap_min_size(NULL) - 1u, NULL, RTM_ERR_TOO_SMALL);
@@ -787,10 +790,10 @@ static void caps_open(rtm_strategy_id_t s)
     rtm_caps_region_config_t a = {
         .name = "a",
         .caps = {RTM_CAP_DEFAULT | RTM_CAP_8BIT, RTM_CAP_INTERNAL | RTM_CAP_DMA | RTM_CAP_32BIT, 0},
-        .strategy = s};
+        .strategy = rtm_strategy_by_id(s)};
     rtm_caps_region_config_t b = {
         .name = "b", .caps = {RTM_CAP_SPIRAM, RTM_CAP_DEFAULT | RTM_CAP_8BIT | RTM_CAP_32BIT, 0},
-        .strategy = s};
+        .strategy = rtm_strategy_by_id(s)};
     assert_int_equal(rtm_caps_add_region(g_caps_a, sizeof g_caps_a, &a, NULL), RTM_CAPS_OK);
     assert_int_equal(rtm_caps_add_region(g_caps_b, sizeof g_caps_b, &b, NULL), RTM_CAPS_OK);
 }
@@ -992,7 +995,7 @@ static void caps_args_for(rtm_strategy_id_t s)
     /* rtm_caps_add_region: ranges that wrap, are empty or too small, NULL. */
     ts_context("%s regions, add_region", ts_strategy_label(s));
     static _Alignas(8) uint8_t extra[256];
-    rtm_caps_region_config_t rc = {.name = "x", .caps = {RTM_CAP_DEFAULT, 0, 0}, .strategy = s};
+    rtm_caps_region_config_t rc = {.name = "x", .caps = {RTM_CAP_DEFAULT, 0, 0}, .strategy = rtm_strategy_by_id(s)};
     size_t count = rtm_caps_region_count();
     uintptr_t start = (uintptr_t)extra;
     rtm_caps_region_t *out = (rtm_caps_region_t *)(void *)extra;

@@ -55,7 +55,7 @@ static uint32_t next_random(uint32_t *state)
 
 static uint64_t run_sequence(rtm_strategy_id_t strategy)
 {
-    rtm_heap_config_t cfg = {.strategy = strategy, .flags = RTM_HEAP_NO_LOCK};
+    rtm_heap_config_t cfg = {.strategy = rtm_strategy_by_id(strategy), .flags = RTM_HEAP_NO_LOCK};
     size_t front = rtm_heap_front_size();
     assert_true(front <= 4096u && front % RTM_HEAP_MEM_ALIGN == 0);
     uint8_t *origin = g_region + 4096;

@@ -871,7 +871,7 @@ static void test_caps(void **state)
          .strategy = RTM_TLSF},
         {.name = "sram",
          .caps = {RTM_CAP_DEFAULT | RTM_CAP_8BIT, RTM_CAP_INTERNAL | RTM_CAP_32BIT, 0},
-         .strategy = RTM_FIRST_FIT},
+         .strategy = &rtm_strategy_first_fit},
         {.name = "psram",
          .caps = {RTM_CAP_SPIRAM, RTM_CAP_DEFAULT | RTM_CAP_8BIT | RTM_CAP_32BIT, 0},
          .strategy = RTM_TLSF},

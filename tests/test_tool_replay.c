@@ -157,7 +157,7 @@ static void test_realloc_and_aligned(void **state)
 static void test_first_failing_line(void **state)
 {
     (void)state;
-    rtm_heap_config_t cfg = {.strategy = RTM_FIRST_FIT};
+    rtm_heap_config_t cfg = {.strategy = &rtm_strategy_first_fit};
     assert_true(rtm_heap_min_size(&cfg) <= 1024);
     const char *path = write_trace("# rtmem-trace 1\na 1 200\na 2 300\na 3 2000\nf 1\na 4 3000\n"
                                    "f 2\n");

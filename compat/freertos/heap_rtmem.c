@@ -137,7 +137,12 @@ static void record_misuse(rtm_heap_t *heap, rtm_misuse_t kind, const void *addre
 }
 
 static const rtm_heap_config_t k_heap_config = {
-    .strategy = configRTMEM_STRATEGY,
+    /* A static initializer is folded at compile time, so only the
+     * configured strategy's object is referenced and linked. */
+    .strategy = configRTMEM_STRATEGY == RTM_FIRST_FIT ? &rtm_strategy_first_fit
+                : configRTMEM_STRATEGY == RTM_BEST_FIT ? &rtm_strategy_best_fit
+                : configRTMEM_STRATEGY == RTM_BUMP     ? &rtm_strategy_bump
+                                                       : &rtm_strategy_tlsf,
     .alignment = HEAP_GRANULARITY,
     .name = "freertos",
     .flags = RTM_HEAP_NO_LOCK,

@@ -470,7 +470,7 @@ int main(int argc, char **argv)
     sim_report("boot", "firmware_sim: preset %s, strategy %s, %u s run", opt.preset,
                rtm_strategy_name(opt.strategy), opt.seconds);
 
-    rtm_caps_config_t caps_cfg = {.strategy = opt.strategy};
+    rtm_caps_config_t caps_cfg = {.strategy = rtm_strategy_by_id(opt.strategy)};
     rtm_caps_err_t err = RTM_CAPS_ERR_ARG;
     for (size_t p = 0; p < sizeof k_presets / sizeof k_presets[0]; p++) {
         if (strcmp(opt.preset, k_presets[p].name) == 0) {

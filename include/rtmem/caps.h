@@ -214,7 +214,7 @@ typedef struct rtm_caps_config {
     size_t min_region_bytes;                 /* add_region refuses less; 0 = the heap's minimum */
     size_t cache_line;                       /* RTM_CAP_CACHE_ALIGNED rounding, a power of two;
                                                 0 = RTM_DEFAULT_ALIGN (presets set their own) */
-    rtm_strategy_id_t strategy;              /* heaps made by rtm_caps_init_preset; TLSF when 0 */
+    const rtm_strategy_t *strategy;          /* heaps made by rtm_caps_init_preset; NULL = TLSF */
     size_t alignment;                        /* their granularity; 0 = RTM_DEFAULT_ALIGN */
     rtm_caps_alloc_failed_fn on_alloc_failed; /* NULL = none */
     void *alloc_failed_ctx;
@@ -225,7 +225,7 @@ typedef struct rtm_caps_config {
 typedef struct rtm_caps_region_config {
     const char *name;                   /* kept by pointer; NULL = "region" */
     rtm_caps_t caps[RTM_CAPS_LEVELS];   /* priority levels, [0] highest */
-    rtm_strategy_id_t strategy;         /* TLSF when 0; RTM_SYSTEM refused */
+    const rtm_strategy_t *strategy;     /* NULL = TLSF; rtm_strategy_system refused */
     size_t alignment;                   /* heap granularity; 0 = RTM_DEFAULT_ALIGN */
     uint32_t heap_flags;                /* RTM_HEAP_NO_LOCK for a region used by one task */
 } rtm_caps_region_config_t;
@@ -303,7 +303,7 @@ struct rtm_caps_registry {
     size_t count;
     size_t min_region_bytes;
     size_t cache_line;
-    rtm_strategy_id_t strategy;
+    const rtm_strategy_t *strategy;
     size_t alignment;
     bool extmem_enabled;
     size_t extmem_limit;

@@ -98,21 +98,6 @@
 #define RTM_CORRUPTION_CONTINUE 0
 #endif
 
-/* Strategies besides TLSF (always there): 1 = compiled in and usable, 0 =
- * left out of the image (rtm_heap_init with it gives NULL and
- * rtm_heap_init_error RTM_ERR_UNSUPPORTED). A firmware that uses only TLSF
- * saves some 7 KB of Cortex-M code with all three at 0 (docs/benchmarks.md).
- * RTM_SYSTEM is chosen by the CMake option RTMEM_WITH_SYSTEM. */
-#ifndef RTM_WITH_FIRST_FIT
-#define RTM_WITH_FIRST_FIT 1
-#endif
-#ifndef RTM_WITH_BEST_FIT
-#define RTM_WITH_BEST_FIT 1
-#endif
-#ifndef RTM_WITH_BUMP
-#define RTM_WITH_BUMP 1
-#endif
-
 #if (RTM_DEFAULT_ALIGN & (RTM_DEFAULT_ALIGN - 1u)) != 0 || RTM_DEFAULT_ALIGN < 4u
 #error "RTM_DEFAULT_ALIGN must be a power of two, at least 4"
 #endif

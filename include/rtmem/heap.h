@@ -9,7 +9,9 @@
  *     void *p = rtm_malloc(h, 100);
  *     rtm_free(h, p);
  *
- * Strategies (rtm_heap_config_t.strategy):
+ * Strategies: a heap's config names its strategy by object
+ * (rtm_heap_config_t.strategy = &rtm_strategy_first_fit), so a program
+ * links the strategies it names and no other; NULL means TLSF.
  *
  *   strategy        classic name     malloc         free            overhead/block  min block
  *   RTM_TLSF        -                O(1)*          O(1)            4 bytes         16 bytes
@@ -69,6 +71,16 @@ extern "C" {
 
 typedef struct rtm_heap rtm_heap_t;
 
+/* An allocation strategy: one of the objects below. Opaque. */
+typedef struct rtm_strategy rtm_strategy_t;
+
+extern const rtm_strategy_t rtm_strategy_tlsf;      /* default: O(1) two-level segregated fit */
+extern const rtm_strategy_t rtm_strategy_first_fit; /* FreeRTOS heap_4 */
+extern const rtm_strategy_t rtm_strategy_best_fit;  /* FreeRTOS heap_2 */
+extern const rtm_strategy_t rtm_strategy_bump;      /* FreeRTOS heap_1 */
+extern const rtm_strategy_t rtm_strategy_system;    /* FreeRTOS heap_3; only with RTMEM_WITH_SYSTEM */
+
+/* A strategy's number, for names, traces, tools and loops over all of them. */
 typedef enum rtm_strategy_id {
     RTM_TLSF = 0,  /* default */
     RTM_FIRST_FIT, /* heap_4 */
@@ -87,7 +99,7 @@ typedef enum rtm_err {
     RTM_ERR_TOO_LARGE,      /* more than 4 GiB; RTM_SYSTEM: region or budget above 4 GiB - 1,
                                or their sum above SIZE_MAX */
     RTM_ERR_BAD_ALIGNMENT,  /* config alignment not a power of two >= 4 */
-    RTM_ERR_BAD_STRATEGY,   /* unknown strategy id */
+    RTM_ERR_BAD_STRATEGY,   /* config names no valid strategy object */
     RTM_ERR_UNSUPPORTED,    /* strategy not compiled in (RTM_SYSTEM) */
     RTM_ERR_PORT            /* the port could not create the lock */
 } rtm_err_t;
@@ -125,7 +137,7 @@ typedef void (*rtm_misuse_fn)(rtm_heap_t *heap, rtm_misuse_t kind, const void *a
 #define RTM_HEAP_NO_LOCK 0x1u /* single-threaded use: no port lock taken */
 
 typedef struct rtm_heap_config {
-    rtm_strategy_id_t strategy;      /* RTM_TLSF when zeroed */
+    const rtm_strategy_t *strategy;  /* &rtm_strategy_tlsf when NULL */
     size_t alignment;                /* block granularity, power of two >= 4; 0 = RTM_DEFAULT_ALIGN */
     const char *name;                /* for reports; kept by pointer; NULL = "heap" */
     uint32_t flags;                  /* RTM_HEAP_* */
@@ -202,6 +214,15 @@ typedef struct rtm_heap_event {
  * operation, so events of one heap arrive in the order they happened: it
  * must be short and bounded, and must not call into the same heap. */
 typedef void (*rtm_heap_observer_fn)(const rtm_heap_event_t *event, void *ctx);
+
+/* The strategy object of an id, for programs that choose one at run time
+ * (tools, tests): NULL for an unknown id and for RTM_SYSTEM when the
+ * library is built without it. Referencing this links every strategy;
+ * firmware names its one strategy object instead. O(1). */
+const rtm_strategy_t *rtm_strategy_by_id(rtm_strategy_id_t id);
+
+/* The id of a strategy object; RTM_STRATEGY_COUNT for NULL. O(1). */
+rtm_strategy_id_t rtm_strategy_id(const rtm_strategy_t *strategy);
 
 /* The smallest region rtm_heap_init accepts for this config (cfg may be NULL)
  * that still holds one block of the minimum size. O(1). */

@@ -388,7 +388,7 @@ static bool rtm_bf_check(const void *arena, rtm_check_report_t *report)
     return true;
 }
 
-const rtm_strategy_ops_t rtm_strategy_best_fit = {
+const rtm_strategy_t rtm_strategy_best_fit = {
     .id = RTM_BEST_FIT,
     .min_size = rtm_bf_min_size,
     .init = rtm_bf_init,
@@ -399,10 +399,13 @@ const rtm_strategy_ops_t rtm_strategy_best_fit = {
     .resize = rtm_bf_resize,
     .usable_size = rtm_bf_usable_size,
     .largest_free = rtm_bf_largest_free,
-    .walk = rtm_bf_walk,
-    .check = rtm_bf_check,
-    .check_block = NULL, /* the full check runs in one step */
     .keeps_free_fill = true, /* never merges: no metadata is abandoned */
     .free_meta_head = 4u,    /* the list link */
     .free_meta_tail = 0u,
+};
+
+const rtm_strategy_inspect_t rtm_inspect_best_fit = {
+    .walk = rtm_bf_walk,
+    .check = rtm_bf_check,
+    .check_block = NULL, /* the full check runs in one step */
 };

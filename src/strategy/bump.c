@@ -320,7 +320,7 @@ static bool rtm_bump_check(const void *arena, rtm_check_report_t *report)
     return true;
 }
 
-const rtm_strategy_ops_t rtm_strategy_bump = {
+const rtm_strategy_t rtm_strategy_bump = {
     .id = RTM_BUMP,
     .min_size = rtm_bump_min_size,
     .init = rtm_bump_init,
@@ -331,6 +331,9 @@ const rtm_strategy_ops_t rtm_strategy_bump = {
     .resize = rtm_bump_resize,
     .usable_size = rtm_bump_usable_size,
     .largest_free = rtm_bump_largest_free,
+};
+
+const rtm_strategy_inspect_t rtm_inspect_bump = {
     .walk = rtm_bump_walk,
     .check = rtm_bump_check,
 };

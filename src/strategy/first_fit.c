@@ -475,7 +475,7 @@ static bool rtm_ff_check_block(const void *arena, uint32_t *at, rtm_block_info_t
     return true;
 }
 
-const rtm_strategy_ops_t rtm_strategy_first_fit = {
+const rtm_strategy_t rtm_strategy_first_fit = {
     .id = RTM_FIRST_FIT,
     .min_size = rtm_ff_min_size,
     .init = rtm_ff_init,
@@ -486,10 +486,13 @@ const rtm_strategy_ops_t rtm_strategy_first_fit = {
     .resize = rtm_ff_resize,
     .usable_size = rtm_ff_usable_size,
     .largest_free = rtm_ff_largest_free,
-    .walk = rtm_ff_walk,
-    .check = rtm_ff_check,
-    .check_block = rtm_ff_check_block,
     .keeps_free_fill = true,
     .free_meta_head = 4u, /* the list link */
     .free_meta_tail = 0u,
+};
+
+const rtm_strategy_inspect_t rtm_inspect_first_fit = {
+    .walk = rtm_ff_walk,
+    .check = rtm_ff_check,
+    .check_block = rtm_ff_check_block,
 };

@@ -35,7 +35,12 @@ typedef enum rtm_ptr_status {
     RTM_PTR_CORRUPT  /* looks like a block, but its metadata is inconsistent */
 } rtm_ptr_status_t;
 
-typedef struct rtm_strategy_ops {
+/* What every heap of a strategy needs, on the allocation path. The public
+ * name of this table is rtm_strategy_t (heap.h): a heap's config points at
+ * one, so a program links the strategies it names and no other. Nothing
+ * here reaches the walk or the checker (rtm_strategy_inspect_t), so the
+ * malloc path never pulls them in. */
+struct rtm_strategy {
     rtm_strategy_id_t id;
 
     /* Smallest arena init() accepts with this granularity. */
@@ -52,7 +57,8 @@ typedef struct rtm_strategy_ops {
      * <= granularity mean the granularity. NULL with *why set on failure. */
     void *(*alloc)(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why);
 
-    /* Classifies a pointer the caller passed in, without trusting it. */
+    /* Classifies a pointer the caller passed in, without trusting it:
+     * RTM_PTR_OK only for the start of a live block of this arena. */
     rtm_ptr_status_t (*validate)(const void *arena, const void *ptr);
 
     /* Frees a validated live block. NULL when the strategy never frees. */
@@ -74,6 +80,22 @@ typedef struct rtm_strategy_ops {
     /* Usable bytes of the largest free block (what one alloc could get). */
     size_t (*largest_free)(const void *arena);
 
+    /* Poisoning level 2 (free fill): true if every byte of a free block's
+     * payload holds the free pattern except its first free_meta_head and
+     * last free_meta_tail bytes (the links and footer the strategy keeps
+     * there); the strategy re-fills metadata it abandons inside a free
+     * block (a header absorbed by a merge) with rtm_strategy_refill. */
+    bool keeps_free_fill;
+    uint8_t free_meta_head;
+    uint8_t free_meta_tail;
+};
+
+
+
+/* What only the walk and the checker need (src/heap_check.c), kept apart
+ * from rtm_strategy_t so that a program that never walks or checks a heap
+ * links none of it. heap_check.c finds a strategy's table by its id. */
+typedef struct rtm_strategy_inspect {
     /* Every block in address order (RTM_SYSTEM: live blocks in table
      * order); false if stopped by a corrupt block. */
     bool (*walk)(const void *arena, rtm_walk_fn fn, void *ctx);
@@ -90,23 +112,14 @@ typedef struct rtm_strategy_ops {
      * NULL: the front runs check() in one step. */
     bool (*check_block)(const void *arena, uint32_t *at, rtm_block_info_t *info,
                         rtm_check_report_t *report);
+} rtm_strategy_inspect_t;
 
-    /* Poisoning level 2 (free fill): true if every byte of a free block's
-     * payload holds the free pattern except its first free_meta_head and
-     * last free_meta_tail bytes (the links and footer the strategy keeps
-     * there); the strategy re-fills metadata it abandons inside a free
-     * block (a header absorbed by a merge) with rtm_strategy_refill. */
-    bool keeps_free_fill;
-    uint8_t free_meta_head;
-    uint8_t free_meta_tail;
-} rtm_strategy_ops_t;
-
-extern const rtm_strategy_ops_t rtm_strategy_tlsf;
-extern const rtm_strategy_ops_t rtm_strategy_first_fit;
-extern const rtm_strategy_ops_t rtm_strategy_best_fit;
-extern const rtm_strategy_ops_t rtm_strategy_bump;
+extern const rtm_strategy_inspect_t rtm_inspect_tlsf;
+extern const rtm_strategy_inspect_t rtm_inspect_first_fit;
+extern const rtm_strategy_inspect_t rtm_inspect_best_fit;
+extern const rtm_strategy_inspect_t rtm_inspect_bump;
 #if defined(RTMEM_WITH_SYSTEM)
-extern const rtm_strategy_ops_t rtm_strategy_system;
+extern const rtm_strategy_inspect_t rtm_inspect_system;
 #endif
 
 /* Level 2 poisoning: metadata words a strategy abandons inside what is now

@@ -411,7 +411,7 @@ static bool sys_check(const void *arena, rtm_check_report_t *report)
     return true;
 }
 
-const rtm_strategy_ops_t rtm_strategy_system = {
+const rtm_strategy_t rtm_strategy_system = {
     .id = RTM_SYSTEM,
     .min_size = sys_min_size,
     .init = sys_init,
@@ -422,13 +422,19 @@ const rtm_strategy_ops_t rtm_strategy_system = {
     .resize = sys_resize,
     .usable_size = sys_usable_size,
     .largest_free = sys_largest_free,
+};
+
+const rtm_strategy_inspect_t rtm_inspect_system = {
     .walk = sys_walk,
     .check = sys_check,
 };
 
 #else
 
-/* ISO C forbids an empty translation unit, and -Wpedantic says so. */
-typedef int rtm_strategy_system_not_built_t;
+#include "strategy.h"
+
+/* Built without the C library strategy: a heap that names it is refused
+ * by rtm_heap_init_error with RTM_ERR_UNSUPPORTED (no init function). */
+const rtm_strategy_t rtm_strategy_system = {.id = RTM_SYSTEM};
 
 #endif

@@ -907,7 +907,7 @@ static bool tlsf_check_block(const void *arena, uint32_t *at, rtm_block_info_t *
     return true;
 }
 
-const rtm_strategy_ops_t rtm_strategy_tlsf = {
+const rtm_strategy_t rtm_strategy_tlsf = {
     .id = RTM_TLSF,
     .min_size = tlsf_min_size,
     .init = tlsf_init,
@@ -919,10 +919,13 @@ const rtm_strategy_ops_t rtm_strategy_tlsf = {
     .resize = tlsf_resize,
     .usable_size = tlsf_usable_size,
     .largest_free = tlsf_largest_free,
-    .walk = tlsf_walk,
-    .check = tlsf_check,
-    .check_block = tlsf_check_block,
     .keeps_free_fill = true,
     .free_meta_head = 8u, /* next and previous links */
     .free_meta_tail = 4u, /* footer */
+};
+
+const rtm_strategy_inspect_t rtm_inspect_tlsf = {
+    .walk = tlsf_walk,
+    .check = tlsf_check,
+    .check_block = tlsf_check_block,
 };

@@ -226,7 +226,7 @@ bool ts_strategy_available(rtm_strategy_id_t s)
     static _Alignas(RTM_HEAP_MEM_ALIGN) uint8_t probe[8];
     rtm_heap_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
-    cfg.strategy = s;
+    cfg.strategy = rtm_strategy_by_id(s);
     /* Pure: only looks at the arguments. */
     return rtm_heap_init_error(probe, TS_ARENA_BYTES, &cfg) != RTM_ERR_UNSUPPORTED;
 }
@@ -283,7 +283,7 @@ static void slot_init(size_t i)
     th->size = o->size != 0 ? o->size : TS_ARENA_BYTES - o->offset;
     memset(g_arenas[i], TS_ARENA_FILL, TS_ARENA_BYTES);
 
-    th->cfg.strategy = o->strategy;
+    th->cfg.strategy = rtm_strategy_by_id(o->strategy);
     th->cfg.alignment = o->granularity;
     th->cfg.name = o->name != NULL ? o->name : "test";
     th->cfg.flags = o->flags;
@@ -455,7 +455,7 @@ void ts_assert_heap_sane_at(ts_heap_t *th, rtm_heap_info_t *out, const char *fil
         ts_fail_at(file, line, "largest_free_block %zu > free_bytes %zu", info.largest_free_block,
                    info.free_bytes);
     }
-    if ((info.free_blocks == 0) != (info.free_bytes == 0) && th->cfg.strategy != RTM_SYSTEM) {
+    if ((info.free_blocks == 0) != (info.free_bytes == 0) && rtm_strategy_id(th->cfg.strategy) != RTM_SYSTEM) {
         ts_fail_at(file, line, "free_blocks %zu but free_bytes %zu", info.free_blocks,
                    info.free_bytes);
     }
@@ -490,7 +490,7 @@ void ts_assert_heap_sane_at(ts_heap_t *th, rtm_heap_info_t *out, const char *fil
         ts_fail_at(file, line, "walk: %zu used blocks / %zu bytes, info: %zu / %zu",
                    w.used_blocks, w.used_bytes, info.used_blocks, info.allocated_bytes);
     }
-    if (th->cfg.strategy == RTM_SYSTEM) {
+    if (rtm_strategy_id(th->cfg.strategy) == RTM_SYSTEM) {
         /* The walk shows live blocks only (table order). */
         if (w.free_blocks != 0) {
             ts_fail_at(file, line, "RTM_SYSTEM walk reported %zu free blocks", w.free_blocks);
@@ -511,7 +511,7 @@ void ts_assert_heap_sane_at(ts_heap_t *th, rtm_heap_info_t *out, const char *fil
         size_t poison = (th->granularity > 8u ? th->granularity : 8u) + 4u;
         walk_largest = walk_largest > poison ? walk_largest - poison : 0;
 #endif
-        if (ts_largest_is_exact(th->cfg.strategy) ? walk_largest != info.largest_free_block
+        if (ts_largest_is_exact(rtm_strategy_id(th->cfg.strategy)) ? walk_largest != info.largest_free_block
                                                   : walk_largest < info.largest_free_block) {
             ts_fail_at(file, line, "walk's largest free block %zu, info's %zu", w.largest_free,
                        info.largest_free_block);
@@ -696,7 +696,7 @@ ts_block_t *ts_live_add_at(ts_live_t *live, ts_heap_t *th, void *p, size_t req, 
     if (usable < req) {
         ts_fail_at(file, line, "usable size %zu < requested %zu for %p", usable, req, p);
     }
-    if (th->cfg.strategy == RTM_SYSTEM && usable != req) {
+    if (rtm_strategy_id(th->cfg.strategy) == RTM_SYSTEM && usable != req) {
         ts_fail_at(file, line, "RTM_SYSTEM usable size %zu != requested %zu", usable, req);
     }
     ts_block_t *b = &live->b[live->n++];
@@ -737,7 +737,7 @@ size_t ts_live_bytes(const ts_live_t *live)
 void ts_live_verify_at(const ts_live_t *live, ts_heap_t *th, const rtm_heap_info_t *given,
                        const char *file, int line)
 {
-    bool in_region = ts_has_block_layout(th->cfg.strategy);
+    bool in_region = ts_has_block_layout(rtm_strategy_id(th->cfg.strategy));
     uintptr_t lo = (uintptr_t)th->mem;
     uintptr_t hi = lo + th->size;
     unsigned misuse_before = th->rec.misuse_calls;

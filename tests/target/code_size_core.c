@@ -17,7 +17,7 @@ int main(void);
 
 int main(void)
 {
-    rtm_heap_config_t cfg = {.strategy = RTM_TLSF, .name = "app"};
+    rtm_heap_config_t cfg = {.strategy = &rtm_strategy_tlsf, .name = "app"};
     rtm_heap_t *heap = rtm_heap_init(g_ram, sizeof g_ram, &cfg);
     void *p = rtm_malloc(heap, 100);
     void *q = rtm_realloc(heap, p, 200);

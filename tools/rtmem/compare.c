@@ -55,7 +55,7 @@ int rtm_min_size_search(const char *path, const rtm_replay_opts_t *o, size_t hin
     if (o->strategy == RTM_SYSTEM) {
         return 0; /* no bounded arena: n/a */
     }
-    rtm_heap_config_t cfg = {.strategy = o->strategy, .alignment = o->align};
+    rtm_heap_config_t cfg = {.strategy = rtm_strategy_by_id(o->strategy), .alignment = o->align};
     size_t lo0 = round16(rtm_heap_min_size(&cfg));
     int c = completes(path, o, lo0, out, err, errlen);
     if (c < 0) {

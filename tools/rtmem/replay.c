@@ -247,7 +247,7 @@ static int target_open(target_t *t, const rtm_replay_opts_t *o, char *err, size_
         }
         rtm_caps_config_t cfg = {
             .flags = RTM_CAPS_NO_LOCK,
-            .strategy = o->strategy,
+            .strategy = rtm_strategy_by_id(o->strategy),
             .alignment = o->align,
             .on_misuse = on_caps_misuse,
             .misuse_ctx = t,
@@ -265,7 +265,7 @@ static int target_open(target_t *t, const rtm_replay_opts_t *o, char *err, size_
         return 0;
     }
     rtm_heap_config_t cfg = {
-        .strategy = o->strategy,
+        .strategy = rtm_strategy_by_id(o->strategy),
         .alignment = o->align,
         .name = "replay",
         .flags = RTM_HEAP_NO_LOCK,

@@ -1,0 +1,87 @@
+/*
+ * The heap front's control block and the few helpers that the front
+ * (heap.c) and the walk and checker (heap_check.c) share. Internal.
+ */
+#ifndef RTMEM_HEAP_INTERNAL_H
+#define RTMEM_HEAP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rtmem/debug.h"
+#include "rtmem/heap.h"
+#include "rtmem/port.h"
+#include "strategy/strategy.h"
+
+#define HEAP_MAGIC 0x72746d68u /* "rtmh" */
+
+struct rtm_heap {
+    uint32_t magic;
+    uint32_t flags;
+    const rtm_strategy_t *ops;
+    rtm_arena_stats_t *arena; /* the strategy state; its stats come first */
+    const char *name;
+    size_t total_bytes;
+    size_t region_bytes; /* the size passed to rtm_heap_init */
+    size_t front_bytes; /* this struct, rounded up: part of the overhead */
+    size_t granularity;
+    rtm_heap_t *parent; /* set by rtm_heap_create: where the region came from */
+    rtm_alloc_failed_fn on_alloc_failed;
+    rtm_misuse_fn on_misuse;
+    void *hook_ctx;
+    rtm_heap_observer_fn observer;
+    void *observer_ctx;
+    size_t used_blocks;
+    size_t min_free_bytes;
+    size_t alloc_count;
+    size_t free_count;
+    size_t failed_count;
+    size_t user_bytes;    /* levels >= 1: requested bytes of live blocks (rtm_usable_size summed) */
+    size_t plain_head;    /* poison head of a block without extra alignment (0 at level 0) */
+    size_t max_head;      /* largest poison head given out: bounds the search in resolve */
+    uint32_t step_at;     /* rtm_heap_check_step: arena offset of the next block, 0 = start */
+    bool step_lost;       /* that block's header may have gone: restart the pass */
+    size_t step_passes;
+    size_t step_restarts;
+    rtm_port_lock_t lock;
+};
+
+/* The strategy's arena starts here, 8-aligned like the region itself. */
+#define FRONT_BYTES ((sizeof(struct rtm_heap) + 7u) & ~(size_t)7u)
+
+static inline bool heap_ok(const rtm_heap_t *h)
+{
+    return h != NULL && h->magic == HEAP_MAGIC;
+}
+
+static inline void heap_lock(rtm_heap_t *h)
+{
+    if ((h->flags & RTM_HEAP_NO_LOCK) == 0) {
+        rtm_port_lock(&h->lock);
+    }
+}
+
+static inline void heap_unlock(rtm_heap_t *h)
+{
+    if ((h->flags & RTM_HEAP_NO_LOCK) == 0) {
+        rtm_port_unlock(&h->lock);
+    }
+}
+
+/* Every byte of the region is free, overhead or allocated, and the
+ * strategy keeps the first two exact, so the third needs no bookkeeping on
+ * the hot path. rtm_heap_check verifies it against a walk. */
+static inline size_t allocated_now(const rtm_heap_t *h)
+{
+    return h->total_bytes - h->front_bytes - h->arena->overhead_bytes - h->arena->free_bytes;
+}
+
+/* Sends a corruption report (levels >= 1; nothing at level 0); the lock
+ * must be released. */
+void rtm_front_corruption(rtm_heap_t *h, rtm_corruption_t *r, rtm_debug_op_t op);
+
+/* Clears a corruption report before a check fills it. */
+void rtm_front_corruption_init(rtm_corruption_t *r);
+
+#endif
