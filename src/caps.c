@@ -26,6 +26,7 @@
 
 #include "rtmem/output.h"
 #include "rtmem/port.h"
+#include "util.h"
 
 #define REGISTRY_MAGIC 0x72746d63u /* "rtmc" */
 #define REGION_MAGIC 0x72746d72u   /* "rtmr" */
@@ -52,11 +53,6 @@ static void reg_unlock(rtm_caps_registry_t *reg)
     if ((reg->flags & RTM_CAPS_NO_LOCK) == 0) {
         rtm_port_unlock(&reg->lock);
     }
-}
-
-static bool is_pow2(size_t v)
-{
-    return v != 0 && (v & (v - 1u)) == 0;
 }
 
 static bool region_ok(const rtm_caps_region_t *r)
@@ -211,7 +207,7 @@ rtm_caps_err_t rtm_caps_init(rtm_caps_registry_t *reg, rtm_caps_region_t *slots,
     if (reg == NULL || slots == NULL || slot_count == 0) {
         return RTM_CAPS_ERR_ARG;
     }
-    if (cfg != NULL && cfg->cache_line != 0 && !is_pow2(cfg->cache_line)) {
+    if (cfg != NULL && cfg->cache_line != 0 && !rtm_is_pow2(cfg->cache_line)) {
         return RTM_CAPS_ERR_ARG;
     }
     if (active() != NULL) {
@@ -659,7 +655,7 @@ static void *realloc_base(rtm_caps_registry_t *reg, void *ptr, size_t size, rtm_
 void *rtm_caps_alloc_ex(size_t alignment, size_t size, rtm_caps_t caps, const char *function_name)
 {
     rtm_caps_registry_t *reg = active();
-    if (reg == NULL || size == 0 || (alignment != 0 && !is_pow2(alignment))) {
+    if (reg == NULL || size == 0 || (alignment != 0 && !rtm_is_pow2(alignment))) {
         return NULL;
     }
     void *p = alloc_base(reg, alignment, size, caps);
@@ -794,7 +790,7 @@ static rtm_caps_t default_first(rtm_caps_registry_t *reg, size_t size, bool *fal
 static void *default_alloc(size_t alignment, size_t size, const char *function_name)
 {
     rtm_caps_registry_t *reg = active();
-    if (reg == NULL || size == 0 || (alignment != 0 && !is_pow2(alignment))) {
+    if (reg == NULL || size == 0 || (alignment != 0 && !rtm_is_pow2(alignment))) {
         return NULL;
     }
     bool fallback;

@@ -23,6 +23,7 @@
 #include "rtmem/port.h"
 #include "strategy/block.h"
 #include "strategy/strategy.h"
+#include "util.h"
 
 /* The strategy a config names; TLSF by default. */
 static const rtm_strategy_t *config_strategy(const rtm_heap_config_t *cfg)
@@ -33,11 +34,6 @@ static const rtm_strategy_t *config_strategy(const rtm_heap_config_t *cfg)
 rtm_strategy_id_t rtm_strategy_id(const rtm_strategy_t *strategy)
 {
     return strategy != NULL ? strategy->id : RTM_STRATEGY_COUNT;
-}
-
-static bool is_pow2(size_t v)
-{
-    return v != 0 && (v & (v - 1u)) == 0;
 }
 
 static size_t config_granularity(const rtm_heap_config_t *cfg)
@@ -97,7 +93,7 @@ size_t rtm_heap_min_size(const rtm_heap_config_t *cfg)
 {
     const rtm_strategy_t *ops = config_strategy(cfg);
     size_t g = config_granularity(cfg);
-    if ((unsigned)ops->id >= (unsigned)RTM_STRATEGY_COUNT || ops->min_size == NULL || !is_pow2(g) || g < 4u || g > ((size_t)1u << 30)) {
+    if ((unsigned)ops->id >= (unsigned)RTM_STRATEGY_COUNT || ops->min_size == NULL || !rtm_is_pow2(g) || g < 4u || g > ((size_t)1u << 30)) {
         return 0;
     }
     size_t debug = 0;
@@ -125,7 +121,7 @@ rtm_err_t rtm_heap_init_error(const void *mem, size_t size, const rtm_heap_confi
         return RTM_ERR_UNSUPPORTED;
     }
     size_t g = config_granularity(cfg);
-    if (!is_pow2(g) || g < 4u || g > ((size_t)1u << 30)) {
+    if (!rtm_is_pow2(g) || g < 4u || g > ((size_t)1u << 30)) {
         return RTM_ERR_BAD_ALIGNMENT;
     }
     if (size < rtm_heap_min_size(cfg)) {
@@ -449,7 +445,7 @@ static void *alloc_checked(rtm_heap_t *h, size_t size, size_t alignment,
     if (!heap_ok(h)) {
         return NULL;
     }
-    if (alignment != 0 && !is_pow2(alignment)) {
+    if (alignment != 0 && !rtm_is_pow2(alignment)) {
         fail_call(h, size, alignment, RTM_FAIL_BAD_ALIGNMENT);
         return NULL;
     }

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "rtmem/output.h"
+#include "util.h"
 #include "strategy/block.h"    /* rtm_rd32 / rtm_wr32: alias-free 32-bit access */
 #include "strategy/strategy.h" /* rtm_check_fail */
 
@@ -33,11 +34,6 @@ struct rtm_pool_waiter {
 
 /* ------------------------------------------------------------------ */
 /* Geometry                                                            */
-
-static bool is_pow2(size_t v)
-{
-    return v != 0 && (v & (v - 1u)) == 0;
-}
 
 static size_t effective_alignment(size_t alignment)
 {
@@ -68,7 +64,7 @@ static rtm_pool_err_t geometry_error(size_t block_size, size_t count, size_t ali
         return RTM_POOL_ERR_ZERO;
     }
     size_t align = effective_alignment(alignment);
-    if (!is_pow2(align)) {
+    if (!rtm_is_pow2(align)) {
         return RTM_POOL_ERR_BAD_ALIGNMENT;
     }
     size_t span = span_of(block_size, align);
@@ -662,7 +658,7 @@ static unsigned popcount32(uint32_t v)
 
 static bool check_geometry(const rtm_pool_t *p, rtm_check_report_t *r)
 {
-    if (!is_pow2(p->alignment) || p->alignment < 4u || p->span < 4u ||
+    if (!rtm_is_pow2(p->alignment) || p->alignment < 4u || p->span < 4u ||
         (p->span & (p->alignment - 1u)) != 0) {
         return rtm_check_fail(r, "span or alignment is invalid", p);
     }

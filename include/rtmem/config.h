@@ -98,11 +98,25 @@
 #define RTM_CORRUPTION_CONTINUE 0
 #endif
 
+/* Exact pointer validation (docs/debugging.md): 1 = every heap keeps a
+ * block-start map, one bit per granule of its arena (16 bytes per KiB at
+ * the default 8-byte granularity), so free, realloc and usable_size accept
+ * a pointer only if it is the start of a live block of that heap, whatever
+ * the bytes around it hold. 0 = no map: the smallest build; a pointer is
+ * then judged by the block headers and boundary tags around it, which
+ * application data that looks like a header can fool. */
+#ifndef RTM_EXACT_POINTERS
+#define RTM_EXACT_POINTERS 1
+#endif
+
 #if (RTM_DEFAULT_ALIGN & (RTM_DEFAULT_ALIGN - 1u)) != 0 || RTM_DEFAULT_ALIGN < 4u
 #error "RTM_DEFAULT_ALIGN must be a power of two, at least 4"
 #endif
 #if RTM_TLSF_SL_LOG2 < 2 || RTM_TLSF_SL_LOG2 > 5
 #error "RTM_TLSF_SL_LOG2 must be between 2 and 5"
+#endif
+#if RTM_EXACT_POINTERS != 0 && RTM_EXACT_POINTERS != 1
+#error "RTM_EXACT_POINTERS must be 0 or 1"
 #endif
 #if RTM_POISON_LEVEL < 0 || RTM_POISON_LEVEL > 2
 #error "RTM_POISON_LEVEL must be 0 (none), 1 (light) or 2 (comprehensive)"

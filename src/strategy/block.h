@@ -25,25 +25,12 @@
 
 #include "rtmem/heap.h"
 #include "strategy.h"
+#include "util.h"
 
 #define RTM_BLK_HDR 4u
 #define RTM_BLK_FREE 0x1u
 #define RTM_BLK_PREV_FREE 0x2u
 #define RTM_BLK_FLAGS 0x3u
-
-/* memcpy keeps these free of alias and alignment assumptions about payload
- * memory the caller may have typed; compilers emit one load/store. */
-static inline uint32_t rtm_rd32(const uint8_t *base, uint32_t off)
-{
-    uint32_t v;
-    memcpy(&v, base + off, sizeof v);
-    return v;
-}
-
-static inline void rtm_wr32(uint8_t *base, uint32_t off, uint32_t v)
-{
-    memcpy(base + off, &v, sizeof v);
-}
 
 static inline uint32_t rtm_blk_span(const uint8_t *base, uint32_t h)
 {
@@ -63,11 +50,6 @@ static inline bool rtm_blk_is_free(const uint8_t *base, uint32_t h)
 static inline void rtm_blk_set(uint8_t *base, uint32_t h, uint32_t span, uint32_t flags)
 {
     rtm_wr32(base, h, span | flags);
-}
-
-static inline size_t rtm_align_up(size_t v, size_t a)
-{
-    return (v + a - 1u) & ~(a - 1u);
 }
 
 /* Offset of the first header such that the payload after it is aligned to g
@@ -133,6 +115,61 @@ static inline size_t rtm_blk_align_gap(const uint8_t *base, uint32_t h, size_t a
     return gap;
 }
 
+/* The block-start map (RTM_EXACT_POINTERS): one bit per granule of an
+ * arena's block area, set iff a block header (free or used) lies there:
+ * bit (h - first) >> gshift for the header at offset h. Blocks are G
+ * apart at least, so no two share a bit. It lives in the arena, after the
+ * strategy's state and before the first block, where no caller's pointer
+ * can reach it; a strategy sets a bit when a split makes a block and
+ * clears it when a merge absorbs one, so validation can tell a live
+ * block's start from any other address exactly, in O(1), whatever the
+ * payload bytes around it hold. With RTM_EXACT_POINTERS 0 the map has no
+ * bytes and these do nothing. */
+static inline size_t rtm_blk_map_bytes(size_t area_bytes, size_t g)
+{
+#if RTM_EXACT_POINTERS
+    size_t granules = area_bytes / g + 1u;
+    return ((granules + 31u) / 32u) * 4u;
+#else
+    (void)area_bytes;
+    (void)g;
+    return 0;
+#endif
+}
+
+static inline void rtm_blk_map_set(uint32_t *map, uint32_t bit)
+{
+#if RTM_EXACT_POINTERS
+    map[bit >> 5] |= 1u << (bit & 31u);
+#else
+    (void)map;
+    (void)bit;
+#endif
+}
+
+static inline void rtm_blk_map_clear(uint32_t *map, uint32_t bit)
+{
+#if RTM_EXACT_POINTERS
+    map[bit >> 5] &= ~(1u << (bit & 31u));
+#else
+    (void)map;
+    (void)bit;
+#endif
+}
+
+/* True if a block starts at this bit (always true without the map: the
+ * caller's header checks then decide alone). */
+static inline bool rtm_blk_map_test(const uint32_t *map, uint32_t bit)
+{
+#if RTM_EXACT_POINTERS
+    return ((map[bit >> 5] >> (bit & 31u)) & 1u) != 0;
+#else
+    (void)map;
+    (void)bit;
+    return true;
+#endif
+}
+
 /* Largest granularity a block strategy accepts: spans stay 32-bit. */
 #define RTM_BLK_MAX_GRAN ((size_t)1u << 31)
 
@@ -149,7 +186,7 @@ typedef struct rtm_blk_layout {
  * lies; SIZE_MAX for a granularity it never accepts. */
 static inline size_t rtm_blk_min_arena(size_t state_bytes, size_t g, uint32_t min_span)
 {
-    if (g < 4u || (g & (g - 1u)) != 0 || g > RTM_BLK_MAX_GRAN) {
+    if (g < 4u || !rtm_is_pow2(g) || g > RTM_BLK_MAX_GRAN) {
         return SIZE_MAX;
     }
     uint64_t need = rtm_blk_first_header_worst(state_bytes, g) + min_span;
@@ -167,7 +204,7 @@ static inline rtm_err_t rtm_blk_lay_out(void *arena, size_t size, size_t g, size
     if (((uintptr_t)arena & 7u) != 0) {
         return RTM_ERR_MISALIGNED;
     }
-    if (g < 4u || (g & (g - 1u)) != 0) {
+    if (g < 4u || !rtm_is_pow2(g)) {
         return RTM_ERR_BAD_ALIGNMENT;
     }
     if (g > RTM_BLK_MAX_GRAN) {

@@ -1,0 +1,38 @@
+/*
+ * Small helpers every core module uses. Internal.
+ */
+#ifndef RTMEM_UTIL_H
+#define RTMEM_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* memcpy keeps these free of alias and alignment assumptions about payload
+ * memory the caller may have typed; compilers emit one load/store. */
+static inline uint32_t rtm_rd32(const uint8_t *base, uint32_t off)
+{
+    uint32_t v;
+    memcpy(&v, base + off, sizeof v);
+    return v;
+}
+
+static inline void rtm_wr32(uint8_t *base, uint32_t off, uint32_t v)
+{
+    memcpy(base + off, &v, sizeof v);
+}
+
+/* v & (v - 1) clears the lowest set bit: zero exactly for powers of two. */
+static inline bool rtm_is_pow2(size_t v)
+{
+    return v != 0 && (v & (v - 1u)) == 0;
+}
+
+/* v rounded up to a multiple of a, a power of two. */
+static inline size_t rtm_align_up(size_t v, size_t a)
+{
+    return (v + a - 1u) & ~(a - 1u);
+}
+
+#endif
