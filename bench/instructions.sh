@@ -28,7 +28,11 @@ if [ ! -f "$BUILD/CMakeCache.txt" ]; then
     cmake -S bench -B "$BUILD" -DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG" \
         >"$BUILD.instructions.log" 2>&1
 fi
-cmake --build "$BUILD" -j 2 --target bench_heap >>"$BUILD.instructions.log" 2>&1
+cmake --build "$BUILD" -j 2 --target bench_heap >>"$BUILD.instructions.log" 2>&1 || {
+    tail -n 30 "$BUILD.instructions.log" >&2
+    echo "instructions.sh: build failed ($BUILD.instructions.log)" >&2
+    exit 1
+}
 
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT

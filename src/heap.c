@@ -182,6 +182,7 @@ rtm_heap_t *rtm_heap_init(void *mem, size_t size, const rtm_heap_config_t *cfg)
     h->max_head = h->plain_head;
 #endif
     h->magic = HEAP_MAGIC;
+    rtm_front_update_fast(h);
     return h;
 }
 
@@ -191,6 +192,7 @@ void rtm_heap_deinit(rtm_heap_t *h)
         return;
     }
     h->magic = 0;
+    h->fast = 0;
     if (h->ops->deinit != NULL) {
         h->ops->deinit(h->arena);
     }
@@ -234,6 +236,7 @@ void rtm_heap_set_observer(rtm_heap_t *h, rtm_heap_observer_fn fn, void *ctx)
     heap_lock(h);
     h->observer = fn;
     h->observer_ctx = ctx;
+    rtm_front_update_fast(h);
     heap_unlock(h);
 }
 
@@ -328,7 +331,6 @@ static void verify_fresh(rtm_heap_t *h, void *raw, rtm_corruption_t *bad)
  * One place for both the checked paths and the level-0 direct ones. */
 static void count_alloc(rtm_heap_t *h)
 {
-    h->used_blocks++;
     h->alloc_count++;
     note_free_level(h);
 }
@@ -336,7 +338,6 @@ static void count_alloc(rtm_heap_t *h)
 static void count_free(rtm_heap_t *h, const void *raw, size_t raw_usable)
 {
     note_block_change(h, raw, raw_usable);
-    h->used_blocks--;
     h->free_count++;
 }
 
@@ -462,45 +463,31 @@ RTM_NOINLINE void *rtm_heap_alloc_ex(rtm_heap_t *h, size_t size, size_t alignmen
     return alloc_checked(h, size, alignment, &s);
 }
 
-/* rtm_malloc's common case, when nothing needs the call site: no
- * poisoning, no observer. False, with nothing done, when it does not
- * apply; else *out is the result (a failure counted and reported). */
-static bool malloc_plain(rtm_heap_t *h, size_t size, void **out)
+void rtm_front_update_fast(rtm_heap_t *h)
 {
-    *out = NULL;
-#if RTM_POISON_LEVEL == 0
-    if (!heap_ok(h) || size == 0) {
-        return true;
-    }
-    heap_lock(h);
-    if (h->observer != NULL) {
-        heap_unlock(h);
-        return false;
-    }
-    rtm_fail_reason_t why = RTM_FAIL_NO_MEMORY;
-    void *p = h->ops->alloc(h->arena, size, 0, &why);
-    if (p != NULL) {
-        count_alloc(h);
-        heap_unlock(h);
-        *out = p;
-        return true;
-    }
-    h->failed_count++;
-    heap_unlock(h);
-    report_failure(h, size, 0, why);
-    return true;
-#else
-    (void)h;
-    (void)size;
-    return false;
-#endif
+    bool plain = RTM_POISON_LEVEL == 0 && h->observer == NULL && h->step_at == 0 &&
+                 h->ops->validate_free != NULL;
+    h->fast = plain ? FRONT_FAST : 0u;
 }
 
 RTM_NOINLINE void *rtm_malloc(rtm_heap_t *h, size_t size)
 {
-    void *p;
-    if (malloc_plain(h, size, &p)) {
-        return p;
+    /* The plain path: one word says that nothing needs the call site or
+     * wraps the block; a failure takes the general path, which counts and
+     * reports it. */
+    if (h != NULL && h->fast == FRONT_FAST && size != 0) {
+        heap_lock(h);
+        /* Again under the lock: an observer may have come meanwhile. */
+        if (h->fast == FRONT_FAST) {
+            rtm_fail_reason_t why;
+            void *p = h->ops->alloc(h->arena, size, 0, &why);
+            if (p != NULL) {
+                count_alloc(h);
+                heap_unlock(h);
+                return p;
+            }
+        }
+        heap_unlock(h);
     }
     rtm_alloc_site_t s = site_or(NULL, RTM_CALLER());
     return alloc_checked(h, size, 0, &s);
@@ -602,39 +589,28 @@ static bool lock_valid(rtm_heap_t *h, const void *ptr, rtm_debug_op_t op, void *
     return false;
 }
 
-/* rtm_free's common case in one strategy call, when nothing needs the call
- * site or the size before the block goes: no poisoning (user and raw
- * pointers are the same), a strategy with validate_free, no observer.
- * False, with nothing done, when it does not apply. */
-static bool free_plain(rtm_heap_t *h, void *ptr)
+/* rtm_free's plain path (see rtm_malloc): validation and free in one
+ * strategy call. False, with nothing done, when it does not apply. */
+static inline bool free_plain(rtm_heap_t *h, void *ptr)
 {
-#if RTM_POISON_LEVEL == 0
-    if (!heap_ok(h) || ptr == NULL) {
-        return true;
-    }
-    if (h->ops->validate_free == NULL) {
+    if (h == NULL || h->fast != FRONT_FAST || ptr == NULL) {
         return false;
     }
     heap_lock(h);
-    if (h->observer != NULL) {
+    if (h->fast != FRONT_FAST) { /* an observer came meanwhile */
         heap_unlock(h);
         return false;
     }
-    size_t raw_usable = 0;
+    size_t raw_usable;
     rtm_ptr_status_t st = h->ops->validate_free(h->arena, ptr, &raw_usable);
-    if (st != RTM_PTR_OK) {
+    if (st == RTM_PTR_OK) {
+        h->free_count++;
         heap_unlock(h);
-        report_bad_pointer(h, ptr, st, RTM_OP_FREE);
         return true;
     }
-    count_free(h, ptr, raw_usable);
     heap_unlock(h);
+    report_bad_pointer(h, ptr, st, RTM_OP_FREE);
     return true;
-#else
-    (void)h;
-    (void)ptr;
-    return false;
-#endif
 }
 
 static void free_checked(rtm_heap_t *h, void *ptr, const rtm_alloc_site_t *site)
@@ -795,7 +771,7 @@ bool rtm_heap_info(rtm_heap_t *h, rtm_heap_info_t *info)
 #endif
     info->min_free_bytes = h->min_free_bytes;
     info->largest_free_block = largest_request(h);
-    info->used_blocks = h->used_blocks;
+    info->used_blocks = used_blocks(h);
     info->free_blocks = h->arena->free_blocks;
     info->alloc_count = h->alloc_count;
     info->free_count = h->free_count;

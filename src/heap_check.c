@@ -189,7 +189,7 @@ bool rtm_heap_check(rtm_heap_t *h, rtm_check_report_t *report)
             ok = rtm_check_fail(report, "walk met a damaged block", h->arena);
         } else if (h->arena->free_bytes + h->arena->overhead_bytes + h->front_bytes > h->total_bytes) {
             ok = rtm_check_fail(report, "free + overhead exceed the total", h);
-        } else if (used.bytes != allocated_now(h) || used.blocks != h->used_blocks) {
+        } else if (used.bytes != allocated_now(h) || used.blocks != used_blocks(h)) {
             ok = rtm_check_fail(report, "allocated bytes or used-block count disagree with the blocks", h);
         } else if (h->min_free_bytes > h->arena->free_bytes) {
             ok = rtm_check_fail(report, "minimum-ever free is above the current free bytes", h);
@@ -266,6 +266,7 @@ rtm_check_status_t rtm_heap_check_step(rtm_heap_t *h, size_t budget, rtm_check_r
     if (status == RTM_CHECK_FAILED) {
         h->step_at = 0;
     }
+    rtm_front_update_fast(h);
     heap_unlock(h);
     if (status == RTM_CHECK_FAILED && RTM_POISON_LEVEL >= 1) {
         if (!scan.found) {

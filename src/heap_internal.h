@@ -18,6 +18,7 @@
 
 struct rtm_heap {
     uint32_t magic;
+    uint32_t fast;        /* FRONT_FAST when malloc and free may take the plain path */
     uint32_t flags;
     const rtm_strategy_t *ops;
     rtm_arena_stats_t *arena; /* the strategy state; its stats come first */
@@ -32,7 +33,6 @@ struct rtm_heap {
     void *hook_ctx;
     rtm_heap_observer_fn observer;
     void *observer_ctx;
-    size_t used_blocks;
     size_t min_free_bytes;
     size_t alloc_count;
     size_t free_count;
@@ -49,6 +49,22 @@ struct rtm_heap {
 
 /* The strategy's arena starts here, 8-aligned like the region itself. */
 #define FRONT_BYTES ((sizeof(struct rtm_heap) + 7u) & ~(size_t)7u)
+
+/* The plain path of rtm_malloc and rtm_free needs nothing but the
+ * strategy and the counters: no poisoning (level 0), no observer, no
+ * incremental check under way (step_at 0), a strategy that validates and
+ * frees in one call. rtm_front_update_fast keeps `fast` equal to
+ * FRONT_FAST exactly then, so the hot path tests one word. */
+#define FRONT_FAST 0x66617374u /* "fast" */
+
+/* Recomputes h->fast after a change to what it depends on; lock held. */
+void rtm_front_update_fast(rtm_heap_t *h);
+
+/* Live blocks: every allocation and free is counted. */
+static inline size_t used_blocks(const rtm_heap_t *h)
+{
+    return h->alloc_count - h->free_count;
+}
 
 static inline bool heap_ok(const rtm_heap_t *h)
 {

@@ -113,7 +113,7 @@ static void check_strategy(rtm_strategy_id_t strategy, uint64_t expected)
 static void test_tlsf_layout(void **state)
 {
     (void)state;
-    check_strategy(RTM_TLSF, 0x0f184d8ee8f44234u);
+    check_strategy(RTM_TLSF, 0x9fae7657d1f53332u);
 }
 
 static void test_first_fit_layout(void **state)

@@ -18,10 +18,18 @@
  * RTM_BLK_PREV_FREE in that block's header). A used block's last 4 bytes are
  * payload, so a used block costs exactly its 4-byte header.
  *
+ * Arena: the state below, the class heads, the second-level bitmaps and the
+ * block-start map (block.h, RTM_EXACT_POINTERS), then the blocks and a
+ * 4-byte end marker. Pointer validation is exact: a pointer is a live
+ * block's start iff its header's bit is set in the map and the header says
+ * used; the map is updated where a split makes a header and a merge
+ * absorbs one.
+ *
  * Invariants (all verified by tlsf_check):
  *   - blocks tile [first, end) exactly; a 4-byte end marker (span 0, used)
  *     sits at end;
  *   - every span is a multiple of the granularity and >= min_span;
+ *   - the map has exactly the bits of the block headers;
  *   - no two free blocks are adjacent (coalescing is immediate);
  *   - a block's PREV_FREE flag equals the FREE flag of the block before it;
  *   - a free block's footer holds its own offset;
@@ -46,16 +54,26 @@
 #define LINK_PREV 8u
 /* Header + two links + footer. */
 #define TLSF_MIN_SPAN 16u
-/* Links and footers are stored with both flag bits set. With granularity 4
- * a G-aligned pointer into a free block's payload lands just after one of
- * them, and validate reads it as a header: the tag makes it read as free
- * (refused) instead of as a live block. */
-#define LINK_TAG RTM_BLK_FLAGS
+/* Without the block-start map, links and footers are stored with both flag
+ * bits set: a G-aligned pointer into a free block's payload can land just
+ * after one of them, and the header checks read it as a header; the tag
+ * makes it read as free (refused) instead of as a live block. The map makes
+ * the tag unnecessary. */
+#define LINK_TAG (RTM_EXACT_POINTERS ? 0u : RTM_BLK_FLAGS)
 /* How many blocks of a request's own size class malloc looks at after the
  * class's head before it splits a block of a larger class: one of them
  * that fits spares a larger block (less fragmentation: docs/benchmarks.md),
  * and the bound keeps malloc O(1). */
 #define OWN_CLASS_SCAN 16u
+
+/* The hot path's helpers are inlined into malloc and free even where the
+ * compiler's size heuristics would not: their view of the state then
+ * stays in registers. */
+#if defined(__GNUC__) || defined(__clang__)
+#define RTM_TLSF_INLINE inline __attribute__((always_inline))
+#else
+#define RTM_TLSF_INLINE inline
+#endif
 
 typedef struct tlsf {
     rtm_arena_stats_t stats;
@@ -67,44 +85,72 @@ typedef struct tlsf {
     uint32_t first;      /* offset of the first block's header */
     uint32_t end;        /* offset of the end marker */
     uint32_t fl_bitmap;
-    uint32_t block_count;
     uint32_t arena_size;
-    /* Followed by uint32_t sl_bitmap[fl_count] and
-     * uint32_t heads[fl_count * SL_COUNT]. */
+    uint32_t map_off;    /* offset of the block-start map */
+    /* Followed by uint32_t heads[fl_count * SL_COUNT],
+     * uint32_t sl_bitmap[fl_count] and the map. */
 } tlsf_t;
 
-static uint8_t *base_of(tlsf_t *t)
+static inline uint8_t *base_of(tlsf_t *t)
 {
     return (uint8_t *)t;
 }
 
-static const uint8_t *cbase_of(const tlsf_t *t)
+static inline const uint8_t *cbase_of(const tlsf_t *t)
 {
     return (const uint8_t *)t;
 }
 
-static uint32_t *sl_bitmaps(tlsf_t *t)
+static inline uint32_t *heads(tlsf_t *t)
 {
     return (uint32_t *)(void *)(t + 1);
 }
 
-static const uint32_t *csl_bitmaps(const tlsf_t *t)
+static inline const uint32_t *cheads(const tlsf_t *t)
 {
     return (const uint32_t *)(const void *)(t + 1);
 }
 
-static uint32_t *heads(tlsf_t *t)
+static inline uint32_t *sl_bitmaps(tlsf_t *t)
 {
-    return sl_bitmaps(t) + t->fl_count;
+    return heads(t) + t->fl_count * SL_COUNT;
 }
 
-static const uint32_t *cheads(const tlsf_t *t)
+static inline const uint32_t *csl_bitmaps(const tlsf_t *t)
 {
-    return csl_bitmaps(t) + t->fl_count;
+    return cheads(t) + t->fl_count * SL_COUNT;
+}
+
+static inline uint32_t *block_map(tlsf_t *t)
+{
+    return (uint32_t *)(void *)(base_of(t) + t->map_off);
+}
+
+static inline const uint32_t *cblock_map(const tlsf_t *t)
+{
+    return (const uint32_t *)(const void *)(cbase_of(t) + t->map_off);
+}
+
+/* The map bit of the header at h (h in [first, end]). */
+static inline uint32_t map_bit(const tlsf_t *t, uint32_t h)
+{
+    return (h - t->first) >> t->gshift;
+}
+
+/* Blocks in the arena: each has a 4-byte header in the overhead, on top of
+ * what lies outside [first, end). */
+static uint32_t block_count(const tlsf_t *t)
+{
+    return (t->stats.overhead_bytes - (t->arena_size - (t->end - t->first))) / RTM_BLK_HDR;
+}
+
+static inline bool is_block_start(const tlsf_t *t, uint32_t h)
+{
+    return rtm_blk_map_test(cblock_map(t), map_bit(t, h));
 }
 
 /* Index of the most significant set bit; x != 0. */
-static uint32_t msb32(uint32_t x)
+static inline uint32_t msb32(uint32_t x)
 {
 #if defined(__GNUC__) || defined(__clang__)
     return 31u - (uint32_t)__builtin_clz(x);
@@ -118,7 +164,7 @@ static uint32_t msb32(uint32_t x)
 }
 
 /* Index of the least significant set bit; x != 0. */
-static uint32_t lsb32(uint32_t x)
+static inline uint32_t lsb32(uint32_t x)
 {
 #if defined(__GNUC__) || defined(__clang__)
     return (uint32_t)__builtin_ctz(x);
@@ -141,239 +187,296 @@ static uint32_t fl_count_for(size_t arena_size, uint32_t fl_shift)
     return top - fl_shift + 2u;
 }
 
+/* State, class heads and second-level bitmaps. */
 static size_t control_size(uint32_t fl_count)
 {
     return sizeof(tlsf_t) + (size_t)fl_count * (1u + SL_COUNT) * sizeof(uint32_t);
 }
 
-/* Size class of a span (>= min_span). Below 2^fl_shift classes are exact
- * (one per granularity step): such a span is read as if its leading one
- * were at fl_shift, which gives fl 0 and its granularity steps as sl.
- * Above, the SL_LOG2 bits after the leading one pick the second level.
- * Written without branches: spans of both kinds alternate at random. */
-static void mapping(const tlsf_t *t, uint32_t span, uint32_t *fl, uint32_t *sl)
+/* The state fields that block operations read, loaded once per call.
+ * Blocks are written through byte pointers, which a compiler must assume
+ * may alias the state, so reading the fields from the state after each
+ * such store would reload them every time; a local copy stays in
+ * registers. */
+typedef struct view {
+    tlsf_t *t;
+    uint8_t *base;
+    uint32_t *heads;
+    uint32_t *map;
+    uint32_t first;
+    uint32_t end;
+    uint32_t min_span;
+    uint32_t gmask; /* granularity - 1 */
+    uint32_t gshift;
+    uint32_t fl_shift;
+    uint32_t fl_count;
+} view_t;
+
+static inline view_t view_of(tlsf_t *t)
 {
-    uint32_t m = msb32(span);
-    /* m and fl_shift are below 64: the difference's top bit is the sign. */
-    uint32_t small = (m - t->fl_shift) >> 31;
-    uint32_t top = m + ((t->fl_shift - m) & (0u - small));
-    *fl = top - t->fl_shift + 1u - small;
-    *sl = (span >> (top - SL_LOG2)) & (SL_COUNT - 1u);
+    view_t v = {t,      base_of(t),  heads(t),           block_map(t), t->first,
+                t->end, t->min_span, t->granularity - 1u, t->gshift,   t->fl_shift,
+                t->fl_count};
+    return v;
 }
 
-static uint32_t read_link(const tlsf_t *t, uint32_t at)
+/* Size class of a span (>= min_span) as one index, fl * SL_COUNT + sl.
+ * Below 2^fl_shift classes are exact (one per granularity step): fl 0, and
+ * sl the span in granules. Above, fl is 1 + the power of two above
+ * fl_shift and sl the SL_LOG2 bits after the leading one m. Then
+ * span >> (m - SL_LOG2) is SL_COUNT + sl, and (m - fl_shift) * SL_COUNT
+ * plus that is fl * SL_COUNT + sl. Or-ing in 2^fl_shift makes a small span
+ * read as m = fl_shift, which turns the same formula into span >> gshift,
+ * its exact class. */
+static RTM_TLSF_INLINE uint32_t class_in(uint32_t fl_shift, uint32_t span)
+{
+    uint32_t m = msb32(span | (1u << fl_shift));
+    return ((m - fl_shift) << SL_LOG2) + (span >> (m - SL_LOG2));
+}
+
+static inline uint32_t class_of(const tlsf_t *t, uint32_t span)
+{
+    return class_in(t->fl_shift, span);
+}
+
+static inline uint32_t read_link(const tlsf_t *t, uint32_t at)
 {
     return rtm_rd32(cbase_of(t), at) & ~LINK_TAG;
 }
 
-static void write_link(tlsf_t *t, uint32_t at, uint32_t target)
-{
-    rtm_wr32(base_of(t), at, target | LINK_TAG);
-}
-
-static uint32_t link_next(const tlsf_t *t, uint32_t b)
+static inline uint32_t link_next(const tlsf_t *t, uint32_t b)
 {
     return read_link(t, b + LINK_NEXT);
 }
 
-static uint32_t link_prev(const tlsf_t *t, uint32_t b)
+static inline uint32_t link_prev(const tlsf_t *t, uint32_t b)
 {
     return read_link(t, b + LINK_PREV);
 }
 
+static RTM_TLSF_INLINE uint32_t vread(const view_t *v, uint32_t at)
+{
+    return rtm_rd32(v->base, at);
+}
+
+static RTM_TLSF_INLINE void vwrite(const view_t *v, uint32_t at, uint32_t word)
+{
+    rtm_wr32(v->base, at, word);
+}
+
+static RTM_TLSF_INLINE uint32_t vlink(const view_t *v, uint32_t at)
+{
+    return vread(v, at) & ~LINK_TAG;
+}
+
+static RTM_TLSF_INLINE void vset_link(const view_t *v, uint32_t at, uint32_t target)
+{
+    vwrite(v, at, target | LINK_TAG);
+}
+
+static RTM_TLSF_INLINE uint32_t vspan(const view_t *v, uint32_t h)
+{
+    return vread(v, h) & ~RTM_BLK_FLAGS;
+}
+
 /* Bits of sl_map at sl and above; none when sl is past the last class. */
-static uint32_t classes_from(uint32_t sl_map, uint32_t sl)
+static inline uint32_t classes_from(uint32_t sl_map, uint32_t sl)
 {
     return sl < 32u ? sl_map & (~0u << sl) : 0u;
 }
 
-/* Puts free block b of the given span at the head of its class list. */
-static inline void list_insert(tlsf_t *t, uint32_t b, uint32_t span)
+/* Puts free block b of the given span at the head of its class list. The
+ * bitmaps change only when the list was empty. The list operations leave
+ * the statistics alone: each operation updates them once for its net
+ * effect. */
+static RTM_TLSF_INLINE void list_insert(const view_t *v, uint32_t b, uint32_t span)
 {
-    /* The two counters are updated apart: side by side, compilers merge
-     * them into a vector add that costs more than two plain ones. */
-    t->stats.free_blocks++;
-    uint32_t fl, sl;
-    mapping(t, span, &fl, &sl);
-    uint32_t *head = &heads(t)[fl * SL_COUNT + sl];
-    uint32_t next = *head;
-    write_link(t, b + LINK_NEXT, next);
-    write_link(t, b + LINK_PREV, 0);
+    tlsf_t *t = v->t;
+    uint32_t cls = class_in(v->fl_shift, span);
+    uint32_t next = v->heads[cls];
+    vset_link(v, b + LINK_NEXT, next);
+    vset_link(v, b + LINK_PREV, 0);
     if (next != 0) {
-        write_link(t, next + LINK_PREV, b);
+        vset_link(v, next + LINK_PREV, b);
+    } else {
+        uint32_t fl = cls >> SL_LOG2;
+        v->heads[v->fl_count * SL_COUNT + fl] |= 1u << (cls & (SL_COUNT - 1u));
+        t->fl_bitmap |= 1u << fl;
     }
-    *head = b;
-    sl_bitmaps(t)[fl] |= 1u << sl;
-    t->fl_bitmap |= 1u << fl;
-    t->stats.free_bytes += span - RTM_BLK_HDR;
+    v->heads[cls] = b;
 }
 
-/* Takes free block b, of the given span and class index (fl * SL_COUNT +
- * sl), off its list. */
-static inline void list_unlink(tlsf_t *t, uint32_t b, uint32_t span, uint32_t cls)
+/* Takes free block b, of the given span and class, off its list. */
+static RTM_TLSF_INLINE void list_unlink(const view_t *v, uint32_t b, uint32_t cls)
 {
-    t->stats.free_blocks--;
-    uint32_t fl = cls >> SL_LOG2;
-    uint32_t sl = cls & (SL_COUNT - 1u);
-    uint32_t next = link_next(t, b);
-    uint32_t prev = link_prev(t, b);
+    tlsf_t *t = v->t;
+    uint32_t next = vlink(v, b + LINK_NEXT);
+    uint32_t prev = vlink(v, b + LINK_PREV);
     if (next != 0) {
-        write_link(t, next + LINK_PREV, prev);
+        vset_link(v, next + LINK_PREV, prev);
     }
     if (prev != 0) {
-        write_link(t, prev + LINK_NEXT, next);
+        vset_link(v, prev + LINK_NEXT, next);
     } else {
-        heads(t)[cls] = next;
+        v->heads[cls] = next;
         if (next == 0) {
-            uint32_t left = sl_bitmaps(t)[fl] & ~(1u << sl);
-            sl_bitmaps(t)[fl] = left;
-            if (left == 0) {
+            uint32_t fl = cls >> SL_LOG2;
+            uint32_t *sl_map = &v->heads[v->fl_count * SL_COUNT + fl];
+            *sl_map &= ~(1u << (cls & (SL_COUNT - 1u)));
+            if (*sl_map == 0) {
                 t->fl_bitmap &= ~(1u << fl);
             }
         }
     }
-    t->stats.free_bytes -= span - RTM_BLK_HDR;
 }
 
-static void list_remove(tlsf_t *t, uint32_t b, uint32_t span)
+static RTM_TLSF_INLINE void list_remove(const view_t *v, uint32_t b, uint32_t span)
 {
-    uint32_t fl, sl;
-    mapping(t, span, &fl, &sl);
-    list_unlink(t, b, span, fl * SL_COUNT + sl);
+    list_unlink(v, b, class_in(v->fl_shift, span));
+}
+
+/* A header at h now starts a block / no longer does. The overhead is the
+ * fixed part (state, map, padding, end marker) plus 4 bytes a block. */
+static RTM_TLSF_INLINE void add_block(const view_t *v, uint32_t h)
+{
+    rtm_blk_map_set(v->map, (h - v->first) >> v->gshift);
+    v->t->stats.overhead_bytes += RTM_BLK_HDR;
+}
+
+static RTM_TLSF_INLINE void drop_block(const view_t *v, uint32_t h)
+{
+    rtm_blk_map_clear(v->map, (h - v->first) >> v->gshift);
+    v->t->stats.overhead_bytes -= RTM_BLK_HDR;
+}
+
+/* A free block merged into its free neighbour: its header becomes free
+ * payload. */
+static RTM_TLSF_INLINE void absorb_free(const view_t *v, uint32_t h)
+{
+    drop_block(v, h);
+    v->t->stats.free_bytes += RTM_BLK_HDR;
+    v->t->stats.free_blocks--;
 }
 
 /* Writes a free block's header, footer and the next block's PREV_FREE flag.
  * A free block's own PREV_FREE is always clear: its predecessor is used. */
-static void mark_free(tlsf_t *t, uint32_t b, uint32_t span)
+static void mark_free(const view_t *v, uint32_t b, uint32_t span)
 {
-    uint8_t *base = base_of(t);
-    rtm_blk_set(base, b, span, RTM_BLK_FREE);
-    write_link(t, b + span - RTM_BLK_HDR, b);
+    rtm_blk_set(v->base, b, span, RTM_BLK_FREE);
+    vset_link(v, b + span - RTM_BLK_HDR, b);
     uint32_t next = b + span;
-    rtm_wr32(base, next, rtm_rd32(base, next) | RTM_BLK_PREV_FREE);
+    vwrite(v, next, vread(v, next) | RTM_BLK_PREV_FREE);
 }
 
 /* Writes a used block's header (keeping its PREV_FREE flag) and clears the
  * next block's PREV_FREE flag. */
-static void mark_used(tlsf_t *t, uint32_t b, uint32_t span)
+static void mark_used(const view_t *v, uint32_t b, uint32_t span)
 {
-    uint8_t *base = base_of(t);
-    uint32_t prev_free = rtm_blk_flags(base, b) & RTM_BLK_PREV_FREE;
-    rtm_blk_set(base, b, span, prev_free);
+    uint32_t prev_free = vread(v, b) & RTM_BLK_PREV_FREE;
+    rtm_blk_set(v->base, b, span, prev_free);
     uint32_t next = b + span;
-    rtm_wr32(base, next, rtm_rd32(base, next) & ~RTM_BLK_PREV_FREE);
+    vwrite(v, next, vread(v, next) & ~RTM_BLK_PREV_FREE);
 }
 
 /* Turns [b + keep, b + span) of used block b into a free block, merging it
  * with a free block after it. keep and span - keep are >= min_span. */
-static void release_tail(tlsf_t *t, uint32_t b, uint32_t keep, uint32_t span)
+static void release_tail(const view_t *v, uint32_t b, uint32_t keep, uint32_t span)
 {
-    uint8_t *base = base_of(t);
     uint32_t tail = b + keep;
     uint32_t tail_span = span - keep;
     uint32_t after = b + span;
-    mark_used(t, b, keep);
-    t->block_count++;
-    t->stats.overhead_bytes += RTM_BLK_HDR;
-    uint32_t after_word = rtm_rd32(base, after);
+    mark_used(v, b, keep);
+    add_block(v, tail);
+    v->t->stats.free_bytes += tail_span - RTM_BLK_HDR;
+    v->t->stats.free_blocks++;
+    uint32_t after_word = vread(v, after);
     if ((after_word & RTM_BLK_FREE) != 0) {
         uint32_t after_span = after_word & ~RTM_BLK_FLAGS;
-        list_remove(t, after, after_span);
+        list_remove(v, after, after_span);
+        absorb_free(v, after);
         tail_span += after_span;
         /* after's header and links now lie inside the tail's payload. */
-        rtm_strategy_refill(base, after, RTM_BLK_HDR + 8u);
-        t->block_count--;
-        t->stats.overhead_bytes -= RTM_BLK_HDR;
+        rtm_strategy_refill(v->base, after, RTM_BLK_HDR + 8u);
     }
     /* The tail's predecessor is b, which is used. */
-    mark_free(t, tail, tail_span);
-    list_insert(t, tail, tail_span);
+    mark_free(v, tail, tail_span);
+    list_insert(v, tail, tail_span);
 }
 
-/* A free block of span >= need, with its class index in *cls; 0 if none.
- * First the first of up to 1 + OWN_CLASS_SCAN blocks of need's own class
- * that fits (classes of fl >= 1 hold a range of spans, so its head may be
- * too small); else the head of the first class whose every block fits
- * (need's own class counts when need is its lower bound); else, the heap
- * being nearly exhausted, the rest of need's own class, so that an
- * allocation fails only when no free block is large enough. */
-static inline uint32_t find_free(const tlsf_t *t, uint32_t need, uint32_t *cls)
+/* A free block of span >= need, with its class in *cls; 0 if none. First
+ * the first of up to 1 + OWN_CLASS_SCAN blocks of need's own class that
+ * fits (classes of fl >= 1 hold a range of spans, so its head may be too
+ * small); else the head of the first class whose every block fits (need's
+ * own class counts when need is its lower bound); else, the heap being
+ * nearly exhausted, the rest of need's own class, so that an allocation
+ * fails only when no free block is large enough. */
+static RTM_TLSF_INLINE uint32_t find_free(const view_t *v, uint32_t need, uint32_t *cls)
 {
-    const uint8_t *base = cbase_of(t);
-    uint32_t fl, sl;
-    mapping(t, need, &fl, &sl);
-    if (fl >= t->fl_count) {
+    uint32_t own = class_in(v->fl_shift, need);
+    uint32_t fl = own >> SL_LOG2;
+    if (fl >= v->fl_count) {
         return 0;
     }
-    *cls = fl * SL_COUNT + sl;
-    uint32_t c = cheads(t)[*cls];
+    *cls = own;
+    uint32_t c = v->heads[own];
     for (uint32_t k = 0; c != 0 && k <= OWN_CLASS_SCAN; k++) {
-        if (rtm_blk_span(base, c) >= need) {
+        if (vspan(v, c) >= need) {
             return c;
         }
-        c = link_next(t, c);
+        c = vlink(v, c + LINK_NEXT);
     }
-    /* Classes of fl >= 1 are 2^(fl - 1) granules wide. */
-    uint32_t start = sl;
-    if (fl != 0 && (need & ((1u << (fl - 1u + t->gshift)) - 1u)) != 0) {
+    /* Classes of fl >= 1 are 2^(fl - 1) granules wide; need's own class is
+     * certain to fit only when need is its lower bound. */
+    uint32_t start = own & (SL_COUNT - 1u);
+    if (fl != 0 && (need & ((1u << (fl - 1u + v->gshift)) - 1u)) != 0) {
         start++;
     }
-    uint32_t sl_map = classes_from(csl_bitmaps(t)[fl], start);
+    const uint32_t *sl_maps = v->heads + v->fl_count * SL_COUNT;
+    uint32_t sl_map = classes_from(sl_maps[fl], start);
     if (sl_map == 0) {
-        uint32_t fl_map = fl + 1u < 32u ? t->fl_bitmap & (~0u << (fl + 1u)) : 0u;
+        uint32_t fl_map = fl + 1u < 32u ? v->t->fl_bitmap & (~0u << (fl + 1u)) : 0u;
         if (fl_map != 0) {
             fl = lsb32(fl_map);
-            sl_map = csl_bitmaps(t)[fl];
+            sl_map = sl_maps[fl];
         }
     }
     if (sl_map != 0) {
         *cls = fl * SL_COUNT + lsb32(sl_map);
-        return cheads(t)[*cls];
+        return v->heads[*cls];
     }
-    for (; c != 0; c = link_next(t, c)) {
-        if (rtm_blk_span(base, c) >= need) {
+    for (; c != 0; c = vlink(v, c + LINK_NEXT)) {
+        if (vspan(v, c) >= need) {
             return c;
         }
     }
     return 0;
 }
 
-/* Makes [b, b + need) of unlisted free block b a used block and frees the
- * rest if it can stand as a block. */
-static void *take(tlsf_t *t, uint32_t b, uint32_t need)
+/* Makes [b, b + need) of free block b, just taken off its list (still
+ * counted free) and of the given span, a used block whose header carries
+ * flags (its PREV_FREE), and lists the rest as a free block if it can
+ * stand as one. b's successor is used and flagged PREV_FREE, which stays
+ * true of a split-off tail, and the tail's footer is b's. */
+static RTM_TLSF_INLINE void *take(const view_t *v, uint32_t b, uint32_t span, uint32_t need, uint32_t flags)
 {
-    uint8_t *base = base_of(t);
-    uint32_t span = rtm_blk_span(base, b);
-    if (span - need >= t->min_span) {
-        release_tail(t, b, need, span);
-    } else {
-        mark_used(t, b, span);
-    }
-    return base + b + RTM_BLK_HDR;
-}
-
-/* take() for a block just unlinked from its class, whose header (free, no
- * PREV_FREE: free blocks never touch) and span the caller read. Its
- * successor is used and already flagged PREV_FREE, which stays true of a
- * split-off tail, and the tail's footer is b's. */
-static inline void *take_listed(tlsf_t *t, uint32_t b, uint32_t span, uint32_t need)
-{
-    uint8_t *base = base_of(t);
+    tlsf_t *t = v->t;
     uint32_t tail_span = span - need;
-    if (tail_span >= t->min_span) {
+    if (tail_span >= v->min_span) {
         uint32_t tail = b + need;
-        rtm_blk_set(base, b, need, 0);
-        rtm_blk_set(base, tail, tail_span, RTM_BLK_FREE);
-        write_link(t, b + span - RTM_BLK_HDR, tail);
-        t->block_count++;
-        t->stats.overhead_bytes += RTM_BLK_HDR;
-        list_insert(t, tail, tail_span);
+        rtm_blk_set(v->base, b, need, flags);
+        rtm_blk_set(v->base, tail, tail_span, RTM_BLK_FREE);
+        vset_link(v, b + span - RTM_BLK_HDR, tail);
+        add_block(v, tail);
+        list_insert(v, tail, tail_span);
+        t->stats.free_bytes -= need; /* span - 4 leave, tail_span - 4 come back */
     } else {
-        rtm_blk_set(base, b, span, 0);
+        rtm_blk_set(v->base, b, span, flags);
         uint32_t next = b + span;
-        rtm_wr32(base, next, rtm_rd32(base, next) & ~RTM_BLK_PREV_FREE);
+        vwrite(v, next, vread(v, next) & ~RTM_BLK_PREV_FREE);
+        t->stats.free_bytes -= span - RTM_BLK_HDR;
+        t->stats.free_blocks--;
     }
-    return base + b + RTM_BLK_HDR;
+    return v->base + b + RTM_BLK_HDR;
 }
 
 /* Payload offset of b advanced to the alignment, leaving a gap before it
@@ -392,24 +495,22 @@ static uint32_t aligned_payload(const tlsf_t *t, uint32_t b, size_t alignment)
 
 static void *alloc_aligned(tlsf_t *t, uint32_t need, size_t alignment)
 {
-    uint8_t *base = base_of(t);
+    view_t v = view_of(t);
     /* Any block this large has room for the worst-case gap. */
-    uint64_t padded = (uint64_t)need + t->min_span + alignment - t->granularity;
+    uint64_t padded = (uint64_t)need + v.min_span + alignment - t->granularity;
     uint32_t b = 0;
     uint32_t cls;
-    if (padded <= t->end - t->first) {
-        b = find_free(t, (uint32_t)padded, &cls);
+    if (padded <= v.end - v.first) {
+        b = find_free(&v, (uint32_t)padded, &cls);
     }
     if (b == 0) {
         /* Nearly exhausted: any free block where the aligned placement fits. */
-        for (uint32_t fl = 0; fl < t->fl_count && b == 0; fl++) {
-            for (uint32_t sl = 0; sl < SL_COUNT && b == 0; sl++) {
-                for (uint32_t c = heads(t)[fl * SL_COUNT + sl]; c != 0; c = link_next(t, c)) {
-                    uint32_t at = aligned_payload(t, c, alignment) - RTM_BLK_HDR;
-                    if ((uint64_t)at + need <= (uint64_t)c + rtm_blk_span(base, c)) {
-                        b = c;
-                        break;
-                    }
+        for (uint32_t c_cls = 0; c_cls < v.fl_count * SL_COUNT && b == 0; c_cls++) {
+            for (uint32_t c = v.heads[c_cls]; c != 0; c = vlink(&v, c + LINK_NEXT)) {
+                uint32_t at = aligned_payload(t, c, alignment) - RTM_BLK_HDR;
+                if ((uint64_t)at + need <= (uint64_t)c + vspan(&v, c)) {
+                    b = c;
+                    break;
                 }
             }
         }
@@ -418,31 +519,42 @@ static void *alloc_aligned(tlsf_t *t, uint32_t need, size_t alignment)
         }
     }
     uint32_t at = aligned_payload(t, b, alignment) - RTM_BLK_HDR;
-    uint32_t span = rtm_blk_span(base, b);
-    list_remove(t, b, span);
+    uint32_t span = vspan(&v, b);
+    list_remove(&v, b, span);
     if (at == b) {
-        return take_listed(t, b, span, need);
+        return take(&v, b, span, need, 0);
     }
     /* The gap [b, at) stays a free block (its predecessor is used, since b
      * was free); the rest, starting at `at`, is taken. */
-    rtm_blk_set(base, at, span - (at - b), RTM_BLK_PREV_FREE);
-    mark_free(t, b, at - b);
-    list_insert(t, b, at - b);
-    t->block_count++;
-    t->stats.overhead_bytes += RTM_BLK_HDR;
-    return take(t, at, need);
+    mark_free(&v, b, at - b);
+    list_insert(&v, b, at - b);
+    add_block(&v, at);
+    /* Two free blocks where there was one: take() sees `at` as free. */
+    t->stats.free_bytes -= RTM_BLK_HDR;
+    t->stats.free_blocks++;
+    return take(&v, at, span - (at - b), need, RTM_BLK_PREV_FREE);
 }
 
-/* Smallest arena holding the control block, worst-case padding to the
- * first payload, one block and the end marker. The control block grows
- * with the arena, so iterate to the fixed point (two or three steps). */
+/* The arena offset where the map starts and its bytes, for an arena of
+ * size bytes with fl_count levels. */
+static size_t map_bytes_for(size_t size, uint32_t fl_count, size_t granularity)
+{
+    size_t ctrl = control_size(fl_count);
+    return size > ctrl ? rtm_blk_map_bytes(size - ctrl, granularity) : 0u;
+}
+
+/* Smallest arena holding the control block, the map, worst-case padding to
+ * the first payload, one block and the end marker. The control block and
+ * the map grow with the arena, so iterate to the fixed point. */
 static size_t tlsf_min_size(size_t granularity)
 {
     uint32_t fl_shift = fl_shift_for(msb32((uint32_t)granularity));
     size_t min_span = TLSF_MIN_SPAN > granularity ? TLSF_MIN_SPAN : granularity;
     size_t size = 0;
     for (;;) {
-        size_t need = control_size(fl_count_for(size, fl_shift)) + granularity + min_span + RTM_BLK_HDR;
+        uint32_t fl_count = fl_count_for(size, fl_shift);
+        size_t need = control_size(fl_count) + map_bytes_for(size, fl_count, granularity) +
+                      granularity + min_span + RTM_BLK_HDR;
         if (need <= size) {
             return size;
         }
@@ -470,22 +582,26 @@ static rtm_err_t tlsf_init(void *arena, size_t size, size_t granularity, size_t 
      * few bytes above the cap are overhead. tlsf_min_size guarantees that
      * one level always fits. */
     uint32_t fl_count = fl_count_for(size, fl_shift);
-    uint32_t first = rtm_blk_first_header(base, control_size(fl_count), granularity);
+    size_t map_bytes = map_bytes_for(size, fl_count, granularity);
+    uint32_t first = rtm_blk_first_header(base, control_size(fl_count) + map_bytes, granularity);
     while (fl_count > 1u && (size_t)first + min_span + RTM_BLK_HDR > size) {
         fl_count--;
-        first = rtm_blk_first_header(base, control_size(fl_count), granularity);
+        map_bytes = map_bytes_for(size, fl_count, granularity);
+        first = rtm_blk_first_header(base, control_size(fl_count) + map_bytes, granularity);
     }
     if ((size_t)first + min_span + RTM_BLK_HDR > size) {
         return RTM_ERR_TOO_SMALL;
     }
     size_t ctrl = control_size(fl_count);
-    memset(arena, 0, ctrl);
+    /* Up to the first header: check_map counts every word before it. */
+    memset(arena, 0, first);
     t->granularity = (uint32_t)granularity;
     t->gshift = gshift;
     t->fl_shift = fl_shift;
     t->fl_count = fl_count;
     t->min_span = min_span;
     t->first = first;
+    t->map_off = (uint32_t)ctrl;
     uint32_t span = (uint32_t)((size - RTM_BLK_HDR - t->first) & ~(size_t)(granularity - 1u));
     /* Spans the classes cover: below 2^(fl_count - 1 + fl_shift). */
     uint64_t cover = (uint64_t)1u << (fl_count - 1u + fl_shift);
@@ -493,14 +609,29 @@ static rtm_err_t tlsf_init(void *arena, size_t size, size_t granularity, size_t 
         span = (uint32_t)(cover - granularity);
     }
     t->end = t->first + span;
-    t->block_count = 1;
     t->arena_size = (uint32_t)size;
-    t->stats.overhead_bytes = (uint32_t)size - (span - RTM_BLK_HDR);
+    t->stats.overhead_bytes = (uint32_t)size - span; /* add_block counts the header */
     rtm_blk_set(base, t->end, 0, 0);
     rtm_blk_set(base, t->first, 0, 0);
-    mark_free(t, t->first, span);
-    list_insert(t, t->first, span);
+    view_t v = view_of(t);
+    /* The end marker has a bit too, so that "a block starts where this
+     * one ends" is one test for every block. */
+    rtm_blk_map_set(v.map, (t->end - t->first) >> gshift);
+    add_block(&v, t->first);
+    mark_free(&v, t->first, span);
+    list_insert(&v, t->first, span);
+    t->stats.free_bytes = span - RTM_BLK_HDR;
+    t->stats.free_blocks = 1;
     return RTM_OK;
+}
+
+/* Why an allocation of size bytes (span need, 0 if it overflows) failed. */
+static rtm_fail_reason_t failure_reason(const tlsf_t *t, size_t size, uint32_t need)
+{
+    if (need == 0 || need > t->end - t->first) {
+        return RTM_FAIL_TOO_LARGE;
+    }
+    return t->stats.free_bytes < size ? RTM_FAIL_NO_MEMORY : RTM_FAIL_FRAGMENTED;
 }
 
 static void *tlsf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
@@ -510,77 +641,99 @@ static void *tlsf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_rea
     void *p = NULL;
     if (need != 0 && need <= t->end - t->first) {
         if (alignment <= t->granularity) {
+            view_t v = view_of(t);
             uint32_t cls;
-            uint32_t b = find_free(t, need, &cls);
+            uint32_t b = find_free(&v, need, &cls);
             if (b != 0) {
-                uint32_t span = rtm_blk_span(base_of(t), b);
-                list_unlink(t, b, span, cls);
-                p = take_listed(t, b, span, need);
+                /* A listed block is free with PREV_FREE clear: its header
+                 * word is its span plus RTM_BLK_FREE. */
+                uint32_t span = vread(&v, b) - RTM_BLK_FREE;
+                list_unlink(&v, b, cls);
+                p = take(&v, b, span, need, 0);
             }
         } else {
             p = alloc_aligned(t, need, alignment);
         }
     }
     if (p == NULL) {
-        if (need == 0 || need > t->end - t->first) {
-            *why = RTM_FAIL_TOO_LARGE;
-        } else if (t->stats.free_bytes < size) {
-            *why = RTM_FAIL_NO_MEMORY;
-        } else {
-            *why = RTM_FAIL_FRAGMENTED;
-        }
+        *why = failure_reason(t, size, need);
     }
     return p;
 }
 
-/* Is h a plausible header of a block in [first, end)? Never reads outside
- * the arena. */
-static bool span_sane(const tlsf_t *t, uint32_t h, uint32_t span)
+/* Is span a plausible span for a header at h? Never lets a read leave the
+ * arena. */
+static inline bool span_sane(const tlsf_t *t, uint32_t h, uint32_t span)
 {
     return span >= t->min_span && (span & (t->granularity - 1u)) == 0 && span <= t->end - h;
 }
 
-/* validate()'s verdict on ptr; when it is RTM_PTR_OK, *hdr and *word are
- * the block's header offset and header word. Reads nothing outside the
- * arena. */
-static inline rtm_ptr_status_t classify(const tlsf_t *t, const void *ptr, uint32_t *hdr,
-                                        uint32_t *word_out)
+/* The same on a view. Unsigned: a span below min_span wraps past the
+ * bound. */
+static RTM_TLSF_INLINE bool vspan_sane(const view_t *v, uint32_t h, uint32_t span)
 {
-    const uint8_t *base = cbase_of(t);
-    uint32_t first = t->first;
-    uint32_t end = t->end;
+    return span - v->min_span <= v->end - h - v->min_span && (span & v->gmask) == 0;
+}
+
+static RTM_TLSF_INLINE bool vstart(const view_t *v, uint32_t h)
+{
+    return rtm_blk_map_test(v->map, (h - v->first) >> v->gshift);
+}
+
+/* The verdict on a pointer that is not a live block's start, for the
+ * report: a header word there that reads as free is a second free. */
+static rtm_ptr_status_t refused(const tlsf_t *t, uint32_t h)
+{
+    uint32_t word = rtm_rd32(cbase_of(t), h);
+    return ((word & RTM_BLK_FREE) != 0 && span_sane(t, h, word & ~RTM_BLK_FLAGS)) ? RTM_PTR_FREED
+                                                                                   : RTM_PTR_INVALID;
+}
+
+/* What a header the map vouches for but the tags contradict means: with
+ * the map, damage (an overrun); without it, most likely not a header. */
+#define TAGS_DISAGREE (RTM_EXACT_POINTERS ? RTM_PTR_CORRUPT : RTM_PTR_INVALID)
+
+/* validate()'s verdict on ptr; when it is RTM_PTR_OK, *hdr and *word are
+ * the block's header offset and header word. Exact with the block-start
+ * map: only a header in the map that says used passes. Then the tags free
+ * will trust are checked, so that damage from an overrun is caught before
+ * a merge spreads it: the span must end where a block starts (the end
+ * marker has a bit too), the next block must not say its predecessor is
+ * free, a free next block's span must be sane, and a free predecessor's
+ * footer must lead to a free block ending here. Reads nothing outside the
+ * arena. */
+static RTM_TLSF_INLINE rtm_ptr_status_t classify(const view_t *v, const void *ptr, uint32_t *hdr,
+                                                 uint32_t *word_out)
+{
     /* Unsigned: a pointer below the arena wraps to a huge offset. */
-    uintptr_t off = (uintptr_t)ptr - (uintptr_t)base;
-    if (off - (first + RTM_BLK_HDR) >= (uintptr_t)(end - first - RTM_BLK_HDR)) {
+    uintptr_t off = (uintptr_t)ptr - (uintptr_t)v->base;
+    if (off - (v->first + RTM_BLK_HDR) >= (uintptr_t)(v->end - v->first - RTM_BLK_HDR)) {
         return RTM_PTR_FOREIGN;
     }
-    if (((uintptr_t)ptr & (t->granularity - 1u)) != 0) {
-        return RTM_PTR_INVALID;
-    }
     uint32_t h = (uint32_t)off - RTM_BLK_HDR;
-    uint32_t word = rtm_rd32(base, h);
+    /* Headers lie a multiple of G from the first one. */
+    if (((h - v->first) & v->gmask) != 0) {
+        return RTM_PTR_INVALID;
+    }
+    uint32_t word = vread(v, h);
+    if (!vstart(v, h) || (word & RTM_BLK_FREE) != 0) {
+        return refused(v->t, h);
+    }
     uint32_t span = word & ~RTM_BLK_FLAGS;
-    if (!span_sane(t, h, span)) {
-        return RTM_PTR_INVALID;
+    if (!vspan_sane(v, h, span)) {
+        return TAGS_DISAGREE;
     }
-    if ((word & RTM_BLK_FREE) != 0) {
-        return RTM_PTR_FREED;
-    }
-    /* A live block's boundary tags must agree with its neighbours. */
     uint32_t n = h + span;
-    uint32_t next = rtm_rd32(base, n);
-    if ((next & RTM_BLK_PREV_FREE) != 0 ||
-        (n != end && !span_sane(t, n, next & ~RTM_BLK_FLAGS))) {
-        return RTM_PTR_INVALID;
+    uint32_t next = vread(v, n);
+    if (!vstart(v, n) || (next & RTM_BLK_PREV_FREE) != 0 ||
+        ((next & RTM_BLK_FREE) != 0 && !vspan_sane(v, n, next & ~RTM_BLK_FLAGS))) {
+        return TAGS_DISAGREE;
     }
     if ((word & RTM_BLK_PREV_FREE) != 0) {
-        if (h < first + t->min_span) {
-            return RTM_PTR_INVALID;
-        }
-        uint32_t prev = read_link(t, h - RTM_BLK_HDR);
-        if (prev < first || prev >= h || !rtm_blk_is_free(base, prev) ||
-            prev + rtm_blk_span(base, prev) != h) {
-            return RTM_PTR_INVALID;
+        uint32_t prev = h - v->first >= v->min_span ? vlink(v, h - RTM_BLK_HDR) : h;
+        if (prev - v->first >= h - v->first || !vstart(v, prev) ||
+            (vread(v, prev) & RTM_BLK_FREE) == 0 || prev + vspan(v, prev) != h) {
+            return TAGS_DISAGREE;
         }
     }
     *hdr = h;
@@ -590,64 +743,64 @@ static inline rtm_ptr_status_t classify(const tlsf_t *t, const void *ptr, uint32
 
 static rtm_ptr_status_t tlsf_validate(const void *arena, const void *ptr)
 {
+    /* classify only reads through the view. */
+    view_t v = view_of((tlsf_t *)(uintptr_t)arena);
     uint32_t h, word;
-    return classify(arena, ptr, &h, &word);
+    return classify(&v, ptr, &h, &word);
 }
 
 /* Frees the live block whose header, at b, holds word. */
-static inline void free_block(tlsf_t *t, uint32_t b, uint32_t word)
+static RTM_TLSF_INLINE void free_block(const view_t *v, uint32_t b, uint32_t word)
 {
-    uint8_t *base = base_of(t);
     uint32_t span = word & ~RTM_BLK_FLAGS;
-    uint32_t merged = 0;
+    v->t->stats.free_bytes += span - RTM_BLK_HDR;
+    v->t->stats.free_blocks++;
     /* Mark it free first: if it merges into its predecessor, this stale
      * header still reads as free, so a second free is reported as one. */
-    rtm_wr32(base, b, word | RTM_BLK_FREE);
+    vwrite(v, b, word | RTM_BLK_FREE);
     if ((word & RTM_BLK_PREV_FREE) != 0) {
-        uint32_t prev = read_link(t, b - RTM_BLK_HDR);
-        uint32_t prev_span = rtm_blk_span(base, prev);
-        list_remove(t, prev, prev_span);
+        uint32_t prev = vlink(v, b - RTM_BLK_HDR);
+        uint32_t prev_span = vspan(v, prev);
+        list_remove(v, prev, prev_span);
+        absorb_free(v, b);
         span += prev_span;
         /* prev's footer and this header now lie inside the merged block. */
-        rtm_strategy_refill(base, b - RTM_BLK_HDR, 2u * RTM_BLK_HDR);
+        rtm_strategy_refill(v->base, b - RTM_BLK_HDR, 2u * RTM_BLK_HDR);
         b = prev;
-        merged++;
     }
     uint32_t next = b + span;
-    uint32_t next_word = rtm_rd32(base, next);
+    uint32_t next_word = vread(v, next);
     if ((next_word & RTM_BLK_FREE) != 0) {
         uint32_t next_span = next_word & ~RTM_BLK_FLAGS;
-        list_remove(t, next, next_span);
+        list_remove(v, next, next_span);
+        absorb_free(v, next);
         span += next_span;
-        rtm_strategy_refill(base, next, RTM_BLK_HDR + 8u);
-        merged++;
+        rtm_strategy_refill(v->base, next, RTM_BLK_HDR + 8u);
         next += next_span;
-        next_word = rtm_rd32(base, next);
+        next_word = vread(v, next);
     }
-    t->block_count -= merged;
-    t->stats.overhead_bytes -= merged * RTM_BLK_HDR;
     /* The merged block's predecessor is used: its PREV_FREE is clear. */
-    rtm_blk_set(base, b, span, RTM_BLK_FREE);
-    write_link(t, next - RTM_BLK_HDR, b);
-    rtm_wr32(base, next, next_word | RTM_BLK_PREV_FREE);
-    list_insert(t, b, span);
+    rtm_blk_set(v->base, b, span, RTM_BLK_FREE);
+    vset_link(v, next - RTM_BLK_HDR, b);
+    vwrite(v, next, next_word | RTM_BLK_PREV_FREE);
+    list_insert(v, b, span);
 }
 
 static void tlsf_free(void *arena, void *ptr)
 {
-    tlsf_t *t = arena;
-    uint32_t b = (uint32_t)((uint8_t *)ptr - base_of(t)) - RTM_BLK_HDR;
-    free_block(t, b, rtm_rd32(base_of(t), b));
+    view_t v = view_of(arena);
+    uint32_t b = (uint32_t)((uint8_t *)ptr - v.base) - RTM_BLK_HDR;
+    free_block(&v, b, vread(&v, b));
 }
 
 static rtm_ptr_status_t tlsf_validate_free(void *arena, void *ptr, size_t *usable)
 {
-    tlsf_t *t = arena;
+    view_t v = view_of(arena);
     uint32_t h, word;
-    rtm_ptr_status_t st = classify(t, ptr, &h, &word);
+    rtm_ptr_status_t st = classify(&v, ptr, &h, &word);
     if (st == RTM_PTR_OK) {
         *usable = (word & ~RTM_BLK_FLAGS) - RTM_BLK_HDR;
-        free_block(t, h, word);
+        free_block(&v, h, word);
     }
     return st;
 }
@@ -662,9 +815,10 @@ static bool tlsf_resize(void *arena, void *ptr, size_t size)
     if (need == 0) {
         return false;
     }
+    view_t v = view_of(t);
     if (need <= span) {
         if (span - need >= t->min_span) {
-            release_tail(t, b, need, span);
+            release_tail(&v, b, need, span);
         }
         return true;
     }
@@ -677,12 +831,13 @@ static bool tlsf_resize(void *arena, void *ptr, size_t size)
     if (joined < need) {
         return false;
     }
-    list_remove(t, next, next_span);
-    t->block_count--;
-    t->stats.overhead_bytes -= RTM_BLK_HDR;
-    mark_used(t, b, joined);
+    list_remove(&v, next, next_span);
+    drop_block(&v, next);
+    t->stats.free_bytes -= next_span - RTM_BLK_HDR;
+    t->stats.free_blocks--;
+    mark_used(&v, b, joined);
     if (joined - need >= t->min_span) {
-        release_tail(t, b, need, joined);
+        release_tail(&v, b, need, joined);
     }
     return true;
 }
@@ -723,7 +878,7 @@ static bool tlsf_walk(const void *arena, rtm_walk_fn fn, void *ctx)
     const uint8_t *base = cbase_of(t);
     for (uint32_t b = t->first; b != t->end;) {
         uint32_t span = rtm_blk_span(base, b);
-        if (!span_sane(t, b, span)) {
+        if (!span_sane(t, b, span) || !is_block_start(t, b)) {
             return false;
         }
         rtm_block_info_t info = {
@@ -757,16 +912,14 @@ static bool check_lists(const tlsf_t *t, rtm_check_report_t *r, size_t *listed)
             }
             uint32_t prev = 0;
             for (uint32_t c = *head; c != 0; c = link_next(t, c)) {
-                if (c < t->first || c >= t->end || count >= t->block_count) {
+                if (c < t->first || c >= t->end || count >= block_count(t)) {
                     return rtm_check_fail(r, "tlsf: free-list link outside the heap or cyclic", base + prev);
                 }
                 uint32_t span = rtm_blk_span(base, c);
-                if (!rtm_blk_is_free(base, c) || !span_sane(t, c, span)) {
+                if (!rtm_blk_is_free(base, c) || !span_sane(t, c, span) || !is_block_start(t, c)) {
                     return rtm_check_fail(r, "tlsf: free list holds a block that is not a valid free block", base + c + RTM_BLK_HDR);
                 }
-                uint32_t cfl, csl;
-                mapping(t, span, &cfl, &csl);
-                if (cfl != fl || csl != sl) {
+                if (class_of(t, span) != fl * SL_COUNT + sl) {
                     return rtm_check_fail(r, "tlsf: free block is in the list of another size class", base + c + RTM_BLK_HDR);
                 }
                 if (link_prev(t, c) != prev) {
@@ -781,6 +934,29 @@ static bool check_lists(const tlsf_t *t, rtm_check_report_t *r, size_t *listed)
         return rtm_check_fail(r, "tlsf: first-level bitmap has bits beyond the arena's classes", &t->fl_bitmap);
     }
     *listed = count;
+    return true;
+}
+
+/* The map holds exactly a bit per block and the end marker's (each
+ * block's own was checked by the walk). */
+static bool check_map(const tlsf_t *t, rtm_check_report_t *r)
+{
+#if RTM_EXACT_POINTERS
+    const uint32_t *map = cblock_map(t);
+    size_t words = (t->first - t->map_off) / 4u;
+    size_t bits = 0;
+    for (size_t i = 0; i < words; i++) {
+        for (uint32_t w = map[i]; w != 0; w &= w - 1u) { /* clears the lowest set bit */
+            bits++;
+        }
+    }
+    if (bits != block_count(t) + 1u) { /* and the end marker's */
+        return rtm_check_fail(r, "tlsf: block-start map has bits where no block starts", map);
+    }
+#else
+    (void)t;
+    (void)r;
+#endif
     return true;
 }
 
@@ -799,6 +975,9 @@ static bool tlsf_check(const void *arena, rtm_check_report_t *r)
         uint32_t span = rtm_blk_span(base, b);
         if (!span_sane(t, b, span)) {
             return rtm_check_fail(r, "tlsf: block size is not a valid span inside the heap", at);
+        }
+        if (!is_block_start(t, b)) {
+            return rtm_check_fail(r, "tlsf: block header missing from the block-start map", at);
         }
         bool is_free = rtm_blk_is_free(base, b);
         bool flag_prev = (rtm_blk_flags(base, b) & RTM_BLK_PREV_FREE) != 0;
@@ -825,8 +1004,11 @@ static bool tlsf_check(const void *arena, rtm_check_report_t *r)
     if ((marker & ~RTM_BLK_PREV_FREE) != 0 || ((marker & RTM_BLK_PREV_FREE) != 0) != prev_free) {
         return rtm_check_fail(r, "tlsf: end marker is damaged", base + t->end);
     }
-    if (blocks != t->block_count) {
-        return rtm_check_fail(r, "tlsf: block count disagrees with the blocks", &t->block_count);
+    if (blocks != block_count(t)) {
+        return rtm_check_fail(r, "tlsf: overhead statistic disagrees with the block count", &t->stats);
+    }
+    if (!check_map(t, r)) {
+        return false;
     }
     if (free_bytes != t->stats.free_bytes || free_blocks != t->stats.free_blocks) {
         return rtm_check_fail(r, "tlsf: free statistics disagree with the blocks", &t->stats);
@@ -848,7 +1030,7 @@ static bool tlsf_check(const void *arena, rtm_check_report_t *r)
 static bool listed_free(const tlsf_t *t, uint32_t c)
 {
     return c >= t->first && c < t->end && (c & 3u) == 0 && rtm_blk_is_free(cbase_of(t), c) &&
-           span_sane(t, c, rtm_blk_span(cbase_of(t), c));
+           span_sane(t, c, rtm_blk_span(cbase_of(t), c)) && is_block_start(t, c);
 }
 
 /* One block of an incremental check: what tlsf_check verifies about it
@@ -867,6 +1049,9 @@ static bool tlsf_check_block(const void *arena, uint32_t *at, rtm_block_info_t *
     uint32_t span = word & ~RTM_BLK_FLAGS;
     if (!span_sane(t, b, span)) {
         return rtm_check_fail(r, "tlsf: block size is not a valid span inside the heap", here);
+    }
+    if (!is_block_start(t, b)) {
+        return rtm_check_fail(r, "tlsf: block header missing from the block-start map", here);
     }
     bool is_free = (word & RTM_BLK_FREE) != 0;
     uint32_t next = b + span;
@@ -893,10 +1078,9 @@ static bool tlsf_check_block(const void *arena, uint32_t *at, rtm_block_info_t *
         if (n != 0 && (!listed_free(t, n) || link_prev(t, n) != b)) {
             return rtm_check_fail(r, "tlsf: free-list next link does not lead to a free block linking back", base + b + LINK_NEXT);
         }
-        uint32_t fl, sl;
-        mapping(t, span, &fl, &sl);
+        uint32_t cls = class_of(t, span);
         if (p != 0 ? (!listed_free(t, p) || link_next(t, p) != b)
-                   : (fl >= t->fl_count || cheads(t)[fl * SL_COUNT + sl] != b)) {
+                   : ((cls >> SL_LOG2) >= t->fl_count || cheads(t)[cls] != b)) {
             return rtm_check_fail(r, "tlsf: free-list previous link (or list head) does not lead back to this block", base + b + LINK_PREV);
         }
     }
