@@ -67,9 +67,10 @@
 #define OWN_CLASS_SCAN 16u
 
 /* The hot path's helpers are inlined into malloc and free even where the
- * compiler's size heuristics would not: their view of the state then
- * stays in registers. */
-#if defined(__GNUC__) || defined(__clang__)
+ * compiler's heuristics would not, so that their view of the state stays
+ * in registers; except in a build for size (-Os), where the compiler's
+ * choice keeps one copy of each. */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE_SIZE__)
 #define RTM_TLSF_INLINE inline __attribute__((always_inline))
 #else
 #define RTM_TLSF_INLINE inline
@@ -745,7 +746,7 @@ static rtm_ptr_status_t tlsf_validate(const void *arena, const void *ptr)
 {
     /* classify only reads through the view. */
     view_t v = view_of((tlsf_t *)(uintptr_t)arena);
-    uint32_t h, word;
+    uint32_t h = 0, word = 0;
     return classify(&v, ptr, &h, &word);
 }
 
@@ -796,7 +797,7 @@ static void tlsf_free(void *arena, void *ptr)
 static rtm_ptr_status_t tlsf_validate_free(void *arena, void *ptr, size_t *usable)
 {
     view_t v = view_of(arena);
-    uint32_t h, word;
+    uint32_t h = 0, word = 0;
     rtm_ptr_status_t st = classify(&v, ptr, &h, &word);
     if (st == RTM_PTR_OK) {
         *usable = (word & ~RTM_BLK_FLAGS) - RTM_BLK_HDR;
