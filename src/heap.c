@@ -163,6 +163,9 @@ rtm_heap_t *rtm_heap_init(void *mem, size_t size, const rtm_heap_config_t *cfg)
     if (h->ops->init(h->arena, size - FRONT_BYTES, h->granularity, budget) != RTM_OK) {
         return NULL;
     }
+#if RTM_POISON_LEVEL >= 2
+    h->arena->damaged = 0; /* strategies leave it to the front */
+#endif
     h->flags = cfg->flags;
     if ((h->flags & RTM_HEAP_NO_LOCK) == 0 && !rtm_port_lock_init(&h->lock)) {
         if (h->ops->deinit != NULL) {
@@ -316,7 +319,18 @@ static void verify_fresh(rtm_heap_t *h, void *raw, rtm_corruption_t *bad)
 #if RTM_POISON_LEVEL >= 2
     if (h->ops->keeps_free_fill) {
         size_t n = h->ops->usable_size(h->arena, raw);
-        (void)rtm_poison_verify_free(raw, n, h->ops->free_meta_head, h->ops->free_meta_tail, bad);
+        if (rtm_poison_verify_free(raw, n, h->ops->free_meta_head, h->ops->free_meta_tail, bad) &&
+            h->arena->damaged != 0) {
+            /* The rest of the free block the strategy split: a changed
+             * byte it covered with the remainder's metadata. */
+            const uint8_t *at = (const uint8_t *)h->arena + h->arena->damaged - 1u;
+            rtm_front_corruption_init(bad);
+            bad->kind = RTM_CORRUPT_WRITE_AFTER_FREE;
+            bad->address = at;
+            bad->expected = RTM_POISON_FREE_BYTE;
+            bad->found = *at;
+        }
+        h->arena->damaged = 0;
     }
 #else
     (void)h;
@@ -325,8 +339,6 @@ static void verify_fresh(rtm_heap_t *h, void *raw, rtm_corruption_t *bad)
 #endif
 }
 
-/* Gives a validated live raw block, whose caller asked for user_bytes,
- * back to the strategy; lock held. */
 /* The front's books for a block handed out / given back; the lock is held.
  * One place for both the checked paths and the level-0 direct ones. */
 static void count_alloc(rtm_heap_t *h)

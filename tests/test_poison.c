@@ -616,6 +616,33 @@ static void test_write_after_free(void **state)
     assert_heap_usable(th);
 }
 
+/* Level 2: a write after free into the bytes that a split turns into the
+ * remainder's header and links is reported by the allocation that splits
+ * the block, at the exact byte, although the remainder's new metadata
+ * then covers it: allocate 64, 200 and 64 bytes, free the 200, write into
+ * its middle, allocate 88 from its front. */
+static void test_write_after_free_under_split(void **state)
+{
+    ts_heap_t *th = ts_heap_open(strategy_of(state), 0);
+    uint8_t *a = rtm_malloc(th->heap, 64);
+    uint8_t *p = rtm_malloc(th->heap, 200);
+    uint8_t *c = rtm_malloc(th->heap, 64);
+    assert_non_null(a);
+    assert_non_null(p);
+    assert_non_null(c);
+    rtm_free(th->heap, p);
+    p[100] = 0x77;
+    uint8_t *q = rtm_malloc(th->heap, 88);
+    assert_ptr_equal(q, p);
+    expect_report(2, RTM_CORRUPT_WRITE_AFTER_FREE, RTM_OP_ALLOC, q, p + 100);
+    g_rec.calls = 0;
+    rtm_free(th->heap, q);
+    rtm_free(th->heap, a);
+    rtm_free(th->heap, c);
+    ts_expect_no_hooks(th);
+    assert_heap_usable(th);
+}
+
 /* A smashed free-list link is found by the full check at every level
  * (the report at levels >= 1), and precisely by the incremental check. */
 static void test_smashed_link(void **state)
@@ -802,6 +829,7 @@ int main(void)
         ALL("default_hook_and_owner", test_default_hook_and_owner),
         ALL("interior_free_granularity_4", test_interior_free_granularity_4),
         ONE("tlsf/double_free_into_aligned_head", test_double_free_into_aligned_head, k_tlsf),
+        ONE("tlsf/write_after_free_under_split", test_write_after_free_under_split, k_tlsf),
 #if defined(RTM_PORT_POSIX)
         ONE("tlsf/default_hook_aborts", test_default_hook_aborts, k_tlsf),
 #endif

@@ -25,6 +25,9 @@ typedef struct rtm_arena_stats {
     uint32_t free_bytes;     /* usable bytes of free blocks */
     uint32_t free_blocks;    /* number of free blocks */
     uint32_t overhead_bytes; /* strategy control + every block header + padding + end marker */
+#if RTM_POISON_LEVEL >= 2
+    uint32_t damaged; /* 1 + arena offset of a changed free byte that new metadata covered, 0 = none */
+#endif
 } rtm_arena_stats_t;
 
 typedef enum rtm_ptr_status {
@@ -130,6 +133,28 @@ static inline void rtm_strategy_refill(uint8_t *base, uint32_t off, uint32_t len
 #if RTM_POISON_LEVEL >= 2
     memset(base + off, (int)RTM_FILL_FREED, len); /* RTM_POISON_FREE_BYTE */
 #else
+    (void)base;
+    (void)off;
+    (void)len;
+#endif
+}
+
+/* Level 2 poisoning: the strategy is about to write metadata (a header,
+ * links, a footer) over [off, off + len) of a free block, bytes that hold
+ * the free pattern unless the application wrote to them after freeing.
+ * The write would erase the evidence, so the first changed byte is noted
+ * in stats->damaged for the front to report. Nothing at levels 0 and 1. */
+static inline void rtm_strategy_claim(rtm_arena_stats_t *stats, const uint8_t *base, uint32_t off,
+                                      uint32_t len)
+{
+#if RTM_POISON_LEVEL >= 2
+    for (uint32_t i = 0; i < len && stats->damaged == 0; i++) {
+        if (base[off + i] != (uint8_t)RTM_FILL_FREED) {
+            stats->damaged = off + i + 1u;
+        }
+    }
+#else
+    (void)stats;
     (void)base;
     (void)off;
     (void)len;

@@ -464,6 +464,7 @@ static RTM_TLSF_INLINE void *take(const view_t *v, uint32_t b, uint32_t span, ui
     uint32_t tail_span = span - need;
     if (tail_span >= v->min_span) {
         uint32_t tail = b + need;
+        rtm_strategy_claim(&t->stats, v->base, tail, RTM_BLK_HDR + 8u);
         rtm_blk_set(v->base, b, need, flags);
         rtm_blk_set(v->base, tail, tail_span, RTM_BLK_FREE);
         vset_link(v, b + span - RTM_BLK_HDR, tail);
@@ -526,7 +527,9 @@ static void *alloc_aligned(tlsf_t *t, uint32_t need, size_t alignment)
         return take(&v, b, span, need, 0);
     }
     /* The gap [b, at) stays a free block (its predecessor is used, since b
-     * was free); the rest, starting at `at`, is taken. */
+     * was free); the rest, starting at `at`, is taken. The gap's footer and
+     * at's header are new metadata. */
+    rtm_strategy_claim(&t->stats, v.base, at - RTM_BLK_HDR, 2u * RTM_BLK_HDR);
     mark_free(&v, b, at - b);
     list_insert(&v, b, at - b);
     add_block(&v, at);
