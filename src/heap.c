@@ -3,14 +3,15 @@
  * arguments, takes the lock, dispatches to the strategy, keeps the counters
  * and calls the hooks (always after the lock is released).
  *
- * With poisoning (RTM_POISON_LEVEL >= 1) the caller's pointer ("user") and
- * the strategy's ("raw") differ by the poison head: every function here
- * that takes or returns a user pointer translates through poison.h, the
- * strategy only ever sees raw pointers and sizes, and hooks, observer and
- * walk only user ones. allocated_bytes counts what callers asked for and
- * the poison bytes are overhead; the free side (free_bytes,
- * largest_free_block) stays in strategy bytes. At level 0 the translation
- * compiles to nothing. docs/debugging.md has the layout and the rules.
+ * The debug layer (poison.h) wraps every block: the caller's pointer
+ * ("user") and the strategy's ("raw") differ by the poison head. Every
+ * function here that takes or returns a user pointer translates through
+ * the layer, the strategy only ever sees raw pointers and sizes, and
+ * hooks, observer and walk only user ones. allocated_bytes counts what
+ * callers asked for and the poison bytes are overhead; the free side
+ * (free_bytes, largest_free_block) stays in strategy bytes. At level 0 the
+ * layer's functions are identities that compile to nothing; this file
+ * holds no level-dependent code. docs/debugging.md has the layout.
  */
 #include "rtmem/heap.h"
 
@@ -96,12 +97,7 @@ size_t rtm_heap_min_size(const rtm_heap_config_t *cfg)
     if ((unsigned)ops->id >= (unsigned)RTM_STRATEGY_COUNT || ops->min_size == NULL || !rtm_is_pow2(g) || g < 4u || g > ((size_t)1u << 30)) {
         return 0;
     }
-    size_t debug = 0;
-#if RTM_POISON_LEVEL >= 1
-    /* Room for the poison head and tail of a 1-byte block, rounded up. */
-    debug = rtm_poison_head(g, 0) + 4u + g;
-#endif
-    return FRONT_BYTES + ops->min_size(g) + debug;
+    return FRONT_BYTES + ops->min_size(g) + rtm_poison_min_extra(g);
 }
 
 rtm_err_t rtm_heap_init_error(const void *mem, size_t size, const rtm_heap_config_t *cfg)
@@ -155,17 +151,14 @@ rtm_heap_t *rtm_heap_init(void *mem, size_t size, const rtm_heap_config_t *cfg)
     h->arena = (rtm_arena_stats_t *)(void *)((uint8_t *)mem + FRONT_BYTES);
     h->front_bytes = FRONT_BYTES;
     size_t budget = system_budget(cfg, size);
-#if RTM_POISON_LEVEL >= 2
-    /* Every free byte starts with the free pattern; the strategy's init
-     * then writes only its control block and first headers and links. */
+    /* Level 2: every free byte starts with the free pattern; the
+     * strategy's init then writes only its control block and first
+     * headers and links. */
     rtm_poison_fill_free(h->arena, size - FRONT_BYTES);
-#endif
     if (h->ops->init(h->arena, size - FRONT_BYTES, h->granularity, budget) != RTM_OK) {
         return NULL;
     }
-#if RTM_POISON_LEVEL >= 2
-    h->arena->damaged = 0; /* strategies leave it to the front */
-#endif
+    rtm_poison_arena_ready(h->arena);
     h->flags = cfg->flags;
     if ((h->flags & RTM_HEAP_NO_LOCK) == 0 && !rtm_port_lock_init(&h->lock)) {
         if (h->ops->deinit != NULL) {
@@ -180,10 +173,8 @@ rtm_heap_t *rtm_heap_init(void *mem, size_t size, const rtm_heap_config_t *cfg)
     h->on_misuse = cfg->on_misuse;
     h->hook_ctx = cfg->hook_ctx;
     h->min_free_bytes = h->arena->free_bytes;
-#if RTM_POISON_LEVEL >= 1
     h->plain_head = rtm_poison_head(h->granularity, 0);
     h->max_head = h->plain_head;
-#endif
     h->magic = HEAP_MAGIC;
     rtm_front_update_fast(h);
     return h;
@@ -278,17 +269,11 @@ static void notify(rtm_heap_t *h, rtm_heap_event_kind_t kind, void *ptr, void *o
 
 void rtm_front_corruption(rtm_heap_t *h, rtm_corruption_t *r, rtm_debug_op_t op)
 {
-#if RTM_POISON_LEVEL >= 1
+    /* Level 0 reports through the misuse hook and check reports only: the
+     * layer's report is then a no-op. */
     r->heap = h;
     r->op = op;
     rtm_poison_report(r);
-#else
-    /* Level 0 reports through the misuse hook and check reports only, and
-     * needs nothing from poison.c. */
-    (void)h;
-    (void)r;
-    (void)op;
-#endif
 }
 
 void rtm_front_corruption_init(rtm_corruption_t *r)
@@ -312,33 +297,6 @@ static void note_block_change(rtm_heap_t *h, const void *raw, size_t raw_usable)
     }
 }
 
-/* Comprehensive poisoning: a block the strategy just gave out must still
- * hold the free pattern outside the strategy's own links. */
-static void verify_fresh(rtm_heap_t *h, void *raw, rtm_corruption_t *bad)
-{
-#if RTM_POISON_LEVEL >= 2
-    if (h->ops->keeps_free_fill) {
-        size_t n = h->ops->usable_size(h->arena, raw);
-        if (rtm_poison_verify_free(raw, n, h->ops->free_meta_head, h->ops->free_meta_tail, bad) &&
-            h->arena->damaged != 0) {
-            /* The rest of the free block the strategy split: a changed
-             * byte it covered with the remainder's metadata. */
-            const uint8_t *at = (const uint8_t *)h->arena + h->arena->damaged - 1u;
-            rtm_front_corruption_init(bad);
-            bad->kind = RTM_CORRUPT_WRITE_AFTER_FREE;
-            bad->address = at;
-            bad->expected = RTM_POISON_FREE_BYTE;
-            bad->found = *at;
-        }
-        h->arena->damaged = 0;
-    }
-#else
-    (void)h;
-    (void)raw;
-    (void)bad;
-#endif
-}
-
 /* The front's books for a block handed out / given back; the lock is held.
  * One place for both the checked paths and the level-0 direct ones. */
 static void count_alloc(rtm_heap_t *h)
@@ -353,35 +311,17 @@ static void count_free(rtm_heap_t *h, const void *raw, size_t raw_usable)
     h->free_count++;
 }
 
+/* Gives a validated live raw block, whose caller asked for user_bytes,
+ * back to the strategy; lock held. */
 static void release_raw(rtm_heap_t *h, void *raw, size_t raw_usable, size_t user_bytes)
 {
-#if RTM_POISON_LEVEL >= 1
     h->user_bytes -= user_bytes;
-#else
-    (void)user_bytes;
-#endif
-#if RTM_POISON_LEVEL >= 2
     if (h->ops->keeps_free_fill) {
         rtm_poison_fill_free(raw, raw_usable);
     }
-#endif
     h->ops->free(h->arena, raw);
     count_free(h, raw, raw_usable);
 }
-
-/* The size the caller asked for (level 0: the usable size). */
-static size_t user_size(const void *user, size_t raw_usable)
-{
-#if RTM_POISON_LEVEL >= 1
-    (void)raw_usable;
-    return rtm_poison_size(user);
-#else
-    (void)user;
-    return raw_usable;
-#endif
-}
-
-/* ------------------------------------------------------------------------ */
 
 /* Allocation with alignment already validated (0 = the granularity). With
  * site NULL it tells the observer nothing (realloc reports its own event). */
@@ -389,27 +329,23 @@ static void *heap_alloc(rtm_heap_t *h, size_t size, size_t alignment,
                         const rtm_alloc_site_t *site)
 {
     rtm_fail_reason_t why = RTM_FAIL_NO_MEMORY;
-    size_t raw_size = size;
+    size_t raw_size;
     rtm_corruption_t bad; /* filled whole by the check only when it finds something */
     bad.kind = (rtm_corruption_kind_t)0;
-#if RTM_POISON_LEVEL >= 1
     size_t head = rtm_poison_head(h->granularity, alignment);
     if (!rtm_poison_raw_size(size, head, &raw_size)) {
         fail_call(h, size, alignment, RTM_FAIL_TOO_LARGE);
         return NULL;
     }
-#endif
     heap_lock(h);
     void *p = h->ops->alloc(h->arena, raw_size, alignment, &why);
     if (p != NULL) {
-        verify_fresh(h, p, &bad);
-#if RTM_POISON_LEVEL >= 1
+        (void)rtm_poison_verify_fresh(h->ops, h->arena, p, &bad);
         if (head > h->max_head) {
             h->max_head = head;
         }
         p = rtm_poison_arm(p, size, head);
         h->user_bytes += size;
-#endif
         count_alloc(h);
         if (site != NULL) {
             notify(h, RTM_EVENT_ALLOC, p, NULL, size, alignment, site);
@@ -477,7 +413,7 @@ RTM_NOINLINE void *rtm_heap_alloc_ex(rtm_heap_t *h, size_t size, size_t alignmen
 
 void rtm_front_update_fast(rtm_heap_t *h)
 {
-    bool plain = RTM_POISON_LEVEL == 0 && h->observer == NULL && h->step_at == 0 &&
+    bool plain = !RTM_POISON_WRAPS && h->observer == NULL && h->step_at == 0 &&
                  h->ops->validate_free != NULL;
     h->fast = plain ? FRONT_FAST : 0u;
 }
@@ -547,25 +483,16 @@ static void report_bad_pointer(rtm_heap_t *h, const void *ptr, rtm_ptr_status_t 
     if (kind == RTM_MISUSE_FOREIGN_POINTER && in_region) {
         kind = RTM_MISUSE_INVALID_POINTER;
     }
-    /* Poisoned, the strategy judged the raw address before ptr, which can
+    /* Wrapped, the strategy judged the raw address before ptr, which can
      * lie inside the region when ptr is just past its end; every block of
      * a region strategy lies inside it (RTM_SYSTEM's blocks do not). */
-    if (RTM_POISON_LEVEL >= 1 && !in_region && h->ops->id != RTM_SYSTEM) {
+    if (RTM_POISON_WRAPS && !in_region && h->ops->id != RTM_SYSTEM) {
         kind = RTM_MISUSE_FOREIGN_POINTER;
         st = RTM_PTR_FOREIGN;
     }
     report_misuse(h, kind, ptr);
-#if RTM_POISON_LEVEL >= 1
     /* The same verdict as the misuse hook's, as a corruption report. */
-    rtm_corruption_t bad;
-    rtm_front_corruption_init(&bad);
-    bad.kind = kind == RTM_MISUSE_INVALID_POINTER ? RTM_CORRUPT_INVALID_FREE : rtm_poison_kind_of(st);
-    bad.block = ptr;
-    bad.address = ptr;
-    rtm_front_corruption(h, &bad, op);
-#else
-    (void)op;
-#endif
+    rtm_poison_report_pointer(h, ptr, kind == RTM_MISUSE_INVALID_POINTER ? RTM_PTR_INVALID : st, op);
 }
 
 /* Validates the user pointer ptr under the lock and finds its raw block
@@ -574,7 +501,6 @@ static void report_bad_pointer(rtm_heap_t *h, const void *ptr, rtm_ptr_status_t 
 static bool lock_valid(rtm_heap_t *h, const void *ptr, rtm_debug_op_t op, void **raw)
 {
     heap_lock(h);
-#if RTM_POISON_LEVEL >= 1
     size_t head = 0;
     rtm_ptr_status_t st = rtm_poison_resolve(h->ops, h->arena, h->plain_head, h->max_head, ptr,
                                              (uintptr_t)h, (uintptr_t)h + h->region_bytes, raw,
@@ -588,14 +514,6 @@ static bool lock_valid(rtm_heap_t *h, const void *ptr, rtm_debug_op_t op, void *
         rtm_front_corruption(h, &bad, op);
         return false;
     }
-#else
-    (void)op;
-    *raw = (void *)(uintptr_t)ptr;
-    rtm_ptr_status_t st = h->ops->validate(h->arena, ptr);
-    if (st == RTM_PTR_OK) {
-        return true;
-    }
-#endif
     heap_unlock(h);
     report_bad_pointer(h, ptr, st, op);
     return false;
@@ -637,7 +555,7 @@ static void free_checked(rtm_heap_t *h, void *ptr, const rtm_alloc_site_t *site)
         return;
     }
     size_t raw_usable = h->ops->usable_size(h->arena, raw);
-    size_t n = user_size(ptr, raw_usable);
+    size_t n = rtm_poison_user_size(ptr, raw_usable);
     if (h->observer != NULL) {
         notify(h, RTM_EVENT_FREE, ptr, NULL, n, 0, site);
     }
@@ -680,31 +598,25 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
         return NULL;
     }
     size_t raw_old = h->ops->usable_size(h->arena, raw);
-    size_t old = user_size(ptr, raw_old);
-    size_t raw_new = size;
-#if RTM_POISON_LEVEL >= 1
+    size_t old = rtm_poison_user_size(ptr, raw_old);
     /* The block keeps its head, so an aligned block resized in place stays
      * aligned. */
     size_t head = (size_t)((uint8_t *)ptr - (uint8_t *)raw);
+    size_t raw_new;
     if (!rtm_poison_raw_size(size, head, &raw_new)) {
         heap_unlock(h);
         fail_call(h, size, 0, RTM_FAIL_TOO_LARGE);
         return NULL;
     }
-#endif
-#if RTM_POISON_LEVEL >= 2
-    /* A shrink may turn the tail into free memory. */
+    /* Level 2: a shrink may turn the tail into free memory. */
     if (raw_new < raw_old && h->ops->keeps_free_fill) {
         rtm_poison_fill_free((uint8_t *)raw + raw_new, raw_old - raw_new);
     }
-#endif
     note_block_change(h, raw, raw_old);
     if ((h->ops->resize != NULL && h->ops->resize(h->arena, raw, raw_new)) || raw_new <= raw_old) {
         /* In place; a strategy that cannot shrink leaves a block that fits. */
-#if RTM_POISON_LEVEL >= 1
         rtm_poison_rearm(ptr, old, size);
         h->user_bytes = h->user_bytes - old + size;
-#endif
         note_free_level(h);
         notify(h, RTM_EVENT_REALLOC, ptr, ptr, size, 0, site);
         heap_unlock(h);
@@ -746,7 +658,7 @@ size_t rtm_usable_size(rtm_heap_t *h, const void *ptr)
     if (!heap_ok(h) || ptr == NULL || !lock_valid(h, ptr, RTM_OP_USABLE_SIZE, &raw)) {
         return 0;
     }
-    size_t n = user_size(ptr, h->ops->usable_size(h->arena, raw));
+    size_t n = rtm_poison_user_size(ptr, h->ops->usable_size(h->arena, raw));
     heap_unlock(h);
     return n;
 }
@@ -757,11 +669,9 @@ size_t rtm_usable_size(rtm_heap_t *h, const void *ptr)
 static size_t largest_request(const rtm_heap_t *h)
 {
     size_t largest = h->ops->largest_free(h->arena);
-#if RTM_POISON_LEVEL >= 1
-    size_t poison = h->plain_head + RTM_POISON_TAIL_BYTES;
-    largest = largest > poison ? largest - poison : 0;
-#endif
-    return largest;
+    size_t wrap; /* what the layer adds to an empty request */
+    (void)rtm_poison_raw_size(0, h->plain_head, &wrap);
+    return largest > wrap ? largest - wrap : 0;
 }
 
 bool rtm_heap_info(rtm_heap_t *h, rtm_heap_info_t *info)
@@ -772,15 +682,10 @@ bool rtm_heap_info(rtm_heap_t *h, rtm_heap_info_t *info)
     heap_lock(h);
     info->total_bytes = h->total_bytes;
     info->free_bytes = h->arena->free_bytes;
-#if RTM_POISON_LEVEL >= 1
-    /* The poison head and tail (and the rounding of the larger raw block)
-     * are overhead: allocated bytes are what callers asked for. */
-    info->allocated_bytes = h->user_bytes;
-    info->overhead_bytes = h->total_bytes - h->arena->free_bytes - h->user_bytes;
-#else
-    info->allocated_bytes = allocated_now(h);
-    info->overhead_bytes = h->arena->overhead_bytes + h->front_bytes;
-#endif
+    /* Wrapped, the poison head and tail (and the rounding of the larger raw
+     * block) are overhead: allocated bytes are what callers asked for. */
+    info->allocated_bytes = RTM_POISON_WRAPS ? h->user_bytes : allocated_now(h);
+    info->overhead_bytes = h->total_bytes - h->arena->free_bytes - info->allocated_bytes;
     info->min_free_bytes = h->min_free_bytes;
     info->largest_free_block = largest_request(h);
     info->used_blocks = used_blocks(h);

@@ -34,51 +34,6 @@ static const rtm_strategy_inspect_t *inspect_of(const rtm_heap_t *h)
     }
 }
 
-/* What a walk callback sees of a raw block: a live block's user pointer
- * and requested size. Free blocks stay in strategy bytes, like free_bytes
- * and largest_free_block (a request needs the poison overhead on top), so
- * that the walk and rtm_heap_info keep adding up. */
-static void user_view(const rtm_heap_t *h, rtm_block_info_t *b)
-{
-#if RTM_POISON_LEVEL >= 1
-    if (b->used) {
-        size_t head;
-        b->ptr = rtm_poison_user_of(b->ptr, b->size, h->plain_head, &head);
-        size_t room = b->size >= head + 4u ? b->size - head - 4u : 0u;
-        size_t n = rtm_poison_size(b->ptr);
-        b->size = n <= room ? n : room;
-    }
-#else
-    (void)h;
-    (void)b;
-#endif
-}
-
-/* Checks the poisoning of one raw block found by a walk or check step:
- * a live block's canaries, a free block's fill. False with *bad set. */
-static bool poison_ok(const rtm_heap_t *h, const rtm_block_info_t *b, rtm_corruption_t *bad)
-{
-#if RTM_POISON_LEVEL >= 1
-    if (b->used) {
-        size_t head;
-        void *user = rtm_poison_user_of(b->ptr, b->size, h->plain_head, &head);
-        return rtm_poison_check_live(user, head, b->size, bad);
-    }
-#if RTM_POISON_LEVEL >= 2
-    if (h->ops->keeps_free_fill &&
-        !rtm_poison_verify_free(b->ptr, b->size, h->ops->free_meta_head, h->ops->free_meta_tail, bad)) {
-        bad->block = (const uint8_t *)b->ptr + h->plain_head;
-        return false;
-    }
-#endif
-#else
-    (void)h;
-    (void)b;
-    (void)bad;
-#endif
-    return true;
-}
-
 typedef struct walk_relay {
     const rtm_heap_t *heap;
     rtm_walk_fn fn;
@@ -90,7 +45,7 @@ static bool relay_block(const rtm_block_info_t *b, void *ctx)
 {
     walk_relay_t *w = ctx;
     rtm_block_info_t u = *b;
-    user_view(w->heap, &u);
+    rtm_poison_user_view(w->heap->plain_head, &u);
     return w->fn(&u, w->ctx);
 }
 
@@ -101,8 +56,8 @@ bool rtm_heap_walk(rtm_heap_t *h, rtm_walk_fn fn, void *ctx)
     }
     walk_relay_t relay = {h, fn, ctx};
     heap_lock(h);
-    bool ok = RTM_POISON_LEVEL >= 1 ? inspect_of(h)->walk(h->arena, relay_block, &relay)
-                                    : inspect_of(h)->walk(h->arena, fn, ctx);
+    bool ok = RTM_POISON_WRAPS ? inspect_of(h)->walk(h->arena, relay_block, &relay)
+                               : inspect_of(h)->walk(h->arena, fn, ctx);
     heap_unlock(h);
     return ok;
 }
@@ -132,27 +87,16 @@ typedef struct poison_scan {
 static bool scan_block(const rtm_block_info_t *b, void *ctx)
 {
     poison_scan_t *scan = ctx;
-    if (!poison_ok(scan->heap, b, &scan->bad)) {
+    if (!rtm_poison_block_ok(scan->heap->ops, scan->heap->plain_head, b, &scan->bad)) {
         scan->found = true;
         return false;
     }
     if (b->used) {
         rtm_block_info_t u = *b;
-        user_view(scan->heap, &u);
+        rtm_poison_user_view(scan->heap->plain_head, &u);
         scan->user_bytes += u.size;
     }
     return true;
-}
-
-/* The check report's text for a poisoning problem; level 0 finds none. */
-static const char *kind_text(rtm_corruption_kind_t kind)
-{
-#if RTM_POISON_LEVEL >= 1
-    return rtm_corruption_kind_str(kind);
-#else
-    (void)kind;
-    return "poisoning damaged";
-#endif
 }
 
 /* Turns a failed strategy check into a corruption report (levels >= 1). */
@@ -193,19 +137,19 @@ bool rtm_heap_check(rtm_heap_t *h, rtm_check_report_t *report)
             ok = rtm_check_fail(report, "allocated bytes or used-block count disagree with the blocks", h);
         } else if (h->min_free_bytes > h->arena->free_bytes) {
             ok = rtm_check_fail(report, "minimum-ever free is above the current free bytes", h);
-        } else if (RTM_POISON_LEVEL >= 1) {
+        } else if (RTM_POISON_WRAPS) {
             /* The structure holds, so the walk is safe: canaries and fill,
              * and the requested bytes the front counts. */
             (void)inspect_of(h)->walk(h->arena, scan_block, &scan);
             if (scan.found) {
-                ok = rtm_check_fail(report, kind_text(scan.bad.kind), scan.bad.address);
+                ok = rtm_check_fail(report, rtm_corruption_kind_str(scan.bad.kind), scan.bad.address);
             } else if (scan.user_bytes != h->user_bytes) {
                 ok = rtm_check_fail(report, "requested bytes of live blocks disagree with the counter", h);
             }
         }
     }
     heap_unlock(h);
-    if (!ok && RTM_POISON_LEVEL >= 1) {
+    if (!ok && RTM_POISON_WRAPS) {
         if (!scan.found) {
             structure_report(&scan.bad, report);
         }
@@ -253,7 +197,7 @@ rtm_check_status_t rtm_heap_check_step(rtm_heap_t *h, size_t budget, rtm_check_r
             break;
         }
         if (!scan_block(&b, &scan)) {
-            (void)rtm_check_fail(report, kind_text(scan.bad.kind), scan.bad.address);
+            (void)rtm_check_fail(report, rtm_corruption_kind_str(scan.bad.kind), scan.bad.address);
             status = RTM_CHECK_FAILED;
             break;
         }
@@ -268,7 +212,7 @@ rtm_check_status_t rtm_heap_check_step(rtm_heap_t *h, size_t budget, rtm_check_r
     }
     rtm_front_update_fast(h);
     heap_unlock(h);
-    if (status == RTM_CHECK_FAILED && RTM_POISON_LEVEL >= 1) {
+    if (status == RTM_CHECK_FAILED && RTM_POISON_WRAPS) {
         if (!scan.found) {
             structure_report(&scan.bad, report);
         }

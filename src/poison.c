@@ -19,6 +19,7 @@
 
 #include <string.h>
 
+#include "heap_internal.h"
 #include "rtmem/output.h"
 
 static rtm_corruption_fn corruption_hook;
@@ -47,39 +48,6 @@ void rtm_debug_set_continue(bool on)
 int rtm_debug_poison_level(void)
 {
     return RTM_POISON_LEVEL;
-}
-
-void rtm_poison_report(rtm_corruption_t *r)
-{
-    r->heap_name = rtm_heap_name(r->heap);
-    r->owner_known = false;
-    if (owner_lookup != NULL && r->block != NULL) {
-        uintptr_t task = 0;
-        rtm_alloc_site_t site = {NULL, 0, NULL};
-        if (owner_lookup(r->block, &task, &site, owner_ctx)) {
-            r->owner_known = true;
-            r->task = task;
-            r->site = site;
-        }
-    }
-    rtm_corruption_fn fn = corruption_hook != NULL ? corruption_hook : rtm_default_corruption_hook;
-    fn(r, corruption_ctx);
-}
-
-rtm_corruption_kind_t rtm_poison_kind_of(rtm_ptr_status_t st)
-{
-    switch (st) {
-    case RTM_PTR_FOREIGN:
-        return RTM_CORRUPT_FOREIGN_FREE;
-    case RTM_PTR_FREED:
-        return RTM_CORRUPT_DOUBLE_FREE;
-    case RTM_PTR_CORRUPT:
-        return RTM_CORRUPT_FREE_LIST;
-    case RTM_PTR_INVALID:
-    case RTM_PTR_OK:
-    default:
-        return RTM_CORRUPT_INVALID_FREE;
-    }
 }
 
 void rtm_default_corruption_hook(const rtm_corruption_t *r, void *ctx)
@@ -171,6 +139,58 @@ const char *rtm_debug_op_str(rtm_debug_op_t op)
 
 #if RTM_POISON_LEVEL >= 1
 
+void rtm_poison_report(rtm_corruption_t *r)
+{
+    r->heap_name = r->heap != NULL ? r->heap->name : "(no heap)";
+    r->owner_known = false;
+    if (owner_lookup != NULL && r->block != NULL) {
+        uintptr_t task = 0;
+        rtm_alloc_site_t site = {NULL, 0, NULL};
+        if (owner_lookup(r->block, &task, &site, owner_ctx)) {
+            r->owner_known = true;
+            r->task = task;
+            r->site = site;
+        }
+    }
+    rtm_corruption_fn fn = corruption_hook != NULL ? corruption_hook : rtm_default_corruption_hook;
+    fn(r, corruption_ctx);
+}
+
+/* The corruption kind matching a pointer the strategy refused. */
+static rtm_corruption_kind_t kind_of(rtm_ptr_status_t st)
+{
+    switch (st) {
+    case RTM_PTR_FOREIGN:
+        return RTM_CORRUPT_FOREIGN_FREE;
+    case RTM_PTR_FREED:
+        return RTM_CORRUPT_DOUBLE_FREE;
+    case RTM_PTR_CORRUPT:
+        return RTM_CORRUPT_FREE_LIST;
+    case RTM_PTR_INVALID:
+    case RTM_PTR_OK:
+    default:
+        return RTM_CORRUPT_INVALID_FREE;
+    }
+}
+
+void rtm_poison_report_pointer(rtm_heap_t *heap, const void *ptr, rtm_ptr_status_t st,
+                               rtm_debug_op_t op)
+{
+    rtm_corruption_t bad;
+    memset(&bad, 0, sizeof bad);
+    bad.kind = kind_of(st);
+    bad.block = ptr;
+    bad.address = ptr;
+    bad.heap = heap;
+    bad.op = op;
+    rtm_poison_report(&bad);
+}
+
+#if RTM_POISON_LEVEL >= 2
+static bool verify_free(const void *raw, size_t raw_usable, size_t skip_head, size_t skip_tail,
+                        rtm_corruption_t *r);
+#endif
+
 static uint32_t rd32(const void *at)
 {
     uint32_t v;
@@ -241,8 +261,15 @@ void rtm_poison_rearm(void *user, size_t old_size, size_t new_size)
     wr32(u + new_size, RTM_POISON_TAIL_CANARY);
 }
 
-size_t rtm_poison_size(const void *user)
+size_t rtm_poison_min_extra(size_t granularity)
 {
+    /* Room for the head and tail of a 1-byte block, rounded up. */
+    return rtm_poison_head(granularity, 0) + RTM_POISON_TAIL_BYTES + granularity;
+}
+
+size_t rtm_poison_user_size(const void *user, size_t raw_usable)
+{
+    (void)raw_usable;
     return rd32((const uint8_t *)user - 8);
 }
 
@@ -339,7 +366,9 @@ bool rtm_poison_check_live(const void *user, size_t head, size_t raw_usable, rtm
     return true;
 }
 
-void *rtm_poison_user_of(void *raw, size_t raw_usable, size_t plain_head, size_t *head)
+/* User pointer and head of a raw live block found by a walk (the padding
+ * marker says if the head is larger than plain_head). */
+static void *user_of(void *raw, size_t raw_usable, size_t plain_head, size_t *head)
 {
     uint8_t *r = raw;
     *head = plain_head;
@@ -354,6 +383,37 @@ void *rtm_poison_user_of(void *raw, size_t raw_usable, size_t plain_head, size_t
     return r + *head;
 }
 
+void rtm_poison_user_view(size_t plain_head, rtm_block_info_t *b)
+{
+    if (b->used) {
+        size_t head;
+        b->ptr = user_of(b->ptr, b->size, plain_head, &head);
+        size_t room = b->size >= head + 4u ? b->size - head - 4u : 0u;
+        size_t n = rd32((const uint8_t *)b->ptr - 8);
+        b->size = n <= room ? n : room;
+    }
+}
+
+bool rtm_poison_block_ok(const rtm_strategy_t *ops, size_t plain_head, const rtm_block_info_t *b,
+                         rtm_corruption_t *bad)
+{
+    if (b->used) {
+        size_t head;
+        void *user = user_of(b->ptr, b->size, plain_head, &head);
+        return rtm_poison_check_live(user, head, b->size, bad);
+    }
+#if RTM_POISON_LEVEL >= 2
+    if (ops->keeps_free_fill &&
+        !verify_free(b->ptr, b->size, ops->free_meta_head, ops->free_meta_tail, bad)) {
+        bad->block = (const uint8_t *)b->ptr + plain_head;
+        return false;
+    }
+#else
+    (void)ops;
+#endif
+    return true;
+}
+
 #endif /* level >= 1 */
 
 #if RTM_POISON_LEVEL >= 2
@@ -363,8 +423,8 @@ void rtm_poison_fill_free(void *start, size_t len)
     memset(start, RTM_POISON_FREE_BYTE, len);
 }
 
-bool rtm_poison_verify_free(const void *raw, size_t raw_usable, size_t skip_head, size_t skip_tail,
-                            rtm_corruption_t *r)
+static bool verify_free(const void *raw, size_t raw_usable, size_t skip_head, size_t skip_tail,
+                        rtm_corruption_t *r)
 {
     if (raw_usable <= skip_head + skip_tail) {
         return true;
@@ -391,6 +451,25 @@ bool rtm_poison_verify_free(const void *raw, size_t raw_usable, size_t skip_head
         }
     }
     return true;
+}
+
+bool rtm_poison_verify_fresh(const rtm_strategy_t *ops, rtm_arena_stats_t *stats, const void *raw,
+                             rtm_corruption_t *bad)
+{
+    bool ok = true;
+    if (ops->keeps_free_fill) {
+        size_t n = ops->usable_size(stats, raw);
+        ok = verify_free(raw, n, ops->free_meta_head, ops->free_meta_tail, bad);
+        if (ok && stats->damaged != 0) {
+            /* A changed byte the strategy covered with the remainder's
+             * metadata when it split the block. */
+            const uint8_t *at = (const uint8_t *)stats + stats->damaged - 1u;
+            problem(bad, RTM_CORRUPT_WRITE_AFTER_FREE, NULL, at, RTM_POISON_FREE_BYTE, *at);
+            ok = false;
+        }
+        stats->damaged = 0;
+    }
+    return ok;
 }
 
 #endif /* level >= 2 */
