@@ -112,11 +112,6 @@ static inline const uint32_t *cheads(const tlsf_t *t)
     return (const uint32_t *)(const void *)(t + 1);
 }
 
-static inline uint32_t *sl_bitmaps(tlsf_t *t)
-{
-    return heads(t) + t->fl_count * SL_COUNT;
-}
-
 static inline const uint32_t *csl_bitmaps(const tlsf_t *t)
 {
     return cheads(t) + t->fl_count * SL_COUNT;
