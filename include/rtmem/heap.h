@@ -26,7 +26,9 @@
  * heap has the same layout on a 64-bit host as on a 32-bit target and is at
  * most 4 GiB.
  * TLSF control block: 52 + 68 * L bytes, L = floor(log2(arena bytes)) - 5
- * at granularity 8 (16 KiB heap: 596 bytes; 256 KiB: 868 bytes).
+ * at granularity 8 (16 KiB heap: 596 bytes; 256 KiB: 868 bytes). Every
+ * block strategy also keeps a block-start map (RTM_EXACT_POINTERS, default
+ * on): one bit per granule of its arena, 16 bytes per KiB at granularity 8.
  *  * TLSF malloc is O(1) except when the only free blocks that fit are in the
  *    request's own size class, where it scans that one class; this makes
  *    malloc(n) succeed whenever any free block has n usable bytes.
@@ -48,7 +50,14 @@
  *
  * Bad input never gives undefined behaviour: a NULL heap gives NULL/0/false,
  * a pointer the heap did not give out is reported through the misuse hook
- * and the call has no effect.
+ * and the call has no effect. Pointer validation is exact at every
+ * poisoning level: free, realloc and usable_size accept a pointer only if
+ * the heap's block-start map says a live block starts there, whatever the
+ * bytes around it hold (application data shaped like a block header, a
+ * copy of a real block's head, stale heads of an earlier heap over the
+ * same memory). Built with RTM_EXACT_POINTERS 0 (no map, the smallest
+ * build), a pointer is judged by the headers and boundary tags around it,
+ * which such data can fool.
  */
 #ifndef RTMEM_HEAP_H
 #define RTMEM_HEAP_H
@@ -322,7 +331,8 @@ void *rtm_realloc(rtm_heap_t *heap, void *ptr, size_t size);
 
 /* Frees a block. NULL is ignored. A foreign, interior or already-freed
  * pointer, and any free on a RTM_BUMP heap, is reported through the misuse
- * hook and has no effect. Cost: see the strategy table. */
+ * hook and has no effect (exactly so with RTM_EXACT_POINTERS, see above).
+ * Cost: see the strategy table; TLSF O(1). */
 void rtm_free(rtm_heap_t *heap, void *ptr);
 
 /* Usable bytes of a live block (>= the requested size). A bad pointer is
