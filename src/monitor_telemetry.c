@@ -3,6 +3,7 @@
  * and one writer turns any list into a JSON line, so framing, escaping and
  * the rule for lines that do not fit live in one place.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,34 +29,49 @@ typedef struct field {
     } v;
 } field_t;
 
-/* A line's fields in the order they are written. */
+/* A line's fields in the order they are written. A field past the end is
+ * not stored and the line is marked lost, so that a kind grown beyond
+ * TELEMETRY_FIELDS_MAX loses its line rather than a key. */
 typedef struct field_list {
     field_t f[TELEMETRY_FIELDS_MAX];
     size_t n;
+    bool lost;
 } field_list_t;
+
+static field_t *add_field(field_list_t *l, const char *key, field_kind_t kind)
+{
+    if (l->n == TELEMETRY_FIELDS_MAX) {
+        l->lost = true;
+        return NULL;
+    }
+    field_t *f = &l->f[l->n++];
+    f->key = key;
+    f->kind = kind;
+    return f;
+}
 
 static void add_uint(field_list_t *l, const char *key, uint64_t v)
 {
-    l->f[l->n].key = key;
-    l->f[l->n].kind = FIELD_UINT;
-    l->f[l->n].v.u = v;
-    l->n++;
+    field_t *f = add_field(l, key, FIELD_UINT);
+    if (f != NULL) {
+        f->v.u = v;
+    }
 }
 
 static void add_int(field_list_t *l, const char *key, int64_t v)
 {
-    l->f[l->n].key = key;
-    l->f[l->n].kind = FIELD_INT;
-    l->f[l->n].v.i = v;
-    l->n++;
+    field_t *f = add_field(l, key, FIELD_INT);
+    if (f != NULL) {
+        f->v.i = v;
+    }
 }
 
 static void add_str(field_list_t *l, const char *key, const char *v)
 {
-    l->f[l->n].key = key;
-    l->f[l->n].kind = FIELD_STR;
-    l->f[l->n].v.s = v;
-    l->n++;
+    field_t *f = add_field(l, key, FIELD_STR);
+    if (f != NULL) {
+        f->v.s = v;
+    }
 }
 
 /* The one writer: {"rtmem":<version>,"type":<type>,"ms":<ms>, then the
@@ -63,6 +79,9 @@ static void add_str(field_list_t *l, const char *key, const char *v)
  * only mislead the reader. */
 static void write_line(const char *type, uint32_t ms, const field_list_t *l)
 {
+    if (l->lost) {
+        return;
+    }
     rtm_line_t line;
     char buf[TELEMETRY_LINE_MAX];
     rtm_line_init_buffer(&line, buf, sizeof buf);
@@ -98,7 +117,7 @@ static void write_line(const char *type, uint32_t ms, const field_list_t *l)
 static void mem_line(const rtm_monitor_mem_t *w, uint32_t ms, uint32_t seq)
 {
     const rtm_monitor_mem_status_t *st = &w->status;
-    field_list_t l = {.n = 0};
+    field_list_t l = {.n = 0, .lost = false};
     add_uint(&l, "seq", seq);
     add_str(&l, "name", st->name);
     add_str(&l, "kind", w->heap != NULL ? "heap" : "caps");
@@ -120,7 +139,7 @@ static void mem_line(const rtm_monitor_mem_t *w, uint32_t ms, uint32_t seq)
 static void pool_line(const rtm_monitor_pool_t *w, uint32_t ms, uint32_t seq)
 {
     const rtm_monitor_pool_status_t *st = &w->status;
-    field_list_t l = {.n = 0};
+    field_list_t l = {.n = 0, .lost = false};
     add_uint(&l, "seq", seq);
     add_str(&l, "name", st->name);
     add_uint(&l, "block", st->block_size);
@@ -136,7 +155,7 @@ static void pool_line(const rtm_monitor_pool_t *w, uint32_t ms, uint32_t seq)
 static void task_line(const rtm_monitor_task_t *w, uint32_t ms, uint32_t seq, bool heap)
 {
     const rtm_monitor_task_status_t *st = &w->status;
-    field_list_t l = {.n = 0};
+    field_list_t l = {.n = 0, .lost = false};
     add_uint(&l, "seq", seq);
     add_str(&l, "name", st->name);
     add_uint(&l, "id", st->task);
@@ -154,7 +173,7 @@ static void task_line(const rtm_monitor_task_t *w, uint32_t ms, uint32_t seq, bo
 
 void rtm_monitor_telemetry_alert(const rtm_alert_t *alert)
 {
-    field_list_t l = {.n = 0};
+    field_list_t l = {.n = 0, .lost = false};
     add_str(&l, "alert", rtm_alert_kind_str(alert->kind));
     add_str(&l, "state", alert->raised ? "raised" : "cleared");
     add_str(&l, "source", alert->source);
@@ -174,7 +193,7 @@ void rtm_monitor_telemetry_rec(const rtm_recommendation_t *rec, uint32_t ms, con
         {"count", "bytes", "largest", "internal_min_free", "psram_free"},
         {"loss_bpm", "free", "tracing", NULL, NULL},
     };
-    field_list_t l = {.n = 0};
+    field_list_t l = {.n = 0, .lost = false};
     add_str(&l, "rule", rtm_rec_kind_str(rec->kind));
     add_str(&l, "source", rec->source);
     for (size_t i = 0; i < 5 && (unsigned)rec->kind < RTM_REC_KIND_COUNT; i++) {
