@@ -65,7 +65,7 @@
  * strategy is compiled in, for code that tests the old name. */
 #if defined(RTMEM_WITH_SYSTEM) && defined(RTM_WITH_SYSTEM)
 #if !RTM_WITH_SYSTEM
-#error "RTM_WITH_SYSTEM is 0 but the deprecated RTMEM_WITH_SYSTEM asks for the strategy: set only RTM_WITH_SYSTEM"
+#error "RTM_WITH_SYSTEM is 0 but the deprecated RTMEM_WITH_SYSTEM is defined"
 #endif
 #endif
 #ifndef RTM_WITH_SYSTEM
