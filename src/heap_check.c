@@ -24,7 +24,7 @@ static const rtm_strategy_inspect_t *inspect_of(const rtm_heap_t *h)
         return &rtm_inspect_best_fit;
     case RTM_BUMP:
         return &rtm_inspect_bump;
-#if defined(RTMEM_WITH_SYSTEM)
+#if RTM_WITH_SYSTEM
     case RTM_SYSTEM:
         return &rtm_inspect_system;
 #endif

@@ -1,52 +1,24 @@
+/*
+ * The monitor's sampling side: watches, the tick, history rings and trends,
+ * alerts raised and cleared with hysteresis, the allocation observers and
+ * the status queries. Advice is in monitor_advice.c, every telemetry line
+ * in monitor_telemetry.c.
+ */
 #include "rtmem/monitor.h"
 
 #include <string.h>
 
-#include "rtmem/output.h"
+#include "monitor_internal.h"
 #include "rtmem/stack.h"
 
-#define MONITOR_MAGIC 0x4d4f4e31u /* "MON1" */
-
-/* A telemetry line: longer than RTM_LINE_MAX (a memory snapshot with a
- * long name is about 250 bytes). */
-#define TELEMETRY_LINE_MAX 384u
-
-/* Rules of the recommendations (documented in monitor.h). */
-#define GROW_BELOW_PERCENT 10u
-#define SHRINK_ABOVE_PERCENT 50u
-#define SHRINK_MIN_SAMPLES 10u
-#define POOL_MIN_ALLOCS 100u
-#define POOL_MIN_SHARE_PERCENT 30u
-#define POOL_MARGIN_PERCENT 25u
 /* A free is matched to a tracked size when its usable bytes exceed the
  * size by less than this: the most a block grows past the request when
  * the remainder is too small to split off, in every strategy. */
 #define FREE_MATCH_SLACK 32u
 
-static bool monitor_ok(const rtm_monitor_t *mon)
-{
-    return mon != NULL && mon->magic == MONITOR_MAGIC;
-}
-
 static uint32_t now_ms(const rtm_monitor_t *mon)
 {
     return mon->cfg.clock_ms != NULL ? mon->cfg.clock_ms() : rtm_port_ticks();
-}
-
-static uint32_t clamp_u32(size_t v)
-{
-    return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
-}
-
-static size_t add_percent(size_t v, unsigned percent)
-{
-    uint64_t r = (uint64_t)v * (100u + percent) / 100u;
-    return r > SIZE_MAX ? SIZE_MAX : (size_t)r;
-}
-
-static size_t round_up(size_t v, size_t to)
-{
-    return to == 0 ? v : (v + to - 1u) / to * to;
 }
 
 rtm_monitor_t *rtm_monitor_init(rtm_monitor_t *mon, const rtm_monitor_config_t *cfg)
@@ -63,13 +35,13 @@ rtm_monitor_t *rtm_monitor_init(rtm_monitor_t *mon, const rtm_monitor_config_t *
     if (!rtm_port_lock_init(&mon->lock)) {
         return NULL;
     }
-    mon->magic = MONITOR_MAGIC;
+    mon->magic = RTM_MONITOR_MAGIC;
     return mon;
 }
 
 void rtm_monitor_deinit(rtm_monitor_t *mon)
 {
-    if (!monitor_ok(mon)) {
+    if (!rtm_monitor_valid(mon)) {
         return;
     }
     mon->magic = 0;
@@ -93,7 +65,7 @@ static bool add_mem(rtm_monitor_t *mon, rtm_monitor_mem_t *w, rtm_heap_t *heap, 
                     const char *name, const rtm_monitor_limits_t *limits,
                     rtm_monitor_sample_t *history, size_t history_len)
 {
-    if (!monitor_ok(mon) || w == NULL || name == NULL || history_len > UINT16_MAX ||
+    if (!rtm_monitor_valid(mon) || w == NULL || name == NULL || history_len > UINT16_MAX ||
         (history == NULL && history_len != 0)) {
         return false;
     }
@@ -109,7 +81,8 @@ static bool add_mem(rtm_monitor_t *mon, rtm_monitor_mem_t *w, rtm_heap_t *heap, 
         }
         w->history = history;
         w->history_len = (uint16_t)history_len;
-        w->granularity = heap != NULL ? clamp_u32(rtm_heap_alignment(heap)) : RTM_DEFAULT_ALIGN;
+        w->granularity =
+            heap != NULL ? rtm_monitor_clamp_u32(rtm_heap_alignment(heap)) : RTM_DEFAULT_ALIGN;
         w->external = heap == NULL && (caps & RTM_CAP_SPIRAM) != 0;
         w->next = mon->mems;
         mon->mems = w;
@@ -163,7 +136,7 @@ size_t rtm_monitor_watch_regions(rtm_monitor_t *mon, rtm_monitor_mem_t *w, size_
 
 bool rtm_monitor_watch_pool(rtm_monitor_t *mon, rtm_monitor_pool_t *w, rtm_pool_t *pool)
 {
-    if (!monitor_ok(mon) || w == NULL || pool == NULL) {
+    if (!rtm_monitor_valid(mon) || w == NULL || pool == NULL) {
         return false;
     }
     rtm_port_lock(&mon->lock);
@@ -185,7 +158,7 @@ bool rtm_monitor_watch_pool(rtm_monitor_t *mon, rtm_monitor_pool_t *w, rtm_pool_
 bool rtm_monitor_watch_task(rtm_monitor_t *mon, rtm_monitor_task_t *w, uintptr_t task,
                             const char *name, size_t stack_size)
 {
-    if (!monitor_ok(mon) || w == NULL || name == NULL) {
+    if (!rtm_monitor_valid(mon) || w == NULL || name == NULL) {
         return false;
     }
     rtm_port_lock(&mon->lock);
@@ -395,8 +368,9 @@ static void sample_mem(rtm_monitor_t *mon, rtm_monitor_mem_t *w, uint32_t now,
     st->free_blocks = r.free_blocks;
     st->failed_count = r.failed;
     st->frag_permille = frag_permille(r.free_bytes, r.largest);
-    rtm_monitor_sample_t s = {now, clamp_u32(r.free_bytes), clamp_u32(r.min_free),
-                              clamp_u32(r.largest), clamp_u32(r.used_blocks)};
+    rtm_monitor_sample_t s = {now, rtm_monitor_clamp_u32(r.free_bytes),
+                              rtm_monitor_clamp_u32(r.min_free), rtm_monitor_clamp_u32(r.largest),
+                              rtm_monitor_clamp_u32(r.used_blocks)};
     history_push(w, &s);
     int32_t slope = 0;
     st->trend_valid = trend(w, now, mon->cfg.trend_window_ms, &slope);
@@ -482,155 +456,11 @@ static void sample_task(rtm_monitor_t *mon, rtm_monitor_task_t *w, pending_alert
 }
 
 /* ------------------------------------------------------------------------ */
-/* Telemetry                                                                 */
-
-typedef struct tm_line {
-    rtm_line_t line;
-    char buf[TELEMETRY_LINE_MAX];
-} tm_line_t;
-
-static void tm_key(tm_line_t *t, const char *key)
-{
-    rtm_line_str(&t->line, ",\"");
-    rtm_line_str(&t->line, key);
-    rtm_line_str(&t->line, "\":");
-}
-
-static void tm_uint(tm_line_t *t, const char *key, uint64_t v)
-{
-    tm_key(t, key);
-    rtm_line_uint(&t->line, v);
-}
-
-static void tm_int(tm_line_t *t, const char *key, int64_t v)
-{
-    tm_key(t, key);
-    rtm_line_int(&t->line, v);
-}
-
-static void tm_str(tm_line_t *t, const char *key, const char *v)
-{
-    tm_key(t, key);
-    rtm_line_json_str(&t->line, v);
-}
-
-static void tm_begin(tm_line_t *t, const char *type, uint32_t ms)
-{
-    rtm_line_init_buffer(&t->line, t->buf, sizeof t->buf);
-    rtm_line_str(&t->line, "{\"rtmem\":");
-    rtm_line_uint(&t->line, RTM_TELEMETRY_VERSION);
-    tm_str(t, "type", type);
-    tm_uint(t, "ms", ms);
-}
-
-/* A line that did not fit is dropped whole: a cut JSON object would only
- * mislead the reader. */
-static void tm_end(tm_line_t *t)
-{
-    rtm_line_str(&t->line, "}");
-    if (!t->line.truncated) {
-        rtm_line_emit(&t->line);
-    }
-}
-
-static void emit_mem(const rtm_monitor_mem_t *w, uint32_t ms, uint32_t seq)
-{
-    const rtm_monitor_mem_status_t *st = &w->status;
-    tm_line_t t;
-    tm_begin(&t, "mem", ms);
-    tm_uint(&t, "seq", seq);
-    tm_str(&t, "name", st->name);
-    tm_str(&t, "kind", w->heap != NULL ? "heap" : "caps");
-    tm_uint(&t, "total", st->total_bytes);
-    tm_uint(&t, "free", st->free_bytes);
-    tm_uint(&t, "min_free", st->min_free_bytes);
-    tm_uint(&t, "largest", st->largest_free);
-    tm_uint(&t, "used_blocks", st->used_blocks);
-    tm_uint(&t, "free_blocks", st->free_blocks);
-    tm_uint(&t, "failed", st->failed_count);
-    tm_uint(&t, "frag_pm", st->frag_permille);
-    if (st->trend_valid) {
-        tm_int(&t, "trend_bpm", st->trend_bytes_per_min);
-    }
-    tm_uint(&t, "alerts", st->alerts);
-    tm_end(&t);
-}
-
-static void emit_pool(const rtm_monitor_pool_t *w, uint32_t ms, uint32_t seq)
-{
-    const rtm_monitor_pool_status_t *st = &w->status;
-    tm_line_t t;
-    tm_begin(&t, "pool", ms);
-    tm_uint(&t, "seq", seq);
-    tm_str(&t, "name", st->name);
-    tm_uint(&t, "block", st->block_size);
-    tm_uint(&t, "capacity", st->capacity);
-    tm_uint(&t, "used", st->used);
-    tm_uint(&t, "peak", st->peak_used);
-    tm_uint(&t, "failed", st->failed_count);
-    tm_uint(&t, "waits", st->wait_count);
-    tm_uint(&t, "alerts", st->alerts);
-    tm_end(&t);
-}
-
-static void emit_task(const rtm_monitor_task_t *w, uint32_t ms, uint32_t seq, bool heap)
-{
-    const rtm_monitor_task_status_t *st = &w->status;
-    tm_line_t t;
-    tm_begin(&t, "task", ms);
-    tm_uint(&t, "seq", seq);
-    tm_str(&t, "name", st->name);
-    tm_uint(&t, "id", st->task);
-    if (heap) {
-        tm_uint(&t, "heap", st->heap_bytes);
-        tm_uint(&t, "heap_peak", st->heap_peak);
-    }
-    if (st->stack_known) {
-        tm_uint(&t, "stack_size", st->stack_size);
-        tm_uint(&t, "stack_peak", st->stack_peak);
-    }
-    tm_uint(&t, "alerts", st->alerts);
-    tm_end(&t);
-}
-
-static void emit_alert(const rtm_alert_t *a)
-{
-    tm_line_t t;
-    tm_begin(&t, "alert", a->ms);
-    tm_str(&t, "alert", rtm_alert_kind_str(a->kind));
-    tm_str(&t, "state", a->raised ? "raised" : "cleared");
-    tm_str(&t, "source", a->source);
-    tm_int(&t, "value", a->value);
-    tm_int(&t, "threshold", a->threshold);
-    tm_end(&t);
-}
-
-void rtm_monitor_emit_telemetry(rtm_monitor_t *mon)
-{
-    if (!monitor_ok(mon)) {
-        return;
-    }
-    rtm_port_lock(&mon->lock);
-    uint32_t ms = mon->last_ms;
-    uint32_t seq = mon->samples;
-    rtm_port_unlock(&mon->lock);
-    for (const rtm_monitor_mem_t *w = mon->mems; w != NULL; w = w->next) {
-        emit_mem(w, ms, seq);
-    }
-    for (const rtm_monitor_pool_t *w = mon->pools; w != NULL; w = w->next) {
-        emit_pool(w, ms, seq);
-    }
-    for (const rtm_monitor_task_t *w = mon->tasks; w != NULL; w = w->next) {
-        emit_task(w, ms, seq, mon->cfg.task_stats != NULL);
-    }
-}
-
-/* ------------------------------------------------------------------------ */
 /* Ticking                                                                   */
 
 void rtm_monitor_sample(rtm_monitor_t *mon)
 {
-    if (!monitor_ok(mon)) {
+    if (!rtm_monitor_valid(mon)) {
         return;
     }
     pending_alerts_t pa;
@@ -658,7 +488,7 @@ void rtm_monitor_sample(rtm_monitor_t *mon)
     if (mon->cfg.telemetry) {
         rtm_monitor_emit_telemetry(mon);
         for (size_t i = 0; i < pa.count; i++) {
-            emit_alert(&pa.alert[i]);
+            rtm_monitor_telemetry_alert(&pa.alert[i]);
         }
     }
     if (mon->cfg.on_alert != NULL) {
@@ -670,7 +500,7 @@ void rtm_monitor_sample(rtm_monitor_t *mon)
 
 bool rtm_monitor_tick(rtm_monitor_t *mon)
 {
-    if (!monitor_ok(mon)) {
+    if (!rtm_monitor_valid(mon)) {
         return false;
     }
     uint32_t now = now_ms(mon);
@@ -685,7 +515,7 @@ bool rtm_monitor_tick(rtm_monitor_t *mon)
 
 void rtm_monitor_run(rtm_monitor_t *mon)
 {
-    if (!monitor_ok(mon)) {
+    if (!rtm_monitor_valid(mon)) {
         return;
     }
     for (;;) {
@@ -708,7 +538,7 @@ void rtm_monitor_task_main(void *mon)
 
 void rtm_monitor_stop(rtm_monitor_t *mon)
 {
-    if (monitor_ok(mon)) {
+    if (rtm_monitor_valid(mon)) {
         rtm_port_lock(&mon->lock);
         mon->stop = true;
         rtm_port_unlock(&mon->lock);
@@ -759,7 +589,7 @@ static rtm_monitor_size_slot_t *slot_for_free(rtm_monitor_mem_t *w, size_t usabl
 void rtm_monitor_heap_observer(const rtm_heap_event_t *event, void *ctx)
 {
     rtm_monitor_t *mon = ctx;
-    if (event == NULL || !monitor_ok(mon) || event->kind == RTM_EVENT_REALLOC) {
+    if (event == NULL || !rtm_monitor_valid(mon) || event->kind == RTM_EVENT_REALLOC) {
         return;
     }
     rtm_port_lock(&mon->lock);
@@ -769,8 +599,8 @@ void rtm_monitor_heap_observer(const rtm_heap_event_t *event, void *ctx)
         }
         if (event->kind == RTM_EVENT_ALLOC) {
             w->allocs_total++;
-            rtm_monitor_size_slot_t *s =
-                slot_for_alloc(w, clamp_u32(round_up(event->size, w->granularity)));
+            size_t rounded = rtm_monitor_round_up(event->size, w->granularity);
+            rtm_monitor_size_slot_t *s = slot_for_alloc(w, rtm_monitor_clamp_u32(rounded));
             s->allocs++;
             s->live++;
             if (s->live > s->peak) {
@@ -791,7 +621,7 @@ void rtm_monitor_caps_observer(const void *ptr, size_t size, rtm_caps_t caps,
 {
     rtm_monitor_t *mon = ctx;
     (void)ptr;
-    if (!monitor_ok(mon) || size < RTM_MONITOR_LARGE_BYTES ||
+    if (!rtm_monitor_valid(mon) || size < RTM_MONITOR_LARGE_BYTES ||
         (caps & (RTM_CAP_DMA | RTM_CAP_INTERNAL | RTM_CAP_EXEC)) != 0) {
         return;
     }
@@ -802,7 +632,7 @@ void rtm_monitor_caps_observer(const void *ptr, size_t size, rtm_caps_t caps,
             w->large_no_dma_count++;
             w->large_no_dma_bytes += size;
             if (size > w->large_no_dma_max) {
-                w->large_no_dma_max = clamp_u32(size);
+                w->large_no_dma_max = rtm_monitor_clamp_u32(size);
             }
         }
     }
@@ -814,7 +644,7 @@ void rtm_monitor_caps_observer(const void *ptr, size_t size, rtm_caps_t caps,
 
 bool rtm_monitor_status(rtm_monitor_t *mon, rtm_monitor_status_t *out)
 {
-    if (!monitor_ok(mon) || out == NULL) {
+    if (!rtm_monitor_valid(mon) || out == NULL) {
         return false;
     }
     memset(out, 0, sizeof *out);
@@ -843,7 +673,7 @@ bool rtm_monitor_status(rtm_monitor_t *mon, rtm_monitor_status_t *out)
 bool rtm_monitor_mem_status(rtm_monitor_t *mon, const rtm_monitor_mem_t *w,
                             rtm_monitor_mem_status_t *out)
 {
-    if (!monitor_ok(mon) || w == NULL || out == NULL) {
+    if (!rtm_monitor_valid(mon) || w == NULL || out == NULL) {
         return false;
     }
     rtm_port_lock(&mon->lock);
@@ -855,7 +685,7 @@ bool rtm_monitor_mem_status(rtm_monitor_t *mon, const rtm_monitor_mem_t *w,
 bool rtm_monitor_pool_status(rtm_monitor_t *mon, const rtm_monitor_pool_t *w,
                              rtm_monitor_pool_status_t *out)
 {
-    if (!monitor_ok(mon) || w == NULL || out == NULL) {
+    if (!rtm_monitor_valid(mon) || w == NULL || out == NULL) {
         return false;
     }
     rtm_port_lock(&mon->lock);
@@ -867,7 +697,7 @@ bool rtm_monitor_pool_status(rtm_monitor_t *mon, const rtm_monitor_pool_t *w,
 bool rtm_monitor_task_status(rtm_monitor_t *mon, const rtm_monitor_task_t *w,
                              rtm_monitor_task_status_t *out)
 {
-    if (!monitor_ok(mon) || w == NULL || out == NULL) {
+    if (!rtm_monitor_valid(mon) || w == NULL || out == NULL) {
         return false;
     }
     rtm_port_lock(&mon->lock);
@@ -879,7 +709,7 @@ bool rtm_monitor_task_status(rtm_monitor_t *mon, const rtm_monitor_task_t *w,
 bool rtm_monitor_history(rtm_monitor_t *mon, const rtm_monitor_mem_t *w, size_t i,
                          rtm_monitor_sample_t *out, size_t *count)
 {
-    if (!monitor_ok(mon) || w == NULL) {
+    if (!rtm_monitor_valid(mon) || w == NULL) {
         return false;
     }
     rtm_port_lock(&mon->lock);
@@ -895,308 +725,6 @@ bool rtm_monitor_history(rtm_monitor_t *mon, const rtm_monitor_mem_t *w, size_t 
     return ok;
 }
 
-/* ------------------------------------------------------------------------ */
-/* Recommendations                                                           */
-
-/* Recommendations are produced in order; a sink keeps those from index
- * skip on, up to cap of them, and counts all. */
-typedef struct rec_sink {
-    rtm_recommendation_t *out;
-    size_t cap;
-    size_t skip;
-    size_t count;
-} rec_sink_t;
-
-static void rec_add(rec_sink_t *sink, rtm_rec_kind_t kind, const char *source, uint64_t v0,
-                    uint64_t v1, uint64_t v2, uint64_t v3, uint64_t v4)
-{
-    if (sink->count >= sink->skip && sink->count - sink->skip < sink->cap) {
-        rtm_recommendation_t *r = &sink->out[sink->count - sink->skip];
-        r->kind = kind;
-        r->source = source;
-        r->v[0] = v0;
-        r->v[1] = v1;
-        r->v[2] = v2;
-        r->v[3] = v3;
-        r->v[4] = v4;
-    }
-    sink->count++;
-}
-
-static void rules_for_memory(const rtm_monitor_t *mon, const rtm_monitor_mem_t *w,
-                             size_t psram_free, rec_sink_t *sink)
-{
-    const rtm_monitor_mem_status_t *st = &w->status;
-    if (st->total_bytes == 0) {
-        return;
-    }
-    size_t total = st->total_bytes;
-    size_t peak_used = total - (st->min_free_bytes < total ? st->min_free_bytes : total);
-    size_t advised = add_percent(peak_used, mon->cfg.stack_margin_percent);
-    bool short_internal = (uint64_t)st->min_free_bytes * 100u < (uint64_t)total * GROW_BELOW_PERCENT;
-    if (short_internal) {
-        rec_add(sink, RTM_REC_GROW_MEMORY, st->name, total, st->min_free_bytes, peak_used,
-                advised > total ? advised : total + total / 10u, w->fixed ? 1u : 0u);
-    } else if (!w->fixed && mon->samples >= SHRINK_MIN_SAMPLES &&
-               (uint64_t)st->min_free_bytes * 100u > (uint64_t)total * SHRINK_ABOVE_PERCENT) {
-        rec_add(sink, RTM_REC_SHRINK_MEMORY, st->name, total, st->min_free_bytes, peak_used,
-                advised, 0);
-    }
-
-    /* Judged on the count each size surely has (allocs - error). */
-    const rtm_monitor_size_slot_t *top = NULL;
-    for (size_t i = 0; i < RTM_MONITOR_SIZE_SLOTS; i++) {
-        const rtm_monitor_size_slot_t *s = &w->sizes[i];
-        if (s->allocs > s->error &&
-            (top == NULL || s->allocs - s->error > top->allocs - top->error)) {
-            top = s;
-        }
-    }
-    uint32_t sure = top != NULL ? top->allocs - top->error : 0;
-    if (top != NULL && w->allocs_total >= POOL_MIN_ALLOCS &&
-        (uint64_t)sure * 100u >= (uint64_t)w->allocs_total * POOL_MIN_SHARE_PERCENT) {
-        size_t count = add_percent(top->peak, POOL_MARGIN_PERCENT);
-        if (count <= top->peak) {
-            count = top->peak + 1u;
-        }
-        rec_add(sink, RTM_REC_POOL_FOR_SIZE, st->name, top->size, sure, w->allocs_total,
-                top->peak, count);
-    }
-
-    bool low_alert = (st->alerts & ((1u << RTM_ALERT_LOW_FREE) | (1u << RTM_ALERT_LOW_MIN_FREE))) != 0;
-    if (!w->external && w->large_no_dma_count != 0 && (short_internal || low_alert) &&
-        psram_free > w->large_no_dma_max) {
-        rec_add(sink, RTM_REC_MOVE_TO_PSRAM, st->name, w->large_no_dma_count,
-                w->large_no_dma_bytes, w->large_no_dma_max, st->min_free_bytes, psram_free);
-    }
-
-    if ((st->alerts & (1u << RTM_ALERT_LEAK_TREND)) != 0) {
-        bool tracing = mon->cfg.trace != NULL && rtm_trace_state(mon->cfg.trace) == RTM_TRACE_RUNNING;
-        rec_add(sink, RTM_REC_ENABLE_TRACING, st->name,
-                (uint64_t)(-(int64_t)st->trend_bytes_per_min), st->free_bytes, tracing ? 1u : 0u, 0,
-                0);
-    }
-}
-
-static void rules_for_task(const rtm_monitor_t *mon, const rtm_monitor_task_t *w,
-                           rec_sink_t *sink)
-{
-    const rtm_monitor_task_status_t *st = &w->status;
-    if (!st->stack_known) {
-        return;
-    }
-    /* Stacks are sized in 16-byte steps: the strictest stack alignment of
-     * the targets rtmem knows. */
-    size_t advised = round_up(add_percent(st->stack_peak, mon->cfg.stack_margin_percent), 16u);
-    if (advised > st->stack_size || advised * 2u < st->stack_size) {
-        rec_add(sink, RTM_REC_STACK_SIZE, st->name, st->stack_size, st->stack_peak, advised, 0, 0);
-    }
-}
-
-static size_t recommend_from(rtm_monitor_t *mon, size_t skip, rtm_recommendation_t *out,
-                             size_t n)
-{
-    rec_sink_t sink = {out, out != NULL ? n : 0, skip, 0};
-    rtm_port_lock(&mon->lock);
-    size_t psram_free = 0;
-    for (const rtm_monitor_mem_t *w = mon->mems; w != NULL; w = w->next) {
-        if (w->external && w->status.largest_free > psram_free) {
-            psram_free = w->status.largest_free;
-        }
-    }
-    for (const rtm_monitor_mem_t *w = mon->mems; w != NULL; w = w->next) {
-        rules_for_memory(mon, w, psram_free, &sink);
-    }
-    for (const rtm_monitor_task_t *w = mon->tasks; w != NULL; w = w->next) {
-        rules_for_task(mon, w, &sink);
-    }
-    rtm_port_unlock(&mon->lock);
-    return sink.count;
-}
-
-size_t rtm_monitor_recommend(rtm_monitor_t *mon, rtm_recommendation_t *out, size_t n)
-{
-    return monitor_ok(mon) ? recommend_from(mon, 0, out, n) : 0;
-}
-
-/* A bounded text builder over the caller's buffer, always terminated. */
-typedef struct text_buf {
-    char *buf;
-    size_t len;
-    size_t need;
-} text_buf_t;
-
-/* Control bytes (a name is the application's) become '?': the sentence
- * is one line of a log. */
-static void text_put(text_buf_t *t, const char *s)
-{
-    for (; *s != '\0'; s++) {
-        if (t->need + 1u < t->len) {
-            t->buf[t->need] = (unsigned char)*s < 0x20u ? '?' : *s;
-            t->buf[t->need + 1u] = '\0';
-        }
-        t->need++;
-    }
-}
-
-static void text_uint(text_buf_t *t, uint64_t v)
-{
-    char digits[21];
-    size_t n = sizeof digits - 1u;
-    digits[n] = '\0';
-    do {
-        digits[--n] = (char)('0' + (int)(v % 10u));
-        v /= 10u;
-    } while (v != 0);
-    text_put(t, &digits[n]);
-}
-
-/* Pieces of a sentence: text and numbers alternate, the numbers being
- * indices into rec->v (or -1 for none). */
-static void text_parts(text_buf_t *t, const rtm_recommendation_t *rec, const char *const *parts,
-                       const int *values, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        text_put(t, parts[i]);
-        if (values[i] >= 0) {
-            text_uint(t, rec->v[values[i]]);
-        }
-    }
-}
-
-size_t rtm_recommendation_text(const rtm_recommendation_t *rec, char *buf, size_t len)
-{
-    text_buf_t t = {buf, buf != NULL ? len : 0, 0};
-    if (t.len > 0) {
-        buf[0] = '\0';
-    }
-    if (rec == NULL) {
-        return 0;
-    }
-    text_put(&t, rec->source != NULL ? rec->source : "?");
-    text_put(&t, ": ");
-    switch (rec->kind) {
-    case RTM_REC_GROW_MEMORY: {
-        static const char *const p[] = {"minimum free was ", " B of ", " B (peak use ",
-                                        " B): raise it to at least ", " B"};
-        static const char *const fixed[] = {"minimum free was ", " B of ", " B (peak use ",
-                                            (" B) and its size is the chip's: move "
-                                             "allocations elsewhere or use "),
-                                            " B less of it"};
-        static const int v[] = {1, 0, 2, 3, -1};
-        if (rec->v[4] != 0) {
-            rtm_recommendation_t less = *rec;
-            less.v[3] = rec->v[3] > rec->v[0] ? rec->v[3] - rec->v[0] : 0;
-            text_parts(&t, &less, fixed, v, 5);
-        } else {
-            text_parts(&t, rec, p, v, 5);
-        }
-        break;
-    }
-    case RTM_REC_SHRINK_MEMORY: {
-        static const char *const p[] = {"minimum free is ", " B of ", " B (peak use ",
-                                        " B): it could shrink to ", " B"};
-        static const int v[] = {1, 0, 2, 3, -1};
-        text_parts(&t, rec, p, v, 5);
-        break;
-    }
-    case RTM_REC_POOL_FOR_SIZE: {
-        static const char *const p[] = {"", " of ", " allocations are ",
-                                        " B: serve them from a pool of ", " blocks of ",
-                                        " B (peak ", " live)"};
-        static const int v[] = {1, 2, 0, 4, 0, 3, -1};
-        text_parts(&t, rec, p, v, 7);
-        break;
-    }
-    case RTM_REC_STACK_SIZE: {
-        static const char *const p[] = {"stack peak ", " B of ", " B: give it ", " B"};
-        static const int v[] = {1, 0, 2, -1};
-        text_parts(&t, rec, p, v, 4);
-        break;
-    }
-    case RTM_REC_MOVE_TO_PSRAM: {
-        static const char *const p[] = {"", " large allocations (", " B, largest ",
-                                        " B) need no DMA but use internal RAM (minimum free ",
-                                        " B): use MALLOC_CAP_SPIRAM (largest PSRAM block ",
-                                        " B)"};
-        static const int v[] = {0, 1, 2, 3, 4, -1};
-        text_parts(&t, rec, p, v, 6);
-        break;
-    }
-    case RTM_REC_ENABLE_TRACING: {
-        static const char *const p[] = {"free memory falls by ", " B/min (", " B free): "};
-        static const int v[] = {0, 1, -1};
-        text_parts(&t, rec, p, v, 3);
-        text_put(&t, rec->v[2] != 0 ? "tracing runs: take checkpoints and list the leaks since"
-                                    : "start heap tracing (rtm_trace_start) and take checkpoints "
-                                      "to find the leaking call site");
-        break;
-    }
-    default:
-        text_put(&t, "(unknown recommendation)");
-        break;
-    }
-    return t.need;
-}
-
-static void emit_rec(const rtm_recommendation_t *rec, uint32_t ms, const char *text)
-{
-    static const char *const names[RTM_REC_KIND_COUNT][5] = {
-        {"size", "min_free", "peak_used", "advised", "fixed"},
-        {"size", "min_free", "peak_used", "advised", NULL},
-        {"block", "allocs", "all_allocs", "peak_live", "count"},
-        {"size", "peak_used", "advised", NULL, NULL},
-        {"count", "bytes", "largest", "internal_min_free", "psram_free"},
-        {"loss_bpm", "free", "tracing", NULL, NULL},
-    };
-    tm_line_t t;
-    tm_begin(&t, "rec", ms);
-    tm_str(&t, "rule", rtm_rec_kind_str(rec->kind));
-    tm_str(&t, "source", rec->source);
-    for (size_t i = 0; i < 5 && (unsigned)rec->kind < RTM_REC_KIND_COUNT; i++) {
-        if (names[rec->kind][i] != NULL) {
-            tm_uint(&t, names[rec->kind][i], rec->v[i]);
-        }
-    }
-    tm_str(&t, "text", text);
-    tm_end(&t);
-}
-
-size_t rtm_monitor_print_recommendations(rtm_monitor_t *mon)
-{
-    if (!monitor_ok(mon)) {
-        return 0;
-    }
-    rtm_port_lock(&mon->lock);
-    uint32_t ms = mon->last_ms;
-    rtm_port_unlock(&mon->lock);
-    size_t done = 0;
-    /* A few at a time, so the stack holds a small batch; no lock is held
-     * while the lines are written. */
-    for (;;) {
-        rtm_recommendation_t batch[4];
-        size_t total = recommend_from(mon, done, batch, 4);
-        if (done >= total) {
-            return done;
-        }
-        size_t n = total - done < 4 ? total - done : 4;
-        for (size_t i = 0; i < n; i++) {
-            char text[200];
-            rtm_recommendation_text(&batch[i], text, sizeof text);
-            if (mon->cfg.telemetry) {
-                emit_rec(&batch[i], ms, text);
-            }
-            rtm_line_t line;
-            char buf[240];
-            rtm_line_init_buffer(&line, buf, sizeof buf);
-            rtm_line_str(&line, "rtmem monitor: ");
-            rtm_line_str(&line, text);
-            rtm_line_emit(&line);
-        }
-        done += n;
-    }
-}
-
 const char *rtm_alert_kind_str(rtm_alert_kind_t kind)
 {
     static const char *const names[RTM_ALERT_KIND_COUNT] = {
@@ -1206,11 +734,3 @@ const char *rtm_alert_kind_str(rtm_alert_kind_t kind)
     return (unsigned)kind < RTM_ALERT_KIND_COUNT ? names[kind] : "unknown";
 }
 
-const char *rtm_rec_kind_str(rtm_rec_kind_t kind)
-{
-    static const char *const names[RTM_REC_KIND_COUNT] = {
-        "grow_memory", "shrink_memory", "pool_for_size", "stack_size", "move_to_psram",
-        "enable_tracing",
-    };
-    return (unsigned)kind < RTM_REC_KIND_COUNT ? names[kind] : "unknown";
-}

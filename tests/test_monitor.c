@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdatomic.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1120,6 +1121,133 @@ static void test_telemetry_lines(void **state)
     rtm_monitor_deinit(&mon);
 }
 
+/* Takes the next captured line (without its newline) from *cursor. */
+static const char *next_line(char **cursor)
+{
+    char *line = *cursor;
+    char *nl = strchr(line, '\n');
+    assert_non_null(nl);
+    *nl = '\0';
+    *cursor = nl + 1;
+    return line;
+}
+
+/* json_name: the watch's name as the line must escape it. */
+static void expect_mem_line(const char *line, uint32_t ms, uint32_t seq, const char *json_name,
+                            const rtm_monitor_mem_status_t *st)
+{
+    char trend[40] = "";
+    if (st->trend_valid) {
+        snprintf(trend, sizeof trend, ",\"trend_bpm\":%" PRId32, st->trend_bytes_per_min);
+    }
+    char want[512];
+    snprintf(want, sizeof want,
+             "{\"rtmem\":1,\"type\":\"mem\",\"ms\":%" PRIu32 ",\"seq\":%" PRIu32
+             ",\"name\":\"%s\",\"kind\":\"heap\",\"total\":%zu,\"free\":%zu,\"min_free\":%zu"
+             ",\"largest\":%zu,\"used_blocks\":%zu,\"free_blocks\":%zu,\"failed\":%zu"
+             ",\"frag_pm\":%" PRIu32 "%s,\"alerts\":%" PRIu32 "}",
+             ms, seq, json_name, st->total_bytes, st->free_bytes, st->min_free_bytes,
+             st->largest_free, st->used_blocks, st->free_blocks, st->failed_count,
+             st->frag_permille, trend, st->alerts);
+    assert_string_equal(line, want);
+}
+
+/* One line of each kind, byte for byte as docs/formats.md shows them:
+ * key order, punctuation, optional keys, escaping. The numbers that depend
+ * on the heap layout of the build come from the status calls. */
+static void test_telemetry_exact_lines(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    cfg.telemetry = true;
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(16 * 1024);
+    rtm_monitor_limits_t lim = {0};
+    lim.low_free = 64 * 1024; /* always below: raised on the first sample */
+    rtm_monitor_mem_t w;
+    rtm_monitor_sample_t hist[8];
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram\t1", &lim, hist, 8));
+    static _Alignas(16) uint8_t storage[512];
+    static rtm_pool_t pool;
+    rtm_pool_config_t pc = {0};
+    pc.name = "msgs";
+    pc.block_size = 16;
+    pc.count = 4;
+    assert_non_null(rtm_pool_init(&pool, storage, sizeof storage, &pc));
+    rtm_monitor_pool_t pw;
+    assert_true(rtm_monitor_watch_pool(&mon, &pw, &pool));
+    rtm_monitor_task_t tw;
+    assert_true(rtm_monitor_watch_task(&mon, &tw, 12345, "idle", 0));
+    /* Most of the heap in use: minimum free under 10%, so grow advice. */
+    rtm_heap_info_t hi;
+    assert_true(rtm_heap_info(h, &hi));
+    assert_true(hi.largest_free_block > 1024);
+    assert_non_null(rtm_malloc(h, hi.largest_free_block - 512));
+    void *b = rtm_pool_alloc(&pool);
+    assert_non_null(b);
+
+    g_now = 5000;
+    capture_start();
+    rtm_monitor_sample(&mon);
+    rtm_output_set(NULL, NULL);
+    rtm_monitor_mem_status_t ms;
+    assert_true(rtm_monitor_mem_status(&mon, &w, &ms));
+    assert_false(ms.trend_valid);
+    char *cursor = g_out;
+    expect_mem_line(next_line(&cursor), 5000, 1, "ram\\u00091", &ms);
+    assert_string_equal(next_line(&cursor),
+                        "{\"rtmem\":1,\"type\":\"pool\",\"ms\":5000,\"seq\":1,\"name\":\"msgs\","
+                        "\"block\":16,\"capacity\":4,\"used\":1,\"peak\":1,\"failed\":0,"
+                        "\"waits\":0,\"alerts\":0}");
+    assert_string_equal(next_line(&cursor),
+                        "{\"rtmem\":1,\"type\":\"task\",\"ms\":5000,\"seq\":1,\"name\":\"idle\","
+                        "\"id\":12345,\"alerts\":0}");
+    char want[512];
+    snprintf(want, sizeof want,
+             "{\"rtmem\":1,\"type\":\"alert\",\"ms\":5000,\"alert\":\"low_free\","
+             "\"state\":\"raised\",\"source\":\"ram\\u00091\",\"value\":%zu,\"threshold\":65536}",
+             ms.free_bytes);
+    assert_string_equal(next_line(&cursor), want);
+    assert_string_equal(cursor, "");
+
+    /* Enough samples for a trend: the optional key sits before "alerts". */
+    for (int i = 0; i < 6; i++) {
+        g_now += 1000;
+        rtm_monitor_sample(&mon);
+    }
+    assert_true(rtm_monitor_mem_status(&mon, &w, &ms));
+    assert_true(ms.trend_valid);
+    capture_start();
+    rtm_monitor_emit_telemetry(&mon);
+    rtm_output_set(NULL, NULL);
+    cursor = g_out;
+    expect_mem_line(next_line(&cursor), 11000, 7, "ram\\u00091", &ms);
+
+    rtm_recommendation_t rec[4];
+    assert_int_equal(rtm_monitor_recommend(&mon, rec, 4), 1);
+    assert_int_equal(rec[0].kind, RTM_REC_GROW_MEMORY);
+    char text[200];
+    rtm_recommendation_text(&rec[0], text, sizeof text);
+    capture_start();
+    assert_int_equal(rtm_monitor_print_recommendations(&mon), 1);
+    rtm_output_set(NULL, NULL);
+    cursor = g_out;
+    snprintf(want, sizeof want,
+             "{\"rtmem\":1,\"type\":\"rec\",\"ms\":11000,\"rule\":\"grow_memory\","
+             "\"source\":\"ram\\u00091\",\"size\":%" PRIu64 ",\"min_free\":%" PRIu64
+             ",\"peak_used\":%" PRIu64 ",\"advised\":%" PRIu64 ",\"fixed\":0,\"text\":\"%s\"}",
+             rec[0].v[0], rec[0].v[1], rec[0].v[2], rec[0].v[3], text);
+    assert_null(strchr(text, '"'));
+    assert_string_equal(next_line(&cursor), want);
+    snprintf(want, sizeof want, "rtmem monitor: %s", text);
+    assert_string_equal(next_line(&cursor), want);
+    assert_string_equal(cursor, "");
+    rtm_pool_free(&pool, b);
+    rtm_monitor_deinit(&mon);
+}
+
 static void test_run_in_thread(void **state)
 {
     (void)state;
@@ -1162,6 +1290,7 @@ int main(void)
         cmocka_unit_test(test_move_to_psram),
         cmocka_unit_test(test_tracing_advice),
         cmocka_unit_test(test_telemetry_lines),
+        cmocka_unit_test(test_telemetry_exact_lines),
         cmocka_unit_test(test_run_in_thread),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

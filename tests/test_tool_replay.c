@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "commands.h"
+#include "rtmem/config.h"
 #include "replay.h"
 #include "rtmem/heap.h"
 
@@ -61,7 +62,7 @@ static const char *write_trace(const char *text)
 
 static bool strategy_available(rtm_strategy_id_t s)
 {
-#ifdef RTMEM_WITH_SYSTEM
+#if RTM_WITH_SYSTEM
     (void)s;
     return true;
 #else

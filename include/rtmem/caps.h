@@ -542,11 +542,8 @@ bool rtm_caps_region_matches(const rtm_caps_region_t *region, rtm_caps_t caps);
 /* ------------------------------------------------------------------ */
 /* Presets                                                             */
 
-/* Extra slots the presets' one-call init functions reserve for
- * rtm_caps_add_region at run time. */
-#ifndef RTM_PRESET_SPARE_REGIONS
-#define RTM_PRESET_SPARE_REGIONS 4
-#endif
+/* The presets' one-call init functions reserve RTM_PRESET_SPARE_REGIONS
+ * extra slots (config.h, default 4) for rtm_caps_add_region at run time. */
 
 #ifdef __cplusplus
 }

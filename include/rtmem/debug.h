@@ -1,9 +1,9 @@
 /*
  * rtmem debug layer: heap poisoning, corruption reports, incremental checks.
  *
- * The poisoning level is chosen per build (RTM_POISON_LEVEL in config.h,
- * CMake -DRTMEM_POISON=none|light|comprehensive); docs/debugging.md has the
- * full story. In short:
+ * The poisoning level is chosen per build (RTM_POISON_LEVEL: config.h and
+ * your rtmem_config.h, or CMake -DRTMEM_POISON=none|light|comprehensive);
+ * docs/debugging.md has the full story. In short:
  *
  *   level            per block (default 8-byte granularity)     catches
  *   0 none           nothing                                    pointer misuse only

@@ -38,10 +38,11 @@
  * (16 bytes per slot on 64-bit hosts, 8 on 32-bit), which bounds how many
  * blocks may be live at once; allocated bytes are bounded by
  * rtm_heap_config_t.system_budget. It exists only when the library is built
- * with RTMEM_WITH_SYSTEM (hosted targets); otherwise init gives
- * RTM_ERR_UNSUPPORTED. Since a freed pointer leaves its table, a second free
- * of it is reported as RTM_MISUSE_FOREIGN_POINTER, not DOUBLE_FREE; realloc
- * is in place only when shrinking.
+ * with RTM_WITH_SYSTEM 1 (config.h; CMake RTMEM_WITH_SYSTEM, on for hosted
+ * targets); otherwise init gives RTM_ERR_UNSUPPORTED. Since a freed pointer
+ * leaves its table, a second free of it is reported as
+ * RTM_MISUSE_FOREIGN_POINTER, not DOUBLE_FREE; realloc is in place only when
+ * shrinking.
  *
  * Thread safety: every function takes the heap's lock (port.h) unless the
  * heap was created with RTM_HEAP_NO_LOCK. No function may be called from an
@@ -87,7 +88,7 @@ extern const rtm_strategy_t rtm_strategy_tlsf;      /* default: O(1) two-level s
 extern const rtm_strategy_t rtm_strategy_first_fit; /* FreeRTOS heap_4 */
 extern const rtm_strategy_t rtm_strategy_best_fit;  /* FreeRTOS heap_2 */
 extern const rtm_strategy_t rtm_strategy_bump;      /* FreeRTOS heap_1 */
-extern const rtm_strategy_t rtm_strategy_system;    /* FreeRTOS heap_3; only with RTMEM_WITH_SYSTEM */
+extern const rtm_strategy_t rtm_strategy_system;    /* FreeRTOS heap_3; only with RTM_WITH_SYSTEM */
 
 /* A strategy's number, for names, traces, tools and loops over all of them. */
 typedef enum rtm_strategy_id {

@@ -58,6 +58,7 @@
 #include <stdint.h>
 
 #include "rtmem/caps.h"
+#include "rtmem/config.h"
 #include "rtmem/heap.h"
 #include "rtmem/pool.h"
 #include "rtmem/port.h"
@@ -68,16 +69,12 @@
 extern "C" {
 #endif
 
-/* Allocation sizes tracked per memory watch for the pool rule. */
-#ifndef RTM_MONITOR_SIZE_SLOTS
-#define RTM_MONITOR_SIZE_SLOTS 8
-#endif
-
-/* Alerts delivered per tick; more are counted in rtm_monitor_status_t
- * .alerts_dropped (they are raised all the same, only not reported). */
-#ifndef RTM_MONITOR_MAX_ALERTS_PER_TICK
-#define RTM_MONITOR_MAX_ALERTS_PER_TICK 16
-#endif
+/* Options (defaults and limits in config.h): RTM_MONITOR_SIZE_SLOTS,
+ * allocation sizes tracked per memory watch for the pool rule (8);
+ * RTM_MONITOR_MAX_ALERTS_PER_TICK, alerts delivered per tick (16): more are
+ * counted in rtm_monitor_status_t .alerts_dropped (they are raised all the
+ * same, only not reported); RTM_MONITOR_LARGE_BYTES, see
+ * rtm_monitor_caps_observer (4096). */
 
 /* The telemetry format version: the value of the "rtmem" key. */
 #define RTM_TELEMETRY_VERSION 1
@@ -331,11 +328,8 @@ void rtm_monitor_stop(rtm_monitor_t *mon);
 void rtm_monitor_heap_observer(const rtm_heap_event_t *event, void *ctx);
 
 /* Capability observer (rtm_caps_set_observer, ctx = the monitor): counts
- * allocations of at least RTM_MONITOR_LARGE_BYTES that asked for neither
- * DMA nor internal memory and landed in internal memory. */
-#ifndef RTM_MONITOR_LARGE_BYTES
-#define RTM_MONITOR_LARGE_BYTES 4096u
-#endif
+ * allocations of at least RTM_MONITOR_LARGE_BYTES (config.h) that asked for
+ * neither DMA nor internal memory and landed in internal memory. */
 void rtm_monitor_caps_observer(const void *ptr, size_t size, rtm_caps_t caps,
                                const rtm_caps_region_t *region, void *ctx);
 

@@ -21,15 +21,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "rtmem/config.h"
 #include "rtmem/heap.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#ifndef RTM_OBSERVER_CHAIN_MAX
-#define RTM_OBSERVER_CHAIN_MAX 4
-#endif
+/* A chain holds RTM_OBSERVER_CHAIN_MAX observers (config.h, default 4). */
 
 typedef struct rtm_observer_chain {
     size_t count;

@@ -74,13 +74,8 @@ bool rtm_stack_usage(uintptr_t task, rtm_stack_usage_t *out);
 
 #if defined(RTM_PORT_POSIX)
 
-/* Threads rtm_stack_usage can know at once (a few pointers each, static). */
-#ifndef RTM_STACK_MAX_THREADS
-#define RTM_STACK_MAX_THREADS 16
-#endif
-#if RTM_STACK_MAX_THREADS < 1
-#error "RTM_STACK_MAX_THREADS must be at least 1"
-#endif
+/* Threads rtm_stack_usage can know at once (a few pointers each, static):
+ * RTM_STACK_MAX_THREADS, config.h (default 16, at least 1). */
 
 /* Alignment rtm_thread_start requires of the stack memory (the strictest
  * ABI alignment of a stack pointer on the hosts rtmem runs on). */

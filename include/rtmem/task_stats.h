@@ -57,15 +57,9 @@
 extern "C" {
 #endif
 
-/* Bytes of a task name, NUL included (longer names are cut). */
-#ifndef RTM_TASK_NAME_LEN
-#define RTM_TASK_NAME_LEN 16
-#endif
-
-/* Heaps with their own figures per stats object. */
-#ifndef RTM_TASK_STATS_MAX_HEAPS
-#define RTM_TASK_STATS_MAX_HEAPS 4
-#endif
+/* Options (config.h): RTM_TASK_NAME_LEN, bytes of a task name, NUL
+ * included (longer names are cut; default 16); RTM_TASK_STATS_MAX_HEAPS,
+ * heaps with their own figures per stats object (1..254, default 4). */
 
 /* rtm_task_stats_init flags */
 #define RTM_TASK_STATS_KEEP_DELETED 0x1u /* add a deleted task's allocation and

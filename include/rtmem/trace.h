@@ -78,20 +78,11 @@
 extern "C" {
 #endif
 
-/* Caller addresses kept per record (1..8). Each costs one pointer per
- * record. Without RTM_TRACE_FRAME_WALK only callers[0] is ever filled. */
-#ifndef RTM_TRACE_DEPTH
-#define RTM_TRACE_DEPTH 2
-#endif
-#if RTM_TRACE_DEPTH < 1 || RTM_TRACE_DEPTH > 8
-#error "RTM_TRACE_DEPTH must be between 1 and 8"
-#endif
-
-/* 1 = fill callers[1..] by walking frames (see above; needs frame
- * pointers everywhere). Default 0: never walks. */
-#ifndef RTM_TRACE_FRAME_WALK
-#define RTM_TRACE_FRAME_WALK 0
-#endif
+/* Options (config.h): RTM_TRACE_DEPTH, caller addresses kept per record
+ * (1..8, default 2; each costs one pointer per record; without
+ * RTM_TRACE_FRAME_WALK only callers[0] is ever filled), and
+ * RTM_TRACE_FRAME_WALK, 1 = fill callers[1..] by walking frames (see above;
+ * needs frame pointers everywhere; default 0: never walks). */
 
 typedef struct rtm_trace rtm_trace_t;
 

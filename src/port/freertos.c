@@ -168,6 +168,8 @@ bool rtm_stack_usage(uintptr_t task, rtm_stack_usage_t *out)
 #error "rtmem freertos port: rtm_pool_alloc_wait needs configUSE_TASK_NOTIFICATIONS 1"
 #endif
 
+/* The one option whose default and upper bound need FreeRTOSConfig.h, so
+ * they live here; config.h refuses a negative value. */
 #ifndef RTM_FREERTOS_NOTIFY_INDEX
 #define RTM_FREERTOS_NOTIFY_INDEX (configTASK_NOTIFICATION_ARRAY_ENTRIES - 1)
 #endif

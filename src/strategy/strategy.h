@@ -121,7 +121,7 @@ extern const rtm_strategy_inspect_t rtm_inspect_tlsf;
 extern const rtm_strategy_inspect_t rtm_inspect_first_fit;
 extern const rtm_strategy_inspect_t rtm_inspect_best_fit;
 extern const rtm_strategy_inspect_t rtm_inspect_bump;
-#if defined(RTMEM_WITH_SYSTEM)
+#if RTM_WITH_SYSTEM
 extern const rtm_strategy_inspect_t rtm_inspect_system;
 #endif
 

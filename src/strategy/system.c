@@ -19,13 +19,13 @@
  *                  free + allocated + overhead == budget + arena size.
  * largest_free is free_bytes for the same reason free_blocks is at most 1.
  */
-#if defined(RTMEM_WITH_SYSTEM)
+#include "strategy.h"
+
+#if RTM_WITH_SYSTEM
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
-
-#include "strategy.h"
 
 #define SYS_MIN_SLOTS 8u
 
@@ -430,8 +430,6 @@ const rtm_strategy_inspect_t rtm_inspect_system = {
 };
 
 #else
-
-#include "strategy.h"
 
 /* Built without the C library strategy: a heap that names it is refused
  * by rtm_heap_init_error with RTM_ERR_UNSUPPORTED (no init function). */

@@ -61,10 +61,8 @@
 extern "C" {
 #endif
 
-/* Host PSRAM size in bytes (0 = no SPIRAM region). */
-#ifndef RTM_PRESET_ESP32_PSRAM_SIZE
-#define RTM_PRESET_ESP32_PSRAM_SIZE (4u * 1024u * 1024u)
-#endif
+/* Host PSRAM size in bytes (0 = no SPIRAM region):
+ * RTM_PRESET_ESP32_PSRAM_SIZE, config.h (default 4 MiB). */
 
 extern const rtm_caps_preset_t rtm_preset_esp32;
 

@@ -39,11 +39,9 @@
 extern "C" {
 #endif
 
-/* Host PSRAM size in bytes (0 = no SPIRAM region). 8 MiB: the octal PSRAM
+/* Host PSRAM size in bytes (0 = no SPIRAM region):
+ * RTM_PRESET_ESP32S3_PSRAM_SIZE, config.h. Default 8 MiB: the octal PSRAM
  * of the common N8R8/N16R8 modules. */
-#ifndef RTM_PRESET_ESP32S3_PSRAM_SIZE
-#define RTM_PRESET_ESP32S3_PSRAM_SIZE (8u * 1024u * 1024u)
-#endif
 
 extern const rtm_caps_preset_t rtm_preset_esp32s3;
 

@@ -25,9 +25,7 @@
 extern "C" {
 #endif
 
-#ifndef RTM_PRESET_GENERIC_SIZE
-#define RTM_PRESET_GENERIC_SIZE (64u * 1024u)
-#endif
+/* RTM_PRESET_GENERIC_SIZE: config.h (default 64 KiB). */
 
 extern const rtm_caps_preset_t rtm_preset_generic;
 
