@@ -21,6 +21,7 @@
 
 #include "heap_internal.h"
 #include "rtmem/output.h"
+#include "util.h"
 
 static rtm_corruption_fn corruption_hook;
 static void *corruption_ctx;
@@ -191,18 +192,6 @@ static bool verify_free(const void *raw, size_t raw_usable, size_t skip_head, si
                         rtm_corruption_t *r);
 #endif
 
-static uint32_t rd32(const void *at)
-{
-    uint32_t v;
-    memcpy(&v, at, sizeof v);
-    return v;
-}
-
-static void wr32(void *at, uint32_t v)
-{
-    memcpy(at, &v, sizeof v);
-}
-
 static uint32_t marker_of(size_t head)
 {
     return (uint32_t)head | 3u;
@@ -236,11 +225,11 @@ void *rtm_poison_arm(void *raw, size_t size, size_t head)
     uint8_t *r = raw;
     uint8_t *user = r + head;
     for (size_t at = 0; at + 8u < head; at += 4u) {
-        wr32(r + at, marker_of(head));
+        rtm_store32(r + at, marker_of(head));
     }
-    wr32(user - 8, (uint32_t)size);
-    wr32(user - 4, RTM_POISON_HEAD_CANARY);
-    wr32(user + size, RTM_POISON_TAIL_CANARY);
+    rtm_store32(user - 8, (uint32_t)size);
+    rtm_store32(user - 4, RTM_POISON_HEAD_CANARY);
+    rtm_store32(user + size, RTM_POISON_TAIL_CANARY);
 #if RTM_POISON_LEVEL >= 2
     memset(user, RTM_POISON_FRESH_BYTE, size);
 #endif
@@ -250,7 +239,7 @@ void *rtm_poison_arm(void *raw, size_t size, size_t head)
 void rtm_poison_rearm(void *user, size_t old_size, size_t new_size)
 {
     uint8_t *u = user;
-    wr32(u - 8, (uint32_t)new_size);
+    rtm_store32(u - 8, (uint32_t)new_size);
 #if RTM_POISON_LEVEL >= 2
     if (new_size > old_size) {
         memset(u + old_size, RTM_POISON_FRESH_BYTE, new_size - old_size);
@@ -258,7 +247,7 @@ void rtm_poison_rearm(void *user, size_t old_size, size_t new_size)
 #else
     (void)old_size;
 #endif
-    wr32(u + new_size, RTM_POISON_TAIL_CANARY);
+    rtm_store32(u + new_size, RTM_POISON_TAIL_CANARY);
 }
 
 size_t rtm_poison_min_extra(size_t granularity)
@@ -270,7 +259,7 @@ size_t rtm_poison_min_extra(size_t granularity)
 size_t rtm_poison_user_size(const void *user, size_t raw_usable)
 {
     (void)raw_usable;
-    return rd32((const uint8_t *)user - 8);
+    return rtm_load32((const uint8_t *)user - 8);
 }
 
 rtm_ptr_status_t rtm_poison_resolve(const rtm_strategy_t *ops, const void *arena,
@@ -285,7 +274,7 @@ rtm_ptr_status_t rtm_poison_resolve(const rtm_strategy_t *ops, const void *arena
         first = ops->validate(arena, r);
         /* Inside the region (the strategy found a header there). */
         bool readable = first == RTM_PTR_OK || first == RTM_PTR_CORRUPT;
-        uint32_t before = readable ? rd32((const uint8_t *)user - 4) : 0u;
+        uint32_t before = readable ? rtm_load32((const uint8_t *)user - 4) : 0u;
         if (first == RTM_PTR_OK && !is_marker(before, plain_head, max_head)) {
             *raw = r;
             *head = plain_head;
@@ -308,9 +297,9 @@ rtm_ptr_status_t rtm_poison_resolve(const rtm_strategy_t *ops, const void *arena
      * plain block (or its interior) passes for an aligned one. */
     for (size_t h = plain_head * 2u; h <= max_head && u >= h; h *= 2u) {
         const uint8_t *r = (const uint8_t *)(u - h);
-        if (ops->validate(arena, r) == RTM_PTR_OK && rd32(r) == marker_of(h) &&
-            rd32(r + plain_head - 4u) == marker_of(h) &&
-            rd32(r + h - 4u) == RTM_POISON_HEAD_CANARY) {
+        if (ops->validate(arena, r) == RTM_PTR_OK && rtm_load32(r) == marker_of(h) &&
+            rtm_load32(r + plain_head - 4u) == marker_of(h) &&
+            rtm_load32(r + h - 4u) == RTM_POISON_HEAD_CANARY) {
             *raw = (void *)(uintptr_t)r;
             *head = h;
             return RTM_PTR_OK;
@@ -320,8 +309,8 @@ rtm_ptr_status_t rtm_poison_resolve(const rtm_strategy_t *ops, const void *arena
     /* A block freed and merged into its predecessor has lost its header to
      * the free pattern; its head reads as fill. */
     if (first == RTM_PTR_INVALID && u - region_lo >= 8u && u <= region_hi &&
-        rd32((const uint8_t *)user - 8) == 0xFEFEFEFEu &&
-        rd32((const uint8_t *)user - 4) == 0xFEFEFEFEu) {
+        rtm_load32((const uint8_t *)user - 8) == 0xFEFEFEFEu &&
+        rtm_load32((const uint8_t *)user - 4) == 0xFEFEFEFEu) {
         return RTM_PTR_FREED;
     }
 #else
@@ -346,19 +335,19 @@ static void problem(rtm_corruption_t *r, rtm_corruption_kind_t kind, const void 
 bool rtm_poison_check_live(const void *user, size_t head, size_t raw_usable, rtm_corruption_t *r)
 {
     const uint8_t *u = user;
-    uint32_t canary = rd32(u - 4);
+    uint32_t canary = rtm_load32(u - 4);
     if (canary != RTM_POISON_HEAD_CANARY) {
         problem(r, RTM_CORRUPT_BAD_HEAD, user, u - 4, RTM_POISON_HEAD_CANARY, canary);
         return false;
     }
-    uint32_t size = rd32(u - 8);
+    uint32_t size = rtm_load32(u - 8);
     size_t room = raw_usable >= head + 4u ? raw_usable - head - 4u : 0u;
     if (size > room) {
         /* expected: the most this block can hold */
         problem(r, RTM_CORRUPT_BAD_SIZE, user, u - 8, (uint32_t)room, size);
         return false;
     }
-    uint32_t tail = rd32(u + size);
+    uint32_t tail = rtm_load32(u + size);
     if (tail != RTM_POISON_TAIL_CANARY) {
         problem(r, RTM_CORRUPT_BAD_TAIL, user, u + size, RTM_POISON_TAIL_CANARY, tail);
         return false;
@@ -372,11 +361,11 @@ static void *user_of(void *raw, size_t raw_usable, size_t plain_head, size_t *he
 {
     uint8_t *r = raw;
     *head = plain_head;
-    if (raw_usable >= plain_head && rd32(r + plain_head - 4u) != RTM_POISON_HEAD_CANARY) {
-        uint32_t m = rd32(r);
+    if (raw_usable >= plain_head && rtm_load32(r + plain_head - 4u) != RTM_POISON_HEAD_CANARY) {
+        uint32_t m = rtm_load32(r);
         size_t h = m & ~(uint32_t)3u;
         if ((m & 3u) == 3u && h > plain_head && (h & (h - 1u)) == 0 && h + 4u <= raw_usable &&
-            rd32(r + h - 4u) == RTM_POISON_HEAD_CANARY) {
+            rtm_load32(r + h - 4u) == RTM_POISON_HEAD_CANARY) {
             *head = h;
         }
     }
@@ -389,7 +378,7 @@ void rtm_poison_user_view(size_t plain_head, rtm_block_info_t *b)
         size_t head;
         b->ptr = user_of(b->ptr, b->size, plain_head, &head);
         size_t room = b->size >= head + 4u ? b->size - head - 4u : 0u;
-        size_t n = rd32((const uint8_t *)b->ptr - 8);
+        size_t n = rtm_load32((const uint8_t *)b->ptr - 8);
         b->size = n <= room ? n : room;
     }
 }

@@ -11,16 +11,27 @@
 
 /* memcpy keeps these free of alias and alignment assumptions about payload
  * memory the caller may have typed; compilers emit one load/store. */
-static inline uint32_t rtm_rd32(const uint8_t *base, uint32_t off)
+static inline uint32_t rtm_load32(const void *at)
 {
     uint32_t v;
-    memcpy(&v, base + off, sizeof v);
+    memcpy(&v, at, sizeof v);
     return v;
+}
+
+static inline void rtm_store32(void *at, uint32_t v)
+{
+    memcpy(at, &v, sizeof v);
+}
+
+/* The same at a 32-bit offset from an arena's base. */
+static inline uint32_t rtm_rd32(const uint8_t *base, uint32_t off)
+{
+    return rtm_load32(base + off);
 }
 
 static inline void rtm_wr32(uint8_t *base, uint32_t off, uint32_t v)
 {
-    memcpy(base + off, &v, sizeof v);
+    rtm_store32(base + off, v);
 }
 
 /* v & (v - 1) clears the lowest set bit: zero exactly for powers of two. */
