@@ -421,19 +421,23 @@ void rtm_front_update_fast(rtm_heap_t *h)
 RTM_NOINLINE void *rtm_malloc(rtm_heap_t *h, size_t size)
 {
     /* The plain path: one word says that nothing needs the call site or
-     * wraps the block; a failure takes the general path, which counts and
-     * reports it. */
+     * wraps the block. */
     if (h != NULL && h->fast == FRONT_FAST && size != 0) {
         heap_lock(h);
         /* Again under the lock: an observer may have come meanwhile. */
         if (h->fast == FRONT_FAST) {
-            rtm_fail_reason_t why;
+            rtm_fail_reason_t why = RTM_FAIL_NO_MEMORY;
             void *p = h->ops->alloc(h->arena, size, 0, &why);
             if (p != NULL) {
                 count_alloc(h);
-                heap_unlock(h);
-                return p;
+            } else {
+                h->failed_count++;
             }
+            heap_unlock(h);
+            if (p == NULL) {
+                report_failure(h, size, 0, why);
+            }
+            return p;
         }
         heap_unlock(h);
     }
