@@ -196,13 +196,24 @@ typedef struct rtm_sum {
     size_t failed;
 } rtm_sum_t;
 
-static bool smallest_cb(const rtm_block_info_t *b, void *ctx)
+/* Free blocks of one heap as its walk shows them (usable bytes, before
+ * any poisoning overhead of a request is taken off). */
+typedef struct walk_free {
+    size_t blocks;
+    size_t min_raw; /* SIZE_MAX when there is none */
+    size_t max_raw;
+} walk_free_t;
+
+static bool walk_free_cb(const rtm_block_info_t *b, void *ctx)
 {
-    rtm_sum_t *s = ctx;
+    walk_free_t *w = ctx;
     if (!b->used) {
-        s->walk_free_blocks++;
-        if (b->size < s->smallest) {
-            s->smallest = b->size;
+        w->blocks++;
+        if (b->size < w->min_raw) {
+            w->min_raw = b->size;
+        }
+        if (b->size > w->max_raw) {
+            w->max_raw = b->size;
         }
     }
     return true;
@@ -227,7 +238,29 @@ static rtm_sum_t sum_rtm(void)
         s.frees += info.free_count;
         s.allocated += info.allocated_bytes;
         s.failed += info.failed_count;
-        assert_true(rtm_heap_walk(h, smallest_cb, &s));
+        walk_free_t w = {0, SIZE_MAX, 0};
+        assert_true(rtm_heap_walk(h, walk_free_cb, &w));
+        s.walk_free_blocks += w.blocks;
+        if (w.blocks == 0) {
+            continue;
+        }
+        /* largest_free_block is the largest request that fits (poisoning
+         * overhead taken off), the walk shows a free block's usable bytes:
+         * the difference is what a request carries on top (with poisoning
+         * the head of max(8, granularity) bytes and the 4-byte tail canary
+         * of include/rtmem/debug.h; without, nothing), and the smallest
+         * block is expected in the same terms. */
+        size_t g = rtm_heap_alignment(h);
+        size_t overhead = RTM_POISON_LEVEL >= 1 ? (g > 8u ? g : 8u) + 4u : 0u;
+        if (info.largest_free_block > 0) {
+            assert_int_equal(w.max_raw - info.largest_free_block, overhead);
+        } else {
+            assert_true(w.max_raw <= overhead); /* no free block holds a request */
+        }
+        size_t smallest = w.min_raw > overhead ? w.min_raw - overhead : 0u;
+        if (smallest < s.smallest) {
+            s.smallest = smallest;
+        }
     }
     return s;
 }
@@ -270,6 +303,16 @@ static void assert_stats_agree_at(const char *file, int line)
             ts_fail_at(file, line, "%s is %zu, rtmem says %zu", rows[i].name, rows[i].got,
                        rows[i].want);
         }
+    }
+    /* Whatever the poisoning level: the smallest free block is never
+     * reported larger than the largest, nor the largest above the free
+     * bytes. */
+    if (st.xNumberOfFreeBlocks > 0 &&
+        (st.xSizeOfSmallestFreeBlockInBytes > st.xSizeOfLargestFreeBlockInBytes ||
+         st.xSizeOfLargestFreeBlockInBytes > st.xAvailableHeapSpaceInBytes)) {
+        ts_fail_at(file, line, "smallest free block %zu, largest %zu, available %zu: out of order",
+                   st.xSizeOfSmallestFreeBlockInBytes, st.xSizeOfLargestFreeBlockInBytes,
+                   st.xAvailableHeapSpaceInBytes);
     }
     rtm_check_report_t rep = {NULL, NULL};
     if (!rtm_freertos_heap_check(&rep)) {
@@ -714,6 +757,89 @@ static void test_stats_agree_random(void **state)
     rtm_sum_t after = sum_rtm();
     assert_int_equal(after.free_bytes, initial.free_bytes);
     assert_int_equal(g_log.traced_live, 0);
+    assert_stats_agree();
+#endif
+}
+
+/* Smallest and largest free block in the same terms (the largest request
+ * each block can hold), at every poisoning level. */
+static void test_stats_smallest_largest(void **state)
+{
+    layout_t layout = begin(state);
+    /* One free block per heap: each heap's only block is its largest, so
+     * the smallest is the least of the heaps' largest; with one heap the
+     * two figures are equal. */
+    HeapStats_t st = heap_stats();
+    size_t heaps = rtm_freertos_heap_count();
+    assert_int_equal(st.xNumberOfFreeBlocks, heaps);
+    size_t least = SIZE_MAX, most = 0;
+    for (size_t i = 0; i < heaps; i++) {
+        size_t largest = rtm_heap_largest_free(rtm_freertos_heap(i));
+        least = largest < least ? largest : least;
+        most = largest > most ? largest : most;
+    }
+    assert_int_equal(st.xSizeOfSmallestFreeBlockInBytes, least);
+    assert_int_equal(st.xSizeOfLargestFreeBlockInBytes, most);
+    if (layout != LAYOUT_REGIONS) {
+        assert_int_equal(st.xSizeOfSmallestFreeBlockInBytes, st.xSizeOfLargestFreeBlockInBytes);
+    }
+    /* The smallest block really holds a request of that size: a request
+     * of exactly the smallest heap's largest figure succeeds. */
+    void *whole = pvPortMalloc(least);
+    assert_non_null(whole);
+    assert_stats_agree();
+#if T_FREES
+    vPortFree(whole);
+    assert_no_asserts();
+
+    /* Free blocks of three sizes, kept apart by live separators. A block
+     * freed after pvPortMalloc(n) holds a request of n up to one
+     * granularity step more; its usable bytes are more than that with
+     * poisoning, and the smallest figure must not be them. */
+    enum { SEP = 24, SMALL = 40, MID = 200, BIG = 1000 };
+    const size_t sizes[] = {SEP, SMALL, SEP, MID, SEP, BIG, SEP};
+    uint8_t *p[TS_ARRAY_LEN(sizes)];
+    for (size_t i = 0; i < TS_ARRAY_LEN(sizes); i++) {
+        p[i] = pvPortMalloc(sizes[i]);
+        assert_non_null(p[i]);
+        assert_int_equal(region_of(p[i]), 0);
+    }
+    st = heap_stats();
+    size_t tails = st.xNumberOfFreeBlocks;
+    vPortFree(p[1]);
+    vPortFree(p[3]);
+    vPortFree(p[5]);
+    assert_no_asserts();
+    st = heap_stats();
+    assert_int_equal(st.xNumberOfFreeBlocks, tails + 3u);
+    size_t g = rtm_heap_alignment(rtm_freertos_heap(0));
+    assert_in_range(st.xSizeOfSmallestFreeBlockInBytes, SMALL, SMALL + g - 1u);
+    assert_true(st.xSizeOfLargestFreeBlockInBytes >= BIG);
+    assert_stats_agree();
+    void *again = pvPortMalloc(st.xSizeOfSmallestFreeBlockInBytes);
+    assert_non_null(again);
+    vPortFree(again);
+    assert_no_asserts();
+
+    /* Freeing the separator between the small and the middle block merges
+     * the three into one: the smallest is now the big one's figure or the
+     * merged one's, both above the middle block's request. */
+    vPortFree(p[2]);
+    assert_no_asserts();
+    st = heap_stats();
+    assert_int_equal(st.xNumberOfFreeBlocks, tails + 2u);
+    assert_true(st.xSizeOfSmallestFreeBlockInBytes > MID + SEP + SMALL);
+    assert_stats_agree();
+
+    /* Everything freed: one block per heap again, as at the start. */
+    vPortFree(p[0]);
+    vPortFree(p[4]);
+    vPortFree(p[6]);
+    assert_no_asserts();
+    st = heap_stats();
+    assert_int_equal(st.xNumberOfFreeBlocks, heaps);
+    assert_int_equal(st.xSizeOfSmallestFreeBlockInBytes, least);
+    assert_int_equal(st.xSizeOfLargestFreeBlockInBytes, most);
     assert_stats_agree();
 #endif
 }
@@ -1169,6 +1295,7 @@ int main(void)
         LAYOUT_TEST(test_exhaustion, &k_ucheap, "ucheap"),
         LAYOUT_TEST(test_port_calloc, &k_ucheap, "ucheap"),
         LAYOUT_TEST(test_stats_agree_random, &k_ucheap, "ucheap"),
+        LAYOUT_TEST(test_stats_smallest_largest, &k_ucheap, "ucheap"),
         LAYOUT_TEST(test_min_ever_and_reset, &k_ucheap, "ucheap"),
 #if T_FREES
         LAYOUT_TEST(test_clear_on_free, &k_ucheap, "ucheap"),
@@ -1185,6 +1312,7 @@ int main(void)
         LAYOUT_TEST(test_exhaustion, &k_regions, "regions"),
         LAYOUT_TEST(test_port_calloc, &k_regions, "regions"),
         LAYOUT_TEST(test_stats_agree_random, &k_regions, "regions"),
+        LAYOUT_TEST(test_stats_smallest_largest, &k_regions, "regions"),
         LAYOUT_TEST(test_min_ever_and_reset, &k_regions, "regions"),
 #if T_FREES
         LAYOUT_TEST(test_clear_on_free, &k_regions, "regions"),

@@ -401,11 +401,28 @@ void xPortResetHeapMinimumEverFreeHeapSize(void)
     (void)xTaskResumeAll();
 }
 
+/* Bytes the debug layer adds to every block here (include/rtmem/debug.h:
+ * at poisoning levels >= 1 a head of max(8, granularity) bytes and a 4-byte
+ * tail canary; 0 at level 0). A free block of n usable bytes holds a
+ * request of at most n - HEAP_POISON_BYTES: rtm_heap_info's
+ * largest_free_block is already in those terms, a walk's free block sizes
+ * are not. */
+#if RTM_POISON_LEVEL >= 1
+#define HEAP_POISON_BYTES ((HEAP_GRANULARITY > 8u ? HEAP_GRANULARITY : (size_t)8u) + 4u)
+#else
+#define HEAP_POISON_BYTES ((size_t)0u)
+#endif
+
+/* Walk callback of vPortGetHeapStats: the largest request the smallest
+ * free block could hold (0 for a block too small for any). */
 static bool note_smallest_free(const rtm_block_info_t *block, void *ctx)
 {
     size_t *smallest = ctx;
-    if (!block->used && block->size < *smallest) {
-        *smallest = block->size;
+    if (!block->used) {
+        size_t request = block->size > HEAP_POISON_BYTES ? block->size - HEAP_POISON_BYTES : 0u;
+        if (request < *smallest) {
+            *smallest = request;
+        }
     }
     return true;
 }
@@ -435,7 +452,8 @@ void vPortGetHeapStats(HeapStats_t *pxHeapStats)
             allocations += info.alloc_count;
             frees += info.free_count;
             /* rtmem keeps no smallest-block figure; the kernel walks for
-             * it too. */
+             * it too. In the terms of largest_free_block, so that a heap
+             * with one free block reports the same figure for both. */
             (void)rtm_heap_walk(s_regions[i].heap, note_smallest_free, &smallest);
         }
     }
