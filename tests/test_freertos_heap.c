@@ -29,6 +29,7 @@
 #include "FreeRTOS.h"
 #include "task.h"
 #include "rtmem/debug.h"
+#include "rtmem/trace.h"
 #include "rtmem_freertos.h"
 
 /* What this variant's configuration means for the tests. */
@@ -50,6 +51,9 @@
 /* Not from T_STRATEGY: #if cannot see enum values. Variant 3 is bump. */
 #define T_FREES (RTM_TEST_VARIANT != 3)
 #define T_CLEAR (configHEAP_CLEAR_MEMORY_ON_FREE == 1)
+/* Clear-on-free zeroes before freeing, which needs the size first (one more
+ * suspension); at poisoning level 2 the free pattern does the clearing. */
+#define T_CLEAR_FIRST (T_CLEAR && RTM_POISON_LEVEL < 2)
 #define T_HOOK (configUSE_MALLOC_FAILED_HOOK == 1)
 #define T_ALIGN ((size_t)portBYTE_ALIGNMENT)
 /* With poisoning a request needs a little more than largest_free_block
@@ -524,7 +528,7 @@ static void test_malloc_free(void **state)
     /* heap_4 suspends once; with clear-on-free this file suspends twice
      * (validate, then free) and clears in between with the scheduler
      * running, where heap_4 clears. */
-    assert_int_equal(g_log.suspends, T_CLEAR ? 2 : 1);
+    assert_int_equal(g_log.suspends, T_CLEAR_FIRST ? 2 : 1);
     assert_int_equal(g_log.trace_frees, 1);
     assert_ptr_equal(g_log.tf_ptr, p);
     assert_int_equal(g_log.tf_size, usable);
@@ -1001,6 +1005,182 @@ static void test_free_broken_canary(void **state)
 #endif
 
 /* ------------------------------------------------------------------ */
+/* Call sites and operation names                                      */
+
+/* The return address of its own call: brackets another call made between
+ * two of these (straight-line code keeps calls in order). The empty asm
+ * keeps the compiler from taking the two calls for one. */
+__attribute__((noinline)) static const void *here(void)
+{
+    __asm__ volatile("" ::: "memory");
+    return __builtin_return_address(0);
+}
+
+typedef struct bracket {
+    const void *before;
+    const void *after;
+} bracket_t;
+
+__attribute__((noinline)) static void *malloc_here(size_t n, bracket_t *b)
+{
+    b->before = here();
+    void *p = pvPortMalloc(n);
+    b->after = here();
+    return p;
+}
+
+__attribute__((noinline)) static void *calloc_here(size_t n, size_t size, bracket_t *b)
+{
+    b->before = here();
+    void *p = pvPortCalloc(n, size);
+    b->after = here();
+    return p;
+}
+
+#if T_FREES
+__attribute__((noinline)) static void free_here(void *p, bracket_t *b)
+{
+    b->before = here();
+    vPortFree(p);
+    b->after = here();
+}
+#endif
+
+static void assert_in_bracket_at(const void *site, const bracket_t *b, const char *what,
+                                 const char *file, int line)
+{
+    if (!((uintptr_t)site > (uintptr_t)b->before && (uintptr_t)site <= (uintptr_t)b->after)) {
+        ts_fail_at(file, line, "%s recorded call site %p, not the test's call between %p and %p",
+                   what, site, b->before, b->after);
+    }
+}
+#define assert_in_bracket(site, b, what) assert_in_bracket_at((site), (b), (what), __FILE__, __LINE__)
+
+RTM_TRACE_DEFINE(g_trace_mem, 32);
+
+#if T_FREES
+/* The freed record of p in an RTM_TRACE_ALL tracer. */
+static rtm_trace_record_t freed_record(rtm_trace_t *t, const void *p)
+{
+    rtm_trace_record_t rec[32];
+    size_t n = rtm_trace_records(t, 0, rec, TS_ARRAY_LEN(rec), NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (rec[i].ptr == p && rec[i].state == RTM_TRACE_REC_FREED) {
+            return rec[i];
+        }
+    }
+    fail_msg("no freed record of %p", p);
+    return rec[0];
+}
+#endif
+
+/* Tracing records the application's calls to pvPortMalloc, pvPortCalloc
+ * and vPortFree as the call sites, not heap_rtmem.c's calls into rtmem. */
+static void test_call_sites_traced(void **state)
+{
+    begin(state);
+    rtm_trace_t *t = rtm_trace_init(g_trace_mem, sizeof g_trace_mem);
+    assert_non_null(t);
+    for (size_t i = 0; i < rtm_freertos_heap_count(); i++) {
+        rtm_trace_attach(t, rtm_freertos_heap(i));
+    }
+    assert_true(rtm_trace_start(t, RTM_TRACE_ALL));
+
+    bracket_t bm, bc, bf;
+    void *p = malloc_here(48, &bm);
+    void *q = calloc_here(4, 12, &bc);
+    assert_non_null(p);
+    assert_non_null(q);
+    rtm_trace_record_t rec;
+    assert_true(rtm_trace_find(t, p, &rec));
+    assert_in_bracket(rec.callers[0], &bm, "pvPortMalloc");
+    assert_true(rtm_trace_find(t, q, &rec));
+    assert_in_bracket(rec.callers[0], &bc, "pvPortCalloc");
+#if T_FREES
+    free_here(p, &bf);
+    assert_no_asserts();
+    rec = freed_record(t, p);
+    assert_in_bracket(rec.free_caller, &bf, "vPortFree");
+    vPortFree(q);
+    assert_no_asserts();
+#else
+    (void)bf;
+#endif
+    for (size_t i = 0; i < rtm_freertos_heap_count(); i++) {
+        rtm_heap_set_observer(rtm_freertos_heap(i), NULL, NULL);
+    }
+    rtm_trace_deinit(t);
+    assert_stats_agree();
+}
+
+#if RTM_POISON_LEVEL >= 1
+/* Corruption reports, recorded and then printed by the default hook. */
+typedef struct corruption_log {
+    unsigned reports;
+    rtm_corruption_kind_t kind;
+    rtm_debug_op_t op;
+} corruption_log_t;
+
+static void record_corruption(const rtm_corruption_t *report, void *ctx)
+{
+    corruption_log_t *log = ctx;
+    log->reports++;
+    log->kind = report->kind;
+    log->op = report->op;
+    rtm_default_corruption_hook(report, NULL);
+}
+
+/* Which call a corruption report found through vPortFree names. Free,
+ * except where clear-on-free at poisoning level 1 must learn the block's
+ * size before freeing it: rtm_usable_size then validates the block first
+ * (docs/freertos.md). */
+#define T_FREE_OP ((T_CLEAR_FIRST && RTM_POISON_LEVEL == 1) ? RTM_OP_USABLE_SIZE : RTM_OP_FREE)
+
+static void expect_free_report_at(void *pv, rtm_corruption_kind_t kind, const char *file, int line)
+{
+    corruption_log_t log = {0, (rtm_corruption_kind_t)0, (rtm_debug_op_t)0};
+    rtm_debug_set_corruption_hook(record_corruption, &log);
+    char want[64];
+    (void)snprintf(want, sizeof want, "%s (%s)", rtm_corruption_kind_str(kind),
+                   rtm_debug_op_str(T_FREE_OP));
+    expect_bad_free_at(pv, want, file, line);
+    rtm_debug_set_corruption_hook(NULL, NULL);
+    if (log.reports != 1 || log.kind != kind || log.op != T_FREE_OP) {
+        ts_fail_at(file, line, "%u reports, last '%s' in '%s'; want one '%s' in '%s'", log.reports,
+                   rtm_corruption_kind_str(log.kind), rtm_debug_op_str(log.op),
+                   rtm_corruption_kind_str(kind), rtm_debug_op_str(T_FREE_OP));
+    }
+}
+#define expect_free_report(pv, kind) expect_free_report_at((pv), (kind), __FILE__, __LINE__)
+
+/* A crash log names the call the application made: a double free and a
+ * tail-canary overrun through vPortFree are reported as found by free. */
+static void test_free_reports_name_free(void **state)
+{
+    begin(state);
+    uint8_t *p = pvPortMalloc(40);
+    assert_non_null(p);
+    uint8_t saved = p[40];
+    p[40] ^= 0x55u; /* one byte past the request: the tail canary */
+    expect_free_report(p, RTM_CORRUPT_BAD_TAIL);
+    p[40] = saved;
+#if T_FREES
+    log_clear();
+    vPortFree(p);
+    assert_no_asserts();
+    expect_free_report(p, RTM_CORRUPT_DOUBLE_FREE);
+#endif
+    assert_stats_agree();
+}
+
+static int teardown_hooks(void **state)
+{
+    rtm_debug_set_corruption_hook(NULL, NULL);
+    return teardown(state);
+}
+#endif
+
+/* ------------------------------------------------------------------ */
 /* vPortDefineHeapRegions                                              */
 
 static void test_regions_spill_and_owner(void **state)
@@ -1304,6 +1484,11 @@ int main(void)
 #if RTM_POISON_LEVEL >= 1
         LAYOUT_TEST(test_free_broken_canary, &k_ucheap, "ucheap"),
 #endif
+        LAYOUT_TEST(test_call_sites_traced, &k_ucheap, "ucheap"),
+#if RTM_POISON_LEVEL >= 1
+        {"ucheap/test_free_reports_name_free", test_free_reports_name_free, NULL, teardown_hooks,
+         (void *)(uintptr_t)&k_ucheap},
+#endif
         LAYOUT_TEST(test_reset_state, &k_ucheap, "ucheap"),
         LAYOUT_TEST(test_heap_access_and_check, &k_ucheap, "ucheap"),
 #endif
@@ -1320,6 +1505,11 @@ int main(void)
         LAYOUT_TEST(test_bad_free, &k_regions, "regions"),
 #if RTM_POISON_LEVEL >= 1
         LAYOUT_TEST(test_free_broken_canary, &k_regions, "regions"),
+#endif
+        LAYOUT_TEST(test_call_sites_traced, &k_regions, "regions"),
+#if RTM_POISON_LEVEL >= 1
+        {"regions/test_free_reports_name_free", test_free_reports_name_free, NULL, teardown_hooks,
+         (void *)(uintptr_t)&k_regions},
 #endif
         LAYOUT_TEST(test_reset_state, &k_regions, "regions"),
         LAYOUT_TEST(test_heap_access_and_check, &k_regions, "regions"),

@@ -223,8 +223,23 @@ static rtm_heap_t *owner_of(const void *address)
     return s_regions[lo - 1u].heap;
 }
 
-void *pvPortMalloc(size_t xWantedSize)
+/* The return address of the application's call into this file, passed on
+ * to rtmem as the call site so that traces, leak reports and corruption
+ * reports name the application's pvPortMalloc/vPortFree, not this file.
+ * The public functions that take it are kept out of line (also under LTO),
+ * so that it is theirs. Without gcc/clang builtins rtmem names this file. */
+#if defined(__GNUC__) || defined(__clang__)
+#define HEAP_CALLER() __builtin_return_address(0)
+#define HEAP_NOINLINE __attribute__((noinline))
+#else
+#define HEAP_CALLER() NULL
+#define HEAP_NOINLINE
+#endif
+
+/* pvPortMalloc and pvPortCalloc: caller is the application's call site. */
+static void *port_malloc(size_t xWantedSize, const void *caller)
 {
+    const rtm_alloc_site_t site = {NULL, 0, caller};
     void *result = NULL;
     size_t usable = 0;
     bool ready;
@@ -236,7 +251,7 @@ void *pvPortMalloc(size_t xWantedSize)
         ready = heap_ready();
         if (xWantedSize > 0) {
             for (size_t i = 0; i < s_region_count && result == NULL; i++) {
-                result = rtm_malloc(s_regions[i].heap, xWantedSize);
+                result = rtm_heap_alloc_ex(s_regions[i].heap, xWantedSize, 0, &site);
                 if (result != NULL) {
                     usable = rtm_usable_size(s_regions[i].heap, result);
                 }
@@ -261,76 +276,107 @@ void *pvPortMalloc(size_t xWantedSize)
     return result;
 }
 
-/* Scheduler suspended. Frees pv, already validated as a live block of
- * heap with usable bytes, and reports it with traceFREE. Returns the
- * misuse rtmem reported (0 if none: freed). Only RTM_BUMP refuses a valid
- * block. */
-static rtm_misuse_t free_in(rtm_heap_t *heap, void *pv, size_t usable)
+HEAP_NOINLINE void *pvPortMalloc(size_t xWantedSize)
 {
-    s_misuse = (rtm_misuse_t)0;
-    rtm_free(heap, pv);
-    rtm_misuse_t bad = s_misuse;
-    if (bad == (rtm_misuse_t)0) {
-        traceFREE(pv, usable);
-    }
-    (void)usable; /* traceFREE is usually empty */
-    return bad;
+    return port_malloc(xWantedSize, HEAP_CALLER());
 }
 
-/* Scheduler suspended. The live block's usable bytes (what traceMALLOC
- * reported), or 0 if pv is not a live block of heap: foreign, interior,
- * already free (the misuse hook then recorded the kind in s_misuse) or, in
- * a build with rtmem poisoning, a block whose canaries are broken (the
- * debug layer's corruption hook has reported it; s_misuse stays 0). A live
- * block always has usable bytes: pvPortMalloc(0) gives none out. O(1). */
+/* Scheduler suspended. Frees pv in heap through rtm_free_ex, which
+ * validates it (foreign, interior, already free; with rtmem poisoning the
+ * canaries too) and names free and the application's call site in any
+ * report, and runs traceFREE for a freed block. True if the block was
+ * freed; then *usable is what traceMALLOC reported for it. Otherwise the
+ * misuse rtmem reported is in s_misuse (0 when the debug layer's corruption
+ * hook reported a broken canary instead). The byte count comes from the
+ * statistics (allocated bytes before less after), not from
+ * rtm_usable_size, so that no other call can be the one to report a bad
+ * pointer. Cost: rtm_free_ex plus two rtm_heap_info. */
+static bool free_in(rtm_heap_t *heap, void *pv, const rtm_alloc_site_t *site, size_t *usable)
+{
+    rtm_heap_info_t before, after;
+    s_misuse = (rtm_misuse_t)0;
+    if (!rtm_heap_info(heap, &before)) {
+        return false;
+    }
+    rtm_free_ex(heap, pv, site);
+    (void)rtm_heap_info(heap, &after);
+    if (after.free_count == before.free_count) {
+        return false;
+    }
+    *usable = before.allocated_bytes - after.allocated_bytes;
+    traceFREE(pv, *usable);
+    return true;
+}
+
+/* With configHEAP_CLEAR_MEMORY_ON_FREE the block is zeroed before it is
+ * freed, so its size must be known first: rtm_usable_size gives it and
+ * validates the pointer. At rtmem poisoning level 2 no zeroing is needed:
+ * the debug layer fills every freed byte with its free pattern (so nothing
+ * of the old contents survives either), and the block goes straight to
+ * rtm_free_ex as without clearing. */
+#define HEAP_CLEAR_FIRST ((configHEAP_CLEAR_MEMORY_ON_FREE == 1) && (RTM_POISON_LEVEL < 2))
+
+#if HEAP_CLEAR_FIRST
+/* Scheduler suspended. The live block's usable bytes, or 0 if pv is not a
+ * live block of heap (the misuse hook then recorded the kind in s_misuse)
+ * or, at poisoning level 1, its canaries are broken (the corruption hook
+ * has reported it, naming usable_size: see docs/freertos.md; s_misuse stays
+ * 0). A live block always has usable bytes: pvPortMalloc(0) gives none
+ * out. O(1). */
 static size_t validate(rtm_heap_t *heap, const void *pv)
 {
     s_misuse = (rtm_misuse_t)0;
     return heap != NULL ? rtm_usable_size(heap, pv) : 0;
 }
+#endif
 
-void vPortFree(void *pv)
+HEAP_NOINLINE void vPortFree(void *pv)
 {
     if (pv == NULL) {
         return;
     }
+    const rtm_alloc_site_t site = {NULL, 0, HEAP_CALLER()};
     rtm_heap_t *heap;
-    size_t usable;
-    rtm_misuse_t misuse;
+    size_t usable = 0;
+    bool freed = false;
+    rtm_misuse_t misuse = (rtm_misuse_t)0;
 
+#if HEAP_CLEAR_FIRST
     vTaskSuspendAll();
     {
         heap = owner_of(pv);
         usable = validate(heap, pv);
         misuse = s_misuse;
-#if (configHEAP_CLEAR_MEMORY_ON_FREE != 1)
-        if (usable != 0) {
-            misuse = free_in(heap, pv, usable);
-        }
-#endif
     }
     (void)xTaskResumeAll();
 
-#if (configHEAP_CLEAR_MEMORY_ON_FREE == 1)
     /* Cleared with the scheduler running, as heap_4 does: the block still
      * belongs to the caller, so it cannot change meanwhile, and a large
-     * block must not hold off task switches. Cleared before it is freed, so
-     * rtmem's write-after-free poisoning fills it afterwards and never sees
-     * this as a write after free. A bump heap never frees: its block is
-     * left intact for the refusal below. */
+     * block must not hold off task switches. A bump heap never frees: its
+     * block is left intact for the refusal below. */
     if (usable != 0) {
         if (configRTMEM_STRATEGY != RTM_BUMP) {
             (void)memset(pv, 0, usable);
         }
         vTaskSuspendAll();
         {
-            misuse = free_in(heap, pv, usable);
+            freed = free_in(heap, pv, &site, &usable);
+            misuse = s_misuse;
         }
         (void)xTaskResumeAll();
     }
+#else
+    vTaskSuspendAll();
+    {
+        heap = owner_of(pv);
+        if (heap != NULL) {
+            freed = free_in(heap, pv, &site, &usable);
+            misuse = s_misuse;
+        }
+    }
+    (void)xTaskResumeAll();
 #endif
 
-    bool freed = usable != 0 && misuse == (rtm_misuse_t)0;
     if (!freed) {
         /* Reported outside the suspension: the output hook may block. A
          * pointer outside every region never reached rtmem. What rtmem
@@ -350,14 +396,14 @@ void vPortFree(void *pv)
     }
 }
 
-void *pvPortCalloc(size_t xNum, size_t xSize)
+HEAP_NOINLINE void *pvPortCalloc(size_t xNum, size_t xSize)
 {
     /* As heap_4: an overflowing product returns NULL without calling
      * pvPortMalloc, so neither traceMALLOC nor the failed hook run. */
     if (xNum != 0 && xSize > SIZE_MAX / xNum) {
         return NULL;
     }
-    void *p = pvPortMalloc(xNum * xSize);
+    void *p = port_malloc(xNum * xSize, HEAP_CALLER());
     if (p != NULL) {
         (void)memset(p, 0, xNum * xSize);
     }
