@@ -1119,6 +1119,8 @@ typedef struct corruption_log {
     unsigned reports;
     rtm_corruption_kind_t kind;
     rtm_debug_op_t op;
+    bool owner_known;
+    const void *alloc_caller; /* the site of the allocation, from the owner lookup */
 } corruption_log_t;
 
 static void record_corruption(const rtm_corruption_t *report, void *ctx)
@@ -1127,6 +1129,8 @@ static void record_corruption(const rtm_corruption_t *report, void *ctx)
     log->reports++;
     log->kind = report->kind;
     log->op = report->op;
+    log->owner_known = report->owner_known;
+    log->alloc_caller = report->site.caller;
     rtm_default_corruption_hook(report, NULL);
 }
 
@@ -1136,9 +1140,10 @@ static void record_corruption(const rtm_corruption_t *report, void *ctx)
  * (docs/freertos.md). */
 #define T_FREE_OP ((T_CLEAR_FIRST && RTM_POISON_LEVEL == 1) ? RTM_OP_USABLE_SIZE : RTM_OP_FREE)
 
-static void expect_free_report_at(void *pv, rtm_corruption_kind_t kind, const char *file, int line)
+static corruption_log_t expect_free_report_at(void *pv, rtm_corruption_kind_t kind,
+                                              const char *file, int line)
 {
-    corruption_log_t log = {0, (rtm_corruption_kind_t)0, (rtm_debug_op_t)0};
+    corruption_log_t log = {0, (rtm_corruption_kind_t)0, (rtm_debug_op_t)0, false, NULL};
     rtm_debug_set_corruption_hook(record_corruption, &log);
     char want[64];
     (void)snprintf(want, sizeof want, "%s (%s)", rtm_corruption_kind_str(kind),
@@ -1150,32 +1155,52 @@ static void expect_free_report_at(void *pv, rtm_corruption_kind_t kind, const ch
                    rtm_corruption_kind_str(log.kind), rtm_debug_op_str(log.op),
                    rtm_corruption_kind_str(kind), rtm_debug_op_str(T_FREE_OP));
     }
+    return log;
 }
 #define expect_free_report(pv, kind) expect_free_report_at((pv), (kind), __FILE__, __LINE__)
 
 /* A crash log names the call the application made: a double free and a
- * tail-canary overrun through vPortFree are reported as found by free. */
+ * tail-canary overrun through vPortFree are reported as found by free. With
+ * tracing as the owner lookup, the report names the application's
+ * pvPortMalloc as the block's allocation site. */
 static void test_free_reports_name_free(void **state)
 {
     begin(state);
-    uint8_t *p = pvPortMalloc(40);
+    rtm_trace_t *t = rtm_trace_init(g_trace_mem, sizeof g_trace_mem);
+    assert_non_null(t);
+    for (size_t i = 0; i < rtm_freertos_heap_count(); i++) {
+        rtm_trace_attach(t, rtm_freertos_heap(i));
+    }
+    assert_true(rtm_trace_start(t, RTM_TRACE_LEAKS));
+    rtm_debug_set_owner_lookup(rtm_trace_owner_lookup, t);
+
+    bracket_t bm;
+    uint8_t *p = malloc_here(40, &bm);
     assert_non_null(p);
     uint8_t saved = p[40];
     p[40] ^= 0x55u; /* one byte past the request: the tail canary */
-    expect_free_report(p, RTM_CORRUPT_BAD_TAIL);
+    corruption_log_t log = expect_free_report(p, RTM_CORRUPT_BAD_TAIL);
+    assert_true(log.owner_known);
+    assert_in_bracket(log.alloc_caller, &bm, "the corruption report");
     p[40] = saved;
 #if T_FREES
     log_clear();
     vPortFree(p);
     assert_no_asserts();
-    expect_free_report(p, RTM_CORRUPT_DOUBLE_FREE);
+    (void)expect_free_report(p, RTM_CORRUPT_DOUBLE_FREE);
 #endif
+    rtm_debug_set_owner_lookup(NULL, NULL);
+    for (size_t i = 0; i < rtm_freertos_heap_count(); i++) {
+        rtm_heap_set_observer(rtm_freertos_heap(i), NULL, NULL);
+    }
+    rtm_trace_deinit(t);
     assert_stats_agree();
 }
 
 static int teardown_hooks(void **state)
 {
     rtm_debug_set_corruption_hook(NULL, NULL);
+    rtm_debug_set_owner_lookup(NULL, NULL);
     return teardown(state);
 }
 #endif
