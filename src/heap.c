@@ -579,24 +579,30 @@ static bool free_plain_locked(rtm_heap_t *h, void *ptr)
     return true;
 }
 
-static void free_checked(rtm_heap_t *h, void *ptr, const rtm_alloc_site_t *site)
+/* The general free: returns the bytes the block held for its caller (0
+ * when refused), zeroing them first if asked. */
+static size_t free_checked(rtm_heap_t *h, void *ptr, bool clear, const rtm_alloc_site_t *site)
 {
     void *raw = NULL;
     if (!heap_ok(h) || ptr == NULL || !lock_valid(h, ptr, RTM_OP_FREE, &raw)) {
-        return;
+        return 0;
     }
     if (h->ops->free == NULL) {
         heap_unlock(h);
         report_misuse(h, RTM_MISUSE_FREE_REFUSED, ptr);
-        return;
+        return 0;
     }
     size_t raw_usable = h->ops->usable_size(h->arena, raw);
     size_t n = rtm_poison_user_size(ptr, raw_usable);
+    if (clear) {
+        memset(ptr, 0, n);
+    }
     if (h->observer != NULL) {
         notify(h, RTM_EVENT_FREE, ptr, NULL, n, 0, site);
     }
     release_raw(h, raw, raw_usable, n);
     heap_unlock(h);
+    return n;
 }
 
 /* rtm_free on any heap but a plain unlocked one. */
@@ -607,7 +613,7 @@ static RTM_NOINLINE void free_other(rtm_heap_t *h, void *ptr, const rtm_alloc_si
         return;
     }
     rtm_alloc_site_t s = site_or(site, caller);
-    free_checked(h, ptr, &s);
+    (void)free_checked(h, ptr, false, &s);
 }
 
 RTM_NOINLINE void rtm_free(rtm_heap_t *h, void *ptr)
@@ -628,6 +634,13 @@ RTM_NOINLINE void rtm_free_ex(rtm_heap_t *h, void *ptr, const rtm_alloc_site_t *
     free_other(h, ptr, site, RTM_CALLER());
 }
 
+RTM_NOINLINE size_t rtm_free_sized_ex(rtm_heap_t *h, void *ptr, bool clear,
+                                      const rtm_alloc_site_t *site)
+{
+    rtm_alloc_site_t s = site_or(site, RTM_CALLER());
+    return free_checked(h, ptr, clear, &s);
+}
+
 static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_alloc_site_t *site)
 {
     if (!heap_ok(h)) {
@@ -637,7 +650,7 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
         return size == 0 ? NULL : heap_alloc(h, size, 0, site);
     }
     if (size == 0) {
-        free_checked(h, ptr, site);
+        (void)free_checked(h, ptr, false, site);
         return NULL;
     }
     void *raw = NULL;

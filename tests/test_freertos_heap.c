@@ -51,9 +51,6 @@
 /* Not from T_STRATEGY: #if cannot see enum values. Variant 3 is bump. */
 #define T_FREES (RTM_TEST_VARIANT != 3)
 #define T_CLEAR (configHEAP_CLEAR_MEMORY_ON_FREE == 1)
-/* Clear-on-free zeroes before freeing, which needs the size first (one more
- * suspension); at poisoning level 2 the free pattern does the clearing. */
-#define T_CLEAR_FIRST (T_CLEAR && RTM_POISON_LEVEL < 2)
 #define T_HOOK (configUSE_MALLOC_FAILED_HOOK == 1)
 #define T_ALIGN ((size_t)portBYTE_ALIGNMENT)
 /* With poisoning a request needs a little more than largest_free_block
@@ -525,10 +522,8 @@ static void test_malloc_free(void **state)
     log_clear();
     vPortFree(p);
 #if T_FREES
-    /* heap_4 suspends once; with clear-on-free this file suspends twice
-     * (validate, then free) and clears in between with the scheduler
-     * running, where heap_4 clears. */
-    assert_int_equal(g_log.suspends, T_CLEAR_FIRST ? 2 : 1);
+    /* One suspension, as heap_4; clear-on-free zeroes within it. */
+    assert_int_equal(g_log.suspends, 1);
     assert_int_equal(g_log.trace_frees, 1);
     assert_ptr_equal(g_log.tf_ptr, p);
     assert_int_equal(g_log.tf_size, usable);
@@ -1134,11 +1129,9 @@ static void record_corruption(const rtm_corruption_t *report, void *ctx)
     rtm_default_corruption_hook(report, NULL);
 }
 
-/* Which call a corruption report found through vPortFree names. Free,
- * except where clear-on-free at poisoning level 1 must learn the block's
- * size before freeing it: rtm_usable_size then validates the block first
- * (docs/freertos.md). */
-#define T_FREE_OP ((T_CLEAR_FIRST && RTM_POISON_LEVEL == 1) ? RTM_OP_USABLE_SIZE : RTM_OP_FREE)
+/* Which call a corruption report found through vPortFree names: free, at
+ * every level and with clear-on-free too (one rtm_free_sized_ex). */
+#define T_FREE_OP RTM_OP_FREE
 
 static corruption_log_t expect_free_report_at(void *pv, rtm_corruption_kind_t kind,
                                               const char *file, int line)

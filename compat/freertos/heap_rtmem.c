@@ -286,79 +286,6 @@ HEAP_NOINLINE void *pvPortMalloc(size_t xWantedSize)
     return port_malloc(xWantedSize, HEAP_CALLER());
 }
 
-/* How vPortFree learns what it needs besides freeing: whether the block was
- * freed, and its bytes for traceFREE (and for the zeroing of
- * configHEAP_CLEAR_MEMORY_ON_FREE, which must come before the free).
- *
- * Measured first (HEAP_MEASURE_FIRST): rtm_usable_size validates the
- * pointer and gives the bytes in O(1), then rtm_free_ex frees it. At
- * poisoning level 0 that call reports nothing itself (a bad pointer only
- * reaches the misuse hook, a recorder here; vPortFree prints the line), so
- * no report can name the wrong call. With clear-on-free at level 1 there is
- * no other way to learn the size before the free, and a bad block is then
- * reported by the debug layer as found by usable_size (docs/freertos.md).
- *
- * Freed first (levels 1 and 2 otherwise): rtm_free_ex is the first and only
- * call that sees the pointer, so the debug layer's reports name free. Whether
- * it freed the block (a broken canary is refused through the corruption hook
- * only, without a misuse) and the bytes come from the statistics: the free
- * count and the allocated bytes before and after, two rtm_heap_info.
- *
- * At level 2 clear-on-free needs no zeroing of its own: the debug layer
- * fills every freed byte with its free pattern, which wipes the old
- * contents as well. */
-#define HEAP_CLEAR_FIRST ((configHEAP_CLEAR_MEMORY_ON_FREE == 1) && (RTM_POISON_LEVEL < 2))
-#define HEAP_MEASURE_FIRST ((RTM_POISON_LEVEL == 0) || HEAP_CLEAR_FIRST)
-
-#if HEAP_MEASURE_FIRST
-/* Scheduler suspended. The live block's usable bytes (what traceMALLOC
- * reported), or 0 if pv is not a live block of heap (the misuse hook then
- * recorded the kind in s_misuse) or, at level 1, its canaries are broken
- * (the corruption hook has reported it; s_misuse stays 0). A live block
- * always has usable bytes: pvPortMalloc(0) gives none out. O(1). */
-static size_t measure(rtm_heap_t *heap, const void *pv)
-{
-    s_misuse = (rtm_misuse_t)0;
-    return heap != NULL ? rtm_usable_size(heap, pv) : 0;
-}
-
-/* Scheduler suspended. Frees pv, measured as a live block of heap with
- * usable bytes, and runs traceFREE. True if freed; a measured block is
- * refused only by RTM_BUMP, through the misuse hook (s_misuse). */
-static bool free_measured(rtm_heap_t *heap, void *pv, size_t usable, const rtm_alloc_site_t *site)
-{
-    s_misuse = (rtm_misuse_t)0;
-    rtm_free_ex(heap, pv, site);
-    if (s_misuse != (rtm_misuse_t)0) {
-        return false;
-    }
-    traceFREE(pv, usable);
-    (void)usable; /* traceFREE is usually empty */
-    return true;
-}
-#else
-/* Scheduler suspended. Frees pv in heap through rtm_free_ex and runs
- * traceFREE with the bytes traceMALLOC reported. True if freed; otherwise
- * s_misuse holds the misuse rtmem reported, or 0 when the debug layer
- * reported a broken block through the corruption hook only. Cost:
- * rtm_free_ex plus two rtm_heap_info. */
-static bool free_unmeasured(rtm_heap_t *heap, void *pv, const rtm_alloc_site_t *site)
-{
-    rtm_heap_info_t before, after;
-    s_misuse = (rtm_misuse_t)0;
-    if (!rtm_heap_info(heap, &before)) {
-        return false;
-    }
-    rtm_free_ex(heap, pv, site);
-    (void)rtm_heap_info(heap, &after);
-    if (after.free_count == before.free_count) {
-        return false;
-    }
-    traceFREE(pv, before.allocated_bytes - after.allocated_bytes);
-    return true;
-}
-#endif
-
 HEAP_NOINLINE void vPortFree(void *pv)
 {
     if (pv == NULL) {
@@ -366,53 +293,29 @@ HEAP_NOINLINE void vPortFree(void *pv)
     }
     const rtm_alloc_site_t site = {NULL, 0, HEAP_CALLER()};
     rtm_heap_t *heap;
-    bool freed = false;
-    rtm_misuse_t misuse = (rtm_misuse_t)0;
+    rtm_misuse_t misuse;
+    size_t bytes = 0;
 
-#if HEAP_MEASURE_FIRST
-    size_t usable;
+    /* One rtmem call frees the block and gives its bytes for traceFREE,
+     * so every report, misuse or corruption, names the free the
+     * application made. configHEAP_CLEAR_MEMORY_ON_FREE zeroes the block in
+     * that call, with the scheduler suspended: O(block size), where heap_4
+     * zeroes before it suspends. A bump heap refuses every free (0 bytes,
+     * through the misuse hook). */
     vTaskSuspendAll();
     {
-        heap = owner_of(pv);
-        usable = measure(heap, pv);
-        misuse = s_misuse;
-#if !HEAP_CLEAR_FIRST
-        if (usable != 0) {
-            freed = free_measured(heap, pv, usable, &site);
-            misuse = s_misuse;
-        }
-#endif
-    }
-    (void)xTaskResumeAll();
-
-#if HEAP_CLEAR_FIRST
-    /* Cleared with the scheduler running, as heap_4 does: the block still
-     * belongs to the caller, so it cannot change meanwhile, and a large
-     * block must not hold off task switches. A bump heap never frees: its
-     * block is left intact for the refusal below. */
-    if (usable != 0) {
-        if (configRTMEM_STRATEGY != RTM_BUMP) {
-            (void)memset(pv, 0, usable);
-        }
-        vTaskSuspendAll();
-        {
-            freed = free_measured(heap, pv, usable, &site);
-            misuse = s_misuse;
-        }
-        (void)xTaskResumeAll();
-    }
-#endif
-#else
-    vTaskSuspendAll();
-    {
+        s_misuse = (rtm_misuse_t)0;
         heap = owner_of(pv);
         if (heap != NULL) {
-            freed = free_unmeasured(heap, pv, &site);
-            misuse = s_misuse;
+            bytes = rtm_free_sized_ex(heap, pv, configHEAP_CLEAR_MEMORY_ON_FREE == 1, &site);
+        }
+        misuse = s_misuse;
+        if (bytes != 0) {
+            traceFREE(pv, bytes); /* inside the suspension, as heap_4 */
         }
     }
     (void)xTaskResumeAll();
-#endif
+    bool freed = bytes != 0;
 
     if (!freed) {
         /* Reported outside the suspension: the output hook may block. A
