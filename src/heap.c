@@ -434,7 +434,8 @@ static inline void *alloc_plain(rtm_heap_t *h, size_t size, rtm_fail_reason_t *w
  * the lock, else the general path for the caller's site. */
 static RTM_NOINLINE void *malloc_other(rtm_heap_t *h, size_t size, const void *caller)
 {
-    if (h != NULL && h->fast == FRONT_FAST && size != 0) {
+    /* fast changes under the lock: read only under it (flags never change). */
+    if (heap_ok(h) && (h->flags & RTM_HEAP_NO_LOCK) == 0 && size != 0) {
         rtm_fail_reason_t why = RTM_FAIL_NO_MEMORY;
         rtm_port_lock(&h->lock);
         /* Again under the lock: an observer may have come meanwhile. */
@@ -456,8 +457,11 @@ RTM_NOINLINE void *rtm_malloc(rtm_heap_t *h, size_t size)
 {
     /* The plain path: one word says that nothing needs the call site or
      * wraps the block, and that the heap has no lock; everything else is
-     * out of line, so this path saves no registers it does not use. */
-    if (h != NULL && h->fast == FRONT_FAST_UNLOCKED && size != 0) {
+     * out of line, so this path saves no registers it does not use. A
+     * locked heap's word is read only under its lock: the flags, which
+     * never change, say which heap may read it here. */
+    if (h != NULL && (h->flags & RTM_HEAP_NO_LOCK) != 0 && h->fast == FRONT_FAST_UNLOCKED &&
+        size != 0) {
         rtm_fail_reason_t why = RTM_FAIL_NO_MEMORY;
         void *p = alloc_plain(h, size, &why);
         if (p == NULL) {
@@ -563,7 +567,7 @@ static inline rtm_ptr_status_t release_plain(rtm_heap_t *h, void *ptr)
  * the heap does not take it. */
 static bool free_plain_locked(rtm_heap_t *h, void *ptr)
 {
-    if (h == NULL || h->fast != FRONT_FAST || ptr == NULL) {
+    if (!heap_ok(h) || (h->flags & RTM_HEAP_NO_LOCK) != 0 || ptr == NULL) {
         return false;
     }
     rtm_port_lock(&h->lock);
@@ -619,7 +623,8 @@ static RTM_NOINLINE void free_other(rtm_heap_t *h, void *ptr, const rtm_alloc_si
 RTM_NOINLINE void rtm_free(rtm_heap_t *h, void *ptr)
 {
     /* The plain path, as in rtm_malloc. */
-    if (h != NULL && h->fast == FRONT_FAST_UNLOCKED && ptr != NULL) {
+    if (h != NULL && (h->flags & RTM_HEAP_NO_LOCK) != 0 && h->fast == FRONT_FAST_UNLOCKED &&
+        ptr != NULL) {
         rtm_ptr_status_t st = release_plain(h, ptr);
         if (st != RTM_PTR_OK) {
             report_bad_pointer(h, ptr, st, RTM_OP_FREE);
