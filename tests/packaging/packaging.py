@@ -541,6 +541,10 @@ def check_library_properties(source, version):
         fail("library.properties version %s, CMake's is %s" % (props["version"], version))
     if props["category"] not in ARDUINO_CATEGORIES:
         fail("library.properties category %s is not one Arduino knows" % props["category"])
+    # Archived, so that only the presets a sketch calls are linked
+    # (docs/targets.md: each preset reserves its chip's memory in .bss).
+    if props.get("dot_a_linkage") != "true":
+        fail("library.properties must set dot_a_linkage=true (docs/targets.md)")
     for header in props.get("includes", "").split(","):
         header = header.strip()
         if header and not os.path.isfile(os.path.join(source, "packaging", "arduino", header)):
@@ -638,6 +642,24 @@ def check_arduino(args):
     prog = os.path.join(work, "sketch")
     build_program(args, sources + [consumer_c(args)], [src], ["RTM_CONSUMER_ARDUINO_HEADER"], prog)
     run_consumer(prog)
+    # A sketch is C++: the documented one must compile against the bundle.
+    cxx = cxx_of(args.cc)
+    # Syntax only, so the build's flags (-m32, sanitizers) are not needed.
+    run([cxx, "-std=c++11", "-Wall", "-Wextra", "-Werror", "-fsyntax-only", "-I" + src,
+         os.path.join(args.source, "tests", "packaging", "sketch.cpp")])
+
+
+def cxx_of(cc):
+    """The C++ driver that goes with the C compiler cc (gcc: g++, clang:
+    clang++, cc: c++), keeping any version suffix and directory."""
+    head, name = os.path.split(cc)
+    for c_name, cxx_name in (("clang", "clang++"), ("gcc", "g++"), ("cc", "c++")):
+        if c_name in name:
+            candidate = os.path.join(head, name.replace(c_name, cxx_name, 1))
+            found = shutil.which(candidate)
+            if found:
+                return found
+    fail("no C++ compiler goes with %s (the Arduino sketch is C++)" % cc)
 
 
 # --------------------------------------------------------------------------
