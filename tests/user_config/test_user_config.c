@@ -20,7 +20,7 @@ static void test_library_is_at_level_1(void **state)
 {
     (void)state;
     rtm_heap_config_t cfg = {0};
-    cfg.strategy = RTM_TLSF;
+    cfg.strategy = &rtm_strategy_tlsf;
     rtm_heap_t *h = rtm_heap_init(g_arena, sizeof g_arena, &cfg);
     assert_non_null(h);
     uint8_t *p = rtm_malloc(h, 13);
