@@ -23,7 +23,9 @@ Each command builds or reads rtmem the way one ecosystem does and fails
 
 Common options: --source (rtmem's root), --work (a scratch directory, emptied
 first), --cc and --cflags (the compiler and the flags of the build under
-test, e.g. -m32 or the sanitizers, used to compile and to link).
+test, e.g. -m32 or the sanitizers, used to compile and to link), --emulator
+(what runs the build's programs, when the machine cannot: the -m32 build
+under qemu-i386).
 """
 import argparse
 import fnmatch
@@ -85,8 +87,11 @@ def build_program(args, sources, includes, defines, out, extra=(), expect_ok=Tru
     return run(cmd, expect_ok=expect_ok)
 
 
+EMULATOR = []  # --emulator: the command that runs this build's programs (qemu-i386)
+
+
 def run_consumer(path):
-    _rc, out = run([path])
+    _rc, out = run(EMULATOR + [path])
     if "rtmem consumer ok" not in out:
         fail("%s did not report success:\n%s" % (path, out))
 
@@ -756,7 +761,10 @@ def main():
     parser.add_argument("--pkg-config", default="pkg-config")
     parser.add_argument("--nm", default="nm")
     parser.add_argument("--sources-file", default=None)
+    parser.add_argument("--emulator", default="",
+                        help="a ;-list: the command to run built programs through")
     args = parser.parse_args()
+    EMULATOR.extend(w for w in args.emulator.split(";") if w)
     args.source = os.path.abspath(args.source)
     if args.work is not None:
         args.work = os.path.abspath(args.work)
