@@ -20,6 +20,8 @@ Each command builds or reads rtmem the way one ecosystem does and fails
   arduino        the Arduino bundle compiles the way the Arduino IDE builds it
   readme-sources the README's Makefile list is CMake's list
   preset-bss     what docs/targets.md says about presets in .bss
+  freertos-makefile  docs/freertos.md's source list for the heap drop-in
+                 leaves no rtm_* symbol undefined
 
 Common options: --source (rtmem's root), --work (a scratch directory, emptied
 first), --cc and --cflags (the compiler and the flags of the build under
@@ -697,6 +699,35 @@ def check_readme_sources(args):
         fail("src/ holds %s, CMake builds %s" % (c_sources(args.source), expected))
 
 
+def check_freertos_makefile(args):
+    """docs/freertos.md's Makefile for the FreeRTOS heap drop-in names every
+    rtmem source the drop-in needs: compiled together (with our stand-in
+    kernel headers), they leave no rtm_* symbol undefined."""
+    with open(os.path.join(args.source, "docs", "freertos.md"), encoding="utf-8") as f:
+        text = f.read()
+    match = re.search(r"With a plain makefile:\s*```make\n(.*?)```", text, re.S)
+    if not match:
+        fail("docs/freertos.md has no Makefile block after 'With a plain makefile:'")
+    block = match.group(1)
+    listed = re.findall(r"\$\(RTMEM\)/((?:src|compat)/[A-Za-z0-9_/]+\.c)", block)
+    defines = re.findall(r"-D(RTM_[A-Z0-9_]+)", block)
+    for path in listed:
+        if not os.path.isfile(os.path.join(args.source, path)):
+            fail("docs/freertos.md lists %s, which does not exist" % path)
+    work = fresh_dir(args.work)
+    include = [os.path.join(args.source, d) for d in
+               ("include", "src", "compat/freertos", "tests/freertos_stub")]
+    objects = compile_objects(args, [os.path.join(args.source, p) for p in listed], include,
+                              defines, os.path.join(work, "obj"))
+    combined = os.path.join(work, "dropin.o")
+    run([args.cc] + shlex.split(args.cflags) + ["-r", "-nostdlib", "-o", combined] + objects)
+    _rc, out = run([args.nm, "-u", combined])
+    missing = sorted({line.split()[-1] for line in out.splitlines()
+                      if line.split() and line.split()[-1].startswith("rtm_")})
+    if missing:
+        fail("docs/freertos.md's source list leaves %s undefined" % missing)
+
+
 # --------------------------------------------------------------------------
 def bss_bytes(args, obj):
     _rc, out = run([args.nm, "-S", obj])
@@ -743,6 +774,7 @@ CHECKS = {
     "arduino": check_arduino,
     "readme-sources": check_readme_sources,
     "preset-bss": check_preset_bss,
+    "freertos-makefile": check_freertos_makefile,
 }
 
 
