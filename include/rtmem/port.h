@@ -8,7 +8,15 @@
  *   freertos  scheduler suspension or critical sections
  *             (RTM_FREERTOS_USE_CRITICAL_SECTIONS), task handles, tick count
  * The build defines RTM_PORT_NONE, RTM_PORT_POSIX or RTM_PORT_FREERTOS for
- * the library and for its users (it sizes rtm_port_lock_t).
+ * the library and for its users (it sizes rtm_port_lock_t); defining none
+ * of them selects none. More than one is a compile error (below).
+ *
+ * Each backend lives in src/port/<name>.c, and every one of those files
+ * compiles to nothing unless its port is selected, so a build may compile
+ * all of them (Arduino and PlatformIO compile every file under src/).
+ * A build that leaves out the selected port's file fails at link time with
+ * undefined references to rtm_port_lock_init and the other rtm_port_*
+ * functions (docs/integration.md).
  *
  * A lock lives inside the object it protects (heap control block, pool...),
  * so creating an object never allocates.
@@ -24,6 +32,10 @@
 
 #ifdef __cplusplus
 extern "C" {
+#endif
+
+#if defined(RTM_PORT_NONE) + defined(RTM_PORT_POSIX) + defined(RTM_PORT_FREERTOS) > 1
+#error "rtmem: more than one of RTM_PORT_NONE, RTM_PORT_POSIX, RTM_PORT_FREERTOS is defined; select one port"
 #endif
 
 #if defined(RTM_PORT_POSIX)

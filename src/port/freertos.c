@@ -23,15 +23,24 @@
  *   suspended) returns at once instead of trying to block.
  *   configUSE_TASK_NOTIFICATIONS 1 (the default) and FreeRTOS-Kernel V10.4
  *   or later: waiters (see the end of this file).
+ *
+ * Compiled only when RTM_PORT_FREERTOS is defined; otherwise this file is
+ * empty and needs no kernel headers, so a build that compiles every file
+ * under src/ (Arduino, PlatformIO) gets exactly the selected port (port.h).
  */
 #include "rtmem/port.h"
+
+#if defined(RTM_PORT_FREERTOS)
+
 #include "rtmem/stack.h"
 
+/* ESP-IDF publishes the kernel's headers under freertos/ only. */
+#if defined(ESP_PLATFORM)
+#include "freertos/FreeRTOS.h"
+#include "freertos/task.h"
+#else
 #include "FreeRTOS.h"
 #include "task.h"
-
-#if defined(RTM_PORT_NONE) || defined(RTM_PORT_POSIX)
-#error "src/port/freertos.c built while another port is selected"
 #endif
 
 #if !((INCLUDE_xTaskGetCurrentTaskHandle == 1) || (configUSE_RECURSIVE_MUTEXES == 1) || \
@@ -284,3 +293,5 @@ void rtm_port_sleep_ms(uint32_t ms)
     }
 #endif
 }
+
+#endif /* RTM_PORT_FREERTOS */

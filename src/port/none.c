@@ -2,13 +2,17 @@
  * Port "none": no operating system. Locking is whatever critical section
  * the application installs (typically: mask interrupts, return the old mask),
  * or nothing at all for single-threaded firmware.
+ *
+ * The port of a build that selects none (port.h): compiled when
+ * RTM_PORT_NONE is defined or no port is, and empty when another port is
+ * selected, so a build that compiles every file under src/ (Arduino,
+ * PlatformIO) gets exactly the selected port.
  */
 #include "rtmem/port.h"
-#include "rtmem/stack.h"
 
-#if defined(RTM_PORT_POSIX) || defined(RTM_PORT_FREERTOS)
-#error "src/port/none.c built while another port is selected"
-#endif
+#if !defined(RTM_PORT_POSIX) && !defined(RTM_PORT_FREERTOS)
+
+#include "rtmem/stack.h"
 
 /* The saved state sits in the low 32 bits; this bit records that enter ran,
  * so that hooks installed while a lock is held (which port.h advises
@@ -129,3 +133,5 @@ void rtm_port_signal(rtm_port_waiter_t *w)
 {
     w->storage[0] = 1;
 }
+
+#endif /* no other port */

@@ -2,20 +2,23 @@
  * Port "posix": hosted builds and tests. A lock is a default pthread mutex
  * living inside rtm_port_lock_t, so creating a heap still allocates nothing.
  * A waiter is a condition variable used with that mutex.
+ *
+ * Compiled only when RTM_PORT_POSIX is defined; otherwise this file is
+ * empty, so a build that compiles every file under src/ (Arduino,
+ * PlatformIO) gets exactly the selected port (port.h).
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include "rtmem/port.h"
+
+#if defined(RTM_PORT_POSIX)
+
 #include "rtmem/stack.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <time.h>
-
-#if !defined(RTM_PORT_POSIX)
-#error "src/port/posix.c needs RTM_PORT_POSIX, which sizes rtm_port_lock_t for a mutex"
-#endif
 
 _Static_assert(sizeof(pthread_mutex_t) <= sizeof(rtm_port_lock_t),
                "pthread_mutex_t does not fit rtm_port_lock_t: raise RTM_PORT_LOCK_WORDS");
@@ -415,3 +418,5 @@ bool rtm_stack_usage(uintptr_t task, rtm_stack_usage_t *out)
     }
     return found;
 }
+
+#endif /* RTM_PORT_POSIX */
