@@ -302,6 +302,7 @@ typedef struct worker {
     rtm_heap_t *heap;
     uint64_t seed;
     atomic_int done;
+    atomic_int checking; /* set by the checker after its first step */
     unsigned failures;
 } worker_t;
 
@@ -310,6 +311,11 @@ static void *worker_main(void *arg)
     worker_t *w = arg;
     ts_rng_t rng;
     ts_rng_seed(&rng, w->seed);
+    /* Start once the checker runs, so the two overlap however the threads
+     * are scheduled on a loaded machine. */
+    while (!atomic_load(&w->checking)) {
+        nanosleep(&(struct timespec){0, 100000}, NULL);
+    }
     uint8_t *slot[WORKER_SLOTS] = {NULL};
     size_t size[WORKER_SLOTS] = {0};
     for (unsigned op = 0; op < WORKER_OPS; op++) {
@@ -353,7 +359,7 @@ static void test_concurrent(void **state)
 {
     rtm_strategy_id_t s = strategy_of(state);
     ts_heap_t *th = ts_heap_open(s, 0);
-    worker_t w = {th->heap, 0x5eed0000u + (uint64_t)s, 0, 0};
+    worker_t w = {th->heap, 0x5eed0000u + (uint64_t)s, 0, 0, 0};
     pthread_t tid;
     assert_int_equal(pthread_create(&tid, NULL, worker_main, &w), 0);
     rtm_check_report_t r = {NULL, NULL};
@@ -361,6 +367,7 @@ static void test_concurrent(void **state)
     while (!atomic_load(&w.done)) {
         rtm_check_status_t st = rtm_heap_check_step(th->heap, 4, &r);
         steps++;
+        atomic_store(&w.checking, 1);
         if (st == RTM_CHECK_FAILED) {
             failed++;
             print_error("check_step failed during concurrent use: %s at %p\n", r.problem, r.address);

@@ -77,7 +77,11 @@ extern "C" {
 #define RTM_HEAP_MEM_ALIGN 8u
 
 /* Declares static storage suitably aligned for rtm_heap_init. */
+#if defined(__cplusplus)
+#define RTM_HEAP_STORAGE(name, bytes) alignas(RTM_HEAP_MEM_ALIGN) static uint8_t name[(bytes)]
+#else
 #define RTM_HEAP_STORAGE(name, bytes) static _Alignas(RTM_HEAP_MEM_ALIGN) uint8_t name[(bytes)]
+#endif
 
 typedef struct rtm_heap rtm_heap_t;
 

@@ -25,7 +25,7 @@
 
 #include "rtmem/heap.h"
 #include "strategy.h"
-#include "util.h"
+#include "../util.h"
 
 #define RTM_BLK_HDR 4u
 #define RTM_BLK_FREE 0x1u

@@ -5,7 +5,7 @@
  */
 #include <rtmem.h>
 
-alignas(RTM_HEAP_MEM_ALIGN) static uint8_t app_ram[8 * 1024];
+RTM_HEAP_STORAGE(app_ram, 8 * 1024);
 static rtm_heap_t *app_heap;
 
 void setup();
