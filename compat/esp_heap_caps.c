@@ -68,35 +68,58 @@ esp_err_t heap_caps_register_failed_alloc_callback(esp_alloc_failed_hook_t callb
 /* ------------------------------------------------------------------ */
 /* Allocation                                                          */
 
-void *heap_caps_malloc(size_t size, uint32_t caps)
+/* Each function below is an entry point of the application: it takes its
+ * caller once (kept out of line so that the return address is the
+ * application's) and passes it down, so traces and leak reports name the
+ * application's function, not this file. */
+#if defined(__GNUC__) || defined(__clang__)
+#define ESP_NOINLINE __attribute__((noinline))
+#define ESP_CALLER() __builtin_return_address(0)
+#else
+#define ESP_NOINLINE
+#define ESP_CALLER() NULL
+#endif
+
+static rtm_alloc_site_t site_of(const void *caller)
 {
-    return rtm_caps_alloc_ex(0, size, caps, "heap_caps_malloc");
+    rtm_alloc_site_t site = {NULL, 0, caller};
+    return site;
 }
 
-void heap_caps_free(void *ptr)
+ESP_NOINLINE void *heap_caps_malloc(size_t size, uint32_t caps)
 {
-    rtm_caps_free(ptr);
+    rtm_alloc_site_t site = site_of(ESP_CALLER());
+    return rtm_caps_alloc_ex(0, size, caps, "heap_caps_malloc", &site);
 }
 
-void heap_caps_aligned_free(void *ptr)
+ESP_NOINLINE void heap_caps_free(void *ptr)
 {
-    rtm_caps_free(ptr);
+    rtm_alloc_site_t site = site_of(ESP_CALLER());
+    rtm_caps_free_ex(ptr, &site);
 }
 
-void *heap_caps_realloc(void *ptr, size_t size, uint32_t caps)
+ESP_NOINLINE void heap_caps_aligned_free(void *ptr)
 {
-    return rtm_caps_realloc_ex(ptr, size, caps, "heap_caps_realloc");
+    rtm_alloc_site_t site = site_of(ESP_CALLER());
+    rtm_caps_free_ex(ptr, &site);
 }
 
-void *heap_caps_aligned_alloc(size_t alignment, size_t size, uint32_t caps)
+ESP_NOINLINE void *heap_caps_realloc(void *ptr, size_t size, uint32_t caps)
+{
+    rtm_alloc_site_t site = site_of(ESP_CALLER());
+    return rtm_caps_realloc_ex(ptr, size, caps, "heap_caps_realloc", &site);
+}
+
+ESP_NOINLINE void *heap_caps_aligned_alloc(size_t alignment, size_t size, uint32_t caps)
 {
     if (alignment == 0) {
         return NULL; /* rtm_caps_alloc_ex would read 0 as "no extra alignment" */
     }
-    return rtm_caps_alloc_ex(alignment, size, caps, "heap_caps_aligned_alloc");
+    rtm_alloc_site_t site = site_of(ESP_CALLER());
+    return rtm_caps_alloc_ex(alignment, size, caps, "heap_caps_aligned_alloc", &site);
 }
 
-void *heap_caps_aligned_calloc(size_t alignment, size_t n, size_t size, uint32_t caps)
+ESP_NOINLINE void *heap_caps_aligned_calloc(size_t alignment, size_t n, size_t size, uint32_t caps)
 {
     if (alignment == 0 || n == 0 || size == 0) {
         return NULL;
@@ -104,14 +127,15 @@ void *heap_caps_aligned_calloc(size_t alignment, size_t n, size_t size, uint32_t
     if (n > SIZE_MAX / size) {
         return NULL; /* as ESP-IDF: an overflow is not reported */
     }
-    void *p = rtm_caps_alloc_ex(alignment, n * size, caps, "heap_caps_aligned_calloc");
+    rtm_alloc_site_t site = site_of(ESP_CALLER());
+    void *p = rtm_caps_alloc_ex(alignment, n * size, caps, "heap_caps_aligned_calloc", &site);
     if (p != NULL) {
         memset(p, 0, n * size);
     }
     return p;
 }
 
-void *heap_caps_calloc(size_t n, size_t size, uint32_t caps)
+ESP_NOINLINE void *heap_caps_calloc(size_t n, size_t size, uint32_t caps)
 {
     if (n == 0 || size == 0) {
         return NULL;
@@ -120,7 +144,8 @@ void *heap_caps_calloc(size_t n, size_t size, uint32_t caps)
         rtm_caps_report_alloc_failed(SIZE_MAX, caps, "heap_caps_calloc");
         return NULL;
     }
-    void *p = rtm_caps_alloc_ex(0, n * size, caps, "heap_caps_calloc");
+    rtm_alloc_site_t site = site_of(ESP_CALLER());
+    void *p = rtm_caps_alloc_ex(0, n * size, caps, "heap_caps_calloc", &site);
     if (p != NULL) {
         memset(p, 0, n * size);
     }
@@ -132,15 +157,16 @@ void heap_caps_malloc_extmem_enable(size_t limit)
     rtm_caps_extmem_enable(limit);
 }
 
-void *heap_caps_malloc_prefer(size_t size, size_t num, ...)
+ESP_NOINLINE void *heap_caps_malloc_prefer(size_t size, size_t num, ...)
 {
+    rtm_alloc_site_t site = site_of(ESP_CALLER());
     uint32_t caps = MALLOC_CAP_DEFAULT;
     void *p = NULL;
     va_list ap;
     va_start(ap, num);
     for (size_t i = 0; i < num && p == NULL && size > 0; i++) {
         caps = va_arg(ap, uint32_t);
-        p = rtm_caps_alloc_ex(0, size, caps, NULL);
+        p = rtm_caps_alloc_ex(0, size, caps, NULL, &site);
     }
     va_end(ap);
     if (p == NULL && size > 0) {
@@ -149,20 +175,21 @@ void *heap_caps_malloc_prefer(size_t size, size_t num, ...)
     return p;
 }
 
-void *heap_caps_realloc_prefer(void *ptr, size_t size, size_t num, ...)
+ESP_NOINLINE void *heap_caps_realloc_prefer(void *ptr, size_t size, size_t num, ...)
 {
     /* A bad pointer is reported once here, rather than once per caps set
      * tried, and is not an allocation failure. */
     if (ptr != NULL && size > 0 && rtm_caps_usable_size(ptr) == 0) {
         return NULL;
     }
+    rtm_alloc_site_t site = site_of(ESP_CALLER());
     uint32_t caps = MALLOC_CAP_DEFAULT;
     void *p = NULL;
     va_list ap;
     va_start(ap, num);
     for (size_t i = 0; i < num; i++) {
         caps = va_arg(ap, uint32_t);
-        p = rtm_caps_realloc_ex(ptr, size, caps, NULL);
+        p = rtm_caps_realloc_ex(ptr, size, caps, NULL, &site);
         if (p != NULL || size == 0) {
             break; /* size 0 freed ptr: nothing left to try */
         }
@@ -174,8 +201,9 @@ void *heap_caps_realloc_prefer(void *ptr, size_t size, size_t num, ...)
     return p;
 }
 
-void *heap_caps_calloc_prefer(size_t n, size_t size, size_t num, ...)
+ESP_NOINLINE void *heap_caps_calloc_prefer(size_t n, size_t size, size_t num, ...)
 {
+    rtm_alloc_site_t site = site_of(ESP_CALLER());
     bool overflow = size != 0 && n > SIZE_MAX / size;
     size_t bytes = overflow ? SIZE_MAX : n * size;
     uint32_t caps = MALLOC_CAP_DEFAULT;
@@ -185,7 +213,7 @@ void *heap_caps_calloc_prefer(size_t n, size_t size, size_t num, ...)
     for (size_t i = 0; i < num && p == NULL && bytes > 0; i++) {
         caps = va_arg(ap, uint32_t); /* read even on overflow: the report names the last */
         if (!overflow) {
-            p = rtm_caps_alloc_ex(0, bytes, caps, NULL);
+            p = rtm_caps_alloc_ex(0, bytes, caps, NULL, &site);
         }
     }
     va_end(ap);
@@ -433,29 +461,39 @@ void multi_heap_set_lock(multi_heap_handle_t heap, void *lock)
     (void)lock;
 }
 
-void *multi_heap_malloc(multi_heap_handle_t heap, size_t size)
+ESP_NOINLINE void *multi_heap_malloc(multi_heap_handle_t heap, size_t size)
 {
-    return rtm_malloc(heap, size);
+    rtm_alloc_site_t site = site_of(ESP_CALLER());
+    return rtm_heap_alloc_ex(heap, size, 0, &site);
 }
 
-void *multi_heap_aligned_alloc(multi_heap_handle_t heap, size_t size, size_t alignment)
+ESP_NOINLINE void *multi_heap_aligned_alloc(multi_heap_handle_t heap, size_t size, size_t alignment)
 {
-    return rtm_aligned_alloc(heap, alignment, size);
+    if (alignment == 0) {
+        /* rtm_heap_alloc_ex would read 0 as the granularity; this one
+         * counts and reports the bad alignment, as before. */
+        return rtm_aligned_alloc(heap, alignment, size);
+    }
+    rtm_alloc_site_t site = site_of(ESP_CALLER());
+    return rtm_heap_alloc_ex(heap, size, alignment, &site);
 }
 
-void multi_heap_free(multi_heap_handle_t heap, void *p)
+ESP_NOINLINE void multi_heap_free(multi_heap_handle_t heap, void *p)
 {
-    rtm_free(heap, p);
+    rtm_alloc_site_t site = site_of(ESP_CALLER());
+    rtm_free_ex(heap, p, &site);
 }
 
-void multi_heap_aligned_free(multi_heap_handle_t heap, void *p)
+ESP_NOINLINE void multi_heap_aligned_free(multi_heap_handle_t heap, void *p)
 {
-    rtm_free(heap, p);
+    rtm_alloc_site_t site = site_of(ESP_CALLER());
+    rtm_free_ex(heap, p, &site);
 }
 
-void *multi_heap_realloc(multi_heap_handle_t heap, void *p, size_t size)
+ESP_NOINLINE void *multi_heap_realloc(multi_heap_handle_t heap, void *p, size_t size)
 {
-    return rtm_realloc(heap, p, size);
+    rtm_alloc_site_t site = site_of(ESP_CALLER());
+    return rtm_realloc_ex(heap, p, size, &site);
 }
 
 size_t multi_heap_get_allocated_size(multi_heap_handle_t heap, void *p)

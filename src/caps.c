@@ -29,6 +29,20 @@
 #include "util.h"
 
 #define REGISTRY_MAGIC 0x72746d63u /* "rtmc" */
+
+/* The application's call site: __builtin_return_address(0) in a public
+ * entry point kept out of line names the instruction after the
+ * application's call. Each entry point takes it once and hands it down to
+ * the region heap's _ex functions, so traces name the application, not
+ * the selection loop. Other compilers record no caller (the heap then
+ * names its own caller). */
+#if defined(__GNUC__) || defined(__clang__)
+#define CAPS_NOINLINE __attribute__((noinline))
+#define CAPS_CALLER() __builtin_return_address(0)
+#else
+#define CAPS_NOINLINE
+#define CAPS_CALLER() NULL
+#endif
 #define REGION_MAGIC 0x72746d72u   /* "rtmr" */
 
 /* The one active registry. Written only by init/deinit, which the header
@@ -559,13 +573,22 @@ static bool tried_below(const rtm_caps_region_t *r, rtm_caps_t caps, unsigned le
     return false;
 }
 
-static void *region_alloc(const rtm_caps_region_t *r, size_t alignment, size_t size)
+/* The site a layer passed, or one naming the caller of the entry point. */
+static rtm_alloc_site_t site_or(const rtm_alloc_site_t *site, const void *caller)
 {
-    return alignment == 0 ? rtm_malloc(r->heap, size) : rtm_aligned_alloc(r->heap, alignment, size);
+    rtm_alloc_site_t s = {NULL, 0, caller};
+    if (site != NULL) {
+        s = *site;
+        if (s.caller == NULL) {
+            s.caller = caller;
+        }
+    }
+    return s;
 }
 
 /* The selection rule. No report. */
-static void *select_alloc(rtm_caps_registry_t *reg, const request_t *rq)
+static void *select_alloc(rtm_caps_registry_t *reg, const request_t *rq,
+                          const rtm_alloc_site_t *site)
 {
     if (rq->size == 0 || rq->caps == 0) {
         return NULL;
@@ -577,7 +600,7 @@ static void *select_alloc(rtm_caps_registry_t *reg, const request_t *rq)
             if (!candidate_at(r, rq->caps, level) || tried_below(r, rq->caps, level)) {
                 continue;
             }
-            void *p = region_alloc(r, rq->alignment, rq->size);
+            void *p = rtm_heap_alloc_ex(r->heap, rq->size, rq->alignment, site);
             if (p != NULL) {
                 if (reg->observer != NULL) {
                     reg->observer(p, rq->size, rq->caps, r, reg->observer_ctx);
@@ -589,13 +612,14 @@ static void *select_alloc(rtm_caps_registry_t *reg, const request_t *rq)
     return NULL;
 }
 
-static void *alloc_base(rtm_caps_registry_t *reg, size_t alignment, size_t size, rtm_caps_t caps)
+static void *alloc_base(rtm_caps_registry_t *reg, size_t alignment, size_t size, rtm_caps_t caps,
+                        const rtm_alloc_site_t *site)
 {
     request_t rq = {.caps = caps, .alignment = alignment, .size = size};
     if (size == 0 || !shape_request(reg, &rq)) {
         return NULL;
     }
-    return select_alloc(reg, &rq);
+    return select_alloc(reg, &rq, site);
 }
 
 static bool frees(const rtm_caps_region_t *r)
@@ -606,11 +630,11 @@ static bool frees(const rtm_caps_region_t *r)
 /* Realloc without a failure report. *misuse is set when ptr was reported
  * as bad (then nothing else happened). */
 static void *realloc_base(rtm_caps_registry_t *reg, void *ptr, size_t size, rtm_caps_t caps,
-                          bool *misuse)
+                          const rtm_alloc_site_t *site, bool *misuse)
 {
     *misuse = false;
     if (ptr == NULL) {
-        return alloc_base(reg, 0, size, caps);
+        return alloc_base(reg, 0, size, caps, site);
     }
     rtm_caps_region_t *r = owner_or_report(reg, ptr);
     if (r == NULL) {
@@ -618,7 +642,7 @@ static void *realloc_base(rtm_caps_registry_t *reg, void *ptr, size_t size, rtm_
         return NULL;
     }
     if (size == 0) {
-        rtm_free(r->heap, ptr);
+        rtm_free_ex(r->heap, ptr, site);
         return NULL;
     }
     size_t old = rtm_usable_size(r->heap, ptr); /* 0: the heap reported ptr */
@@ -633,18 +657,18 @@ static void *realloc_base(rtm_caps_registry_t *reg, void *ptr, size_t size, rtm_
     /* Resizing inside the region keeps only the heap's granularity, so a
      * cache-aligned request always takes a fresh block. */
     if ((r->all_caps & rq.caps) == rq.caps && rq.alignment == 0) {
-        void *q = rtm_realloc(r->heap, ptr, rq.size);
+        void *q = rtm_realloc_ex(r->heap, ptr, rq.size, site);
         if (q != NULL) {
             return q;
         }
     }
-    void *q = select_alloc(reg, &rq);
+    void *q = select_alloc(reg, &rq, site);
     if (q == NULL) {
         return NULL;
     }
     memcpy(q, ptr, old < size ? old : size);
     if (frees(r)) {
-        rtm_free(r->heap, ptr);
+        rtm_free_ex(r->heap, ptr, site);
     }
     return q;
 }
@@ -652,20 +676,23 @@ static void *realloc_base(rtm_caps_registry_t *reg, void *ptr, size_t size, rtm_
 /* ------------------------------------------------------------------ */
 /* Allocation API                                                      */
 
-void *rtm_caps_alloc_ex(size_t alignment, size_t size, rtm_caps_t caps, const char *function_name)
+/* The entry points' common bodies; site is already the application's. */
+static void *caps_alloc(size_t alignment, size_t size, rtm_caps_t caps, const char *function_name,
+                        const rtm_alloc_site_t *site)
 {
     rtm_caps_registry_t *reg = active();
     if (reg == NULL || size == 0 || (alignment != 0 && !rtm_is_pow2(alignment))) {
         return NULL;
     }
-    void *p = alloc_base(reg, alignment, size, caps);
+    void *p = alloc_base(reg, alignment, size, caps, site);
     if (p == NULL) {
         report_failure(reg, size, caps, function_name);
     }
     return p;
 }
 
-void *rtm_caps_realloc_ex(void *ptr, size_t size, rtm_caps_t caps, const char *function_name)
+static void *caps_realloc(void *ptr, size_t size, rtm_caps_t caps, const char *function_name,
+                          const rtm_alloc_site_t *site)
 {
     rtm_caps_registry_t *reg = active();
     if (reg == NULL) {
@@ -675,19 +702,51 @@ void *rtm_caps_realloc_ex(void *ptr, size_t size, rtm_caps_t caps, const char *f
         return NULL;
     }
     bool misuse;
-    void *q = realloc_base(reg, ptr, size, caps, &misuse);
+    void *q = realloc_base(reg, ptr, size, caps, site, &misuse);
     if (q == NULL && !misuse && size > 0) {
         report_failure(reg, size, caps, function_name);
     }
     return q;
 }
 
-void *rtm_caps_malloc(size_t size, rtm_caps_t caps)
+static void caps_free(void *ptr, const rtm_alloc_site_t *site)
 {
-    return rtm_caps_alloc_ex(0, size, caps, "rtm_caps_malloc");
+    if (ptr == NULL) {
+        return;
+    }
+    rtm_caps_region_t *r = owner_or_report(active(), ptr);
+    if (r != NULL) {
+        rtm_free_ex(r->heap, ptr, site);
+    }
 }
 
-void *rtm_caps_calloc(size_t n, size_t size, rtm_caps_t caps)
+CAPS_NOINLINE void *rtm_caps_alloc_ex(size_t alignment, size_t size, rtm_caps_t caps,
+                                      const char *function_name, const rtm_alloc_site_t *site)
+{
+    rtm_alloc_site_t s = site_or(site, CAPS_CALLER());
+    return caps_alloc(alignment, size, caps, function_name, &s);
+}
+
+CAPS_NOINLINE void *rtm_caps_realloc_ex(void *ptr, size_t size, rtm_caps_t caps,
+                                        const char *function_name, const rtm_alloc_site_t *site)
+{
+    rtm_alloc_site_t s = site_or(site, CAPS_CALLER());
+    return caps_realloc(ptr, size, caps, function_name, &s);
+}
+
+CAPS_NOINLINE void rtm_caps_free_ex(void *ptr, const rtm_alloc_site_t *site)
+{
+    rtm_alloc_site_t s = site_or(site, CAPS_CALLER());
+    caps_free(ptr, &s);
+}
+
+CAPS_NOINLINE void *rtm_caps_malloc(size_t size, rtm_caps_t caps)
+{
+    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    return caps_alloc(0, size, caps, "rtm_caps_malloc", &s);
+}
+
+CAPS_NOINLINE void *rtm_caps_calloc(size_t n, size_t size, rtm_caps_t caps)
 {
     rtm_caps_registry_t *reg = active();
     if (reg == NULL || n == 0 || size == 0) {
@@ -697,37 +756,42 @@ void *rtm_caps_calloc(size_t n, size_t size, rtm_caps_t caps)
         report_failure(reg, SIZE_MAX, caps, "rtm_caps_calloc");
         return NULL;
     }
-    void *p = rtm_caps_alloc_ex(0, n * size, caps, "rtm_caps_calloc");
+    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    void *p = caps_alloc(0, n * size, caps, "rtm_caps_calloc", &s);
     if (p != NULL) {
         memset(p, 0, n * size);
     }
     return p;
 }
 
-void *rtm_caps_aligned_alloc(size_t alignment, size_t size, rtm_caps_t caps)
+CAPS_NOINLINE void *rtm_caps_aligned_alloc(size_t alignment, size_t size, rtm_caps_t caps)
 {
     if (alignment == 0) {
-        return NULL; /* 0 would mean "granularity" to rtm_caps_alloc_ex */
+        return NULL; /* 0 would mean "granularity" to caps_alloc */
     }
-    return rtm_caps_alloc_ex(alignment, size, caps, "rtm_caps_aligned_alloc");
+    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    return caps_alloc(alignment, size, caps, "rtm_caps_aligned_alloc", &s);
 }
 
-void *rtm_caps_realloc(void *ptr, size_t size, rtm_caps_t caps)
+CAPS_NOINLINE void *rtm_caps_realloc(void *ptr, size_t size, rtm_caps_t caps)
 {
-    return rtm_caps_realloc_ex(ptr, size, caps, "rtm_caps_realloc");
+    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    return caps_realloc(ptr, size, caps, "rtm_caps_realloc", &s);
 }
 
-void *rtm_caps_malloc_prefer_array(size_t size, const rtm_caps_t *caps_list, size_t count)
+CAPS_NOINLINE void *rtm_caps_malloc_prefer_array(size_t size, const rtm_caps_t *caps_list,
+                                                 size_t count)
 {
     rtm_caps_registry_t *reg = active();
     if (reg == NULL || size == 0) {
         return NULL;
     }
+    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
     rtm_caps_t caps = RTM_CAP_DEFAULT;
     if (caps_list != NULL) {
         for (size_t i = 0; i < count; i++) {
             caps = caps_list[i];
-            void *p = alloc_base(reg, 0, size, caps);
+            void *p = alloc_base(reg, 0, size, caps, &s);
             if (p != NULL) {
                 return p;
             }
@@ -737,24 +801,10 @@ void *rtm_caps_malloc_prefer_array(size_t size, const rtm_caps_t *caps_list, siz
     return NULL;
 }
 
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((noinline))
-#endif
-void rtm_caps_free(void *ptr)
+CAPS_NOINLINE void rtm_caps_free(void *ptr)
 {
-    if (ptr == NULL) {
-        return;
-    }
-    rtm_caps_region_t *r = owner_or_report(active(), ptr);
-    if (r != NULL) {
-#if defined(__GNUC__) || defined(__clang__)
-        /* The trace should name the application's free, not this one. */
-        rtm_alloc_site_t site = {NULL, 0, __builtin_return_address(0)};
-        rtm_free_ex(r->heap, ptr, &site);
-#else
-        rtm_free(r->heap, ptr);
-#endif
-    }
+    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    caps_free(ptr, &s);
 }
 
 size_t rtm_caps_usable_size(const void *ptr)
@@ -787,7 +837,8 @@ static rtm_caps_t default_first(rtm_caps_registry_t *reg, size_t size, bool *fal
     return CAPS_EXTERNAL_DEFAULT;
 }
 
-static void *default_alloc(size_t alignment, size_t size, const char *function_name)
+static void *default_alloc(size_t alignment, size_t size, const char *function_name,
+                           const rtm_alloc_site_t *site)
 {
     rtm_caps_registry_t *reg = active();
     if (reg == NULL || size == 0 || (alignment != 0 && !rtm_is_pow2(alignment))) {
@@ -795,9 +846,9 @@ static void *default_alloc(size_t alignment, size_t size, const char *function_n
     }
     bool fallback;
     rtm_caps_t first = default_first(reg, size, &fallback);
-    void *p = alloc_base(reg, alignment, size, first);
+    void *p = alloc_base(reg, alignment, size, first, site);
     if (p == NULL && fallback) {
-        p = alloc_base(reg, alignment, size, RTM_CAP_DEFAULT);
+        p = alloc_base(reg, alignment, size, RTM_CAP_DEFAULT, site);
     }
     if (p == NULL) {
         report_failure(reg, size, fallback ? RTM_CAP_DEFAULT : first, function_name);
@@ -805,12 +856,13 @@ static void *default_alloc(size_t alignment, size_t size, const char *function_n
     return p;
 }
 
-void *rtm_caps_malloc_default(size_t size)
+CAPS_NOINLINE void *rtm_caps_malloc_default(size_t size)
 {
-    return default_alloc(0, size, "rtm_caps_malloc_default");
+    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    return default_alloc(0, size, "rtm_caps_malloc_default", &s);
 }
 
-void *rtm_caps_calloc_default(size_t n, size_t size)
+CAPS_NOINLINE void *rtm_caps_calloc_default(size_t n, size_t size)
 {
     rtm_caps_registry_t *reg = active();
     if (reg == NULL || n == 0 || size == 0) {
@@ -823,33 +875,36 @@ void *rtm_caps_calloc_default(size_t n, size_t size)
                        "rtm_caps_calloc_default");
         return NULL;
     }
-    void *p = default_alloc(0, n * size, "rtm_caps_calloc_default");
+    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    void *p = default_alloc(0, n * size, "rtm_caps_calloc_default", &s);
     if (p != NULL) {
         memset(p, 0, n * size);
     }
     return p;
 }
 
-void *rtm_caps_aligned_alloc_default(size_t alignment, size_t size)
+CAPS_NOINLINE void *rtm_caps_aligned_alloc_default(size_t alignment, size_t size)
 {
     if (alignment == 0) {
         return NULL;
     }
-    return default_alloc(alignment, size, "rtm_caps_aligned_alloc_default");
+    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    return default_alloc(alignment, size, "rtm_caps_aligned_alloc_default", &s);
 }
 
-void *rtm_caps_realloc_default(void *ptr, size_t size)
+CAPS_NOINLINE void *rtm_caps_realloc_default(void *ptr, size_t size)
 {
+    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
     rtm_caps_registry_t *reg = active();
     if (reg == NULL) {
-        return rtm_caps_realloc_ex(ptr, size, CAPS_INTERNAL_DEFAULT, "rtm_caps_realloc_default");
+        return caps_realloc(ptr, size, CAPS_INTERNAL_DEFAULT, "rtm_caps_realloc_default", &s);
     }
     bool fallback;
     rtm_caps_t first = default_first(reg, size, &fallback);
     bool misuse;
-    void *q = realloc_base(reg, ptr, size, first, &misuse);
+    void *q = realloc_base(reg, ptr, size, first, &s, &misuse);
     if (q == NULL && !misuse && size > 0 && fallback) {
-        q = realloc_base(reg, ptr, size, RTM_CAP_DEFAULT, &misuse);
+        q = realloc_base(reg, ptr, size, RTM_CAP_DEFAULT, &s, &misuse);
     }
     if (q == NULL && !misuse && size > 0) {
         report_failure(reg, size, fallback ? RTM_CAP_DEFAULT : first, "rtm_caps_realloc_default");

@@ -862,14 +862,14 @@ static void caps_sizes_for(rtm_strategy_id_t s)
                                     "rtm_caps_realloc");
                 assert_int_equal(ts_pattern_check(live, 40, 5), 40);
                 caps_begin(&snap);
-                caps_expect_refused(&snap, rtm_caps_realloc_ex(live, n, caps, "mine"), n, caps,
+                caps_expect_refused(&snap, rtm_caps_realloc_ex(live, n, caps, "mine", NULL), n, caps,
                                     "mine");
             }
             caps_begin(&snap);
-            caps_expect_refused(&snap, rtm_caps_alloc_ex(0, n, caps, "mine"), n, caps, "mine");
+            caps_expect_refused(&snap, rtm_caps_alloc_ex(0, n, caps, "mine", NULL), n, caps, "mine");
             /* function_name NULL: no report at all. */
             caps_begin(&snap);
-            assert_null(rtm_caps_alloc_ex(0, n, caps, NULL));
+            assert_null(rtm_caps_alloc_ex(0, n, caps, NULL, NULL));
             assert_int_equal(g_caps_rec.calls, 0);
             caps_same_at(&snap, true, __FILE__, __LINE__);
         }
@@ -933,7 +933,7 @@ static void caps_args_for(rtm_strategy_id_t s)
         caps_begin(&snap);
         caps_expect_quiet(&snap, rtm_caps_aligned_alloc_default(a, 16));
         caps_begin(&snap);
-        caps_expect_quiet(&snap, rtm_caps_alloc_ex(a, 16, RTM_CAP_DEFAULT, "mine"));
+        caps_expect_quiet(&snap, rtm_caps_alloc_ex(a, 16, RTM_CAP_DEFAULT, "mine", NULL));
     }
     caps_begin(&snap);
     caps_expect_quiet(&snap, rtm_caps_aligned_alloc(0, 16, RTM_CAP_DEFAULT));

@@ -456,15 +456,29 @@ void *rtm_caps_calloc_default(size_t n, size_t size);
 void *rtm_caps_realloc_default(void *ptr, size_t size);
 void *rtm_caps_aligned_alloc_default(size_t alignment, size_t size);
 
+/* Call sites. Every allocation and free above records, in the region
+ * heap's events (tracing, task statistics, corruption owners), the return
+ * address of the application's call into it (gcc/clang; other compilers
+ * record none): each entry point takes its caller once and passes it down
+ * to the region heap's _ex functions (heap.h), so leak reports group by the
+ * application's functions, not by rtmem's selection loop. */
+
 /* Building blocks for wrappers (the ESP-IDF compat layer, an RTOS port):
  * the same operations with the function name the failed-allocation hook
- * receives; function_name NULL means "do not report", for wrappers that try
- * several cap sets and then call rtm_caps_report_alloc_failed once.
+ * receives and the site to record; function_name NULL means "do not
+ * report", for wrappers that try several cap sets and then call
+ * rtm_caps_report_alloc_failed once. site: the wrapper's own caller (and
+ * file/line if it has them), so the trace names the application; NULL, or
+ * a site whose caller is NULL, records the return address of this call.
  * alignment 0 = the region heap's granularity; otherwise a power of two
  * (else NULL, no report). rtm_caps_realloc_ex never reports a misused
- * pointer as a failed allocation. */
-void *rtm_caps_alloc_ex(size_t alignment, size_t size, rtm_caps_t caps, const char *function_name);
-void *rtm_caps_realloc_ex(void *ptr, size_t size, rtm_caps_t caps, const char *function_name);
+ * pointer as a failed allocation. Costs and bad input as the functions
+ * above. */
+void *rtm_caps_alloc_ex(size_t alignment, size_t size, rtm_caps_t caps, const char *function_name,
+                        const rtm_alloc_site_t *site);
+void *rtm_caps_realloc_ex(void *ptr, size_t size, rtm_caps_t caps, const char *function_name,
+                          const rtm_alloc_site_t *site);
+void rtm_caps_free_ex(void *ptr, const rtm_alloc_site_t *site);
 void rtm_caps_report_alloc_failed(size_t size, rtm_caps_t caps, const char *function_name);
 
 /* ------------------------------------------------------------------ */
