@@ -307,6 +307,44 @@ static size_t upper_bound(const rtm_caps_registry_t *reg, uintptr_t p)
     return lo;
 }
 
+/* The innermost region containing p, starting from the region with the
+ * greatest start <= p: regions nest only inside live blocks of others, so
+ * the ones containing p are that region and its ancestors. Lock held. */
+static rtm_caps_region_t *innermost(const rtm_caps_registry_t *reg, uintptr_t p)
+{
+    size_t pos = upper_bound(reg, p);
+    rtm_caps_region_t *r = pos > 0 ? by_addr_at(reg, pos - 1u) : NULL;
+    while (r != NULL && p >= r->end) {
+        r = r->parent;
+    }
+    return r;
+}
+
+typedef struct live_span {
+    uintptr_t start;
+    uintptr_t end;
+    bool inside;
+} live_span_t;
+
+static bool find_live_span(const rtm_block_info_t *block, void *ctx)
+{
+    live_span_t *s = ctx;
+    uintptr_t p = (uintptr_t)block->ptr;
+    if (s->start >= p && s->start - p < block->size) {
+        s->inside = block->used && s->end - p <= block->size;
+        return false;
+    }
+    return true;
+}
+
+/* Whether [start, end) lies in one live block of region r's heap (a
+ * buffer the application allocated there). Walks r: O(blocks of r). */
+static bool in_live_block(const rtm_caps_region_t *r, uintptr_t start, uintptr_t end)
+{
+    live_span_t s = {start, end, false};
+    return rtm_heap_walk(r->heap, find_live_span, &s) && s.inside;
+}
+
 static rtm_caps_err_t heap_err(rtm_err_t err)
 {
     switch (err) {
@@ -361,6 +399,18 @@ rtm_caps_err_t rtm_caps_add_region(void *mem, size_t size, const rtm_caps_region
         return RTM_CAPS_ERR_TOO_SMALL;
     }
 
+    uintptr_t end = start + size;
+    /* A range inside a region must lie in one live block of it (memory
+     * the application took from that region and registers again, as
+     * ESP-IDF allows); that is checked before the registry lock is taken,
+     * because the walk takes the outer heap's lock. */
+    reg_lock(reg);
+    rtm_caps_region_t *outer = innermost(reg, start);
+    reg_unlock(reg);
+    if (outer != NULL && !in_live_block(outer, start, end)) {
+        return RTM_CAPS_ERR_OVERLAP;
+    }
+
     reg_lock(reg);
     if (reg->count == reg->capacity) {
         reg_unlock(reg);
@@ -376,9 +426,11 @@ rtm_caps_err_t rtm_caps_add_region(void *mem, size_t size, const rtm_caps_region
         .on_misuse = forward_heap_misuse,
         .hook_ctx = slot,
     };
-    uintptr_t end = start + size;
     size_t pos = upper_bound(reg, start);
-    bool overlaps = (pos > 0 && by_addr_at(reg, pos - 1u)->end > start) ||
+    /* The region containing start must still be the one checked above (no
+     * region was added in that block meanwhile); nothing may start inside
+     * the new range. Both ends of a nested range lie in the outer block. */
+    bool overlaps = innermost(reg, start) != outer ||
                     (pos < reg->count && by_addr_at(reg, pos)->start < end);
     if (overlaps) {
         reg_unlock(reg);
@@ -403,6 +455,8 @@ rtm_caps_err_t rtm_caps_add_region(void *mem, size_t size, const rtm_caps_region
     slot->start = start;
     slot->end = end;
     slot->slack = slack;
+    slot->min_free_floor = SIZE_MAX;
+    slot->parent = outer;
     memcpy(slot->caps, cfg->caps, sizeof slot->caps);
     slot->all_caps = all;
     slot->registry = reg;
@@ -499,16 +553,8 @@ const char *rtm_caps_err_str(rtm_caps_err_t err)
 
 static rtm_caps_region_t *find_region(rtm_caps_registry_t *reg, const void *ptr)
 {
-    uintptr_t p = (uintptr_t)ptr;
-    rtm_caps_region_t *found = NULL;
     reg_lock(reg);
-    size_t pos = upper_bound(reg, p);
-    if (pos > 0) {
-        rtm_caps_region_t *r = by_addr_at(reg, pos - 1u);
-        if (p < r->end) {
-            found = r;
-        }
-    }
+    rtm_caps_region_t *found = innermost(reg, (uintptr_t)ptr);
     reg_unlock(reg);
     return found;
 }
@@ -920,6 +966,17 @@ static bool selects(const rtm_caps_region_t *r, rtm_caps_t caps)
     return (caps & RTM_CAP_INVALID) != 0 || (r->all_caps & caps) == caps;
 }
 
+/* A region's minimum free as queries report it: since the monitoring
+ * start while monitoring is on, else the lifetime minimum. */
+static size_t region_min_free(rtm_caps_registry_t *reg, const rtm_caps_region_t *r,
+                              size_t heap_min)
+{
+    reg_lock(reg);
+    size_t floor = reg->min_free_monitoring ? SIZE_MAX : r->min_free_floor;
+    reg_unlock(reg);
+    return heap_min < floor ? heap_min : floor;
+}
+
 bool rtm_caps_get_info(rtm_caps_t caps, rtm_caps_info_t *info)
 {
     rtm_caps_registry_t *reg = active();
@@ -942,7 +999,7 @@ bool rtm_caps_get_info(rtm_caps_t caps, rtm_caps_info_t *info)
         info->free_bytes += hi.free_bytes;
         info->allocated_bytes += hi.allocated_bytes;
         info->overhead_bytes += hi.overhead_bytes + r->slack;
-        info->min_free_bytes += hi.min_free_bytes;
+        info->min_free_bytes += region_min_free(reg, r, hi.min_free_bytes);
         if (hi.largest_free_block > info->largest_free_block) {
             info->largest_free_block = hi.largest_free_block;
         }
@@ -998,7 +1055,8 @@ size_t rtm_caps_free_size(rtm_caps_t caps)
 
 size_t rtm_caps_min_free_size(rtm_caps_t caps)
 {
-    return sum_over(caps, rtm_heap_min_free_bytes);
+    rtm_caps_info_t info;
+    return rtm_caps_get_info(caps, &info) ? info.min_free_bytes : 0;
 }
 
 size_t rtm_caps_largest_free_block(rtm_caps_t caps)
@@ -1029,10 +1087,52 @@ void rtm_caps_reset_min_free(rtm_caps_t caps)
     }
     size_t n = published(reg);
     for (size_t i = 0; i < n; i++) {
-        if (selects(&reg->slots[i], caps)) {
-            rtm_heap_reset_min_free(reg->slots[i].heap);
+        rtm_caps_region_t *r = &reg->slots[i];
+        if (selects(r, caps)) {
+            reg_lock(reg);
+            r->min_free_floor = SIZE_MAX;
+            reg_unlock(reg);
+            rtm_heap_reset_min_free(r->heap);
         }
     }
+}
+
+/* Switches local-minimum monitoring; false if it already was in that state. */
+static bool set_monitoring(rtm_caps_registry_t *reg, bool on)
+{
+    reg_lock(reg);
+    bool changed = reg->min_free_monitoring != on;
+    reg->min_free_monitoring = on;
+    reg_unlock(reg);
+    return changed;
+}
+
+bool rtm_caps_min_free_monitor_start(void)
+{
+    rtm_caps_registry_t *reg = active();
+    if (reg == NULL || !set_monitoring(reg, true)) {
+        return false;
+    }
+    size_t n = published(reg);
+    for (size_t i = 0; i < n; i++) {
+        rtm_caps_region_t *r = &reg->slots[i];
+        /* The heap's mark may fall between these two calls; that fall is
+         * then seen by neither window (the core has no combined step). */
+        size_t before = rtm_heap_min_free_bytes(r->heap);
+        rtm_heap_reset_min_free(r->heap);
+        reg_lock(reg);
+        if (before < r->min_free_floor) {
+            r->min_free_floor = before;
+        }
+        reg_unlock(reg);
+    }
+    return true;
+}
+
+bool rtm_caps_min_free_monitor_stop(void)
+{
+    rtm_caps_registry_t *reg = active();
+    return reg != NULL && set_monitoring(reg, false);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1090,10 +1190,26 @@ static bool index_ok(const rtm_caps_registry_t *reg, const char **problem, const
             *where = r;
             return false;
         }
-        if (k > 0 && by_addr_at(reg, k - 1u)->end > r->start) {
+        if (r->parent != NULL && (r->parent->start >= r->start || r->parent->end < r->end)) {
+            *problem = "nested region is not inside its outer region";
+            *where = r;
+            return false;
+        }
+        if (k > 0 && by_addr_at(reg, k - 1u)->start >= r->start) {
             *problem = "address index is unsorted or regions overlap";
             *where = r;
             return false;
+        }
+        /* Every earlier region that is not r's ancestor ends before r
+         * (bounded: a damaged parent link must not loop forever). */
+        size_t hops = 0;
+        for (const rtm_caps_region_t *q = k > 0 ? by_addr_at(reg, k - 1u) : NULL;
+             q != NULL && q != r->parent && hops <= reg->count; q = q->parent, hops++) {
+            if (q->end > r->start) {
+                *problem = "address index is unsorted or regions overlap";
+                *where = r;
+                return false;
+            }
         }
     }
     return true;
@@ -1226,7 +1342,7 @@ void rtm_caps_print_summary(rtm_caps_t caps)
         line_field(&line, " len ", (size_t)(r->end - r->start));
         line_field(&line, " free ", hi.free_bytes);
         line_field(&line, " allocated ", hi.allocated_bytes);
-        line_field(&line, " min_free ", hi.min_free_bytes);
+        line_field(&line, " min_free ", region_min_free(reg, r, hi.min_free_bytes));
         rtm_line_emit(&line);
         rtm_line_init(&line);
         line_field(&line, "    largest_free_block ", hi.largest_free_block);

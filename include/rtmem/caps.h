@@ -292,6 +292,8 @@ struct rtm_caps_region {
     rtm_caps_t caps[RTM_CAPS_LEVELS];
     rtm_caps_t all_caps;
     size_t by_addr;           /* entry of the address index (see caps.c) */
+    rtm_caps_region_t *parent; /* the region whose live block holds this one, or NULL */
+    size_t min_free_floor;    /* lowest free bytes before the last monitoring start */
     rtm_caps_registry_t *registry;
 };
 
@@ -313,6 +315,7 @@ struct rtm_caps_registry {
     void *misuse_ctx;
     rtm_caps_observer_fn observer;
     void *observer_ctx;
+    bool min_free_monitoring;
     rtm_port_lock_t lock;
 };
 
@@ -346,7 +349,14 @@ rtm_caps_registry_t *rtm_caps_registry(void);
 
 /* Registers mem[0..size) as a new region at the end of the search order.
  * Checked: an active registry, a free slot, caps not empty and without
- * RTM_CAP_INVALID, no overlap with any region (adjacent is fine), at least
+ * RTM_CAP_INVALID, no overlap with any region (adjacent is fine) except
+ * nesting: a range that lies inside one live block of a region (memory the
+ * application allocated there and registers again, as ESP-IDF allows) is
+ * accepted and becomes the innermost region for its addresses (free, size
+ * and check lookups find it; the outer region keeps counting the block as
+ * allocated; freeing that block while the inner region lives is the
+ * caller's error, as on ESP-IDF). A nested range is checked by a walk of
+ * the outer region (O(its blocks), its lock only). Also checked: at least
  * the registry's minimum and the heap's minimum size, a strategy whose
  * blocks lie in the region (not RTM_SYSTEM). mem need not be aligned: the
  * heap starts at the next 8-byte boundary and the slack counts as overhead.
@@ -504,6 +514,16 @@ bool rtm_caps_get_info(rtm_caps_t caps, rtm_caps_info_t *info);
 /* Sets each selected region's minimum-ever free mark to its free bytes. */
 void rtm_caps_reset_min_free(rtm_caps_t caps);
 
+/* Local minimum (ESP-IDF's heap_caps_monitor_local_minimum_free_size_*):
+ * start makes every region's minimum free, as every query above reports
+ * it, the lowest free bytes since this call; stop makes it the lifetime
+ * minimum again (the lower of the minimum before start and the one since).
+ * Regions added meanwhile start with their free bytes. start: false if no
+ * registry or monitoring is already on; stop: false if it is not on.
+ * O(regions), each region's lock in turn. */
+bool rtm_caps_min_free_monitor_start(void);
+bool rtm_caps_min_free_monitor_stop(void);
+
 /* Verifies the registry's own index (sorted, disjoint regions) and
  * rtm_heap_check of every selected region; every region is checked even
  * after a failure. With print_errors, one line per problem goes through the
@@ -536,8 +556,8 @@ void rtm_caps_print_summary(rtm_caps_t caps);
 size_t rtm_caps_region_count(void);
 /* The i-th region in search (registration) order, or NULL. O(1). */
 const rtm_caps_region_t *rtm_caps_region_at(size_t i);
-/* The region whose range contains ptr, or NULL; nothing is reported.
- * O(log regions). */
+/* The innermost region whose range contains ptr, or NULL; nothing is
+ * reported. O(log regions + nesting depth). */
 const rtm_caps_region_t *rtm_caps_region_of(const void *ptr);
 /* The first region (search order) with this name, or NULL. O(regions). */
 const rtm_caps_region_t *rtm_caps_region_find(const char *name);
