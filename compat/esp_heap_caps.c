@@ -142,7 +142,8 @@ ESP_NOINLINE void *heap_caps_calloc(size_t n, size_t size, uint32_t caps)
         return NULL;
     }
     if (n > SIZE_MAX / size) {
-        rtm_caps_report_alloc_failed(SIZE_MAX, caps, "heap_caps_calloc");
+        /* ESP-IDF reports the product as size_t arithmetic gives it. */
+        rtm_caps_report_alloc_failed(n * size, caps, "heap_caps_calloc");
         return NULL;
     }
     rtm_alloc_site_t site = site_of(ESP_CALLER());
@@ -206,12 +207,12 @@ ESP_NOINLINE void *heap_caps_calloc_prefer(size_t n, size_t size, size_t num, ..
 {
     rtm_alloc_site_t site = site_of(ESP_CALLER());
     bool overflow = size != 0 && n > SIZE_MAX / size;
-    size_t bytes = overflow ? SIZE_MAX : n * size;
+    size_t bytes = n * size; /* wrapped on overflow: what ESP-IDF reports */
     uint32_t caps = MALLOC_CAP_DEFAULT;
     void *p = NULL;
     va_list ap;
     va_start(ap, num);
-    for (size_t i = 0; i < num && p == NULL && bytes > 0; i++) {
+    for (size_t i = 0; i < num && p == NULL && (bytes > 0 || overflow); i++) {
         caps = va_arg(ap, uint32_t); /* read even on overflow: the report names the last */
         if (!overflow) {
             p = rtm_caps_alloc_ex(0, bytes, caps, NULL, &site);
@@ -220,7 +221,7 @@ ESP_NOINLINE void *heap_caps_calloc_prefer(size_t n, size_t size, size_t num, ..
     va_end(ap);
     if (p != NULL) {
         memset(p, 0, bytes);
-    } else if (bytes > 0) {
+    } else if (bytes > 0 || overflow) {
         rtm_caps_report_alloc_failed(bytes, caps, "heap_caps_calloc_prefer");
     }
     return p;
@@ -229,24 +230,32 @@ ESP_NOINLINE void *heap_caps_calloc_prefer(size_t n, size_t size, size_t num, ..
 /* ------------------------------------------------------------------ */
 /* Queries                                                             */
 
+/* ESP-IDF's queries count the heaps that have every bit of caps, and no
+ * heap has MALLOC_CAP_INVALID; rtm_caps_* read that bit as "every region"
+ * (what checks, walks and dumps mean by it on both). */
+static bool selects_none(uint32_t caps)
+{
+    return (caps & MALLOC_CAP_INVALID) != 0;
+}
+
 size_t heap_caps_get_total_size(uint32_t caps)
 {
-    return rtm_caps_total_size(caps);
+    return selects_none(caps) ? 0 : rtm_caps_total_size(caps);
 }
 
 size_t heap_caps_get_free_size(uint32_t caps)
 {
-    return rtm_caps_free_size(caps);
+    return selects_none(caps) ? 0 : rtm_caps_free_size(caps);
 }
 
 size_t heap_caps_get_minimum_free_size(uint32_t caps)
 {
-    return rtm_caps_min_free_size(caps);
+    return selects_none(caps) ? 0 : rtm_caps_min_free_size(caps);
 }
 
 size_t heap_caps_get_largest_free_block(uint32_t caps)
 {
-    return rtm_caps_largest_free_block(caps);
+    return selects_none(caps) ? 0 : rtm_caps_largest_free_block(caps);
 }
 
 void heap_caps_get_info(multi_heap_info_t *info, uint32_t caps)
@@ -255,7 +264,11 @@ void heap_caps_get_info(multi_heap_info_t *info, uint32_t caps)
         return;
     }
     rtm_caps_info_t ci;
-    rtm_caps_get_info(caps, &ci); /* zeroed when no registry */
+    if (selects_none(caps)) {
+        memset(&ci, 0, sizeof ci);
+    } else {
+        rtm_caps_get_info(caps, &ci); /* zeroed when no registry */
+    }
     info->total_free_bytes = ci.free_bytes;
     info->total_allocated_bytes = ci.allocated_bytes;
     info->largest_free_block = ci.largest_free_block;
@@ -267,6 +280,15 @@ void heap_caps_get_info(multi_heap_info_t *info, uint32_t caps)
 
 void heap_caps_print_heap_info(uint32_t caps)
 {
+    if (selects_none(caps)) {
+        rtm_line_t line;
+        rtm_line_init(&line);
+        rtm_line_str(&line, "rtmem caps summary for ");
+        rtm_line_hex(&line, caps);
+        rtm_line_str(&line, ": no region has these caps");
+        rtm_line_emit(&line);
+        return;
+    }
     rtm_caps_print_summary(caps);
 }
 

@@ -18,16 +18,15 @@
  * Every function works on the active registry (rtmem/caps.h) and behaves as
  * its rtm_caps_* counterpart: the same selection rule as ESP-IDF, the
  * failed-allocation callback called once per failed request with ESP-IDF's
- * function names. Where rtmem differs from ESP-IDF (docs/caps.md lists it
- * all): bad pointers are reported through rtmem's misuse hook and ignored
- * instead of asserting; printing goes through rtmem's output hook
- * (output.h), not printf, in rtmem's format; heap_caps_add_region_with_caps
- * appends the region to the search order (ESP-IDF prepends) and refuses a
- * range nested in an existing region; no instruction-bus address
- * translation for EXEC blocks from D/IRAM; not provided:
- * heap_caps_add_region (needs the SoC table by address),
- * heap_caps_monitor_local_minimum_free_size_start/_stop, heap tracing and
- * task tracking, CONFIG_HEAP_* options.
+ * function names, and the application's call site recorded for tracing.
+ * Checks print and return false, walks show every block (damaged ones
+ * flagged), regions can be added at run time (also inside a buffer from a
+ * heap), local minimum monitoring and per-task information
+ * (esp_heap_task_info.h) are there. docs/caps.md has the table of what
+ * still differs from ESP-IDF and why (bad pointers are reported and
+ * ignored instead of asserting; printing goes through rtmem's output hook;
+ * runtime regions are appended to the search order; 8-byte blocks; sizes
+ * at poisoning levels >= 1; ...).
  * Thread safety: as rtm_caps_* (caps.h). None may be called from an ISR.
  */
 #ifndef RTMEM_COMPAT_ESP_HEAP_CAPS_H
@@ -98,8 +97,13 @@ void *heap_caps_realloc(void *ptr, size_t size, uint32_t caps);
 void *heap_caps_aligned_alloc(size_t alignment, size_t size, uint32_t caps);
 void heap_caps_aligned_free(void *ptr); /* = heap_caps_free (deprecated in ESP-IDF) */
 void *heap_caps_aligned_calloc(size_t alignment, size_t n, size_t size, uint32_t caps);
+/* n * size overflowing is a failed allocation reported with the product as
+ * size_t arithmetic wraps it (ESP-IDF's report). */
 void *heap_caps_calloc(size_t n, size_t size, uint32_t caps);
 
+/* Sums over the heaps that have every bit of caps (caps 0: every heap).
+ * No heap has MALLOC_CAP_INVALID: with it in caps these give 0 and an
+ * all-zero info, and print_heap_info says so, as on ESP-IDF. */
 size_t heap_caps_get_total_size(uint32_t caps);
 size_t heap_caps_get_free_size(uint32_t caps);
 size_t heap_caps_get_minimum_free_size(uint32_t caps);
