@@ -619,11 +619,14 @@ static scan_verdict_t judge_block(const rtm_block_info_t *b, uintptr_t limit)
         v.found = head;
         return v;
     }
+    /* The walk shows the size in the head cut to what the block can hold:
+     * a size that differs was cut, so it is damaged. */
+    uint32_t size_word = read_word(user - 8);
     uintptr_t room = limit > (uintptr_t)user ? limit - (uintptr_t)user : 0;
-    if (room < 4u || b->size > room - 4u) {
+    if ((size_t)size_word != b->size || room < 4u || b->size > room - 4u) {
         v.problem = "bad size (the block would reach into the next one)";
         v.address = user - 8;
-        v.found = read_word(user - 8);
+        v.found = size_word;
         return v;
     }
     uint32_t tail = read_word(user + b->size);
@@ -649,7 +652,9 @@ typedef bool (*scan_fn)(const rtm_block_info_t *block, const scan_verdict_t *ver
 typedef struct heap_scan {
     scan_fn fn;
     void *ctx;
-    rtm_block_info_t pending;
+    uintptr_t end;           /* the heap's end: the bound of the last block */
+    rtm_block_info_t pending; /* the block before the current one... */
+    scan_verdict_t verdict;   /* ...and its verdict against the heap's end */
     bool have_pending;
     bool stopped;    /* fn asked to stop */
     size_t problems; /* blocks found damaged */
@@ -666,15 +671,28 @@ static bool deliver(heap_scan_t *sc, const rtm_block_info_t *b, const scan_verdi
     return !sc->stopped;
 }
 
+/* Every read of a block's bytes happens here, under the heap lock, with
+ * the heap's end as bound; the next block, when it comes, only narrows the
+ * bound of the pending one (no second read). */
 static bool scan_block(const rtm_block_info_t *block, void *ctx)
 {
     heap_scan_t *sc = ctx;
     bool go_on = true;
     if (sc->have_pending) {
-        scan_verdict_t v = judge_block(&sc->pending, (uintptr_t)block->ptr);
-        go_on = deliver(sc, &sc->pending, &v);
+        scan_verdict_t v = sc->verdict;
+        const rtm_block_info_t *b = &sc->pending;
+        uintptr_t next = (uintptr_t)block->ptr;
+        if (v.problem == NULL && rtm_debug_poison_level() >= 1 && b->used &&
+            (next < (uintptr_t)b->ptr + 4u || b->size > next - (uintptr_t)b->ptr - 4u)) {
+            v.problem = "bad size (the block would reach into the next one)";
+            v.address = (const uint8_t *)b->ptr - 8;
+            v.expected = 0;
+            v.found = 0;
+        }
+        go_on = deliver(sc, b, &v);
     }
     sc->pending = *block;
+    sc->verdict = judge_block(block, sc->end);
     sc->have_pending = go_on;
     return go_on;
 }
@@ -690,15 +708,13 @@ static size_t scan_heap(rtm_heap_t *heap, uintptr_t start, uintptr_t end, scan_f
     memset(&sc, 0, sizeof sc);
     sc.fn = fn;
     sc.ctx = ctx;
+    sc.end = end;
     bool whole = rtm_heap_walk(heap, scan_block, &sc);
     if (sc.stopped) {
         return sc.problems;
     }
-    if (sc.have_pending) {
-        scan_verdict_t v = judge_block(&sc.pending, end);
-        if (!deliver(&sc, &sc.pending, &v)) {
-            return sc.problems;
-        }
+    if (sc.have_pending && !deliver(&sc, &sc.pending, &sc.verdict)) {
+        return sc.problems;
     }
     if (!whole) {
         uintptr_t from = sc.have_pending ? shown_end(&sc.pending) : start;

@@ -94,6 +94,37 @@ static void test_check_prints_and_returns_false(void **state)
     heap_caps_free(keep);
 }
 
+/* Levels >= 1: an underflow into the head canary, and a size in the head
+ * that would reach past the block, are found without following the size. */
+static void test_check_head_and_size(void **state)
+{
+    (void)state;
+    if (rtm_debug_poison_level() < 1) {
+        skip(); /* no head at level 0 */
+    }
+    uint8_t *p = heap_caps_malloc(40, MALLOC_CAP_8BIT);
+    void *q = heap_caps_malloc(40, MALLOC_CAP_8BIT);
+    ts_output_t out;
+    ts_output_capture(&out);
+    uint8_t saved = p[-1];
+    p[-1] ^= 0xff;
+    assert_false(heap_caps_check_integrity_all(true));
+    assert_non_null(strstr(out.all, "bad head canary"));
+    p[-1] = saved;
+    assert_true(heap_caps_check_integrity_all(true));
+    uint32_t size_word;
+    memcpy(&size_word, p - 8, 4);
+    const uint32_t huge = 0x7ffffff0u;
+    memcpy(p - 8, &huge, 4);
+    assert_false(heap_caps_check_integrity_addr((intptr_t)p, true));
+    assert_non_null(strstr(out.all, "bad size"));
+    memcpy(p - 8, &size_word, 4);
+    ts_output_release();
+    assert_true(heap_caps_check_integrity_all(false));
+    heap_caps_free(p);
+    heap_caps_free(q);
+}
+
 static _Alignas(8) uint8_t s_pool[8192];
 
 static void test_multi_heap_check(void **state)
@@ -436,6 +467,7 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_check_prints_and_returns_false),
+        T(test_check_head_and_size),
         T(test_multi_heap_check),
         T(test_walk_flags_the_damaged_block),
         T(test_multi_heap_sizes_add_up),
