@@ -9,7 +9,11 @@
  *     change once published, so an allocation reads `count` under the lock
  *     and then walks slots[0..count) without it.
  *   - address order, for free: an index of slot numbers sorted by start
- *     address, binary-searched in O(log n). It is stored spread over the
+ *     address, binary-searched in O(log n). Regions are disjoint except
+ *     that one may lie inside a live block of another (nesting, which
+ *     ESP-IDF allows); each keeps a link to the region it lies in, so the
+ *     innermost region holding an address is the last one starting at or
+ *     below it, or one of that one's outer regions. It is stored spread over the
  *     slots themselves: slots[k].by_addr is the slot number of the k-th
  *     region by address. That costs one word per slot and no second array
  *     for the caller to size. It changes when a region is added (entries

@@ -180,7 +180,8 @@ typedef enum rtm_caps_err {
     RTM_CAPS_ERR_ARG,       /* NULL argument, zero slots, or a range that wraps around */
     RTM_CAPS_ERR_NO_CAPS,   /* region caps empty at every level, or containing RTM_CAP_INVALID */
     RTM_CAPS_ERR_FULL,      /* every slot holds a region */
-    RTM_CAPS_ERR_OVERLAP,   /* the range overlaps a registered region (touching is fine) */
+    RTM_CAPS_ERR_OVERLAP,   /* the range overlaps a registered region (touching is fine),
+                               other than inside one live block of it */
     RTM_CAPS_ERR_TOO_SMALL, /* below the registry's minimum or the heap's minimum size */
     RTM_CAPS_ERR_TOO_LARGE, /* more than one heap can manage (4 GiB) */
     RTM_CAPS_ERR_CONFIG,    /* strategy RTM_SYSTEM (its blocks are not in the region),
@@ -524,7 +525,7 @@ void rtm_caps_reset_min_free(rtm_caps_t caps);
 bool rtm_caps_min_free_monitor_start(void);
 bool rtm_caps_min_free_monitor_stop(void);
 
-/* Verifies the registry's own index (sorted, disjoint regions) and
+/* Verifies the registry's own index (sorted; regions disjoint or nested) and
  * rtm_heap_check of every selected region; every region is checked even
  * after a failure. With print_errors, one line per problem goes through the
  * output hook. report (may be NULL) gets the first problem. True if all
