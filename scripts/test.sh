@@ -9,7 +9,10 @@
 # 2. Builds and runs ctest in three configurations, under build/:
 #      gcc    gcc, RelWithDebInfo, strict warnings as errors
 #      san    ASan + UBSan (clang, or gcc if clang's runtime does not work)
-#      m32    gcc -m32 (a 32-bit target's pointer and size_t widths)
+#      m32    gcc -m32 (a 32-bit target's pointer and size_t widths), run
+#             natively when the kernel runs i386 programs, else every test
+#             under qemu-i386 (package qemu-user, installed then); the
+#             summary line says which
 #    then three checks with scripts of their own (each installs what it needs:
 #    clang's runtimes; gcc-arm-none-eabi, picolibc/newlib, qemu-system-arm,
 #    gcc-riscv64-unknown-elf):
@@ -23,7 +26,10 @@
 # Quiet on success: only ctest's summary line per configuration is shown.
 # Environment: RTMEM_TEST_CONFIGS="gcc san m32 tsan fuzz cortex-m" (a subset
 #              to run), RTMEM_JOBS=2 (build and ctest parallelism),
-#              RTMEM_FUZZ_SECONDS (per fuzz target, scripts/fuzz.sh).
+#              RTMEM_FUZZ_SECONDS (per fuzz target, scripts/fuzz.sh),
+#              RTMEM_M32_EMULATOR=auto|native|qemu (how the m32 tests run:
+#              auto probes with a tiny -m32 program; qemu forces qemu-i386
+#              even where the kernel could run them, to test that path).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -59,15 +65,51 @@ pick_sanitizer_cc() {
     echo gcc # fails visibly in the build log
 }
 
+# How the -m32 programs run here: prints "native" or the path of
+# qemu-i386. Where the kernel cannot execute i386 programs (no
+# CONFIG_IA32_EMULATION: "Exec format error") the m32 suite runs under
+# qemu-i386 user-mode emulation; RTMEM_M32_EMULATOR=qemu forces that, and
+# =native forces the kernel. Prints nothing if neither works: the m32
+# configuration then fails, it is never skipped.
+pick_m32_runner() {
+    local mode=${RTMEM_M32_EMULATOR:-auto} tmp runner=""
+    case "$mode" in
+        auto | native | qemu) ;;
+        *)
+            echo "test.sh: RTMEM_M32_EMULATOR is '$mode'; it must be auto, native or qemu" >&2
+            exit 2 ;;
+    esac
+    tmp=$(mktemp -d)
+    printf 'int main(void) { return sizeof(void *) == 4 ? 0 : 1; }\n' >"$tmp/probe.c"
+    if ! gcc -m32 "$tmp/probe.c" -o "$tmp/probe" >/dev/null 2>&1; then
+        rm -rf "$tmp"
+        echo native # gcc-multilib is broken: the build fails visibly in build/m32.log
+        return 0
+    fi
+    if [ "$mode" != qemu ] && "$tmp/probe" >/dev/null 2>&1; then
+        runner=native
+    elif [ "$mode" != native ]; then
+        rtm_ensure_packages test.sh "qemu-i386" qemu-user >&2
+        if command -v qemu-i386 >/dev/null 2>&1 && qemu-i386 "$tmp/probe" >/dev/null 2>&1; then
+            runner=$(command -v qemu-i386)
+        fi
+    fi
+    rm -rf "$tmp"
+    echo "$runner"
+}
+
 SUMMARY=()
 TOTAL_PASSED=0
 TOTAL_FAILED=0
 ANY_FAILED=0
 
-# run_config NAME DESCRIPTION CMAKE-ARGS...
+# run_config NAME DESCRIPTION NOTE CMAKE-ARGS...: NOTE (may be empty) ends
+# the configuration's summary line. With EXPECT_EMULATOR set, the ctest
+# commands must name it, or the configuration fails before running.
+EXPECT_EMULATOR=""
 run_config() {
-    local name=$1 desc=$2
-    shift 2
+    local name=$1 desc=$2 note=${3:+ ($3)}
+    shift 3
     local dir="build/$name" log="build/$name.log" start=$SECONDS
     mkdir -p build
     # Start afresh when the configuration itself changed (e.g. another compiler).
@@ -78,14 +120,20 @@ run_config() {
     echo "== $name: $desc"
     if ! cmake -S . -B "$dir" "$@" >"$log" 2>&1; then
         tail -n 40 "$log"
-        record "$name" FAIL "configure failed (build/$name.log)" 0 1 "$start"
+        record "$name" FAIL "configure failed (build/$name.log)$note" 0 1 "$start"
         return 0
     fi
     printf '%s' "$stamp" >"$dir/.rtmem-args"
     if ! cmake --build "$dir" -j "$JOBS" >>"$log" 2>&1; then
         grep -E 'error:|warning:' "$log" | head -n 40 || true
         tail -n 20 "$log"
-        record "$name" FAIL "build failed (build/$name.log)" 0 1 "$start"
+        record "$name" FAIL "build failed (build/$name.log)$note" 0 1 "$start"
+        return 0
+    fi
+    if [ -n "$EXPECT_EMULATOR" ] &&
+        ! grep -qF "$EXPECT_EMULATOR" "$dir/tests/CTestTestfile.cmake" 2>/dev/null; then
+        record "$name" FAIL "the tests would not run under $EXPECT_EMULATOR (build/$name/tests/CTestTestfile.cmake)$note" \
+            0 1 "$start"
         return 0
     fi
     local rc=0
@@ -100,11 +148,11 @@ run_config() {
     if [ "$rc" -ne 0 ] || [ -z "$line" ] || [ "$failed" -ne 0 ] || [ "$total" -eq 0 ]; then
         sed -n '/Test project/,$p' "$log"
         [ "$failed" -eq 0 ] && failed=1
-        record "$name" FAIL "${line:-ctest ran no test}" "$passed" "$failed" "$start"
+        record "$name" FAIL "${line:-ctest ran no test}$note" "$passed" "$failed" "$start"
         return 0
     fi
-    echo "$line"
-    record "$name" PASS "$line" "$passed" "$failed" "$start"
+    echo "$line$note"
+    record "$name" PASS "$line$note" "$passed" "$failed" "$start"
 }
 
 # run_script NAME DESCRIPTION SCRIPT: a check with a script of its own, which
@@ -147,17 +195,37 @@ record() {
 for config in $CONFIGS; do
     case "$config" in
         gcc)
-            run_config gcc "gcc, RelWithDebInfo" \
+            run_config gcc "gcc, RelWithDebInfo" "" \
                 -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=RelWithDebInfo ;;
         san)
             cc=$(pick_sanitizer_cc)
             # Pool fill patterns are compile-time: this configuration has them on.
-            run_config san "$cc, Debug, -fsanitize=address,undefined, pool fill" \
+            run_config san "$cc, Debug, -fsanitize=address,undefined, pool fill" "" \
                 -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=Debug -DRTMEM_SANITIZE=ON \
                 -DRTMEM_EXTRA_DEFINES=RTM_POOL_FILL=1 ;;
         m32)
-            run_config m32 "gcc -m32, Debug" \
-                -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-m32 ;;
+            runner=$(pick_m32_runner)
+            if [ -z "$runner" ]; then
+                echo "== m32: gcc -m32, Debug"
+                echo "test.sh: a -m32 probe program ran neither natively nor under qemu-i386" \
+                     "(RTMEM_M32_EMULATOR=${RTMEM_M32_EMULATOR:-auto})"
+                record m32 FAIL "not run: no way to execute i386 programs here (native or qemu-i386)" \
+                    0 1 "$SECONDS"
+            elif [ "$runner" = native ]; then
+                run_config m32 "gcc -m32, Debug, run natively" "native i386" \
+                    -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-m32
+            else
+                # CMake puts the emulator in front of every test command that
+                # names a built program; the tests that start programs
+                # themselves get it too (tests/, examples/CMakeLists.txt).
+                # Emulation is several times slower (the longest suite took
+                # 99 s on a loaded 2-core machine): a longer per-suite limit.
+                EXPECT_EMULATOR=$runner
+                run_config m32 "gcc -m32, Debug, every test under $runner" "under qemu-i386" \
+                    -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS=-m32 \
+                    -DCMAKE_CROSSCOMPILING_EMULATOR="$runner" -DRTMEM_TEST_TIMEOUT=900
+                EXPECT_EMULATOR=""
+            fi ;;
         tsan)
             run_script tsan "clang -fsanitize=thread: the threaded suites (scripts/tsan.sh)" \
                 scripts/tsan.sh ;;

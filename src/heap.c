@@ -415,30 +415,61 @@ void rtm_front_update_fast(rtm_heap_t *h)
 {
     bool plain = !RTM_POISON_WRAPS && h->observer == NULL && h->step_at == 0 &&
                  h->ops->validate_free != NULL;
-    h->fast = plain ? FRONT_FAST : 0u;
+    h->fast = !plain ? 0u : (h->flags & RTM_HEAP_NO_LOCK) != 0 ? FRONT_FAST_UNLOCKED : FRONT_FAST;
+}
+
+/* The plain path's allocation, counted; lock held (or none). */
+static inline void *alloc_plain(rtm_heap_t *h, size_t size, rtm_fail_reason_t *why)
+{
+    void *p = h->ops->alloc(h->arena, size, 0, why);
+    if (p != NULL) {
+        count_alloc(h);
+    } else {
+        h->failed_count++;
+    }
+    return p;
+}
+
+/* rtm_malloc on any heap but a plain unlocked one: the plain path under
+ * the lock, else the general path for the caller's site. */
+static RTM_NOINLINE void *malloc_other(rtm_heap_t *h, size_t size, const void *caller)
+{
+    /* fast changes under the lock: read only under it (flags never change). */
+    if (heap_ok(h) && (h->flags & RTM_HEAP_NO_LOCK) == 0 && size != 0) {
+        rtm_fail_reason_t why = RTM_FAIL_NO_MEMORY;
+        rtm_port_lock(&h->lock);
+        /* Again under the lock: an observer may have come meanwhile. */
+        if (h->fast == FRONT_FAST) {
+            void *p = alloc_plain(h, size, &why);
+            rtm_port_unlock(&h->lock);
+            if (p == NULL) {
+                report_failure(h, size, 0, why);
+            }
+            return p;
+        }
+        rtm_port_unlock(&h->lock);
+    }
+    rtm_alloc_site_t s = site_or(NULL, caller);
+    return alloc_checked(h, size, 0, &s);
 }
 
 RTM_NOINLINE void *rtm_malloc(rtm_heap_t *h, size_t size)
 {
     /* The plain path: one word says that nothing needs the call site or
-     * wraps the block; a failure takes the general path, which counts and
-     * reports it. */
-    if (h != NULL && h->fast == FRONT_FAST && size != 0) {
-        heap_lock(h);
-        /* Again under the lock: an observer may have come meanwhile. */
-        if (h->fast == FRONT_FAST) {
-            rtm_fail_reason_t why;
-            void *p = h->ops->alloc(h->arena, size, 0, &why);
-            if (p != NULL) {
-                count_alloc(h);
-                heap_unlock(h);
-                return p;
-            }
+     * wraps the block, and that the heap has no lock; everything else is
+     * out of line, so this path saves no registers it does not use. A
+     * locked heap's word is read only under its lock: the flags, which
+     * never change, say which heap may read it here. */
+    if (h != NULL && (h->flags & RTM_HEAP_NO_LOCK) != 0 && h->fast == FRONT_FAST_UNLOCKED &&
+        size != 0) {
+        rtm_fail_reason_t why = RTM_FAIL_NO_MEMORY;
+        void *p = alloc_plain(h, size, &why);
+        if (p == NULL) {
+            report_failure(h, size, 0, why);
         }
-        heap_unlock(h);
+        return p;
     }
-    rtm_alloc_site_t s = site_or(NULL, RTM_CALLER());
-    return alloc_checked(h, size, 0, &s);
+    return malloc_other(h, size, RTM_CALLER());
 }
 
 RTM_NOINLINE void *rtm_calloc(rtm_heap_t *h, size_t count, size_t size)
@@ -521,64 +552,98 @@ static bool lock_valid(rtm_heap_t *h, const void *ptr, rtm_debug_op_t op, void *
 
 /* rtm_free's plain path (see rtm_malloc): validation and free in one
  * strategy call. False, with nothing done, when it does not apply. */
-static inline bool free_plain(rtm_heap_t *h, void *ptr)
+/* The plain path's free, counted; lock held (or none). */
+static inline rtm_ptr_status_t release_plain(rtm_heap_t *h, void *ptr)
 {
-    if (h == NULL || h->fast != FRONT_FAST || ptr == NULL) {
-        return false;
-    }
-    heap_lock(h);
-    if (h->fast != FRONT_FAST) { /* an observer came meanwhile */
-        heap_unlock(h);
-        return false;
-    }
     size_t raw_usable;
     rtm_ptr_status_t st = h->ops->validate_free(h->arena, ptr, &raw_usable);
     if (st == RTM_PTR_OK) {
         h->free_count++;
-        heap_unlock(h);
-        return true;
     }
-    heap_unlock(h);
-    report_bad_pointer(h, ptr, st, RTM_OP_FREE);
+    return st;
+}
+
+/* rtm_free's plain path under the lock; false, with nothing done, when
+ * the heap does not take it. */
+static bool free_plain_locked(rtm_heap_t *h, void *ptr)
+{
+    if (!heap_ok(h) || (h->flags & RTM_HEAP_NO_LOCK) != 0 || ptr == NULL) {
+        return false;
+    }
+    rtm_port_lock(&h->lock);
+    if (h->fast != FRONT_FAST) { /* an observer came meanwhile */
+        rtm_port_unlock(&h->lock);
+        return false;
+    }
+    rtm_ptr_status_t st = release_plain(h, ptr);
+    rtm_port_unlock(&h->lock);
+    if (st != RTM_PTR_OK) {
+        report_bad_pointer(h, ptr, st, RTM_OP_FREE);
+    }
     return true;
 }
 
-static void free_checked(rtm_heap_t *h, void *ptr, const rtm_alloc_site_t *site)
+/* The general free: returns the bytes the block held for its caller (0
+ * when refused), zeroing them first if asked. */
+static size_t free_checked(rtm_heap_t *h, void *ptr, bool clear, const rtm_alloc_site_t *site)
 {
     void *raw = NULL;
     if (!heap_ok(h) || ptr == NULL || !lock_valid(h, ptr, RTM_OP_FREE, &raw)) {
-        return;
+        return 0;
     }
     if (h->ops->free == NULL) {
         heap_unlock(h);
         report_misuse(h, RTM_MISUSE_FREE_REFUSED, ptr);
-        return;
+        return 0;
     }
     size_t raw_usable = h->ops->usable_size(h->arena, raw);
     size_t n = rtm_poison_user_size(ptr, raw_usable);
+    if (clear) {
+        memset(ptr, 0, n);
+    }
     if (h->observer != NULL) {
         notify(h, RTM_EVENT_FREE, ptr, NULL, n, 0, site);
     }
     release_raw(h, raw, raw_usable, n);
     heap_unlock(h);
+    return n;
+}
+
+/* rtm_free on any heap but a plain unlocked one. */
+static RTM_NOINLINE void free_other(rtm_heap_t *h, void *ptr, const rtm_alloc_site_t *site,
+                                    const void *caller)
+{
+    if (free_plain_locked(h, ptr)) {
+        return;
+    }
+    rtm_alloc_site_t s = site_or(site, caller);
+    (void)free_checked(h, ptr, false, &s);
 }
 
 RTM_NOINLINE void rtm_free(rtm_heap_t *h, void *ptr)
 {
-    if (free_plain(h, ptr)) {
+    /* The plain path, as in rtm_malloc. */
+    if (h != NULL && (h->flags & RTM_HEAP_NO_LOCK) != 0 && h->fast == FRONT_FAST_UNLOCKED &&
+        ptr != NULL) {
+        rtm_ptr_status_t st = release_plain(h, ptr);
+        if (st != RTM_PTR_OK) {
+            report_bad_pointer(h, ptr, st, RTM_OP_FREE);
+        }
         return;
     }
-    rtm_alloc_site_t s = site_or(NULL, RTM_CALLER());
-    free_checked(h, ptr, &s);
+    free_other(h, ptr, NULL, RTM_CALLER());
 }
 
 RTM_NOINLINE void rtm_free_ex(rtm_heap_t *h, void *ptr, const rtm_alloc_site_t *site)
 {
-    if (free_plain(h, ptr)) {
-        return;
-    }
+    free_other(h, ptr, site, RTM_CALLER());
+}
+
+RTM_NOINLINE size_t rtm_free_sized_ex(rtm_heap_t *h, void *ptr, bool clear,
+                                      const rtm_alloc_site_t *site)
+{
     rtm_alloc_site_t s = site_or(site, RTM_CALLER());
-    free_checked(h, ptr, &s);
+    return free_checked(h, ptr, clear, &s);
 }
 
 static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_alloc_site_t *site)
@@ -590,7 +655,7 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
         return size == 0 ? NULL : heap_alloc(h, size, 0, site);
     }
     if (size == 0) {
-        free_checked(h, ptr, site);
+        (void)free_checked(h, ptr, false, site);
         return NULL;
     }
     void *raw = NULL;

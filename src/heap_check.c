@@ -84,6 +84,14 @@ typedef struct poison_scan {
     size_t user_bytes; /* requested bytes of the live blocks scanned */
 } poison_scan_t;
 
+static void scan_init(poison_scan_t *scan, const rtm_heap_t *h)
+{
+    scan->heap = h;
+    scan->found = false;
+    scan->user_bytes = 0;
+    rtm_front_corruption_init(&scan->bad);
+}
+
 static bool scan_block(const rtm_block_info_t *b, void *ctx)
 {
     poison_scan_t *scan = ctx;
@@ -121,10 +129,7 @@ bool rtm_heap_check(rtm_heap_t *h, rtm_check_report_t *report)
         report = &local;
     }
     poison_scan_t scan;
-    scan.heap = h;
-    scan.found = false;
-    scan.user_bytes = 0;
-    rtm_front_corruption_init(&scan.bad);
+    scan_init(&scan, h);
     heap_lock(h);
     bool ok = inspect_of(h)->check(h->arena, report);
     if (ok) {
@@ -179,10 +184,7 @@ rtm_check_status_t rtm_heap_check_step(rtm_heap_t *h, size_t budget, rtm_check_r
         report = &local;
     }
     poison_scan_t scan;
-    scan.heap = h;
-    scan.found = false;
-    scan.user_bytes = 0;
-    rtm_front_corruption_init(&scan.bad);
+    scan_init(&scan, h);
     rtm_check_status_t status = RTM_CHECK_IN_PROGRESS;
     heap_lock(h);
     if (h->step_lost) {

@@ -18,7 +18,7 @@
 
 struct rtm_heap {
     uint32_t magic;
-    uint32_t fast;        /* FRONT_FAST when malloc and free may take the plain path */
+    uint32_t fast;        /* FRONT_FAST(_UNLOCKED) when malloc and free may take the plain path */
     uint32_t flags;
     const rtm_strategy_t *ops;
     rtm_arena_stats_t *arena; /* the strategy state; its stats come first */
@@ -53,9 +53,11 @@ struct rtm_heap {
 /* The plain path of rtm_malloc and rtm_free needs nothing but the
  * strategy and the counters: no poisoning (level 0), no observer, no
  * incremental check under way (step_at 0), a strategy that validates and
- * frees in one call. rtm_front_update_fast keeps `fast` equal to
- * FRONT_FAST exactly then, so the hot path tests one word. */
-#define FRONT_FAST 0x66617374u /* "fast" */
+ * frees in one call. rtm_front_update_fast keeps `fast` at one of these
+ * exactly then (FRONT_FAST_UNLOCKED for a heap made with RTM_HEAP_NO_LOCK)
+ * and at 0 otherwise, so the hot path tests one word. */
+#define FRONT_FAST 0x66617374u          /* "fast" */
+#define FRONT_FAST_UNLOCKED 0x66617375u /* the same, no lock to take */
 
 /* Recomputes h->fast after a change to what it depends on; lock held. */
 void rtm_front_update_fast(rtm_heap_t *h);

@@ -29,6 +29,7 @@
 #include "FreeRTOS.h"
 #include "task.h"
 #include "rtmem/debug.h"
+#include "rtmem/trace.h"
 #include "rtmem_freertos.h"
 
 /* What this variant's configuration means for the tests. */
@@ -196,13 +197,24 @@ typedef struct rtm_sum {
     size_t failed;
 } rtm_sum_t;
 
-static bool smallest_cb(const rtm_block_info_t *b, void *ctx)
+/* Free blocks of one heap as its walk shows them (usable bytes, before
+ * any poisoning overhead of a request is taken off). */
+typedef struct walk_free {
+    size_t blocks;
+    size_t min_raw; /* SIZE_MAX when there is none */
+    size_t max_raw;
+} walk_free_t;
+
+static bool walk_free_cb(const rtm_block_info_t *b, void *ctx)
 {
-    rtm_sum_t *s = ctx;
+    walk_free_t *w = ctx;
     if (!b->used) {
-        s->walk_free_blocks++;
-        if (b->size < s->smallest) {
-            s->smallest = b->size;
+        w->blocks++;
+        if (b->size < w->min_raw) {
+            w->min_raw = b->size;
+        }
+        if (b->size > w->max_raw) {
+            w->max_raw = b->size;
         }
     }
     return true;
@@ -227,7 +239,29 @@ static rtm_sum_t sum_rtm(void)
         s.frees += info.free_count;
         s.allocated += info.allocated_bytes;
         s.failed += info.failed_count;
-        assert_true(rtm_heap_walk(h, smallest_cb, &s));
+        walk_free_t w = {0, SIZE_MAX, 0};
+        assert_true(rtm_heap_walk(h, walk_free_cb, &w));
+        s.walk_free_blocks += w.blocks;
+        if (w.blocks == 0) {
+            continue;
+        }
+        /* largest_free_block is the largest request that fits (poisoning
+         * overhead taken off), the walk shows a free block's usable bytes:
+         * the difference is what a request carries on top (with poisoning
+         * the head of max(8, granularity) bytes and the 4-byte tail canary
+         * of include/rtmem/debug.h; without, nothing), and the smallest
+         * block is expected in the same terms. */
+        size_t g = rtm_heap_alignment(h);
+        size_t overhead = RTM_POISON_LEVEL >= 1 ? (g > 8u ? g : 8u) + 4u : 0u;
+        if (info.largest_free_block > 0) {
+            assert_int_equal(w.max_raw - info.largest_free_block, overhead);
+        } else {
+            assert_true(w.max_raw <= overhead); /* no free block holds a request */
+        }
+        size_t smallest = w.min_raw > overhead ? w.min_raw - overhead : 0u;
+        if (smallest < s.smallest) {
+            s.smallest = smallest;
+        }
     }
     return s;
 }
@@ -270,6 +304,16 @@ static void assert_stats_agree_at(const char *file, int line)
             ts_fail_at(file, line, "%s is %zu, rtmem says %zu", rows[i].name, rows[i].got,
                        rows[i].want);
         }
+    }
+    /* Whatever the poisoning level: the smallest free block is never
+     * reported larger than the largest, nor the largest above the free
+     * bytes. */
+    if (st.xNumberOfFreeBlocks > 0 &&
+        (st.xSizeOfSmallestFreeBlockInBytes > st.xSizeOfLargestFreeBlockInBytes ||
+         st.xSizeOfLargestFreeBlockInBytes > st.xAvailableHeapSpaceInBytes)) {
+        ts_fail_at(file, line, "smallest free block %zu, largest %zu, available %zu: out of order",
+                   st.xSizeOfSmallestFreeBlockInBytes, st.xSizeOfLargestFreeBlockInBytes,
+                   st.xAvailableHeapSpaceInBytes);
     }
     rtm_check_report_t rep = {NULL, NULL};
     if (!rtm_freertos_heap_check(&rep)) {
@@ -478,10 +522,8 @@ static void test_malloc_free(void **state)
     log_clear();
     vPortFree(p);
 #if T_FREES
-    /* heap_4 suspends once; with clear-on-free this file suspends twice
-     * (validate, then free) and clears in between with the scheduler
-     * running, where heap_4 clears. */
-    assert_int_equal(g_log.suspends, T_CLEAR ? 2 : 1);
+    /* One suspension, as heap_4; clear-on-free zeroes within it. */
+    assert_int_equal(g_log.suspends, 1);
     assert_int_equal(g_log.trace_frees, 1);
     assert_ptr_equal(g_log.tf_ptr, p);
     assert_int_equal(g_log.tf_size, usable);
@@ -718,6 +760,89 @@ static void test_stats_agree_random(void **state)
 #endif
 }
 
+/* Smallest and largest free block in the same terms (the largest request
+ * each block can hold), at every poisoning level. */
+static void test_stats_smallest_largest(void **state)
+{
+    layout_t layout = begin(state);
+    /* One free block per heap: each heap's only block is its largest, so
+     * the smallest is the least of the heaps' largest; with one heap the
+     * two figures are equal. */
+    HeapStats_t st = heap_stats();
+    size_t heaps = rtm_freertos_heap_count();
+    assert_int_equal(st.xNumberOfFreeBlocks, heaps);
+    size_t least = SIZE_MAX, most = 0;
+    for (size_t i = 0; i < heaps; i++) {
+        size_t largest = rtm_heap_largest_free(rtm_freertos_heap(i));
+        least = largest < least ? largest : least;
+        most = largest > most ? largest : most;
+    }
+    assert_int_equal(st.xSizeOfSmallestFreeBlockInBytes, least);
+    assert_int_equal(st.xSizeOfLargestFreeBlockInBytes, most);
+    if (layout != LAYOUT_REGIONS) {
+        assert_int_equal(st.xSizeOfSmallestFreeBlockInBytes, st.xSizeOfLargestFreeBlockInBytes);
+    }
+    /* The smallest block really holds a request of that size: a request
+     * of exactly the smallest heap's largest figure succeeds. */
+    void *whole = pvPortMalloc(least);
+    assert_non_null(whole);
+    assert_stats_agree();
+#if T_FREES
+    vPortFree(whole);
+    assert_no_asserts();
+
+    /* Free blocks of three sizes, kept apart by live separators. A block
+     * freed after pvPortMalloc(n) holds a request of n up to one
+     * granularity step more; its usable bytes are more than that with
+     * poisoning, and the smallest figure must not be them. */
+    enum { SEP = 24, SMALL = 40, MID = 200, BIG = 1000 };
+    const size_t sizes[] = {SEP, SMALL, SEP, MID, SEP, BIG, SEP};
+    uint8_t *p[TS_ARRAY_LEN(sizes)];
+    for (size_t i = 0; i < TS_ARRAY_LEN(sizes); i++) {
+        p[i] = pvPortMalloc(sizes[i]);
+        assert_non_null(p[i]);
+        assert_int_equal(region_of(p[i]), 0);
+    }
+    st = heap_stats();
+    size_t tails = st.xNumberOfFreeBlocks;
+    vPortFree(p[1]);
+    vPortFree(p[3]);
+    vPortFree(p[5]);
+    assert_no_asserts();
+    st = heap_stats();
+    assert_int_equal(st.xNumberOfFreeBlocks, tails + 3u);
+    size_t g = rtm_heap_alignment(rtm_freertos_heap(0));
+    assert_in_range(st.xSizeOfSmallestFreeBlockInBytes, SMALL, SMALL + g - 1u);
+    assert_true(st.xSizeOfLargestFreeBlockInBytes >= BIG);
+    assert_stats_agree();
+    void *again = pvPortMalloc(st.xSizeOfSmallestFreeBlockInBytes);
+    assert_non_null(again);
+    vPortFree(again);
+    assert_no_asserts();
+
+    /* Freeing the separator between the small and the middle block merges
+     * the three into one: the smallest is now the big one's figure or the
+     * merged one's, both above the middle block's request. */
+    vPortFree(p[2]);
+    assert_no_asserts();
+    st = heap_stats();
+    assert_int_equal(st.xNumberOfFreeBlocks, tails + 2u);
+    assert_true(st.xSizeOfSmallestFreeBlockInBytes > MID + SEP + SMALL);
+    assert_stats_agree();
+
+    /* Everything freed: one block per heap again, as at the start. */
+    vPortFree(p[0]);
+    vPortFree(p[4]);
+    vPortFree(p[6]);
+    assert_no_asserts();
+    st = heap_stats();
+    assert_int_equal(st.xNumberOfFreeBlocks, heaps);
+    assert_int_equal(st.xSizeOfSmallestFreeBlockInBytes, least);
+    assert_int_equal(st.xSizeOfLargestFreeBlockInBytes, most);
+    assert_stats_agree();
+#endif
+}
+
 static void test_min_ever_and_reset(void **state)
 {
     begin(state);
@@ -871,6 +996,205 @@ static void test_free_broken_canary(void **state)
     expect_bad_free(p, "free refused"); /* intact now, but bump never frees */
 #endif
     assert_stats_agree();
+}
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Call sites and operation names                                      */
+
+/* The return address of its own call: brackets another call made between
+ * two of these (straight-line code keeps calls in order). The empty asm
+ * keeps the compiler from taking the two calls for one. */
+__attribute__((noinline)) static const void *here(void)
+{
+    __asm__ volatile("" ::: "memory");
+    return __builtin_return_address(0);
+}
+
+typedef struct bracket {
+    const void *before;
+    const void *after;
+} bracket_t;
+
+__attribute__((noinline)) static void *malloc_here(size_t n, bracket_t *b)
+{
+    b->before = here();
+    void *p = pvPortMalloc(n);
+    b->after = here();
+    return p;
+}
+
+__attribute__((noinline)) static void *calloc_here(size_t n, size_t size, bracket_t *b)
+{
+    b->before = here();
+    void *p = pvPortCalloc(n, size);
+    b->after = here();
+    return p;
+}
+
+#if T_FREES
+__attribute__((noinline)) static void free_here(void *p, bracket_t *b)
+{
+    b->before = here();
+    vPortFree(p);
+    b->after = here();
+}
+#endif
+
+static void assert_in_bracket_at(const void *site, const bracket_t *b, const char *what,
+                                 const char *file, int line)
+{
+    if (!((uintptr_t)site > (uintptr_t)b->before && (uintptr_t)site <= (uintptr_t)b->after)) {
+        ts_fail_at(file, line, "%s recorded call site %p, not the test's call between %p and %p",
+                   what, site, b->before, b->after);
+    }
+}
+#define assert_in_bracket(site, b, what) assert_in_bracket_at((site), (b), (what), __FILE__, __LINE__)
+
+RTM_TRACE_DEFINE(g_trace_mem, 32);
+
+#if T_FREES
+/* The freed record of p in an RTM_TRACE_ALL tracer. */
+static rtm_trace_record_t freed_record(rtm_trace_t *t, const void *p)
+{
+    rtm_trace_record_t rec[32];
+    size_t n = rtm_trace_records(t, 0, rec, TS_ARRAY_LEN(rec), NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (rec[i].ptr == p && rec[i].state == RTM_TRACE_REC_FREED) {
+            return rec[i];
+        }
+    }
+    fail_msg("no freed record of %p", p);
+    return rec[0];
+}
+#endif
+
+/* Tracing records the application's calls to pvPortMalloc, pvPortCalloc
+ * and vPortFree as the call sites, not heap_rtmem.c's calls into rtmem. */
+static void test_call_sites_traced(void **state)
+{
+    begin(state);
+    rtm_trace_t *t = rtm_trace_init(g_trace_mem, sizeof g_trace_mem);
+    assert_non_null(t);
+    for (size_t i = 0; i < rtm_freertos_heap_count(); i++) {
+        rtm_trace_attach(t, rtm_freertos_heap(i));
+    }
+    assert_true(rtm_trace_start(t, RTM_TRACE_ALL));
+
+    bracket_t bm, bc, bf;
+    void *p = malloc_here(48, &bm);
+    void *q = calloc_here(4, 12, &bc);
+    assert_non_null(p);
+    assert_non_null(q);
+    rtm_trace_record_t rec;
+    assert_true(rtm_trace_find(t, p, &rec));
+    assert_in_bracket(rec.callers[0], &bm, "pvPortMalloc");
+    assert_true(rtm_trace_find(t, q, &rec));
+    assert_in_bracket(rec.callers[0], &bc, "pvPortCalloc");
+#if T_FREES
+    free_here(p, &bf);
+    assert_no_asserts();
+    rec = freed_record(t, p);
+    assert_in_bracket(rec.free_caller, &bf, "vPortFree");
+    vPortFree(q);
+    assert_no_asserts();
+#else
+    (void)bf;
+#endif
+    for (size_t i = 0; i < rtm_freertos_heap_count(); i++) {
+        rtm_heap_set_observer(rtm_freertos_heap(i), NULL, NULL);
+    }
+    rtm_trace_deinit(t);
+    assert_stats_agree();
+}
+
+#if RTM_POISON_LEVEL >= 1
+/* Corruption reports, recorded and then printed by the default hook. */
+typedef struct corruption_log {
+    unsigned reports;
+    rtm_corruption_kind_t kind;
+    rtm_debug_op_t op;
+    bool owner_known;
+    const void *alloc_caller; /* the site of the allocation, from the owner lookup */
+} corruption_log_t;
+
+static void record_corruption(const rtm_corruption_t *report, void *ctx)
+{
+    corruption_log_t *log = ctx;
+    log->reports++;
+    log->kind = report->kind;
+    log->op = report->op;
+    log->owner_known = report->owner_known;
+    log->alloc_caller = report->site.caller;
+    rtm_default_corruption_hook(report, NULL);
+}
+
+/* Which call a corruption report found through vPortFree names: free, at
+ * every level and with clear-on-free too (one rtm_free_sized_ex). */
+#define T_FREE_OP RTM_OP_FREE
+
+static corruption_log_t expect_free_report_at(void *pv, rtm_corruption_kind_t kind,
+                                              const char *file, int line)
+{
+    corruption_log_t log = {0, (rtm_corruption_kind_t)0, (rtm_debug_op_t)0, false, NULL};
+    rtm_debug_set_corruption_hook(record_corruption, &log);
+    char want[64];
+    (void)snprintf(want, sizeof want, "%s (%s)", rtm_corruption_kind_str(kind),
+                   rtm_debug_op_str(T_FREE_OP));
+    expect_bad_free_at(pv, want, file, line);
+    rtm_debug_set_corruption_hook(NULL, NULL);
+    if (log.reports != 1 || log.kind != kind || log.op != T_FREE_OP) {
+        ts_fail_at(file, line, "%u reports, last '%s' in '%s'; want one '%s' in '%s'", log.reports,
+                   rtm_corruption_kind_str(log.kind), rtm_debug_op_str(log.op),
+                   rtm_corruption_kind_str(kind), rtm_debug_op_str(T_FREE_OP));
+    }
+    return log;
+}
+#define expect_free_report(pv, kind) expect_free_report_at((pv), (kind), __FILE__, __LINE__)
+
+/* A crash log names the call the application made: a double free and a
+ * tail-canary overrun through vPortFree are reported as found by free. With
+ * tracing as the owner lookup, the report names the application's
+ * pvPortMalloc as the block's allocation site. */
+static void test_free_reports_name_free(void **state)
+{
+    begin(state);
+    rtm_trace_t *t = rtm_trace_init(g_trace_mem, sizeof g_trace_mem);
+    assert_non_null(t);
+    for (size_t i = 0; i < rtm_freertos_heap_count(); i++) {
+        rtm_trace_attach(t, rtm_freertos_heap(i));
+    }
+    assert_true(rtm_trace_start(t, RTM_TRACE_LEAKS));
+    rtm_debug_set_owner_lookup(rtm_trace_owner_lookup, t);
+
+    bracket_t bm;
+    uint8_t *p = malloc_here(40, &bm);
+    assert_non_null(p);
+    uint8_t saved = p[40];
+    p[40] ^= 0x55u; /* one byte past the request: the tail canary */
+    corruption_log_t log = expect_free_report(p, RTM_CORRUPT_BAD_TAIL);
+    assert_true(log.owner_known);
+    assert_in_bracket(log.alloc_caller, &bm, "the corruption report");
+    p[40] = saved;
+#if T_FREES
+    log_clear();
+    vPortFree(p);
+    assert_no_asserts();
+    (void)expect_free_report(p, RTM_CORRUPT_DOUBLE_FREE);
+#endif
+    rtm_debug_set_owner_lookup(NULL, NULL);
+    for (size_t i = 0; i < rtm_freertos_heap_count(); i++) {
+        rtm_heap_set_observer(rtm_freertos_heap(i), NULL, NULL);
+    }
+    rtm_trace_deinit(t);
+    assert_stats_agree();
+}
+
+static int teardown_hooks(void **state)
+{
+    rtm_debug_set_corruption_hook(NULL, NULL);
+    rtm_debug_set_owner_lookup(NULL, NULL);
+    return teardown(state);
 }
 #endif
 
@@ -1169,6 +1493,7 @@ int main(void)
         LAYOUT_TEST(test_exhaustion, &k_ucheap, "ucheap"),
         LAYOUT_TEST(test_port_calloc, &k_ucheap, "ucheap"),
         LAYOUT_TEST(test_stats_agree_random, &k_ucheap, "ucheap"),
+        LAYOUT_TEST(test_stats_smallest_largest, &k_ucheap, "ucheap"),
         LAYOUT_TEST(test_min_ever_and_reset, &k_ucheap, "ucheap"),
 #if T_FREES
         LAYOUT_TEST(test_clear_on_free, &k_ucheap, "ucheap"),
@@ -1176,6 +1501,11 @@ int main(void)
         LAYOUT_TEST(test_bad_free, &k_ucheap, "ucheap"),
 #if RTM_POISON_LEVEL >= 1
         LAYOUT_TEST(test_free_broken_canary, &k_ucheap, "ucheap"),
+#endif
+        LAYOUT_TEST(test_call_sites_traced, &k_ucheap, "ucheap"),
+#if RTM_POISON_LEVEL >= 1
+        {"ucheap/test_free_reports_name_free", test_free_reports_name_free, NULL, teardown_hooks,
+         (void *)(uintptr_t)&k_ucheap},
 #endif
         LAYOUT_TEST(test_reset_state, &k_ucheap, "ucheap"),
         LAYOUT_TEST(test_heap_access_and_check, &k_ucheap, "ucheap"),
@@ -1185,6 +1515,7 @@ int main(void)
         LAYOUT_TEST(test_exhaustion, &k_regions, "regions"),
         LAYOUT_TEST(test_port_calloc, &k_regions, "regions"),
         LAYOUT_TEST(test_stats_agree_random, &k_regions, "regions"),
+        LAYOUT_TEST(test_stats_smallest_largest, &k_regions, "regions"),
         LAYOUT_TEST(test_min_ever_and_reset, &k_regions, "regions"),
 #if T_FREES
         LAYOUT_TEST(test_clear_on_free, &k_regions, "regions"),
@@ -1192,6 +1523,11 @@ int main(void)
         LAYOUT_TEST(test_bad_free, &k_regions, "regions"),
 #if RTM_POISON_LEVEL >= 1
         LAYOUT_TEST(test_free_broken_canary, &k_regions, "regions"),
+#endif
+        LAYOUT_TEST(test_call_sites_traced, &k_regions, "regions"),
+#if RTM_POISON_LEVEL >= 1
+        {"regions/test_free_reports_name_free", test_free_reports_name_free, NULL, teardown_hooks,
+         (void *)(uintptr_t)&k_regions},
 #endif
         LAYOUT_TEST(test_reset_state, &k_regions, "regions"),
         LAYOUT_TEST(test_heap_access_and_check, &k_regions, "regions"),

@@ -1429,6 +1429,56 @@ static void test_misuse_double_free(void **state)
     ts_expect_no_hooks(th);
 }
 
+/* rtm_free_sized_ex: the bytes rtm_usable_size gave, zeroed first when
+ * asked; 0 and nothing done for NULL, a double free, an interior pointer
+ * and (bump) every block. */
+static void test_free_sized(void **state)
+{
+    rtm_strategy_id_t s = begin(state);
+    ts_heap_t *th = ts_heap_open(s, 0);
+    uint8_t *p = rtm_malloc(th->heap, 100);
+    uint8_t *q = rtm_malloc(th->heap, 40);
+    assert_non_null(p);
+    assert_non_null(q);
+    size_t usable = rtm_usable_size(th->heap, p);
+    memset(p, 0x5a, usable);
+    rtm_heap_info_t before, after;
+    assert_int_equal(rtm_free_sized_ex(th->heap, NULL, true, NULL), 0);
+    ts_expect_no_hooks(th);
+    ts_assert_heap_sane(th, &before);
+    assert_int_equal(rtm_free_sized_ex(th->heap, p + 8, true, NULL), 0);
+    ts_expect_misuse_any(th, kinds_for(s, RTM_MISUSE_INVALID_POINTER), p + 8);
+    for (size_t i = 0; i < usable; i++) {
+        assert_int_equal(p[i], 0x5a); /* refused: not zeroed either */
+    }
+    ts_assert_heap_sane(th, &after);
+    ts_assert_info_equal(&before, &after);
+    if (!ts_frees(s)) {
+        assert_int_equal(rtm_free_sized_ex(th->heap, p, true, NULL), 0);
+        ts_expect_misuse(th, RTM_MISUSE_FREE_REFUSED, p);
+        assert_int_equal(p[0], 0x5a);
+        return;
+    }
+    /* The zeroing is seen through the allocator's own bytes only where
+     * they stay the caller's: q keeps no metadata, so check it instead. */
+    size_t qn = rtm_usable_size(th->heap, q);
+    memset(q, 0x77, qn);
+    assert_int_equal(rtm_free_sized_ex(th->heap, q, true, NULL), qn);
+    ts_expect_no_hooks(th);
+    if (s != RTM_SYSTEM) { /* libc's freed memory is not ours to read */
+        size_t zeros = 0;
+        for (size_t i = 0; i < qn; i++) {
+            zeros += q[i] == 0;
+        }
+        assert_true(zeros >= qn - 16u); /* all but the strategy's free-block links */
+    }
+    assert_int_equal(rtm_free_sized_ex(th->heap, p, false, NULL), usable);
+    ts_expect_no_hooks(th);
+    assert_int_equal(rtm_free_sized_ex(th->heap, p, false, NULL), 0);
+    ts_expect_misuse_any(th, kinds_for(s, RTM_MISUSE_DOUBLE_FREE), p);
+    ts_assert_heap_sane(th, NULL);
+}
+
 static void test_misuse_foreign(void **state)
 {
     rtm_strategy_id_t s = begin(state);
@@ -2151,6 +2201,7 @@ static const test_def_t k_tests[] = {
     {"exhaustion", test_exhaustion},
     {"free_all_restores", test_free_all_restores},
     {"misuse_double_free", test_misuse_double_free},
+    {"free_sized", test_free_sized},
     {"misuse_foreign", test_misuse_foreign},
     {"misuse_control_block", test_misuse_control_block},
     {"misuse_interior", test_misuse_interior},

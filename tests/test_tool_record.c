@@ -4,6 +4,12 @@
  * IDs, IDs in allocation order, no event lost with 4 threads.
  *
  * RTMEM_TEST_PRELOAD and RTMEM_TEST_RECORD_PROG (paths) come from CMake.
+ * When the build's programs run under an emulator (an -m32 build on a
+ * kernel without i386 execution: CMAKE_CROSSCOMPILING_EMULATOR, see
+ * scripts/test.sh), CMake also gives RTMEM_TEST_EMULATOR_ARGV, the
+ * emulator's command words, and the program is recorded through it: the
+ * kernel could not exec it directly. The emulator passes LD_PRELOAD on to
+ * the program's own loader.
  * Under AddressSanitizer the suite skips: ASan's runtime must come first in
  * the process and replaces malloc itself, so an LD_PRELOAD malloc shim and
  * ASan cannot be combined.
@@ -44,6 +50,25 @@ static int run_record(const char *a1, const char *a2, const char *a3, const char
 }
 
 #ifndef RTM_TEST_ASAN
+/* rtmem record -o OUT -- [emulator...] tool_record_prog */
+static int record_test_prog(const char *out)
+{
+    char *argv[16];
+    int argc = 0;
+    argv[argc++] = (char *)"record";
+    argv[argc++] = (char *)"-o";
+    argv[argc++] = (char *)out;
+    argv[argc++] = (char *)"--";
+#ifdef RTMEM_TEST_EMULATOR_ARGV
+    static const char *const emulator[] = {RTMEM_TEST_EMULATOR_ARGV};
+    for (size_t i = 0; i < sizeof emulator / sizeof emulator[0] && argc < 14; i++)
+        argv[argc++] = (char *)emulator[i];
+#endif
+    argv[argc++] = (char *)RTMEM_TEST_RECORD_PROG;
+    argv[argc] = NULL;
+    return rtm_cmd_record(argc, argv);
+}
+
 #define MAX_EV 20000
 
 typedef struct {
@@ -102,7 +127,7 @@ static void test_record_program(void **state)
 #else
     snprintf(trace_path, sizeof trace_path, "/tmp/rtmem_record_%ld.trace", (long)getpid());
     setenv("RTMEM_PRELOAD", RTMEM_TEST_PRELOAD, 1);
-    assert_int_equal(run_record("-o", trace_path, "--", RTMEM_TEST_RECORD_PROG, NULL), 0);
+    assert_int_equal(record_test_prog(trace_path), 0);
     load_trace();
 
     /* IDs in allocation order; frees and reallocs refer to live IDs */

@@ -228,8 +228,23 @@ static rtm_heap_t *owner_of(const void *address)
     return s_regions[lo - 1u].heap;
 }
 
-void *pvPortMalloc(size_t xWantedSize)
+/* The return address of the application's call into this file, passed on
+ * to rtmem as the call site so that traces, leak reports and corruption
+ * reports name the application's pvPortMalloc/vPortFree, not this file.
+ * The public functions that take it are kept out of line (also under LTO),
+ * so that it is theirs. Without gcc/clang builtins rtmem names this file. */
+#if defined(__GNUC__) || defined(__clang__)
+#define HEAP_CALLER() __builtin_return_address(0)
+#define HEAP_NOINLINE __attribute__((noinline))
+#else
+#define HEAP_CALLER() NULL
+#define HEAP_NOINLINE
+#endif
+
+/* pvPortMalloc and pvPortCalloc: caller is the application's call site. */
+static void *port_malloc(size_t xWantedSize, const void *caller)
 {
+    const rtm_alloc_site_t site = {NULL, 0, caller};
     void *result = NULL;
     size_t usable = 0;
     bool ready;
@@ -241,7 +256,7 @@ void *pvPortMalloc(size_t xWantedSize)
         ready = heap_ready();
         if (xWantedSize > 0) {
             for (size_t i = 0; i < s_region_count && result == NULL; i++) {
-                result = rtm_malloc(s_regions[i].heap, xWantedSize);
+                result = rtm_heap_alloc_ex(s_regions[i].heap, xWantedSize, 0, &site);
                 if (result != NULL) {
                     usable = rtm_usable_size(s_regions[i].heap, result);
                 }
@@ -266,76 +281,42 @@ void *pvPortMalloc(size_t xWantedSize)
     return result;
 }
 
-/* Scheduler suspended. Frees pv, already validated as a live block of
- * heap with usable bytes, and reports it with traceFREE. Returns the
- * misuse rtmem reported (0 if none: freed). Only RTM_BUMP refuses a valid
- * block. */
-static rtm_misuse_t free_in(rtm_heap_t *heap, void *pv, size_t usable)
+HEAP_NOINLINE void *pvPortMalloc(size_t xWantedSize)
 {
-    s_misuse = (rtm_misuse_t)0;
-    rtm_free(heap, pv);
-    rtm_misuse_t bad = s_misuse;
-    if (bad == (rtm_misuse_t)0) {
-        traceFREE(pv, usable);
-    }
-    (void)usable; /* traceFREE is usually empty */
-    return bad;
+    return port_malloc(xWantedSize, HEAP_CALLER());
 }
 
-/* Scheduler suspended. The live block's usable bytes (what traceMALLOC
- * reported), or 0 if pv is not a live block of heap: foreign, interior,
- * already free (the misuse hook then recorded the kind in s_misuse) or, in
- * a build with rtmem poisoning, a block whose canaries are broken (the
- * debug layer's corruption hook has reported it; s_misuse stays 0). A live
- * block always has usable bytes: pvPortMalloc(0) gives none out. O(1). */
-static size_t validate(rtm_heap_t *heap, const void *pv)
-{
-    s_misuse = (rtm_misuse_t)0;
-    return heap != NULL ? rtm_usable_size(heap, pv) : 0;
-}
-
-void vPortFree(void *pv)
+HEAP_NOINLINE void vPortFree(void *pv)
 {
     if (pv == NULL) {
         return;
     }
+    const rtm_alloc_site_t site = {NULL, 0, HEAP_CALLER()};
     rtm_heap_t *heap;
-    size_t usable;
     rtm_misuse_t misuse;
+    size_t bytes = 0;
 
+    /* One rtmem call frees the block and gives its bytes for traceFREE,
+     * so every report, misuse or corruption, names the free the
+     * application made. configHEAP_CLEAR_MEMORY_ON_FREE zeroes the block in
+     * that call, with the scheduler suspended: O(block size), where heap_4
+     * zeroes before it suspends. A bump heap refuses every free (0 bytes,
+     * through the misuse hook). */
     vTaskSuspendAll();
     {
+        s_misuse = (rtm_misuse_t)0;
         heap = owner_of(pv);
-        usable = validate(heap, pv);
-        misuse = s_misuse;
-#if (configHEAP_CLEAR_MEMORY_ON_FREE != 1)
-        if (usable != 0) {
-            misuse = free_in(heap, pv, usable);
+        if (heap != NULL) {
+            bytes = rtm_free_sized_ex(heap, pv, configHEAP_CLEAR_MEMORY_ON_FREE == 1, &site);
         }
-#endif
+        misuse = s_misuse;
+        if (bytes != 0) {
+            traceFREE(pv, bytes); /* inside the suspension, as heap_4 */
+        }
     }
     (void)xTaskResumeAll();
+    bool freed = bytes != 0;
 
-#if (configHEAP_CLEAR_MEMORY_ON_FREE == 1)
-    /* Cleared with the scheduler running, as heap_4 does: the block still
-     * belongs to the caller, so it cannot change meanwhile, and a large
-     * block must not hold off task switches. Cleared before it is freed, so
-     * rtmem's write-after-free poisoning fills it afterwards and never sees
-     * this as a write after free. A bump heap never frees: its block is
-     * left intact for the refusal below. */
-    if (usable != 0) {
-        if (configRTMEM_STRATEGY != RTM_BUMP) {
-            (void)memset(pv, 0, usable);
-        }
-        vTaskSuspendAll();
-        {
-            misuse = free_in(heap, pv, usable);
-        }
-        (void)xTaskResumeAll();
-    }
-#endif
-
-    bool freed = usable != 0 && misuse == (rtm_misuse_t)0;
     if (!freed) {
         /* Reported outside the suspension: the output hook may block. A
          * pointer outside every region never reached rtmem. What rtmem
@@ -355,14 +336,14 @@ void vPortFree(void *pv)
     }
 }
 
-void *pvPortCalloc(size_t xNum, size_t xSize)
+HEAP_NOINLINE void *pvPortCalloc(size_t xNum, size_t xSize)
 {
     /* As heap_4: an overflowing product returns NULL without calling
      * pvPortMalloc, so neither traceMALLOC nor the failed hook run. */
     if (xNum != 0 && xSize > SIZE_MAX / xNum) {
         return NULL;
     }
-    void *p = pvPortMalloc(xNum * xSize);
+    void *p = port_malloc(xNum * xSize, HEAP_CALLER());
     if (p != NULL) {
         (void)memset(p, 0, xNum * xSize);
     }
@@ -406,11 +387,28 @@ void xPortResetHeapMinimumEverFreeHeapSize(void)
     (void)xTaskResumeAll();
 }
 
+/* Bytes the debug layer adds to every block here (include/rtmem/debug.h:
+ * at poisoning levels >= 1 a head of max(8, granularity) bytes and a 4-byte
+ * tail canary; 0 at level 0). A free block of n usable bytes holds a
+ * request of at most n - HEAP_POISON_BYTES: rtm_heap_info's
+ * largest_free_block is already in those terms, a walk's free block sizes
+ * are not. */
+#if RTM_POISON_LEVEL >= 1
+#define HEAP_POISON_BYTES ((HEAP_GRANULARITY > 8u ? HEAP_GRANULARITY : (size_t)8u) + 4u)
+#else
+#define HEAP_POISON_BYTES ((size_t)0u)
+#endif
+
+/* Walk callback of vPortGetHeapStats: the largest request the smallest
+ * free block could hold (0 for a block too small for any). */
 static bool note_smallest_free(const rtm_block_info_t *block, void *ctx)
 {
     size_t *smallest = ctx;
-    if (!block->used && block->size < *smallest) {
-        *smallest = block->size;
+    if (!block->used) {
+        size_t request = block->size > HEAP_POISON_BYTES ? block->size - HEAP_POISON_BYTES : 0u;
+        if (request < *smallest) {
+            *smallest = request;
+        }
     }
     return true;
 }
@@ -440,7 +438,8 @@ void vPortGetHeapStats(HeapStats_t *pxHeapStats)
             allocations += info.alloc_count;
             frees += info.free_count;
             /* rtmem keeps no smallest-block figure; the kernel walks for
-             * it too. */
+             * it too. In the terms of largest_free_block, so that a heap
+             * with one free block reports the same figure for both. */
             (void)rtm_heap_walk(s_regions[i].heap, note_smallest_free, &smallest);
         }
     }

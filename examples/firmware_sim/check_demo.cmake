@@ -1,5 +1,6 @@
 # End-to-end check of the demo firmware (ctest example_firmware_sim):
-#   cmake -DDEMO=<firmware_sim> -DTOOL=<rtmem> -DOUT=<dir> -P check_demo.cmake
+#   cmake -DDEMO=<firmware_sim> -DTOOL=<rtmem> -DOUT=<dir> [-DEMULATOR=<words>]
+#         -P check_demo.cmake
 # Runs a short demo and asserts its findings from its console output and
 # its files: the leak's call site (file:line of the RTM_MALLOC in
 # tasks_net.c) is named by the checkpoint report and by `rtmem leaks`
@@ -14,6 +15,11 @@ foreach(_var DEMO TOOL OUT)
         message(FATAL_ERROR "check_demo.cmake needs -D${_var}=...")
     endif()
 endforeach()
+
+# EMULATOR: the command that runs this build's programs (e.g. qemu-i386 for
+# an -m32 build on a kernel without i386 execution), words separated by
+# spaces; empty or unset: run them directly.
+separate_arguments(_run UNIX_COMMAND "${EMULATOR}")
 
 set(_failures 0)
 # check(<what> <if() condition...>): the condition's words are passed on
@@ -31,17 +37,17 @@ file(REMOVE_RECURSE "${OUT}")
 file(MAKE_DIRECTORY "${OUT}")
 
 # --- bad usage --------------------------------------------------------------
-execute_process(COMMAND "${DEMO}" --bogus RESULT_VARIABLE _rc OUTPUT_QUIET ERROR_QUIET)
+execute_process(COMMAND ${_run} "${DEMO}" --bogus RESULT_VARIABLE _rc OUTPUT_QUIET ERROR_QUIET)
 check("an unknown option exits with 2 (got ${_rc})" _rc EQUAL 2)
-execute_process(COMMAND "${DEMO}" --seconds 0 RESULT_VARIABLE _rc OUTPUT_QUIET ERROR_QUIET)
+execute_process(COMMAND ${_run} "${DEMO}" --seconds 0 RESULT_VARIABLE _rc OUTPUT_QUIET ERROR_QUIET)
 check("--seconds 0 exits with 2 (got ${_rc})" _rc EQUAL 2)
-execute_process(COMMAND "${DEMO}" --strategy bump RESULT_VARIABLE _rc OUTPUT_QUIET ERROR_QUIET)
+execute_process(COMMAND ${_run} "${DEMO}" --strategy bump RESULT_VARIABLE _rc OUTPUT_QUIET ERROR_QUIET)
 check("--strategy bump exits with 2 (got ${_rc})" _rc EQUAL 2)
-execute_process(COMMAND "${DEMO}" --help RESULT_VARIABLE _rc OUTPUT_VARIABLE _help ERROR_QUIET)
+execute_process(COMMAND ${_run} "${DEMO}" --help RESULT_VARIABLE _rc OUTPUT_VARIABLE _help ERROR_QUIET)
 check("--help prints the usage" _rc EQUAL 0 AND _help MATCHES "--seconds N")
 
 # --- the run ----------------------------------------------------------------
-execute_process(COMMAND "${DEMO}" --seconds 5 --out "${OUT}"
+execute_process(COMMAND ${_run} "${DEMO}" --seconds 5 --out "${OUT}"
                 RESULT_VARIABLE _rc OUTPUT_VARIABLE _log ERROR_VARIABLE _err
                 WORKING_DIRECTORY "${OUT}")
 file(WRITE "${OUT}/console.log" "${_log}${_err}")
@@ -135,14 +141,14 @@ endforeach()
 # --- the trace, through the host tool -----------------------------------------
 set(_trace "${OUT}/firmware_sim.trace")
 check("trace file written" EXISTS "${_trace}")
-execute_process(COMMAND "${TOOL}" leaks "${_trace}"
+execute_process(COMMAND ${_run} "${TOOL}" leaks "${_trace}"
                 RESULT_VARIABLE _rc OUTPUT_VARIABLE _leaks ERROR_VARIABLE _leaks_err)
 check("rtmem leaks finds leaks in the trace (exit ${_rc}: ${_leaks_err})" _rc EQUAL 1)
 string(FIND "${_leaks}" "site ${_site}" _at)
 check("rtmem leaks names ${_site}" NOT _at EQUAL -1)
 string(FIND "${_leaks}" "since the checkpoint, 1 call sites" _at)
 check("rtmem leaks honours the checkpoint: one call site" NOT _at EQUAL -1)
-execute_process(COMMAND "${TOOL}" replay "${_trace}"
+execute_process(COMMAND ${_run} "${TOOL}" replay "${_trace}"
                 RESULT_VARIABLE _rc OUTPUT_VARIABLE _replay ERROR_VARIABLE _replay_err)
 check("rtmem replay replays the trace (exit ${_rc})" _rc EQUAL 0 AND _replay MATCHES "heap check +ok")
 

@@ -313,6 +313,16 @@ void *rtm_heap_alloc_ex(rtm_heap_t *heap, size_t size, size_t alignment,
 void *rtm_realloc_ex(rtm_heap_t *heap, void *ptr, size_t size, const rtm_alloc_site_t *site);
 void rtm_free_ex(rtm_heap_t *heap, void *ptr, const rtm_alloc_site_t *site);
 
+/* rtm_free_ex for layers that need the block's size as the free happens
+ * (the FreeRTOS drop-in's traceFREE and configHEAP_CLEAR_MEMORY_ON_FREE):
+ * returns the bytes the block held for its caller (rtm_usable_size's
+ * figure), or 0 when the pointer is refused (NULL, foreign, interior,
+ * freed, corrupt, or any block of a RTM_BUMP heap, reported as rtm_free
+ * reports them). With clear, those bytes are zeroed before the block is
+ * freed, under the heap's lock. One call, so a corruption report names the
+ * free. Cost: rtm_free's general path, plus the zeroing. */
+size_t rtm_free_sized_ex(rtm_heap_t *heap, void *ptr, bool clear, const rtm_alloc_site_t *site);
+
 /* rtm_malloc and rtm_realloc that also record __FILE__ and __LINE__ for
  * tracing and leak reports. */
 #define RTM_MALLOC(heap, size) \

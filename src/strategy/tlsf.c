@@ -302,10 +302,35 @@ static RTM_TLSF_INLINE void list_insert(const view_t *v, uint32_t b, uint32_t sp
     v->heads[cls] = b;
 }
 
-/* Takes free block b, of the given span and class, off its list. */
-static RTM_TLSF_INLINE void list_unlink(const view_t *v, uint32_t b, uint32_t cls)
+/* The head of class cls, a list whose head was just taken off, is now
+ * next; an empty list clears its bitmap bits. */
+static RTM_TLSF_INLINE void new_head(const view_t *v, uint32_t cls, uint32_t next)
 {
-    tlsf_t *t = v->t;
+    v->heads[cls] = next;
+    if (next == 0) {
+        uint32_t fl = cls >> SL_LOG2;
+        uint32_t *sl_map = &v->heads[v->fl_count * SL_COUNT + fl];
+        *sl_map &= ~(1u << (cls & (SL_COUNT - 1u)));
+        if (*sl_map == 0) {
+            v->t->fl_bitmap &= ~(1u << fl);
+        }
+    }
+}
+
+/* Takes the head b of class cls off its list. */
+static RTM_TLSF_INLINE void list_pop(const view_t *v, uint32_t b, uint32_t cls)
+{
+    uint32_t next = vlink(v, b + LINK_NEXT);
+    if (next != 0) {
+        vset_link(v, next + LINK_PREV, 0);
+    }
+    new_head(v, cls, next);
+}
+
+/* Takes free block b of the given span off its list, wherever it is in
+ * it; the class is needed only when b is its list's head. */
+static RTM_TLSF_INLINE void list_remove(const view_t *v, uint32_t b, uint32_t span)
+{
     uint32_t next = vlink(v, b + LINK_NEXT);
     uint32_t prev = vlink(v, b + LINK_PREV);
     if (next != 0) {
@@ -314,21 +339,8 @@ static RTM_TLSF_INLINE void list_unlink(const view_t *v, uint32_t b, uint32_t cl
     if (prev != 0) {
         vset_link(v, prev + LINK_NEXT, next);
     } else {
-        v->heads[cls] = next;
-        if (next == 0) {
-            uint32_t fl = cls >> SL_LOG2;
-            uint32_t *sl_map = &v->heads[v->fl_count * SL_COUNT + fl];
-            *sl_map &= ~(1u << (cls & (SL_COUNT - 1u)));
-            if (*sl_map == 0) {
-                t->fl_bitmap &= ~(1u << fl);
-            }
-        }
+        new_head(v, class_in(v->fl_shift, span), next);
     }
-}
-
-static RTM_TLSF_INLINE void list_remove(const view_t *v, uint32_t b, uint32_t span)
-{
-    list_unlink(v, b, class_in(v->fl_shift, span));
 }
 
 /* A header at h now starts a block / no longer does. The overhead is the
@@ -647,7 +659,11 @@ static void *tlsf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_rea
                 /* A listed block is free with PREV_FREE clear: its header
                  * word is its span plus RTM_BLK_FREE. */
                 uint32_t span = vread(&v, b) - RTM_BLK_FREE;
-                list_unlink(&v, b, cls);
+                if (v.heads[cls] == b) {
+                    list_pop(&v, b, cls);
+                } else {
+                    list_remove(&v, b, span);
+                }
                 p = take(&v, b, span, need, 0);
             }
         } else {
