@@ -9,15 +9,15 @@
  *     change once published, so an allocation reads `count` under the lock
  *     and then walks slots[0..count) without it.
  *   - address order, for free: an index of slot numbers sorted by start
- *     address, binary-searched in O(log n). Regions are disjoint except
- *     that one may lie inside a live block of another (nesting, which
- *     ESP-IDF allows); each keeps a link to the region it lies in, so the
- *     innermost region holding an address is the last one starting at or
- *     below it, or one of that one's outer regions. It is stored spread over the
+ *     address, binary-searched in O(log n). It is stored spread over the
  *     slots themselves: slots[k].by_addr is the slot number of the k-th
  *     region by address. That costs one word per slot and no second array
  *     for the caller to size. It changes when a region is added (entries
  *     shift), so it is read and written only under the registry lock.
+ *     Regions are disjoint except that one may lie inside a live block of
+ *     another (nesting, which ESP-IDF allows); each keeps a link to the
+ *     region it lies in, so the innermost region holding an address is the
+ *     last one starting at or below it, or one of that one's outer regions.
  *
  * Locks. The registry lock is held only for short, bounded work on the
  * registry itself and never while a heap function runs, so the only lock
@@ -33,6 +33,7 @@
 #include "util.h"
 
 #define REGISTRY_MAGIC 0x72746d63u /* "rtmc" */
+#define REGION_MAGIC 0x72746d72u   /* "rtmr" */
 
 /* The application's call site: __builtin_return_address(0) in a public
  * entry point kept out of line names the instruction after the
@@ -47,7 +48,6 @@
 #define CAPS_NOINLINE
 #define CAPS_CALLER() NULL
 #endif
-#define REGION_MAGIC 0x72746d72u   /* "rtmr" */
 
 /* The one active registry. Written only by init/deinit, which the header
  * forbids running concurrently with anything else. */
