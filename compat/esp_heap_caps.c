@@ -387,6 +387,7 @@ esp_err_t heap_caps_add_region_with_caps(const uint32_t caps[], intptr_t start, 
     rtm_caps_region_config_t cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.name = "added";
+    cfg.search_first = true; /* ESP-IDF puts the new heap at the head of its list */
     for (unsigned p = 0; p < RTM_CAPS_LEVELS; p++) {
         cfg.caps[p] = caps[p];
     }

@@ -25,8 +25,7 @@
  * (esp_heap_task_info.h) are there. docs/caps.md has the table of what
  * still differs from ESP-IDF and why (bad pointers are reported and
  * ignored instead of asserting; printing goes through rtmem's output hook;
- * runtime regions are appended to the search order; 8-byte blocks; sizes
- * at poisoning levels >= 1; ...).
+ * 8-byte blocks; sizes at poisoning levels >= 1; ...).
  * Thread safety: as rtm_caps_* (caps.h). None may be called from an ISR.
  */
 #ifndef RTMEM_COMPAT_ESP_HEAP_CAPS_H
@@ -177,7 +176,9 @@ void heap_caps_walk_all(heap_caps_walker_cb_t walker_func, void *user_data);
  * levels. ESP_ERR_INVALID_ARG (NULL caps, zero or reversed range, empty
  * caps), ESP_FAIL (overlap), ESP_ERR_NO_MEM (no free region slot),
  * ESP_ERR_INVALID_SIZE (too small or too large), ESP_ERR_INVALID_STATE (no
- * registry). */
+ * registry). As on ESP-IDF, the new heap goes to the head of the search
+ * order: within each priority level it is tried before every heap
+ * registered before it. */
 esp_err_t heap_caps_add_region_with_caps(const uint32_t caps[], intptr_t start, intptr_t end);
 
 /* From esp_heap_caps_init.h: registers [start, end) with the caps of the

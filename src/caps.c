@@ -4,10 +4,12 @@
  *
  * Storage. Everything lives in the caller's registry and slot array. Two
  * orders are needed over the regions:
- *   - search order, for allocation: registration order, i.e. slot order,
- *     because regions are only ever appended. Slots below `count` never
- *     change once published, so an allocation reads `count` under the lock
- *     and then walks slots[0..count) without it.
+ *   - search order, for allocation: the regions registered with
+ *     search_first, newest first, then the others in registration order,
+ *     i.e. slot order, because regions are only ever appended. Slots below
+ *     `count` never change once published, so an allocation reads `count`
+ *     under the lock and then walks slots[0..count) without it (backwards,
+ *     then forwards).
  *   - address order, for free: an index of slot numbers sorted by start
  *     address, binary-searched in O(log n). It is stored spread over the
  *     slots themselves: slots[k].by_addr is the slot number of the k-th
@@ -461,6 +463,7 @@ rtm_caps_err_t rtm_caps_add_region(void *mem, size_t size, const rtm_caps_region
     slot->slack = slack;
     slot->min_free_floor = SIZE_MAX;
     slot->parent = outer;
+    slot->search_first = cfg->search_first;
     memcpy(slot->caps, cfg->caps, sizeof slot->caps);
     slot->all_caps = all;
     slot->registry = reg;
@@ -470,6 +473,9 @@ rtm_caps_err_t rtm_caps_add_region(void *mem, size_t size, const rtm_caps_region
         reg->slots[k].by_addr = reg->slots[k - 1u].by_addr;
     }
     reg->slots[pos].by_addr = index;
+    if (cfg->search_first) {
+        reg->any_search_first = true;
+    }
     reg->count++; /* publishes the slot */
     reg_unlock(reg);
     if (out != NULL) {
@@ -637,24 +643,45 @@ static rtm_alloc_site_t site_or(const rtm_alloc_site_t *site, const void *caller
 }
 
 /* The selection rule. No report. */
+/* Tries region r for rq at level; NULL if it is no candidate there or
+ * has no room. */
+static void *try_region(rtm_caps_registry_t *reg, const rtm_caps_region_t *r, const request_t *rq,
+                        unsigned level, const rtm_alloc_site_t *site)
+{
+    if (!candidate_at(r, rq->caps, level) || tried_below(r, rq->caps, level)) {
+        return NULL;
+    }
+    void *p = rtm_heap_alloc_ex(r->heap, rq->size, rq->alignment, site);
+    if (p != NULL && reg->observer != NULL) {
+        reg->observer(p, rq->size, rq->caps, r, reg->observer_ctx);
+    }
+    return p;
+}
+
+/* The selection rule, in search order: regions added with search_first,
+ * newest first, then the others in registration order. No report. */
 static void *select_alloc(rtm_caps_registry_t *reg, const request_t *rq,
                           const rtm_alloc_site_t *site)
 {
     if (rq->size == 0 || rq->caps == 0) {
         return NULL;
     }
-    size_t n = published(reg);
+    reg_lock(reg);
+    size_t n = reg->count;
+    bool any_first = reg->any_search_first;
+    reg_unlock(reg);
     for (unsigned level = 0; level < RTM_CAPS_LEVELS; level++) {
+        for (size_t i = n; any_first && i-- > 0;) {
+            const rtm_caps_region_t *r = &reg->slots[i];
+            void *p = r->search_first ? try_region(reg, r, rq, level, site) : NULL;
+            if (p != NULL) {
+                return p;
+            }
+        }
         for (size_t i = 0; i < n; i++) {
             const rtm_caps_region_t *r = &reg->slots[i];
-            if (!candidate_at(r, rq->caps, level) || tried_below(r, rq->caps, level)) {
-                continue;
-            }
-            void *p = rtm_heap_alloc_ex(r->heap, rq->size, rq->alignment, site);
+            void *p = r->search_first ? NULL : try_region(reg, r, rq, level, site);
             if (p != NULL) {
-                if (reg->observer != NULL) {
-                    reg->observer(p, rq->size, rq->caps, r, reg->observer_ctx);
-                }
                 return p;
             }
         }

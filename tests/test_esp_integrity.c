@@ -314,6 +314,41 @@ static void test_added_region_starts_at_its_free_bytes(void **state)
     assert_true(heap_caps_get_minimum_free_size(MALLOC_CAP_PID4) < free_now);
 }
 
+static _Alignas(8) uint8_t s_first[4096];
+static _Alignas(8) uint8_t s_second[4096];
+
+/* As ESP-IDF's heap list: a heap added at run time is tried before the
+ * heaps registered before it (within each priority level), the newest
+ * first; one that cannot serve a request is passed over as before. */
+static void test_added_region_is_searched_first(void **state)
+{
+    (void)state;
+    const uint32_t caps[3] = {MALLOC_CAP_8BIT, 0, MALLOC_CAP_32BIT};
+    void *before = heap_caps_malloc(64, MALLOC_CAP_8BIT);
+    assert_string_equal(rtm_caps_region_name(rtm_caps_region_of(before)), "DRAM");
+    assert_int_equal(heap_caps_add_region_with_caps(caps, (intptr_t)s_first,
+                                                    (intptr_t)(s_first + sizeof s_first)),
+                     ESP_OK);
+    uint8_t *p = heap_caps_malloc(64, MALLOC_CAP_8BIT);
+    assert_true(p >= s_first && p < s_first + sizeof s_first);
+    assert_int_equal(heap_caps_add_region_with_caps(caps, (intptr_t)s_second,
+                                                    (intptr_t)(s_second + sizeof s_second)),
+                     ESP_OK);
+    uint8_t *q = heap_caps_malloc(64, MALLOC_CAP_8BIT);
+    assert_true(q >= s_second && q < s_second + sizeof s_second);
+    /* DMA: neither added heap has it; D/IRAM serves as before. */
+    void *dma = heap_caps_malloc(64, MALLOC_CAP_DMA);
+    assert_string_equal(rtm_caps_region_name(rtm_caps_region_of(dma)), "D/IRAM");
+    /* Larger than an added heap: the next heap in order serves it. */
+    uint8_t *big = heap_caps_malloc(8192, MALLOC_CAP_8BIT);
+    assert_string_equal(rtm_caps_region_name(rtm_caps_region_of(big)), "DRAM");
+    heap_caps_free(before);
+    heap_caps_free(p);
+    heap_caps_free(q);
+    heap_caps_free(dma);
+    heap_caps_free(big);
+}
+
 static void test_nested_registration(void **state)
 {
     (void)state;
@@ -472,6 +507,7 @@ int main(void)
         T(test_walk_flags_the_damaged_block),
         T(test_multi_heap_sizes_add_up),
         T(test_added_region_starts_at_its_free_bytes),
+        T(test_added_region_is_searched_first),
         T(test_nested_registration),
         T(test_local_minimum_monitor),
         T(test_per_task_info),

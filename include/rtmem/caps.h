@@ -36,7 +36,7 @@
  * A request for capability set C (non-empty) is served like this:
  *
  *   for level p = 0, 1, 2:
- *       for each region R, in registration order:
+ *       for each region R, in search order (below):
  *           if (R.caps[p] & C) != 0                           -- R names at least one
  *                                                                bit of C at level p
  *           and (R.caps[0] | R.caps[1] | R.caps[2]) ⊇ C      -- R has every bit of C
@@ -49,9 +49,11 @@
  * knowing (all as on ESP-IDF):
  *   - C == 0 matches no region: rtm_caps_malloc(n, 0) fails. Use
  *     RTM_CAP_DEFAULT (or the _default functions) for "any normal RAM".
- *   - Within a level, regions are tried in the order they were registered
- *     (a preset's table order). A region is tried once per request even if
- *     it qualifies at several levels.
+ *   - Within a level, regions are tried in search order: those registered
+ *     with search_first (rtm_caps_region_config_t; what ESP-IDF does with a
+ *     heap added at run time), newest first, then the others in the order
+ *     they were registered (a preset's table order). A region is tried once
+ *     per request even if it qualifies at several levels.
  *   - Only bits that appear at a region's levels steer; e.g. on the ESP32
  *     table, RTM_CAP_INTERNAL alone selects IRAM first (INTERNAL is at IRAM's
  *     level 0): ask INTERNAL | 8BIT for byte-accessible internal RAM.
@@ -229,6 +231,9 @@ typedef struct rtm_caps_region_config {
     const rtm_strategy_t *strategy;     /* NULL = TLSF; rtm_strategy_system refused */
     size_t alignment;                   /* heap granularity; 0 = RTM_DEFAULT_ALIGN */
     uint32_t heap_flags;                /* RTM_HEAP_NO_LOCK for a region used by one task */
+    bool search_first;                  /* true: searched before every region registered
+                                           earlier (ESP-IDF puts a heap added at run time
+                                           at the head of its list); false: after them */
 } rtm_caps_region_config_t;
 
 /* One row of a preset: a memory, where it is and what it can do. On the
@@ -292,6 +297,7 @@ struct rtm_caps_region {
     size_t slack;             /* bytes skipped at start to align the heap */
     rtm_caps_t caps[RTM_CAPS_LEVELS];
     rtm_caps_t all_caps;
+    bool search_first;
     size_t by_addr;           /* entry of the address index (see caps.c) */
     rtm_caps_region_t *parent; /* the region whose live block holds this one, or NULL */
     size_t min_free_floor;    /* lowest free bytes before the last monitoring start */
@@ -317,6 +323,7 @@ struct rtm_caps_registry {
     rtm_caps_observer_fn observer;
     void *observer_ctx;
     bool min_free_monitoring;
+    bool any_search_first;
     rtm_port_lock_t lock;
 };
 
@@ -348,7 +355,8 @@ void rtm_caps_deinit(void);
 /* The active registry, or NULL. */
 rtm_caps_registry_t *rtm_caps_registry(void);
 
-/* Registers mem[0..size) as a new region at the end of the search order.
+/* Registers mem[0..size) as a new region: at the end of the search order,
+ * or with cfg->search_first at its head.
  * Checked: an active registry, a free slot, caps not empty and without
  * RTM_CAP_INVALID, no overlap with any region (adjacent is fine) except
  * nesting: a range that lies inside one live block of a region (memory the
@@ -538,7 +546,7 @@ bool rtm_caps_check_all(bool print_errors, rtm_caps_check_report_t *report);
 bool rtm_caps_check_addr(const void *addr, bool print_errors, rtm_caps_check_report_t *report);
 
 /* Calls fn for every block of the selected regions, region by region in
- * search order, blocks in address order. False if fn is NULL, no registry,
+ * registration order, blocks in address order. False if fn is NULL, no registry,
  * or a region's walk met a corrupt block (rtm_caps_check says where). */
 bool rtm_caps_walk(rtm_caps_t caps, rtm_caps_walk_fn fn, void *ctx);
 
@@ -555,12 +563,12 @@ void rtm_caps_print_summary(rtm_caps_t caps);
  */
 
 size_t rtm_caps_region_count(void);
-/* The i-th region in search (registration) order, or NULL. O(1). */
+/* The i-th region in registration order, or NULL. O(1). */
 const rtm_caps_region_t *rtm_caps_region_at(size_t i);
 /* The innermost region whose range contains ptr, or NULL; nothing is
  * reported. O(log regions + nesting depth). */
 const rtm_caps_region_t *rtm_caps_region_of(const void *ptr);
-/* The first region (search order) with this name, or NULL. O(regions). */
+/* The first region (registration order) with this name, or NULL. O(regions). */
 const rtm_caps_region_t *rtm_caps_region_find(const char *name);
 
 rtm_heap_t *rtm_caps_region_heap(const rtm_caps_region_t *region);
