@@ -18,16 +18,14 @@
  * Every function works on the active registry (rtmem/caps.h) and behaves as
  * its rtm_caps_* counterpart: the same selection rule as ESP-IDF, the
  * failed-allocation callback called once per failed request with ESP-IDF's
- * function names. Where rtmem differs from ESP-IDF (docs/caps.md lists it
- * all): bad pointers are reported through rtmem's misuse hook and ignored
- * instead of asserting; printing goes through rtmem's output hook
- * (output.h), not printf, in rtmem's format; heap_caps_add_region_with_caps
- * appends the region to the search order (ESP-IDF prepends) and refuses a
- * range nested in an existing region; no instruction-bus address
- * translation for EXEC blocks from D/IRAM; not provided:
- * heap_caps_add_region (needs the SoC table by address),
- * heap_caps_monitor_local_minimum_free_size_start/_stop, heap tracing and
- * task tracking, CONFIG_HEAP_* options.
+ * function names, and the application's call site recorded for tracing.
+ * Checks print and return false, walks show every block (damaged ones
+ * flagged), regions can be added at run time (also inside a buffer from a
+ * heap), local minimum monitoring and per-task information
+ * (esp_heap_task_info.h) are there. docs/caps.md has the table of what
+ * still differs from ESP-IDF and why (bad pointers are reported and
+ * ignored instead of asserting; printing goes through rtmem's output hook;
+ * 8-byte blocks; sizes at poisoning levels >= 1; ...).
  * Thread safety: as rtm_caps_* (caps.h). None may be called from an ISR.
  */
 #ifndef RTMEM_COMPAT_ESP_HEAP_CAPS_H
@@ -98,8 +96,13 @@ void *heap_caps_realloc(void *ptr, size_t size, uint32_t caps);
 void *heap_caps_aligned_alloc(size_t alignment, size_t size, uint32_t caps);
 void heap_caps_aligned_free(void *ptr); /* = heap_caps_free (deprecated in ESP-IDF) */
 void *heap_caps_aligned_calloc(size_t alignment, size_t n, size_t size, uint32_t caps);
+/* n * size overflowing is a failed allocation reported with the product as
+ * size_t arithmetic wraps it (ESP-IDF's report). */
 void *heap_caps_calloc(size_t n, size_t size, uint32_t caps);
 
+/* Sums over the heaps that have every bit of caps (caps 0: every heap).
+ * No heap has MALLOC_CAP_INVALID: with it in caps these give 0 and an
+ * all-zero info, and print_heap_info says so, as on ESP-IDF. */
 size_t heap_caps_get_total_size(uint32_t caps);
 size_t heap_caps_get_free_size(uint32_t caps);
 size_t heap_caps_get_minimum_free_size(uint32_t caps);
@@ -107,6 +110,15 @@ size_t heap_caps_get_largest_free_block(uint32_t caps);
 void heap_caps_get_info(multi_heap_info_t *info, uint32_t caps);
 void heap_caps_print_heap_info(uint32_t caps);
 
+/* Check every heap that has all of caps (MALLOC_CAP_INVALID, or _all: every
+ * heap; _addr: the heap holding addr, false if none). A problem is printed
+ * (print_errors; "CORRUPT HEAP: ..." through the output hook) and gives
+ * false; the program goes on whatever the debug layer's abort setting
+ * (debug.h): each heap is first scanned with its walk and the canaries of
+ * its live blocks, which report to no hook, and only a heap found sound
+ * goes on to rtm_caps_check. What that scan cannot see (level 2 fill of
+ * free blocks, free-list links, counters) still reaches the corruption
+ * hook (docs/caps.md, differences). O(blocks). */
 bool heap_caps_check_integrity_all(bool print_errors);
 bool heap_caps_check_integrity(uint32_t caps, bool print_errors);
 bool heap_caps_check_integrity_addr(intptr_t addr, bool print_errors);
@@ -137,15 +149,26 @@ typedef struct walker_heap_info {
 } walker_heap_into_t;
 
 typedef struct walker_block_info {
-    void *ptr;   /* block data */
-    size_t size; /* usable bytes */
+    void *ptr;    /* block data */
+    size_t size;  /* its bytes (see heap_caps_walk) */
     bool used;
+    bool corrupt; /* rtmem's addition: the block failed its checks (see heap_caps_walk) */
 } walker_block_info_t;
 
 /* Return false to skip the rest of the current heap. */
 typedef bool (*heap_caps_walker_cb_t)(walker_heap_into_t heap_info, walker_block_info_t block_info,
                                       void *user_data);
 
+/* Calls walker_func for every block of every selected heap (caps as for
+ * heap_caps_check_integrity; MALLOC_CAP_INVALID: all), in address order,
+ * mostly with that heap's lock held (the callback must not call into the
+ * heap it is shown). A live block whose canaries are broken (poisoning
+ * levels >= 1) is passed with corrupt set, and the walk goes on; if a
+ * block header is damaged, the rest of that heap from the end of the last
+ * sound block is passed as one block with corrupt set, and the walk goes
+ * on with the next heap. Sizes: the usable bytes of the block; at
+ * poisoning levels >= 1 a live block is shown by its user pointer and
+ * requested size (docs/caps.md, differences). O(blocks). */
 void heap_caps_walk(uint32_t caps, heap_caps_walker_cb_t walker_func, void *user_data);
 void heap_caps_walk_all(heap_caps_walker_cb_t walker_func, void *user_data);
 
@@ -153,8 +176,28 @@ void heap_caps_walk_all(heap_caps_walker_cb_t walker_func, void *user_data);
  * levels. ESP_ERR_INVALID_ARG (NULL caps, zero or reversed range, empty
  * caps), ESP_FAIL (overlap), ESP_ERR_NO_MEM (no free region slot),
  * ESP_ERR_INVALID_SIZE (too small or too large), ESP_ERR_INVALID_STATE (no
- * registry). */
+ * registry). As on ESP-IDF, the new heap goes to the head of the search
+ * order: within each priority level it is tried before every heap
+ * registered before it. */
 esp_err_t heap_caps_add_region_with_caps(const uint32_t caps[], intptr_t start, intptr_t end);
+
+/* From esp_heap_caps_init.h: registers [start, end) with the caps of the
+ * memory it lies in. ESP-IDF looks those up in its SoC table by address;
+ * here they are the three levels of the registered region that contains
+ * start, so the range must be memory the application took from that
+ * region (a live block: nested registration, rtm_caps_add_region).
+ * ESP_ERR_NOT_FOUND if start is in no region, ESP_ERR_INVALID_STATE if no
+ * registry is active; otherwise as heap_caps_add_region_with_caps
+ * (ESP_FAIL when the range is not inside one live block). */
+esp_err_t heap_caps_add_region(intptr_t start, intptr_t end);
+
+/* Minimum free from now on (start) instead of since boot, until stop
+ * restores the lifetime minimum: rtm_caps_min_free_monitor_start/_stop.
+ * heap_caps_get_minimum_free_size, heap_caps_get_info and
+ * heap_caps_print_heap_info report the window's minimum meanwhile.
+ * ESP_FAIL: start while started, stop while not started (or no registry). */
+esp_err_t heap_caps_monitor_local_minimum_free_size_start(void);
+esp_err_t heap_caps_monitor_local_minimum_free_size_stop(void);
 
 #ifdef __cplusplus
 }

@@ -70,17 +70,26 @@ void multi_heap_get_info(multi_heap_handle_t heap, multi_heap_info_t *info);
  * the mark as it was. */
 size_t multi_heap_reset_minimum_free_bytes(multi_heap_handle_t heap);
 
-/* rtm_heap_check; with print_errors the problem is written through the
- * output hook. */
+/* Checks the heap as heap_caps_check_integrity does (esp_heap_caps.h):
+ * prints "CORRUPT HEAP: ..." with print_errors and returns false, never
+ * stopping the program for what its scan sees. O(blocks). */
 bool multi_heap_check(multi_heap_handle_t heap, bool print_errors);
 
 /* One line per block through the output hook. */
 void multi_heap_dump(multi_heap_handle_t heap);
 
-/* Walk callback: return false to stop. block_used is 1 or 0. */
+/* block_used of a block that failed its checks (rtmem's addition; code
+ * that tests block_used as a boolean sees it as used). */
+#define MULTI_HEAP_BLOCK_CORRUPT (-1)
+
+/* Walk callback: return false to stop. block_used is 1, 0 or
+ * MULTI_HEAP_BLOCK_CORRUPT. */
 typedef bool (*multi_heap_walker_cb_t)(void *block_ptr, size_t block_size, int block_used,
                                        void *user_data);
-/* Calls walker_func for every block in address order, heap lock held. */
+/* Calls walker_func for every block in address order, as heap_caps_walk
+ * does for one heap (corrupt blocks flagged, the rest of a heap with a
+ * damaged header passed as one corrupt block). The heap lock is held
+ * while the walk runs: the callback must not call into this heap. */
 void multi_heap_walk(multi_heap_handle_t heap, multi_heap_walker_cb_t walker_func, void *user_data);
 
 #ifdef __cplusplus

@@ -1094,9 +1094,9 @@ static void open_caps(pass_t *p, const setup_t *s)
     REQUIRE(rtm_caps_init(&p->caps_reg, p->caps_slots, 2, &cfg) == RTM_CAPS_OK);
     static const rtm_caps_region_config_t regions[2] = {
         {"fast", {RTM_CAP_DEFAULT | RTM_CAP_INTERNAL | RTM_CAP_8BIT | RTM_CAP_32BIT, RTM_CAP_DMA, 0},
-         &rtm_strategy_tlsf, 0, RTM_HEAP_NO_LOCK},
+         &rtm_strategy_tlsf, 0, RTM_HEAP_NO_LOCK, false},
         {"slow", {RTM_CAP_SPIRAM | RTM_CAP_8BIT | RTM_CAP_32BIT, RTM_CAP_DEFAULT, 0}, &rtm_strategy_tlsf, 0,
-         RTM_HEAP_NO_LOCK},
+         RTM_HEAP_NO_LOCK, false},
     };
     const uint8_t sel[2] = {s->caps_a, s->caps_b};
     for (int r = 0; r < 2; r++) {

@@ -4,16 +4,22 @@
  *
  * Storage. Everything lives in the caller's registry and slot array. Two
  * orders are needed over the regions:
- *   - search order, for allocation: registration order, i.e. slot order,
- *     because regions are only ever appended. Slots below `count` never
- *     change once published, so an allocation reads `count` under the lock
- *     and then walks slots[0..count) without it.
+ *   - search order, for allocation: the regions registered with
+ *     search_first, newest first, then the others in registration order,
+ *     i.e. slot order, because regions are only ever appended. Slots below
+ *     `count` never change once published, so an allocation reads `count`
+ *     under the lock and then walks slots[0..count) without it (backwards,
+ *     then forwards).
  *   - address order, for free: an index of slot numbers sorted by start
  *     address, binary-searched in O(log n). It is stored spread over the
  *     slots themselves: slots[k].by_addr is the slot number of the k-th
  *     region by address. That costs one word per slot and no second array
  *     for the caller to size. It changes when a region is added (entries
  *     shift), so it is read and written only under the registry lock.
+ *     Regions are disjoint except that one may lie inside a live block of
+ *     another (nesting, which ESP-IDF allows); each keeps a link to the
+ *     region it lies in, so the innermost region holding an address is the
+ *     last one starting at or below it, or one of that one's outer regions.
  *
  * Locks. The registry lock is held only for short, bounded work on the
  * registry itself and never while a heap function runs, so the only lock
@@ -30,6 +36,20 @@
 
 #define REGISTRY_MAGIC 0x72746d63u /* "rtmc" */
 #define REGION_MAGIC 0x72746d72u   /* "rtmr" */
+
+/* The application's call site: __builtin_return_address(0) in a public
+ * entry point kept out of line names the instruction after the
+ * application's call. Each entry point takes it once and hands it down to
+ * the region heap's _ex functions, so traces name the application, not
+ * the selection loop. Other compilers record no caller (the heap then
+ * names its own caller). */
+#if defined(__GNUC__) || defined(__clang__)
+#define CAPS_NOINLINE __attribute__((noinline))
+#define CAPS_CALLER() __builtin_return_address(0)
+#else
+#define CAPS_NOINLINE
+#define CAPS_CALLER() NULL
+#endif
 
 /* The one active registry. Written only by init/deinit, which the header
  * forbids running concurrently with anything else. */
@@ -293,6 +313,44 @@ static size_t upper_bound(const rtm_caps_registry_t *reg, uintptr_t p)
     return lo;
 }
 
+/* The innermost region containing p, starting from the region with the
+ * greatest start <= p: regions nest only inside live blocks of others, so
+ * the ones containing p are that region and its ancestors. Lock held. */
+static rtm_caps_region_t *innermost(const rtm_caps_registry_t *reg, uintptr_t p)
+{
+    size_t pos = upper_bound(reg, p);
+    rtm_caps_region_t *r = pos > 0 ? by_addr_at(reg, pos - 1u) : NULL;
+    while (r != NULL && p >= r->end) {
+        r = r->parent;
+    }
+    return r;
+}
+
+typedef struct live_span {
+    uintptr_t start;
+    uintptr_t end;
+    bool inside;
+} live_span_t;
+
+static bool find_live_span(const rtm_block_info_t *block, void *ctx)
+{
+    live_span_t *s = ctx;
+    uintptr_t p = (uintptr_t)block->ptr;
+    if (s->start >= p && s->start - p < block->size) {
+        s->inside = block->used && s->end - p <= block->size;
+        return false;
+    }
+    return true;
+}
+
+/* Whether [start, end) lies in one live block of region r's heap (a
+ * buffer the application allocated there). Walks r: O(blocks of r). */
+static bool in_live_block(const rtm_caps_region_t *r, uintptr_t start, uintptr_t end)
+{
+    live_span_t s = {start, end, false};
+    return rtm_heap_walk(r->heap, find_live_span, &s) && s.inside;
+}
+
 static rtm_caps_err_t heap_err(rtm_err_t err)
 {
     switch (err) {
@@ -347,6 +405,18 @@ rtm_caps_err_t rtm_caps_add_region(void *mem, size_t size, const rtm_caps_region
         return RTM_CAPS_ERR_TOO_SMALL;
     }
 
+    uintptr_t end = start + size;
+    /* A range inside a region must lie in one live block of it (memory
+     * the application took from that region and registers again, as
+     * ESP-IDF allows); that is checked before the registry lock is taken,
+     * because the walk takes the outer heap's lock. */
+    reg_lock(reg);
+    rtm_caps_region_t *outer = innermost(reg, start);
+    reg_unlock(reg);
+    if (outer != NULL && !in_live_block(outer, start, end)) {
+        return RTM_CAPS_ERR_OVERLAP;
+    }
+
     reg_lock(reg);
     if (reg->count == reg->capacity) {
         reg_unlock(reg);
@@ -362,9 +432,11 @@ rtm_caps_err_t rtm_caps_add_region(void *mem, size_t size, const rtm_caps_region
         .on_misuse = forward_heap_misuse,
         .hook_ctx = slot,
     };
-    uintptr_t end = start + size;
     size_t pos = upper_bound(reg, start);
-    bool overlaps = (pos > 0 && by_addr_at(reg, pos - 1u)->end > start) ||
+    /* The region containing start must still be the one checked above (no
+     * region was added in that block meanwhile); nothing may start inside
+     * the new range. Both ends of a nested range lie in the outer block. */
+    bool overlaps = innermost(reg, start) != outer ||
                     (pos < reg->count && by_addr_at(reg, pos)->start < end);
     if (overlaps) {
         reg_unlock(reg);
@@ -389,6 +461,9 @@ rtm_caps_err_t rtm_caps_add_region(void *mem, size_t size, const rtm_caps_region
     slot->start = start;
     slot->end = end;
     slot->slack = slack;
+    slot->min_free_floor = SIZE_MAX;
+    slot->parent = outer;
+    slot->search_first = cfg->search_first;
     memcpy(slot->caps, cfg->caps, sizeof slot->caps);
     slot->all_caps = all;
     slot->registry = reg;
@@ -398,6 +473,9 @@ rtm_caps_err_t rtm_caps_add_region(void *mem, size_t size, const rtm_caps_region
         reg->slots[k].by_addr = reg->slots[k - 1u].by_addr;
     }
     reg->slots[pos].by_addr = index;
+    if (cfg->search_first) {
+        reg->any_search_first = true;
+    }
     reg->count++; /* publishes the slot */
     reg_unlock(reg);
     if (out != NULL) {
@@ -485,16 +563,8 @@ const char *rtm_caps_err_str(rtm_caps_err_t err)
 
 static rtm_caps_region_t *find_region(rtm_caps_registry_t *reg, const void *ptr)
 {
-    uintptr_t p = (uintptr_t)ptr;
-    rtm_caps_region_t *found = NULL;
     reg_lock(reg);
-    size_t pos = upper_bound(reg, p);
-    if (pos > 0) {
-        rtm_caps_region_t *r = by_addr_at(reg, pos - 1u);
-        if (p < r->end) {
-            found = r;
-        }
-    }
+    rtm_caps_region_t *found = innermost(reg, (uintptr_t)ptr);
     reg_unlock(reg);
     return found;
 }
@@ -559,29 +629,59 @@ static bool tried_below(const rtm_caps_region_t *r, rtm_caps_t caps, unsigned le
     return false;
 }
 
-static void *region_alloc(const rtm_caps_region_t *r, size_t alignment, size_t size)
+/* The site a layer passed, or one naming the caller of the entry point. */
+static rtm_alloc_site_t site_or(const rtm_alloc_site_t *site, const void *caller)
 {
-    return alignment == 0 ? rtm_malloc(r->heap, size) : rtm_aligned_alloc(r->heap, alignment, size);
+    rtm_alloc_site_t s = {NULL, 0, caller};
+    if (site != NULL) {
+        s = *site;
+        if (s.caller == NULL) {
+            s.caller = caller;
+        }
+    }
+    return s;
 }
 
 /* The selection rule. No report. */
-static void *select_alloc(rtm_caps_registry_t *reg, const request_t *rq)
+/* Tries region r for rq at level; NULL if it is no candidate there or
+ * has no room. */
+static void *try_region(rtm_caps_registry_t *reg, const rtm_caps_region_t *r, const request_t *rq,
+                        unsigned level, const rtm_alloc_site_t *site)
+{
+    if (!candidate_at(r, rq->caps, level) || tried_below(r, rq->caps, level)) {
+        return NULL;
+    }
+    void *p = rtm_heap_alloc_ex(r->heap, rq->size, rq->alignment, site);
+    if (p != NULL && reg->observer != NULL) {
+        reg->observer(p, rq->size, rq->caps, r, reg->observer_ctx);
+    }
+    return p;
+}
+
+/* The selection rule, in search order: regions added with search_first,
+ * newest first, then the others in registration order. No report. */
+static void *select_alloc(rtm_caps_registry_t *reg, const request_t *rq,
+                          const rtm_alloc_site_t *site)
 {
     if (rq->size == 0 || rq->caps == 0) {
         return NULL;
     }
-    size_t n = published(reg);
+    reg_lock(reg);
+    size_t n = reg->count;
+    bool any_first = reg->any_search_first;
+    reg_unlock(reg);
     for (unsigned level = 0; level < RTM_CAPS_LEVELS; level++) {
+        for (size_t i = n; any_first && i-- > 0;) {
+            const rtm_caps_region_t *r = &reg->slots[i];
+            void *p = r->search_first ? try_region(reg, r, rq, level, site) : NULL;
+            if (p != NULL) {
+                return p;
+            }
+        }
         for (size_t i = 0; i < n; i++) {
             const rtm_caps_region_t *r = &reg->slots[i];
-            if (!candidate_at(r, rq->caps, level) || tried_below(r, rq->caps, level)) {
-                continue;
-            }
-            void *p = region_alloc(r, rq->alignment, rq->size);
+            void *p = r->search_first ? NULL : try_region(reg, r, rq, level, site);
             if (p != NULL) {
-                if (reg->observer != NULL) {
-                    reg->observer(p, rq->size, rq->caps, r, reg->observer_ctx);
-                }
                 return p;
             }
         }
@@ -589,13 +689,14 @@ static void *select_alloc(rtm_caps_registry_t *reg, const request_t *rq)
     return NULL;
 }
 
-static void *alloc_base(rtm_caps_registry_t *reg, size_t alignment, size_t size, rtm_caps_t caps)
+static void *alloc_base(rtm_caps_registry_t *reg, size_t alignment, size_t size, rtm_caps_t caps,
+                        const rtm_alloc_site_t *site)
 {
     request_t rq = {.caps = caps, .alignment = alignment, .size = size};
     if (size == 0 || !shape_request(reg, &rq)) {
         return NULL;
     }
-    return select_alloc(reg, &rq);
+    return select_alloc(reg, &rq, site);
 }
 
 static bool frees(const rtm_caps_region_t *r)
@@ -606,11 +707,11 @@ static bool frees(const rtm_caps_region_t *r)
 /* Realloc without a failure report. *misuse is set when ptr was reported
  * as bad (then nothing else happened). */
 static void *realloc_base(rtm_caps_registry_t *reg, void *ptr, size_t size, rtm_caps_t caps,
-                          bool *misuse)
+                          const rtm_alloc_site_t *site, bool *misuse)
 {
     *misuse = false;
     if (ptr == NULL) {
-        return alloc_base(reg, 0, size, caps);
+        return alloc_base(reg, 0, size, caps, site);
     }
     rtm_caps_region_t *r = owner_or_report(reg, ptr);
     if (r == NULL) {
@@ -618,7 +719,7 @@ static void *realloc_base(rtm_caps_registry_t *reg, void *ptr, size_t size, rtm_
         return NULL;
     }
     if (size == 0) {
-        rtm_free(r->heap, ptr);
+        rtm_free_ex(r->heap, ptr, site);
         return NULL;
     }
     size_t old = rtm_usable_size(r->heap, ptr); /* 0: the heap reported ptr */
@@ -633,18 +734,18 @@ static void *realloc_base(rtm_caps_registry_t *reg, void *ptr, size_t size, rtm_
     /* Resizing inside the region keeps only the heap's granularity, so a
      * cache-aligned request always takes a fresh block. */
     if ((r->all_caps & rq.caps) == rq.caps && rq.alignment == 0) {
-        void *q = rtm_realloc(r->heap, ptr, rq.size);
+        void *q = rtm_realloc_ex(r->heap, ptr, rq.size, site);
         if (q != NULL) {
             return q;
         }
     }
-    void *q = select_alloc(reg, &rq);
+    void *q = select_alloc(reg, &rq, site);
     if (q == NULL) {
         return NULL;
     }
     memcpy(q, ptr, old < size ? old : size);
     if (frees(r)) {
-        rtm_free(r->heap, ptr);
+        rtm_free_ex(r->heap, ptr, site);
     }
     return q;
 }
@@ -652,20 +753,23 @@ static void *realloc_base(rtm_caps_registry_t *reg, void *ptr, size_t size, rtm_
 /* ------------------------------------------------------------------ */
 /* Allocation API                                                      */
 
-void *rtm_caps_alloc_ex(size_t alignment, size_t size, rtm_caps_t caps, const char *function_name)
+/* The entry points' common bodies; site is already the application's. */
+static void *caps_alloc(size_t alignment, size_t size, rtm_caps_t caps, const char *function_name,
+                        const rtm_alloc_site_t *site)
 {
     rtm_caps_registry_t *reg = active();
     if (reg == NULL || size == 0 || (alignment != 0 && !rtm_is_pow2(alignment))) {
         return NULL;
     }
-    void *p = alloc_base(reg, alignment, size, caps);
+    void *p = alloc_base(reg, alignment, size, caps, site);
     if (p == NULL) {
         report_failure(reg, size, caps, function_name);
     }
     return p;
 }
 
-void *rtm_caps_realloc_ex(void *ptr, size_t size, rtm_caps_t caps, const char *function_name)
+static void *caps_realloc(void *ptr, size_t size, rtm_caps_t caps, const char *function_name,
+                          const rtm_alloc_site_t *site)
 {
     rtm_caps_registry_t *reg = active();
     if (reg == NULL) {
@@ -675,19 +779,51 @@ void *rtm_caps_realloc_ex(void *ptr, size_t size, rtm_caps_t caps, const char *f
         return NULL;
     }
     bool misuse;
-    void *q = realloc_base(reg, ptr, size, caps, &misuse);
+    void *q = realloc_base(reg, ptr, size, caps, site, &misuse);
     if (q == NULL && !misuse && size > 0) {
         report_failure(reg, size, caps, function_name);
     }
     return q;
 }
 
-void *rtm_caps_malloc(size_t size, rtm_caps_t caps)
+static void caps_free(void *ptr, const rtm_alloc_site_t *site)
 {
-    return rtm_caps_alloc_ex(0, size, caps, "rtm_caps_malloc");
+    if (ptr == NULL) {
+        return;
+    }
+    rtm_caps_region_t *r = owner_or_report(active(), ptr);
+    if (r != NULL) {
+        rtm_free_ex(r->heap, ptr, site);
+    }
 }
 
-void *rtm_caps_calloc(size_t n, size_t size, rtm_caps_t caps)
+CAPS_NOINLINE void *rtm_caps_alloc_ex(size_t alignment, size_t size, rtm_caps_t caps,
+                                      const char *function_name, const rtm_alloc_site_t *site)
+{
+    rtm_alloc_site_t s = site_or(site, CAPS_CALLER());
+    return caps_alloc(alignment, size, caps, function_name, &s);
+}
+
+CAPS_NOINLINE void *rtm_caps_realloc_ex(void *ptr, size_t size, rtm_caps_t caps,
+                                        const char *function_name, const rtm_alloc_site_t *site)
+{
+    rtm_alloc_site_t s = site_or(site, CAPS_CALLER());
+    return caps_realloc(ptr, size, caps, function_name, &s);
+}
+
+CAPS_NOINLINE void rtm_caps_free_ex(void *ptr, const rtm_alloc_site_t *site)
+{
+    rtm_alloc_site_t s = site_or(site, CAPS_CALLER());
+    caps_free(ptr, &s);
+}
+
+CAPS_NOINLINE void *rtm_caps_malloc(size_t size, rtm_caps_t caps)
+{
+    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    return caps_alloc(0, size, caps, "rtm_caps_malloc", &s);
+}
+
+CAPS_NOINLINE void *rtm_caps_calloc(size_t n, size_t size, rtm_caps_t caps)
 {
     rtm_caps_registry_t *reg = active();
     if (reg == NULL || n == 0 || size == 0) {
@@ -697,37 +833,42 @@ void *rtm_caps_calloc(size_t n, size_t size, rtm_caps_t caps)
         report_failure(reg, SIZE_MAX, caps, "rtm_caps_calloc");
         return NULL;
     }
-    void *p = rtm_caps_alloc_ex(0, n * size, caps, "rtm_caps_calloc");
+    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    void *p = caps_alloc(0, n * size, caps, "rtm_caps_calloc", &s);
     if (p != NULL) {
         memset(p, 0, n * size);
     }
     return p;
 }
 
-void *rtm_caps_aligned_alloc(size_t alignment, size_t size, rtm_caps_t caps)
+CAPS_NOINLINE void *rtm_caps_aligned_alloc(size_t alignment, size_t size, rtm_caps_t caps)
 {
     if (alignment == 0) {
-        return NULL; /* 0 would mean "granularity" to rtm_caps_alloc_ex */
+        return NULL; /* 0 would mean "granularity" to caps_alloc */
     }
-    return rtm_caps_alloc_ex(alignment, size, caps, "rtm_caps_aligned_alloc");
+    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    return caps_alloc(alignment, size, caps, "rtm_caps_aligned_alloc", &s);
 }
 
-void *rtm_caps_realloc(void *ptr, size_t size, rtm_caps_t caps)
+CAPS_NOINLINE void *rtm_caps_realloc(void *ptr, size_t size, rtm_caps_t caps)
 {
-    return rtm_caps_realloc_ex(ptr, size, caps, "rtm_caps_realloc");
+    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    return caps_realloc(ptr, size, caps, "rtm_caps_realloc", &s);
 }
 
-void *rtm_caps_malloc_prefer_array(size_t size, const rtm_caps_t *caps_list, size_t count)
+CAPS_NOINLINE void *rtm_caps_malloc_prefer_array(size_t size, const rtm_caps_t *caps_list,
+                                                 size_t count)
 {
     rtm_caps_registry_t *reg = active();
     if (reg == NULL || size == 0) {
         return NULL;
     }
+    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
     rtm_caps_t caps = RTM_CAP_DEFAULT;
     if (caps_list != NULL) {
         for (size_t i = 0; i < count; i++) {
             caps = caps_list[i];
-            void *p = alloc_base(reg, 0, size, caps);
+            void *p = alloc_base(reg, 0, size, caps, &s);
             if (p != NULL) {
                 return p;
             }
@@ -737,24 +878,10 @@ void *rtm_caps_malloc_prefer_array(size_t size, const rtm_caps_t *caps_list, siz
     return NULL;
 }
 
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((noinline))
-#endif
-void rtm_caps_free(void *ptr)
+CAPS_NOINLINE void rtm_caps_free(void *ptr)
 {
-    if (ptr == NULL) {
-        return;
-    }
-    rtm_caps_region_t *r = owner_or_report(active(), ptr);
-    if (r != NULL) {
-#if defined(__GNUC__) || defined(__clang__)
-        /* The trace should name the application's free, not this one. */
-        rtm_alloc_site_t site = {NULL, 0, __builtin_return_address(0)};
-        rtm_free_ex(r->heap, ptr, &site);
-#else
-        rtm_free(r->heap, ptr);
-#endif
-    }
+    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    caps_free(ptr, &s);
 }
 
 size_t rtm_caps_usable_size(const void *ptr)
@@ -787,7 +914,8 @@ static rtm_caps_t default_first(rtm_caps_registry_t *reg, size_t size, bool *fal
     return CAPS_EXTERNAL_DEFAULT;
 }
 
-static void *default_alloc(size_t alignment, size_t size, const char *function_name)
+static void *default_alloc(size_t alignment, size_t size, const char *function_name,
+                           const rtm_alloc_site_t *site)
 {
     rtm_caps_registry_t *reg = active();
     if (reg == NULL || size == 0 || (alignment != 0 && !rtm_is_pow2(alignment))) {
@@ -795,9 +923,9 @@ static void *default_alloc(size_t alignment, size_t size, const char *function_n
     }
     bool fallback;
     rtm_caps_t first = default_first(reg, size, &fallback);
-    void *p = alloc_base(reg, alignment, size, first);
+    void *p = alloc_base(reg, alignment, size, first, site);
     if (p == NULL && fallback) {
-        p = alloc_base(reg, alignment, size, RTM_CAP_DEFAULT);
+        p = alloc_base(reg, alignment, size, RTM_CAP_DEFAULT, site);
     }
     if (p == NULL) {
         report_failure(reg, size, fallback ? RTM_CAP_DEFAULT : first, function_name);
@@ -805,12 +933,13 @@ static void *default_alloc(size_t alignment, size_t size, const char *function_n
     return p;
 }
 
-void *rtm_caps_malloc_default(size_t size)
+CAPS_NOINLINE void *rtm_caps_malloc_default(size_t size)
 {
-    return default_alloc(0, size, "rtm_caps_malloc_default");
+    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    return default_alloc(0, size, "rtm_caps_malloc_default", &s);
 }
 
-void *rtm_caps_calloc_default(size_t n, size_t size)
+CAPS_NOINLINE void *rtm_caps_calloc_default(size_t n, size_t size)
 {
     rtm_caps_registry_t *reg = active();
     if (reg == NULL || n == 0 || size == 0) {
@@ -823,33 +952,36 @@ void *rtm_caps_calloc_default(size_t n, size_t size)
                        "rtm_caps_calloc_default");
         return NULL;
     }
-    void *p = default_alloc(0, n * size, "rtm_caps_calloc_default");
+    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    void *p = default_alloc(0, n * size, "rtm_caps_calloc_default", &s);
     if (p != NULL) {
         memset(p, 0, n * size);
     }
     return p;
 }
 
-void *rtm_caps_aligned_alloc_default(size_t alignment, size_t size)
+CAPS_NOINLINE void *rtm_caps_aligned_alloc_default(size_t alignment, size_t size)
 {
     if (alignment == 0) {
         return NULL;
     }
-    return default_alloc(alignment, size, "rtm_caps_aligned_alloc_default");
+    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    return default_alloc(alignment, size, "rtm_caps_aligned_alloc_default", &s);
 }
 
-void *rtm_caps_realloc_default(void *ptr, size_t size)
+CAPS_NOINLINE void *rtm_caps_realloc_default(void *ptr, size_t size)
 {
+    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
     rtm_caps_registry_t *reg = active();
     if (reg == NULL) {
-        return rtm_caps_realloc_ex(ptr, size, CAPS_INTERNAL_DEFAULT, "rtm_caps_realloc_default");
+        return caps_realloc(ptr, size, CAPS_INTERNAL_DEFAULT, "rtm_caps_realloc_default", &s);
     }
     bool fallback;
     rtm_caps_t first = default_first(reg, size, &fallback);
     bool misuse;
-    void *q = realloc_base(reg, ptr, size, first, &misuse);
+    void *q = realloc_base(reg, ptr, size, first, &s, &misuse);
     if (q == NULL && !misuse && size > 0 && fallback) {
-        q = realloc_base(reg, ptr, size, RTM_CAP_DEFAULT, &misuse);
+        q = realloc_base(reg, ptr, size, RTM_CAP_DEFAULT, &s, &misuse);
     }
     if (q == NULL && !misuse && size > 0) {
         report_failure(reg, size, fallback ? RTM_CAP_DEFAULT : first, "rtm_caps_realloc_default");
@@ -863,6 +995,17 @@ void *rtm_caps_realloc_default(void *ptr, size_t size)
 static bool selects(const rtm_caps_region_t *r, rtm_caps_t caps)
 {
     return (caps & RTM_CAP_INVALID) != 0 || (r->all_caps & caps) == caps;
+}
+
+/* A region's minimum free as queries report it: since the monitoring
+ * start while monitoring is on, else the lifetime minimum. */
+static size_t region_min_free(rtm_caps_registry_t *reg, const rtm_caps_region_t *r,
+                              size_t heap_min)
+{
+    reg_lock(reg);
+    size_t floor = reg->min_free_monitoring ? SIZE_MAX : r->min_free_floor;
+    reg_unlock(reg);
+    return heap_min < floor ? heap_min : floor;
 }
 
 bool rtm_caps_get_info(rtm_caps_t caps, rtm_caps_info_t *info)
@@ -887,7 +1030,7 @@ bool rtm_caps_get_info(rtm_caps_t caps, rtm_caps_info_t *info)
         info->free_bytes += hi.free_bytes;
         info->allocated_bytes += hi.allocated_bytes;
         info->overhead_bytes += hi.overhead_bytes + r->slack;
-        info->min_free_bytes += hi.min_free_bytes;
+        info->min_free_bytes += region_min_free(reg, r, hi.min_free_bytes);
         if (hi.largest_free_block > info->largest_free_block) {
             info->largest_free_block = hi.largest_free_block;
         }
@@ -943,7 +1086,8 @@ size_t rtm_caps_free_size(rtm_caps_t caps)
 
 size_t rtm_caps_min_free_size(rtm_caps_t caps)
 {
-    return sum_over(caps, rtm_heap_min_free_bytes);
+    rtm_caps_info_t info;
+    return rtm_caps_get_info(caps, &info) ? info.min_free_bytes : 0;
 }
 
 size_t rtm_caps_largest_free_block(rtm_caps_t caps)
@@ -974,10 +1118,52 @@ void rtm_caps_reset_min_free(rtm_caps_t caps)
     }
     size_t n = published(reg);
     for (size_t i = 0; i < n; i++) {
-        if (selects(&reg->slots[i], caps)) {
-            rtm_heap_reset_min_free(reg->slots[i].heap);
+        rtm_caps_region_t *r = &reg->slots[i];
+        if (selects(r, caps)) {
+            reg_lock(reg);
+            r->min_free_floor = SIZE_MAX;
+            reg_unlock(reg);
+            rtm_heap_reset_min_free(r->heap);
         }
     }
+}
+
+/* Switches local-minimum monitoring; false if it already was in that state. */
+static bool set_monitoring(rtm_caps_registry_t *reg, bool on)
+{
+    reg_lock(reg);
+    bool changed = reg->min_free_monitoring != on;
+    reg->min_free_monitoring = on;
+    reg_unlock(reg);
+    return changed;
+}
+
+bool rtm_caps_min_free_monitor_start(void)
+{
+    rtm_caps_registry_t *reg = active();
+    if (reg == NULL || !set_monitoring(reg, true)) {
+        return false;
+    }
+    size_t n = published(reg);
+    for (size_t i = 0; i < n; i++) {
+        rtm_caps_region_t *r = &reg->slots[i];
+        /* The heap's mark may fall between these two calls; that fall is
+         * then seen by neither window (the core has no combined step). */
+        size_t before = rtm_heap_min_free_bytes(r->heap);
+        rtm_heap_reset_min_free(r->heap);
+        reg_lock(reg);
+        if (before < r->min_free_floor) {
+            r->min_free_floor = before;
+        }
+        reg_unlock(reg);
+    }
+    return true;
+}
+
+bool rtm_caps_min_free_monitor_stop(void)
+{
+    rtm_caps_registry_t *reg = active();
+    return reg != NULL && set_monitoring(reg, false);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1035,10 +1221,26 @@ static bool index_ok(const rtm_caps_registry_t *reg, const char **problem, const
             *where = r;
             return false;
         }
-        if (k > 0 && by_addr_at(reg, k - 1u)->end > r->start) {
+        if (r->parent != NULL && (r->parent->start >= r->start || r->parent->end < r->end)) {
+            *problem = "nested region is not inside its outer region";
+            *where = r;
+            return false;
+        }
+        if (k > 0 && by_addr_at(reg, k - 1u)->start >= r->start) {
             *problem = "address index is unsorted or regions overlap";
             *where = r;
             return false;
+        }
+        /* Every earlier region that is not r's ancestor ends before r
+         * (bounded: a damaged parent link must not loop forever). */
+        size_t hops = 0;
+        for (const rtm_caps_region_t *q = k > 0 ? by_addr_at(reg, k - 1u) : NULL;
+             q != NULL && q != r->parent && hops <= reg->count; q = q->parent, hops++) {
+            if (q->end > r->start) {
+                *problem = "address index is unsorted or regions overlap";
+                *where = r;
+                return false;
+            }
         }
     }
     return true;
@@ -1171,7 +1373,7 @@ void rtm_caps_print_summary(rtm_caps_t caps)
         line_field(&line, " len ", (size_t)(r->end - r->start));
         line_field(&line, " free ", hi.free_bytes);
         line_field(&line, " allocated ", hi.allocated_bytes);
-        line_field(&line, " min_free ", hi.min_free_bytes);
+        line_field(&line, " min_free ", region_min_free(reg, r, hi.min_free_bytes));
         rtm_line_emit(&line);
         rtm_line_init(&line);
         line_field(&line, "    largest_free_block ", hi.largest_free_block);

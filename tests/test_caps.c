@@ -987,9 +987,9 @@ static void test_failed_hook_once_after_all_candidates(void **state)
     expect_failed(1000, RTM_CAP_DEFAULT, "rtm_caps_malloc_prefer");
 
     /* The _ex building blocks: a name, or silence. */
-    assert_null(rtm_caps_alloc_ex(0, 300 * KIB, RTM_CAP_DMA, "my_alloc"));
+    assert_null(rtm_caps_alloc_ex(0, 300 * KIB, RTM_CAP_DMA, "my_alloc", NULL));
     expect_failed(300 * KIB, RTM_CAP_DMA, "my_alloc");
-    assert_null(rtm_caps_alloc_ex(0, 300 * KIB, RTM_CAP_DMA, NULL));
+    assert_null(rtm_caps_alloc_ex(0, 300 * KIB, RTM_CAP_DMA, NULL, NULL));
     expect_no_hooks();
     rtm_caps_report_alloc_failed(7, RTM_CAP_EXEC, "wrapper");
     expect_failed(7, RTM_CAP_EXEC, "wrapper");

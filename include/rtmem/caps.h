@@ -36,7 +36,7 @@
  * A request for capability set C (non-empty) is served like this:
  *
  *   for level p = 0, 1, 2:
- *       for each region R, in registration order:
+ *       for each region R, in search order (below):
  *           if (R.caps[p] & C) != 0                           -- R names at least one
  *                                                                bit of C at level p
  *           and (R.caps[0] | R.caps[1] | R.caps[2]) ⊇ C      -- R has every bit of C
@@ -49,9 +49,11 @@
  * knowing (all as on ESP-IDF):
  *   - C == 0 matches no region: rtm_caps_malloc(n, 0) fails. Use
  *     RTM_CAP_DEFAULT (or the _default functions) for "any normal RAM".
- *   - Within a level, regions are tried in the order they were registered
- *     (a preset's table order). A region is tried once per request even if
- *     it qualifies at several levels.
+ *   - Within a level, regions are tried in search order: those registered
+ *     with search_first (rtm_caps_region_config_t; what ESP-IDF does with a
+ *     heap added at run time), newest first, then the others in the order
+ *     they were registered (a preset's table order). A region is tried once
+ *     per request even if it qualifies at several levels.
  *   - Only bits that appear at a region's levels steer; e.g. on the ESP32
  *     table, RTM_CAP_INTERNAL alone selects IRAM first (INTERNAL is at IRAM's
  *     level 0): ask INTERNAL | 8BIT for byte-accessible internal RAM.
@@ -180,7 +182,8 @@ typedef enum rtm_caps_err {
     RTM_CAPS_ERR_ARG,       /* NULL argument, zero slots, or a range that wraps around */
     RTM_CAPS_ERR_NO_CAPS,   /* region caps empty at every level, or containing RTM_CAP_INVALID */
     RTM_CAPS_ERR_FULL,      /* every slot holds a region */
-    RTM_CAPS_ERR_OVERLAP,   /* the range overlaps a registered region (touching is fine) */
+    RTM_CAPS_ERR_OVERLAP,   /* the range overlaps a registered region (touching is fine),
+                               other than inside one live block of it */
     RTM_CAPS_ERR_TOO_SMALL, /* below the registry's minimum or the heap's minimum size */
     RTM_CAPS_ERR_TOO_LARGE, /* more than one heap can manage (4 GiB) */
     RTM_CAPS_ERR_CONFIG,    /* strategy RTM_SYSTEM (its blocks are not in the region),
@@ -228,6 +231,9 @@ typedef struct rtm_caps_region_config {
     const rtm_strategy_t *strategy;     /* NULL = TLSF; rtm_strategy_system refused */
     size_t alignment;                   /* heap granularity; 0 = RTM_DEFAULT_ALIGN */
     uint32_t heap_flags;                /* RTM_HEAP_NO_LOCK for a region used by one task */
+    bool search_first;                  /* true: searched before every region registered
+                                           earlier (ESP-IDF puts a heap added at run time
+                                           at the head of its list); false: after them */
 } rtm_caps_region_config_t;
 
 /* One row of a preset: a memory, where it is and what it can do. On the
@@ -291,7 +297,10 @@ struct rtm_caps_region {
     size_t slack;             /* bytes skipped at start to align the heap */
     rtm_caps_t caps[RTM_CAPS_LEVELS];
     rtm_caps_t all_caps;
+    bool search_first;
     size_t by_addr;           /* entry of the address index (see caps.c) */
+    rtm_caps_region_t *parent; /* the region whose live block holds this one, or NULL */
+    size_t min_free_floor;    /* lowest free bytes before the last monitoring start */
     rtm_caps_registry_t *registry;
 };
 
@@ -313,6 +322,8 @@ struct rtm_caps_registry {
     void *misuse_ctx;
     rtm_caps_observer_fn observer;
     void *observer_ctx;
+    bool min_free_monitoring;
+    bool any_search_first;
     rtm_port_lock_t lock;
 };
 
@@ -344,9 +355,17 @@ void rtm_caps_deinit(void);
 /* The active registry, or NULL. */
 rtm_caps_registry_t *rtm_caps_registry(void);
 
-/* Registers mem[0..size) as a new region at the end of the search order.
+/* Registers mem[0..size) as a new region: at the end of the search order,
+ * or with cfg->search_first at its head.
  * Checked: an active registry, a free slot, caps not empty and without
- * RTM_CAP_INVALID, no overlap with any region (adjacent is fine), at least
+ * RTM_CAP_INVALID, no overlap with any region (adjacent is fine) except
+ * nesting: a range that lies inside one live block of a region (memory the
+ * application allocated there and registers again, as ESP-IDF allows) is
+ * accepted and becomes the innermost region for its addresses (free, size
+ * and check lookups find it; the outer region keeps counting the block as
+ * allocated; freeing that block while the inner region lives is the
+ * caller's error, as on ESP-IDF). A nested range is checked by a walk of
+ * the outer region (O(its blocks), its lock only). Also checked: at least
  * the registry's minimum and the heap's minimum size, a strategy whose
  * blocks lie in the region (not RTM_SYSTEM). mem need not be aligned: the
  * heap starts at the next 8-byte boundary and the slack counts as overhead.
@@ -456,15 +475,29 @@ void *rtm_caps_calloc_default(size_t n, size_t size);
 void *rtm_caps_realloc_default(void *ptr, size_t size);
 void *rtm_caps_aligned_alloc_default(size_t alignment, size_t size);
 
+/* Call sites. Every allocation and free above records, in the region
+ * heap's events (tracing, task statistics, corruption owners), the return
+ * address of the application's call into it (gcc/clang; other compilers
+ * record none): each entry point takes its caller once and passes it down
+ * to the region heap's _ex functions (heap.h), so leak reports group by the
+ * application's functions, not by rtmem's selection loop. */
+
 /* Building blocks for wrappers (the ESP-IDF compat layer, an RTOS port):
  * the same operations with the function name the failed-allocation hook
- * receives; function_name NULL means "do not report", for wrappers that try
- * several cap sets and then call rtm_caps_report_alloc_failed once.
+ * receives and the site to record; function_name NULL means "do not
+ * report", for wrappers that try several cap sets and then call
+ * rtm_caps_report_alloc_failed once. site: the wrapper's own caller (and
+ * file/line if it has them), so the trace names the application; NULL, or
+ * a site whose caller is NULL, records the return address of this call.
  * alignment 0 = the region heap's granularity; otherwise a power of two
  * (else NULL, no report). rtm_caps_realloc_ex never reports a misused
- * pointer as a failed allocation. */
-void *rtm_caps_alloc_ex(size_t alignment, size_t size, rtm_caps_t caps, const char *function_name);
-void *rtm_caps_realloc_ex(void *ptr, size_t size, rtm_caps_t caps, const char *function_name);
+ * pointer as a failed allocation. Costs and bad input as the functions
+ * above. */
+void *rtm_caps_alloc_ex(size_t alignment, size_t size, rtm_caps_t caps, const char *function_name,
+                        const rtm_alloc_site_t *site);
+void *rtm_caps_realloc_ex(void *ptr, size_t size, rtm_caps_t caps, const char *function_name,
+                          const rtm_alloc_site_t *site);
+void rtm_caps_free_ex(void *ptr, const rtm_alloc_site_t *site);
 void rtm_caps_report_alloc_failed(size_t size, rtm_caps_t caps, const char *function_name);
 
 /* ------------------------------------------------------------------ */
@@ -490,7 +523,17 @@ bool rtm_caps_get_info(rtm_caps_t caps, rtm_caps_info_t *info);
 /* Sets each selected region's minimum-ever free mark to its free bytes. */
 void rtm_caps_reset_min_free(rtm_caps_t caps);
 
-/* Verifies the registry's own index (sorted, disjoint regions) and
+/* Local minimum (ESP-IDF's heap_caps_monitor_local_minimum_free_size_*):
+ * start makes every region's minimum free, as every query above reports
+ * it, the lowest free bytes since this call; stop makes it the lifetime
+ * minimum again (the lower of the minimum before start and the one since).
+ * Regions added meanwhile start with their free bytes. start: false if no
+ * registry or monitoring is already on; stop: false if it is not on.
+ * O(regions), each region's lock in turn. */
+bool rtm_caps_min_free_monitor_start(void);
+bool rtm_caps_min_free_monitor_stop(void);
+
+/* Verifies the registry's own index (sorted; regions disjoint or nested) and
  * rtm_heap_check of every selected region; every region is checked even
  * after a failure. With print_errors, one line per problem goes through the
  * output hook. report (may be NULL) gets the first problem. True if all
@@ -503,7 +546,7 @@ bool rtm_caps_check_all(bool print_errors, rtm_caps_check_report_t *report);
 bool rtm_caps_check_addr(const void *addr, bool print_errors, rtm_caps_check_report_t *report);
 
 /* Calls fn for every block of the selected regions, region by region in
- * search order, blocks in address order. False if fn is NULL, no registry,
+ * registration order, blocks in address order. False if fn is NULL, no registry,
  * or a region's walk met a corrupt block (rtm_caps_check says where). */
 bool rtm_caps_walk(rtm_caps_t caps, rtm_caps_walk_fn fn, void *ctx);
 
@@ -520,12 +563,12 @@ void rtm_caps_print_summary(rtm_caps_t caps);
  */
 
 size_t rtm_caps_region_count(void);
-/* The i-th region in search (registration) order, or NULL. O(1). */
+/* The i-th region in registration order, or NULL. O(1). */
 const rtm_caps_region_t *rtm_caps_region_at(size_t i);
-/* The region whose range contains ptr, or NULL; nothing is reported.
- * O(log regions). */
+/* The innermost region whose range contains ptr, or NULL; nothing is
+ * reported. O(log regions + nesting depth). */
 const rtm_caps_region_t *rtm_caps_region_of(const void *ptr);
-/* The first region (search order) with this name, or NULL. O(regions). */
+/* The first region (registration order) with this name, or NULL. O(regions). */
 const rtm_caps_region_t *rtm_caps_region_find(const char *name);
 
 rtm_heap_t *rtm_caps_region_heap(const rtm_caps_region_t *region);
