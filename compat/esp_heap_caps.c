@@ -576,17 +576,17 @@ void multi_heap_dump(multi_heap_handle_t heap)
 /* Integrity checks and walks, ESP-IDF's way                           */
 /*
  * ESP-IDF's checks print what they find and return false; its walks show
- * every block. rtmem's rtm_heap_check sends what it finds at poisoning
- * levels >= 1 to the corruption hook, which by default stops the program,
- * and rtm_heap_walk ends silently at a damaged block header. So before any
- * rtm_heap_check, a heap is scanned here with what never reports: its walk
- * (which ends false at damaged structure) and, at levels >= 1, the
- * canaries of each live block as debug.h lays them out (size and head
- * canary before the user bytes, tail canary after). A live block's tail is
- * read only when the size in its head keeps it before the next block, so a
- * damaged size is caught, not followed. Only a heap that passes the scan
- * reaches rtm_heap_check. The walks below deliver each block one step late,
- * once the next block bounds it, with its verdict.
+ * every block. rtm_heap_walk ends silently at a damaged block header, so a
+ * heap is first scanned here: its walk (which ends false at damaged
+ * structure) and, at levels >= 1, the canaries of each live block as
+ * debug.h lays them out (size and head canary before the user bytes, tail
+ * canary after), which name the damaged block. A live block's tail is read
+ * only when the size in its head keeps it before the next block, so a
+ * damaged size is caught, not followed. A heap that passes the scan gets
+ * rtm_heap_check_silent, the full check that reports to no hook (the
+ * default corruption hook would stop the program). The walks below deliver
+ * each block one step late, once the next block bounds it, with its
+ * verdict.
  */
 
 typedef struct scan_verdict {
@@ -788,18 +788,59 @@ static bool esp_selects(const rtm_caps_region_t *r, uint32_t caps)
     return (caps & MALLOC_CAP_INVALID) != 0 || rtm_caps_region_matches(r, caps);
 }
 
+/* ESP-IDF's line for a problem the full check found in a heap. */
+static void print_check_problem(const char *kind, const char *name, const rtm_check_report_t *r)
+{
+    rtm_line_t line;
+    rtm_line_init(&line);
+    rtm_line_str(&line, "CORRUPT HEAP: ");
+    rtm_line_str(&line, kind);
+    rtm_line_str(&line, " '");
+    rtm_line_str(&line, name);
+    rtm_line_str(&line, "': ");
+    rtm_line_str(&line, r->problem);
+    rtm_line_str(&line, " at ");
+    rtm_line_ptr(&line, r->address);
+    rtm_line_emit(&line);
+}
+
+/* The scan, then, for a sound one, the full check, which reports to no
+ * hook (rtm_heap_check_silent). */
+static bool region_check_ok(const rtm_caps_region_t *r, bool print_errors)
+{
+    if (!region_scan_ok(r, print_errors)) {
+        return false;
+    }
+    rtm_check_report_t report = {NULL, NULL};
+    if (rtm_heap_check_silent(rtm_caps_region_heap(r), &report)) {
+        return true;
+    }
+    if (print_errors) {
+        print_check_problem("region", rtm_caps_region_name(r), &report);
+    }
+    return false;
+}
+
 bool heap_caps_check_integrity(uint32_t caps, bool print_errors)
 {
     bool sound = true;
     for (size_t i = 0; i < rtm_caps_region_count(); i++) {
         const rtm_caps_region_t *r = rtm_caps_region_at(i);
-        if (esp_selects(r, caps) && !region_scan_ok(r, print_errors)) {
+        if (esp_selects(r, caps) && !region_check_ok(r, print_errors)) {
             sound = false;
         }
     }
-    /* Only heaps the scan found sound meet rtm_caps_check (and through it
-     * the corruption hook), which also checks the registry's index. */
-    return sound && rtm_caps_check(caps, print_errors, NULL);
+    /* The registry's own index; its heaps were checked above (and
+     * rtm_caps_check reports to no hook either). */
+    rtm_caps_check_report_t index = {0};
+    if (sound && !rtm_caps_check(caps, false, &index)) {
+        if (print_errors) {
+            print_check_problem("registry", index.region != NULL ? rtm_caps_region_name(index.region) : "caps",
+                                &index.heap);
+        }
+        sound = false;
+    }
+    return sound;
 }
 
 bool heap_caps_check_integrity_all(bool print_errors)
@@ -810,10 +851,10 @@ bool heap_caps_check_integrity_all(bool print_errors)
 bool heap_caps_check_integrity_addr(intptr_t addr, bool print_errors)
 {
     const rtm_caps_region_t *r = rtm_caps_region_of((const void *)addr);
-    if (r != NULL && !region_scan_ok(r, print_errors)) {
-        return false;
+    if (r == NULL) {
+        return rtm_caps_check_addr((const void *)addr, print_errors, NULL); /* says so */
     }
-    return rtm_caps_check_addr((const void *)addr, print_errors, NULL);
+    return region_check_ok(r, print_errors);
 }
 
 bool multi_heap_check(multi_heap_handle_t heap, bool print_errors)
@@ -823,17 +864,9 @@ bool multi_heap_check(multi_heap_handle_t heap, bool print_errors)
         return false;
     }
     rtm_check_report_t report = {NULL, NULL};
-    bool ok = rtm_heap_check(heap, &report);
+    bool ok = rtm_heap_check_silent(heap, &report);
     if (!ok && print_errors) {
-        rtm_line_t line;
-        rtm_line_init(&line);
-        rtm_line_str(&line, "CORRUPT HEAP: multi_heap '");
-        rtm_line_str(&line, rtm_heap_name(heap));
-        rtm_line_str(&line, "': ");
-        rtm_line_str(&line, report.problem);
-        rtm_line_str(&line, " at ");
-        rtm_line_ptr(&line, report.address);
-        rtm_line_emit(&line);
+        print_check_problem("multi_heap", rtm_heap_name(heap), &report);
     }
     return ok;
 }

@@ -116,7 +116,9 @@ static void structure_report(rtm_corruption_t *bad, const rtm_check_report_t *r)
     bad->detail = r->problem;
 }
 
-bool rtm_heap_check(rtm_heap_t *h, rtm_check_report_t *report)
+/* The full check; with to_hook, a problem also goes to the corruption
+ * hook (levels >= 1). */
+static bool check_heap(rtm_heap_t *h, rtm_check_report_t *report, bool to_hook)
 {
     if (h == NULL) {
         return rtm_check_fail(report, "heap is NULL", NULL);
@@ -154,13 +156,23 @@ bool rtm_heap_check(rtm_heap_t *h, rtm_check_report_t *report)
         }
     }
     heap_unlock(h);
-    if (!ok && RTM_POISON_WRAPS) {
+    if (!ok && RTM_POISON_WRAPS && to_hook) {
         if (!scan.found) {
             structure_report(&scan.bad, report);
         }
         rtm_front_corruption(h, &scan.bad, RTM_OP_CHECK);
     }
     return ok;
+}
+
+bool rtm_heap_check(rtm_heap_t *h, rtm_check_report_t *report)
+{
+    return check_heap(h, report, true);
+}
+
+bool rtm_heap_check_silent(rtm_heap_t *h, rtm_check_report_t *report)
+{
+    return check_heap(h, report, false);
 }
 
 rtm_check_status_t rtm_heap_check_step(rtm_heap_t *h, size_t budget, rtm_check_report_t *report)

@@ -150,6 +150,53 @@ static void test_multi_heap_check(void **state)
     rtm_heap_deinit(h);
 }
 
+/* Damage only the full check sees, a free block's list link, is printed
+ * and gives false at every poisoning level, and never reaches the
+ * corruption hook (which setup made stop the program). */
+static void test_check_link_damage_never_stops(void **state)
+{
+    (void)state;
+    multi_heap_handle_t h = multi_heap_register(s_pool, sizeof s_pool);
+    assert_non_null(h);
+    void *p = multi_heap_malloc(h, 40);
+    uint8_t *q = multi_heap_malloc(h, 40);
+    void *r = multi_heap_malloc(h, 40);
+    multi_heap_free(h, q);
+    /* The freed block's first payload word is its next link (TLSF); the
+     * raw block starts max(8, granularity) bytes before q when poisoned. */
+    uint8_t *link = q - (rtm_debug_poison_level() >= 1 ? 8 : 0);
+    uint8_t saved[4];
+    memcpy(saved, link, 4);
+    memcpy(link, &(uint32_t){0xFFFFFF00u}, 4);
+    ts_output_t out;
+    ts_output_capture(&out);
+    assert_false(multi_heap_check(h, true));
+    assert_non_null(strstr(out.all, "CORRUPT HEAP: "));
+    ts_output_release();
+    memcpy(link, saved, 4);
+    assert_true(multi_heap_check(h, false));
+    multi_heap_free(h, p);
+    multi_heap_free(h, r);
+    rtm_heap_deinit(h);
+
+    void *a = heap_caps_malloc(64, MALLOC_CAP_8BIT);
+    uint8_t *b = heap_caps_malloc(64, MALLOC_CAP_8BIT);
+    void *c = heap_caps_malloc(64, MALLOC_CAP_8BIT);
+    assert_non_null(b);
+    heap_caps_free(b);
+    link = b - (rtm_debug_poison_level() >= 1 ? 8 : 0);
+    memcpy(saved, link, 4);
+    memcpy(link, &(uint32_t){0xFFFFFF00u}, 4);
+    ts_output_capture(&out);
+    assert_false(heap_caps_check_integrity_all(true));
+    assert_non_null(strstr(out.all, "CORRUPT HEAP: "));
+    ts_output_release();
+    memcpy(link, saved, 4);
+    assert_true(heap_caps_check_integrity_all(false));
+    heap_caps_free(a);
+    heap_caps_free(c);
+}
+
 /* --- walks ---------------------------------------------------------------- */
 
 typedef struct walk_log {
@@ -504,6 +551,7 @@ int main(void)
         T(test_check_prints_and_returns_false),
         T(test_check_head_and_size),
         T(test_multi_heap_check),
+        T(test_check_link_damage_never_stops),
         T(test_walk_flags_the_damaged_block),
         T(test_multi_heap_sizes_add_up),
         T(test_added_region_starts_at_its_free_bytes),

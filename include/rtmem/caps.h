@@ -534,9 +534,10 @@ bool rtm_caps_min_free_monitor_start(void);
 bool rtm_caps_min_free_monitor_stop(void);
 
 /* Verifies the registry's own index (sorted; regions disjoint or nested) and
- * rtm_heap_check of every selected region; every region is checked even
- * after a failure. With print_errors, one line per problem goes through the
- * output hook. report (may be NULL) gets the first problem. True if all
+ * rtm_heap_check_silent of every selected region; every region is checked
+ * even after a failure. Problems are reported here, never to the
+ * corruption hook: with print_errors, one line per problem goes through
+ * the output hook; report (may be NULL) gets the first problem. True if all
  * hold. O(regions + blocks), each region's lock held while it is checked. */
 bool rtm_caps_check(rtm_caps_t caps, bool print_errors, rtm_caps_check_report_t *report);
 bool rtm_caps_check_all(bool print_errors, rtm_caps_check_report_t *report);

@@ -378,6 +378,12 @@ bool rtm_heap_walk(rtm_heap_t *heap, rtm_walk_fn fn, void *ctx);
  * NULL, the first broken invariant and its address. Lock held: O(blocks). */
 bool rtm_heap_check(rtm_heap_t *heap, rtm_check_report_t *report);
 
+/* rtm_heap_check that tells only its caller: at poisoning levels >= 1 a
+ * problem is not sent to the corruption hook (whose default stops the
+ * program), for layers that report it themselves, such as ESP-IDF's
+ * integrity checks and rtm_caps_check. Same cost. */
+bool rtm_heap_check_silent(rtm_heap_t *heap, rtm_check_report_t *report);
+
 /* Strategy, name, granularity of a heap. */
 rtm_strategy_id_t rtm_heap_strategy(const rtm_heap_t *heap);
 const char *rtm_heap_name(const rtm_heap_t *heap);
