@@ -558,6 +558,46 @@ static void test_symbolize(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Found by fuzz_symbolize (docs/fuzzing.md): an 18-byte big-endian ELF
+ * header cut off after e_type = ET_DYN. Too short to hold e_machine, so it
+ * is no ELF file for sym_elf_machine, and sym_elf_is_pie must agree. */
+static void test_truncated_elf_header(void **state)
+{
+    (void)state;
+    static const unsigned char head[20] = {0x7f, 'E', 'L', 'F', 2, 2, 1, 0, 0, 0, 0, 0,
+                                           0,    0,   0,   0,   0, 3, 0, 0x3e};
+    char path[96], err[256];
+    snprintf(path, sizeof path, "/tmp/rtmem_elfhead_%ld", (long)getpid());
+    for (size_t len = 0; len <= sizeof head; len++) {
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(head, 1, len, f), len);
+        fclose(f);
+        err[0] = '\0';
+        int machine = sym_elf_machine(path, err, sizeof err);
+        int pie = sym_elf_is_pie(path);
+        if (len < sizeof head) {
+            assert_int_equal(machine, -1);
+            assert_non_null(strstr(err, "not an ELF file"));
+            assert_int_equal(pie, 0);
+        } else {
+            assert_int_equal(machine, 62); /* EM_X86_64, big-endian */
+            assert_int_equal(pie, 1);
+        }
+    }
+    /* a byte order other than 1 or 2 is no ELF file for either reader */
+    unsigned char odd[20];
+    memcpy(odd, head, sizeof odd);
+    odd[5] = 0;
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(odd, 1, sizeof odd, f), sizeof odd);
+    fclose(f);
+    assert_int_equal(sym_elf_machine(path, err, sizeof err), -1);
+    assert_int_equal(sym_elf_is_pie(path), 0);
+    remove(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -573,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_checkpoint_and_grouping),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_symbolize),
+        cmocka_unit_test(test_truncated_elf_header),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
