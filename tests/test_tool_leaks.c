@@ -54,6 +54,15 @@ static size_t count_leaks(const lk_input_t *in, uint64_t *bytes)
     return n;
 }
 
+/* The record in use with this ID, or NULL. */
+static const lk_record_t *find_rec(const lk_input_t *in, const char *id)
+{
+    for (size_t i = 0; i < in->nrec; i++)
+        if (in->rec[i].in_use && strcmp(in->rec[i].id, id) == 0)
+            return &in->rec[i];
+    return NULL;
+}
+
 /* rtm_cmd_leaks on a file, stdout captured into out. */
 static int run_leaks(const char *file, const char *opt1, const char *opt2, const char *opt3,
                      const char *opt4, char *out, size_t cap)
@@ -119,7 +128,8 @@ static void test_idf_v4(void **state)
     assert_int_equal(parse_back(f, &in), 0);
     fclose(f);
     assert_int_equal(in.format, LK_FMT_IDF_V4);
-    assert_int_equal(in.nrec, 3);
+    assert_int_equal(in.live, 2); /* the freed record was released */
+    assert_int_equal(in.esp_records_read, 3);
     uint64_t bytes;
     assert_int_equal(count_leaks(&in, &bytes), 2);
     assert_int_equal(bytes, 140);
@@ -133,7 +143,7 @@ static void test_idf_v4(void **state)
     assert_int_equal(in.rec[0].ncallers, 2);
     assert_true(in.rec[0].callers[1] == 0x400d5678);
     assert_true(in.rec[0].time == 0x1235);
-    assert_true(in.rec[1].freed);
+    assert_false(in.cut_off);
     lk_input_free(&in);
 
     char out[8192];
@@ -278,7 +288,8 @@ static void test_idf_v55(void **state)
     assert_int_equal(in.rec[0].ncallers, 2);
     assert_true(in.rec[0].callers[0] == 0x40376183);
     assert_int_equal(in.rec[1].ncallers, 0);
-    assert_true(in.rec[2].freed);
+    assert_int_equal(in.live, 2); /* the " freed" record is not kept */
+    assert_int_equal(in.esp_records_read, 3);
     assert_true(in.sum.have_overflow);
     assert_false(in.sum.overflowed);
     assert_int_equal(in.sum.total_allocs, 3);
@@ -306,7 +317,8 @@ static void test_truncated_last_record(void **state)
     uint64_t bytes;
     assert_int_equal(count_leaks(&in, &bytes), 1);
     assert_int_equal(bytes, 32);
-    assert_int_equal(in.warnings, 1);
+    assert_true(in.warnings >= 1);
+    assert_true(in.cut_off);
     lk_input_free(&in);
 
     /* the same damage in the middle of a file is an error naming the line */
@@ -362,9 +374,13 @@ static void test_rtmem_trace(void **state)
     uint64_t bytes;
     assert_int_equal(count_leaks(&in, &bytes), 2);
     assert_int_equal(bytes, 2007);
-    assert_string_equal(in.rec[2].id, "0x3ffb3000");
-    assert_string_equal(in.rec[3].task, "my task");
-    assert_true(in.rec[2].callers[0] == 0x400d1300);
+    const lk_record_t *moved = find_rec(&in, "0x3ffb3000");
+    assert_non_null(moved);
+    assert_non_null(find_rec(&in, "1"));
+    assert_string_equal(find_rec(&in, "1")->task, "my task");
+    assert_true(moved->callers[0] == 0x400d1300);
+    assert_null(find_rec(&in, "0x3ffb2040")); /* freed: released */
+    assert_int_equal(in.live, 2);
     lk_input_free(&in);
 }
 
