@@ -331,6 +331,8 @@ int rtm_cmd_leaks(int argc, char **argv)
                 (unsigned long long)leak_bytes, (unsigned long long)ngroups);
         fprintf(o, ",\"alive_blocks\":%llu,\"alive_bytes\":%llu", (unsigned long long)alive_blocks,
                 (unsigned long long)alive_bytes);
+        if (esp)
+            fprintf(o, ",\"records_read\":%llu", (unsigned long long)in.esp_records_read);
         fprintf(o, ",\"dump_summary\":{");
         int comma = 0;
         if (s->have_leaked) {

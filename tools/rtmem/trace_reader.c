@@ -265,8 +265,12 @@ static int parse_plain_line(const char *line, size_t len, rtm_trace_event_t *ev,
     if (len > 0 && line[len - 1] == '\r') {
         len--;
     }
-    if (len == 0) {
-        return 0;
+    size_t blanks = 0;
+    while (blanks < len && (line[blanks] == ' ' || line[blanks] == '\t')) {
+        blanks++;
+    }
+    if (blanks == len) {
+        return 0; /* a blank line, also one of spaces and tabs */
     }
     if (line[0] == '#') {
         return parse_header(line, len, err, errlen);

@@ -74,7 +74,8 @@ typedef struct rtm_trace_event {
 
 /* Parses one line (without its line end; a trailing CR is allowed).
  * Returns 1 for an event (*ev filled, line number excluded), 0 for a
- * comment or blank line, -1 for a malformed line with a message in
+ * comment or blank line (empty, or only spaces and tabs), -1 for a
+ * malformed line with a message in
  * err[errlen] (no FILE:LINE prefix). A "# rtmem-trace N" header with N > 1
  * is an error. */
 int rtm_trace_parse_line(const char *line, size_t len, rtm_trace_event_t *ev, char *err,
