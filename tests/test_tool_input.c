@@ -245,6 +245,15 @@ static void test_every_command_strict(void **state)
     expect_all_refuse("", 0, 0, "empty input (0 bytes)");
     expect_all_refuse("\n  \r\n", 5, 0, "empty input (only blank lines)");
 
+    /* a header alone is a trace without events, not empty input; blank
+     * lines may hold spaces and tabs */
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        const char *path = write_str("# rtmem-trace 1\n");
+        assert_int_equal(run(commands[i].fn, commands[i].name, path, NULL, NULL), 0);
+        path = write_str("# rtmem-trace 1\na 1 10\n \t \nf 1\n");
+        assert_int_equal(run(commands[i].fn, commands[i].name, path, NULL, NULL), 0);
+    }
+
     /* an over-long line before a leaked block: refused, not skipped */
     size_t len = RTM_LINE_MAX + 64u;
     char *text = malloc(len + 64u);

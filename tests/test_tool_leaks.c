@@ -628,6 +628,25 @@ static void test_idf_cut_off_by_panic(void **state)
                      RTM_LEAKS_EXIT_CUT_OFF);
     assert_non_null(strstr(out, "INCOMPLETE DUMP: a panic message interrupts the dump"));
 
+    /* each panic or reset marker on its own line inside the dump */
+    static const char *const markers[] = {
+        "Guru Meditation Error: Core  1 panic'ed (StoreProhibited)",
+        "abort() was called at PC 0x400d1234 on core 0",
+        "Backtrace: 0x400d1231:0x3ffb5e50", "Rebooting...",
+        "rst:0xc (SW_CPU_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)"};
+    for (size_t i = 0; i < sizeof markers / sizeof markers[0]; i++) {
+        f = open_tmp();
+        fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 3u, 64u);
+        two_records(f);
+        fprintf(f, "%s\n", markers[i]);
+        assert_int_equal(parse_back(f, &in), 0);
+        fclose(f);
+        assert_true(in.cut_off);
+        assert_string_equal(in.cut_reason, "a panic message interrupts the dump");
+        assert_int_equal(count_leaks(&in, &bytes), 2);
+        lk_input_free(&in);
+    }
+
     /* no panic, but the capture stops after the records: no summary */
     f = open_tmp();
     fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 64u);
@@ -696,6 +715,14 @@ static void test_idf_generations(void **state)
                "records: 2 (64 capacity, 2 high water mark)\n"
                "Total allocations: 9\nTotal frees: 7\nHas overflowed: No\n"
                "================================\n");
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(in.format, LK_FMT_IDF_V55);
+    lk_input_free(&in);
+    /* v5.5+ by a record without ccount */
+    f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 1u, 64u);
+    fprintf(f, "    12 bytes (@ 0x3fca9500, Internal) allocated CPU 1 caller 0x42001234\n");
     assert_int_equal(parse_back(f, &in), 0);
     fclose(f);
     assert_int_equal(in.format, LK_FMT_IDF_V55);
