@@ -1,10 +1,20 @@
 /*
  * Input parsers of `rtmem leaks`: rtmem's own trace/dump lines
  * (docs/formats.md) and ESP-IDF heap_trace_dump() output (three
- * generations), with log lines, monitor decode lines, ANSI colour codes,
- * timestamp prefixes and CRLF line ends around them ignored. Every format
- * becomes one stream of records; the ones still alive at the end (or
- * allocated after the last checkpoint marker) are the leaks.
+ * generations, also pasted without its header: records alone, records and
+ * summary, the summary alone), with log lines, monitor decode lines, ANSI
+ * colour codes, timestamp prefixes and CRLF line ends around them ignored.
+ * Every format becomes one stream of records; the ones still alive at the
+ * end (or allocated after the last checkpoint marker) are the leaks.
+ *
+ * Lines come through the strict line reader (line_reader.h). A number that
+ * does not fit 64 bits is an error naming the line. An ESP-IDF dump that is
+ * cut off (a panic or reset inside it, a record line run into by other
+ * output, no summary after its header) is marked (cut_off, cut_reason)
+ * with a warning on stderr; its records up to there are kept.
+ * Memory: the records of live blocks plus a hash of live rtmem IDs; a
+ * freed block's record is released (see lk_input_t). Messages and warnings
+ * quote the input escaped (escape.h).
  */
 #ifndef RTMEM_TOOL_LEAKS_PARSE_H
 #define RTMEM_TOOL_LEAKS_PARSE_H
