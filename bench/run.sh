@@ -6,7 +6,8 @@
 # bench_corpus with each preloaded (LD_PRELOAD); instruction counts come
 # from bench/callgrind.sh and bench/instructions.sh. The section of docs/benchmarks.md between the
 # lines <!-- code-size:begin --> and <!-- code-size:end --> (written by
-# scripts/code_size.sh) is kept as it is.
+# scripts/code_size.sh) is kept as it is, and so is the one between
+# <!-- leaks-rss:begin --> and <!-- leaks-rss:end --> (bench/leaks_rss.sh).
 #
 #   bash bench/run.sh            full run (about fifteen minutes)
 #   bash bench/run.sh --quick    smoke run: fewer pool steps, same tables
@@ -173,12 +174,17 @@ CPU=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/nu
 CORES=$(nproc 2>/dev/null || echo "?")
 DATE=$(date -u +%Y-%m-%d)
 
-# The code-size section another script maintains, markers included.
+# The sections other scripts maintain, markers included: code size
+# (scripts/code_size.sh) and leaks' memory on a long stream (bench/leaks_rss.sh).
 CODE_SIZE=""
+LEAKS_RSS=""
 if [ -f docs/benchmarks.md ]; then
     CODE_SIZE=$(awk '/^<!-- code-size:begin -->$/ { keep = 1 }
                      keep { print }
                      /^<!-- code-size:end -->$/ { keep = 0 }' docs/benchmarks.md)
+    LEAKS_RSS=$(awk '/^<!-- leaks-rss:begin -->$/ { keep = 1 }
+                     keep { print }
+                     /^<!-- leaks-rss:end -->$/ { keep = 0 }' docs/benchmarks.md)
 fi
 
 mkdir -p docs
@@ -483,6 +489,10 @@ mkdir -p docs
     echo "small block and then asking for big ones costs the coalescing strategies"
     echo "only some 20% over the peak: the big blocks go beyond the holes, and the"
     echo "holes are refilled by the next round's small blocks."
+    if [ -n "$LEAKS_RSS" ]; then
+        echo
+        echo "$LEAKS_RSS"
+    fi
     if [ -n "$CODE_SIZE" ]; then
         echo
         echo "$CODE_SIZE"

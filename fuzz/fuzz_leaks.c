@@ -34,11 +34,17 @@ static void check_input(const lk_input_t *in, int rc)
     if (rc != 0) {
         REQUIRE(terminated(in->err, sizeof in->err) && in->err[0] != '\0');
     }
-    REQUIRE(in->format >= LK_FMT_NONE && in->format <= LK_FMT_IDF_V55);
+    REQUIRE(in->format >= LK_FMT_NONE && in->format <= LK_FMT_IDF_ANY);
     REQUIRE(lk_format_name(in->format) != NULL);
     REQUIRE(in->nrec <= in->caprec);
+    size_t in_use = 0;
     for (size_t i = 0; i < in->nrec; i++) {
         const lk_record_t *r = &in->rec[i];
+        if (!r->in_use) {
+            REQUIRE(!lk_record_is_leak(r, 0));
+            continue;
+        }
+        in_use++;
         REQUIRE(r->ncallers <= LK_MAX_CALLERS);
         REQUIRE(terminated(r->id, sizeof r->id));
         REQUIRE(terminated(r->region, sizeof r->region));
@@ -53,6 +59,8 @@ static void check_input(const lk_input_t *in, int rc)
             REQUIRE(!leak);
         }
     }
+    /* freed records are released: the live count is the records in use */
+    REQUIRE(in_use == in->live && in->live <= in->peak_live);
 }
 
 static void parse_stream(char *text, size_t size)

@@ -54,6 +54,15 @@ static size_t count_leaks(const lk_input_t *in, uint64_t *bytes)
     return n;
 }
 
+/* The record in use with this ID, or NULL. */
+static const lk_record_t *find_rec(const lk_input_t *in, const char *id)
+{
+    for (size_t i = 0; i < in->nrec; i++)
+        if (in->rec[i].in_use && strcmp(in->rec[i].id, id) == 0)
+            return &in->rec[i];
+    return NULL;
+}
+
 /* rtm_cmd_leaks on a file, stdout captured into out. */
 static int run_leaks(const char *file, const char *opt1, const char *opt2, const char *opt3,
                      const char *opt4, char *out, size_t cap)
@@ -119,7 +128,8 @@ static void test_idf_v4(void **state)
     assert_int_equal(parse_back(f, &in), 0);
     fclose(f);
     assert_int_equal(in.format, LK_FMT_IDF_V4);
-    assert_int_equal(in.nrec, 3);
+    assert_int_equal(in.live, 2); /* the freed record was released */
+    assert_int_equal(in.esp_records_read, 3);
     uint64_t bytes;
     assert_int_equal(count_leaks(&in, &bytes), 2);
     assert_int_equal(bytes, 140);
@@ -133,7 +143,7 @@ static void test_idf_v4(void **state)
     assert_int_equal(in.rec[0].ncallers, 2);
     assert_true(in.rec[0].callers[1] == 0x400d5678);
     assert_true(in.rec[0].time == 0x1235);
-    assert_true(in.rec[1].freed);
+    assert_false(in.cut_off);
     lk_input_free(&in);
 
     char out[8192];
@@ -278,7 +288,8 @@ static void test_idf_v55(void **state)
     assert_int_equal(in.rec[0].ncallers, 2);
     assert_true(in.rec[0].callers[0] == 0x40376183);
     assert_int_equal(in.rec[1].ncallers, 0);
-    assert_true(in.rec[2].freed);
+    assert_int_equal(in.live, 2); /* the " freed" record is not kept */
+    assert_int_equal(in.esp_records_read, 3);
     assert_true(in.sum.have_overflow);
     assert_false(in.sum.overflowed);
     assert_int_equal(in.sum.total_allocs, 3);
@@ -306,7 +317,8 @@ static void test_truncated_last_record(void **state)
     uint64_t bytes;
     assert_int_equal(count_leaks(&in, &bytes), 1);
     assert_int_equal(bytes, 32);
-    assert_int_equal(in.warnings, 1);
+    assert_true(in.warnings >= 1);
+    assert_true(in.cut_off);
     lk_input_free(&in);
 
     /* the same damage in the middle of a file is an error naming the line */
@@ -362,9 +374,13 @@ static void test_rtmem_trace(void **state)
     uint64_t bytes;
     assert_int_equal(count_leaks(&in, &bytes), 2);
     assert_int_equal(bytes, 2007);
-    assert_string_equal(in.rec[2].id, "0x3ffb3000");
-    assert_string_equal(in.rec[3].task, "my task");
-    assert_true(in.rec[2].callers[0] == 0x400d1300);
+    const lk_record_t *moved = find_rec(&in, "0x3ffb3000");
+    assert_non_null(moved);
+    assert_non_null(find_rec(&in, "1"));
+    assert_string_equal(find_rec(&in, "1")->task, "my task");
+    assert_true(moved->callers[0] == 0x400d1300);
+    assert_null(find_rec(&in, "0x3ffb2040")); /* freed: released */
+    assert_int_equal(in.live, 2);
     lk_input_free(&in);
 }
 
@@ -489,6 +505,293 @@ static void test_bad_input(void **state)
     remove(tmp_path);
 }
 
+/* --- ESP-IDF dumps as users paste them -------------------------------------------- */
+
+/* Two v5.1+ records (84 and 4096 bytes) as heap_trace_dump prints them. */
+static void two_records(FILE *f)
+{
+    const uintptr_t c1[2] = {0x42001234, 0x42005678}, c2[2] = {0x42009000, 0x42009100};
+    v51_record(f, 84, 0x3fca94d8, ", Internal", 0, 0x042ac374, c1, 2);
+    fprintf(f, "\n");
+    v51_record(f, 4096, 0x3f800000, ",    PSRAM", 1, 0x052ac400, c2, 2);
+    fprintf(f, "\n");
+}
+
+static void test_idf_headerless_pastes(void **state)
+{
+    (void)state;
+    char out[8192];
+    /* records alone (header and summary trimmed) */
+    FILE *f = open_tmp();
+    fprintf(f, "I (1200) app: dumping\n");
+    two_records(f);
+    fclose(f);
+    assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "\"blocks\":2,\"bytes\":4180"));
+    assert_non_null(strstr(out, "\"summary_agrees\":null"));
+    assert_non_null(strstr(out, "\"complete\":true"));
+    assert_non_null(strstr(out, "v5.1+"));
+
+    /* records and the summary, header trimmed */
+    f = open_tmp();
+    two_records(f);
+    v51_summary(f, 0, 4180, 2, 2, 64, 2, 5, 3);
+    fclose(f);
+    assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "\"blocks\":2,\"bytes\":4180"));
+    assert_non_null(strstr(out, "\"summary_agrees\":true"));
+    assert_non_null(strstr(out, "\"records\":2,\"capacity\":64"));
+    assert_non_null(strstr(out, "(v5.1-v5.4)")); /* lower-case "total allocations:" */
+
+    /* only the "bytes 'leaked'" line: the leak is reported, nothing to group */
+    f = open_tmp();
+    fprintf(f, "[12:00:01.121] 4180 bytes 'leaked' in trace (2 allocations)\n");
+    fclose(f);
+    assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "\"blocks\":0"));
+    assert_non_null(strstr(out, "\"dump_summary\":{\"bytes\":4180,\"allocations\":2}"));
+    assert_non_null(strstr(out, "no header: generation unknown"));
+    /* the summary block alone, nothing leaked */
+    f = open_tmp();
+    v51_summary(f, 0, 0, 0, 0, 64, 2, 5, 5);
+    fclose(f);
+    assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out), 0);
+    assert_non_null(strstr(out, "\"summary_agrees\":true"));
+    remove(tmp_path);
+}
+
+static void test_idf_header_count_checked(void **state)
+{
+    (void)state;
+    /* the header says 5 records, 2 are there, the summary is complete
+     * (heap_trace_dump_caps of one region prints fewer): a warning */
+    FILE *f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 5u, 64u);
+    two_records(f);
+    v51_summary(f, 0, 4180, 2, 5, 64, 5, 9, 4);
+    lk_input_t in;
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(in.sum.records, 5); /* the header's count, not the summary's */
+    assert_int_equal(in.esp_records_read, 2);
+    assert_int_equal(in.warnings, 1);
+    assert_false(in.cut_off);
+    lk_input_free(&in);
+    char out[8192];
+    assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "\"records_read\":2"));
+    /* the count matching: no warning */
+    f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 64u);
+    two_records(f);
+    v51_summary(f, 0, 4180, 2, 2, 64, 2, 9, 7);
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(in.warnings, 0);
+    lk_input_free(&in);
+    remove(tmp_path);
+}
+
+/* A dump cut off by a panic: the third record runs into the panic message,
+ * the rest of the records and the summary never come. */
+static void test_idf_cut_off_by_panic(void **state)
+{
+    (void)state;
+    FILE *f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 264u, 300u);
+    two_records(f);
+    fprintf(f, "    32 bytes (@ 0x3fca9700, Internal) allocated CPU 0 ccount 0x052ac500 caller "
+               "0x42001234:0x4200Guru Meditation Error: Core  0 panic'ed (LoadProhibited). "
+               "Exception was unhandled.\n");
+    fprintf(f, "\nCore  0 register dump:\nPC      : 0x400d1234  PS      : 0x00060030\n");
+    fprintf(f, "\nBacktrace: 0x400d1231:0x3ffb5e50 0x400d5675:0x3ffb5e70\n");
+    fprintf(f, "\nRebooting...\nets Jun  8 2016 00:22:57\n\nrst:0xc (SW_CPU_RESET),boot:0x13\n");
+    fprintf(f, "I (29) boot: ESP-IDF v5.2 2nd stage bootloader\n");
+    lk_input_t in;
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_true(in.cut_off);
+    uint64_t bytes;
+    assert_int_equal(count_leaks(&in, &bytes), 2); /* the cut record is not a block */
+    assert_int_equal(bytes, 4180);
+    assert_false(in.sum.have_leaked);
+    lk_input_free(&in);
+
+    char out[8192];
+    assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out),
+                     RTM_LEAKS_EXIT_CUT_OFF);
+    assert_non_null(strstr(out, "\"blocks\":2,\"bytes\":4180"));
+    assert_non_null(strstr(out, "\"summary_agrees\":null"));
+    assert_non_null(strstr(out, "\"complete\":false,\"cut_off_reason\":\"a panic message"));
+    assert_null(strstr(out, "\"summary_agrees\":true"));
+    assert_int_equal(run_leaks(tmp_path, NULL, NULL, NULL, NULL, out, sizeof out),
+                     RTM_LEAKS_EXIT_CUT_OFF);
+    assert_non_null(strstr(out, "INCOMPLETE DUMP: a panic message interrupts the dump"));
+
+    /* each panic or reset marker on its own line inside the dump */
+    static const char *const markers[] = {
+        "Guru Meditation Error: Core  1 panic'ed (StoreProhibited)",
+        "abort() was called at PC 0x400d1234 on core 0",
+        "Backtrace: 0x400d1231:0x3ffb5e50", "Rebooting...",
+        "rst:0xc (SW_CPU_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)"};
+    for (size_t i = 0; i < sizeof markers / sizeof markers[0]; i++) {
+        f = open_tmp();
+        fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 3u, 64u);
+        two_records(f);
+        fprintf(f, "%s\n", markers[i]);
+        assert_int_equal(parse_back(f, &in), 0);
+        fclose(f);
+        assert_true(in.cut_off);
+        assert_string_equal(in.cut_reason, "a panic message interrupts the dump");
+        assert_int_equal(count_leaks(&in, &bytes), 2);
+        lk_input_free(&in);
+    }
+
+    /* no panic, but the capture stops after the records: no summary */
+    f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 64u);
+    two_records(f);
+    fclose(f);
+    assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out),
+                     RTM_LEAKS_EXIT_CUT_OFF);
+    assert_non_null(strstr(out, "\"cut_off_reason\":\"the dump has no summary after its header\""));
+    /* a record line followed by other output on the same line */
+    f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 64u);
+    two_records(f);
+    fprintf(f, "    32 bytes (@ 0x3fca9700, Internal) allocated CPU 0 ccount 0x100 caller "
+               "0x42001234 I (500) wifi: sta start\n");
+    v51_summary(f, 0, 4212, 3, 3, 64, 3, 3, 0);
+    fclose(f);
+    assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out),
+                     RTM_LEAKS_EXIT_CUT_OFF);
+    assert_non_null(strstr(out, "\"blocks\":2,"));
+    remove(tmp_path);
+}
+
+static void test_idf_log_lines_mentioning_heap_trace(void **state)
+{
+    (void)state;
+    FILE *f = open_tmp();
+    fprintf(f, "I (100) app: Heap Trace: starting, 64 records\n");
+    fprintf(f, "W (101) app: ====== Heap Trace: soon ======\n");
+    fprintf(f, "I (102) app: 12 allocations trace (of the old kind)\n");
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 64u);
+    two_records(f);
+    fprintf(f, "I (103) app: Heap Trace: done\n");
+    v51_summary(f, 0, 4180, 2, 2, 64, 2, 9, 7);
+    fclose(f);
+    char out[8192];
+    assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "\"blocks\":2,\"bytes\":4180"));
+    assert_non_null(strstr(out, "\"summary_agrees\":true"));
+    /* only such log lines: no dump */
+    f = open_tmp();
+    fprintf(f, "I (100) app: Heap Trace: starting\n");
+    fclose(f);
+    assert_int_equal(run_leaks(tmp_path, NULL, NULL, NULL, NULL, out, sizeof out), 2);
+    remove(tmp_path);
+}
+
+/* Each generation by its own markers; without one, no generation is claimed. */
+static void test_idf_generations(void **state)
+{
+    (void)state;
+    lk_input_t in;
+    /* v5.1+ header and records with callers, no summary: not labelled v5.1-v5.4 */
+    FILE *f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 64u);
+    two_records(f);
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(in.format, LK_FMT_IDF_V5);
+    lk_input_free(&in);
+    /* a v5.5+ summary after records that all have callers: v5.5+ */
+    f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 64u);
+    two_records(f);
+    fprintf(f, "====== Heap Trace Summary ======\nMode: Heap Trace Leaks\n"
+               "4180 bytes 'leaked' in trace (2 allocations)\n"
+               "records: 2 (64 capacity, 2 high water mark)\n"
+               "Total allocations: 9\nTotal frees: 7\nHas overflowed: No\n"
+               "================================\n");
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(in.format, LK_FMT_IDF_V55);
+    lk_input_free(&in);
+    /* v5.5+ by a record without ccount */
+    f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 1u, 64u);
+    fprintf(f, "    12 bytes (@ 0x3fca9500, Internal) allocated CPU 1 caller 0x42001234\n");
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(in.format, LK_FMT_IDF_V55);
+    lk_input_free(&in);
+    /* v5.1-v5.4 by its lower-case totals and its overflow note */
+    f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 2u);
+    two_records(f);
+    fprintf(f, "(NB: Internal Buffer has overflowed, so trace data is incomplete.)\n");
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(in.format, LK_FMT_IDF_V51);
+    assert_true(in.sum.overflowed);
+    lk_input_free(&in);
+    /* v4 records without header or summary: no label, no generation */
+    f = open_tmp();
+    const uintptr_t c1[2] = {0x400d1234, 0x400d5678};
+    v4_record(f, 40, 0x3ffb2000, 0, 0x1235, c1, 2, 2);
+    fprintf(f, "\n");
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(in.format, LK_FMT_IDF_ANY);
+    lk_input_free(&in);
+    remove(tmp_path);
+}
+
+/* --- streaming: freed records are released -------------------------------------- */
+
+static void test_freed_records_released(void **state)
+{
+    (void)state;
+    FILE *f = open_tmp();
+    fputs("# rtmem-trace 1\na leak 7\n", f);
+    for (unsigned i = 0; i < 100000u; i++)
+        fprintf(f, "a %u %u\nf %u\n", i, 16u + i % 64u, i);
+    for (unsigned i = 0; i < 1000u; i++)
+        fprintf(f, "a x%u 8\nr x%u y%u 16\nf y%u\n", i, i, i, i);
+    lk_input_t in;
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(in.live, 1);
+    assert_int_equal(in.peak_live, 2);
+    assert_true(in.caprec <= 256u); /* the pool never grew */
+    assert_true(in.hcap <= 1024u);
+    uint64_t bytes;
+    assert_int_equal(count_leaks(&in, &bytes), 1);
+    assert_int_equal(bytes, 7);
+    lk_input_free(&in);
+
+    /* ESP-IDF all-mode dump: "freed by" releases the record */
+    f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 600u, 600u);
+    const uintptr_t c1[2] = {0x42001234, 0x42005678};
+    for (unsigned i = 0; i < 600u; i++) {
+        v51_record(f, 32, 0x3fca0000 + 64u * i, ", Internal", 0, 0x100 + i, c1, 2);
+        if (i % 300u != 0)
+            fprintf(f, "\nfreed by %p:%p\n", P(0x42000010), P(0x42000020));
+        else
+            fprintf(f, "\n");
+    }
+    v51_summary(f, 1, 64, 2, 600, 600, 600, 600, 598);
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(in.live, 2);
+    assert_int_equal(in.peak_live, 3); /* two kept, one being read */
+    lk_input_free(&in);
+    remove(tmp_path);
+}
+
 /* --- symbolization against an ELF built here --------------------------------------- */
 
 static void test_symbolize(void **state)
@@ -558,6 +861,46 @@ static void test_symbolize(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Found by fuzz_symbolize (docs/fuzzing.md): an 18-byte big-endian ELF
+ * header cut off after e_type = ET_DYN. Too short to hold e_machine, so it
+ * is no ELF file for sym_elf_machine, and sym_elf_is_pie must agree. */
+static void test_truncated_elf_header(void **state)
+{
+    (void)state;
+    static const unsigned char head[20] = {0x7f, 'E', 'L', 'F', 2, 2, 1, 0, 0, 0, 0, 0,
+                                           0,    0,   0,   0,   0, 3, 0, 0x3e};
+    char path[96], err[256];
+    snprintf(path, sizeof path, "/tmp/rtmem_elfhead_%ld", (long)getpid());
+    for (size_t len = 0; len <= sizeof head; len++) {
+        FILE *f = fopen(path, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(head, 1, len, f), len);
+        fclose(f);
+        err[0] = '\0';
+        int machine = sym_elf_machine(path, err, sizeof err);
+        int pie = sym_elf_is_pie(path);
+        if (len < sizeof head) {
+            assert_int_equal(machine, -1);
+            assert_non_null(strstr(err, "not an ELF file"));
+            assert_int_equal(pie, 0);
+        } else {
+            assert_int_equal(machine, 62); /* EM_X86_64, big-endian */
+            assert_int_equal(pie, 1);
+        }
+    }
+    /* a byte order other than 1 or 2 is no ELF file for either reader */
+    unsigned char odd[20];
+    memcpy(odd, head, sizeof odd);
+    odd[5] = 0;
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(odd, 1, sizeof odd, f), sizeof odd);
+    fclose(f);
+    assert_int_equal(sym_elf_machine(path, err, sizeof err), -1);
+    assert_int_equal(sym_elf_is_pie(path), 0);
+    remove(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -573,6 +916,13 @@ int main(void)
         cmocka_unit_test(test_checkpoint_and_grouping),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_symbolize),
+        cmocka_unit_test(test_truncated_elf_header),
+        cmocka_unit_test(test_idf_headerless_pastes),
+        cmocka_unit_test(test_idf_header_count_checked),
+        cmocka_unit_test(test_idf_cut_off_by_panic),
+        cmocka_unit_test(test_idf_log_lines_mentioning_heap_trace),
+        cmocka_unit_test(test_idf_generations),
+        cmocka_unit_test(test_freed_records_released),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

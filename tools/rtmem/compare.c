@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "escape.h"
 #include "replay.h"
 
 #define MARGIN_NUM 5u /* heap size = minimum x 5/4 (25% margin), rounded up to 1 KiB */
@@ -174,8 +175,9 @@ static size_t recommended_size(size_t min)
 static void print_table(FILE *o, const char *path, const row_t *rows, size_t n)
 {
     const rtm_replay_result_t *any = &rows[0].run;
-    fprintf(o, "trace %s: %" PRIu64 " operations, peak live %" PRIu64 " bytes in %zu blocks\n\n",
-            path, any->ops, any->peak_live, any->peak_live_blocks);
+    rtm_esc_msg(o, "trace %s: %" PRIu64 " operations, peak live %" PRIu64 " bytes in %zu blocks",
+                path, any->ops, any->peak_live, any->peak_live_blocks);
+    fputc('\n', o);
     fprintf(o, "%-10s %10s %6s %-7s %10s %6s %10s %6s %9s %9s %9s\n", "strategy", "min size",
             "ratio", "checked", "run size", "failed", "footprint", "frag", "median", "p99.9",
             "total");
@@ -243,13 +245,13 @@ int rtm_cmd_compare(int argc, char **argv)
         return rc;
     }
     if (c.preset != NULL) {
-        fprintf(stderr, "rtmem compare: --regions is not supported (the preset fixes the sizes; "
-                        "use rtmem replay --regions)\n");
+        rtm_esc_msg(stderr, "rtmem compare: --regions is not supported (the preset fixes the sizes; "
+                        "use rtmem replay --regions)");
         return 2;
     }
     for (size_t i = 0; i < c.nfiles; i++) {
         if (strcmp(c.files[i], "-") == 0) {
-            fprintf(stderr, "rtmem compare: a trace must be a file (it is read many times)\n");
+            rtm_esc_msg(stderr, "rtmem compare: a trace must be a file (it is read many times)");
             return 2;
         }
     }
@@ -272,7 +274,7 @@ int rtm_cmd_compare(int argc, char **argv)
     }
     row_t *rows = calloc(nstrat, sizeof *rows);
     if (rows == NULL) {
-        fprintf(stderr, "rtmem compare: out of memory\n");
+        rtm_esc_msg(stderr, "rtmem compare: out of memory");
         return 2;
     }
     char err[RTM_TRACE_ERR_MAX];
@@ -294,7 +296,7 @@ int rtm_cmd_compare(int argc, char **argv)
                 .timing = true,
             };
             if (rtm_min_size_search(c.files[f], &o, hint, &w->min, err, sizeof err) != 0) {
-                fprintf(stderr, "%s\n", err);
+                rtm_esc_line(stderr, err);
                 status = 2;
                 break;
             }
@@ -314,7 +316,7 @@ int rtm_cmd_compare(int argc, char **argv)
                     w->run.strategy = rtm_strategy_name(list[k]);
                     continue;
                 }
-                fprintf(stderr, "%s\n", err);
+                rtm_esc_line(stderr, err);
                 status = 2;
                 break;
             }

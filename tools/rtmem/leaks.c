@@ -2,18 +2,21 @@
 #define _POSIX_C_SOURCE 200809L
 #include "leaks.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "leaks_parse.h"
+#include "replay.h"
 #include "symbolize.h"
 
 typedef struct {
     const lk_record_t *first;   /* representative (oldest) record */
     size_t blocks;
     uint64_t bytes;
-    size_t min_size, max_size;
+    uint64_t min_size, max_size;
     int has_time;
     uint64_t first_time, last_time;
     char tasks[96];
@@ -28,15 +31,18 @@ static void usage(FILE *f)
           "call site (caller chain and site), largest bytes first.\n"
           "\n"
           "DUMP is an rtmem-trace 1 stream or rtm_trace_dump output, or ESP-IDF heap_trace_dump()\n"
-          "output (up to v5.0, v5.1-v5.4, v5.5+), possibly inside a serial log. With a\n"
-          "'# checkpoint' line, only blocks allocated after the last one count.\n"
-          "\n"
-          "  --elf FILE        symbolize caller addresses with addr2line (chosen by the ELF's machine)\n"
+          "output (up to v5.0, v5.1-v5.4, v5.5+), possibly inside a serial log; a paste without\n"
+          "the dump's header (records alone, records and summary, or the summary alone) is read\n"
+          "too. With a '# checkpoint' line, only blocks allocated after the last one count.\n"
+          "\n"          "  --elf FILE        symbolize caller addresses with addr2line (chosen by the ELF's machine)\n"
           "  --addr2line PATH  the addr2line to use\n"
           "  --since SEQ       only records with seq= at least SEQ (rtm_trace_dump output)\n"
           "  --json            one JSON object instead of the table\n"
           "\n"
-          "Exit status: 0 nothing leaked, 1 leaks found, 2 bad usage or bad input.\n",
+          "Exit status: 0 nothing leaked, 1 leaks found, 2 bad usage or bad input (a NUL byte,\n"
+          "a line over 4096 bytes, a number over 64 bits, empty input: FILE:LINE named),\n"
+          "3 the ESP-IDF dump is cut off (a panic inside it, no summary after its header):\n"
+          "its leaks are still listed.\n",
           f);
 }
 
@@ -57,7 +63,7 @@ static int cmp_rec_ptr(const void *pa, const void *pb)
     int c = cmp_chain(a, b);
     if (c)
         return c;
-    return a < b ? -1 : a > b;   /* input order inside a group */
+    return a->line < b->line ? -1 : a->line > b->line;   /* input order inside a group */
 }
 
 static int cmp_group(const void *pa, const void *pb)
@@ -101,17 +107,13 @@ static void add_name(char *list, size_t cap, const char *name)
 
 static void json_str(FILE *o, const char *s)
 {
-    fputc('"', o);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(o, "\\%c", c);
-        else if (c < 0x20 || c >= 0x7f)
-            fprintf(o, "\\u%04x", c);
-        else
-            fputc(c, o);
-    }
-    fputc('"', o);
+    rtm_esc_json(o, s);
+}
+
+/* Text from the input (or from addr2line) in the table: escaped. */
+static void put_text(FILE *o, const char *s)
+{
+    rtm_esc_write(o, s, strlen(s));
 }
 
 static const sym_entry_t *find_sym(const sym_entry_t *s, size_t n, uint64_t a)
@@ -141,7 +143,7 @@ int rtm_cmd_leaks(int argc, char **argv)
             json = 1;
         } else if ((strcmp(a, "--elf") == 0 || strcmp(a, "--addr2line") == 0 || strcmp(a, "--since") == 0)) {
             if (i + 1 >= argc) {
-                fprintf(stderr, "rtmem leaks: %s needs a value\n", a);
+                rtm_esc_msg(stderr, "rtmem leaks: %s needs a value", a);
                 return 2;
             }
             const char *v = argv[++i];
@@ -150,20 +152,20 @@ int rtm_cmd_leaks(int argc, char **argv)
             } else if (a[2] == 'a') {
                 a2l = v;
             } else {
-                char *end;
-                since = strtoull(v, &end, 10);
-                if (!*v || *end) {
-                    fprintf(stderr, "rtmem leaks: --since needs a number, not '%s'\n", v);
+                if (!rtm_tool_parse_u64(v, &since)) {
+                    rtm_esc_msg(stderr,
+                                "rtmem leaks: --since needs a sequence number 0..%llu, not '%s'",
+                                (unsigned long long)UINT64_MAX, v);
                     return 2;
                 }
             }
         } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "rtmem leaks: unknown option '%s' (see rtmem leaks --help)\n", a);
+            rtm_esc_msg(stderr, "rtmem leaks: unknown option '%s' (see rtmem leaks --help)", a);
             return 2;
         } else if (!path) {
             path = a;
         } else {
-            fprintf(stderr, "rtmem leaks: one input only ('%s' and '%s')\n", path, a);
+            rtm_esc_msg(stderr, "rtmem leaks: one input only ('%s' and '%s')", path, a);
             return 2;
         }
     }
@@ -174,7 +176,7 @@ int rtm_cmd_leaks(int argc, char **argv)
 
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
     if (!f) {
-        perror(path);
+        rtm_esc_msg(stderr, "%s: %s", path, strerror(errno));
         return 2;
     }
     lk_input_t in;
@@ -183,21 +185,21 @@ int rtm_cmd_leaks(int argc, char **argv)
     if (f != stdin)
         fclose(f);
     if (rc != 0) {
-        fprintf(stderr, "%s\n", in.err);
+        rtm_esc_line(stderr, in.err);
         lk_input_free(&in);
         return 2;
     }
     if (in.format == LK_FMT_NONE) {
-        fprintf(stderr, "%s: no rtmem trace or ESP-IDF heap trace dump found\n", in.name);
+        rtm_esc_msg(stderr, "%s: no rtmem trace or ESP-IDF heap trace dump found", in.name);
         lk_input_free(&in);
         return 2;
     }
 
     /* leaks, grouped */
-    const lk_record_t **leaks = malloc((in.nrec + 1) * sizeof *leaks);
-    lk_group_t *groups = malloc((in.nrec + 1) * sizeof *groups);
+    const lk_record_t **leaks = malloc((in.live + 1) * sizeof *leaks);
+    lk_group_t *groups = malloc((in.live + 1) * sizeof *groups);
     if (!leaks || !groups) {
-        fprintf(stderr, "rtmem leaks: out of memory\n");
+        rtm_esc_msg(stderr, "rtmem leaks: out of memory");
         free(leaks);
         free(groups);
         lk_input_free(&in);
@@ -207,6 +209,8 @@ int rtm_cmd_leaks(int argc, char **argv)
     uint64_t leak_bytes = 0, alive_bytes = 0, alive_blocks = 0;
     for (size_t i = 0; i < in.nrec; i++) {
         const lk_record_t *r = &in.rec[i];
+        if (!r->in_use)
+            continue;
         if (!r->freed) {
             alive_blocks++;
             alive_bytes += r->size;
@@ -253,7 +257,7 @@ int rtm_cmd_leaks(int argc, char **argv)
         char err[512];
         const char *tool = sym_pick_addr2line(elf, a2l, err, sizeof err);
         if (!tool) {
-            fprintf(stderr, "rtmem leaks: %s\n", err);
+            rtm_esc_msg(stderr, "rtmem leaks: %s", err);
             free(leaks);
             free(groups);
             lk_input_free(&in);
@@ -265,7 +269,7 @@ int rtm_cmd_leaks(int argc, char **argv)
         uint64_t *addrs = malloc((na + 1) * sizeof *addrs);
         syms = calloc(na + 1, sizeof *syms);
         if (!addrs || !syms) {
-            fprintf(stderr, "rtmem leaks: out of memory\n");
+            rtm_esc_msg(stderr, "rtmem leaks: out of memory");
             free(addrs);
             free(syms);
             free(leaks);
@@ -289,7 +293,7 @@ int rtm_cmd_leaks(int argc, char **argv)
                 if (syms[k].addr >= in.exe_lo && syms[k].addr < in.exe_hi)
                     syms[k].query = syms[k].addr - in.exe_base;
         if (sym_resolve(tool, elf, syms, nsyms, err, sizeof err) != 0) {
-            fprintf(stderr, "rtmem leaks: %s\n", err);
+            rtm_esc_msg(stderr, "rtmem leaks: %s", err);
             free(syms);
             free(leaks);
             free(groups);
@@ -300,11 +304,17 @@ int rtm_cmd_leaks(int argc, char **argv)
 
     /* the dump's own summary */
     const lk_summary_t *s = &in.sum;
-    int agrees = !s->have_leaked || (s->leaked_bytes == alive_bytes && s->leaked_allocs == alive_blocks);
-    if (!agrees)
-        fprintf(stderr,
+    /* no summary: nothing to agree with (JSON null) */
+    int agrees = s->have_leaked && s->leaked_bytes == alive_bytes && s->leaked_allocs == alive_blocks;
+    if (s->have_leaked && !agrees && in.format != LK_FMT_RTMEM && in.esp_records_read == 0)
+        rtm_esc_msg(stderr, "%s: note: only the dump's summary was found (no record lines): it "
+                    "says %llu bytes in %llu allocations alive; nothing to group by caller",
+                    in.name, (unsigned long long)s->leaked_bytes,
+                    (unsigned long long)s->leaked_allocs);
+    else if (s->have_leaked && !agrees)
+        rtm_esc_msg(stderr,
                 "%s: warning: the dump's summary says %llu bytes in %llu allocations alive, the "
-                "records read add up to %llu bytes in %llu (truncated or mixed-up input?)\n",
+                "records read add up to %llu bytes in %llu (truncated or mixed-up input?)",
                 in.name, (unsigned long long)s->leaked_bytes, (unsigned long long)s->leaked_allocs,
                 (unsigned long long)alive_bytes, (unsigned long long)alive_blocks);
 
@@ -321,6 +331,8 @@ int rtm_cmd_leaks(int argc, char **argv)
                 (unsigned long long)leak_bytes, (unsigned long long)ngroups);
         fprintf(o, ",\"alive_blocks\":%llu,\"alive_bytes\":%llu", (unsigned long long)alive_blocks,
                 (unsigned long long)alive_bytes);
+        if (esp)
+            fprintf(o, ",\"records_read\":%llu", (unsigned long long)in.esp_records_read);
         fprintf(o, ",\"dump_summary\":{");
         int comma = 0;
         if (s->have_leaked) {
@@ -340,7 +352,13 @@ int rtm_cmd_leaks(int argc, char **argv)
         }
         if (s->have_overflow)
             fprintf(o, "%s\"overflowed\":%s", comma ? "," : "", s->overflowed ? "true" : "false");
-        fprintf(o, "},\"summary_agrees\":%s,\"groups\":[", agrees ? "true" : "false");
+        fprintf(o, "},\"summary_agrees\":%s", !s->have_leaked ? "null" : agrees ? "true" : "false");
+        fprintf(o, ",\"complete\":%s,\"cut_off_reason\":", in.cut_off ? "false" : "true");
+        if (in.cut_off)
+            json_str(o, in.cut_reason);
+        else
+            fputs("null", o);
+        fprintf(o, ",\"groups\":[");
         for (size_t g = 0; g < ngroups; g++) {
             const lk_group_t *G = &groups[g];
             fprintf(o, "%s{\"bytes\":%llu,\"blocks\":%llu,\"min_size\":%llu,\"max_size\":%llu",
@@ -377,7 +395,11 @@ int rtm_cmd_leaks(int argc, char **argv)
         }
         fprintf(o, "]}\n");
     } else {
-        fprintf(o, "%s: %s\n", in.name, lk_format_name(in.format));
+        put_text(o, in.name);
+        fprintf(o, ": %s\n", lk_format_name(in.format));
+        if (in.cut_off)
+            fprintf(o, "INCOMPLETE DUMP: %s (the leaks below are those of the part read)\n",
+                    in.cut_reason);
         if (s->have_leaked || s->have_total || s->have_records) {
             fprintf(o, "dump summary:");
             if (s->have_leaked)
@@ -405,24 +427,36 @@ int rtm_cmd_leaks(int argc, char **argv)
                 fprintf(o, " of %llu", (unsigned long long)G->min_size);
             else
                 fprintf(o, " of %llu..%llu", (unsigned long long)G->min_size, (unsigned long long)G->max_size);
-            if (G->tasks[0])
-                fprintf(o, "  %s %s", esp ? "cpu" : "task", G->tasks);
-            if (G->regions[0])
-                fprintf(o, "  heap %s", G->regions);
+            if (G->tasks[0]) {
+                fprintf(o, "  %s ", esp ? "cpu" : "task");
+                put_text(o, G->tasks);
+            }
+            if (G->regions[0]) {
+                fprintf(o, "  heap ");
+                put_text(o, G->regions);
+            }
             if (G->has_time && esp)
                 fprintf(o, "  ccount 0x%08llx..0x%08llx", (unsigned long long)G->first_time,
                         (unsigned long long)G->last_time);
             else if (G->has_time)
                 fprintf(o, "  time %llu..%llu", (unsigned long long)G->first_time,
                         (unsigned long long)G->last_time);
-            fprintf(o, "  first %s\n", G->first->id);
-            if (G->first->site[0])
-                fprintf(o, "      site %s\n", G->first->site);
+            fprintf(o, "  first ");
+            rtm_esc_line(o, G->first->id);
+            if (G->first->site[0]) {
+                fprintf(o, "      site ");
+                rtm_esc_line(o, G->first->site);
+            }
             for (unsigned k = 0; k < G->first->ncallers; k++) {
                 const sym_entry_t *e = syms ? find_sym(syms, nsyms, G->first->callers[k]) : NULL;
                 fprintf(o, "    %s 0x%08llx", k ? "<-" : "at", (unsigned long long)G->first->callers[k]);
-                if (e)
-                    fprintf(o, "  %s %s:%lu", e->function, e->file, e->line);
+                if (e) {
+                    fputs("  ", o);
+                    put_text(o, e->function);
+                    fputc(' ', o);
+                    put_text(o, e->file);
+                    fprintf(o, ":%lu", e->line);
+                }
                 fputc('\n', o);
             }
             if (G->first->ncallers == 0 && !G->first->site[0])
@@ -433,5 +467,14 @@ int rtm_cmd_leaks(int argc, char **argv)
     free(leaks);
     free(groups);
     lk_input_free(&in);
+    if (in.cut_off) {
+        rtm_esc_msg(stderr, "%s: warning: incomplete dump (%s): exit %d", in.name, in.cut_reason,
+                    RTM_LEAKS_EXIT_CUT_OFF);
+        return RTM_LEAKS_EXIT_CUT_OFF;
+    }
+    /* a summary pasted without its records still reports leaks */
+    if (nleaks == 0 && in.format != LK_FMT_RTMEM && alive_blocks == 0 && s->have_leaked &&
+        s->leaked_allocs > 0)
+        return 1;
     return nleaks ? 1 : 0;
 }

@@ -1,13 +1,14 @@
 /* Input parsers of `rtmem leaks` (leaks_parse.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "leaks_parse.h"
+#include "escape.h"
 #include "trace_reader.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define LK_LINE_MAX 4096
 
 void lk_input_init(lk_input_t *in, const char *name)
 {
@@ -22,7 +23,9 @@ void lk_input_free(lk_input_t *in)
     in->rec = NULL;
     in->hash = NULL;
     in->nrec = in->caprec = in->hcap = in->hused = 0;
-    in->esp_open = NULL;
+    in->free_head = 0;
+    in->live = 0;
+    in->esp_open = 0;
 }
 
 const char *lk_format_name(lk_format_t f)
@@ -32,6 +35,8 @@ const char *lk_format_name(lk_format_t f)
     case LK_FMT_IDF_V4: return "esp-idf heap_trace_dump (up to v5.0)";
     case LK_FMT_IDF_V51: return "esp-idf heap_trace_dump (v5.1-v5.4)";
     case LK_FMT_IDF_V55: return "esp-idf heap_trace_dump (v5.5+)";
+    case LK_FMT_IDF_V5: return "esp-idf heap_trace_dump (v5.1+, v5.1-v5.4 and v5.5+ not told apart)";
+    case LK_FMT_IDF_ANY: return "esp-idf heap_trace_dump (no header: generation unknown)";
     case LK_FMT_NONE: break;
     }
     return "none";
@@ -39,7 +44,7 @@ const char *lk_format_name(lk_format_t f)
 
 int lk_record_is_leak(const lk_record_t *r, uint64_t since_seq)
 {
-    if (r->freed || r->before_checkpoint)
+    if (!r->in_use || r->freed || r->before_checkpoint)
         return 0;
     if (since_seq > 0 && (!r->has_seq || r->seq < since_seq))
         return 0;
@@ -48,37 +53,106 @@ int lk_record_is_leak(const lk_record_t *r, uint64_t since_seq)
 
 static int fail(lk_input_t *in, const char *what)
 {
-    snprintf(in->err, sizeof in->err, "%s:%lu: %s", in->name, in->lineno, what);
+    char name[160];
+    rtm_esc_copy(name, sizeof name, in->name, strlen(in->name));
+    int n = snprintf(in->err, sizeof in->err, "%s:%lu: ", name, in->lineno);
+    size_t at = n > 0 && (size_t)n < sizeof in->err ? (size_t)n : sizeof in->err - 1;
+    rtm_esc_copy(in->err + at, sizeof in->err - at, what, strlen(what));
     return -1;
+}
+
+static void warn(lk_input_t *in, const char *what)
+{
+    rtm_esc_msg(stderr, "%s:%lu: warning: %s", in->name, in->lineno, what);
+    in->warnings++;
+}
+
+/* The format an ESP-IDF dump gets from the markers seen. */
+static lk_format_t idf_format(unsigned marks)
+{
+    if (marks & LK_MARK_V55)
+        return LK_FMT_IDF_V55;
+    if (marks & LK_MARK_V51)
+        return LK_FMT_IDF_V51;
+    if (marks & LK_MARK_V4)
+        return LK_FMT_IDF_V4;
+    if (marks & LK_MARK_V5)
+        return LK_FMT_IDF_V5;
+    return LK_FMT_IDF_ANY;
+}
+
+static void idf_mark(lk_input_t *in, unsigned mark)
+{
+    in->idf_marks |= mark;
+    in->format = idf_format(in->idf_marks);
 }
 
 /* A new dump or stream starts: forget what came before. */
 static void reset_records(lk_input_t *in)
 {
     in->nrec = 0;
+    in->free_head = 0;
+    in->live = 0;
     if (in->hash)
         memset(in->hash, 0, in->hcap * sizeof *in->hash);
     in->hused = 0;
     memset(&in->sum, 0, sizeof in->sum);
-    in->esp_open = NULL;
+    in->esp_open = 0;
     in->checkpoint_seen = 0;
+    in->in_esp_dump = 0;
+    in->esp_header = 0;
+    in->esp_summary = 0;
+    in->idf_marks = 0;
+    in->esp_records_read = 0;
+    in->cut_off = 0;
+    in->cut_reason[0] = '\0';
 }
 
+/* A record slot: a released one if any, else a new one at the end. */
 static lk_record_t *new_record(lk_input_t *in)
 {
-    if (in->nrec == in->caprec) {
-        size_t ncap = in->caprec ? in->caprec * 2 : 256;
-        lk_record_t *n = realloc(in->rec, ncap * sizeof *n);
-        if (!n)
-            return NULL;
-        in->rec = n;
-        in->caprec = ncap;
-        in->esp_open = NULL;
+    size_t idx;
+    if (in->free_head) {
+        idx = in->free_head - 1;
+        in->free_head = in->rec[idx].next_free;
+    } else {
+        if (in->nrec == in->caprec) {
+            size_t ncap = in->caprec ? in->caprec * 2 : 256;
+            if (ncap > SIZE_MAX / sizeof *in->rec)
+                return NULL;
+            lk_record_t *n = realloc(in->rec, ncap * sizeof *n);
+            if (!n)
+                return NULL;
+            in->rec = n;
+            in->caprec = ncap;
+        }
+        idx = in->nrec++;
     }
-    lk_record_t *r = &in->rec[in->nrec++];
+    lk_record_t *r = &in->rec[idx];
     memset(r, 0, sizeof *r);
+    r->in_use = 1;
     r->line = in->lineno;
+    in->live++;
+    if (in->live > in->peak_live)
+        in->peak_live = in->live;
     return r;
+}
+
+static size_t record_index(const lk_input_t *in, const lk_record_t *r)
+{
+    return (size_t)(r - in->rec);
+}
+
+/* The block of r was freed: its slot goes back to the free list. */
+static void release_record(lk_input_t *in, lk_record_t *r)
+{
+    size_t idx = record_index(in, r);
+    if (in->esp_open == idx + 1)
+        in->esp_open = 0;
+    r->in_use = 0;
+    r->next_free = in->free_head;
+    in->free_head = idx + 1;
+    in->live--;
 }
 
 /* --- hash of live rtmem IDs (open addressing, linear probing) ---------- */
@@ -176,14 +250,22 @@ static const char *skip_sp(const char *p)
     return p;
 }
 
-static int parse_u64(const char **pp, uint64_t *out)
+/* Decimal digits at *pp. A value over 64 bits sets in->number_overflow
+ * (the line is then refused) and gives UINT64_MAX. */
+static int parse_u64(lk_input_t *in, const char **pp, uint64_t *out)
 {
     const char *p = *pp;
     uint64_t v = 0;
     if (!isdigit((unsigned char)*p))
         return -1;
     while (isdigit((unsigned char)*p)) {
-        v = v * 10u + (uint64_t)(*p - '0');
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10u) {
+            in->number_overflow = 1;
+            v = UINT64_MAX;
+        } else {
+            v = v * 10u + d;
+        }
         p++;
     }
     *pp = p;
@@ -202,8 +284,8 @@ static int hexval(int c)
     return -1;
 }
 
-/* "0x" followed by hex digits. */
-static int parse_hex(const char **pp, uint64_t *out)
+/* "0x" followed by hex digits; wider than 64 bits sets in->number_overflow. */
+static int parse_hex(lk_input_t *in, const char **pp, uint64_t *out)
 {
     const char *p = *pp;
     uint64_t v = 0;
@@ -212,6 +294,8 @@ static int parse_hex(const char **pp, uint64_t *out)
     p += 2;
     int d;
     while ((d = hexval((unsigned char)*p)) >= 0) {
+        if (v >> 60 != 0)
+            in->number_overflow = 1;
         v = (v << 4) | (uint64_t)d;
         p++;
     }
@@ -221,12 +305,12 @@ static int parse_hex(const char **pp, uint64_t *out)
 }
 
 /* "0xA:0xB:..." into r->callers; ESP-IDF writes "(nil)"/"0x0" for an empty slot. */
-static void parse_callers(const char **pp, lk_record_t *r)
+static void parse_callers(lk_input_t *in, const char **pp, lk_record_t *r)
 {
     const char *p = *pp;
     for (;;) {
         uint64_t a;
-        if (parse_hex(&p, &a) == 0) {
+        if (parse_hex(in, &p, &a) == 0) {
             if (a != 0 && r->ncallers < LK_MAX_CALLERS)
                 r->callers[r->ncallers++] = a;
         } else if (strncmp(p, "(nil)", 5) == 0) {
@@ -258,14 +342,14 @@ static void copy_unescaped(char *dst, size_t cap, const char *src, size_t len)
 }
 
 /* Value of key= in a "# ..." summary comment. */
-static int comment_u64(const char *s, const char *key, uint64_t *out)
+static int comment_u64(lk_input_t *in, const char *s, const char *key, uint64_t *out)
 {
     size_t kl = strlen(key);
     const char *p = s;
     while ((p = strstr(p, key)) != NULL) {
         if ((p == s || p[-1] == ' ') && p[kl] == '=') {
             const char *v = p + kl + 1;
-            return parse_u64(&v, out);
+            return parse_u64(in, &v, out);
         }
         p += kl;
     }
@@ -273,14 +357,14 @@ static int comment_u64(const char *s, const char *key, uint64_t *out)
 }
 
 /* Hex value ("0x...") of key= in a comment. */
-static int comment_u64hex(const char *s, const char *key, uint64_t *out)
+static int comment_u64hex(lk_input_t *in, const char *s, const char *key, uint64_t *out)
 {
     size_t kl = strlen(key);
     const char *p = s;
     while ((p = strstr(p, key)) != NULL) {
         if ((p == s || p[-1] == ' ') && p[kl] == '=') {
             const char *v = p + kl + 1;
-            return parse_hex(&v, out);
+            return parse_hex(in, &v, out);
         }
         p += kl;
     }
@@ -323,21 +407,26 @@ static int token_id(const char *s, size_t len, char *out, size_t cap)
     return 0;
 }
 
-static int token_num(const char *s, size_t len, uint64_t *out)
+static int token_num(lk_input_t *in, const char *s, size_t len, uint64_t *out)
 {
-    if (len == 0 || len > 19)
+    if (len == 0)
         return -1;
     uint64_t v = 0;
     for (size_t i = 0; i < len; i++) {
         if (!isdigit((unsigned char)s[i]))
             return -1;
-        v = v * 10u + (uint64_t)(s[i] - '0');
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10u) {
+            in->number_overflow = 1;
+            return -1;
+        }
+        v = v * 10u + d;
     }
     *out = v;
     return 0;
 }
 
-static void rtmem_fields(lk_record_t *r, const char *p)
+static void rtmem_fields(lk_input_t *in, lk_record_t *r, const char *p)
 {
     const char *s;
     size_t len;
@@ -352,7 +441,7 @@ static void rtmem_fields(lk_record_t *r, const char *p)
             continue;
         if (kl == 1 && s[0] == 't') {
             uint64_t t;
-            if (token_num(v, vl, &t) == 0) {
+            if (token_num(in, v, vl, &t) == 0) {
                 r->time = t;
                 r->has_time = 1;
             }
@@ -363,7 +452,7 @@ static void rtmem_fields(lk_record_t *r, const char *p)
         } else if (kl == 4 && memcmp(s, "site", 4) == 0) {
             copy_unescaped(r->site, sizeof r->site, v, vl);
         } else if (kl == 3 && memcmp(s, "seq", 3) == 0) {
-            if (token_num(v, vl, &r->seq) == 0)
+            if (token_num(in, v, vl, &r->seq) == 0)
                 r->has_seq = 1;
         } else if (kl == 6 && memcmp(s, "caller", 6) == 0) {
             char buf[512];
@@ -371,7 +460,7 @@ static void rtmem_fields(lk_record_t *r, const char *p)
             memcpy(buf, v, n);
             buf[n] = '\0';
             const char *q = buf;
-            parse_callers(&q, r);
+            parse_callers(in, &q, r);
         }
     }
 }
@@ -394,11 +483,11 @@ static int rtmem_event(lk_input_t *in, const char *line, int last_unterminated)
             goto bad;
     }
     if (type != 'f') {
-        if (next_token(&p, &s, &len) != 0 || token_num(s, len, &size) != 0)
+        if (next_token(&p, &s, &len) != 0 || token_num(in, s, len, &size) != 0)
             goto bad;
     }
     if (type == 'A') {
-        if (next_token(&p, &s, &len) != 0 || token_num(s, len, &align) != 0)
+        if (next_token(&p, &s, &len) != 0 || token_num(in, s, len, &align) != 0)
             goto bad;
     }
     (void)align;
@@ -406,31 +495,34 @@ static int rtmem_event(lk_input_t *in, const char *line, int last_unterminated)
     lk_record_t *old = hash_find(in, id);
     if (type == 'f' || type == 'r') {
         if (old) {
-            old->freed = 1;
             hash_remove(in, id);
+            release_record(in, old);
         }
         if (type == 'f')
             return 0;
         memcpy(id, nid, sizeof id);
-    } else if (old) {
+        old = hash_find(in, id);
+    }
+    if (old) {
         /* the same ID allocated again: the free was not seen */
-        old->freed = 1;
         hash_remove(in, id);
+        release_record(in, old);
     }
     lk_record_t *r = new_record(in);
     if (!r)
         return fail(in, "out of memory");
     memcpy(r->id, id, sizeof r->id);
-    r->size = (size_t)size;
+    r->size = size;
     if (!damaged)
-        rtmem_fields(r, p);
-    if (hash_put(in, in->nrec - 1) != 0)
+        rtmem_fields(in, r, p);
+    if (hash_put(in, record_index(in, r)) != 0)
         return fail(in, "out of memory");
     return 0;
 bad:
+    if (in->number_overflow)
+        return 0; /* reported by lk_parse_line */
     if (last_unterminated || damaged) {
-        fprintf(stderr, "%s:%lu: warning: truncated line ignored\n", in->name, in->lineno);
-        in->warnings++;
+        warn(in, "truncated line ignored");
         return 0;
     }
     {
@@ -453,8 +545,10 @@ static int rtmem_comment(lk_input_t *in, const char *c)
     }
     if (strncmp(c, "rtmem-trace ", 12) == 0) {
         const char *p = c + 12;
-        if (parse_u64(&p, &v) != 0)
+        if (parse_u64(in, &p, &v) != 0)
             return fail(in, "bad rtmem-trace header (expected '# rtmem-trace 1')");
+        if (in->number_overflow)
+            return 0;
         if (v != 1) {
             char msg[96];
             snprintf(msg, sizeof msg, "unsupported trace format version %llu (this tool reads 1)",
@@ -463,15 +557,14 @@ static int rtmem_comment(lk_input_t *in, const char *c)
         }
         reset_records(in);
         in->format = LK_FMT_RTMEM;
-        in->in_esp_dump = 0;
         return 0;
     }
     if (in->format != LK_FMT_RTMEM)
         return 0;
     if (strncmp(c, "rtmem-record ", 13) == 0) {
         uint64_t lo, hi;
-        if (comment_u64hex(c, "exe_base", &v) == 0 && comment_u64hex(c, "exe_lo", &lo) == 0 &&
-            comment_u64hex(c, "exe_hi", &hi) == 0) {
+        if (comment_u64hex(in, c, "exe_base", &v) == 0 && comment_u64hex(in, c, "exe_lo", &lo) == 0 &&
+            comment_u64hex(in, c, "exe_hi", &hi) == 0) {
             in->have_exe = 1;
             in->exe_base = v;
             in->exe_lo = lo;
@@ -481,30 +574,31 @@ static int rtmem_comment(lk_input_t *in, const char *c)
     }
     if (strncmp(c, "checkpoint", 10) == 0 && (c[10] == '\0' || c[10] == ' ')) {
         for (size_t i = 0; i < in->nrec; i++)
-            in->rec[i].before_checkpoint = 1;
+            if (in->rec[i].in_use)
+                in->rec[i].before_checkpoint = 1;
         in->checkpoint_seen = 1;
         return 0;
     }
     if (strncmp(c, "summary ", 8) == 0) {
-        if (comment_u64(c, "records", &v) == 0 && comment_u64(c, "capacity", &w) == 0) {
+        if (comment_u64(in, c, "records", &v) == 0 && comment_u64(in, c, "capacity", &w) == 0) {
             in->sum.have_records = 1;
             in->sum.records = v;
             in->sum.capacity = w;
         }
-        if (comment_u64(c, "live", &v) == 0)
+        if (comment_u64(in, c, "live", &v) == 0)
             in->sum.leaked_allocs = v;
-        if (comment_u64(c, "overflow", &v) == 0) {
+        if (comment_u64(in, c, "overflow", &v) == 0) {
             in->sum.have_overflow = 1;
             in->sum.overflowed = v != 0;
         }
     } else if (strncmp(c, "totals ", 7) == 0) {
-        if (comment_u64(c, "allocs", &v) == 0 && comment_u64(c, "frees", &w) == 0) {
+        if (comment_u64(in, c, "allocs", &v) == 0 && comment_u64(in, c, "frees", &w) == 0) {
             in->sum.have_total = 1;
             in->sum.total_allocs = v;
             in->sum.total_frees = w;
         }
     } else if (strncmp(c, "bytes ", 6) == 0) {
-        if (comment_u64(c, "live_bytes", &v) == 0) {
+        if (comment_u64(in, c, "live_bytes", &v) == 0) {
             in->sum.have_leaked = 1;
             in->sum.leaked_bytes = v;
         }
@@ -530,7 +624,7 @@ static const char *find_ci(const char *hay, const char *needle)
 }
 
 /* The number that ends right before pos (after optional spaces), or -1. */
-static int number_before(const char *line, const char *pos, uint64_t *out)
+static int number_before(lk_input_t *in, const char *line, const char *pos, uint64_t *out)
 {
     const char *e = pos;
     while (e > line && e[-1] == ' ')
@@ -540,98 +634,188 @@ static int number_before(const char *line, const char *pos, uint64_t *out)
         b--;
     if (b == e)
         return -1;
-    return parse_u64(&b, out);
+    return parse_u64(in, &b, out);
 }
 
-static void esp_start_dump(lk_input_t *in, lk_format_t f, uint64_t count, uint64_t cap)
+/* The current ESP-IDF dump is found incomplete (first reason kept). */
+static void mark_cut_off(lk_input_t *in, const char *why)
+{
+    if (!in->cut_off) {
+        in->cut_off = 1;
+        snprintf(in->cut_reason, sizeof in->cut_reason, "%s", why);
+    }
+}
+
+/* A dump starts: at its header (header = 1), or, in a paste without the
+ * header, at its first record or summary line. */
+static void esp_start_dump(lk_input_t *in, int header)
 {
     reset_records(in);
-    in->format = f;
     in->in_esp_dump = 1;
-    in->sum.have_records = 1;
-    in->sum.records = count;
-    in->sum.capacity = cap;
+    in->esp_header = header;
+    in->format = LK_FMT_IDF_ANY;
 }
 
-/* "%6d bytes (@ %p%s) allocated CPU %d ccount 0x%08x caller A:B..." */
+/* Text a panic or a reset prints into a dump it interrupts. */
+static const char *panic_marker(const char *s)
+{
+    static const char *const markers[] = {"Guru Meditation Error", "abort() was called",
+                                          "Backtrace:", "Rebooting...", "rst:0x", NULL};
+    for (size_t i = 0; markers[i]; i++) {
+        const char *m = strstr(s, markers[i]);
+        if (m)
+            return m;
+    }
+    return NULL;
+}
+
+/* After " bytes (@ ": "ADDR[, LABEL]) allocated CPU N ccount 0xC [caller A:B...][ freed]".
+ * A record line cut off or run into by other output (a panic message) is
+ * not counted: the dump is marked cut off. */
 static int esp_record(lk_input_t *in, const char *line, const char *at, int last_unterminated)
 {
     uint64_t size, addr, v;
     const char *p = at + 10; /* after " bytes (@ " */
     const char *what = "malformed heap trace record";
-    if (number_before(line, at, &size) != 0) {
+    char region[24] = "";
+    if (number_before(in, line, at, &size) != 0) {
         what = "heap trace record without a size";
         goto bad;
     }
     const char *a0 = p;
-    if (parse_hex(&p, &addr) != 0) {
+    if (parse_hex(in, &p, &addr) != 0) {
         what = "heap trace record without an address";
         goto bad;
     }
-    lk_record_t *r = new_record(in);
-    if (!r)
-        return fail(in, "out of memory");
-    size_t al = (size_t)(p - a0) < sizeof r->id - 1 ? (size_t)(p - a0) : sizeof r->id - 1;
-    memcpy(r->id, a0, al);
-    r->id[al] = '\0';
-    r->size = (size_t)size;
+    size_t al = (size_t)(p - a0);
+    if (al >= sizeof ((lk_record_t *)0)->id)
+        al = sizeof ((lk_record_t *)0)->id - 1;
     if (*p == ',') {
         p = skip_sp(p + 1);
         size_t n = 0;
-        while (p[n] && p[n] != ')' && n + 1 < sizeof r->region)
+        while (p[n] && p[n] != ')' && n + 1 < sizeof region)
             n++;
-        memcpy(r->region, p, n);
-        r->region[n] = '\0';
+        memcpy(region, p, n);
+        region[n] = '\0';
         p += n;
+        idf_mark(in, LK_MARK_V5);
     }
-    if (*p != ')') {
-        in->nrec--;
+    if (*p != ')')
         goto bad;
-    }
     p++;
+    if (strncmp(p, " allocated", 10) != 0)
+        goto bad;
+    p += 10;
+    const char *stop = panic_marker(p);
+    if (stop) {
+        in->esp_records_read++;
+        warn(in, "heap trace record cut off by a panic message: not counted");
+        mark_cut_off(in, "a panic message interrupts the dump");
+        return 0;
+    }
+    lk_record_t r;
+    memset(&r, 0, sizeof r);
     const char *q = strstr(p, "CPU ");
     if (q) {
         q += 4;
-        if (parse_u64(&q, &v) == 0)
-            snprintf(r->task, sizeof r->task, "%llu", (unsigned long long)v);
+        if (parse_u64(in, &q, &v) == 0)
+            snprintf(r.task, sizeof r.task, "%llu", (unsigned long long)v);
     }
     q = strstr(p, "ccount ");
     if (q) {
         q += 7;
-        if (parse_hex(&q, &v) == 0) {
-            r->time = v;
-            r->has_time = 1;
+        if (parse_hex(in, &q, &v) == 0) {
+            r.time = v;
+            r.has_time = 1;
         }
-    } else if (in->format == LK_FMT_IDF_V51) {
-        in->format = LK_FMT_IDF_V55; /* only v5.5+ leaves parts out */
+    } else {
+        idf_mark(in, LK_MARK_V55); /* only v5.5+ leaves parts out */
     }
+    const char *end = p + strlen(p);
     q = strstr(p, "caller ");
     if (q) {
         q += 7;
-        parse_callers(&q, r);
-    } else if (in->format == LK_FMT_IDF_V51 && strstr(p, "caller") == NULL) {
-        /* v5.1-v5.4 always print "caller" (followed by nothing at stack depth 0) */
-        in->format = LK_FMT_IDF_V55;
+        parse_callers(in, &q, &r);
+        end = q;
+    } else if (strstr(p, "caller") == NULL) {
+        /* up to v5.4 "caller" is always printed (followed by nothing at stack depth 0) */
+        idf_mark(in, LK_MARK_V55);
     }
     /* v5.5+: " freed" marker; any generation: "freed by" on the same line */
+    int freed = 0;
     size_t ll = strlen(p);
-    if ((ll >= 6 && strcmp(p + ll - 6, " freed") == 0) || strstr(p, "freed by") != NULL) {
-        r->freed = 1;
-        if (in->format == LK_FMT_IDF_V51 && strstr(p, "freed by") == NULL)
-            in->format = LK_FMT_IDF_V55;
+    if (ll >= 6 && strcmp(p + ll - 6, " freed") == 0) {
+        freed = 1;
+        idf_mark(in, LK_MARK_V55);
+    } else if (strstr(p, "freed by") != NULL) {
+        freed = 1;
+    } else if (q && *skip_sp(end) != '\0' && !last_unterminated) {
+        /* something else after the caller chain: the line ran into other output */
+        warn(in, "heap trace record followed by other text on its line: not counted");
+        in->esp_records_read++;
+        mark_cut_off(in, "a record line runs into other output");
+        return 0;
     }
-    if (in->format == LK_FMT_NONE)
-        in->format = LK_FMT_IDF_V51;
-    in->esp_open = r;
+    if (in->number_overflow)
+        return 0;
+    in->esp_records_read++;
+    if (freed)
+        return 0; /* freed blocks are no leaks: nothing to keep */
+    lk_record_t *rec = new_record(in);
+    if (!rec)
+        return fail(in, "out of memory");
+    unsigned long line_no = rec->line;
+    *rec = r;
+    rec->in_use = 1;
+    rec->line = line_no;
+    memcpy(rec->id, a0, al);
+    rec->id[al] = '\0';
+    rec->size = size;
+    snprintf(rec->region, sizeof rec->region, "%s", region);
+    in->esp_open = record_index(in, rec) + 1;
     return 0;
 bad:
+    if (in->number_overflow)
+        return 0;
     if (last_unterminated) {
-        fprintf(stderr, "%s:%lu: warning: truncated heap trace record ignored\n", in->name,
-                in->lineno);
-        in->warnings++;
+        warn(in, "truncated heap trace record ignored");
+        mark_cut_off(in, "the input ends inside a record");
+        return 0;
+    }
+    if (panic_marker(line)) {
+        warn(in, "heap trace record cut off by a panic message: not counted");
+        mark_cut_off(in, "a panic message interrupts the dump");
         return 0;
     }
     return fail(in, what);
+}
+
+/* A summary line: "... in trace (" counts; 0 = handled, 1 = not one. */
+static int esp_summary_line(lk_input_t *in, const char *line)
+{
+    const char *p;
+    uint64_t a, b;
+    if ((p = strstr(line, " bytes 'leaked' in trace (")) != NULL) {
+        const char *q = p + 26;
+        if (number_before(in, line, p, &a) == 0 && parse_u64(in, &q, &b) == 0) {
+            in->sum.have_leaked = 1;
+            in->sum.leaked_bytes = a;
+            in->sum.leaked_allocs = b;
+            in->esp_summary = 1;
+            return 0;
+        }
+    }
+    if ((p = strstr(line, " bytes alive in trace (")) != NULL) {
+        const char *q = p + 23;
+        if (number_before(in, line, p, &a) == 0 && parse_u64(in, &q, &b) == 0) {
+            in->sum.have_leaked = 1;
+            in->sum.leaked_bytes = a;
+            in->sum.leaked_allocs = b;
+            in->esp_summary = 1;
+            return 0;
+        }
+    }
+    return 1;
 }
 
 static int esp_line(lk_input_t *in, const char *line, int last_unterminated, int *handled)
@@ -640,84 +824,103 @@ static int esp_line(lk_input_t *in, const char *line, int last_unterminated, int
     uint64_t a, b, c;
     *handled = 1;
 
+    /* headers: "%u allocations trace (%u entry buffer)" (up to v5.0),
+     * "====== Heap Trace: %u records (%u capacity) ======" (v5.1+). A line
+     * that merely mentions them is a log line. */
     if ((p = strstr(line, " allocations trace (")) != NULL) {
         const char *q = p + 20;
-        if (number_before(line, p, &a) == 0 && parse_u64(&q, &b) == 0 &&
-            strncmp(q, " entry buffer)", 14) == 0) {
-            esp_start_dump(in, LK_FMT_IDF_V4, a, b);
+        if (number_before(in, line, p, &a) == 0 && parse_u64(in, &q, &b) == 0 &&
+            strcmp(q, " entry buffer)") == 0) {
+            esp_start_dump(in, 1);
+            idf_mark(in, LK_MARK_V4);
+            in->sum.have_records = 1;
+            in->sum.records = a;
+            in->sum.capacity = b;
             return 0;
         }
     }
-    if ((p = strstr(line, "Heap Trace: ")) != NULL) {
-        const char *q = p + 12;
-        if (parse_u64(&q, &a) == 0 && strncmp(q, " records (", 10) == 0) {
+    if ((p = strstr(line, "====== Heap Trace: ")) != NULL) {
+        const char *q = p + 19;
+        if (parse_u64(in, &q, &a) == 0 && strncmp(q, " records (", 10) == 0) {
             q += 10;
-            if (parse_u64(&q, &b) == 0 && strncmp(q, " capacity)", 10) == 0) {
-                esp_start_dump(in, LK_FMT_IDF_V51, a, b);
+            if (parse_u64(in, &q, &b) == 0 && strcmp(q, " capacity) ======") == 0) {
+                esp_start_dump(in, 1);
+                idf_mark(in, LK_MARK_V5);
+                in->sum.have_records = 1;
+                in->sum.records = a;
+                in->sum.capacity = b;
                 return 0;
             }
         }
-        return fail(in, "malformed '====== Heap Trace: N records (M capacity) ======' line");
     }
+    /* a record or summary without the header: the header was trimmed */
     if (!in->in_esp_dump) {
-        *handled = 0;
+        const char *r = strstr(line, " bytes (@ 0x");
+        if (r && number_before(in, line, r, &a) == 0 && strstr(r, ") allocated") != NULL) {
+            esp_start_dump(in, 0);
+        } else if (strstr(line, "====== Heap Trace Summary") != NULL ||
+                   strstr(line, " bytes 'leaked' in trace (") != NULL ||
+                   strstr(line, " bytes alive in trace (") != NULL) {
+            esp_start_dump(in, 0);
+        } else {
+            *handled = 0;
+            return 0;
+        }
+    }
+    if (in->esp_summary == 0 && (p = panic_marker(line)) != NULL && strstr(line, " bytes (@ ") == NULL) {
+        warn(in, "panic or reset inside the heap trace dump");
+        mark_cut_off(in, "a panic message interrupts the dump");
+        in->in_esp_dump = 0;
         return 0;
     }
     if ((p = strstr(line, " bytes (@ ")) != NULL)
         return esp_record(in, line, p, last_unterminated);
     if ((p = strstr(line, "freed by ")) != NULL) {
-        if (in->esp_open)
-            in->esp_open->freed = 1;
+        if (in->esp_open) {
+            release_record(in, &in->rec[in->esp_open - 1]);
+        }
         return 0;
     }
-    if ((p = strstr(line, " bytes 'leaked' in trace (")) != NULL) {
-        const char *q = p + 26;
-        if (number_before(line, p, &a) == 0 && parse_u64(&q, &b) == 0) {
-            in->sum.have_leaked = 1;
-            in->sum.leaked_bytes = a;
-            in->sum.leaked_allocs = b;
-            return 0;
-        }
-        return fail(in, "malformed \"N bytes 'leaked' in trace (M allocations)\" line");
-    }
-    if ((p = strstr(line, " bytes alive in trace (")) != NULL) {
-        const char *q = p + 23;
-        if (number_before(line, p, &a) == 0 && parse_u64(&q, &b) == 0) {
-            in->sum.have_leaked = 1;
-            in->sum.leaked_bytes = a;
-            in->sum.leaked_allocs = b;
-            return 0;
-        }
-        return fail(in, "malformed \"N bytes alive in trace (A/T allocations)\" line");
-    }
+    if (esp_summary_line(in, line) == 0)
+        return 0;
     if ((p = strstr(line, "records: ")) != NULL) {
         const char *q = p + 9;
-        if (parse_u64(&q, &a) == 0 && strncmp(q, " (", 2) == 0) {
+        if (parse_u64(in, &q, &a) == 0 && strncmp(q, " (", 2) == 0) {
             q += 2;
-            if (parse_u64(&q, &b) == 0) {
-                in->sum.have_records = 1;
-                in->sum.records = a;
-                in->sum.capacity = b;
+            if (parse_u64(in, &q, &b) == 0) {
+                if (!in->esp_header) {
+                    in->sum.have_records = 1;
+                    in->sum.records = a;
+                    in->sum.capacity = b;
+                }
+                in->esp_summary = 1;
+                idf_mark(in, LK_MARK_V5);
             }
         }
         return 0;
     }
-    /* v4: "total allocations %u total frees %u"; later: one per line, with ':' */
+    /* up to v5.0: "total allocations %u total frees %u"; v5.1-v5.4:
+     * "total allocations: %u" and "total frees: %u"; v5.5+: "Total ...:" */
     if ((p = find_ci(line, "total allocations")) != NULL) {
         const char *q = skip_sp(p + 17);
-        if (*q == ':')
+        int colon = *q == ':';
+        if (colon)
             q = skip_sp(q + 1);
-        if (parse_u64(&q, &a) == 0) {
+        if (parse_u64(in, &q, &a) == 0) {
             in->sum.total_allocs = a;
+            in->esp_summary = 1;
             const char *f = find_ci(q, "total frees");
             if (f) {
                 f = skip_sp(f + 11);
                 if (*f == ':')
                     f = skip_sp(f + 1);
-                if (parse_u64(&f, &c) == 0) {
+                if (parse_u64(in, &f, &c) == 0) {
                     in->sum.total_frees = c;
                     in->sum.have_total = 1;
                 }
+                idf_mark(in, LK_MARK_V4);
+            } else if (colon) {
+                idf_mark(in, p[0] == 'T' ? LK_MARK_V55 : LK_MARK_V51);
             }
         }
         return 0;
@@ -726,32 +929,31 @@ static int esp_line(lk_input_t *in, const char *line, int last_unterminated, int
         const char *q = skip_sp(p + 11);
         if (*q == ':')
             q = skip_sp(q + 1);
-        if (parse_u64(&q, &a) == 0) {
+        if (parse_u64(in, &q, &a) == 0) {
             in->sum.total_frees = a;
             in->sum.have_total = 1;
+            in->esp_summary = 1;
         }
         return 0;
     }
     if (strstr(line, "overflowed, so trace data is incomplete") != NULL) {
         in->sum.have_overflow = 1;
         in->sum.overflowed = 1;
+        idf_mark(in, strstr(line, "Internal Buffer") ? LK_MARK_V51 : LK_MARK_V4);
         return 0;
     }
     if ((p = find_ci(line, "has overflowed")) != NULL && *skip_sp(p + 14) == ':') {
         const char *q = skip_sp(skip_sp(p + 14) + 1);
         in->sum.have_overflow = 1;
         in->sum.overflowed = (*q == 'y' || *q == 'Y' || *q == 't' || *q == 'T' || *q == '1');
-        if (in->format == LK_FMT_IDF_V51)
-            in->format = LK_FMT_IDF_V55;
+        in->esp_summary = 1;
+        idf_mark(in, LK_MARK_V55);
         return 0;
     }
-    if (strstr(line, "overflowed, so trace data is incomplete") != NULL) {
-        in->sum.have_overflow = 1;
-        in->sum.overflowed = 1;
+    if (strstr(line, "====== Heap Trace Summary") != NULL || find_ci(line, "Mode: Heap Trace") != NULL) {
+        in->esp_summary = 1;
         return 0;
     }
-    if (strstr(line, "====== Heap Trace Summary") != NULL || find_ci(line, "Mode: Heap Trace") != NULL)
-        return 0;
     if (strncmp(skip_sp(line), "================================", 32) == 0) {
         in->in_esp_dump = 0;  /* end of the summary block */
         return 0;
@@ -786,13 +988,9 @@ static void clean_line(char *dst, size_t cap, const char *src)
     dst[o] = '\0';
 }
 
-int lk_parse_line(lk_input_t *in, const char *raw, int last_unterminated)
+static int parse_cleaned(lk_input_t *in, const char *buf, int last_unterminated)
 {
-    char buf[LK_LINE_MAX];
     int handled = 0;
-    in->lineno++;
-    clean_line(buf, sizeof buf, raw);
-
     if (esp_line(in, buf, last_unterminated, &handled) != 0)
         return -1;
     if (handled)
@@ -806,7 +1004,7 @@ int lk_parse_line(lk_input_t *in, const char *raw, int last_unterminated)
             p = skip_sp(e + 1);
     }
     /* Telemetry (docs/formats.md): its trace lines are rtmem lines. */
-    char inner[LK_LINE_MAX];
+    char inner[RTM_LINE_MAX + 1];
     if (strncmp(p, "{\"rtmem\":", 9) == 0) {
         char err[200];
         int n = rtm_telemetry_trace_line(p, strlen(p), inner, sizeof inner, err, sizeof err);
@@ -826,26 +1024,58 @@ int lk_parse_line(lk_input_t *in, const char *raw, int last_unterminated)
     return 0; /* a log line */
 }
 
+int lk_parse_line(lk_input_t *in, const char *raw, int last_unterminated)
+{
+    char buf[RTM_LINE_MAX + 1];
+    in->lineno++;
+    in->number_overflow = 0;
+    clean_line(buf, sizeof buf, raw);
+    if (parse_cleaned(in, buf, last_unterminated) != 0)
+        return -1;
+    if (in->number_overflow)
+        return fail(in, "number wider than 64 bits");
+    return 0;
+}
+
+void lk_parse_finish(lk_input_t *in)
+{
+    if (in->format == LK_FMT_RTMEM || in->format == LK_FMT_NONE)
+        return;
+    if (in->esp_header && !in->esp_summary) {
+        warn(in, "the heap trace dump ends without its summary");
+        mark_cut_off(in, "the dump has no summary after its header");
+    }
+    if (in->esp_header && in->sum.have_records && in->esp_records_read != in->sum.records) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "the dump's header says %llu records, %llu record lines were read",
+                 (unsigned long long)in->sum.records, (unsigned long long)in->esp_records_read);
+        warn(in, msg);
+        if (in->esp_records_read < in->sum.records && !in->esp_summary)
+            mark_cut_off(in, "records missing and no summary");
+    }
+}
+
 int lk_parse_file(lk_input_t *in, FILE *f)
 {
-    char buf[LK_LINE_MAX];
-    char carry = 0;
-    while (fgets(buf, sizeof buf, f)) {
-        size_t n = strlen(buf);
-        int terminated = n > 0 && buf[n - 1] == '\n';
-        if (!terminated && !feof(f)) {
-            /* an over-long line: consume the rest and treat it as a log line */
-            int ch;
-            while ((ch = fgetc(f)) != EOF && ch != '\n')
-                ;
-            in->lineno++;
-            continue;
+    rtm_line_reader_t *lr = malloc(sizeof *lr);
+    if (!lr)
+        return fail(in, "out of memory");
+    rtm_line_reader_init(lr, f, in->name);
+    size_t len;
+    int got;
+    int rc = 0;
+    while ((got = rtm_line_next(lr, &len)) > 0) {
+        if (lk_parse_line(in, lr->text, lr->unterminated) != 0) {
+            rc = -1;
+            break;
         }
-        if (lk_parse_line(in, buf, !terminated) != 0)
-            return -1;
     }
-    (void)carry;
-    if (ferror(f))
-        return fail(in, "read error");
-    return 0;
+    if (got < 0) {
+        memcpy(in->err, lr->err, sizeof in->err);
+        rc = -1;
+    }
+    free(lr);
+    if (rc == 0)
+        lk_parse_finish(in);
+    return rc;
 }

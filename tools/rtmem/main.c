@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "escape.h"
 
 typedef struct command {
     const char *name;
@@ -32,7 +33,7 @@ static void usage(FILE *o)
         fprintf(o, "  %-10s %s\n", commands[i].name, commands[i].help);
     }
     fprintf(o, "\nExit status: 0 fine, 1 findings (failed allocations, leaks), "
-               "2 bad usage or bad input.\n");
+               "2 bad usage or bad input,\n3 (leaks) an ESP-IDF dump cut off.\n");
 }
 
 static const command_t *find(const char *name)
@@ -63,7 +64,7 @@ int main(int argc, char **argv)
         }
         const command_t *c = find(argv[2]);
         if (c == NULL) {
-            fprintf(stderr, "rtmem: unknown command '%s' (see rtmem --help)\n", argv[2]);
+            rtm_esc_msg(stderr, "rtmem: unknown command '%s' (see rtmem --help)", argv[2]);
             return 2;
         }
         char help[] = "--help";
@@ -72,12 +73,12 @@ int main(int argc, char **argv)
     }
     const command_t *c = find(name);
     if (c == NULL) {
-        fprintf(stderr, "rtmem: unknown command '%s' (see rtmem --help)\n", name);
+        rtm_esc_msg(stderr, "rtmem: unknown command '%s' (see rtmem --help)", name);
         return 2;
     }
     int rc = c->run(argc - 1, argv + 1);
     if (fflush(stdout) != 0) {
-        fprintf(stderr, "rtmem: cannot write the output\n");
+        rtm_esc_msg(stderr, "rtmem: cannot write the output");
         return 2;
     }
     return rc;

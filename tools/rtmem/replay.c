@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "commands.h"
+#include "escape.h"
 #include "rtmem/caps.h"
 #include "rtmem/presets/esp32.h"
 #include "rtmem/presets/esp32s3.h"
@@ -126,6 +127,26 @@ bool rtm_tool_parse_size(const char *s, size_t *out)
     return true;
 }
 
+bool rtm_tool_parse_u64(const char *s, uint64_t *out)
+{
+    if (s == NULL || *s == '\0') {
+        return false;
+    }
+    uint64_t v = 0;
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9') {
+            return false;
+        }
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (UINT64_MAX - d) / 10u) {
+            return false;
+        }
+        v = v * 10u + d;
+    }
+    *out = v;
+    return true;
+}
+
 bool rtm_tool_parse_strategy(const char *s, rtm_strategy_id_t *out)
 {
     for (int i = 0; i < (int)RTM_STRATEGY_COUNT; i++) {
@@ -148,17 +169,7 @@ bool rtm_tool_parse_strategy(const char *s, rtm_strategy_id_t *out)
 
 void rtm_tool_json_str(FILE *f, const char *s)
 {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        if (*p == '"' || *p == '\\') {
-            fprintf(f, "\\%c", *p);
-        } else if (*p < 0x20u || *p == 0x7fu) {
-            fprintf(f, "\\u%04x", *p);
-        } else {
-            fputc(*p, f);
-        }
-    }
-    fputc('"', f);
+    rtm_esc_json(f, s);
 }
 
 const char *rtm_tool_fmt_ns(uint64_t ns, char *buf, size_t len)
@@ -607,7 +618,7 @@ int rtm_tool_parse_cli(const char *cmd, int argc, char **argv, rtm_tool_cli_t *c
             bool known = strcmp(key, "strategy") == 0 || strcmp(key, "size") == 0 ||
                          strcmp(key, "regions") == 0 || strcmp(key, "align") == 0;
             if (!known) {
-                fprintf(stderr, "rtmem %s: unknown option '%s' (see rtmem %s --help)\n", cmd, a,
+                rtm_esc_msg(stderr, "rtmem %s: unknown option '%s' (see rtmem %s --help)", cmd, a,
                         cmd);
                 return 2;
             }
@@ -616,21 +627,21 @@ int rtm_tool_parse_cli(const char *cmd, int argc, char **argv, rtm_tool_cli_t *c
             } else if (i + 1 < argc) {
                 val = argv[++i];
             } else {
-                fprintf(stderr, "rtmem %s: %s needs a value\n", cmd, a);
+                rtm_esc_msg(stderr, "rtmem %s: %s needs a value", cmd, a);
                 return 2;
             }
             if (strcmp(key, "strategy") == 0) {
                 if (!rtm_tool_parse_strategy(val, &c->strategy)) {
-                    fprintf(stderr,
+                    rtm_esc_msg(stderr,
                             "rtmem %s: unknown strategy '%s' (tlsf, first_fit, best_fit, bump, "
-                            "system)\n",
+                            "system)",
                             cmd, val);
                     return 2;
                 }
                 c->strategy_set = true;
             } else if (strcmp(key, "size") == 0) {
                 if (!rtm_tool_parse_size(val, &c->size) || c->size == 0) {
-                    fprintf(stderr, "rtmem %s: bad --size '%s' (bytes, or with K, M, G)\n", cmd,
+                    rtm_esc_msg(stderr, "rtmem %s: bad --size '%s' (bytes, or with K, M, G)", cmd,
                             val);
                     return 2;
                 }
@@ -640,7 +651,7 @@ int rtm_tool_parse_cli(const char *cmd, int argc, char **argv, rtm_tool_cli_t *c
             } else {
                 if (!rtm_tool_parse_size(val, &c->align) || c->align < 4u ||
                     (c->align & (c->align - 1u)) != 0) {
-                    fprintf(stderr, "rtmem %s: bad --align '%s' (a power of two >= 4)\n", cmd,
+                    rtm_esc_msg(stderr, "rtmem %s: bad --align '%s' (a power of two >= 4)", cmd,
                             val);
                     return 2;
                 }
@@ -648,21 +659,21 @@ int rtm_tool_parse_cli(const char *cmd, int argc, char **argv, rtm_tool_cli_t *c
             continue;
         }
         if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "rtmem %s: unknown option '%s' (see rtmem %s --help)\n", cmd, a, cmd);
+            rtm_esc_msg(stderr, "rtmem %s: unknown option '%s' (see rtmem %s --help)", cmd, a, cmd);
             return 2;
         }
         if (c->nfiles == sizeof c->files / sizeof c->files[0] || (!many && c->nfiles == 1)) {
-            fprintf(stderr, "rtmem %s: too many trace files\n", cmd);
+            rtm_esc_msg(stderr, "rtmem %s: too many trace files", cmd);
             return 2;
         }
         c->files[c->nfiles++] = a;
     }
     if (c->nfiles == 0) {
-        fprintf(stderr, "rtmem %s: no trace file given (see rtmem %s --help)\n", cmd, cmd);
+        rtm_esc_msg(stderr, "rtmem %s: no trace file given (see rtmem %s --help)", cmd, cmd);
         return 2;
     }
     if (c->preset != NULL && c->size_set) {
-        fprintf(stderr, "rtmem %s: --size and --regions exclude each other\n", cmd);
+        rtm_esc_msg(stderr, "rtmem %s: --size and --regions exclude each other", cmd);
         return 2;
     }
     return 0;
@@ -722,7 +733,8 @@ static void print_human(FILE *o, const char *path, const char *preset,
                         const rtm_replay_result_t *r)
 {
     char b1[32], b2[32], b3[32];
-    fprintf(o, "trace           %s\n", path);
+    fprintf(o, "trace           ");
+    rtm_esc_line(o, path);
     if (preset != NULL) {
         fprintf(o, "heap            regions of preset %s (%zu bytes), strategy %s, granularity %zu\n",
                 preset, r->heap_size, r->strategy, r->granularity);
@@ -735,8 +747,9 @@ static void print_human(FILE *o, const char *path, const char *preset,
             ", free %" PRIu64 ")\n",
             r->ops, r->allocs, r->aligned, r->reallocs, r->frees);
     if (r->failed != 0) {
-        fprintf(o, "failed allocs   %" PRIu64 ", first at %s:%lu: %s (%s)\n", r->failed, path,
-                r->first_fail_line, r->first_fail, r->first_fail_reason);
+        fprintf(o, "failed allocs   %" PRIu64 ", first at ", r->failed);
+        rtm_esc_msg(o, "%s:%lu: %s (%s)", path, r->first_fail_line, r->first_fail,
+                    r->first_fail_reason);
     } else {
         fprintf(o, "failed allocs   0\n");
     }
@@ -788,13 +801,13 @@ int rtm_cmd_replay(int argc, char **argv)
     };
     rtm_replay_result_t *r = malloc(sizeof *r);
     if (r == NULL) {
-        fprintf(stderr, "rtmem replay: out of memory\n");
+        rtm_esc_msg(stderr, "rtmem replay: out of memory");
         return 2;
     }
     char err[RTM_TRACE_ERR_MAX];
     rc = rtm_replay_run(c.files[0], &o, r, err, sizeof err);
     if (rc != 0) {
-        fprintf(stderr, "%s\n", err);
+        rtm_esc_line(stderr, err);
         free(r);
         return rc;
     }

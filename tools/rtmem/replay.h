@@ -105,6 +105,9 @@ int rtm_min_size_search(const char *path, const rtm_replay_opts_t *o, size_t hin
 
 /* Shared command-line helpers. */
 bool rtm_tool_parse_size(const char *s, size_t *out);        /* 4096, 64K, 64KiB, 1M, 1G */
+/* Decimal digits only (no sign, no space), at most UINT64_MAX: "-1",
+ * "+1", "1e3", "" and 18446744073709551616 are refused (false). */
+bool rtm_tool_parse_u64(const char *s, uint64_t *out);
 bool rtm_tool_parse_strategy(const char *s, rtm_strategy_id_t *out);
 void rtm_tool_json_str(FILE *f, const char *s);              /* a JSON string literal */
 /* Formats ns as "812 ns", "3.41 us", "1.20 ms", "2.50 s". */

@@ -21,38 +21,50 @@
 #define SYM_EM_AARCH64 183
 #define SYM_EM_RISCV 243
 
-int sym_elf_machine(const char *elf, char *err, size_t errcap)
+/* The start of an ELF header that both readers below need: e_ident (16
+ * bytes), e_type and e_machine (2 bytes each). 0 with the 20 bytes in h,
+ * or -1 with a message when the file is shorter, is not ELF, or names a
+ * byte order other than 1 (little) or 2 (big). One check for both readers,
+ * so that a file is never rejected by one and understood by the other. */
+static int read_elf_head(const char *elf, unsigned char h[20], char *err, size_t errcap)
 {
-    unsigned char h[20];
     FILE *f = fopen(elf, "rb");
     if (!f) {
         snprintf(err, errcap, "%s: %s", elf, strerror(errno));
         return -1;
     }
-    size_t n = fread(h, 1, sizeof h, f);
+    size_t n = fread(h, 1, 20, f);
     fclose(f);
-    if (n < sizeof h || memcmp(h, "\177ELF", 4) != 0) {
+    if (n < 20 || memcmp(h, "\177ELF", 4) != 0 || (h[5] != 1 && h[5] != 2)) {
         snprintf(err, errcap, "%s: not an ELF file", elf);
         return -1;
     }
-    /* e_machine: 2 bytes at offset 18, in the byte order of EI_DATA (h[5]) */
+    return 0;
+}
+
+/* A 16-bit header field at off, in the byte order of EI_DATA (h[5]). */
+static int elf_half(const unsigned char h[20], size_t off)
+{
     if (h[5] == 2)
-        return (int)h[18] << 8 | (int)h[19];
-    return (int)h[19] << 8 | (int)h[18];
+        return (int)h[off] << 8 | (int)h[off + 1];
+    return (int)h[off + 1] << 8 | (int)h[off];
+}
+
+int sym_elf_machine(const char *elf, char *err, size_t errcap)
+{
+    unsigned char h[20];
+    if (read_elf_head(elf, h, err, errcap) != 0)
+        return -1;
+    return elf_half(h, 18);
 }
 
 int sym_elf_is_pie(const char *elf)
 {
-    unsigned char h[18];
-    FILE *f = fopen(elf, "rb");
-    if (!f)
+    unsigned char h[20];
+    char err[8];
+    if (read_elf_head(elf, h, err, sizeof err) != 0)
         return 0;
-    size_t n = fread(h, 1, sizeof h, f);
-    fclose(f);
-    if (n < sizeof h || memcmp(h, "\177ELF", 4) != 0)
-        return 0;
-    int type = h[5] == 2 ? (h[16] << 8 | h[17]) : (h[17] << 8 | h[16]);
-    return type == 3; /* ET_DYN */
+    return elf_half(h, 16) == 3; /* ET_DYN */
 }
 
 /* Full path of an executable named name on PATH, into out. */

@@ -18,11 +18,14 @@ typedef struct {
     unsigned long line;   /* 0 when unknown */
 } sym_entry_t;
 
-/* e_machine of an ELF file, or -1 (message in err) when it is not one. */
+/* e_machine of an ELF file, or -1 (message in err) when it is not one:
+ * shorter than 20 bytes, no "\177ELF" magic, or EI_DATA neither 1 nor 2.
+ * Reads 20 bytes. */
 int sym_elf_machine(const char *elf, char *err, size_t errcap);
 
 /* 1 when elf is position-independent (ET_DYN): runtime addresses of a
- * host program then need its load bias subtracted. */
+ * host program then need its load bias subtracted. 0 for every file that
+ * sym_elf_machine rejects (the same header check), and for unreadable ones. */
 int sym_elf_is_pie(const char *elf);
 
 /* The addr2line to use for elf: override if given, else by e_machine from

@@ -265,8 +265,12 @@ static int parse_plain_line(const char *line, size_t len, rtm_trace_event_t *ev,
     if (len > 0 && line[len - 1] == '\r') {
         len--;
     }
-    if (len == 0) {
-        return 0;
+    size_t blanks = 0;
+    while (blanks < len && (line[blanks] == ' ' || line[blanks] == '\t')) {
+        blanks++;
+    }
+    if (blanks == len) {
+        return 0; /* a blank line, also one of spaces and tabs */
     }
     if (line[0] == '#') {
         return parse_header(line, len, err, errlen);
@@ -489,8 +493,7 @@ bool rtm_idmap_remove(rtm_idmap_t *m, const char *id, rtm_trace_payload_t *out)
 void rtm_trace_reader_init(rtm_trace_reader_t *r, FILE *file, const char *name, bool lenient)
 {
     memset(r, 0, sizeof *r);
-    r->file = file;
-    r->name = name != NULL ? name : "-";
+    rtm_line_reader_init(&r->lines, file, name);
     r->lenient = lenient;
     rtm_idmap_init(&r->ids);
 }
@@ -507,7 +510,8 @@ uint64_t rtm_trace_skipped(const rtm_trace_counts_t *c)
 
 static int reader_error(rtm_trace_reader_t *r, const char *what)
 {
-    (void)snprintf(r->err, sizeof r->err, "%s:%lu: %s", r->name, r->line, what);
+    (void)rtm_line_fail(&r->lines, what);
+    memcpy(r->err, r->lines.err, sizeof r->err);
     return -1;
 }
 
@@ -573,28 +577,20 @@ static int apply_ids(rtm_trace_reader_t *r, rtm_trace_event_t *ev)
 int rtm_trace_next(rtm_trace_reader_t *r, rtm_trace_event_t *ev)
 {
     for (;;) {
-        if (fgets(r->buf, (int)sizeof r->buf, r->file) == NULL) {
-            if (ferror(r->file)) {
-                r->line++;
-                return reader_error(r, strerror(errno != 0 ? errno : EIO));
-            }
+        size_t len;
+        int got = rtm_line_next(&r->lines, &len);
+        r->line = r->lines.line;
+        if (got < 0) {
+            memcpy(r->err, r->lines.err, sizeof r->err);
+            return -1;
+        }
+        if (got == 0) {
             return 0;
         }
-        r->line++;
-        size_t len = strlen(r->buf);
-        bool has_nl = len > 0 && r->buf[len - 1] == '\n';
-        if (has_nl) {
-            len--;
-        } else if (len > RTM_TRACE_LINE_MAX) {
-            char msg[96];
-            (void)snprintf(msg, sizeof msg, "line longer than %u bytes", RTM_TRACE_LINE_MAX);
-            return reader_error(r, msg);
-        }
-        bool last_unterminated = !has_nl;
         char msg[RTM_TRACE_ERR_MAX / 2];
-        int rc = rtm_trace_parse_line(r->buf, len, ev, msg, sizeof msg);
+        int rc = rtm_trace_parse_line(r->lines.text, len, ev, msg, sizeof msg);
         if (rc < 0) {
-            if (last_unterminated && feof(r->file)) {
+            if (r->lines.unterminated) {
                 r->counts.truncated++;
                 return 0;
             }

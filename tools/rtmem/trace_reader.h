@@ -12,9 +12,12 @@
  *   lenient:          inconsistent events (free or realloc of an unknown ID,
  *                     allocation under an ID that is live) are skipped and
  *                     counted; malformed lines are still errors.
- * A last line without "\n" is accepted when it is complete; if it does not
- * parse it is taken as cut off (a trace truncated mid-line), skipped and
- * counted in `truncated`, in both modes. CR before LF is ignored.
+ * Lines come from the strict line reader (line_reader.h): a NUL byte, a
+ * line over RTM_TRACE_LINE_MAX bytes, a read error and empty input are
+ * errors in both modes. A last line without "\n" is accepted when it is
+ * complete; if it does not parse it is taken as cut off (a trace truncated
+ * mid-line), skipped and counted in `truncated`, in both modes. CR before
+ * LF is ignored. Messages quote the input escaped (escape.h).
  */
 #ifndef RTMEM_TOOL_TRACE_READER_H
 #define RTMEM_TOOL_TRACE_READER_H
@@ -24,9 +27,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define RTM_TRACE_ID_MAX 32u      /* characters of an ID */
-#define RTM_TRACE_LINE_MAX 4096u  /* longest line accepted (rtmem writes <= 160) */
-#define RTM_TRACE_ERR_MAX 512u
+#include "line_reader.h"
+
+#define RTM_TRACE_ID_MAX 32u                /* characters of an ID */
+#define RTM_TRACE_LINE_MAX RTM_LINE_MAX     /* longest line accepted */
+#define RTM_TRACE_ERR_MAX RTM_LINE_ERR_MAX
 
 /* A telemetry line (docs/formats.md, {"rtmem":1,"type":...}): for a
  * "trace" line, its rtmem-trace line is unescaped into out (NUL-terminated)
@@ -69,7 +74,8 @@ typedef struct rtm_trace_event {
 
 /* Parses one line (without its line end; a trailing CR is allowed).
  * Returns 1 for an event (*ev filled, line number excluded), 0 for a
- * comment or blank line, -1 for a malformed line with a message in
+ * comment or blank line (empty, or only spaces and tabs), -1 for a
+ * malformed line with a message in
  * err[errlen] (no FILE:LINE prefix). A "# rtmem-trace N" header with N > 1
  * is an error. */
 int rtm_trace_parse_line(const char *line, size_t len, rtm_trace_event_t *ev, char *err,
@@ -105,11 +111,9 @@ typedef struct rtm_trace_counts {
 } rtm_trace_counts_t;
 
 typedef struct rtm_trace_reader {
-    FILE *file;
-    const char *name;     /* for messages */
+    rtm_line_reader_t lines;
     bool lenient;
-    unsigned long line;
-    char buf[RTM_TRACE_LINE_MAX + 2];
+    unsigned long line;   /* of the event last returned, or of the error */
     rtm_idmap_t ids;
     rtm_trace_counts_t counts;
     char err[RTM_TRACE_ERR_MAX]; /* "FILE:LINE: ..." after an error */

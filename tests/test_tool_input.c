@@ -1,0 +1,446 @@
+/*
+ * The rtmem tool's input discipline, the same for every command (replay,
+ * compare, leaks): the strict line reader (tools/rtmem/line_reader.c: NUL
+ * bytes, over-long lines, empty input, CR, lines across read chunks),
+ * numbers over 64 bits, range-checked option values, and the escaping of
+ * input text on its way to the terminal and into JSON
+ * (tools/rtmem/escape.c), with valid UTF-8 passed through.
+ * Each command runs in this process with stdout and stderr captured.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "commands.h"
+#include "escape.h"
+#include "leaks.h"
+#include "line_reader.h"
+#include "replay.h"
+
+static char g_dir[64];
+static char g_path[128];
+static char g_out[65536];
+static char g_err[65536];
+
+static int setup(void **state)
+{
+    (void)state;
+    (void)snprintf(g_dir, sizeof g_dir, "/tmp/rtm_tool_input_XXXXXX");
+    return mkdtemp(g_dir) != NULL ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    (void)snprintf(g_path, sizeof g_path, "%s/in.txt", g_dir);
+    (void)remove(g_path);
+    (void)snprintf(g_path, sizeof g_path, "%s/out.txt", g_dir);
+    (void)remove(g_path);
+    (void)snprintf(g_path, sizeof g_path, "%s/err.txt", g_dir);
+    (void)remove(g_path);
+    return rmdir(g_dir);
+}
+
+static const char *write_bytes(const char *text, size_t len)
+{
+    (void)snprintf(g_path, sizeof g_path, "%s/in.txt", g_dir);
+    FILE *f = fopen(g_path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+    return g_path;
+}
+
+static const char *write_str(const char *text)
+{
+    return write_bytes(text, strlen(text));
+}
+
+static void slurp(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, cap - 1u, f);
+    buf[n] = '\0';
+    fclose(f);
+}
+
+/* Runs fn with argv {cmd, file, extra...}; stdout into g_out, stderr into g_err. */
+static int run(int (*fn)(int, char **), const char *cmd, const char *file, const char *x1,
+               const char *x2)
+{
+    char *argv[6];
+    int argc = 0;
+    argv[argc++] = (char *)(uintptr_t)cmd;
+    if (file != NULL) {
+        argv[argc++] = (char *)(uintptr_t)file;
+    }
+    if (x1 != NULL) {
+        argv[argc++] = (char *)(uintptr_t)x1;
+    }
+    if (x2 != NULL) {
+        argv[argc++] = (char *)(uintptr_t)x2;
+    }
+    argv[argc] = NULL;
+    char out_path[128], err_path[128];
+    (void)snprintf(out_path, sizeof out_path, "%s/out.txt", g_dir);
+    (void)snprintf(err_path, sizeof err_path, "%s/err.txt", g_dir);
+    fflush(stdout);
+    fflush(stderr);
+    int saved_out = dup(1);
+    int saved_err = dup(2);
+    FILE *o = fopen(out_path, "wb");
+    FILE *e = fopen(err_path, "wb");
+    assert_non_null(o);
+    assert_non_null(e);
+    dup2(fileno(o), 1);
+    dup2(fileno(e), 2);
+    int rc = fn(argc, argv);
+    fflush(stdout);
+    fflush(stderr);
+    dup2(saved_out, 1);
+    dup2(saved_err, 2);
+    close(saved_out);
+    close(saved_err);
+    fclose(o);
+    fclose(e);
+    slurp(out_path, g_out, sizeof g_out);
+    slurp(err_path, g_err, sizeof g_err);
+    return rc;
+}
+
+typedef struct command {
+    int (*fn)(int, char **);
+    const char *name;
+} command_t;
+
+static const command_t commands[] = {
+    {rtm_cmd_replay, "replay"},
+    {rtm_cmd_compare, "compare"},
+    {rtm_cmd_leaks, "leaks"},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+/* Every command: exit 2, stderr names "FILE:LINE: " and holds what. The
+ * input is an rtmem trace, so leaks reads it like replay does. */
+static void expect_all_refuse(const char *text, size_t len, unsigned long line, const char *what)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        const char *path = write_bytes(text, len);
+        int rc = run(commands[i].fn, commands[i].name, path, NULL, NULL);
+        char prefix[192];
+        if (line != 0) {
+            (void)snprintf(prefix, sizeof prefix, "%s:%lu: ", path, line);
+        } else {
+            (void)snprintf(prefix, sizeof prefix, "%s: ", path);
+        }
+        if (rc != 2 || strstr(g_err, prefix) == NULL || strstr(g_err, what) == NULL) {
+            fail_msg("%s: expected exit 2 and '%s...%s', got %d and '%s'", commands[i].name,
+                     prefix, what, rc, g_err);
+        }
+    }
+}
+
+/* --- the line reader ------------------------------------------------------- */
+
+static int read_lines(const char *text, size_t len, char lines[][64], size_t max, size_t *n,
+                      char *err, size_t errlen)
+{
+    const char *path = write_bytes(text, len);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    rtm_line_reader_t *r = malloc(sizeof *r);
+    assert_non_null(r);
+    rtm_line_reader_init(r, f, "in.txt");
+    size_t l;
+    int rc;
+    *n = 0;
+    while ((rc = rtm_line_next(r, &l)) > 0) {
+        assert_true(*n < max);
+        assert_int_equal(strlen(r->text), l);
+        char *dst = lines[(*n)++];
+        size_t keep = l < 40u ? l : 40u; /* long lines: their start is enough */
+        memcpy(dst, r->text, keep);
+        (void)snprintf(dst + keep, 64u - keep, "%s", r->unterminated ? "<EOF>" : "");
+    }
+    (void)snprintf(err, errlen, "%s", r->err);
+    assert_int_equal(rtm_line_next(r, &l), rc); /* stays at its end or error */
+    free(r);
+    fclose(f);
+    return rc;
+}
+
+static void test_line_reader(void **state)
+{
+    (void)state;
+    char lines[8][64];
+    char err[RTM_LINE_ERR_MAX];
+    size_t n;
+    assert_int_equal(read_lines("a\r\n\r\nb\rc\nlast", 13, lines, 8, &n, err, sizeof err), 0);
+    assert_int_equal(n, 4);
+    assert_string_equal(lines[0], "a");
+    assert_string_equal(lines[1], "");
+    assert_string_equal(lines[2], "b\rc"); /* only a CR before LF is a line end */
+    assert_string_equal(lines[3], "last<EOF>");
+
+    /* empty input, with and without blank lines, is an error without a line */
+    assert_int_equal(read_lines("", 0, lines, 8, &n, err, sizeof err), -1);
+    assert_string_equal(err, "in.txt: empty input (0 bytes): nothing to read");
+    assert_int_equal(read_lines(" \r\n\t\n\n", 6, lines, 8, &n, err, sizeof err), -1);
+    assert_int_equal(n, 3);
+    assert_non_null(strstr(err, "in.txt: empty input (only blank lines)"));
+
+    /* a NUL byte: the line and the column */
+    assert_int_equal(read_lines("ok\nab\0c\nnext\n", 13, lines, 8, &n, err, sizeof err), -1);
+    assert_int_equal(n, 1);
+    assert_string_equal(err, "in.txt:2: NUL byte at column 3 (binary or damaged input)");
+    assert_int_equal(read_lines("ok\n\0", 4, lines, 8, &n, err, sizeof err), -1);
+    assert_non_null(strstr(err, "in.txt:2: NUL byte at column 1"));
+
+    /* RTM_LINE_MAX bytes (plus a CR) pass; one more is refused; both across
+     * the reader's chunks (lines start at odd offsets) */
+    size_t big = 5u * RTM_LINE_CHUNK;
+    char *text = malloc(big);
+    assert_non_null(text);
+    size_t at = 0;
+    text[at++] = 'x';
+    text[at++] = '\n';
+    for (int k = 0; k < 3; k++) {
+        memset(text + at, 'y', RTM_LINE_MAX);
+        at += RTM_LINE_MAX;
+        text[at++] = '\r';
+        text[at++] = '\n';
+    }
+    size_t ok_len = at;
+    assert_int_equal(read_lines(text, ok_len, lines, 8, &n, err, sizeof err), 0);
+    assert_int_equal(n, 4);
+    memset(text + at, 'z', RTM_LINE_MAX + 1u);
+    at += RTM_LINE_MAX + 1u;
+    text[at++] = '\n';
+    assert_int_equal(read_lines(text, at, lines, 8, &n, err, sizeof err), -1);
+    assert_string_equal(err, "in.txt:5: line longer than 4096 bytes");
+    /* the same as the unterminated last line */
+    assert_int_equal(read_lines(text, at - 1u, lines, 8, &n, err, sizeof err), -1);
+    assert_string_equal(err, "in.txt:5: line longer than 4096 bytes");
+    free(text);
+}
+
+/* --- every command, the same answer -------------------------------------------- */
+
+static void test_every_command_strict(void **state)
+{
+    (void)state;
+    static const char nul[] = "# rtmem-trace 1\na 1 10\nf 1\0 junk\na 2 20\n";
+    expect_all_refuse(nul, sizeof nul - 1u, 3, "NUL byte at column 4");
+    expect_all_refuse("", 0, 0, "empty input (0 bytes)");
+    expect_all_refuse("\n  \r\n", 5, 0, "empty input (only blank lines)");
+
+    /* a header alone is a trace without events, not empty input; blank
+     * lines may hold spaces and tabs */
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        const char *path = write_str("# rtmem-trace 1\n");
+        assert_int_equal(run(commands[i].fn, commands[i].name, path, NULL, NULL), 0);
+        path = write_str("# rtmem-trace 1\na 1 10\n \t \nf 1\n");
+        assert_int_equal(run(commands[i].fn, commands[i].name, path, NULL, NULL), 0);
+    }
+
+    /* an over-long line before a leaked block: refused, not skipped */
+    size_t len = RTM_LINE_MAX + 64u;
+    char *text = malloc(len + 64u);
+    assert_non_null(text);
+    strcpy(text, "# rtmem-trace 1\n# ");
+    size_t at = strlen(text);
+    memset(text + at, 'c', RTM_LINE_MAX);
+    at += RTM_LINE_MAX;
+    strcpy(text + at, "\na 7 100\n");
+    expect_all_refuse(text, strlen(text), 2, "line longer than 4096 bytes");
+    free(text);
+
+    /* a number over 64 bits never wraps: replay says "too large", leaks
+     * "wider than 64 bits"; both name the line */
+    const char *wide = write_str("# rtmem-trace 1\na 1 10\na 2 99999999999999999999\n");
+    assert_int_equal(run(rtm_cmd_replay, "replay", wide, NULL, NULL), 2);
+    assert_non_null(strstr(g_err, ":3: SIZE '99999999999999999999' is too large"));
+    assert_int_equal(run(rtm_cmd_leaks, "leaks", wide, NULL, NULL), 2);
+    assert_non_null(strstr(g_err, ":3: number wider than 64 bits"));
+    /* UINT64_MAX itself is a number */
+    const char *max = write_str("# rtmem-trace 1\na 1 18446744073709551615\n");
+    assert_int_equal(run(rtm_cmd_leaks, "leaks", max, "--json", NULL), 1);
+    assert_non_null(strstr(g_out, "\"bytes\":18446744073709551615"));
+}
+
+static void test_leaks_numbers_over_64_bits(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        /* seq=, t= and caller= of an rtmem line */
+        "# rtmem-trace 1\na 1 10 seq=18446744073709551616\n",
+        "# rtmem-trace 1\na 1 10 t=99999999999999999999\n",
+        "# rtmem-trace 1\na 1 10 caller=0x400d1234:0x1400d12345678abcd\n",
+        /* ESP-IDF: size, address wider than 64 bits, ccount, caller */
+        "====== Heap Trace: 1 records (8 capacity) ======\n"
+        "99999999999999999999 bytes (@ 0x3fca0000, Internal) allocated CPU 0 ccount 0x100 caller 0x42001234\n",
+        "====== Heap Trace: 1 records (8 capacity) ======\n"
+        "    32 bytes (@ 0x123456789abcdef0123, Internal) allocated CPU 0 ccount 0x100 caller 0x42001234\n",
+        "====== Heap Trace: 1 records (8 capacity) ======\n"
+        "    32 bytes (@ 0x3fca0000, Internal) allocated CPU 0 ccount 0x100 caller 0x142001234aaaaaaaa\n",
+        /* summary counts */
+        "====== Heap Trace: 1 records (8 capacity) ======\n"
+        "    32 bytes (@ 0x3fca0000, Internal) allocated CPU 0 ccount 0x100 caller 0x42001234\n"
+        "32 bytes 'leaked' in trace (18446744073709551617 allocations)\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *path = write_str(bad[i]);
+        int rc = run(rtm_cmd_leaks, "leaks", path, NULL, NULL);
+        if (rc != 2 || strstr(g_err, "number wider than 64 bits") == NULL) {
+            fail_msg("input %zu: expected exit 2 'number wider than 64 bits', got %d '%s'", i, rc,
+                     g_err);
+        }
+    }
+    /* leading zeros are no overflow */
+    const char *zeros = write_str("# rtmem-trace 1\na 1 10 caller=0x00000000400d1234 "
+                                  "t=000000000000000000000000042\n");
+    assert_int_equal(run(rtm_cmd_leaks, "leaks", zeros, "--json", NULL), 1);
+    assert_non_null(strstr(g_out, "\"addr\":\"0x400d1234\""));
+    assert_non_null(strstr(g_out, "\"first_time\":42"));
+}
+
+static void test_option_ranges(void **state)
+{
+    (void)state;
+    const char *path = write_str("# rtmem-trace 1\na 1 10 seq=5\n");
+    static const char *const since_bad[] = {"-1", "+1", "", "1x", " 1", "18446744073709551616",
+                                            "0x10"};
+    for (size_t i = 0; i < sizeof since_bad / sizeof since_bad[0]; i++) {
+        int rc = run(rtm_cmd_leaks, "leaks", path, "--since", since_bad[i]);
+        if (rc != 2 || strstr(g_err, "--since needs a sequence number") == NULL) {
+            fail_msg("--since '%s': expected exit 2, got %d '%s'", since_bad[i], rc, g_err);
+        }
+    }
+    assert_int_equal(run(rtm_cmd_leaks, "leaks", path, "--since", "18446744073709551615"), 0);
+    assert_int_equal(run(rtm_cmd_leaks, "leaks", path, "--since", "5"), 1);
+    assert_int_equal(run(rtm_cmd_leaks, "leaks", path, "--since", "6"), 0);
+
+    uint64_t v = 7;
+    assert_true(rtm_tool_parse_u64("0", &v) && v == 0);
+    assert_true(rtm_tool_parse_u64("18446744073709551615", &v) && v == UINT64_MAX);
+    assert_false(rtm_tool_parse_u64("-1", &v));
+    assert_false(rtm_tool_parse_u64(NULL, &v));
+
+    static const char *const size_bad[] = {"-1", "0", "-64K", "1T", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof size_bad / sizeof size_bad[0]; i++) {
+        assert_int_equal(run(rtm_cmd_replay, "replay", path, "--size", size_bad[i]), 2);
+        assert_int_equal(run(rtm_cmd_compare, "compare", path, "--size", size_bad[i]), 2);
+    }
+    static const char *const align_bad[] = {"-8", "0", "2", "12"};
+    for (size_t i = 0; i < sizeof align_bad / sizeof align_bad[0]; i++) {
+        assert_int_equal(run(rtm_cmd_replay, "replay", path, "--align", align_bad[i]), 2);
+    }
+}
+
+/* --- nothing from the input reaches the terminal unescaped --------------------- */
+
+static bool has_raw_control(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        if ((*p < 0x20u && *p != '\n') || *p == 0x7fu) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void test_escape(void **state)
+{
+    (void)state;
+    char out[64];
+    /* valid UTF-8 passes, including 4-byte sequences */
+    assert_string_equal(rtm_esc_copy(out, sizeof out, "t\xc3\xa9st \xe6\x97\xa5 \xf0\x9f\x98\x80", 14),
+                        "t\xc3\xa9st \xe6\x97\xa5 \xf0\x9f\x98\x80");
+    /* C0, DEL, C1 (U+009B, the 8-bit CSI) */
+    assert_string_equal(rtm_esc_copy(out, sizeof out, "\x1b[2J\x7f\xc2\x9b", 7),
+                        "\\x1b[2J\\x7f\\xc2\\x9b");
+    /* invalid: lone continuation, 0xff, overlong '/', surrogate, > U+10FFFF, cut off */
+    assert_string_equal(rtm_esc_copy(out, sizeof out, "\x80\xff\xc0\xaf", 4),
+                        "\\x80\\xff\\xc0\\xaf");
+    assert_string_equal(rtm_esc_copy(out, sizeof out, "\xed\xa0\x80", 3), "\\xed\\xa0\\x80");
+    assert_string_equal(rtm_esc_copy(out, sizeof out, "\xf4\x90\x80\x80", 4),
+                        "\\xf4\\x90\\x80\\x80");
+    assert_string_equal(rtm_esc_copy(out, sizeof out, "a\xe2\x82", 3), "a\\xe2\\x82");
+    /* truncation keeps whole pieces */
+    assert_string_equal(rtm_esc_copy(out, 6, "ab\x01" "cd", 5), "ab");
+    assert_string_equal(rtm_esc_copy(out, 7, "ab\x01" "cd", 5), "ab\\x01");
+    assert_string_equal(rtm_esc_copy(out, 4, "a\xc3\xa9", 3), "a\xc3\xa9");
+    assert_string_equal(rtm_esc_copy(out, 3, "a\xc3\xa9", 3), "a");
+
+    /* JSON: UTF-8 kept, controls as \u00XX, invalid bytes as U+FFFD */
+    char path[128];
+    (void)snprintf(path, sizeof path, "%s/out.txt", g_dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    rtm_esc_json(f, "t\xc3\xa9st \"q\" \\ \x1b \x7f \xff");
+    fclose(f);
+    slurp(path, g_out, sizeof g_out);
+    assert_string_equal(g_out, "\"t\xc3\xa9st \\\"q\\\" \\\\ \\u001b \\u007f \\ufffd\"");
+}
+
+static void test_no_raw_bytes_on_the_terminal(void **state)
+{
+    (void)state;
+    /* garbage with escape sequences: the message quotes it escaped */
+    static const char garbage[] = "\x1b[2J\x1b]0;pwned\x07 \xff\xfe\n";
+    for (size_t i = 0; i < 2; i++) {
+        const char *path = write_bytes(garbage, sizeof garbage - 1u);
+        assert_int_equal(run(commands[i].fn, commands[i].name, path, NULL, NULL), 2);
+        assert_false(has_raw_control(g_err));
+        assert_non_null(strstr(g_err, "\\x1b[2J"));
+        assert_null(strstr(g_err, "\xff"));
+    }
+    /* leaks: a task and a site with control bytes and UTF-8, table and JSON */
+    const char *path = write_str("# rtmem-trace 1\n"
+                                 "a 1 10 task=t%C3%A9st%1B%5B31m site=%E6%97%A5.c:3%07\n");
+    assert_int_equal(run(rtm_cmd_leaks, "leaks", path, NULL, NULL), 1);
+    assert_false(has_raw_control(g_out));
+    assert_non_null(strstr(g_out, "task t\xc3\xa9st\\x1b[31m"));
+    assert_non_null(strstr(g_out, "site \xe6\x97\xa5.c:3\\x07"));
+    assert_int_equal(run(rtm_cmd_leaks, "leaks", path, "--json", NULL), 1);
+    assert_false(has_raw_control(g_out));
+    assert_non_null(strstr(g_out, "\"tasks\":\"t\xc3\xa9st\\u001b[31m\""));
+    assert_non_null(strstr(g_out, "\"site\":\"\xe6\x97\xa5.c:3\\u0007\""));
+    /* a malformed rtmem event quoting control bytes */
+    path = write_str("# rtmem-trace 1\na 1 1\x1b[31m0\n");
+    assert_int_equal(run(rtm_cmd_replay, "replay", path, NULL, NULL), 2);
+    assert_false(has_raw_control(g_err));
+    assert_non_null(strstr(g_err, "\\x1b[31m"));
+    /* an unknown option and a file name with control bytes */
+    assert_int_equal(run(rtm_cmd_leaks, "leaks", path, "--\x1b[31mx", NULL), 2);
+    assert_false(has_raw_control(g_err));
+    assert_int_equal(run(rtm_cmd_replay, "replay", "/nonexistent/\x1b[2J", NULL, NULL), 2);
+    assert_false(has_raw_control(g_err));
+    assert_int_equal(run(rtm_cmd_leaks, "leaks", "/nonexistent/\x1b[2J", NULL, NULL), 2);
+    assert_false(has_raw_control(g_err));
+    assert_non_null(strstr(g_err, "\\x1b[2J"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_line_reader),
+        cmocka_unit_test(test_every_command_strict),
+        cmocka_unit_test(test_leaks_numbers_over_64_bits),
+        cmocka_unit_test(test_option_ranges),
+        cmocka_unit_test(test_escape),
+        cmocka_unit_test(test_no_raw_bytes_on_the_terminal),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,52 @@
+/*
+ * Text from an input file on its way to a terminal or into JSON.
+ *
+ * Everything the rtmem tool prints that came from an input (a token quoted
+ * in an error message, a task or site name, an addr2line answer, a file
+ * name) goes through one of these, so that a hostile or damaged file cannot
+ * send escape sequences to the user's terminal or produce invalid JSON.
+ *
+ * Valid UTF-8 passes through unchanged ("tést" stays "tést"). Escaped:
+ *   terminal: bytes 0x00-0x1f and 0x7f, the C1 controls U+0080-U+009F, and
+ *             every byte that is not part of a valid UTF-8 sequence
+ *             (overlong forms, surrogates, above U+10FFFF, cut-off
+ *             sequences) become "\xNN", one per byte;
+ *   JSON:     '"' and '\' get a backslash, 0x00-0x1f and 0x7f become
+ *             "\u00NN", and every byte that is not valid UTF-8 becomes
+ *             "\ufffd" (JSON text must be UTF-8; the replacement character
+ *             says a byte was lost instead of inventing a character).
+ * Cost: linear in the text; no allocation.
+ */
+#ifndef RTMEM_TOOL_ESCAPE_H
+#define RTMEM_TOOL_ESCAPE_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* Length (1-4) of the valid UTF-8 sequence at s[0..len), or 0 when s[0]
+ * does not start one. len 0 gives 0. */
+size_t rtm_utf8_seq_len(const unsigned char *s, size_t len);
+
+/* Writes s[0..len) to f, escaped for a terminal. */
+void rtm_esc_write(FILE *f, const char *s, size_t len);
+
+/* s[0..len) escaped for a terminal into out[outlen] (outlen >= 1): always
+ * terminated; when it does not fit, it ends after the last whole character
+ * or escape that fits. Returns out. */
+char *rtm_esc_copy(char *out, size_t outlen, const char *s, size_t len);
+
+/* One message line: msg (terminated) escaped for a terminal, then "\n". */
+void rtm_esc_line(FILE *f, const char *msg);
+
+/* printf-style message line: formatted (at most 1023 bytes kept), written
+ * escaped for a terminal, then "\n". For messages that quote file names,
+ * arguments or input text. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+void rtm_esc_msg(FILE *f, const char *fmt, ...);
+
+/* A JSON string literal (with its quotes) of the terminated string s. */
+void rtm_esc_json(FILE *f, const char *s);
+
+#endif

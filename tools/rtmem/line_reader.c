@@ -1,0 +1,138 @@
+/* Strict line reader of every tool input: see line_reader.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "line_reader.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "escape.h"
+
+void rtm_line_reader_init(rtm_line_reader_t *r, FILE *file, const char *name)
+{
+    r->file = file;
+    r->name = name != NULL ? name : "-";
+    r->line = 0;
+    r->unterminated = false;
+    r->seen_text = false;
+    r->at_eof = false;
+    r->pos = 0;
+    r->len = 0;
+    r->text[0] = '\0';
+    r->err[0] = '\0';
+}
+
+/* "FILE:LINE: " (or "FILE: " for line 0) + what, with the file name and
+ * what escaped: both may hold bytes from the outside. */
+static void set_err(rtm_line_reader_t *r, unsigned long line, const char *what)
+{
+    char name[160];
+    (void)rtm_esc_copy(name, sizeof name, r->name, strlen(r->name));
+    int n = line != 0 ? snprintf(r->err, sizeof r->err, "%s:%lu: ", name, line)
+                      : snprintf(r->err, sizeof r->err, "%s: ", name);
+    size_t at = n > 0 && (size_t)n < sizeof r->err ? (size_t)n : sizeof r->err - 1u;
+    (void)rtm_esc_copy(r->err + at, sizeof r->err - at, what, strlen(what));
+}
+
+int rtm_line_fail(rtm_line_reader_t *r, const char *what)
+{
+    set_err(r, r->line, what);
+    return -1;
+}
+
+/* Refills chunk; false at end of file or on a read error (r->err set). */
+static bool refill(rtm_line_reader_t *r)
+{
+    if (r->at_eof) {
+        return false;
+    }
+    r->pos = 0;
+    r->len = fread(r->chunk, 1, sizeof r->chunk, r->file);
+    if (r->len == 0) {
+        r->at_eof = true;
+        if (ferror(r->file)) {
+            char what[128];
+            (void)snprintf(what, sizeof what, "read error: %s", strerror(errno != 0 ? errno : EIO));
+            set_err(r, r->line + 1u, what);
+        }
+        return false;
+    }
+    return true;
+}
+
+static bool has_text(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r') {
+            return true;
+        }
+    }
+    return false;
+}
+
+int rtm_line_next(rtm_line_reader_t *r, size_t *len)
+{
+    if (r->err[0] != '\0') {
+        return -1;
+    }
+    size_t n = 0;
+    bool got_any = false;  /* a byte of this line, or its "\n" */
+    bool terminated = false;
+    while (!terminated) {
+        if (r->pos == r->len && !refill(r)) {
+            if (r->err[0] != '\0') {
+                return -1;
+            }
+            break;
+        }
+        const char *start = r->chunk + r->pos;
+        size_t avail = r->len - r->pos;
+        const char *nl = memchr(start, '\n', avail);
+        size_t take = nl != NULL ? (size_t)(nl - start) : avail;
+        got_any = true;
+        /* RTM_LINE_MAX + 1: room for a CR that is removed below */
+        if (take > RTM_LINE_MAX + 1u - n) {
+            char what[96];
+            (void)snprintf(what, sizeof what, "line longer than %u bytes", RTM_LINE_MAX);
+            set_err(r, r->line + 1u, what);
+            return -1;
+        }
+        memcpy(r->text + n, start, take);
+        n += take;
+        r->pos += take;
+        if (nl != NULL) {
+            r->pos++;
+            terminated = true;
+        }
+    }
+    if (!got_any) {
+        if (!r->seen_text) {
+            set_err(r, 0, r->line == 0 ? "empty input (0 bytes): nothing to read"
+                                       : "empty input (only blank lines): nothing to read");
+            return -1;
+        }
+        return 0;
+    }
+    r->line++;
+    r->unterminated = !terminated;
+    if (n > 0 && r->text[n - 1u] == '\r') {
+        n--;
+    }
+    if (n > RTM_LINE_MAX) {
+        char what[96];
+        (void)snprintf(what, sizeof what, "line longer than %u bytes", RTM_LINE_MAX);
+        return rtm_line_fail(r, what);
+    }
+    r->text[n] = '\0';
+    const char *nul = memchr(r->text, '\0', n);
+    if (nul != NULL) {
+        char what[96];
+        (void)snprintf(what, sizeof what, "NUL byte at column %zu (binary or damaged input)",
+                       (size_t)(nul - r->text) + 1u);
+        return rtm_line_fail(r, what);
+    }
+    if (!r->seen_text) {
+        r->seen_text = has_text(r->text, n);
+    }
+    *len = n;
+    return 1;
+}
