@@ -261,7 +261,7 @@ static inline void malloc_event(const event_t *e)
 
 static rtm_heap_t *make_heap(rtm_strategy_id_t s, size_t size)
 {
-    rtm_heap_config_t cfg = {.strategy = s, .flags = RTM_HEAP_NO_LOCK};
+    rtm_heap_config_t cfg = {.strategy = rtm_strategy_by_id(s), .flags = RTM_HEAP_NO_LOCK};
     return rtm_heap_init(g_region, size, &cfg);
 }
 
@@ -282,7 +282,7 @@ static bool completes(const trace_t *t, rtm_strategy_id_t s, size_t size)
 
 static size_t min_heap(const trace_t *t, rtm_strategy_id_t s)
 {
-    size_t lo = rtm_heap_min_size(&(rtm_heap_config_t){.strategy = s});
+    size_t lo = rtm_heap_min_size(&(rtm_heap_config_t){.strategy = rtm_strategy_by_id(s)});
     size_t hi = MAX_REGION;
     if (!completes(t, s, hi)) {
         return 0;

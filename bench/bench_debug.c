@@ -77,7 +77,7 @@ static uint32_t xorshift(void)
 
 static rtm_heap_t *fresh(uint8_t *mem, size_t size)
 {
-    rtm_heap_config_t cfg = {.strategy = RTM_TLSF, .flags = RTM_HEAP_NO_LOCK, .name = "bench"};
+    rtm_heap_config_t cfg = {.strategy = &rtm_strategy_tlsf, .flags = RTM_HEAP_NO_LOCK, .name = "bench"};
     rtm_heap_t *h = rtm_heap_init(mem, size, &cfg);
     if (h == NULL) {
         fprintf(stderr, "bench_debug: heap init failed\n");

@@ -157,7 +157,7 @@ static void run_libc(bool ticks)
 
 static rtm_heap_t *make_heap(rtm_strategy_id_t s, size_t size)
 {
-    rtm_heap_config_t cfg = {.strategy = s, .flags = RTM_HEAP_NO_LOCK};
+    rtm_heap_config_t cfg = {.strategy = rtm_strategy_by_id(s), .flags = RTM_HEAP_NO_LOCK};
     return rtm_heap_init(g_mem, size, &cfg);
 }
 
@@ -172,7 +172,7 @@ static bool completes(rtm_strategy_id_t s, size_t size)
  * confirmed with the size 16 bytes below it failing. */
 static size_t min_arena(rtm_strategy_id_t s)
 {
-    size_t lo = rtm_heap_min_size(&(rtm_heap_config_t){.strategy = s});
+    size_t lo = rtm_heap_min_size(&(rtm_heap_config_t){.strategy = rtm_strategy_by_id(s)});
     size_t hi = sizeof g_mem;
     if (!completes(s, hi)) {
         return 0;

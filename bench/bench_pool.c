@@ -162,7 +162,7 @@ static void instance_init(instance_t *in, int design, size_t count)
         scan_init(&in->scan, count);
         in->a = (allocator_t){scan_alloc, scan_free, &in->scan};
     } else {
-        rtm_heap_config_t cfg = {.strategy = RTM_TLSF, .flags = RTM_HEAP_NO_LOCK};
+        rtm_heap_config_t cfg = {.strategy = &rtm_strategy_tlsf, .flags = RTM_HEAP_NO_LOCK};
         size_t bytes = rtm_heap_min_size(&cfg) + count * (BLOCK_SIZE + 16u) + 4096u;
         in->mem = aligned_alloc(64, (bytes + 63u) & ~(size_t)63u);
         rtm_heap_t *h = in->mem != NULL ? rtm_heap_init(in->mem, bytes, &cfg) : NULL;

@@ -40,7 +40,7 @@ static void quiet_misuse(rtm_heap_t *h, rtm_misuse_t kind, const void *address, 
 
 static void fresh_heap(void)
 {
-    rtm_heap_config_t cfg = {.strategy = RTM_TLSF, .flags = RTM_HEAP_NO_LOCK,
+    rtm_heap_config_t cfg = {.strategy = &rtm_strategy_tlsf, .flags = RTM_HEAP_NO_LOCK,
                              .on_misuse = quiet_misuse};
     g_heap = rtm_heap_init(g_mem, sizeof g_mem, &cfg);
     g_kept = 0;
