@@ -122,13 +122,14 @@ static void bf_insert(uint8_t *base, rtm_blk_arena_t *st, uint32_t h, uint32_t s
 
 static size_t bf_min_size(size_t granularity)
 {
-    return rtm_blk_min_arena(granularity, bf_min_span(granularity));
+    return rtm_blk_min_arena(granularity, bf_min_span(granularity), sizeof(rtm_blk_arena_t));
 }
 
 static rtm_err_t bf_init(void *arena, size_t size, size_t granularity, size_t param)
 {
     (void)param;
-    rtm_err_t err = rtm_blk_init_arena(arena, size, granularity, bf_min_span(granularity));
+    rtm_err_t err = rtm_blk_init_arena(arena, size, granularity, bf_min_span(granularity),
+                                       sizeof(rtm_blk_arena_t));
     if (err != RTM_OK) {
         return err;
     }
@@ -333,7 +334,7 @@ static bool bf_check(const void *arena, rtm_check_report_t *report)
 {
     const rtm_blk_arena_t *st = arena;
     const uint8_t *base = arena;
-    if (!rtm_blk_state_ok(st, bf_min_span(st->gran))) {
+    if (!rtm_blk_state_ok(st, bf_min_span(st->gran), sizeof(rtm_blk_arena_t))) {
         return rtm_check_fail(report, "best-fit state is damaged (granularity or bounds)", st);
     }
     size_t blocks = 0;

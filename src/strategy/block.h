@@ -173,18 +173,20 @@ static inline bool rtm_blk_map_test(const uint32_t *map, uint32_t bit)
 /* Largest granularity a block strategy accepts: spans stay 32-bit. */
 #define RTM_BLK_MAX_GRAN ((size_t)1u << 31)
 
-/* The state first fit, best fit and bump keep at offset 0 of their arena.
- * Every field is 32-bit, so the state, and with it every offset after it,
- * is the same on 32- and 64-bit machines. The block-start map follows it
- * (at offset sizeof(rtm_blk_arena_t), a multiple of 4), then padding, then
- * the first block: the blocks tile [first, end), and the fewer than G bytes
- * after end belong to no block. */
+/* The state first fit, best fit and bump keep at offset 0 of their arena,
+ * first in a strategy's own state when it needs more (state_bytes below:
+ * that whole state's size, a multiple of 4). Every field is 32-bit, so the
+ * state, and with it every offset after it, is the same on 32- and 64-bit
+ * machines. The block-start map follows the state (at offset map), then
+ * padding, then the first block: the blocks tile [first, end), and the
+ * fewer than G bytes after end belong to no block. */
 typedef struct rtm_blk_arena {
     rtm_arena_stats_t stats; /* first: the front reads it in place */
     uint32_t size;           /* arena bytes given to init */
     uint32_t gran;           /* G */
     uint32_t gshift;         /* log2(G): the map bit of the header at h is (h - first) >> gshift */
     uint32_t min_span;
+    uint32_t map;   /* offset of the block-start map: the strategy's state bytes */
     uint32_t first; /* header of the lowest block */
     uint32_t end;   /* one past the highest block */
     /* The strategy's way into its free space. First fit: the lowest free
@@ -193,16 +195,14 @@ typedef struct rtm_blk_arena {
     uint32_t head;
 } rtm_blk_arena_t;
 
-#define RTM_BLK_STATE_BYTES ((uint32_t)sizeof(rtm_blk_arena_t))
-
 static inline uint32_t *rtm_blk_map(rtm_blk_arena_t *a)
 {
-    return (uint32_t *)(void *)((uint8_t *)a + RTM_BLK_STATE_BYTES);
+    return (uint32_t *)(void *)((uint8_t *)a + a->map);
 }
 
 static inline const uint32_t *rtm_blk_cmap(const rtm_blk_arena_t *a)
 {
-    return (const uint32_t *)(const void *)((const uint8_t *)a + RTM_BLK_STATE_BYTES);
+    return (const uint32_t *)(const void *)((const uint8_t *)a + a->map);
 }
 
 /* Map bit of the header at h, first <= h < end. */
@@ -264,28 +264,28 @@ static inline uint32_t rtm_blk_prev_header(const rtm_blk_arena_t *a, uint32_t h)
  * arena of size bytes. The map covers every granule after the state,
  * slightly more than the blocks need, which keeps this independent of
  * where the first block lands. */
-static inline size_t rtm_blk_reserved(size_t size, size_t g)
+static inline size_t rtm_blk_reserved(size_t size, size_t g, size_t state_bytes)
 {
-    size_t area = size > RTM_BLK_STATE_BYTES ? size - RTM_BLK_STATE_BYTES : 0u;
-    return RTM_BLK_STATE_BYTES + rtm_blk_map_bytes(area, g);
+    size_t area = size > state_bytes ? size - state_bytes : 0u;
+    return state_bytes + rtm_blk_map_bytes(area, g);
 }
 
 /* The smallest arena rtm_blk_lay_out accepts wherever an 8-aligned arena
  * lies; SIZE_MAX for a granularity it never accepts. The map grows with
  * the arena, so the bound is iterated until the map it implies stops
  * growing (at once for every arena that small). */
-static inline size_t rtm_blk_min_arena(size_t g, uint32_t min_span)
+static inline size_t rtm_blk_min_arena(size_t g, uint32_t min_span, size_t state_bytes)
 {
     if (g < 4u || !rtm_is_pow2(g) || g > RTM_BLK_MAX_GRAN) {
         return SIZE_MAX;
     }
-    size_t reserved = rtm_blk_reserved(0, g);
+    size_t reserved = rtm_blk_reserved(0, g, state_bytes);
     for (;;) {
         uint64_t need = rtm_blk_first_header_worst(reserved, g) + min_span;
         if (need > UINT32_MAX) {
             return SIZE_MAX;
         }
-        size_t more = rtm_blk_reserved((size_t)need, g);
+        size_t more = rtm_blk_reserved((size_t)need, g, state_bytes);
         if (more <= reserved) {
             return (size_t)need;
         }
@@ -296,7 +296,8 @@ static inline size_t rtm_blk_min_arena(size_t g, uint32_t min_span)
 /* Checks an arena, lays out its state, clears its map and computes where
  * the blocks go, room for at least one block of min_span included. The
  * strategy then makes its first block at a->first and books it. */
-static inline rtm_err_t rtm_blk_init_arena(void *arena, size_t size, size_t g, uint32_t min_span)
+static inline rtm_err_t rtm_blk_init_arena(void *arena, size_t size, size_t g, uint32_t min_span,
+                                           size_t state_bytes)
 {
     if (arena == NULL) {
         return RTM_ERR_NULL;
@@ -312,7 +313,7 @@ static inline rtm_err_t rtm_blk_init_arena(void *arena, size_t size, size_t g, u
     }
     /* Computed here rather than with rtm_blk_first_header so that an arena
      * near the top of the address space cannot wrap the sum. */
-    size_t reserved = rtm_blk_reserved(size, g);
+    size_t reserved = rtm_blk_reserved(size, g, state_bytes);
     uintptr_t payload = (uintptr_t)arena + reserved + RTM_BLK_HDR;
     uint64_t first = reserved + (uint64_t)((~payload + 1u) & (g - 1u));
     if ((uint64_t)size < first + min_span) {
@@ -326,13 +327,14 @@ static inline rtm_err_t rtm_blk_init_arena(void *arena, size_t size, size_t g, u
     a->gran = (uint32_t)g;
     a->gshift = rtm_blk_msb((uint32_t)g);
     a->min_span = min_span;
+    a->map = (uint32_t)state_bytes;
     a->first = (uint32_t)first;
     a->end = a->first + ((a->size - a->first) & ~((uint32_t)g - 1u));
     a->head = 0;
     a->stats.free_bytes = 0;
     a->stats.free_blocks = 0;
     a->stats.overhead_bytes = a->first + (a->size - a->end);
-    memset(rtm_blk_map(a), 0, reserved - RTM_BLK_STATE_BYTES);
+    memset(rtm_blk_map(a), 0, reserved - state_bytes);
     return RTM_OK;
 }
 
@@ -363,8 +365,8 @@ static inline rtm_ptr_status_t rtm_blk_header_of(const rtm_blk_arena_t *a, uint3
     return RTM_PTR_OK;
 }
 
-/* Whether h, which the map says is no block's start, lies inside a free
- * block and still holds a free header: what a block freed and then merged
+/* Map only. Whether h, which the map says is no block's start, lies inside
+ * a free block and still holds a free header: what a block freed and then merged
  * into the free block below it leaves behind (a header whose span ends
  * inside that free block), so a call on its pointer is a double free. Only
  * ever changes how a refused pointer is reported. */
@@ -403,17 +405,18 @@ static inline rtm_ptr_status_t rtm_blk_validate(const rtm_blk_arena_t *a, const 
     uint32_t span = word & ~RTM_BLK_FLAGS;
 #if RTM_EXACT_POINTERS
     if (!rtm_blk_has(a, h)) {
-        return rtm_blk_stale_free(a, h, word) ? RTM_PTR_FREED : RTM_PTR_INVALID;
+        return RTM_PTR_INVALID;
     }
-    if (!rtm_blk_span_ok(span, h, a->end, a->gran, a->min_span) ||
-        (word & RTM_BLK_PREV_FREE) != 0) {
-        return RTM_PTR_CORRUPT;
+    /* A live header is its span alone: a multiple of G (>= 4), so no flag
+     * bit, at least min_span and inside the area. */
+    if ((word & (a->gran - 1u)) == 0 && word >= a->min_span && word <= a->end - h) {
+        uint32_t n = h + word;
+        return n == a->end || rtm_blk_has(a, n) ? RTM_PTR_OK : RTM_PTR_CORRUPT;
     }
-    if ((word & RTM_BLK_FREE) != 0) {
-        return RTM_PTR_FREED;
-    }
-    uint32_t n = h + span;
-    return n == a->end || rtm_blk_has(a, n) ? RTM_PTR_OK : RTM_PTR_CORRUPT;
+    return (word & (a->gran - 1u)) == RTM_BLK_FREE &&
+                   rtm_blk_span_ok(span, h, a->end, a->gran, a->min_span)
+               ? RTM_PTR_FREED
+               : RTM_PTR_CORRUPT;
 #else
     if (!rtm_blk_span_ok(span, h, a->end, a->gran, a->min_span)) {
         return RTM_PTR_INVALID;
@@ -465,12 +468,14 @@ static inline bool rtm_blk_walk(const rtm_blk_arena_t *a, rtm_walk_fn fn, void *
 
 /* Whether a state read back from an arena is one rtm_blk_init_arena could
  * have made (check() runs this before trusting it). */
-static inline bool rtm_blk_state_ok(const rtm_blk_arena_t *a, uint32_t expected_min_span)
+static inline bool rtm_blk_state_ok(const rtm_blk_arena_t *a, uint32_t expected_min_span,
+                                    size_t state_bytes)
 {
     uint32_t g = a->gran;
     return g >= 4u && (g & (g - 1u)) == 0 && g <= RTM_BLK_MAX_GRAN && (1u << a->gshift) == g &&
-           a->min_span == expected_min_span && a->size >= RTM_BLK_STATE_BYTES &&
-           a->first >= rtm_blk_reserved(a->size, g) && a->first < a->end && a->end <= a->size &&
+           a->min_span == expected_min_span && a->map == state_bytes && a->size >= state_bytes &&
+           a->first >= rtm_blk_reserved(a->size, g, state_bytes) && a->first < a->end &&
+           a->end <= a->size &&
            a->size - a->end < g && ((a->end - a->first) & (g - 1u)) == 0 &&
            (((uintptr_t)a + a->first + RTM_BLK_HDR) & (g - 1u)) == 0;
 }
@@ -481,7 +486,7 @@ static inline bool rtm_blk_map_count_ok(const rtm_blk_arena_t *a, size_t blocks)
 {
 #if RTM_EXACT_POINTERS
     const uint32_t *map = rtm_blk_cmap(a);
-    size_t words = (rtm_blk_reserved(a->size, a->gran) - RTM_BLK_STATE_BYTES) / 4u;
+    size_t words = (rtm_blk_reserved(a->size, a->gran, a->map) - a->map) / 4u;
     size_t set = 0;
     for (size_t i = 0; i < words; i++) {
         for (uint32_t w = map[i]; w != 0; w &= w - 1u) {

@@ -85,13 +85,14 @@ static uint32_t bump_claim(const rtm_blk_arena_t *a, uint32_t h, uint32_t need)
 
 static size_t bump_min_size(size_t granularity)
 {
-    return rtm_blk_min_arena(granularity, bump_min_span(granularity));
+    return rtm_blk_min_arena(granularity, bump_min_span(granularity), sizeof(rtm_blk_arena_t));
 }
 
 static rtm_err_t bump_init(void *arena, size_t size, size_t granularity, size_t param)
 {
     (void)param;
-    rtm_err_t err = rtm_blk_init_arena(arena, size, granularity, bump_min_span(granularity));
+    rtm_err_t err = rtm_blk_init_arena(arena, size, granularity, bump_min_span(granularity),
+                                       sizeof(rtm_blk_arena_t));
     if (err != RTM_OK) {
         return err;
     }
@@ -248,7 +249,7 @@ static bool bump_walk(const void *arena, rtm_walk_fn fn, void *ctx)
 static bool bump_state_ok(const rtm_blk_arena_t *a)
 {
     uint32_t g = a->gran;
-    return rtm_blk_state_ok(a, bump_min_span(g)) && a->head >= a->first && a->head <= a->end &&
+    return rtm_blk_state_ok(a, bump_min_span(g), sizeof(rtm_blk_arena_t)) && a->head >= a->first && a->head <= a->end &&
            ((a->head - a->first) & (g - 1u)) == 0 &&
            (a->head == a->end || a->end - a->head >= a->min_span);
 }

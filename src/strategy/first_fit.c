@@ -45,7 +45,23 @@
 
 /* Blocks free() steps down through the map looking for the free block
  * below it before it walks the free list from its head instead. */
-#define FF_BACK_STEPS 16u
+#define FF_BACK_STEPS 8u
+
+/* Search hints: a request whose span is at least FF_CLASS_MIN << k starts
+ * at hint[k] (the largest such k below FF_CLASSES), which skips the run of
+ * smaller blocks that low addresses collect. The placement is exactly the
+ * lowest block that fits, as without hints. */
+#define FF_CLASSES 4u
+#define FF_CLASS_MIN 64u
+
+typedef struct ff_state {
+    rtm_blk_arena_t blk; /* first: the shared state */
+    /* 0 (search from the head), or a listed free block such that every
+     * free block at or below it spans less than FF_CLASS_MIN << k. A hint
+     * that holds for a class holds for every larger one, so the hints are
+     * kept rising with k: a change above the last moves none. */
+    uint32_t hint[FF_CLASSES];
+} ff_state_t;
 
 static uint32_t ff_min_span(size_t g)
 {
@@ -55,6 +71,69 @@ static uint32_t ff_min_span(size_t g)
 static uint32_t ff_split_min(const rtm_blk_arena_t *a)
 {
     return a->min_span > FF_SPLIT_MIN ? a->min_span : FF_SPLIT_MIN;
+}
+
+static ff_state_t *ff_state(rtm_blk_arena_t *a)
+{
+    return (ff_state_t *)(void *)a;
+}
+
+static uint32_t ff_class_span(uint32_t k)
+{
+    return FF_CLASS_MIN << k;
+}
+
+/* A free block of span s at x, whose list predecessor is xprev, has
+ * appeared or grown, maybe absorbing listed blocks: a hint at or above x
+ * stays true only if s is below its class and the hint's block still
+ * exists. When xprev is not known (FF_UNKNOWN), the highest hint below x
+ * stands in for it: the blocks at or below it are smaller still. Only the
+ * hints at or above x change, the top ones. */
+#define FF_UNKNOWN UINT32_MAX
+
+static void ff_hints_free(rtm_blk_arena_t *a, uint32_t x, uint32_t xprev, uint32_t s)
+{
+    ff_state_t *st = ff_state(a);
+    uint32_t k = FF_CLASSES;
+    while (k > 0 && st->hint[k - 1u] >= x) {
+        k--;
+    }
+    if (xprev == FF_UNKNOWN) {
+        xprev = k > 0 ? st->hint[k - 1u] : 0u;
+    }
+    for (; k < FF_CLASSES; k++) {
+        uint32_t p = st->hint[k];
+        if (s >= ff_class_span(k)) {
+            st->hint[k] = xprev;
+        } else if (p < x + s) {
+            st->hint[k] = x;
+        }
+    }
+}
+
+/* Hint k moves up to p (a search found every block up to p smaller than
+ * its class): the larger classes' hints rise with it. */
+static void ff_raise_hint(ff_state_t *st, uint32_t k, uint32_t p)
+{
+    for (; k < FF_CLASSES && st->hint[k] < p; k++) {
+        st->hint[k] = p;
+    }
+}
+
+/* Listed block h leaves the list; repl is what takes its place there (the
+ * smaller free rest of it), or its list predecessor when nothing does. The
+ * hints equal to h are neighbours in the table, and repl keeps the order. */
+static void ff_hints_gone(rtm_blk_arena_t *a, uint32_t h, uint32_t repl)
+{
+    ff_state_t *st = ff_state(a);
+    if (h > st->hint[FF_CLASSES - 1u]) {
+        return;
+    }
+    for (uint32_t k = 0; k < FF_CLASSES; k++) {
+        if (st->hint[k] == h) {
+            st->hint[k] = repl;
+        }
+    }
 }
 
 static uint32_t ff_offset(const rtm_blk_arena_t *a, const void *ptr)
@@ -76,28 +155,43 @@ static void ff_lose(rtm_arena_stats_t *s, uint32_t span)
     s->free_blocks--;
 }
 
-/* Two adjacent free blocks become one: one header's bytes turn usable. */
+/* Two adjacent free blocks of spans a and b become one: one header's bytes
+ * turn usable. */
 static uint32_t ff_join(rtm_arena_stats_t *s, uint32_t a, uint32_t b)
 {
-    ff_lose(s, a);
-    ff_lose(s, b);
-    ff_gain(s, a + b);
+    s->free_bytes += RTM_BLK_HDR;
+    s->free_blocks--;
     s->overhead_bytes -= RTM_BLK_HDR;
     return a + b;
 }
 
-/* A free block's link word carries both flag bits, so that without the map
- * validate(), which reads the word 4 bytes before any pointer it is given,
- * never takes a link for the header of a live block. Offsets are multiples
- * of 4, so no bits are lost. */
+/* Without the map, a free block's link word carries both flag bits, so
+ * that validate(), which then judges a pointer by the word 4 bytes before
+ * it, never takes a link for the header of a live block (offsets are
+ * multiples of 4, so no bits are lost). With the map nothing reads a link
+ * as a header, and a link is the plain offset. */
+#define FF_LINK_TAG (RTM_EXACT_POINTERS ? 0u : RTM_BLK_FLAGS)
+
 static uint32_t ff_link(const uint8_t *base, uint32_t h)
 {
-    return rtm_rd32(base, h + RTM_BLK_HDR) & ~RTM_BLK_FLAGS;
+    /* base + h first: the offset then needs no 32-bit wrap of h + 4, and
+     * the load folds into one instruction on the search loops. */
+    uint32_t v;
+    memcpy(&v, base + h + RTM_BLK_HDR, sizeof v);
+    return v & ~FF_LINK_TAG;
 }
 
 static void ff_set_link(uint8_t *base, uint32_t h, uint32_t n)
 {
-    rtm_wr32(base, h + RTM_BLK_HDR, n | RTM_BLK_FLAGS);
+    rtm_wr32(base, h + RTM_BLK_HDR, n | FF_LINK_TAG);
+}
+
+/* A listed block's header word is its span with RTM_BLK_FREE, so for a
+ * multiple of 4 such as a span or a class, word >= v exactly when
+ * span >= v: the searches compare the word as it is. */
+static uint32_t ff_word(const uint8_t *base, uint32_t h)
+{
+    return rtm_rd32(base, h);
 }
 
 static uint32_t ff_next_of(const rtm_blk_arena_t *a, uint32_t prev)
@@ -120,43 +214,66 @@ static void ff_mark_free(uint8_t *base, uint32_t h, uint32_t span, uint32_t next
     ff_set_link(base, h, next);
 }
 
+#if defined(__GNUC__) || defined(__clang__)
+#define FF_COLD __attribute__((noinline, cold))
+#define FF_INLINE inline __attribute__((always_inline))
+#else
+#define FF_COLD
+#define FF_INLINE inline
+#endif
+
 /* The highest free block below offset h, 0 if none: h's list predecessor.
  * With the map it is usually a few blocks down, found block by block. */
-static uint32_t ff_pred(const rtm_blk_arena_t *a, uint32_t h)
+static FF_INLINE uint32_t ff_pred(const rtm_blk_arena_t *a, uint32_t h)
 {
     const uint8_t *base = (const uint8_t *)a;
 #if RTM_EXACT_POINTERS
-    uint32_t q = h;
+    /* The headers below h, highest first, straight from the map words;
+     * row is the offset that bit 0 of the current word stands for. */
+    const uint32_t *map = rtm_blk_cmap(a);
+    uint32_t gshift = a->gshift;
+    uint32_t bit = rtm_blk_bit(a, h);
+    uint32_t i = bit >> 5;
+    uint32_t w = map[i] & ((1u << (bit & 31u)) - 1u);
+    uint32_t row = a->first + ((i << 5) << gshift);
     for (uint32_t step = 0; step < FF_BACK_STEPS; step++) {
-        if (q == a->first) {
-            return 0;
+        while (w == 0) {
+            if (i == 0) {
+                return 0;
+            }
+            w = map[--i];
+            row -= 32u << gshift;
         }
-        q = rtm_blk_prev_header(a, q);
+        uint32_t b = rtm_blk_msb(w);
+        uint32_t q = row + (b << gshift);
         if (rtm_blk_is_free(base, q)) {
             return q;
         }
+        w ^= 1u << b;
     }
 #endif
-    uint32_t prev = 0;
-    for (uint32_t c = a->head; c != 0 && c < h; c = ff_link(base, c)) {
+    size_t prev = 0;
+    for (size_t c = a->head; c != 0 && c < h; c = ff_link(base, (uint32_t)c)) {
         prev = c;
     }
-    return prev;
+    return (uint32_t)prev;
 }
 
 static size_t ff_min_size(size_t granularity)
 {
-    return rtm_blk_min_arena(granularity, ff_min_span(granularity));
+    return rtm_blk_min_arena(granularity, ff_min_span(granularity), sizeof(ff_state_t));
 }
 
 static rtm_err_t ff_init(void *arena, size_t size, size_t granularity, size_t param)
 {
     (void)param;
-    rtm_err_t err = rtm_blk_init_arena(arena, size, granularity, ff_min_span(granularity));
+    rtm_err_t err = rtm_blk_init_arena(arena, size, granularity, ff_min_span(granularity),
+                                       sizeof(ff_state_t));
     if (err != RTM_OK) {
         return err;
     }
     rtm_blk_arena_t *a = arena;
+    memset(ff_state(a)->hint, 0, sizeof ff_state(a)->hint);
     a->head = a->first;
     ff_mark_free(arena, a->first, a->end - a->first, 0);
     rtm_blk_mark(a, a->first);
@@ -174,8 +291,9 @@ static void *ff_take(rtm_blk_arena_t *a, uint32_t prev, uint32_t h, uint32_t gap
     uint8_t *base = (uint8_t *)a;
     uint32_t span = rtm_blk_span(base, h);
     uint32_t next = ff_link(base, h);
-    ff_lose(&a->stats, span);
     if (gap != 0) {
+        /* h stays listed as the gap; the block goes after it. */
+        ff_lose(&a->stats, span);
         ff_mark_free(base, h, gap, 0);
         ff_gain(&a->stats, gap);
         a->stats.overhead_bytes += RTM_BLK_HDR;
@@ -183,18 +301,43 @@ static void *ff_take(rtm_blk_arena_t *a, uint32_t prev, uint32_t h, uint32_t gap
         h += gap;
         span -= gap;
         rtm_blk_mark(a, h);
+        ff_gain(&a->stats, span);
+    } else if (span - need >= ff_split_min(a)) {
+        ff_hints_gone(a, h, h + need);
+    } else {
+        ff_hints_gone(a, h, prev);
     }
     if (span - need >= ff_split_min(a)) {
+        /* The rest stays free in h's place: need bytes leave the free
+         * space and one header joins the overhead. */
         ff_mark_free(base, h + need, span - need, next);
         rtm_blk_mark(a, h + need);
-        ff_gain(&a->stats, span - need);
+        a->stats.free_bytes -= need;
         a->stats.overhead_bytes += RTM_BLK_HDR;
         next = h + need;
         span = need;
+    } else {
+        ff_lose(&a->stats, span);
     }
     ff_set_next(a, prev, next);
     rtm_blk_set(base, h, span, 0);
     return base + h + RTM_BLK_HDR;
+}
+
+/* From listed block h, whose list predecessor is *prev, the first listed
+ * block of span at least v (a multiple of 4), 0 if none; *prev becomes its
+ * predecessor. The search loop of every allocation: size_t offsets keep it
+ * free of 32-bit wrap-around moves. */
+static uint32_t ff_first_at_least(const uint8_t *base, uint32_t *prev, uint32_t h, uint32_t v)
+{
+    size_t p = *prev;
+    size_t c = h;
+    while (c != 0 && ff_word(base, (uint32_t)c) < v) {
+        p = c;
+        c = ff_link(base, (uint32_t)c);
+    }
+    *prev = (uint32_t)p;
+    return (uint32_t)c;
 }
 
 static void *ff_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
@@ -209,10 +352,18 @@ static void *ff_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reaso
             return NULL;
         }
         uint32_t prev = 0;
-        for (uint32_t h = a->head; h != 0; prev = h, h = ff_link(base, h)) {
-            if (rtm_blk_span(base, h) >= need) {
-                return ff_take(a, prev, h, 0, need);
-            }
+        uint32_t h = a->head;
+        if (need >= FF_CLASS_MIN) {
+            uint32_t k = rtm_blk_msb(need / FF_CLASS_MIN);
+            k = k < FF_CLASSES ? k : FF_CLASSES - 1u;
+            ff_state_t *st = ff_state(a);
+            prev = st->hint[k];
+            h = ff_first_at_least(base, &prev, ff_next_of(a, prev), ff_class_span(k));
+            ff_raise_hint(st, k, prev);
+        }
+        h = ff_first_at_least(base, &prev, h, need);
+        if (h != 0) {
+            return ff_take(a, prev, h, 0, need);
         }
     } else {
         if (need == 0 || !rtm_blk_could_fit(base, a->first, a->end, need, alignment, a->min_span)) {
@@ -232,9 +383,28 @@ static void *ff_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reaso
     return NULL;
 }
 
+/* A refused pointer that is the stale head of a block merged into the free
+ * block below it is a double free (block.h). Kept out of line, off the
+ * path of every good pointer. */
+static FF_COLD rtm_ptr_status_t ff_refused(const rtm_blk_arena_t *a, const void *ptr)
+{
+#if RTM_EXACT_POINTERS
+    uint32_t h = 0;
+    if (rtm_blk_header_of(a, a->end, ptr, &h) == RTM_PTR_OK &&
+        rtm_blk_stale_free(a, h, rtm_rd32((const uint8_t *)a, h))) {
+        return RTM_PTR_FREED;
+    }
+#else
+    (void)a;
+    (void)ptr;
+#endif
+    return RTM_PTR_INVALID;
+}
+
 static rtm_ptr_status_t ff_validate(const void *arena, const void *ptr)
 {
-    return rtm_blk_validate(arena, ptr);
+    rtm_ptr_status_t st = rtm_blk_validate(arena, ptr);
+    return st == RTM_PTR_INVALID ? ff_refused(arena, ptr) : st;
 }
 
 /* Frees the live block at h of span span. */
@@ -252,18 +422,21 @@ static void ff_release(rtm_blk_arena_t *a, uint32_t h, uint32_t span)
         rtm_strategy_refill(base, next, 2u * RTM_BLK_HDR);
         next = after;
     }
-    /* Written even when h merges into prev below: the stale header then
-     * still says free, so without the map a second free of the pointer
-     * reads as a double free (except with the free fill, which covers it:
-     * see poison.c). */
-    ff_mark_free(base, h, span, next);
-    if (prev != 0 && prev + rtm_blk_span(base, prev) == h) {
-        span = ff_join(&a->stats, rtm_blk_span(base, prev), span);
+    uint32_t pspan = prev != 0 ? rtm_blk_span(base, prev) : 0u;
+    if (prev != 0 && prev + pspan == h) {
+        /* h's header stays, saying free: a second free of the pointer then
+         * reads as a double free (block.h; with the free fill, which covers
+         * it, see poison.c). */
+        rtm_blk_set(base, h, span, RTM_BLK_FREE);
+        span = ff_join(&a->stats, pspan, span);
         rtm_blk_unmark(a, h);
         ff_mark_free(base, prev, span, next);
         rtm_strategy_refill(base, h, 2u * RTM_BLK_HDR);
+        ff_hints_free(a, prev, FF_UNKNOWN, span);
     } else {
+        ff_mark_free(base, h, span, next);
         ff_set_next(a, prev, h);
+        ff_hints_free(a, h, prev, span);
     }
 }
 
@@ -278,13 +451,14 @@ static rtm_ptr_status_t ff_validate_free(void *arena, void *ptr, size_t *usable)
 {
     rtm_blk_arena_t *a = arena;
     rtm_ptr_status_t st = rtm_blk_validate(a, ptr);
-    if (st == RTM_PTR_OK) {
-        uint32_t h = ff_offset(a, ptr) - RTM_BLK_HDR;
-        uint32_t span = rtm_blk_span(arena, h);
-        *usable = span - RTM_BLK_HDR;
-        ff_release(a, h, span);
+    if (st != RTM_PTR_OK) {
+        return st == RTM_PTR_INVALID ? ff_refused(a, ptr) : st;
     }
-    return st;
+    uint32_t h = ff_offset(a, ptr) - RTM_BLK_HDR;
+    uint32_t span = rtm_blk_span(arena, h);
+    *usable = span - RTM_BLK_HDR;
+    ff_release(a, h, span);
+    return RTM_PTR_OK;
 }
 
 /* Gives back the tail of used block h beyond need bytes of span. */
@@ -313,6 +487,7 @@ static void ff_shrink(rtm_blk_arena_t *a, uint32_t h, uint32_t span, uint32_t ne
         rtm_blk_mark(a, h + need);
         ff_set_next(a, prev, h + need);
         rtm_blk_set(base, h, need, 0);
+        ff_hints_free(a, h + need, prev, nspan + rem);
     } else if (rem >= a->min_span) {
         uint32_t prev = ff_pred(a, h);
         ff_mark_free(base, h + need, rem, ff_next_of(a, prev));
@@ -321,6 +496,7 @@ static void ff_shrink(rtm_blk_arena_t *a, uint32_t h, uint32_t span, uint32_t ne
         ff_gain(&a->stats, rem);
         a->stats.overhead_bytes += RTM_BLK_HDR;
         rtm_blk_set(base, h, need, 0);
+        ff_hints_free(a, h + need, prev, rem);
     }
 }
 
@@ -358,9 +534,11 @@ static bool ff_resize(void *arena, void *ptr, size_t size)
         ff_gain(&a->stats, total - need);
         a->stats.overhead_bytes += RTM_BLK_HDR;
         ff_set_next(a, prev, h + need);
+        ff_hints_gone(a, n, h + need);
         total = need;
     } else {
         ff_set_next(a, prev, after);
+        ff_hints_gone(a, n, prev);
     }
     rtm_blk_set(base, h, total, 0);
     return true;
@@ -397,9 +575,11 @@ static bool ff_check(const void *arena, rtm_check_report_t *report)
 {
     const rtm_blk_arena_t *a = arena;
     const uint8_t *base = arena;
-    if (!rtm_blk_state_ok(a, ff_min_span(a->gran))) {
+    if (!rtm_blk_state_ok(a, ff_min_span(a->gran), sizeof(ff_state_t))) {
         return rtm_check_fail(report, "first-fit state is damaged (granularity or bounds)", a);
     }
+    const ff_state_t *st = (const ff_state_t *)arena;
+    uint32_t hints_seen = 0;
     size_t blocks = 0;
     size_t free_blocks = 0;
     size_t free_bytes = 0;
@@ -436,10 +616,17 @@ static bool ff_check(const void *arena, rtm_check_report_t *report)
             }
             link_at = base + h + RTM_BLK_HDR;
             uint32_t link = rtm_rd32(base, h + RTM_BLK_HDR);
-            if ((link & RTM_BLK_FLAGS) != RTM_BLK_FLAGS) {
-                return rtm_check_fail(report, "free block's list link lost its tag bits", link_at);
+            if ((link & RTM_BLK_FLAGS) != FF_LINK_TAG) {
+                return rtm_check_fail(report, "free block's list link has wrong tag bits", link_at);
             }
             expect = link & ~RTM_BLK_FLAGS;
+            for (uint32_t k = 0; k < FF_CLASSES; k++) {
+                if (h <= st->hint[k] && span >= ff_class_span(k)) {
+                    return rtm_check_fail(report, "search hint skips a free block that fits its "
+                                                  "class", &st->hint[k]);
+                }
+                hints_seen |= (uint32_t)(st->hint[k] == h) << k;
+            }
             free_blocks++;
             free_bytes += span - RTM_BLK_HDR;
         }
@@ -447,6 +634,14 @@ static bool ff_check(const void *arena, rtm_check_report_t *report)
     }
     if (expect != 0) {
         return rtm_check_fail(report, "free list goes on past the last free block", link_at);
+    }
+    for (uint32_t k = 0; k < FF_CLASSES; k++) {
+        if (st->hint[k] != 0 && (hints_seen & (1u << k)) == 0) {
+            return rtm_check_fail(report, "search hint is not a free block", &st->hint[k]);
+        }
+        if (k > 0 && st->hint[k] < st->hint[k - 1u]) {
+            return rtm_check_fail(report, "search hints are out of order", &st->hint[k]);
+        }
     }
     if (!rtm_blk_map_count_ok(a, blocks)) {
         return rtm_check_fail(report, "block-start map marks an address where no block starts",
@@ -470,7 +665,7 @@ static bool ff_check_block(const void *arena, uint32_t *at, rtm_block_info_t *in
     const rtm_blk_arena_t *a = arena;
     const uint8_t *base = arena;
     uint32_t h = *at == 0 ? a->first : *at;
-    if (!rtm_blk_state_ok(a, ff_min_span(a->gran)) || h < a->first || h >= a->end) {
+    if (!rtm_blk_state_ok(a, ff_min_span(a->gran), sizeof(ff_state_t)) || h < a->first || h >= a->end) {
         return rtm_check_fail(report, "first-fit state or check position is damaged", a);
     }
     uint32_t word = rtm_rd32(base, h);
@@ -497,7 +692,7 @@ static bool ff_check_block(const void *arena, uint32_t *at, rtm_block_info_t *in
     if (is_free) {
         uint32_t link = rtm_rd32(base, h + RTM_BLK_HDR);
         uint32_t to = link & ~RTM_BLK_FLAGS;
-        if ((link & RTM_BLK_FLAGS) != RTM_BLK_FLAGS ||
+        if ((link & RTM_BLK_FLAGS) != FF_LINK_TAG ||
             (to != 0 && (to <= n || to >= a->end || !rtm_blk_is_free(base, to) ||
                          (rtm_rd32(base, to) & RTM_BLK_PREV_FREE) != 0))) {
             return rtm_check_fail(report, "free-list link does not lead to a later free block",
