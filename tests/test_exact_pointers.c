@@ -15,7 +15,10 @@
  * levels 1-2 once through the corruption hook), leave rtm_heap_info and
  * the memory as they were, and leave rtm_heap_check passing.
  *
- * Runs at every poisoning level (_L0, _L1, _L2). Needs RTM_EXACT_POINTERS.
+ * Also the map's cost in bytes per KiB of arena.
+ *
+ * Runs at every poisoning level (_L0, _L1, _L2). Needs RTM_EXACT_POINTERS
+ * (the default): without the map these are the cases it exists for.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -567,6 +570,40 @@ static void test_double_free_after_merges(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* The map's cost (docs/configuration.md)                              */
+
+static size_t empty_overhead(rtm_strategy_id_t s, size_t g, size_t size)
+{
+    rtm_heap_t *h = open_heap(g_mem[0], size, s, g);
+    rtm_heap_info_t info;
+    assert_true(rtm_heap_info(h, &info));
+    rtm_heap_deinit(h);
+    return info.overhead_bytes;
+}
+
+/* One bit per granule: 8 KiB more arena costs 8192 / (8 G) bytes more
+ * overhead (16 bytes per KiB at G = 8, 32 at G = 4, 8 at G = 16), and
+ * free + allocated + overhead stays the total. First fit, best fit and
+ * bump only: TLSF's control block also grows with the arena's size. */
+static void test_map_cost(void **state)
+{
+    rtm_strategy_id_t s = strategy_of(state);
+    static const size_t grans[] = {4, 8, 16};
+    for (size_t i = 0; i < sizeof grans / sizeof grans[0]; i++) {
+        size_t g = grans[i];
+        size_t small = empty_overhead(s, g, 8192);
+        size_t large = empty_overhead(s, g, 16384);
+        assert_int_equal(large - small, RTM_EXACT_POINTERS ? 8192u / (8u * g) : 0u);
+        rtm_heap_t *h = open_heap(g_mem[0], 16384, s, g);
+        rtm_heap_info_t info;
+        assert_true(rtm_heap_info(h, &info));
+        assert_int_equal(info.free_bytes + info.allocated_bytes + info.overhead_bytes,
+                         info.total_bytes);
+        rtm_heap_deinit(h);
+    }
+}
+
+/* ------------------------------------------------------------------ */
 
 static const rtm_strategy_id_t k_ids[] = {RTM_TLSF, RTM_FIRST_FIT, RTM_BEST_FIT, RTM_BUMP};
 
@@ -584,6 +621,9 @@ int main(void)
         PER_STRATEGY(test_stale_heads, "stale_heads"),
         PER_STRATEGY(test_ordinary_data, "ordinary_data"),
         PER_STRATEGY(test_double_free_after_merges, "double_free_after_merges"),
+        ONE("first_fit/map_cost", test_map_cost, 1),
+        ONE("best_fit/map_cost", test_map_cost, 2),
+        ONE("bump/map_cost", test_map_cost, 3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
