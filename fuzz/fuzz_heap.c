@@ -1094,8 +1094,8 @@ static void open_caps(pass_t *p, const setup_t *s)
     REQUIRE(rtm_caps_init(&p->caps_reg, p->caps_slots, 2, &cfg) == RTM_CAPS_OK);
     static const rtm_caps_region_config_t regions[2] = {
         {"fast", {RTM_CAP_DEFAULT | RTM_CAP_INTERNAL | RTM_CAP_8BIT | RTM_CAP_32BIT, RTM_CAP_DMA, 0},
-         RTM_TLSF, 0, RTM_HEAP_NO_LOCK},
-        {"slow", {RTM_CAP_SPIRAM | RTM_CAP_8BIT | RTM_CAP_32BIT, RTM_CAP_DEFAULT, 0}, RTM_TLSF, 0,
+         NULL, 0, RTM_HEAP_NO_LOCK},
+        {"slow", {RTM_CAP_SPIRAM | RTM_CAP_8BIT | RTM_CAP_32BIT, RTM_CAP_DEFAULT, 0}, NULL, 0,
          RTM_HEAP_NO_LOCK},
     };
     const uint8_t sel[2] = {s->caps_a, s->caps_b};

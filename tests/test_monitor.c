@@ -94,7 +94,7 @@ static _Alignas(16) uint8_t g_arena[64 * 1024];
 static rtm_heap_t *make_heap(size_t size)
 {
     rtm_heap_config_t hc = {0};
-    hc.strategy = RTM_TLSF;
+    hc.strategy = &rtm_strategy_tlsf;
     rtm_heap_t *h = rtm_heap_init(g_arena, size, &hc);
     assert_non_null(h);
     return h;

@@ -868,13 +868,13 @@ static void test_caps(void **state)
     static const rtm_caps_region_config_t rc[REGIONS] = {
         {.name = "dram",
          .caps = {RTM_CAP_8BIT | RTM_CAP_DMA, RTM_CAP_DEFAULT | RTM_CAP_INTERNAL | RTM_CAP_32BIT, 0},
-         .strategy = RTM_TLSF},
+         .strategy = &rtm_strategy_tlsf},
         {.name = "sram",
          .caps = {RTM_CAP_DEFAULT | RTM_CAP_8BIT, RTM_CAP_INTERNAL | RTM_CAP_32BIT, 0},
          .strategy = &rtm_strategy_first_fit},
         {.name = "psram",
          .caps = {RTM_CAP_SPIRAM, RTM_CAP_DEFAULT | RTM_CAP_8BIT | RTM_CAP_32BIT, 0},
-         .strategy = RTM_TLSF},
+         .strategy = &rtm_strategy_tlsf},
     };
     uint8_t *const mem[REGIONS] = {g_dram, g_sram, g_psram};
     const size_t bytes[REGIONS] = {sizeof g_dram, sizeof g_sram, sizeof g_psram};

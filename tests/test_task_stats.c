@@ -42,7 +42,7 @@ static void capture_write(const char *text, size_t len, void *ctx)
 
 static rtm_heap_t *make_heap(uint8_t *mem, size_t size, const char *name)
 {
-    rtm_heap_config_t cfg = {.strategy = RTM_TLSF, .name = name};
+    rtm_heap_config_t cfg = {.strategy = &rtm_strategy_tlsf, .name = name};
     rtm_heap_t *h = rtm_heap_init(mem, size, &cfg);
     assert_non_null(h);
     return h;

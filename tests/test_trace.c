@@ -252,7 +252,7 @@ static void quiet_misuse(rtm_heap_t *h, rtm_misuse_t kind, const void *addr, voi
 
 static rtm_heap_t *make_heap(uint8_t *mem, size_t size, const char *name)
 {
-    rtm_heap_config_t cfg = {.strategy = RTM_TLSF, .on_misuse = quiet_misuse, .name = name};
+    rtm_heap_config_t cfg = {.strategy = &rtm_strategy_tlsf, .on_misuse = quiet_misuse, .name = name};
     rtm_heap_t *h = rtm_heap_init(mem, size, &cfg);
     assert_non_null(h);
     return h;

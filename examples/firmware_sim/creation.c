@@ -90,13 +90,13 @@ static void run(measure_t *m, rtm_heap_t *parent, make_fn make, end_fn end)
 static void *heap_static(rtm_heap_t *parent)
 {
     (void)parent;
-    rtm_heap_config_t cfg = {.strategy = RTM_TLSF, .name = "scratch"};
+    rtm_heap_config_t cfg = {.strategy = &rtm_strategy_tlsf, .name = "scratch"};
     return rtm_heap_init(s_heap_mem, sizeof s_heap_mem, &cfg);
 }
 
 static void *heap_dynamic(rtm_heap_t *parent)
 {
-    rtm_heap_config_t cfg = {.strategy = RTM_TLSF, .name = "scratch"};
+    rtm_heap_config_t cfg = {.strategy = &rtm_strategy_tlsf, .name = "scratch"};
     return rtm_heap_create(parent, HEAP_BYTES, &cfg);
 }
 

@@ -212,7 +212,7 @@ static const uint16_t k_response_sizes[] = {256, 1024};
  * ESP-IDF components often do, so its churn cannot fragment the rest. */
 rtm_heap_t *sim_boot_http(rtm_heap_t *parent)
 {
-    rtm_heap_config_t cfg = {.strategy = RTM_TLSF, .name = "httpd"};
+    rtm_heap_config_t cfg = {.strategy = &rtm_strategy_tlsf, .name = "httpd"};
     rtm_heap_t *heap = rtm_heap_create(parent, HTTPD_HEAP_BYTES, &cfg);
     if (heap == NULL) {
         sim_log('E', "http", "no %u bytes for the server's heap in %s", HTTPD_HEAP_BYTES,

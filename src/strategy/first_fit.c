@@ -25,11 +25,13 @@
  *     rising address order;
  *   - stats equal what a walk of the blocks counts.
  *
- * Costs: alloc, resize and largest_free O(free blocks); free O(1) when the
- * block below is free, else O(1) steps down the map to the nearest free
- * block, at most FF_BACK_STEPS of them before it walks the list
- * (O(free blocks); always so without the map); validate and usable_size
- * O(1); walk and check O(blocks). Overhead: 4 bytes a block, and the map.
+ * Costs: alloc O(free blocks), from the search hint of its size class
+ * (below); free and resize find a block's list predecessor in a few steps
+ * down the map, at most FF_BACK_STEPS of them before they walk the list
+ * (O(free blocks); always so without the map), plus O(FF_CLASSES) for the
+ * hints; largest_free O(free blocks); validate and usable_size O(1); walk
+ * and check O(blocks). Overhead: 4 bytes a block, the map and 16 bytes of
+ * hints.
  */
 #include <stdbool.h>
 #include <stddef.h>
