@@ -603,6 +603,46 @@ static void test_map_cost(void **state)
     }
 }
 
+/* rtm_heap_check compares the map with the blocks: a header's bit
+ * cleared, or a bit set where no block starts, fails it. The bit of a new
+ * header is found as the one bit an allocation set in the bytes between
+ * the strategy's state and the first block. */
+static void test_map_damage(void **state)
+{
+    rtm_strategy_id_t s = strategy_of(state);
+    rtm_heap_t *h = open_heap(g_mem[0], REGION_BYTES, s, 0);
+    uint8_t *first = rtm_malloc(h, 4000);
+    assert_non_null(first);
+    size_t lo = rtm_heap_front_size() + 64u; /* past the front and the state */
+    size_t hi = (size_t)(first - g_mem[0]) - 16u;
+    memcpy(g_before, g_mem[0], REGION_BYTES);
+    assert_non_null(rtm_malloc(h, 16));
+    size_t at = 0;
+    uint8_t bit = 0;
+    for (size_t i = lo; i < hi; i++) {
+        uint8_t set = (uint8_t)(g_mem[0][i] & ~g_before[i]);
+        if (set != 0 && (set & (set - 1u)) == 0 && (g_before[i] & ~g_mem[0][i]) == 0) {
+            at = i;
+            bit = set;
+        }
+    }
+    assert_true(at != 0); /* the map bit of the header the allocation made */
+    check_heap_at(h, __FILE__, __LINE__);
+    rtm_check_report_t r = {NULL, NULL};
+    g_mem[0][at] &= (uint8_t)~bit;
+    assert_false(rtm_heap_check(h, &r));
+    g_mem[0][at] |= bit;
+    check_heap_at(h, __FILE__, __LINE__);
+    /* The bit after it: a granule inside that block (at least 16 bytes). */
+    size_t at2 = bit == 0x80u ? at + 1u : at;
+    uint8_t bit2 = bit == 0x80u ? 1u : (uint8_t)(bit << 1);
+    g_mem[0][at2] |= bit2;
+    assert_false(rtm_heap_check(h, &r));
+    g_mem[0][at2] &= (uint8_t)~bit2;
+    check_heap_at(h, __FILE__, __LINE__);
+    memset(&g_rec, 0, sizeof g_rec);
+}
+
 /* ------------------------------------------------------------------ */
 
 static const rtm_strategy_id_t k_ids[] = {RTM_TLSF, RTM_FIRST_FIT, RTM_BEST_FIT, RTM_BUMP};
@@ -624,6 +664,9 @@ int main(void)
         ONE("first_fit/map_cost", test_map_cost, 1),
         ONE("best_fit/map_cost", test_map_cost, 2),
         ONE("bump/map_cost", test_map_cost, 3),
+        ONE("first_fit/map_damage", test_map_damage, 1),
+        ONE("best_fit/map_damage", test_map_damage, 2),
+        ONE("bump/map_damage", test_map_damage, 3),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
