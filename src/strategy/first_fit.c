@@ -53,7 +53,7 @@
  * at hint[k] (the largest such k below FF_CLASSES), which skips the run of
  * smaller blocks that low addresses collect. The placement is exactly the
  * lowest block that fits, as without hints. */
-#define FF_CLASSES 4u
+#define FF_CLASSES 3u
 #define FF_CLASS_MIN 64u
 
 typedef struct ff_state {
