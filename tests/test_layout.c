@@ -110,6 +110,13 @@ static void check_strategy(rtm_strategy_id_t strategy, uint64_t expected)
     assert_true(got == expected);
 }
 
+/* First fit, best fit and bump put the block-start map between their state
+ * and the first block (RTM_EXACT_POINTERS), which moves every block; a
+ * build without the map has its own fingerprints. */
+#define FIRST_FIT_NO_MAP 0x8af149491c8ac9a8u
+#define BEST_FIT_NO_MAP 0x4b1f16122d32f14fu
+#define BUMP_NO_MAP 0x4ce020f384b5eadbu
+
 static void test_tlsf_layout(void **state)
 {
     (void)state;
@@ -119,19 +126,19 @@ static void test_tlsf_layout(void **state)
 static void test_first_fit_layout(void **state)
 {
     (void)state;
-    check_strategy(RTM_FIRST_FIT, 0xdd08b5285389a30eu);
+    check_strategy(RTM_FIRST_FIT, RTM_EXACT_POINTERS ? 0x064e68a6917c9748u : FIRST_FIT_NO_MAP);
 }
 
 static void test_best_fit_layout(void **state)
 {
     (void)state;
-    check_strategy(RTM_BEST_FIT, 0x95d8ac9967c395fdu);
+    check_strategy(RTM_BEST_FIT, RTM_EXACT_POINTERS ? 0xb96b6c1d50d97d3bu : BEST_FIT_NO_MAP);
 }
 
 static void test_bump_layout(void **state)
 {
     (void)state;
-    check_strategy(RTM_BUMP, 0xe17fcafac5d63d0cu);
+    check_strategy(RTM_BUMP, RTM_EXACT_POINTERS ? 0x31b8e00c91ee5a76u : BUMP_NO_MAP);
 }
 
 int main(void)

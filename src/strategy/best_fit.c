@@ -5,21 +5,24 @@
  * heap that allocates a few fixed sizes stays fast and predictable, while
  * varied sizes fragment it; that trade is the point of this strategy.
  *
- * Layout (block.h): the state below sits at offset 0, blocks tile
- * [first, end), and the fewer than G bytes after end belong to no block. A
- * free block holds the offset of the next free block (0 = none) in the
- * first 4 bytes of its payload, hence min_span = align_up(8, G).
+ * Layout (block.h): the shared state rtm_blk_arena_t at offset 0 (head:
+ * the smallest free block, 0 = none), the block-start map after it, then
+ * blocks tiling [first, end); the fewer than G bytes after end belong to
+ * no block. A free block holds the offset of the next free block (0 =
+ * none) in the first 4 bytes of its payload, hence min_span =
+ * align_up(8, G).
  *
- * Invariants (all verified by rtm_bf_check):
+ * Invariants (all verified by bf_check):
  *   - blocks tile [first, end) exactly; every span is a multiple of G and
  *     at least min_span; no header carries RTM_BLK_PREV_FREE;
+ *   - the map has the bit of every header and no other (RTM_EXACT_POINTERS);
  *   - the free list holds every free block exactly once, spans never
  *     decreasing along it;
  *   - stats equal what a walk of the blocks counts.
  *
  * Costs: alloc, free, shrink and largest_free O(free blocks); growing in
  * place is not offered; validate and usable_size O(1); walk and check
- * O(blocks). Overhead: 4 bytes a block.
+ * O(blocks). Overhead: 4 bytes a block, and the map.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,36 +32,25 @@
 #include "block.h"
 #include "strategy.h"
 
-
-typedef struct rtm_bf_state {
-    rtm_arena_stats_t stats; /* first: the front reads it in place */
-    uint32_t size;           /* arena bytes given to init */
-    uint32_t gran;
-    uint32_t min_span;
-    uint32_t first; /* header of the lowest block */
-    uint32_t end;   /* one past the highest block */
-    uint32_t head;  /* smallest free block, 0 = none */
-} rtm_bf_state_t;
-
-static uint32_t rtm_bf_min_span(size_t g)
+static uint32_t bf_min_span(size_t g)
 {
     return (uint32_t)rtm_align_up(8u, g);
 }
 
-static uint32_t rtm_bf_offset(const uint8_t *base, const void *ptr)
+static uint32_t bf_offset(const uint8_t *base, const void *ptr)
 {
     return (uint32_t)((uintptr_t)ptr - (uintptr_t)base);
 }
 
 /* Stats move in whole free blocks; header bytes are booked separately in
  * overhead_bytes by whoever creates a header. */
-static void rtm_bf_gain(rtm_arena_stats_t *s, uint32_t span)
+static void bf_gain(rtm_arena_stats_t *s, uint32_t span)
 {
     s->free_bytes += span - RTM_BLK_HDR;
     s->free_blocks++;
 }
 
-static void rtm_bf_lose(rtm_arena_stats_t *s, uint32_t span)
+static void bf_lose(rtm_arena_stats_t *s, uint32_t span)
 {
     s->free_bytes -= span - RTM_BLK_HDR;
     s->free_blocks--;
@@ -69,12 +61,12 @@ static void rtm_bf_lose(rtm_arena_stats_t *s, uint32_t span)
  * into a free block it reads this link; tagged, the link never passes for
  * the header of a live block. Offsets are multiples of 4, so no bits are
  * lost. */
-static uint32_t rtm_bf_rd_link(const uint8_t *base, uint32_t h)
+static uint32_t bf_rd_link(const uint8_t *base, uint32_t h)
 {
     return rtm_rd32(base, h + RTM_BLK_HDR) & ~RTM_BLK_FLAGS;
 }
 
-static void rtm_bf_wr_link(uint8_t *base, uint32_t h, uint32_t n)
+static void bf_wr_link(uint8_t *base, uint32_t h, uint32_t n)
 {
     rtm_wr32(base, h + RTM_BLK_HDR, n | RTM_BLK_FLAGS);
 }
@@ -82,27 +74,27 @@ static void rtm_bf_wr_link(uint8_t *base, uint32_t h, uint32_t n)
 /* A link outside the area can only come from a damaged heap; ending the
  * list there keeps every access inside the arena. List walks are also
  * bounded by free_blocks, as a damaged list may loop. */
-static uint32_t rtm_bf_sane_link(const rtm_bf_state_t *st, uint32_t n)
+static uint32_t bf_sane_link(const rtm_blk_arena_t *st, uint32_t n)
 {
     return (n >= st->first && n <= st->end - st->min_span) ? n : 0;
 }
 
-static uint32_t rtm_bf_next(const uint8_t *base, const rtm_bf_state_t *st, uint32_t h)
+static uint32_t bf_next(const uint8_t *base, const rtm_blk_arena_t *st, uint32_t h)
 {
-    return rtm_bf_sane_link(st, rtm_bf_rd_link(base, h));
+    return bf_sane_link(st, bf_rd_link(base, h));
 }
 
-static void rtm_bf_set_next(uint8_t *base, rtm_bf_state_t *st, uint32_t prev, uint32_t n)
+static void bf_set_next(uint8_t *base, rtm_blk_arena_t *st, uint32_t prev, uint32_t n)
 {
     if (prev == 0) {
         st->head = n;
     } else {
-        rtm_bf_wr_link(base, prev, n);
+        bf_wr_link(base, prev, n);
     }
 }
 
 /* Span of a listed block, or 0 if its header is not sane (damaged heap). */
-static uint32_t rtm_bf_listed_span(const uint8_t *base, const rtm_bf_state_t *st, uint32_t h)
+static uint32_t bf_listed_span(const uint8_t *base, const rtm_blk_arena_t *st, uint32_t h)
 {
     uint32_t span = rtm_blk_span(base, h);
     return rtm_blk_span_ok(span, h, st->end, st->gran, st->min_span) ? span : 0;
@@ -110,71 +102,63 @@ static uint32_t rtm_bf_listed_span(const uint8_t *base, const rtm_bf_state_t *st
 
 /* Makes [h, h + span) a free block ahead of the first listed block at least
  * as large, and books it in the stats. */
-static void rtm_bf_insert(uint8_t *base, rtm_bf_state_t *st, uint32_t h, uint32_t span)
+static void bf_insert(uint8_t *base, rtm_blk_arena_t *st, uint32_t h, uint32_t span)
 {
     uint32_t prev = 0;
-    uint32_t c = rtm_bf_sane_link(st, st->head);
+    uint32_t c = bf_sane_link(st, st->head);
     for (size_t k = 0; c != 0 && k < st->stats.free_blocks; k++) {
-        uint32_t cspan = rtm_bf_listed_span(base, st, c);
+        uint32_t cspan = bf_listed_span(base, st, c);
         if (cspan == 0 || cspan >= span) {
             break;
         }
         prev = c;
-        c = rtm_bf_next(base, st, c);
+        c = bf_next(base, st, c);
     }
     rtm_blk_set(base, h, span, RTM_BLK_FREE);
-    rtm_bf_wr_link(base, h, c);
-    rtm_bf_set_next(base, st, prev, h);
-    rtm_bf_gain(&st->stats, span);
+    bf_wr_link(base, h, c);
+    bf_set_next(base, st, prev, h);
+    bf_gain(&st->stats, span);
 }
 
-static size_t rtm_bf_min_size(size_t granularity)
+static size_t bf_min_size(size_t granularity)
 {
-    return rtm_blk_min_arena(sizeof(rtm_bf_state_t), granularity, rtm_bf_min_span(granularity));
+    return rtm_blk_min_arena(granularity, bf_min_span(granularity), sizeof(rtm_blk_arena_t));
 }
 
-static rtm_err_t rtm_bf_init(void *arena, size_t size, size_t granularity, size_t param)
+static rtm_err_t bf_init(void *arena, size_t size, size_t granularity, size_t param)
 {
     (void)param;
-    uint32_t min_span = rtm_bf_min_span(granularity);
-    rtm_blk_layout_t lay;
-    rtm_err_t err =
-        rtm_blk_lay_out(arena, size, granularity, sizeof(rtm_bf_state_t), min_span, &lay);
+    rtm_err_t err = rtm_blk_init_arena(arena, size, granularity, bf_min_span(granularity),
+                                       sizeof(rtm_blk_arena_t));
     if (err != RTM_OK) {
         return err;
     }
-    rtm_bf_state_t *st = arena;
-    uint8_t *base = arena;
-    st->size = lay.size;
-    st->gran = (uint32_t)granularity;
-    st->min_span = min_span;
-    st->first = lay.first;
-    st->end = lay.end;
-    st->head = 0;
-    st->stats.free_bytes = 0;
-    st->stats.free_blocks = 0;
-    st->stats.overhead_bytes = st->first + RTM_BLK_HDR + (st->size - st->end);
-    rtm_bf_insert(base, st, st->first, st->end - st->first);
+    rtm_blk_arena_t *st = arena;
+    st->stats.overhead_bytes += RTM_BLK_HDR;
+    rtm_blk_mark(st, st->first);
+    bf_insert(arena, st, st->first, st->end - st->first);
     return RTM_OK;
 }
 
 /* Turns free block h (list predecessor prev) into a used block of span
  * need whose header lies gap bytes into it; the gap and any tail of at
  * least min_span go back on the list as free blocks of their own. */
-static void *rtm_bf_take(uint8_t *base, rtm_bf_state_t *st, uint32_t prev, uint32_t h,
+static void *bf_take(uint8_t *base, rtm_blk_arena_t *st, uint32_t prev, uint32_t h,
                          uint32_t gap, uint32_t need)
 {
     uint32_t span = rtm_blk_span(base, h);
-    rtm_bf_set_next(base, st, prev, rtm_bf_next(base, st, h));
-    rtm_bf_lose(&st->stats, span);
+    bf_set_next(base, st, prev, bf_next(base, st, h));
+    bf_lose(&st->stats, span);
     if (gap != 0) {
-        rtm_bf_insert(base, st, h, gap);
+        bf_insert(base, st, h, gap);
         st->stats.overhead_bytes += RTM_BLK_HDR;
         h += gap;
         span -= gap;
+        rtm_blk_mark(st, h);
     }
     if (span - need >= st->min_span) {
-        rtm_bf_insert(base, st, h + need, span - need);
+        bf_insert(base, st, h + need, span - need);
+        rtm_blk_mark(st, h + need);
         st->stats.overhead_bytes += RTM_BLK_HDR;
         span = need;
     }
@@ -184,9 +168,9 @@ static void *rtm_bf_take(uint8_t *base, rtm_bf_state_t *st, uint32_t prev, uint3
 
 /* The list is sorted by span, so the first block an aligned placement fits
  * in is the smallest such block. */
-static void *rtm_bf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
+static void *bf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
 {
-    rtm_bf_state_t *st = arena;
+    rtm_blk_arena_t *st = arena;
     uint8_t *base = arena;
     size_t align = alignment > st->gran ? alignment : st->gran;
     uint32_t need = rtm_blk_span_for(size, st->gran, st->min_span);
@@ -195,47 +179,57 @@ static void *rtm_bf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_r
         return NULL;
     }
     uint32_t prev = 0;
-    uint32_t h = rtm_bf_sane_link(st, st->head);
+    uint32_t h = bf_sane_link(st, st->head);
     for (size_t k = 0; h != 0 && k < st->stats.free_blocks; k++) {
-        uint32_t span = rtm_bf_listed_span(base, st, h);
+        uint32_t span = bf_listed_span(base, st, h);
         if (span == 0) {
             break;
         }
         if (span >= need) {
             size_t gap = rtm_blk_align_gap(base, h, align, st->min_span);
             if (gap <= span && need <= span - gap) {
-                return rtm_bf_take(base, st, prev, h, (uint32_t)gap, need);
+                return bf_take(base, st, prev, h, (uint32_t)gap, need);
             }
         }
         prev = h;
-        h = rtm_bf_next(base, st, h);
+        h = bf_next(base, st, h);
     }
     *why = st->stats.free_bytes < size ? RTM_FAIL_NO_MEMORY : RTM_FAIL_FRAGMENTED;
     return NULL;
 }
 
-static rtm_ptr_status_t rtm_bf_validate(const void *arena, const void *ptr)
+static rtm_ptr_status_t bf_validate(const void *arena, const void *ptr)
 {
-    const rtm_bf_state_t *st = arena;
-    return rtm_blk_validate(arena, st->first, st->end, st->gran, st->min_span, ptr);
+    return rtm_blk_validate(arena, ptr);
 }
 
-static void rtm_bf_free(void *arena, void *ptr)
+static void bf_free(void *arena, void *ptr)
 {
-    rtm_bf_state_t *st = arena;
+    rtm_blk_arena_t *st = arena;
     uint8_t *base = arena;
-    uint32_t h = rtm_bf_offset(base, ptr) - RTM_BLK_HDR;
-    rtm_bf_insert(base, st, h, rtm_blk_span(base, h));
+    uint32_t h = bf_offset(base, ptr) - RTM_BLK_HDR;
+    bf_insert(base, st, h, rtm_blk_span(base, h));
+}
+
+static rtm_ptr_status_t bf_validate_free(void *arena, void *ptr, size_t *usable)
+{
+    rtm_ptr_status_t st = rtm_blk_validate(arena, ptr);
+    if (st == RTM_PTR_OK) {
+        uint32_t h = bf_offset(arena, ptr) - RTM_BLK_HDR;
+        *usable = rtm_blk_span(arena, h) - RTM_BLK_HDR;
+        bf_free(arena, ptr);
+    }
+    return st;
 }
 
 /* Shrinks by splitting off a free tail of at least min_span (else the block
  * keeps its span, which still holds size bytes). Growing would need the
  * neighbour merged, which this strategy never does. */
-static bool rtm_bf_resize(void *arena, void *ptr, size_t size)
+static bool bf_resize(void *arena, void *ptr, size_t size)
 {
-    rtm_bf_state_t *st = arena;
+    rtm_blk_arena_t *st = arena;
     uint8_t *base = arena;
-    uint32_t h = rtm_bf_offset(base, ptr) - RTM_BLK_HDR;
+    uint32_t h = bf_offset(base, ptr) - RTM_BLK_HDR;
     uint32_t span = rtm_blk_span(base, h);
     uint32_t need = rtm_blk_span_for(size, st->gran, st->min_span);
     if (need == 0 || need > span) {
@@ -243,53 +237,47 @@ static bool rtm_bf_resize(void *arena, void *ptr, size_t size)
     }
     if (span - need >= st->min_span) {
         rtm_blk_set(base, h, need, 0);
-        rtm_bf_insert(base, st, h + need, span - need);
+        bf_insert(base, st, h + need, span - need);
+        rtm_blk_mark(st, h + need);
         st->stats.overhead_bytes += RTM_BLK_HDR;
     }
     return true;
 }
 
-static size_t rtm_bf_usable_size(const void *arena, const void *ptr)
+static size_t bf_usable_size(const void *arena, const void *ptr)
 {
     const uint8_t *base = arena;
-    return rtm_blk_span(base, rtm_bf_offset(base, ptr) - RTM_BLK_HDR) - RTM_BLK_HDR;
+    return rtm_blk_span(base, bf_offset(base, ptr) - RTM_BLK_HDR) - RTM_BLK_HDR;
 }
 
-static size_t rtm_bf_largest_free(const void *arena)
+static size_t bf_largest_free(const void *arena)
 {
-    const rtm_bf_state_t *st = arena;
+    const rtm_blk_arena_t *st = arena;
     const uint8_t *base = arena;
     uint32_t best = 0;
-    uint32_t h = rtm_bf_sane_link(st, st->head);
+    uint32_t h = bf_sane_link(st, st->head);
     for (size_t k = 0; h != 0 && k < st->stats.free_blocks; k++) {
-        uint32_t span = rtm_bf_listed_span(base, st, h);
+        uint32_t span = bf_listed_span(base, st, h);
         if (span == 0) {
             break;
         }
         if (span > best) {
             best = span;
         }
-        h = rtm_bf_next(base, st, h);
+        h = bf_next(base, st, h);
     }
     return best != 0 ? best - RTM_BLK_HDR : 0;
 }
 
-static bool rtm_bf_walk(const void *arena, rtm_walk_fn fn, void *ctx)
+static bool bf_walk(const void *arena, rtm_walk_fn fn, void *ctx)
 {
-    const rtm_bf_state_t *st = arena;
-    return rtm_blk_walk(arena, st->first, st->end, st->gran, st->min_span, fn, ctx);
-}
-
-static bool rtm_bf_state_ok(const uint8_t *base, const rtm_bf_state_t *st)
-{
-    return rtm_blk_layout_ok(base, sizeof(rtm_bf_state_t), st->size, st->gran, st->min_span,
-                             rtm_bf_min_span(st->gran), st->first, st->end);
+    return rtm_blk_walk(arena, fn, ctx);
 }
 
 /* Distinct offsets give distinct sums of this mix except by astronomical
  * chance, which lets the check compare the list with the blocks as sets in
  * O(blocks) time and no memory. */
-static uint64_t rtm_bf_mix(uint32_t h)
+static uint64_t bf_mix(uint32_t h)
 {
     uint64_t x = (uint64_t)h * 0x9E3779B97F4A7C15u;
     x ^= x >> 29;
@@ -298,8 +286,8 @@ static uint64_t rtm_bf_mix(uint32_t h)
 }
 
 /* Walks the free list, checking each entry and the sort order, and sums it
- * the way rtm_bf_check sums the free blocks it walks. */
-static bool rtm_bf_check_list(const uint8_t *base, const rtm_bf_state_t *st, size_t free_blocks,
+ * the way bf_check sums the free blocks it walks. */
+static bool bf_check_list(const uint8_t *base, const rtm_blk_arena_t *st, size_t free_blocks,
                               uint64_t *fingerprint, rtm_check_report_t *report)
 {
     const void *link_at = &st->head;
@@ -328,7 +316,7 @@ static bool rtm_bf_check_list(const uint8_t *base, const rtm_bf_state_t *st, siz
         }
         prev_span = span;
         listed++;
-        *fingerprint += rtm_bf_mix(h);
+        *fingerprint += bf_mix(h);
         link_at = base + h + RTM_BLK_HDR;
         uint32_t link = rtm_rd32(base, h + RTM_BLK_HDR);
         if ((link & RTM_BLK_FLAGS) != RTM_BLK_FLAGS) {
@@ -342,11 +330,11 @@ static bool rtm_bf_check_list(const uint8_t *base, const rtm_bf_state_t *st, siz
     return true;
 }
 
-static bool rtm_bf_check(const void *arena, rtm_check_report_t *report)
+static bool bf_check(const void *arena, rtm_check_report_t *report)
 {
-    const rtm_bf_state_t *st = arena;
+    const rtm_blk_arena_t *st = arena;
     const uint8_t *base = arena;
-    if (!rtm_bf_state_ok(base, st)) {
+    if (!rtm_blk_state_ok(st, bf_min_span(st->gran), sizeof(rtm_blk_arena_t))) {
         return rtm_check_fail(report, "best-fit state is damaged (granularity or bounds)", st);
     }
     size_t blocks = 0;
@@ -365,15 +353,22 @@ static bool rtm_bf_check(const void *arena, rtm_check_report_t *report)
         if ((word & RTM_BLK_PREV_FREE) != 0) {
             return rtm_check_fail(report, "block carries a flag best fit never sets", at);
         }
+        if (!rtm_blk_has(st, h)) {
+            return rtm_check_fail(report, "block header is missing from the block-start map", at);
+        }
         blocks++;
         if ((word & RTM_BLK_FREE) != 0) {
             free_blocks++;
             free_bytes += span - RTM_BLK_HDR;
-            fingerprint += rtm_bf_mix(h);
+            fingerprint += bf_mix(h);
         }
     }
+    if (!rtm_blk_map_count_ok(st, blocks)) {
+        return rtm_check_fail(report, "block-start map marks an address where no block starts",
+                              rtm_blk_cmap(st));
+    }
     uint64_t listed_fingerprint;
-    if (!rtm_bf_check_list(base, st, free_blocks, &listed_fingerprint, report)) {
+    if (!bf_check_list(base, st, free_blocks, &listed_fingerprint, report)) {
         return false;
     }
     if (listed_fingerprint != fingerprint) {
@@ -390,22 +385,23 @@ static bool rtm_bf_check(const void *arena, rtm_check_report_t *report)
 
 const rtm_strategy_t rtm_strategy_best_fit = {
     .id = RTM_BEST_FIT,
-    .min_size = rtm_bf_min_size,
-    .init = rtm_bf_init,
+    .min_size = bf_min_size,
+    .init = bf_init,
     .deinit = NULL,
-    .alloc = rtm_bf_alloc,
-    .validate = rtm_bf_validate,
-    .free = rtm_bf_free,
-    .resize = rtm_bf_resize,
-    .usable_size = rtm_bf_usable_size,
-    .largest_free = rtm_bf_largest_free,
+    .alloc = bf_alloc,
+    .validate = bf_validate,
+    .free = bf_free,
+    .validate_free = bf_validate_free,
+    .resize = bf_resize,
+    .usable_size = bf_usable_size,
+    .largest_free = bf_largest_free,
     .keeps_free_fill = true, /* never merges: no metadata is abandoned */
     .free_meta_head = 4u,    /* the list link */
     .free_meta_tail = 0u,
 };
 
 const rtm_strategy_inspect_t rtm_inspect_best_fit = {
-    .walk = rtm_bf_walk,
-    .check = rtm_bf_check,
+    .walk = bf_walk,
+    .check = bf_check,
     .check_block = NULL, /* the full check runs in one step */
 };

@@ -173,30 +173,131 @@ static inline bool rtm_blk_map_test(const uint32_t *map, uint32_t bit)
 /* Largest granularity a block strategy accepts: spans stay 32-bit. */
 #define RTM_BLK_MAX_GRAN ((size_t)1u << 31)
 
-/* Where the blocks of an arena go: the strategy's state takes
- * [0, state_bytes), blocks tile [first, end), and the fewer than G bytes
- * after end belong to no block. */
-typedef struct rtm_blk_layout {
-    uint32_t size;  /* arena bytes */
-    uint32_t first; /* header of the first block */
-    uint32_t end;   /* one past the last block */
-} rtm_blk_layout_t;
+/* The state first fit, best fit and bump keep at offset 0 of their arena,
+ * first in a strategy's own state when it needs more (state_bytes below:
+ * that whole state's size, a multiple of 4). Every field is 32-bit, so the
+ * state, and with it every offset after it, is the same on 32- and 64-bit
+ * machines. The block-start map follows the state (at offset map), then
+ * padding, then the first block: the blocks tile [first, end), and the
+ * fewer than G bytes after end belong to no block. */
+typedef struct rtm_blk_arena {
+    rtm_arena_stats_t stats; /* first: the front reads it in place */
+    uint32_t size;           /* arena bytes given to init */
+    uint32_t gran;           /* G */
+    uint32_t gshift;         /* log2(G): the map bit of the header at h is (h - first) >> gshift */
+    uint32_t min_span;
+    uint32_t map;   /* offset of the block-start map: the strategy's state bytes */
+    uint32_t first; /* header of the lowest block */
+    uint32_t end;   /* one past the highest block */
+    /* The strategy's way into its free space. First fit: the lowest free
+     * block, best fit: the smallest (0 = none); bump: the top, the header
+     * of the free tail (end when there is none). */
+    uint32_t head;
+} rtm_blk_arena_t;
+
+static inline uint32_t *rtm_blk_map(rtm_blk_arena_t *a)
+{
+    return (uint32_t *)(void *)((uint8_t *)a + a->map);
+}
+
+static inline const uint32_t *rtm_blk_cmap(const rtm_blk_arena_t *a)
+{
+    return (const uint32_t *)(const void *)((const uint8_t *)a + a->map);
+}
+
+/* Map bit of the header at h, first <= h < end. */
+static inline uint32_t rtm_blk_bit(const rtm_blk_arena_t *a, uint32_t h)
+{
+    return (h - a->first) >> a->gshift;
+}
+
+/* Whether a header at h (first <= h < end) is in the map; always true
+ * without the map. */
+static inline bool rtm_blk_has(const rtm_blk_arena_t *a, uint32_t h)
+{
+    return rtm_blk_map_test(rtm_blk_cmap(a), rtm_blk_bit(a, h));
+}
+
+static inline void rtm_blk_mark(rtm_blk_arena_t *a, uint32_t h)
+{
+    rtm_blk_map_set(rtm_blk_map(a), rtm_blk_bit(a, h));
+}
+
+static inline void rtm_blk_unmark(rtm_blk_arena_t *a, uint32_t h)
+{
+    rtm_blk_map_clear(rtm_blk_map(a), rtm_blk_bit(a, h));
+}
+
+/* Index of the most significant set bit of x != 0. */
+static inline uint32_t rtm_blk_msb(uint32_t x)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return 31u - (uint32_t)__builtin_clz(x);
+#else
+    uint32_t n = 0;
+    while ((x >>= 1) != 0) {
+        n++;
+    }
+    return n;
+#endif
+}
+
+/* Header of the block just below the one at h > first (map only): the
+ * highest set bit under h's. The first block's bit is always set, so one
+ * is found; words are scanned downwards, usually one or two. */
+static inline uint32_t rtm_blk_prev_header(const rtm_blk_arena_t *a, uint32_t h)
+{
+    const uint32_t *map = rtm_blk_cmap(a);
+    uint32_t bit = rtm_blk_bit(a, h);
+    uint32_t i = bit >> 5;
+    uint32_t w = map[i] & ((1u << (bit & 31u)) - 1u);
+    while (w == 0) {
+        if (i == 0) {
+            return a->first;
+        }
+        w = map[--i];
+    }
+    return a->first + (((i << 5) + rtm_blk_msb(w)) << a->gshift);
+}
+
+/* Bytes before the first block can start: the state and the map, for an
+ * arena of size bytes. The map covers every granule after the state,
+ * slightly more than the blocks need, which keeps this independent of
+ * where the first block lands. */
+static inline size_t rtm_blk_reserved(size_t size, size_t g, size_t state_bytes)
+{
+    size_t area = size > state_bytes ? size - state_bytes : 0u;
+    return state_bytes + rtm_blk_map_bytes(area, g);
+}
 
 /* The smallest arena rtm_blk_lay_out accepts wherever an 8-aligned arena
- * lies; SIZE_MAX for a granularity it never accepts. */
-static inline size_t rtm_blk_min_arena(size_t state_bytes, size_t g, uint32_t min_span)
+ * lies; SIZE_MAX for a granularity it never accepts. The map grows with
+ * the arena, so the bound is iterated until the map it implies stops
+ * growing (at once for every arena that small). */
+static inline size_t rtm_blk_min_arena(size_t g, uint32_t min_span, size_t state_bytes)
 {
     if (g < 4u || !rtm_is_pow2(g) || g > RTM_BLK_MAX_GRAN) {
         return SIZE_MAX;
     }
-    uint64_t need = rtm_blk_first_header_worst(state_bytes, g) + min_span;
-    return need > UINT32_MAX ? SIZE_MAX : (size_t)need;
+    size_t reserved = rtm_blk_reserved(0, g, state_bytes);
+    for (;;) {
+        uint64_t need = rtm_blk_first_header_worst(reserved, g) + min_span;
+        if (need > UINT32_MAX) {
+            return SIZE_MAX;
+        }
+        size_t more = rtm_blk_reserved((size_t)need, g, state_bytes);
+        if (more <= reserved) {
+            return (size_t)need;
+        }
+        reserved = more;
+    }
 }
 
-/* Checks an arena and computes its layout, room for at least one block of
- * min_span included. */
-static inline rtm_err_t rtm_blk_lay_out(void *arena, size_t size, size_t g, size_t state_bytes,
-                                        uint32_t min_span, rtm_blk_layout_t *out)
+/* Checks an arena, lays out its state, clears its map and computes where
+ * the blocks go, room for at least one block of min_span included. The
+ * strategy then makes its first block at a->first and books it. */
+static inline rtm_err_t rtm_blk_init_arena(void *arena, size_t size, size_t g, uint32_t min_span,
+                                           size_t state_bytes)
 {
     if (arena == NULL) {
         return RTM_ERR_NULL;
@@ -212,17 +313,28 @@ static inline rtm_err_t rtm_blk_lay_out(void *arena, size_t size, size_t g, size
     }
     /* Computed here rather than with rtm_blk_first_header so that an arena
      * near the top of the address space cannot wrap the sum. */
-    uintptr_t payload = (uintptr_t)arena + state_bytes + RTM_BLK_HDR;
-    uint64_t first = state_bytes + (uint64_t)((~payload + 1u) & (g - 1u));
+    size_t reserved = rtm_blk_reserved(size, g, state_bytes);
+    uintptr_t payload = (uintptr_t)arena + reserved + RTM_BLK_HDR;
+    uint64_t first = reserved + (uint64_t)((~payload + 1u) & (g - 1u));
     if ((uint64_t)size < first + min_span) {
         return RTM_ERR_TOO_SMALL;
     }
     if (size > UINT32_MAX) {
         return RTM_ERR_TOO_LARGE;
     }
-    out->size = (uint32_t)size;
-    out->first = (uint32_t)first;
-    out->end = out->first + ((out->size - out->first) & ~((uint32_t)g - 1u));
+    rtm_blk_arena_t *a = arena;
+    a->size = (uint32_t)size;
+    a->gran = (uint32_t)g;
+    a->gshift = rtm_blk_msb((uint32_t)g);
+    a->min_span = min_span;
+    a->map = (uint32_t)state_bytes;
+    a->first = (uint32_t)first;
+    a->end = a->first + ((a->size - a->first) & ~((uint32_t)g - 1u));
+    a->head = 0;
+    a->stats.free_bytes = 0;
+    a->stats.free_blocks = 0;
+    a->stats.overhead_bytes = a->first + (a->size - a->end);
+    memset(rtm_blk_map(a), 0, reserved - state_bytes);
     return RTM_OK;
 }
 
@@ -236,24 +348,77 @@ static inline bool rtm_blk_could_fit(const uint8_t *base, uint32_t first, uint32
     return gap <= area && need <= area - gap;
 }
 
-/* Classifies a caller's pointer for the first-fit and best-fit arenas
- * (blocks tile [first, end), free-list links tagged with both flag bits),
- * reading nothing outside them. O(1). */
-static inline rtm_ptr_status_t rtm_blk_validate(const uint8_t *base, uint32_t first, uint32_t end,
-                                                uint32_t g, uint32_t min_span, const void *ptr)
+/* Where the header of a caller's pointer lies, if the pointer can be a
+ * payload in [first + 4, limit): RTM_PTR_OK with *h set, else why not. */
+static inline rtm_ptr_status_t rtm_blk_header_of(const rtm_blk_arena_t *a, uint32_t limit,
+                                                 const void *ptr, uint32_t *h)
 {
     uintptr_t p = (uintptr_t)ptr;
-    uintptr_t b = (uintptr_t)base;
-    if (p < b + first + RTM_BLK_HDR || p >= b + end) {
+    uintptr_t b = (uintptr_t)a;
+    if (p < b + a->first + RTM_BLK_HDR || p >= b + a->end) {
         return RTM_PTR_FOREIGN;
     }
-    if ((p & (g - 1u)) != 0) {
+    *h = (uint32_t)(p - b) - RTM_BLK_HDR;
+    if ((p & (a->gran - 1u)) != 0 || *h >= limit) {
         return RTM_PTR_INVALID;
     }
-    uint32_t h = (uint32_t)(p - b) - RTM_BLK_HDR;
+    return RTM_PTR_OK;
+}
+
+/* Map only. Whether h, which the map says is no block's start, lies inside
+ * a free block and still holds a free header: what a block freed and then merged
+ * into the free block below it leaves behind (a header whose span ends
+ * inside that free block), so a call on its pointer is a double free. Only
+ * ever changes how a refused pointer is reported. */
+static inline bool rtm_blk_stale_free(const rtm_blk_arena_t *a, uint32_t h, uint32_t word)
+{
+    uint32_t span = word & ~RTM_BLK_FLAGS;
+    if ((word & RTM_BLK_FLAGS) != RTM_BLK_FREE || h <= a->first ||
+        !rtm_blk_span_ok(span, h, a->end, a->gran, a->min_span)) {
+        return false;
+    }
+    const uint8_t *base = (const uint8_t *)a;
+    uint32_t c = rtm_blk_prev_header(a, h);
+    return rtm_blk_is_free(base, c) && h + span <= c + rtm_blk_span(base, c);
+}
+
+/* Classifies a caller's pointer for the first-fit and best-fit arenas
+ * (blocks tile [first, end), free-list links tagged with both flag bits),
+ * reading nothing outside them. O(1).
+ *
+ * With the map, a pointer is a block start exactly when its header's bit
+ * is set, whatever the bytes around it hold; the header's flags then tell a
+ * live block from a free one, and a header that the map vouches for but
+ * whose span is impossible, or whose successor is not in the map, is
+ * damage (an overrun of the block, typically). Without the map the header
+ * word alone decides, which a payload word that looks like a header
+ * fools. */
+static inline rtm_ptr_status_t rtm_blk_validate(const rtm_blk_arena_t *a, const void *ptr)
+{
+    uint32_t h = 0;
+    rtm_ptr_status_t st = rtm_blk_header_of(a, a->end, ptr, &h);
+    if (st != RTM_PTR_OK) {
+        return st;
+    }
+    const uint8_t *base = (const uint8_t *)a;
     uint32_t word = rtm_rd32(base, h);
     uint32_t span = word & ~RTM_BLK_FLAGS;
-    if (!rtm_blk_span_ok(span, h, end, g, min_span)) {
+#if RTM_EXACT_POINTERS
+    if (!rtm_blk_has(a, h)) {
+        return RTM_PTR_INVALID;
+    }
+    /* A live header is its span alone: a multiple of G (>= 4), so no flag
+     * bit, at least min_span and inside the area. */
+    if ((word & (a->gran - 1u)) == 0 && word >= a->min_span && word <= a->end - h) {
+        uint32_t n = h + word;
+        return n == a->end || rtm_blk_has(a, n) ? RTM_PTR_OK : RTM_PTR_CORRUPT;
+    }
+    return (word & (a->gran - 1u)) == RTM_BLK_FREE &&
+                   rtm_blk_span_ok(span, h, a->end, a->gran, a->min_span)
+               ? RTM_PTR_FREED
+               : RTM_PTR_CORRUPT;
+#else
+    if (!rtm_blk_span_ok(span, h, a->end, a->gran, a->min_span)) {
         return RTM_PTR_INVALID;
     }
     /* No header here carries PREV_FREE; a tagged free-list link does. */
@@ -266,26 +431,27 @@ static inline rtm_ptr_status_t rtm_blk_validate(const uint8_t *base, uint32_t fi
     /* A sane block followed by a broken header is what an overrun of this
      * block leaves behind. */
     uint32_t n = h + span;
-    if (n != end) {
+    if (n != a->end) {
         uint32_t next = rtm_rd32(base, n);
         if ((next & RTM_BLK_PREV_FREE) != 0 ||
-            !rtm_blk_span_ok(next & ~RTM_BLK_FLAGS, n, end, g, min_span)) {
+            !rtm_blk_span_ok(next & ~RTM_BLK_FLAGS, n, a->end, a->gran, a->min_span)) {
             return RTM_PTR_CORRUPT;
         }
     }
     return RTM_PTR_OK;
+#endif
 }
 
 /* Calls fn for every block tiling [first, end), in address order; false if
- * a header is not a valid span (the walk stops there). */
-static inline bool rtm_blk_walk(const uint8_t *base, uint32_t first, uint32_t end, uint32_t g,
-                                uint32_t min_span, rtm_walk_fn fn, void *ctx)
+ * a header is not a valid span or not in the map (the walk stops there). */
+static inline bool rtm_blk_walk(const rtm_blk_arena_t *a, rtm_walk_fn fn, void *ctx)
 {
+    const uint8_t *base = (const uint8_t *)a;
     uint32_t span;
-    for (uint32_t h = first; h < end; h += span) {
+    for (uint32_t h = a->first; h < a->end; h += span) {
         uint32_t word = rtm_rd32(base, h);
         span = word & ~RTM_BLK_FLAGS;
-        if (!rtm_blk_span_ok(span, h, end, g, min_span)) {
+        if (!rtm_blk_span_ok(span, h, a->end, a->gran, a->min_span) || !rtm_blk_has(a, h)) {
             return false;
         }
         rtm_block_info_t info = {
@@ -300,16 +466,69 @@ static inline bool rtm_blk_walk(const uint8_t *base, uint32_t first, uint32_t en
     return true;
 }
 
-/* Whether a layout read back from an arena's state is one rtm_blk_lay_out
- * could have made (check() runs this before trusting the state). */
-static inline bool rtm_blk_layout_ok(const uint8_t *base, size_t state_bytes, uint32_t size,
-                                     uint32_t g, uint32_t min_span, uint32_t expected_min_span,
-                                     uint32_t first, uint32_t end)
+/* Whether a state read back from an arena is one rtm_blk_init_arena could
+ * have made (check() runs this before trusting it). */
+static inline bool rtm_blk_state_ok(const rtm_blk_arena_t *a, uint32_t expected_min_span,
+                                    size_t state_bytes)
 {
-    return g >= 4u && (g & (g - 1u)) == 0 && g <= RTM_BLK_MAX_GRAN &&
-           min_span == expected_min_span && first >= state_bytes && first < end && end <= size &&
-           size - end < g && ((end - first) & (g - 1u)) == 0 &&
-           (((uintptr_t)base + first + RTM_BLK_HDR) & (g - 1u)) == 0;
+    uint32_t g = a->gran;
+    return g >= 4u && (g & (g - 1u)) == 0 && g <= RTM_BLK_MAX_GRAN && (1u << a->gshift) == g &&
+           a->min_span == expected_min_span && a->map == state_bytes && a->size >= state_bytes &&
+           a->first >= rtm_blk_reserved(a->size, g, state_bytes) && a->first < a->end &&
+           a->end <= a->size &&
+           a->size - a->end < g && ((a->end - a->first) & (g - 1u)) == 0 &&
+           (((uintptr_t)a + a->first + RTM_BLK_HDR) & (g - 1u)) == 0;
+}
+
+/* The map against the headers a check walked (blocks of them, each of
+ * whose bits it tested): no other bit may be set. */
+static inline bool rtm_blk_map_count_ok(const rtm_blk_arena_t *a, size_t blocks)
+{
+#if RTM_EXACT_POINTERS
+    const uint32_t *map = rtm_blk_cmap(a);
+    size_t words = (rtm_blk_reserved(a->size, a->gran, a->map) - a->map) / 4u;
+    size_t set = 0;
+    for (size_t i = 0; i < words; i++) {
+        for (uint32_t w = map[i]; w != 0; w &= w - 1u) {
+            set++;
+        }
+    }
+    return set == blocks;
+#else
+    (void)a;
+    (void)blocks;
+    return true;
+#endif
+}
+
+/* Whether no bit is set strictly between the headers at h and n (an
+ * incremental check's look at one block). */
+static inline bool rtm_blk_map_clear_between(const rtm_blk_arena_t *a, uint32_t h, uint32_t n)
+{
+#if RTM_EXACT_POINTERS
+    const uint32_t *map = rtm_blk_cmap(a);
+    uint32_t lo = rtm_blk_bit(a, h) + 1u;
+    uint32_t hi = (n - a->first) >> a->gshift; /* bits [lo, hi) must be clear */
+    for (uint32_t bit = lo; bit < hi;) {
+        uint32_t w = map[bit >> 5] >> (bit & 31u);
+        uint32_t in_word = 32u - (bit & 31u);
+        uint32_t left = hi - bit;
+        if (left < in_word) {
+            w &= (1u << left) - 1u;
+            in_word = left;
+        }
+        if (w != 0) {
+            return false;
+        }
+        bit += in_word;
+    }
+    return true;
+#else
+    (void)a;
+    (void)h;
+    (void)n;
+    return true;
+#endif
 }
 
 #endif

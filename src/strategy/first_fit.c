@@ -3,21 +3,35 @@
  * lowest free block that fits is taken, and a freed block merges at once
  * with free neighbours on both sides.
  *
- * Layout (block.h): the state below sits at offset 0, blocks tile
- * [first, end), and the fewer than G bytes after end belong to no block. A
- * free block holds the offset of the next free block (0 = none) in the
- * first 4 bytes of its payload, hence min_span = align_up(8, G).
+ * Layout (block.h): the shared state rtm_blk_arena_t at offset 0 (head:
+ * the lowest free block, 0 = none), the block-start map after it, then
+ * blocks tiling [first, end). A free block holds the offset of the next
+ * free block (0 = none) in the first 4 bytes of its payload, hence
+ * min_span = align_up(8, G). Like heap_4, a block taken for an allocation
+ * is split only if the rest is at least FF_SPLIT_MIN bytes (twice a free
+ * block's header and link): smaller slivers would sit at the head of the
+ * list, where every search has to step over them.
  *
- * Invariants (all verified by rtm_ff_check):
+ * Pointers are validated at the API (validate(), with the map) and by
+ * check(); the list walks of alloc, free and resize trust the links, so a
+ * heap damaged by stray writes is found by rtm_heap_check, not by them.
+ *
+ * Invariants (all verified by ff_check):
  *   - blocks tile [first, end) exactly; every span is a multiple of G and
  *     at least min_span; no header carries RTM_BLK_PREV_FREE;
+ *   - the map has the bit of every header and no other (RTM_EXACT_POINTERS);
  *   - no two free blocks are adjacent;
  *   - the free list holds every free block exactly once, in strictly
  *     rising address order;
  *   - stats equal what a walk of the blocks counts.
  *
- * Costs: alloc, free, resize and largest_free O(free blocks); validate and
- * usable_size O(1); walk and check O(blocks). Overhead: 4 bytes a block.
+ * Costs: alloc O(free blocks), from the search hint of its size class
+ * (below); free and resize find a block's list predecessor in a few steps
+ * down the map, at most FF_BACK_STEPS of them before they walk the list
+ * (O(free blocks); always so without the map), plus O(FF_CLASSES) for the
+ * hints; largest_free O(free blocks); validate and usable_size O(1); walk
+ * and check O(blocks). Overhead: 4 bytes a block, the map and 16 bytes of
+ * hints.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -27,326 +41,524 @@
 #include "block.h"
 #include "strategy.h"
 
-typedef struct rtm_ff_state {
-    rtm_arena_stats_t stats; /* first: the front reads it in place */
-    uint32_t size;           /* arena bytes given to init */
-    uint32_t gran;
-    uint32_t min_span;
-    uint32_t first; /* header of the lowest block */
-    uint32_t end;   /* one past the highest block */
-    uint32_t head;  /* lowest free block, 0 = none */
-} rtm_ff_state_t;
+/* The smallest remainder a split leaves: a free block's header and link,
+ * twice (heap_4's heapMINIMUM_BLOCK_SIZE rule). */
+#define FF_SPLIT_MIN 16u
 
-static uint32_t rtm_ff_min_span(size_t g)
+/* Blocks free() steps down through the map looking for the free block
+ * below it before it walks the free list from its head instead. */
+#define FF_BACK_STEPS 8u
+
+/* Search hints: a request whose span is at least FF_CLASS_MIN << k starts
+ * at hint[k] (the largest such k below FF_CLASSES), which skips the run of
+ * smaller blocks that low addresses collect. The placement is exactly the
+ * lowest block that fits, as without hints. */
+#define FF_CLASSES 3u
+#define FF_CLASS_MIN 64u
+
+typedef struct ff_state {
+    rtm_blk_arena_t blk; /* first: the shared state */
+    /* 0 (search from the head), or a listed free block such that every
+     * free block at or below it spans less than FF_CLASS_MIN << k. A hint
+     * that holds for a class holds for every larger one, so the hints are
+     * kept rising with k: a change above the last moves none. */
+    uint32_t hint[FF_CLASSES];
+} ff_state_t;
+
+static uint32_t ff_min_span(size_t g)
 {
     return (uint32_t)rtm_align_up(8u, g);
 }
 
-static uint32_t rtm_ff_offset(const uint8_t *base, const void *ptr)
+static uint32_t ff_split_min(const rtm_blk_arena_t *a)
 {
-    return (uint32_t)((uintptr_t)ptr - (uintptr_t)base);
+    return a->min_span > FF_SPLIT_MIN ? a->min_span : FF_SPLIT_MIN;
+}
+
+static ff_state_t *ff_state(rtm_blk_arena_t *a)
+{
+    return (ff_state_t *)(void *)a;
+}
+
+static uint32_t ff_class_span(uint32_t k)
+{
+    return FF_CLASS_MIN << k;
+}
+
+/* A free block of span s at x, whose list predecessor is xprev, has
+ * appeared or grown, maybe absorbing listed blocks: a hint at or above x
+ * stays true only if s is below its class and the hint's block still
+ * exists. When xprev is not known (FF_UNKNOWN), the highest hint below x
+ * stands in for it: the blocks at or below it are smaller still. Only the
+ * hints at or above x change, the top ones. */
+#define FF_UNKNOWN UINT32_MAX
+
+static void ff_hints_free(rtm_blk_arena_t *a, uint32_t x, uint32_t xprev, uint32_t s)
+{
+    ff_state_t *st = ff_state(a);
+    uint32_t k = FF_CLASSES;
+    while (k > 0 && st->hint[k - 1u] >= x) {
+        k--;
+    }
+    if (xprev == FF_UNKNOWN) {
+        xprev = k > 0 ? st->hint[k - 1u] : 0u;
+    }
+    for (; k < FF_CLASSES; k++) {
+        uint32_t p = st->hint[k];
+        if (s >= ff_class_span(k)) {
+            st->hint[k] = xprev;
+        } else if (p < x + s) {
+            st->hint[k] = x;
+        }
+    }
+}
+
+/* Hint k moves up to p (a search found every block up to p smaller than
+ * its class): the larger classes' hints rise with it. */
+static void ff_raise_hint(ff_state_t *st, uint32_t k, uint32_t p)
+{
+    for (; k < FF_CLASSES && st->hint[k] < p; k++) {
+        st->hint[k] = p;
+    }
+}
+
+/* Listed block h leaves the list; repl is what takes its place there (the
+ * smaller free rest of it), or its list predecessor when nothing does. The
+ * hints equal to h are neighbours in the table, and repl keeps the order. */
+static void ff_hints_gone(rtm_blk_arena_t *a, uint32_t h, uint32_t repl)
+{
+    ff_state_t *st = ff_state(a);
+    if (h > st->hint[FF_CLASSES - 1u]) {
+        return;
+    }
+    for (uint32_t k = 0; k < FF_CLASSES; k++) {
+        if (st->hint[k] == h) {
+            st->hint[k] = repl;
+        }
+    }
+}
+
+static uint32_t ff_offset(const rtm_blk_arena_t *a, const void *ptr)
+{
+    return (uint32_t)((uintptr_t)ptr - (uintptr_t)a);
 }
 
 /* Stats move in whole free blocks; header bytes are booked separately in
  * overhead_bytes by whoever creates or absorbs a header. */
-static void rtm_ff_gain(rtm_arena_stats_t *s, uint32_t span)
+static void ff_gain(rtm_arena_stats_t *s, uint32_t span)
 {
     s->free_bytes += span - RTM_BLK_HDR;
     s->free_blocks++;
 }
 
-static void rtm_ff_lose(rtm_arena_stats_t *s, uint32_t span)
+static void ff_lose(rtm_arena_stats_t *s, uint32_t span)
 {
     s->free_bytes -= span - RTM_BLK_HDR;
     s->free_blocks--;
 }
 
-/* Two adjacent free blocks become one: one header's bytes turn usable. */
-static uint32_t rtm_ff_join(rtm_arena_stats_t *s, uint32_t a, uint32_t b)
+/* Two adjacent free blocks of spans a and b become one: one header's bytes
+ * turn usable. */
+static uint32_t ff_join(rtm_arena_stats_t *s, uint32_t a, uint32_t b)
 {
-    rtm_ff_lose(s, a);
-    rtm_ff_lose(s, b);
-    rtm_ff_gain(s, a + b);
+    s->free_bytes += RTM_BLK_HDR;
+    s->free_blocks--;
     s->overhead_bytes -= RTM_BLK_HDR;
     return a + b;
 }
 
-/* A free block's link word carries both flag bits. validate() reads the
- * word 4 bytes before any pointer it is given, so for a pointer 4 bytes
- * into a free block it reads this link; tagged, the link never passes for
- * the header of a live block. Offsets are multiples of 4, so no bits are
- * lost. */
-static uint32_t rtm_ff_rd_link(const uint8_t *base, uint32_t h)
+/* Without the map, a free block's link word carries both flag bits, so
+ * that validate(), which then judges a pointer by the word 4 bytes before
+ * it, never takes a link for the header of a live block (offsets are
+ * multiples of 4, so no bits are lost). With the map nothing reads a link
+ * as a header, and a link is the plain offset. */
+#define FF_LINK_TAG (RTM_EXACT_POINTERS ? 0u : RTM_BLK_FLAGS)
+
+static uint32_t ff_link(const uint8_t *base, uint32_t h)
 {
-    return rtm_rd32(base, h + RTM_BLK_HDR) & ~RTM_BLK_FLAGS;
+    /* base + h first: the offset then needs no 32-bit wrap of h + 4, and
+     * the load folds into one instruction on the search loops. */
+    uint32_t v;
+    memcpy(&v, base + h + RTM_BLK_HDR, sizeof v);
+    return v & ~FF_LINK_TAG;
 }
 
-static void rtm_ff_wr_link(uint8_t *base, uint32_t h, uint32_t n)
+static void ff_set_link(uint8_t *base, uint32_t h, uint32_t n)
 {
-    rtm_wr32(base, h + RTM_BLK_HDR, n | RTM_BLK_FLAGS);
+    rtm_wr32(base, h + RTM_BLK_HDR, n | FF_LINK_TAG);
 }
 
-/* A link that does not point above `after` and inside the area can only
- * come from a damaged heap; ending the list there keeps every access inside
- * the arena and every list walk finite, since offsets must rise. */
-static uint32_t rtm_ff_sane_link(const rtm_ff_state_t *st, uint32_t after, uint32_t n)
+/* A listed block's header word is its span with RTM_BLK_FREE, so for a
+ * multiple of 4 such as a span or a class, word >= v exactly when
+ * span >= v: the searches compare the word as it is. */
+static uint32_t ff_word(const uint8_t *base, uint32_t h)
 {
-    return (n > after && n <= st->end - st->min_span) ? n : 0;
+    return rtm_rd32(base, h);
 }
 
-static uint32_t rtm_ff_head(const rtm_ff_state_t *st)
+static uint32_t ff_next_of(const rtm_blk_arena_t *a, uint32_t prev)
 {
-    return rtm_ff_sane_link(st, st->first - 1u, st->head);
+    return prev != 0 ? ff_link((const uint8_t *)a, prev) : a->head;
 }
 
-static uint32_t rtm_ff_next(const uint8_t *base, const rtm_ff_state_t *st, uint32_t h)
-{
-    return rtm_ff_sane_link(st, h, rtm_ff_rd_link(base, h));
-}
-
-static void rtm_ff_set_next(uint8_t *base, rtm_ff_state_t *st, uint32_t prev, uint32_t n)
+static void ff_set_next(rtm_blk_arena_t *a, uint32_t prev, uint32_t n)
 {
     if (prev == 0) {
-        st->head = n;
+        a->head = n;
     } else {
-        rtm_ff_wr_link(base, prev, n);
+        ff_set_link((uint8_t *)a, prev, n);
     }
 }
 
-static void rtm_ff_mark_free(uint8_t *base, uint32_t h, uint32_t span, uint32_t next)
+static void ff_mark_free(uint8_t *base, uint32_t h, uint32_t span, uint32_t next)
 {
     rtm_blk_set(base, h, span, RTM_BLK_FREE);
-    rtm_ff_wr_link(base, h, next);
+    ff_set_link(base, h, next);
 }
 
-/* Span of a listed block, or 0 if its header is not sane (damaged heap). */
-static uint32_t rtm_ff_listed_span(const uint8_t *base, const rtm_ff_state_t *st, uint32_t h)
-{
-    uint32_t span = rtm_blk_span(base, h);
-    return rtm_blk_span_ok(span, h, st->end, st->gran, st->min_span) ? span : 0;
-}
+#if defined(__GNUC__) || defined(__clang__)
+#define FF_COLD __attribute__((noinline, cold))
+#define FF_INLINE inline __attribute__((always_inline))
+#else
+#define FF_COLD
+#define FF_INLINE inline
+#endif
 
-/* The highest free block below offset h, 0 if none: h's list predecessor. */
-static uint32_t rtm_ff_pred(const uint8_t *base, const rtm_ff_state_t *st, uint32_t h)
+/* The highest free block below offset h, 0 if none: h's list predecessor.
+ * With the map it is usually a few blocks down, found block by block. */
+static FF_INLINE uint32_t ff_pred(const rtm_blk_arena_t *a, uint32_t h)
 {
-    uint32_t prev = 0;
-    for (uint32_t c = rtm_ff_head(st); c != 0 && c < h; c = rtm_ff_next(base, st, c)) {
+    const uint8_t *base = (const uint8_t *)a;
+#if RTM_EXACT_POINTERS
+    /* The headers below h, highest first, straight from the map words;
+     * row is the offset that bit 0 of the current word stands for. */
+    const uint32_t *map = rtm_blk_cmap(a);
+    uint32_t gshift = a->gshift;
+    uint32_t bit = rtm_blk_bit(a, h);
+    uint32_t i = bit >> 5;
+    uint32_t w = map[i] & ((1u << (bit & 31u)) - 1u);
+    uint32_t row = a->first + ((i << 5) << gshift);
+    for (uint32_t step = 0; step < FF_BACK_STEPS; step++) {
+        while (w == 0) {
+            if (i == 0) {
+                return 0;
+            }
+            w = map[--i];
+            row -= 32u << gshift;
+        }
+        uint32_t b = rtm_blk_msb(w);
+        uint32_t q = row + (b << gshift);
+        if (rtm_blk_is_free(base, q)) {
+            return q;
+        }
+        w ^= 1u << b;
+    }
+#endif
+    size_t prev = 0;
+    for (size_t c = a->head; c != 0 && c < h; c = ff_link(base, (uint32_t)c)) {
         prev = c;
     }
-    return prev;
+    return (uint32_t)prev;
 }
 
-static size_t rtm_ff_min_size(size_t granularity)
+static size_t ff_min_size(size_t granularity)
 {
-    return rtm_blk_min_arena(sizeof(rtm_ff_state_t), granularity, rtm_ff_min_span(granularity));
+    return rtm_blk_min_arena(granularity, ff_min_span(granularity), sizeof(ff_state_t));
 }
 
-static rtm_err_t rtm_ff_init(void *arena, size_t size, size_t granularity, size_t param)
+static rtm_err_t ff_init(void *arena, size_t size, size_t granularity, size_t param)
 {
     (void)param;
-    uint32_t min_span = rtm_ff_min_span(granularity);
-    rtm_blk_layout_t lay;
-    rtm_err_t err =
-        rtm_blk_lay_out(arena, size, granularity, sizeof(rtm_ff_state_t), min_span, &lay);
+    rtm_err_t err = rtm_blk_init_arena(arena, size, granularity, ff_min_span(granularity),
+                                       sizeof(ff_state_t));
     if (err != RTM_OK) {
         return err;
     }
-    rtm_ff_state_t *st = arena;
-    uint8_t *base = arena;
-    st->size = lay.size;
-    st->gran = (uint32_t)granularity;
-    st->min_span = min_span;
-    st->first = lay.first;
-    st->end = lay.end;
-    st->head = st->first;
-    rtm_ff_mark_free(base, st->first, st->end - st->first, 0);
-    st->stats.free_bytes = 0;
-    st->stats.free_blocks = 0;
-    st->stats.overhead_bytes = st->first + RTM_BLK_HDR + (st->size - st->end);
-    rtm_ff_gain(&st->stats, st->end - st->first);
+    rtm_blk_arena_t *a = arena;
+    memset(ff_state(a)->hint, 0, sizeof ff_state(a)->hint);
+    a->head = a->first;
+    ff_mark_free(arena, a->first, a->end - a->first, 0);
+    rtm_blk_mark(a, a->first);
+    a->stats.overhead_bytes += RTM_BLK_HDR;
+    ff_gain(&a->stats, a->end - a->first);
     return RTM_OK;
 }
 
 /* Turns free block h (list predecessor prev) into a used block of span
  * need whose header lies gap bytes into it. The gap and any tail of at least
- * min_span stay free in h's place in the list, which keeps address order. */
-static void *rtm_ff_take(uint8_t *base, rtm_ff_state_t *st, uint32_t prev, uint32_t h,
-                         uint32_t gap, uint32_t need)
+ * the split minimum stay free in h's place in the list, which keeps address
+ * order. */
+static void *ff_take(rtm_blk_arena_t *a, uint32_t prev, uint32_t h, uint32_t gap, uint32_t need)
 {
+    uint8_t *base = (uint8_t *)a;
     uint32_t span = rtm_blk_span(base, h);
-    uint32_t next = rtm_ff_next(base, st, h);
-    rtm_ff_lose(&st->stats, span);
+    uint32_t next = ff_link(base, h);
     if (gap != 0) {
-        rtm_ff_mark_free(base, h, gap, 0);
-        rtm_ff_gain(&st->stats, gap);
-        st->stats.overhead_bytes += RTM_BLK_HDR;
+        /* h stays listed as the gap; the block goes after it. */
+        ff_lose(&a->stats, span);
+        ff_mark_free(base, h, gap, 0);
+        ff_gain(&a->stats, gap);
+        a->stats.overhead_bytes += RTM_BLK_HDR;
         prev = h;
         h += gap;
         span -= gap;
+        rtm_blk_mark(a, h);
+        ff_gain(&a->stats, span);
+    } else if (span - need >= ff_split_min(a)) {
+        ff_hints_gone(a, h, h + need);
+    } else {
+        ff_hints_gone(a, h, prev);
     }
-    if (span - need >= st->min_span) {
-        rtm_ff_mark_free(base, h + need, span - need, next);
-        rtm_ff_gain(&st->stats, span - need);
-        st->stats.overhead_bytes += RTM_BLK_HDR;
+    if (span - need >= ff_split_min(a)) {
+        /* The rest stays free in h's place: need bytes leave the free
+         * space and one header joins the overhead. */
+        ff_mark_free(base, h + need, span - need, next);
+        rtm_blk_mark(a, h + need);
+        a->stats.free_bytes -= need;
+        a->stats.overhead_bytes += RTM_BLK_HDR;
         next = h + need;
         span = need;
+    } else {
+        ff_lose(&a->stats, span);
     }
-    rtm_ff_set_next(base, st, prev, next);
+    ff_set_next(a, prev, next);
     rtm_blk_set(base, h, span, 0);
     return base + h + RTM_BLK_HDR;
 }
 
-static void *rtm_ff_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
+/* From listed block h, whose list predecessor is *prev, the first listed
+ * block of span at least v (a multiple of 4), 0 if none; *prev becomes its
+ * predecessor. The search loop of every allocation: size_t offsets keep it
+ * free of 32-bit wrap-around moves. */
+static uint32_t ff_first_at_least(const uint8_t *base, uint32_t *prev, uint32_t h, uint32_t v)
 {
-    rtm_ff_state_t *st = arena;
+    size_t p = *prev;
+    size_t c = h;
+    while (c != 0 && ff_word(base, (uint32_t)c) < v) {
+        p = c;
+        c = ff_link(base, (uint32_t)c);
+    }
+    *prev = (uint32_t)p;
+    return (uint32_t)c;
+}
+
+static void *ff_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
+{
+    rtm_blk_arena_t *a = arena;
     uint8_t *base = arena;
-    size_t align = alignment > st->gran ? alignment : st->gran;
-    uint32_t need = rtm_blk_span_for(size, st->gran, st->min_span);
-    if (need == 0 || !rtm_blk_could_fit(base, st->first, st->end, need, align, st->min_span)) {
-        *why = RTM_FAIL_TOO_LARGE;
-        return NULL;
-    }
-    uint32_t prev = 0;
-    for (uint32_t h = rtm_ff_head(st); h != 0; prev = h, h = rtm_ff_next(base, st, h)) {
-        uint32_t span = rtm_ff_listed_span(base, st, h);
-        if (span == 0) {
-            break;
+    uint32_t need = rtm_blk_span_for(size, a->gran, a->min_span);
+    if (alignment <= a->gran) {
+        /* Every payload is G-aligned: no gap to place, the common case. */
+        if (need == 0 || need > a->end - a->first) {
+            *why = RTM_FAIL_TOO_LARGE;
+            return NULL;
         }
-        size_t gap = rtm_blk_align_gap(base, h, align, st->min_span);
-        if (gap <= span && need <= span - gap) {
-            return rtm_ff_take(base, st, prev, h, (uint32_t)gap, need);
+        uint32_t prev = 0;
+        uint32_t h = a->head;
+        if (need >= FF_CLASS_MIN) {
+            uint32_t k = rtm_blk_msb(need / FF_CLASS_MIN);
+            k = k < FF_CLASSES ? k : FF_CLASSES - 1u;
+            ff_state_t *st = ff_state(a);
+            prev = st->hint[k];
+            h = ff_first_at_least(base, &prev, ff_next_of(a, prev), ff_class_span(k));
+            ff_raise_hint(st, k, prev);
+        }
+        h = ff_first_at_least(base, &prev, h, need);
+        if (h != 0) {
+            return ff_take(a, prev, h, 0, need);
+        }
+    } else {
+        if (need == 0 || !rtm_blk_could_fit(base, a->first, a->end, need, alignment, a->min_span)) {
+            *why = RTM_FAIL_TOO_LARGE;
+            return NULL;
+        }
+        uint32_t prev = 0;
+        for (uint32_t h = a->head; h != 0; prev = h, h = ff_link(base, h)) {
+            uint32_t span = rtm_blk_span(base, h);
+            size_t gap = rtm_blk_align_gap(base, h, alignment, a->min_span);
+            if (gap <= span && need <= span - gap) {
+                return ff_take(a, prev, h, (uint32_t)gap, need);
+            }
         }
     }
-    *why = st->stats.free_bytes < size ? RTM_FAIL_NO_MEMORY : RTM_FAIL_FRAGMENTED;
+    *why = a->stats.free_bytes < size ? RTM_FAIL_NO_MEMORY : RTM_FAIL_FRAGMENTED;
     return NULL;
 }
 
-static rtm_ptr_status_t rtm_ff_validate(const void *arena, const void *ptr)
+/* A refused pointer that is the stale head of a block merged into the free
+ * block below it is a double free (block.h). Kept out of line, off the
+ * path of every good pointer. */
+static FF_COLD rtm_ptr_status_t ff_refused(const rtm_blk_arena_t *a, const void *ptr)
 {
-    const rtm_ff_state_t *st = arena;
-    return rtm_blk_validate(arena, st->first, st->end, st->gran, st->min_span, ptr);
+#if RTM_EXACT_POINTERS
+    uint32_t h = 0;
+    if (rtm_blk_header_of(a, a->end, ptr, &h) == RTM_PTR_OK &&
+        rtm_blk_stale_free(a, h, rtm_rd32((const uint8_t *)a, h))) {
+        return RTM_PTR_FREED;
+    }
+#else
+    (void)a;
+    (void)ptr;
+#endif
+    return RTM_PTR_INVALID;
 }
 
-static void rtm_ff_free(void *arena, void *ptr)
+static rtm_ptr_status_t ff_validate(const void *arena, const void *ptr)
 {
-    rtm_ff_state_t *st = arena;
-    uint8_t *base = arena;
-    uint32_t h = rtm_ff_offset(base, ptr) - RTM_BLK_HDR;
-    uint32_t span = rtm_blk_span(base, h);
-    uint32_t prev = rtm_ff_pred(base, st, h);
-    uint32_t next = prev != 0 ? rtm_ff_next(base, st, prev) : rtm_ff_head(st);
-    rtm_ff_gain(&st->stats, span);
+    rtm_ptr_status_t st = rtm_blk_validate(arena, ptr);
+    return st == RTM_PTR_INVALID ? ff_refused(arena, ptr) : st;
+}
+
+/* Frees the live block at h of span span. */
+static void ff_release(rtm_blk_arena_t *a, uint32_t h, uint32_t span)
+{
+    uint8_t *base = (uint8_t *)a;
+    uint32_t prev = ff_pred(a, h);
+    uint32_t next = ff_next_of(a, prev);
+    ff_gain(&a->stats, span);
     if (next != 0 && h + span == next) {
-        uint32_t after = rtm_ff_next(base, st, next);
-        span = rtm_ff_join(&st->stats, span, rtm_blk_span(base, next));
+        uint32_t after = ff_link(base, next);
+        span = ff_join(&a->stats, span, rtm_blk_span(base, next));
+        rtm_blk_unmark(a, next);
         /* next's header and link now lie inside h's payload. */
         rtm_strategy_refill(base, next, 2u * RTM_BLK_HDR);
         next = after;
     }
-    /* Written even when h merges into prev below: the stale header then
-     * still says free, so a second free of ptr reads as a double free
-     * (except with the free fill, which covers it: see poison.c). */
-    rtm_ff_mark_free(base, h, span, next);
-    if (prev != 0 && prev + rtm_blk_span(base, prev) == h) {
-        span = rtm_ff_join(&st->stats, rtm_blk_span(base, prev), span);
-        rtm_ff_mark_free(base, prev, span, next);
+    uint32_t pspan = prev != 0 ? rtm_blk_span(base, prev) : 0u;
+    if (prev != 0 && prev + pspan == h) {
+        /* h's header stays, saying free: a second free of the pointer then
+         * reads as a double free (block.h; with the free fill, which covers
+         * it, see poison.c). */
+        rtm_blk_set(base, h, span, RTM_BLK_FREE);
+        span = ff_join(&a->stats, pspan, span);
+        rtm_blk_unmark(a, h);
+        ff_mark_free(base, prev, span, next);
         rtm_strategy_refill(base, h, 2u * RTM_BLK_HDR);
+        ff_hints_free(a, prev, FF_UNKNOWN, span);
     } else {
-        rtm_ff_set_next(base, st, prev, h);
+        ff_mark_free(base, h, span, next);
+        ff_set_next(a, prev, h);
+        ff_hints_free(a, h, prev, span);
     }
 }
 
-/* Gives back the tail of used block h beyond need bytes of span. */
-static void rtm_ff_shrink(uint8_t *base, rtm_ff_state_t *st, uint32_t h, uint32_t span,
-                          uint32_t need)
+static void ff_free(void *arena, void *ptr)
 {
+    rtm_blk_arena_t *a = arena;
+    uint32_t h = ff_offset(a, ptr) - RTM_BLK_HDR;
+    ff_release(a, h, rtm_blk_span(arena, h));
+}
+
+static rtm_ptr_status_t ff_validate_free(void *arena, void *ptr, size_t *usable)
+{
+    rtm_blk_arena_t *a = arena;
+    rtm_ptr_status_t st = rtm_blk_validate(a, ptr);
+    if (st != RTM_PTR_OK) {
+        return st == RTM_PTR_INVALID ? ff_refused(a, ptr) : st;
+    }
+    uint32_t h = ff_offset(a, ptr) - RTM_BLK_HDR;
+    uint32_t span = rtm_blk_span(arena, h);
+    *usable = span - RTM_BLK_HDR;
+    ff_release(a, h, span);
+    return RTM_PTR_OK;
+}
+
+/* Gives back the tail of used block h beyond need bytes of span. */
+static void ff_shrink(rtm_blk_arena_t *a, uint32_t h, uint32_t span, uint32_t need)
+{
+    uint8_t *base = (uint8_t *)a;
     uint32_t rem = span - need;
     uint32_t n = h + span;
     if (rem == 0) {
         return;
     }
-    if (n != st->end && rtm_blk_is_free(base, n)) {
+    if (n != a->end && rtm_blk_is_free(base, n)) {
         /* The free block after h moves down over the tail, which therefore
          * need not reach min_span. Everything is read before the new header
          * is written, since that may land on n's own header or link. */
         uint32_t nspan = rtm_blk_span(base, n);
-        uint32_t prev = rtm_ff_pred(base, st, n);
-        uint32_t after = rtm_ff_next(base, st, n);
-        rtm_ff_lose(&st->stats, nspan);
-        rtm_ff_gain(&st->stats, nspan + rem);
+        uint32_t prev = ff_pred(a, n);
+        uint32_t after = ff_link(base, n);
+        ff_lose(&a->stats, nspan);
+        ff_gain(&a->stats, nspan + rem);
         /* n's header and link end up inside the moved block (the new
          * header below may land on part of them). */
         rtm_strategy_refill(base, n, 2u * RTM_BLK_HDR);
-        rtm_ff_mark_free(base, h + need, nspan + rem, after);
-        rtm_ff_set_next(base, st, prev, h + need);
+        rtm_blk_unmark(a, n);
+        ff_mark_free(base, h + need, nspan + rem, after);
+        rtm_blk_mark(a, h + need);
+        ff_set_next(a, prev, h + need);
         rtm_blk_set(base, h, need, 0);
-    } else if (rem >= st->min_span) {
-        uint32_t prev = rtm_ff_pred(base, st, h);
-        uint32_t next = prev != 0 ? rtm_ff_next(base, st, prev) : rtm_ff_head(st);
-        rtm_ff_mark_free(base, h + need, rem, next);
-        rtm_ff_set_next(base, st, prev, h + need);
-        rtm_ff_gain(&st->stats, rem);
-        st->stats.overhead_bytes += RTM_BLK_HDR;
+        ff_hints_free(a, h + need, prev, nspan + rem);
+    } else if (rem >= a->min_span) {
+        uint32_t prev = ff_pred(a, h);
+        ff_mark_free(base, h + need, rem, ff_next_of(a, prev));
+        rtm_blk_mark(a, h + need);
+        ff_set_next(a, prev, h + need);
+        ff_gain(&a->stats, rem);
+        a->stats.overhead_bytes += RTM_BLK_HDR;
         rtm_blk_set(base, h, need, 0);
+        ff_hints_free(a, h + need, prev, rem);
     }
 }
 
-static bool rtm_ff_resize(void *arena, void *ptr, size_t size)
+static bool ff_resize(void *arena, void *ptr, size_t size)
 {
-    rtm_ff_state_t *st = arena;
+    rtm_blk_arena_t *a = arena;
     uint8_t *base = arena;
-    uint32_t h = rtm_ff_offset(base, ptr) - RTM_BLK_HDR;
+    uint32_t h = ff_offset(a, ptr) - RTM_BLK_HDR;
     uint32_t span = rtm_blk_span(base, h);
-    uint32_t need = rtm_blk_span_for(size, st->gran, st->min_span);
+    uint32_t need = rtm_blk_span_for(size, a->gran, a->min_span);
     if (need == 0) {
         return false;
     }
     if (need <= span) {
-        rtm_ff_shrink(base, st, h, span, need);
+        ff_shrink(a, h, span, need);
         return true;
     }
     uint32_t n = h + span;
-    if (n == st->end || !rtm_blk_is_free(base, n)) {
+    if (n == a->end || !rtm_blk_is_free(base, n)) {
         return false;
     }
     uint32_t nspan = rtm_blk_span(base, n);
     if (nspan < need - span) {
         return false;
     }
-    uint32_t prev = rtm_ff_pred(base, st, n);
-    uint32_t after = rtm_ff_next(base, st, n);
+    uint32_t prev = ff_pred(a, n);
+    uint32_t after = ff_link(base, n);
     uint32_t total = span + nspan;
-    rtm_ff_lose(&st->stats, nspan);
-    st->stats.overhead_bytes -= RTM_BLK_HDR;
-    if (total - need >= st->min_span) {
-        rtm_ff_mark_free(base, h + need, total - need, after);
-        rtm_ff_gain(&st->stats, total - need);
-        st->stats.overhead_bytes += RTM_BLK_HDR;
-        rtm_ff_set_next(base, st, prev, h + need);
+    ff_lose(&a->stats, nspan);
+    a->stats.overhead_bytes -= RTM_BLK_HDR;
+    rtm_blk_unmark(a, n);
+    if (total - need >= a->min_span) {
+        ff_mark_free(base, h + need, total - need, after);
+        rtm_blk_mark(a, h + need);
+        ff_gain(&a->stats, total - need);
+        a->stats.overhead_bytes += RTM_BLK_HDR;
+        ff_set_next(a, prev, h + need);
+        ff_hints_gone(a, n, h + need);
         total = need;
     } else {
-        rtm_ff_set_next(base, st, prev, after);
+        ff_set_next(a, prev, after);
+        ff_hints_gone(a, n, prev);
     }
     rtm_blk_set(base, h, total, 0);
     return true;
 }
 
-static size_t rtm_ff_usable_size(const void *arena, const void *ptr)
+static size_t ff_usable_size(const void *arena, const void *ptr)
 {
     const uint8_t *base = arena;
-    return rtm_blk_span(base, rtm_ff_offset(base, ptr) - RTM_BLK_HDR) - RTM_BLK_HDR;
+    return rtm_blk_span(base, ff_offset(arena, ptr) - RTM_BLK_HDR) - RTM_BLK_HDR;
 }
 
-static size_t rtm_ff_largest_free(const void *arena)
+static size_t ff_largest_free(const void *arena)
 {
-    const rtm_ff_state_t *st = arena;
+    const rtm_blk_arena_t *a = arena;
     const uint8_t *base = arena;
     uint32_t best = 0;
-    for (uint32_t h = rtm_ff_head(st); h != 0; h = rtm_ff_next(base, st, h)) {
-        uint32_t span = rtm_ff_listed_span(base, st, h);
-        if (span == 0) {
-            break;
-        }
+    for (uint32_t h = a->head; h != 0; h = ff_link(base, h)) {
+        uint32_t span = rtm_blk_span(base, h);
         if (span > best) {
             best = span;
         }
@@ -354,44 +566,42 @@ static size_t rtm_ff_largest_free(const void *arena)
     return best != 0 ? best - RTM_BLK_HDR : 0;
 }
 
-static bool rtm_ff_walk(const void *arena, rtm_walk_fn fn, void *ctx)
+static bool ff_walk(const void *arena, rtm_walk_fn fn, void *ctx)
 {
-    const rtm_ff_state_t *st = arena;
-    return rtm_blk_walk(arena, st->first, st->end, st->gran, st->min_span, fn, ctx);
-}
-
-static bool rtm_ff_state_ok(const uint8_t *base, const rtm_ff_state_t *st)
-{
-    return rtm_blk_layout_ok(base, sizeof(rtm_ff_state_t), st->size, st->gran, st->min_span,
-                             rtm_ff_min_span(st->gran), st->first, st->end);
+    return rtm_blk_walk(arena, fn, ctx);
 }
 
 /* The list is in address order, so it is checked in step with the walk of
  * the blocks: each free block met must be the list's next entry. */
-static bool rtm_ff_check(const void *arena, rtm_check_report_t *report)
+static bool ff_check(const void *arena, rtm_check_report_t *report)
 {
-    const rtm_ff_state_t *st = arena;
+    const rtm_blk_arena_t *a = arena;
     const uint8_t *base = arena;
-    if (!rtm_ff_state_ok(base, st)) {
-        return rtm_check_fail(report, "first-fit state is damaged (granularity or bounds)", st);
+    if (!rtm_blk_state_ok(a, ff_min_span(a->gran), sizeof(ff_state_t))) {
+        return rtm_check_fail(report, "first-fit state is damaged (granularity or bounds)", a);
     }
+    const ff_state_t *st = (const ff_state_t *)arena;
+    uint32_t hints_seen = 0;
     size_t blocks = 0;
     size_t free_blocks = 0;
     size_t free_bytes = 0;
-    uint32_t expect = st->head;
-    const void *link_at = &st->head;
+    uint32_t expect = a->head;
+    const void *link_at = &a->head;
     bool prev_free = false;
     uint32_t span;
-    for (uint32_t h = st->first; h < st->end; h += span) {
+    for (uint32_t h = a->first; h < a->end; h += span) {
         uint32_t word = rtm_rd32(base, h);
         const void *at = base + h;
         span = word & ~RTM_BLK_FLAGS;
-        if (!rtm_blk_span_ok(span, h, st->end, st->gran, st->min_span)) {
+        if (!rtm_blk_span_ok(span, h, a->end, a->gran, a->min_span)) {
             return rtm_check_fail(report, "block span is not a multiple of the granularity, "
                                           "below the minimum, or past the end", at);
         }
         if ((word & RTM_BLK_PREV_FREE) != 0) {
             return rtm_check_fail(report, "block carries a flag first fit never sets", at);
+        }
+        if (!rtm_blk_has(a, h)) {
+            return rtm_check_fail(report, "block header is missing from the block-start map", at);
         }
         blocks++;
         bool is_free = (word & RTM_BLK_FREE) != 0;
@@ -408,10 +618,17 @@ static bool rtm_ff_check(const void *arena, rtm_check_report_t *report)
             }
             link_at = base + h + RTM_BLK_HDR;
             uint32_t link = rtm_rd32(base, h + RTM_BLK_HDR);
-            if ((link & RTM_BLK_FLAGS) != RTM_BLK_FLAGS) {
-                return rtm_check_fail(report, "free block's list link lost its tag bits", link_at);
+            if ((link & RTM_BLK_FLAGS) != FF_LINK_TAG) {
+                return rtm_check_fail(report, "free block's list link has wrong tag bits", link_at);
             }
             expect = link & ~RTM_BLK_FLAGS;
+            for (uint32_t k = 0; k < FF_CLASSES; k++) {
+                if (h <= st->hint[k] && span >= ff_class_span(k)) {
+                    return rtm_check_fail(report, "search hint skips a free block that fits its "
+                                                  "class", &st->hint[k]);
+                }
+                hints_seen |= (uint32_t)(st->hint[k] == h) << k;
+            }
             free_blocks++;
             free_bytes += span - RTM_BLK_HDR;
         }
@@ -420,38 +637,54 @@ static bool rtm_ff_check(const void *arena, rtm_check_report_t *report)
     if (expect != 0) {
         return rtm_check_fail(report, "free list goes on past the last free block", link_at);
     }
-    if (st->stats.free_bytes != free_bytes || st->stats.free_blocks != free_blocks ||
-        st->stats.overhead_bytes !=
-            (size_t)st->first + blocks * RTM_BLK_HDR + (st->size - st->end)) {
-        return rtm_check_fail(report, "arena stats disagree with the blocks", &st->stats);
+    for (uint32_t k = 0; k < FF_CLASSES; k++) {
+        if (st->hint[k] != 0 && (hints_seen & (1u << k)) == 0) {
+            return rtm_check_fail(report, "search hint is not a free block", &st->hint[k]);
+        }
+        if (k > 0 && st->hint[k] < st->hint[k - 1u]) {
+            return rtm_check_fail(report, "search hints are out of order", &st->hint[k]);
+        }
+    }
+    if (!rtm_blk_map_count_ok(a, blocks)) {
+        return rtm_check_fail(report, "block-start map marks an address where no block starts",
+                              rtm_blk_cmap(a));
+    }
+    if (a->stats.free_bytes != free_bytes || a->stats.free_blocks != free_blocks ||
+        a->stats.overhead_bytes !=
+            (size_t)a->first + blocks * RTM_BLK_HDR + (a->size - a->end)) {
+        return rtm_check_fail(report, "arena stats disagree with the blocks", &a->stats);
     }
     return true;
 }
 
-/* One block of an incremental check: its span and flags, no free
- * neighbour after a free block, and a free block's link, which must be
- * tagged and lead to a later free block (the list is in address order). */
-static bool rtm_ff_check_block(const void *arena, uint32_t *at, rtm_block_info_t *info,
-                               rtm_check_report_t *report)
+/* One block of an incremental check: its span and flags, its map bit and
+ * the clear bits up to the next block's, no free neighbour after a free
+ * block, and a free block's link, which must be tagged and lead to a later
+ * free block (the list is in address order). */
+static bool ff_check_block(const void *arena, uint32_t *at, rtm_block_info_t *info,
+                           rtm_check_report_t *report)
 {
-    const rtm_ff_state_t *st = arena;
+    const rtm_blk_arena_t *a = arena;
     const uint8_t *base = arena;
-    uint32_t h = *at == 0 ? st->first : *at;
-    if (!rtm_ff_state_ok(base, st) || h < st->first || h >= st->end) {
-        return rtm_check_fail(report, "first-fit state or check position is damaged", st);
+    uint32_t h = *at == 0 ? a->first : *at;
+    if (!rtm_blk_state_ok(a, ff_min_span(a->gran), sizeof(ff_state_t)) || h < a->first || h >= a->end) {
+        return rtm_check_fail(report, "first-fit state or check position is damaged", a);
     }
     uint32_t word = rtm_rd32(base, h);
     uint32_t span = word & ~RTM_BLK_FLAGS;
-    if (!rtm_blk_span_ok(span, h, st->end, st->gran, st->min_span) ||
+    if (!rtm_blk_span_ok(span, h, a->end, a->gran, a->min_span) ||
         (word & RTM_BLK_PREV_FREE) != 0) {
         return rtm_check_fail(report, "block header is damaged (span or flags)", base + h);
     }
     bool is_free = (word & RTM_BLK_FREE) != 0;
     uint32_t n = h + span;
-    if (n != st->end) {
+    if (!rtm_blk_has(a, h) || !rtm_blk_map_clear_between(a, h, n)) {
+        return rtm_check_fail(report, "block-start map disagrees with this block", base + h);
+    }
+    if (n != a->end) {
         uint32_t nword = rtm_rd32(base, n);
-        if (!rtm_blk_span_ok(nword & ~RTM_BLK_FLAGS, n, st->end, st->gran, st->min_span) ||
-            (nword & RTM_BLK_PREV_FREE) != 0) {
+        if (!rtm_blk_span_ok(nword & ~RTM_BLK_FLAGS, n, a->end, a->gran, a->min_span) ||
+            (nword & RTM_BLK_PREV_FREE) != 0 || !rtm_blk_has(a, n)) {
             return rtm_check_fail(report, "the block after this one has a damaged header", base + n);
         }
         if (is_free && (nword & RTM_BLK_FREE) != 0) {
@@ -461,8 +694,8 @@ static bool rtm_ff_check_block(const void *arena, uint32_t *at, rtm_block_info_t
     if (is_free) {
         uint32_t link = rtm_rd32(base, h + RTM_BLK_HDR);
         uint32_t to = link & ~RTM_BLK_FLAGS;
-        if ((link & RTM_BLK_FLAGS) != RTM_BLK_FLAGS ||
-            (to != 0 && (to <= n || to >= st->end || !rtm_blk_is_free(base, to) ||
+        if ((link & RTM_BLK_FLAGS) != FF_LINK_TAG ||
+            (to != 0 && (to <= n || to >= a->end || !rtm_blk_is_free(base, to) ||
                          (rtm_rd32(base, to) & RTM_BLK_PREV_FREE) != 0))) {
             return rtm_check_fail(report, "free-list link does not lead to a later free block",
                                   base + h + RTM_BLK_HDR);
@@ -471,28 +704,29 @@ static bool rtm_ff_check_block(const void *arena, uint32_t *at, rtm_block_info_t
     info->ptr = (void *)(uintptr_t)(base + h + RTM_BLK_HDR);
     info->size = span - RTM_BLK_HDR;
     info->used = !is_free;
-    *at = n == st->end ? 0u : n;
+    *at = n == a->end ? 0u : n;
     return true;
 }
 
 const rtm_strategy_t rtm_strategy_first_fit = {
     .id = RTM_FIRST_FIT,
-    .min_size = rtm_ff_min_size,
-    .init = rtm_ff_init,
+    .min_size = ff_min_size,
+    .init = ff_init,
     .deinit = NULL,
-    .alloc = rtm_ff_alloc,
-    .validate = rtm_ff_validate,
-    .free = rtm_ff_free,
-    .resize = rtm_ff_resize,
-    .usable_size = rtm_ff_usable_size,
-    .largest_free = rtm_ff_largest_free,
+    .alloc = ff_alloc,
+    .validate = ff_validate,
+    .free = ff_free,
+    .validate_free = ff_validate_free,
+    .resize = ff_resize,
+    .usable_size = ff_usable_size,
+    .largest_free = ff_largest_free,
     .keeps_free_fill = true,
     .free_meta_head = 4u, /* the list link */
     .free_meta_tail = 0u,
 };
 
 const rtm_strategy_inspect_t rtm_inspect_first_fit = {
-    .walk = rtm_ff_walk,
-    .check = rtm_ff_check,
-    .check_block = rtm_ff_check_block,
+    .walk = ff_walk,
+    .check = ff_check,
+    .check_block = ff_check_block,
 };

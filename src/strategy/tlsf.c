@@ -695,13 +695,46 @@ static RTM_TLSF_INLINE bool vstart(const view_t *v, uint32_t h)
     return rtm_blk_map_test(v->map, (h - v->first) >> v->gshift);
 }
 
+#if RTM_EXACT_POINTERS
+/* The header of the block that holds offset h, which is not itself a
+ * block start: the nearest map bit below h's. O(distance / (32 G)): only
+ * refused pointers get here. */
+static uint32_t block_below(const tlsf_t *t, uint32_t h)
+{
+    const uint32_t *map = cblock_map(t);
+    uint32_t bit = map_bit(t, h);
+    uint32_t w = bit >> 5;
+    uint32_t bits = map[w] & ((1u << (bit & 31u)) - 1u); /* the bits below h's in its word */
+    while (bits == 0) {
+        if (w == 0) {
+            return t->first;
+        }
+        bits = map[--w];
+    }
+    return t->first + ((w * 32u + msb32(bits)) << t->gshift);
+}
+#endif
+
 /* The verdict on a pointer that is not a live block's start, for the
- * report: a header word there that reads as free is a second free. */
+ * report. A second free: a free block's own header, or (with the map) a
+ * header marked free that a merge left inside the free block below it.
+ * Anything else is an invalid pointer, whatever the bytes before it say. */
 static rtm_ptr_status_t refused(const tlsf_t *t, uint32_t h)
 {
-    uint32_t word = rtm_rd32(cbase_of(t), h);
-    return ((word & RTM_BLK_FREE) != 0 && span_sane(t, h, word & ~RTM_BLK_FLAGS)) ? RTM_PTR_FREED
-                                                                                   : RTM_PTR_INVALID;
+    const uint8_t *base = cbase_of(t);
+    uint32_t word = rtm_rd32(base, h);
+    if ((word & RTM_BLK_FREE) == 0 || !span_sane(t, h, word & ~RTM_BLK_FLAGS)) {
+        return RTM_PTR_INVALID;
+    }
+#if RTM_EXACT_POINTERS
+    if (!is_block_start(t, h)) {
+        uint32_t q = block_below(t, h);
+        if (!rtm_blk_is_free(base, q) || h >= q + rtm_blk_span(base, q)) {
+            return RTM_PTR_INVALID;
+        }
+    }
+#endif
+    return RTM_PTR_FREED;
 }
 
 /* What a header the map vouches for but the tags contradict means: with
