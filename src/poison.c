@@ -10,9 +10,10 @@
  * The head canary sits right before the data so that the commonest
  * underflow, one byte before the start, is reported as a bad head. The
  * padding of a larger head is filled with the marker word H | 3: a free
- * needs the raw block of a user pointer, and the marker (its low bits are
- * those of a free-list link, so no strategy takes it for a live header)
- * tells the front how far back the block starts. The tail canary is only
+ * needs the raw block of a user pointer, and the marker tells the front how
+ * far back the block starts (a block start itself is then confirmed by the
+ * strategy's exact validation; both low bits set is also what a live
+ * header never has, which the build without the map relies on). The tail canary is only
  * 1-aligned, so it is read and written with memcpy.
  */
 #include "poison.h"
