@@ -226,6 +226,16 @@ static void test_esp32_at_app_start(void **state)
     const preset_figures_t p =
         FIGURES("esp32", rtm_preset_esp32_init, k_esp32_regions, k_esp32_figures);
     check_preset(&p);
+#if RTM_TEST_PRESET_VARIANT == 0
+    /* ESP-IDF's documented boot log, heap by heap: DMA-capable DRAM and
+     * D/IRAM, and EXEC without the RTC fast memory ESP-IDF leaves out. */
+    assert_int_equal(rtm_preset_esp32_init(NULL), RTM_CAPS_OK);
+    assert_int_equal(rtm_caps_total_size(RTM_CAP_DMA), 0x1920u + 0x2D138u + 0x3AE0u + 0x1BCB0u);
+    assert_int_equal(rtm_caps_total_size(RTM_CAP_EXEC) -
+                         rtm_caps_region_size(rtm_caps_region_find("RTCRAM")),
+                     0x16BB4u + 0x3AE0u + 0x1BCB0u);
+    rtm_caps_deinit();
+#endif
 }
 
 static void test_esp32s3_at_app_start(void **state)
@@ -234,6 +244,13 @@ static void test_esp32s3_at_app_start(void **state)
     const preset_figures_t p =
         FIGURES("esp32s3", rtm_preset_esp32s3_init, k_esp32s3_regions, k_esp32s3_figures);
     check_preset(&p);
+#if RTM_TEST_PRESET_VARIANT == 0
+    /* The D/IRAM heaps of ESP-IDF's documented S3 boot log (v4.4-dev):
+     * 0x3FC92810 + 0x4D7F0 bytes and 0x3FCE0000 + 0xEE34 bytes. */
+    assert_int_equal(rtm_preset_esp32s3_init(NULL), RTM_CAPS_OK);
+    assert_int_equal(rtm_caps_region_size(rtm_caps_region_find("RAM")), 0x4D7F0u + 0xEE34u);
+    rtm_caps_deinit();
+#endif
 }
 
 static void test_stm32h743_at_app_start(void **state)
