@@ -13,8 +13,9 @@
  *
  * Free bytes: a region's heap keeps its own control block and block map,
  * so right after init each region's free bytes are those of a lone
- * rtm_heap_init over a buffer of the same size; a capability's free size
- * is the sum over the regions the documentation says it selects.
+ * rtm_heap_init of the documented size (made over the preset's own buffer
+ * once the registry is gone); a capability's free size is the sum over the
+ * regions the documentation says it selects.
  */
 #include "support/test_support.h"
 
@@ -43,7 +44,8 @@ typedef struct {
 } cap_figure_t;
 
 typedef struct {
-    const char *preset;
+    const char *name;
+    const rtm_caps_preset_t *table;
     rtm_caps_err_t (*init)(const rtm_caps_config_t *cfg);
     const region_size_t *regions;
     size_t region_count;
@@ -51,75 +53,99 @@ typedef struct {
     size_t figure_count;
 } preset_figures_t;
 
-/* Room for a lone heap as large as the largest region (8 MiB PSRAM). */
-RTM_HEAP_STORAGE(g_lone, 8u * 1024u * 1024u);
+enum { MAX_REGIONS = 8, MAX_FIGURES = 12 };
 
-static size_t lone_heap_free(size_t size)
+/* What the preset reported right after init. */
+typedef struct {
+    size_t region_free[MAX_REGIONS];
+    size_t total[MAX_FIGURES];
+    size_t free_bytes[MAX_FIGURES];
+    size_t min_free[MAX_FIGURES];
+} reported_t;
+
+static size_t region_index(const preset_figures_t *p, const char *name, size_t name_len)
 {
-    assert_true(size <= sizeof g_lone);
-    rtm_heap_t *heap = rtm_heap_init(g_lone, size, NULL);
+    for (size_t i = 0; i < p->region_count; i++) {
+        if (strlen(p->regions[i].name) == name_len &&
+            memcmp(p->regions[i].name, name, name_len) == 0) {
+            return i;
+        }
+    }
+    ts_fail("%s: the figure names a region '%.*s' the table lacks", p->name, (int)name_len, name);
+    return 0;
+}
+
+/* The free bytes of a lone heap made over the preset's own buffer for a
+ * region (the registry is gone by then), as large as the documentation
+ * says the region is. */
+static size_t lone_heap_free(const preset_figures_t *p, size_t index)
+{
+    const rtm_caps_region_desc_t *desc = NULL;
+    for (size_t i = 0; i < p->table->region_count; i++) {
+        if (strcmp(p->table->regions[i].name, p->regions[index].name) == 0) {
+            desc = &p->table->regions[i];
+        }
+    }
+    assert_non_null(desc);
+    assert_true((size_t)((uint8_t *)desc->end - (uint8_t *)desc->start) >= p->regions[index].size);
+    rtm_heap_t *heap = rtm_heap_init(desc->start, p->regions[index].size, NULL);
     assert_non_null(heap);
     size_t free_bytes = rtm_heap_free_bytes(heap);
     rtm_heap_deinit(heap);
     return free_bytes;
 }
 
-static size_t region_size_named(const preset_figures_t *p, const char *name, size_t name_len)
-{
-    for (size_t i = 0; i < p->region_count; i++) {
-        if (strlen(p->regions[i].name) == name_len &&
-            memcmp(p->regions[i].name, name, name_len) == 0) {
-            return p->regions[i].size;
-        }
-    }
-    ts_fail("%s: the figure names a region '%.*s' the table lacks", p->preset, (int)name_len, name);
-    return 0;
-}
-
-/* Sum of the documented sizes, and of the lone-heap free bytes, of the
- * regions in a "A,B," list. */
-static void sum_regions(const preset_figures_t *p, const char *list, size_t *total, size_t *free_bytes)
-{
-    *total = 0;
-    *free_bytes = 0;
-    while (*list != '\0') {
-        const char *comma = strchr(list, ',');
-        assert_non_null(comma);
-        size_t size = region_size_named(p, list, (size_t)(comma - list));
-        *total += size;
-        *free_bytes += lone_heap_free(size);
-        list = comma + 1;
-    }
-}
-
 static void check_preset(const preset_figures_t *p)
 {
+    assert_true(p->region_count <= MAX_REGIONS && p->figure_count <= MAX_FIGURES);
+    static reported_t got;
+    memset(&got, 0, sizeof got);
+
     assert_int_equal(p->init(NULL), RTM_CAPS_OK);
     assert_int_equal(rtm_caps_region_count(), p->region_count);
     for (size_t i = 0; i < p->region_count; i++) {
-        ts_context("%s region %s", p->preset, p->regions[i].name);
+        ts_context("%s region %s", p->name, p->regions[i].name);
         const rtm_caps_region_t *r = rtm_caps_region_find(p->regions[i].name);
         assert_non_null(r);
         assert_int_equal(rtm_caps_region_size(r), p->regions[i].size);
-        assert_int_equal(rtm_heap_free_bytes(rtm_caps_region_heap(r)), lone_heap_free(p->regions[i].size));
+        got.region_free[i] = rtm_heap_free_bytes(rtm_caps_region_heap(r));
+    }
+    for (size_t i = 0; i < p->figure_count; i++) {
+        got.total[i] = rtm_caps_total_size(p->figures[i].caps);
+        got.free_bytes[i] = rtm_caps_free_size(p->figures[i].caps);
+        got.min_free[i] = rtm_caps_min_free_size(p->figures[i].caps);
+    }
+    rtm_caps_deinit();
+
+    size_t lone_free[MAX_REGIONS];
+    for (size_t i = 0; i < p->region_count; i++) {
+        ts_context("%s region %s", p->name, p->regions[i].name);
+        lone_free[i] = lone_heap_free(p, i);
+        assert_int_equal(got.region_free[i], lone_free[i]);
     }
     for (size_t i = 0; i < p->figure_count; i++) {
         const cap_figure_t *f = &p->figures[i];
-        ts_context("%s caps 0x%llx", p->preset, (unsigned long long)f->caps);
-        size_t listed_total, listed_free;
-        sum_regions(p, f->regions, &listed_total, &listed_free);
+        ts_context("%s caps 0x%llx", p->name, (unsigned long long)f->caps);
+        size_t listed_total = 0, listed_free = 0;
+        for (const char *list = f->regions; *list != '\0';) {
+            const char *comma = strchr(list, ',');
+            assert_non_null(comma);
+            size_t index = region_index(p, list, (size_t)(comma - list));
+            listed_total += p->regions[index].size;
+            listed_free += lone_free[index];
+            list = comma + 1;
+        }
         /* The documented figure and its breakdown agree... */
         assert_int_equal(listed_total, f->total);
-        /* ...and the preset reports them. */
-        assert_int_equal(rtm_caps_total_size(f->caps), f->total);
-        assert_int_equal(rtm_caps_free_size(f->caps), listed_free);
-        assert_int_equal(rtm_caps_min_free_size(f->caps), listed_free);
+        /* ...and the preset reported them. */
+        assert_int_equal(got.total[i], f->total);
+        assert_int_equal(got.free_bytes[i], listed_free);
+        assert_int_equal(got.min_free[i], listed_free);
     }
-    rtm_caps_deinit();
 }
 
-#define FIGURES(preset_name, init_fn, region_table, figure_table)                                 \
-    {preset_name, init_fn, region_table, TS_ARRAY_LEN(region_table), figure_table,                 \
+#define FIGURES(preset_name, table, init_fn, region_table, figure_table)                          \
+    {preset_name, &table, init_fn, region_table, TS_ARRAY_LEN(region_table), figure_table,         \
      TS_ARRAY_LEN(figure_table)}
 
 #if RTM_TEST_PRESET_VARIANT == 0
@@ -224,7 +250,7 @@ static void test_esp32_at_app_start(void **state)
 {
     (void)state;
     const preset_figures_t p =
-        FIGURES("esp32", rtm_preset_esp32_init, k_esp32_regions, k_esp32_figures);
+        FIGURES("esp32", rtm_preset_esp32, rtm_preset_esp32_init, k_esp32_regions, k_esp32_figures);
     check_preset(&p);
 #if RTM_TEST_PRESET_VARIANT == 0
     /* ESP-IDF's documented boot log, heap by heap: DMA-capable DRAM and
@@ -242,7 +268,7 @@ static void test_esp32s3_at_app_start(void **state)
 {
     (void)state;
     const preset_figures_t p =
-        FIGURES("esp32s3", rtm_preset_esp32s3_init, k_esp32s3_regions, k_esp32s3_figures);
+        FIGURES("esp32s3", rtm_preset_esp32s3, rtm_preset_esp32s3_init, k_esp32s3_regions, k_esp32s3_figures);
     check_preset(&p);
 #if RTM_TEST_PRESET_VARIANT == 0
     /* The D/IRAM heaps of ESP-IDF's documented S3 boot log (v4.4-dev):
@@ -256,7 +282,7 @@ static void test_esp32s3_at_app_start(void **state)
 static void test_stm32h743_at_app_start(void **state)
 {
     (void)state;
-    const preset_figures_t p = FIGURES("stm32h743", rtm_preset_stm32h743_init,
+    const preset_figures_t p = FIGURES("stm32h743", rtm_preset_stm32h743, rtm_preset_stm32h743_init,
                                        k_stm32h743_regions, k_stm32h743_figures);
     check_preset(&p);
 }
@@ -265,7 +291,7 @@ static void test_rp2040_at_app_start(void **state)
 {
     (void)state;
     const preset_figures_t p =
-        FIGURES("rp2040", rtm_preset_rp2040_init, k_rp2040_regions, k_rp2040_figures);
+        FIGURES("rp2040", rtm_preset_rp2040, rtm_preset_rp2040_init, k_rp2040_regions, k_rp2040_figures);
     check_preset(&p);
 }
 
@@ -286,14 +312,25 @@ static void test_esp32_iram_fills_to_its_figure(void **state)
     rtm_caps_deinit();
 }
 
+/* A failed check leaves the registry active: end it, so the next test
+ * starts clean. */
+static int end_registry(void **state)
+{
+    (void)state;
+    rtm_caps_deinit();
+    return 0;
+}
+
+#define BOOT_TEST(fn) cmocka_unit_test_teardown(fn, end_registry)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_esp32_at_app_start),
-        cmocka_unit_test(test_esp32s3_at_app_start),
-        cmocka_unit_test(test_stm32h743_at_app_start),
-        cmocka_unit_test(test_rp2040_at_app_start),
-        cmocka_unit_test(test_esp32_iram_fills_to_its_figure),
+        BOOT_TEST(test_esp32_at_app_start),
+        BOOT_TEST(test_esp32s3_at_app_start),
+        BOOT_TEST(test_stm32h743_at_app_start),
+        BOOT_TEST(test_rp2040_at_app_start),
+        BOOT_TEST(test_esp32_iram_fills_to_its_figure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
