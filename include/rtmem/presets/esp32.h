@@ -63,7 +63,12 @@
  *   rtm_esp32_spiram_start / _end      rtm_esp32_rtcram_start / _end
  *   rtm_esp32_rtc_slow_start / _end    rtm_esp32_iram_start / _end
  *   rtm_esp32_diram_start / _end       rtm_esp32_dram_start / _end
- * (start == end drops a region, e.g. a board without PSRAM).
+ * (start == end drops a region, e.g. a board without PSRAM). To give the
+ * heap what ESP-IDF's would have: IRAM from _iram_end to 0x400A0000, DRAM
+ * from _heap_start to 0x3FFE0000, D/IRAM from 0x3FFE4350 to 0x40000000
+ * (ESP-IDF's larger D/IRAM heap); the pieces below the ROM's data
+ * (0x3FFAE6E0-0x3FFB0000, 0x3FFE0440-0x3FFE3F20) can be added with
+ * rtm_caps_add_region.
  */
 #ifndef RTMEM_PRESETS_ESP32_H
 #define RTMEM_PRESETS_ESP32_H

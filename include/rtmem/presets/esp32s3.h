@@ -37,6 +37,9 @@
  * this preset's object). Target: RTM_PRESET_LINKER and the symbols
  *   rtm_esp32s3_spiram_start / _end   rtm_esp32s3_rtcram_start / _end
  *   rtm_esp32s3_dram_start / _end     rtm_esp32s3_ram_start / _end
+ * (RAM as ESP-IDF's heap has it: from _heap_start to 0x3FCEEE34; the ROM
+ * startup stack inside it is in use until the scheduler starts, so call
+ * the init from a task)
  */
 #ifndef RTMEM_PRESETS_ESP32S3_H
 #define RTMEM_PRESETS_ESP32S3_H
