@@ -1,8 +1,8 @@
 /*
  * Tests for include/rtmem/caps.h and the presets.
  *
- * Most tests run on the ESP32 preset (the real memory sizes as host
- * buffers) and check that blocks land where ESP-IDF's heap_caps would put
+ * Most tests run on the ESP32 preset (what ESP-IDF's heap has at app
+ * start, as host buffers) and check that blocks land where ESP-IDF's heap_caps would put
  * them: requests are repeated until the memory runs out, and the sequence of
  * regions the blocks came from is compared with the one the priority tables
  * dictate. Registry mechanics (add_region checks, the address index, the
