@@ -169,6 +169,29 @@
 #define RTM_PRESET_GENERIC_SIZE (64u * 1024u)
 #endif
 
+/* What the application's own image takes out of the ESP presets' heap
+ * regions (host builds; on a target the linker symbols say it). Set them
+ * from your map file (idf.py size): the IRAM its code occupies and the
+ * DRAM its .data/.bss occupy. The defaults are the image of ESP-IDF's own
+ * documented boot log (docs/targets.md says which). RTM_PRESET_ESP32_BT_RESERVE
+ * = 1 takes out what ESP-IDF reserves for the ESP32's Bluetooth
+ * controller (CONFIG_BT_ENABLED). */
+#ifndef RTM_PRESET_ESP32_BT_RESERVE
+#define RTM_PRESET_ESP32_BT_RESERVE 0
+#endif
+#ifndef RTM_PRESET_ESP32_IRAM_CODE_SIZE
+#define RTM_PRESET_ESP32_IRAM_CODE_SIZE 37964
+#endif
+#ifndef RTM_PRESET_ESP32_STATIC_DATA_SIZE
+#define RTM_PRESET_ESP32_STATIC_DATA_SIZE 11976
+#endif
+#ifndef RTM_PRESET_ESP32S3_IRAM_CODE_SIZE
+#define RTM_PRESET_ESP32S3_IRAM_CODE_SIZE 16384
+#endif
+#ifndef RTM_PRESET_ESP32S3_STATIC_DATA_SIZE
+#define RTM_PRESET_ESP32S3_STATIC_DATA_SIZE 43024
+#endif
+
 /* ------------------------------------------------------------------ */
 /* Heap event consumers (observer.h, trace.h, task_stats.h)            */
 
@@ -298,6 +321,30 @@
 #endif
 #if RTM_PRESET_GENERIC_SIZE < 1
 #error "RTM_PRESET_GENERIC_SIZE must be at least 1"
+#endif
+#if RTM_PRESET_ESP32_BT_RESERVE != 0 && RTM_PRESET_ESP32_BT_RESERVE != 1
+#error "RTM_PRESET_ESP32_BT_RESERVE must be 0 or 1"
+#endif
+/* IRAM is 128 KiB (0x40080000-0x400A0000); 4 KiB stay for the heap. */
+#if RTM_PRESET_ESP32_IRAM_CODE_SIZE < 0 || RTM_PRESET_ESP32_IRAM_CODE_SIZE > 126976
+#error "RTM_PRESET_ESP32_IRAM_CODE_SIZE must be 0..126976"
+#endif
+/* ESP-IDF's dram0_0_seg: 0x2C200 bytes, less 0xDB5C with Bluetooth. */
+#if RTM_PRESET_ESP32_STATIC_DATA_SIZE < 0 ||                                                  \
+    RTM_PRESET_ESP32_STATIC_DATA_SIZE > 180736 - 56156 * RTM_PRESET_ESP32_BT_RESERVE
+#error "RTM_PRESET_ESP32_STATIC_DATA_SIZE must be 0..180736 (0..124580 with RTM_PRESET_ESP32_BT_RESERVE)"
+#endif
+/* Code past the 16 KiB IRAM-only block and static data share the S3's
+ * 421,428-byte D/IRAM heap; 4 KiB of it stay for the heap. */
+#if RTM_PRESET_ESP32S3_IRAM_CODE_SIZE < 0 || RTM_PRESET_ESP32S3_IRAM_CODE_SIZE > 16384 + 417332
+#error "RTM_PRESET_ESP32S3_IRAM_CODE_SIZE must be 0..433716"
+#endif
+#if RTM_PRESET_ESP32S3_STATIC_DATA_SIZE < 0 ||                                                \
+    RTM_PRESET_ESP32S3_STATIC_DATA_SIZE +                                                     \
+            (RTM_PRESET_ESP32S3_IRAM_CODE_SIZE > 16384 ? RTM_PRESET_ESP32S3_IRAM_CODE_SIZE - 16384 \
+                                                       : 0) >                                 \
+        417332
+#error "RTM_PRESET_ESP32S3_STATIC_DATA_SIZE must be 0..417332 less the code past 16 KiB"
 #endif
 #if RTM_OBSERVER_CHAIN_MAX < 1
 #error "RTM_OBSERVER_CHAIN_MAX must be at least 1"

@@ -40,8 +40,12 @@ extern uint8_t rtm_esp32_dram_start[], rtm_esp32_dram_end[];
 #define DRAM_END rtm_esp32_dram_end
 #define HAS_SPIRAM 1
 #else
-/* The memories' full sizes: SRAM2 (DRAM), SRAM1 (D/IRAM), SRAM0 less the
- * 64 KiB the flash cache takes (IRAM), RTC fast and slow, 4 MiB PSRAM. */
+/* What ESP-IDF's heap has when app_main starts, default configuration
+ * (dual core, Bluetooth off, no trace memory). Sources: ESP-IDF master
+ * v6.1-dev (commit 102122904ade), components/heap/port/esp32/memory_layout.c
+ * (regions and SOC_RESERVE_MEMORY_REGION), components/esp_system/ld/esp32/
+ * memory.ld.in (dram0_0_seg), components/bt/include/esp32/include/esp_bt.h
+ * (SOC_MEM_BT_*); ESP32 TRM section 3.3 for the SRAM blocks. */
 #if RTM_PRESET_ESP32_PSRAM_SIZE > 0
 RTM_HEAP_STORAGE(esp32_spiram, RTM_PRESET_ESP32_PSRAM_SIZE);
 #define SPIRAM_START esp32_spiram
@@ -50,11 +54,38 @@ RTM_HEAP_STORAGE(esp32_spiram, RTM_PRESET_ESP32_PSRAM_SIZE);
 #else
 #define HAS_SPIRAM 0
 #endif
+
+/* SRAM0's IRAM, 0x40080000-0x400A0000 (its first 64 KiB are the two CPUs'
+ * flash caches, reserved as cpu0_cache/cpu1_cache); iram_code reserves
+ * what the image's IRAM code occupies from the bottom. */
+#define IRAM_HEAP (128u * KIB - RTM_PRESET_ESP32_IRAM_CODE_SIZE)
+
+/* SRAM1 as data, 0x3FFE0000-0x40000000, less the ROM's data: rom_pro_data
+ * 0x3FFE0000-0x3FFE0440 (1,088 B) and rom_app_data 0x3FFE3F20-0x3FFE4350
+ * (1,072 B, reserved unless single-core). ESP-IDF makes two heaps of the
+ * rest (15,072 + 113,840 B). */
+#define DIRAM_HEAP (128u * KIB - 1088u - 1072u)
+
+/* SRAM2 (0x3FFAE000-0x3FFB0000) and SRAM1's first part up to 0x3FFE0000.
+ * rom_data keeps 0x3FFAE000-0x3FFAE6E0, so 6,432 B stay below 0x3FFB0000;
+ * from 0x3FFB0000 (dram0_0_seg) the image's .data/.bss come first, the
+ * heap takes the rest up to 0x3FFE0000 (196,608 B less them).
+ * With Bluetooth the controller's reservations (BLE-only default, no
+ * BR/EDR sync links) take 38,412 B more: SOC_MEM_BT_DATA 0x3FFAE6E0-
+ * 0x3FFAFF10 (6,192), EM 0x3FFB0000-0x3FFB6388 (25,480), BSS
+ * 0x3FFB8000-0x3FFB9A20 (6,688) and MISC 0x3FFBDB28-0x3FFBDB5C (52), and
+ * dram0_0_seg starts at 0x3FFBDB5C (CONFIG_BTDM_RESERVE_DRAM 0xDB5C): the
+ * gaps left (240 + 7,288 + 16,648 B) stay heap. */
+#define DRAM_BT_RESERVED (6192u + 25480u + 6688u + 52u)
+#define DRAM_HEAP                                                                              \
+    (6432u + 196608u - DRAM_BT_RESERVED * RTM_PRESET_ESP32_BT_RESERVE -                          \
+     RTM_PRESET_ESP32_STATIC_DATA_SIZE)
+
 RTM_HEAP_STORAGE(esp32_rtcram, 8u * KIB);
 RTM_HEAP_STORAGE(esp32_rtc_slow, 8u * KIB);
-RTM_HEAP_STORAGE(esp32_iram, 128u * KIB);
-RTM_HEAP_STORAGE(esp32_diram, 128u * KIB);
-RTM_HEAP_STORAGE(esp32_dram, 200u * KIB);
+RTM_HEAP_STORAGE(esp32_iram, IRAM_HEAP);
+RTM_HEAP_STORAGE(esp32_diram, DIRAM_HEAP);
+RTM_HEAP_STORAGE(esp32_dram, DRAM_HEAP);
 #define RTCRAM_START esp32_rtcram
 #define RTCRAM_END (esp32_rtcram + sizeof esp32_rtcram)
 #define RTC_SLOW_START esp32_rtc_slow

@@ -29,6 +29,12 @@ extern uint8_t rtm_esp32s3_ram_start[], rtm_esp32s3_ram_end[];
 #define RAM_END rtm_esp32s3_ram_end
 #define HAS_SPIRAM 1
 #else
+/* What ESP-IDF's heap has when app_main starts, default configuration
+ * (memory protection on, 16 KiB instruction cache, 32 KiB data cache).
+ * Sources: ESP-IDF master v6.1-dev (commit 102122904ade),
+ * components/heap/port/esp32s3/memory_layout.c, components/esp_system/ld/
+ * esp32s3/memory.ld.in, components/soc/esp32s3/include/soc/soc.h; ESP32-S3
+ * TRM chapter 4 (System and Memory) for the SRAM blocks. */
 #if RTM_PRESET_ESP32S3_PSRAM_SIZE > 0
 RTM_HEAP_STORAGE(esp32s3_spiram, RTM_PRESET_ESP32S3_PSRAM_SIZE);
 #define SPIRAM_START esp32s3_spiram
@@ -37,9 +43,29 @@ RTM_HEAP_STORAGE(esp32s3_spiram, RTM_PRESET_ESP32S3_PSRAM_SIZE);
 #else
 #define HAS_SPIRAM 0
 #endif
-RTM_HEAP_STORAGE(esp32s3_rtcram, 8u * KIB);
-RTM_HEAP_STORAGE(esp32s3_dram, 32u * KIB);
-RTM_HEAP_STORAGE(esp32s3_ram, 416u * KIB);
+
+/* D/IRAM, 0x3FC88000 (SOC_DIRAM_DRAM_LOW) up to 0x3FCEEE34, where the
+ * ROM's reserved data begins (its layout table's dram0_rtos_reserved_start;
+ * it runs to SOC_DIRAM_DRAM_HIGH 0x3FCF0000): 421,428 B. The ROM startup
+ * stack below it (0x3FCE9710-0x3FCEB710) is heap again once app_main runs.
+ * The image's IRAM code starts at 0x40374000, in the 16 KiB block the
+ * instruction cache leaves IRAM-only (no heap under memory protection);
+ * code past it and the image's .data/.bss come out of this heap. */
+#define IRAM_CODE_PAST_ONLY_BLOCK                                                              \
+    (RTM_PRESET_ESP32S3_IRAM_CODE_SIZE > 16384 ? RTM_PRESET_ESP32S3_IRAM_CODE_SIZE - 16384 : 0)
+#define RAM_HEAP (421428u - IRAM_CODE_PAST_ONLY_BLOCK - RTM_PRESET_ESP32S3_STATIC_DATA_SIZE)
+
+/* 0x3FCF0000-0x3FCF8000: the half of SRAM2 a 32 KiB data cache leaves. */
+#define DRAM_HEAP (32u * KIB)
+
+/* RTC fast memory 0x600FE000, 8 KiB, less the 24 bytes at its top that
+ * rtc_reserved_seg keeps for the RTC timer (RTC_TIMER_RESERVE_RTC; the
+ * bootloader's share is 0 by default). */
+#define RTCRAM_HEAP (8u * KIB - 24u)
+
+RTM_HEAP_STORAGE(esp32s3_rtcram, RTCRAM_HEAP);
+RTM_HEAP_STORAGE(esp32s3_dram, DRAM_HEAP);
+RTM_HEAP_STORAGE(esp32s3_ram, RAM_HEAP);
 #define RTCRAM_START esp32s3_rtcram
 #define RTCRAM_END (esp32s3_rtcram + sizeof esp32s3_rtcram)
 #define DRAM_START esp32s3_dram

@@ -23,9 +23,18 @@ extern uint8_t rtm_rp2040_scratch_y_start[], rtm_rp2040_scratch_y_end[];
 #define SCRATCH_Y_START rtm_rp2040_scratch_y_start
 #define SCRATCH_Y_END rtm_rp2040_scratch_y_end
 #else
+/* What the Raspberry Pi Pico SDK's default linker script
+ * (src/rp2_common/pico_crt0/rp2040/memmap_default.ld, SDK 1.5/2.x) leaves:
+ * RAM 0x20000000, 256 KiB, holds the image's .data/.bss and then newlib's
+ * heap up to __HeapLimit (the end of RAM): rtmem takes newlib's place, so
+ * the region is RAM less the image's static data (not modelled here: the
+ * host buffer is the whole 256 KiB). SCRATCH_Y (0x20041000) keeps core 0's
+ * stack at its top and SCRATCH_X (0x20040000) core 1's, PICO_STACK_SIZE and
+ * PICO_CORE1_STACK_SIZE 0x800 each by default: 2 KiB of each bank stay. */
+#define SCRATCH_HEAP (4u * KIB - 0x800u)
 RTM_HEAP_STORAGE(rp2040_sram, 256u * KIB);
-RTM_HEAP_STORAGE(rp2040_scratch_x, 4u * KIB);
-RTM_HEAP_STORAGE(rp2040_scratch_y, 4u * KIB);
+RTM_HEAP_STORAGE(rp2040_scratch_x, SCRATCH_HEAP);
+RTM_HEAP_STORAGE(rp2040_scratch_y, SCRATCH_HEAP);
 #define SRAM_START rp2040_sram
 #define SRAM_END (rp2040_sram + sizeof rp2040_sram)
 #define SCRATCH_X_START rp2040_scratch_x

@@ -33,7 +33,16 @@ extern uint8_t rtm_stm32h743_sram4_start[], rtm_stm32h743_sram4_end[];
 #define SRAM4_END rtm_stm32h743_sram4_end
 #else
 RTM_HEAP_STORAGE(h743_dtcm, 128u * KIB);
-RTM_HEAP_STORAGE(h743_axi, 512u * KIB);
+/* What STM32CubeIDE's generated linker script for the STM32H743xx
+ * (STM32H743ZITX_FLASH.ld, as in STM32CubeH7's Projects) leaves: .data,
+ * .bss and ._user_heap_stack go to RAM_D1 (AXI SRAM, 0x24000000, 512 KiB)
+ * with _estack at its top, _Min_Stack_Size 0x400 and _Min_Heap_Size 0x200
+ * (newlib's sbrk heap); DTCMRAM, RAM_D2 (SRAM1-3, 288 KiB) and RAM_D3
+ * (SRAM4) hold no section. The AXI region is 512 KiB less the stack and
+ * the sbrk minimum (the image's .data/.bss also come out of it on the chip;
+ * not modelled here). Sizes: RM0433 section 2.3. */
+#define AXI_HEAP (512u * KIB - 0x400u - 0x200u)
+RTM_HEAP_STORAGE(h743_axi, AXI_HEAP);
 RTM_HEAP_STORAGE(h743_sram1, 128u * KIB);
 RTM_HEAP_STORAGE(h743_sram2, 128u * KIB);
 RTM_HEAP_STORAGE(h743_sram3, 32u * KIB);

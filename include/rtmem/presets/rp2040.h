@@ -6,12 +6,18 @@
  *
  * Regions in search order:
  *
- *   name       address     size     level 0                 level 1          level 2
- *   SRAM       0x20000000  256 KiB  DEFAULT 8BIT 32BIT DMA  INTERNAL EXEC    -
- *   SCRATCH_X  0x20040000    4 KiB  SPM                     -                8BIT 32BIT DMA
- *                                                                            INTERNAL EXEC
- *   SCRATCH_Y  0x20041000    4 KiB  SPM                     -                8BIT 32BIT DMA
- *                                                                            INTERNAL EXEC
+ *   name       address     heap bytes  level 0                 level 1        level 2
+ *   SRAM       0x20000000     262,144  DEFAULT 8BIT 32BIT DMA  INTERNAL EXEC  -
+ *   SCRATCH_X  0x20040000       2,048  SPM                     -              8BIT 32BIT DMA
+ *                                                                             INTERNAL EXEC
+ *   SCRATCH_Y  0x20041000       2,048  SPM                     -              8BIT 32BIT DMA
+ *                                                                             INTERNAL EXEC
+ *
+ * Heap bytes are what the Pico SDK's default linker script
+ * (memmap_default.ld) leaves: each scratch bank less the 2 KiB stack it
+ * holds at its top (core 1 in X, core 0 in Y), and the main SRAM where
+ * newlib's heap would be, less the image's .data/.bss on the chip (the host
+ * buffer is the whole 256 KiB; on a target the linker symbols say it).
  *
  * SRAM0-3 are word-striped over four banks at 0x20000000, so concurrent
  * masters rarely collide there: it serves malloc and DMA. SCRATCH_X and
@@ -25,12 +31,12 @@
  * reachable by its DMA. No data cache: RTM_CAP_CACHE_ALIGNED rounds to the
  * default 8 bytes.
  *
- * Host: static buffers of the full sizes (264 KiB of .bss, only in this
+ * Host: static buffers of the heap bytes (260 KiB of .bss, only in this
  * preset's object). Target: RTM_PRESET_LINKER and the symbols
  *   rtm_rp2040_sram_start / _end   rtm_rp2040_scratch_x_start / _end
  *   rtm_rp2040_scratch_y_start / _end
- * (with the SDK's default linker script the scratch banks keep 2 KiB each
- * after the stacks).
+ * (with the SDK's default script: __end__ to __HeapLimit, and each scratch
+ * bank from its start to __StackOneBottom / __StackBottom).
  */
 #ifndef RTMEM_PRESETS_RP2040_H
 #define RTMEM_PRESETS_RP2040_H

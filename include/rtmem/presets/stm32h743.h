@@ -8,15 +8,22 @@
  *
  * Regions in search order:
  *
- *   name      address     size     level 0                 level 1                  level 2
- *   DTCM      0x20000000  128 KiB  SPM DEFAULT 8BIT 32BIT  INTERNAL                 -
- *   AXI_SRAM  0x24000000  512 KiB  EXEC                    DEFAULT 8BIT 32BIT       -
- *                                                          INTERNAL DMA
- *   SRAM1     0x30000000  128 KiB  DMA                     8BIT 32BIT INTERNAL      DEFAULT EXEC
- *   SRAM2     0x30020000  128 KiB  DMA                     8BIT 32BIT INTERNAL      DEFAULT EXEC
- *   SRAM3     0x30040000   32 KiB  DMA                     8BIT 32BIT INTERNAL      DEFAULT EXEC
- *   SRAM4     0x38000000   64 KiB  BDMA                    -                        DMA DEFAULT 8BIT
- *                                                                                   32BIT INTERNAL
+ *   name      address     heap bytes  level 0                 level 1              level 2
+ *   DTCM      0x20000000     131,072  SPM DEFAULT 8BIT 32BIT  INTERNAL             -
+ *   AXI_SRAM  0x24000000     522,752  EXEC                    DEFAULT 8BIT 32BIT   -
+ *                                                             INTERNAL DMA
+ *   SRAM1     0x30000000     131,072  DMA                     8BIT 32BIT INTERNAL  DEFAULT EXEC
+ *   SRAM2     0x30020000     131,072  DMA                     8BIT 32BIT INTERNAL  DEFAULT EXEC
+ *   SRAM3     0x30040000      32,768  DMA                     8BIT 32BIT INTERNAL  DEFAULT EXEC
+ *   SRAM4     0x38000000      65,536  BDMA                    -                    DMA DEFAULT 8BIT
+ *                                                                                  32BIT INTERNAL
+ *
+ * Heap bytes are what STM32CubeIDE's generated linker script for the
+ * STM32H743xx leaves: it puts .data, .bss, the main stack (_Min_Stack_Size
+ * 0x400, at the top) and newlib's sbrk minimum (_Min_Heap_Size 0x200) in
+ * AXI SRAM (RAM_D1) and nothing in DTCM, the D2 SRAMs or SRAM4; on the
+ * chip the image's .data/.bss also come out of AXI_SRAM (the host buffer
+ * leaves them in).
  *
  * Why these levels (rtmem's choice; ST has no allocator table):
  *   - DTCM is the fastest data memory but no DMA1/DMA2/BDMA/Ethernet master
@@ -33,8 +40,8 @@
  * out (code and retained data, not heap); add them with rtm_caps_add_region
  * if you want them.
  *
- * Host: static buffers of the full sizes (1 MiB of .bss, only in this
- * preset's object). Target: RTM_PRESET_LINKER and the symbols
+ * Host: static buffers of the heap bytes (about 1 MiB of .bss, only in
+ * this preset's object). Target: RTM_PRESET_LINKER and the symbols
  *   rtm_stm32h743_dtcm_start / _end    rtm_stm32h743_axi_sram_start / _end
  *   rtm_stm32h743_sram1_start / _end   rtm_stm32h743_sram2_start / _end
  *   rtm_stm32h743_sram3_start / _end   rtm_stm32h743_sram4_start / _end
