@@ -37,20 +37,6 @@
 #define REGISTRY_MAGIC 0x72746d63u /* "rtmc" */
 #define REGION_MAGIC 0x72746d72u   /* "rtmr" */
 
-/* The application's call site: __builtin_return_address(0) in a public
- * entry point kept out of line names the instruction after the
- * application's call. Each entry point takes it once and hands it down to
- * the region heap's _ex functions, so traces name the application, not
- * the selection loop. Other compilers record no caller (the heap then
- * names its own caller). */
-#if defined(__GNUC__) || defined(__clang__)
-#define CAPS_NOINLINE __attribute__((noinline))
-#define CAPS_CALLER() __builtin_return_address(0)
-#else
-#define CAPS_NOINLINE
-#define CAPS_CALLER() NULL
-#endif
-
 /* The one active registry. Written only by init/deinit, which the header
  * forbids running concurrently with anything else. */
 static rtm_caps_registry_t *g_registry;
@@ -629,19 +615,6 @@ static bool tried_below(const rtm_caps_region_t *r, rtm_caps_t caps, unsigned le
     return false;
 }
 
-/* The site a layer passed, or one naming the caller of the entry point. */
-static rtm_alloc_site_t site_or(const rtm_alloc_site_t *site, const void *caller)
-{
-    rtm_alloc_site_t s = {NULL, 0, caller};
-    if (site != NULL) {
-        s = *site;
-        if (s.caller == NULL) {
-            s.caller = caller;
-        }
-    }
-    return s;
-}
-
 /* The selection rule. No report. */
 /* Tries region r for rq at level; NULL if it is no candidate there or
  * has no room. */
@@ -797,33 +770,33 @@ static void caps_free(void *ptr, const rtm_alloc_site_t *site)
     }
 }
 
-CAPS_NOINLINE void *rtm_caps_alloc_ex(size_t alignment, size_t size, rtm_caps_t caps,
+RTM_NOINLINE void *rtm_caps_alloc_ex(size_t alignment, size_t size, rtm_caps_t caps,
                                       const char *function_name, const rtm_alloc_site_t *site)
 {
-    rtm_alloc_site_t s = site_or(site, CAPS_CALLER());
+    rtm_alloc_site_t s = rtm_site_or(site, RTM_CALLER());
     return caps_alloc(alignment, size, caps, function_name, &s);
 }
 
-CAPS_NOINLINE void *rtm_caps_realloc_ex(void *ptr, size_t size, rtm_caps_t caps,
+RTM_NOINLINE void *rtm_caps_realloc_ex(void *ptr, size_t size, rtm_caps_t caps,
                                         const char *function_name, const rtm_alloc_site_t *site)
 {
-    rtm_alloc_site_t s = site_or(site, CAPS_CALLER());
+    rtm_alloc_site_t s = rtm_site_or(site, RTM_CALLER());
     return caps_realloc(ptr, size, caps, function_name, &s);
 }
 
-CAPS_NOINLINE void rtm_caps_free_ex(void *ptr, const rtm_alloc_site_t *site)
+RTM_NOINLINE void rtm_caps_free_ex(void *ptr, const rtm_alloc_site_t *site)
 {
-    rtm_alloc_site_t s = site_or(site, CAPS_CALLER());
+    rtm_alloc_site_t s = rtm_site_or(site, RTM_CALLER());
     caps_free(ptr, &s);
 }
 
-CAPS_NOINLINE void *rtm_caps_malloc(size_t size, rtm_caps_t caps)
+RTM_NOINLINE void *rtm_caps_malloc(size_t size, rtm_caps_t caps)
 {
-    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    rtm_alloc_site_t s = rtm_site_or(NULL, RTM_CALLER());
     return caps_alloc(0, size, caps, "rtm_caps_malloc", &s);
 }
 
-CAPS_NOINLINE void *rtm_caps_calloc(size_t n, size_t size, rtm_caps_t caps)
+RTM_NOINLINE void *rtm_caps_calloc(size_t n, size_t size, rtm_caps_t caps)
 {
     rtm_caps_registry_t *reg = active();
     if (reg == NULL || n == 0 || size == 0) {
@@ -833,7 +806,7 @@ CAPS_NOINLINE void *rtm_caps_calloc(size_t n, size_t size, rtm_caps_t caps)
         report_failure(reg, SIZE_MAX, caps, "rtm_caps_calloc");
         return NULL;
     }
-    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    rtm_alloc_site_t s = rtm_site_or(NULL, RTM_CALLER());
     void *p = caps_alloc(0, n * size, caps, "rtm_caps_calloc", &s);
     if (p != NULL) {
         memset(p, 0, n * size);
@@ -841,29 +814,29 @@ CAPS_NOINLINE void *rtm_caps_calloc(size_t n, size_t size, rtm_caps_t caps)
     return p;
 }
 
-CAPS_NOINLINE void *rtm_caps_aligned_alloc(size_t alignment, size_t size, rtm_caps_t caps)
+RTM_NOINLINE void *rtm_caps_aligned_alloc(size_t alignment, size_t size, rtm_caps_t caps)
 {
     if (alignment == 0) {
         return NULL; /* 0 would mean "granularity" to caps_alloc */
     }
-    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    rtm_alloc_site_t s = rtm_site_or(NULL, RTM_CALLER());
     return caps_alloc(alignment, size, caps, "rtm_caps_aligned_alloc", &s);
 }
 
-CAPS_NOINLINE void *rtm_caps_realloc(void *ptr, size_t size, rtm_caps_t caps)
+RTM_NOINLINE void *rtm_caps_realloc(void *ptr, size_t size, rtm_caps_t caps)
 {
-    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    rtm_alloc_site_t s = rtm_site_or(NULL, RTM_CALLER());
     return caps_realloc(ptr, size, caps, "rtm_caps_realloc", &s);
 }
 
-CAPS_NOINLINE void *rtm_caps_malloc_prefer_array(size_t size, const rtm_caps_t *caps_list,
+RTM_NOINLINE void *rtm_caps_malloc_prefer_array(size_t size, const rtm_caps_t *caps_list,
                                                  size_t count)
 {
     rtm_caps_registry_t *reg = active();
     if (reg == NULL || size == 0) {
         return NULL;
     }
-    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    rtm_alloc_site_t s = rtm_site_or(NULL, RTM_CALLER());
     rtm_caps_t caps = RTM_CAP_DEFAULT;
     if (caps_list != NULL) {
         for (size_t i = 0; i < count; i++) {
@@ -878,9 +851,9 @@ CAPS_NOINLINE void *rtm_caps_malloc_prefer_array(size_t size, const rtm_caps_t *
     return NULL;
 }
 
-CAPS_NOINLINE void rtm_caps_free(void *ptr)
+RTM_NOINLINE void rtm_caps_free(void *ptr)
 {
-    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    rtm_alloc_site_t s = rtm_site_or(NULL, RTM_CALLER());
     caps_free(ptr, &s);
 }
 
@@ -933,13 +906,13 @@ static void *default_alloc(size_t alignment, size_t size, const char *function_n
     return p;
 }
 
-CAPS_NOINLINE void *rtm_caps_malloc_default(size_t size)
+RTM_NOINLINE void *rtm_caps_malloc_default(size_t size)
 {
-    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    rtm_alloc_site_t s = rtm_site_or(NULL, RTM_CALLER());
     return default_alloc(0, size, "rtm_caps_malloc_default", &s);
 }
 
-CAPS_NOINLINE void *rtm_caps_calloc_default(size_t n, size_t size)
+RTM_NOINLINE void *rtm_caps_calloc_default(size_t n, size_t size)
 {
     rtm_caps_registry_t *reg = active();
     if (reg == NULL || n == 0 || size == 0) {
@@ -952,7 +925,7 @@ CAPS_NOINLINE void *rtm_caps_calloc_default(size_t n, size_t size)
                        "rtm_caps_calloc_default");
         return NULL;
     }
-    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    rtm_alloc_site_t s = rtm_site_or(NULL, RTM_CALLER());
     void *p = default_alloc(0, n * size, "rtm_caps_calloc_default", &s);
     if (p != NULL) {
         memset(p, 0, n * size);
@@ -960,18 +933,18 @@ CAPS_NOINLINE void *rtm_caps_calloc_default(size_t n, size_t size)
     return p;
 }
 
-CAPS_NOINLINE void *rtm_caps_aligned_alloc_default(size_t alignment, size_t size)
+RTM_NOINLINE void *rtm_caps_aligned_alloc_default(size_t alignment, size_t size)
 {
     if (alignment == 0) {
         return NULL;
     }
-    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    rtm_alloc_site_t s = rtm_site_or(NULL, RTM_CALLER());
     return default_alloc(alignment, size, "rtm_caps_aligned_alloc_default", &s);
 }
 
-CAPS_NOINLINE void *rtm_caps_realloc_default(void *ptr, size_t size)
+RTM_NOINLINE void *rtm_caps_realloc_default(void *ptr, size_t size)
 {
-    rtm_alloc_site_t s = site_or(NULL, CAPS_CALLER());
+    rtm_alloc_site_t s = rtm_site_or(NULL, RTM_CALLER());
     rtm_caps_registry_t *reg = active();
     if (reg == NULL) {
         return caps_realloc(ptr, size, CAPS_INTERNAL_DEFAULT, "rtm_caps_realloc_default", &s);

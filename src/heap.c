@@ -364,30 +364,6 @@ static void *heap_alloc(rtm_heap_t *h, size_t size, size_t alignment,
     return p;
 }
 
-/* The site a call passes on, or one naming the caller of the rtmem API. */
-static rtm_alloc_site_t site_or(const rtm_alloc_site_t *site, const void *caller)
-{
-    rtm_alloc_site_t s = {NULL, 0, caller};
-    if (site != NULL) {
-        s = *site;
-        if (s.caller == NULL) {
-            s.caller = caller;
-        }
-    }
-    return s;
-}
-
-/* __builtin_return_address(0) is the instruction after the call into
- * rtmem: the application's call site. Functions that use it are kept out
- * of line so that it names the application, not an rtmem wrapper. */
-#if defined(__GNUC__) || defined(__clang__)
-#define RTM_CALLER() __builtin_return_address(0)
-#define RTM_NOINLINE __attribute__((noinline))
-#else
-#define RTM_CALLER() NULL
-#define RTM_NOINLINE
-#endif
-
 static void *alloc_checked(rtm_heap_t *h, size_t size, size_t alignment,
                            const rtm_alloc_site_t *site)
 {
@@ -407,7 +383,7 @@ static void *alloc_checked(rtm_heap_t *h, size_t size, size_t alignment,
 RTM_NOINLINE void *rtm_heap_alloc_ex(rtm_heap_t *h, size_t size, size_t alignment,
                                      const rtm_alloc_site_t *site)
 {
-    rtm_alloc_site_t s = site_or(site, RTM_CALLER());
+    rtm_alloc_site_t s = rtm_site_or(site, RTM_CALLER());
     return alloc_checked(h, size, alignment, &s);
 }
 
@@ -449,7 +425,7 @@ static RTM_NOINLINE void *malloc_other(rtm_heap_t *h, size_t size, const void *c
         }
         rtm_port_unlock(&h->lock);
     }
-    rtm_alloc_site_t s = site_or(NULL, caller);
+    rtm_alloc_site_t s = rtm_site_or(NULL, caller);
     return alloc_checked(h, size, 0, &s);
 }
 
@@ -481,7 +457,7 @@ RTM_NOINLINE void *rtm_calloc(rtm_heap_t *h, size_t count, size_t size)
         fail_call(h, SIZE_MAX, 0, RTM_FAIL_OVERFLOW);
         return NULL;
     }
-    rtm_alloc_site_t s = site_or(NULL, RTM_CALLER());
+    rtm_alloc_site_t s = rtm_site_or(NULL, RTM_CALLER());
     void *p = heap_alloc(h, count * size, 0, &s);
     if (p != NULL) {
         memset(p, 0, count * size);
@@ -497,7 +473,7 @@ RTM_NOINLINE void *rtm_aligned_alloc(rtm_heap_t *h, size_t alignment, size_t siz
         }
         return NULL;
     }
-    rtm_alloc_site_t s = site_or(NULL, RTM_CALLER());
+    rtm_alloc_site_t s = rtm_site_or(NULL, RTM_CALLER());
     return alloc_checked(h, size, alignment, &s);
 }
 
@@ -616,7 +592,7 @@ static RTM_NOINLINE void free_other(rtm_heap_t *h, void *ptr, const rtm_alloc_si
     if (free_plain_locked(h, ptr)) {
         return;
     }
-    rtm_alloc_site_t s = site_or(site, caller);
+    rtm_alloc_site_t s = rtm_site_or(site, caller);
     (void)free_checked(h, ptr, false, &s);
 }
 
@@ -642,7 +618,7 @@ RTM_NOINLINE void rtm_free_ex(rtm_heap_t *h, void *ptr, const rtm_alloc_site_t *
 RTM_NOINLINE size_t rtm_free_sized_ex(rtm_heap_t *h, void *ptr, bool clear,
                                       const rtm_alloc_site_t *site)
 {
-    rtm_alloc_site_t s = site_or(site, RTM_CALLER());
+    rtm_alloc_site_t s = rtm_site_or(site, RTM_CALLER());
     return free_checked(h, ptr, clear, &s);
 }
 
@@ -706,14 +682,14 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
 
 RTM_NOINLINE void *rtm_realloc(rtm_heap_t *h, void *ptr, size_t size)
 {
-    rtm_alloc_site_t s = site_or(NULL, RTM_CALLER());
+    rtm_alloc_site_t s = rtm_site_or(NULL, RTM_CALLER());
     return realloc_checked(h, ptr, size, &s);
 }
 
 RTM_NOINLINE void *rtm_realloc_ex(rtm_heap_t *h, void *ptr, size_t size,
                                   const rtm_alloc_site_t *site)
 {
-    rtm_alloc_site_t s = site_or(site, RTM_CALLER());
+    rtm_alloc_site_t s = rtm_site_or(site, RTM_CALLER());
     return realloc_checked(h, ptr, size, &s);
 }
 

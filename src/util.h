@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "rtmem/heap.h"
+
 /* memcpy keeps these free of alias and alignment assumptions about payload
  * memory the caller may have typed; compilers emit one load/store. */
 static inline uint32_t rtm_load32(const void *at)
@@ -44,6 +46,33 @@ static inline bool rtm_is_pow2(size_t v)
 static inline size_t rtm_align_up(size_t v, size_t a)
 {
     return (v + a - 1u) & ~(a - 1u);
+}
+
+/* The application's call site: __builtin_return_address(0) in a public
+ * entry point kept out of line (RTM_NOINLINE) is the instruction after the
+ * application's call. Each entry point takes it once and hands it down, so
+ * traces name the application, not an rtmem layer. Other compilers record
+ * no caller. */
+#if defined(__GNUC__) || defined(__clang__)
+#define RTM_CALLER() __builtin_return_address(0)
+#define RTM_NOINLINE __attribute__((noinline))
+#else
+#define RTM_CALLER() NULL
+#define RTM_NOINLINE
+#endif
+
+/* The site a layer passed on, its caller filled in when it has none, or a
+ * site naming just the caller. */
+static inline rtm_alloc_site_t rtm_site_or(const rtm_alloc_site_t *site, const void *caller)
+{
+    rtm_alloc_site_t s = {NULL, 0, caller};
+    if (site != NULL) {
+        s = *site;
+        if (s.caller == NULL) {
+            s.caller = caller;
+        }
+    }
+    return s;
 }
 
 #endif
