@@ -27,7 +27,8 @@ static const command_t commands[] = {
 static void usage(FILE *o)
 {
     fprintf(o, "usage: rtmem COMMAND [ARGS...]\n"
-               "       rtmem help COMMAND    (or rtmem COMMAND --help)\n\n"
+               "       rtmem help COMMAND    (or rtmem COMMAND --help)\n"
+               "       rtmem --version\n\n"
                "commands:\n");
     for (size_t i = 0; i < COMMAND_COUNT; i++) {
         fprintf(o, "  %-10s %s\n", commands[i].name, commands[i].help);
@@ -55,6 +56,10 @@ int main(int argc, char **argv)
     const char *name = argv[1];
     if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
         usage(stdout);
+        return 0;
+    }
+    if (strcmp(name, "--version") == 0) {
+        printf("rtmem %s\n", RTMEM_VERSION);
         return 0;
     }
     if (strcmp(name, "help") == 0) {

@@ -1,0 +1,44 @@
+# bash completion for rtmem (docs/tools.md). Installed as
+# share/bash-completion/completions/rtmem; tests/tool_share.py keeps its
+# lists equal to what `rtmem COMMAND --help` documents.
+
+_rtmem_options() {
+    case "$1" in
+        record) echo "-o --json" ;;
+        leaks) echo "--elf --addr2line --since --json" ;;
+        replay) echo "--strategy --size --regions --align --lenient --json" ;;
+        compare) echo "--strategy --size --align --lenient --json" ;;
+    esac
+}
+
+_rtmem() {
+    local cur prev words cword
+    cur=${COMP_WORDS[COMP_CWORD]}
+    prev=${COMP_WORDS[COMP_CWORD - 1]}
+    if [ "$COMP_CWORD" -eq 1 ]; then
+        mapfile -t COMPREPLY < <(compgen -W "record leaks replay compare help --help --version" -- "$cur")
+        return 0
+    fi
+    local cmd=${COMP_WORDS[1]}
+    case "$prev" in
+        --strategy)
+            mapfile -t COMPREPLY < <(compgen -W "tlsf first_fit best_fit bump system" -- "$cur")
+            return 0 ;;
+        --regions)
+            mapfile -t COMPREPLY < <(compgen -W "esp32 esp32s3 stm32h743 rp2040 generic" -- "$cur")
+            return 0 ;;
+        --size | --align | --since)
+            return 0 ;;
+    esac
+    if [ "$cmd" = help ]; then
+        mapfile -t COMPREPLY < <(compgen -W "record leaks replay compare" -- "$cur")
+        return 0
+    fi
+    if [[ "$cur" == -* ]]; then
+        mapfile -t COMPREPLY < <(compgen -W "$(_rtmem_options "$cmd") --help" -- "$cur")
+        return 0
+    fi
+    mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+}
+
+complete -F _rtmem rtmem
