@@ -24,6 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "leaks.h"
@@ -334,6 +337,42 @@ static void test_record_nothing(void **state)
                   "case is not checked\n");
 #endif
     remove(path);
+
+    /* The shim's side of the status pipe: loaded, but the trace file could
+     * not be opened -> it sends that open's errno (record.c then names the
+     * file and the reason, cause "file_not_written"). */
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char fdnum[16];
+        close(fds[0]);
+        snprintf(fdnum, sizeof fdnum, "%d", fds[1]);
+        setenv("LD_PRELOAD", RTMEM_TEST_PRELOAD, 1);
+        setenv("RTMEM_RECORD_FILE", "/nonexistent-rtmem-dir/trace", 1);
+        setenv("RTMEM_RECORD_STATUS_FD", fdnum, 1);
+        char *argv[12];
+        int argc = 0;
+#ifdef RTMEM_TEST_EMULATOR_ARGV
+        static const char *const emulator[] = {RTMEM_TEST_EMULATOR_ARGV};
+        for (size_t i = 0; i < sizeof emulator / sizeof emulator[0] && argc < 8; i++)
+            argv[argc++] = (char *)emulator[i];
+#endif
+        argv[argc++] = (char *)RTMEM_TEST_RECORD_PROG;
+        argv[argc++] = (char *)"none";
+        argv[argc] = NULL;
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    int status = 0, sent = -1;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(read(fds[0], &sent, sizeof sent), (ssize_t)sizeof sent);
+    assert_int_equal(sent, ENOENT);
+    close(fds[0]);
 #endif
 }
 
