@@ -3,7 +3,9 @@
 #
 # Makes sure cmake, gcc and make are there (Debian 12: installed when running
 # as root or with passwordless sudo, otherwise the apt command is printed and
-# the script exits 1), builds the demo example in build/demo and runs it.
+# the script exits 1), builds the demo example in build/demo (optimised, with
+# debug information so that `rtmem leaks --elf` names its source lines) and
+# runs it.
 # Arguments are passed to the demo program (firmware_sim --help lists them).
 #
 # The demo is the simulated ESP32 firmware (examples/firmware_sim/,
@@ -27,7 +29,7 @@ rtm_ensure_packages demo.sh "cmake gcc make" "${PACKAGES[@]}"
 
 mkdir -p build
 log=build/demo.log
-if ! { cmake -S . -B build/demo -DCMAKE_BUILD_TYPE=Release -DRTMEM_BUILD_TESTS=OFF \
+if ! { cmake -S . -B build/demo -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRTMEM_BUILD_TESTS=OFF \
            -DRTMEM_BUILD_EXAMPLES=ON &&
        cmake --build build/demo --target "$DEMO" -j 2; } >"$log" 2>&1; then
     tail -n 40 "$log" >&2

@@ -380,6 +380,26 @@ static void write_str(const char *s)
     rtm_output_write(s, strlen(s));
 }
 
+/* The "# rtmem-record exe_base= exe_lo= exe_hi=" line that rtmem record
+ * writes too: where the executable is loaded, so `rtmem leaks --elf` can
+ * symbolize a position-independent program's callers. False (no line)
+ * when the port does not know (firmware runs at its link addresses). */
+static bool format_image(rtm_line_t *line)
+{
+    rtm_port_image_t img;
+    if (!rtm_port_program_image(&img)) {
+        return false;
+    }
+    rtm_line_init(line);
+    rtm_line_str(line, "# rtmem-record exe_base=");
+    rtm_line_hex(line, img.base);
+    rtm_line_str(line, " exe_lo=");
+    rtm_line_hex(line, img.lo);
+    rtm_line_str(line, " exe_hi=");
+    rtm_line_hex(line, img.hi);
+    return true;
+}
+
 /* Writes one finished stream line, wrapped as telemetry when asked. */
 static void stream_line(rtm_line_t *line, bool telemetry, uint32_t ms)
 {
@@ -422,6 +442,9 @@ void rtm_trace_set_stream(rtm_trace_t *t, bool on)
         rtm_line_init(&header);
         rtm_line_str(&header, "# rtmem-trace 1");
         stream_line(&header, telemetry, rtm_port_ticks());
+        if (format_image(&header)) {
+            stream_line(&header, telemetry, rtm_port_ticks());
+        }
     }
     rtm_port_lock(&t->lock);
     t->stream = on;
@@ -711,6 +734,10 @@ void rtm_trace_dump(rtm_trace_t *t, bool include_freed)
         return;
     }
     write_str("# rtmem-trace 1\n");
+    rtm_line_t image;
+    if (format_image(&image)) {
+        rtm_line_emit(&image);
+    }
     rtm_trace_print_summary(t);
     size_t lines = 0;
     for (uint32_t i = 0; i < t->capacity; i++) {

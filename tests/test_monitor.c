@@ -16,6 +16,7 @@
 
 #include "rtmem/caps.h"
 #include "rtmem/monitor.h"
+#include "rtmem/port.h"
 #include "rtmem/observer.h"
 #include "rtmem/stack.h"
 #include "support/test_support.h"
@@ -1095,6 +1096,9 @@ static void test_telemetry_lines(void **state)
             check_line(line, seen);
             if (strstr(line, "\"type\":\"trace\"") != NULL && seen[5] == 1) {
                 assert_non_null(strstr(line, "\"line\":\"# rtmem-trace 1\"}"));
+            } else if (strstr(line, "\"type\":\"trace\"") != NULL && seen[5] == 2) {
+                /* the executable's load address, for symbolization */
+                assert_non_null(strstr(line, "\"line\":\"# rtmem-record exe_base=0x"));
             } else if (strstr(line, "\"type\":\"trace\"") != NULL) {
                 assert_non_null(strstr(line, "\"line\":\"a 0x"));
                 assert_non_null(strstr(line, " 120 t="));
@@ -1115,7 +1119,9 @@ static void test_telemetry_lines(void **state)
     assert_true(seen[3] >= 2);     /* low_free and leak_trend raised */
     assert_int_equal((size_t)seen[4], recs);
     assert_int_equal(text_lines, recs);
-    assert_int_equal(seen[5], 1 + 120); /* the header and every allocation */
+    /* the header, the load address line when the port knows it, every allocation */
+    rtm_port_image_t img;
+    assert_int_equal(seen[5], (rtm_port_program_image(&img) ? 2 : 1) + 120);
     rtm_trace_stop(trace);
     rtm_heap_set_observer(h, NULL, NULL);
     rtm_monitor_deinit(&mon);

@@ -24,6 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "leaks.h"
@@ -50,23 +53,52 @@ static int run_record(const char *a1, const char *a2, const char *a3, const char
 }
 
 #ifndef RTM_TEST_ASAN
-/* rtmem record -o OUT -- [emulator...] tool_record_prog */
-static int record_test_prog(const char *out)
+/* rtmem record [--json] -o OUT -- [emulator...] PROG [MODE]; with
+ * captured != NULL, stdout is captured into it (cap bytes). */
+static int record_prog_as(const char *prog, const char *out, const char *mode, int json, char *captured,
+                          size_t cap)
 {
-    char *argv[16];
+    char *argv[20];
     int argc = 0;
     argv[argc++] = (char *)"record";
+    if (json)
+        argv[argc++] = (char *)"--json";
     argv[argc++] = (char *)"-o";
     argv[argc++] = (char *)out;
     argv[argc++] = (char *)"--";
 #ifdef RTMEM_TEST_EMULATOR_ARGV
     static const char *const emulator[] = {RTMEM_TEST_EMULATOR_ARGV};
-    for (size_t i = 0; i < sizeof emulator / sizeof emulator[0] && argc < 14; i++)
+    for (size_t i = 0; i < sizeof emulator / sizeof emulator[0] && argc < 16; i++)
         argv[argc++] = (char *)emulator[i];
 #endif
-    argv[argc++] = (char *)RTMEM_TEST_RECORD_PROG;
+    argv[argc++] = (char *)prog;
+    if (mode)
+        argv[argc++] = (char *)mode;
     argv[argc] = NULL;
-    return rtm_cmd_record(argc, argv);
+    if (!captured)
+        return rtm_cmd_record(argc, argv);
+    char cap_path[300];
+    snprintf(cap_path, sizeof cap_path, "%s.stdout", out);
+    fflush(stdout);
+    int saved = dup(1);
+    FILE *cf = fopen(cap_path, "w+");
+    assert_non_null(cf);
+    dup2(fileno(cf), 1);
+    int rc = rtm_cmd_record(argc, argv);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    rewind(cf);
+    size_t n = fread(captured, 1, cap - 1, cf);
+    captured[n] = '\0';
+    fclose(cf);
+    remove(cap_path);
+    return rc;
+}
+
+static int record_test_prog(const char *out)
+{
+    return record_prog_as(RTMEM_TEST_RECORD_PROG, out, NULL, 0, NULL, 0);
 }
 
 #define MAX_EV 20000
@@ -239,6 +271,111 @@ static void test_record_program(void **state)
 #endif
 }
 
+/* A program that ends without running destructors still leaves its
+ * buffered events in the trace: _exit, _Exit, abort, SIGTERM, SIGSEGV. */
+static void test_record_abrupt_endings(void **state)
+{
+    (void)state;
+#ifdef RTM_TEST_ASAN
+    print_message("SKIPPED: built with AddressSanitizer (see test_record_program)\n");
+    skip();
+#else
+    static const struct {
+        const char *mode;
+        const char *json_end; /* exit status and signal in --json */
+    } endings[] = {
+        {"_exit", "\"exit_status\":3,\"signal\":0,"},
+        {"_Exit", "\"exit_status\":4,\"signal\":0,"},
+        {"abort", "\"exit_status\":-1,\"signal\":6,"},
+        {"sigterm", "\"exit_status\":-1,\"signal\":15,"},
+        {"segv", "\"exit_status\":-1,\"signal\":11,"},
+    };
+    snprintf(trace_path, sizeof trace_path, "/tmp/rtmem_record_end_%ld.trace", (long)getpid());
+    setenv("RTMEM_PRELOAD", RTMEM_TEST_PRELOAD, 1);
+    for (size_t k = 0; k < sizeof endings / sizeof endings[0]; k++) {
+        char out[4096];
+        int rc = record_prog_as(RTMEM_TEST_RECORD_PROG, trace_path, endings[k].mode, 1, out, sizeof out);
+        print_message("%s: %s", endings[k].mode, out);
+        assert_int_equal(rc, 1); /* the program failed; the trace is there */
+        assert_non_null(strstr(out, "\"recorded\":true"));
+        assert_non_null(strstr(out, endings[k].json_end));
+        assert_non_null(strstr(out, "\"cause\":null"));
+        load_trace();
+        size_t found = 0;
+        for (size_t i = 0; i < nev; i++)
+            if (ev[i].type == 'a' && ev[i].size >= 4001 && ev[i].size <= 4003)
+                found |= (size_t)1 << (ev[i].size - 4001);
+        assert_int_equal(found, 7); /* all three kept blocks */
+    }
+    remove(trace_path);
+#endif
+}
+
+/* Nothing recorded is exit 2, and the message names the cause. */
+static void test_record_nothing(void **state)
+{
+    (void)state;
+#ifdef RTM_TEST_ASAN
+    print_message("SKIPPED: built with AddressSanitizer (see test_record_program)\n");
+    skip();
+#else
+    char path[256], out[4096];
+    snprintf(path, sizeof path, "/tmp/rtmem_record_%ld.none", (long)getpid());
+    setenv("RTMEM_PRELOAD", RTMEM_TEST_PRELOAD, 1);
+    /* the program ran, exit status 0, but made no allocation */
+    assert_int_equal(record_prog_as(RTMEM_TEST_RECORD_PROG, path, "none", 1, out, sizeof out), 2);
+    assert_non_null(strstr(out, "\"recorded\":false,\"allocs\":0,"));
+    assert_non_null(strstr(out, "\"exit_status\":0,"));
+    assert_non_null(strstr(out, "\"cause\":\"no_allocation\""));
+#if defined(RTMEM_TEST_RECORD_PROG_STATIC) && !defined(RTMEM_TEST_EMULATOR_ARGV)
+    /* statically linked: the loader never ran the recorder */
+    assert_int_equal(record_prog_as(RTMEM_TEST_RECORD_PROG_STATIC, path, NULL, 1, out, sizeof out), 2);
+    assert_non_null(strstr(out, "\"recorded\":false,"));
+    assert_non_null(strstr(out, "\"cause\":\"static\""));
+#else
+    print_message("no static C library (or an emulator runs the programs): the statically linked "
+                  "case is not checked\n");
+#endif
+    remove(path);
+
+    /* The shim's side of the status pipe: loaded, but the trace file could
+     * not be opened -> it sends that open's errno (record.c then names the
+     * file and the reason, cause "file_not_written"). */
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char fdnum[16];
+        close(fds[0]);
+        snprintf(fdnum, sizeof fdnum, "%d", fds[1]);
+        setenv("LD_PRELOAD", RTMEM_TEST_PRELOAD, 1);
+        setenv("RTMEM_RECORD_FILE", "/nonexistent-rtmem-dir/trace", 1);
+        setenv("RTMEM_RECORD_STATUS_FD", fdnum, 1);
+        char *argv[12];
+        int argc = 0;
+#ifdef RTMEM_TEST_EMULATOR_ARGV
+        static const char *const emulator[] = {RTMEM_TEST_EMULATOR_ARGV};
+        for (size_t i = 0; i < sizeof emulator / sizeof emulator[0] && argc < 8; i++)
+            argv[argc++] = (char *)emulator[i];
+#endif
+        argv[argc++] = (char *)RTMEM_TEST_RECORD_PROG;
+        argv[argc++] = (char *)"none";
+        argv[argc] = NULL;
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    int status = 0, sent = -1;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(read(fds[0], &sent, sizeof sent), (ssize_t)sizeof sent);
+    assert_int_equal(sent, ENOENT);
+    close(fds[0]);
+#endif
+}
+
 static void test_record_usage(void **state)
 {
     (void)state;
@@ -261,6 +398,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_record_program),
+        cmocka_unit_test(test_record_abrupt_endings),
+        cmocka_unit_test(test_record_nothing),
         cmocka_unit_test(test_record_usage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 
 #include "rtmem/heap.h"
 #include "rtmem/observer.h"
+#include "rtmem/port.h"
 #include "rtmem/output.h"
 #include "rtmem/port.h"
 #include "rtmem/task_stats.h"
@@ -634,7 +635,24 @@ static void test_stream(void **state)
     rtm_trace_t *t = make_trace(h, RTM_TRACE_LEAKS);
     capture_start();
     rtm_trace_set_stream(t, true);
-    assert_string_equal(g_out.text, "# rtmem-trace 1\n");
+    /* the header, then where the program is loaded when the port knows
+     * (posix on Linux; never on bare metal) */
+    char head[200] = "# rtmem-trace 1\n";
+    rtm_port_image_t img;
+    size_t head_lines = 1;
+    if (rtm_port_program_image(&img)) {
+        head_lines = 2;
+        assert_true(img.lo < img.hi);
+        assert_true(img.lo <= (uint64_t)(uintptr_t)&test_stream && (uint64_t)(uintptr_t)&test_stream < img.hi);
+        snprintf(head, sizeof head,
+                 "# rtmem-trace 1\n# rtmem-record exe_base=0x%llx exe_lo=0x%llx exe_hi=0x%llx\n",
+                 (unsigned long long)img.base, (unsigned long long)img.lo, (unsigned long long)img.hi);
+    }
+#if defined(RTM_PORT_POSIX) && defined(__linux__)
+    assert_true(rtm_port_program_image(&img));
+#endif
+    assert_false(rtm_port_program_image(NULL));
+    assert_string_equal(g_out.text, head);
     void *a = RTM_MALLOC(h, 40);
     const uint32_t a_line = __LINE__ - 1;
     void *b = rtm_aligned_alloc(h, 128, 10);
@@ -668,7 +686,7 @@ static void test_stream(void **state)
     assert_int_equal(rp.r, 1);
     assert_int_equal(rp.f, 2);
     assert_int_equal(rp.n, 0);
-    assert_int_equal(g_out.writes, 6); /* one write per line */
+    assert_int_equal(g_out.writes, head_lines + 5); /* one write per line */
 
     /* The stream goes on when the buffer is full, and stops when stopped. */
     rtm_trace_stop(t);

@@ -2,13 +2,25 @@
  * The program test_tool_record runs under `rtmem record`: a marker
  * allocation, then known allocations through every recorded entry point,
  * then 4 threads doing 1000 malloc/free pairs each and keeping one block.
+ *
+ * With an argument it ends in another way, after three kept blocks of
+ * 4001, 4002 and 4003 bytes (events still in the recorder's buffer):
+ *   _exit, _Exit   that call, skipping destructors
+ *   abort          abort()
+ *   sigterm        kill(getpid(), SIGTERM)
+ *   segv           a write through a null pointer
+ *   none           no allocation at all; exit status 0
  */
 #define _GNU_SOURCE
 #include <malloc.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static void *volatile sink; /* keeps the compiler from eliding pairs */
+static void *volatile sink_null;
 
 static void *worker(void *arg)
 {
@@ -22,8 +34,29 @@ static void *worker(void *arg)
     return NULL;
 }
 
-int main(void)
+static int end_early(const char *how)
 {
+    if (strcmp(how, "none") == 0)
+        return 0;
+    for (size_t n = 4001; n <= 4003; n++)
+        sink = malloc(n);
+    if (strcmp(how, "_exit") == 0)
+        _exit(3);
+    if (strcmp(how, "_Exit") == 0)
+        _Exit(4);
+    if (strcmp(how, "abort") == 0)
+        abort();
+    if (strcmp(how, "sigterm") == 0)
+        kill(getpid(), SIGTERM);
+    if (strcmp(how, "segv") == 0)
+        *(volatile int *)sink_null = 1;
+    return 5; /* a signal was not fatal: should not happen */
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        return end_early(argv[1]);
     void *marker = malloc(12345);
     sink = marker;
     char *a = malloc(11);

@@ -58,4 +58,18 @@ if(RTMEM_BUILD_TESTS)
         target_compile_options(rtmem_record_testprog PRIVATE ${RTMEM_WARNING_FLAGS})
     endif()
     target_link_libraries(rtmem_record_testprog PRIVATE Threads::Threads)
+
+    # The same program statically linked, for the "nothing recorded: it is
+    # statically linked" message; only where a static C library exists.
+    include(CheckCSourceCompiles)
+    set(CMAKE_REQUIRED_LINK_OPTIONS -static)
+    check_c_source_compiles("int main(void) { return 0; }" RTMEM_HAVE_STATIC_LIBC)
+    unset(CMAKE_REQUIRED_LINK_OPTIONS)
+    if(RTMEM_HAVE_STATIC_LIBC)
+        add_executable(rtmem_record_testprog_static ${PROJECT_SOURCE_DIR}/tests/tool_record_prog.c)
+        set_target_properties(rtmem_record_testprog_static PROPERTIES
+            C_STANDARD 11 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF)
+        target_link_options(rtmem_record_testprog_static PRIVATE -static)
+        target_link_libraries(rtmem_record_testprog_static PRIVATE Threads::Threads)
+    endif()
 endif()

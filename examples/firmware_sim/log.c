@@ -2,8 +2,11 @@
  * The demo's logger (ESP-IDF style: "I (1234) TAG: message") and the rtmem
  * output hook, which sorts rtmem's lines by their first bytes:
  *   {"rtmem":...          telemetry (monitor.h)  -> the telemetry file
- *   a/A/r/f events and
- *   "# rtmem-trace ..."   the trace stream       -> the trace file
+ *   a/A/r/f events,
+ *   "# rtmem-trace ..." and
+ *   "# rtmem-record ..."  the trace stream       -> the trace file
+ *                         (the second: where the program is loaded, which
+ *                         rtmem leaks --elf needs for this PIE's callers)
  *   anything else         reports                -> the console, as log lines
  * Lines come from every task at once (the trace stream from inside heap
  * locks), so one mutex orders them; it is taken by nothing else.
@@ -110,7 +113,7 @@ static bool is_trace_line(const char *text, size_t len)
         (text[0] == 'a' || text[0] == 'A' || text[0] == 'r' || text[0] == 'f')) {
         return true;
     }
-    return starts_with(text, len, "# rtmem-trace");
+    return starts_with(text, len, "# rtmem-trace") || starts_with(text, len, "# rtmem-record ");
 }
 
 static void route_output(const char *text, size_t len, void *ctx)

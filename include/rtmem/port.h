@@ -81,6 +81,25 @@ uint32_t rtm_port_ticks(void);
  * held. */
 void rtm_port_sleep_ms(uint32_t ms);
 
+/* Where the running program's own executable is loaded, which a host tool
+ * needs to symbolize the return addresses (caller=) of a position-
+ * independent executable: base is the load bias (run-time address minus
+ * link-time address), [lo, hi) the addresses its loadable segments occupy. */
+typedef struct rtm_port_image {
+    uint64_t base;
+    uint64_t lo;
+    uint64_t hi;
+} rtm_port_image_t;
+
+/* Fills *out and returns true when the port knows where the executable is.
+ * posix: the first object dl_iterate_phdr reports (the executable) where
+ * the C library has it (Linux, the BSDs); false elsewhere (macOS).
+ * none, freertos: false (firmware runs at the addresses it was linked at).
+ * Cost: one walk of the loaded objects' program headers, under the dynamic
+ * loader's lock; allocates nothing. out NULL: false. Not from an ISR or a
+ * signal handler. */
+bool rtm_port_program_image(rtm_port_image_t *out);
+
 #if defined(RTM_PORT_NONE) || (!defined(RTM_PORT_POSIX) && !defined(RTM_PORT_FREERTOS))
 /* none port only: install critical-section hooks for bare-metal use with
  * interrupts, e.g. enter = disable IRQs and return the old mask, exit =

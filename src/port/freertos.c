@@ -114,6 +114,13 @@ uint32_t rtm_port_ticks(void)
     return (uint32_t)xTaskGetTickCount();
 }
 
+/* Firmware runs at its link addresses: nothing to tell a symbolizer. */
+bool rtm_port_program_image(rtm_port_image_t *out)
+{
+    (void)out;
+    return false;
+}
+
 /* Milliseconds to ticks, rounded up so that a wait is never shorter than
  * asked, computed in 64 bits: pdMS_TO_TICKS overflows a 32-bit TickType_t
  * for waits above about 71 minutes at 1 kHz. Capped below portMAX_DELAY,

@@ -94,6 +94,13 @@ void rtm_port_sleep_ms(uint32_t ms)
     (void)ms;
 }
 
+/* Bare metal runs at its link addresses: nothing to tell a symbolizer. */
+bool rtm_port_program_image(rtm_port_image_t *out)
+{
+    (void)out;
+    return false;
+}
+
 /* Tasks and their stacks are the application's own business here. */
 bool rtm_stack_usage(uintptr_t task, rtm_stack_usage_t *out)
 {

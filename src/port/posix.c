@@ -8,6 +8,9 @@
  * PlatformIO) gets exactly the selected port (port.h).
  */
 #define _POSIX_C_SOURCE 200809L
+/* dl_iterate_phdr is a GNU (and BSD) extension: glibc declares it only
+ * with _GNU_SOURCE */
+#define _GNU_SOURCE
 
 #include "rtmem/port.h"
 
@@ -19,6 +22,13 @@
 #include <limits.h>
 #include <pthread.h>
 #include <time.h>
+
+#if defined(__has_include)
+#if __has_include(<link.h>) && !defined(__APPLE__)
+#include <link.h>
+#define RTM_POSIX_HAVE_PHDR 1
+#endif
+#endif
 
 _Static_assert(sizeof(pthread_mutex_t) <= sizeof(rtm_port_lock_t),
                "pthread_mutex_t does not fit rtm_port_lock_t: raise RTM_PORT_LOCK_WORDS");
@@ -81,6 +91,44 @@ uint32_t rtm_port_ticks(void)
     }
     uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
     return (uint32_t)ms;
+}
+
+#if defined(RTM_POSIX_HAVE_PHDR)
+/* The executable is the first object dl_iterate_phdr reports. */
+static int first_image(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    rtm_port_image_t *img = data;
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (size_t i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD) {
+            continue;
+        }
+        uint64_t start = (uint64_t)info->dlpi_addr + (uint64_t)ph->p_vaddr;
+        lo = start < lo ? start : lo;
+        hi = start + (uint64_t)ph->p_memsz > hi ? start + (uint64_t)ph->p_memsz : hi;
+    }
+    img->base = (uint64_t)info->dlpi_addr;
+    img->lo = lo;
+    img->hi = hi;
+    return 1;
+}
+#endif
+
+bool rtm_port_program_image(rtm_port_image_t *out)
+{
+    if (out == NULL) {
+        return false;
+    }
+#if defined(RTM_POSIX_HAVE_PHDR)
+    rtm_port_image_t img = {0, 0, 0};
+    if (dl_iterate_phdr(first_image, &img) != 0 && img.hi > img.lo) {
+        *out = img;
+        return true;
+    }
+#endif
+    return false;
 }
 
 void rtm_port_sleep_ms(uint32_t ms)

@@ -13,7 +13,7 @@ typedef struct command {
 
 static const command_t commands[] = {
 #ifdef RTMEM_TOOL_HAVE_RECORD
-    {"record", rtm_cmd_record, "capture a trace from a device or a program"},
+    {"record", rtm_cmd_record, "run a host program and record its heap events as a trace"},
 #endif
 #ifdef RTMEM_TOOL_HAVE_LEAKS
     {"leaks", rtm_cmd_leaks, "blocks a trace leaves allocated, by site"},

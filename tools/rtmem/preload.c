@@ -15,6 +15,14 @@
  *  - Lines are formatted by hand (no stdio, no malloc) into a buffer
  *    written with write(2) when full and at exit (destructor); after the
  *    destructor every line is written at once, so no event is lost.
+ *  - Exits that skip destructors also write the buffer: _exit and _Exit
+ *    are wrapped, and fatal signals whose action is the default at start
+ *    (SIGSEGV, SIGABRT, SIGTERM, SIGINT...) get a handler that writes it
+ *    with write(2) (async-signal-safe), restores the default action and
+ *    raises the signal again, so the program still dies of it.
+ *  - rtmem record learns whether the shim loaded and opened the file
+ *    through the pipe named by RTMEM_RECORD_STATUS_FD: one int, 0 or the
+ *    errno of the failed open.
  *  - Only the first process records: the variable is removed from the
  *    environment of programs it runs, and a forked child stops recording.
  */
@@ -24,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,6 +54,7 @@ typedef void (*free_fn)(void *);
 typedef int (*posix_memalign_fn)(void **, size_t, size_t);
 typedef void *(*aligned_alloc_fn)(size_t, size_t);
 typedef void *(*memalign_fn)(size_t, size_t);
+typedef void (*exit_fn)(int);
 
 static malloc_fn real_malloc;
 static calloc_fn real_calloc;
@@ -53,6 +63,8 @@ static free_fn real_free;
 static posix_memalign_fn real_posix_memalign;
 static aligned_alloc_fn real_aligned_alloc;
 static memalign_fn real_memalign;
+static exit_fn real_exit;
+static exit_fn real_Exit;
 
 static _Thread_local int in_hook RP_TLS;
 static _Thread_local unsigned thread_no RP_TLS;
@@ -91,6 +103,9 @@ static int is_boot(const void *p)
 
 static char obuf[65536];
 static size_t olen;
+/* set while the buffer is being written out: a signal handler that
+ * interrupts that must not write the same bytes again */
+static volatile sig_atomic_t writing;
 
 static void write_all(const char *p, size_t n)
 {
@@ -108,8 +123,10 @@ static void write_all(const char *p, size_t n)
 
 static void flush_locked(void)
 {
+    writing = 1;
     write_all(obuf, olen);
     olen = 0;
+    writing = 0;
 }
 
 static void emit(const char *line, size_t n)
@@ -339,6 +356,23 @@ static void resolve(void *fnptr, size_t size, const char *name)
         memcpy(fnptr, &p, size);
 }
 
+/* Tell rtmem record that the shim ran and how opening the file went. */
+static void report_status(int open_errno)
+{
+    const char *v = getenv("RTMEM_RECORD_STATUS_FD");
+    if (!v || !*v)
+        return;
+    int fd = 0;
+    for (; *v >= '0' && *v <= '9' && fd < 1000000; v++)
+        fd = fd * 10 + (*v - '0');
+    if (*v == '\0') {
+        ssize_t w = write(fd, &open_errno, sizeof open_errno);
+        (void)w;
+        close(fd);
+    }
+    unsetenv("RTMEM_RECORD_STATUS_FD");
+}
+
 static void init(void)
 {
     in_hook = 1;
@@ -351,15 +385,21 @@ static void init(void)
         resolve(&real_posix_memalign, sizeof real_posix_memalign, "posix_memalign");
         resolve(&real_aligned_alloc, sizeof real_aligned_alloc, "aligned_alloc");
         resolve(&real_memalign, sizeof real_memalign, "memalign");
+        resolve(&real_exit, sizeof real_exit, "_exit");
+        resolve(&real_Exit, sizeof real_Exit, "_Exit");
         clock_gettime(CLOCK_MONOTONIC, &t0);
         const char *file = getenv("RTMEM_RECORD_FILE");
         if (file && *file && real_malloc && real_free) {
+            int open_errno = 0;
             out_fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
             if (out_fd >= 0) {
                 recording = 1;
                 emit("# rtmem-trace 1\n", 16);
                 pthread_atfork(at_fork_prepare, at_fork_parent, at_fork_child);
+            } else {
+                open_errno = errno != 0 ? errno : EIO;
             }
+            report_status(open_errno);
             unsetenv("RTMEM_RECORD_FILE"); /* programs it runs do not record */
         }
         initialized = 1;
@@ -391,10 +431,94 @@ static int exe_range(struct dl_phdr_info *info, size_t size, void *data)
     return 1; /* only the first object */
 }
 
+/* --- exits that skip the destructor ----------------------------------------- */
+
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS,
+                                    SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE, SIGXCPU, SIGXFSZ};
+
+/* Only async-signal-safe calls here. The buffer holds whole lines up to
+ * olen (olen grows after the copy), so it can be written as it is, unless
+ * the signal interrupted a write of it. */
+static void on_fatal_signal(int sig)
+{
+    int saved = errno;
+    if (recording && !writing) {
+        write_all(obuf, olen);
+        olen = 0;
+    }
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, NULL);
+    /* blocked while the handler runs: delivered with the default action on
+     * return (a fault re-executes the instruction and faults again) */
+    raise(sig);
+    errno = saved;
+}
+
+static void install_signal_flush(void)
+{
+    for (size_t i = 0; i < sizeof fatal_signals / sizeof fatal_signals[0]; i++) {
+        struct sigaction old;
+        if (sigaction(fatal_signals[i], NULL, &old) != 0 || old.sa_handler != SIG_DFL ||
+            (old.sa_flags & SA_SIGINFO))
+            continue; /* ignored or handled by the program: leave it alone */
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_fatal_signal;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART;
+        sigaction(fatal_signals[i], &sa, NULL);
+    }
+}
+
+static void flush_before_exit(void)
+{
+    if (!initialized)
+        init();
+    if (in_hook) {
+        /* a signal handler interrupted the shim in this thread, which may
+         * hold the lock: write what is complete without it */
+        if (recording && !writing) {
+            write_all(obuf, olen);
+            olen = 0;
+        }
+        return;
+    }
+    in_hook = 1;
+    pthread_mutex_lock(&lock);
+    if (recording)
+        flush_locked();
+    pthread_mutex_unlock(&lock);
+}
+
+RP_EXPORT void _exit(int status)
+{
+    flush_before_exit();
+    if (real_exit)
+        real_exit(status);
+    for (;;)
+        raise(SIGKILL); /* no libc _exit to call: still never return */
+}
+
+RP_EXPORT void _Exit(int status)
+{
+    flush_before_exit();
+    if (real_Exit)
+        real_Exit(status);
+    else if (real_exit)
+        real_exit(status);
+    for (;;)
+        raise(SIGKILL);
+}
+
 __attribute__((constructor)) static void rp_ctor(void)
 {
     if (!initialized)
         init();
+    if (recording)
+        install_signal_flush();
     uint64_t r[3] = {0, 0, 0};
     in_hook = 1;
     dl_iterate_phdr(exe_range, r);

@@ -6,9 +6,11 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,8 +33,12 @@ static void usage(FILE *f)
           "The recorder library is " PRELOAD_NAME " next to the rtmem executable, or the file\n"
           "named by RTMEM_PRELOAD.\n"
           "\n"
-          "Exit status: 0 recorded and PROGRAM succeeded, 1 PROGRAM failed (the trace is still\n"
-          "written), 2 bad usage or PROGRAM could not be run.\n",
+          "Events are written at exit, at _exit/_Exit and on fatal signals whose action is\n"
+          "the default (SIGSEGV, SIGABRT, SIGTERM, SIGINT...); SIGKILL loses the unwritten ones.\n"
+          "\n"
+          "Exit status: 0 recorded and PROGRAM succeeded, 1 PROGRAM failed or was killed (the\n"
+          "trace is still written), 2 bad usage, PROGRAM could not be run, or no event was\n"
+          "recorded (the message says why).\n",
           f);
 }
 
@@ -81,6 +87,143 @@ static int find_preload(char *out, size_t cap)
         return -1;
     }
     return access(out, R_OK) == 0 ? 0 : -1;
+}
+
+/* What the ELF header and program headers of a file say about preloading. */
+typedef struct {
+    int is_elf;
+    int elf_class; /* 1: 32-bit, 2: 64-bit */
+    int dynamic;   /* has PT_INTERP: the dynamic loader runs */
+    int set_id;    /* setuid or setgid: the loader ignores LD_PRELOAD paths */
+} elf_facts_t;
+
+static uint32_t rd32(const unsigned char *p, int le)
+{
+    return le ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
+              : (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 | (uint32_t)p[0] << 24;
+}
+
+static uint64_t rd_word(const unsigned char *p, int le, int wide)
+{
+    if (!wide)
+        return rd32(p, le);
+    uint64_t lo = rd32(p + (le ? 0 : 4), le), hi = rd32(p + (le ? 4 : 0), le);
+    return hi << 32 | lo;
+}
+
+static uint16_t rd16(const unsigned char *p, int le)
+{
+    return le ? (uint16_t)(p[0] | p[1] << 8) : (uint16_t)(p[1] | p[0] << 8);
+}
+
+static void elf_facts(const char *path, elf_facts_t *out)
+{
+    memset(out, 0, sizeof *out);
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return;
+    out->set_id = (st.st_mode & (S_ISUID | S_ISGID)) != 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return;
+    unsigned char eh[64];
+    if (fread(eh, 1, sizeof eh, f) == sizeof eh && memcmp(eh, "\177ELF", 4) == 0 &&
+        (eh[4] == 1 || eh[4] == 2) && (eh[5] == 1 || eh[5] == 2)) {
+        out->is_elf = 1;
+        out->elf_class = eh[4];
+        int wide = eh[4] == 2, le = eh[5] == 1;
+        uint64_t phoff = rd_word(eh + (wide ? 32 : 28), le, wide);
+        uint16_t phentsize = rd16(eh + (wide ? 54 : 42), le);
+        uint16_t phnum = rd16(eh + (wide ? 56 : 44), le);
+        unsigned char ph[64];
+        for (uint16_t i = 0; i < phnum && phentsize >= 4 && phentsize <= sizeof ph; i++) {
+            if (phoff > (uint64_t)LONG_MAX - (uint64_t)i * phentsize ||
+                fseek(f, (long)(phoff + (uint64_t)i * phentsize), SEEK_SET) != 0 ||
+                fread(ph, 1, phentsize, f) != phentsize)
+                break;
+            if (rd32(ph, le) == 3u) { /* PT_INTERP */
+                out->dynamic = 1;
+                break;
+            }
+        }
+    }
+    fclose(f);
+}
+
+/* PROGRAM as execvp finds it (the first executable match on PATH). */
+static int find_program(const char *name, char *out, size_t cap)
+{
+    if (strchr(name, '/'))
+        return join_path(out, cap, NULL, name);
+    const char *path = getenv("PATH");
+    if (!path || !*path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    while (*path) {
+        const char *end = strchr(path, ':');
+        size_t len = end ? (size_t)(end - path) : strlen(path);
+        char dir[PATH_MAX];
+        if (len == 0) {
+            strcpy(dir, ".");
+        } else if (len < sizeof dir) {
+            memcpy(dir, path, len);
+            dir[len] = '\0';
+        } else {
+            dir[0] = '\0';
+        }
+        if (dir[0] && join_path(out, cap, dir, name) == 0 && access(out, X_OK) == 0)
+            return 0;
+        path = end ? end + 1 : path + len;
+    }
+    return -1;
+}
+
+/* Why the trace holds no event, as one sentence for stderr and a short
+ * code for --json. loaded: the shim reported in; open_errno: its open. */
+static const char *explain_nothing(char *msg, size_t cap, const char *file, const char *prog,
+                                   const char *preload, int loaded, int open_errno, int header,
+                                   int status)
+{
+    if (loaded && open_errno != 0) {
+        snprintf(msg, cap, "the recorder could not write %s: %s", file, strerror(open_errno));
+        return "file_not_written";
+    }
+    if (loaded && header) {
+        snprintf(msg, cap, "%s ran but made no heap allocation while it was recorded", prog);
+        return "no_allocation";
+    }
+    if (loaded) {
+        if (WIFSIGNALED(status))
+            snprintf(msg, cap, "%s was killed by signal %d before the recorder wrote anything "
+                               "(a signal that cannot be caught, or one the program handles itself)",
+                     prog, WTERMSIG(status));
+        else
+            snprintf(msg, cap, "the recorder loaded but nothing reached %s", file);
+        return "nothing_written";
+    }
+    char path[PATH_MAX];
+    elf_facts_t pf, lf;
+    memset(&pf, 0, sizeof pf);
+    if (find_program(prog, path, sizeof path) == 0)
+        elf_facts(path, &pf);
+    elf_facts(preload, &lf);
+    if (pf.set_id) {
+        snprintf(msg, cap, "%s is setuid or setgid: the dynamic loader ignores LD_PRELOAD for it", prog);
+        return "setuid";
+    }
+    if (pf.is_elf && !pf.dynamic) {
+        snprintf(msg, cap, "%s is statically linked: no dynamic loader runs, so LD_PRELOAD cannot load "
+                           "the recorder", prog);
+        return "static";
+    }
+    if (pf.is_elf && lf.is_elf && pf.elf_class != lf.elf_class) {
+        snprintf(msg, cap, "%s is a %d-bit program and %s is %d-bit: use a recorder of the program's "
+                           "word size (RTMEM_PRELOAD)",
+                 prog, pf.elf_class == 1 ? 32 : 64, preload, lf.elf_class == 1 ? 32 : 64);
+        return "word_size";
+    }
+    snprintf(msg, cap, "the recorder %s was not loaded into %s (the loader's messages above may say why)",
+             preload, prog);
+    return "not_loaded";
 }
 
 static void json_str(FILE *o, const char *s)
@@ -164,23 +307,37 @@ int rtm_cmd_record(int argc, char **argv)
         return 2;
     }
     fcntl(errpipe[1], F_SETFD, FD_CLOEXEC);
+    int statpipe[2]; /* the shim reports through it that it loaded (preload.c) */
+    if (pipe(statpipe) != 0) {
+        fprintf(stderr, "rtmem record: pipe: %s\n", strerror(errno));
+        close(errpipe[0]);
+        close(errpipe[1]);
+        return 2;
+    }
+    fcntl(statpipe[0], F_SETFD, FD_CLOEXEC);
+    fcntl(statpipe[0], F_SETFL, O_NONBLOCK);
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
         fprintf(stderr, "rtmem record: fork: %s\n", strerror(errno));
         close(errpipe[0]);
         close(errpipe[1]);
+        close(statpipe[0]);
+        close(statpipe[1]);
         return 2;
     }
     if (pid == 0) {
         close(errpipe[0]);
+        char fdnum[16];
+        snprintf(fdnum, sizeof fdnum, "%d", statpipe[1]);
         const char *old = getenv("LD_PRELOAD");
         char ld[2 * PATH_MAX + 128];
         if (old && *old)
             snprintf(ld, sizeof ld, "%s:%s", preload, old);
         else
             snprintf(ld, sizeof ld, "%s", preload);
-        if (setenv("LD_PRELOAD", ld, 1) != 0 || setenv("RTMEM_RECORD_FILE", abs_file, 1) != 0)
+        if (setenv("LD_PRELOAD", ld, 1) != 0 || setenv("RTMEM_RECORD_FILE", abs_file, 1) != 0 ||
+            setenv("RTMEM_RECORD_STATUS_FD", fdnum, 1) != 0)
             _exit(127);
         execvp(prog[0], prog);
         int e = errno;
@@ -189,6 +346,7 @@ int rtm_cmd_record(int argc, char **argv)
         _exit(127);
     }
     close(errpipe[1]);
+    close(statpipe[1]);
     int child_errno = 0;
     ssize_t got;
     while ((got = read(errpipe[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR)
@@ -201,6 +359,12 @@ int rtm_cmd_record(int argc, char **argv)
             return 2;
         }
     }
+    int open_errno = 0;
+    ssize_t status_got;
+    while ((status_got = read(statpipe[0], &open_errno, sizeof open_errno)) < 0 && errno == EINTR)
+        ;
+    close(statpipe[0]);
+    int loaded = status_got == (ssize_t)sizeof open_errno;
     if (got == (ssize_t)sizeof child_errno) {
         fprintf(stderr, "rtmem record: cannot run %s: %s\n", prog[0], strerror(child_errno));
         return 2;
@@ -230,26 +394,34 @@ int rtm_cmd_record(int argc, char **argv)
     }
     int exited = WIFEXITED(status);
     int code = exited ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    int recorded = allocs + reallocs + frees > 0;
+    char why[PATH_MAX * 2 + 200];
+    const char *cause = NULL;
+    if (!recorded)
+        cause = explain_nothing(why, sizeof why, file, prog[0], preload, loaded, open_errno, header,
+                                status);
     if (json) {
         printf("{\"file\":");
         json_str(stdout, abs_file);
         printf(",\"recorded\":%s,\"allocs\":%llu,\"reallocs\":%llu,\"frees\":%llu,\"exit_status\":%d,"
-               "\"signal\":%d}\n",
-               header ? "true" : "false", allocs, reallocs, frees, exited ? code : -1,
+               "\"signal\":%d,\"cause\":",
+               recorded ? "true" : "false", allocs, reallocs, frees, exited ? code : -1,
                exited ? 0 : WTERMSIG(status));
+        if (cause)
+            json_str(stdout, cause);
+        else
+            fputs("null", stdout);
+        fputs("}\n", stdout);
     } else {
         printf("%s: %llu allocations, %llu reallocations, %llu frees recorded\n", file, allocs, reallocs,
                frees);
         if (exited)
             printf("%s exited with status %d\n", prog[0], code);
         else
-            printf("%s was killed by signal %d (events after the last flush may be missing)\n", prog[0],
-                   WTERMSIG(status));
+            printf("%s was killed by signal %d\n", prog[0], WTERMSIG(status));
     }
-    if (!header) {
-        fprintf(stderr, "rtmem record: %s recorded nothing (is %s a dynamically linked program? "
-                        "is %s built for its word size?)\n",
-                file, prog[0], preload);
+    if (!recorded) {
+        fprintf(stderr, "rtmem record: nothing recorded in %s: %s\n", file, why);
         return 2;
     }
     return exited && code == 0 ? 0 : 1;
