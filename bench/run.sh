@@ -7,7 +7,9 @@
 # from bench/callgrind.sh and bench/instructions.sh. The section of docs/benchmarks.md between the
 # lines <!-- code-size:begin --> and <!-- code-size:end --> (written by
 # scripts/code_size.sh) is kept as it is, and so is the one between
-# <!-- leaks-rss:begin --> and <!-- leaks-rss:end --> (bench/leaks_rss.sh).
+# <!-- leaks-rss:begin --> and <!-- leaks-rss:end --> (bench/leaks_rss.sh),
+# and the one between <!-- compare-times:begin --> and
+# <!-- compare-times:end --> (bench/compare_times.sh).
 #
 #   bash bench/run.sh            full run (about fifteen minutes)
 #   bash bench/run.sh --quick    smoke run: fewer pool steps, same tables
@@ -178,7 +180,11 @@ DATE=$(date -u +%Y-%m-%d)
 # (scripts/code_size.sh) and leaks' memory on a long stream (bench/leaks_rss.sh).
 CODE_SIZE=""
 LEAKS_RSS=""
+COMPARE_TIMES=""
 if [ -f docs/benchmarks.md ]; then
+    COMPARE_TIMES=$(awk '/^<!-- compare-times:begin -->$/ { keep = 1 }
+                         keep { print }
+                         /^<!-- compare-times:end -->$/ { keep = 0 }' docs/benchmarks.md)
     CODE_SIZE=$(awk '/^<!-- code-size:begin -->$/ { keep = 1 }
                      keep { print }
                      /^<!-- code-size:end -->$/ { keep = 0 }' docs/benchmarks.md)
@@ -499,6 +505,10 @@ mkdir -p docs
     if [ -n "$LEAKS_RSS" ]; then
         echo
         echo "$LEAKS_RSS"
+    fi
+    if [ -n "$COMPARE_TIMES" ]; then
+        echo
+        echo "$COMPARE_TIMES"
     fi
     if [ -n "$CODE_SIZE" ]; then
         echo

@@ -6,7 +6,9 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "escape.h"
@@ -191,6 +193,11 @@ static uint64_t now_ns(void)
     struct timespec ts;
     (void)clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t rtm_tool_now_ns(void)
+{
+    return now_ns();
 }
 
 /* ------------------------------------------------------------------ */
@@ -451,6 +458,11 @@ int rtm_replay_run(const char *path, const rtm_replay_opts_t *o, rtm_replay_resu
         return 2;
     }
     rtm_trace_reader_init(rd, f, path, o->lenient);
+    double file_bytes = 0.0;
+    struct stat st;
+    if (o->progress != NULL && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
+        file_bytes = (double)st.st_size;
+    }
 
     uint64_t live = 0;
     rtm_trace_event_t ev;
@@ -464,6 +476,16 @@ int rtm_replay_run(const char *path, const rtm_replay_opts_t *o, rtm_replay_resu
         uint64_t t1 = 0;
         t.last_reason = (rtm_fail_reason_t)0;
         res->ops++;
+        if (o->deadline_ns != 0 && (res->ops & 0xfffu) == 0 && now_ns() > o->deadline_ns) {
+            res->timed_out = true;
+            break;
+        }
+        if (o->progress != NULL && (res->ops & 0xfffu) == 0) {
+            rtm_progress_events(o->progress, 0x1000u);
+            long pos = file_bytes > 0.0 ? ftell(f) : -1;
+            double share = pos >= 0 ? (double)pos / file_bytes : 0.0;
+            rtm_progress_update(o->progress, o->progress_base + o->progress_span * share);
+        }
         switch (ev.kind) {
         case RTM_TRACE_ALLOC:
         case RTM_TRACE_ALIGNED:
@@ -553,7 +575,7 @@ int rtm_replay_run(const char *path, const rtm_replay_opts_t *o, rtm_replay_resu
         res->live_blocks_at_end = rd->ids.count;
         res->live_bytes_at_end = live;
         res->skipped = rd->counts;
-        res->completed = res->failed == 0;
+        res->completed = res->failed == 0 && !res->timed_out;
         res->check_ok = t_check(&t, res->check_problem, sizeof res->check_problem);
     }
     rtm_trace_reader_fini(rd);
@@ -565,25 +587,76 @@ int rtm_replay_run(const char *path, const rtm_replay_opts_t *o, rtm_replay_resu
     return rc;
 }
 
+static size_t up16(size_t n)
+{
+    return (n + 15u) & ~(size_t)15u;
+}
+
+int rtm_replay_auto_size(const char *path, const rtm_replay_opts_t *o, rtm_replay_result_t *res,
+                         unsigned *runs, char *err, size_t errlen)
+{
+    rtm_heap_config_t cfg = {.strategy = rtm_strategy_by_id(o->strategy), .alignment = o->align};
+    size_t least = up16(rtm_heap_min_size(&cfg));
+    rtm_replay_opts_t probe = *o;
+    /* First run at the heap's minimum, reading to the end whatever fails:
+     * it gives the trace's peak live bytes. */
+    probe.heap_size = least;
+    probe.timing = false;
+    probe.stop_on_fail = false;
+    *runs = 1;
+    int rc = rtm_replay_run(path, &probe, res, err, errlen);
+    if (rc != 0 || (res->completed && !o->timing)) {
+        return rc;
+    }
+    if (res->completed) {
+        probe.timing = true; /* completes at the minimum: once more, timed */
+        (*runs)++;
+        return rtm_replay_run(path, &probe, res, err, errlen);
+    }
+    size_t size = res->peak_live > RTM_MIN_SIZE_CAP ? RTM_MIN_SIZE_CAP : up16((size_t)res->peak_live);
+    if (size < least) {
+        size = least;
+    }
+    for (;;) {
+        probe.heap_size = size;
+        probe.timing = o->timing;
+        (*runs)++;
+        rc = rtm_replay_run(path, &probe, res, err, errlen);
+        if (rc != 0 && !res->init_refused) {
+            return rc;
+        }
+        if ((rc == 0 && res->completed) || size >= RTM_MIN_SIZE_CAP) {
+            return rc;
+        }
+        size_t next = up16(size + size / 8u);
+        size = next > RTM_MIN_SIZE_CAP ? RTM_MIN_SIZE_CAP : next;
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* rtmem replay                                                        */
 
 static const char replay_usage[] =
     "usage: rtmem replay TRACE [--strategy S] [--size BYTES | --regions PRESET] [--align N]\n"
-    "                          [--lenient] [--json]\n"
+    "                          [--lenient] [--json] [--quiet]\n"
     "\n"
     "Runs TRACE (rtmem-trace 1, '-' = stdin) against a real rtmem heap and reports the\n"
     "operations, failed allocations (the first failing line), peak live requested bytes,\n"
     "peak heap footprint, fragmentation at the peak and time per operation.\n"
     "\n"
     "  --strategy S       tlsf (default), first_fit, best_fit, bump, system\n"
-    "  --size BYTES       heap region size, e.g. 65536, 64K, 1M (default 1M)\n"
+    "  --size BYTES       heap region size, e.g. 65536, 64K, 1M (default: a size that\n"
+    "                     fits: the trace's peak live bytes, grown by 1/8 until the\n"
+    "                     trace completes, at most 1 GiB; said on stderr; 1M for\n"
+    "                     system and for '-')\n"
     "  --regions PRESET   replay on a capability preset instead: esp32, esp32s3,\n"
     "                     stm32h743, rp2040, generic (a caps=0x... field picks the caps)\n"
     "  --align N          heap granularity, a power of two >= 4 (default 8)\n"
     "  --lenient          skip and count inconsistent events (free of an unknown ID,\n"
     "                     reuse of a live ID) instead of stopping\n"
     "  --json             one JSON object instead of the table\n"
+    "  --quiet, -q        no progress line (shown only when stderr is a terminal) and no\n"
+    "                     notes on stderr\n"
     "\n"
     "Exit: 0 no failed allocation, 1 some allocation failed, 2 bad usage or input.\n";
 
@@ -591,6 +664,8 @@ int rtm_tool_parse_cli(const char *cmd, int argc, char **argv, rtm_tool_cli_t *c
 {
     memset(c, 0, sizeof *c);
     c->size = RTM_REPLAY_DEFAULT_SIZE;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    c->jobs = cpus < 1 ? 1u : cpus > 8 ? 8u : (unsigned)cpus;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -602,6 +677,10 @@ int rtm_tool_parse_cli(const char *cmd, int argc, char **argv, rtm_tool_cli_t *c
         }
         if (strcmp(a, "--lenient") == 0) {
             c->lenient = true;
+            continue;
+        }
+        if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+            c->quiet = true;
             continue;
         }
         if (strncmp(a, "--", 2) == 0 && a[2] != '\0') {
@@ -616,7 +695,9 @@ int rtm_tool_parse_cli(const char *cmd, int argc, char **argv, rtm_tool_cli_t *c
             memcpy(key, name, klen);
             key[klen] = '\0';
             bool known = strcmp(key, "strategy") == 0 || strcmp(key, "size") == 0 ||
-                         strcmp(key, "regions") == 0 || strcmp(key, "align") == 0;
+                         strcmp(key, "regions") == 0 || strcmp(key, "align") == 0 ||
+                         ((strcmp(key, "budget") == 0 || strcmp(key, "jobs") == 0) &&
+                          strcmp(cmd, "compare") == 0);
             if (!known) {
                 rtm_esc_msg(stderr, "rtmem %s: unknown option '%s' (see rtmem %s --help)", cmd, a,
                         cmd);
@@ -648,6 +729,21 @@ int rtm_tool_parse_cli(const char *cmd, int argc, char **argv, rtm_tool_cli_t *c
                 c->size_set = true;
             } else if (strcmp(key, "regions") == 0) {
                 c->preset = val;
+            } else if (strcmp(key, "jobs") == 0) {
+                uint64_t jobs;
+                if (!rtm_tool_parse_u64(val, &jobs) || jobs < 1u || jobs > 64u) {
+                    rtm_esc_msg(stderr, "rtmem %s: bad --jobs '%s' (1..64)", cmd, val);
+                    return 2;
+                }
+                c->jobs = (unsigned)jobs;
+            } else if (strcmp(key, "budget") == 0) {
+                uint64_t secs;
+                if (!rtm_tool_parse_u64(val, &secs) || secs > 86400u) {
+                    rtm_esc_msg(stderr, "rtmem %s: bad --budget '%s' (seconds, 0..86400)", cmd, val);
+                    return 2;
+                }
+                c->budget_set = true;
+                c->budget_ns = secs * 1000000000ull;
             } else {
                 if (!rtm_tool_parse_size(val, &c->align) || c->align < 4u ||
                     (c->align & (c->align - 1u)) != 0) {
@@ -791,6 +887,8 @@ int rtm_cmd_replay(int argc, char **argv)
     if (rc != 0) {
         return rc;
     }
+    rtm_progress_t prog;
+    rtm_progress_init(&prog, stderr, "rtmem replay", c.quiet);
     rtm_replay_opts_t o = {
         .strategy = c.strategy,
         .heap_size = c.size,
@@ -798,6 +896,8 @@ int rtm_cmd_replay(int argc, char **argv)
         .preset = c.preset,
         .lenient = c.lenient,
         .timing = true,
+        .progress = &prog,
+        .progress_span = 1.0,
     };
     rtm_replay_result_t *r = malloc(sizeof *r);
     if (r == NULL) {
@@ -805,11 +905,29 @@ int rtm_cmd_replay(int argc, char **argv)
         return 2;
     }
     char err[RTM_TRACE_ERR_MAX];
-    rc = rtm_replay_run(c.files[0], &o, r, err, sizeof err);
+    bool fit = !c.size_set && c.preset == NULL && c.strategy != RTM_SYSTEM &&
+               strcmp(c.files[0], "-") != 0;
+    unsigned runs = 1;
+    if (fit) {
+        /* Runs after the first redraw the same line from 0%: the ETA is per run. */
+        rc = rtm_replay_auto_size(c.files[0], &o, r, &runs, err, sizeof err);
+    } else {
+        rc = rtm_replay_run(c.files[0], &o, r, err, sizeof err);
+    }
+    rtm_progress_done(&prog);
     if (rc != 0) {
         rtm_esc_line(stderr, err);
         free(r);
         return rc;
+    }
+    if (fit && !c.quiet) {
+        fprintf(stderr,
+                "rtmem replay: no --size: a %zu-byte heap, %s (peak live %" PRIu64
+                " bytes; %u runs)\n",
+                r->heap_size,
+                r->completed ? "the first of the peak, then +1/8 steps, that completes"
+                             : "the 1 GiB cap, where it still fails",
+                r->peak_live, runs);
     }
     if (c.json) {
         rtm_replay_print_json(stdout, c.files[0], c.preset, r);
@@ -818,6 +936,12 @@ int rtm_cmd_replay(int argc, char **argv)
         print_human(stdout, c.files[0], c.preset, r);
     }
     rc = (r->failed != 0 || !r->check_ok) ? 1 : 0;
+    if (r->failed != 0 && !c.quiet) {
+        rtm_esc_msg(stderr,
+                    "rtmem replay: %" PRIu64 " allocations failed; `rtmem compare %s` finds the "
+                    "smallest heap with which each strategy completes the trace",
+                    r->failed, c.files[0]);
+    }
     free(r);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "progress.h"
 #include "rtmem/heap.h"
 #include "trace_reader.h"
 
@@ -49,6 +50,13 @@ typedef struct rtm_replay_opts {
     bool lenient;               /* skip and count inconsistent events */
     bool timing;                /* time every operation */
     bool stop_on_fail;          /* stop at the first failed allocation (minimum-size search) */
+    /* Optional progress line: every 4096 events the run adds them to it and
+     * redraws it at progress_base + progress_span x (share of the file read). */
+    rtm_progress_t *progress;
+    double progress_base, progress_span;
+    /* Nonzero: stop the run once CLOCK_MONOTONIC passes this (ns); the
+     * result then has timed_out set and completed false. */
+    uint64_t deadline_ns;
 } rtm_replay_opts_t;
 
 typedef struct rtm_replay_result {
@@ -74,6 +82,7 @@ typedef struct rtm_replay_result {
     bool init_refused;           /* rtm_heap_init returned NULL although
                                     rtm_heap_init_error accepted the size (run returned 2) */
     bool completed;              /* read to the end without a failed allocation */
+    bool timed_out;              /* stopped at opts.deadline_ns */
     bool check_ok;               /* rtm_heap_check (every region) at the end */
     char check_problem[96];
     rtm_hist_t hist;             /* per-operation times (opts.timing) */
@@ -87,21 +96,57 @@ int rtm_replay_run(const char *path, const rtm_replay_opts_t *o, rtm_replay_resu
                    char *err, size_t errlen);
 
 /* The minimum region size (multiple of 16) with which the trace completes,
- * for o's strategy and granularity (o->heap_size and o->preset ignored). */
+ * for o's strategy and granularity (o->heap_size and o->preset ignored).
+ *
+ * A measuring run at a generous size (1 MiB, x4 until it completes, at
+ * most cap) gives the high-water mark (region bytes in use at the peak) as
+ * the first upper bound and the peak live bytes as the lower one (no heap
+ * smaller than that can hold them); bisection between them, then a short
+ * downward scan (failure is not monotonic in the size). Every size the
+ * result claims was replayed: found means the trace completed at size and
+ * failed at size - 16 (or size is the heap's minimum). */
 typedef struct rtm_min_size {
-    bool found;          /* false: not even at the cap (RTM_MIN_SIZE_CAP) or strategy n/a */
+    bool found;          /* false: over the cap, timed out, or strategy n/a */
     size_t size;         /* the minimum found */
-    bool size_completes; /* re-checked: the trace completes at size */
-    bool below_fails;    /* re-checked: it fails at size - 16 */
+    bool size_completes; /* replayed: the trace completes at size */
+    bool below_fails;    /* replayed: it fails at size - 16 (or size - 16 is below the minimum) */
     unsigned runs;       /* replays the search took */
     unsigned non_monotonic; /* smaller sizes found by the downward scan after bisection */
+    size_t high_water;   /* of the measuring run: heap size - lowest free bytes */
+    size_t cap;          /* the cap searched under */
+    bool over_cap;       /* the trace does not complete even at cap */
+    bool timed_out;      /* a run passed o->deadline_ns: no minimum */
 } rtm_min_size_t;
 
 #define RTM_MIN_SIZE_CAP ((size_t)1 << 30)  /* 1 GiB */
-#define RTM_MIN_SIZE_SCAN 64u                /* downward scan: 64 steps of 16 bytes */
+#define RTM_MIN_SIZE_SCAN 8u                 /* downward scan: 8 steps of 16 bytes... */
+#define RTM_MIN_SIZE_SCAN_MAX 32u            /* ...restarted below each hit, 32 runs at most */
 
-int rtm_min_size_search(const char *path, const rtm_replay_opts_t *o, size_t hint,
+/* cap: largest size tried (0 = RTM_MIN_SIZE_CAP). Returns 0, or 2 on bad
+ * input (err filled). */
+int rtm_min_size_search(const char *path, const rtm_replay_opts_t *o, size_t cap,
                         rtm_min_size_t *out, char *err, size_t errlen);
+
+/* replay without --size: the smallest size among peak, peak x 9/8,
+ * peak x (9/8)^2, ... (multiples of 16, at least the heap's minimum; peak
+ * = the trace's peak live bytes, from a first run) with which the trace
+ * completes, up to RTM_MIN_SIZE_CAP; res is the timed run at that size
+ * (or, if none completes, at the cap). *runs counts the replays. Returns
+ * as rtm_replay_run. */
+int rtm_replay_auto_size(const char *path, const rtm_replay_opts_t *o, rtm_replay_result_t *res,
+                         unsigned *runs, char *err, size_t errlen);
+
+/* CLOCK_MONOTONIC in ns (for deadline_ns). */
+uint64_t rtm_tool_now_ns(void);
+
+/* The recommendation of compare, over n strategies: usable[k] (a checked
+ * minimum on every trace), min_size[k] (largest over the traces),
+ * median_ns[k] (slowest median over the traces). Among the usable ones
+ * whose minimum is within 10% of the smallest, those whose median is
+ * within 25% of the fastest tie, and the smallest minimum wins (then the
+ * lowest index). Returns the index, or n when none is usable. */
+size_t rtm_compare_pick(size_t n, const bool *usable, const size_t *min_size,
+                        const uint64_t *median_ns);
 
 /* Shared command-line helpers. */
 bool rtm_tool_parse_size(const char *s, size_t *out);        /* 4096, 64K, 64KiB, 1M, 1G */
@@ -125,6 +170,10 @@ typedef struct rtm_tool_cli {
     size_t align;
     bool lenient;
     bool json;
+    bool quiet; /* --quiet / -q: no progress line, no notes on stderr */
+    bool budget_set;    /* compare --budget */
+    uint64_t budget_ns; /* 0 = no limit */
+    unsigned jobs;      /* compare --jobs: strategies searched at once (default: online CPUs, at most 8) */
 } rtm_tool_cli_t;
 
 /* 0 = parsed, 2 = bad usage (message on stderr), 3 = --help asked. many:

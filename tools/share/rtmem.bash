@@ -6,8 +6,8 @@ _rtmem_options() {
     case "$1" in
         record) echo "-o --json" ;;
         leaks) echo "--elf --addr2line --since --json" ;;
-        replay) echo "--strategy --size --regions --align --lenient --json" ;;
-        compare) echo "--strategy --size --align --lenient --json" ;;
+        replay) echo "--strategy --size --regions --align --lenient --json --quiet -q" ;;
+        compare) echo "--strategy --size --align --budget --jobs --lenient --json --quiet -q" ;;
     esac
 }
 
@@ -27,7 +27,7 @@ _rtmem() {
         --regions)
             mapfile -t COMPREPLY < <(compgen -W "esp32 esp32s3 stm32h743 rp2040 generic" -- "$cur")
             return 0 ;;
-        --size | --align | --since)
+        --size | --align | --since | --budget | --jobs)
             return 0 ;;
     esac
     if [ "$cmd" = help ]; then

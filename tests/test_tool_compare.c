@@ -1,0 +1,351 @@
+/*
+ * rtmem compare at scale and its recommendation, replay's automatic size,
+ * and the progress line (tools/rtmem/compare.c, replay.c, progress.c):
+ *  - the minimum size of every strategy is replayed here at the size and 16
+ *    bytes below, on a corpus trace, and the search takes few runs;
+ *  - a strategy that needs more than the cap is reported over the cap
+ *    after one run, and a search past its deadline as timed out;
+ *  - the pick: a tie within timing noise goes to the smaller heap, and the
+ *    command gives the same pick 10 times while a busy loop loads the CPU;
+ *  - replay without --size: the size completes, the step below fails, and
+ *    it is said on stderr; a failed replay names `rtmem compare`;
+ *  - the progress line appears on a pseudo-terminal (percent, events/s,
+ *    ETA) and nothing is printed when stderr is a file or with --quiet.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "replay.h"
+#include "rtmem/heap.h"
+
+#ifndef RTMEM_TEST_TOOL
+#error "RTMEM_TEST_TOOL: path of the rtmem binary"
+#endif
+#ifndef RTMEM_TEST_SOURCE_DIR
+#error "RTMEM_TEST_SOURCE_DIR: the source tree"
+#endif
+
+static char g_dir[64];
+static char g_path[128];
+static char g_out[128];
+static char g_errf[128];
+static rtm_replay_result_t *g_res;
+static char g_err[RTM_TRACE_ERR_MAX];
+static const char g_corpus[] = RTMEM_TEST_SOURCE_DIR "/bench/traces/synthetic_random.trace";
+
+static int setup(void **state)
+{
+    (void)state;
+    (void)snprintf(g_dir, sizeof g_dir, "/tmp/rtm_tool_compare_XXXXXX");
+    g_res = malloc(sizeof *g_res);
+    if (mkdtemp(g_dir) == NULL || g_res == NULL) {
+        return -1;
+    }
+    (void)snprintf(g_path, sizeof g_path, "%s/t.trace", g_dir);
+    (void)snprintf(g_out, sizeof g_out, "%s/out", g_dir);
+    (void)snprintf(g_errf, sizeof g_errf, "%s/err", g_dir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    (void)unlink(g_path);
+    (void)unlink(g_out);
+    (void)unlink(g_errf);
+    free(g_res);
+    return rmdir(g_dir);
+}
+
+/* pairs x "a N 64" then "f N": bump needs every block, the others one. */
+static void write_pairs(unsigned pairs)
+{
+    FILE *f = fopen(g_path, "w");
+    assert_non_null(f);
+    fprintf(f, "# rtmem-trace 1\n");
+    for (unsigned i = 0; i < pairs; i++) {
+        fprintf(f, "a %u 64\nf %u\n", i, i);
+    }
+    assert_int_equal(fclose(f), 0);
+}
+
+static bool completes_at(const char *path, rtm_strategy_id_t s, size_t size)
+{
+    rtm_replay_opts_t o = {.strategy = s, .heap_size = size};
+    int rc = rtm_replay_run(path, &o, g_res, g_err, sizeof g_err);
+    if (rc != 0) {
+        assert_true(g_res->init_refused); /* a refused size counts as failing */
+        return false;
+    }
+    return g_res->completed;
+}
+
+static void test_min_size_checked_every_strategy(void **state)
+{
+    (void)state;
+    for (int s = 0; s < (int)RTM_SYSTEM; s++) {
+        rtm_replay_opts_t o = {.strategy = (rtm_strategy_id_t)s};
+        rtm_min_size_t m;
+        assert_int_equal(rtm_min_size_search(g_corpus, &o, 0, &m, g_err, sizeof g_err), 0);
+        assert_true(m.found);
+        assert_true(m.size_completes && m.below_fails);
+        assert_int_equal(m.size % 16u, 0);
+        assert_true(completes_at(g_corpus, (rtm_strategy_id_t)s, m.size));
+        assert_false(completes_at(g_corpus, (rtm_strategy_id_t)s, m.size - 16u));
+        /* measuring run, about log2(gap / 16) bisection steps, a short scan */
+        assert_true(m.runs <= 60u);
+        assert_true(m.high_water != 0);
+    }
+}
+
+static void test_hopeless_after_one_run(void **state)
+{
+    (void)state;
+    write_pairs(5000);
+    rtm_replay_opts_t o = {.strategy = RTM_TLSF};
+    rtm_min_size_t best;
+    assert_int_equal(rtm_min_size_search(g_path, &o, 0, &best, g_err, sizeof g_err), 0);
+    assert_true(best.found);
+    o.strategy = RTM_BUMP;
+    rtm_min_size_t m;
+    assert_int_equal(rtm_min_size_search(g_path, &o, best.size * 8u, &m, g_err, sizeof g_err), 0);
+    assert_false(m.found);
+    assert_true(m.over_cap);
+    assert_int_equal(m.runs, 1);
+    assert_int_equal(m.cap, best.size * 8u);
+    /* ...and bump really does not complete there */
+    assert_false(completes_at(g_path, RTM_BUMP, best.size * 8u));
+}
+
+static void test_deadline_stops_search(void **state)
+{
+    (void)state;
+    write_pairs(5000);
+    rtm_replay_opts_t o = {.strategy = RTM_FIRST_FIT, .deadline_ns = 1};
+    rtm_min_size_t m;
+    assert_int_equal(rtm_min_size_search(g_path, &o, 0, &m, g_err, sizeof g_err), 0);
+    assert_false(m.found);
+    assert_true(m.timed_out);
+}
+
+static void test_pick_rule(void **state)
+{
+    (void)state;
+    bool ok[4] = {true, true, true, true};
+    size_t min[4] = {1000, 960, 1040, 5000};
+    uint64_t med[4] = {100, 110, 90, 10};
+    /* 90 fastest among the 10% candidates (3: too big); 100 and 110 are
+     * within 25% of 90 (112): the smallest heap (960) wins */
+    assert_int_equal(rtm_compare_pick(4, ok, min, med), 1);
+    med[1] = 200; /* out of the noise band: 1000 vs 1040 -> 1000 */
+    assert_int_equal(rtm_compare_pick(4, ok, min, med), 0);
+    ok[0] = false;
+    assert_int_equal(rtm_compare_pick(4, ok, min, med), 2);
+    bool none[4] = {false, false, false, false};
+    assert_int_equal(rtm_compare_pick(4, none, min, med), 4);
+}
+
+/* Runs the tool with argv; stdout to g_out, stderr to g_errf (or to fd
+ * err_fd when >= 0). Returns the exit status. */
+static int run_tool(const char *const *args, int err_fd, const char *env)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int out = open(g_out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int err = err_fd >= 0 ? err_fd : open(g_errf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) {
+            _exit(99);
+        }
+        if (env != NULL) {
+            (void)putenv((char *)env);
+        }
+        execv(RTMEM_TEST_TOOL, (char *const *)args);
+        _exit(98);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    return WEXITSTATUS(st);
+}
+
+static size_t read_file(const char *path, char *buf, size_t len)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    size_t n = fread(buf, 1, len - 1u, f);
+    buf[n] = '\0';
+    fclose(f);
+    return n;
+}
+
+static void test_pick_stable_under_load(void **state)
+{
+    (void)state;
+    pid_t busy = fork();
+    assert_true(busy >= 0);
+    if (busy == 0) {
+        alarm(120); /* ends itself should a failed assertion skip the kill below */
+        volatile unsigned long spin = 0;
+        for (;;) {
+            spin++;
+        }
+    }
+    char first[64] = "";
+    static char out[1 << 16];
+    for (int i = 0; i < 10; i++) {
+        const char *args[] = {"rtmem", "compare", "--json", "--quiet", g_corpus, NULL};
+        int rc = run_tool(args, -1, NULL);
+        read_file(g_out, out, sizeof out);
+        assert_int_equal(rc, 0);
+        const char *r = strstr(out, "\"recommendation\":{\"strategy\":\"");
+        assert_non_null(r);
+        r += strlen("\"recommendation\":{\"strategy\":\"");
+        char pick[64];
+        size_t n = strcspn(r, "\"");
+        assert_true(n < sizeof pick);
+        memcpy(pick, r, n);
+        pick[n] = '\0';
+        if (i == 0) {
+            memcpy(first, pick, n + 1u);
+        }
+        assert_string_equal(pick, first);
+    }
+    assert_int_equal(kill(busy, SIGKILL), 0);
+    assert_int_equal(waitpid(busy, NULL, 0), busy);
+}
+
+static void test_replay_auto_size(void **state)
+{
+    (void)state;
+    rtm_replay_opts_t o = {.strategy = RTM_FIRST_FIT};
+    unsigned runs = 0;
+    assert_int_equal(rtm_replay_auto_size(g_corpus, &o, g_res, &runs, g_err, sizeof g_err), 0);
+    assert_true(g_res->completed);
+    size_t size = g_res->heap_size;
+    uint64_t peak = g_res->peak_live;
+    assert_true(size >= peak);
+    assert_true(runs >= 2u);
+    /* the candidate before it (peak, then +1/8 steps) fails */
+    size_t prev = 0;
+    size_t s = (size_t)((peak + 15u) & ~(uint64_t)15u);
+    while (s < size) {
+        prev = s;
+        s = (s + s / 8u + 15u) & ~(size_t)15u;
+    }
+    assert_int_equal(s, size);
+    if (prev != 0) {
+        assert_false(completes_at(g_corpus, RTM_FIRST_FIT, prev));
+    }
+    /* the command says so on stderr; exit 0 */
+    static char buf[4096];
+    const char *args[] = {"rtmem", "replay", "--strategy", "first_fit", g_corpus, NULL};
+    assert_int_equal(run_tool(args, -1, NULL), 0);
+    read_file(g_errf, buf, sizeof buf);
+    assert_non_null(strstr(buf, "no --size"));
+    char want[64];
+    (void)snprintf(want, sizeof want, "a %zu-byte heap", size);
+    assert_non_null(strstr(buf, want));
+    /* a failing replay suggests compare */
+    const char *small[] = {"rtmem", "replay", "--size", "64K", g_corpus, NULL};
+    assert_int_equal(run_tool(small, -1, NULL), 1);
+    read_file(g_errf, buf, sizeof buf);
+    assert_non_null(strstr(buf, "rtmem compare"));
+    /* --quiet: nothing on stderr */
+    const char *quiet[] = {"rtmem", "replay", "--quiet", "--size", "64K", g_corpus, NULL};
+    assert_int_equal(run_tool(quiet, -1, NULL), 1);
+    assert_int_equal(read_file(g_errf, buf, sizeof buf), 0);
+}
+
+/* The tool's stderr on a pseudo-terminal: what it wrote there. */
+static size_t run_on_pty(const char *const *args, char *buf, size_t len)
+{
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    assert_true(master >= 0);
+    assert_int_equal(grantpt(master), 0);
+    assert_int_equal(unlockpt(master), 0);
+    int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+    assert_true(slave >= 0);
+    assert_true(isatty(slave));
+    int rc = run_tool(args, slave, "RTMEM_PROGRESS_DELAY_MS=0");
+    assert_true(rc == 0 || rc == 1);
+    close(slave);
+    size_t n = 0;
+    (void)fcntl(master, F_SETFL, O_NONBLOCK);
+    for (;;) {
+        ssize_t r = read(master, buf + n, len - 1u - n);
+        if (r <= 0) {
+            break;
+        }
+        n += (size_t)r;
+    }
+    buf[n] = '\0';
+    close(master);
+    return n;
+}
+
+static bool has_progress_line(const char *s)
+{
+    const char *p = strstr(s, "%");
+    return p != NULL && strstr(p, " events/s ETA ") != NULL;
+}
+
+static void test_progress_only_on_terminal(void **state)
+{
+    (void)state;
+    write_pairs(10000);
+    static char buf[1 << 16];
+    const char *cmp[] = {"rtmem", "compare", "--strategy", "tlsf", g_path, NULL};
+    run_on_pty(cmp, buf, sizeof buf);
+    assert_true(has_progress_line(buf));
+    assert_non_null(strstr(buf, "rtmem compare: "));
+    const char *rep[] = {"rtmem", "replay", "--size", "1M", g_path, NULL};
+    run_on_pty(rep, buf, sizeof buf);
+    assert_true(has_progress_line(buf));
+    /* --quiet on a terminal: nothing */
+    const char *quiet[] = {"rtmem", "compare", "--quiet", "--strategy", "tlsf", g_path, NULL};
+    assert_int_equal(run_on_pty(quiet, buf, sizeof buf), 0);
+    /* stderr a file: nothing, even with no delay */
+    int fd = open(g_errf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(run_tool(cmp, fd, "RTMEM_PROGRESS_DELAY_MS=0"), 0);
+    close(fd);
+    assert_int_equal(read_file(g_errf, buf, sizeof buf), 0);
+}
+
+static void test_progress_format(void **state)
+{
+    (void)state;
+    char line[128];
+    rtm_progress_format(line, sizeof line, "rtmem compare", 0.42, 1.3e6, 12.0);
+    assert_string_equal(line, "rtmem compare:  42% 1.3M events/s ETA 12 s");
+    rtm_progress_format(line, sizeof line, "rtmem replay", 0.0, 0.0, -1.0);
+    assert_string_equal(line, "rtmem replay:   0% 0 events/s ETA ?");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_min_size_checked_every_strategy),
+        cmocka_unit_test(test_hopeless_after_one_run),
+        cmocka_unit_test(test_deadline_stops_search),
+        cmocka_unit_test(test_pick_rule),
+        cmocka_unit_test(test_pick_stable_under_load),
+        cmocka_unit_test(test_replay_auto_size),
+        cmocka_unit_test(test_progress_only_on_terminal),
+        cmocka_unit_test(test_progress_format),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
