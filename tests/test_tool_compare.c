@@ -145,11 +145,11 @@ static void test_pick_rule(void **state)
     (void)state;
     bool ok[4] = {true, true, true, true};
     size_t min[4] = {1000, 960, 1040, 5000};
-    uint64_t med[4] = {100, 110, 90, 10};
-    /* 90 fastest among the 10% candidates (3: too big); 100 and 110 are
-     * within 25% of 90 (112): the smallest heap (960) wins */
+    uint64_t med[4] = {100, 170, 90, 10};
+    /* 90 fastest among the 10% candidates (3: too big); 100 and 170 are
+     * within twice 90 (180): the smallest heap (960) wins */
     assert_int_equal(rtm_compare_pick(4, ok, min, med), 1);
-    med[1] = 200; /* out of the noise band: 1000 vs 1040 -> 1000 */
+    med[1] = 200; /* out of the noise band (above 180): 1000 vs 1040 -> 1000 */
     assert_int_equal(rtm_compare_pick(4, ok, min, med), 0);
     ok[0] = false;
     assert_int_equal(rtm_compare_pick(4, ok, min, med), 2);

@@ -20,7 +20,7 @@
 #define BUDGET_FACTOR 5u     /* default budget: 5x the first strategy's search */
 #define BUDGET_FLOOR_NS 5000000000ull
 #define TIMED_RUNS 3u        /* timed runs per strategy: the median of their medians */
-#define NOISE_PERCENT 25u    /* medians within 25% of the fastest are a tie */
+#define NOISE_PERCENT 100u   /* medians up to twice the fastest are a tie */
 
 static size_t round16(size_t n)
 {
@@ -269,7 +269,7 @@ static const char compare_usage[] =
     "than 8x the best minimum so far is reported as hopeless ('> 8x best'), one whose search\n"
     "runs over its time budget as too slow. Ends with a recommendation: among the strategies\n"
     "whose minimum size (the largest over all traces) is within 10% of the smallest, those\n"
-    "whose median time per operation is within 25% of the fastest are tied (host timing\n"
+    "whose median time per operation is at most twice the fastest are tied (host timing\n"
     "noise), and the tie goes to the smallest heap; the heap size is its minimum + 25%,\n"
     "rounded up to 1 KiB.\n"
     "\n"
