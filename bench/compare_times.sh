@@ -19,6 +19,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 cd "$ROOT"
 
 BIG=2400000
@@ -142,19 +144,7 @@ REPORT=$(
 echo "$REPORT"
 
 if [ -n "$UPDATE_FILE" ]; then
-    TMP=$(mktemp)
-    if grep -qx '<!-- compare-times:begin -->' "$UPDATE_FILE" &&
-        grep -qx '<!-- compare-times:end -->' "$UPDATE_FILE"; then
-        REPORT="$REPORT" awk '
-            $0 == "<!-- compare-times:begin -->" { print; print ENVIRON["REPORT"]; skip = 1; next }
-            $0 == "<!-- compare-times:end -->" { skip = 0 }
-            !skip { print }' "$UPDATE_FILE" >"$TMP"
-    else
-        { cat "$UPDATE_FILE"; echo; echo "<!-- compare-times:begin -->"; echo "$REPORT"
-          echo "<!-- compare-times:end -->"; } >"$TMP"
-    fi
-    cat "$TMP" >"$UPDATE_FILE"
-    rm -f "$TMP"
+    rtm_update_section "$UPDATE_FILE" compare-times "$REPORT"
     echo "compare_times.sh: updated $UPDATE_FILE"
 fi
 [ "$VERDICT" = "met" ]

@@ -20,6 +20,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
 cd "$ROOT"
 
 PAIRS=50000000
@@ -120,19 +122,7 @@ REPORT=$(
 echo "$REPORT"
 
 if [ -n "$UPDATE_FILE" ]; then
-    TMP=$(mktemp)
-    if grep -qx '<!-- leaks-rss:begin -->' "$UPDATE_FILE" &&
-        grep -qx '<!-- leaks-rss:end -->' "$UPDATE_FILE"; then
-        REPORT="$REPORT" awk '
-            $0 == "<!-- leaks-rss:begin -->" { print; print ENVIRON["REPORT"]; skip = 1; next }
-            $0 == "<!-- leaks-rss:end -->" { skip = 0 }
-            !skip { print }' "$UPDATE_FILE" >"$TMP"
-    else
-        { cat "$UPDATE_FILE"; echo; echo "<!-- leaks-rss:begin -->"; echo "$REPORT"
-          echo "<!-- leaks-rss:end -->"; } >"$TMP"
-    fi
-    cat "$TMP" >"$UPDATE_FILE"
-    rm -f "$TMP"
+    rtm_update_section "$UPDATE_FILE" leaks-rss "$REPORT"
     echo "leaks_rss.sh: updated $UPDATE_FILE"
 fi
 [ "$VERDICT" = "met" ]

@@ -252,20 +252,7 @@ REPORT=$(report)
 echo "$REPORT"
 
 if [ -n "$UPDATE_FILE" ]; then
-    TMP=$(mktemp)
-    if grep -qx '<!-- code-size:begin -->' "$UPDATE_FILE" &&
-        grep -qx '<!-- code-size:end -->' "$UPDATE_FILE"; then
-        REPORT="$REPORT" awk '
-            $0 == "<!-- code-size:begin -->" { print; print ENVIRON["REPORT"]; skip = 1; next }
-            $0 == "<!-- code-size:end -->" { skip = 0 }
-            !skip { print }
-        ' "$UPDATE_FILE" >"$TMP"
-    else
-        { cat "$UPDATE_FILE"; echo; echo "<!-- code-size:begin -->"; echo "$REPORT"
-          echo "<!-- code-size:end -->"; } >"$TMP"
-    fi
-    cat "$TMP" >"$UPDATE_FILE"
-    rm -f "$TMP"
+    rtm_update_section "$UPDATE_FILE" code-size "$REPORT"
     echo
     echo "code_size.sh: updated $UPDATE_FILE"
 fi

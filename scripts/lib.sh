@@ -66,3 +66,22 @@ rtm_ensure_packages() {
         fi
     done
 }
+
+# rtm_update_section FILE NAME TEXT: replaces the lines between
+# "<!-- NAME:begin -->" and "<!-- NAME:end -->" in FILE by TEXT, or appends
+# the section, markers included, when FILE has none. The benchmark scripts
+# each keep their own section of docs/benchmarks.md this way.
+rtm_update_section() {
+    local file=$1 name=$2 text=$3 tmp
+    tmp=$(mktemp)
+    if grep -qx "<!-- $name:begin -->" "$file" && grep -qx "<!-- $name:end -->" "$file"; then
+        TEXT="$text" NAME="$name" awk '
+            $0 == "<!-- " ENVIRON["NAME"] ":begin -->" { print; print ENVIRON["TEXT"]; skip = 1; next }
+            $0 == "<!-- " ENVIRON["NAME"] ":end -->" { skip = 0 }
+            !skip { print }' "$file" >"$tmp"
+    else
+        { cat "$file"; echo; echo "<!-- $name:begin -->"; echo "$text"; echo "<!-- $name:end -->"; } >"$tmp"
+    fi
+    cat "$tmp" >"$file"
+    rm -f "$tmp"
+}
