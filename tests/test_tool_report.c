@@ -311,7 +311,8 @@ static void test_trace_analysis_checked(void **state)
     write_trace(path, 0);
     rtm_rep_trace_t *t = malloc(sizeof *t);
     assert_non_null(t);
-    assert_int_equal(rtm_rep_trace_analyze(t, path, 60ull * 1000000000ull), 0);
+    rtm_rep_trace_opts_t o = {.budget_ns = 0, .search = true};
+    assert_int_equal(rtm_rep_trace_analyze(t, path, &o), 0);
     assert_true(t->read_all);
     assert_int_equal(t->ops, 1200);
     assert_int_equal(t->end_live, 0);
@@ -349,7 +350,8 @@ static void test_trace_analysis_without_budget_is_labelled(void **state)
     write_trace(path, 0);
     rtm_rep_trace_t *t = malloc(sizeof *t);
     assert_non_null(t);
-    assert_int_equal(rtm_rep_trace_analyze(t, path, 0), 0);
+    rtm_rep_trace_opts_t o = {.budget_ns = 0, .search = false};
+    assert_int_equal(rtm_rep_trace_analyze(t, path, &o), 0);
     assert_false(t->pick_checked);
     for (size_t k = 0; k < t->nstrat; k++) {
         assert_false(t->strat[k].checked);
@@ -369,7 +371,8 @@ static void test_trace_analysis_bad_line_keeps_what_came_before(void **state)
     write_file(path, "# rtmem-trace 1\na 1 100\na 2 200\nf 1\nq nonsense\na 3 50\n");
     rtm_rep_trace_t *t = malloc(sizeof *t);
     assert_non_null(t);
-    assert_int_equal(rtm_rep_trace_analyze(t, path, 1000000000ull), 2);
+    rtm_rep_trace_opts_t o = {.budget_ns = 1000000000ull, .search = true};
+    assert_int_equal(rtm_rep_trace_analyze(t, path, &o), 2);
     assert_non_null(strstr(t->err, "bad.trace:5:"));
     assert_int_equal(t->ops, 3);
     assert_int_equal(t->peak_live, 300);

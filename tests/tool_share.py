@@ -52,7 +52,7 @@ COMP_WORDS=(rtmem replay --s); COMP_CWORD=2; _rtmem; echo "${{COMPREPLY[*]}}"
 COMP_WORDS=(rtmem compare --strategy f); COMP_CWORD=3; _rtmem; echo "${{COMPREPLY[*]}}"
 """
 p = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
-want = "record replay\n--strategy --size\nfirst_fit\n"
+want = "record replay report\n--strategy --size\nfirst_fit\n"
 if p.returncode != 0 or p.stdout != want:
     problems.append(f"completion under bash gave {p.stdout!r} {p.stderr!r}, expected {want!r}")
 

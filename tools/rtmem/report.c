@@ -34,8 +34,9 @@ static const char report_usage[] =
     "  -o, --output FILE  the page (default report.html; '-' writes stdout)\n"
     "  --elf FILE         symbolize leak call sites with addr2line, as rtmem leaks does\n"
     "  --addr2line PATH   the addr2line to use\n"
-    "  --budget SECONDS   time for checked minimum searches per trace (default 10; 0: one\n"
-    "                     measuring replay per strategy, its high-water mark, labelled so)\n"
+    "  --budget SECONDS   time for the strategy comparison per trace (default 10; 0: no\n"
+    "                     limit): one measuring replay per strategy (its high-water mark),\n"
+    "                     then rtmem compare's checked minimum search while time is left\n"
     "\n"
     "A malformed line (a NUL byte, a line over 4096 bytes, damaged telemetry, a bad trace\n"
     "event) is named as FILE:LINE on stderr; reading that input stops there, the page is\n"
@@ -227,7 +228,8 @@ int rtm_cmd_report(int argc, char **argv)
             if (in->trace == NULL) {
                 continue;
             }
-            int rc = rtm_rep_trace_analyze(in->trace, in->path, budget_s * 1000000000ull);
+            rtm_rep_trace_opts_t topts = {.budget_ns = budget_s * 1000000000ull, .search = true};
+            int rc = rtm_rep_trace_analyze(in->trace, in->path, &topts);
             if (rc == -1) {
                 rtm_esc_msg(stderr, "rtmem report: out of memory analysing %s", in->name);
                 status = 2;

@@ -70,8 +70,10 @@ static int live_pass(rtm_rep_trace_t *t)
     return rc;
 }
 
-/* The measuring replay of one strategy: 1 MiB, x4 until it completes. */
-static int measure(rtm_rep_trace_t *t, rtm_rep_strategy_t *s, rtm_replay_result_t *r)
+/* The measuring replay of one strategy: 1 MiB, x4 until it completes, up
+ * to cap (compare's "hopeless" limit: 8x the best so far). */
+static int measure(rtm_rep_trace_t *t, rtm_rep_strategy_t *s, rtm_replay_result_t *r, size_t cap,
+                   uint64_t deadline_ns)
 {
     rtm_heap_config_t cfg = {.strategy = rtm_strategy_by_id(s->id)};
     size_t size = (size_t)1 << 20;
@@ -82,7 +84,7 @@ static int measure(rtm_rep_trace_t *t, rtm_rep_strategy_t *s, rtm_replay_result_
     char err[RTM_TRACE_ERR_MAX];
     for (;;) {
         rtm_replay_opts_t o = {.strategy = s->id, .heap_size = size, .timing = true,
-                               .stop_on_fail = true};
+                               .stop_on_fail = true, .deadline_ns = deadline_ns};
         uint64_t t0 = rtm_tool_now_ns();
         if (rtm_replay_run(t->path, &o, r, err, sizeof err) != 0) {
             if (r->init_refused) {
@@ -93,6 +95,13 @@ static int measure(rtm_rep_trace_t *t, rtm_rep_strategy_t *s, rtm_replay_result_
             return 2;
         }
         s->run_ns = rtm_tool_now_ns() - t0;
+        if (r->timed_out) {
+            (void)snprintf(s->why_text, sizeof s->why_text,
+                           "too slow: its replay at %zu bytes did not finish within its share of "
+                           "the budget", size);
+            s->why = s->why_text;
+            return 0;
+        }
         if (r->completed) {
             s->ran = true;
             s->run_size = size;
@@ -100,11 +109,15 @@ static int measure(rtm_rep_trace_t *t, rtm_rep_strategy_t *s, rtm_replay_result_
             s->median_ns = rtm_hist_quantile(&r->hist, 0.5);
             return 0;
         }
-        if (size > RTM_MIN_SIZE_CAP / 4u) {
-            s->why = "does not complete at 1 GiB";
+        if (size >= cap) {
+            (void)snprintf(s->why_text, sizeof s->why_text,
+                           "does not complete in %zu bytes (%s)", size,
+                           cap == RTM_MIN_SIZE_CAP ? "the largest size tried"
+                                                   : "8x the best high-water mark");
+            s->why = s->why_text;
             return 0;
         }
-        size *= 4u;
+        size = size > cap / 4u ? cap : size * 4u;
     }
 }
 
@@ -234,8 +247,9 @@ static int heap_map(rtm_rep_trace_t *t)
     return t->blocks == NULL ? -1 : 0;
 }
 
-int rtm_rep_trace_analyze(rtm_rep_trace_t *t, const char *path, uint64_t budget_ns)
+int rtm_rep_trace_analyze(rtm_rep_trace_t *t, const char *path, const rtm_rep_trace_opts_t *opts)
 {
+    uint64_t budget_ns = opts->budget_ns;
     memset(t, 0, sizeof *t);
     t->path = path;
     rtm_series_init(&t->live);
@@ -254,7 +268,22 @@ int rtm_rep_trace_analyze(rtm_rep_trace_t *t, const char *path, uint64_t budget_
         }
         rtm_rep_strategy_t *s = &t->strat[t->nstrat++];
         s->id = (rtm_strategy_id_t)id;
-        rc = measure(t, s, r);
+        size_t cap = RTM_MIN_SIZE_CAP;
+        for (size_t k = 0; k + 1 < t->nstrat; k++) {
+            if (t->strat[k].ran && t->strat[k].high_water <= RTM_MIN_SIZE_CAP / RTM_REP_HOPELESS) {
+                size_t c = t->strat[k].high_water * RTM_REP_HOPELESS;
+                cap = c < cap ? c : cap;
+            }
+        }
+        /* each strategy gets an equal share of what is left of the budget */
+        uint64_t deadline = 0;
+        if (budget_ns != 0) {
+            uint64_t spent = rtm_tool_now_ns() - t0;
+            uint64_t left = spent < budget_ns ? budget_ns - spent : 1u;
+            uint64_t strategies_left = (uint64_t)(RTM_STRATEGY_COUNT - 1u - (t->nstrat - 1u));
+            deadline = rtm_tool_now_ns() + left / (strategies_left ? strategies_left : 1u);
+        }
+        rc = measure(t, s, r, cap < ((size_t)1 << 20) ? (size_t)1 << 20 : cap, deadline);
         if (rc != 0) {
             free(r);
             return rc;
@@ -268,11 +297,16 @@ int rtm_rep_trace_analyze(rtm_rep_trace_t *t, const char *path, uint64_t budget_
         }
         uint64_t now = rtm_tool_now_ns();
         uint64_t spent = now - t0;
-        if (budget_ns == 0 || spent + s->run_ns * RTM_REP_SEARCH_RUNS > budget_ns) {
+        if (!opts->search) {
+            s->why = "high-water mark of one replay (no checked search asked)";
+            continue;
+        }
+        if (budget_ns != 0 && spent + s->run_ns * RTM_REP_SEARCH_RUNS > budget_ns) {
             s->why = "high-water mark of one replay (a checked search would not fit the budget)";
             continue;
         }
-        rtm_replay_opts_t o = {.strategy = s->id, .deadline_ns = t0 + budget_ns};
+        rtm_replay_opts_t o = {.strategy = s->id,
+                               .deadline_ns = budget_ns != 0 ? t0 + budget_ns : 0};
         rtm_min_size_t m;
         char err[RTM_TRACE_ERR_MAX];
         if (rtm_min_size_search(path, &o, 0, &m, err, sizeof err) != 0) {

@@ -5,7 +5,10 @@
  * Comparison: each strategy (system has no bounded arena and is left out)
  * gets one measuring replay at 1 MiB, x4 until it completes (as
  * `rtmem compare` starts its search), which gives its high-water mark and
- * its median time per operation. Then, while the time budget allows (the
+ * its median time per operation; as compare calls a strategy hopeless, none
+ * is replayed above RTM_REP_HOPELESS times the best high-water mark so far,
+ * and one whose replay runs past its share of the time budget is reported
+ * too slow (first_fit and best_fit take minutes on millions of events). Then, while the time budget allows (the
  * search is estimated at RTM_REP_SEARCH_RUNS measuring replays), the
  * checked minimum of `rtmem compare` (rtm_min_size_search) replaces the
  * high-water mark. The recommendation is rtm_compare_pick over the checked
@@ -28,6 +31,7 @@
 #include "trace_reader.h"
 
 #define RTM_REP_SEARCH_RUNS 25u /* measuring replays a checked search is assumed to take */
+#define RTM_REP_HOPELESS 8u     /* no replay above 8x the best high-water mark so far */
 
 typedef struct rtm_rep_strategy {
     rtm_strategy_id_t id;
@@ -39,6 +43,7 @@ typedef struct rtm_rep_strategy {
     bool checked;           /* min_size is a checked minimum (rtm_min_size_search) */
     size_t min_size;
     const char *why;        /* no checked minimum: why not */
+    char why_text[96];
 } rtm_rep_strategy_t;
 
 typedef struct rtm_rep_trace {
@@ -70,12 +75,19 @@ typedef struct rtm_rep_trace {
     uint64_t map_failed;    /* allocations that failed on the way to the peak */
 } rtm_rep_trace_t;
 
-/* Reads path (a file: it is replayed several times) and fills t. budget_ns
- * bounds the checked searches (0: measuring replays only). Returns 0, or
- * 2 when the trace has an error (t->err "FILE:LINE: ...", and t keeps the
- * operations read before it; comparison and map are then not made), or -1
- * when out of memory. */
-int rtm_rep_trace_analyze(rtm_rep_trace_t *t, const char *path, uint64_t budget_ns);
+typedef struct rtm_rep_trace_opts {
+    /* Wall time for the comparison (0: no limit). The measuring replays
+     * share it (each strategy an equal share of what is left: one past its
+     * share is reported too slow), the checked searches get what remains. */
+    uint64_t budget_ns;
+    bool search;            /* false: measuring replays only */
+} rtm_rep_trace_opts_t;
+
+/* Reads path (a file: it is replayed several times) and fills t. Returns
+ * 0, or 2 when the trace has an error (t->err "FILE:LINE: ...", and t keeps
+ * the operations read before it; comparison and map are then not made), or
+ * -1 when out of memory. */
+int rtm_rep_trace_analyze(rtm_rep_trace_t *t, const char *path, const rtm_rep_trace_opts_t *opts);
 void rtm_rep_trace_fini(rtm_rep_trace_t *t);
 
 /* compare's advice: min + 25%, rounded up to 1 KiB. */
