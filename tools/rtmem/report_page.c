@@ -166,8 +166,8 @@ static void summary_cards(FILE *f, const rtm_rep_telemetry_t *tm, const rtm_rep_
         }
     }
     if (any_leaks) {
-        (void)snprintf(l, sizeof l, "leaked in %" PRIu64 " blocks from %" PRIu64 " call sites",
-                       lblocks, sites);
+        (void)snprintf(l, sizeof l, "leaked in %" PRIu64 " block%s from %" PRIu64 " call site%s",
+                       lblocks, lblocks == 1 ? "" : "s", sites, sites == 1 ? "" : "s");
         card(f, lb ? "warn" : "", bytes(lb, b, sizeof b), l);
     }
     for (size_t i = 0; i < nin; i++) {
@@ -215,8 +215,8 @@ static void region_chart(FILE *f, const rtm_rep_telemetry_t *tm, const rtm_rep_r
     struct {
         const rtm_series_t *s;
         const char *cls, *what;
-    } lines[] = {{&r->free, "free", "free"},
-                 {&r->largest, "largest", "largest free block"},
+    } lines[] = {{&r->largest, "largest", "largest free block"},
+                 {&r->free, "free", "free"},
                  {&r->min_free_s, "min_free", "minimum free ever"}};
     for (size_t k = 0; k < 3; k++) {
         size_t n = rtm_series_points(lines[k].s, pts, RTM_SERIES_POINTS_MAX);
@@ -466,18 +466,19 @@ static void pools_section(FILE *f, const rtm_rep_telemetry_t *tm)
     free(bars), free(notes);
 }
 
-static void leaks_section(FILE *f, const rtm_rep_input_t *in)
+static void leaks_section(FILE *f, const rtm_rep_input_t *in, size_t index)
 {
     const lk_leaks_t *l = &in->leaks;
     char b1[32];
-    fprintf(f, "<section class=\"leaks\"><h2>Leaks: ");
+    fprintf(f, "<section class=\"leaks\" id=\"leaks-%zu\"><h2>Leaks: ", index);
     text(f, in->name);
     fprintf(f, "</h2>\n<p class=\"sub\">");
     text(f, lk_format_name(in->leaks_in.format));
-    fprintf(f, ": %s in %zu blocks still allocated%s, from %zu call sites (as "
+    fprintf(f, ": %s in %zu block%s still allocated%s, from %zu call site%s (as "
                "<code>rtmem leaks</code> groups them).</p>\n",
-            bytes(l->leak_bytes, b1, sizeof b1), l->nleaks,
-            in->leaks_in.checkpoint_seen ? " since the last checkpoint" : "", l->ngroups);
+            bytes(l->leak_bytes, b1, sizeof b1), l->nleaks, l->nleaks == 1 ? "" : "s",
+            in->leaks_in.checkpoint_seen ? " since the last checkpoint" : "", l->ngroups,
+            l->ngroups == 1 ? "" : "s");
     if (in->leaks_in.cut_off) {
         fprintf(f, "<p class=\"note\">Incomplete dump: ");
         text(f, in->leaks_in.cut_reason);
@@ -547,7 +548,7 @@ static void trace_section(FILE *f, const rtm_rep_input_t *in, size_t index, rtm_
 {
     const rtm_rep_trace_t *t = in->trace;
     char id[48], b1[32], b2[32], title[256];
-    fprintf(f, "<section class=\"trace\"><h2>Trace: ");
+    fprintf(f, "<section class=\"trace\" id=\"trace-%zu\"><h2>Trace: ", index);
     text(f, in->name);
     fprintf(f, "</h2>\n<p class=\"sub\">%" PRIu64 " operations; live bytes peak at %s in "
                "operation %" PRIu64 " (line %lu), %zu blocks live at most; %s live at the end."
@@ -686,7 +687,7 @@ int rtm_rep_page_write(FILE *f, const rtm_rep_telemetry_t *tm, const rtm_rep_inp
     for (size_t i = 0; i < nin; i++) {
         if (in[i].have_leaks && (in[i].leaks_in.format != LK_FMT_RTMEM || in[i].leaks.nleaks > 0 ||
                                  in[i].trace != NULL)) {
-            leaks_section(f, &in[i]);
+            leaks_section(f, &in[i], i);
         }
     }
     for (size_t i = 0; i < nin; i++) {
