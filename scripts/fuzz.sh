@@ -20,6 +20,8 @@
 # Environment: RTMEM_FUZZ_SECONDS=20 (per target; 7 targets plus the build
 #              take about 3 minutes on 2 cores), RTMEM_JOBS=2 (build),
 #              RTMEM_FUZZ_BUILD=build/fuzz (the build directory),
+#              RTMEM_FUZZ_WORK=$RTMEM_FUZZ_BUILD/work (corpora and logs of the
+#              run: give each of several concurrent runs its own),
 #              RTMEM_FUZZ_TARGETS="fuzz_heap ..." (the default set).
 # Long run:    RTMEM_FUZZ_SECONDS=3600 bash scripts/fuzz.sh --merge
 # Details:     docs/fuzzing.md
@@ -112,7 +114,7 @@ if ! cmake --build "$BUILD" -j "$JOBS" --target "${TARGETS[@]}" >>"$LOG" 2>&1; t
 fi
 
 # --- 3. run -----------------------------------------------------------------
-WORK="$BUILD/work"
+WORK=${RTMEM_FUZZ_WORK:-$BUILD/work}
 ARTIFACTS="$BUILD/artifacts"
 rm -rf "$WORK"
 mkdir -p "$WORK" "$ARTIFACTS"
