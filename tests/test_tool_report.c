@@ -504,6 +504,106 @@ static void test_report_malformed_line_keeps_the_rest(void **state)
     unlink(tm), unlink(nul), unlink(out);
 }
 
+static void test_trace_analysis_over_budget_is_too_slow(void **state)
+{
+    (void)state;
+    const char *path = in_dir("long.trace");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "# rtmem-trace 1\n");
+    for (int i = 0; i < 6000; i++) {
+        fprintf(f, "a %d 24\nf %d\n", i, i);
+    }
+    fclose(f);
+    rtm_rep_trace_t *t = malloc(sizeof *t);
+    assert_non_null(t);
+    rtm_rep_trace_opts_t o = {.budget_ns = 1, .search = true};
+    assert_int_equal(rtm_rep_trace_analyze(t, path, &o), 0);
+    assert_int_equal(t->ops, 12000);
+    for (size_t k = 0; k < t->nstrat; k++) {
+        assert_false(t->strat[k].ran);
+        assert_non_null(strstr(t->strat[k].why, "too slow"));
+    }
+    assert_int_equal(t->pick, t->nstrat);
+    assert_false(t->mapped);
+    assert_non_null(strstr(t->map_note, "no heap map"));
+    rtm_rep_trace_fini(t);
+    free(t);
+    unlink(path);
+}
+
+/* Two telemetry files are one stream; stdin works; the latest advice per
+ * rule and source is kept; sections without data are left out. */
+static void test_report_inputs_merge(void **state)
+{
+    (void)state;
+    const char *a = in_dir("a.log");
+    const char *b = in_dir("b.log");
+    const char *out = in_dir("m.html");
+    write_file(a, telemetry);
+    write_file(b, "{\"rtmem\":1,\"type\":\"mem\",\"ms\":9000,\"seq\":9,\"name\":\"DRAM\","
+                  "\"kind\":\"heap\",\"total\":65536,\"free\":1000,\"min_free\":900,"
+                  "\"largest\":800,\"used_blocks\":1,\"free_blocks\":1,\"failed\":0,"
+                  "\"frag_pm\":200,\"alerts\":0}\n"
+                  "{\"rtmem\":1,\"type\":\"rec\",\"ms\":9000,\"rule\":\"grow_memory\","
+                  "\"source\":\"DRAM\",\"size\":65536,\"min_free\":900,\"peak_used\":64636,"
+                  "\"advised\":80795,\"fixed\":0,\"text\":\"DRAM: now raise it to 80795 B\"}\n");
+    FILE *saved = stdin;
+    assert_non_null(freopen(b, "r", stdin));
+    const char *args[] = {"-o", out, a, "-"};
+    assert_int_equal(run_report(4, args), 0);
+    stdin = saved;
+    char *s = slurp(out);
+    assert_non_null(strstr(s, "id=\"mem-0\""));
+    assert_null(strstr(s, "id=\"mem-1\""));          /* one region, both files */
+    assert_non_null(strstr(s, "3 samples)"));
+    assert_non_null(strstr(s, "&lt;stdin&gt;"));
+    assert_non_null(strstr(s, "DRAM: now raise it to 80795 B"));
+    assert_null(strstr(s, "at least 51920 B"));     /* the older advice replaced */
+    assert_null(strstr(s, "class=\"trace\""));      /* no trace given */
+    assert_null(strstr(s, "class=\"leaks\""));
+    free(s);
+    /* a trace alone: no telemetry sections */
+    const char *tr = in_dir("only.trace");
+    write_trace(tr, 0);
+    const char *args2[] = {"-o", out, "--budget", "0", tr};
+    assert_int_equal(run_report(5, args2), 0);
+    s = slurp(out);
+    assert_null(strstr(s, "id=\"memory\""));
+    assert_null(strstr(s, "id=\"tasks\""));
+    assert_null(strstr(s, "id=\"pools\""));
+    assert_non_null(strstr(s, "id=\"trace-0-live\""));
+    free(s);
+    unlink(a), unlink(b), unlink(tr), unlink(out);
+}
+
+/* A serial log mixing trace lines with log lines: its leaks, no replay. */
+static void test_report_trace_in_a_log(void **state)
+{
+    (void)state;
+    const char *log = in_dir("mixed.log");
+    const char *out = in_dir("mixed.html");
+    FILE *f = fopen(log, "w");
+    assert_non_null(f);
+    fprintf(f, "I (1) app: start\n# rtmem-trace 1\n");
+    for (int i = 0; i < 205; i++) {
+        fprintf(f, "a %d %d caller=0x%x\n", i, 16 + i, 0x10000 + i * 16);
+        if (i % 50 == 0) {
+            fprintf(f, "W (%d) app: tick\n", i);
+        }
+    }
+    fclose(f);
+    const char *args[] = {"-o", out, log};
+    assert_int_equal(run_report(3, args), 0);
+    char *s = slurp(out);
+    assert_non_null(strstr(s, "in 205 blocks still allocated"));
+    assert_non_null(strstr(s, "not replayed: "));
+    assert_non_null(strstr(s, "5 more call sites")); /* 200 listed */
+    assert_int_equal(count(s, "<tr><td class=\"num\">"), 200);
+    free(s);
+    unlink(log), unlink(out);
+}
+
 static void test_report_usage(void **state)
 {
     (void)state;
@@ -542,6 +642,9 @@ int main(void)
         cmocka_unit_test(test_trace_analysis_bad_line_keeps_what_came_before),
         cmocka_unit_test(test_report_end_to_end),
         cmocka_unit_test(test_report_malformed_line_keeps_the_rest),
+        cmocka_unit_test(test_trace_analysis_over_budget_is_too_slow),
+        cmocka_unit_test(test_report_inputs_merge),
+        cmocka_unit_test(test_report_trace_in_a_log),
         cmocka_unit_test(test_report_usage),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

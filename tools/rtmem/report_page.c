@@ -550,15 +550,22 @@ static void trace_section(FILE *f, const rtm_rep_input_t *in, size_t index, rtm_
     char id[48], b1[32], b2[32], title[256];
     fprintf(f, "<section class=\"trace\" id=\"trace-%zu\"><h2>Trace: ", index);
     text(f, in->name);
-    fprintf(f, "</h2>\n<p class=\"sub\">%" PRIu64 " operations; live bytes peak at %s in "
-               "operation %" PRIu64 " (line %lu), %zu blocks live at most; %s live at the end."
-               "</p>\n",
-            t->ops, bytes(t->peak_live, b1, sizeof b1), t->peak_op, t->peak_line, t->peak_blocks,
-            bytes(t->end_live, b2, sizeof b2));
+    fprintf(f, "</h2>\n");
+    if (t->ops > 0) {
+        fprintf(f, "<p class=\"sub\">%" PRIu64 " operations; live bytes peak at %s in "
+                   "operation %" PRIu64 " (line %lu), %zu blocks live at most; %s live at the "
+                   "end.</p>\n",
+                t->ops, bytes(t->peak_live, b1, sizeof b1), t->peak_op, t->peak_line,
+                t->peak_blocks, bytes(t->end_live, b2, sizeof b2));
+    }
     if (in->trace_note[0] != '\0') {
         fprintf(f, "<p class=\"note\">");
         text(f, in->trace_note);
         fprintf(f, "</p>\n");
+    }
+    if (t->ops == 0) {
+        fprintf(f, "</section>\n");
+        return;
     }
     (void)snprintf(id, sizeof id, "trace-%zu-live", index);
     rtm_chart_t c;
@@ -691,7 +698,7 @@ int rtm_rep_page_write(FILE *f, const rtm_rep_telemetry_t *tm, const rtm_rep_inp
         }
     }
     for (size_t i = 0; i < nin; i++) {
-        if (in[i].trace != NULL && in[i].trace->ops > 0) {
+        if (in[i].trace != NULL && (in[i].trace->ops > 0 || in[i].trace_note[0] != '\0')) {
             trace_section(f, &in[i], i, pts);
         }
     }

@@ -347,7 +347,7 @@ int rtm_rep_trace_analyze(rtm_rep_trace_t *t, const char *path, const rtm_rep_tr
     t->pick_checked = all_checked && any;
     if (t->pick == t->nstrat) {
         (void)snprintf(t->map_note, sizeof t->map_note,
-                       "no heap map: no strategy completes the trace");
+                       "no heap map: no strategy completed its measuring replay");
         return 0;
     }
     t->heap_size = rtm_rep_advised_size(sizes[t->pick]);
