@@ -129,11 +129,9 @@ size_t rtm_nice_ticks(double lo, double hi, rtm_unit_t unit, double *ticks, size
 
 const char *rtm_fmt_tick(double v, double step, rtm_unit_t unit, char *buf, size_t len)
 {
-    double scale = display_scale(fabs(v) > step ? fabs(v) : step, unit);
-    if (unit == RTM_UNIT_BYTES) {
-        /* the scale of the axis, not of this tick: the caller passes the axis top as step */
-        scale = display_scale(step, unit);
-    }
+    /* for bytes the caller passes the axis top as step: every tick of an
+     * axis then has the same unit */
+    double scale = display_scale(step, unit);
     double d = v / scale;
     double st = step / scale;
     int decimals = 0;

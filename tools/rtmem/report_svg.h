@@ -46,7 +46,9 @@ typedef enum rtm_unit {
 size_t rtm_nice_ticks(double lo, double hi, rtm_unit_t unit, double *ticks, size_t cap,
                       double *top);
 
-/* One tick label: "50 KiB", "1.5M", "25%", "2.5 s". */
+/* One tick label: "50 KiB", "1.5M", "25%", "2.5 s". step is the distance
+ * between ticks (it sets the decimals); for RTM_UNIT_BYTES pass the axis
+ * top instead, which picks the unit (B, KiB, MiB, GiB) of the whole axis. */
 const char *rtm_fmt_tick(double v, double step, rtm_unit_t unit, char *buf, size_t len);
 
 typedef struct rtm_chart {

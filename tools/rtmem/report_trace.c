@@ -82,13 +82,14 @@ static int measure(rtm_rep_trace_t *t, rtm_rep_strategy_t *s, rtm_replay_result_
         size = least;
     }
     char err[RTM_TRACE_ERR_MAX];
+    unsigned refused = 0;
     for (;;) {
         rtm_replay_opts_t o = {.strategy = s->id, .heap_size = size, .timing = true,
                                .stop_on_fail = true, .deadline_ns = deadline_ns};
         uint64_t t0 = rtm_tool_now_ns();
         if (rtm_replay_run(t->path, &o, r, err, sizeof err) != 0) {
-            if (r->init_refused) {
-                size += 16u;
+            if (r->init_refused && ++refused < 64u) {
+                size += 16u; /* TLSF refuses a few sizes above its minimum */
                 continue;
             }
             (void)snprintf(t->err, sizeof t->err, "%s", err);
