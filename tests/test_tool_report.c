@@ -504,7 +504,7 @@ static void test_report_malformed_line_keeps_the_rest(void **state)
     unlink(tm), unlink(nul), unlink(out);
 }
 
-static void test_trace_analysis_over_budget_is_too_slow(void **state)
+static void test_trace_analysis_tiny_budget_keeps_the_baseline(void **state)
 {
     (void)state;
     const char *path = in_dir("long.trace");
@@ -520,13 +520,14 @@ static void test_trace_analysis_over_budget_is_too_slow(void **state)
     rtm_rep_trace_opts_t o = {.budget_ns = 1, .search = true};
     assert_int_equal(rtm_rep_trace_analyze(t, path, &o), 0);
     assert_int_equal(t->ops, 12000);
-    for (size_t k = 0; k < t->nstrat; k++) {
-        assert_false(t->strat[k].ran);
-        assert_non_null(strstr(t->strat[k].why, "too slow"));
-    }
-    assert_int_equal(t->pick, t->nstrat);
-    assert_false(t->mapped);
-    assert_non_null(strstr(t->map_note, "no heap map"));
+    /* tlsf, the baseline, always completes; the others get at least twice
+     * its time, which a 1 ns budget does not stretch */
+    assert_int_equal(t->strat[0].id, RTM_TLSF);
+    assert_true(t->strat[0].ran);
+    assert_false(t->strat[0].checked); /* no time left for a checked search */
+    assert_non_null(strstr(t->strat[0].why, "high-water"));
+    assert_false(t->pick_checked);
+    assert_true(t->pick < t->nstrat && t->mapped);
     rtm_rep_trace_fini(t);
     free(t);
     unlink(path);
@@ -642,7 +643,7 @@ int main(void)
         cmocka_unit_test(test_trace_analysis_bad_line_keeps_what_came_before),
         cmocka_unit_test(test_report_end_to_end),
         cmocka_unit_test(test_report_malformed_line_keeps_the_rest),
-        cmocka_unit_test(test_trace_analysis_over_budget_is_too_slow),
+        cmocka_unit_test(test_trace_analysis_tiny_budget_keeps_the_baseline),
         cmocka_unit_test(test_report_inputs_merge),
         cmocka_unit_test(test_report_trace_in_a_log),
         cmocka_unit_test(test_report_usage),

@@ -626,8 +626,10 @@ static void trace_section(FILE *f, const rtm_rep_input_t *in, size_t index, rtm_
         }
         fprintf(f, "</p>\n");
         (void)snprintf(id, sizeof id, "trace-%zu-compare", index);
-        rtm_svg_bars(f, id, "heap size needed per strategy", bars, nb, RTM_UNIT_BYTES,
-                     t->pick_checked ? "minimum heap size" : "high-water mark", WIDE_W);
+        if (nb > 0) {
+            rtm_svg_bars(f, id, "heap size needed per strategy", bars, nb, RTM_UNIT_BYTES,
+                         t->pick_checked ? "minimum heap size" : "high-water mark", WIDE_W);
+        }
         for (size_t k = 0; k < t->nstrat; k++) {
             const rtm_rep_strategy_t *s = &t->strat[k];
             if (!s->ran) {

@@ -276,13 +276,19 @@ int rtm_rep_trace_analyze(rtm_rep_trace_t *t, const char *path, const rtm_rep_tr
                 cap = c < cap ? c : cap;
             }
         }
-        /* each strategy gets an equal share of what is left of the budget */
+        /* The first strategy (tlsf, O(1) per operation) always runs to the
+         * end: it is the baseline, as in compare. Each other one gets an
+         * equal share of what is left of the budget, and at least twice the
+         * first one's time (a loaded machine must not starve them all). */
         uint64_t deadline = 0;
-        if (budget_ns != 0) {
-            uint64_t spent = rtm_tool_now_ns() - t0;
-            uint64_t left = spent < budget_ns ? budget_ns - spent : 1u;
+        if (budget_ns != 0 && t->nstrat > 1u) {
+            uint64_t now = rtm_tool_now_ns();
+            uint64_t spent = now - t0;
+            uint64_t left = spent < budget_ns ? budget_ns - spent : 0u;
             uint64_t strategies_left = (uint64_t)(RTM_STRATEGY_COUNT - 1u - (t->nstrat - 1u));
-            deadline = rtm_tool_now_ns() + left / (strategies_left ? strategies_left : 1u);
+            uint64_t share = left / (strategies_left ? strategies_left : 1u);
+            uint64_t floor = t->strat[0].run_ns * 2u;
+            deadline = now + (share > floor ? share : floor) + 1u;
         }
         rc = measure(t, s, r, cap < ((size_t)1 << 20) ? (size_t)1 << 20 : cap, deadline);
         if (rc != 0) {

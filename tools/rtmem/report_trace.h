@@ -7,8 +7,9 @@
  * `rtmem compare` starts its search), which gives its high-water mark and
  * its median time per operation; as compare calls a strategy hopeless, none
  * is replayed above RTM_REP_HOPELESS times the best high-water mark so far,
- * and one whose replay runs past its share of the time budget is reported
- * too slow (first_fit and best_fit take minutes on millions of events). Then, while the time budget allows (the
+ * and one whose replay runs past its share of the time budget (below) is
+ * reported too slow (first_fit and best_fit take minutes on millions of
+ * events). Then, while the time budget allows (the
  * search is estimated at RTM_REP_SEARCH_RUNS measuring replays), the
  * checked minimum of `rtmem compare` (rtm_min_size_search) replaces the
  * high-water mark. The recommendation is rtm_compare_pick over the checked
@@ -76,9 +77,10 @@ typedef struct rtm_rep_trace {
 } rtm_rep_trace_t;
 
 typedef struct rtm_rep_trace_opts {
-    /* Wall time for the comparison (0: no limit). The measuring replays
-     * share it (each strategy an equal share of what is left: one past its
-     * share is reported too slow), the checked searches get what remains. */
+    /* Wall time for the comparison (0: no limit). The first strategy's
+     * measuring replay (tlsf) always runs to the end; each other one gets an
+     * equal share of what is left, at least twice tlsf's time (one past it
+     * is reported too slow); the checked searches get what remains. */
     uint64_t budget_ns;
     bool search;            /* false: measuring replays only */
 } rtm_rep_trace_opts_t;
