@@ -16,7 +16,7 @@
 #include "telemetry.h"
 
 #define DEFAULT_OUTPUT "report.html"
-#define DEFAULT_BUDGET_S 10u
+#define DEFAULT_BUDGET_S 5u
 
 static const char report_usage[] =
     "usage: rtmem report [-o FILE.html] [--elf FILE] [--addr2line PATH] [--budget SECONDS]\n"
@@ -34,7 +34,7 @@ static const char report_usage[] =
     "  -o, --output FILE  the page (default report.html; '-' writes stdout)\n"
     "  --elf FILE         symbolize leak call sites with addr2line, as rtmem leaks does\n"
     "  --addr2line PATH   the addr2line to use\n"
-    "  --budget SECONDS   time for the strategy comparison per trace (default 10; 0: no\n"
+    "  --budget SECONDS   time for the strategy comparison per trace (default 5; 0: no\n"
     "                     limit): one measuring replay per strategy (its high-water mark;\n"
     "                     tlsf's always completes), then rtmem compare's checked minimum\n"
     "                     search while time is left\n"
