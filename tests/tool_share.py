@@ -4,7 +4,8 @@
 The bash completion and the man page (tools/share/) against the tool
 itself: every command `rtmem --help` lists and every option its
 `rtmem COMMAND --help` documents must be in both; bash must complete
-commands, options and strategy names with it; `rtmem --version` must print
+commands, options and strategy names with it (also in the --opt=value
+form, which bash splits at '='); `rtmem --version` must print
 the project's version. Exit 1 with the list of what is out of step."""
 import re
 import subprocess
@@ -50,9 +51,12 @@ script = f"""source '{completion}'
 COMP_WORDS=(rtmem re); COMP_CWORD=1; _rtmem; echo "${{COMPREPLY[*]}}"
 COMP_WORDS=(rtmem replay --s); COMP_CWORD=2; _rtmem; echo "${{COMPREPLY[*]}}"
 COMP_WORDS=(rtmem compare --strategy f); COMP_CWORD=3; _rtmem; echo "${{COMPREPLY[*]}}"
+COMP_WORDS=(rtmem compare --strategy = f); COMP_CWORD=4; _rtmem; echo "${{COMPREPLY[*]}}"
+COMP_WORDS=(rtmem replay --regions =); COMP_CWORD=3; _rtmem; echo "${{COMPREPLY[*]}}"
 """
 p = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
-want = "record replay\n--strategy --size\nfirst_fit\n"
+want = ("record replay\n--strategy --size\nfirst_fit\nfirst_fit\n"
+        "esp32 esp32s3 stm32h743 rp2040 generic\n")
 if p.returncode != 0 or p.stdout != want:
     problems.append(f"completion under bash gave {p.stdout!r} {p.stderr!r}, expected {want!r}")
 

@@ -826,7 +826,9 @@ int rtm_cmd_compare(int argc, char **argv)
     free(rows);
     free(scratch);
     if (status != 0) {
-        if (c.json) {
+        if (c.json) { /* still a whole object: the traces done, no recommendation */
+            rtm_json_end_array(&j);
+            rtm_json_kv_null(&j, "recommendation");
             (void)rtm_json_end_doc(&j);
         }
         return status;

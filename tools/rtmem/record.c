@@ -1,4 +1,4 @@
-/* `rtmem record [-o FILE] [--json] -- PROGRAM ARGS...` (record.h). */
+/* `rtmem record [-o FILE] [--json] [--] PROGRAM ARGS...` (record.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "record.h"
 
@@ -24,15 +24,17 @@
 #define PRELOAD_NAME "librtmem_preload.so"
 
 static const char record_usage[] =
-    "usage: rtmem record [-o FILE] [--json] -- PROGRAM [ARGS...]\n"
+    "usage: rtmem record [-o FILE | --output FILE] [--json] [--] PROGRAM [ARGS...]\n"
     "\n"
     "Runs PROGRAM with the heap recorder preloaded (LD_PRELOAD) and writes its malloc,\n"
     "calloc, realloc, free, posix_memalign, aligned_alloc and memalign events to FILE\n"
     "(default " RECORD_DEFAULT_FILE ") in the rtmem-trace 1 format, IDs in allocation order.\n"
     "Read it with 'rtmem leaks FILE'.\n"
     "\n"
-    "  -o FILE   the trace file (overwritten)\n"
-    "  --json    the result as one JSON object\n"
+    "  -o, --output FILE  the trace file (overwritten)\n"
+    "  --json             the result as one JSON object\n"
+    "\n"
+    "Options end at PROGRAM (or at '--'): what follows is PROGRAM's own.\n"
     "\n"
     "The recorder library is " PRELOAD_NAME " next to the rtmem executable, or the file\n"
     "named by RTMEM_PRELOAD.\n"
