@@ -6,7 +6,8 @@ itself: every command `rtmem --help` lists and every option its
 `rtmem COMMAND --help` documents must be in both; bash must complete
 commands, options and strategy names with it (also in the --opt=value
 form, which bash splits at '='); `rtmem --version` must print
-the project's version. Exit 1 with the list of what is out of step."""
+the project's version, and the tool's own options must follow the
+commands' conventions. Exit 1 with the list of what is out of step."""
 import re
 import subprocess
 import sys
@@ -23,6 +24,17 @@ def run(*args):
 rc, out = run(rtmem, "--version")
 if rc != 0 or out != f"rtmem {version}\n":
     problems.append(f"rtmem --version printed {out!r} (exit {rc}), expected 'rtmem {version}'")
+# the tool's own options go through the same getopt_long parser as the commands'
+for args, want_rc, want in [
+        (["--vers"], 0, f"rtmem {version}\n"),
+        (["--bogus"], 2, "rtmem: unknown option '--bogus' (see rtmem --help)\n"),
+        (["--version=1"], 2, "rtmem: --version takes no value\n"),
+        (["nosuch"], 2, "rtmem: unknown command 'nosuch' (see rtmem --help)\n"),
+        (["--", "replay", "--json=1"], 2, "rtmem replay: --json takes no value\n")]:
+    rc, out = run(rtmem, *args)
+    if rc != want_rc or out != want:
+        problems.append(f"rtmem {' '.join(args)}: {out!r} (exit {rc}), expected {want!r} "
+                        f"(exit {want_rc})")
 
 _, top = run(rtmem, "--help")
 commands = re.findall(r"^  ([a-z]+) ", top, re.M)

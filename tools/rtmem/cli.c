@@ -12,6 +12,10 @@
 /* getopt_long's code for an option without a short form: past every char. */
 #define LONG_ONLY_BASE 256
 
+/* "rtmem replay" (or "rtmem" for the tool's own options): how messages
+ * start. Global like getopt_long's own state: one parse at a time. */
+static char g_who[48];
+
 bool rtm_tool_parse_size(const char *s, size_t *out)
 {
     if (s == NULL || *s < '0' || *s > '9') {
@@ -101,7 +105,7 @@ static bool takes_value(const rtm_cli_opt_t *o)
 }
 
 /* Checks and stores one value; false with the message printed. */
-static bool store(const rtm_cli_spec_t *spec, const rtm_cli_opt_t *o, const char *value)
+static bool store(const rtm_cli_opt_t *o, const char *value)
 {
     uint64_t v = 0;
     size_t sz = 0;
@@ -113,7 +117,7 @@ static bool store(const rtm_cli_spec_t *spec, const rtm_cli_opt_t *o, const char
         return true;
     case RTM_CLI_STRING:
         if (value[0] == '\0') {
-            rtm_esc_msg(stderr, "rtmem %s: --%s needs a value, not an empty string", spec->cmd,
+            rtm_esc_msg(stderr, "%s: --%s needs a value, not an empty string", g_who,
                         o->name);
             return false;
         }
@@ -140,7 +144,7 @@ static bool store(const rtm_cli_spec_t *spec, const rtm_cli_opt_t *o, const char
         ok = false;
     }
     if (!ok) {
-        rtm_esc_msg(stderr, "rtmem %s: --%s needs %s, not '%s'", spec->cmd, o->name, o->expect,
+        rtm_esc_msg(stderr, "%s: --%s needs %s, not '%s'", g_who, o->name, o->expect,
                     value);
         return false;
     }
@@ -185,11 +189,11 @@ static void bad_long(const rtm_cli_spec_t *spec, const char *arg)
         }
     }
     if (count > 1) {
-        rtm_esc_msg(stderr, "rtmem %s: ambiguous option '--%.*s' (%s)", spec->cmd, (int)n, name,
+        rtm_esc_msg(stderr, "%s: ambiguous option '--%.*s' (%s)", g_who, (int)n, name,
                     matches);
     } else {
-        rtm_esc_msg(stderr, "rtmem %s: unknown option '--%.*s' (see rtmem %s --help)", spec->cmd,
-                    (int)n, name, spec->cmd);
+        rtm_esc_msg(stderr, "%s: unknown option '--%.*s' (see %s --help)", g_who,
+                    (int)n, name, g_who);
     }
 }
 
@@ -199,13 +203,13 @@ static bool add_operand(const rtm_cli_spec_t *spec, rtm_cli_args_t *args, const 
                                                            : RTM_CLI_OPERANDS_MAX;
     if (args->noperands >= cap) {
         if (cap == 1u) {
-            rtm_esc_msg(stderr, "rtmem %s: one %s only ('%s' and '%s')", spec->cmd, spec->operand,
+            rtm_esc_msg(stderr, "%s: one %s only ('%s' and '%s')", g_who, spec->operand,
                         args->operands[0], a);
         } else if (cap == 0u) {
-            rtm_esc_msg(stderr, "rtmem %s: unexpected argument '%s' (see rtmem %s --help)",
-                        spec->cmd, a, spec->cmd);
+            rtm_esc_msg(stderr, "%s: unexpected argument '%s' (see %s --help)",
+                        g_who, a, g_who);
         } else {
-            rtm_esc_msg(stderr, "rtmem %s: at most %zu %ss", spec->cmd, cap, spec->operand);
+            rtm_esc_msg(stderr, "%s: at most %zu %ss", g_who, cap, spec->operand);
         }
         return false;
     }
@@ -233,8 +237,13 @@ rtm_cli_status_t rtm_cli_parse(const rtm_cli_spec_t *spec, int argc, char **argv
                                rtm_cli_args_t *args)
 {
     memset(args, 0, sizeof *args);
+    if (spec->cmd != NULL) {
+        (void)snprintf(g_who, sizeof g_who, "rtmem %s", spec->cmd);
+    } else {
+        (void)snprintf(g_who, sizeof g_who, "rtmem");
+    }
     if (!spec_ok(spec)) {
-        rtm_esc_msg(stderr, "rtmem %s: internal error: bad option table", spec->cmd);
+        rtm_esc_msg(stderr, "%s: internal error: bad option table", g_who);
         return RTM_CLI_BAD;
     }
     struct option longs[RTM_CLI_OPTS_MAX + 2u];
@@ -285,32 +294,32 @@ rtm_cli_status_t rtm_cli_parse(const rtm_cli_spec_t *spec, int argc, char **argv
             } else {
                 (void)snprintf(name, sizeof name, "an option");
             }
-            rtm_esc_msg(stderr, "rtmem %s: %s needs a value", spec->cmd, name);
+            rtm_esc_msg(stderr, "%s: %s needs a value", g_who, name);
             return RTM_CLI_BAD;
         }
         if (c == '?') {
             const rtm_cli_opt_t *o = optopt != 0 ? find_code(spec, optopt) : NULL;
             if (o != NULL || optopt == 'h') {
-                rtm_esc_msg(stderr, "rtmem %s: --%s takes no value", spec->cmd,
+                rtm_esc_msg(stderr, "%s: --%s takes no value", g_who,
                             o != NULL ? o->name : "help");
             } else if (optopt == 0 && strncmp(last, "--", 2) == 0) {
                 bad_long(spec, last);
             } else {
                 char opt = optopt != 0 ? (char)optopt : '?'; /* escaped if not text */
-                rtm_esc_msg(stderr, "rtmem %s: unknown option '-%c' (see rtmem %s --help)",
-                            spec->cmd, opt, spec->cmd);
+                rtm_esc_msg(stderr, "%s: unknown option '-%c' (see %s --help)",
+                            g_who, opt, g_who);
             }
             return RTM_CLI_BAD;
         }
         const rtm_cli_opt_t *o = find_code(spec, c);
         if (o == NULL) {
-            rtm_esc_msg(stderr, "rtmem %s: internal error: option code %d", spec->cmd, c);
+            rtm_esc_msg(stderr, "%s: internal error: option code %d", g_who, c);
             return RTM_CLI_BAD;
         }
         if (o->given != NULL) {
             *o->given = true;
         }
-        if (!store(spec, o, takes_value(o) ? optarg : "")) {
+        if (!store(o, takes_value(o) ? optarg : "")) {
             return RTM_CLI_BAD;
         }
     }
@@ -325,8 +334,8 @@ rtm_cli_status_t rtm_cli_parse(const rtm_cli_spec_t *spec, int argc, char **argv
     }
     args->rest = argc;
     if (args->noperands < spec->min_operands) {
-        rtm_esc_msg(stderr, "rtmem %s: no %s given (see rtmem %s --help)", spec->cmd,
-                    spec->operand, spec->cmd);
+        rtm_esc_msg(stderr, "%s: no %s given (see %s --help)", g_who,
+                    spec->operand, g_who);
         return RTM_CLI_BAD;
     }
     return RTM_CLI_RUN;

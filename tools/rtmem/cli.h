@@ -62,7 +62,7 @@ typedef struct rtm_cli_opt {
 } rtm_cli_opt_t;
 
 typedef struct rtm_cli_spec {
-    const char *cmd;             /* "replay": messages start "rtmem replay: " */
+    const char *cmd;             /* "replay": messages start "rtmem replay: "; NULL: "rtmem: " */
     const char *usage;           /* printed on stdout for --help and -h; NULL: not printed */
     const rtm_cli_opt_t *opts;   /* at most RTM_CLI_OPTS_MAX */
     size_t nopts;
