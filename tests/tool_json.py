@@ -9,7 +9,9 @@ Input text in UTF-8 (a task name, a file name) must come out unchanged.
 Runs each command on small inputs it writes itself, including outputs of
 failures (a failed allocation, a cut-off ESP-IDF dump, an error halfway
 through compare). RECORD_PROG: a dynamically linked program for
-`rtmem record` (left out: record is not run). Exit 1 listing every
+`rtmem record` (left out: record is not run); where programs run under
+an emulator, the environment's RTMEM_TEST_EMULATOR (its command words) is
+put in front of it, as test_tool_record does. Exit 1 listing every
 problem."""
 import json
 import os
@@ -20,6 +22,7 @@ import tempfile
 
 rtmem, formats_md = sys.argv[1:3]
 record_prog = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None
+emulator = os.environ.get("RTMEM_TEST_EMULATOR", "").split()
 problems = []
 
 
@@ -159,7 +162,7 @@ def main():
         if record_prog:
             ran.add("record")
             out = os.path.join(d, "rec.trace")
-            check("record", "record", ["--json", f"--output={out}", "--", record_prog], 0, table,
+            check("record", "record", ["--json", f"--output={out}", "--", *emulator, record_prog], 0, table,
                   lambda doc: [("nothing recorded", doc.get("recorded") is True)])
 
     # every command that offers --json has a case above and a row in the docs
