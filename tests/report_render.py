@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""report_render.py RTMEM [EMULATOR...]
+"""report_render.py RTMEM...
 
 `rtmem report` rendered by a real browser: generates a demo-like input set
 (telemetry with several regions, alerts, tasks, pools and advice inside a
@@ -12,7 +12,8 @@ Chromium (Debian package `chromium`):
   - a screenshot that is not blank (PNG decoded with zlib: many colours, a
     large share of pixels off the background).
 Exit 1 with the reasons on failure; Chromium missing is a failure, not a skip.
-EMULATOR (e.g. qemu-i386) runs the rtmem binary when it is for another CPU."""
+RTMEM... is the tool, or the words that run it (an emulator in front of a
+-m32 build: the rtmem-under-emulator wrapper of tests/CMakeLists.txt)."""
 import html.parser
 import os
 import random

@@ -2,12 +2,12 @@
  * HTML page from telemetry, traces and ESP-IDF dumps (docs/report.md). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "escape.h"
 #include "line_reader.h"
@@ -120,54 +120,24 @@ static void read_input(rtm_rep_input_t *in, FILE *f, rtm_rep_telemetry_t *tm, rt
 
 int rtm_cmd_report(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"output", required_argument, NULL, 'o'},
-        {"elf", required_argument, NULL, 'e'},
-        {"addr2line", required_argument, NULL, 'a'},
-        {"budget", required_argument, NULL, 'b'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *out_path = DEFAULT_OUTPUT, *elf = NULL, *a2l = NULL;
     uint64_t budget_s = DEFAULT_BUDGET_S;
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'o':
-            out_path = optarg;
-            break;
-        case 'e':
-            elf = optarg;
-            break;
-        case 'a':
-            a2l = optarg;
-            break;
-        case 'b':
-            if (!rtm_tool_parse_u64(optarg, &budget_s) || budget_s > 86400u) {
-                rtm_esc_msg(stderr, "rtmem report: --budget needs whole seconds 0..86400, not '%s'",
-                            optarg);
-                return 2;
-            }
-            break;
-        case 'h':
-            fputs(report_usage, stdout);
-            return 0;
-        case ':':
-            rtm_esc_msg(stderr, "rtmem report: %s needs a value", argv[optind - 1]);
-            return 2;
-        default:
-            rtm_esc_msg(stderr, "rtmem report: unknown option '%s' (see rtmem report --help)",
-                        argv[optind - 1]);
-            return 2;
-        }
+    const rtm_cli_opt_t opts[] = {
+        {.name = "output", .short_name = 'o', .kind = RTM_CLI_STRING, .dest = &out_path},
+        {.name = "elf", .kind = RTM_CLI_STRING, .dest = &elf},
+        {.name = "addr2line", .kind = RTM_CLI_STRING, .dest = &a2l},
+        {.name = "budget", .kind = RTM_CLI_U64, .dest = &budget_s, .min = 0, .max = 86400,
+         .expect = "whole seconds 0..86400"},
+    };
+    const rtm_cli_spec_t spec = {.cmd = "report", .usage = report_usage, .opts = opts,
+                                 .nopts = sizeof opts / sizeof opts[0], .operand = "INPUT",
+                                 .min_operands = 1, .max_operands = RTM_CLI_OPERANDS_MAX};
+    rtm_cli_args_t args;
+    rtm_cli_status_t st = rtm_cli_parse(&spec, argc, argv, &args);
+    if (st != RTM_CLI_RUN) {
+        return rtm_cli_exit_status(st);
     }
-    size_t nin = (size_t)(argc - optind);
-    if (nin == 0) {
-        fputs(report_usage, stderr);
-        return 2;
-    }
+    size_t nin = args.noperands;
     rtm_rep_input_t *ins = calloc(nin, sizeof *ins);
     rtm_rep_telemetry_t *tm = rtm_rep_telemetry_new();
     rtm_tm_line_t *line = malloc(sizeof *line);
@@ -181,7 +151,7 @@ int rtm_cmd_report(int argc, char **argv)
     char spooled[4096] = "";
     for (size_t i = 0; i < nin; i++) {
         rtm_rep_input_t *in = &ins[i];
-        const char *arg = argv[optind + (int)i];
+        const char *arg = args.operands[i];
         bool is_stdin = strcmp(arg, "-") == 0;
         in->name = is_stdin ? "<stdin>" : arg;
         in->path = arg;
