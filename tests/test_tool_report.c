@@ -605,6 +605,24 @@ static void test_report_trace_in_a_log(void **state)
     unlink(log), unlink(out);
 }
 
+/* Telemetry and a dump alone give the same page on every run. */
+static void test_report_is_deterministic(void **state)
+{
+    (void)state;
+    const char *tm = in_dir("det.log");
+    const char *o1 = in_dir("det1.html");
+    const char *o2 = in_dir("det2.html");
+    write_file(tm, telemetry);
+    const char *a1[] = {"-o", o1, tm};
+    const char *a2[] = {"-o", o2, tm};
+    assert_int_equal(run_report(3, a1), 0);
+    assert_int_equal(run_report(3, a2), 0);
+    char *s1 = slurp(o1), *s2 = slurp(o2);
+    assert_string_equal(s1, s2);
+    free(s1), free(s2);
+    unlink(tm), unlink(o1), unlink(o2);
+}
+
 static void test_report_usage(void **state)
 {
     (void)state;
@@ -646,6 +664,7 @@ int main(void)
         cmocka_unit_test(test_trace_analysis_tiny_budget_keeps_the_baseline),
         cmocka_unit_test(test_report_inputs_merge),
         cmocka_unit_test(test_report_trace_in_a_log),
+        cmocka_unit_test(test_report_is_deterministic),
         cmocka_unit_test(test_report_usage),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

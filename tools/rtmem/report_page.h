@@ -3,7 +3,9 @@
  * SVG, no script, no network), written from what the inputs gave
  * (report_model.h, report_trace.h, leaks_group.h). Every section appears
  * only when its data is present. Names from the inputs are escaped
- * (rtm_html_text). Deterministic: no clock, no host name.
+ * (rtm_html_text). No clock or host name goes into the page: the same
+ * telemetry and dumps give the same bytes (a trace's comparison holds
+ * measured times, which vary).
  */
 #ifndef RTMEM_TOOL_REPORT_PAGE_H
 #define RTMEM_TOOL_REPORT_PAGE_H
