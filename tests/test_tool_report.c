@@ -457,6 +457,8 @@ static void test_report_end_to_end(void **state)
     assert_non_null(strstr(s, "id=\"task-heap\""));
     assert_non_null(strstr(s, "id=\"task-stack\""));
     assert_non_null(strstr(s, "id=\"pools-chart\""));
+    assert_non_null(strstr(s, "<rect class=\"bar warn\""));  /* the pool reached capacity */
+    assert_int_equal(count(s, "<rect class=\"bar warn\""), 1); /* the stack at 25% did not */
     assert_non_null(strstr(s, "id=\"trace-1-live\""));
     assert_non_null(strstr(s, "id=\"trace-1-compare\""));
     assert_non_null(strstr(s, "id=\"trace-1-heapmap\""));
@@ -606,6 +608,24 @@ static void test_report_trace_in_a_log(void **state)
 }
 
 /* Telemetry and a dump alone give the same page on every run. */
+/* An --elf that is not an ELF: exit 2, the page still has its leak table. */
+static void test_report_bad_elf(void **state)
+{
+    (void)state;
+    const char *tr = in_dir("e.trace");
+    const char *elf = in_dir("not.elf");
+    const char *out = in_dir("e.html");
+    write_trace(tr, 1);
+    write_file(elf, "this is not an ELF file\n");
+    const char *args[] = {"-o", out, "--elf", elf, "--budget", "0", tr};
+    assert_int_equal(run_report(7, args), 2);
+    char *s = slurp(out);
+    assert_non_null(strstr(s, "Not symbolized: "));
+    assert_non_null(strstr(s, "in 10 blocks still allocated"));
+    free(s);
+    unlink(tr), unlink(elf), unlink(out);
+}
+
 static void test_report_is_deterministic(void **state)
 {
     (void)state;
@@ -664,6 +684,7 @@ int main(void)
         cmocka_unit_test(test_trace_analysis_tiny_budget_keeps_the_baseline),
         cmocka_unit_test(test_report_inputs_merge),
         cmocka_unit_test(test_report_trace_in_a_log),
+        cmocka_unit_test(test_report_bad_elf),
         cmocka_unit_test(test_report_is_deterministic),
         cmocka_unit_test(test_report_usage),
     };

@@ -42,8 +42,8 @@ static const char report_usage[] =
     "A malformed line (a NUL byte, a line over 4096 bytes, damaged telemetry, a bad trace\n"
     "event) is named as FILE:LINE on stderr; reading that input stops there, the page is\n"
     "still written with everything read before it, and the exit status is 2.\n"
-    "Exit status: 0 page written, 2 bad usage, bad input (page written) or the page could\n"
-    "not be written.\n";
+    "Exit status: 0 page written, 2 bad usage, bad input or an --elf that cannot be used\n"
+    "(the page is written, without what failed), or the page could not be written.\n";
 
 /* stdin copied to a file: a trace is replayed several times. */
 static FILE *spool_stdin(char *path, size_t len)
