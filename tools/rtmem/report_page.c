@@ -33,7 +33,7 @@ static const char style[] =
     ".card b{display:block;font-size:20px;font-weight:600}\n"
     ".card span{color:var(--muted);font-size:12px}\n"
     ".card.warn b{color:var(--min)}\n"
-    ".grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(480px,1fr));gap:8px 18px}\n"
+    ".grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(480px,100%),1fr));gap:8px 18px}\n"
     ".grid>div{min-width:0}\n"
     "svg.rtm-chart{width:100%;height:auto;display:block}\n"
     "svg text{font-family:inherit;fill:var(--ink)}\n"
