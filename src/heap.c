@@ -80,8 +80,8 @@ static rtm_misuse_t misuse_of(rtm_ptr_status_t st)
 
 static void note_free_level(rtm_heap_t *h)
 {
-    if (h->arena->free_bytes < h->min_free_bytes) {
-        h->min_free_bytes = h->arena->free_bytes;
+    if (front_arena(h)->free_bytes < h->min_free_bytes) {
+        h->min_free_bytes = front_arena(h)->free_bytes;
     }
 }
 
@@ -187,6 +187,7 @@ void rtm_heap_deinit(rtm_heap_t *h)
     }
     h->magic = 0;
     h->fast = 0;
+    h->fast_unlocked = 0;
     if (h->ops->deinit != NULL) {
         h->ops->deinit(h->arena);
     }
@@ -391,13 +392,17 @@ void rtm_front_update_fast(rtm_heap_t *h)
 {
     bool plain = !RTM_POISON_WRAPS && h->observer == NULL && h->step_at == 0 &&
                  h->ops->validate_free != NULL;
-    h->fast = !plain ? 0u : (h->flags & RTM_HEAP_NO_LOCK) != 0 ? FRONT_FAST_UNLOCKED : FRONT_FAST;
+    if ((h->flags & RTM_HEAP_NO_LOCK) != 0) {
+        h->fast_unlocked = plain ? FRONT_FAST_UNLOCKED : 0u;
+    } else {
+        h->fast = plain ? FRONT_FAST : 0u;
+    }
 }
 
 /* The plain path's allocation, counted; lock held (or none). */
 static inline void *alloc_plain(rtm_heap_t *h, size_t size, rtm_fail_reason_t *why)
 {
-    void *p = h->ops->alloc(h->arena, size, 0, why);
+    void *p = h->ops->alloc(front_arena(h), size, 0, why);
     if (p != NULL) {
         count_alloc(h);
     } else {
@@ -434,10 +439,9 @@ RTM_NOINLINE void *rtm_malloc(rtm_heap_t *h, size_t size)
     /* The plain path: one word says that nothing needs the call site or
      * wraps the block, and that the heap has no lock; everything else is
      * out of line, so this path saves no registers it does not use. A
-     * locked heap's word is read only under its lock: the flags, which
-     * never change, say which heap may read it here. */
-    if (h != NULL && (h->flags & RTM_HEAP_NO_LOCK) != 0 && h->fast == FRONT_FAST_UNLOCKED &&
-        size != 0) {
+     * locked heap's word for it is 0 for good, so reading it here races
+     * with nothing. */
+    if (h != NULL && h->fast_unlocked == FRONT_FAST_UNLOCKED && size != 0) {
         rtm_fail_reason_t why = RTM_FAIL_NO_MEMORY;
         void *p = alloc_plain(h, size, &why);
         if (p == NULL) {
@@ -532,7 +536,7 @@ static bool lock_valid(rtm_heap_t *h, const void *ptr, rtm_debug_op_t op, void *
 static inline rtm_ptr_status_t release_plain(rtm_heap_t *h, void *ptr)
 {
     size_t raw_usable;
-    rtm_ptr_status_t st = h->ops->validate_free(h->arena, ptr, &raw_usable);
+    rtm_ptr_status_t st = h->ops->validate_free(front_arena(h), ptr, &raw_usable);
     if (st == RTM_PTR_OK) {
         h->free_count++;
     }
@@ -599,8 +603,7 @@ static RTM_NOINLINE void free_other(rtm_heap_t *h, void *ptr, const rtm_alloc_si
 RTM_NOINLINE void rtm_free(rtm_heap_t *h, void *ptr)
 {
     /* The plain path, as in rtm_malloc. */
-    if (h != NULL && (h->flags & RTM_HEAP_NO_LOCK) != 0 && h->fast == FRONT_FAST_UNLOCKED &&
-        ptr != NULL) {
+    if (h != NULL && h->fast_unlocked == FRONT_FAST_UNLOCKED && ptr != NULL) {
         rtm_ptr_status_t st = release_plain(h, ptr);
         if (st != RTM_PTR_OK) {
             report_bad_pointer(h, ptr, st, RTM_OP_FREE);

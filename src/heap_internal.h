@@ -18,7 +18,11 @@
 
 struct rtm_heap {
     uint32_t magic;
-    uint32_t fast;        /* FRONT_FAST(_UNLOCKED) when malloc and free may take the plain path */
+    uint32_t fast;        /* locked heaps: FRONT_FAST when malloc and free may take the plain path */
+    /* Heaps made with RTM_HEAP_NO_LOCK: FRONT_FAST_UNLOCKED when they may.
+     * A locked heap's stays 0 for its life, so the plain path reads it
+     * without a lock and without looking at the flags first. */
+    uint32_t fast_unlocked;
     uint32_t flags;
     const rtm_strategy_t *ops;
     rtm_arena_stats_t *arena; /* the strategy state; its stats come first */
@@ -53,11 +57,18 @@ struct rtm_heap {
 /* The plain path of rtm_malloc and rtm_free needs nothing but the
  * strategy and the counters: no poisoning (level 0), no observer, no
  * incremental check under way (step_at 0), a strategy that validates and
- * frees in one call. rtm_front_update_fast keeps `fast` at one of these
- * exactly then (FRONT_FAST_UNLOCKED for a heap made with RTM_HEAP_NO_LOCK)
- * and at 0 otherwise, so the hot path tests one word. */
+ * frees in one call. rtm_front_update_fast keeps `fast` (a locked heap) or
+ * `fast_unlocked` (a heap made with RTM_HEAP_NO_LOCK) at these exactly
+ * then and at 0 otherwise, so the hot path tests one word. */
 #define FRONT_FAST 0x66617374u          /* "fast" */
 #define FRONT_FAST_UNLOCKED 0x66617375u /* the same, no lock to take */
+
+/* The strategy's state: it always starts FRONT_BYTES after the front, so
+ * the hot path computes it instead of loading h->arena. */
+static inline rtm_arena_stats_t *front_arena(rtm_heap_t *h)
+{
+    return (rtm_arena_stats_t *)(void *)((uint8_t *)h + FRONT_BYTES);
+}
 
 /* Recomputes h->fast after a change to what it depends on; lock held. */
 void rtm_front_update_fast(rtm_heap_t *h);
