@@ -805,16 +805,19 @@ static rtm_ptr_status_t tlsf_validate(const void *arena, const void *ptr)
     return classify(&v, ptr, &h, &word);
 }
 
-/* Frees the live block whose header, at b, holds word. */
-static RTM_TLSF_INLINE void free_block(const view_t *v, uint32_t b, uint32_t word)
+/* Frees the live block whose header, at b, holds word; next_word is the
+ * header of the block after it. */
+static RTM_TLSF_INLINE void free_block(const view_t *v, uint32_t b, uint32_t word,
+                                       uint32_t next_word)
 {
     uint32_t span = word & ~RTM_BLK_FLAGS;
     v->t->stats.free_bytes += span - RTM_BLK_HDR;
     v->t->stats.free_blocks++;
-    /* Mark it free first: if it merges into its predecessor, this stale
-     * header still reads as free, so a second free is reported as one. */
-    vwrite(v, b, word | RTM_BLK_FREE);
     if ((word & RTM_BLK_PREV_FREE) != 0) {
+        /* Marked free first: merged into its predecessor, this stale
+         * header still reads as free, so a second free is reported as
+         * one. */
+        vwrite(v, b, word | RTM_BLK_FREE);
         uint32_t prev = vlink(v, b - RTM_BLK_HDR);
         uint32_t prev_span = vspan(v, prev);
         list_remove(v, prev, prev_span);
@@ -825,7 +828,6 @@ static RTM_TLSF_INLINE void free_block(const view_t *v, uint32_t b, uint32_t wor
         b = prev;
     }
     uint32_t next = b + span;
-    uint32_t next_word = vread(v, next);
     if ((next_word & RTM_BLK_FREE) != 0) {
         uint32_t next_span = next_word & ~RTM_BLK_FLAGS;
         list_remove(v, next, next_span);
@@ -846,19 +848,70 @@ static void tlsf_free(void *arena, void *ptr)
 {
     view_t v = view_of(arena);
     uint32_t b = (uint32_t)((uint8_t *)ptr - v.base) - RTM_BLK_HDR;
-    free_block(&v, b, vread(&v, b));
+    uint32_t word = vread(&v, b);
+    free_block(&v, b, word, vread(&v, b + (word & ~RTM_BLK_FLAGS)));
 }
 
-static rtm_ptr_status_t tlsf_validate_free(void *arena, void *ptr, size_t *usable)
+/* classify, then the free if the pointer passed: the way validate_free
+ * goes when its fast test fails, to find out why. */
+static RTM_NOINLINE rtm_ptr_status_t validate_free_slow(void *arena, void *ptr, size_t *usable)
 {
     view_t v = view_of(arena);
     uint32_t h = 0, word = 0;
     rtm_ptr_status_t st = classify(&v, ptr, &h, &word);
     if (st == RTM_PTR_OK) {
         *usable = (word & ~RTM_BLK_FLAGS) - RTM_BLK_HDR;
-        free_block(&v, h, word);
+        free_block(&v, h, word, vread(&v, h + (word & ~RTM_BLK_FLAGS)));
     }
     return st;
+}
+
+/* classify's tests for the common case, ordered to share their
+ * arithmetic: a G-aligned pointer in range whose header is in the map and
+ * reads used with a span that is a multiple of G (one mask test: the span's
+ * low bits and the free flag), ending where the map has a header that does
+ * not say its predecessor is free, a free successor's span sane, and a
+ * free predecessor's footer leading to a free block that ends here. What
+ * passes is exactly a pointer classify accepts; everything else goes to
+ * classify for the verdict. A build for size (-Os) goes to classify at
+ * once. */
+static rtm_ptr_status_t tlsf_validate_free(void *arena, void *ptr, size_t *usable)
+{
+#if defined(__OPTIMIZE_SIZE__)
+    /* A build for size keeps one copy: classify's. */
+    return validate_free_slow(arena, ptr, usable);
+#else
+    view_t v = view_of(arena);
+    uintptr_t rel = (uintptr_t)ptr - (uintptr_t)v.base - v.first - RTM_BLK_HDR;
+    if (rel >= (uintptr_t)(v.end - v.first - RTM_BLK_HDR) || (rel & v.gmask) != 0) {
+        return validate_free_slow(arena, ptr, usable);
+    }
+    uint32_t h = v.first + (uint32_t)rel;
+    uint32_t word = vread(&v, h);
+    uint32_t span = word & ~RTM_BLK_PREV_FREE;
+    if (!rtm_blk_map_test(v.map, (uint32_t)rel >> v.gshift) ||
+        (word & (v.gmask & ~RTM_BLK_PREV_FREE)) != 0 ||
+        span - v.min_span > v.end - h - v.min_span ||
+        !rtm_blk_map_test(v.map, ((uint32_t)rel + span) >> v.gshift)) {
+        return validate_free_slow(arena, ptr, usable);
+    }
+    uint32_t n = h + span;
+    uint32_t next_word = vread(&v, n);
+    if ((next_word & RTM_BLK_PREV_FREE) != 0 ||
+        ((next_word & RTM_BLK_FREE) != 0 && !vspan_sane(&v, n, next_word & ~RTM_BLK_FLAGS))) {
+        return validate_free_slow(arena, ptr, usable);
+    }
+    if ((word & RTM_BLK_PREV_FREE) != 0) {
+        uint32_t prev = (uint32_t)rel >= v.min_span ? vlink(&v, h - RTM_BLK_HDR) : h;
+        if (prev - v.first >= (uint32_t)rel || !vstart(&v, prev) ||
+            (vread(&v, prev) & RTM_BLK_FREE) == 0 || prev + vspan(&v, prev) != h) {
+            return validate_free_slow(arena, ptr, usable);
+        }
+    }
+    *usable = span - RTM_BLK_HDR;
+    free_block(&v, h, word, next_word);
+    return RTM_PTR_OK;
+#endif
 }
 
 static bool tlsf_resize(void *arena, void *ptr, size_t size)
