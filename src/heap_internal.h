@@ -23,6 +23,10 @@ struct rtm_heap {
      * A locked heap's stays 0 for its life, so the plain path reads it
      * without a lock and without looking at the flags first. */
     uint32_t fast_unlocked;
+    /* FRONT_FAST_UNLOCKED when, besides, rtm_malloc may hand the whole
+     * call to the strategy's alloc_plain: it has one, and no failure hook
+     * needs the request. */
+    uint32_t malloc_unlocked;
     uint32_t flags;
     const rtm_strategy_t *ops;
     rtm_arena_stats_t *arena; /* the strategy state; its stats come first */
@@ -37,10 +41,8 @@ struct rtm_heap {
     void *hook_ctx;
     rtm_heap_observer_fn observer;
     void *observer_ctx;
-    size_t min_free_bytes;
-    size_t alloc_count;
+    rtm_alloc_books_t books; /* min_free_bytes, alloc_count, failed_count */
     size_t free_count;
-    size_t failed_count;
     size_t user_bytes;    /* levels >= 1: requested bytes of live blocks (rtm_usable_size summed) */
     size_t plain_head;    /* poison head of a block without extra alignment (0 at level 0) */
     size_t max_head;      /* largest poison head given out: bounds the search in resolve */
@@ -76,7 +78,7 @@ void rtm_front_update_fast(rtm_heap_t *h);
 /* Live blocks: every allocation and free is counted. */
 static inline size_t used_blocks(const rtm_heap_t *h)
 {
-    return h->alloc_count - h->free_count;
+    return h->books.alloc_count - h->free_count;
 }
 
 static inline bool heap_ok(const rtm_heap_t *h)

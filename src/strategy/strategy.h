@@ -30,6 +30,14 @@ typedef struct rtm_arena_stats {
 #endif
 } rtm_arena_stats_t;
 
+/* The heap front's allocation counters, which a strategy's alloc_plain
+ * keeps for it. */
+typedef struct rtm_alloc_books {
+    size_t min_free_bytes; /* lowest stats.free_bytes after an allocation */
+    size_t alloc_count;
+    size_t failed_count;
+} rtm_alloc_books_t;
+
 typedef enum rtm_ptr_status {
     RTM_PTR_OK = 0,  /* start of a live block */
     RTM_PTR_FOREIGN, /* outside the arena */
@@ -59,6 +67,13 @@ struct rtm_strategy {
     /* Allocates size > 0 bytes aligned to alignment, a power of two; values
      * <= granularity mean the granularity. NULL with *why set on failure. */
     void *(*alloc)(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why);
+
+    /* alloc(arena, size, 0, ...) for the front's plain path (no
+     * observer, no poisoning, no failure hook), which hands the whole call
+     * over: on success books->alloc_count counts it and
+     * books->min_free_bytes follows stats.free_bytes down, on failure
+     * books->failed_count counts it. May be NULL. */
+    void *(*alloc_plain)(void *arena, size_t size, rtm_alloc_books_t *books);
 
     /* Classifies a pointer the caller passed in, without trusting it:
      * RTM_PTR_OK only for the start of a live block of this arena. */

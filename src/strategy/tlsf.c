@@ -653,7 +653,8 @@ static rtm_fail_reason_t failure_reason(const tlsf_t *t, size_t size, uint32_t n
     return t->stats.free_bytes < size ? RTM_FAIL_NO_MEMORY : RTM_FAIL_FRAGMENTED;
 }
 
-static void *tlsf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
+static RTM_TLSF_INLINE void *alloc_in(void *arena, size_t size, size_t alignment,
+                                      rtm_fail_reason_t *why)
 {
     tlsf_t *t = arena;
     uint32_t need = rtm_blk_span_for(size, t->granularity, t->min_span);
@@ -680,6 +681,27 @@ static void *tlsf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_rea
     }
     if (p == NULL) {
         *why = failure_reason(t, size, need);
+    }
+    return p;
+}
+
+static void *tlsf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
+{
+    return alloc_in(arena, size, alignment, why);
+}
+
+static void *tlsf_alloc_plain(void *arena, size_t size, rtm_alloc_books_t *books)
+{
+    rtm_fail_reason_t why;
+    void *p = alloc_in(arena, size, 0, &why);
+    if (p == NULL) {
+        books->failed_count++;
+        return NULL;
+    }
+    books->alloc_count++;
+    uint32_t free_bytes = ((tlsf_t *)arena)->stats.free_bytes;
+    if (free_bytes < books->min_free_bytes) {
+        books->min_free_bytes = free_bytes;
     }
     return p;
 }
@@ -1206,6 +1228,7 @@ const rtm_strategy_t rtm_strategy_tlsf = {
     .init = tlsf_init,
     .deinit = NULL,
     .alloc = tlsf_alloc,
+    .alloc_plain = tlsf_alloc_plain,
     .validate = tlsf_validate,
     .free = tlsf_free,
     .validate_free = tlsf_validate_free,
