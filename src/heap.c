@@ -189,6 +189,7 @@ void rtm_heap_deinit(rtm_heap_t *h)
     h->fast = 0;
     h->fast_unlocked = 0;
     h->malloc_unlocked = 0;
+    h->free_unlocked = 0;
     if (h->ops->deinit != NULL) {
         h->ops->deinit(h->arena);
     }
@@ -311,7 +312,7 @@ static void count_alloc(rtm_heap_t *h)
 static void count_free(rtm_heap_t *h, const void *raw, size_t raw_usable)
 {
     note_block_change(h, raw, raw_usable);
-    h->free_count++;
+    h->books.free_count++;
 }
 
 /* Gives a validated live raw block, whose caller asked for user_bytes,
@@ -399,6 +400,7 @@ void rtm_front_update_fast(rtm_heap_t *h)
         h->malloc_unlocked = plain && h->ops->alloc_plain != NULL && h->on_alloc_failed == NULL
                                  ? FRONT_FAST_UNLOCKED
                                  : 0u;
+        h->free_unlocked = plain && h->ops->free_plain != NULL ? FRONT_FAST_UNLOCKED : 0u;
     } else {
         h->fast = plain ? FRONT_FAST : 0u;
     }
@@ -449,7 +451,7 @@ RTM_NOINLINE void *rtm_malloc(rtm_heap_t *h, size_t size)
      * call. Everything else is out of line. A locked heap's word for it is
      * 0 for good, so reading it here races with nothing. */
     if (h != NULL && h->malloc_unlocked == FRONT_FAST_UNLOCKED && size != 0) {
-        return h->ops->alloc_plain(front_arena(h), size, &h->books);
+        return h->ops->alloc_plain(front_arena(h), size);
     }
     return malloc_other(h, size, RTM_CALLER());
 }
@@ -532,33 +534,43 @@ static bool lock_valid(rtm_heap_t *h, const void *ptr, rtm_debug_op_t op, void *
     return false;
 }
 
-/* rtm_free's plain path (see rtm_malloc): validation and free in one
- * strategy call. False, with nothing done, when it does not apply. */
 /* The plain path's free, counted; lock held (or none). */
 static inline rtm_ptr_status_t release_plain(rtm_heap_t *h, void *ptr)
 {
     size_t raw_usable;
     rtm_ptr_status_t st = h->ops->validate_free(front_arena(h), ptr, &raw_usable);
     if (st == RTM_PTR_OK) {
-        h->free_count++;
+        h->books.free_count++;
     }
     return st;
 }
 
-/* rtm_free's plain path under the lock; false, with nothing done, when
- * the heap does not take it. */
-static bool free_plain_locked(rtm_heap_t *h, void *ptr)
+_Static_assert(offsetof(struct rtm_heap, books) + sizeof(rtm_alloc_books_t) == FRONT_BYTES,
+               "the books end where the strategy's state begins");
+
+void rtm_front_refused(void *arena, const void *ptr, rtm_ptr_status_t st)
 {
-    if (!heap_ok(h) || (h->flags & RTM_HEAP_NO_LOCK) != 0 || ptr == NULL) {
+    rtm_heap_t *h = (rtm_heap_t *)(void *)((uint8_t *)arena - FRONT_BYTES);
+    report_bad_pointer(h, ptr, st, RTM_OP_FREE);
+}
+
+/* rtm_free's plain path (under the lock if the heap has one); false, with
+ * nothing done, when the heap does not take it. */
+static bool free_plain_any(rtm_heap_t *h, void *ptr)
+{
+    if (!heap_ok(h) || ptr == NULL) {
         return false;
     }
-    rtm_port_lock(&h->lock);
-    if (h->fast != FRONT_FAST) { /* an observer came meanwhile */
-        rtm_port_unlock(&h->lock);
+    bool locked = (h->flags & RTM_HEAP_NO_LOCK) == 0;
+    heap_lock(h);
+    /* A locked heap's word is read under the lock: an observer may have
+     * come meanwhile. */
+    if (locked ? h->fast != FRONT_FAST : h->fast_unlocked != FRONT_FAST_UNLOCKED) {
+        heap_unlock(h);
         return false;
     }
     rtm_ptr_status_t st = release_plain(h, ptr);
-    rtm_port_unlock(&h->lock);
+    heap_unlock(h);
     if (st != RTM_PTR_OK) {
         report_bad_pointer(h, ptr, st, RTM_OP_FREE);
     }
@@ -595,7 +607,7 @@ static size_t free_checked(rtm_heap_t *h, void *ptr, bool clear, const rtm_alloc
 static RTM_NOINLINE void free_other(rtm_heap_t *h, void *ptr, const rtm_alloc_site_t *site,
                                     const void *caller)
 {
-    if (free_plain_locked(h, ptr)) {
+    if (free_plain_any(h, ptr)) {
         return;
     }
     rtm_alloc_site_t s = rtm_site_or(site, caller);
@@ -604,12 +616,10 @@ static RTM_NOINLINE void free_other(rtm_heap_t *h, void *ptr, const rtm_alloc_si
 
 RTM_NOINLINE void rtm_free(rtm_heap_t *h, void *ptr)
 {
-    /* The plain path, as in rtm_malloc. */
-    if (h != NULL && h->fast_unlocked == FRONT_FAST_UNLOCKED && ptr != NULL) {
-        rtm_ptr_status_t st = release_plain(h, ptr);
-        if (st != RTM_PTR_OK) {
-            report_bad_pointer(h, ptr, st, RTM_OP_FREE);
-        }
+    /* The plain path, as in rtm_malloc: the strategy reports a refused
+     * pointer through rtm_front_refused. */
+    if (h != NULL && h->free_unlocked == FRONT_FAST_UNLOCKED && ptr != NULL) {
+        (void)h->ops->free_plain(front_arena(h), ptr);
         return;
     }
     free_other(h, ptr, NULL, RTM_CALLER());
@@ -737,7 +747,7 @@ bool rtm_heap_info(rtm_heap_t *h, rtm_heap_info_t *info)
     info->used_blocks = used_blocks(h);
     info->free_blocks = h->arena->free_blocks;
     info->alloc_count = h->books.alloc_count;
-    info->free_count = h->free_count;
+    info->free_count = h->books.free_count;
     info->failed_count = h->books.failed_count;
     heap_unlock(h);
     return true;

@@ -27,6 +27,8 @@ struct rtm_heap {
      * call to the strategy's alloc_plain: it has one, and no failure hook
      * needs the request. */
     uint32_t malloc_unlocked;
+    /* The same for rtm_free and the strategy's free_plain. */
+    uint32_t free_unlocked;
     uint32_t flags;
     const rtm_strategy_t *ops;
     rtm_arena_stats_t *arena; /* the strategy state; its stats come first */
@@ -41,8 +43,6 @@ struct rtm_heap {
     void *hook_ctx;
     rtm_heap_observer_fn observer;
     void *observer_ctx;
-    rtm_alloc_books_t books; /* min_free_bytes, alloc_count, failed_count */
-    size_t free_count;
     size_t user_bytes;    /* levels >= 1: requested bytes of live blocks (rtm_usable_size summed) */
     size_t plain_head;    /* poison head of a block without extra alignment (0 at level 0) */
     size_t max_head;      /* largest poison head given out: bounds the search in resolve */
@@ -51,6 +51,8 @@ struct rtm_heap {
     size_t step_passes;
     size_t step_restarts;
     rtm_port_lock_t lock;
+    /* Last, ending where the strategy's state begins (rtm_books_of). */
+    _Alignas(8) rtm_alloc_books_t books;
 };
 
 /* The strategy's arena starts here, 8-aligned like the region itself. */
@@ -78,7 +80,7 @@ void rtm_front_update_fast(rtm_heap_t *h);
 /* Live blocks: every allocation and free is counted. */
 static inline size_t used_blocks(const rtm_heap_t *h)
 {
-    return h->books.alloc_count - h->free_count;
+    return h->books.alloc_count - h->books.free_count;
 }
 
 static inline bool heap_ok(const rtm_heap_t *h)

@@ -1219,6 +1219,31 @@ static void test_plain_counters(void **state)
     assert_null(rtm_malloc(bare->heap, too_big));
     assert_int_equal(bare->rec.failed_calls, 1);
     assert_int_equal(info_of(bare->heap).failed_count, failed + 2);
+    /* A refused free on the unlocked heap reaches the misuse hook too and
+     * changes nothing (RTM_SYSTEM's blocks lie outside the region: an
+     * interior pointer is foreign there, tested elsewhere). */
+    if (ts_frees(s) && s != RTM_SYSTEM) {
+        while (n > 0) {
+            n--;
+            rtm_free(bare->heap, kept[0][n]);
+        }
+        uint8_t *p = rtm_malloc(bare->heap, 64);
+        assert_non_null(p);
+        rtm_heap_info_t before = info_of(bare->heap);
+        unsigned calls = bare->rec.misuse_calls;
+        rtm_free(bare->heap, p + 8);
+        assert_int_equal(bare->rec.misuse_calls, calls + 1);
+        assert_int_equal(bare->rec.misuse_kind, RTM_MISUSE_INVALID_POINTER);
+        assert_ptr_equal(bare->rec.misuse_address, p + 8);
+        rtm_heap_info_t after = info_of(bare->heap);
+        ts_assert_info_equal(&before, &after);
+        rtm_free(bare->heap, p);
+        rtm_free(bare->heap, p);
+        assert_int_equal(bare->rec.misuse_calls, calls + 2);
+        assert_int_equal(bare->rec.misuse_kind, RTM_MISUSE_DOUBLE_FREE);
+        assert_int_equal(info_of(bare->heap).free_count, before.free_count + 1);
+        assert_true(rtm_heap_check(bare->heap, NULL));
+    }
 }
 
 static void test_exhaustion(void **state)

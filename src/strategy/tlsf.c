@@ -690,20 +690,11 @@ static void *tlsf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_rea
     return alloc_in(arena, size, alignment, why);
 }
 
-static void *tlsf_alloc_plain(void *arena, size_t size, rtm_alloc_books_t *books)
+static void *tlsf_alloc_plain(void *arena, size_t size)
 {
     rtm_fail_reason_t why;
     void *p = alloc_in(arena, size, 0, &why);
-    if (p == NULL) {
-        books->failed_count++;
-        return NULL;
-    }
-    books->alloc_count++;
-    uint32_t free_bytes = ((tlsf_t *)arena)->stats.free_bytes;
-    if (free_bytes < books->min_free_bytes) {
-        books->min_free_bytes = free_bytes;
-    }
-    return p;
+    return rtm_plain_allocated(arena, p, ((tlsf_t *)arena)->stats.free_bytes);
 }
 
 /* Is span a plausible span for a header at h? Never lets a read leave the
@@ -897,7 +888,7 @@ static RTM_NOINLINE rtm_ptr_status_t validate_free_slow(void *arena, void *ptr, 
  * passes is exactly a pointer classify accepts; everything else goes to
  * classify for the verdict. A build for size (-Os) goes to classify at
  * once. */
-static rtm_ptr_status_t tlsf_validate_free(void *arena, void *ptr, size_t *usable)
+static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_in(void *arena, void *ptr, size_t *usable)
 {
 #if defined(__OPTIMIZE_SIZE__)
     /* A build for size keeps one copy: classify's. */
@@ -934,6 +925,17 @@ static rtm_ptr_status_t tlsf_validate_free(void *arena, void *ptr, size_t *usabl
     free_block(&v, h, word, next_word);
     return RTM_PTR_OK;
 #endif
+}
+
+static rtm_ptr_status_t tlsf_validate_free(void *arena, void *ptr, size_t *usable)
+{
+    return validate_free_in(arena, ptr, usable);
+}
+
+static rtm_ptr_status_t tlsf_free_plain(void *arena, void *ptr)
+{
+    size_t usable;
+    return rtm_plain_freed(arena, ptr, validate_free_in(arena, ptr, &usable));
 }
 
 static bool tlsf_resize(void *arena, void *ptr, size_t size)
@@ -1232,6 +1234,7 @@ const rtm_strategy_t rtm_strategy_tlsf = {
     .validate = tlsf_validate,
     .free = tlsf_free,
     .validate_free = tlsf_validate_free,
+    .free_plain = tlsf_free_plain,
     .resize = tlsf_resize,
     .usable_size = tlsf_usable_size,
     .largest_free = tlsf_largest_free,
