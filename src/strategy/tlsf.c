@@ -429,11 +429,10 @@ static void release_tail(const view_t *v, uint32_t b, uint32_t keep, uint32_t sp
  * fails only when no free block is large enough. */
 static RTM_TLSF_INLINE uint32_t find_free(const view_t *v, uint32_t need, uint32_t *cls)
 {
+    /* Every caller checks need <= end - first, which the classes cover:
+     * fl < fl_count. */
     uint32_t own = class_in(need);
     uint32_t fl = own >> SL_LOG2;
-    if (fl >= v->fl_count) {
-        return 0;
-    }
     *cls = own;
     uint32_t c = v->heads[own];
     for (uint32_t k = 0; c != 0 && k <= OWN_CLASS_SCAN; k++) {
