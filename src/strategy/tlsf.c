@@ -151,7 +151,7 @@ static inline bool is_block_start(const tlsf_t *t, uint32_t h)
 static inline uint32_t msb32(uint32_t x)
 {
 #if defined(__GNUC__) || defined(__clang__)
-    return 31u - (uint32_t)__builtin_clz(x);
+    return 31u ^ (uint32_t)__builtin_clz(x); /* = 31 - clz: one bsr on x86 */
 #else
     uint32_t n = 0;
     while (x >>= 1) {
