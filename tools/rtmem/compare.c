@@ -30,7 +30,7 @@ static size_t round16(size_t n)
 /* One replay at size, stopping at the first failure. 1 completes, 0 fails,
  * -1 error (err filled), -2 passed the deadline. r (optional) gets the
  * result. */
-static int completes(const char *path, const rtm_replay_opts_t *base, size_t size,
+static int completes(const rtm_trace_src_t *src, const rtm_replay_opts_t *base, size_t size,
                      rtm_min_size_t *out, rtm_replay_result_t *r, char *err, size_t errlen)
 {
     rtm_replay_opts_t o = *base;
@@ -48,7 +48,7 @@ static int completes(const char *path, const rtm_replay_opts_t *base, size_t siz
         r = own;
     }
     out->runs++;
-    int rc = rtm_replay_run(path, &o, r, err, errlen);
+    int rc = rtm_replay_src(src, &o, r, err, errlen);
     bool ok = r->completed;
     bool refused = r->init_refused;
     bool late = r->timed_out;
@@ -74,6 +74,26 @@ static int completes(const char *path, const rtm_replay_opts_t *base, size_t siz
 int rtm_min_size_search(const char *path, const rtm_replay_opts_t *o, size_t cap,
                         rtm_min_size_t *out, char *err, size_t errlen)
 {
+    rtm_trace_mem_t mem;
+    rtm_trace_src_t src = {.path = path};
+    int rc = rtm_trace_mem_load(&mem, path, o->lenient, o->mem_limit, err, errlen);
+    if (rc == 2) {
+        memset(out, 0, sizeof *out);
+        return 2;
+    }
+    if (rc == 0) {
+        src.mem = &mem;
+    }
+    rc = rtm_min_size_search_src(&src, o, cap, out, err, errlen);
+    if (src.mem != NULL) {
+        rtm_trace_mem_free(&mem);
+    }
+    return rc;
+}
+
+int rtm_min_size_search_src(const rtm_trace_src_t *src, const rtm_replay_opts_t *o, size_t cap,
+                            rtm_min_size_t *out, char *err, size_t errlen)
+{
     memset(out, 0, sizeof *out);
     if (o->strategy == RTM_SYSTEM) {
         return 0; /* no bounded arena: n/a */
@@ -98,7 +118,7 @@ int rtm_min_size_search(const char *path, const rtm_replay_opts_t *o, size_t cap
         if (measured > cap) {
             measured = cap;
         }
-        c = completes(path, o, measured, out, r, err, errlen);
+        c = completes(src, o, measured, out, r, err, errlen);
         if (c != 0 || measured == cap) {
             break;
         }
@@ -122,7 +142,7 @@ int rtm_min_size_search(const char *path, const rtm_replay_opts_t *o, size_t cap
     size_t lo = (size_t)(r->peak_live / 16u * 16u);
     bool lo_run = false;
     if (lo < lo0) {
-        c = completes(path, o, lo0, out, NULL, err, errlen);
+        c = completes(src, o, lo0, out, NULL, err, errlen);
         if (c < 0) {
             status = c == -1 ? 2 : 0;
             goto done;
@@ -139,7 +159,7 @@ int rtm_min_size_search(const char *path, const rtm_replay_opts_t *o, size_t cap
      * the gap until it completes (or reaches the measured size). */
     size_t guess = round16(out->high_water);
     while (guess > lo && guess < hi) {
-        c = completes(path, o, guess, out, NULL, err, errlen);
+        c = completes(src, o, guess, out, NULL, err, errlen);
         if (c < 0) {
             status = c == -1 ? 2 : 0;
             goto done;
@@ -156,7 +176,7 @@ int rtm_min_size_search(const char *path, const rtm_replay_opts_t *o, size_t cap
     /* Bisection on multiples of 16: lo fails, hi completes. */
     while (hi - lo > 16u) {
         size_t mid = lo + ((hi - lo) / 32u) * 16u;
-        c = completes(path, o, mid, out, NULL, err, errlen);
+        c = completes(src, o, mid, out, NULL, err, errlen);
         if (c < 0) {
             status = c == -1 ? 2 : 0;
             goto done;
@@ -176,7 +196,7 @@ int rtm_min_size_search(const char *path, const rtm_replay_opts_t *o, size_t cap
         unsigned steps = 0;
         unsigned total = 0;
         while (s >= lo0 && s != 0 && steps < RTM_MIN_SIZE_SCAN && total < RTM_MIN_SIZE_SCAN_MAX) {
-            c = completes(path, o, s, out, NULL, err, errlen);
+            c = completes(src, o, s, out, NULL, err, errlen);
             if (c < 0) {
                 status = c == -1 ? 2 : 0;
                 goto done;
@@ -205,7 +225,7 @@ found:
     } else if (lo_run && lo == hi - 16u) {
         out->below_fails = true;
     } else {
-        c = completes(path, o, hi - 16u, out, NULL, err, errlen);
+        c = completes(src, o, hi - 16u, out, NULL, err, errlen);
         if (c < 0) {
             status = c == -1 ? 2 : 0;
             goto done;
@@ -284,42 +304,26 @@ static const char compare_usage[] =
     "  --json            one JSON object instead of the tables\n"
     "  --quiet, -q       no progress line (it is shown only when stderr is a terminal)\n"
     "\n"
-    "Every replay re-reads the trace file (streaming; nothing is cached), so TRACE must be\n"
-    "a file, not '-'.\n"
+    "Each TRACE is parsed once into memory (16 bytes per event; over 1 GiB it is streamed\n"
+    "on every run instead), so TRACE must be a file, not '-'.\n"
     "Exit: 0 a recommendation was made, 1 no strategy completes some trace, 2 bad usage or input.\n";
 
 
-typedef enum row_status {
-    ROW_FOUND,    /* a checked minimum */
-    ROW_NA,       /* system: no bounded arena */
-    ROW_HOPELESS, /* does not complete at HOPELESS_FACTOR x the best */
-    ROW_TOO_SLOW, /* search passed its budget */
-    ROW_NONE      /* no minimum below RTM_MIN_SIZE_CAP, or the check failed */
-} row_status_t;
-
-typedef struct row {
-    rtm_strategy_id_t strategy;
-    rtm_min_size_t min;
-    row_status_t status;
-    size_t run_size;
-    bool ran;                 /* timed runs done */
-    uint64_t median_ns;       /* median of the timed runs' medians */
-    uint64_t search_ns;
-    rtm_replay_result_t run;  /* the timed run with that median */
-} row_t;
+typedef rtm_compare_status_t row_status_t;
+typedef rtm_compare_row_t row_t;
 
 static const char *status_name(row_status_t s)
 {
     switch (s) {
-    case ROW_FOUND:
+    case RTM_COMPARE_FOUND:
         return "ok";
-    case ROW_NA:
+    case RTM_COMPARE_NA:
         return "n/a";
-    case ROW_HOPELESS:
+    case RTM_COMPARE_HOPELESS:
         return "hopeless";
-    case ROW_TOO_SLOW:
+    case RTM_COMPARE_TOO_SLOW:
         return "too_slow";
-    case ROW_NONE:
+    case RTM_COMPARE_NONE:
         break;
     }
     return "none";
@@ -346,7 +350,7 @@ static void print_table(FILE *o, const char *path, const row_t *rows, size_t n, 
         const char *chk = "-";
         (void)snprintf(ratio, sizeof ratio, "-");
         switch (w->status) {
-        case ROW_FOUND:
+        case RTM_COMPARE_FOUND:
             (void)snprintf(ms, sizeof ms, "%zu", w->min.size);
             if (peak_live != 0) {
                 (void)snprintf(ratio, sizeof ratio, "%.2f",
@@ -354,16 +358,16 @@ static void print_table(FILE *o, const char *path, const row_t *rows, size_t n, 
             }
             chk = "ok";
             break;
-        case ROW_NA:
+        case RTM_COMPARE_NA:
             (void)snprintf(ms, sizeof ms, "n/a");
             break;
-        case ROW_HOPELESS:
+        case RTM_COMPARE_HOPELESS:
             (void)snprintf(ms, sizeof ms, "> %ux best", HOPELESS_FACTOR);
             break;
-        case ROW_TOO_SLOW:
+        case RTM_COMPARE_TOO_SLOW:
             (void)snprintf(ms, sizeof ms, "too slow");
             break;
-        case ROW_NONE:
+        case RTM_COMPARE_NONE:
             (void)snprintf(ms, sizeof ms, w->min.size != 0 ? "%zu" : "> 1 GiB", w->min.size);
             chk = w->min.size != 0 ? "FAILED" : "-";
             break;
@@ -383,10 +387,10 @@ static void print_table(FILE *o, const char *path, const row_t *rows, size_t n, 
     }
     for (size_t i = 0; i < n; i++) {
         const row_t *w = &rows[i];
-        if (w->status == ROW_HOPELESS) {
+        if (w->status == RTM_COMPARE_HOPELESS) {
             fprintf(o, "%s: does not complete at %zu bytes (%ux the best minimum); not searched\n",
                     rtm_strategy_name(w->strategy), w->min.cap, HOPELESS_FACTOR);
-        } else if (w->status == ROW_TOO_SLOW) {
+        } else if (w->status == RTM_COMPARE_TOO_SLOW) {
             fprintf(o, "%s: search stopped after %.1f s (its budget, see --budget)\n",
                     rtm_strategy_name(w->strategy), (double)w->search_ns / 1e9);
         }
@@ -402,7 +406,7 @@ static void print_row_json(FILE *o, const char *path, const row_t *w, uint64_t p
 {
     fprintf(o, "{\"strategy\":\"%s\",\"status\":\"%s\",\"min_size\":", rtm_strategy_name(w->strategy),
             status_name(w->status));
-    if (w->status == ROW_FOUND) {
+    if (w->status == RTM_COMPARE_FOUND) {
         fprintf(o, "%zu,\"min_size_ratio\":", w->min.size);
         if (peak_live != 0) {
             fprintf(o, "%.4f", (double)w->min.size / (double)peak_live);
@@ -437,7 +441,7 @@ static int cmp_u64(const void *a, const void *b)
 
 /* TIMED_RUNS timed runs at w->run_size; w->run keeps the one whose median
  * is the median of the medians. 0, or 2 with err filled. */
-static int timed_runs(const char *path, const rtm_replay_opts_t *base, row_t *w,
+static int timed_runs(const rtm_trace_src_t *src, const rtm_replay_opts_t *base, row_t *w,
                       rtm_replay_result_t *scratch, char *err, size_t errlen)
 {
     uint64_t med[TIMED_RUNS];
@@ -446,7 +450,7 @@ static int timed_runs(const char *path, const rtm_replay_opts_t *base, row_t *w,
     o.timing = true;
     o.deadline_ns = 0;
     for (unsigned i = 0; i < TIMED_RUNS; i++) {
-        if (rtm_replay_run(path, &o, scratch, err, errlen) != 0) {
+        if (rtm_replay_src(src, &o, scratch, err, errlen) != 0) {
             return 2;
         }
         med[i] = rtm_hist_quantile(&scratch->hist, 0.5);
@@ -464,10 +468,10 @@ static int timed_runs(const char *path, const rtm_replay_opts_t *base, row_t *w,
 
 /* One trace's shared inputs for the rows. */
 typedef struct trace_ctx {
-    const char *path;
-    const rtm_tool_cli_t *cli;
+    rtm_trace_src_t src;      /* loaded once: workers share it (fork, copy-on-write) */
+    const rtm_compare_opts_t *opts;
     rtm_progress_t *progress; /* NULL in a worker process */
-    double stage0, stages;
+    size_t nrows;
     size_t best;              /* smallest checked minimum so far (0: none) */
     uint64_t fastest_search;  /* its search time */
 } trace_ctx_t;
@@ -477,17 +481,18 @@ typedef struct trace_ctx {
 static int measure_row(const trace_ctx_t *t, row_t *w, size_t index, rtm_replay_result_t *scratch,
                        char *err, size_t errlen)
 {
-    const rtm_tool_cli_t *c = t->cli;
-    double stage = t->stage0 + (double)index;
+    const rtm_compare_opts_t *c = t->opts;
+    double per_row = c->progress_span / (double)t->nrows;
+    size_t system_size = c->system_size != 0 ? c->system_size : RTM_REPLAY_DEFAULT_SIZE;
     rtm_replay_opts_t o = {
         .strategy = w->strategy,
-        .heap_size = c->size,
+        .heap_size = system_size,
         .align = c->align,
         .lenient = c->lenient,
         .progress = t->progress,
         /* about 20 runs of a search, then the timed runs */
-        .progress_base = stage / t->stages,
-        .progress_span = 1.0 / t->stages / 24.0,
+        .progress_base = c->progress_base + per_row * (double)index,
+        .progress_span = per_row / 24.0,
     };
     if (t->progress != NULL) {
         rtm_progress_update(t->progress, o.progress_base);
@@ -502,26 +507,26 @@ static int measure_row(const trace_ctx_t *t, row_t *w, size_t index, rtm_replay_
     size_t cap = t->best != 0 && t->best <= RTM_MIN_SIZE_CAP / HOPELESS_FACTOR
                      ? t->best * HOPELESS_FACTOR
                      : 0;
-    if (rtm_min_size_search(t->path, &o, cap, &w->min, err, errlen) != 0) {
+    if (rtm_min_size_search_src(&t->src, &o, cap, &w->min, err, errlen) != 0) {
         return 2;
     }
     w->search_ns = rtm_tool_now_ns() - t0;
     if (w->strategy == RTM_SYSTEM) {
-        w->status = ROW_NA;
-        w->run_size = c->size;
+        w->status = RTM_COMPARE_NA;
+        w->run_size = system_size;
     } else if (w->min.found) {
-        w->status = ROW_FOUND;
+        w->status = RTM_COMPARE_FOUND;
         w->run_size = recommended_size(w->min.size);
     } else {
-        w->status = w->min.timed_out                ? ROW_TOO_SLOW
-                    : w->min.over_cap && cap != 0   ? ROW_HOPELESS
-                                                    : ROW_NONE;
+        w->status = w->min.timed_out                ? RTM_COMPARE_TOO_SLOW
+                    : w->min.over_cap && cap != 0   ? RTM_COMPARE_HOPELESS
+                                                    : RTM_COMPARE_NONE;
     }
-    if (w->status != ROW_FOUND && w->status != ROW_NA) {
+    if (w->status != RTM_COMPARE_FOUND && w->status != RTM_COMPARE_NA) {
         return 0;
     }
-    o.progress_base = (stage + 20.0 / 24.0) / t->stages;
-    if (timed_runs(t->path, &o, w, scratch, err, errlen) != 0) {
+    o.progress_base = c->progress_base + per_row * ((double)index + 20.0 / 24.0);
+    if (timed_runs(&t->src, &o, w, scratch, err, errlen) != 0) {
         if (w->strategy == RTM_SYSTEM) {
             return 0; /* not compiled in (RTMEM_WITH_SYSTEM off): an empty row */
         }
@@ -682,13 +687,53 @@ static int measure_rest(trace_ctx_t *t, row_t *rows, size_t n, unsigned jobs,
         }
         if (t->progress != NULL) {
             double share = (double)(1u + done) / (double)(1u + n);
-            rtm_progress_update(t->progress, (t->stage0 + share * (double)(1u + n)) / t->stages);
+            rtm_progress_update(t->progress, t->opts->progress_base + t->opts->progress_span * share);
         }
         if (status != 0 && running == 0) {
             break;
         }
     }
     free(msg);
+    return status;
+}
+
+int rtm_compare_trace(const char *path, const rtm_compare_opts_t *o, rtm_compare_row_t *rows,
+                      size_t n, char *err, size_t errlen)
+{
+    for (size_t k = 0; k < n; k++) {
+        rtm_strategy_id_t s = rows[k].strategy;
+        memset(&rows[k], 0, sizeof rows[k]);
+        rows[k].strategy = s;
+    }
+    if (n == 0) {
+        return 0;
+    }
+    rtm_trace_mem_t mem;
+    trace_ctx_t t = {.src = {.path = path}, .opts = o, .progress = o->progress, .nrows = n};
+    int rc = rtm_trace_mem_load(&mem, path, o->lenient, o->mem_limit, err, errlen);
+    if (rc == 2) {
+        return 2;
+    }
+    if (rc == 0) {
+        t.src.mem = &mem;
+    }
+    rtm_replay_result_t *scratch = malloc(sizeof *scratch);
+    int status = 2;
+    if (scratch == NULL) {
+        (void)snprintf(err, errlen, "out of memory");
+    } else if (measure_row(&t, &rows[0], 0, scratch, err, errlen) == 0) {
+        /* The first strategy alone: its minimum is the cap's base and its
+         * search time the budget's; the others in parallel after it. */
+        if (rows[0].status == RTM_COMPARE_FOUND) {
+            t.best = rows[0].min.size;
+            t.fastest_search = rows[0].search_ns;
+        }
+        status = measure_rest(&t, rows + 1, n - 1u, o->jobs, scratch, err, errlen);
+    }
+    free(scratch);
+    if (t.src.mem != NULL) {
+        rtm_trace_mem_free(&mem);
+    }
     return status;
 }
 
@@ -731,39 +776,33 @@ int rtm_cmd_compare(int argc, char **argv)
         all_found[k] = list[k] != RTM_SYSTEM;
     }
     row_t *rows = calloc(nstrat, sizeof *rows);
-    rtm_replay_result_t *scratch = malloc(sizeof *scratch);
-    if (rows == NULL || scratch == NULL) {
-        free(rows);
-        free(scratch);
+    if (rows == NULL) {
         rtm_esc_msg(stderr, "rtmem compare: out of memory");
         return 2;
     }
     rtm_progress_t prog;
     rtm_progress_init(&prog, stderr, "rtmem compare", c.quiet);
-    double stages = (double)c.nfiles * (double)nstrat;
+    rtm_compare_opts_t co = {
+        .system_size = c.size,
+        .align = c.align,
+        .lenient = c.lenient,
+        .budget_set = c.budget_set,
+        .budget_ns = c.budget_ns,
+        .jobs = c.jobs,
+        .progress = &prog,
+        .progress_span = 1.0 / (double)c.nfiles,
+    };
     char err[RTM_TRACE_ERR_MAX];
     if (c.json) {
         fprintf(stdout, "{\"traces\":[");
     }
     int status = 0;
     for (size_t f = 0; f < c.nfiles && status == 0; f++) {
-        trace_ctx_t t = {.path = c.files[f], .cli = &c, .progress = &prog,
-                         .stage0 = (double)(f * nstrat), .stages = stages};
         for (size_t k = 0; k < nstrat; k++) {
-            memset(&rows[k], 0, sizeof rows[k]);
             rows[k].strategy = list[k];
         }
-        /* The first strategy alone: its minimum is the cap's base and its
-         * search time the budget's; the others in parallel after it. */
-        if (measure_row(&t, &rows[0], 0, scratch, err, sizeof err) != 0) {
-            status = 2;
-        } else {
-            if (rows[0].status == ROW_FOUND) {
-                t.best = rows[0].min.size;
-                t.fastest_search = rows[0].search_ns;
-            }
-            status = measure_rest(&t, rows + 1, nstrat - 1u, c.jobs, scratch, err, sizeof err);
-        }
+        co.progress_base = (double)f / (double)c.nfiles;
+        status = rtm_compare_trace(c.files[f], &co, rows, nstrat, err, sizeof err);
         if (status != 0) {
             rtm_progress_done(&prog);
             rtm_esc_line(stderr, err);
@@ -774,10 +813,10 @@ int rtm_cmd_compare(int argc, char **argv)
         rtm_trace_counts_t skipped = {0};
         for (size_t k = 0; k < nstrat; k++) {
             row_t *w = &rows[k];
-            if (w->status == ROW_FOUND && w->min.size > worst_min[k]) {
+            if (w->status == RTM_COMPARE_FOUND && w->min.size > worst_min[k]) {
                 worst_min[k] = w->min.size;
             }
-            if (w->status != ROW_FOUND) {
+            if (w->status != RTM_COMPARE_FOUND) {
                 all_found[k] = false;
             }
             if (w->ran) {
@@ -811,7 +850,6 @@ int rtm_cmd_compare(int argc, char **argv)
         }
     }
     free(rows);
-    free(scratch);
     if (status != 0) {
         if (c.json) {
             fprintf(stdout, "]}\n");

@@ -13,6 +13,7 @@
 
 #include "progress.h"
 #include "rtmem/heap.h"
+#include "trace_mem.h"
 #include "trace_reader.h"
 
 /* Default region size of replay (and of the timed runs of compare when
@@ -54,9 +55,17 @@ typedef struct rtm_replay_opts {
      * redraws it at progress_base + progress_span x (share of the file read). */
     rtm_progress_t *progress;
     double progress_base, progress_span;
-    /* Nonzero: stop the run once CLOCK_MONOTONIC passes this (ns); the
-     * result then has timed_out set and completed false. */
+    /* Nonzero: stop the run once CLOCK_MONOTONIC passes this (ns), or
+     * early, once a sixty-fourth of the trace is done, when at its pace so
+     * far the run would take more than twice the time that was left before
+     * the deadline when it began; the result then has timed_out set and
+     * completed false. */
     uint64_t deadline_ns;
+    /* Functions that replay a path many times (rtm_min_size_search,
+     * rtm_replay_auto_size) load it into memory first when it takes at most
+     * this many bytes there (trace_mem.h; 0 = RTM_TRACE_MEM_LIMIT), and
+     * stream it on every run otherwise. Same results either way. */
+    size_t mem_limit;
 } rtm_replay_opts_t;
 
 typedef struct rtm_replay_result {
@@ -88,12 +97,31 @@ typedef struct rtm_replay_result {
     rtm_hist_t hist;             /* per-operation times (opts.timing) */
 } rtm_replay_result_t;
 
-/* Replays path ("-" = stdin) with o. Returns 0 when the trace was read to
- * the end (or, with stop_on_fail, to its first failed allocation), 2 on bad
- * input or a refused configuration, with "FILE:LINE: ..." or another
- * one-line message in err. */
+/* Replays path ("-" = stdin) with o, streaming it (memory: the live IDs).
+ * Returns 0 when the trace was read to the end (or, with stop_on_fail, to
+ * its first failed allocation), 2 on bad input or a refused configuration,
+ * with "FILE:LINE: ..." or another one-line message in err. */
 int rtm_replay_run(const char *path, const rtm_replay_opts_t *o, rtm_replay_result_t *res,
                    char *err, size_t errlen);
+
+/* The same run over a loaded trace (trace_mem.h): the same result as
+ * rtm_replay_run on its file, except that `skipped` counts the whole trace
+ * even when the run stopped early. The text of a failing event is read
+ * again from the file (about a millisecond). Returns 0, or 2 for a refused
+ * configuration (bad input was refused by the load). */
+int rtm_replay_mem(const rtm_trace_mem_t *m, const rtm_replay_opts_t *o,
+                   rtm_replay_result_t *res, char *err, size_t errlen);
+
+/* What a search or a series of runs reads: the loaded trace mem when not
+ * NULL, else the file path, streamed on every run. */
+typedef struct rtm_trace_src {
+    const char *path;
+    const rtm_trace_mem_t *mem;
+} rtm_trace_src_t;
+
+/* rtm_replay_mem or rtm_replay_run, as src says. */
+int rtm_replay_src(const rtm_trace_src_t *src, const rtm_replay_opts_t *o,
+                   rtm_replay_result_t *res, char *err, size_t errlen);
 
 /* The minimum region size (multiple of 16) with which the trace completes,
  * for o's strategy and granularity (o->heap_size and o->preset ignored).
@@ -123,9 +151,13 @@ typedef struct rtm_min_size {
 #define RTM_MIN_SIZE_SCAN_MAX 32u            /* ...restarted below each hit, 32 runs at most */
 
 /* cap: largest size tried (0 = RTM_MIN_SIZE_CAP). Returns 0, or 2 on bad
- * input (err filled). */
+ * input (err filled). Loads path into memory first (o->mem_limit). */
 int rtm_min_size_search(const char *path, const rtm_replay_opts_t *o, size_t cap,
                         rtm_min_size_t *out, char *err, size_t errlen);
+
+/* The same search over src (a loaded trace: no file reading at all). */
+int rtm_min_size_search_src(const rtm_trace_src_t *src, const rtm_replay_opts_t *o, size_t cap,
+                            rtm_min_size_t *out, char *err, size_t errlen);
 
 /* replay without --size: the smallest size among peak, peak x 9/8,
  * peak x (9/8)^2, ... (multiples of 16, at least the heap's minimum; peak
@@ -147,6 +179,53 @@ uint64_t rtm_tool_now_ns(void);
  * lowest index). Returns the index, or n when none is usable. */
 size_t rtm_compare_pick(size_t n, const bool *usable, const size_t *min_size,
                         const uint64_t *median_ns);
+
+/* What rtm_compare_trace found for one strategy. */
+typedef enum rtm_compare_status {
+    RTM_COMPARE_FOUND,    /* a checked minimum */
+    RTM_COMPARE_NA,       /* system: no bounded arena */
+    RTM_COMPARE_HOPELESS, /* does not complete at 8x the best minimum found before it */
+    RTM_COMPARE_TOO_SLOW, /* its search passed its time budget */
+    RTM_COMPARE_NONE      /* no minimum below RTM_MIN_SIZE_CAP, or the check failed */
+} rtm_compare_status_t;
+
+typedef struct rtm_compare_row {
+    rtm_strategy_id_t strategy;  /* set by the caller */
+    rtm_min_size_t min;
+    rtm_compare_status_t status;
+    size_t run_size;             /* of the timed runs: minimum + 25%, rounded up to 1 KiB */
+    bool ran;                    /* timed runs done */
+    uint64_t median_ns;          /* median of the timed runs' medians */
+    uint64_t search_ns;
+    rtm_replay_result_t run;     /* the first timed run */
+} rtm_compare_row_t;
+
+typedef struct rtm_compare_opts {
+    size_t system_size;   /* budget of the system strategy (0 = RTM_REPLAY_DEFAULT_SIZE) */
+    size_t align;         /* heap granularity; 0 = default */
+    bool lenient;
+    bool budget_set;      /* false: 5x the first row's search time, at least 5 s */
+    uint64_t budget_ns;   /* with budget_set: per row; 0 = no limit */
+    unsigned jobs;        /* rows after the first searched at once in worker processes; 0, 1 = none */
+    size_t mem_limit;     /* as rtm_replay_opts_t.mem_limit */
+    rtm_progress_t *progress; /* NULL: no progress line */
+    double progress_base, progress_span; /* the share of the line this trace takes */
+} rtm_compare_opts_t;
+
+/* `rtmem compare` on one trace, without printing: fills rows[0..n) (each
+ * with .strategy set by the caller, the rest zeroed here). The trace is
+ * read once into memory (then shared by the worker processes) unless it is
+ * larger than o->mem_limit, then streamed on every run. rows[0] is searched
+ * first: a later row is hopeless when it does not complete at 8 times
+ * rows[0]'s minimum, and (without budget_set) its budget is 5 times
+ * rows[0]'s search time, at least 5 s. A found row's minimum is checked (it
+ * completes there and fails 16 bytes below); found and n/a rows get
+ * TIMED_RUNS timed runs at run_size. Returns 0, or 2 with err filled
+ * ("FILE:LINE: ..." on bad input). Forks and waits for its workers; not
+ * for a multithreaded caller. Cost: on a 2.4M-event trace, about 20 s of
+ * CPU for the five strategies. */
+int rtm_compare_trace(const char *path, const rtm_compare_opts_t *o, rtm_compare_row_t *rows,
+                      size_t n, char *err, size_t errlen);
 
 /* Shared command-line helpers. */
 bool rtm_tool_parse_size(const char *s, size_t *out);        /* 4096, 64K, 64KiB, 1M, 1G */
