@@ -2,6 +2,7 @@
  * recommendation. See docs/tools.md. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -70,6 +71,317 @@ static int completes(const rtm_trace_src_t *src, const rtm_replay_opts_t *base, 
 }
 
 #define MEASURE_FIRST ((size_t)1 << 20)
+#define MAX_BATCH 8u /* at most this many sizes replayed at once */
+
+static bool write_all(int fd, const void *buf, size_t len);
+static bool read_all(int fd, void *buf, size_t len);
+
+bool rtm_helper_pool_open(rtm_helper_pool_t *p, unsigned n)
+{
+    int fds[2];
+    p->take_fd = -1;
+    p->give_fd = -1;
+    if (n == 0 || n > 4096u || pipe(fds) != 0) {
+        return false;
+    }
+    static const char tokens[4096];
+    if (fcntl(fds[0], F_SETFL, O_NONBLOCK) != 0 || !write_all(fds[1], tokens, n)) {
+        close(fds[0]);
+        close(fds[1]);
+        return false;
+    }
+    p->take_fd = fds[0];
+    p->give_fd = fds[1];
+    return true;
+}
+
+void rtm_helper_pool_close(rtm_helper_pool_t *p)
+{
+    if (p->take_fd >= 0) {
+        close(p->take_fd);
+        close(p->give_fd);
+    }
+    p->take_fd = -1;
+    p->give_fd = -1;
+}
+
+/* Up to want helpers from the pool (never waits). */
+static size_t take_helpers(const rtm_helper_pool_t *p, size_t want)
+{
+    char buf[MAX_BATCH];
+    if (p == NULL || p->take_fd < 0 || want == 0) {
+        return 0;
+    }
+    ssize_t n = read(p->take_fd, buf, want < sizeof buf ? want : sizeof buf);
+    return n > 0 ? (size_t)n : 0;
+}
+
+static void give_helpers(const rtm_helper_pool_t *p, size_t n)
+{
+    static const char buf[MAX_BATCH];
+    if (p != NULL && n > 0) {
+        (void)write_all(p->give_fd, buf, n);
+    }
+}
+
+/* What a helper process sends back. */
+typedef struct helper_msg {
+    int c;
+    char err[RTM_TRACE_ERR_MAX];
+} helper_msg_t;
+
+/* completes() for sizes[0..m): sizes[1..m) in helper processes (the caller
+ * holds m - 1 helpers), sizes[0] here; c[i] the results. Returns -1 if one
+ * was an error (err: the first), else -2 if one timed out, else 0. */
+static int completes_batch(const rtm_trace_src_t *src, const rtm_replay_opts_t *o,
+                           const size_t *sizes, size_t m, int *c, rtm_min_size_t *out,
+                           char *err, size_t errlen)
+{
+    pid_t pid[MAX_BATCH];
+    int fd[MAX_BATCH];
+    for (size_t i = 1; i < m; i++) {
+        int fds[2];
+        pid[i] = -1;
+        if (pipe(fds) != 0) {
+            continue; /* replayed here instead */
+        }
+        pid_t p = fork();
+        if (p == 0) {
+            close(fds[0]);
+            rtm_replay_opts_t own = *o;
+            own.progress = NULL; /* the parent draws the line */
+            own.helpers = NULL;
+            rtm_min_size_t scratch;
+            memset(&scratch, 0, sizeof scratch);
+            helper_msg_t msg;
+            memset(&msg, 0, sizeof msg);
+            msg.c = completes(src, &own, sizes[i], &scratch, NULL, msg.err, sizeof msg.err);
+            _exit(write_all(fds[1], &msg, sizeof msg) ? 0 : 1);
+        }
+        close(fds[1]);
+        if (p < 0) {
+            close(fds[0]);
+            continue;
+        }
+        pid[i] = p;
+        fd[i] = fds[0];
+    }
+    int worst = 0;
+    char first_err[RTM_TRACE_ERR_MAX] = "";
+    for (size_t i = 0; i < m; i++) {
+        if (i == 0 || pid[i] < 0) {
+            c[i] = completes(src, o, sizes[i], out, NULL, err, errlen);
+            if (c[i] == -1 && first_err[0] == '\0') {
+                (void)snprintf(first_err, sizeof first_err, "%s", err);
+            }
+        } else {
+            helper_msg_t msg;
+            bool ok = read_all(fd[i], &msg, sizeof msg);
+            close(fd[i]);
+            while (waitpid(pid[i], NULL, 0) < 0 && errno == EINTR) {
+            }
+            out->runs++;
+            c[i] = ok ? msg.c : -1;
+            if (c[i] == -1 && first_err[0] == '\0') {
+                (void)snprintf(first_err, sizeof first_err, "%s",
+                               ok ? msg.err : "rtmem compare: a helper process failed");
+            }
+            if (c[i] == -2) {
+                out->timed_out = true;
+            }
+        }
+        if (c[i] == -1) {
+            worst = -1;
+        } else if (c[i] == -2 && worst == 0) {
+            worst = -2;
+        }
+    }
+    if (worst == -1) {
+        (void)snprintf(err, errlen, "%s", first_err);
+    }
+    return worst;
+}
+
+/* ------------------------------------------------------------------ */
+/* The search after the measuring run, as a plan over known outcomes.   */
+/*
+ * The search's decisions depend only on which sizes completed. plan_next
+ * replays those decisions over the outcomes known so far and names the
+ * first size it still needs; the caller replays it and asks again. Because
+ * the plan can also be asked "what next, if that size failed / completed",
+ * the sizes of the next few steps can be replayed at once in helper
+ * processes (speculation): the answer is the same as one size at a time,
+ * only the wall time and the run count differ.
+ */
+
+#define KNOWN_MAX 1024u /* outcomes a search keeps (it needs under 100) */
+#define GUESS_MAX 3u    /* speculation depth: outcomes assumed on top of the known */
+
+typedef struct known {
+    size_t n;
+    size_t size[KNOWN_MAX];
+    bool ok[KNOWN_MAX];
+} known_t;
+
+/* Outcomes assumed by a speculation, on top of the known ones. */
+typedef struct guesses {
+    size_t n;
+    size_t size[GUESS_MAX];
+    bool ok[GUESS_MAX];
+} guesses_t;
+
+/* 1 completes, 0 fails, -1 unknown. */
+static int outcome(const known_t *k, const guesses_t *g, size_t size)
+{
+    for (size_t i = 0; g != NULL && i < g->n; i++) {
+        if (g->size[i] == size) {
+            return g->ok[i] ? 1 : 0;
+        }
+    }
+    for (size_t i = k->n; i > 0; i--) {
+        if (k->size[i - 1u] == size) {
+            return k->ok[i - 1u] ? 1 : 0;
+        }
+    }
+    return -1;
+}
+
+typedef struct plan {
+    /* in: from the measuring run */
+    size_t lo, hi;        /* below the peak live bytes (fails), the measured size (completes) */
+    size_t lo0;           /* the heap's minimum, rounded up to 16 */
+    size_t high_water;
+    /* out, when plan_next returns 0 */
+    size_t size;
+    bool below_fails;
+    unsigned non_monotonic;
+} plan_t;
+
+/* The first size the search needs and k (with g assumed) lacks, or 0 when
+ * the search is over (p's outputs then set). */
+static size_t plan_next(plan_t *p, const known_t *k, const guesses_t *g)
+{
+    size_t lo0 = p->lo0;
+    size_t hi = p->hi;
+    size_t lo = p->lo;
+    bool lo_run = false;
+    int c;
+    p->non_monotonic = 0;
+    if (lo < lo0) {
+        if ((c = outcome(k, g, lo0)) < 0) {
+            return lo0;
+        }
+        if (c == 1) {
+            p->size = lo0; /* below lo0 rtm_heap_init refuses: 16 less fails */
+            p->below_fails = true;
+            return 0;
+        }
+        lo = lo0;
+        lo_run = true;
+    }
+    /* The high-water mark as the first upper bound, grown by a quarter of
+     * the gap until it completes (or reaches the measured size). */
+    size_t guess = round16(p->high_water);
+    while (guess > lo && guess < hi) {
+        if ((c = outcome(k, g, guess)) < 0) {
+            return guess;
+        }
+        if (c == 1) {
+            hi = guess;
+            break;
+        }
+        lo = guess;
+        lo_run = true;
+        size_t step = round16((hi - guess) / 4u);
+        guess += step < 16u ? 16u : step;
+    }
+    /* Bisection on multiples of 16: lo fails, hi completes. */
+    while (hi - lo > 16u) {
+        size_t mid = lo + ((hi - lo) / 32u) * 16u;
+        if ((c = outcome(k, g, mid)) < 0) {
+            return mid;
+        }
+        if (c == 1) {
+            hi = mid;
+        } else {
+            lo = mid;
+            lo_run = true;
+        }
+    }
+    /* Failure is not monotonic in the size (fragmentation, TLSF's control
+     * block growing at powers of two): a short scan below hi - 16; a size
+     * that completes becomes the answer and restarts the scan below it. */
+    size_t s = hi >= lo0 + 32u ? hi - 32u : 0;
+    unsigned steps = 0;
+    unsigned total = 0;
+    while (s >= lo0 && s != 0 && steps < RTM_MIN_SIZE_SCAN && total < RTM_MIN_SIZE_SCAN_MAX) {
+        if ((c = outcome(k, g, s)) < 0) {
+            return s;
+        }
+        total++;
+        if (c == 1) {
+            hi = s;
+            p->non_monotonic++;
+            steps = 0;
+            lo_run = false; /* hi - 16 is now unknown */
+        } else {
+            steps++;
+            if (s == hi - 16u) {
+                lo_run = true;
+            }
+        }
+        s -= 16u;
+    }
+    lo = hi - 16u;
+    p->size = hi;
+    if (hi < lo0 + 16u) {
+        p->below_fails = true; /* below the heap's minimum: rtm_heap_init refuses it */
+    } else if (lo_run) {
+        p->below_fails = true; /* hi - 16 was replayed and failed */
+    } else {
+        if ((c = outcome(k, g, hi - 16u)) < 0) {
+            return hi - 16u;
+        }
+        p->below_fails = c == 0;
+    }
+    return 0;
+}
+
+/* The sizes to replay next: the one the plan needs, then (up to want in
+ * all) those it would need after the likeliest outcomes, breadth first,
+ * "fails" before "completes" (the common outcome near the minimum). */
+static size_t plan_batch(plan_t *p, const known_t *k, size_t want, size_t *sizes)
+{
+    guesses_t queue[2u * MAX_BATCH + 1u];
+    size_t head = 0;
+    size_t tail = 0;
+    size_t n = 0;
+    queue[tail++] = (guesses_t){.n = 0};
+    while (head < tail && n < want) {
+        guesses_t g = queue[head++];
+        plan_t trial = *p;
+        size_t s = plan_next(&trial, k, &g);
+        if (s == 0) {
+            continue;
+        }
+        bool dup = false;
+        for (size_t i = 0; i < n; i++) {
+            dup = dup || sizes[i] == s;
+        }
+        if (!dup) {
+            sizes[n++] = s;
+        }
+        for (int ok = 0; ok <= 1 && g.n < GUESS_MAX && tail < sizeof queue / sizeof queue[0];
+             ok++) {
+            guesses_t next = g;
+            next.size[next.n] = s;
+            next.ok[next.n] = ok == 1;
+            next.n++;
+            queue[tail++] = next;
+        }
+    }
+    return n;
+}
 
 int rtm_min_size_search(const char *path, const rtm_replay_opts_t *o, size_t cap,
                         rtm_min_size_t *out, char *err, size_t errlen)
@@ -111,6 +423,8 @@ int rtm_min_size_search_src(const rtm_trace_src_t *src, const rtm_replay_opts_t 
         return 2;
     }
     int status = 0;
+    size_t sizes[MAX_BATCH];
+    int got[MAX_BATCH];
     /* Measuring run: the smallest of 1 MiB, 4 MiB, ... cap that completes. */
     size_t measured = MEASURE_FIRST < lo0 ? lo0 : MEASURE_FIRST;
     int c;
@@ -136,102 +450,53 @@ int rtm_min_size_search_src(const rtm_trace_src_t *src, const rtm_replay_opts_t 
         goto done;
     }
     out->high_water = (size_t)r->peak_footprint;
-    /* lo: a size known to fail (run, or below the peak live bytes, which
-     * no heap that small can hold); hi: a size known to complete. */
-    size_t hi = measured;
-    size_t lo = (size_t)(r->peak_live / 16u * 16u);
-    bool lo_run = false;
-    if (lo < lo0) {
-        c = completes(src, o, lo0, out, NULL, err, errlen);
-        if (c < 0) {
-            status = c == -1 ? 2 : 0;
-            goto done;
-        }
-        if (c == 1) {
-            hi = lo0; /* below lo0 rtm_heap_init refuses: 16 less fails */
-            lo = lo0 - 16u;
-            goto found;
-        }
-        lo = lo0;
-        lo_run = true;
+    /* lo: below the peak live bytes (no heap that small can hold them);
+     * hi: the measured size. The plan does the rest. */
+    plan_t plan = {
+        .lo = (size_t)(r->peak_live / 16u * 16u),
+        .hi = measured,
+        .lo0 = lo0,
+        .high_water = out->high_water,
+    };
+    known_t *known = calloc(1, sizeof *known);
+    if (known == NULL) {
+        (void)snprintf(err, errlen, "out of memory");
+        status = 2;
+        goto done;
     }
-    /* The high-water mark as the first upper bound, grown by a quarter of
-     * the gap until it completes (or reaches the measured size). */
-    size_t guess = round16(out->high_water);
-    while (guess > lo && guess < hi) {
-        c = completes(src, o, guess, out, NULL, err, errlen);
+    for (;;) {
+        size_t want = 1u;
+        if (known->n + MAX_BATCH < KNOWN_MAX) {
+            want += take_helpers(o->helpers, MAX_BATCH - 1u);
+        }
+        size_t n = plan_batch(&plan, known, want, sizes);
+        give_helpers(o->helpers, want - (n > 0 ? n : 1u));
+        if (n == 0) {
+            break; /* the plan is complete */
+        }
+        c = completes_batch(src, o, sizes, n, got, out, err, errlen);
+        give_helpers(o->helpers, n - 1u);
         if (c < 0) {
             status = c == -1 ? 2 : 0;
-            goto done;
-        }
-        if (c == 1) {
-            hi = guess;
             break;
         }
-        lo = guess;
-        lo_run = true;
-        size_t step = round16((hi - guess) / 4u);
-        guess += step < 16u ? 16u : step;
-    }
-    /* Bisection on multiples of 16: lo fails, hi completes. */
-    while (hi - lo > 16u) {
-        size_t mid = lo + ((hi - lo) / 32u) * 16u;
-        c = completes(src, o, mid, out, NULL, err, errlen);
-        if (c < 0) {
-            status = c == -1 ? 2 : 0;
-            goto done;
-        }
-        if (c == 1) {
-            hi = mid;
-        } else {
-            lo = mid;
-            lo_run = true;
+        for (size_t i = 0; i < n && known->n < KNOWN_MAX; i++) {
+            known->size[known->n] = sizes[i];
+            known->ok[known->n] = got[i] == 1;
+            known->n++;
         }
     }
-    /* Failure is not monotonic in the size (fragmentation, TLSF's control
-     * block growing at powers of two): a short scan below hi - 16; a size
-     * that completes becomes the answer and restarts the scan below it. */
-    {
-        size_t s = hi >= lo0 + 32u ? hi - 32u : 0;
-        unsigned steps = 0;
-        unsigned total = 0;
-        while (s >= lo0 && s != 0 && steps < RTM_MIN_SIZE_SCAN && total < RTM_MIN_SIZE_SCAN_MAX) {
-            c = completes(src, o, s, out, NULL, err, errlen);
-            if (c < 0) {
-                status = c == -1 ? 2 : 0;
-                goto done;
-            }
-            total++;
-            if (c == 1) {
-                hi = s;
-                out->non_monotonic++;
-                steps = 0;
-                lo_run = false; /* hi - 16 is now unknown */
-            } else {
-                steps++;
-                if (s == hi - 16u) {
-                    lo_run = true;
-                }
-            }
-            s -= 16u;
-        }
-        lo = hi - 16u;
+    if (c >= 0) {
+        (void)plan_next(&plan, known, NULL); /* complete: fills its outputs */
     }
-found:
-    out->size = hi;
-    out->size_completes = true; /* hi was replayed and completed */
-    if (hi < lo0 + 16u) {
-        out->below_fails = true; /* below the heap's minimum: rtm_heap_init refuses it */
-    } else if (lo_run && lo == hi - 16u) {
-        out->below_fails = true;
-    } else {
-        c = completes(src, o, hi - 16u, out, NULL, err, errlen);
-        if (c < 0) {
-            status = c == -1 ? 2 : 0;
-            goto done;
-        }
-        out->below_fails = c == 0;
+    free(known);
+    if (c < 0) {
+        goto done;
     }
+    out->size = plan.size;
+    out->size_completes = true; /* the plan ends on a size replayed that completed */
+    out->below_fails = plan.below_fails;
+    out->non_monotonic = plan.non_monotonic;
     out->found = out->size_completes && out->below_fails;
 done:
     free(r);
@@ -470,6 +735,7 @@ static int timed_runs(const rtm_trace_src_t *src, const rtm_replay_opts_t *base,
 typedef struct trace_ctx {
     rtm_trace_src_t src;      /* loaded once: workers share it (fork, copy-on-write) */
     const rtm_compare_opts_t *opts;
+    const rtm_helper_pool_t *helpers; /* NULL: searches replay one size at a time */
     rtm_progress_t *progress; /* NULL in a worker process */
     size_t nrows;
     size_t best;              /* smallest checked minimum so far (0: none) */
@@ -493,6 +759,8 @@ static int measure_row(const trace_ctx_t *t, row_t *w, size_t index, rtm_replay_
         /* about 20 runs of a search, then the timed runs */
         .progress_base = c->progress_base + per_row * (double)index,
         .progress_span = per_row / 24.0,
+        .mem_limit = c->mem_limit,
+        .helpers = t->helpers,
     };
     if (t->progress != NULL) {
         rtm_progress_update(t->progress, o.progress_base);
@@ -717,6 +985,13 @@ int rtm_compare_trace(const char *path, const rtm_compare_opts_t *o, rtm_compare
     if (rc == 0) {
         t.src.mem = &mem;
     }
+    /* Helpers for the searches: with jobs processes allowed, the first
+     * row's search can use the other jobs - 1 cores, and later a search
+     * that runs alone (the slow ones, at the end) those left idle. */
+    rtm_helper_pool_t pool;
+    if (o->jobs >= 2u && rtm_helper_pool_open(&pool, o->jobs - 1u)) {
+        t.helpers = &pool;
+    }
     rtm_replay_result_t *scratch = malloc(sizeof *scratch);
     int status = 2;
     if (scratch == NULL) {
@@ -731,6 +1006,9 @@ int rtm_compare_trace(const char *path, const rtm_compare_opts_t *o, rtm_compare
         status = measure_rest(&t, rows + 1, n - 1u, o->jobs, scratch, err, errlen);
     }
     free(scratch);
+    if (t.helpers != NULL) {
+        rtm_helper_pool_close(&pool);
+    }
     if (t.src.mem != NULL) {
         rtm_trace_mem_free(&mem);
     }

@@ -43,6 +43,20 @@ void rtm_hist_add(rtm_hist_t *h, uint64_t ns);
  * sample of rank ceil(q * count). 0 when empty. */
 uint64_t rtm_hist_quantile(const rtm_hist_t *h, double q);
 
+/* Helper processes a size search may fork to replay several sizes at once:
+ * a pipe holding one byte per helper allowed to run, shared by every search
+ * forked from one compare (as make's jobserver), so that searches running
+ * side by side never have more than its bytes in helpers together. */
+typedef struct rtm_helper_pool {
+    int take_fd; /* read end, non-blocking */
+    int give_fd; /* write end */
+} rtm_helper_pool_t;
+
+/* A pool of n helpers (rtm_helper_pool_close frees it); false when the
+ * pipe cannot be made (then search one size at a time). */
+bool rtm_helper_pool_open(rtm_helper_pool_t *p, unsigned n);
+void rtm_helper_pool_close(rtm_helper_pool_t *p);
+
 typedef struct rtm_replay_opts {
     rtm_strategy_id_t strategy; /* single heap; for --regions the regions' strategy */
     size_t heap_size;           /* bytes of the region given to rtm_heap_init */
@@ -66,6 +80,11 @@ typedef struct rtm_replay_opts {
      * this many bytes there (trace_mem.h; 0 = RTM_TRACE_MEM_LIMIT), and
      * stream it on every run otherwise. Same results either way. */
     size_t mem_limit;
+    /* rtm_min_size_search: when not NULL, each step replays as many sizes
+     * at once as it can take helpers from this pool (one more in this
+     * process): the bisection splits its interval in that many + 1 parts,
+     * the downward scan runs that many sizes together. NULL: one at a time. */
+    const rtm_helper_pool_t *helpers;
 } rtm_replay_opts_t;
 
 typedef struct rtm_replay_result {
@@ -132,7 +151,12 @@ int rtm_replay_src(const rtm_trace_src_t *src, const rtm_replay_opts_t *o,
  * smaller than that can hold them); bisection between them, then a short
  * downward scan (failure is not monotonic in the size). Every size the
  * result claims was replayed: found means the trace completed at size and
- * failed at size - 16 (or size is the heap's minimum). */
+ * failed at size - 16 (or size is the heap's minimum). A size is replayed
+ * once per search (replays are deterministic). With o->helpers, the sizes
+ * the next steps would need under either outcome are replayed at once
+ * in helper processes: the same sizes are decided in the same order, so
+ * the result is that of the search one size at a time; only the wall time
+ * and `runs` (which counts the unneeded replays too) differ. */
 typedef struct rtm_min_size {
     bool found;          /* false: over the cap, timed out, or strategy n/a */
     size_t size;         /* the minimum found */
@@ -220,7 +244,8 @@ typedef struct rtm_compare_opts {
  * rows[0]'s minimum, and (without budget_set) its budget is 5 times
  * rows[0]'s search time, at least 5 s. A found row's minimum is checked (it
  * completes there and fails 16 bytes below); found and n/a rows get
- * TIMED_RUNS timed runs at run_size. Returns 0, or 2 with err filled
+ * three timed runs at run_size. With jobs >= 2 the searches also share
+ * jobs - 1 helper processes (rtm_helper_pool_t). Returns 0, or 2 with err filled
  * ("FILE:LINE: ..." on bad input). Forks and waits for its workers; not
  * for a multithreaded caller. Cost: on a 2.4M-event trace, about 20 s of
  * CPU for the five strategies. */
