@@ -18,7 +18,7 @@
 #define MARGIN_DEN 4u
 #define CLOSE_PERCENT 10u /* candidates: minimum size within 10% of the smallest */
 #define HOPELESS_FACTOR 8u   /* a minimum above 8x the best so far is not searched */
-#define BUDGET_FACTOR 5u     /* default budget: 5x the first strategy's search */
+#define BUDGET_FACTOR 10u    /* default budget: 10x the first strategy's search */
 #define BUDGET_FLOOR_NS 5000000000ull
 #define TIMED_RUNS 3u        /* timed runs per strategy: the median of their medians */
 #define NOISE_PERCENT 100u   /* medians up to twice the fastest are a tie */
@@ -561,7 +561,7 @@ static const char compare_usage[] =
     "  --strategy S      only this strategy (tlsf, first_fit, best_fit, bump, system)\n"
     "  --size BYTES      system's budget (default 1M)\n"
     "  --align N         heap granularity, a power of two >= 4 (default 8)\n"
-    "  --budget SECONDS  search time per strategy and trace (default: 5x the first\n"
+    "  --budget SECONDS  search time per strategy and trace (default: 10x the first\n"
     "                    strategy's search on that trace, at least 5 s; 0 = no limit)\n"
     "  --jobs N          strategies searched at once, in worker processes, after the\n"
     "                    first (default: the online CPUs, at most 8)\n"

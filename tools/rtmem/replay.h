@@ -228,7 +228,7 @@ typedef struct rtm_compare_opts {
     size_t system_size;   /* budget of the system strategy (0 = RTM_REPLAY_DEFAULT_SIZE) */
     size_t align;         /* heap granularity; 0 = default */
     bool lenient;
-    bool budget_set;      /* false: 5x the first row's search time, at least 5 s */
+    bool budget_set;      /* false: 10x the first row's search time, at least 5 s */
     uint64_t budget_ns;   /* with budget_set: per row; 0 = no limit */
     unsigned jobs;        /* rows after the first searched at once in worker processes; 0, 1 = none */
     size_t mem_limit;     /* as rtm_replay_opts_t.mem_limit */
@@ -241,7 +241,7 @@ typedef struct rtm_compare_opts {
  * read once into memory (then shared by the worker processes) unless it is
  * larger than o->mem_limit, then streamed on every run. rows[0] is searched
  * first: a later row is hopeless when it does not complete at 8 times
- * rows[0]'s minimum, and (without budget_set) its budget is 5 times
+ * rows[0]'s minimum, and (without budget_set) its budget is 10 times
  * rows[0]'s search time, at least 5 s. A found row's minimum is checked (it
  * completes there and fails 16 bytes below); found and n/a rows get
  * three timed runs at run_size. With jobs >= 2 the searches also share

@@ -7,14 +7,16 @@
 #include <string.h>
 #include <sys/types.h>
 
-/* Grows *buf (of *cap elements of size elem) to hold one more than n.
- * Refuses (false) past limit bytes in total with *used, or out of memory. */
-static bool reserve(void **buf, size_t *cap, size_t n, size_t elem, size_t *used, size_t limit)
+/* Grows *buf (of *cap elements of size elem, first at first) to hold one
+ * more than n. Refuses (false) past limit bytes in total with *used, or
+ * out of memory. */
+static bool reserve(void **buf, size_t *cap, size_t n, size_t elem, size_t first, size_t *used,
+                    size_t limit)
 {
     if (n < *cap) {
         return true;
     }
-    size_t ncap = *cap == 0 ? 4096u : *cap * 2u;
+    size_t ncap = *cap == 0 ? first : *cap * 2u;
     if (ncap < *cap || ncap > SIZE_MAX / elem) {
         return false;
     }
@@ -141,8 +143,8 @@ int rtm_trace_mem_load(rtm_trace_mem_t *m, const char *path, bool lenient, size_
     int n;
     while ((n = rtm_trace_next(rd, &ev)) > 0) {
         if (ev.line > UINT32_MAX ||
-            !reserve((void **)&m->events, &m->capacity, m->count, sizeof *m->events, &used,
-                     limit)) {
+            !reserve((void **)&m->events, &m->capacity, m->count, sizeof *m->events, 4096u,
+                     &used, limit)) {
             rc = 1;
             break;
         }
@@ -181,7 +183,7 @@ int rtm_trace_mem_load(rtm_trace_mem_t *m, const char *path, bool lenient, size_
         if (ev.kind != RTM_TRACE_FREE) {
             if (ev.size >= RTM_MEM_SIZE_ESCAPE) {
                 if (!reserve((void **)&m->side, &m->side_capacity, m->nside, sizeof *m->side,
-                             &used, limit)) {
+                             64u, &used, limit)) {
                     rc = 1;
                     break;
                 }
@@ -193,8 +195,8 @@ int rtm_trace_mem_load(rtm_trace_mem_t *m, const char *path, bool lenient, size_
             }
         }
         if (ev.has_caps) {
-            if (!reserve((void **)&m->side, &m->side_capacity, m->nside, sizeof *m->side, &used,
-                         limit)) {
+            if (!reserve((void **)&m->side, &m->side_capacity, m->nside, sizeof *m->side, 64u,
+                         &used, limit)) {
                 rc = 1;
                 break;
             }
@@ -207,7 +209,7 @@ int rtm_trace_mem_load(rtm_trace_mem_t *m, const char *path, bool lenient, size_
             if (next_line_offset(rd, &off)) {
                 size_t dummy = 0;
                 if (!reserve((void **)&m->marks, &m->marks_capacity, m->nmarks, sizeof *m->marks,
-                             &dummy, SIZE_MAX)) {
+                             64u, &dummy, SIZE_MAX)) {
                     rc = 1;
                     break;
                 }
