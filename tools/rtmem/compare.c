@@ -428,11 +428,14 @@ int rtm_min_size_search_src(const rtm_trace_src_t *src, const rtm_replay_opts_t 
     /* Measuring run: the smallest of 1 MiB, 4 MiB, ... cap that completes. */
     size_t measured = MEASURE_FIRST < lo0 ? lo0 : MEASURE_FIRST;
     int c;
+    uint64_t run_ns = 0;
     for (;;) {
         if (measured > cap) {
             measured = cap;
         }
+        uint64_t t0 = rtm_tool_now_ns();
         c = completes(src, o, measured, out, r, err, errlen);
+        run_ns = rtm_tool_now_ns() - t0;
         if (c != 0 || measured == cap) {
             break;
         }
@@ -450,6 +453,14 @@ int rtm_min_size_search_src(const rtm_trace_src_t *src, const rtm_replay_opts_t 
         goto done;
     }
     out->high_water = (size_t)r->peak_footprint;
+    /* The rest takes RTM_MIN_SIZE_SCAN runs at the very least (the scan):
+     * when that many runs like the measuring one would pass the deadline,
+     * the search is over now rather than at the deadline. */
+    if (o->deadline_ns != 0 &&
+        rtm_tool_now_ns() + run_ns * RTM_MIN_SIZE_SCAN > o->deadline_ns) {
+        out->timed_out = true;
+        goto done;
+    }
     /* lo: below the peak live bytes (no heap that small can hold them);
      * hi: the measured size. The plan does the rest. */
     plan_t plan = {

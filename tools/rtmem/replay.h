@@ -156,7 +156,10 @@ int rtm_replay_src(const rtm_trace_src_t *src, const rtm_replay_opts_t *o,
  * the next steps would need under either outcome are replayed at once
  * in helper processes: the same sizes are decided in the same order, so
  * the result is that of the search one size at a time; only the wall time
- * and `runs` (which counts the unneeded replays too) differ. */
+ * and `runs` (which counts the unneeded replays too) differ. With
+ * o->deadline_ns, the search also gives up (timed_out) right after the
+ * measuring run when RTM_MIN_SIZE_SCAN more runs as long as it would pass
+ * the deadline: the rest needs at least that many. */
 typedef struct rtm_min_size {
     bool found;          /* false: over the cap, timed out, or strategy n/a */
     size_t size;         /* the minimum found */
