@@ -190,8 +190,9 @@ int rtm_min_size_search_src(const rtm_trace_src_t *src, const rtm_replay_opts_t 
  * peak x (9/8)^2, ... (multiples of 16, at least the heap's minimum; peak
  * = the trace's peak live bytes, from a first run) with which the trace
  * completes, up to RTM_MIN_SIZE_CAP; res is the timed run at that size
- * (or, if none completes, at the cap). *runs counts the replays. Returns
- * as rtm_replay_run. */
+ * (or, if none completes, at the cap). *runs counts the replays. The
+ * trace is loaded into memory first (o->mem_limit; "-" is streamed).
+ * Returns as rtm_replay_run. */
 int rtm_replay_auto_size(const char *path, const rtm_replay_opts_t *o, rtm_replay_result_t *res,
                          unsigned *runs, char *err, size_t errlen);
 
