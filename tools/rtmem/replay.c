@@ -715,7 +715,7 @@ int rtm_replay_mem(const rtm_trace_mem_t *m, const rtm_replay_opts_t *o,
         if (rtm_trace_mem_reread(m, res->first_fail_line, &ev)) {
             describe(&ev, res->first_fail, sizeof res->first_fail);
         } else {
-            (void)snprintf(res->first_fail, sizeof res->first_fail, "(line %lu, changed since)",
+            (void)snprintf(res->first_fail, sizeof res->first_fail, "(line %lu: not re-read)",
                            res->first_fail_line);
         }
     }

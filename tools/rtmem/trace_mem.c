@@ -142,7 +142,7 @@ int rtm_trace_mem_load(rtm_trace_mem_t *m, const char *path, bool lenient, size_
     rtm_trace_event_t ev;
     int n;
     while ((n = rtm_trace_next(rd, &ev)) > 0) {
-        if (ev.line > UINT32_MAX ||
+        if ((uint64_t)ev.line > UINT32_MAX ||
             !reserve((void **)&m->events, &m->capacity, m->count, sizeof *m->events, 4096u,
                      &used, limit)) {
             rc = 1;
