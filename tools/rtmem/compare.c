@@ -580,7 +580,7 @@ static const char compare_usage[] =
     "  --json            one JSON object instead of the tables\n"
     "  --quiet, -q       no progress line (it is shown only when stderr is a terminal)\n"
     "\n"
-    "Each TRACE is parsed once into memory (16 bytes per event; over 1 GiB it is streamed\n"
+    "Each TRACE is parsed once into memory (16 bytes per event; over 512 MiB it is streamed\n"
     "on every run instead), so TRACE must be a file, not '-'.\n"
     "Exit: 0 a recommendation was made, 1 no strategy completes some trace, 2 bad usage or input.\n";
 

@@ -27,10 +27,10 @@
 
 #include "trace_reader.h"
 
-/* Default limit of a loaded trace (events and side values): 1 GiB, about 67
+/* Default limit of a loaded trace (events and side values): 512 MiB, about 33
  * million events. Larger traces are streamed instead (same results, each
  * run re-reads the file). */
-#define RTM_TRACE_MEM_LIMIT ((size_t)1 << 30)
+#define RTM_TRACE_MEM_LIMIT ((size_t)512 << 20)
 
 /* A line offset is kept every this many lines. */
 #define RTM_TRACE_MEM_LINE_STEP 4096u
