@@ -966,7 +966,8 @@ static int measure_rest(trace_ctx_t *t, row_t *rows, size_t n, unsigned jobs,
         }
         if (t->progress != NULL) {
             double share = (double)(1u + done) / (double)(1u + n);
-            rtm_progress_update(t->progress, t->opts->progress_base + t->opts->progress_span * share);
+            const rtm_compare_opts_t *c = t->opts;
+            rtm_progress_update(t->progress, c->progress_base + c->progress_span * share);
         }
         if (status != 0 && running == 0) {
             break;

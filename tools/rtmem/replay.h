@@ -234,7 +234,8 @@ typedef struct rtm_compare_opts {
     bool lenient;
     bool budget_set;      /* false: 10x the first row's search time, at least 5 s */
     uint64_t budget_ns;   /* with budget_set: per row; 0 = no limit */
-    unsigned jobs;        /* rows after the first searched at once in worker processes; 0, 1 = none */
+    unsigned jobs;        /* rows after the first searched at once in worker processes,
+                             and jobs - 1 helpers; 0, 1 = none */
     size_t mem_limit;     /* as rtm_replay_opts_t.mem_limit */
     rtm_progress_t *progress; /* NULL: no progress line */
     double progress_base, progress_span; /* the share of the line this trace takes */
