@@ -739,8 +739,7 @@ static size_t up16(size_t n)
 }
 
 static int auto_size(const rtm_trace_src_t *src, const rtm_replay_opts_t *o,
-                     rtm_replay_result_t *res,
-                         unsigned *runs, char *err, size_t errlen)
+                     rtm_replay_result_t *res, unsigned *runs, char *err, size_t errlen)
 {
     rtm_heap_config_t cfg = {.strategy = rtm_strategy_by_id(o->strategy), .alignment = o->align};
     size_t least = up16(rtm_heap_min_size(&cfg));
