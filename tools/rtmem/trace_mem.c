@@ -40,6 +40,12 @@ static bool reserve(void **buf, size_t *cap, size_t n, size_t elem, size_t first
     return true;
 }
 
+/* (A function: on 32-bit hosts the caller's unsigned long always fits.) */
+static bool fits_u32(uint64_t v)
+{
+    return v <= UINT32_MAX;
+}
+
 static unsigned log2_of(uint64_t pow2)
 {
     unsigned e = 0;
@@ -142,7 +148,7 @@ int rtm_trace_mem_load(rtm_trace_mem_t *m, const char *path, bool lenient, size_
     rtm_trace_event_t ev;
     int n;
     while ((n = rtm_trace_next(rd, &ev)) > 0) {
-        if ((uint64_t)ev.line > UINT32_MAX ||
+        if (!fits_u32(ev.line) ||
             !reserve((void **)&m->events, &m->capacity, m->count, sizeof *m->events, 4096u,
                      &used, limit)) {
             rc = 1;
