@@ -139,6 +139,10 @@ static int completes_batch(const rtm_trace_src_t *src, const rtm_replay_opts_t *
 {
     pid_t pid[MAX_BATCH];
     int fd[MAX_BATCH];
+    /* A forked process's CPU clock starts again at 0: the helpers get the
+     * budget that is left. */
+    uint64_t cpu = rtm_tool_cpu_ns();
+    uint64_t left = o->deadline_ns == 0 ? 0 : o->deadline_ns > cpu ? o->deadline_ns - cpu : 1;
     for (size_t i = 1; i < m; i++) {
         int fds[2];
         pid[i] = -1;
@@ -151,6 +155,7 @@ static int completes_batch(const rtm_trace_src_t *src, const rtm_replay_opts_t *
             rtm_replay_opts_t own = *o;
             own.progress = NULL; /* the parent draws the line */
             own.helpers = NULL;
+            own.deadline_ns = left;
             rtm_min_size_t scratch;
             memset(&scratch, 0, sizeof scratch);
             helper_msg_t msg;
@@ -433,9 +438,9 @@ int rtm_min_size_search_src(const rtm_trace_src_t *src, const rtm_replay_opts_t 
         if (measured > cap) {
             measured = cap;
         }
-        uint64_t t0 = rtm_tool_now_ns();
+        uint64_t t0 = rtm_tool_cpu_ns();
         c = completes(src, o, measured, out, r, err, errlen);
-        run_ns = rtm_tool_now_ns() - t0;
+        run_ns = rtm_tool_cpu_ns() - t0;
         if (c != 0 || measured == cap) {
             break;
         }
@@ -457,7 +462,7 @@ int rtm_min_size_search_src(const rtm_trace_src_t *src, const rtm_replay_opts_t 
      * when that many runs like the measuring one would pass the deadline,
      * the search is over now rather than at the deadline. */
     if (o->deadline_ns != 0 &&
-        rtm_tool_now_ns() + run_ns * RTM_MIN_SIZE_SCAN > o->deadline_ns) {
+        rtm_tool_cpu_ns() + run_ns * RTM_MIN_SIZE_SCAN > o->deadline_ns) {
         out->timed_out = true;
         goto done;
     }
@@ -572,7 +577,7 @@ static const char compare_usage[] =
     "  --strategy S      only this strategy (tlsf, first_fit, best_fit, bump, system)\n"
     "  --size BYTES      system's budget (default 1M)\n"
     "  --align N         heap granularity, a power of two >= 4 (default 8)\n"
-    "  --budget SECONDS  search time per strategy and trace (default: 10x the first\n"
+    "  --budget SECONDS  search CPU time per strategy and trace (default: 10x the first\n"
     "                    strategy's search on that trace, at least 5 s; 0 = no limit)\n"
     "  --jobs N          strategies searched at once, in worker processes, after the\n"
     "                    first (default: the online CPUs, at most 8)\n"
@@ -750,7 +755,7 @@ typedef struct trace_ctx {
     rtm_progress_t *progress; /* NULL in a worker process */
     size_t nrows;
     size_t best;              /* smallest checked minimum so far (0: none) */
-    uint64_t fastest_search;  /* its search time */
+    uint64_t fastest_search;  /* its search's CPU time */
 } trace_ctx_t;
 
 /* The search and timed runs of one strategy on one trace. 0, or 2 with
@@ -776,12 +781,15 @@ static int measure_row(const trace_ctx_t *t, row_t *w, size_t index, rtm_replay_
     if (t->progress != NULL) {
         rtm_progress_update(t->progress, o.progress_base);
     }
+    /* The budget is CPU time, so that a loaded machine does not turn a
+     * search that fits into a "too slow" one. */
     uint64_t t0 = rtm_tool_now_ns();
+    uint64_t cpu0 = rtm_tool_cpu_ns();
     if (c->budget_set) {
-        o.deadline_ns = c->budget_ns == 0 ? 0 : t0 + c->budget_ns;
+        o.deadline_ns = c->budget_ns == 0 ? 0 : cpu0 + c->budget_ns;
     } else if (t->fastest_search != 0) {
         uint64_t b = t->fastest_search * BUDGET_FACTOR;
-        o.deadline_ns = t0 + (b < BUDGET_FLOOR_NS ? BUDGET_FLOOR_NS : b);
+        o.deadline_ns = cpu0 + (b < BUDGET_FLOOR_NS ? BUDGET_FLOOR_NS : b);
     }
     size_t cap = t->best != 0 && t->best <= RTM_MIN_SIZE_CAP / HOPELESS_FACTOR
                      ? t->best * HOPELESS_FACTOR
@@ -790,6 +798,7 @@ static int measure_row(const trace_ctx_t *t, row_t *w, size_t index, rtm_replay_
         return 2;
     }
     w->search_ns = rtm_tool_now_ns() - t0;
+    w->search_cpu_ns = rtm_tool_cpu_ns() - cpu0;
     if (w->strategy == RTM_SYSTEM) {
         w->status = RTM_COMPARE_NA;
         w->run_size = system_size;
@@ -1013,7 +1022,7 @@ int rtm_compare_trace(const char *path, const rtm_compare_opts_t *o, rtm_compare
          * search time the budget's; the others in parallel after it. */
         if (rows[0].status == RTM_COMPARE_FOUND) {
             t.best = rows[0].min.size;
-            t.fastest_search = rows[0].search_ns;
+            t.fastest_search = rows[0].search_cpu_ns;
         }
         status = measure_rest(&t, rows + 1, n - 1u, o->jobs, scratch, err, errlen);
     }

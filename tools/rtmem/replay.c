@@ -200,6 +200,13 @@ uint64_t rtm_tool_now_ns(void)
     return now_ns();
 }
 
+uint64_t rtm_tool_cpu_ns(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* ------------------------------------------------------------------ */
 /* The heap under test: one heap, or the active capability registry    */
 
@@ -430,7 +437,7 @@ typedef struct run {
     rtm_replay_result_t *res;
     uint64_t live;        /* requested bytes live, by the trace */
     size_t blocks;        /* IDs live */
-    uint64_t start_ns;    /* when the run began (pace for the deadline) */
+    uint64_t start_ns;    /* CPU time when the run began (pace for the deadline) */
 } run_t;
 
 /* One event (the ID bookkeeping is the caller's): slot receives the new
@@ -552,7 +559,7 @@ static bool run_checkpoint(run_t *r, double share)
     if (o->deadline_ns == 0) {
         return false;
     }
-    uint64_t now = now_ns();
+    uint64_t now = rtm_tool_cpu_ns();
     bool late = now > o->deadline_ns;
     if (!late && share >= 1.0 / 64.0 && o->deadline_ns > r->start_ns) {
         double spent = (double)(now - r->start_ns);
@@ -574,7 +581,7 @@ static int run_begin(run_t *r, const rtm_replay_opts_t *o, rtm_replay_result_t *
     r->o = o;
     r->res = res;
     r->t.res = res;
-    r->start_ns = now_ns();
+    r->start_ns = rtm_tool_cpu_ns();
     if (o->preset != NULL && o->strategy == RTM_SYSTEM) {
         (void)snprintf(err, errlen, "--regions needs a strategy other than system");
         return 2;

@@ -69,7 +69,9 @@ typedef struct rtm_replay_opts {
      * redraws it at progress_base + progress_span x (share of the file read). */
     rtm_progress_t *progress;
     double progress_base, progress_span;
-    /* Nonzero: stop the run once CLOCK_MONOTONIC passes this (ns), or
+    /* Nonzero: stop the run once this process's CPU time
+     * (rtm_tool_cpu_ns: a budget that a loaded machine does not eat) passes
+     * this (ns), or
      * early, once a sixty-fourth of the trace is done, when at its pace so
      * far the run would take more than twice the time that was left before
      * the deadline when it began; the result then has timed_out set and
@@ -196,8 +198,11 @@ int rtm_min_size_search_src(const rtm_trace_src_t *src, const rtm_replay_opts_t 
 int rtm_replay_auto_size(const char *path, const rtm_replay_opts_t *o, rtm_replay_result_t *res,
                          unsigned *runs, char *err, size_t errlen);
 
-/* CLOCK_MONOTONIC in ns (for deadline_ns). */
+/* CLOCK_MONOTONIC in ns. */
 uint64_t rtm_tool_now_ns(void);
+/* This process's CPU time (CLOCK_PROCESS_CPUTIME_ID) in ns, for
+ * deadline_ns; a forked process starts again from about 0. */
+uint64_t rtm_tool_cpu_ns(void);
 
 /* The recommendation of compare, over n strategies: usable[k] (a checked
  * minimum on every trace), min_size[k] (largest over the traces),
@@ -224,7 +229,8 @@ typedef struct rtm_compare_row {
     size_t run_size;             /* of the timed runs: minimum + 25%, rounded up to 1 KiB */
     bool ran;                    /* timed runs done */
     uint64_t median_ns;          /* median of the timed runs' medians */
-    uint64_t search_ns;
+    uint64_t search_ns;          /* wall time of the search */
+    uint64_t search_cpu_ns;      /* its CPU time (of its process; not its helpers') */
     rtm_replay_result_t run;     /* the first timed run */
 } rtm_compare_row_t;
 
@@ -232,8 +238,8 @@ typedef struct rtm_compare_opts {
     size_t system_size;   /* budget of the system strategy (0 = RTM_REPLAY_DEFAULT_SIZE) */
     size_t align;         /* heap granularity; 0 = default */
     bool lenient;
-    bool budget_set;      /* false: 10x the first row's search time, at least 5 s */
-    uint64_t budget_ns;   /* with budget_set: per row; 0 = no limit */
+    bool budget_set;      /* false: 10x the first row's search CPU time, at least 5 s */
+    uint64_t budget_ns;   /* with budget_set: CPU time per row; 0 = no limit */
     unsigned jobs;        /* rows after the first searched at once in worker processes,
                              and jobs - 1 helpers; 0, 1 = none */
     size_t mem_limit;     /* as rtm_replay_opts_t.mem_limit */
@@ -247,7 +253,7 @@ typedef struct rtm_compare_opts {
  * larger than o->mem_limit, then streamed on every run. rows[0] is searched
  * first: a later row is hopeless when it does not complete at 8 times
  * rows[0]'s minimum, and (without budget_set) its budget is 10 times
- * rows[0]'s search time, at least 5 s. A found row's minimum is checked (it
+ * rows[0]'s search CPU time, at least 5 s of CPU time. A found row's minimum is checked (it
  * completes there and fails 16 bytes below); found and n/a rows get
  * three timed runs at run_size. With jobs >= 2 the searches also share
  * jobs - 1 helper processes (rtm_helper_pool_t). Returns 0, or 2 with err filled
