@@ -200,8 +200,10 @@ int rtm_replay_auto_size(const char *path, const rtm_replay_opts_t *o, rtm_repla
 
 /* CLOCK_MONOTONIC in ns. */
 uint64_t rtm_tool_now_ns(void);
-/* This process's CPU time (CLOCK_PROCESS_CPUTIME_ID) in ns, for
- * deadline_ns; a forked process starts again from about 0. */
+/* CPU time in ns of this process and of its children waited for
+ * (CLOCK_PROCESS_CPUTIME_ID + RUSAGE_CHILDREN: a size search's helpers
+ * count once reaped), for deadline_ns; a forked process starts again from
+ * about 0. */
 uint64_t rtm_tool_cpu_ns(void);
 
 /* The recommendation of compare, over n strategies: usable[k] (a checked
@@ -230,7 +232,7 @@ typedef struct rtm_compare_row {
     bool ran;                    /* timed runs done */
     uint64_t median_ns;          /* median of the timed runs' medians */
     uint64_t search_ns;          /* wall time of the search */
-    uint64_t search_cpu_ns;      /* its CPU time (of its process; not its helpers') */
+    uint64_t search_cpu_ns;      /* its CPU time (rtm_tool_cpu_ns: helpers included) */
     rtm_replay_result_t run;     /* the first timed run */
 } rtm_compare_row_t;
 
