@@ -156,7 +156,7 @@ REPORT=$(
     echo "\"> 8x best\" is one that does not complete at 8 times the best minimum."
     echo "Both depend on the machine's speed and load, unlike the minimum sizes."
     echo "Search runs include those of helper processes (--jobs): a search replays"
-    echo "the sizes its next steps may need at once, on cores that would wait."
+    echo "the sizes its next steps may need at once, mostly on cores that would wait."
     echo "CPU time: user + system of the tool and its processes (the wall time"
     echo "grows with the machine's load, the CPU time hardly)."
 )
