@@ -2,6 +2,7 @@
  * recommendation. See docs/tools.md. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@
 #define MARGIN_DEN 4u
 #define CLOSE_PERCENT 10u /* candidates: minimum size within 10% of the smallest */
 #define HOPELESS_FACTOR 8u   /* a minimum above 8x the best so far is not searched */
-#define BUDGET_FACTOR 5u     /* default budget: 5x the first strategy's search */
+#define BUDGET_FACTOR 10u    /* default budget: 10x the first strategy's search */
 #define BUDGET_FLOOR_NS 5000000000ull
 #define TIMED_RUNS 3u        /* timed runs per strategy: the median of their medians */
 #define NOISE_PERCENT 100u   /* medians up to twice the fastest are a tie */
@@ -30,7 +31,7 @@ static size_t round16(size_t n)
 /* One replay at size, stopping at the first failure. 1 completes, 0 fails,
  * -1 error (err filled), -2 passed the deadline. r (optional) gets the
  * result. */
-static int completes(const char *path, const rtm_replay_opts_t *base, size_t size,
+static int completes(const rtm_trace_src_t *src, const rtm_replay_opts_t *base, size_t size,
                      rtm_min_size_t *out, rtm_replay_result_t *r, char *err, size_t errlen)
 {
     rtm_replay_opts_t o = *base;
@@ -48,7 +49,7 @@ static int completes(const char *path, const rtm_replay_opts_t *base, size_t siz
         r = own;
     }
     out->runs++;
-    int rc = rtm_replay_run(path, &o, r, err, errlen);
+    int rc = rtm_replay_src(src, &o, r, err, errlen);
     bool ok = r->completed;
     bool refused = r->init_refused;
     bool late = r->timed_out;
@@ -70,9 +71,345 @@ static int completes(const char *path, const rtm_replay_opts_t *base, size_t siz
 }
 
 #define MEASURE_FIRST ((size_t)1 << 20)
+#define MAX_BATCH 8u /* at most this many sizes replayed at once */
+
+static bool write_all(int fd, const void *buf, size_t len);
+static bool read_all(int fd, void *buf, size_t len);
+
+bool rtm_helper_pool_open(rtm_helper_pool_t *p, unsigned n)
+{
+    int fds[2];
+    p->take_fd = -1;
+    p->give_fd = -1;
+    if (n == 0 || n > 4096u || pipe(fds) != 0) {
+        return false;
+    }
+    static const char tokens[4096];
+    if (fcntl(fds[0], F_SETFL, O_NONBLOCK) != 0 || !write_all(fds[1], tokens, n)) {
+        close(fds[0]);
+        close(fds[1]);
+        return false;
+    }
+    p->take_fd = fds[0];
+    p->give_fd = fds[1];
+    return true;
+}
+
+void rtm_helper_pool_close(rtm_helper_pool_t *p)
+{
+    if (p->take_fd >= 0) {
+        close(p->take_fd);
+        close(p->give_fd);
+    }
+    p->take_fd = -1;
+    p->give_fd = -1;
+}
+
+/* Up to want helpers from the pool (never waits). */
+static size_t take_helpers(const rtm_helper_pool_t *p, size_t want)
+{
+    char buf[MAX_BATCH];
+    if (p == NULL || p->take_fd < 0 || want == 0) {
+        return 0;
+    }
+    ssize_t n = read(p->take_fd, buf, want < sizeof buf ? want : sizeof buf);
+    return n > 0 ? (size_t)n : 0;
+}
+
+static void give_helpers(const rtm_helper_pool_t *p, size_t n)
+{
+    static const char buf[MAX_BATCH];
+    if (p != NULL && n > 0) {
+        (void)write_all(p->give_fd, buf, n);
+    }
+}
+
+/* What a helper process sends back. */
+typedef struct helper_msg {
+    int c;
+    char err[RTM_TRACE_ERR_MAX];
+} helper_msg_t;
+
+/* completes() for sizes[0..m): sizes[1..m) in helper processes (the caller
+ * holds m - 1 helpers), sizes[0] here; c[i] the results. Returns -1 if one
+ * was an error (err: the first), else -2 if one timed out, else 0. */
+static int completes_batch(const rtm_trace_src_t *src, const rtm_replay_opts_t *o,
+                           const size_t *sizes, size_t m, int *c, rtm_min_size_t *out,
+                           char *err, size_t errlen)
+{
+    pid_t pid[MAX_BATCH];
+    int fd[MAX_BATCH];
+    /* A forked process's CPU clock starts again at 0: the helpers get the
+     * budget that is left. */
+    uint64_t cpu = rtm_tool_cpu_ns();
+    uint64_t left = o->deadline_ns == 0 ? 0 : o->deadline_ns > cpu ? o->deadline_ns - cpu : 1;
+    for (size_t i = 1; i < m; i++) {
+        int fds[2];
+        pid[i] = -1;
+        if (pipe(fds) != 0) {
+            continue; /* replayed here instead */
+        }
+        pid_t p = fork();
+        if (p == 0) {
+            close(fds[0]);
+            rtm_replay_opts_t own = *o;
+            own.progress = NULL; /* the parent draws the line */
+            own.helpers = NULL;
+            own.deadline_ns = left;
+            rtm_min_size_t scratch;
+            memset(&scratch, 0, sizeof scratch);
+            helper_msg_t msg;
+            memset(&msg, 0, sizeof msg);
+            msg.c = completes(src, &own, sizes[i], &scratch, NULL, msg.err, sizeof msg.err);
+            _exit(write_all(fds[1], &msg, sizeof msg) ? 0 : 1);
+        }
+        close(fds[1]);
+        if (p < 0) {
+            close(fds[0]);
+            continue;
+        }
+        pid[i] = p;
+        fd[i] = fds[0];
+    }
+    int worst = 0;
+    char first_err[RTM_TRACE_ERR_MAX] = "";
+    for (size_t i = 0; i < m; i++) {
+        if (i == 0 || pid[i] < 0) {
+            c[i] = completes(src, o, sizes[i], out, NULL, err, errlen);
+            if (c[i] == -1 && first_err[0] == '\0') {
+                (void)snprintf(first_err, sizeof first_err, "%s", err);
+            }
+        } else {
+            helper_msg_t msg;
+            bool ok = read_all(fd[i], &msg, sizeof msg);
+            close(fd[i]);
+            while (waitpid(pid[i], NULL, 0) < 0 && errno == EINTR) {
+            }
+            out->runs++;
+            c[i] = ok ? msg.c : -1;
+            if (c[i] == -1 && first_err[0] == '\0') {
+                (void)snprintf(first_err, sizeof first_err, "%s",
+                               ok ? msg.err : "rtmem compare: a helper process failed");
+            }
+            if (c[i] == -2) {
+                out->timed_out = true;
+            }
+        }
+        if (c[i] == -1) {
+            worst = -1;
+        } else if (c[i] == -2 && worst == 0) {
+            worst = -2;
+        }
+    }
+    if (worst == -1) {
+        (void)snprintf(err, errlen, "%s", first_err);
+    }
+    return worst;
+}
+
+/* ------------------------------------------------------------------ */
+/* The search after the measuring run, as a plan over known outcomes.   */
+/*
+ * The search's decisions depend only on which sizes completed. plan_next
+ * replays those decisions over the outcomes known so far and names the
+ * first size it still needs; the caller replays it and asks again. Because
+ * the plan can also be asked "what next, if that size failed / completed",
+ * the sizes of the next few steps can be replayed at once in helper
+ * processes (speculation): the answer is the same as one size at a time,
+ * only the wall time and the run count differ.
+ */
+
+#define KNOWN_MAX 1024u /* outcomes a search keeps (it needs under 100) */
+#define GUESS_MAX 3u    /* speculation depth: outcomes assumed on top of the known */
+
+typedef struct known {
+    size_t n;
+    size_t size[KNOWN_MAX];
+    bool ok[KNOWN_MAX];
+} known_t;
+
+/* Outcomes assumed by a speculation, on top of the known ones. */
+typedef struct guesses {
+    size_t n;
+    size_t size[GUESS_MAX];
+    bool ok[GUESS_MAX];
+} guesses_t;
+
+/* 1 completes, 0 fails, -1 unknown. */
+static int outcome(const known_t *k, const guesses_t *g, size_t size)
+{
+    for (size_t i = 0; g != NULL && i < g->n; i++) {
+        if (g->size[i] == size) {
+            return g->ok[i] ? 1 : 0;
+        }
+    }
+    for (size_t i = k->n; i > 0; i--) {
+        if (k->size[i - 1u] == size) {
+            return k->ok[i - 1u] ? 1 : 0;
+        }
+    }
+    return -1;
+}
+
+typedef struct plan {
+    /* in: from the measuring run */
+    size_t lo, hi;        /* below the peak live bytes (fails), the measured size (completes) */
+    size_t lo0;           /* the heap's minimum, rounded up to 16 */
+    size_t high_water;
+    /* out, when plan_next returns 0 */
+    size_t size;
+    bool below_fails;
+    unsigned non_monotonic;
+} plan_t;
+
+/* The first size the search needs and k (with g assumed) lacks, or 0 when
+ * the search is over (p's outputs then set). */
+static size_t plan_next(plan_t *p, const known_t *k, const guesses_t *g)
+{
+    size_t lo0 = p->lo0;
+    size_t hi = p->hi;
+    size_t lo = p->lo;
+    bool lo_run = false;
+    int c;
+    p->non_monotonic = 0;
+    if (lo < lo0) {
+        if ((c = outcome(k, g, lo0)) < 0) {
+            return lo0;
+        }
+        if (c == 1) {
+            p->size = lo0; /* below lo0 rtm_heap_init refuses: 16 less fails */
+            p->below_fails = true;
+            return 0;
+        }
+        lo = lo0;
+        lo_run = true;
+    }
+    /* The high-water mark as the first upper bound, grown by a quarter of
+     * the gap until it completes (or reaches the measured size). */
+    size_t guess = round16(p->high_water);
+    while (guess > lo && guess < hi) {
+        if ((c = outcome(k, g, guess)) < 0) {
+            return guess;
+        }
+        if (c == 1) {
+            hi = guess;
+            break;
+        }
+        lo = guess;
+        lo_run = true;
+        size_t step = round16((hi - guess) / 4u);
+        guess += step < 16u ? 16u : step;
+    }
+    /* Bisection on multiples of 16: lo fails, hi completes. */
+    while (hi - lo > 16u) {
+        size_t mid = lo + ((hi - lo) / 32u) * 16u;
+        if ((c = outcome(k, g, mid)) < 0) {
+            return mid;
+        }
+        if (c == 1) {
+            hi = mid;
+        } else {
+            lo = mid;
+            lo_run = true;
+        }
+    }
+    /* Failure is not monotonic in the size (fragmentation, TLSF's control
+     * block growing at powers of two): a short scan below hi - 16; a size
+     * that completes becomes the answer and restarts the scan below it. */
+    size_t s = hi >= lo0 + 32u ? hi - 32u : 0;
+    unsigned steps = 0;
+    unsigned total = 0;
+    while (s >= lo0 && s != 0 && steps < RTM_MIN_SIZE_SCAN && total < RTM_MIN_SIZE_SCAN_MAX) {
+        if ((c = outcome(k, g, s)) < 0) {
+            return s;
+        }
+        total++;
+        if (c == 1) {
+            hi = s;
+            p->non_monotonic++;
+            steps = 0;
+            lo_run = false; /* hi - 16 is now unknown */
+        } else {
+            steps++;
+            if (s == hi - 16u) {
+                lo_run = true;
+            }
+        }
+        s -= 16u;
+    }
+    lo = hi - 16u;
+    p->size = hi;
+    if (hi < lo0 + 16u) {
+        p->below_fails = true; /* below the heap's minimum: rtm_heap_init refuses it */
+    } else if (lo_run) {
+        p->below_fails = true; /* hi - 16 was replayed and failed */
+    } else {
+        if ((c = outcome(k, g, hi - 16u)) < 0) {
+            return hi - 16u;
+        }
+        p->below_fails = c == 0;
+    }
+    return 0;
+}
+
+/* The sizes to replay next: the one the plan needs, then (up to want in
+ * all) those it would need after the likeliest outcomes, breadth first,
+ * "fails" before "completes" (the common outcome near the minimum). */
+static size_t plan_batch(plan_t *p, const known_t *k, size_t want, size_t *sizes)
+{
+    guesses_t queue[2u * MAX_BATCH + 1u];
+    size_t head = 0;
+    size_t tail = 0;
+    size_t n = 0;
+    queue[tail++] = (guesses_t){.n = 0};
+    while (head < tail && n < want) {
+        guesses_t g = queue[head++];
+        plan_t trial = *p;
+        size_t s = plan_next(&trial, k, &g);
+        if (s == 0) {
+            continue;
+        }
+        bool dup = false;
+        for (size_t i = 0; i < n; i++) {
+            dup = dup || sizes[i] == s;
+        }
+        if (!dup) {
+            sizes[n++] = s;
+        }
+        for (int ok = 0; ok <= 1 && g.n < GUESS_MAX && tail < sizeof queue / sizeof queue[0];
+             ok++) {
+            guesses_t next = g;
+            next.size[next.n] = s;
+            next.ok[next.n] = ok == 1;
+            next.n++;
+            queue[tail++] = next;
+        }
+    }
+    return n;
+}
 
 int rtm_min_size_search(const char *path, const rtm_replay_opts_t *o, size_t cap,
                         rtm_min_size_t *out, char *err, size_t errlen)
+{
+    rtm_trace_mem_t mem;
+    rtm_trace_src_t src = {.path = path};
+    int rc = rtm_trace_mem_load(&mem, path, o->lenient, o->mem_limit, err, errlen);
+    if (rc == 2) {
+        memset(out, 0, sizeof *out);
+        return 2;
+    }
+    if (rc == 0) {
+        src.mem = &mem;
+    }
+    rc = rtm_min_size_search_src(&src, o, cap, out, err, errlen);
+    if (src.mem != NULL) {
+        rtm_trace_mem_free(&mem);
+    }
+    return rc;
+}
+
+int rtm_min_size_search_src(const rtm_trace_src_t *src, const rtm_replay_opts_t *o, size_t cap,
+                            rtm_min_size_t *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     if (o->strategy == RTM_SYSTEM) {
@@ -91,14 +428,19 @@ int rtm_min_size_search(const char *path, const rtm_replay_opts_t *o, size_t cap
         return 2;
     }
     int status = 0;
+    size_t sizes[MAX_BATCH];
+    int got[MAX_BATCH];
     /* Measuring run: the smallest of 1 MiB, 4 MiB, ... cap that completes. */
     size_t measured = MEASURE_FIRST < lo0 ? lo0 : MEASURE_FIRST;
     int c;
+    uint64_t run_ns = 0;
     for (;;) {
         if (measured > cap) {
             measured = cap;
         }
-        c = completes(path, o, measured, out, r, err, errlen);
+        uint64_t t0 = rtm_tool_cpu_ns();
+        c = completes(src, o, measured, out, r, err, errlen);
+        run_ns = rtm_tool_cpu_ns() - t0;
         if (c != 0 || measured == cap) {
             break;
         }
@@ -116,102 +458,61 @@ int rtm_min_size_search(const char *path, const rtm_replay_opts_t *o, size_t cap
         goto done;
     }
     out->high_water = (size_t)r->peak_footprint;
-    /* lo: a size known to fail (run, or below the peak live bytes, which
-     * no heap that small can hold); hi: a size known to complete. */
-    size_t hi = measured;
-    size_t lo = (size_t)(r->peak_live / 16u * 16u);
-    bool lo_run = false;
-    if (lo < lo0) {
-        c = completes(path, o, lo0, out, NULL, err, errlen);
-        if (c < 0) {
-            status = c == -1 ? 2 : 0;
-            goto done;
-        }
-        if (c == 1) {
-            hi = lo0; /* below lo0 rtm_heap_init refuses: 16 less fails */
-            lo = lo0 - 16u;
-            goto found;
-        }
-        lo = lo0;
-        lo_run = true;
+    /* The rest takes RTM_MIN_SIZE_SCAN runs at the very least (the scan):
+     * when that many runs like the measuring one would pass the deadline,
+     * the search is over now rather than at the deadline. */
+    if (o->deadline_ns != 0 &&
+        rtm_tool_cpu_ns() + run_ns * RTM_MIN_SIZE_SCAN > o->deadline_ns) {
+        out->timed_out = true;
+        goto done;
     }
-    /* The high-water mark as the first upper bound, grown by a quarter of
-     * the gap until it completes (or reaches the measured size). */
-    size_t guess = round16(out->high_water);
-    while (guess > lo && guess < hi) {
-        c = completes(path, o, guess, out, NULL, err, errlen);
+    /* lo: below the peak live bytes (no heap that small can hold them);
+     * hi: the measured size. The plan does the rest. */
+    plan_t plan = {
+        .lo = (size_t)(r->peak_live / 16u * 16u),
+        .hi = measured,
+        .lo0 = lo0,
+        .high_water = out->high_water,
+    };
+    known_t *known = calloc(1, sizeof *known);
+    if (known == NULL) {
+        (void)snprintf(err, errlen, "out of memory");
+        status = 2;
+        goto done;
+    }
+    for (;;) {
+        size_t want = 1u;
+        if (known->n + MAX_BATCH < KNOWN_MAX) {
+            want += take_helpers(o->helpers, MAX_BATCH - 1u);
+        }
+        size_t n = plan_batch(&plan, known, want, sizes);
+        give_helpers(o->helpers, want - (n > 0 ? n : 1u));
+        if (n == 0) {
+            break; /* the plan is complete */
+        }
+        c = completes_batch(src, o, sizes, n, got, out, err, errlen);
+        give_helpers(o->helpers, n - 1u);
         if (c < 0) {
             status = c == -1 ? 2 : 0;
-            goto done;
-        }
-        if (c == 1) {
-            hi = guess;
             break;
         }
-        lo = guess;
-        lo_run = true;
-        size_t step = round16((hi - guess) / 4u);
-        guess += step < 16u ? 16u : step;
-    }
-    /* Bisection on multiples of 16: lo fails, hi completes. */
-    while (hi - lo > 16u) {
-        size_t mid = lo + ((hi - lo) / 32u) * 16u;
-        c = completes(path, o, mid, out, NULL, err, errlen);
-        if (c < 0) {
-            status = c == -1 ? 2 : 0;
-            goto done;
-        }
-        if (c == 1) {
-            hi = mid;
-        } else {
-            lo = mid;
-            lo_run = true;
+        for (size_t i = 0; i < n && known->n < KNOWN_MAX; i++) {
+            known->size[known->n] = sizes[i];
+            known->ok[known->n] = got[i] == 1;
+            known->n++;
         }
     }
-    /* Failure is not monotonic in the size (fragmentation, TLSF's control
-     * block growing at powers of two): a short scan below hi - 16; a size
-     * that completes becomes the answer and restarts the scan below it. */
-    {
-        size_t s = hi >= lo0 + 32u ? hi - 32u : 0;
-        unsigned steps = 0;
-        unsigned total = 0;
-        while (s >= lo0 && s != 0 && steps < RTM_MIN_SIZE_SCAN && total < RTM_MIN_SIZE_SCAN_MAX) {
-            c = completes(path, o, s, out, NULL, err, errlen);
-            if (c < 0) {
-                status = c == -1 ? 2 : 0;
-                goto done;
-            }
-            total++;
-            if (c == 1) {
-                hi = s;
-                out->non_monotonic++;
-                steps = 0;
-                lo_run = false; /* hi - 16 is now unknown */
-            } else {
-                steps++;
-                if (s == hi - 16u) {
-                    lo_run = true;
-                }
-            }
-            s -= 16u;
-        }
-        lo = hi - 16u;
+    if (c >= 0) {
+        (void)plan_next(&plan, known, NULL); /* complete: fills its outputs */
     }
-found:
-    out->size = hi;
-    out->size_completes = true; /* hi was replayed and completed */
-    if (hi < lo0 + 16u) {
-        out->below_fails = true; /* below the heap's minimum: rtm_heap_init refuses it */
-    } else if (lo_run && lo == hi - 16u) {
-        out->below_fails = true;
-    } else {
-        c = completes(path, o, hi - 16u, out, NULL, err, errlen);
-        if (c < 0) {
-            status = c == -1 ? 2 : 0;
-            goto done;
-        }
-        out->below_fails = c == 0;
+    free(known);
+    if (c < 0) {
+        goto done;
     }
+    out->size = plan.size;
+    out->size_completes = true; /* the plan ends on a size replayed that completed */
+    out->below_fails = plan.below_fails;
+    out->non_monotonic = plan.non_monotonic;
     out->found = out->size_completes && out->below_fails;
 done:
     free(r);
@@ -276,7 +577,7 @@ static const char compare_usage[] =
     "  --strategy S      only this strategy (tlsf, first_fit, best_fit, bump, system)\n"
     "  --size BYTES      system's budget (default 1M)\n"
     "  --align N         heap granularity, a power of two >= 4 (default 8)\n"
-    "  --budget SECONDS  search time per strategy and trace (default: 5x the first\n"
+    "  --budget SECONDS  search CPU time per strategy and trace (default: 10x the first\n"
     "                    strategy's search on that trace, at least 5 s; 0 = no limit)\n"
     "  --jobs N          strategies searched at once, in worker processes, after the\n"
     "                    first (default: the online CPUs, at most 8)\n"
@@ -284,42 +585,26 @@ static const char compare_usage[] =
     "  --json            one JSON object instead of the tables\n"
     "  --quiet, -q       no progress line (it is shown only when stderr is a terminal)\n"
     "\n"
-    "Every replay re-reads the trace file (streaming; nothing is cached), so TRACE must be\n"
-    "a file, not '-'.\n"
+    "Each TRACE is parsed once into memory (16 bytes per event; over 512 MiB it is streamed\n"
+    "on every run instead), so TRACE must be a file, not '-'.\n"
     "Exit: 0 a recommendation was made, 1 no strategy completes some trace, 2 bad usage or input.\n";
 
 
-typedef enum row_status {
-    ROW_FOUND,    /* a checked minimum */
-    ROW_NA,       /* system: no bounded arena */
-    ROW_HOPELESS, /* does not complete at HOPELESS_FACTOR x the best */
-    ROW_TOO_SLOW, /* search passed its budget */
-    ROW_NONE      /* no minimum below RTM_MIN_SIZE_CAP, or the check failed */
-} row_status_t;
-
-typedef struct row {
-    rtm_strategy_id_t strategy;
-    rtm_min_size_t min;
-    row_status_t status;
-    size_t run_size;
-    bool ran;                 /* timed runs done */
-    uint64_t median_ns;       /* median of the timed runs' medians */
-    uint64_t search_ns;
-    rtm_replay_result_t run;  /* the timed run with that median */
-} row_t;
+typedef rtm_compare_status_t row_status_t;
+typedef rtm_compare_row_t row_t;
 
 static const char *status_name(row_status_t s)
 {
     switch (s) {
-    case ROW_FOUND:
+    case RTM_COMPARE_FOUND:
         return "ok";
-    case ROW_NA:
+    case RTM_COMPARE_NA:
         return "n/a";
-    case ROW_HOPELESS:
+    case RTM_COMPARE_HOPELESS:
         return "hopeless";
-    case ROW_TOO_SLOW:
+    case RTM_COMPARE_TOO_SLOW:
         return "too_slow";
-    case ROW_NONE:
+    case RTM_COMPARE_NONE:
         break;
     }
     return "none";
@@ -346,7 +631,7 @@ static void print_table(FILE *o, const char *path, const row_t *rows, size_t n, 
         const char *chk = "-";
         (void)snprintf(ratio, sizeof ratio, "-");
         switch (w->status) {
-        case ROW_FOUND:
+        case RTM_COMPARE_FOUND:
             (void)snprintf(ms, sizeof ms, "%zu", w->min.size);
             if (peak_live != 0) {
                 (void)snprintf(ratio, sizeof ratio, "%.2f",
@@ -354,16 +639,16 @@ static void print_table(FILE *o, const char *path, const row_t *rows, size_t n, 
             }
             chk = "ok";
             break;
-        case ROW_NA:
+        case RTM_COMPARE_NA:
             (void)snprintf(ms, sizeof ms, "n/a");
             break;
-        case ROW_HOPELESS:
+        case RTM_COMPARE_HOPELESS:
             (void)snprintf(ms, sizeof ms, "> %ux best", HOPELESS_FACTOR);
             break;
-        case ROW_TOO_SLOW:
+        case RTM_COMPARE_TOO_SLOW:
             (void)snprintf(ms, sizeof ms, "too slow");
             break;
-        case ROW_NONE:
+        case RTM_COMPARE_NONE:
             (void)snprintf(ms, sizeof ms, w->min.size != 0 ? "%zu" : "> 1 GiB", w->min.size);
             chk = w->min.size != 0 ? "FAILED" : "-";
             break;
@@ -383,10 +668,10 @@ static void print_table(FILE *o, const char *path, const row_t *rows, size_t n, 
     }
     for (size_t i = 0; i < n; i++) {
         const row_t *w = &rows[i];
-        if (w->status == ROW_HOPELESS) {
+        if (w->status == RTM_COMPARE_HOPELESS) {
             fprintf(o, "%s: does not complete at %zu bytes (%ux the best minimum); not searched\n",
                     rtm_strategy_name(w->strategy), w->min.cap, HOPELESS_FACTOR);
-        } else if (w->status == ROW_TOO_SLOW) {
+        } else if (w->status == RTM_COMPARE_TOO_SLOW) {
             fprintf(o, "%s: search stopped after %.1f s (its budget, see --budget)\n",
                     rtm_strategy_name(w->strategy), (double)w->search_ns / 1e9);
         }
@@ -403,7 +688,7 @@ static void row_json(rtm_json_t *j, const char *path, const row_t *w, uint64_t p
     rtm_json_begin_object(j);
     rtm_json_kv_str(j, "strategy", rtm_strategy_name(w->strategy));
     rtm_json_kv_str(j, "status", status_name(w->status));
-    if (w->status == ROW_FOUND) {
+    if (w->status == RTM_COMPARE_FOUND) {
         rtm_json_kv_u64(j, "min_size", w->min.size);
         if (peak_live != 0) {
             rtm_json_kv_double(j, "min_size_ratio", (double)w->min.size / (double)peak_live, 4);
@@ -447,7 +732,7 @@ static int cmp_u64(const void *a, const void *b)
 
 /* TIMED_RUNS timed runs at w->run_size; w->run keeps the one whose median
  * is the median of the medians. 0, or 2 with err filled. */
-static int timed_runs(const char *path, const rtm_replay_opts_t *base, row_t *w,
+static int timed_runs(const rtm_trace_src_t *src, const rtm_replay_opts_t *base, row_t *w,
                       rtm_replay_result_t *scratch, char *err, size_t errlen)
 {
     uint64_t med[TIMED_RUNS];
@@ -456,7 +741,7 @@ static int timed_runs(const char *path, const rtm_replay_opts_t *base, row_t *w,
     o.timing = true;
     o.deadline_ns = 0;
     for (unsigned i = 0; i < TIMED_RUNS; i++) {
-        if (rtm_replay_run(path, &o, scratch, err, errlen) != 0) {
+        if (rtm_replay_src(src, &o, scratch, err, errlen) != 0) {
             return 2;
         }
         med[i] = rtm_hist_quantile(&scratch->hist, 0.5);
@@ -474,12 +759,13 @@ static int timed_runs(const char *path, const rtm_replay_opts_t *base, row_t *w,
 
 /* One trace's shared inputs for the rows. */
 typedef struct trace_ctx {
-    const char *path;
-    const rtm_tool_cli_t *cli;
+    rtm_trace_src_t src;      /* loaded once: workers share it (fork, copy-on-write) */
+    const rtm_compare_opts_t *opts;
+    const rtm_helper_pool_t *helpers; /* NULL: searches replay one size at a time */
     rtm_progress_t *progress; /* NULL in a worker process */
-    double stage0, stages;
+    size_t nrows;
     size_t best;              /* smallest checked minimum so far (0: none) */
-    uint64_t fastest_search;  /* its search time */
+    uint64_t fastest_search;  /* its search's CPU time */
 } trace_ctx_t;
 
 /* The search and timed runs of one strategy on one trace. 0, or 2 with
@@ -487,51 +773,58 @@ typedef struct trace_ctx {
 static int measure_row(const trace_ctx_t *t, row_t *w, size_t index, rtm_replay_result_t *scratch,
                        char *err, size_t errlen)
 {
-    const rtm_tool_cli_t *c = t->cli;
-    double stage = t->stage0 + (double)index;
+    const rtm_compare_opts_t *c = t->opts;
+    double per_row = c->progress_span / (double)t->nrows;
+    size_t system_size = c->system_size != 0 ? c->system_size : RTM_REPLAY_DEFAULT_SIZE;
     rtm_replay_opts_t o = {
         .strategy = w->strategy,
-        .heap_size = c->size,
+        .heap_size = system_size,
         .align = c->align,
         .lenient = c->lenient,
         .progress = t->progress,
         /* about 20 runs of a search, then the timed runs */
-        .progress_base = stage / t->stages,
-        .progress_span = 1.0 / t->stages / 24.0,
+        .progress_base = c->progress_base + per_row * (double)index,
+        .progress_span = per_row / 24.0,
+        .mem_limit = c->mem_limit,
+        .helpers = t->helpers,
     };
     if (t->progress != NULL) {
         rtm_progress_update(t->progress, o.progress_base);
     }
+    /* The budget is CPU time, so that a loaded machine does not turn a
+     * search that fits into a "too slow" one. */
     uint64_t t0 = rtm_tool_now_ns();
+    uint64_t cpu0 = rtm_tool_cpu_ns();
     if (c->budget_set) {
-        o.deadline_ns = c->budget_ns == 0 ? 0 : t0 + c->budget_ns;
+        o.deadline_ns = c->budget_ns == 0 ? 0 : cpu0 + c->budget_ns;
     } else if (t->fastest_search != 0) {
         uint64_t b = t->fastest_search * BUDGET_FACTOR;
-        o.deadline_ns = t0 + (b < BUDGET_FLOOR_NS ? BUDGET_FLOOR_NS : b);
+        o.deadline_ns = cpu0 + (b < BUDGET_FLOOR_NS ? BUDGET_FLOOR_NS : b);
     }
     size_t cap = t->best != 0 && t->best <= RTM_MIN_SIZE_CAP / HOPELESS_FACTOR
                      ? t->best * HOPELESS_FACTOR
                      : 0;
-    if (rtm_min_size_search(t->path, &o, cap, &w->min, err, errlen) != 0) {
+    if (rtm_min_size_search_src(&t->src, &o, cap, &w->min, err, errlen) != 0) {
         return 2;
     }
     w->search_ns = rtm_tool_now_ns() - t0;
+    w->search_cpu_ns = rtm_tool_cpu_ns() - cpu0;
     if (w->strategy == RTM_SYSTEM) {
-        w->status = ROW_NA;
-        w->run_size = c->size;
+        w->status = RTM_COMPARE_NA;
+        w->run_size = system_size;
     } else if (w->min.found) {
-        w->status = ROW_FOUND;
+        w->status = RTM_COMPARE_FOUND;
         w->run_size = recommended_size(w->min.size);
     } else {
-        w->status = w->min.timed_out                ? ROW_TOO_SLOW
-                    : w->min.over_cap && cap != 0   ? ROW_HOPELESS
-                                                    : ROW_NONE;
+        w->status = w->min.timed_out                ? RTM_COMPARE_TOO_SLOW
+                    : w->min.over_cap && cap != 0   ? RTM_COMPARE_HOPELESS
+                                                    : RTM_COMPARE_NONE;
     }
-    if (w->status != ROW_FOUND && w->status != ROW_NA) {
+    if (w->status != RTM_COMPARE_FOUND && w->status != RTM_COMPARE_NA) {
         return 0;
     }
-    o.progress_base = (stage + 20.0 / 24.0) / t->stages;
-    if (timed_runs(t->path, &o, w, scratch, err, errlen) != 0) {
+    o.progress_base = c->progress_base + per_row * ((double)index + 20.0 / 24.0);
+    if (timed_runs(&t->src, &o, w, scratch, err, errlen) != 0) {
         if (w->strategy == RTM_SYSTEM) {
             return 0; /* not compiled in (RTMEM_WITH_SYSTEM off): an empty row */
         }
@@ -692,13 +985,64 @@ static int measure_rest(trace_ctx_t *t, row_t *rows, size_t n, unsigned jobs,
         }
         if (t->progress != NULL) {
             double share = (double)(1u + done) / (double)(1u + n);
-            rtm_progress_update(t->progress, (t->stage0 + share * (double)(1u + n)) / t->stages);
+            const rtm_compare_opts_t *c = t->opts;
+            rtm_progress_update(t->progress, c->progress_base + c->progress_span * share);
         }
         if (status != 0 && running == 0) {
             break;
         }
     }
     free(msg);
+    return status;
+}
+
+int rtm_compare_trace(const char *path, const rtm_compare_opts_t *o, rtm_compare_row_t *rows,
+                      size_t n, char *err, size_t errlen)
+{
+    for (size_t k = 0; k < n; k++) {
+        rtm_strategy_id_t s = rows[k].strategy;
+        memset(&rows[k], 0, sizeof rows[k]);
+        rows[k].strategy = s;
+    }
+    if (n == 0) {
+        return 0;
+    }
+    rtm_trace_mem_t mem;
+    trace_ctx_t t = {.src = {.path = path}, .opts = o, .progress = o->progress, .nrows = n};
+    int rc = rtm_trace_mem_load(&mem, path, o->lenient, o->mem_limit, err, errlen);
+    if (rc == 2) {
+        return 2;
+    }
+    if (rc == 0) {
+        t.src.mem = &mem;
+    }
+    /* Helpers for the searches: with jobs processes allowed, the first
+     * row's search can use the other jobs - 1 cores, and later a search
+     * that runs alone (the slow ones, at the end) those left idle. */
+    rtm_helper_pool_t pool;
+    if (o->jobs >= 2u && rtm_helper_pool_open(&pool, o->jobs - 1u)) {
+        t.helpers = &pool;
+    }
+    rtm_replay_result_t *scratch = malloc(sizeof *scratch);
+    int status = 2;
+    if (scratch == NULL) {
+        (void)snprintf(err, errlen, "out of memory");
+    } else if (measure_row(&t, &rows[0], 0, scratch, err, errlen) == 0) {
+        /* The first strategy alone: its minimum is the cap's base and its
+         * search time the budget's; the others in parallel after it. */
+        if (rows[0].status == RTM_COMPARE_FOUND) {
+            t.best = rows[0].min.size;
+            t.fastest_search = rows[0].search_cpu_ns;
+        }
+        status = measure_rest(&t, rows + 1, n - 1u, o->jobs, scratch, err, errlen);
+    }
+    free(scratch);
+    if (t.helpers != NULL) {
+        rtm_helper_pool_close(&pool);
+    }
+    if (t.src.mem != NULL) {
+        rtm_trace_mem_free(&mem);
+    }
     return status;
 }
 
@@ -741,16 +1085,22 @@ int rtm_cmd_compare(int argc, char **argv)
         all_found[k] = list[k] != RTM_SYSTEM;
     }
     row_t *rows = calloc(nstrat, sizeof *rows);
-    rtm_replay_result_t *scratch = malloc(sizeof *scratch);
-    if (rows == NULL || scratch == NULL) {
-        free(rows);
-        free(scratch);
+    if (rows == NULL) {
         rtm_esc_msg(stderr, "rtmem compare: out of memory");
         return 2;
     }
     rtm_progress_t prog;
     rtm_progress_init(&prog, stderr, "rtmem compare", c.quiet);
-    double stages = (double)c.nfiles * (double)nstrat;
+    rtm_compare_opts_t co = {
+        .system_size = c.size,
+        .align = c.align,
+        .lenient = c.lenient,
+        .budget_set = c.budget_set,
+        .budget_ns = c.budget_ns,
+        .jobs = c.jobs,
+        .progress = &prog,
+        .progress_span = 1.0 / (double)c.nfiles,
+    };
     char err[RTM_TRACE_ERR_MAX];
     rtm_json_t j;
     if (c.json) {
@@ -760,23 +1110,11 @@ int rtm_cmd_compare(int argc, char **argv)
     }
     int status = 0;
     for (size_t f = 0; f < c.nfiles && status == 0; f++) {
-        trace_ctx_t t = {.path = c.files[f], .cli = &c, .progress = &prog,
-                         .stage0 = (double)(f * nstrat), .stages = stages};
         for (size_t k = 0; k < nstrat; k++) {
-            memset(&rows[k], 0, sizeof rows[k]);
             rows[k].strategy = list[k];
         }
-        /* The first strategy alone: its minimum is the cap's base and its
-         * search time the budget's; the others in parallel after it. */
-        if (measure_row(&t, &rows[0], 0, scratch, err, sizeof err) != 0) {
-            status = 2;
-        } else {
-            if (rows[0].status == ROW_FOUND) {
-                t.best = rows[0].min.size;
-                t.fastest_search = rows[0].search_ns;
-            }
-            status = measure_rest(&t, rows + 1, nstrat - 1u, c.jobs, scratch, err, sizeof err);
-        }
+        co.progress_base = (double)f / (double)c.nfiles;
+        status = rtm_compare_trace(c.files[f], &co, rows, nstrat, err, sizeof err);
         if (status != 0) {
             rtm_progress_done(&prog);
             rtm_esc_line(stderr, err);
@@ -787,10 +1125,10 @@ int rtm_cmd_compare(int argc, char **argv)
         rtm_trace_counts_t skipped = {0};
         for (size_t k = 0; k < nstrat; k++) {
             row_t *w = &rows[k];
-            if (w->status == ROW_FOUND && w->min.size > worst_min[k]) {
+            if (w->status == RTM_COMPARE_FOUND && w->min.size > worst_min[k]) {
                 worst_min[k] = w->min.size;
             }
-            if (w->status != ROW_FOUND) {
+            if (w->status != RTM_COMPARE_FOUND) {
                 all_found[k] = false;
             }
             if (w->ran) {
@@ -824,7 +1162,6 @@ int rtm_cmd_compare(int argc, char **argv)
         }
     }
     free(rows);
-    free(scratch);
     if (status != 0) {
         if (c.json) { /* still a whole object: the traces done, no recommendation */
             rtm_json_end_array(&j);

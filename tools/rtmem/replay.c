@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -131,6 +132,19 @@ static uint64_t now_ns(void)
 uint64_t rtm_tool_now_ns(void)
 {
     return now_ns();
+}
+
+uint64_t rtm_tool_cpu_ns(void)
+{
+    struct timespec ts;
+    (void)clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    uint64_t ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    struct rusage ru;
+    if (getrusage(RUSAGE_CHILDREN, &ru) == 0) {
+        ns += (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000u +
+              (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000u;
+    }
+    return ns;
 }
 
 /* ------------------------------------------------------------------ */
@@ -288,25 +302,23 @@ static void target_info(target_t *t, size_t *total, size_t *free_b, size_t *larg
     }
 }
 
-static void *t_alloc(target_t *t, const rtm_trace_event_t *ev, size_t size)
+static void *t_alloc(target_t *t, size_t size, size_t align, bool has_caps, uint64_t caps)
 {
-    size_t align = ev->kind == RTM_TRACE_ALIGNED ? (size_t)ev->align : 0;
     if (t->heap != NULL) {
         return rtm_heap_alloc_ex(t->heap, size, align, NULL);
     }
-    if (ev->has_caps) {
-        return align != 0 ? rtm_caps_aligned_alloc(align, size, ev->caps)
-                          : rtm_caps_malloc(size, ev->caps);
+    if (has_caps) {
+        return align != 0 ? rtm_caps_aligned_alloc(align, size, caps) : rtm_caps_malloc(size, caps);
     }
     return align != 0 ? rtm_caps_aligned_alloc_default(align, size) : rtm_caps_malloc_default(size);
 }
 
-static void *t_realloc(target_t *t, const rtm_trace_event_t *ev, void *ptr, size_t size)
+static void *t_realloc(target_t *t, void *ptr, size_t size, bool has_caps, uint64_t caps)
 {
     if (t->heap != NULL) {
         return rtm_realloc_ex(t->heap, ptr, size, NULL);
     }
-    return ev->has_caps ? rtm_caps_realloc(ptr, size, ev->caps) : rtm_caps_realloc_default(ptr, size);
+    return has_caps ? rtm_caps_realloc(ptr, size, caps) : rtm_caps_realloc_default(ptr, size);
 }
 
 static void t_free(target_t *t, void *ptr)
@@ -358,23 +370,191 @@ static void describe(const rtm_trace_event_t *ev, char *buf, size_t len)
 /* ------------------------------------------------------------------ */
 /* Replay                                                              */
 
-int rtm_replay_run(const char *path, const rtm_replay_opts_t *o, rtm_replay_result_t *res,
-                   char *err, size_t errlen)
+/* One run's state, shared by the streaming and the in-memory loops. */
+typedef struct run {
+    target_t t;
+    const rtm_replay_opts_t *o;
+    rtm_replay_result_t *res;
+    uint64_t live;        /* requested bytes live, by the trace */
+    size_t blocks;        /* IDs live */
+    uint64_t start_ns;    /* CPU time when the run began (pace for the deadline) */
+} run_t;
+
+/* One event (the ID bookkeeping is the caller's): slot receives the new
+ * block, old is what the freed or reallocated ID held. Returns 1 to go on,
+ * 0 when this was the first failed allocation (the caller writes its
+ * text), -1 to stop (stop_on_fail). */
+static int run_event(run_t *r, rtm_trace_kind_t kind, uint64_t size64, size_t align,
+                     bool has_caps, uint64_t caps, unsigned long line, rtm_trace_payload_t *slot,
+                     rtm_trace_payload_t old)
+{
+    rtm_replay_result_t *res = r->res;
+    const rtm_replay_opts_t *o = r->o;
+    bool too_big = size64 > (uint64_t)SIZE_MAX;
+    size_t size = too_big ? SIZE_MAX : (size_t)size64;
+    void *p = NULL;
+    bool failed = false;
+    uint64_t t0 = 0;
+    uint64_t t1 = 0;
+    r->t.last_reason = (rtm_fail_reason_t)0;
+    switch (kind) {
+    case RTM_TRACE_ALLOC:
+    case RTM_TRACE_ALIGNED:
+        if (kind == RTM_TRACE_ALLOC) {
+            res->allocs++;
+        } else {
+            res->aligned++;
+        }
+        if (o->timing) {
+            t0 = now_ns();
+        }
+        p = t_alloc(&r->t, size, align, has_caps, caps);
+        if (o->timing) {
+            t1 = now_ns();
+        }
+        failed = p == NULL && size64 > 0;
+        slot->ptr = p;
+        slot->size = size64;
+        r->live += size64;
+        r->blocks++;
+        if (r->blocks > res->peak_live_blocks) {
+            res->peak_live_blocks = r->blocks;
+        }
+        break;
+    case RTM_TRACE_REALLOC:
+        res->reallocs++;
+        if (o->timing) {
+            t0 = now_ns();
+        }
+        p = t_realloc(&r->t, old.ptr, size, has_caps, caps);
+        if (o->timing) {
+            t1 = now_ns();
+        }
+        failed = p == NULL && size64 > 0;
+        /* A failed realloc leaves the old block where it was: it stays
+         * under the new ID so that its free releases it. */
+        slot->ptr = failed ? old.ptr : p;
+        slot->size = size64;
+        r->live = r->live - old.size + size64;
+        break;
+    case RTM_TRACE_FREE:
+        res->frees++;
+        if (o->timing) {
+            t0 = now_ns();
+        }
+        if (old.ptr != NULL) {
+            t_free(&r->t, old.ptr);
+        }
+        if (o->timing) {
+            t1 = now_ns();
+        }
+        r->live -= old.size;
+        r->blocks--;
+        break;
+    }
+    if (o->timing) {
+        rtm_hist_add(&res->hist, t1 - t0);
+    }
+    int go = 1;
+    if (failed) {
+        res->failed++;
+        if (res->first_fail_line == 0) {
+            res->first_fail_line = line;
+            res->first_fail_reason = too_big ? rtm_fail_reason_str(RTM_FAIL_TOO_LARGE)
+                                     : r->t.last_reason != 0 ? rtm_fail_reason_str(r->t.last_reason)
+                                                             : "allocation failed";
+            go = 0;
+        }
+        if (o->stop_on_fail) {
+            return -1;
+        }
+    }
+    if (r->live > res->peak_live) {
+        res->peak_live = r->live;
+        res->peak_line = line;
+        if (!o->stop_on_fail) {
+            size_t total, fr, largest, minf;
+            target_info(&r->t, &total, &fr, &largest, &minf);
+            res->free_at_peak = fr;
+            res->largest_at_peak = largest;
+            res->frag_at_peak = fr == 0 ? 0.0 : 1.0 - (double)largest / (double)fr;
+        }
+    }
+    return go;
+}
+
+/* Every 4096 events: the progress line and the deadline. share: the part
+ * of the trace done (negative: unknown). true = stop (timed out): past
+ * the deadline, or at this run's pace so far it would end later than
+ * twice the time left before the deadline when it began (a run that takes
+ * minutes is stopped in its first seconds, not at the deadline). */
+static bool run_checkpoint(run_t *r, double share)
+{
+    const rtm_replay_opts_t *o = r->o;
+    if (o->progress != NULL) {
+        rtm_progress_events(o->progress, 0x1000u);
+        rtm_progress_update(o->progress,
+                            o->progress_base + o->progress_span * (share > 0.0 ? share : 0.0));
+    }
+    if (o->deadline_ns == 0) {
+        return false;
+    }
+    uint64_t now = rtm_tool_cpu_ns();
+    bool late = now > o->deadline_ns;
+    if (!late && share >= 1.0 / 64.0 && o->deadline_ns > r->start_ns) {
+        double spent = (double)(now - r->start_ns);
+        double left_at_start = (double)(o->deadline_ns - r->start_ns);
+        late = spent / share > 2.0 * left_at_start;
+    }
+    if (late) {
+        r->res->timed_out = true;
+    }
+    return late;
+}
+
+static int run_begin(run_t *r, const rtm_replay_opts_t *o, rtm_replay_result_t *res, char *err,
+                     size_t errlen)
 {
     memset(res, 0, sizeof *res);
+    memset(r, 0, sizeof *r);
     res->strategy = rtm_strategy_name(o->strategy);
+    r->o = o;
+    r->res = res;
+    r->t.res = res;
+    r->start_ns = rtm_tool_cpu_ns();
     if (o->preset != NULL && o->strategy == RTM_SYSTEM) {
         (void)snprintf(err, errlen, "--regions needs a strategy other than system");
         return 2;
     }
+    return target_open(&r->t, o, err, errlen);
+}
+
+static void run_end(run_t *r, const rtm_trace_counts_t *skipped)
+{
+    rtm_replay_result_t *res = r->res;
+    size_t total, fr, largest, minf;
+    target_info(&r->t, &total, &fr, &largest, &minf);
+    res->peak_footprint = total - minf;
+    res->live_blocks_at_end = r->blocks;
+    res->live_bytes_at_end = r->live;
+    res->skipped = *skipped;
+    res->completed = res->failed == 0 && !res->timed_out;
+    res->check_ok = t_check(&r->t, res->check_problem, sizeof res->check_problem);
+}
+
+int rtm_replay_run(const char *path, const rtm_replay_opts_t *o, rtm_replay_result_t *res,
+                   char *err, size_t errlen)
+{
+    run_t r;
     bool is_stdin = strcmp(path, "-") == 0;
     FILE *f = is_stdin ? stdin : fopen(path, "r");
     if (f == NULL) {
+        memset(res, 0, sizeof *res);
+        res->strategy = rtm_strategy_name(o->strategy);
         (void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return 2;
     }
-    target_t t = {.res = res};
-    int rc = target_open(&t, o, err, errlen);
+    int rc = run_begin(&r, o, res, err, errlen);
     if (rc != 0) {
         if (!is_stdin) {
             fclose(f);
@@ -383,7 +563,7 @@ int rtm_replay_run(const char *path, const rtm_replay_opts_t *o, rtm_replay_resu
     }
     rtm_trace_reader_t *rd = malloc(sizeof *rd);
     if (rd == NULL) {
-        target_close(&t);
+        target_close(&r.t);
         if (!is_stdin) {
             fclose(f);
         }
@@ -393,131 +573,111 @@ int rtm_replay_run(const char *path, const rtm_replay_opts_t *o, rtm_replay_resu
     rtm_trace_reader_init(rd, f, path, o->lenient);
     double file_bytes = 0.0;
     struct stat st;
-    if (o->progress != NULL && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode)) {
+    if ((o->progress != NULL || o->deadline_ns != 0) && fstat(fileno(f), &st) == 0 &&
+        S_ISREG(st.st_mode)) {
         file_bytes = (double)st.st_size;
     }
 
-    uint64_t live = 0;
     rtm_trace_event_t ev;
     int n;
     while ((n = rtm_trace_next(rd, &ev)) > 0) {
-        bool too_big = ev.size > (uint64_t)SIZE_MAX;
-        size_t size = too_big ? SIZE_MAX : (size_t)ev.size;
-        void *p = NULL;
-        bool failed = false;
-        uint64_t t0 = 0;
-        uint64_t t1 = 0;
-        t.last_reason = (rtm_fail_reason_t)0;
         res->ops++;
-        if (o->deadline_ns != 0 && (res->ops & 0xfffu) == 0 && now_ns() > o->deadline_ns) {
-            res->timed_out = true;
-            break;
-        }
-        if (o->progress != NULL && (res->ops & 0xfffu) == 0) {
-            rtm_progress_events(o->progress, 0x1000u);
+        if ((res->ops & 0xfffu) == 0) {
             long pos = file_bytes > 0.0 ? ftell(f) : -1;
-            double share = pos >= 0 ? (double)pos / file_bytes : 0.0;
-            rtm_progress_update(o->progress, o->progress_base + o->progress_span * share);
-        }
-        switch (ev.kind) {
-        case RTM_TRACE_ALLOC:
-        case RTM_TRACE_ALIGNED:
-            if (ev.kind == RTM_TRACE_ALLOC) {
-                res->allocs++;
-            } else {
-                res->aligned++;
-            }
-            if (o->timing) {
-                t0 = now_ns();
-            }
-            p = t_alloc(&t, &ev, size);
-            if (o->timing) {
-                t1 = now_ns();
-            }
-            failed = p == NULL && ev.size > 0;
-            ev.slot->ptr = p;
-            ev.slot->size = ev.size;
-            live += ev.size;
-            break;
-        case RTM_TRACE_REALLOC:
-            res->reallocs++;
-            if (o->timing) {
-                t0 = now_ns();
-            }
-            p = t_realloc(&t, &ev, ev.old.ptr, size);
-            if (o->timing) {
-                t1 = now_ns();
-            }
-            failed = p == NULL && ev.size > 0;
-            /* A failed realloc leaves the old block where it was: it stays
-             * under the new ID so that its free releases it. */
-            ev.slot->ptr = failed ? ev.old.ptr : p;
-            ev.slot->size = ev.size;
-            live = live - ev.old.size + ev.size;
-            break;
-        case RTM_TRACE_FREE:
-            res->frees++;
-            if (o->timing) {
-                t0 = now_ns();
-            }
-            if (ev.old.ptr != NULL) {
-                t_free(&t, ev.old.ptr);
-            }
-            if (o->timing) {
-                t1 = now_ns();
-            }
-            live -= ev.old.size;
-            break;
-        }
-        if (o->timing) {
-            rtm_hist_add(&res->hist, t1 - t0);
-        }
-        if (failed) {
-            res->failed++;
-            if (res->first_fail_line == 0) {
-                res->first_fail_line = ev.line;
-                describe(&ev, res->first_fail, sizeof res->first_fail);
-                res->first_fail_reason = too_big ? rtm_fail_reason_str(RTM_FAIL_TOO_LARGE)
-                                         : t.last_reason != 0 ? rtm_fail_reason_str(t.last_reason)
-                                                              : "allocation failed";
-            }
-            if (o->stop_on_fail) {
+            if (run_checkpoint(&r, pos >= 0 ? (double)pos / file_bytes : -1.0)) {
                 break;
             }
         }
-        if (live > res->peak_live) {
-            res->peak_live = live;
-            res->peak_line = ev.line;
-            if (!o->stop_on_fail) {
-                size_t total, fr, largest, minf;
-                target_info(&t, &total, &fr, &largest, &minf);
-                res->free_at_peak = fr;
-                res->largest_at_peak = largest;
-                res->frag_at_peak = fr == 0 ? 0.0 : 1.0 - (double)largest / (double)fr;
-            }
+        int go = run_event(&r, ev.kind, ev.size,
+                           ev.kind == RTM_TRACE_ALIGNED ? (size_t)ev.align : 0, ev.has_caps,
+                           ev.caps, ev.line, ev.slot != NULL ? ev.slot : &ev.old, ev.old);
+        if (go <= 0 && res->first_fail_line == ev.line && res->first_fail[0] == '\0') {
+            describe(&ev, res->first_fail, sizeof res->first_fail);
+        }
+        if (go < 0) {
+            break;
         }
     }
     if (n < 0) {
         (void)snprintf(err, errlen, "%s", rd->err);
         rc = 2;
     } else {
-        size_t total, fr, largest, minf;
-        target_info(&t, &total, &fr, &largest, &minf);
-        res->peak_footprint = total - minf;
-        res->peak_live_blocks = rd->ids.peak;
-        res->live_blocks_at_end = rd->ids.count;
-        res->live_bytes_at_end = live;
-        res->skipped = rd->counts;
-        res->completed = res->failed == 0 && !res->timed_out;
-        res->check_ok = t_check(&t, res->check_problem, sizeof res->check_problem);
+        run_end(&r, &rd->counts);
     }
     rtm_trace_reader_fini(rd);
     free(rd);
-    target_close(&t);
+    target_close(&r.t);
     if (!is_stdin) {
         fclose(f);
     }
     return rc;
+}
+
+int rtm_replay_mem(const rtm_trace_mem_t *m, const rtm_replay_opts_t *o,
+                   rtm_replay_result_t *res, char *err, size_t errlen)
+{
+    run_t r;
+    int rc = run_begin(&r, o, res, err, errlen);
+    if (rc != 0) {
+        return rc;
+    }
+    rtm_trace_payload_t *payloads = calloc(m->slots != 0 ? m->slots : 1u, sizeof *payloads);
+    if (payloads == NULL) {
+        target_close(&r.t);
+        (void)snprintf(err, errlen, "out of memory");
+        return 2;
+    }
+    const uint64_t *side = m->side;
+    size_t fail_index = SIZE_MAX;
+    double count = (double)m->count;
+    for (size_t i = 0; i < m->count; i++) {
+        const rtm_mem_event_t *e = &m->events[i];
+        uint64_t size = e->size;
+        uint64_t caps = 0;
+        if ((e->flags & RTM_MEM_BIG_SIZE) != 0) {
+            size = *side++;
+        }
+        if ((e->flags & RTM_MEM_HAS_CAPS) != 0) {
+            caps = *side++;
+        }
+        res->ops++;
+        if ((res->ops & 0xfffu) == 0 && run_checkpoint(&r, (double)i / count)) {
+            break;
+        }
+        rtm_trace_payload_t *slot = &payloads[e->slot];
+        size_t align = e->kind == RTM_TRACE_ALIGNED ? (size_t)1 << e->align_log2 : 0;
+        int go = run_event(&r, (rtm_trace_kind_t)e->kind, size, align,
+                           (e->flags & RTM_MEM_HAS_CAPS) != 0, caps, e->line, slot, *slot);
+        if (go == 0 || (go < 0 && fail_index == SIZE_MAX && res->first_fail_line == e->line)) {
+            fail_index = i;
+        }
+        if (go < 0) {
+            break;
+        }
+    }
+    run_end(&r, &m->skipped);
+    if (fail_index != SIZE_MAX) {
+        /* IDs are not kept in memory: the failing line is read again */
+        rtm_trace_event_t ev;
+        if (rtm_trace_mem_reread(m, res->first_fail_line, &ev)) {
+            describe(&ev, res->first_fail, sizeof res->first_fail);
+        } else {
+            (void)snprintf(res->first_fail, sizeof res->first_fail, "(line %lu: not re-read)",
+                           res->first_fail_line);
+        }
+    }
+    free(payloads);
+    target_close(&r.t);
+    return 0;
+}
+
+int rtm_replay_src(const rtm_trace_src_t *src, const rtm_replay_opts_t *o,
+                   rtm_replay_result_t *res, char *err, size_t errlen)
+{
+    if (src->mem != NULL) {
+        return rtm_replay_mem(src->mem, o, res, err, errlen);
+    }
+    return rtm_replay_run(src->path, o, res, err, errlen);
 }
 
 static size_t up16(size_t n)
@@ -525,8 +685,8 @@ static size_t up16(size_t n)
     return (n + 15u) & ~(size_t)15u;
 }
 
-int rtm_replay_auto_size(const char *path, const rtm_replay_opts_t *o, rtm_replay_result_t *res,
-                         unsigned *runs, char *err, size_t errlen)
+static int auto_size(const rtm_trace_src_t *src, const rtm_replay_opts_t *o,
+                     rtm_replay_result_t *res, unsigned *runs, char *err, size_t errlen)
 {
     rtm_heap_config_t cfg = {.strategy = rtm_strategy_by_id(o->strategy), .alignment = o->align};
     size_t least = up16(rtm_heap_min_size(&cfg));
@@ -537,14 +697,14 @@ int rtm_replay_auto_size(const char *path, const rtm_replay_opts_t *o, rtm_repla
     probe.timing = false;
     probe.stop_on_fail = false;
     *runs = 1;
-    int rc = rtm_replay_run(path, &probe, res, err, errlen);
+    int rc = rtm_replay_src(src, &probe, res, err, errlen);
     if (rc != 0 || (res->completed && !o->timing)) {
         return rc;
     }
     if (res->completed) {
         probe.timing = true; /* completes at the minimum: once more, timed */
         (*runs)++;
-        return rtm_replay_run(path, &probe, res, err, errlen);
+        return rtm_replay_src(src, &probe, res, err, errlen);
     }
     size_t size = res->peak_live > RTM_MIN_SIZE_CAP ? RTM_MIN_SIZE_CAP : up16((size_t)res->peak_live);
     if (size < least) {
@@ -554,7 +714,7 @@ int rtm_replay_auto_size(const char *path, const rtm_replay_opts_t *o, rtm_repla
         probe.heap_size = size;
         probe.timing = o->timing;
         (*runs)++;
-        rc = rtm_replay_run(path, &probe, res, err, errlen);
+        rc = rtm_replay_src(src, &probe, res, err, errlen);
         if (rc != 0 && !res->init_refused) {
             return rc;
         }
@@ -564,6 +724,29 @@ int rtm_replay_auto_size(const char *path, const rtm_replay_opts_t *o, rtm_repla
         size_t next = up16(size + size / 8u);
         size = next > RTM_MIN_SIZE_CAP ? RTM_MIN_SIZE_CAP : next;
     }
+}
+
+int rtm_replay_auto_size(const char *path, const rtm_replay_opts_t *o, rtm_replay_result_t *res,
+                         unsigned *runs, char *err, size_t errlen)
+{
+    rtm_trace_mem_t mem;
+    rtm_trace_src_t src = {.path = path};
+    *runs = 0;
+    int rc = strcmp(path, "-") == 0 ? 1 : rtm_trace_mem_load(&mem, path, o->lenient, o->mem_limit,
+                                                             err, errlen);
+    if (rc == 2) {
+        memset(res, 0, sizeof *res);
+        res->strategy = rtm_strategy_name(o->strategy);
+        return 2;
+    }
+    if (rc == 0) {
+        src.mem = &mem;
+    }
+    rc = auto_size(&src, o, res, runs, err, errlen);
+    if (src.mem != NULL) {
+        rtm_trace_mem_free(&mem);
+    }
+    return rc;
 }
 
 /* ------------------------------------------------------------------ */

@@ -15,6 +15,7 @@
 #include "json_out.h"
 #include "progress.h"
 #include "rtmem/heap.h"
+#include "trace_mem.h"
 #include "trace_reader.h"
 
 /* Default region size of replay (and of the timed runs of compare when
@@ -44,6 +45,20 @@ void rtm_hist_add(rtm_hist_t *h, uint64_t ns);
  * sample of rank ceil(q * count). 0 when empty. */
 uint64_t rtm_hist_quantile(const rtm_hist_t *h, double q);
 
+/* Helper processes a size search may fork to replay several sizes at once:
+ * a pipe holding one byte per helper allowed to run, shared by every search
+ * forked from one compare (as make's jobserver), so that searches running
+ * side by side never have more than its bytes in helpers together. */
+typedef struct rtm_helper_pool {
+    int take_fd; /* read end, non-blocking */
+    int give_fd; /* write end */
+} rtm_helper_pool_t;
+
+/* A pool of n helpers (rtm_helper_pool_close frees it); false when the
+ * pipe cannot be made (then search one size at a time). */
+bool rtm_helper_pool_open(rtm_helper_pool_t *p, unsigned n);
+void rtm_helper_pool_close(rtm_helper_pool_t *p);
+
 typedef struct rtm_replay_opts {
     rtm_strategy_id_t strategy; /* single heap; for --regions the regions' strategy */
     size_t heap_size;           /* bytes of the region given to rtm_heap_init */
@@ -56,9 +71,24 @@ typedef struct rtm_replay_opts {
      * redraws it at progress_base + progress_span x (share of the file read). */
     rtm_progress_t *progress;
     double progress_base, progress_span;
-    /* Nonzero: stop the run once CLOCK_MONOTONIC passes this (ns); the
-     * result then has timed_out set and completed false. */
+    /* Nonzero: stop the run once this process's CPU time
+     * (rtm_tool_cpu_ns: a budget that a loaded machine does not eat) passes
+     * this (ns), or
+     * early, once a sixty-fourth of the trace is done, when at its pace so
+     * far the run would take more than twice the time that was left before
+     * the deadline when it began; the result then has timed_out set and
+     * completed false. */
     uint64_t deadline_ns;
+    /* Functions that replay a path many times (rtm_min_size_search,
+     * rtm_replay_auto_size) load it into memory first when it takes at most
+     * this many bytes there (trace_mem.h; 0 = RTM_TRACE_MEM_LIMIT), and
+     * stream it on every run otherwise. Same results either way. */
+    size_t mem_limit;
+    /* rtm_min_size_search: when not NULL, each step replays as many sizes
+     * at once as it can take helpers from this pool (one more in this
+     * process): the bisection splits its interval in that many + 1 parts,
+     * the downward scan runs that many sizes together. NULL: one at a time. */
+    const rtm_helper_pool_t *helpers;
 } rtm_replay_opts_t;
 
 typedef struct rtm_replay_result {
@@ -90,12 +120,31 @@ typedef struct rtm_replay_result {
     rtm_hist_t hist;             /* per-operation times (opts.timing) */
 } rtm_replay_result_t;
 
-/* Replays path ("-" = stdin) with o. Returns 0 when the trace was read to
- * the end (or, with stop_on_fail, to its first failed allocation), 2 on bad
- * input or a refused configuration, with "FILE:LINE: ..." or another
- * one-line message in err. */
+/* Replays path ("-" = stdin) with o, streaming it (memory: the live IDs).
+ * Returns 0 when the trace was read to the end (or, with stop_on_fail, to
+ * its first failed allocation), 2 on bad input or a refused configuration,
+ * with "FILE:LINE: ..." or another one-line message in err. */
 int rtm_replay_run(const char *path, const rtm_replay_opts_t *o, rtm_replay_result_t *res,
                    char *err, size_t errlen);
+
+/* The same run over a loaded trace (trace_mem.h): the same result as
+ * rtm_replay_run on its file, except that `skipped` counts the whole trace
+ * even when the run stopped early. The text of a failing event is read
+ * again from the file (about a millisecond). Returns 0, or 2 for a refused
+ * configuration (bad input was refused by the load). */
+int rtm_replay_mem(const rtm_trace_mem_t *m, const rtm_replay_opts_t *o,
+                   rtm_replay_result_t *res, char *err, size_t errlen);
+
+/* What a search or a series of runs reads: the loaded trace mem when not
+ * NULL, else the file path, streamed on every run. */
+typedef struct rtm_trace_src {
+    const char *path;
+    const rtm_trace_mem_t *mem;
+} rtm_trace_src_t;
+
+/* rtm_replay_mem or rtm_replay_run, as src says. */
+int rtm_replay_src(const rtm_trace_src_t *src, const rtm_replay_opts_t *o,
+                   rtm_replay_result_t *res, char *err, size_t errlen);
 
 /* The minimum region size (multiple of 16) with which the trace completes,
  * for o's strategy and granularity (o->heap_size and o->preset ignored).
@@ -106,7 +155,15 @@ int rtm_replay_run(const char *path, const rtm_replay_opts_t *o, rtm_replay_resu
  * smaller than that can hold them); bisection between them, then a short
  * downward scan (failure is not monotonic in the size). Every size the
  * result claims was replayed: found means the trace completed at size and
- * failed at size - 16 (or size is the heap's minimum). */
+ * failed at size - 16 (or size is the heap's minimum). A size is replayed
+ * once per search (replays are deterministic). With o->helpers, the sizes
+ * the next steps would need under either outcome are replayed at once
+ * in helper processes: the same sizes are decided in the same order, so
+ * the result is that of the search one size at a time; only the wall time
+ * and `runs` (which counts the unneeded replays too) differ. With
+ * o->deadline_ns, the search also gives up (timed_out) right after the
+ * measuring run when RTM_MIN_SIZE_SCAN more runs as long as it would pass
+ * the deadline: the rest needs at least that many. */
 typedef struct rtm_min_size {
     bool found;          /* false: over the cap, timed out, or strategy n/a */
     size_t size;         /* the minimum found */
@@ -125,21 +182,31 @@ typedef struct rtm_min_size {
 #define RTM_MIN_SIZE_SCAN_MAX 32u            /* ...restarted below each hit, 32 runs at most */
 
 /* cap: largest size tried (0 = RTM_MIN_SIZE_CAP). Returns 0, or 2 on bad
- * input (err filled). */
+ * input (err filled). Loads path into memory first (o->mem_limit). */
 int rtm_min_size_search(const char *path, const rtm_replay_opts_t *o, size_t cap,
                         rtm_min_size_t *out, char *err, size_t errlen);
+
+/* The same search over src (a loaded trace: no file reading at all). */
+int rtm_min_size_search_src(const rtm_trace_src_t *src, const rtm_replay_opts_t *o, size_t cap,
+                            rtm_min_size_t *out, char *err, size_t errlen);
 
 /* replay without --size: the smallest size among peak, peak x 9/8,
  * peak x (9/8)^2, ... (multiples of 16, at least the heap's minimum; peak
  * = the trace's peak live bytes, from a first run) with which the trace
  * completes, up to RTM_MIN_SIZE_CAP; res is the timed run at that size
- * (or, if none completes, at the cap). *runs counts the replays. Returns
- * as rtm_replay_run. */
+ * (or, if none completes, at the cap). *runs counts the replays. The
+ * trace is loaded into memory first (o->mem_limit; "-" is streamed).
+ * Returns as rtm_replay_run. */
 int rtm_replay_auto_size(const char *path, const rtm_replay_opts_t *o, rtm_replay_result_t *res,
                          unsigned *runs, char *err, size_t errlen);
 
-/* CLOCK_MONOTONIC in ns (for deadline_ns). */
+/* CLOCK_MONOTONIC in ns. */
 uint64_t rtm_tool_now_ns(void);
+/* CPU time in ns of this process and of its children waited for
+ * (CLOCK_PROCESS_CPUTIME_ID + RUSAGE_CHILDREN: a size search's helpers
+ * count once reaped), for deadline_ns; a forked process starts again from
+ * about 0. */
+uint64_t rtm_tool_cpu_ns(void);
 
 /* The recommendation of compare, over n strategies: usable[k] (a checked
  * minimum on every trace), min_size[k] (largest over the traces),
@@ -149,6 +216,56 @@ uint64_t rtm_tool_now_ns(void);
  * lowest index). Returns the index, or n when none is usable. */
 size_t rtm_compare_pick(size_t n, const bool *usable, const size_t *min_size,
                         const uint64_t *median_ns);
+
+/* What rtm_compare_trace found for one strategy. */
+typedef enum rtm_compare_status {
+    RTM_COMPARE_FOUND,    /* a checked minimum */
+    RTM_COMPARE_NA,       /* system: no bounded arena */
+    RTM_COMPARE_HOPELESS, /* does not complete at 8x the best minimum found before it */
+    RTM_COMPARE_TOO_SLOW, /* its search passed its time budget */
+    RTM_COMPARE_NONE      /* no minimum below RTM_MIN_SIZE_CAP, or the check failed */
+} rtm_compare_status_t;
+
+typedef struct rtm_compare_row {
+    rtm_strategy_id_t strategy;  /* set by the caller */
+    rtm_min_size_t min;
+    rtm_compare_status_t status;
+    size_t run_size;             /* of the timed runs: minimum + 25%, rounded up to 1 KiB */
+    bool ran;                    /* timed runs done */
+    uint64_t median_ns;          /* median of the timed runs' medians */
+    uint64_t search_ns;          /* wall time of the search */
+    uint64_t search_cpu_ns;      /* its CPU time (rtm_tool_cpu_ns: helpers included) */
+    rtm_replay_result_t run;     /* the first timed run */
+} rtm_compare_row_t;
+
+typedef struct rtm_compare_opts {
+    size_t system_size;   /* budget of the system strategy (0 = RTM_REPLAY_DEFAULT_SIZE) */
+    size_t align;         /* heap granularity; 0 = default */
+    bool lenient;
+    bool budget_set;      /* false: 10x the first row's search CPU time, at least 5 s */
+    uint64_t budget_ns;   /* with budget_set: CPU time per row; 0 = no limit */
+    unsigned jobs;        /* rows after the first searched at once in worker processes,
+                             and jobs - 1 helpers; 0, 1 = none */
+    size_t mem_limit;     /* as rtm_replay_opts_t.mem_limit */
+    rtm_progress_t *progress; /* NULL: no progress line */
+    double progress_base, progress_span; /* the share of the line this trace takes */
+} rtm_compare_opts_t;
+
+/* `rtmem compare` on one trace, without printing: fills rows[0..n) (each
+ * with .strategy set by the caller, the rest zeroed here). The trace is
+ * read once into memory (then shared by the worker processes) unless it is
+ * larger than o->mem_limit, then streamed on every run. rows[0] is searched
+ * first: a later row is hopeless when it does not complete at 8 times
+ * rows[0]'s minimum, and (without budget_set) its budget is 10 times
+ * rows[0]'s search CPU time, at least 5 s of CPU time. A found row's minimum is checked (it
+ * completes there and fails 16 bytes below); found and n/a rows get
+ * three timed runs at run_size. With jobs >= 2 the searches also share
+ * jobs - 1 helper processes (rtm_helper_pool_t). Returns 0, or 2 with err filled
+ * ("FILE:LINE: ..." on bad input). Forks and waits for its workers; not
+ * for a multithreaded caller. Cost: on a 2.4M-event trace, about 20 s of
+ * CPU for the five strategies. */
+int rtm_compare_trace(const char *path, const rtm_compare_opts_t *o, rtm_compare_row_t *rows,
+                      size_t n, char *err, size_t errlen);
 
 /* A strategy by name (rtm_strategy_name, or first-fit / best-fit);
  * false for anything else. Sizes and numbers: cli.h. */
