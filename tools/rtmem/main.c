@@ -17,6 +17,7 @@ static const command_t commands[] = {
 #endif
 #ifdef RTMEM_TOOL_HAVE_LEAKS
     {"leaks", rtm_cmd_leaks, "blocks a trace leaves allocated, by site"},
+    {"export", rtm_cmd_export, "telemetry and traces for Perfetto/chrome://tracing or flame graphs"},
 #endif
     {"replay", rtm_cmd_replay, "run a trace against a real rtmem heap"},
     {"compare", rtm_cmd_compare, "all strategies side by side, minimum heap size, recommendation"},
