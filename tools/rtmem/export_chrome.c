@@ -33,25 +33,25 @@ static uint64_t cap_add(uint64_t a, uint64_t b)
 uint64_t rtm_xclock_ms(rtm_xclock_t *c, uint64_t raw_ms, rtm_xclock_step_t *step)
 {
     rtm_xclock_step_t s = RTM_XCLOCK_FORWARD;
-    uint64_t raw = raw_ms > MAX_RAW_MS ? MAX_RAW_MS : raw_ms;
+    uint64_t raw_us = raw_ms > MAX_RAW_MS ? RTM_XCLOCK_MAX_US : raw_ms * 1000u;
     if (!c->started) {
         s = RTM_XCLOCK_FIRST;
         c->started = true;
-    } else if (raw < c->last_raw) {
-        uint64_t back = c->last_raw - raw;
+    } else if (raw_ms < c->last_raw) {
+        uint64_t back = c->last_raw - raw_ms;
         if (back > HALF_RANGE_MS && c->last_raw < WRAP_MS) {
             s = RTM_XCLOCK_WRAPPED;
             c->offset_us = cap_add(c->offset_us, WRAP_MS * 1000u);
         } else if (back <= RTM_XCLOCK_JITTER_MS) {
             s = RTM_XCLOCK_JITTER;
         } else {
-            /* last_us >= raw * 1000 here: it was at least last_raw * 1000 */
+            /* last_us >= raw_us here: it was at least the last raw time */
             s = RTM_XCLOCK_RESTARTED;
-            c->offset_us = c->last_us - raw * 1000u;
+            c->offset_us = c->last_us - raw_us;
         }
     }
-    c->last_raw = raw;
-    uint64_t us = cap_add(c->offset_us, raw * 1000u);
+    c->last_raw = raw_ms;
+    uint64_t us = cap_add(c->offset_us, raw_us);
     if (us < c->last_us) {
         us = c->last_us;
     }

@@ -6,6 +6,7 @@ _rtmem_options() {
     case "$1" in
         record) echo "-o --json" ;;
         leaks) echo "--elf --addr2line --since --json" ;;
+        export) echo "--format -o --elf --addr2line --at --root --lenient" ;;
         replay) echo "--strategy --size --regions --align --lenient --json --quiet -q" ;;
         compare) echo "--strategy --size --align --budget --jobs --lenient --json --quiet -q" ;;
     esac
@@ -16,11 +17,20 @@ _rtmem() {
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD - 1]}
     if [ "$COMP_CWORD" -eq 1 ]; then
-        mapfile -t COMPREPLY < <(compgen -W "record leaks replay compare help --help --version" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "record leaks export replay compare help --help --version" -- "$cur")
         return 0
     fi
     local cmd=${COMP_WORDS[1]}
     case "$prev" in
+        --format)
+            mapfile -t COMPREPLY < <(compgen -W "chrome folded" -- "$cur")
+            return 0 ;;
+        --at)
+            mapfile -t COMPREPLY < <(compgen -W "end peak" -- "$cur")
+            return 0 ;;
+        --root)
+            mapfile -t COMPREPLY < <(compgen -W "heap task none" -- "$cur")
+            return 0 ;;
         --strategy)
             mapfile -t COMPREPLY < <(compgen -W "tlsf first_fit best_fit bump system" -- "$cur")
             return 0 ;;
@@ -31,7 +41,7 @@ _rtmem() {
             return 0 ;;
     esac
     if [ "$cmd" = help ]; then
-        mapfile -t COMPREPLY < <(compgen -W "record leaks replay compare" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "record leaks export replay compare" -- "$cur")
         return 0
     fi
     if [[ "$cur" == -* ]]; then
