@@ -118,9 +118,10 @@ def check_chrome(raw, what):
             fail(f"{where}: unexpected phase {ph!r}")
             continue
         used.add((e["pid"], e["tid"]))
-        if e["ts"] < last_ts.get(track, 0):
-            fail(f"{where}: ts goes back on its track ({last_ts[track]} before)")
-        last_ts[track] = e["ts"]
+        for t in (track, ("input", e["pid"])):  # per track, and all of an input
+            if e["ts"] < last_ts.get(t, 0):
+                fail(f"{where}: ts goes back on {t} ({last_ts[t]} before)")
+            last_ts[t] = e["ts"]
     for pid, tid in used:
         if ("process_name", pid, None) not in names:
             fail(f"{what}: no process_name for pid {pid}")
@@ -153,6 +154,8 @@ def check_folded(raw, what):
         if stack in stacks:
             fail(f"{what}: stack {stack!r} written twice")
         stacks[stack] = int(count)
+    if list(stacks) != sorted(stacks, key=lambda s: s.encode()):
+        fail(f"{what}: stacks not sorted")
     return stacks
 
 
@@ -195,6 +198,8 @@ lines.append(tm("alert", 9000, alert='"leak_trend"', state='"raised"', source=q(
                 value=-2304, threshold=-1024))
 lines.append(tm("rec", 10000, rule='"grow_memory"', source='"DRAM"', size=1, min_free=2,
                 peak_used=3, advised=4, fixed=0, text=q(r'a \"text\" with \\ and \u0007')))
+lines.append(tm("pool", 10500, seq=1, name=q("big"), block=8, capacity=4, used=2**64 - 1,
+                peak=1, failed=0, waits=0, alerts=0))
 raw_tm = "\n".join(lines).encode() + b"\n"
 # invalid UTF-8 inside a telemetry string (the grammar passes bytes through)
 raw_tm += b'{"rtmem":1,"type":"pool","ms":11000,"seq":1,"name":"bad\xff\xfeutf\xc3","block":8,' \
@@ -211,6 +216,8 @@ if counters(ev, 'task q"uote heap') != [(2100000, 0)]:
     fail(f"task with a quote in its name: {[e['name'] for e in ev][:20]}")
 if counters(ev, "pool semi;colon used") != [(2103000, 3)]:
     fail("pool with ';' in its name")
+if counters(ev, "pool big used") != [(10500000, 2**63 - 1)]:
+    fail(f"a count over 2^63-1: {counters(ev, 'pool big used')}")
 if not counters(ev, "pool bad\ufffd\ufffdutf\ufffd used"):
     fail("invalid UTF-8 is not \\ufffd")
 alerts = [e for e in ev if e.get("ph") == "i" and e["name"].startswith("alert ")]
@@ -229,6 +236,7 @@ HOSTILE_TR = ["%22q", "%5Cb", "%01c%1F", "s%3Bc", "n%0Al", "bad%FF%C3", "t%C3%A9
 for k, h in enumerate(HOSTILE_TR):
     trace.append(f"a {k + 1} {10 * (k + 1)} t={k} task={h} heap={h} caller=0x{0x400d0000 + k:x}")
 trace.append("f 1 t=20 task=x")
+trace.append("a 77 0 t=20 heap=" + "L" * 300)
 trace.append("r 2 9 1000 t=21 task=%3B%3B heap=%0D caller=0x400d1000:0x400d2000")
 raw_tr = ("\n".join(trace) + "\n").encode()
 rc, out, err = run("export", "--format", "chrome", write("hostile.trace", raw_tr))
@@ -243,6 +251,9 @@ if counters(ev, "trace task ;; live") != [(21000, 1000)]:
     fail("realloc's task")
 if counters(ev, "trace task t\u00e9st live") != [(6000, 70)]:
     fail("UTF-8 task name")
+long_names = [e["name"] for e in ev if "LLL" in e["name"]]
+if long_names != ["trace heap " + "L" * 63 + " live"]:
+    fail(f"a long heap name is not cut to 63 bytes: {long_names}")
 
 # Folded on the same trace: lines parse, frames escaped, sum = leaks' alive_bytes.
 rc, out, err = run("export", "--format", "folded", path("hostile.trace"))
@@ -250,7 +261,8 @@ st = check_folded(out, "hostile trace folded")
 for stack in st:
     if "\n" in stack or "\r" in stack:
         fail(f"newline in a stack {stack!r}")
-if "heap:%0D;0x400d2000;0x400d1000" not in st or "heap:s%3Bc;0x400d0003" not in st:
+if st.get("heap:%0D;0x400d2000;0x400d1000") != 1000 or "heap:s%3Bc;0x400d0003" not in st \
+        or st.get("heap:" + "L" * 23 + ";[no caller]") != 0:
     fail(f"folded escaping / caller order: {sorted(st)}")
 for root in ("task", "none"):
     rc, out, err = run("export", "--format", "folded", "--root", root, path("hostile.trace"))
@@ -344,6 +356,13 @@ if st != {"heap:Internal;0x42005678;0x42001234": 168,
     fail(f"ESP-IDF folded: {st}")
 if sum(st.values()) != leaks_alive(path("esp.log")):
     fail("ESP-IDF: folded sum differs from leaks")
+rc, out, err = run("export", "--format", "folded", path("esp.log"), path("esp.log"))
+if check_folded(out, "two inputs") != {k: 2 * v for k, v in st.items()}:
+    fail("folded: two inputs do not add up")
+write("esp_bad.log", esp.replace("W (1201) other: interleaved", "# rtmem-trace 1\na 1 x"))
+rc, out, err = run("export", "--format", "folded", path("esp.log"), path("esp_bad.log"))
+if rc != 2 or f"{path('esp_bad.log')}:6:" not in err or check_folded(out, "error") != st:
+    fail(f"folded input error: exit {rc} {err!r}, stacks {out!r}")
 rc, out, err = run("export", "--format", "folded", "--root", "task", path("esp.log"))
 if "cpu:1;0x42005678;0x42001234 84" not in out.decode():
     fail(f"ESP-IDF --root task: {out!r}")

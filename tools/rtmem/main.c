@@ -35,7 +35,7 @@ static void usage(FILE *o)
         fprintf(o, "  %-10s %s\n", commands[i].name, commands[i].help);
     }
     fprintf(o, "\nExit status: 0 fine, 1 findings (failed allocations, leaks), "
-               "2 bad usage or bad input,\n3 (leaks) an ESP-IDF dump cut off.\n");
+               "2 bad usage or bad input,\n3 (leaks, export) an ESP-IDF dump cut off.\n");
 }
 
 static const command_t *find(const char *name)
