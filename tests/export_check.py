@@ -414,6 +414,15 @@ for args in (["export", "x"], ["export", "--format", "svg", "x"], ["export", "--
     rc, out, err = run(*args)
     if rc != 2 or out:
         fail(f"{' '.join(args)}: exit {rc}, output {out[:80]!r} (want 2 and nothing)")
+before = open(path("random.trace"), "rb").read()
+rc, out, err = run("export", "--format", "chrome", "-o", path("random.trace"), path("random.trace"))
+if rc != 2 or open(path("random.trace"), "rb").read() != before:
+    fail(f"-o naming an INPUT: exit {rc} {err!r}, the input must stay as it was")
+if os.path.exists("/dev/full"):
+    for fmt in ("chrome", "folded"):
+        rc, out, err = run("export", "--format", fmt, "-o", "/dev/full", path("random.trace"))
+        if rc != 2 or "cannot write" not in err:
+            fail(f"{fmt} to a full disk: exit {rc} {err!r}")
 rc, out, err = run("export", "--format", "folded", path("hostile.jsonl"))
 if rc != 2 or "no rtmem trace" not in err:
     fail(f"folded of telemetry without a trace: exit {rc} {err!r}")

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "commands.h"
 #include "escape.h"
@@ -381,6 +382,18 @@ int rtm_cmd_export(int argc, char **argv)
         rtm_esc_msg(stderr, "rtmem export: --lenient is for --format chrome (folded reads as "
                             "rtmem leaks does, which never stops at an inconsistent event)");
         return 2;
+    }
+    struct stat os;
+    if (o.out != NULL && strcmp(o.out, "-") != 0 && stat(o.out, &os) == 0) {
+        for (int i = 0; i < n; i++) {
+            struct stat is;
+            if (strcmp(inputs[i], "-") != 0 && stat(inputs[i], &is) == 0 &&
+                is.st_dev == os.st_dev && is.st_ino == os.st_ino) {
+                rtm_esc_msg(stderr, "rtmem export: -o %s is also an INPUT: it would be emptied "
+                                    "before it is read", o.out);
+                return 2;
+            }
+        }
     }
     FILE *out = stdout;
     if (o.out != NULL && strcmp(o.out, "-") != 0) {
