@@ -439,6 +439,12 @@ if ts != want:
     fail(f"clock: {ts}, want {want}")
 if len([e for e in ev if e.get("name", "").startswith("clock restarted")]) != 1:
     fail("clock: the restart is not marked")
+write("restart.trace", "# rtmem-trace 1\na 1 8 t=100000\na 2 8 t=5\na 3 8\nf 1 t=6\n")
+rc, out, err = run("export", "--format", "chrome", path("restart.trace"))
+ev = check_chrome(out, "trace clock")
+if counters(ev, "trace live") != [(100000000, 8), (100000000, 16), (100000001, 24), (100001000, 16)] \
+        or len([e for e in ev if e.get("name", "").startswith("clock restarted")]) != 1:
+    fail(f"a trace whose t= restarts: {counters(ev, 'trace live')}")
 
 # ------------------------------------------------------------------ symbols
 nm = shutil.which("nm")

@@ -156,7 +156,6 @@ typedef struct owner {
 typedef struct chrome_input {
     rtm_chrome_t *w;
     unsigned pid;
-    const char *name;
     bool lenient;
     rtm_xclock_t clock;
     rtm_line_reader_t lines;
@@ -439,6 +438,21 @@ static int apply_event(chrome_input_t *x, const rtm_trace_event_t *ev, const cha
     return 1;
 }
 
+/* The timestamp of device time raw_ms; a clock that went back (a reset)
+ * gets an instant event, so the gap it hides is visible. */
+static uint64_t device_time(chrome_input_t *x, uint64_t raw_ms)
+{
+    rtm_xclock_step_t step;
+    uint64_t ts = rtm_xclock_ms(&x->clock, raw_ms, &step);
+    if (step == RTM_XCLOCK_RESTARTED) {
+        x->counts.restarts++;
+        instant_start(x->w, x->pid, ts, "clock restarted (device reset?)");
+        fprintf(x->w->out, "\"ms\":%" PRIu64, raw_ms);
+        instant_end(x->w);
+    }
+    return ts;
+}
+
 /* One rtmem-trace line (plain, or from a telemetry "trace" line with its
  * ms); the event letters are checked by the caller for plain lines. */
 static int trace_line(chrome_input_t *x, const char *line, bool has_ms, uint64_t ms)
@@ -460,9 +474,9 @@ static int trace_line(chrome_input_t *x, const char *line, bool has_ms, uint64_t
     bool damaged = strlen(line) >= 3 && strcmp(line + strlen(line) - 3, "...") == 0;
     uint64_t ts;
     if (!damaged && trace_time(line, &t)) {
-        ts = rtm_xclock_ms(&x->clock, t, NULL);
+        ts = device_time(x, t);
     } else if (has_ms) {
-        ts = rtm_xclock_ms(&x->clock, ms, NULL);
+        ts = device_time(x, ms);
     } else {
         ts = rtm_xclock_untimed(&x->clock);
     }
@@ -520,14 +534,7 @@ static int telemetry_line(chrome_input_t *x)
     if (t->type == RTM_TM_OTHER) {
         return 0;
     }
-    rtm_xclock_step_t step;
-    uint64_t ts = rtm_xclock_ms(&x->clock, t->ms, &step);
-    if (step == RTM_XCLOCK_RESTARTED) {
-        x->counts.restarts++;
-        instant_start(x->w, x->pid, ts, "clock restarted (device reset?)");
-        fprintf(x->w->out, "\"ms\":%" PRIu64, t->ms);
-        instant_end(x->w);
-    }
+    uint64_t ts = device_time(x, t->ms);
     switch (t->type) {
     case RTM_TM_MEM: {
         rtm_tm_mem_t m;
@@ -630,7 +637,6 @@ int rtm_chrome_read(rtm_chrome_t *w, FILE *in, const char *name, unsigned pid, b
     }
     x->w = w;
     x->pid = pid;
-    x->name = name;
     x->lenient = lenient;
     rtm_xclock_init(&x->clock);
     rtm_line_reader_init(&x->lines, in, name);
