@@ -3,47 +3,45 @@
  * (export_chrome.h, export_folded.h; docs/tools.md, "rtmem export"). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "escape.h"
 #include "export_chrome.h"
 #include "export_folded.h"
 #include "leaks.h"
 
-static void usage(FILE *f)
-{
-    fputs("usage: rtmem export --format chrome|folded [-o FILE] [--elf FILE] [--addr2line PATH]\n"
-          "                    [--at end|peak] [--root heap|task|none] [--lenient] INPUT...\n"
-          "\n"
-          "Writes INPUT ('-' reads stdin) in a format other viewers open.\n"
-          "\n"
-          "  --format chrome   Chrome trace-event JSON for Perfetto (ui.perfetto.dev) and\n"
-          "                    chrome://tracing: telemetry as counter tracks per heap/region\n"
-          "                    (free, min_free, largest, frag), task (heap, stack_peak) and pool\n"
-          "                    (used), alerts and recommendations as instant events, an rtmem\n"
-          "                    trace as live bytes per heap and per task; one process per INPUT\n"
-          "  --format folded   collapsed stacks (flamegraph.pl, inferno, speedscope): live bytes\n"
-          "                    by call chain of an rtmem trace or an ESP-IDF heap trace dump\n"
-          "  -o FILE           write to FILE instead of stdout\n"
-          "  --elf FILE        (folded) name frames with addr2line, as rtmem leaks --elf does\n"
-          "  --addr2line PATH  the addr2line to use\n"
-          "  --at end|peak     (folded) the blocks live at the end (default) or when the live\n"
-          "                    bytes were highest (reads each INPUT twice: '-' is spooled)\n"
-          "  --root heap|task|none  (folded) the root frame: heap:NAME (default), task:NAME\n"
-          "                    (cpu:N for ESP-IDF), or none\n"
-          "  --lenient         (chrome) skip and count inconsistent trace events\n"
-          "\n"
-          "Exit status: 0 written, 2 bad usage or bad input (FILE:LINE named; a chrome file is\n"
-          "still closed as valid JSON holding everything read before the bad line), 3 (folded)\n"
-          "an ESP-IDF dump is cut off (its stacks are still written).\n",
-          f);
-}
+static const char export_usage[] =
+    "usage: rtmem export --format chrome|folded [-o FILE | --output FILE] [--elf FILE]\n"
+    "                    [--addr2line PATH] [--at end|peak] [--root heap|task|none] [--lenient]\n"
+    "                    INPUT...\n"
+    "\n"
+    "Writes INPUT ('-' reads stdin) in a format other viewers open.\n"
+    "\n"
+    "  --format chrome   Chrome trace-event JSON for Perfetto (ui.perfetto.dev) and\n"
+    "                    chrome://tracing: telemetry as counter tracks per heap/region\n"
+    "                    (free, min_free, largest, frag), task (heap, stack_peak) and pool\n"
+    "                    (used), alerts and recommendations as instant events, an rtmem\n"
+    "                    trace as live bytes per heap and per task; one process per INPUT\n"
+    "  --format folded   collapsed stacks (flamegraph.pl, inferno, speedscope): live bytes\n"
+    "                    by call chain of an rtmem trace or an ESP-IDF heap trace dump\n"
+    "  -o, --output FILE write to FILE instead of stdout\n"
+    "  --elf FILE        (folded) name frames with addr2line, as rtmem leaks --elf does\n"
+    "  --addr2line PATH  the addr2line to use\n"
+    "  --at end|peak     (folded) the blocks live at the end (default) or when the live\n"
+    "                    bytes were highest (reads each INPUT twice: '-' is spooled)\n"
+    "  --root heap|task|none  (folded) the root frame: heap:NAME (default), task:NAME\n"
+    "                    (cpu:N for ESP-IDF), or none\n"
+    "  --lenient         (chrome) skip and count inconsistent trace events\n"
+    "\n"
+    "Exit status: 0 written, 2 bad usage or bad input (FILE:LINE named; a chrome file is\n"
+    "still closed as valid JSON holding everything read before the bad line), 3 (folded)\n"
+    "an ESP-IDF dump is cut off (its stacks are still written).\n";
 
 typedef enum { FORMAT_NONE, FORMAT_CHROME, FORMAT_FOLDED } format_t;
 
@@ -76,7 +74,7 @@ static void close_input(FILE *f)
     }
 }
 
-static int export_chrome(const options_t *o, FILE *out, char **inputs, int n)
+static int export_chrome(const options_t *o, FILE *out, const char *const *inputs, int n)
 {
     rtm_chrome_t w;
     rtm_chrome_begin(&w, out);
@@ -254,7 +252,7 @@ static int folded_input(const options_t *o, const char *path, rtm_folded_t *s)
     return rc;
 }
 
-static int export_folded(const options_t *o, FILE *out, char **inputs, int n)
+static int export_folded(const options_t *o, FILE *out, const char *const *inputs, int n)
 {
     rtm_folded_t s;
     rtm_folded_init(&s);
@@ -277,90 +275,82 @@ static int export_folded(const options_t *o, FILE *out, char **inputs, int n)
     return rc;
 }
 
-static int bad_value(const char *opt, const char *v, const char *allowed)
+static bool parse_format(const char *v, void *dest)
 {
-    rtm_esc_msg(stderr, "rtmem export: %s takes %s, not '%s'", opt, allowed, v);
-    return 2;
+    format_t *f = dest;
+    if (strcmp(v, "chrome") == 0) {
+        *f = FORMAT_CHROME;
+    } else if (strcmp(v, "folded") == 0) {
+        *f = FORMAT_FOLDED;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static bool parse_when(const char *v, void *dest)
+{
+    rtm_folded_when_t *w = dest;
+    if (strcmp(v, "end") == 0) {
+        *w = RTM_FOLDED_AT_END;
+    } else if (strcmp(v, "peak") == 0) {
+        *w = RTM_FOLDED_AT_PEAK;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+static bool parse_root(const char *v, void *dest)
+{
+    rtm_folded_root_t *r = dest;
+    if (strcmp(v, "heap") == 0) {
+        *r = RTM_FOLDED_ROOT_HEAP;
+    } else if (strcmp(v, "task") == 0) {
+        *r = RTM_FOLDED_ROOT_TASK;
+    } else if (strcmp(v, "none") == 0) {
+        *r = RTM_FOLDED_ROOT_NONE;
+    } else {
+        return false;
+    }
+    return true;
 }
 
 int rtm_cmd_export(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"format", required_argument, NULL, 'f'},
-        {"elf", required_argument, NULL, 'e'},
-        {"addr2line", required_argument, NULL, 'a'},
-        {"at", required_argument, NULL, 't'},
-        {"root", required_argument, NULL, 'r'},
-        {"lenient", no_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     options_t o = {FORMAT_NONE, NULL, NULL, NULL, RTM_FOLDED_AT_END, RTM_FOLDED_ROOT_HEAP, false};
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'f':
-            if (strcmp(optarg, "chrome") == 0) {
-                o.format = FORMAT_CHROME;
-            } else if (strcmp(optarg, "folded") == 0) {
-                o.format = FORMAT_FOLDED;
-            } else {
-                return bad_value("--format", optarg, "chrome or folded");
-            }
-            break;
-        case 'o':
-            o.out = optarg;
-            break;
-        case 'e':
-            o.elf = optarg;
-            break;
-        case 'a':
-            o.addr2line = optarg;
-            break;
-        case 't':
-            if (strcmp(optarg, "end") == 0) {
-                o.when = RTM_FOLDED_AT_END;
-            } else if (strcmp(optarg, "peak") == 0) {
-                o.when = RTM_FOLDED_AT_PEAK;
-            } else {
-                return bad_value("--at", optarg, "end or peak");
-            }
-            break;
-        case 'r':
-            if (strcmp(optarg, "heap") == 0) {
-                o.root = RTM_FOLDED_ROOT_HEAP;
-            } else if (strcmp(optarg, "task") == 0) {
-                o.root = RTM_FOLDED_ROOT_TASK;
-            } else if (strcmp(optarg, "none") == 0) {
-                o.root = RTM_FOLDED_ROOT_NONE;
-            } else {
-                return bad_value("--root", optarg, "heap, task or none");
-            }
-            break;
-        case 'l':
-            o.lenient = true;
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        case ':':
-            rtm_esc_msg(stderr, "rtmem export: %s needs a value", argv[optind - 1]);
-            return 2;
-        default:
-            rtm_esc_msg(stderr, "rtmem export: unknown option '%s' (see rtmem export --help)",
-                        argv[optind - 1]);
-            return 2;
-        }
+    bool at_given = false, root_given = false;
+    const rtm_cli_opt_t opts[] = {
+        {.name = "format", .kind = RTM_CLI_CUSTOM, .dest = &o.format, .parse = parse_format,
+         .expect = "chrome or folded"},
+        {.name = "output", .short_name = 'o', .kind = RTM_CLI_STRING, .dest = &o.out},
+        {.name = "elf", .kind = RTM_CLI_STRING, .dest = &o.elf},
+        {.name = "addr2line", .kind = RTM_CLI_STRING, .dest = &o.addr2line},
+        {.name = "at", .kind = RTM_CLI_CUSTOM, .dest = &o.when, .parse = parse_when,
+         .expect = "end or peak", .given = &at_given},
+        {.name = "root", .kind = RTM_CLI_CUSTOM, .dest = &o.root, .parse = parse_root,
+         .expect = "heap, task or none", .given = &root_given},
+        {.name = "lenient", .kind = RTM_CLI_FLAG, .dest = &o.lenient},
+    };
+    const rtm_cli_spec_t spec = {
+        .cmd = "export",
+        .usage = export_usage,
+        .opts = opts,
+        .nopts = sizeof opts / sizeof opts[0],
+        .operand = "INPUT",
+        .min_operands = 1,
+        .max_operands = RTM_CLI_OPERANDS_MAX,
+    };
+    rtm_cli_args_t args;
+    rtm_cli_status_t st = rtm_cli_parse(&spec, argc, argv, &args);
+    if (st != RTM_CLI_RUN) {
+        return rtm_cli_exit_status(st);
     }
-    int n = argc - optind;
-    char **inputs = argv + optind;
-    if (o.format == FORMAT_NONE || n == 0) {
-        if (o.format == FORMAT_NONE) {
-            rtm_esc_msg(stderr, "rtmem export: --format chrome or --format folded is required");
-        }
-        usage(stderr);
+    int n = (int)args.noperands;
+    const char *const *inputs = args.operands;
+    if (o.format == FORMAT_NONE) {
+        rtm_esc_msg(stderr, "rtmem export: --format chrome or --format folded is required "
+                            "(see rtmem export --help)");
         return 2;
     }
     int stdin_uses = 0;
@@ -371,9 +361,8 @@ int rtm_cmd_export(int argc, char **argv)
         rtm_esc_msg(stderr, "rtmem export: '-' (stdin) can be read once only");
         return 2;
     }
-    if (o.format == FORMAT_CHROME && (o.elf != NULL || o.addr2line != NULL ||
-                                      o.when != RTM_FOLDED_AT_END ||
-                                      o.root != RTM_FOLDED_ROOT_HEAP)) {
+    if (o.format == FORMAT_CHROME && (o.elf != NULL || o.addr2line != NULL || at_given ||
+                                      root_given)) {
         rtm_esc_msg(stderr, "rtmem export: --elf, --addr2line, --at and --root are for "
                             "--format folded");
         return 2;

@@ -6,7 +6,7 @@ _rtmem_options() {
     case "$1" in
         record) echo "-o --output --json" ;;
         leaks) echo "--elf --addr2line --since --json" ;;
-        export) echo "--format -o --elf --addr2line --at --root --lenient" ;;
+        export) echo "--format -o --output --elf --addr2line --at --root --lenient" ;;
         replay) echo "--strategy --size --regions --align --lenient --json --quiet -q" ;;
         compare) echo "--strategy --size --align --budget --jobs --lenient --json --quiet -q" ;;
     esac
