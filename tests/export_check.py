@@ -414,6 +414,19 @@ for args in (["export", "x"], ["export", "--format", "svg", "x"], ["export", "--
     rc, out, err = run(*args)
     if rc != 2 or out:
         fail(f"{' '.join(args)}: exit {rc}, output {out[:80]!r} (want 2 and nothing)")
+for args, msg in ((["--x=1", "in"], "rtmem export: unknown option '--x' (see rtmem export --help)\n"),
+                  (["--lenient=yes", "in"], "rtmem export: --lenient takes no value\n"),
+                  (["--format=svg", "in"], "rtmem export: --format needs chrome or folded, not 'svg'\n"),
+                  (["--format=chrome"], "rtmem export: no INPUT given (see rtmem export --help)\n")):
+    rc, out, err = run("export", *args)
+    if rc != 2 or err != msg:
+        fail(f"export {args}: exit {rc}, stderr {err!r}, want {msg!r}")
+rc, out, err = run("export", "--form=folded", "--root=task", "-o" + path("o.folded"), "--", path("esp.log"))
+if rc != 0 or b"cpu:1;" not in open(path("o.folded"), "rb").read():
+    fail(f"--opt=value, prefixes, -oFILE and --: exit {rc} {err!r}")
+rc, out, err = run("export", "--help")
+if rc != 0 or not out.startswith(b"usage: rtmem export "):
+    fail("export --help")
 before = open(path("random.trace"), "rb").read()
 rc, out, err = run("export", "--format", "chrome", "-o", path("random.trace"), path("random.trace"))
 if rc != 2 or open(path("random.trace"), "rb").read() != before:
