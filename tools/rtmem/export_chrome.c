@@ -630,6 +630,9 @@ static int one_line(chrome_input_t *x, size_t len)
 int rtm_chrome_read(rtm_chrome_t *w, FILE *in, const char *name, unsigned pid, bool lenient,
                     rtm_chrome_counts_t *counts, char *err, size_t errlen)
 {
+    if (counts != NULL) {
+        memset(counts, 0, sizeof *counts);
+    }
     chrome_input_t *x = calloc(1, sizeof *x);
     if (x == NULL) {
         (void)snprintf(err, errlen, "%s: out of memory", name);

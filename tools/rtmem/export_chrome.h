@@ -99,8 +99,9 @@ typedef struct rtm_chrome_counts {
  * header, or telemetry "trace" lines; every other line that is not
  * telemetry is a log line and skipped. Returns 0, or -1 with "FILE:LINE:
  * what" in err (malformed telemetry or trace line, an inconsistent ID
- * sequence unless lenient, what the line reader refuses). counts may be
- * NULL. Cost: linear in the input; memory: tracks plus live blocks. */
+ * sequence unless lenient, what the line reader refuses, out of memory).
+ * counts (may be NULL) gets what was read, also after an error. Cost:
+ * linear in the input; memory: tracks plus live blocks. */
 int rtm_chrome_read(rtm_chrome_t *w, FILE *in, const char *name, unsigned pid, bool lenient,
                     rtm_chrome_counts_t *counts, char *err, size_t errlen);
 
