@@ -69,7 +69,9 @@ int rtm_folded_add(rtm_folded_t *s, const lk_record_t *r, bool esp, rtm_folded_r
                    const sym_entry_t *syms, size_t nsyms);
 
 /* Sorts, merges equal stacks and writes "STACK BYTES\n" lines. Returns the
- * number of lines. */
+ * number of lines. Cost: O(n log n) for n blocks added. Out of memory for
+ * the sort, the lines are written unsorted and unmerged (still folded
+ * lines whose counts add up to the same total). */
 size_t rtm_folded_write(rtm_folded_t *s, FILE *out);
 
 #endif
