@@ -9,6 +9,7 @@ _rtmem_options() {
         export) echo "--format -o --output --elf --addr2line --at --root --lenient" ;;
         replay) echo "--strategy --size --regions --align --lenient --json --quiet -q" ;;
         compare) echo "--strategy --size --align --budget --jobs --lenient --json --quiet -q" ;;
+        report) echo "-o --output --elf --addr2line --budget" ;;
     esac
 }
 
@@ -17,7 +18,7 @@ _rtmem() {
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD - 1]}
     if [ "$COMP_CWORD" -eq 1 ]; then
-        mapfile -t COMPREPLY < <(compgen -W "record leaks export replay compare help --help --version" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "record leaks export replay compare report help --help --version" -- "$cur")
         return 0
     fi
     local cmd=${COMP_WORDS[1]}
@@ -50,7 +51,7 @@ _rtmem() {
             return 0 ;;
     esac
     if [ "$cmd" = help ]; then
-        mapfile -t COMPREPLY < <(compgen -W "record leaks export replay compare" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "record leaks export replay compare report" -- "$cur")
         return 0
     fi
     if [[ "$cur" == -* ]]; then
