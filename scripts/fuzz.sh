@@ -35,7 +35,7 @@ JOBS=${RTMEM_JOBS:-2}
 BUILD=${RTMEM_FUZZ_BUILD:-build/fuzz}
 PACKAGES=(cmake clang libclang-rt-dev libc6-dev make libcmocka-dev pkg-config)
 ALL_TARGETS=(fuzz_heap fuzz_heap_poison fuzz_trace fuzz_leaks fuzz_tool_args fuzz_symbolize
-             fuzz_telemetry)
+             fuzz_telemetry fuzz_export)
 
 MERGE=0
 TARGETS=()

@@ -87,6 +87,7 @@ typedef struct {
     size_t free_head;           /* index + 1 of the first released slot (0: none) */
     size_t live;                /* records in use */
     size_t peak_live;           /* most records in use at once */
+    uint64_t live_bytes;        /* requested bytes of the records in use */
     size_t *hash;               /* rtmem IDs -> rec index + 1 (0: empty) */
     size_t hcap, hused;
     lk_summary_t sum;

@@ -19,6 +19,7 @@ static const command_t commands[] = {
 #endif
 #ifdef RTMEM_TOOL_HAVE_LEAKS
     {"leaks", rtm_cmd_leaks, "blocks a trace leaves allocated, by site"},
+    {"export", rtm_cmd_export, "telemetry and traces for Perfetto/chrome://tracing or flame graphs"},
 #endif
     {"replay", rtm_cmd_replay, "run a trace against a real rtmem heap"},
     {"compare", rtm_cmd_compare, "all strategies side by side, minimum heap size, recommendation"},
@@ -39,7 +40,7 @@ static void usage(FILE *o)
         fprintf(o, "  %-10s %s\n", commands[i].name, commands[i].help);
     }
     fprintf(o, "\nExit status: 0 fine, 1 findings (failed allocations, leaks), "
-               "2 bad usage or bad input,\n3 (leaks) an ESP-IDF dump cut off.\n");
+               "2 bad usage or bad input,\n3 (leaks, export) an ESP-IDF dump cut off.\n");
 }
 
 static const command_t *find(const char *name)

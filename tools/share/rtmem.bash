@@ -6,6 +6,7 @@ _rtmem_options() {
     case "$1" in
         record) echo "-o --output --json" ;;
         leaks) echo "--elf --addr2line --since --json" ;;
+        export) echo "--format -o --output --elf --addr2line --at --root --lenient" ;;
         replay) echo "--strategy --size --regions --align --lenient --json --quiet -q" ;;
         compare) echo "--strategy --size --align --budget --jobs --lenient --json --quiet -q" ;;
         report) echo "-o --output --elf --addr2line --budget" ;;
@@ -17,7 +18,7 @@ _rtmem() {
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD - 1]}
     if [ "$COMP_CWORD" -eq 1 ]; then
-        mapfile -t COMPREPLY < <(compgen -W "record leaks replay compare report help --help --version" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "record leaks export replay compare report help --help --version" -- "$cur")
         return 0
     fi
     local cmd=${COMP_WORDS[1]}
@@ -28,6 +29,15 @@ _rtmem() {
         prev=${COMP_WORDS[COMP_CWORD - 2]}
     fi
     case "$prev" in
+        --format)
+            mapfile -t COMPREPLY < <(compgen -W "chrome folded" -- "$cur")
+            return 0 ;;
+        --at)
+            mapfile -t COMPREPLY < <(compgen -W "end peak" -- "$cur")
+            return 0 ;;
+        --root)
+            mapfile -t COMPREPLY < <(compgen -W "heap task none" -- "$cur")
+            return 0 ;;
         --strategy)
             mapfile -t COMPREPLY < <(compgen -W "tlsf first_fit best_fit bump system" -- "$cur")
             return 0 ;;
@@ -41,7 +51,7 @@ _rtmem() {
             return 0 ;;
     esac
     if [ "$cmd" = help ]; then
-        mapfile -t COMPREPLY < <(compgen -W "record leaks replay compare report" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "record leaks export replay compare report" -- "$cur")
         return 0
     fi
     if [[ "$cur" == -* ]]; then

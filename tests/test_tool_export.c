@@ -1,0 +1,370 @@
+/*
+ * rtmem export's pieces (tools/rtmem/export_chrome.c, export_folded.c):
+ *  - the clock: 32-bit wraps unwrapped, jitter held, a restart continues,
+ *    absurd times capped without overflow, untimed events 1 us apart;
+ *  - frame escaping: ';' '%' control bytes and invalid UTF-8 as %XX, valid
+ *    UTF-8 kept, a full buffer never cut inside an escape;
+ *  - the chrome reader: an error names FILE:LINE and the JSON is still
+ *    closed; lenient counts; log lines skipped; trace lines only after the
+ *    header;
+ *  - folded stacks: callers reversed (root first), equal stacks merged and
+ *    sorted, root frames, the peak, a pipe refused at the peak.
+ * tests/export_check.py checks the whole command's output against the
+ * formats.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "export_chrome.h"
+#include "export_folded.h"
+
+/* ------------------------------------------------------------------ */
+/* Clock                                                               */
+
+static void test_clock_wraps_and_restarts(void **state)
+{
+    (void)state;
+    rtm_xclock_t c;
+    rtm_xclock_step_t s;
+    rtm_xclock_init(&c);
+    assert_int_equal(rtm_xclock_ms(&c, 4294967000u, &s), UINT64_C(4294967000000));
+    assert_int_equal(s, RTM_XCLOCK_FIRST);
+    assert_int_equal(rtm_xclock_ms(&c, 4294967295u, &s), UINT64_C(4294967295000));
+    assert_int_equal(s, RTM_XCLOCK_FORWARD);
+    /* the 32-bit ms counter wrapped: 2^32 ms are added from now on */
+    assert_int_equal(rtm_xclock_ms(&c, 10u, &s), (UINT64_C(1) << 32) * 1000u + 10000u);
+    assert_int_equal(s, RTM_XCLOCK_WRAPPED);
+    assert_int_equal(rtm_xclock_ms(&c, 1010u, &s), (UINT64_C(1) << 32) * 1000u + 1010000u);
+    /* back by 1000 ms: jitter, held where it was */
+    assert_int_equal(rtm_xclock_ms(&c, 10u, &s), (UINT64_C(1) << 32) * 1000u + 1010000u);
+    assert_int_equal(s, RTM_XCLOCK_JITTER);
+    /* the time after jitter counts from the same base again */
+    assert_int_equal(rtm_xclock_ms(&c, 2010u, &s), (UINT64_C(1) << 32) * 1000u + 2010000u);
+    /* back by more: a restart, continuing from the last time */
+    assert_int_equal(rtm_xclock_ms(&c, 5u, &s), (UINT64_C(1) << 32) * 1000u + 2010000u);
+    assert_int_equal(s, RTM_XCLOCK_RESTARTED);
+    assert_int_equal(rtm_xclock_ms(&c, 7u, &s), (UINT64_C(1) << 32) * 1000u + 2012000u);
+    assert_int_equal(s, RTM_XCLOCK_FORWARD);
+}
+
+static void test_clock_never_overflows(void **state)
+{
+    (void)state;
+    rtm_xclock_t c;
+    rtm_xclock_init(&c);
+    assert_int_equal(rtm_xclock_ms(&c, UINT64_MAX, NULL), RTM_XCLOCK_MAX_US);
+    assert_int_equal(rtm_xclock_ms(&c, UINT64_MAX - 1u, NULL), RTM_XCLOCK_MAX_US);
+    assert_int_equal(rtm_xclock_untimed(&c), RTM_XCLOCK_MAX_US);
+    /* a restart from the cap, then wraps again and again: still capped */
+    assert_int_equal(rtm_xclock_ms(&c, 0, NULL), RTM_XCLOCK_MAX_US);
+    uint64_t last = 0;
+    rtm_xclock_init(&c);
+    for (int i = 0; i < 5000; i++) {
+        uint64_t t = rtm_xclock_ms(&c, (i % 2) ? 0u : 4294967295u, NULL);
+        assert_true(t >= last);
+        assert_true(t <= RTM_XCLOCK_MAX_US);
+        last = t;
+    }
+    assert_int_equal(last, RTM_XCLOCK_MAX_US);
+}
+
+static void test_clock_untimed(void **state)
+{
+    (void)state;
+    rtm_xclock_t c;
+    rtm_xclock_init(&c);
+    assert_int_equal(rtm_xclock_untimed(&c), 0);
+    assert_int_equal(rtm_xclock_untimed(&c), 1);
+    assert_int_equal(rtm_xclock_ms(&c, 5u, NULL), 5000u);
+    assert_int_equal(rtm_xclock_untimed(&c), 5001u);
+    /* a timed event in the same ms does not go back */
+    assert_int_equal(rtm_xclock_ms(&c, 5u, NULL), 5001u);
+}
+
+/* ------------------------------------------------------------------ */
+/* Frames                                                              */
+
+static const char *frame(const char *s, size_t len, size_t cap)
+{
+    static char buf[256];
+    size_t pos = 0;
+    buf[0] = '\0';
+    rtm_folded_frame(buf, cap, &pos, s, len);
+    assert_int_equal(pos, strlen(buf));
+    return buf;
+}
+
+static void test_frame_escaping(void **state)
+{
+    (void)state;
+    assert_string_equal(frame("main", 4, 256), "main");
+    assert_string_equal(frame("a;b", 3, 256), "a%3Bb");
+    assert_string_equal(frame("100%", 4, 256), "100%25");
+    assert_string_equal(frame("l1\nl2\r\t", 7, 256), "l1%0Al2%0D%09");
+    assert_string_equal(frame("\x7f\x01", 2, 256), "%7F%01");
+    assert_string_equal(frame("t\xc3\xa9st", 5, 256), "t\xc3\xa9st");
+    assert_string_equal(frame("bad\xff\xc3", 5, 256), "bad%FF%C3");
+    assert_string_equal(frame("\xed\xa0\x80", 3, 256), "%ED%A0%80"); /* a surrogate */
+    assert_string_equal(frame("a\0b", 3, 256), "a%00b");
+    assert_string_equal(frame("", 0, 256), "?");
+    assert_string_equal(frame("operator new(unsigned long)", 27, 256),
+                        "operator new(unsigned long)");
+}
+
+static void test_frame_never_cut_inside_an_escape(void **state)
+{
+    (void)state;
+    assert_string_equal(frame("ab;", 3, 5), "ab");   /* "%3B" needs 3 + NUL */
+    assert_string_equal(frame("ab;", 3, 6), "ab%3B");
+    assert_string_equal(frame("x\xc3\xa9", 3, 3), "x"); /* not half of é */
+    assert_string_equal(frame("x\xc3\xa9", 3, 4), "x\xc3\xa9");
+    assert_string_equal(frame(";", 1, 1), "");
+}
+
+/* ------------------------------------------------------------------ */
+/* Chrome reader                                                       */
+
+static char g_path[64];
+
+static FILE *input(const char *text)
+{
+    (void)snprintf(g_path, sizeof g_path, "/tmp/rtm_export_%ld.in", (long)getpid());
+    FILE *f = fopen(g_path, "w+");
+    assert_non_null(f);
+    fputs(text, f);
+    rewind(f);
+    return f;
+}
+
+/* Runs the reader on text; the JSON written goes to out[cap]. */
+static int chrome(const char *text, bool lenient, rtm_chrome_counts_t *counts, char *err,
+                  char *out, size_t cap)
+{
+    FILE *in = input(text);
+    FILE *o = tmpfile();
+    assert_non_null(o);
+    rtm_chrome_t w;
+    rtm_chrome_begin(&w, o);
+    int rc = rtm_chrome_read(&w, in, "in.log", 1, lenient, counts, err, RTM_LINE_ERR_MAX);
+    assert_int_equal(rtm_chrome_end(&w), 0);
+    assert_int_equal(rtm_chrome_end(&w), 0); /* closes once */
+    rewind(o);
+    size_t n = fread(out, 1, cap - 1u, o);
+    out[n] = '\0';
+    fclose(o);
+    fclose(in);
+    remove(g_path);
+    return rc;
+}
+
+static const char k_end[] = "\n],\"displayTimeUnit\":\"ms\"}\n";
+
+static bool ends_closed(const char *out)
+{
+    size_t n = strlen(out), e = strlen(k_end);
+    return n >= e && strcmp(out + n - e, k_end) == 0 && strncmp(out, "{\"traceEvents\":[", 16) == 0;
+}
+
+static void test_chrome_error_closes_the_json(void **state)
+{
+    (void)state;
+    static char out[8192];
+    char err[RTM_LINE_ERR_MAX];
+    rtm_chrome_counts_t c;
+    int rc = chrome("{\"rtmem\":1,\"type\":\"pool\",\"ms\":5,\"seq\":1,\"name\":\"p\",\"block\":8,"
+                    "\"capacity\":4,\"used\":2,\"peak\":2,\"failed\":0,\"waits\":0,\"alerts\":0}\n"
+                    "{\"rtmem\":1,\"type\":\"pool\",\"ms\":6,\"name\":\"p\"}\n"
+                    "{\"rtmem\":1,\"type\":\"pool\",\"ms\":7,\"seq\":1,\"name\":\"p\",\"block\":8,"
+                    "\"capacity\":4,\"used\":3,\"peak\":2,\"failed\":0,\"waits\":0,\"alerts\":0}\n",
+                    false, &c, err, out, sizeof out);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err, "in.log:2: "));
+    assert_true(ends_closed(out));
+    assert_non_null(strstr(out, "\"pool p used\",\"ph\":\"C\",\"ts\":5000,"));
+    assert_null(strstr(out, "\"ts\":7000"));
+    assert_int_equal(c.telemetry, 2);
+}
+
+static void test_chrome_trace_needs_its_header(void **state)
+{
+    (void)state;
+    static char out[8192];
+    char err[RTM_LINE_ERR_MAX];
+    rtm_chrome_counts_t c;
+    /* before the header, "a b c" is a log line; after it, an error */
+    assert_int_equal(chrome("a log line\nf 1\n# rtmem-trace 1\na 1 16 heap=h\n", false, &c, err,
+                            out, sizeof out),
+                     0);
+    assert_int_equal(c.log_lines, 2);
+    assert_int_equal(c.trace_events, 1);
+    assert_non_null(strstr(out, "\"trace heap h live\",\"ph\":\"C\",\"ts\":0,"));
+    assert_int_equal(chrome("# rtmem-trace 1\na 1 16\na b c\n", false, &c, err, out, sizeof out),
+                     -1);
+    assert_non_null(strstr(err, "in.log:3: "));
+    assert_true(ends_closed(out));
+    assert_int_equal(chrome("# rtmem-trace 2\na 1 16\n", false, &c, err, out, sizeof out), -1);
+    assert_non_null(strstr(err, "in.log:1: "));
+}
+
+static void test_chrome_lenient_counts(void **state)
+{
+    (void)state;
+    static char out[8192];
+    char err[RTM_LINE_ERR_MAX];
+    rtm_chrome_counts_t c;
+    const char *t = "# rtmem-trace 1\na 1 10\nf 9\nr 8 2 5\na 1 4\nr 1 1 20\nf 1\na 3 1";
+    assert_int_equal(chrome(t, false, &c, err, out, sizeof out), -1);
+    assert_non_null(strstr(err, "in.log:3: free of ID 9"));
+    assert_int_equal(chrome(t, true, &c, err, out, sizeof out), 0);
+    assert_int_equal(c.skipped.unknown_free, 1);
+    assert_int_equal(c.skipped.unknown_realloc, 1);
+    assert_int_equal(c.skipped.reused_id, 1);
+    assert_int_equal(c.trace_events, 4);
+    /* r 1 1 20 in place: 10 - 10 + 20 */
+    assert_non_null(strstr(out, "\"args\":{\"bytes\":20}"));
+    assert_true(ends_closed(out));
+}
+
+/* ------------------------------------------------------------------ */
+/* Folded                                                              */
+
+static lk_record_t rec(uint64_t size, const char *heap, const char *task, unsigned n,
+                       const uint64_t *callers, const char *site)
+{
+    lk_record_t r;
+    memset(&r, 0, sizeof r);
+    r.in_use = 1;
+    r.size = size;
+    (void)snprintf(r.region, sizeof r.region, "%s", heap);
+    (void)snprintf(r.task, sizeof r.task, "%s", task);
+    (void)snprintf(r.site, sizeof r.site, "%s", site);
+    for (unsigned i = 0; i < n; i++) {
+        r.callers[i] = callers[i];
+    }
+    r.ncallers = n;
+    return r;
+}
+
+static const char *written(rtm_folded_t *s, size_t *lines)
+{
+    static char out[4096];
+    FILE *o = tmpfile();
+    assert_non_null(o);
+    *lines = rtm_folded_write(s, o);
+    rewind(o);
+    size_t n = fread(out, 1, sizeof out - 1u, o);
+    out[n] = '\0';
+    fclose(o);
+    return out;
+}
+
+static void test_folded_stacks(void **state)
+{
+    (void)state;
+    const uint64_t inner_first[2] = {0x400d1234, 0x400d5678};
+    rtm_folded_t s;
+    rtm_folded_init(&s);
+    lk_record_t a = rec(40, "dram", "wifi", 2, inner_first, "wifi.c:88");
+    lk_record_t b = rec(60, "dram", "net", 2, inner_first, "wifi.c:88");
+    lk_record_t c = rec(7, "", "", 0, NULL, "");
+    lk_record_t d = rec(5, "ps;ram", "x", 1, inner_first, "");
+    assert_int_equal(rtm_folded_add(&s, &a, false, RTM_FOLDED_ROOT_HEAP, NULL, 0), 0);
+    assert_int_equal(rtm_folded_add(&s, &c, false, RTM_FOLDED_ROOT_HEAP, NULL, 0), 0);
+    assert_int_equal(rtm_folded_add(&s, &b, false, RTM_FOLDED_ROOT_HEAP, NULL, 0), 0);
+    assert_int_equal(rtm_folded_add(&s, &d, false, RTM_FOLDED_ROOT_HEAP, NULL, 0), 0);
+    assert_int_equal(s.total, 112);
+    size_t lines;
+    assert_string_equal(written(&s, &lines), "heap:?;[no caller] 7\n"
+                                             "heap:dram;0x400d5678;0x400d1234;wifi.c:88 100\n"
+                                             "heap:ps%3Bram;0x400d1234 5\n");
+    assert_int_equal(lines, 3);
+    rtm_folded_free(&s);
+
+    rtm_folded_init(&s);
+    assert_int_equal(rtm_folded_add(&s, &a, false, RTM_FOLDED_ROOT_TASK, NULL, 0), 0);
+    assert_int_equal(rtm_folded_add(&s, &b, true, RTM_FOLDED_ROOT_TASK, NULL, 0), 0);
+    assert_int_equal(rtm_folded_add(&s, &c, false, RTM_FOLDED_ROOT_NONE, NULL, 0), 0);
+    assert_string_equal(written(&s, &lines), "[no caller] 7\n"
+                                             "cpu:net;0x400d5678;0x400d1234;wifi.c:88 60\n"
+                                             "task:wifi;0x400d5678;0x400d1234;wifi.c:88 40\n");
+    rtm_folded_free(&s);
+}
+
+static void test_folded_symbols(void **state)
+{
+    (void)state;
+    const uint64_t callers[3] = {0x10, 0x20, 0x30};
+    sym_entry_t syms[3];
+    memset(syms, 0, sizeof syms);
+    syms[0].addr = 0x10;
+    (void)snprintf(syms[0].function, sizeof syms[0].function, "leaf;fn");
+    syms[1].addr = 0x20;
+    (void)snprintf(syms[1].function, sizeof syms[1].function, "??");
+    syms[2].addr = 0x30;
+    (void)snprintf(syms[2].function, sizeof syms[2].function, "main");
+    rtm_folded_t s;
+    rtm_folded_init(&s);
+    lk_record_t r = rec(9, "h", "", 3, callers, "");
+    assert_int_equal(rtm_folded_add(&s, &r, false, RTM_FOLDED_ROOT_NONE, syms, 3), 0);
+    size_t lines;
+    assert_string_equal(written(&s, &lines), "main;0x20;leaf%3Bfn 9\n");
+    rtm_folded_free(&s);
+}
+
+static void test_folded_peak(void **state)
+{
+    (void)state;
+    FILE *f = input("# rtmem-trace 1\na 1 100\na 2 50\nf 1\na 3 120\nf 2\nf 3\na 4 1\n");
+    lk_input_t in;
+    lk_input_init(&in, "t");
+    assert_int_equal(rtm_folded_read(&in, f, RTM_FOLDED_AT_PEAK), 0);
+    assert_int_equal(in.live_bytes, 170); /* after "a 3 120": blocks 2 and 3 */
+    lk_input_free(&in);
+    rewind(f);
+    lk_input_init(&in, "t");
+    assert_int_equal(rtm_folded_read(&in, f, RTM_FOLDED_AT_END), 0);
+    assert_int_equal(in.live_bytes, 1);
+    lk_input_free(&in);
+    fclose(f);
+    remove(g_path);
+
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    const char text[] = "# rtmem-trace 1\na 1 100\n";
+    assert_int_equal(write(fds[1], text, sizeof text - 1u), (ssize_t)(sizeof text - 1u));
+    close(fds[1]);
+    FILE *p = fdopen(fds[0], "r");
+    assert_non_null(p);
+    lk_input_init(&in, "pipe");
+    assert_int_equal(rtm_folded_read(&in, p, RTM_FOLDED_AT_PEAK), -1);
+    assert_non_null(strstr(in.err, "pipe: cannot read it again"));
+    lk_input_free(&in);
+    fclose(p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_clock_wraps_and_restarts),
+        cmocka_unit_test(test_clock_never_overflows),
+        cmocka_unit_test(test_clock_untimed),
+        cmocka_unit_test(test_frame_escaping),
+        cmocka_unit_test(test_frame_never_cut_inside_an_escape),
+        cmocka_unit_test(test_chrome_error_closes_the_json),
+        cmocka_unit_test(test_chrome_trace_needs_its_header),
+        cmocka_unit_test(test_chrome_lenient_counts),
+        cmocka_unit_test(test_folded_stacks),
+        cmocka_unit_test(test_folded_symbols),
+        cmocka_unit_test(test_folded_peak),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
