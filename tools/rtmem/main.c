@@ -20,6 +20,7 @@ static const command_t commands[] = {
 #endif
     {"replay", rtm_cmd_replay, "run a trace against a real rtmem heap"},
     {"compare", rtm_cmd_compare, "all strategies side by side, minimum heap size, recommendation"},
+    {"top", rtm_cmd_top, "live terminal view of telemetry from a serial port, file or pipe"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])
