@@ -381,7 +381,7 @@ static int draw_memory(const view_t *v, const rtm_top_model_t *m, int y, int row
                                    : pair(v, PAIR_DIM),
                 h);
         } else {
-            put(v, row, x + 10, 1, pair(v, PAIR_DIM), v->dot);
+            put(v, row, x + 10, 1, pair(v, PAIR_DIM), "-");
         }
     }
     if (m->region_count == 0 && used_rows < rows) {
@@ -619,11 +619,11 @@ static void draw_log(const view_t *v, const rtm_top_model_t *m, int y, int rows)
 }
 
 static void draw_title(const view_t *v, const rtm_top_model_t *m, const rtm_top_source_t *s,
-                       uint64_t now, uint64_t last_data)
+                       uint64_t now, uint64_t last_data, unsigned long comebacks)
 {
     attr_t t = v->colors ? pair(v, PAIR_TITLE) : A_REVERSE;
     fill(0, 0, COLS, t);
-    char path[256], h[512];
+    char path[256], h[1024];
     rtm_esc_copy(path, sizeof path, s->path, strlen(s->path));
     if (s->kind == RTM_TOP_SOURCE_DEVICE) {
         snprintf(h, sizeof h, " rtmem top  %s @ %u baud", path, s->baud);
@@ -645,18 +645,19 @@ static void draw_title(const view_t *v, const rtm_top_model_t *m, const rtm_top_
     }
 
     /* Row 1: the source's state. */
-    char why[sizeof s->why * 2];
+    char why[sizeof s->why * 2], retry[sizeof s->retry_why * 2];
     rtm_esc_copy(why, sizeof why, s->why, strlen(s->why));
+    rtm_esc_copy(retry, sizeof retry, s->retry_why, strlen(s->retry_why));
     attr_t a;
     if (s->state == RTM_TOP_SOURCE_LOST) {
         a = (v->colors ? pair(v, PAIR_GONE) : A_REVERSE) | A_BOLD;
         snprintf(h, sizeof h,
-                 " DEVICE GONE (%s) %" PRIu64 " s ago: showing the last data; reopening every "
-                 "second (%lu tries)",
-                 why, (now - s->lost_ms) / 1000u, s->tries);
+                 " DEVICE GONE %" PRIu64 " s ago (%s). Last data kept; retrying every 1 s "
+                 "(try %lu%s%s)",
+                 (now - s->lost_ms) / 1000u, why, s->tries, retry[0] != '\0' ? ": " : "", retry);
     } else if (s->state == RTM_TOP_SOURCE_ENDED) {
         a = pair(v, PAIR_WARN) | A_BOLD;
-        snprintf(h, sizeof h, " input ended (%s): showing the last data", why);
+        snprintf(h, sizeof h, " INPUT ENDED (%s): showing the last data", why);
     } else {
         a = pair(v, PAIR_GOOD);
         const char *what = s->kind == RTM_TOP_SOURCE_FILE ? "following" : "live";
@@ -668,9 +669,10 @@ static void draw_title(const view_t *v, const rtm_top_model_t *m, const rtm_top_
             snprintf(h, sizeof h, " %s: last data %" PRIu64 " s ago", what,
                      (now - last_data) / 1000u);
         }
-        if (s->reopened > 0) {
+        if (comebacks > 0) {
             size_t l = strlen(h);
-            snprintf(h + l, sizeof h - l, " (reconnected %lu times)", s->reopened);
+            snprintf(h + l, sizeof h - l, " (came back %lu time%s)", comebacks,
+                     comebacks == 1u ? "" : "s");
         }
     }
     fill(1, 0, COLS, s->state == RTM_TOP_SOURCE_LOST ? a : A_NORMAL);
@@ -684,7 +686,7 @@ static void draw_title(const view_t *v, const rtm_top_model_t *m, const rtm_top_
 }
 
 static void draw(const view_t *v, const rtm_top_model_t *m, const rtm_top_source_t *s, uint64_t now,
-                 uint64_t last_data)
+                 uint64_t last_data, unsigned long comebacks)
 {
     erase();
     if (LINES < 8 || COLS < 30) {
@@ -702,7 +704,7 @@ static void draw(const view_t *v, const rtm_top_model_t *m, const rtm_top_source
         refresh();
         return;
     }
-    draw_title(v, m, s, now, last_data);
+    draw_title(v, m, s, now, last_data, comebacks);
     int nw = name_width(m, 8, 16);
     int y = 2;
     int avail = LINES - y - LOG_MIN_ROWS;
@@ -802,6 +804,8 @@ typedef struct top_run {
     rtm_top_splitter_t *split;
     rtm_top_source_t source;
     uint64_t last_data;
+    bool reopened;           /* open again, nothing read yet: not back until data comes */
+    unsigned long comebacks; /* times data came again after a loss */
     char note[512];
 } top_run_t;
 
@@ -815,6 +819,13 @@ static bool pump(top_run_t *r, char *buf, uint64_t now, bool *more)
     while (total < READ_BUDGET) {
         long n = rtm_top_source_read(&r->source, buf, READ_CHUNK, now);
         if (n > 0) {
+            if (r->reopened) {
+                /* Only data says it is back: a path that opens and hangs
+                 * up at once (a pseudo-terminal on its way out) is not. */
+                r->reopened = false;
+                r->comebacks++;
+                rtm_top_note(r->model, "device back: reading again");
+            }
             rtm_top_split(r->split, buf, (size_t)n, rtm_top_feed_line, r->model);
             total += (size_t)n;
             r->last_data = now;
@@ -823,9 +834,11 @@ static bool pump(top_run_t *r, char *buf, uint64_t now, bool *more)
         }
         if (n < 0) {
             rtm_top_split_flush(r->split, rtm_top_feed_line, r->model);
-            if (r->source.state == RTM_TOP_SOURCE_LOST) {
+            if (r->reopened) {
+                r->reopened = false; /* still gone, as already said */
+            } else if (r->source.state == RTM_TOP_SOURCE_LOST) {
                 snprintf(r->note, sizeof r->note,
-                         "device gone (%s): keeping the last data, reopening every second",
+                         "device gone (%s): last data kept, retrying every second",
                          r->source.why);
             } else {
                 snprintf(r->note, sizeof r->note, "input ended (%s)", r->source.why);
@@ -957,12 +970,12 @@ int rtm_cmd_top(int argc, char **argv)
         }
         if (run.source.state == RTM_TOP_SOURCE_LOST) {
             if (rtm_top_source_retry(&run.source, now)) {
-                rtm_top_note(run.model, "device back: reading again");
+                run.reopened = true;
             }
             dirty = true; /* the "gone for N s" counter moves */
         }
         if (dirty || now - last_draw >= 1000u) {
-            draw(&view, run.model, &run.source, now, run.last_data);
+            draw(&view, run.model, &run.source, now, run.last_data, run.comebacks);
             last_draw = now;
             dirty = false;
         }

@@ -76,12 +76,12 @@ bool rtm_top_baud_speed(unsigned long n, speed_t *out)
     return false;
 }
 
-static void set_why(rtm_top_source_t *s, const char *what, int err)
+static void set_why(char *why, size_t cap, const char *what, int err)
 {
     if (err != 0) {
-        snprintf(s->why, sizeof s->why, "%s: %s", what, strerror(err));
+        snprintf(why, cap, "%s: %s", what, strerror(err));
     } else {
-        snprintf(s->why, sizeof s->why, "%s", what);
+        snprintf(why, cap, "%s", what);
     }
 }
 
@@ -210,7 +210,8 @@ static void close_fd(rtm_top_source_t *s)
 
 static long lose(rtm_top_source_t *s, const char *what, int err, uint64_t now_ms)
 {
-    set_why(s, what, err);
+    set_why(s->why, sizeof s->why, what, err);
+    s->retry_why[0] = '\0';
     close_fd(s);
     /* stdin and pipes cannot come back; a path can. */
     if (s->kind == RTM_TOP_SOURCE_STREAM || strcmp(s->path, "-") == 0) {
@@ -247,9 +248,7 @@ long rtm_top_source_read(rtm_top_source_t *s, char *buf, size_t cap, uint64_t no
         if (s->kind == RTM_TOP_SOURCE_FILE && s->fd != STDIN_FILENO) {
             return 0; /* the end for now: it may grow */
         }
-        return lose(s, s->kind == RTM_TOP_SOURCE_DEVICE ? "device hung up (end of file)"
-                                                        : "input ended",
-                    0, now_ms);
+        return lose(s, s->kind == RTM_TOP_SOURCE_DEVICE ? "hung up" : "end of input", 0, now_ms);
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
         return 0;
@@ -266,19 +265,19 @@ bool rtm_top_source_retry(rtm_top_source_t *s, uint64_t now_ms)
     s->tries++;
     int fd = open_path(s->path);
     if (fd < 0) {
-        set_why(s, "reopen failed", errno);
+        set_why(s->retry_why, sizeof s->retry_why, strerror(errno), 0);
         return false;
     }
     s->fd = fd;
     if (s->kind == RTM_TOP_SOURCE_DEVICE) {
         if (!isatty(fd)) {
-            set_why(s, "reopen failed: no longer a terminal device", 0);
+            set_why(s->retry_why, sizeof s->retry_why, "no longer a terminal device", 0);
             close_fd(s);
             return false;
         }
         int e = configure_device(s, fd);
         if (e != 0) {
-            set_why(s, "reopen failed: cannot set it up", e);
+            set_why(s->retry_why, sizeof s->retry_why, "cannot set it up", e);
             close_fd(s);
             return false;
         }
@@ -294,6 +293,7 @@ bool rtm_top_source_retry(rtm_top_source_t *s, uint64_t now_ms)
     s->state = RTM_TOP_SOURCE_OPEN;
     s->reopened++;
     s->why[0] = '\0';
+    s->retry_why[0] = '\0';
     return true;
 }
 

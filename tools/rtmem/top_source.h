@@ -54,7 +54,8 @@ typedef struct rtm_top_source {
     uint64_t next_try_ms;
     unsigned long tries;      /* reopen attempts since it was lost */
     unsigned long reopened;   /* times it came back */
-    char why[160];            /* why it was lost or ended, or why the last reopen failed */
+    char why[160];            /* why it was lost or ended */
+    char retry_why[160];      /* what the last reopen met ("" before the first) */
 } rtm_top_source_t;
 
 /* The standard rate of n bits per second as a termios speed; false for a

@@ -8,6 +8,7 @@ _rtmem_options() {
         leaks) echo "--elf --addr2line --since --json" ;;
         replay) echo "--strategy --size --regions --align --lenient --json --quiet -q" ;;
         compare) echo "--strategy --size --align --budget --jobs --lenient --json --quiet -q" ;;
+        top) echo "--baud" ;;
     esac
 }
 
@@ -16,7 +17,7 @@ _rtmem() {
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD - 1]}
     if [ "$COMP_CWORD" -eq 1 ]; then
-        mapfile -t COMPREPLY < <(compgen -W "record leaks replay compare help --help --version" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "record leaks replay compare top help --help --version" -- "$cur")
         return 0
     fi
     local cmd=${COMP_WORDS[1]}
@@ -27,11 +28,14 @@ _rtmem() {
         --regions)
             mapfile -t COMPREPLY < <(compgen -W "esp32 esp32s3 stm32h743 rp2040 generic" -- "$cur")
             return 0 ;;
+        --baud)
+            mapfile -t COMPREPLY < <(compgen -W "9600 19200 38400 57600 115200 230400 460800 921600" -- "$cur")
+            return 0 ;;
         --size | --align | --since | --budget | --jobs)
             return 0 ;;
     esac
     if [ "$cmd" = help ]; then
-        mapfile -t COMPREPLY < <(compgen -W "record leaks replay compare" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "record leaks replay compare top" -- "$cur")
         return 0
     fi
     if [[ "$cur" == -* ]]; then

@@ -1,0 +1,299 @@
+#!/usr/bin/env python3
+"""tool_top_tmux.py RTMEM [EMULATOR...]
+
+`rtmem top` on a real terminal: each case starts it in a tmux session of its
+own server (120x40), feeds it telemetry, reads the screen with capture-pane
+and sends keys. Cases:
+  file     a file that grows while top runs: regions, numbers, tasks, pools,
+           alerts raised and cleared, log lines; resized down to a tiny
+           window and back; q quits with exit 0
+  garbage  through standard input (-): escape sequences, NUL, invalid UTF-8,
+           an overlong line, a telemetry line cut by a reset; shown escaped
+           and counted, the screen intact; the end of input is shown
+  pty      a pseudo-terminal closed mid-way: top says the device is gone,
+           keeps the last data, does not crash; q quits with exit 0
+  reopen   the device path (a symlink, like /dev/serial/by-id/...) comes
+           back as a new pseudo-terminal: top reads it again
+Every wait polls the screen until its condition holds (60 s at most), so a
+loaded machine slows the test down but does not fail it. Exit 1 on the
+first failure, with the screen as it was."""
+import os
+import pty
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+RTMEM = sys.argv[1]
+EMULATOR = sys.argv[2:]
+TIMEOUT = 60.0
+SERVER = f"rtmem-top-test-{os.getpid()}"
+
+
+def tmux(*args, check=True):
+    p = subprocess.run(["tmux", "-L", SERVER, "-f", "/dev/null", *args],
+                       capture_output=True, text=True)
+    if check and p.returncode != 0:
+        raise RuntimeError(f"tmux {' '.join(args)}: {p.stderr.strip()}")
+    return p.stdout
+
+
+class Failure(Exception):
+    pass
+
+
+def start(command_words):
+    """A new session running the command; returns its target."""
+    cmd = " ".join(shlex.quote(w) for w in [*EMULATOR, RTMEM, "top", *command_words])
+    tmux("kill-server", check=False)
+    tmux("new-session", "-d", "-s", "t", "-x", "120", "-y", "40",
+         "-e", "LANG=C.UTF-8", "-e", "LC_ALL=C.UTF-8", "sh", "-c", cmd)
+    tmux("set-option", "-t", "t", "remain-on-exit", "on")
+    return "t"
+
+
+def start_shell(shell_cmd):
+    tmux("kill-server", check=False)
+    tmux("new-session", "-d", "-s", "t", "-x", "120", "-y", "40",
+         "-e", "LANG=C.UTF-8", "-e", "LC_ALL=C.UTF-8", "sh", "-c", shell_cmd)
+    tmux("set-option", "-t", "t", "remain-on-exit", "on")
+    return "t"
+
+
+def screen():
+    return tmux("capture-pane", "-p", "-t", "t", check=False)
+
+
+def dead():
+    out = tmux("display-message", "-p", "-t", "t", "#{pane_dead} #{pane_dead_status}",
+               check=False).split()
+    if len(out) >= 1 and out[0] == "1":
+        return int(out[1]) if len(out) > 1 and out[1] != "" else -1
+    return None
+
+
+def wait_for(what, predicate):
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        s = screen()
+        if predicate(s):
+            return s
+        status = dead()
+        if status is not None:
+            raise Failure(f"rtmem top ended (status {status}) while waiting for {what}:\n{screen()}")
+        if time.monotonic() > deadline:
+            raise Failure(f"no {what} on the screen after {TIMEOUT:.0f} s:\n{s}")
+        time.sleep(0.1)
+
+
+def row_of(s, name, width=None):
+    """The row of a region, task or pool: from its name to the end of the
+    line, or `width` columns (tasks and pools share rows, side by side)."""
+    for line in s.splitlines():
+        at = 0 if line.startswith(name + " ") else line.find(" " + name + " ") + 1
+        if at > 0 or line.startswith(name + " "):
+            return line[at:at + width] if width else line[at:]
+    return ""
+
+
+def quit_and_check():
+    tmux("send-keys", "-t", "t", "q")
+    deadline = time.monotonic() + TIMEOUT
+    while time.monotonic() < deadline:
+        status = dead()
+        if status is not None:
+            if status != 0:
+                raise Failure(f"q: exit status {status}, expected 0:\n{screen()}")
+            return
+        time.sleep(0.1)
+    raise Failure(f"q did not quit within {TIMEOUT:.0f} s:\n{screen()}")
+
+
+def mem(ms, name, total, free, min_free, largest, alerts=0, trend=None, kind="heap"):
+    frag = 0 if free == 0 else 1000 - largest * 1000 // free
+    t = f',"trend_bpm":{trend}' if trend is not None else ""
+    return (f'{{"rtmem":1,"type":"mem","ms":{ms},"seq":1,"name":"{name}","kind":"{kind}",'
+            f'"total":{total},"free":{free},"min_free":{min_free},"largest":{largest},'
+            f'"used_blocks":4,"free_blocks":2,"failed":0,"frag_pm":{frag}{t},"alerts":{alerts}}}\n')
+
+
+def task(ms, name, heap, peak, size, stack_peak, alerts=0):
+    return (f'{{"rtmem":1,"type":"task","ms":{ms},"seq":1,"name":"{name}","id":7,"heap":{heap},'
+            f'"heap_peak":{peak},"stack_size":{size},"stack_peak":{stack_peak},"alerts":{alerts}}}\n')
+
+
+def pool(ms, name, used, peak, cap, failed, waits, alerts=0):
+    return (f'{{"rtmem":1,"type":"pool","ms":{ms},"seq":1,"name":"{name}","block":32,'
+            f'"capacity":{cap},"used":{used},"peak":{peak},"failed":{failed},"waits":{waits},'
+            f'"alerts":{alerts}}}\n')
+
+
+def alert(ms, name, state, source, value, threshold):
+    return (f'{{"rtmem":1,"type":"alert","ms":{ms},"alert":"{name}","state":"{state}",'
+            f'"source":"{source}","value":{value},"threshold":{threshold}}}\n')
+
+
+def case_file(tmp):
+    path = os.path.join(tmp, "live.jsonl")
+    with open(path, "w") as f:
+        f.write("I (10) boot: first log line\n")
+        f.write(mem(1000, "DRAM", 100000, 50000, 40000, 30000))
+        f.write(mem(1000, "PSRAM", 4194304, 4000000, 3900000, 3900000, kind="heap"))
+        f.write(task(1000, "wifi", 2048, 4096, 8192, 4096))
+        f.write(pool(1000, "msgs", 3, 5, 16, 0, 0))
+    start([path])
+    s = wait_for("regions, task and pool", lambda s: "DRAM" in s and "PSRAM" in s
+                 and "wifi" in s and "msgs" in s)
+    if "50%" not in row_of(s, "DRAM") or "60%" not in row_of(s, "DRAM"):
+        raise Failure(f"DRAM should show 50% used and 60% peak:\n{s}")
+    if "first log line" not in s or "ALERTS  0 active" not in s:
+        raise Failure(f"log line or alert count missing:\n{s}")
+    if "50%" not in row_of(s, "wifi", 58):
+        raise Failure(f"wifi's stack should be 50%:\n{s}")
+    if "3/16" not in row_of(s, "msgs", 58):
+        raise Failure(f"pool msgs should show 3/16:\n{s}")
+
+    # The file grows: new values, an alert, a trend, a log line.
+    with open(path, "a") as f:
+        f.write(mem(2000, "DRAM", 100000, 10000, 9000, 4000, alerts=1, trend=-3072))
+        f.write(alert(2000, "low_free", "raised", "DRAM", 10000, 20000))
+        f.write(task(2000, "wifi", 6000, 8000, 8192, 7800, alerts=32))
+        f.write(pool(2000, "msgs", 16, 16, 16, 4, 9, alerts=64))
+        f.write("I (2000) app: hello from the file\n")
+    s = wait_for("the second sample", lambda s: "90%" in row_of(s, "DRAM")
+                 and "hello from the file" in s)
+    for needle in ("low_free", "stack_high", "pool_exhausted", "3.0K/min", "ALERTS  3 active"):
+        if needle not in s:
+            raise Failure(f"'{needle}' missing after the second sample:\n{s}")
+    if "95%" not in row_of(s, "wifi", 58) or "16/16" not in row_of(s, "msgs", 58):
+        raise Failure(f"task or pool not updated:\n{s}")
+
+    with open(path, "a") as f:
+        f.write(alert(3000, "low_free", "cleared", "DRAM", 30000, 20000))
+    wait_for("the cleared alert gone", lambda s: "ALERTS  2 active" in s
+             and "low_free" not in s)
+
+    # Smaller and smaller, then back: never a crash.
+    tmux("resize-window", "-t", "t", "-x", "60", "-y", "15")
+    wait_for("the 60x15 screen", lambda s: "DRAM" in s and max(len(l) for l in s.splitlines()) <= 60)
+    tmux("resize-window", "-t", "t", "-x", "20", "-y", "5")
+    wait_for("the too-small notice", lambda s: "too small" in s)
+    tmux("resize-window", "-t", "t", "-x", "120", "-y", "40")
+    wait_for("the full screen again", lambda s: "RECOMMENDATIONS" in s or "LOG" in s)
+    quit_and_check()
+
+
+def case_garbage(tmp):
+    path = os.path.join(tmp, "garbage.bin")
+    with open(path, "wb") as f:
+        f.write(b"I (1) boot: \x1b[2J\x1b[H\x1b]0;title\x07 clear attempt\n")
+        f.write(b"nul \x00 here, invalid \xff\xfe\xc0\xaf, del \x7f, c1 \xc2\x9b, ok t\xc3\xa9st\n")
+        f.write(b"x" * 10000 + b"\n")
+        f.write(mem(1, "DRAM", 1000, 500, 400, 500).encode()[:60] + b"ets Jul 29 2019 boot\n")
+        f.write(mem(2, "GOODRAM", 1000, 250, 200, 250).encode())
+        f.write(b"\x1b[31m{\"rtmem\":1,\"type\":\"mem\"}\n")
+        f.write(b"trailing half li")
+    # Through standard input: keys come from the terminal.
+    start_shell(" ".join(shlex.quote(w) for w in [*EMULATOR, RTMEM, "top", "-"])
+                + " < " + shlex.quote(path))
+    s = wait_for("the end of input", lambda s: "INPUT ENDED" in s and "GOODRAM" in s)
+    lines = s.splitlines()
+    if not lines or not lines[0].startswith(" rtmem top"):
+        raise Failure(f"the title row is gone (escape sequence reached the terminal?):\n{s}")
+    for needle in ("\\x1b[2J", "\\x00", "\\xff\\xfe", "t\u00e9st", "\\xc2\\x9b", "(cut off)",
+                   "longer than 4096 bytes", "bad 3"):
+        if needle not in s:
+            raise Failure(f"'{needle}' missing from the garbage screen:\n{s}")
+    if "75%" not in row_of(s, "GOODRAM"):
+        raise Failure(f"GOODRAM after the garbage should show 75% used:\n{s}")
+    # With colours: no attribute the input asked for (red from \x1b[31m).
+    quit_and_check()
+
+
+def pty_pair():
+    master, slave = pty.openpty()
+    path = os.ttyname(slave)
+    return master, slave, path
+
+
+def write_all(fd, data):
+    while data:
+        n = os.write(fd, data)
+        data = data[n:]
+
+
+def case_pty(tmp):
+    master, slave, path = pty_pair()
+    start(["--baud", "921600", path])
+    # Written once top has opened the device and made it raw.
+    wait_for("the device opened", lambda s: "921600 baud" in s and "waiting for data" in s)
+    write_all(master, (mem(1, "UARTRAM", 2000, 1000, 900, 800)
+                       + task(1, "net", 100, 200, 4096, 1024)).encode())
+    s = wait_for("the region from the pseudo-terminal", lambda s: "UARTRAM" in s
+                 and "921600 baud" in s)
+    os.close(slave)
+    write_all(master, b"I (5) app: last words\n" + mem(2, "UARTRAM", 2000, 500, 400, 300).encode()[:40])
+    wait_for("the last log line", lambda s: "last words" in s)
+    os.close(master)
+    s = wait_for("the device-gone notice", lambda s: "DEVICE GONE" in s)
+    if "UARTRAM" not in s or "net" not in s or "50%" not in row_of(s, "UARTRAM"):
+        raise Failure(f"the last data should stay on the screen:\n{s}")
+    # Still alive a while later, retrying.
+    wait_for("a failed reopen", lambda s: re.search(r"\(try [1-9][0-9]*: ", s) is not None)
+    quit_and_check()
+
+
+def case_reopen(tmp):
+    link = os.path.join(tmp, "ttyRTMEM")
+    master, slave, path = pty_pair()
+    os.symlink(path, link)
+    start([link])
+    wait_for("the device opened", lambda s: "waiting for data" in s)
+    write_all(master, mem(1, "BEFORE", 1000, 500, 400, 300).encode())
+    wait_for("the first device's data", lambda s: "BEFORE" in s)
+    os.close(slave)
+    os.close(master)
+    wait_for("the device-gone notice", lambda s: "DEVICE GONE" in s)
+    master2, slave2, path2 = pty_pair()
+    os.unlink(link)
+    os.symlink(path2, link)
+    # Sent until it shows: top reopens the path within a second, and the
+    # first bytes may meet the line discipline before top makes it raw.
+    deadline = time.monotonic() + TIMEOUT
+    s = screen()
+    while "AFTER" not in s or "came back 1 time" not in s:
+        write_all(master2, mem(2, "AFTER", 1000, 100, 90, 80).encode())
+        time.sleep(0.3)
+        s = screen()
+        if time.monotonic() > deadline:
+            raise Failure(f"no data from the second device:\n{s}")
+    if "BEFORE" not in s or "device back" not in s:
+        raise Failure(f"the old data and the note should stay:\n{s}")
+    quit_and_check()
+    os.close(slave2)
+    os.close(master2)
+
+
+def main():
+    cases = [("file", case_file), ("garbage", case_garbage), ("pty", case_pty),
+             ("reopen", case_reopen)]
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="rtmem-top-") as tmp:
+        for name, fn in cases:
+            t0 = time.monotonic()
+            try:
+                fn(tmp)
+                print(f"ok   {name} ({time.monotonic() - t0:.1f} s)")
+            except Failure as e:
+                failed += 1
+                print(f"FAIL {name}: {e}")
+            finally:
+                tmux("kill-server", check=False)
+    print(f"{len(cases) - failed} of {len(cases)} cases passed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
