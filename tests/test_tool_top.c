@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "top_model.h"
 #include "top_source.h"
 
@@ -576,6 +577,33 @@ static void test_device_goes_away(void **state)
     rtm_top_source_close(&s);
 }
 
+/* A build without ncurses (tools/rtmem/top_missing.c, linked here): the
+ * command says what to install and exits 2. */
+static void test_without_ncurses(void **state)
+{
+    (void)state;
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    assert_true(saved >= 0);
+    assert_true(dup2(p[1], STDERR_FILENO) >= 0);
+    char name[] = "top", file[] = "/dev/ttyUSB0";
+    char *argv[] = {name, file, NULL};
+    int rc = rtm_cmd_top(2, argv);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(p[1]);
+    char text[1024];
+    ssize_t n = read(p[0], text, sizeof text - 1u);
+    close(p[0]);
+    assert_true(n > 0);
+    text[n] = '\0';
+    assert_int_equal(rc, 2);
+    assert_non_null(strstr(text, "apt-get install libncurses-dev"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -594,6 +622,7 @@ int main(void)
         cmocka_unit_test(test_file_is_followed),
         cmocka_unit_test(test_pipe_ends),
         cmocka_unit_test(test_device_goes_away),
+        cmocka_unit_test(test_without_ncurses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

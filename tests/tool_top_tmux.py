@@ -13,7 +13,11 @@ and sends keys. Cases:
   pty      a pseudo-terminal closed mid-way: top says the device is gone,
            keeps the last data, does not crash; q quits with exit 0
   reopen   the device path (a symlink, like /dev/serial/by-id/...) comes
-           back as a new pseudo-terminal: top reads it again
+           back as a new pseudo-terminal: top reads it again; Ctrl-C quits
+           with exit 0
+  usage    bad options and sources: exit 2 with a message, before any
+           screen is drawn (a non-standard baud rate, no SOURCE, a missing
+           file, stdin that is the terminal itself)
 Every wait polls the screen until its condition holds (60 s at most), so a
 loaded machine slows the test down but does not fail it. Exit 1 on the
 first failure, with the screen as it was."""
@@ -30,10 +34,15 @@ RTMEM = sys.argv[1]
 EMULATOR = sys.argv[2:]
 TIMEOUT = 60.0
 SERVER = f"rtmem-top-test-{os.getpid()}"
+# The server's configuration: a pane stays after its program ends, so its
+# exit status can be read, also of a program that ends at once.
+CONF = tempfile.NamedTemporaryFile("w", prefix="rtmem-top-tmux-", suffix=".conf", delete=False)
+CONF.write("set -g remain-on-exit on\n")
+CONF.close()
 
 
 def tmux(*args, check=True):
-    p = subprocess.run(["tmux", "-L", SERVER, "-f", "/dev/null", *args],
+    p = subprocess.run(["tmux", "-L", SERVER, "-f", CONF.name, *args],
                        capture_output=True, text=True)
     if check and p.returncode != 0:
         raise RuntimeError(f"tmux {' '.join(args)}: {p.stderr.strip()}")
@@ -45,21 +54,16 @@ class Failure(Exception):
 
 
 def start(command_words):
-    """A new session running the command; returns its target."""
-    cmd = " ".join(shlex.quote(w) for w in [*EMULATOR, RTMEM, "top", *command_words])
-    tmux("kill-server", check=False)
-    tmux("new-session", "-d", "-s", "t", "-x", "120", "-y", "40",
-         "-e", "LANG=C.UTF-8", "-e", "LC_ALL=C.UTF-8", "sh", "-c", cmd)
-    tmux("set-option", "-t", "t", "remain-on-exit", "on")
-    return "t"
+    """A new session running rtmem top with these arguments."""
+    start_shell(" ".join(shlex.quote(w) for w in [*EMULATOR, RTMEM, "top", *command_words]))
 
 
 def start_shell(shell_cmd):
+    """A new session running the shell command; exec, so that the pane's
+    status is rtmem's own and Ctrl-C reaches rtmem alone."""
     tmux("kill-server", check=False)
     tmux("new-session", "-d", "-s", "t", "-x", "120", "-y", "40",
-         "-e", "LANG=C.UTF-8", "-e", "LC_ALL=C.UTF-8", "sh", "-c", shell_cmd)
-    tmux("set-option", "-t", "t", "remain-on-exit", "on")
-    return "t"
+         "-e", "LANG=C.UTF-8", "-e", "LC_ALL=C.UTF-8", "sh", "-c", "exec " + shell_cmd)
 
 
 def screen():
@@ -98,8 +102,8 @@ def row_of(s, name, width=None):
     return ""
 
 
-def quit_and_check():
-    tmux("send-keys", "-t", "t", "q")
+def quit_and_check(key="q"):
+    tmux("send-keys", "-t", "t", key)
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:
         status = dead()
@@ -271,14 +275,43 @@ def case_reopen(tmp):
             raise Failure(f"no data from the second device:\n{s}")
     if "BEFORE" not in s or "device back" not in s:
         raise Failure(f"the old data and the note should stay:\n{s}")
-    quit_and_check()
+    quit_and_check("C-c")
     os.close(slave2)
     os.close(master2)
 
 
+def case_usage(tmp):
+    for args, needle in ((["--baud", "12345", "/dev/null"], "not a standard rate"),
+                         (["--baud", "115200x", "/dev/null"], "not a standard rate"),
+                         (["--baud"], "needs a value"),
+                         (["--speed", "9600", "/dev/null"], "unknown option"),
+                         ([], "give one SOURCE"),
+                         (["a", "b"], "give one SOURCE"),
+                         ([os.path.join(tmp, "missing")], "cannot open"),
+                         ([tmp], "is a directory")):
+        p = subprocess.run([*EMULATOR, RTMEM, "top", *args], capture_output=True, text=True,
+                           stdin=subprocess.DEVNULL)
+        if p.returncode != 2 or needle not in p.stderr:
+            raise Failure(f"rtmem top {' '.join(args)}: exit {p.returncode}, stderr {p.stderr!r}; "
+                          f"expected exit 2 and '{needle}'")
+    # "-" when standard input is the terminal: nothing to read the data from.
+    err = os.path.join(tmp, "stderr.txt")
+    start_shell(" ".join(shlex.quote(w) for w in [*EMULATOR, RTMEM, "top", "-"])
+                + " 2>" + shlex.quote(err))
+    deadline = time.monotonic() + TIMEOUT
+    while dead() is None:
+        if time.monotonic() > deadline:
+            raise Failure(f"rtmem top - on a terminal did not exit:\n{screen()}")
+        time.sleep(0.1)
+    with open(err) as f:
+        message = f.read()
+    if dead() != 2 or "standard input is a terminal" not in message:
+        raise Failure(f"rtmem top - on a terminal: exit {dead()}, stderr {message!r}")
+
+
 def main():
     cases = [("file", case_file), ("garbage", case_garbage), ("pty", case_pty),
-             ("reopen", case_reopen)]
+             ("reopen", case_reopen), ("usage", case_usage)]
     failed = 0
     with tempfile.TemporaryDirectory(prefix="rtmem-top-") as tmp:
         for name, fn in cases:
@@ -291,6 +324,7 @@ def main():
                 print(f"FAIL {name}: {e}")
             finally:
                 tmux("kill-server", check=False)
+    os.unlink(CONF.name)
     print(f"{len(cases) - failed} of {len(cases)} cases passed")
     sys.exit(1 if failed else 0)
 

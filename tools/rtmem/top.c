@@ -579,7 +579,11 @@ static int draw_recs(const view_t *v, const rtm_top_model_t *m, int y, int rows)
     }
     char h[256];
     size_t shown = m->rec_count < (size_t)(rows - 1) ? m->rec_count : (size_t)(rows - 1);
-    snprintf(h, sizeof h, "RECOMMENDATIONS  %" PRIu64 " seen, the last %zu", m->recs_seen, shown);
+    if (shown == m->recs_seen) {
+        snprintf(h, sizeof h, "RECOMMENDATIONS  %zu", shown);
+    } else {
+        snprintf(h, sizeof h, "RECOMMENDATIONS  the last %zu of %" PRIu64, shown, m->recs_seen);
+    }
     header(v, y, 0, COLS, h);
     for (size_t i = 0; i < shown; i++) {
         const rtm_top_rec_t *r = &m->recs[m->rec_count - shown + i];
@@ -743,9 +747,16 @@ static void draw(const view_t *v, const rtm_top_model_t *m, const rtm_top_source
         y += used;
         avail -= used;
     }
-    if (avail >= 2) {
-        int want = 1 + (m->rec_count < 5u ? (int)m->rec_count : 5);
-        used = draw_recs(v, m, y, want < avail ? want : avail);
+    /* Recommendations: all of them while the log is short, at least the
+     * last five (room allowing) once it fills; the log keeps its rows. */
+    avail += LOG_MIN_ROWS;
+    if (avail >= LOG_MIN_ROWS + 2) {
+        int want = 1 + (int)m->rec_count;
+        int log_need = 1 + (int)m->log_count;
+        int give = avail - log_need > 6 ? avail - log_need : 6;
+        give = give < want ? give : want;
+        give = give < avail - LOG_MIN_ROWS ? give : avail - LOG_MIN_ROWS;
+        used = draw_recs(v, m, y, give);
         y += used;
     }
     draw_log(v, m, y, LINES - y);
