@@ -17,9 +17,11 @@
 #    reproducer is kept in build/fuzz/artifacts/ and the command to replay it
 #    is printed. Last line: "fuzz: <T> targets, <N> runs, <C> crashes".
 #
-# Environment: RTMEM_FUZZ_SECONDS=20 (per target; 6 targets plus the build
+# Environment: RTMEM_FUZZ_SECONDS=20 (per target; 7 targets plus the build
 #              take about 3 minutes on 2 cores), RTMEM_JOBS=2 (build),
 #              RTMEM_FUZZ_BUILD=build/fuzz (the build directory),
+#              RTMEM_FUZZ_WORK=$RTMEM_FUZZ_BUILD/work (corpora and logs of the
+#              run: give each of several concurrent runs its own),
 #              RTMEM_FUZZ_TARGETS="fuzz_heap ..." (the default set).
 # Long run:    RTMEM_FUZZ_SECONDS=3600 bash scripts/fuzz.sh --merge
 # Details:     docs/fuzzing.md
@@ -32,7 +34,8 @@ SECONDS_PER_TARGET=${RTMEM_FUZZ_SECONDS:-20}
 JOBS=${RTMEM_JOBS:-2}
 BUILD=${RTMEM_FUZZ_BUILD:-build/fuzz}
 PACKAGES=(cmake clang libclang-rt-dev libc6-dev make libcmocka-dev pkg-config)
-ALL_TARGETS=(fuzz_heap fuzz_heap_poison fuzz_trace fuzz_leaks fuzz_tool_args fuzz_symbolize)
+ALL_TARGETS=(fuzz_heap fuzz_heap_poison fuzz_trace fuzz_leaks fuzz_tool_args fuzz_symbolize
+             fuzz_telemetry)
 
 MERGE=0
 TARGETS=()
@@ -78,6 +81,7 @@ target_opts() {
         fuzz_trace|fuzz_leaks) echo "-max_len=8192 -close_fd_mask=2" ;;
         fuzz_tool_args) echo "-max_len=512 -close_fd_mask=2" ;;
         fuzz_symbolize) echo "-max_len=4096" ;;
+        fuzz_telemetry) echo "-max_len=8192" ;;
     esac
 }
 case "$SECONDS_PER_TARGET" in
@@ -110,7 +114,7 @@ if ! cmake --build "$BUILD" -j "$JOBS" --target "${TARGETS[@]}" >>"$LOG" 2>&1; t
 fi
 
 # --- 3. run -----------------------------------------------------------------
-WORK="$BUILD/work"
+WORK=${RTMEM_FUZZ_WORK:-$BUILD/work}
 ARTIFACTS="$BUILD/artifacts"
 rm -rf "$WORK"
 mkdir -p "$WORK" "$ARTIFACTS"
