@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 #include <fcntl.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -419,6 +420,32 @@ static void test_tables_and_rings_are_bounded(void **state)
     assert_string_equal(rtm_top_log_at(g_m, 0)->text, "log 100");
     assert_string_equal(last_log(), "log 611");
     assert_null(rtm_top_log_at(g_m, RTM_TOP_LOG_LINES));
+    /* Pools, tasks and active alerts are bounded the same way. */
+    for (unsigned i = 0; i < RTM_TOP_POOLS_MAX + 2u; i++) {
+        snprintf(line, sizeof line,
+                 "{\"rtmem\":1,\"type\":\"pool\",\"ms\":1,\"seq\":1,\"name\":\"p%u\",\"block\":8,"
+                 "\"capacity\":4,\"used\":1,\"peak\":2,\"failed\":0,\"waits\":0,\"alerts\":0}",
+                 i);
+        feed(line);
+    }
+    assert_int_equal(g_m->pool_count, RTM_TOP_POOLS_MAX);
+    for (unsigned i = 0; i < RTM_TOP_TASKS_MAX + 2u; i++) {
+        snprintf(line, sizeof line,
+                 "{\"rtmem\":1,\"type\":\"task\",\"ms\":1,\"seq\":1,\"name\":\"t%u\",\"id\":%u,"
+                 "\"alerts\":0}",
+                 i, i);
+        feed(line);
+    }
+    assert_int_equal(g_m->task_count, RTM_TOP_TASKS_MAX);
+    for (unsigned i = 0; i < RTM_TOP_ALERTS_MAX + 2u; i++) {
+        snprintf(line, sizeof line,
+                 "{\"rtmem\":1,\"type\":\"alert\",\"ms\":1,\"alert\":\"low_free\",\"state\":"
+                 "\"raised\",\"source\":\"s%u\",\"value\":1,\"threshold\":2}",
+                 i);
+        feed(line);
+    }
+    assert_int_equal(g_m->alert_count, RTM_TOP_ALERTS_MAX);
+    assert_int_equal(g_m->counts.dropped_names, 8u + 2u + 2u + 2u);
     /* Recommendations: the last RTM_TOP_RECS_MAX. */
     for (unsigned i = 0; i < RTM_TOP_RECS_MAX + 4u; i++) {
         snprintf(line, sizeof line,
@@ -529,6 +556,39 @@ static void test_pipe_ends(void **state)
     close(p[0]);
 }
 
+/* The device is raw at the asked speed while open, and as it was after. */
+static void test_device_settings_put_back(void **state)
+{
+    (void)state;
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    assert_true(master >= 0);
+    assert_int_equal(grantpt(master), 0);
+    assert_int_equal(unlockpt(master), 0);
+    char path[128], err[256];
+    snprintf(path, sizeof path, "%s", ptsname(master));
+    int ours = open(path, O_RDWR | O_NOCTTY);
+    assert_true(ours >= 0);
+    struct termios before, during, after;
+    assert_int_equal(tcgetattr(ours, &before), 0);
+    assert_true((before.c_lflag & ICANON) != 0);
+    rtm_top_source_t s;
+    assert_int_equal(rtm_top_source_open(&s, path, 9600, err, sizeof err), 0);
+    assert_int_equal(tcgetattr(ours, &during), 0);
+    assert_int_equal(during.c_lflag & (ICANON | ECHO | ISIG), 0);
+    assert_int_equal(during.c_cflag & CSIZE, CS8);
+    assert_int_equal(during.c_cflag & PARENB, 0);
+    assert_int_equal(during.c_iflag & (IXON | ICRNL), 0);
+    assert_int_equal(cfgetispeed(&during), B9600);
+    rtm_top_source_close(&s);
+    assert_int_equal(tcgetattr(ours, &after), 0);
+    assert_int_equal(after.c_lflag, before.c_lflag);
+    assert_int_equal(after.c_iflag, before.c_iflag);
+    assert_int_equal(after.c_cflag, before.c_cflag);
+    assert_int_equal(cfgetispeed(&after), cfgetispeed(&before));
+    close(ours);
+    close(master);
+}
+
 static void test_device_goes_away(void **state)
 {
     (void)state;
@@ -621,6 +681,7 @@ int main(void)
         cmocka_unit_test(test_baud_rates),
         cmocka_unit_test(test_file_is_followed),
         cmocka_unit_test(test_pipe_ends),
+        cmocka_unit_test(test_device_settings_put_back),
         cmocka_unit_test(test_device_goes_away),
         cmocka_unit_test(test_without_ncurses),
     };
