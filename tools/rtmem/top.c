@@ -871,12 +871,14 @@ int rtm_cmd_top(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     unsigned baud = RTM_TOP_DEFAULT_BAUD;
+    bool baud_given = false;
     opterr = 0;
     optind = 1;
     int c;
     while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
         switch (c) {
         case 'b':
+            baud_given = true;
             if (!parse_baud(optarg, &baud)) {
                 rtm_esc_msg(stderr,
                             "rtmem top: --baud '%s' is not a standard rate (e.g. 9600, 115200, "
@@ -934,12 +936,27 @@ int rtm_cmd_top(int argc, char **argv)
     rtm_top_model_init(run.model);
     rtm_top_splitter_init(run.split);
 
+    /* Ours before newterm: ncurses then leaves these signals alone, and
+     * the ones before us are what is put back. No SA_RESTART: a signal
+     * ends the wait in poll(). */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    struct sigaction old_int, old_term, old_hup;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGHUP, &sa, &old_hup);
+
     setlocale(LC_ALL, "");
     SCREEN *screen = newterm(NULL, tty, tty);
     if (screen == NULL) {
         const char *term = getenv("TERM");
         rtm_esc_msg(stderr, "rtmem top: cannot use the terminal (TERM=%s)",
                     term != NULL ? term : "(unset)");
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        sigaction(SIGHUP, &old_hup, NULL);
         free(run.model);
         free(run.split);
         free(buf);
@@ -957,16 +974,7 @@ int rtm_cmd_top(int argc, char **argv)
     view_t view;
     init_view(&view);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    struct sigaction old_int, old_term, old_hup;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    sigaction(SIGHUP, &sa, &old_hup);
-
-    if (run.source.kind != RTM_TOP_SOURCE_DEVICE && baud != RTM_TOP_DEFAULT_BAUD) {
+    if (run.source.kind != RTM_TOP_SOURCE_DEVICE && baud_given) {
         rtm_top_note(run.model, "--baud ignored: SOURCE is not a serial device");
     }
 

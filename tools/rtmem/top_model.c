@@ -258,12 +258,6 @@ void rtm_top_on_mem(rtm_top_model_t *m, const rtm_tm_mem_t *mem)
     }
     r->last = *mem;
     r->samples++;
-    uint64_t used = mem->total >= mem->free ? mem->total - mem->free : 0;
-    if (r->history_len == RTM_TOP_HISTORY) {
-        memmove(&r->history[0], &r->history[1], (RTM_TOP_HISTORY - 1u) * sizeof r->history[0]);
-        r->history_len--;
-    }
-    r->history[r->history_len++] = used;
     apply_mask(m, mem->name, mem->alerts, mem->ms);
 }
 

@@ -37,7 +37,6 @@
 #define RTM_TOP_LOG_LINES 512u    /* the last log lines kept */
 #define RTM_TOP_LOG_TEXT 400u     /* escaped bytes kept of one log line */
 #define RTM_TOP_REC_TEXT 320u
-#define RTM_TOP_HISTORY 64u       /* used-bytes samples kept per region */
 
 /* ------------------------------------------------------------------ */
 /* Line splitting                                                       */
@@ -77,8 +76,6 @@ typedef struct rtm_top_region {
     rtm_tm_mem_t last;        /* the latest mem line of this name */
     uint64_t samples;
     uint64_t first_ms;
-    uint16_t history_len;     /* used bytes (total - free) of the last samples, oldest first */
-    uint64_t history[RTM_TOP_HISTORY];
 } rtm_top_region_t;
 
 typedef struct rtm_top_pool {
