@@ -1,6 +1,7 @@
 /*
- * Fuzzer of the host tool's small parsers in tools/rtmem/replay.c: the
- * command line of `rtmem replay` / `rtmem compare` (rtm_tool_parse_cli),
+ * Fuzzer of the host tool's small parsers in tools/rtmem/replay.c and
+ * cli.c: the command line of `rtmem replay` / `rtmem compare`
+ * (rtm_tool_parse_cli, on the shared getopt_long parser rtm_cli_parse),
  * sizes ("64K", "1MiB": rtm_tool_parse_size), strategy names, and the
  * latency histogram with its formatting. The input is split at NUL bytes
  * into arguments; byte 0 picks whether several trace files are allowed.

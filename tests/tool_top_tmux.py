@@ -394,12 +394,14 @@ def case_hangup(tmp):
 
 
 def case_usage(tmp):
-    for args, needle in ((["--baud", "12345", "/dev/null"], "not a standard rate"),
-                         (["--baud", "115200x", "/dev/null"], "not a standard rate"),
-                         (["--baud"], "needs a value"),
-                         (["--speed", "9600", "/dev/null"], "unknown option"),
-                         ([], "give one SOURCE"),
-                         (["a", "b"], "give one SOURCE"),
+    for args, needle in ((["--baud", "12345", "/dev/null"],
+                          "rtmem top: --baud needs a standard rate (9600, 115200"),
+                         (["--baud=115200x", "/dev/null"], "--baud needs a standard rate"),
+                         (["--baud", "-9600", "/dev/null"], "--baud needs a standard rate"),
+                         (["--baud"], "--baud needs a value"),
+                         (["--speed", "9600", "/dev/null"], "unknown option '--speed'"),
+                         ([], "no SOURCE given"),
+                         (["a", "b"], "one SOURCE only"),
                          ([os.path.join(tmp, "missing")], "cannot open"),
                          ([tmp], "is a directory")):
         p = subprocess.run([*EMULATOR, RTMEM, "top", *args], capture_output=True, text=True,

@@ -398,34 +398,44 @@ static void print_table(FILE *o, const char *path, const row_t *rows, size_t n, 
     fputc('\n', o);
 }
 
-static void print_row_json(FILE *o, const char *path, const row_t *w, uint64_t peak_live)
+static void row_json(rtm_json_t *j, const char *path, const row_t *w, uint64_t peak_live)
 {
-    fprintf(o, "{\"strategy\":\"%s\",\"status\":\"%s\",\"min_size\":", rtm_strategy_name(w->strategy),
-            status_name(w->status));
+    rtm_json_begin_object(j);
+    rtm_json_kv_str(j, "strategy", rtm_strategy_name(w->strategy));
+    rtm_json_kv_str(j, "status", status_name(w->status));
     if (w->status == ROW_FOUND) {
-        fprintf(o, "%zu,\"min_size_ratio\":", w->min.size);
+        rtm_json_kv_u64(j, "min_size", w->min.size);
         if (peak_live != 0) {
-            fprintf(o, "%.4f", (double)w->min.size / (double)peak_live);
+            rtm_json_kv_double(j, "min_size_ratio", (double)w->min.size / (double)peak_live, 4);
         } else {
-            fprintf(o, "null");
+            rtm_json_kv_null(j, "min_size_ratio");
         }
-        fprintf(o, ",\"min_size_completes\":%s,\"below_fails\":%s",
-                w->min.size_completes ? "true" : "false", w->min.below_fails ? "true" : "false");
+        rtm_json_kv_bool(j, "min_size_completes", w->min.size_completes);
+        rtm_json_kv_bool(j, "below_fails", w->min.below_fails);
     } else {
-        fprintf(o, "null,\"min_size_ratio\":null,\"min_size_completes\":null,\"below_fails\":null");
+        rtm_json_kv_null(j, "min_size");
+        rtm_json_kv_null(j, "min_size_ratio");
+        rtm_json_kv_null(j, "min_size_completes");
+        rtm_json_kv_null(j, "below_fails");
     }
-    fprintf(o,
-            ",\"search_runs\":%u,\"non_monotonic\":%u,\"high_water\":%zu,\"cap\":%zu,"
-            "\"search_ms\":%" PRIu64 ",\"median_ns\":",
-            w->min.runs, w->min.non_monotonic, w->min.high_water, w->min.cap,
-            w->search_ns / 1000000u);
+    rtm_json_kv_u64(j, "search_runs", w->min.runs);
+    rtm_json_kv_u64(j, "non_monotonic", w->min.non_monotonic);
+    rtm_json_kv_u64(j, "high_water", w->min.high_water);
+    rtm_json_kv_u64(j, "cap", w->min.cap);
+    rtm_json_kv_u64(j, "search_ms", w->search_ns / 1000000u);
     if (w->ran) {
-        fprintf(o, "%" PRIu64 ",\"run_size\":%zu,\"run\":", w->median_ns, w->run_size);
-        rtm_replay_print_json(o, path, NULL, &w->run);
+        rtm_json_kv_u64(j, "median_ns", w->median_ns);
+        rtm_json_kv_u64(j, "run_size", w->run_size);
+        rtm_json_key(j, "run");
+        rtm_json_begin_object(j);
+        rtm_replay_json_fields(j, path, NULL, &w->run);
+        rtm_json_end_object(j);
     } else {
-        fprintf(o, "null,\"run_size\":null,\"run\":null");
+        rtm_json_kv_null(j, "median_ns");
+        rtm_json_kv_null(j, "run_size");
+        rtm_json_kv_null(j, "run");
     }
-    fputc('}', o);
+    rtm_json_end_object(j);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -742,8 +752,11 @@ int rtm_cmd_compare(int argc, char **argv)
     rtm_progress_init(&prog, stderr, "rtmem compare", c.quiet);
     double stages = (double)c.nfiles * (double)nstrat;
     char err[RTM_TRACE_ERR_MAX];
+    rtm_json_t j;
     if (c.json) {
-        fprintf(stdout, "{\"traces\":[");
+        rtm_json_begin_doc(&j, stdout, "compare");
+        rtm_json_key(&j, "traces");
+        rtm_json_begin_array(&j);
     }
     int status = 0;
     for (size_t f = 0; f < c.nfiles && status == 0; f++) {
@@ -795,17 +808,17 @@ int rtm_cmd_compare(int argc, char **argv)
             break;
         }
         if (c.json) {
-            fprintf(stdout, "%s{\"trace\":", f == 0 ? "" : ",");
-            rtm_tool_json_str(stdout, c.files[f]);
-            fprintf(stdout, ",\"ops\":%" PRIu64 ",\"peak_live_bytes\":%" PRIu64 ",\"strategies\":[",
-                    ops, peak_live);
+            rtm_json_begin_object(&j);
+            rtm_json_kv_str(&j, "trace", c.files[f]);
+            rtm_json_kv_u64(&j, "ops", ops);
+            rtm_json_kv_u64(&j, "peak_live_bytes", peak_live);
+            rtm_json_key(&j, "strategies");
+            rtm_json_begin_array(&j);
             for (size_t k = 0; k < nstrat; k++) {
-                if (k != 0) {
-                    fputc(',', stdout);
-                }
-                print_row_json(stdout, c.files[f], &rows[k], peak_live);
+                row_json(&j, c.files[f], &rows[k], peak_live);
             }
-            fprintf(stdout, "]}");
+            rtm_json_end_array(&j);
+            rtm_json_end_object(&j);
         } else {
             print_table(stdout, c.files[f], rows, nstrat, ops, peak_live, peak_blocks, &skipped);
         }
@@ -813,24 +826,34 @@ int rtm_cmd_compare(int argc, char **argv)
     free(rows);
     free(scratch);
     if (status != 0) {
-        if (c.json) {
-            fprintf(stdout, "]}\n");
+        if (c.json) { /* still a whole object: the traces done, no recommendation */
+            rtm_json_end_array(&j);
+            rtm_json_kv_null(&j, "recommendation");
+            (void)rtm_json_end_doc(&j);
         }
         return status;
     }
     size_t best = rtm_compare_pick(nstrat, all_found, worst_min, worst_median);
     if (c.json) {
-        fprintf(stdout, "],\"recommendation\":");
+        rtm_json_end_array(&j);
+        rtm_json_key(&j, "recommendation");
         if (best == nstrat) {
-            fprintf(stdout, "null}\n");
+            rtm_json_null(&j);
         } else {
-            fprintf(stdout,
-                    "{\"strategy\":\"%s\",\"heap_size\":%zu,\"min_size\":%zu,\"margin\":0.25,"
-                    "\"rule\":\"among strategies whose minimum size is within %u%% of the smallest, "
-                    "medians within %u%% of the fastest tie; the smallest heap wins the tie\"}}\n",
-                    rtm_strategy_name(list[best]), recommended_size(worst_min[best]),
-                    worst_min[best], CLOSE_PERCENT, NOISE_PERCENT);
+            char rule[200];
+            (void)snprintf(rule, sizeof rule,
+                           "among strategies whose minimum size is within %u%% of the smallest, "
+                           "medians within %u%% of the fastest tie; the smallest heap wins the tie",
+                           CLOSE_PERCENT, NOISE_PERCENT);
+            rtm_json_begin_object(&j);
+            rtm_json_kv_str(&j, "strategy", rtm_strategy_name(list[best]));
+            rtm_json_kv_u64(&j, "heap_size", recommended_size(worst_min[best]));
+            rtm_json_kv_u64(&j, "min_size", worst_min[best]);
+            rtm_json_kv_double(&j, "margin", 0.25, 2);
+            rtm_json_kv_str(&j, "rule", rule);
+            rtm_json_end_object(&j);
         }
+        (void)rtm_json_end_doc(&j);
     } else if (best == nstrat) {
         printf("recommendation: none (no strategy completes every trace)\n");
     } else {

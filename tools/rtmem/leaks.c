@@ -1,4 +1,4 @@
-/* `rtmem leaks DUMP [--elf FIRMWARE.elf] [--addr2line PATH] [--json] [--since SEQ]` */
+/* `rtmem leaks DUMP [--elf FIRMWARE.elf] [--addr2line PATH] [--since SEQ] [--json]` (leaks.h) */
 #define _POSIX_C_SOURCE 200809L
 #include "leaks.h"
 
@@ -7,9 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "escape.h"
+#include "json_out.h"
 #include "leaks_parse.h"
-#include "replay.h"
 #include "symbolize.h"
 
 typedef struct {
@@ -23,28 +24,26 @@ typedef struct {
     char regions[64];
 } lk_group_t;
 
-static void usage(FILE *f)
-{
-    fputs("usage: rtmem leaks DUMP [--elf FIRMWARE.elf] [--addr2line PATH] [--since SEQ] [--json]\n"
-          "\n"
-          "Reports the blocks still allocated at the end of DUMP ('-' reads stdin), grouped by\n"
-          "call site (caller chain and site), largest bytes first.\n"
-          "\n"
-          "DUMP is an rtmem-trace 1 stream or rtm_trace_dump output, or ESP-IDF heap_trace_dump()\n"
-          "output (up to v5.0, v5.1-v5.4, v5.5+), possibly inside a serial log; a paste without\n"
-          "the dump's header (records alone, records and summary, or the summary alone) is read\n"
-          "too. With a '# checkpoint' line, only blocks allocated after the last one count.\n"
-          "\n"          "  --elf FILE        symbolize caller addresses with addr2line (chosen by the ELF's machine)\n"
-          "  --addr2line PATH  the addr2line to use\n"
-          "  --since SEQ       only records with seq= at least SEQ (rtm_trace_dump output)\n"
-          "  --json            one JSON object instead of the table\n"
-          "\n"
-          "Exit status: 0 nothing leaked, 1 leaks found, 2 bad usage or bad input (a NUL byte,\n"
-          "a line over 4096 bytes, a number over 64 bits, empty input: FILE:LINE named),\n"
-          "3 the ESP-IDF dump is cut off (a panic inside it, no summary after its header):\n"
-          "its leaks are still listed.\n",
-          f);
-}
+static const char leaks_usage[] =
+    "usage: rtmem leaks DUMP [--elf FIRMWARE.elf] [--addr2line PATH] [--since SEQ] [--json]\n"
+    "\n"
+    "Reports the blocks still allocated at the end of DUMP ('-' reads stdin), grouped by\n"
+    "call site (caller chain and site), largest bytes first.\n"
+    "\n"
+    "DUMP is an rtmem-trace 1 stream or rtm_trace_dump output, or ESP-IDF heap_trace_dump()\n"
+    "output (up to v5.0, v5.1-v5.4, v5.5+), possibly inside a serial log; a paste without\n"
+    "the dump's header (records alone, records and summary, or the summary alone) is read\n"
+    "too. With a '# checkpoint' line, only blocks allocated after the last one count.\n"
+    "\n"
+    "  --elf FILE        symbolize caller addresses with addr2line (chosen by the ELF's machine)\n"
+    "  --addr2line PATH  the addr2line to use\n"
+    "  --since SEQ       only records with seq= at least SEQ (rtm_trace_dump output)\n"
+    "  --json            one JSON object instead of the table\n"
+    "\n"
+    "Exit status: 0 nothing leaked, 1 leaks found, 2 bad usage or bad input (a NUL byte,\n"
+    "a line over 4096 bytes, a number over 64 bits, empty input: FILE:LINE named),\n"
+    "3 the ESP-IDF dump is cut off (a panic inside it, no summary after its header):\n"
+    "its leaks are still listed.\n";
 
 static int cmp_chain(const lk_record_t *a, const lk_record_t *b)
 {
@@ -105,11 +104,6 @@ static void add_name(char *list, size_t cap, const char *name)
     strcat(list, name);
 }
 
-static void json_str(FILE *o, const char *s)
-{
-    rtm_esc_json(o, s);
-}
-
 /* Text from the input (or from addr2line) in the table: escaped. */
 static void put_text(FILE *o, const char *s)
 {
@@ -131,48 +125,31 @@ static const sym_entry_t *find_sym(const sym_entry_t *s, size_t n, uint64_t a)
 
 int rtm_cmd_leaks(int argc, char **argv)
 {
-    const char *path = NULL, *elf = NULL, *a2l = NULL;
-    int json = 0;
+    const char *elf = NULL, *a2l = NULL;
+    bool json = false;
     uint64_t since = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--json") == 0) {
-            json = 1;
-        } else if ((strcmp(a, "--elf") == 0 || strcmp(a, "--addr2line") == 0 || strcmp(a, "--since") == 0)) {
-            if (i + 1 >= argc) {
-                rtm_esc_msg(stderr, "rtmem leaks: %s needs a value", a);
-                return 2;
-            }
-            const char *v = argv[++i];
-            if (a[2] == 'e') {
-                elf = v;
-            } else if (a[2] == 'a') {
-                a2l = v;
-            } else {
-                if (!rtm_tool_parse_u64(v, &since)) {
-                    rtm_esc_msg(stderr,
-                                "rtmem leaks: --since needs a sequence number 0..%llu, not '%s'",
-                                (unsigned long long)UINT64_MAX, v);
-                    return 2;
-                }
-            }
-        } else if (a[0] == '-' && a[1] != '\0') {
-            rtm_esc_msg(stderr, "rtmem leaks: unknown option '%s' (see rtmem leaks --help)", a);
-            return 2;
-        } else if (!path) {
-            path = a;
-        } else {
-            rtm_esc_msg(stderr, "rtmem leaks: one input only ('%s' and '%s')", path, a);
-            return 2;
-        }
+    const rtm_cli_opt_t opts[] = {
+        {.name = "elf", .kind = RTM_CLI_STRING, .dest = &elf},
+        {.name = "addr2line", .kind = RTM_CLI_STRING, .dest = &a2l},
+        {.name = "since", .kind = RTM_CLI_U64, .dest = &since,
+         .expect = "a sequence number 0..18446744073709551615"},
+        {.name = "json", .kind = RTM_CLI_FLAG, .dest = &json},
+    };
+    const rtm_cli_spec_t spec = {
+        .cmd = "leaks",
+        .usage = leaks_usage,
+        .opts = opts,
+        .nopts = sizeof opts / sizeof opts[0],
+        .operand = "DUMP",
+        .min_operands = 1,
+        .max_operands = 1,
+    };
+    rtm_cli_args_t args;
+    rtm_cli_status_t st = rtm_cli_parse(&spec, argc, argv, &args);
+    if (st != RTM_CLI_RUN) {
+        return rtm_cli_exit_status(st);
     }
-    if (!path) {
-        usage(stderr);
-        return 2;
-    }
+    const char *path = args.operands[0];
 
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
     if (!f) {
@@ -321,79 +298,80 @@ int rtm_cmd_leaks(int argc, char **argv)
     FILE *o = stdout;
     int esp = in.format != LK_FMT_RTMEM;
     if (json) {
-        fprintf(o, "{\"input\":");
-        json_str(o, in.name);
-        fprintf(o, ",\"format\":");
-        json_str(o, lk_format_name(in.format));
-        fprintf(o, ",\"checkpoint\":%s,\"since_seq\":%llu", in.checkpoint_seen ? "true" : "false",
-                (unsigned long long)since);
-        fprintf(o, ",\"blocks\":%llu,\"bytes\":%llu,\"sites\":%llu", (unsigned long long)nleaks,
-                (unsigned long long)leak_bytes, (unsigned long long)ngroups);
-        fprintf(o, ",\"alive_blocks\":%llu,\"alive_bytes\":%llu", (unsigned long long)alive_blocks,
-                (unsigned long long)alive_bytes);
+        rtm_json_t j;
+        rtm_json_begin_doc(&j, o, "leaks");
+        rtm_json_kv_str(&j, "input", in.name);
+        rtm_json_kv_str(&j, "format", lk_format_name(in.format));
+        rtm_json_kv_bool(&j, "checkpoint", in.checkpoint_seen);
+        rtm_json_kv_u64(&j, "since_seq", since);
+        rtm_json_kv_u64(&j, "blocks", nleaks);
+        rtm_json_kv_u64(&j, "bytes", leak_bytes);
+        rtm_json_kv_u64(&j, "sites", ngroups);
+        rtm_json_kv_u64(&j, "alive_blocks", alive_blocks);
+        rtm_json_kv_u64(&j, "alive_bytes", alive_bytes);
         if (esp)
-            fprintf(o, ",\"records_read\":%llu", (unsigned long long)in.esp_records_read);
-        fprintf(o, ",\"dump_summary\":{");
-        int comma = 0;
+            rtm_json_kv_u64(&j, "records_read", in.esp_records_read);
+        else
+            rtm_json_kv_null(&j, "records_read");
+        rtm_json_key(&j, "dump_summary");
+        rtm_json_begin_object(&j);
         if (s->have_leaked) {
-            fprintf(o, "\"bytes\":%llu,\"allocations\":%llu", (unsigned long long)s->leaked_bytes,
-                    (unsigned long long)s->leaked_allocs);
-            comma = 1;
+            rtm_json_kv_u64(&j, "bytes", s->leaked_bytes);
+            rtm_json_kv_u64(&j, "allocations", s->leaked_allocs);
         }
         if (s->have_records) {
-            fprintf(o, "%s\"records\":%llu,\"capacity\":%llu", comma ? "," : "",
-                    (unsigned long long)s->records, (unsigned long long)s->capacity);
-            comma = 1;
+            rtm_json_kv_u64(&j, "records", s->records);
+            rtm_json_kv_u64(&j, "capacity", s->capacity);
         }
         if (s->have_total) {
-            fprintf(o, "%s\"total_allocations\":%llu,\"total_frees\":%llu", comma ? "," : "",
-                    (unsigned long long)s->total_allocs, (unsigned long long)s->total_frees);
-            comma = 1;
+            rtm_json_kv_u64(&j, "total_allocations", s->total_allocs);
+            rtm_json_kv_u64(&j, "total_frees", s->total_frees);
         }
         if (s->have_overflow)
-            fprintf(o, "%s\"overflowed\":%s", comma ? "," : "", s->overflowed ? "true" : "false");
-        fprintf(o, "},\"summary_agrees\":%s", !s->have_leaked ? "null" : agrees ? "true" : "false");
-        fprintf(o, ",\"complete\":%s,\"cut_off_reason\":", in.cut_off ? "false" : "true");
-        if (in.cut_off)
-            json_str(o, in.cut_reason);
+            rtm_json_kv_bool(&j, "overflowed", s->overflowed);
+        rtm_json_end_object(&j);
+        if (s->have_leaked)
+            rtm_json_kv_bool(&j, "summary_agrees", agrees);
         else
-            fputs("null", o);
-        fprintf(o, ",\"groups\":[");
+            rtm_json_kv_null(&j, "summary_agrees");
+        rtm_json_kv_bool(&j, "complete", !in.cut_off);
+        rtm_json_kv_str(&j, "cut_off_reason", in.cut_off ? in.cut_reason : NULL);
+        rtm_json_key(&j, "groups");
+        rtm_json_begin_array(&j);
         for (size_t g = 0; g < ngroups; g++) {
             const lk_group_t *G = &groups[g];
-            fprintf(o, "%s{\"bytes\":%llu,\"blocks\":%llu,\"min_size\":%llu,\"max_size\":%llu",
-                    g ? "," : "", (unsigned long long)G->bytes, (unsigned long long)G->blocks,
-                    (unsigned long long)G->min_size, (unsigned long long)G->max_size);
-            if (G->has_time)
-                fprintf(o, ",\"first_time\":%llu,\"last_time\":%llu",
-                        (unsigned long long)G->first_time, (unsigned long long)G->last_time);
-            fprintf(o, ",\"tasks\":");
-            json_str(o, G->tasks);
-            fprintf(o, ",\"regions\":");
-            json_str(o, G->regions);
-            fprintf(o, ",\"site\":");
-            json_str(o, G->first->site);
-            fprintf(o, ",\"first_id\":");
-            json_str(o, G->first->id);
-            fprintf(o, ",\"callers\":[");
-            for (unsigned k = 0; k < G->first->ncallers; k++) {
-                char hex[24];
-                snprintf(hex, sizeof hex, "0x%llx", (unsigned long long)G->first->callers[k]);
-                fprintf(o, "%s{\"addr\":", k ? "," : "");
-                json_str(o, hex);
-                const sym_entry_t *e = syms ? find_sym(syms, nsyms, G->first->callers[k]) : NULL;
-                if (e) {
-                    fprintf(o, ",\"function\":");
-                    json_str(o, e->function);
-                    fprintf(o, ",\"file\":");
-                    json_str(o, e->file);
-                    fprintf(o, ",\"line\":%lu", e->line);
-                }
-                fputc('}', o);
+            rtm_json_begin_object(&j);
+            rtm_json_kv_u64(&j, "bytes", G->bytes);
+            rtm_json_kv_u64(&j, "blocks", G->blocks);
+            rtm_json_kv_u64(&j, "min_size", G->min_size);
+            rtm_json_kv_u64(&j, "max_size", G->max_size);
+            if (G->has_time) {
+                rtm_json_kv_u64(&j, "first_time", G->first_time);
+                rtm_json_kv_u64(&j, "last_time", G->last_time);
             }
-            fprintf(o, "]}");
+            rtm_json_kv_str(&j, "tasks", G->tasks);
+            rtm_json_kv_str(&j, "regions", G->regions);
+            rtm_json_kv_str(&j, "site", G->first->site);
+            rtm_json_kv_str(&j, "first_id", G->first->id);
+            rtm_json_key(&j, "callers");
+            rtm_json_begin_array(&j);
+            for (unsigned k = 0; k < G->first->ncallers; k++) {
+                const sym_entry_t *e = syms ? find_sym(syms, nsyms, G->first->callers[k]) : NULL;
+                rtm_json_begin_object(&j);
+                rtm_json_key(&j, "addr");
+                rtm_json_hex(&j, G->first->callers[k]);
+                if (e) {
+                    rtm_json_kv_str(&j, "function", e->function);
+                    rtm_json_kv_str(&j, "file", e->file);
+                    rtm_json_kv_u64(&j, "line", e->line);
+                }
+                rtm_json_end_object(&j);
+            }
+            rtm_json_end_array(&j);
+            rtm_json_end_object(&j);
         }
-        fprintf(o, "]}\n");
+        rtm_json_end_array(&j);
+        (void)rtm_json_end_doc(&j);
     } else {
         put_text(o, in.name);
         fprintf(o, ": %s\n", lk_format_name(in.format));

@@ -1,7 +1,9 @@
 /* rtmem: host tool for rtmem traces. `rtmem --help` lists the commands. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "escape.h"
 
@@ -54,27 +56,48 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    const char *name = argv[1];
-    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+    /* The tool's own options come before the command (rtmem --version). */
+    bool version = false;
+    const rtm_cli_opt_t opts[] = {
+        {.name = "version", .kind = RTM_CLI_FLAG, .dest = &version},
+    };
+    const rtm_cli_spec_t spec = {
+        .opts = opts,
+        .nopts = sizeof opts / sizeof opts[0],
+        .operand = "COMMAND",
+        .stop_at_operand = true,
+    };
+    rtm_cli_args_t args;
+    rtm_cli_status_t st = rtm_cli_parse(&spec, argc, argv, &args);
+    if (st == RTM_CLI_HELP) {
         usage(stdout);
         return 0;
     }
-    if (strcmp(name, "--version") == 0) {
+    if (st != RTM_CLI_RUN) {
+        return rtm_cli_exit_status(st);
+    }
+    if (version) {
         printf("rtmem %s\n", RTMEM_VERSION);
         return 0;
     }
+    if (args.rest >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    int first = args.rest;
+    const char *name = argv[first];
     if (strcmp(name, "help") == 0) {
-        if (argc < 3) {
+        if (first + 1 >= argc) {
             usage(stdout);
             return 0;
         }
-        const command_t *c = find(argv[2]);
+        const command_t *c = find(argv[first + 1]);
         if (c == NULL) {
-            rtm_esc_msg(stderr, "rtmem: unknown command '%s' (see rtmem --help)", argv[2]);
+            rtm_esc_msg(stderr, "rtmem: unknown command '%s' (see rtmem --help)", argv[first + 1]);
             return 2;
         }
         char help[] = "--help";
-        char *sub[] = {argv[2], help, NULL};
+        char *sub[] = {argv[first + 1], help, NULL};
         return c->run(2, sub);
     }
     const command_t *c = find(name);
@@ -82,7 +105,7 @@ int main(int argc, char **argv)
         rtm_esc_msg(stderr, "rtmem: unknown command '%s' (see rtmem --help)", name);
         return 2;
     }
-    int rc = c->run(argc - 1, argv + 1);
+    int rc = c->run(argc - first, argv + first);
     if (fflush(stdout) != 0) {
         rtm_esc_msg(stderr, "rtmem: cannot write the output");
         return 2;

@@ -1,4 +1,4 @@
-/* `rtmem record [-o FILE] [--json] -- PROGRAM ARGS...` (record.h). */
+/* `rtmem record [-o FILE] [--json] [--] PROGRAM ARGS...` (record.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "record.h"
 
@@ -15,32 +15,36 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli.h"
+#include "escape.h"
+#include "json_out.h"
+#include "line_reader.h"
+
 #define RECORD_DEFAULT_FILE "rtmem.trace"
 #define PRELOAD_NAME "librtmem_preload.so"
 
-static void usage(FILE *f)
-{
-    fputs("usage: rtmem record [-o FILE] [--json] -- PROGRAM [ARGS...]\n"
-          "\n"
-          "Runs PROGRAM with the heap recorder preloaded (LD_PRELOAD) and writes its malloc,\n"
-          "calloc, realloc, free, posix_memalign, aligned_alloc and memalign events to FILE\n"
-          "(default " RECORD_DEFAULT_FILE ") in the rtmem-trace 1 format, IDs in allocation order.\n"
-          "Read it with 'rtmem leaks FILE'.\n"
-          "\n"
-          "  -o FILE   the trace file (overwritten)\n"
-          "  --json    the result as one JSON object\n"
-          "\n"
-          "The recorder library is " PRELOAD_NAME " next to the rtmem executable, or the file\n"
-          "named by RTMEM_PRELOAD.\n"
-          "\n"
-          "Events are written at exit, at _exit/_Exit and on fatal signals whose action is\n"
-          "the default (SIGSEGV, SIGABRT, SIGTERM, SIGINT...); SIGKILL loses the unwritten ones.\n"
-          "\n"
-          "Exit status: 0 recorded and PROGRAM succeeded, 1 PROGRAM failed or was killed (the\n"
-          "trace is still written), 2 bad usage, PROGRAM could not be run, or no event was\n"
-          "recorded (the message says why).\n",
-          f);
-}
+static const char record_usage[] =
+    "usage: rtmem record [-o FILE | --output FILE] [--json] [--] PROGRAM [ARGS...]\n"
+    "\n"
+    "Runs PROGRAM with the heap recorder preloaded (LD_PRELOAD) and writes its malloc,\n"
+    "calloc, realloc, free, posix_memalign, aligned_alloc and memalign events to FILE\n"
+    "(default " RECORD_DEFAULT_FILE ") in the rtmem-trace 1 format, IDs in allocation order.\n"
+    "Read it with 'rtmem leaks FILE'.\n"
+    "\n"
+    "  -o, --output FILE  the trace file (overwritten)\n"
+    "  --json             the result as one JSON object\n"
+    "\n"
+    "Options end at PROGRAM (or at '--'): what follows is PROGRAM's own.\n"
+    "\n"
+    "The recorder library is " PRELOAD_NAME " next to the rtmem executable, or the file\n"
+    "named by RTMEM_PRELOAD.\n"
+    "\n"
+    "Events are written at exit, at _exit/_Exit and on fatal signals whose action is\n"
+    "the default (SIGSEGV, SIGABRT, SIGTERM, SIGINT...); SIGKILL loses the unwritten ones.\n"
+    "\n"
+    "Exit status: 0 recorded and PROGRAM succeeded, 1 PROGRAM failed or was killed (the\n"
+    "trace is still written), 2 bad usage, PROGRAM could not be run, or no event was\n"
+    "recorded (the message says why).\n";
 
 /* out = dir "/" name (dir NULL: name alone); -1 if it does not fit. */
 static int join_path(char *out, size_t cap, const char *dir, const char *name)
@@ -226,65 +230,87 @@ static const char *explain_nothing(char *msg, size_t cap, const char *file, cons
     return "not_loaded";
 }
 
-static void json_str(FILE *o, const char *s)
+typedef struct event_counts {
+    unsigned long long allocs, reallocs, frees;
+    bool header; /* "# rtmem-trace 1" seen: the recorder wrote the file */
+} event_counts_t;
+
+/* Counts the events of the trace the recorder wrote, through the tools'
+ * line reader. A missing or empty file counts nothing (explain_nothing
+ * says why); 0, or -1 with the reader's "FILE:LINE: what" in err. */
+static int count_events(const char *path, event_counts_t *n, char *err, size_t errlen)
 {
-    fputc('"', o);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(o, "\\%c", c);
-        else if (c < 0x20 || c >= 0x7f)
-            fprintf(o, "\\u%04x", c);
-        else
-            fputc(c, o);
+    memset(n, 0, sizeof *n);
+    FILE *t = fopen(path, "r");
+    if (!t)
+        return 0;
+    rtm_line_reader_t *r = malloc(sizeof *r);
+    if (!r) {
+        fclose(t);
+        snprintf(err, errlen, "out of memory");
+        return -1;
     }
-    fputc('"', o);
+    rtm_line_reader_init(r, t, path);
+    size_t len;
+    int got;
+    while ((got = rtm_line_next(r, &len)) > 0) {
+        const char *line = r->text;
+        if ((line[0] == 'a' || line[0] == 'A') && line[1] == ' ')
+            n->allocs++;
+        else if (line[0] == 'r' && line[1] == ' ')
+            n->reallocs++;
+        else if (line[0] == 'f' && line[1] == ' ')
+            n->frees++;
+        else if (strncmp(line, "# rtmem-trace 1", 15) == 0)
+            n->header = true;
+    }
+    int rc = 0;
+    if (got < 0 && r->seen_text) { /* not merely empty */
+        snprintf(err, errlen, "%s", r->err);
+        rc = -1;
+    }
+    free(r);
+    fclose(t);
+    return rc;
 }
 
 int rtm_cmd_record(int argc, char **argv)
 {
     const char *file = RECORD_DEFAULT_FILE;
-    int json = 0, i;
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--") == 0) {
-            i++;
-            break;
-        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--json") == 0) {
-            json = 1;
-        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "rtmem record: %s needs a file name\n", a);
-                return 2;
-            }
-            file = argv[++i];
-        } else if (a[0] == '-') {
-            fprintf(stderr, "rtmem record: unknown option '%s' (see rtmem record --help)\n", a);
-            return 2;
-        } else {
-            break; /* PROGRAM without "--" */
-        }
-    }
+    bool json = false;
+    const rtm_cli_opt_t opts[] = {
+        {.name = "output", .short_name = 'o', .kind = RTM_CLI_STRING, .dest = &file},
+        {.name = "json", .kind = RTM_CLI_FLAG, .dest = &json},
+    };
+    const rtm_cli_spec_t spec = {
+        .cmd = "record",
+        .usage = record_usage,
+        .opts = opts,
+        .nopts = sizeof opts / sizeof opts[0],
+        .operand = "PROGRAM",
+        .stop_at_operand = true,
+    };
+    rtm_cli_args_t args;
+    rtm_cli_status_t st = rtm_cli_parse(&spec, argc, argv, &args);
+    if (st != RTM_CLI_RUN)
+        return rtm_cli_exit_status(st);
+    int i = args.rest;
     if (i >= argc) {
-        fprintf(stderr, "rtmem record: no PROGRAM given\n");
-        usage(stderr);
+        rtm_esc_msg(stderr, "rtmem record: no PROGRAM given (see rtmem record --help)");
         return 2;
     }
     char **prog = argv + i;
 
     char preload[PATH_MAX + 64];
     if (find_preload(preload, sizeof preload) != 0) {
-        fprintf(stderr, "rtmem record: %s not found (looked at %s); set RTMEM_PRELOAD\n", PRELOAD_NAME,
+        rtm_esc_msg(stderr, "rtmem record: %s not found (looked at %s); set RTMEM_PRELOAD", PRELOAD_NAME,
                 preload);
         return 2;
     }
     /* The shim appends: start the file empty here. */
     int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
-        fprintf(stderr, "rtmem record: %s: %s\n", file, strerror(errno));
+        rtm_esc_msg(stderr, "rtmem record: %s: %s", file, strerror(errno));
         return 2;
     }
     close(fd);
@@ -294,7 +320,7 @@ int rtm_cmd_record(int argc, char **argv)
     } else {
         char cwd[PATH_MAX];
         if (!getcwd(cwd, sizeof cwd)) {
-            fprintf(stderr, "rtmem record: getcwd: %s\n", strerror(errno));
+            rtm_esc_msg(stderr, "rtmem record: getcwd: %s", strerror(errno));
             return 2;
         }
         snprintf(abs_file, sizeof abs_file, "%.*s/%s", (int)(sizeof abs_file - 2 - strlen(file)),
@@ -303,13 +329,13 @@ int rtm_cmd_record(int argc, char **argv)
 
     int errpipe[2]; /* the child reports an exec failure through it */
     if (pipe(errpipe) != 0) {
-        fprintf(stderr, "rtmem record: pipe: %s\n", strerror(errno));
+        rtm_esc_msg(stderr, "rtmem record: pipe: %s", strerror(errno));
         return 2;
     }
     fcntl(errpipe[1], F_SETFD, FD_CLOEXEC);
     int statpipe[2]; /* the shim reports through it that it loaded (preload.c) */
     if (pipe(statpipe) != 0) {
-        fprintf(stderr, "rtmem record: pipe: %s\n", strerror(errno));
+        rtm_esc_msg(stderr, "rtmem record: pipe: %s", strerror(errno));
         close(errpipe[0]);
         close(errpipe[1]);
         return 2;
@@ -319,7 +345,7 @@ int rtm_cmd_record(int argc, char **argv)
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
-        fprintf(stderr, "rtmem record: fork: %s\n", strerror(errno));
+        rtm_esc_msg(stderr, "rtmem record: fork: %s", strerror(errno));
         close(errpipe[0]);
         close(errpipe[1]);
         close(statpipe[0]);
@@ -355,7 +381,7 @@ int rtm_cmd_record(int argc, char **argv)
     int status = 0;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR) {
-            fprintf(stderr, "rtmem record: waitpid: %s\n", strerror(errno));
+            rtm_esc_msg(stderr, "rtmem record: waitpid: %s", strerror(errno));
             return 2;
         }
     }
@@ -366,62 +392,46 @@ int rtm_cmd_record(int argc, char **argv)
     close(statpipe[0]);
     int loaded = status_got == (ssize_t)sizeof open_errno;
     if (got == (ssize_t)sizeof child_errno) {
-        fprintf(stderr, "rtmem record: cannot run %s: %s\n", prog[0], strerror(child_errno));
+        rtm_esc_msg(stderr, "rtmem record: cannot run %s: %s", prog[0], strerror(child_errno));
         return 2;
     }
 
-    /* count what was recorded */
-    unsigned long long allocs = 0, reallocs = 0, frees = 0;
-    int header = 0;
-    FILE *t = fopen(abs_file, "r");
-    if (t) {
-        char line[256];
-        int bol = 1;
-        while (fgets(line, sizeof line, t)) {
-            if (bol) {
-                if ((line[0] == 'a' || line[0] == 'A') && line[1] == ' ')
-                    allocs++;
-                else if (line[0] == 'r' && line[1] == ' ')
-                    reallocs++;
-                else if (line[0] == 'f' && line[1] == ' ')
-                    frees++;
-                else if (strncmp(line, "# rtmem-trace 1", 15) == 0)
-                    header = 1;
-            }
-            bol = strchr(line, '\n') != NULL;
-        }
-        fclose(t);
+    event_counts_t n;
+    char err[RTM_LINE_ERR_MAX];
+    if (count_events(abs_file, &n, err, sizeof err) != 0) {
+        rtm_esc_msg(stderr, "rtmem record: the trace does not read back: %s", err);
+        return 2;
     }
     int exited = WIFEXITED(status);
     int code = exited ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    int recorded = allocs + reallocs + frees > 0;
+    int recorded = n.allocs + n.reallocs + n.frees > 0;
     char why[PATH_MAX * 2 + 200];
     const char *cause = NULL;
     if (!recorded)
-        cause = explain_nothing(why, sizeof why, file, prog[0], preload, loaded, open_errno, header,
+        cause = explain_nothing(why, sizeof why, file, prog[0], preload, loaded, open_errno, n.header,
                                 status);
     if (json) {
-        printf("{\"file\":");
-        json_str(stdout, abs_file);
-        printf(",\"recorded\":%s,\"allocs\":%llu,\"reallocs\":%llu,\"frees\":%llu,\"exit_status\":%d,"
-               "\"signal\":%d,\"cause\":",
-               recorded ? "true" : "false", allocs, reallocs, frees, exited ? code : -1,
-               exited ? 0 : WTERMSIG(status));
-        if (cause)
-            json_str(stdout, cause);
-        else
-            fputs("null", stdout);
-        fputs("}\n", stdout);
+        rtm_json_t j;
+        rtm_json_begin_doc(&j, stdout, "record");
+        rtm_json_kv_str(&j, "file", abs_file);
+        rtm_json_kv_bool(&j, "recorded", recorded);
+        rtm_json_kv_u64(&j, "allocs", n.allocs);
+        rtm_json_kv_u64(&j, "reallocs", n.reallocs);
+        rtm_json_kv_u64(&j, "frees", n.frees);
+        rtm_json_kv_i64(&j, "exit_status", exited ? code : -1);
+        rtm_json_kv_i64(&j, "signal", exited ? 0 : WTERMSIG(status));
+        rtm_json_kv_str(&j, "cause", cause);
+        (void)rtm_json_end_doc(&j);
     } else {
-        printf("%s: %llu allocations, %llu reallocations, %llu frees recorded\n", file, allocs, reallocs,
-               frees);
+        rtm_esc_msg(stdout, "%s: %llu allocations, %llu reallocations, %llu frees recorded", file,
+                    n.allocs, n.reallocs, n.frees);
         if (exited)
-            printf("%s exited with status %d\n", prog[0], code);
+            rtm_esc_msg(stdout, "%s exited with status %d", prog[0], code);
         else
-            printf("%s was killed by signal %d\n", prog[0], WTERMSIG(status));
+            rtm_esc_msg(stdout, "%s was killed by signal %d", prog[0], WTERMSIG(status));
     }
     if (!recorded) {
-        fprintf(stderr, "rtmem record: nothing recorded in %s: %s\n", file, why);
+        rtm_esc_msg(stderr, "rtmem record: nothing recorded in %s: %s", file, why);
         return 2;
     }
     return exited && code == 0 ? 0 : 1;

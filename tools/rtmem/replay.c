@@ -87,68 +87,6 @@ uint64_t rtm_hist_quantile(const rtm_hist_t *h, double q)
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
 
-bool rtm_tool_parse_size(const char *s, size_t *out)
-{
-    if (s == NULL || *s < '0' || *s > '9') {
-        return false;
-    }
-    uint64_t v = 0;
-    while (*s >= '0' && *s <= '9') {
-        unsigned d = (unsigned)(*s - '0');
-        if (v > (UINT64_MAX - d) / 10u) {
-            return false;
-        }
-        v = v * 10u + d;
-        s++;
-    }
-    unsigned shift = 0;
-    if (*s == 'K' || *s == 'k') {
-        shift = 10;
-    } else if (*s == 'M' || *s == 'm') {
-        shift = 20;
-    } else if (*s == 'G' || *s == 'g') {
-        shift = 30;
-    }
-    if (shift != 0) {
-        s++;
-        if (strcmp(s, "iB") == 0 || strcmp(s, "B") == 0) {
-            s += strlen(s);
-        }
-    }
-    if (*s != '\0') {
-        return false;
-    }
-    if (v > (UINT64_MAX >> shift)) {
-        return false;
-    }
-    v <<= shift;
-    if (v > (uint64_t)SIZE_MAX) {
-        return false;
-    }
-    *out = (size_t)v;
-    return true;
-}
-
-bool rtm_tool_parse_u64(const char *s, uint64_t *out)
-{
-    if (s == NULL || *s == '\0') {
-        return false;
-    }
-    uint64_t v = 0;
-    for (; *s != '\0'; s++) {
-        if (*s < '0' || *s > '9') {
-            return false;
-        }
-        unsigned d = (unsigned)(*s - '0');
-        if (v > (UINT64_MAX - d) / 10u) {
-            return false;
-        }
-        v = v * 10u + d;
-    }
-    *out = v;
-    return true;
-}
-
 bool rtm_tool_parse_strategy(const char *s, rtm_strategy_id_t *out)
 {
     for (int i = 0; i < (int)RTM_STRATEGY_COUNT; i++) {
@@ -167,11 +105,6 @@ bool rtm_tool_parse_strategy(const char *s, rtm_strategy_id_t *out)
         return true;
     }
     return false;
-}
-
-void rtm_tool_json_str(FILE *f, const char *s)
-{
-    rtm_esc_json(f, s);
 }
 
 const char *rtm_tool_fmt_ns(uint64_t ns, char *buf, size_t len)
@@ -660,114 +593,68 @@ static const char replay_usage[] =
     "\n"
     "Exit: 0 no failed allocation, 1 some allocation failed, 2 bad usage or input.\n";
 
+static bool parse_strategy_value(const char *value, void *dest)
+{
+    return rtm_tool_parse_strategy(value, (rtm_strategy_id_t *)dest);
+}
+
+static bool parse_align_value(const char *value, void *dest)
+{
+    size_t a = 0;
+    if (!rtm_tool_parse_size(value, &a) || a < 4u || (a & (a - 1u)) != 0) {
+        return false;
+    }
+    *(size_t *)dest = a;
+    return true;
+}
+
+#define MAX_BUDGET_S 86400u
+#define MAX_JOBS 64u
+
 int rtm_tool_parse_cli(const char *cmd, int argc, char **argv, rtm_tool_cli_t *c, bool many)
 {
     memset(c, 0, sizeof *c);
     c->size = RTM_REPLAY_DEFAULT_SIZE;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     c->jobs = cpus < 1 ? 1u : cpus > 8 ? 8u : (unsigned)cpus;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            return 3;
-        }
-        if (strcmp(a, "--json") == 0) {
-            c->json = true;
-            continue;
-        }
-        if (strcmp(a, "--lenient") == 0) {
-            c->lenient = true;
-            continue;
-        }
-        if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
-            c->quiet = true;
-            continue;
-        }
-        if (strncmp(a, "--", 2) == 0 && a[2] != '\0') {
-            const char *name = a + 2;
-            const char *val = NULL;
-            char key[32];
-            const char *eq = strchr(name, '=');
-            size_t klen = eq != NULL ? (size_t)(eq - name) : strlen(name);
-            if (klen >= sizeof key) {
-                klen = sizeof key - 1u;
-            }
-            memcpy(key, name, klen);
-            key[klen] = '\0';
-            bool known = strcmp(key, "strategy") == 0 || strcmp(key, "size") == 0 ||
-                         strcmp(key, "regions") == 0 || strcmp(key, "align") == 0 ||
-                         ((strcmp(key, "budget") == 0 || strcmp(key, "jobs") == 0) &&
-                          strcmp(cmd, "compare") == 0);
-            if (!known) {
-                rtm_esc_msg(stderr, "rtmem %s: unknown option '%s' (see rtmem %s --help)", cmd, a,
-                        cmd);
-                return 2;
-            }
-            if (eq != NULL) {
-                val = eq + 1;
-            } else if (i + 1 < argc) {
-                val = argv[++i];
-            } else {
-                rtm_esc_msg(stderr, "rtmem %s: %s needs a value", cmd, a);
-                return 2;
-            }
-            if (strcmp(key, "strategy") == 0) {
-                if (!rtm_tool_parse_strategy(val, &c->strategy)) {
-                    rtm_esc_msg(stderr,
-                            "rtmem %s: unknown strategy '%s' (tlsf, first_fit, best_fit, bump, "
-                            "system)",
-                            cmd, val);
-                    return 2;
-                }
-                c->strategy_set = true;
-            } else if (strcmp(key, "size") == 0) {
-                if (!rtm_tool_parse_size(val, &c->size) || c->size == 0) {
-                    rtm_esc_msg(stderr, "rtmem %s: bad --size '%s' (bytes, or with K, M, G)", cmd,
-                            val);
-                    return 2;
-                }
-                c->size_set = true;
-            } else if (strcmp(key, "regions") == 0) {
-                c->preset = val;
-            } else if (strcmp(key, "jobs") == 0) {
-                uint64_t jobs;
-                if (!rtm_tool_parse_u64(val, &jobs) || jobs < 1u || jobs > 64u) {
-                    rtm_esc_msg(stderr, "rtmem %s: bad --jobs '%s' (1..64)", cmd, val);
-                    return 2;
-                }
-                c->jobs = (unsigned)jobs;
-            } else if (strcmp(key, "budget") == 0) {
-                uint64_t secs;
-                if (!rtm_tool_parse_u64(val, &secs) || secs > 86400u) {
-                    rtm_esc_msg(stderr, "rtmem %s: bad --budget '%s' (seconds, 0..86400)", cmd, val);
-                    return 2;
-                }
-                c->budget_set = true;
-                c->budget_ns = secs * 1000000000ull;
-            } else {
-                if (!rtm_tool_parse_size(val, &c->align) || c->align < 4u ||
-                    (c->align & (c->align - 1u)) != 0) {
-                    rtm_esc_msg(stderr, "rtmem %s: bad --align '%s' (a power of two >= 4)", cmd,
-                            val);
-                    return 2;
-                }
-            }
-            continue;
-        }
-        if (a[0] == '-' && a[1] != '\0') {
-            rtm_esc_msg(stderr, "rtmem %s: unknown option '%s' (see rtmem %s --help)", cmd, a, cmd);
-            return 2;
-        }
-        if (c->nfiles == sizeof c->files / sizeof c->files[0] || (!many && c->nfiles == 1)) {
-            rtm_esc_msg(stderr, "rtmem %s: too many trace files", cmd);
-            return 2;
-        }
-        c->files[c->nfiles++] = a;
+    uint64_t budget_s = 0;
+    const rtm_cli_opt_t opts[] = {
+        {.name = "strategy", .kind = RTM_CLI_CUSTOM, .dest = &c->strategy,
+         .parse = parse_strategy_value, .given = &c->strategy_set,
+         .expect = "one of tlsf, first_fit, best_fit, bump, system"},
+        {.name = "size", .kind = RTM_CLI_SIZE, .dest = &c->size, .min = 1, .given = &c->size_set,
+         .expect = "a size in bytes of at least 1 (65536, 64K, 1M, 1G)"},
+        {.name = "regions", .kind = RTM_CLI_STRING, .dest = &c->preset},
+        {.name = "align", .kind = RTM_CLI_CUSTOM, .dest = &c->align, .parse = parse_align_value,
+         .expect = "a power of two >= 4"},
+        {.name = "lenient", .kind = RTM_CLI_FLAG, .dest = &c->lenient},
+        {.name = "json", .kind = RTM_CLI_FLAG, .dest = &c->json},
+        {.name = "quiet", .short_name = 'q', .kind = RTM_CLI_FLAG, .dest = &c->quiet},
+        /* compare only (the table is cut before these for replay) */
+        {.name = "budget", .kind = RTM_CLI_U64, .dest = &budget_s, .max = MAX_BUDGET_S,
+         .given = &c->budget_set, .expect = "seconds, 0..86400 (0 = no limit)"},
+        {.name = "jobs", .kind = RTM_CLI_UNSIGNED, .dest = &c->jobs, .min = 1, .max = MAX_JOBS,
+         .expect = "a number of processes, 1..64"},
+    };
+    bool is_compare = strcmp(cmd, "compare") == 0;
+    rtm_cli_spec_t spec = {
+        .cmd = cmd,
+        .opts = opts,
+        .nopts = sizeof opts / sizeof opts[0] - (is_compare ? 0u : 2u),
+        .operand = "TRACE",
+        .min_operands = 1,
+        .max_operands = many ? RTM_CLI_OPERANDS_MAX : 1u,
+    };
+    rtm_cli_args_t args;
+    rtm_cli_status_t st = rtm_cli_parse(&spec, argc, argv, &args);
+    if (st != RTM_CLI_RUN) {
+        return st == RTM_CLI_HELP ? 3 : 2;
     }
-    if (c->nfiles == 0) {
-        rtm_esc_msg(stderr, "rtmem %s: no trace file given (see rtmem %s --help)", cmd, cmd);
-        return 2;
+    for (size_t i = 0; i < args.noperands; i++) {
+        c->files[i] = args.operands[i];
     }
+    c->nfiles = args.noperands;
+    c->budget_ns = budget_s * 1000000000ull;
     if (c->preset != NULL && c->size_set) {
         rtm_esc_msg(stderr, "rtmem %s: --size and --regions exclude each other", cmd);
         return 2;
@@ -775,54 +662,60 @@ int rtm_tool_parse_cli(const char *cmd, int argc, char **argv, rtm_tool_cli_t *c
     return 0;
 }
 
-static void print_counts_json(FILE *o, const rtm_trace_counts_t *c)
+static void counts_json(rtm_json_t *j, const rtm_trace_counts_t *c)
 {
-    fprintf(o,
-            "{\"unknown_free\":%" PRIu64 ",\"unknown_realloc\":%" PRIu64
-            ",\"reused_id\":%" PRIu64 ",\"truncated\":%" PRIu64 "}",
-            c->unknown_free, c->unknown_realloc, c->reused_id, c->truncated);
+    rtm_json_begin_object(j);
+    rtm_json_kv_u64(j, "unknown_free", c->unknown_free);
+    rtm_json_kv_u64(j, "unknown_realloc", c->unknown_realloc);
+    rtm_json_kv_u64(j, "reused_id", c->reused_id);
+    rtm_json_kv_u64(j, "truncated", c->truncated);
+    rtm_json_end_object(j);
 }
 
-void rtm_replay_print_json(FILE *o, const char *path, const char *preset,
-                           const rtm_replay_result_t *r)
+void rtm_replay_json_fields(rtm_json_t *j, const char *path, const char *preset,
+                            const rtm_replay_result_t *r)
 {
-    fprintf(o, "{\"trace\":");
-    rtm_tool_json_str(o, path);
-    fprintf(o, ",\"strategy\":\"%s\",\"regions\":", r->strategy);
-    if (preset != NULL) {
-        rtm_tool_json_str(o, preset);
-    } else {
-        fprintf(o, "null");
-    }
-    fprintf(o,
-            ",\"heap_size\":%zu,\"granularity\":%zu,\"ops\":%" PRIu64 ",\"allocs\":%" PRIu64
-            ",\"aligned\":%" PRIu64 ",\"reallocs\":%" PRIu64 ",\"frees\":%" PRIu64
-            ",\"failed\":%" PRIu64 ",\"first_failure\":",
-            r->heap_size, r->granularity, r->ops, r->allocs, r->aligned, r->reallocs, r->frees,
-            r->failed);
+    rtm_json_kv_str(j, "trace", path);
+    rtm_json_kv_str(j, "strategy", r->strategy);
+    rtm_json_kv_str(j, "regions", preset);
+    rtm_json_kv_u64(j, "heap_size", r->heap_size);
+    rtm_json_kv_u64(j, "granularity", r->granularity);
+    rtm_json_kv_u64(j, "ops", r->ops);
+    rtm_json_kv_u64(j, "allocs", r->allocs);
+    rtm_json_kv_u64(j, "aligned", r->aligned);
+    rtm_json_kv_u64(j, "reallocs", r->reallocs);
+    rtm_json_kv_u64(j, "frees", r->frees);
+    rtm_json_kv_u64(j, "failed", r->failed);
+    rtm_json_key(j, "first_failure");
     if (r->first_fail_line != 0) {
-        fprintf(o, "{\"line\":%lu,\"event\":", r->first_fail_line);
-        rtm_tool_json_str(o, r->first_fail);
-        fprintf(o, ",\"reason\":");
-        rtm_tool_json_str(o, r->first_fail_reason);
-        fprintf(o, "}");
+        rtm_json_begin_object(j);
+        rtm_json_kv_u64(j, "line", r->first_fail_line);
+        rtm_json_kv_str(j, "event", r->first_fail);
+        rtm_json_kv_str(j, "reason", r->first_fail_reason);
+        rtm_json_end_object(j);
     } else {
-        fprintf(o, "null");
+        rtm_json_null(j);
     }
-    fprintf(o,
-            ",\"refused_frees\":%" PRIu64 ",\"peak_live_bytes\":%" PRIu64
-            ",\"peak_live_line\":%lu,\"peak_live_blocks\":%zu,\"peak_footprint\":%" PRIu64
-            ",\"fragmentation_at_peak\":%.4f,\"free_at_peak\":%zu,\"largest_free_at_peak\":%zu"
-            ",\"live_blocks_at_end\":%zu,\"live_bytes_at_end\":%" PRIu64 ",\"skipped\":",
-            r->refused_frees, r->peak_live, r->peak_line, r->peak_live_blocks, r->peak_footprint,
-            r->frag_at_peak, r->free_at_peak, r->largest_at_peak, r->live_blocks_at_end,
-            r->live_bytes_at_end);
-    print_counts_json(o, &r->skipped);
-    fprintf(o,
-            ",\"time_ns\":{\"median\":%" PRIu64 ",\"p999\":%" PRIu64 ",\"max\":%" PRIu64
-            ",\"total\":%" PRIu64 "},\"heap_check\":%s}",
-            rtm_hist_quantile(&r->hist, 0.5), rtm_hist_quantile(&r->hist, 0.999), r->hist.max_ns,
-            r->hist.total_ns, r->check_ok ? "true" : "false");
+    rtm_json_kv_u64(j, "refused_frees", r->refused_frees);
+    rtm_json_kv_u64(j, "peak_live_bytes", r->peak_live);
+    rtm_json_kv_u64(j, "peak_live_line", r->peak_line);
+    rtm_json_kv_u64(j, "peak_live_blocks", r->peak_live_blocks);
+    rtm_json_kv_u64(j, "peak_footprint", r->peak_footprint);
+    rtm_json_kv_double(j, "fragmentation_at_peak", r->frag_at_peak, 4);
+    rtm_json_kv_u64(j, "free_at_peak", r->free_at_peak);
+    rtm_json_kv_u64(j, "largest_free_at_peak", r->largest_at_peak);
+    rtm_json_kv_u64(j, "live_blocks_at_end", r->live_blocks_at_end);
+    rtm_json_kv_u64(j, "live_bytes_at_end", r->live_bytes_at_end);
+    rtm_json_key(j, "skipped");
+    counts_json(j, &r->skipped);
+    rtm_json_key(j, "time_ns");
+    rtm_json_begin_object(j);
+    rtm_json_kv_u64(j, "median", rtm_hist_quantile(&r->hist, 0.5));
+    rtm_json_kv_u64(j, "p999", rtm_hist_quantile(&r->hist, 0.999));
+    rtm_json_kv_u64(j, "max", r->hist.max_ns);
+    rtm_json_kv_u64(j, "total", r->hist.total_ns);
+    rtm_json_end_object(j);
+    rtm_json_kv_bool(j, "heap_check", r->check_ok);
 }
 
 static void print_human(FILE *o, const char *path, const char *preset,
@@ -930,8 +823,10 @@ int rtm_cmd_replay(int argc, char **argv)
                 r->peak_live, runs);
     }
     if (c.json) {
-        rtm_replay_print_json(stdout, c.files[0], c.preset, r);
-        fputc('\n', stdout);
+        rtm_json_t j;
+        rtm_json_begin_doc(&j, stdout, "replay");
+        rtm_replay_json_fields(&j, c.files[0], c.preset, r);
+        (void)rtm_json_end_doc(&j);
     } else {
         print_human(stdout, c.files[0], c.preset, r);
     }

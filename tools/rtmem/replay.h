@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "cli.h"
+#include "json_out.h"
 #include "progress.h"
 #include "rtmem/heap.h"
 #include "trace_reader.h"
@@ -148,17 +150,13 @@ uint64_t rtm_tool_now_ns(void);
 size_t rtm_compare_pick(size_t n, const bool *usable, const size_t *min_size,
                         const uint64_t *median_ns);
 
-/* Shared command-line helpers. */
-bool rtm_tool_parse_size(const char *s, size_t *out);        /* 4096, 64K, 64KiB, 1M, 1G */
-/* Decimal digits only (no sign, no space), at most UINT64_MAX: "-1",
- * "+1", "1e3", "" and 18446744073709551616 are refused (false). */
-bool rtm_tool_parse_u64(const char *s, uint64_t *out);
+/* A strategy by name (rtm_strategy_name, or first-fit / best-fit);
+ * false for anything else. Sizes and numbers: cli.h. */
 bool rtm_tool_parse_strategy(const char *s, rtm_strategy_id_t *out);
-void rtm_tool_json_str(FILE *f, const char *s);              /* a JSON string literal */
 /* Formats ns as "812 ns", "3.41 us", "1.20 ms", "2.50 s". */
 const char *rtm_tool_fmt_ns(uint64_t ns, char *buf, size_t len);
 
-/* Options common to replay and compare (parsed by rtm_tool_parse_cli). */
+/* Options of replay and compare (parsed by rtm_tool_parse_cli). */
 typedef struct rtm_tool_cli {
     const char *files[64];
     size_t nfiles;
@@ -176,12 +174,16 @@ typedef struct rtm_tool_cli {
     unsigned jobs;      /* compare --jobs: strategies searched at once (default: online CPUs, at most 8) */
 } rtm_tool_cli_t;
 
-/* 0 = parsed, 2 = bad usage (message on stderr), 3 = --help asked. many:
- * more than one trace file allowed. */
+/* The command line of replay (cmd "replay") or compare ("compare", which
+ * adds --budget and --jobs), through rtm_cli_parse (cli.h): every option
+ * as --opt=value or --opt value, values range-checked. 0 = parsed, 2 = bad
+ * usage (message on stderr), 3 = --help asked (nothing printed). many:
+ * up to RTM_CLI_OPERANDS_MAX trace files, else exactly one. */
 int rtm_tool_parse_cli(const char *cmd, int argc, char **argv, rtm_tool_cli_t *c, bool many);
 
-/* One JSON object (no newline) for a replay result. */
-void rtm_replay_print_json(FILE *o, const char *path, const char *preset,
-                           const rtm_replay_result_t *r);
+/* A replay result's members, written into the JSON object open in j
+ * (replay's document, compare's "run" objects); docs/tools.md lists them. */
+void rtm_replay_json_fields(rtm_json_t *j, const char *path, const char *preset,
+                            const rtm_replay_result_t *r);
 
 #endif

@@ -1,8 +1,8 @@
 /* rtmem top: a live terminal view of telemetry. See docs/tools.md. */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <langinfo.h>
 #include <locale.h>
 #include <poll.h>
@@ -15,6 +15,7 @@
 
 #include <curses.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "escape.h"
 #include "top_model.h"
@@ -28,42 +29,31 @@
 /* ------------------------------------------------------------------ */
 /* Options                                                              */
 
-static void top_usage(FILE *o)
-{
-    fprintf(o, "usage: rtmem top [--baud N] SOURCE\n"
-               "\n"
-               "A live view of rtmem telemetry (docs/formats.md): regions with bars for used,\n"
-               "peak used and the largest free block, the trend, active alerts, tasks, pools,\n"
-               "the last recommendations, and the other lines of the stream in a log pane.\n"
-               "\n"
-               "SOURCE is a serial device (/dev/ttyUSB0: raw, 8N1, at --baud), a file (read\n"
-               "from its start, then followed as it grows), or - (standard input; keys then\n"
-               "come from the terminal).\n"
-               "  --baud N    serial speed in bits/s, a standard rate (default %u)\n"
-               "\n"
-               "Keys: q quits (so does Ctrl-C). When a device goes away the last data stays on\n"
-               "the screen and rtmem top reopens the device every second until it is back.\n"
-               "Exit status: 0 after q or Ctrl-C, 2 bad usage or a SOURCE that cannot be opened.\n",
-            RTM_TOP_DEFAULT_BAUD);
-}
+static const char top_usage[] =
+    "usage: rtmem top [--baud N] SOURCE\n"
+    "\n"
+    "A live view of rtmem telemetry (docs/formats.md): regions with bars for used,\n"
+    "peak used and the largest free block, the trend, active alerts, tasks, pools,\n"
+    "the last recommendations, and the other lines of the stream in a log pane.\n"
+    "\n"
+    "SOURCE is a serial device (/dev/ttyUSB0: raw, 8N1, at --baud), a file (read\n"
+    "from its start, then followed as it grows), or - (standard input; keys then\n"
+    "come from the terminal).\n"
+    "  --baud N    serial speed in bits/s, a standard rate (default 115200)\n"
+    "\n"
+    "Keys: q quits (so does Ctrl-C). When a device goes away the last data stays on\n"
+    "the screen and rtmem top reopens the device every second until it is back.\n"
+    "Exit status: 0 after q or Ctrl-C, 2 bad usage or a SOURCE that cannot be opened.\n";
 
-static bool parse_baud(const char *s, unsigned *out)
+/* --baud: decimal digits naming a rate termios has (rtm_top_baud_speed). */
+static bool parse_baud(const char *s, void *dest)
 {
-    if (s == NULL || *s < '0' || *s > '9') {
-        return false;
-    }
-    unsigned long v = 0;
-    for (; *s != '\0'; s++) {
-        if (*s < '0' || *s > '9' || v > 10000000ul) {
-            return false;
-        }
-        v = v * 10u + (unsigned long)(*s - '0');
-    }
+    uint64_t v;
     speed_t speed;
-    if (!rtm_top_baud_speed(v, &speed)) {
+    if (!rtm_tool_parse_u64(s, &v) || v > UINT_MAX || !rtm_top_baud_speed((unsigned long)v, &speed)) {
         return false;
     }
-    *out = (unsigned)v;
+    *(unsigned *)dest = (unsigned)v;
     return true;
 }
 
@@ -865,47 +855,27 @@ static bool pump(top_run_t *r, char *buf, uint64_t now, bool *more)
 
 int rtm_cmd_top(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"baud", required_argument, NULL, 'b'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     unsigned baud = RTM_TOP_DEFAULT_BAUD;
     bool baud_given = false;
-    opterr = 0;
-    optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'b':
-            baud_given = true;
-            if (!parse_baud(optarg, &baud)) {
-                rtm_esc_msg(stderr,
-                            "rtmem top: --baud '%s' is not a standard rate (e.g. 9600, 115200, "
-                            "921600)",
-                            optarg);
-                return 2;
-            }
-            break;
-        case 'h':
-            top_usage(stdout);
-            return 0;
-        case ':':
-            rtm_esc_msg(stderr, "rtmem top: %s needs a value (see rtmem top --help)",
-                        argv[optind - 1]);
-            return 2;
-        default:
-            rtm_esc_msg(stderr, "rtmem top: unknown option '%s' (see rtmem top --help)",
-                        argv[optind - 1]);
-            return 2;
-        }
+    const rtm_cli_opt_t opts[] = {
+        {.name = "baud", .kind = RTM_CLI_CUSTOM, .dest = &baud, .parse = parse_baud,
+         .given = &baud_given, .expect = "a standard rate (9600, 115200, 460800, 921600, ...)"},
+    };
+    const rtm_cli_spec_t spec = {
+        .cmd = "top",
+        .usage = top_usage,
+        .opts = opts,
+        .nopts = sizeof opts / sizeof opts[0],
+        .operand = "SOURCE",
+        .min_operands = 1,
+        .max_operands = 1,
+    };
+    rtm_cli_args_t args;
+    rtm_cli_status_t st = rtm_cli_parse(&spec, argc, argv, &args);
+    if (st != RTM_CLI_RUN) {
+        return rtm_cli_exit_status(st);
     }
-    if (argc - optind != 1) {
-        rtm_esc_msg(stderr, "rtmem top: give one SOURCE: a serial device, a file or - "
-                            "(see rtmem top --help)");
-        return 2;
-    }
-    const char *path = argv[optind];
+    const char *path = args.operands[0];
 
     top_run_t run;
     memset(&run, 0, sizeof run);

@@ -4,7 +4,7 @@
 
 _rtmem_options() {
     case "$1" in
-        record) echo "-o --json" ;;
+        record) echo "-o --output --json" ;;
         leaks) echo "--elf --addr2line --since --json" ;;
         replay) echo "--strategy --size --regions --align --lenient --json --quiet -q" ;;
         compare) echo "--strategy --size --align --budget --jobs --lenient --json --quiet -q" ;;
@@ -21,6 +21,12 @@ _rtmem() {
         return 0
     fi
     local cmd=${COMP_WORDS[1]}
+    # --opt=value: bash splits it at '=' (COMP_WORDBREAKS) into --opt, =, value
+    if [ "$cur" = "=" ]; then
+        cur=""
+    elif [ "$prev" = "=" ] && [ "$COMP_CWORD" -ge 3 ]; then
+        prev=${COMP_WORDS[COMP_CWORD - 2]}
+    fi
     case "$prev" in
         --strategy)
             mapfile -t COMPREPLY < <(compgen -W "tlsf first_fit best_fit bump system" -- "$cur")
@@ -32,6 +38,9 @@ _rtmem() {
             mapfile -t COMPREPLY < <(compgen -W "9600 19200 38400 57600 115200 230400 460800 921600" -- "$cur")
             return 0 ;;
         --size | --align | --since | --budget | --jobs)
+            return 0 ;;
+        -o | --output | --elf | --addr2line)
+            mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             return 0 ;;
     esac
     if [ "$cmd" = help ]; then
