@@ -16,6 +16,8 @@ and sends keys. Cases:
   reopen   the device path (a symlink, like /dev/serial/by-id/...) comes
            back as a new pseudo-terminal: top reads it again; Ctrl-C quits
            with exit 0
+  ascii    a terminal whose locale is not UTF-8: bars in ASCII, nothing
+           beyond ASCII on the screen
   hangup   SIGHUP (the terminal closed) ends it with exit 0
   usage    bad options and sources: exit 2 with a message, before any
            screen is drawn (a non-standard baud rate, no SOURCE, a missing
@@ -64,9 +66,11 @@ class Failure(Exception):
     pass
 
 
-def start(command_words):
-    """A new session running rtmem top with these arguments."""
-    start_shell(" ".join(shlex.quote(w) for w in [*EMULATOR, RTMEM, "top", *command_words]))
+def start(command_words, env=()):
+    """A new session running rtmem top with these arguments (and
+    environment settings, "NAME=value")."""
+    prefix = ["env", *env] if env else []
+    start_shell(" ".join(shlex.quote(w) for w in [*prefix, *EMULATOR, RTMEM, "top", *command_words]))
 
 
 def start_shell(shell_cmd):
@@ -287,8 +291,9 @@ def case_file(tmp):
 
     # Smaller and smaller, then back: never a crash.
     tmux("resize-window", "-t", "t", "-x", "60", "-y", "15")
-    wait_for("the 60x15 screen: no second bar, '... N more regions'",
+    wait_for("the 60x15 screen: no second bar, '... N more regions', alerts above tasks",
              lambda s: "DRAM" in s and "more regions" in s and "LARGEST" not in s
+             and "ALERTS  2 active" in s and "TASK" in s and s.index("ALERTS") < s.index("TASK")
              and max(len(l) for l in s.splitlines()) <= 60)
     tmux("resize-window", "-t", "t", "-x", "20", "-y", "5")
     wait_for("the too-small notice", lambda s: "too small" in s)
@@ -384,6 +389,24 @@ def case_reopen(tmp):
     os.close(master2)
 
 
+def case_ascii(tmp):
+    path = os.path.join(tmp, "ascii.jsonl")
+    with open(path, "w") as f:
+        f.write(mem(1, "ASCRAM", 1000, 500, 400, 300, trend=-2048))
+        f.write(task(1, "t\u00e9st", 100, 200, 4096, 2048))
+        f.write("I (1) log: caf\u00e9 \u2588\n")
+    start([path], env=("LANG=C", "LC_ALL=C"))
+
+    def plain(s):
+        need(s, "ASCRAM", "#", "-2.0K/min", "caf?? ???", "t??st", "ALERTS")
+        odd = sorted({c for c in s if ord(c) > 126})
+        if odd:
+            raise Failure(f"characters beyond ASCII on a C-locale screen: {odd}")
+        return True
+    wait_for("an ASCII-only screen", plain)
+    quit_and_check()
+
+
 def case_hangup(tmp):
     path = os.path.join(tmp, "hup.jsonl")
     with open(path, "w") as f:
@@ -426,7 +449,8 @@ def case_usage(tmp):
 
 def main():
     cases = [("file", case_file), ("garbage", case_garbage), ("pty", case_pty),
-             ("reopen", case_reopen), ("hangup", case_hangup), ("usage", case_usage)]
+             ("reopen", case_reopen), ("ascii", case_ascii), ("hangup", case_hangup),
+             ("usage", case_usage)]
     failed = 0
     with tempfile.TemporaryDirectory(prefix="rtmem-top-") as tmp:
         for name, fn in cases:

@@ -292,11 +292,15 @@ static int draw_memory(const view_t *v, const rtm_top_model_t *m, int y, int row
     }
     char h[512];
     if (wide) {
-        snprintf(h, sizeof h, "%-*s %-4s %7s %-*s %4s %4s  %-*s %7s %4s %11s", nw, "MEMORY", "KIND",
-                 "SIZE", ub + 2, "USED (now, peak)", "NOW", "PEAK", lb + 2, "FREE (largest block)",
-                 "LARGEST", "FRAG", "TREND");
+        /* Each label within its bar's width, so the columns after it stay put. */
+        const char *used_label = ub + 2 >= 16 ? "USED (now, peak)" : "USED";
+        const char *free_label = lb + 2 >= 20 ? "FREE (largest block)" : "FREE";
+        snprintf(h, sizeof h, "%-*s %-4s %7s %-*.*s %4s %4s  %-*.*s %7s %4s %11s", nw, "MEMORY",
+                 "KIND", "SIZE", ub + 2, ub + 2, used_label, "NOW", "PEAK", lb + 2, lb + 2,
+                 free_label, "LARGEST", "FRAG", "TREND");
     } else {
-        snprintf(h, sizeof h, "%-*s %-*s %4s %4s", nw, "MEMORY", ub + 2, "USED", "NOW", "PEAK");
+        snprintf(h, sizeof h, "%-*s %-*.*s %4s %4s", nw, "MEMORY", ub + 2, ub + 2, "USED", "NOW",
+                 "PEAK");
     }
     header(v, y, 0, W, h);
     int used_rows = 1;
@@ -703,20 +707,29 @@ static void draw(const view_t *v, const rtm_top_model_t *m, const rtm_top_source
     int y = 2;
     int avail = LINES - y - LOG_MIN_ROWS;
 
-    int mem_need = 1 + (m->region_count > 0 ? (int)m->region_count : 1);
-    int used = draw_memory(v, m, y, mem_need < avail ? mem_need : avail, nw);
-    y += used;
-    avail -= used;
-
     int alerts_need = 1 + (m->alert_count > 0 ? (int)m->alert_count : 1);
     int pools_need = m->pool_count > 0 ? 1 + (int)m->pool_count : 0;
     int tasks_need = 1 + (m->task_count > 0 ? (int)m->task_count : 1);
-    if (avail > 0 && COLS >= 110) {
+    bool side_by_side = COLS >= 110;
+    int right_need = pools_need + alerts_need;
+    int lower_need = side_by_side ? (tasks_need > right_need ? tasks_need : right_need)
+                                  : alerts_need + tasks_need + pools_need;
+
+    /* Short of rows, the regions leave up to five to the alerts (drawn
+     * first below a narrow screen) and tasks, keeping three themselves. */
+    int mem_need = 1 + (m->region_count > 0 ? (int)m->region_count : 1);
+    int reserve = lower_need < 5 ? lower_need : 5;
+    int mem_rows = avail - reserve > 3 ? avail - reserve : 3;
+    mem_rows = mem_rows < mem_need ? mem_rows : mem_need;
+    mem_rows = mem_rows < avail ? mem_rows : avail;
+    int used = draw_memory(v, m, y, mem_rows, nw);
+    y += used;
+    avail -= used;
+
+    if (avail > 0 && side_by_side) {
         /* Tasks on the left, pools and alerts on the right. */
         int left = COLS / 2;
-        int right_need = pools_need + alerts_need;
-        int need = tasks_need > right_need ? tasks_need : right_need;
-        int rows = need < avail ? need : avail;
+        int rows = lower_need < avail ? lower_need : avail;
         draw_tasks(v, m, y, 0, left - 1, rows, nw);
         int pr = pools_need < rows - 2 ? pools_need : (rows >= 4 ? rows - 2 : 0);
         int py = draw_pools(v, m, y, left + 1, COLS - left - 1, pr, nw);
