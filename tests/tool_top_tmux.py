@@ -18,7 +18,8 @@ and sends keys. Cases:
            with exit 0
   ascii    a terminal whose locale is not UTF-8: bars in ASCII, nothing
            beyond ASCII on the screen
-  hangup   SIGHUP (the terminal closed) ends it with exit 0
+  hangup   more regions than the table holds are counted; SIGHUP (the
+           terminal closed) ends it with exit 0
   usage    bad options and sources: exit 2 with a message, before any
            screen is drawn (a non-standard baud rate, no SOURCE, a missing
            file, stdin that is the terminal itself)
@@ -411,8 +412,11 @@ def case_hangup(tmp):
     path = os.path.join(tmp, "hup.jsonl")
     with open(path, "w") as f:
         f.write(mem(1, "HUPRAM", 1000, 500, 400, 300))
+        for i in range(33):  # two regions more than the table holds
+            f.write(mem(1, f"X{i}", 1000, 500, 400, 300))
     start([path])
-    wait_for("the region", lambda s: "HUPRAM" in s)
+    wait_for("the region and the count of the names past the table",
+             lambda s: "HUPRAM" in s and "2 lines of names past the tables' room" in s)
     signal_and_check(signal.SIGHUP)
 
 

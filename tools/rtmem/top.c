@@ -597,6 +597,11 @@ static void draw_log(const view_t *v, const rtm_top_model_t *m, int y, int rows)
     snprintf(h, sizeof h,
              "LOG  %" PRIu64 " lines  %" PRIu64 " bad  %" PRIu64 " trace lines (counted, not shown)",
              m->counts.log, m->counts.bad, m->counts.trace);
+    if (m->counts.dropped_names > 0) {
+        size_t l = strlen(h);
+        snprintf(h + l, sizeof h - l, "  %" PRIu64 " lines of names past the tables' room",
+                 m->counts.dropped_names);
+    }
     header(v, y, 0, COLS, h);
     int body = rows - 1;
     size_t n = m->log_count < (size_t)body ? m->log_count : (size_t)body;

@@ -15,8 +15,8 @@
  * shown. A log line longer than the pane keeps (RTM_TOP_LOG_TEXT escaped
  * bytes) ends in "...".
  *
- * Memory: fixed tables (RTM_TOP_*_MAX entries; a name beyond them is
- * counted in `dropped_names`, never stored), about 1.5 MiB in all: allocate
+ * Memory: fixed tables (RTM_TOP_*_MAX entries; a name beyond them is not
+ * stored, its lines are counted in `dropped_names`), about 250 KiB in all: allocate
  * the model, not on the stack. Nothing allocates after that. Not thread-safe.
  */
 #ifndef RTMEM_TOOL_TOP_MODEL_H
