@@ -356,7 +356,11 @@ def case_pty(tmp):
     wait_for("the device-gone notice and the last data",
              lambda s: need(s, "DEVICE GONE", "UARTRAM", "net") and need_row(s, "UARTRAM", "50%"))
     # Still alive a while later, retrying.
-    wait_for("a failed reopen", lambda s: re.search(r"\(try [1-9][0-9]*: ", s) is not None)
+    s = wait_for("two failed reopens", lambda s: re.search(r"\(try ([2-9]|[1-9][0-9]+): ", s)
+                 is not None)
+    # Said once: a reopen that opens and hangs up at once is no comeback.
+    if s.count("-- device gone") != 1 or "device back" in s:
+        raise Failure(f"the log should say 'device gone' once and nothing of a comeback:\n{s}")
     quit_and_check()
 
 

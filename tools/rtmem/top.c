@@ -853,9 +853,12 @@ static bool pump(top_run_t *r, char *buf, uint64_t now, bool *more)
         }
         if (n < 0) {
             rtm_top_split_flush(r->split, rtm_top_feed_line, r->model);
+            changed = true;
             if (r->reopened) {
-                r->reopened = false; /* still gone, as already said */
-            } else if (r->source.state == RTM_TOP_SOURCE_LOST) {
+                r->reopened = false; /* still gone, as the log already says */
+                return changed;
+            }
+            if (r->source.state == RTM_TOP_SOURCE_LOST) {
                 snprintf(r->note, sizeof r->note,
                          "device gone (%s): last data kept, retrying every second",
                          r->source.why);
@@ -863,7 +866,6 @@ static bool pump(top_run_t *r, char *buf, uint64_t now, bool *more)
                 snprintf(r->note, sizeof r->note, "input ended (%s)", r->source.why);
             }
             rtm_top_note(r->model, r->note);
-            changed = true;
         }
         return changed;
     }
