@@ -17,12 +17,12 @@ and sends keys. Cases:
            back as a new pseudo-terminal: top reads it again; Ctrl-C quits
            with exit 0
   ascii    a terminal whose locale is not UTF-8: bars in ASCII, nothing
-           beyond ASCII on the screen
+           beyond ASCII on the screen; a task without heap or stack figures
   hangup   more regions than the table holds are counted; SIGHUP (the
            terminal closed) ends it with exit 0
   usage    bad options and sources: exit 2 with a message, before any
            screen is drawn (a non-standard baud rate, no SOURCE, a missing
-           file, stdin that is the terminal itself)
+           file, stdin that is the terminal itself, no terminal at all)
 Every wait polls the screen until its condition holds (60 s at most), so a
 loaded machine slows the test down but does not fail it. Exit 1 on the
 first failure, with the screen as it was."""
@@ -399,11 +399,14 @@ def case_ascii(tmp):
     with open(path, "w") as f:
         f.write(mem(1, "ASCRAM", 1000, 500, 400, 300, trend=-2048))
         f.write(task(1, "t\u00e9st", 100, 200, 4096, 2048))
+        f.write('{"rtmem":1,"type":"task","ms":1,"seq":1,"name":"bare","id":9,"alerts":0}\n')
         f.write("I (1) log: caf\u00e9 \u2588\n")
     start([path], env=("LANG=C", "LC_ALL=C"))
 
     def plain(s):
         need(s, "ASCRAM", "#", "-2.0K/min", "caf?? ???", "t??st", "ALERTS")
+        # A task line without heap or stack figures.
+        need_row(s, "bare", "-       -  stack not known", 58)
         odd = sorted({c for c in s if ord(c) > 126})
         if odd:
             raise Failure(f"characters beyond ASCII on a C-locale screen: {odd}")
@@ -440,6 +443,14 @@ def case_usage(tmp):
         if p.returncode != 2 or needle not in p.stderr:
             raise Failure(f"rtmem top {' '.join(args)}: exit {p.returncode}, stderr {p.stderr!r}; "
                           f"expected exit 2 and '{needle}'")
+    # No controlling terminal (a new session): nothing to draw on.
+    ok = os.path.join(tmp, "ok.jsonl")
+    with open(ok, "w") as f:
+        f.write(mem(1, "R", 10, 5, 4, 3))
+    p = subprocess.run([*EMULATOR, RTMEM, "top", ok], capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, start_new_session=True)
+    if p.returncode != 2 or "needs a terminal" not in p.stderr:
+        raise Failure(f"rtmem top without a terminal: exit {p.returncode}, {p.stderr!r}")
     # "-" when standard input is the terminal: nothing to read the data from.
     err = os.path.join(tmp, "stderr.txt")
     start_shell(" ".join(shlex.quote(w) for w in [*EMULATOR, RTMEM, "top", "-"])
