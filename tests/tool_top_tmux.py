@@ -18,6 +18,10 @@ and sends keys. Cases:
            with exit 0
   ascii    a terminal whose locale is not UTF-8: bars in ASCII, nothing
            beyond ASCII on the screen; a task without heap or stack figures
+  demo     the demo firmware (RTMEM_TEST_FIRMWARE_SIM, run under
+           RTMEM_TEST_EMULATOR's words when set) writing telemetry
+           while top follows it: its regions, tasks, pool, alerts and every
+           line, none bad
   hangup   more regions than the table holds are counted; SIGHUP (the
            terminal closed) ends it with exit 0
   usage    bad options and sources: exit 2 with a message, before any
@@ -415,6 +419,44 @@ def case_ascii(tmp):
     quit_and_check()
 
 
+def case_demo(tmp):
+    """The demo firmware writing its telemetry while top follows the file:
+    the lines the library's monitor really writes, live."""
+    firmware = os.environ.get("RTMEM_TEST_FIRMWARE_SIM", "")
+    if not firmware:
+        print("     demo: no firmware_sim in this build (RTMEM_TEST_FIRMWARE_SIM unset): not run")
+        return
+    out = os.path.join(tmp, "demo")
+    os.mkdir(out)
+    telemetry = os.path.join(out, "firmware_sim.telemetry.jsonl")
+    # RTMEM is already wrapped for an emulator; the demo program gets its words.
+    emulator = os.environ.get("RTMEM_TEST_EMULATOR", "").split()
+    demo = subprocess.Popen([*emulator, firmware, "--seconds", "3", "--quiet", "--out", out],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not os.path.exists(telemetry):
+            if demo.poll() is not None or time.monotonic() > deadline:
+                raise Failure(f"firmware_sim wrote no {telemetry} (exit {demo.poll()})")
+            time.sleep(0.05)
+        start([telemetry])
+        wait_for("the demo's regions, tasks, pool and alerts", lambda s: need(
+            s, "DRAM", "SPIRAM", "internal", "D/IRAM", "wifi", "camera", "sensor_msgs",
+            "low_min_free", "following"))
+        if demo.wait(timeout=TIMEOUT * 2) != 0:
+            raise Failure(f"firmware_sim failed (exit {demo.returncode})")
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.wait()
+    with open(telemetry, "rb") as f:
+        lines = sum(1 for _ in f)
+    wait_for(f"all {lines} lines of the demo, none bad",
+             lambda s: need(s, f" {lines} lines ", "RECOMMENDATIONS")
+             and re.search(r" bad 0\s*$", s, re.M) is not None)
+    quit_and_check()
+
+
 def case_hangup(tmp):
     path = os.path.join(tmp, "hup.jsonl")
     with open(path, "w") as f:
@@ -468,7 +510,8 @@ def case_usage(tmp):
 
 def main():
     cases = [("file", case_file), ("garbage", case_garbage), ("pty", case_pty),
-             ("reopen", case_reopen), ("ascii", case_ascii), ("hangup", case_hangup),
+             ("reopen", case_reopen), ("ascii", case_ascii), ("demo", case_demo),
+             ("hangup", case_hangup),
              ("usage", case_usage)]
     failed = 0
     with tempfile.TemporaryDirectory(prefix="rtmem-top-") as tmp:
