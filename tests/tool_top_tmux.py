@@ -24,6 +24,8 @@ and sends keys. Cases:
            line, none bad
   hangup   more regions than the table holds are counted; SIGHUP (the
            terminal closed) ends it with exit 0
+  terminal-gone  the terminal closes without a SIGHUP reaching rtmem: it
+           ends (exit 0) instead of running on
   usage    bad options and sources: exit 2 with a message, before any
            screen is drawn (a non-standard baud rate, no SOURCE, a missing
            file, stdin that is the terminal itself, no terminal at all)
@@ -469,6 +471,33 @@ def case_hangup(tmp):
     signal_and_check(signal.SIGHUP)
 
 
+def case_terminal_gone(tmp):
+    """The terminal closes under it without a SIGHUP reaching it (the shell
+    around it ignores SIGHUP, so the kernel sends none): it must end, not
+    spin on a dead terminal."""
+    path = os.path.join(tmp, "gone.jsonl")
+    with open(path, "w") as f:
+        f.write(mem(1, "GONERAM", 1000, 500, 400, 300))
+    start([path])
+    wait_for("the region", lambda s: "GONERAM" in s)
+    pid = rtmem_pid()
+    tmux("kill-server", check=False)
+    deadline = time.monotonic() + TIMEOUT
+    while dead() is None:
+        if time.monotonic() > deadline:
+            raise Failure("rtmem top still runs after its terminal closed")
+        time.sleep(0.1)
+    try:
+        os.kill(pid, 0)
+        time.sleep(0.5)
+        os.kill(pid, 0)
+        raise Failure("rtmem top's process is still there")
+    except ProcessLookupError:
+        pass
+    if dead() != 0:
+        raise Failure(f"exit status {dead()} after the terminal closed, expected 0")
+
+
 def case_usage(tmp):
     for args, needle in ((["--baud", "12345", "/dev/null"],
                           "rtmem top: --baud needs a standard rate (9600, 115200"),
@@ -511,7 +540,7 @@ def case_usage(tmp):
 def main():
     cases = [("file", case_file), ("garbage", case_garbage), ("pty", case_pty),
              ("reopen", case_reopen), ("ascii", case_ascii), ("demo", case_demo),
-             ("hangup", case_hangup),
+             ("hangup", case_hangup), ("terminal-gone", case_terminal_gone),
              ("usage", case_usage)]
     failed = 0
     with tempfile.TemporaryDirectory(prefix="rtmem-top-") as tmp:

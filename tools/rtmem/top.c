@@ -1001,7 +1001,13 @@ int rtm_cmd_top(int argc, char **argv)
             fds[nfds].revents = 0;
             nfds++;
         }
-        (void)poll(fds, nfds, more ? 0 : TICK_MS);
+        if (poll(fds, nfds, more ? 0 : TICK_MS) > 0 &&
+            (fds[0].revents & (POLLHUP | POLLERR | POLLNVAL)) != 0) {
+            /* The terminal is gone (its window closed, the ssh link
+             * dropped) and no SIGHUP came: nothing to show, nobody to
+             * press q. */
+            break;
+        }
         for (;;) {
             int ch = getch();
             if (ch == ERR) {
