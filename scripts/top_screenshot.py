@@ -62,6 +62,9 @@ def capture(rtmem, telemetry, cols, rows):
         subprocess.run(base + ["send-keys", "-t", "shot", "q"])
         time.sleep(0.3)
         subprocess.run(base + ["kill-server"], capture_output=True)
+        sock = os.path.join(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.getuid()}", server)
+        if os.path.exists(sock):
+            os.unlink(sock)  # tmux 3.3 can leave it behind
 
 
 class Style:

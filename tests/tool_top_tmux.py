@@ -73,6 +73,19 @@ class Failure(Exception):
     pass
 
 
+def stop_server():
+    """Ends the current tmux server and removes its socket (tmux 3.3 can
+    leave it behind)."""
+    if not SERVER:
+        return
+    tmux("kill-server", check=False)
+    sock = os.path.join(os.environ.get("TMUX_TMPDIR", "/tmp"), f"tmux-{os.getuid()}", SERVER)
+    try:
+        os.unlink(sock)
+    except OSError:
+        pass
+
+
 def start(command_words, env=()):
     """A new session running rtmem top with these arguments (and
     environment settings, "NAME=value")."""
@@ -86,8 +99,7 @@ def start_shell(shell_cmd):
     process unreaped and its status unknown); that shell ignores the
     signals the cases send, and sets them back to the default for rtmem."""
     global SERVER, SESSIONS, STATUS
-    if SERVER:
-        tmux("kill-server", check=False)
+    stop_server()
     SESSIONS += 1
     SERVER = f"rtmem-top-test-{os.getpid()}-{SESSIONS}"
     STATUS = os.path.join(WORK, f"status-{SESSIONS}")
@@ -481,7 +493,7 @@ def case_terminal_gone(tmp):
     start([path])
     wait_for("the region", lambda s: "GONERAM" in s)
     pid = rtmem_pid()
-    tmux("kill-server", check=False)
+    stop_server()
     deadline = time.monotonic() + TIMEOUT
     while dead() is None:
         if time.monotonic() > deadline:
@@ -553,7 +565,7 @@ def main():
                 failed += 1
                 print(f"FAIL {name}: {e}")
             finally:
-                tmux("kill-server", check=False)
+                stop_server()
     shutil.rmtree(WORK, ignore_errors=True)
     print(f"{len(cases) - failed} of {len(cases)} cases passed")
     sys.exit(1 if failed else 0)
