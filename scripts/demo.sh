@@ -10,7 +10,9 @@
 #
 # The demo is the simulated ESP32 firmware (examples/firmware_sim/,
 # docs/demo.md): it runs about 10 seconds and writes its telemetry and heap
-# trace to build/demo/ (give --out DIR to put them elsewhere).
+# trace to build/demo/ (give --out DIR to put them elsewhere). Then
+# `rtmem report` makes one HTML page of both, with the demo binary's symbols
+# (docs/report.md): report.html next to them; its path is printed last.
 # RTMEM_DEMO=strategies runs the older one-workload-on-every-strategy demo.
 set -euo pipefail
 
@@ -31,14 +33,35 @@ mkdir -p build
 log=build/demo.log
 if ! { cmake -S . -B build/demo -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRTMEM_BUILD_TESTS=OFF \
            -DRTMEM_BUILD_EXAMPLES=ON &&
-       cmake --build build/demo --target "$DEMO" -j 2; } >"$log" 2>&1; then
+       cmake --build build/demo --target "$DEMO" rtmem_tool -j 2; } >"$log" 2>&1; then
     tail -n 40 "$log" >&2
     echo "demo.sh: build failed (full log: $log)" >&2
     exit 1
 fi
 if [ "$DEMO" = firmware_sim ]; then
     # Its files go next to the build, not into the source tree; a later
-    # --out among the arguments wins.
-    exec "build/demo/examples/$DEMO" --out build/demo "$@"
+    # --out among the arguments wins (and the report goes there too).
+    out=build/demo
+    prev=""
+    for a in "$@"; do
+        [ "$prev" = --out ] && out=$a
+        prev=$a
+    done
+    "build/demo/examples/$DEMO" --out build/demo "$@"
+    if [ ! -e "$out/$DEMO.telemetry.jsonl" ]; then
+        exit 0 # --help, or a run that wrote nothing
+    fi
+    # The trace is small: 30 s lets every strategy's checked minimum search
+    # finish even on a busy machine (about a second on an idle one).
+    if ! build/demo/tools/rtmem report -o "$out/report.html" --budget 30 \
+        --elf "build/demo/examples/$DEMO" \
+        "$out/$DEMO.telemetry.jsonl" "$out/$DEMO.trace" 2>"$out/report.log"; then
+        cat "$out/report.log" >&2
+        echo "demo.sh: rtmem report failed" >&2
+        exit 1
+    fi
+    echo
+    echo "report: $(cd "$out" && pwd)/report.html (open it in a browser)"
+    exit 0
 fi
 exec "build/demo/examples/$DEMO" "$@"

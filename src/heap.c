@@ -80,8 +80,8 @@ static rtm_misuse_t misuse_of(rtm_ptr_status_t st)
 
 static void note_free_level(rtm_heap_t *h)
 {
-    if (h->arena->free_bytes < h->min_free_bytes) {
-        h->min_free_bytes = h->arena->free_bytes;
+    if (front_arena(h)->free_bytes < h->books.min_free_bytes) {
+        h->books.min_free_bytes = front_arena(h)->free_bytes;
     }
 }
 
@@ -172,7 +172,7 @@ rtm_heap_t *rtm_heap_init(void *mem, size_t size, const rtm_heap_config_t *cfg)
     h->on_alloc_failed = cfg->on_alloc_failed;
     h->on_misuse = cfg->on_misuse;
     h->hook_ctx = cfg->hook_ctx;
-    h->min_free_bytes = h->arena->free_bytes;
+    h->books.min_free_bytes = h->arena->free_bytes;
     h->plain_head = rtm_poison_head(h->granularity, 0);
     h->max_head = h->plain_head;
     h->magic = HEAP_MAGIC;
@@ -187,6 +187,9 @@ void rtm_heap_deinit(rtm_heap_t *h)
     }
     h->magic = 0;
     h->fast = 0;
+    h->fast_unlocked = 0;
+    h->malloc_unlocked = 0;
+    h->free_unlocked = 0;
     if (h->ops->deinit != NULL) {
         h->ops->deinit(h->arena);
     }
@@ -244,13 +247,14 @@ void rtm_heap_set_hooks(rtm_heap_t *h, rtm_alloc_failed_fn on_alloc_failed,
     h->on_alloc_failed = on_alloc_failed;
     h->on_misuse = on_misuse;
     h->hook_ctx = ctx;
+    rtm_front_update_fast(h);
     heap_unlock(h);
 }
 
 static void fail_call(rtm_heap_t *h, size_t size, size_t alignment, rtm_fail_reason_t why)
 {
     heap_lock(h);
-    h->failed_count++;
+    h->books.failed_count++;
     heap_unlock(h);
     report_failure(h, size, alignment, why);
 }
@@ -301,14 +305,14 @@ static void note_block_change(rtm_heap_t *h, const void *raw, size_t raw_usable)
  * One place for both the checked paths and the level-0 direct ones. */
 static void count_alloc(rtm_heap_t *h)
 {
-    h->alloc_count++;
+    h->books.alloc_count++;
     note_free_level(h);
 }
 
 static void count_free(rtm_heap_t *h, const void *raw, size_t raw_usable)
 {
     note_block_change(h, raw, raw_usable);
-    h->free_count++;
+    h->books.free_count++;
 }
 
 /* Gives a validated live raw block, whose caller asked for user_bytes,
@@ -351,7 +355,7 @@ static void *heap_alloc(rtm_heap_t *h, size_t size, size_t alignment,
             notify(h, RTM_EVENT_ALLOC, p, NULL, size, alignment, site);
         }
     } else {
-        h->failed_count++;
+        h->books.failed_count++;
     }
     heap_unlock(h);
     if (p == NULL) {
@@ -391,39 +395,49 @@ void rtm_front_update_fast(rtm_heap_t *h)
 {
     bool plain = !RTM_POISON_WRAPS && h->observer == NULL && h->step_at == 0 &&
                  h->ops->validate_free != NULL;
-    h->fast = !plain ? 0u : (h->flags & RTM_HEAP_NO_LOCK) != 0 ? FRONT_FAST_UNLOCKED : FRONT_FAST;
+    if ((h->flags & RTM_HEAP_NO_LOCK) != 0) {
+        h->fast_unlocked = plain ? FRONT_FAST_UNLOCKED : 0u;
+        h->malloc_unlocked = plain && h->ops->alloc_plain != NULL && h->on_alloc_failed == NULL
+                                 ? FRONT_FAST_UNLOCKED
+                                 : 0u;
+        h->free_unlocked = plain && h->ops->free_plain != NULL ? FRONT_FAST_UNLOCKED : 0u;
+    } else {
+        h->fast = plain ? FRONT_FAST : 0u;
+    }
 }
 
 /* The plain path's allocation, counted; lock held (or none). */
 static inline void *alloc_plain(rtm_heap_t *h, size_t size, rtm_fail_reason_t *why)
 {
-    void *p = h->ops->alloc(h->arena, size, 0, why);
+    void *p = h->ops->alloc(front_arena(h), size, 0, why);
     if (p != NULL) {
         count_alloc(h);
     } else {
-        h->failed_count++;
+        h->books.failed_count++;
     }
     return p;
 }
 
-/* rtm_malloc on any heap but a plain unlocked one: the plain path under
- * the lock, else the general path for the caller's site. */
+/* rtm_malloc on any heap whose strategy does not take the whole call:
+ * the plain path (under the lock if the heap has one), else the general
+ * path for the caller's site. */
 static RTM_NOINLINE void *malloc_other(rtm_heap_t *h, size_t size, const void *caller)
 {
-    /* fast changes under the lock: read only under it (flags never change). */
-    if (heap_ok(h) && (h->flags & RTM_HEAP_NO_LOCK) == 0 && size != 0) {
+    if (heap_ok(h) && size != 0) {
         rtm_fail_reason_t why = RTM_FAIL_NO_MEMORY;
-        rtm_port_lock(&h->lock);
-        /* Again under the lock: an observer may have come meanwhile. */
-        if (h->fast == FRONT_FAST) {
+        bool locked = (h->flags & RTM_HEAP_NO_LOCK) == 0;
+        heap_lock(h);
+        /* A locked heap's fast changes under the lock: read only under it
+         * (flags never change). */
+        if (locked ? h->fast == FRONT_FAST : h->fast_unlocked == FRONT_FAST_UNLOCKED) {
             void *p = alloc_plain(h, size, &why);
-            rtm_port_unlock(&h->lock);
+            heap_unlock(h);
             if (p == NULL) {
                 report_failure(h, size, 0, why);
             }
             return p;
         }
-        rtm_port_unlock(&h->lock);
+        heap_unlock(h);
     }
     rtm_alloc_site_t s = rtm_site_or(NULL, caller);
     return alloc_checked(h, size, 0, &s);
@@ -431,19 +445,13 @@ static RTM_NOINLINE void *malloc_other(rtm_heap_t *h, size_t size, const void *c
 
 RTM_NOINLINE void *rtm_malloc(rtm_heap_t *h, size_t size)
 {
-    /* The plain path: one word says that nothing needs the call site or
-     * wraps the block, and that the heap has no lock; everything else is
-     * out of line, so this path saves no registers it does not use. A
-     * locked heap's word is read only under its lock: the flags, which
-     * never change, say which heap may read it here. */
-    if (h != NULL && (h->flags & RTM_HEAP_NO_LOCK) != 0 && h->fast == FRONT_FAST_UNLOCKED &&
-        size != 0) {
-        rtm_fail_reason_t why = RTM_FAIL_NO_MEMORY;
-        void *p = alloc_plain(h, size, &why);
-        if (p == NULL) {
-            report_failure(h, size, 0, why);
-        }
-        return p;
+    /* The plain path: one word says that nothing needs the call site,
+     * wraps the block or hears of a failure, that the heap has no lock and
+     * that the strategy takes the whole call, counters included; a tail
+     * call. Everything else is out of line. A locked heap's word for it is
+     * 0 for good, so reading it here races with nothing. */
+    if (h != NULL && h->malloc_unlocked == FRONT_FAST_UNLOCKED && size != 0) {
+        return h->ops->alloc_plain(front_arena(h), size);
     }
     return malloc_other(h, size, RTM_CALLER());
 }
@@ -526,33 +534,43 @@ static bool lock_valid(rtm_heap_t *h, const void *ptr, rtm_debug_op_t op, void *
     return false;
 }
 
-/* rtm_free's plain path (see rtm_malloc): validation and free in one
- * strategy call. False, with nothing done, when it does not apply. */
 /* The plain path's free, counted; lock held (or none). */
 static inline rtm_ptr_status_t release_plain(rtm_heap_t *h, void *ptr)
 {
     size_t raw_usable;
-    rtm_ptr_status_t st = h->ops->validate_free(h->arena, ptr, &raw_usable);
+    rtm_ptr_status_t st = h->ops->validate_free(front_arena(h), ptr, &raw_usable);
     if (st == RTM_PTR_OK) {
-        h->free_count++;
+        h->books.free_count++;
     }
     return st;
 }
 
-/* rtm_free's plain path under the lock; false, with nothing done, when
- * the heap does not take it. */
-static bool free_plain_locked(rtm_heap_t *h, void *ptr)
+_Static_assert(offsetof(struct rtm_heap, books) + sizeof(rtm_alloc_books_t) == FRONT_BYTES,
+               "the books end where the strategy's state begins");
+
+void rtm_front_refused(void *arena, const void *ptr, rtm_ptr_status_t st)
 {
-    if (!heap_ok(h) || (h->flags & RTM_HEAP_NO_LOCK) != 0 || ptr == NULL) {
+    rtm_heap_t *h = (rtm_heap_t *)(void *)((uint8_t *)arena - FRONT_BYTES);
+    report_bad_pointer(h, ptr, st, RTM_OP_FREE);
+}
+
+/* rtm_free's plain path (under the lock if the heap has one); false, with
+ * nothing done, when the heap does not take it. */
+static bool free_plain_any(rtm_heap_t *h, void *ptr)
+{
+    if (!heap_ok(h) || ptr == NULL) {
         return false;
     }
-    rtm_port_lock(&h->lock);
-    if (h->fast != FRONT_FAST) { /* an observer came meanwhile */
-        rtm_port_unlock(&h->lock);
+    bool locked = (h->flags & RTM_HEAP_NO_LOCK) == 0;
+    heap_lock(h);
+    /* A locked heap's word is read under the lock: an observer may have
+     * come meanwhile. */
+    if (locked ? h->fast != FRONT_FAST : h->fast_unlocked != FRONT_FAST_UNLOCKED) {
+        heap_unlock(h);
         return false;
     }
     rtm_ptr_status_t st = release_plain(h, ptr);
-    rtm_port_unlock(&h->lock);
+    heap_unlock(h);
     if (st != RTM_PTR_OK) {
         report_bad_pointer(h, ptr, st, RTM_OP_FREE);
     }
@@ -589,7 +607,7 @@ static size_t free_checked(rtm_heap_t *h, void *ptr, bool clear, const rtm_alloc
 static RTM_NOINLINE void free_other(rtm_heap_t *h, void *ptr, const rtm_alloc_site_t *site,
                                     const void *caller)
 {
-    if (free_plain_locked(h, ptr)) {
+    if (free_plain_any(h, ptr)) {
         return;
     }
     rtm_alloc_site_t s = rtm_site_or(site, caller);
@@ -598,13 +616,10 @@ static RTM_NOINLINE void free_other(rtm_heap_t *h, void *ptr, const rtm_alloc_si
 
 RTM_NOINLINE void rtm_free(rtm_heap_t *h, void *ptr)
 {
-    /* The plain path, as in rtm_malloc. */
-    if (h != NULL && (h->flags & RTM_HEAP_NO_LOCK) != 0 && h->fast == FRONT_FAST_UNLOCKED &&
-        ptr != NULL) {
-        rtm_ptr_status_t st = release_plain(h, ptr);
-        if (st != RTM_PTR_OK) {
-            report_bad_pointer(h, ptr, st, RTM_OP_FREE);
-        }
+    /* The plain path, as in rtm_malloc: the strategy reports a refused
+     * pointer through rtm_front_refused. */
+    if (h != NULL && h->free_unlocked == FRONT_FAST_UNLOCKED && ptr != NULL) {
+        (void)h->ops->free_plain(front_arena(h), ptr);
         return;
     }
     free_other(h, ptr, NULL, RTM_CALLER());
@@ -727,13 +742,13 @@ bool rtm_heap_info(rtm_heap_t *h, rtm_heap_info_t *info)
      * block) are overhead: allocated bytes are what callers asked for. */
     info->allocated_bytes = RTM_POISON_WRAPS ? h->user_bytes : allocated_now(h);
     info->overhead_bytes = h->total_bytes - h->arena->free_bytes - info->allocated_bytes;
-    info->min_free_bytes = h->min_free_bytes;
+    info->min_free_bytes = h->books.min_free_bytes;
     info->largest_free_block = largest_request(h);
     info->used_blocks = used_blocks(h);
     info->free_blocks = h->arena->free_blocks;
-    info->alloc_count = h->alloc_count;
-    info->free_count = h->free_count;
-    info->failed_count = h->failed_count;
+    info->alloc_count = h->books.alloc_count;
+    info->free_count = h->books.free_count;
+    info->failed_count = h->books.failed_count;
     heap_unlock(h);
     return true;
 }
@@ -750,7 +765,7 @@ size_t rtm_heap_min_free_bytes(rtm_heap_t *h)
         return 0;
     }
     heap_lock(h);
-    size_t n = h->min_free_bytes;
+    size_t n = h->books.min_free_bytes;
     heap_unlock(h);
     return n;
 }
@@ -772,7 +787,7 @@ void rtm_heap_reset_min_free(rtm_heap_t *h)
         return;
     }
     heap_lock(h);
-    h->min_free_bytes = h->arena->free_bytes;
+    h->books.min_free_bytes = h->arena->free_bytes;
     heap_unlock(h);
 }
 

@@ -142,7 +142,7 @@ static bool check_heap(rtm_heap_t *h, rtm_check_report_t *report, bool to_hook)
             ok = rtm_check_fail(report, "free + overhead exceed the total", h);
         } else if (used.bytes != allocated_now(h) || used.blocks != used_blocks(h)) {
             ok = rtm_check_fail(report, "allocated bytes or used-block count disagree with the blocks", h);
-        } else if (h->min_free_bytes > h->arena->free_bytes) {
+        } else if (h->books.min_free_bytes > h->arena->free_bytes) {
             ok = rtm_check_fail(report, "minimum-ever free is above the current free bytes", h);
         } else if (RTM_POISON_WRAPS) {
             /* The structure holds, so the walk is safe: canaries and fill,

@@ -18,7 +18,17 @@
 
 struct rtm_heap {
     uint32_t magic;
-    uint32_t fast;        /* FRONT_FAST(_UNLOCKED) when malloc and free may take the plain path */
+    uint32_t fast;        /* locked heaps: FRONT_FAST when malloc and free may take the plain path */
+    /* Heaps made with RTM_HEAP_NO_LOCK: FRONT_FAST_UNLOCKED when they may.
+     * A locked heap's stays 0 for its life, so the plain path reads it
+     * without a lock and without looking at the flags first. */
+    uint32_t fast_unlocked;
+    /* FRONT_FAST_UNLOCKED when, besides, rtm_malloc may hand the whole
+     * call to the strategy's alloc_plain: it has one, and no failure hook
+     * needs the request. */
+    uint32_t malloc_unlocked;
+    /* The same for rtm_free and the strategy's free_plain. */
+    uint32_t free_unlocked;
     uint32_t flags;
     const rtm_strategy_t *ops;
     rtm_arena_stats_t *arena; /* the strategy state; its stats come first */
@@ -33,10 +43,6 @@ struct rtm_heap {
     void *hook_ctx;
     rtm_heap_observer_fn observer;
     void *observer_ctx;
-    size_t min_free_bytes;
-    size_t alloc_count;
-    size_t free_count;
-    size_t failed_count;
     size_t user_bytes;    /* levels >= 1: requested bytes of live blocks (rtm_usable_size summed) */
     size_t plain_head;    /* poison head of a block without extra alignment (0 at level 0) */
     size_t max_head;      /* largest poison head given out: bounds the search in resolve */
@@ -45,6 +51,8 @@ struct rtm_heap {
     size_t step_passes;
     size_t step_restarts;
     rtm_port_lock_t lock;
+    /* Last, ending where the strategy's state begins (rtm_books_of). */
+    _Alignas(8) rtm_alloc_books_t books;
 };
 
 /* The strategy's arena starts here, 8-aligned like the region itself. */
@@ -53,11 +61,18 @@ struct rtm_heap {
 /* The plain path of rtm_malloc and rtm_free needs nothing but the
  * strategy and the counters: no poisoning (level 0), no observer, no
  * incremental check under way (step_at 0), a strategy that validates and
- * frees in one call. rtm_front_update_fast keeps `fast` at one of these
- * exactly then (FRONT_FAST_UNLOCKED for a heap made with RTM_HEAP_NO_LOCK)
- * and at 0 otherwise, so the hot path tests one word. */
+ * frees in one call. rtm_front_update_fast keeps `fast` (a locked heap) or
+ * `fast_unlocked` (a heap made with RTM_HEAP_NO_LOCK) at these exactly
+ * then and at 0 otherwise, so the hot path tests one word. */
 #define FRONT_FAST 0x66617374u          /* "fast" */
 #define FRONT_FAST_UNLOCKED 0x66617375u /* the same, no lock to take */
+
+/* The strategy's state: it always starts FRONT_BYTES after the front, so
+ * the hot path computes it instead of loading h->arena. */
+static inline rtm_arena_stats_t *front_arena(rtm_heap_t *h)
+{
+    return (rtm_arena_stats_t *)(void *)((uint8_t *)h + FRONT_BYTES);
+}
 
 /* Recomputes h->fast after a change to what it depends on; lock held. */
 void rtm_front_update_fast(rtm_heap_t *h);
@@ -65,7 +80,7 @@ void rtm_front_update_fast(rtm_heap_t *h);
 /* Live blocks: every allocation and free is counted. */
 static inline size_t used_blocks(const rtm_heap_t *h)
 {
-    return h->alloc_count - h->free_count;
+    return h->books.alloc_count - h->books.free_count;
 }
 
 static inline bool heap_ok(const rtm_heap_t *h)

@@ -67,7 +67,7 @@ COMP_WORDS=(rtmem compare --strategy = f); COMP_CWORD=4; _rtmem; echo "${{COMPRE
 COMP_WORDS=(rtmem replay --regions =); COMP_CWORD=3; _rtmem; echo "${{COMPREPLY[*]}}"
 """
 p = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
-want = ("record replay\n--strategy --size\nfirst_fit\nfirst_fit\n"
+want = ("record replay report\n--strategy --size\nfirst_fit\nfirst_fit\n"
         "esp32 esp32s3 stm32h743 rp2040 generic\n")
 if p.returncode != 0 or p.stdout != want:
     problems.append(f"completion under bash gave {p.stdout!r} {p.stderr!r}, expected {want!r}")

@@ -10,6 +10,7 @@ endif()
 set(RTMEM_LEAKS_RECORD_DIR ${CMAKE_CURRENT_LIST_DIR}/rtmem)
 target_sources(${RTMEM_TOOL_TARGET} PRIVATE
     ${RTMEM_LEAKS_RECORD_DIR}/leaks.c
+    ${RTMEM_LEAKS_RECORD_DIR}/leaks_group.c
     ${RTMEM_LEAKS_RECORD_DIR}/leaks_parse.c
     ${RTMEM_LEAKS_RECORD_DIR}/symbolize.c
     ${RTMEM_LEAKS_RECORD_DIR}/record.c)

@@ -6,8 +6,10 @@
 # tasks_net.c) is named by the checkpoint report and by `rtmem leaks`
 # on the trace; the monitor recommends a pool for the HTTP server's
 # dominant allocation size, raises the stack, pool and leak-trend alerts;
-# every telemetry line is a JSON object of the documented kinds. Bad
-# options end with exit status 2.
+# every telemetry line is a JSON object of the documented kinds; `rtmem
+# report` on both files shows every region, task, pool, alert kind, the
+# recommendations, the leak's site and the trace's charts. Bad options end
+# with exit status 2.
 cmake_minimum_required(VERSION 3.20)
 
 foreach(_var DEMO TOOL OUT)
@@ -171,6 +173,53 @@ endif()
 execute_process(COMMAND ${_run} "${TOOL}" replay "${_trace}"
                 RESULT_VARIABLE _rc OUTPUT_VARIABLE _replay ERROR_VARIABLE _replay_err)
 check("rtmem replay replays the trace (exit ${_rc})" _rc EQUAL 0 AND _replay MATCHES "heap check +ok")
+
+# --- the report: what demo.sh ends with (docs/report.md) --------------------------
+execute_process(COMMAND ${_run} "${TOOL}" report -o "${OUT}/report.html" --budget 30
+                        --elf "${DEMO}" "${_telemetry}" "${_trace}"
+                RESULT_VARIABLE _rc OUTPUT_QUIET ERROR_VARIABLE _report_err)
+check("rtmem report writes the demo's page (exit ${_rc}: ${_report_err})"
+      _rc EQUAL 0 AND EXISTS "${OUT}/report.html")
+file(READ "${OUT}/report.html" _page)
+file(READ "${_telemetry}" _tm)
+# every region, task and pool the telemetry names, every alert kind raised
+foreach(_kind mem task pool)
+    string(REGEX MATCHALL "\"type\":\"${_kind}\",\"ms\":[0-9]+,\"seq\":[0-9]+,\"name\":\"[^\"]+\""
+           _named "${_tm}")
+    set(_names "")
+    foreach(_n IN LISTS _named)
+        string(REGEX REPLACE ".*\"name\":\"([^\"]+)\"$" "\\1" _n "${_n}")
+        list(APPEND _names "${_n}")
+    endforeach()
+    list(REMOVE_DUPLICATES _names)
+    list(LENGTH _names _count)
+    set(_missing "")
+    set(_nmissing 0)
+    foreach(_n IN LISTS _names)
+        string(FIND "${_page}" ">${_n}<" _at)
+        string(FIND "${_page}" ">${_n} <" _at2)
+        if(_at EQUAL -1 AND _at2 EQUAL -1)
+            list(APPEND _missing "${_n}")
+            math(EXPR _nmissing "${_nmissing} + 1")
+        endif()
+    endforeach()
+    check("the report shows all ${_count} ${_kind} names of the telemetry (missing: ${_missing})"
+          _count GREATER 0 AND _nmissing EQUAL 0)
+endforeach()
+foreach(_k stack_high pool_exhausted leak_trend)
+    string(FIND "${_page}" "<td>${_k}</td>" _at)
+    check("the report lists the ${_k} alert" NOT _at EQUAL -1)
+endforeach()
+string(FIND "${_page}" "<g class=\"marker raised\">" _at)
+check("the report marks alerts on the memory charts" NOT _at EQUAL -1)
+string(FIND "${_page}" "pool_for_size</code> httpd" _at)
+check("the report lists the recommendations" NOT _at EQUAL -1)
+string(FIND "${_page}" "<code>${_site}</code>" _at)
+check("the report's leak table names ${_site}" NOT _at EQUAL -1)
+foreach(_id trace-1-live trace-1-compare trace-1-heapmap)
+    string(FIND "${_page}" "id=\"${_id}\"" _at)
+    check("the report has the trace chart ${_id}" NOT _at EQUAL -1)
+endforeach()
 
 if(_failures GREATER 0)
     message(FATAL_ERROR "${_failures} checks failed")

@@ -32,7 +32,9 @@
 /* Heap core                                                           */
 
 /* Default block granularity (and alignment of every result) of a heap whose
- * config leaves alignment at 0. A power of two, at least 4. */
+ * config leaves alignment at 0. A power of two, 4..65536. It also sets
+ * TLSF's class layout at compile time (the width of its smallest classes),
+ * for every heap whatever its own granularity. */
 #ifndef RTM_DEFAULT_ALIGN
 #define RTM_DEFAULT_ALIGN 8u
 #endif
@@ -277,8 +279,9 @@
 /* ------------------------------------------------------------------ */
 /* Range checks                                                        */
 
-#if (RTM_DEFAULT_ALIGN & (RTM_DEFAULT_ALIGN - 1u)) != 0 || RTM_DEFAULT_ALIGN < 4u
-#error "RTM_DEFAULT_ALIGN must be a power of two, at least 4"
+#if (RTM_DEFAULT_ALIGN & (RTM_DEFAULT_ALIGN - 1u)) != 0 || RTM_DEFAULT_ALIGN < 4u || \
+    RTM_DEFAULT_ALIGN > 65536u
+#error "RTM_DEFAULT_ALIGN must be a power of two, at least 4 and at most 65536"
 #endif
 #if RTM_TLSF_SL_LOG2 < 2 || RTM_TLSF_SL_LOG2 > 5
 #error "RTM_TLSF_SL_LOG2 must be between 2 and 5"

@@ -463,6 +463,19 @@ static rtm_ptr_status_t ff_validate_free(void *arena, void *ptr, size_t *usable)
     return RTM_PTR_OK;
 }
 
+static rtm_ptr_status_t ff_free_plain(void *arena, void *ptr)
+{
+    size_t usable;
+    return rtm_plain_freed(arena, ptr, ff_validate_free(arena, ptr, &usable));
+}
+
+static void *ff_alloc_plain(void *arena, size_t size)
+{
+    rtm_fail_reason_t why;
+    void *p = ff_alloc(arena, size, 0, &why);
+    return rtm_plain_allocated(arena, p, ((rtm_blk_arena_t *)arena)->stats.free_bytes);
+}
+
 /* Gives back the tail of used block h beyond need bytes of span. */
 static void ff_shrink(rtm_blk_arena_t *a, uint32_t h, uint32_t span, uint32_t need)
 {
@@ -714,9 +727,11 @@ const rtm_strategy_t rtm_strategy_first_fit = {
     .init = ff_init,
     .deinit = NULL,
     .alloc = ff_alloc,
+    .alloc_plain = ff_alloc_plain,
     .validate = ff_validate,
     .free = ff_free,
     .validate_free = ff_validate_free,
+    .free_plain = ff_free_plain,
     .resize = ff_resize,
     .usable_size = ff_usable_size,
     .largest_free = ff_largest_free,

@@ -30,6 +30,22 @@ typedef struct rtm_arena_stats {
 #endif
 } rtm_arena_stats_t;
 
+/* The heap front's counters, which a strategy's alloc_plain and
+ * free_plain keep for it. The front keeps them just before the strategy's
+ * state (rtm_books_of), so the plain entry points need no extra argument.
+ * Four size_t: a multiple of 8 bytes on every target. */
+typedef struct rtm_alloc_books {
+    size_t min_free_bytes; /* lowest stats.free_bytes after an allocation */
+    size_t alloc_count;
+    size_t failed_count;
+    size_t free_count;
+} rtm_alloc_books_t;
+
+static inline rtm_alloc_books_t *rtm_books_of(void *arena)
+{
+    return (rtm_alloc_books_t *)arena - 1;
+}
+
 typedef enum rtm_ptr_status {
     RTM_PTR_OK = 0,  /* start of a live block */
     RTM_PTR_FOREIGN, /* outside the arena */
@@ -60,6 +76,14 @@ struct rtm_strategy {
      * <= granularity mean the granularity. NULL with *why set on failure. */
     void *(*alloc)(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why);
 
+    /* alloc(arena, size, 0, ...) for the front's plain path (no
+     * observer, no poisoning, no failure hook), which hands the whole call
+     * over: with books = rtm_books_of(arena), on success
+     * books->alloc_count counts it and books->min_free_bytes follows
+     * stats.free_bytes down, on failure books->failed_count counts it.
+     * May be NULL. */
+    void *(*alloc_plain)(void *arena, size_t size);
+
     /* Classifies a pointer the caller passed in, without trusting it:
      * RTM_PTR_OK only for the start of a live block of this arena. */
     rtm_ptr_status_t (*validate)(const void *arena, const void *ptr);
@@ -72,6 +96,12 @@ struct rtm_strategy {
      * front's path for a free with no observer and no poisoning. May be
      * NULL (the front then calls validate, usable_size and free). */
     rtm_ptr_status_t (*validate_free)(void *arena, void *ptr, size_t *usable);
+
+    /* validate_free for the front's plain path (no observer, no
+     * poisoning), which hands the whole call over: rtm_books_of(arena)
+     * ->free_count counts a free; a refused pointer goes to
+     * rtm_front_refused with its status. May be NULL. */
+    rtm_ptr_status_t (*free_plain)(void *arena, void *ptr);
 
     /* Resizes a validated live block in place to at least size > 0 usable
      * bytes; false (and no change) when it cannot. May be NULL. */
@@ -94,6 +124,38 @@ struct rtm_strategy {
 };
 
 
+
+/* The front's report of a pointer free_plain refused (status st): the
+ * misuse hook and, where poisoning reports, the corruption report, as for
+ * any refused rtm_free. */
+void rtm_front_refused(void *arena, const void *ptr, rtm_ptr_status_t st);
+
+/* The books an alloc_plain keeps after an allocation that gave p (NULL:
+ * failed) and left free_bytes free in the arena... */
+static inline void *rtm_plain_allocated(void *arena, void *p, uint32_t free_bytes)
+{
+    rtm_alloc_books_t *books = rtm_books_of(arena);
+    if (p == NULL) {
+        books->failed_count++;
+        return NULL;
+    }
+    books->alloc_count++;
+    if (free_bytes < books->min_free_bytes) {
+        books->min_free_bytes = free_bytes;
+    }
+    return p;
+}
+
+/* ...and after a free of ptr that validation judged st. */
+static inline rtm_ptr_status_t rtm_plain_freed(void *arena, const void *ptr, rtm_ptr_status_t st)
+{
+    if (st == RTM_PTR_OK) {
+        rtm_books_of(arena)->free_count++;
+    } else {
+        rtm_front_refused(arena, ptr, st);
+    }
+    return st;
+}
 
 /* What only the walk and the checker need (src/heap_check.c), kept apart
  * from rtm_strategy_t so that a program that never walks or checks a heap

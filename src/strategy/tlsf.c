@@ -4,8 +4,11 @@
  *
  * Free blocks are kept in size classes: the first level splits spans by
  * power of two, the second splits each power of two into 2^RTM_TLSF_SL_LOG2
- * equal ranges. Spans below 2^fl_shift (fl 0) get exact classes, one per
- * granularity step. Two bitmaps say which classes are non-empty, so finding
+ * equal ranges. Spans below 2^FL_SHIFT (fl 0) get classes one
+ * RTM_DEFAULT_ALIGN step wide: exact at the default granularity. The
+ * layout is fixed at compile time, whatever a heap's granularity, so the
+ * class of a span costs a handful of instructions with constant shifts;
+ * classes narrower than a coarser granularity stay empty. Two bitmaps say which classes are non-empty, so finding
  * a class that fits is two find-first-set operations. malloc takes the
  * first fitting block among the first 1 + OWN_CLASS_SCAN of the request's
  * own class, else the head of the first class wholly above the request,
@@ -80,7 +83,6 @@ typedef struct tlsf {
     rtm_arena_stats_t stats;
     uint32_t granularity;
     uint32_t gshift;     /* log2(granularity) */
-    uint32_t fl_shift;   /* spans below 1 << fl_shift are in fl 0 */
     uint32_t fl_count;   /* first-level classes this arena can need */
     uint32_t min_span;
     uint32_t first;      /* offset of the first block's header */
@@ -149,7 +151,7 @@ static inline bool is_block_start(const tlsf_t *t, uint32_t h)
 static inline uint32_t msb32(uint32_t x)
 {
 #if defined(__GNUC__) || defined(__clang__)
-    return 31u - (uint32_t)__builtin_clz(x);
+    return 31u ^ (uint32_t)__builtin_clz(x); /* = 31 - clz: one bsr on x86 */
 #else
     uint32_t n = 0;
     while (x >>= 1) {
@@ -169,18 +171,27 @@ static inline uint32_t lsb32(uint32_t x)
 #endif
 }
 
-static uint32_t fl_shift_for(uint32_t gshift)
-{
-    return SL_LOG2 + gshift;
-}
+/* log2(RTM_DEFAULT_ALIGN) as a constant expression (config.h makes it a
+ * power of two; the sum counts its bits below the top one, up to 2^16). */
+#define UNIT_SHIFT                                                                             \
+    ((uint32_t)((RTM_DEFAULT_ALIGN >> 1) != 0) + ((RTM_DEFAULT_ALIGN >> 2) != 0) +             \
+     ((RTM_DEFAULT_ALIGN >> 3) != 0) + ((RTM_DEFAULT_ALIGN >> 4) != 0) +                       \
+     ((RTM_DEFAULT_ALIGN >> 5) != 0) + ((RTM_DEFAULT_ALIGN >> 6) != 0) +                       \
+     ((RTM_DEFAULT_ALIGN >> 7) != 0) + ((RTM_DEFAULT_ALIGN >> 8) != 0) +                       \
+     ((RTM_DEFAULT_ALIGN >> 9) != 0) + ((RTM_DEFAULT_ALIGN >> 10) != 0) +                      \
+     ((RTM_DEFAULT_ALIGN >> 11) != 0) + ((RTM_DEFAULT_ALIGN >> 12) != 0) +                     \
+     ((RTM_DEFAULT_ALIGN >> 13) != 0) + ((RTM_DEFAULT_ALIGN >> 14) != 0) +                     \
+     ((RTM_DEFAULT_ALIGN >> 15) != 0) + ((RTM_DEFAULT_ALIGN >> 16) != 0))
+/* Spans below 2^FL_SHIFT are in fl 0. */
+#define FL_SHIFT (SL_LOG2 + UNIT_SHIFT)
 
-static uint32_t fl_count_for(size_t arena_size, uint32_t fl_shift)
+static uint32_t fl_count_for(size_t arena_size)
 {
-    if (arena_size < ((size_t)1u << fl_shift)) {
+    if (arena_size < ((size_t)1u << FL_SHIFT)) {
         return 1u;
     }
     uint32_t top = arena_size >= ((size_t)1u << 31) ? 31u : msb32((uint32_t)arena_size);
-    return top - fl_shift + 2u;
+    return top - FL_SHIFT + 2u;
 }
 
 /* State, class heads and second-level bitmaps. */
@@ -204,35 +215,33 @@ typedef struct view {
     uint32_t min_span;
     uint32_t gmask; /* granularity - 1 */
     uint32_t gshift;
-    uint32_t fl_shift;
     uint32_t fl_count;
 } view_t;
 
 static inline view_t view_of(tlsf_t *t)
 {
     view_t v = {t,      base_of(t),  heads(t),           block_map(t), t->first,
-                t->end, t->min_span, t->granularity - 1u, t->gshift,   t->fl_shift,
-                t->fl_count};
+                t->end, t->min_span, t->granularity - 1u, t->gshift,   t->fl_count};
     return v;
 }
 
 /* Size class of a span (>= min_span) as one index, fl * SL_COUNT + sl.
- * Below 2^fl_shift classes are exact (one per granularity step): fl 0, and
- * sl the span in granules. Above, fl is 1 + the power of two above
- * fl_shift and sl the SL_LOG2 bits after the leading one m. Then
- * span >> (m - SL_LOG2) is SL_COUNT + sl, and (m - fl_shift) * SL_COUNT
- * plus that is fl * SL_COUNT + sl. Or-ing in 2^fl_shift makes a small span
- * read as m = fl_shift, which turns the same formula into span >> gshift,
- * its exact class. */
-static RTM_TLSF_INLINE uint32_t class_in(uint32_t fl_shift, uint32_t span)
+ * Below 2^FL_SHIFT: fl 0, and sl the span in units of RTM_DEFAULT_ALIGN.
+ * Above, fl is 1 + the power of two above FL_SHIFT and sl the SL_LOG2 bits
+ * after the leading one m. Then span >> (m - SL_LOG2) is SL_COUNT + sl, and
+ * (m - FL_SHIFT) * SL_COUNT plus that is fl * SL_COUNT + sl. Or-ing in
+ * 2^FL_SHIFT makes a small span read as m = FL_SHIFT, which turns the same
+ * formula into span >> UNIT_SHIFT, its fl-0 class. */
+static RTM_TLSF_INLINE uint32_t class_in(uint32_t span)
 {
-    uint32_t m = msb32(span | (1u << fl_shift));
-    return ((m - fl_shift) << SL_LOG2) + (span >> (m - SL_LOG2));
+    uint32_t m = msb32(span | (1u << FL_SHIFT));
+    return ((m - FL_SHIFT) << SL_LOG2) + (span >> (m - SL_LOG2));
 }
 
 static inline uint32_t class_of(const tlsf_t *t, uint32_t span)
 {
-    return class_in(t->fl_shift, span);
+    (void)t;
+    return class_in(span);
 }
 
 static inline uint32_t read_link(const tlsf_t *t, uint32_t at)
@@ -288,7 +297,7 @@ static inline uint32_t classes_from(uint32_t sl_map, uint32_t sl)
 static RTM_TLSF_INLINE void list_insert(const view_t *v, uint32_t b, uint32_t span)
 {
     tlsf_t *t = v->t;
-    uint32_t cls = class_in(v->fl_shift, span);
+    uint32_t cls = class_in(span);
     uint32_t next = v->heads[cls];
     vset_link(v, b + LINK_NEXT, next);
     vset_link(v, b + LINK_PREV, 0);
@@ -339,7 +348,7 @@ static RTM_TLSF_INLINE void list_remove(const view_t *v, uint32_t b, uint32_t sp
     if (prev != 0) {
         vset_link(v, prev + LINK_NEXT, next);
     } else {
-        new_head(v, class_in(v->fl_shift, span), next);
+        new_head(v, class_in(span), next);
     }
 }
 
@@ -420,11 +429,10 @@ static void release_tail(const view_t *v, uint32_t b, uint32_t keep, uint32_t sp
  * fails only when no free block is large enough. */
 static RTM_TLSF_INLINE uint32_t find_free(const view_t *v, uint32_t need, uint32_t *cls)
 {
-    uint32_t own = class_in(v->fl_shift, need);
+    /* Every caller checks need <= end - first, which the classes cover:
+     * fl < fl_count. */
+    uint32_t own = class_in(need);
     uint32_t fl = own >> SL_LOG2;
-    if (fl >= v->fl_count) {
-        return 0;
-    }
     *cls = own;
     uint32_t c = v->heads[own];
     for (uint32_t k = 0; c != 0 && k <= OWN_CLASS_SCAN; k++) {
@@ -433,10 +441,12 @@ static RTM_TLSF_INLINE uint32_t find_free(const view_t *v, uint32_t need, uint32
         }
         c = vlink(v, c + LINK_NEXT);
     }
-    /* Classes of fl >= 1 are 2^(fl - 1) granules wide; need's own class is
-     * certain to fit only when need is its lower bound. */
+    /* Classes of fl >= 1 are 2^(fl - 1) units wide, those of fl 0 one;
+     * need's own class is certain to fit only when need is its lower
+     * bound. */
     uint32_t start = own & (SL_COUNT - 1u);
-    if (fl != 0 && (need & ((1u << (fl - 1u + v->gshift)) - 1u)) != 0) {
+    uint32_t width_shift = (fl != 0 ? fl - 1u : 0u) + UNIT_SHIFT;
+    if ((need & ((1u << width_shift) - 1u)) != 0) {
         start++;
     }
     const uint32_t *sl_maps = v->heads + v->fl_count * SL_COUNT;
@@ -559,11 +569,10 @@ static size_t map_bytes_for(size_t size, uint32_t fl_count, size_t granularity)
  * the map grow with the arena, so iterate to the fixed point. */
 static size_t tlsf_min_size(size_t granularity)
 {
-    uint32_t fl_shift = fl_shift_for(msb32((uint32_t)granularity));
     size_t min_span = TLSF_MIN_SPAN > granularity ? TLSF_MIN_SPAN : granularity;
     size_t size = 0;
     for (;;) {
-        uint32_t fl_count = fl_count_for(size, fl_shift);
+        uint32_t fl_count = fl_count_for(size);
         size_t need = control_size(fl_count) + map_bytes_for(size, fl_count, granularity) +
                       granularity + min_span + RTM_BLK_HDR;
         if (need <= size) {
@@ -585,14 +594,13 @@ static rtm_err_t tlsf_init(void *arena, size_t size, size_t granularity, size_t 
     tlsf_t *t = arena;
     uint8_t *base = base_of(t);
     uint32_t gshift = msb32((uint32_t)granularity);
-    uint32_t fl_shift = fl_shift_for(gshift);
     uint32_t min_span = TLSF_MIN_SPAN > granularity ? TLSF_MIN_SPAN : (uint32_t)granularity;
     /* The class table grows with the arena, so just past a power of two the
      * levels it would need can leave no room for a block. Then take one
      * level less and cap the block area to what those levels can hold: the
      * few bytes above the cap are overhead. tlsf_min_size guarantees that
      * one level always fits. */
-    uint32_t fl_count = fl_count_for(size, fl_shift);
+    uint32_t fl_count = fl_count_for(size);
     size_t map_bytes = map_bytes_for(size, fl_count, granularity);
     uint32_t first = rtm_blk_first_header(base, control_size(fl_count) + map_bytes, granularity);
     while (fl_count > 1u && (size_t)first + min_span + RTM_BLK_HDR > size) {
@@ -608,14 +616,13 @@ static rtm_err_t tlsf_init(void *arena, size_t size, size_t granularity, size_t 
     memset(arena, 0, first);
     t->granularity = (uint32_t)granularity;
     t->gshift = gshift;
-    t->fl_shift = fl_shift;
     t->fl_count = fl_count;
     t->min_span = min_span;
     t->first = first;
     t->map_off = (uint32_t)ctrl;
     uint32_t span = (uint32_t)((size - RTM_BLK_HDR - t->first) & ~(size_t)(granularity - 1u));
-    /* Spans the classes cover: below 2^(fl_count - 1 + fl_shift). */
-    uint64_t cover = (uint64_t)1u << (fl_count - 1u + fl_shift);
+    /* Spans the classes cover: below 2^(fl_count - 1 + FL_SHIFT). */
+    uint64_t cover = (uint64_t)1u << (fl_count - 1u + FL_SHIFT);
     if (span >= cover) {
         span = (uint32_t)(cover - granularity);
     }
@@ -645,7 +652,8 @@ static rtm_fail_reason_t failure_reason(const tlsf_t *t, size_t size, uint32_t n
     return t->stats.free_bytes < size ? RTM_FAIL_NO_MEMORY : RTM_FAIL_FRAGMENTED;
 }
 
-static void *tlsf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
+static RTM_TLSF_INLINE void *alloc_in(void *arena, size_t size, size_t alignment,
+                                      rtm_fail_reason_t *why)
 {
     tlsf_t *t = arena;
     uint32_t need = rtm_blk_span_for(size, t->granularity, t->min_span);
@@ -674,6 +682,18 @@ static void *tlsf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_rea
         *why = failure_reason(t, size, need);
     }
     return p;
+}
+
+static void *tlsf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
+{
+    return alloc_in(arena, size, alignment, why);
+}
+
+static void *tlsf_alloc_plain(void *arena, size_t size)
+{
+    rtm_fail_reason_t why;
+    void *p = alloc_in(arena, size, 0, &why);
+    return rtm_plain_allocated(arena, p, ((tlsf_t *)arena)->stats.free_bytes);
 }
 
 /* Is span a plausible span for a header at h? Never lets a read leave the
@@ -797,16 +817,19 @@ static rtm_ptr_status_t tlsf_validate(const void *arena, const void *ptr)
     return classify(&v, ptr, &h, &word);
 }
 
-/* Frees the live block whose header, at b, holds word. */
-static RTM_TLSF_INLINE void free_block(const view_t *v, uint32_t b, uint32_t word)
+/* Frees the live block whose header, at b, holds word; next_word is the
+ * header of the block after it. */
+static RTM_TLSF_INLINE void free_block(const view_t *v, uint32_t b, uint32_t word,
+                                       uint32_t next_word)
 {
     uint32_t span = word & ~RTM_BLK_FLAGS;
     v->t->stats.free_bytes += span - RTM_BLK_HDR;
     v->t->stats.free_blocks++;
-    /* Mark it free first: if it merges into its predecessor, this stale
-     * header still reads as free, so a second free is reported as one. */
-    vwrite(v, b, word | RTM_BLK_FREE);
     if ((word & RTM_BLK_PREV_FREE) != 0) {
+        /* Marked free first: merged into its predecessor, this stale
+         * header still reads as free, so a second free is reported as
+         * one. */
+        vwrite(v, b, word | RTM_BLK_FREE);
         uint32_t prev = vlink(v, b - RTM_BLK_HDR);
         uint32_t prev_span = vspan(v, prev);
         list_remove(v, prev, prev_span);
@@ -817,7 +840,6 @@ static RTM_TLSF_INLINE void free_block(const view_t *v, uint32_t b, uint32_t wor
         b = prev;
     }
     uint32_t next = b + span;
-    uint32_t next_word = vread(v, next);
     if ((next_word & RTM_BLK_FREE) != 0) {
         uint32_t next_span = next_word & ~RTM_BLK_FLAGS;
         list_remove(v, next, next_span);
@@ -838,19 +860,81 @@ static void tlsf_free(void *arena, void *ptr)
 {
     view_t v = view_of(arena);
     uint32_t b = (uint32_t)((uint8_t *)ptr - v.base) - RTM_BLK_HDR;
-    free_block(&v, b, vread(&v, b));
+    uint32_t word = vread(&v, b);
+    free_block(&v, b, word, vread(&v, b + (word & ~RTM_BLK_FLAGS)));
 }
 
-static rtm_ptr_status_t tlsf_validate_free(void *arena, void *ptr, size_t *usable)
+/* classify, then the free if the pointer passed: the way validate_free
+ * goes when its fast test fails, to find out why. */
+static RTM_NOINLINE rtm_ptr_status_t validate_free_slow(void *arena, void *ptr, size_t *usable)
 {
     view_t v = view_of(arena);
     uint32_t h = 0, word = 0;
     rtm_ptr_status_t st = classify(&v, ptr, &h, &word);
     if (st == RTM_PTR_OK) {
         *usable = (word & ~RTM_BLK_FLAGS) - RTM_BLK_HDR;
-        free_block(&v, h, word);
+        free_block(&v, h, word, vread(&v, h + (word & ~RTM_BLK_FLAGS)));
     }
     return st;
+}
+
+/* classify's tests for the common case, ordered to share their
+ * arithmetic: a G-aligned pointer in range whose header is in the map and
+ * reads used with a span that is a multiple of G (one mask test: the span's
+ * low bits and the free flag), ending where the map has a header that does
+ * not say its predecessor is free, a free successor's span sane, and a
+ * free predecessor's footer leading to a free block that ends here. What
+ * passes is exactly a pointer classify accepts; everything else goes to
+ * classify for the verdict. A build for size (-Os) goes to classify at
+ * once. */
+static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_in(void *arena, void *ptr, size_t *usable)
+{
+#if defined(__OPTIMIZE_SIZE__)
+    /* A build for size keeps one copy: classify's. */
+    return validate_free_slow(arena, ptr, usable);
+#else
+    view_t v = view_of(arena);
+    uintptr_t rel = (uintptr_t)ptr - (uintptr_t)v.base - v.first - RTM_BLK_HDR;
+    if (rel >= (uintptr_t)(v.end - v.first - RTM_BLK_HDR) || (rel & v.gmask) != 0) {
+        return validate_free_slow(arena, ptr, usable);
+    }
+    uint32_t h = v.first + (uint32_t)rel;
+    uint32_t word = vread(&v, h);
+    uint32_t span = word & ~RTM_BLK_PREV_FREE;
+    if (!rtm_blk_map_test(v.map, (uint32_t)rel >> v.gshift) ||
+        (word & (v.gmask & ~RTM_BLK_PREV_FREE)) != 0 ||
+        span - v.min_span > v.end - h - v.min_span ||
+        !rtm_blk_map_test(v.map, ((uint32_t)rel + span) >> v.gshift)) {
+        return validate_free_slow(arena, ptr, usable);
+    }
+    uint32_t n = h + span;
+    uint32_t next_word = vread(&v, n);
+    if ((next_word & RTM_BLK_PREV_FREE) != 0 ||
+        ((next_word & RTM_BLK_FREE) != 0 && !vspan_sane(&v, n, next_word & ~RTM_BLK_FLAGS))) {
+        return validate_free_slow(arena, ptr, usable);
+    }
+    if ((word & RTM_BLK_PREV_FREE) != 0) {
+        uint32_t prev = (uint32_t)rel >= v.min_span ? vlink(&v, h - RTM_BLK_HDR) : h;
+        if (prev - v.first >= (uint32_t)rel || !vstart(&v, prev) ||
+            (vread(&v, prev) & RTM_BLK_FREE) == 0 || prev + vspan(&v, prev) != h) {
+            return validate_free_slow(arena, ptr, usable);
+        }
+    }
+    *usable = span - RTM_BLK_HDR;
+    free_block(&v, h, word, next_word);
+    return RTM_PTR_OK;
+#endif
+}
+
+static rtm_ptr_status_t tlsf_validate_free(void *arena, void *ptr, size_t *usable)
+{
+    return validate_free_in(arena, ptr, usable);
+}
+
+static rtm_ptr_status_t tlsf_free_plain(void *arena, void *ptr)
+{
+    size_t usable;
+    return rtm_plain_freed(arena, ptr, validate_free_in(arena, ptr, &usable));
 }
 
 static bool tlsf_resize(void *arena, void *ptr, size_t size)
@@ -1145,9 +1229,11 @@ const rtm_strategy_t rtm_strategy_tlsf = {
     .init = tlsf_init,
     .deinit = NULL,
     .alloc = tlsf_alloc,
+    .alloc_plain = tlsf_alloc_plain,
     .validate = tlsf_validate,
     .free = tlsf_free,
     .validate_free = tlsf_validate_free,
+    .free_plain = tlsf_free_plain,
     .resize = tlsf_resize,
     .usable_size = tlsf_usable_size,
     .largest_free = tlsf_largest_free,

@@ -8,6 +8,7 @@ int rtm_cmd_replay(int argc, char **argv);
 int rtm_cmd_compare(int argc, char **argv);
 int rtm_cmd_leaks(int argc, char **argv);
 int rtm_cmd_record(int argc, char **argv);
+int rtm_cmd_report(int argc, char **argv);
 int rtm_cmd_top(int argc, char **argv);
 
 #endif

@@ -10,19 +10,9 @@
 #include "cli.h"
 #include "escape.h"
 #include "json_out.h"
+#include "leaks_group.h"
 #include "leaks_parse.h"
 #include "symbolize.h"
-
-typedef struct {
-    const lk_record_t *first;   /* representative (oldest) record */
-    size_t blocks;
-    uint64_t bytes;
-    uint64_t min_size, max_size;
-    int has_time;
-    uint64_t first_time, last_time;
-    char tasks[96];
-    char regions[64];
-} lk_group_t;
 
 static const char leaks_usage[] =
     "usage: rtmem leaks DUMP [--elf FIRMWARE.elf] [--addr2line PATH] [--since SEQ] [--json]\n"
@@ -45,82 +35,10 @@ static const char leaks_usage[] =
     "3 the ESP-IDF dump is cut off (a panic inside it, no summary after its header):\n"
     "its leaks are still listed.\n";
 
-static int cmp_chain(const lk_record_t *a, const lk_record_t *b)
-{
-    unsigned n = a->ncallers < b->ncallers ? a->ncallers : b->ncallers;
-    for (unsigned i = 0; i < n; i++)
-        if (a->callers[i] != b->callers[i])
-            return a->callers[i] < b->callers[i] ? -1 : 1;
-    if (a->ncallers != b->ncallers)
-        return a->ncallers < b->ncallers ? -1 : 1;
-    return strcmp(a->site, b->site);
-}
-
-static int cmp_rec_ptr(const void *pa, const void *pb)
-{
-    const lk_record_t *a = *(const lk_record_t *const *)pa, *b = *(const lk_record_t *const *)pb;
-    int c = cmp_chain(a, b);
-    if (c)
-        return c;
-    return a->line < b->line ? -1 : a->line > b->line;   /* input order inside a group */
-}
-
-static int cmp_group(const void *pa, const void *pb)
-{
-    const lk_group_t *a = pa, *b = pb;
-    if (a->bytes != b->bytes)
-        return a->bytes > b->bytes ? -1 : 1;
-    if (a->blocks != b->blocks)
-        return a->blocks > b->blocks ? -1 : 1;
-    return a->first->line < b->first->line ? -1 : a->first->line > b->first->line;
-}
-
-static int cmp_u64(const void *pa, const void *pb)
-{
-    uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;
-    return a < b ? -1 : a > b;
-}
-
-/* Append name to a comma list if not already in it. */
-static void add_name(char *list, size_t cap, const char *name)
-{
-    if (!name[0])
-        return;
-    size_t nl = strlen(name);
-    const char *p = list;
-    while ((p = strstr(p, name)) != NULL) {
-        if ((p == list || p[-1] == ',') && (p[nl] == ',' || p[nl] == '\0'))
-            return;
-        p += nl;
-    }
-    size_t l = strlen(list);
-    if (l + nl + 2 >= cap) {
-        if (l + 4 < cap && strcmp(list + (l >= 3 ? l - 3 : 0), "...") != 0)
-            strcat(list, ",...");
-        return;
-    }
-    if (l)
-        strcat(list, ",");
-    strcat(list, name);
-}
-
 /* Text from the input (or from addr2line) in the table: escaped. */
 static void put_text(FILE *o, const char *s)
 {
     rtm_esc_write(o, s, strlen(s));
-}
-
-static const sym_entry_t *find_sym(const sym_entry_t *s, size_t n, uint64_t a)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (s[mid].addr < a)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && s[lo].addr == a ? &s[lo] : NULL;
 }
 
 int rtm_cmd_leaks(int argc, char **argv)
@@ -173,107 +91,25 @@ int rtm_cmd_leaks(int argc, char **argv)
     }
 
     /* leaks, grouped */
-    const lk_record_t **leaks = malloc((in.live + 1) * sizeof *leaks);
-    lk_group_t *groups = malloc((in.live + 1) * sizeof *groups);
-    if (!leaks || !groups) {
+    lk_leaks_t table;
+    if (lk_leaks_group(&in, since, &table) != 0) {
         rtm_esc_msg(stderr, "rtmem leaks: out of memory");
-        free(leaks);
-        free(groups);
         lk_input_free(&in);
         return 2;
     }
-    size_t nleaks = 0, ngroups = 0;
-    uint64_t leak_bytes = 0, alive_bytes = 0, alive_blocks = 0;
-    for (size_t i = 0; i < in.nrec; i++) {
-        const lk_record_t *r = &in.rec[i];
-        if (!r->in_use)
-            continue;
-        if (!r->freed) {
-            alive_blocks++;
-            alive_bytes += r->size;
-        }
-        if (lk_record_is_leak(r, since)) {
-            leaks[nleaks++] = r;
-            leak_bytes += r->size;
-        }
-    }
-    qsort(leaks, nleaks, sizeof *leaks, cmp_rec_ptr);
-    for (size_t i = 0; i < nleaks; i++) {
-        const lk_record_t *r = leaks[i];
-        lk_group_t *g;
-        if (ngroups && cmp_chain(groups[ngroups - 1].first, r) == 0) {
-            g = &groups[ngroups - 1];
-        } else {
-            g = &groups[ngroups++];
-            memset(g, 0, sizeof *g);
-            g->first = r;
-            g->min_size = r->size;
-        }
-        g->blocks++;
-        g->bytes += r->size;
-        if (r->size < g->min_size)
-            g->min_size = r->size;
-        if (r->size > g->max_size)
-            g->max_size = r->size;
-        if (r->has_time) {
-            if (!g->has_time || r->time < g->first_time)
-                g->first_time = r->time;
-            if (!g->has_time || r->time > g->last_time)
-                g->last_time = r->time;
-            g->has_time = 1;
-        }
-        add_name(g->tasks, sizeof g->tasks, r->task);
-        add_name(g->regions, sizeof g->regions, r->region);
-    }
-    qsort(groups, ngroups, sizeof *groups, cmp_group);
+    size_t nleaks = table.nleaks, ngroups = table.ngroups;
+    const lk_group_t *groups = table.groups;
+    uint64_t leak_bytes = table.leak_bytes, alive_bytes = table.alive_bytes;
+    uint64_t alive_blocks = table.alive_blocks;
 
     /* symbols */
     sym_entry_t *syms = NULL;
     size_t nsyms = 0;
     if (elf) {
         char err[512];
-        const char *tool = sym_pick_addr2line(elf, a2l, err, sizeof err);
-        if (!tool) {
+        if (lk_leaks_symbolize(&in, &table, elf, a2l, &syms, &nsyms, err, sizeof err) != 0) {
             rtm_esc_msg(stderr, "rtmem leaks: %s", err);
-            free(leaks);
-            free(groups);
-            lk_input_free(&in);
-            return 2;
-        }
-        size_t na = 0;
-        for (size_t g = 0; g < ngroups; g++)
-            na += groups[g].first->ncallers;
-        uint64_t *addrs = malloc((na + 1) * sizeof *addrs);
-        syms = calloc(na + 1, sizeof *syms);
-        if (!addrs || !syms) {
-            rtm_esc_msg(stderr, "rtmem leaks: out of memory");
-            free(addrs);
-            free(syms);
-            free(leaks);
-            free(groups);
-            lk_input_free(&in);
-            return 2;
-        }
-        na = 0;
-        for (size_t g = 0; g < ngroups; g++)
-            for (unsigned k = 0; k < groups[g].first->ncallers; k++)
-                addrs[na++] = groups[g].first->callers[k];
-        qsort(addrs, na, sizeof *addrs, cmp_u64);
-        for (size_t k = 0; k < na; k++)
-            if (nsyms == 0 || addrs[k] != syms[nsyms - 1].addr)
-                syms[nsyms++].addr = addrs[k];
-        free(addrs);
-        /* a trace of `rtmem record` names the program's load range: a PIE's
-         * addresses go to addr2line relative to its load bias */
-        if (in.have_exe && sym_elf_is_pie(elf))
-            for (size_t k = 0; k < nsyms; k++)
-                if (syms[k].addr >= in.exe_lo && syms[k].addr < in.exe_hi)
-                    syms[k].query = syms[k].addr - in.exe_base;
-        if (sym_resolve(tool, elf, syms, nsyms, err, sizeof err) != 0) {
-            rtm_esc_msg(stderr, "rtmem leaks: %s", err);
-            free(syms);
-            free(leaks);
-            free(groups);
+            lk_leaks_free(&table);
             lk_input_free(&in);
             return 2;
         }
@@ -356,7 +192,7 @@ int rtm_cmd_leaks(int argc, char **argv)
             rtm_json_key(&j, "callers");
             rtm_json_begin_array(&j);
             for (unsigned k = 0; k < G->first->ncallers; k++) {
-                const sym_entry_t *e = syms ? find_sym(syms, nsyms, G->first->callers[k]) : NULL;
+                const sym_entry_t *e = syms ? lk_find_sym(syms, nsyms, G->first->callers[k]) : NULL;
                 rtm_json_begin_object(&j);
                 rtm_json_key(&j, "addr");
                 rtm_json_hex(&j, G->first->callers[k]);
@@ -426,7 +262,7 @@ int rtm_cmd_leaks(int argc, char **argv)
                 rtm_esc_line(o, G->first->site);
             }
             for (unsigned k = 0; k < G->first->ncallers; k++) {
-                const sym_entry_t *e = syms ? find_sym(syms, nsyms, G->first->callers[k]) : NULL;
+                const sym_entry_t *e = syms ? lk_find_sym(syms, nsyms, G->first->callers[k]) : NULL;
                 fprintf(o, "    %s 0x%08llx", k ? "<-" : "at", (unsigned long long)G->first->callers[k]);
                 if (e) {
                     fputs("  ", o);
@@ -442,8 +278,7 @@ int rtm_cmd_leaks(int argc, char **argv)
         }
     }
     free(syms);
-    free(leaks);
-    free(groups);
+    lk_leaks_free(&table);
     lk_input_free(&in);
     if (in.cut_off) {
         rtm_esc_msg(stderr, "%s: warning: incomplete dump (%s): exit %d", in.name, in.cut_reason,

@@ -22,6 +22,9 @@ static const command_t commands[] = {
 #endif
     {"replay", rtm_cmd_replay, "run a trace against a real rtmem heap"},
     {"compare", rtm_cmd_compare, "all strategies side by side, minimum heap size, recommendation"},
+#ifdef RTMEM_TOOL_HAVE_LEAKS
+    {"report", rtm_cmd_report, "one HTML page with charts from telemetry, traces and dumps"},
+#endif
     {"top", rtm_cmd_top, "live terminal view of telemetry from a serial port, file or pipe"},
 };
 

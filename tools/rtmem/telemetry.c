@@ -160,7 +160,7 @@ static int tm_value(tm_cursor_t *c, rtm_tm_member_t *m)
         return tm_string(c, &m->str, &m->str_len);
     }
     bool negative = tm_eat(c, '-');
-    uint64_t x = 0;
+    uint64_t x = 0; /* gcc 12 -O2 sees a path where tm_uint leaves it unset */
     if (tm_uint(c, &x) != 0) {
         return -1;
     }

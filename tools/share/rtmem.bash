@@ -8,6 +8,7 @@ _rtmem_options() {
         leaks) echo "--elf --addr2line --since --json" ;;
         replay) echo "--strategy --size --regions --align --lenient --json --quiet -q" ;;
         compare) echo "--strategy --size --align --budget --jobs --lenient --json --quiet -q" ;;
+        report) echo "-o --output --elf --addr2line --budget" ;;
         top) echo "--baud" ;;
     esac
 }
@@ -17,7 +18,7 @@ _rtmem() {
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD - 1]}
     if [ "$COMP_CWORD" -eq 1 ]; then
-        mapfile -t COMPREPLY < <(compgen -W "record leaks replay compare top help --help --version" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "record leaks replay compare report top help --help --version" -- "$cur")
         return 0
     fi
     local cmd=${COMP_WORDS[1]}
@@ -44,7 +45,7 @@ _rtmem() {
             return 0 ;;
     esac
     if [ "$cmd" = help ]; then
-        mapfile -t COMPREPLY < <(compgen -W "record leaks replay compare top" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "record leaks replay compare report top" -- "$cur")
         return 0
     fi
     if [[ "$cur" == -* ]]; then
