@@ -3,8 +3,10 @@
 #
 # 1. Makes sure the tools are there (Debian 12): cmake gcc libc6-dev clang gcc-multilib
 #    libcmocka-dev libcmocka-dev:i386 pkg-config make python3 python3-yaml chromium
-#    (+ clang's sanitizer runtime; python3 runs the packaging checks; chromium
-#    renders `rtmem report`'s page in tests/report_render.py). Missing ones are installed when running as root or with
+#    libncurses-dev libncurses-dev:i386 tmux (+ clang's sanitizer runtime; python3
+#    runs the packaging checks; chromium renders `rtmem report`'s page in
+#    tests/report_render.py; ncurses builds `rtmem top`, which tmux drives in its
+#    test). Missing ones are installed when running as root or with
 #    passwordless sudo; otherwise the exact apt commands are printed and the
 #    script exits 1. When everything is present nothing is installed.
 # 2. Builds and runs ctest in three configurations, under build/:
@@ -39,7 +41,8 @@ cd "$ROOT"
 JOBS=${RTMEM_JOBS:-2}
 CONFIGS=${RTMEM_TEST_CONFIGS:-gcc san m32 tsan fuzz cortex-m}
 PACKAGES=(cmake gcc libc6-dev clang libclang-rt-dev gcc-multilib libcmocka-dev libcmocka-dev:i386
-          pkg-config make python3 python3-yaml chromium)
+          pkg-config make python3 python3-yaml chromium libncurses-dev libncurses-dev:i386
+          tmux)
 
 # --- 1. tools ---------------------------------------------------------------
 # shellcheck source=scripts/lib.sh

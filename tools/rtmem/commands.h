@@ -10,5 +10,6 @@ int rtm_cmd_leaks(int argc, char **argv);
 int rtm_cmd_record(int argc, char **argv);
 int rtm_cmd_report(int argc, char **argv);
 int rtm_cmd_export(int argc, char **argv);
+int rtm_cmd_top(int argc, char **argv);
 
 #endif

@@ -26,6 +26,7 @@ static const command_t commands[] = {
 #ifdef RTMEM_TOOL_HAVE_LEAKS
     {"report", rtm_cmd_report, "one HTML page with charts from telemetry, traces and dumps"},
 #endif
+    {"top", rtm_cmd_top, "live terminal view of telemetry from a serial port, file or pipe"},
 };
 
 #define COMMAND_COUNT (sizeof commands / sizeof commands[0])

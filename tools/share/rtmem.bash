@@ -10,6 +10,7 @@ _rtmem_options() {
         replay) echo "--strategy --size --regions --align --lenient --json --quiet -q" ;;
         compare) echo "--strategy --size --align --budget --jobs --lenient --json --quiet -q" ;;
         report) echo "-o --output --elf --addr2line --budget" ;;
+        top) echo "--baud" ;;
     esac
 }
 
@@ -18,7 +19,7 @@ _rtmem() {
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD - 1]}
     if [ "$COMP_CWORD" -eq 1 ]; then
-        mapfile -t COMPREPLY < <(compgen -W "record leaks export replay compare report help --help --version" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "record leaks export replay compare report top help --help --version" -- "$cur")
         return 0
     fi
     local cmd=${COMP_WORDS[1]}
@@ -44,6 +45,9 @@ _rtmem() {
         --regions)
             mapfile -t COMPREPLY < <(compgen -W "esp32 esp32s3 stm32h743 rp2040 generic" -- "$cur")
             return 0 ;;
+        --baud)
+            mapfile -t COMPREPLY < <(compgen -W "9600 19200 38400 57600 115200 230400 460800 921600" -- "$cur")
+            return 0 ;;
         --size | --align | --since | --budget | --jobs)
             return 0 ;;
         -o | --output | --elf | --addr2line)
@@ -51,7 +55,7 @@ _rtmem() {
             return 0 ;;
     esac
     if [ "$cmd" = help ]; then
-        mapfile -t COMPREPLY < <(compgen -W "record leaks export replay compare report" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "record leaks export replay compare report top" -- "$cur")
         return 0
     fi
     if [[ "$cur" == -* ]]; then
