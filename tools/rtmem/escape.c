@@ -5,6 +5,20 @@
 #include <stdbool.h>
 #include <string.h>
 
+int rtm_hex_digit(int c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
 size_t rtm_utf8_seq_len(const unsigned char *s, size_t len)
 {
     if (len == 0) {

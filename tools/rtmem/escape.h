@@ -27,6 +27,10 @@
  * does not start one. len 0 gives 0. */
 size_t rtm_utf8_seq_len(const unsigned char *s, size_t len);
 
+/* The value of one hex digit (0-9, a-f, A-F), or -1: the one decoder of
+ * the readers' %XX, \u00XX and 0x forms. */
+int rtm_hex_digit(int c);
+
 /* Writes s[0..len) to f, escaped for a terminal. */
 void rtm_esc_write(FILE *f, const char *s, size_t len);
 

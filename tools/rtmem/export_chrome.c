@@ -268,20 +268,6 @@ static int input_fail(chrome_input_t *x, const char *fmt, ...)
     return -1;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* The value of field key= of a trace line, %XX decoded into out[cap]
  * (cut to fit); false when absent. Fields follow the required part, and
  * IDs, sizes and keys hold no '=', so " key=" starts the field. */
@@ -295,8 +281,8 @@ static bool trace_field(const char *line, const char *key, char *out, size_t cap
         const char *v = p + 2 + kl;
         size_t o = 0;
         while (*v != '\0' && *v != ' ' && o + 1u < cap) {
-            if (v[0] == '%' && hexval(v[1]) >= 0 && hexval(v[2]) >= 0) {
-                out[o++] = (char)(hexval(v[1]) * 16 + hexval(v[2]));
+            if (v[0] == '%' && rtm_hex_digit(v[1]) >= 0 && rtm_hex_digit(v[2]) >= 0) {
+                out[o++] = (char)(rtm_hex_digit(v[1]) * 16 + rtm_hex_digit(v[2]));
                 v += 3;
             } else {
                 out[o++] = *v++;

@@ -275,27 +275,16 @@ static int parse_u64(lk_input_t *in, const char **pp, uint64_t *out)
     return 0;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* "0x" followed by hex digits; wider than 64 bits sets in->number_overflow. */
 static int parse_hex(lk_input_t *in, const char **pp, uint64_t *out)
 {
     const char *p = *pp;
     uint64_t v = 0;
-    if (p[0] != '0' || (p[1] != 'x' && p[1] != 'X') || hexval((unsigned char)p[2]) < 0)
+    if (p[0] != '0' || (p[1] != 'x' && p[1] != 'X') || rtm_hex_digit((unsigned char)p[2]) < 0)
         return -1;
     p += 2;
     int d;
-    while ((d = hexval((unsigned char)*p)) >= 0) {
+    while ((d = rtm_hex_digit((unsigned char)*p)) >= 0) {
         if (v >> 60 != 0)
             in->number_overflow = 1;
         v = (v << 4) | (uint64_t)d;
@@ -332,9 +321,9 @@ static void copy_unescaped(char *dst, size_t cap, const char *src, size_t len)
 {
     size_t o = 0;
     for (size_t i = 0; i < len && o + 1 < cap; i++) {
-        if (src[i] == '%' && i + 2 < len + 0 && hexval((unsigned char)src[i + 1]) >= 0 &&
-            hexval((unsigned char)src[i + 2]) >= 0) {
-            dst[o++] = (char)(hexval((unsigned char)src[i + 1]) * 16 + hexval((unsigned char)src[i + 2]));
+        if (src[i] == '%' && i + 2 < len + 0 && rtm_hex_digit((unsigned char)src[i + 1]) >= 0 &&
+            rtm_hex_digit((unsigned char)src[i + 2]) >= 0) {
+            dst[o++] = (char)(rtm_hex_digit((unsigned char)src[i + 1]) * 16 + rtm_hex_digit((unsigned char)src[i + 2]));
             i += 2;
         } else {
             dst[o++] = src[i];

@@ -41,20 +41,6 @@ static int tm_fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-static int tm_hex(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 static bool tm_eat(tm_cursor_t *c, char ch)
 {
     if (c->p < c->end && *c->p == ch) {
@@ -96,7 +82,7 @@ static int tm_string(tm_cursor_t *c, const char **s, size_t *slen)
             if (e == 'u') {
                 int h[4];
                 for (int i = 0; i < 4; i++) {
-                    h[i] = c->p + i < c->end ? tm_hex(c->p[i]) : -1;
+                    h[i] = c->p + i < c->end ? rtm_hex_digit(c->p[i]) : -1;
                 }
                 if (h[0] != 0 || h[1] != 0 || h[2] < 0 || h[2] > 7 || h[3] < 0) {
                     return tm_fail(c->err, c->errlen, "escape other than \\u0001-\\u007f");

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
+
 /* ------------------------------------------------------------------ */
 /* Line parser                                                         */
 
@@ -165,20 +167,6 @@ static int parse_header(const char *line, size_t len, char *err, size_t errlen)
 static int parse_plain_line(const char *line, size_t len, rtm_trace_event_t *ev, char *err,
                             size_t errlen);
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 int rtm_telemetry_trace_line(const char *line, size_t len, char *out, size_t outlen, char *err,
                              size_t errlen)
 {
@@ -220,7 +208,7 @@ int rtm_telemetry_trace_line(const char *line, size_t len, char *out, size_t out
             if (c == 'u') {
                 int h[4];
                 for (int i = 0; i < 4; i++) {
-                    h[i] = p + i < end ? hex_digit(p[i]) : -1;
+                    h[i] = p + i < end ? rtm_hex_digit(p[i]) : -1;
                 }
                 if (h[0] != 0 || h[1] != 0 || h[2] < 0 || h[3] < 0) {
                     return fail(err, errlen, "telemetry escape other than \\u00XX");
