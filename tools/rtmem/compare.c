@@ -730,33 +730,6 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* TIMED_RUNS timed runs at w->run_size; w->run keeps the one whose median
- * is the median of the medians. 0, or 2 with err filled. */
-static int timed_runs(const rtm_trace_src_t *src, const rtm_replay_opts_t *base, row_t *w,
-                      rtm_replay_result_t *scratch, char *err, size_t errlen)
-{
-    uint64_t med[TIMED_RUNS];
-    rtm_replay_opts_t o = *base;
-    o.heap_size = w->run_size;
-    o.timing = true;
-    o.deadline_ns = 0;
-    for (unsigned i = 0; i < TIMED_RUNS; i++) {
-        if (rtm_replay_src(src, &o, scratch, err, errlen) != 0) {
-            return 2;
-        }
-        med[i] = rtm_hist_quantile(&scratch->hist, 0.5);
-        if (i == 0) {
-            w->run = *scratch;
-        }
-    }
-    uint64_t sorted[TIMED_RUNS];
-    memcpy(sorted, med, sizeof sorted);
-    qsort(sorted, TIMED_RUNS, sizeof sorted[0], cmp_u64);
-    w->median_ns = sorted[TIMED_RUNS / 2u];
-    w->ran = true;
-    return 0;
-}
-
 /* One trace's shared inputs for the rows. */
 typedef struct trace_ctx {
     rtm_trace_src_t src;      /* loaded once: workers share it (fork, copy-on-write) */
@@ -768,13 +741,15 @@ typedef struct trace_ctx {
     uint64_t fastest_search;  /* its search's CPU time */
 } trace_ctx_t;
 
-/* The search and timed runs of one strategy on one trace. 0, or 2 with
- * err filled. */
+/* The search of one strategy on one trace (its timed runs come later, in
+ * timed_all). 0, or 2 with err filled. */
 static int measure_row(const trace_ctx_t *t, row_t *w, size_t index, rtm_replay_result_t *scratch,
                        char *err, size_t errlen)
 {
     const rtm_compare_opts_t *c = t->opts;
-    double per_row = c->progress_span / (double)t->nrows;
+    /* The searches take the first 90% of the trace's progress, the timed
+     * runs the rest. */
+    double per_row = 0.9 * c->progress_span / (double)t->nrows;
     size_t system_size = c->system_size != 0 ? c->system_size : RTM_REPLAY_DEFAULT_SIZE;
     rtm_replay_opts_t o = {
         .strategy = w->strategy,
@@ -782,9 +757,9 @@ static int measure_row(const trace_ctx_t *t, row_t *w, size_t index, rtm_replay_
         .align = c->align,
         .lenient = c->lenient,
         .progress = t->progress,
-        /* about 20 runs of a search, then the timed runs */
+        /* about 20 runs of a search */
         .progress_base = c->progress_base + per_row * (double)index,
-        .progress_span = per_row / 24.0,
+        .progress_span = per_row / 20.0,
         .mem_limit = c->mem_limit,
         .helpers = t->helpers,
     };
@@ -820,17 +795,74 @@ static int measure_row(const trace_ctx_t *t, row_t *w, size_t index, rtm_replay_
                     : w->min.over_cap && cap != 0   ? RTM_COMPARE_HOPELESS
                                                     : RTM_COMPARE_NONE;
     }
-    if (w->status != RTM_COMPARE_FOUND && w->status != RTM_COMPARE_NA) {
-        return 0;
-    }
-    o.progress_base = c->progress_base + per_row * ((double)index + 20.0 / 24.0);
-    if (timed_runs(&t->src, &o, w, scratch, err, errlen) != 0) {
-        if (w->strategy == RTM_SYSTEM) {
-            return 0; /* not compiled in (RTMEM_WITH_SYSTEM off): an empty row */
-        }
-        return 2;
-    }
+    (void)scratch; /* the timed runs come after every search: timed_all */
     return 0;
+}
+
+/* The timed runs of every row that has a size (TIMED_RUNS each at its
+ * run_size), after all searches and in this process, interleaved: run 1 of
+ * every row, then run 2, ... So no timed run shares the machine with a
+ * search in a worker, and a change of load while they run moves every row
+ * alike: the pick's time test compares like with like (issue 13, item 8).
+ * A row keeps the median of its runs' medians and its first run. A system
+ * row whose replay fails (RTMEM_WITH_SYSTEM off) stays without runs. 0, or
+ * 2 with err filled. */
+static int timed_all(const trace_ctx_t *t, row_t *rows, size_t n, rtm_replay_result_t *scratch,
+                     char *err, size_t errlen)
+{
+    const rtm_compare_opts_t *c = t->opts;
+    uint64_t(*med)[TIMED_RUNS] = calloc(n, sizeof *med);
+    bool *skip = calloc(n, sizeof *skip);
+    int status = 0;
+    if (med == NULL || skip == NULL) {
+        (void)snprintf(err, errlen, "out of memory");
+        status = 2;
+    }
+    for (unsigned i = 0; i < TIMED_RUNS && status == 0; i++) {
+        for (size_t k = 0; k < n && status == 0; k++) {
+            row_t *w = &rows[k];
+            if (skip[k] || (w->status != RTM_COMPARE_FOUND && w->status != RTM_COMPARE_NA)) {
+                continue;
+            }
+            rtm_replay_opts_t o = {
+                .strategy = w->strategy,
+                .heap_size = w->run_size,
+                .align = c->align,
+                .lenient = c->lenient,
+                .mem_limit = c->mem_limit,
+                .timing = true,
+            };
+            if (t->progress != NULL) {
+                double done = (double)(i * n + k) / (double)(TIMED_RUNS * n);
+                rtm_progress_update(t->progress,
+                                    c->progress_base + c->progress_span * (0.9 + 0.1 * done));
+            }
+            if (rtm_replay_src(&t->src, &o, scratch, err, errlen) != 0) {
+                if (w->strategy == RTM_SYSTEM) {
+                    skip[k] = true; /* not compiled in: an empty row */
+                    continue;
+                }
+                status = 2;
+                break;
+            }
+            med[k][i] = rtm_hist_quantile(&scratch->hist, 0.5);
+            if (i == 0) {
+                w->run = *scratch;
+            }
+        }
+    }
+    for (size_t k = 0; k < n && status == 0; k++) {
+        row_t *w = &rows[k];
+        if (skip[k] || (w->status != RTM_COMPARE_FOUND && w->status != RTM_COMPARE_NA)) {
+            continue;
+        }
+        qsort(med[k], TIMED_RUNS, sizeof med[k][0], cmp_u64);
+        w->median_ns = med[k][TIMED_RUNS / 2u];
+        w->ran = true;
+    }
+    free(med);
+    free(skip);
+    return status;
 }
 
 /* What a worker process sends back: its row, or an error. */
@@ -1035,6 +1067,9 @@ int rtm_compare_trace(const char *path, const rtm_compare_opts_t *o, rtm_compare
             t.fastest_search = rows[0].search_cpu_ns;
         }
         status = measure_rest(&t, rows + 1, n - 1u, o->jobs, scratch, err, errlen);
+        if (status == 0) {
+            status = timed_all(&t, rows, n, scratch, err, errlen);
+        }
     }
     free(scratch);
     if (t.helpers != NULL) {
