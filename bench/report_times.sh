@@ -118,9 +118,9 @@ REPORT=$(
     printf '%s' "$ROWS"
     echo
     echo "Goal: a report of a 2.4M-event trace in under 30 s (wall): **$VERDICT**. The"
-    echo "CPU time is the work; the wall time grows with the machine's load (above), and"
-    echo "the comparison's budget is wall time, so a loaded machine shows fewer strategies"
-    echo "and high-water marks instead of checked minima. Every chart is down-sampled to"
+    echo "CPU time is the work; the wall time grows with the machine's load (above). The"
+    echo "comparison's budget is CPU time (as compare's), so what the page shows hardly"
+    echo "depends on the load. Every chart is down-sampled to"
     echo "at most 1024 slices, so the page's size does not grow with the trace. \"too slow\""
     echo "is a strategy whose measuring replay did not finish in its share of the budget"
     echo "(docs/report.md)."

@@ -535,6 +535,47 @@ static void test_trace_analysis_tiny_budget_keeps_the_baseline(void **state)
     unlink(path);
 }
 
+/* A strategy far slower than tlsf on a trace is cut at its share of the
+ * budget, counted in CPU time as rtm_replay_opts_t's deadline is: best fit
+ * walks 8000 16-byte holes for each of 8000 64-byte requests (about 6e7
+ * list steps), tlsf serves each in O(1). With a 1 ns budget best fit gets
+ * twice tlsf's time, and its pace says it would need far more. */
+static void test_trace_analysis_cuts_a_slow_strategy(void **state)
+{
+    (void)state;
+    const char *path = in_dir("holes.trace");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "# rtmem-trace 1\n");
+    for (int i = 0; i < 16000; i++) {
+        fprintf(f, "a %d 16\n", i);
+    }
+    for (int i = 0; i < 16000; i += 2) {
+        fprintf(f, "f %d\n", i);
+    }
+    for (int i = 0; i < 8000; i++) {
+        fprintf(f, "a b%d 64\n", i);
+    }
+    fclose(f);
+    rtm_rep_trace_t *t = malloc(sizeof *t);
+    assert_non_null(t);
+    rtm_rep_trace_opts_t o = {.budget_ns = 1, .search = true};
+    assert_int_equal(rtm_rep_trace_analyze(t, path, &o), 0);
+    assert_true(t->strat[0].id == RTM_TLSF && t->strat[0].ran);
+    bool seen = false;
+    for (size_t k = 0; k < t->nstrat; k++) {
+        if (t->strat[k].id == RTM_BEST_FIT) {
+            seen = true;
+            assert_false(t->strat[k].ran);
+            assert_non_null(strstr(t->strat[k].why_text, "slow"));
+        }
+    }
+    assert_true(seen);
+    rtm_rep_trace_fini(t);
+    free(t);
+    unlink(path);
+}
+
 /* Two telemetry files are one stream; stdin works; the latest advice per
  * rule and source is kept; sections without data are left out. */
 static void test_report_inputs_merge(void **state)
@@ -682,6 +723,7 @@ int main(void)
         cmocka_unit_test(test_report_end_to_end),
         cmocka_unit_test(test_report_malformed_line_keeps_the_rest),
         cmocka_unit_test(test_trace_analysis_tiny_budget_keeps_the_baseline),
+        cmocka_unit_test(test_trace_analysis_cuts_a_slow_strategy),
         cmocka_unit_test(test_report_inputs_merge),
         cmocka_unit_test(test_report_trace_in_a_log),
         cmocka_unit_test(test_report_bad_elf),

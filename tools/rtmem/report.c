@@ -34,7 +34,7 @@ static const char report_usage[] =
     "  -o, --output FILE  the page (default report.html; '-' writes stdout)\n"
     "  --elf FILE         symbolize leak call sites with addr2line, as rtmem leaks does\n"
     "  --addr2line PATH   the addr2line to use\n"
-    "  --budget SECONDS   time for the strategy comparison per trace (default 5; 0: no\n"
+    "  --budget SECONDS   CPU time for the strategy comparison per trace (default 5; 0: no\n"
     "                     limit): one measuring replay per strategy (its high-water mark;\n"
     "                     tlsf's always completes), then rtmem compare's checked minimum\n"
     "                     search while time is left\n"

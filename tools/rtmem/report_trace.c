@@ -86,7 +86,7 @@ static int measure(rtm_rep_trace_t *t, rtm_rep_strategy_t *s, rtm_replay_result_
     for (;;) {
         rtm_replay_opts_t o = {.strategy = s->id, .heap_size = size, .timing = true,
                                .stop_on_fail = true, .deadline_ns = deadline_ns};
-        uint64_t t0 = rtm_tool_now_ns();
+        uint64_t t0 = rtm_tool_cpu_ns();
         if (rtm_replay_run(t->path, &o, r, err, sizeof err) != 0) {
             if (r->init_refused && ++refused < 64u) {
                 size += 16u; /* TLSF refuses a few sizes above its minimum */
@@ -95,7 +95,7 @@ static int measure(rtm_rep_trace_t *t, rtm_rep_strategy_t *s, rtm_replay_result_
             (void)snprintf(t->err, sizeof t->err, "%s", err);
             return 2;
         }
-        s->run_ns = rtm_tool_now_ns() - t0;
+        s->run_ns = rtm_tool_cpu_ns() - t0;
         if (r->timed_out) {
             (void)snprintf(s->why_text, sizeof s->why_text,
                            "too slow: its replay at %zu bytes did not finish within its share of "
@@ -262,7 +262,7 @@ int rtm_rep_trace_analyze(rtm_rep_trace_t *t, const char *path, const rtm_rep_tr
     if (r == NULL) {
         return -1;
     }
-    uint64_t t0 = rtm_tool_now_ns();
+    uint64_t t0 = rtm_tool_cpu_ns();
     for (int id = 0; id < (int)RTM_STRATEGY_COUNT; id++) {
         if ((rtm_strategy_id_t)id == RTM_SYSTEM) {
             continue; /* no bounded arena: nothing to size */
@@ -282,7 +282,7 @@ int rtm_rep_trace_analyze(rtm_rep_trace_t *t, const char *path, const rtm_rep_tr
          * first one's time (a loaded machine must not starve them all). */
         uint64_t deadline = 0;
         if (budget_ns != 0 && t->nstrat > 1u) {
-            uint64_t now = rtm_tool_now_ns();
+            uint64_t now = rtm_tool_cpu_ns();
             uint64_t spent = now - t0;
             uint64_t left = spent < budget_ns ? budget_ns - spent : 0u;
             uint64_t strategies_left = (uint64_t)(RTM_STRATEGY_COUNT - 1u - (t->nstrat - 1u));
@@ -302,7 +302,7 @@ int rtm_rep_trace_analyze(rtm_rep_trace_t *t, const char *path, const rtm_rep_tr
         if (!s->ran) {
             continue;
         }
-        uint64_t now = rtm_tool_now_ns();
+        uint64_t now = rtm_tool_cpu_ns();
         uint64_t spent = now - t0;
         if (!opts->search) {
             s->why = "high-water mark of one replay (no checked search asked)";
@@ -331,7 +331,7 @@ int rtm_rep_trace_analyze(rtm_rep_trace_t *t, const char *path, const rtm_rep_tr
         }
     }
     free(r);
-    t->compare_ns = rtm_tool_now_ns() - t0;
+    t->compare_ns = rtm_tool_cpu_ns() - t0;
     t->compared = true;
     bool usable[RTM_STRATEGY_COUNT], all_checked = true;
     size_t sizes[RTM_STRATEGY_COUNT];

@@ -40,7 +40,7 @@ typedef struct rtm_rep_strategy {
     size_t run_size;        /* its heap size */
     size_t high_water;      /* heap size - lowest free bytes in it */
     uint64_t median_ns;     /* its median time per operation */
-    uint64_t run_ns;        /* its wall time */
+    uint64_t run_ns;        /* its CPU time */
     bool checked;           /* min_size is a checked minimum (rtm_min_size_search) */
     size_t min_size;
     const char *why;        /* no checked minimum: why not */
@@ -77,7 +77,9 @@ typedef struct rtm_rep_trace {
 } rtm_rep_trace_t;
 
 typedef struct rtm_rep_trace_opts {
-    /* Wall time for the comparison (0: no limit). The first strategy's
+    /* CPU time for the comparison (0: no limit), as rtm_replay_opts_t's
+     * deadline counts it (rtm_tool_cpu_ns), so that the machine's load does
+     * not decide which strategies are shown. The first strategy's
      * measuring replay (tlsf) always runs to the end; each other one gets an
      * equal share of what is left, at least twice tlsf's time (one past it
      * is reported too slow); the checked searches get what remains. */
