@@ -46,18 +46,7 @@ if [ ! -x /usr/bin/time ]; then
 fi
 
 BUILD=build/bench
-CONFIG=(-S bench -B "$BUILD" -DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG"
-        -DRTMEM_BUILD_TOOLS=ON)
-if [ -n "${CC:-}" ]; then
-    CONFIG+=("-DCMAKE_C_COMPILER=$CC")
-fi
-mkdir -p build
-if ! cmake "${CONFIG[@]}" >build/leaks_rss.log 2>&1 ||
-    ! cmake --build "$BUILD" -j 2 --target rtmem_tool gen_leaks_stream >>build/leaks_rss.log 2>&1; then
-    tail -n 40 build/leaks_rss.log >&2
-    echo "leaks_rss.sh: build failed (build/leaks_rss.log)" >&2
-    exit 1
-fi
+rtm_bench_build leaks_rss.sh rtmem_tool gen_leaks_stream
 RTMEM="$BUILD/rtmem/tools/rtmem"
 GEN="$BUILD/gen_leaks_stream"
 WORK=$(mktemp -d)

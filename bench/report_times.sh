@@ -39,18 +39,7 @@ if [ ! -x /usr/bin/time ]; then
 fi
 
 BUILD=build/bench
-CONFIG=(-S bench -B "$BUILD" -DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG"
-        -DRTMEM_BUILD_TOOLS=ON)
-if [ -n "${CC:-}" ]; then
-    CONFIG+=("-DCMAKE_C_COMPILER=$CC")
-fi
-mkdir -p build
-if ! cmake "${CONFIG[@]}" >build/report_times.log 2>&1 ||
-    ! cmake --build "$BUILD" -j 2 --target rtmem_tool gen_compare_trace >>build/report_times.log 2>&1; then
-    tail -n 40 build/report_times.log >&2
-    echo "report_times.sh: build failed (build/report_times.log)" >&2
-    exit 1
-fi
+rtm_bench_build report_times.sh rtmem_tool gen_compare_trace
 RTMEM="$BUILD/rtmem/tools/rtmem"
 GEN="$BUILD/gen_compare_trace"
 WORK=$(mktemp -d)

@@ -85,3 +85,25 @@ rtm_update_section() {
     cat "$tmp" >"$file"
     rm -f "$tmp"
 }
+
+# rtm_bench_build SCRIPT TARGET...: builds the rtmem tool and bench programs
+# in build/bench (Release, -O2; $CC when set), the log in build/SCRIPT.log
+# (SCRIPT without .sh). On failure prints the log's tail and exits 1. The
+# build of bench/leaks_rss.sh, compare_times.sh and report_times.sh.
+rtm_bench_build() {
+    local script=$1
+    shift
+    local log="build/${script%.sh}.log"
+    local config=(-S bench -B build/bench -DCMAKE_BUILD_TYPE=Release
+                  "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG" -DRTMEM_BUILD_TOOLS=ON)
+    if [ -n "${CC:-}" ]; then
+        config+=("-DCMAKE_C_COMPILER=$CC")
+    fi
+    mkdir -p build
+    if ! cmake "${config[@]}" >"$log" 2>&1 ||
+        ! cmake --build build/bench -j 2 --target "$@" >>"$log" 2>&1; then
+        tail -n 40 "$log" >&2
+        echo "$script: build failed ($log)" >&2
+        exit 1
+    fi
+}
