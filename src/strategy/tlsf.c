@@ -218,11 +218,35 @@ typedef struct view {
     uint32_t fl_count;
 } view_t;
 
+/* The view of heap t, whose granularity is 2^gshift. The hot paths pass
+ * a constant gshift for a heap at the default granularity (see
+ * at_default_granularity), which turns the mask, the shifts and the
+ * minimum span into immediates and frees three registers. */
+static RTM_TLSF_INLINE view_t view_with(tlsf_t *t, uint32_t gshift)
+{
+    uint32_t g = 1u << gshift;
+    view_t v = {t,      base_of(t), heads(t), block_map(t), t->first,
+                t->end, g > TLSF_MIN_SPAN ? g : TLSF_MIN_SPAN, g - 1u, gshift, t->fl_count};
+    return v;
+}
+
 static inline view_t view_of(tlsf_t *t)
 {
-    view_t v = {t,      base_of(t),  heads(t),           block_map(t), t->first,
-                t->end, t->min_span, t->granularity - 1u, t->gshift,   t->fl_count};
-    return v;
+    return view_with(t, t->gshift);
+}
+
+/* Whether to run a hot path's copy built for the default granularity
+ * (RTM_DEFAULT_ALIGN, the granularity of every heap that does not ask for
+ * another): always false in a build for size (-Os), which keeps one copy
+ * of each path. */
+static inline bool at_default_granularity(const tlsf_t *t)
+{
+#if defined(__OPTIMIZE_SIZE__)
+    (void)t;
+    return false;
+#else
+    return t->gshift == UNIT_SHIFT;
+#endif
 }
 
 /* Size class of a span (>= min_span) as one index, fl * SL_COUNT + sl.
@@ -652,15 +676,15 @@ static rtm_fail_reason_t failure_reason(const tlsf_t *t, size_t size, uint32_t n
     return t->stats.free_bytes < size ? RTM_FAIL_NO_MEMORY : RTM_FAIL_FRAGMENTED;
 }
 
-static RTM_TLSF_INLINE void *alloc_in(void *arena, size_t size, size_t alignment,
-                                      rtm_fail_reason_t *why)
+/* An allocation on heap t of granularity 2^gshift. */
+static RTM_TLSF_INLINE void *alloc_in(tlsf_t *t, size_t size, size_t alignment,
+                                      rtm_fail_reason_t *why, uint32_t gshift)
 {
-    tlsf_t *t = arena;
-    uint32_t need = rtm_blk_span_for(size, t->granularity, t->min_span);
+    view_t v = view_with(t, gshift);
+    uint32_t need = rtm_blk_span_for(size, v.gmask + 1u, v.min_span);
     void *p = NULL;
-    if (need != 0 && need <= t->end - t->first) {
-        if (alignment <= t->granularity) {
-            view_t v = view_of(t);
+    if (need != 0 && need <= v.end - v.first) {
+        if (alignment <= v.gmask + 1u) {
             uint32_t cls;
             uint32_t b = find_free(&v, need, &cls);
             if (b != 0) {
@@ -686,14 +710,20 @@ static RTM_TLSF_INLINE void *alloc_in(void *arena, size_t size, size_t alignment
 
 static void *tlsf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
 {
-    return alloc_in(arena, size, alignment, why);
+    tlsf_t *t = arena;
+    if (at_default_granularity(t)) {
+        return alloc_in(t, size, alignment, why, UNIT_SHIFT);
+    }
+    return alloc_in(t, size, alignment, why, t->gshift);
 }
 
 static void *tlsf_alloc_plain(void *arena, size_t size)
 {
+    tlsf_t *t = arena;
     rtm_fail_reason_t why;
-    void *p = alloc_in(arena, size, 0, &why);
-    return rtm_plain_allocated(arena, p, ((tlsf_t *)arena)->stats.free_bytes);
+    void *p = at_default_granularity(t) ? alloc_in(t, size, 0, &why, UNIT_SHIFT)
+                                        : alloc_in(t, size, 0, &why, t->gshift);
+    return rtm_plain_allocated(arena, p, t->stats.free_bytes);
 }
 
 /* Is span a plausible span for a header at h? Never lets a read leave the
@@ -887,13 +917,15 @@ static RTM_NOINLINE rtm_ptr_status_t validate_free_slow(void *arena, void *ptr, 
  * passes is exactly a pointer classify accepts; everything else goes to
  * classify for the verdict. A build for size (-Os) goes to classify at
  * once. */
-static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_in(void *arena, void *ptr, size_t *usable)
+static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_in(void *arena, void *ptr, size_t *usable,
+                                                         uint32_t gshift)
 {
 #if defined(__OPTIMIZE_SIZE__)
     /* A build for size keeps one copy: classify's. */
+    (void)gshift;
     return validate_free_slow(arena, ptr, usable);
 #else
-    view_t v = view_of(arena);
+    view_t v = view_with(arena, gshift);
     uintptr_t rel = (uintptr_t)ptr - (uintptr_t)v.base - v.first - RTM_BLK_HDR;
     if (rel >= (uintptr_t)(v.end - v.first - RTM_BLK_HDR) || (rel & v.gmask) != 0) {
         return validate_free_slow(arena, ptr, usable);
@@ -928,13 +960,21 @@ static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_in(void *arena, void *ptr,
 
 static rtm_ptr_status_t tlsf_validate_free(void *arena, void *ptr, size_t *usable)
 {
-    return validate_free_in(arena, ptr, usable);
+    tlsf_t *t = arena;
+    if (at_default_granularity(t)) {
+        return validate_free_in(t, ptr, usable, UNIT_SHIFT);
+    }
+    return validate_free_in(t, ptr, usable, t->gshift);
 }
 
 static rtm_ptr_status_t tlsf_free_plain(void *arena, void *ptr)
 {
+    tlsf_t *t = arena;
     size_t usable;
-    return rtm_plain_freed(arena, ptr, validate_free_in(arena, ptr, &usable));
+    rtm_ptr_status_t st = at_default_granularity(t)
+                              ? validate_free_in(t, ptr, &usable, UNIT_SHIFT)
+                              : validate_free_in(t, ptr, &usable, t->gshift);
+    return rtm_plain_freed(arena, ptr, st);
 }
 
 static bool tlsf_resize(void *arena, void *ptr, size_t size)
