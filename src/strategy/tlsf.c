@@ -218,21 +218,22 @@ typedef struct view {
     uint32_t fl_count;
 } view_t;
 
-/* The view of heap t, whose granularity is 2^gshift. The hot paths pass
- * a constant gshift for a heap at the default granularity (see
- * at_default_granularity), which turns the mask, the shifts and the
- * minimum span into immediates and frees three registers. */
-static RTM_TLSF_INLINE view_t view_with(tlsf_t *t, uint32_t gshift)
+static inline view_t view_of(tlsf_t *t)
 {
-    uint32_t g = 1u << gshift;
-    view_t v = {t,      base_of(t), heads(t), block_map(t), t->first,
-                t->end, g > TLSF_MIN_SPAN ? g : TLSF_MIN_SPAN, g - 1u, gshift, t->fl_count};
+    view_t v = {t,      base_of(t),  heads(t),           block_map(t), t->first,
+                t->end, t->min_span, t->granularity - 1u, t->gshift,   t->fl_count};
     return v;
 }
 
-static inline view_t view_of(tlsf_t *t)
+/* view_of for a heap at the default granularity: the mask, the shifts and
+ * the minimum span become immediates, which frees three registers on the
+ * hot paths. */
+static RTM_TLSF_INLINE view_t view_at_default(tlsf_t *t)
 {
-    return view_with(t, t->gshift);
+    view_t v = {t,      base_of(t), heads(t), block_map(t), t->first,
+                t->end, RTM_DEFAULT_ALIGN > TLSF_MIN_SPAN ? RTM_DEFAULT_ALIGN : TLSF_MIN_SPAN,
+                RTM_DEFAULT_ALIGN - 1u, UNIT_SHIFT, t->fl_count};
+    return v;
 }
 
 /* Whether to run a hot path's copy built for the default granularity
@@ -676,27 +677,29 @@ static rtm_fail_reason_t failure_reason(const tlsf_t *t, size_t size, uint32_t n
     return t->stats.free_bytes < size ? RTM_FAIL_NO_MEMORY : RTM_FAIL_FRAGMENTED;
 }
 
-/* An allocation on heap t of granularity 2^gshift. */
-static RTM_TLSF_INLINE void *alloc_in(tlsf_t *t, size_t size, size_t alignment,
-                                      rtm_fail_reason_t *why, uint32_t gshift)
+/* An allocation on heap t; at_default (a constant at every call) says
+ * whether t is at the default granularity. */
+static RTM_TLSF_INLINE void *alloc_in(tlsf_t *t, bool at_default, size_t size, size_t alignment,
+                                      rtm_fail_reason_t *why)
 {
-    view_t v = view_with(t, gshift);
-    uint32_t need = rtm_blk_span_for(size, v.gmask + 1u, v.min_span);
+    view_t view = at_default ? view_at_default(t) : view_of(t);
+    const view_t *v = &view;
+    uint32_t need = rtm_blk_span_for(size, v->gmask + 1u, v->min_span);
     void *p = NULL;
-    if (need != 0 && need <= v.end - v.first) {
-        if (alignment <= v.gmask + 1u) {
+    if (need != 0 && need <= v->end - v->first) {
+        if (alignment <= v->gmask + 1u) {
             uint32_t cls;
-            uint32_t b = find_free(&v, need, &cls);
+            uint32_t b = find_free(v, need, &cls);
             if (b != 0) {
                 /* A listed block is free with PREV_FREE clear: its header
                  * word is its span plus RTM_BLK_FREE. */
-                uint32_t span = vread(&v, b) - RTM_BLK_FREE;
-                if (v.heads[cls] == b) {
-                    list_pop(&v, b, cls);
+                uint32_t span = vread(v, b) - RTM_BLK_FREE;
+                if (v->heads[cls] == b) {
+                    list_pop(v, b, cls);
                 } else {
-                    list_remove(&v, b, span);
+                    list_remove(v, b, span);
                 }
-                p = take(&v, b, span, need, 0);
+                p = take(v, b, span, need, 0);
             }
         } else {
             p = alloc_aligned(t, need, alignment);
@@ -710,19 +713,22 @@ static RTM_TLSF_INLINE void *alloc_in(tlsf_t *t, size_t size, size_t alignment,
 
 static void *tlsf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
 {
-    tlsf_t *t = arena;
-    if (at_default_granularity(t)) {
-        return alloc_in(t, size, alignment, why, UNIT_SHIFT);
+    if (at_default_granularity(arena)) {
+        return alloc_in(arena, true, size, alignment, why);
     }
-    return alloc_in(t, size, alignment, why, t->gshift);
+    return alloc_in(arena, false, size, alignment, why);
 }
 
 static void *tlsf_alloc_plain(void *arena, size_t size)
 {
     tlsf_t *t = arena;
     rtm_fail_reason_t why;
-    void *p = at_default_granularity(t) ? alloc_in(t, size, 0, &why, UNIT_SHIFT)
-                                        : alloc_in(t, size, 0, &why, t->gshift);
+    void *p;
+    if (at_default_granularity(t)) {
+        p = alloc_in(t, true, size, 0, &why);
+    } else {
+        p = alloc_in(t, false, size, 0, &why);
+    }
     return rtm_plain_allocated(arena, p, t->stats.free_bytes);
 }
 
@@ -915,17 +921,10 @@ static RTM_NOINLINE rtm_ptr_status_t validate_free_slow(void *arena, void *ptr, 
  * not say its predecessor is free, a free successor's span sane, and a
  * free predecessor's footer leading to a free block that ends here. What
  * passes is exactly a pointer classify accepts; everything else goes to
- * classify for the verdict. A build for size (-Os) goes to classify at
- * once. */
-static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_in(void *arena, void *ptr, size_t *usable,
-                                                         uint32_t gshift)
+ * classify for the verdict. */
+static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_with(view_t v, void *ptr, size_t *usable)
 {
-#if defined(__OPTIMIZE_SIZE__)
-    /* A build for size keeps one copy: classify's. */
-    (void)gshift;
-    return validate_free_slow(arena, ptr, usable);
-#else
-    view_t v = view_with(arena, gshift);
+    void *arena = v.t;
     uintptr_t rel = (uintptr_t)ptr - (uintptr_t)v.base - v.first - RTM_BLK_HDR;
     if (rel >= (uintptr_t)(v.end - v.first - RTM_BLK_HDR) || (rel & v.gmask) != 0) {
         return validate_free_slow(arena, ptr, usable);
@@ -955,26 +954,32 @@ static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_in(void *arena, void *ptr,
     *usable = span - RTM_BLK_HDR;
     free_block(&v, h, word, next_word);
     return RTM_PTR_OK;
+}
+
+/* validate_free_with on a view made for the heap's granularity; a build
+ * for size (-Os) goes to classify at once. */
+static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_in(void *arena, void *ptr, size_t *usable)
+{
+#if defined(__OPTIMIZE_SIZE__)
+    /* A build for size keeps one copy: classify's. */
+    return validate_free_slow(arena, ptr, usable);
+#else
+    if (at_default_granularity(arena)) {
+        return validate_free_with(view_at_default(arena), ptr, usable);
+    }
+    return validate_free_with(view_of(arena), ptr, usable);
 #endif
 }
 
 static rtm_ptr_status_t tlsf_validate_free(void *arena, void *ptr, size_t *usable)
 {
-    tlsf_t *t = arena;
-    if (at_default_granularity(t)) {
-        return validate_free_in(t, ptr, usable, UNIT_SHIFT);
-    }
-    return validate_free_in(t, ptr, usable, t->gshift);
+    return validate_free_in(arena, ptr, usable);
 }
 
 static rtm_ptr_status_t tlsf_free_plain(void *arena, void *ptr)
 {
-    tlsf_t *t = arena;
     size_t usable;
-    rtm_ptr_status_t st = at_default_granularity(t)
-                              ? validate_free_in(t, ptr, &usable, UNIT_SHIFT)
-                              : validate_free_in(t, ptr, &usable, t->gshift);
-    return rtm_plain_freed(arena, ptr, st);
+    return rtm_plain_freed(arena, ptr, validate_free_in(arena, ptr, &usable));
 }
 
 static bool tlsf_resize(void *arena, void *ptr, size_t size)
