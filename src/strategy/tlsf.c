@@ -225,6 +225,31 @@ static inline view_t view_of(tlsf_t *t)
     return v;
 }
 
+/* view_of for a heap at the default granularity: the mask, the shifts and
+ * the minimum span become immediates, which frees three registers on the
+ * hot paths. */
+static RTM_TLSF_INLINE view_t view_at_default(tlsf_t *t)
+{
+    view_t v = {t,      base_of(t), heads(t), block_map(t), t->first,
+                t->end, RTM_DEFAULT_ALIGN > TLSF_MIN_SPAN ? RTM_DEFAULT_ALIGN : TLSF_MIN_SPAN,
+                RTM_DEFAULT_ALIGN - 1u, UNIT_SHIFT, t->fl_count};
+    return v;
+}
+
+/* Whether to run a hot path's copy built for the default granularity
+ * (RTM_DEFAULT_ALIGN, the granularity of every heap that does not ask for
+ * another): always false in a build for size (-Os), which keeps one copy
+ * of each path. */
+static inline bool at_default_granularity(const tlsf_t *t)
+{
+#if defined(__OPTIMIZE_SIZE__)
+    (void)t;
+    return false;
+#else
+    return t->gshift == UNIT_SHIFT;
+#endif
+}
+
 /* Size class of a span (>= min_span) as one index, fl * SL_COUNT + sl.
  * Below 2^FL_SHIFT: fl 0, and sl the span in units of RTM_DEFAULT_ALIGN.
  * Above, fl is 1 + the power of two above FL_SHIFT and sl the SL_LOG2 bits
@@ -652,27 +677,29 @@ static rtm_fail_reason_t failure_reason(const tlsf_t *t, size_t size, uint32_t n
     return t->stats.free_bytes < size ? RTM_FAIL_NO_MEMORY : RTM_FAIL_FRAGMENTED;
 }
 
-static RTM_TLSF_INLINE void *alloc_in(void *arena, size_t size, size_t alignment,
+/* An allocation on heap t; at_default (a constant at every call) says
+ * whether t is at the default granularity. */
+static RTM_TLSF_INLINE void *alloc_in(tlsf_t *t, bool at_default, size_t size, size_t alignment,
                                       rtm_fail_reason_t *why)
 {
-    tlsf_t *t = arena;
-    uint32_t need = rtm_blk_span_for(size, t->granularity, t->min_span);
+    view_t view = at_default ? view_at_default(t) : view_of(t);
+    const view_t *v = &view;
+    uint32_t need = rtm_blk_span_for(size, v->gmask + 1u, v->min_span);
     void *p = NULL;
-    if (need != 0 && need <= t->end - t->first) {
-        if (alignment <= t->granularity) {
-            view_t v = view_of(t);
+    if (need != 0 && need <= v->end - v->first) {
+        if (alignment <= v->gmask + 1u) {
             uint32_t cls;
-            uint32_t b = find_free(&v, need, &cls);
+            uint32_t b = find_free(v, need, &cls);
             if (b != 0) {
                 /* A listed block is free with PREV_FREE clear: its header
                  * word is its span plus RTM_BLK_FREE. */
-                uint32_t span = vread(&v, b) - RTM_BLK_FREE;
-                if (v.heads[cls] == b) {
-                    list_pop(&v, b, cls);
+                uint32_t span = vread(v, b) - RTM_BLK_FREE;
+                if (v->heads[cls] == b) {
+                    list_pop(v, b, cls);
                 } else {
-                    list_remove(&v, b, span);
+                    list_remove(v, b, span);
                 }
-                p = take(&v, b, span, need, 0);
+                p = take(v, b, span, need, 0);
             }
         } else {
             p = alloc_aligned(t, need, alignment);
@@ -686,14 +713,23 @@ static RTM_TLSF_INLINE void *alloc_in(void *arena, size_t size, size_t alignment
 
 static void *tlsf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
 {
-    return alloc_in(arena, size, alignment, why);
+    if (at_default_granularity(arena)) {
+        return alloc_in(arena, true, size, alignment, why);
+    }
+    return alloc_in(arena, false, size, alignment, why);
 }
 
 static void *tlsf_alloc_plain(void *arena, size_t size)
 {
+    tlsf_t *t = arena;
     rtm_fail_reason_t why;
-    void *p = alloc_in(arena, size, 0, &why);
-    return rtm_plain_allocated(arena, p, ((tlsf_t *)arena)->stats.free_bytes);
+    void *p;
+    if (at_default_granularity(t)) {
+        p = alloc_in(t, true, size, 0, &why);
+    } else {
+        p = alloc_in(t, false, size, 0, &why);
+    }
+    return rtm_plain_allocated(arena, p, t->stats.free_bytes);
 }
 
 /* Is span a plausible span for a header at h? Never lets a read leave the
@@ -885,15 +921,10 @@ static RTM_NOINLINE rtm_ptr_status_t validate_free_slow(void *arena, void *ptr, 
  * not say its predecessor is free, a free successor's span sane, and a
  * free predecessor's footer leading to a free block that ends here. What
  * passes is exactly a pointer classify accepts; everything else goes to
- * classify for the verdict. A build for size (-Os) goes to classify at
- * once. */
-static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_in(void *arena, void *ptr, size_t *usable)
+ * classify for the verdict. */
+static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_with(view_t v, void *ptr, size_t *usable)
 {
-#if defined(__OPTIMIZE_SIZE__)
-    /* A build for size keeps one copy: classify's. */
-    return validate_free_slow(arena, ptr, usable);
-#else
-    view_t v = view_of(arena);
+    void *arena = v.t;
     uintptr_t rel = (uintptr_t)ptr - (uintptr_t)v.base - v.first - RTM_BLK_HDR;
     if (rel >= (uintptr_t)(v.end - v.first - RTM_BLK_HDR) || (rel & v.gmask) != 0) {
         return validate_free_slow(arena, ptr, usable);
@@ -923,6 +954,20 @@ static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_in(void *arena, void *ptr,
     *usable = span - RTM_BLK_HDR;
     free_block(&v, h, word, next_word);
     return RTM_PTR_OK;
+}
+
+/* validate_free_with on a view made for the heap's granularity; a build
+ * for size (-Os) goes to classify at once. */
+static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_in(void *arena, void *ptr, size_t *usable)
+{
+#if defined(__OPTIMIZE_SIZE__)
+    /* A build for size keeps one copy: classify's. */
+    return validate_free_slow(arena, ptr, usable);
+#else
+    if (at_default_granularity(arena)) {
+        return validate_free_with(view_at_default(arena), ptr, usable);
+    }
+    return validate_free_with(view_of(arena), ptr, usable);
 #endif
 }
 
