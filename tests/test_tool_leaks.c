@@ -20,6 +20,7 @@
 #include "leaks.h"
 #include "leaks_parse.h"
 #include "symbolize.h"
+#include "support/tool_capture.h"
 
 #define P(x) ((void *)(uintptr_t)(x))
 
@@ -78,21 +79,8 @@ static int run_leaks(const char *file, const char *opt1, const char *opt2, const
     argv[argc] = NULL;
     char cap_path[300];
     snprintf(cap_path, sizeof cap_path, "%s.out", tmp_path);
-    fflush(stdout);
-    int saved = dup(1);
-    FILE *c = fopen(cap_path, "w+");
-    assert_non_null(c);
-    dup2(fileno(c), 1);
-    int rc = rtm_cmd_leaks(argc, argv);
-    fflush(stdout);
-    dup2(saved, 1);
-    close(saved);
-    rewind(c);
-    size_t n = fread(out, 1, cap - 1, c);
-    out[n] = '\0';
-    fclose(c);
-    remove(cap_path);
-    return rc;
+    const ts_capture_t c = {.out_path = cap_path, .out = out, .out_cap = cap};
+    return ts_capture_command(&c, rtm_cmd_leaks, argc, argv);
 }
 
 /* --- ESP-IDF up to v5.0: "%u allocations trace (%u entry buffer)" ------------ */
