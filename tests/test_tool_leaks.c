@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "leaks.h"
@@ -889,6 +890,59 @@ static void test_truncated_elf_header(void **state)
     remove(path);
 }
 
+/* A PATH directory too long for the found name's 1024 bytes is passed over:
+ * cut at 1023 bytes, "DIR/fakename" would name the program planted at
+ * exactly that path, and it would be run as addr2line. */
+static void test_addr2line_long_path_entry(void **state)
+{
+    (void)state;
+    char planted[1024], dirs[8][1024];
+    size_t ndirs = 0;
+    int len = snprintf(planted, sizeof planted, "/tmp/rtm_pathcut_%ld", (long)getpid());
+    assert_int_equal(mkdir(planted, 0700), 0);
+    memcpy(dirs[ndirs++], planted, sizeof planted);
+    /* directories of 200-byte names down to 1023 bytes in all: the last
+     * component is the program */
+    while (len < 1023) {
+        size_t part = 1023u - (size_t)len - 1u > 200u ? 200u : 1023u - (size_t)len - 1u;
+        planted[len++] = '/';
+        memset(planted + len, 'd', part);
+        len += (int)part;
+        planted[len] = '\0';
+        if (len < 1023) {
+            assert_int_equal(mkdir(planted, 0700), 0);
+            memcpy(dirs[ndirs++], planted, sizeof planted);
+        }
+    }
+    assert_int_equal(strlen(planted), 1023);
+    FILE *f = fopen(planted, "w");
+    assert_non_null(f);
+    fputs("#!/bin/sh\nexit 0\n", f);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(chmod(planted, 0700), 0);
+    assert_int_equal(access(planted, X_OK), 0);
+
+    static char entry[1100];
+    (void)snprintf(entry, sizeof entry, "%s/more", planted);
+    const char *old = getenv("PATH");
+    static char saved[8192];
+    (void)snprintf(saved, sizeof saved, "%s", old != NULL ? old : "");
+    assert_int_equal(setenv("PATH", entry, 1), 0);
+    char err[256] = "";
+    const char *tool = sym_pick_addr2line("/nonexistent.elf", "fakename", err, sizeof err);
+    if (old != NULL) {
+        assert_int_equal(setenv("PATH", saved, 1), 0);
+    } else {
+        assert_int_equal(unsetenv("PATH"), 0);
+    }
+    assert_int_equal(remove(planted), 0);
+    while (ndirs > 0) {
+        assert_int_equal(rmdir(dirs[--ndirs]), 0);
+    }
+    assert_null(tool);
+    assert_string_equal(err, "fakename: not an executable");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -911,6 +965,7 @@ int main(void)
         cmocka_unit_test(test_idf_log_lines_mentioning_heap_trace),
         cmocka_unit_test(test_idf_generations),
         cmocka_unit_test(test_freed_records_released),
+        cmocka_unit_test(test_addr2line_long_path_entry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
