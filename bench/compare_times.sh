@@ -23,21 +23,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$ROOT/scripts/lib.sh"
 cd "$ROOT"
 
+rtm_bench_args "${BASH_SOURCE[0]}" yes "$@"
 BIG=2400000
-UPDATE_FILE=""
 MODE=""
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --quick) BIG=0; MODE=" --quick" ;;
-        --update)
-            [ $# -ge 2 ] || { echo "compare_times.sh: --update needs a file" >&2; exit 2; }
-            UPDATE_FILE=$2
-            shift ;;
-        -h|--help) sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "compare_times.sh: unknown argument '$1'" >&2; exit 2 ;;
-    esac
-    shift
-done
+if [ "$QUICK" -eq 1 ]; then
+    BIG=0
+    MODE=" --quick"
+fi
 
 BUILD=build/bench
 rtm_bench_build compare_times.sh rtmem_tool gen_compare_trace

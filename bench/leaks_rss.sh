@@ -24,21 +24,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$ROOT/scripts/lib.sh"
 cd "$ROOT"
 
+rtm_bench_args "${BASH_SOURCE[0]}" yes "$@"
 PAIRS=50000000
-UPDATE_FILE=""
 MODE=""
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --quick) PAIRS=1000000; MODE=" --quick" ;;
-        --update)
-            [ $# -ge 2 ] || { echo "leaks_rss.sh: --update needs a file" >&2; exit 2; }
-            UPDATE_FILE=$2
-            shift ;;
-        -h|--help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "leaks_rss.sh: unknown argument '$1'" >&2; exit 2 ;;
-    esac
-    shift
-done
+if [ "$QUICK" -eq 1 ]; then
+    PAIRS=1000000
+    MODE=" --quick"
+fi
 PAIRS=${RTMEM_LEAKS_PAIRS:-$PAIRS}
 if [ ! -x /usr/bin/time ]; then
     echo "leaks_rss.sh: /usr/bin/time is missing (Debian: apt-get install time)" >&2

@@ -21,18 +21,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$ROOT/scripts/lib.sh"
 cd "$ROOT"
 
-UPDATE_FILE=""
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --update)
-            [ $# -ge 2 ] || { echo "report_times.sh: --update needs a file" >&2; exit 2; }
-            UPDATE_FILE=$2
-            shift ;;
-        -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "report_times.sh: unknown argument '$1'" >&2; exit 2 ;;
-    esac
-    shift
-done
+rtm_bench_args "${BASH_SOURCE[0]}" no "$@"
 if [ ! -x /usr/bin/time ]; then
     echo "report_times.sh: needs GNU time (/usr/bin/time; Debian package time)" >&2
     exit 1

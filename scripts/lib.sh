@@ -107,3 +107,36 @@ rtm_bench_build() {
         exit 1
     fi
 }
+
+# rtm_bench_args SCRIPT QUICK ARG...: the command line of the benchmark
+# scripts bench/leaks_rss.sh, compare_times.sh and report_times.sh. SCRIPT is
+# the script's path ("${BASH_SOURCE[0]}"); QUICK is yes when it takes --quick.
+# Sets UPDATE_FILE (--update FILE; "" without it) and QUICK (1 after --quick,
+# else 0). -h/--help prints the script's opening comment (from its second
+# line to the first line that is not a comment) without the "# " and exits
+# 0; --update without a file or an argument it does not take is named on
+# stderr, exit 2.
+# shellcheck disable=SC2034 # UPDATE_FILE and QUICK are for the calling script
+rtm_bench_args() {
+    local script=$1 takes_quick=$2 name
+    name=$(basename "$script")
+    shift 2
+    UPDATE_FILE=""
+    QUICK=0
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --quick)
+                [ "$takes_quick" = yes ] || { echo "$name: unknown argument '$1'" >&2; exit 2; }
+                QUICK=1 ;;
+            --update)
+                [ $# -ge 2 ] || { echo "$name: --update needs a file" >&2; exit 2; }
+                UPDATE_FILE=$2
+                shift ;;
+            -h|--help)
+                awk 'NR > 1 && !/^#/ { exit } NR > 1' "$script" | sed 's/^# \{0,1\}//'
+                exit 0 ;;
+            *) echo "$name: unknown argument '$1'" >&2; exit 2 ;;
+        esac
+        shift
+    done
+}

@@ -26,8 +26,9 @@
 #include "cli.h"
 #include "commands.h"
 #include "json_out.h"
+#include "support/tool_capture.h"
 
-static char g_dir[64];
+static ts_scratch_t g_scratch;
 static char g_path[160];
 static char g_out[65536];
 static char g_err[65536];
@@ -35,15 +36,7 @@ static char g_err[65536];
 static int setup(void **state)
 {
     (void)state;
-    (void)snprintf(g_dir, sizeof g_dir, "/tmp/rtm_tool_cli_XXXXXX");
-    return mkdtemp(g_dir) != NULL ? 0 : -1;
-}
-
-static void remove_in_dir(const char *name)
-{
-    char p[200];
-    (void)snprintf(p, sizeof p, "%s/%s", g_dir, name);
-    (void)remove(p);
+    return ts_scratch_make(&g_scratch, "rtm_tool_cli");
 }
 
 static int teardown(void **state)
@@ -51,19 +44,7 @@ static int teardown(void **state)
     (void)state;
     static const char *const names[] = {"out.txt", "err.txt", "t.trace", "rec.trace",
                                         "doc.json"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        remove_in_dir(names[i]);
-    }
-    return rmdir(g_dir);
-}
-
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    size_t n = fread(buf, 1, cap - 1u, f);
-    buf[n] = '\0';
-    fclose(f);
+    return ts_scratch_remove(&g_scratch, names, sizeof names / sizeof names[0]);
 }
 
 /* argv from a NULL-terminated list (a fresh, writable copy of the
@@ -83,38 +64,24 @@ static void make_argv(argv_buf_t *a, const char *const *words)
     a->v[a->c] = NULL;
 }
 
-/* Runs body(argc, argv, ctx) with stdout into g_out and stderr into g_err. */
-typedef int (*body_fn)(int argc, char **argv, void *ctx);
+/* stdout into g_out and stderr into g_err, through out.txt and err.txt in
+ * the scratch directory. */
+static ts_capture_t into_globals(void)
+{
+    static char out_path[128], err_path[128];
+    assert_int_equal(ts_scratch_path(&g_scratch, "out.txt", out_path, sizeof out_path), 0);
+    assert_int_equal(ts_scratch_path(&g_scratch, "err.txt", err_path, sizeof err_path), 0);
+    return (ts_capture_t){.out_path = out_path, .err_path = err_path, .out = g_out,
+                          .out_cap = sizeof g_out, .err = g_err, .err_cap = sizeof g_err};
+}
 
-static int captured(body_fn body, const char *const *words, void *ctx)
+/* Runs body(argc, argv, ctx) with stdout into g_out and stderr into g_err. */
+static int captured(ts_body_fn body, const char *const *words, void *ctx)
 {
     argv_buf_t a;
     make_argv(&a, words);
-    char out_path[128], err_path[128];
-    (void)snprintf(out_path, sizeof out_path, "%s/out.txt", g_dir);
-    (void)snprintf(err_path, sizeof err_path, "%s/err.txt", g_dir);
-    fflush(stdout);
-    fflush(stderr);
-    int saved_out = dup(1);
-    int saved_err = dup(2);
-    FILE *o = fopen(out_path, "wb");
-    FILE *e = fopen(err_path, "wb");
-    assert_non_null(o);
-    assert_non_null(e);
-    dup2(fileno(o), 1);
-    dup2(fileno(e), 2);
-    int rc = body(a.c, a.v, ctx);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(saved_out, 1);
-    dup2(saved_err, 2);
-    close(saved_out);
-    close(saved_err);
-    fclose(o);
-    fclose(e);
-    slurp(out_path, g_out, sizeof g_out);
-    slurp(err_path, g_err, sizeof g_err);
-    return rc;
+    const ts_capture_t c = into_globals();
+    return ts_capture_run(&c, body, a.c, a.v, ctx);
 }
 
 /* --- the parser on its own ----------------------------------------------------- */
@@ -385,21 +352,17 @@ static void test_bad_spec(void **state)
 
 /* --- every command goes through it -------------------------------------------- */
 
-typedef int (*cmd_fn)(int, char **);
-
-static int body_cmd(int argc, char **argv, void *ctx)
+static int run_cmd(ts_command_fn fn, const char *const *words)
 {
-    return (*(cmd_fn *)ctx)(argc, argv);
-}
-
-static int run_cmd(cmd_fn fn, const char *const *words)
-{
-    return captured(body_cmd, words, &fn);
+    argv_buf_t a;
+    make_argv(&a, words);
+    const ts_capture_t c = into_globals();
+    return ts_capture_command(&c, fn, a.c, a.v);
 }
 
 static const char *write_trace(void)
 {
-    (void)snprintf(g_path, sizeof g_path, "%s/t.trace", g_dir);
+    assert_int_equal(ts_scratch_path(&g_scratch, "t.trace", g_path, sizeof g_path), 0);
     FILE *f = fopen(g_path, "w");
     assert_non_null(f);
     fputs("# rtmem-trace 1\na 1 100 seq=1\na 2 200 seq=2\nf 1 seq=3\na 3 50 seq=4\n", f);
@@ -414,7 +377,7 @@ static void test_every_command_unknown_option(void **state)
     (void)state;
     const char *tr = write_trace();
     static const struct {
-        cmd_fn fn;
+        ts_command_fn fn;
         const char *name;
     } cmds[] = {
         {rtm_cmd_replay, "replay"},
@@ -543,7 +506,7 @@ static void test_record_options_both_forms(void **state)
     }
     assert_int_equal(setenv("RTMEM_PRELOAD", self, 1), 0);
     char out[200], out_opt[220], out_short[220];
-    (void)snprintf(out, sizeof out, "%s/rec.trace", g_dir);
+    assert_int_equal(ts_scratch_path(&g_scratch, "rec.trace", out, sizeof out), 0);
     (void)snprintf(out_opt, sizeof out_opt, "--output=%s", out);
     (void)snprintf(out_short, sizeof out_short, "-o%s", out);
     static const char prog[] = "/nonexistent/program";
@@ -584,7 +547,7 @@ static void test_record_options_both_forms(void **state)
 static bool json_doc(void (*body)(rtm_json_t *j))
 {
     char path[160];
-    (void)snprintf(path, sizeof path, "%s/doc.json", g_dir);
+    assert_int_equal(ts_scratch_path(&g_scratch, "doc.json", path, sizeof path), 0);
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     rtm_json_t j;
@@ -592,7 +555,7 @@ static bool json_doc(void (*body)(rtm_json_t *j))
     body(&j);
     bool ok = rtm_json_end_doc(&j);
     assert_int_equal(fclose(f), 0);
-    slurp(path, g_out, sizeof g_out);
+    (void)ts_read_file(path, g_out, sizeof g_out);
     return ok;
 }
 

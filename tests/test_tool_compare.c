@@ -29,6 +29,7 @@
 
 #include "replay.h"
 #include "rtmem/heap.h"
+#include "support/tool_capture.h"
 
 #ifndef RTMEM_TEST_TOOL
 #error "RTMEM_TEST_TOOL: path of the rtmem binary"
@@ -37,7 +38,7 @@
 #error "RTMEM_TEST_SOURCE_DIR: the source tree"
 #endif
 
-static char g_dir[64];
+static ts_scratch_t g_scratch;
 static char g_path[128];
 static char g_out[128];
 static char g_errf[128];
@@ -48,25 +49,22 @@ static const char g_corpus[] = RTMEM_TEST_SOURCE_DIR "/bench/traces/synthetic_ra
 static int setup(void **state)
 {
     (void)state;
-    (void)snprintf(g_dir, sizeof g_dir, "/tmp/rtm_tool_compare_XXXXXX");
     g_res = malloc(sizeof *g_res);
-    if (mkdtemp(g_dir) == NULL || g_res == NULL) {
+    if (ts_scratch_make(&g_scratch, "rtm_tool_compare") != 0 || g_res == NULL ||
+        ts_scratch_path(&g_scratch, "t.trace", g_path, sizeof g_path) != 0 ||
+        ts_scratch_path(&g_scratch, "out", g_out, sizeof g_out) != 0 ||
+        ts_scratch_path(&g_scratch, "err", g_errf, sizeof g_errf) != 0) {
         return -1;
     }
-    (void)snprintf(g_path, sizeof g_path, "%s/t.trace", g_dir);
-    (void)snprintf(g_out, sizeof g_out, "%s/out", g_dir);
-    (void)snprintf(g_errf, sizeof g_errf, "%s/err", g_dir);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    (void)unlink(g_path);
-    (void)unlink(g_out);
-    (void)unlink(g_errf);
     free(g_res);
-    return rmdir(g_dir);
+    static const char *const names[] = {"t.trace", "out", "err"};
+    return ts_scratch_remove(&g_scratch, names, sizeof names / sizeof names[0]);
 }
 
 /* pairs x "a N 64" then "f N": bump needs every block, the others one. */
@@ -161,34 +159,9 @@ static void test_pick_rule(void **state)
  * err_fd when >= 0). Returns the exit status. */
 static int run_tool(const char *const *args, int err_fd, const char *env)
 {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int out = open(g_out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int err = err_fd >= 0 ? err_fd : open(g_errf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) {
-            _exit(99);
-        }
-        if (env != NULL) {
-            (void)putenv((char *)env);
-        }
-        execv(RTMEM_TEST_TOOL, (char *const *)args);
-        _exit(98);
-    }
-    int st = 0;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st));
-    return WEXITSTATUS(st);
-}
-
-static size_t read_file(const char *path, char *buf, size_t len)
-{
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    size_t n = fread(buf, 1, len - 1u, f);
-    buf[n] = '\0';
-    fclose(f);
-    return n;
+    const ts_tool_run_t r = {.tool = RTMEM_TEST_TOOL, .out_path = g_out, .err_path = g_errf,
+                             .err_fd = err_fd, .env = env};
+    return ts_run_tool(&r, args);
 }
 
 static void test_pick_stable_under_load(void **state)
@@ -208,7 +181,7 @@ static void test_pick_stable_under_load(void **state)
     for (int i = 0; i < 10; i++) {
         const char *args[] = {"rtmem", "compare", "--json", "--quiet", g_corpus, NULL};
         int rc = run_tool(args, -1, NULL);
-        read_file(g_out, out, sizeof out);
+        ts_read_file(g_out, out, sizeof out);
         assert_int_equal(rc, 0);
         const char *r = strstr(out, "\"recommendation\":{\"strategy\":\"");
         assert_non_null(r);
@@ -253,7 +226,7 @@ static void test_replay_auto_size(void **state)
     static char buf[4096];
     const char *args[] = {"rtmem", "replay", "--strategy", "first_fit", g_corpus, NULL};
     assert_int_equal(run_tool(args, -1, NULL), 0);
-    read_file(g_errf, buf, sizeof buf);
+    ts_read_file(g_errf, buf, sizeof buf);
     assert_non_null(strstr(buf, "no --size"));
     char want[64];
     (void)snprintf(want, sizeof want, "a %zu-byte heap", size);
@@ -261,12 +234,12 @@ static void test_replay_auto_size(void **state)
     /* a failing replay suggests compare */
     const char *small[] = {"rtmem", "replay", "--size", "64K", g_corpus, NULL};
     assert_int_equal(run_tool(small, -1, NULL), 1);
-    read_file(g_errf, buf, sizeof buf);
+    ts_read_file(g_errf, buf, sizeof buf);
     assert_non_null(strstr(buf, "rtmem compare"));
     /* --quiet: nothing on stderr */
     const char *quiet[] = {"rtmem", "replay", "--quiet", "--size", "64K", g_corpus, NULL};
     assert_int_equal(run_tool(quiet, -1, NULL), 1);
-    assert_int_equal(read_file(g_errf, buf, sizeof buf), 0);
+    assert_int_equal(ts_read_file(g_errf, buf, sizeof buf), 0);
 }
 
 /* The tool's stderr on a pseudo-terminal: what it wrote there. */
@@ -322,7 +295,7 @@ static void test_progress_only_on_terminal(void **state)
     assert_true(fd >= 0);
     assert_int_equal(run_tool(cmp, fd, "RTMEM_PROGRESS_DELAY_MS=0"), 0);
     close(fd);
-    assert_int_equal(read_file(g_errf, buf, sizeof buf), 0);
+    assert_int_equal(ts_read_file(g_errf, buf, sizeof buf), 0);
 }
 
 static void test_progress_format(void **state)

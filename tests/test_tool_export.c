@@ -8,7 +8,9 @@
  *    closed; lenient counts; log lines skipped; trace lines only after the
  *    header;
  *  - folded stacks: callers reversed (root first), equal stacks merged and
- *    sorted, root frames, the peak, a pipe refused at the peak.
+ *    sorted, root frames, the peak, a pipe refused at the peak;
+ *  - the command at the peak: the input's warnings printed once though it
+ *    is read twice, and a dump cut off after the peak still exits 3.
  * tests/export_check.py checks the whole command's output against the
  * formats.
  */
@@ -24,8 +26,10 @@
 
 #include <cmocka.h>
 
+#include "commands.h"
 #include "export_chrome.h"
 #include "export_folded.h"
+#include "support/tool_capture.h"
 
 /* ------------------------------------------------------------------ */
 /* Clock                                                               */
@@ -351,6 +355,67 @@ static void test_folded_peak(void **state)
     fclose(p);
 }
 
+/* Occurrences of needle in hay. */
+static size_t count_of(const char *hay, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + 1, needle)) {
+        n++;
+    }
+    return n;
+}
+
+/* `rtmem export --format folded --at WHEN` on text; stdout into out,
+ * stderr into err (4096 bytes each). */
+static int export_folded_at(const char *when, const char *text, char *out, char *err)
+{
+    FILE *f = input(text);
+    fclose(f);
+    char out_path[96], err_path[96];
+    (void)snprintf(out_path, sizeof out_path, "%s.out", g_path);
+    (void)snprintf(err_path, sizeof err_path, "%s.err", g_path);
+    char *argv[] = {(char *)"export", (char *)"--format", (char *)"folded", (char *)"--at",
+                    (char *)(uintptr_t)when, g_path, NULL};
+    const ts_capture_t c = {.out_path = out_path, .err_path = err_path, .out = out,
+                            .out_cap = 4096, .err = err, .err_cap = 4096};
+    int rc = ts_capture_command(&c, rtm_cmd_export, 6, argv);
+    remove(g_path);
+    return rc;
+}
+
+static void test_folded_peak_warns_once(void **state)
+{
+    (void)state;
+    static char out[4096], err[4096];
+    /* line 3 is damaged (before the peak at line 4): one warning, whether
+     * the blocks are taken at the end or at the peak */
+    static const char damaged[] = "# rtmem-trace 1\na 1 100\na 2 zz...\na 3 50\nf 1\na 4 10\n";
+    static const char *const whens[] = {"end", "peak"};
+    static const char *const stacks[] = {"heap:?;[no caller] 60\n", "heap:?;[no caller] 150\n"};
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(export_folded_at(whens[i], damaged, out, err), 0);
+        assert_string_equal(out, stacks[i]);
+        assert_int_equal(count_of(err, ":3: warning: truncated line ignored\n"), 1);
+        assert_int_equal(count_of(err, "warning"), 1);
+    }
+    /* an ESP-IDF dump whose header promises 3 records and that ends after 2
+     * without its summary: that is found when the input ends, which the
+     * second reading (it stops at the peak) never reaches; cut off at the
+     * peak as at the end, each warning once */
+    static const char cut[] =
+        "3 allocations trace (100 entry buffer)\n"
+        "40 bytes (@ 0x3ffb2000) allocated CPU 0 ccount 0x00001235 caller 0x400d1234:0x400d5678\n"
+        "8 bytes (@ 0x3ffb3000) allocated CPU 1 ccount 0x00002001 caller 0x400d1234:0x400d5678\n";
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(export_folded_at(whens[i], cut, out, err), 3);
+        assert_string_equal(out, "heap:?;0x400d5678;0x400d1234 48\n");
+        assert_int_equal(count_of(err, "warning: the heap trace dump ends without its summary\n"), 1);
+        assert_int_equal(count_of(err, "warning: the dump's header says 3 records, 2 record lines"), 1);
+        assert_int_equal(count_of(err, "warning: incomplete dump (the dump has no summary"), 1);
+        assert_int_equal(count_of(err, "warning"), 3);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_folded_stacks),
         cmocka_unit_test(test_folded_symbols),
         cmocka_unit_test(test_folded_peak),
+        cmocka_unit_test(test_folded_peak_warns_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

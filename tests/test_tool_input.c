@@ -25,8 +25,9 @@
 #include "leaks.h"
 #include "line_reader.h"
 #include "replay.h"
+#include "support/tool_capture.h"
 
-static char g_dir[64];
+static ts_scratch_t g_scratch;
 static char g_path[128];
 static char g_out[65536];
 static char g_err[65536];
@@ -34,25 +35,19 @@ static char g_err[65536];
 static int setup(void **state)
 {
     (void)state;
-    (void)snprintf(g_dir, sizeof g_dir, "/tmp/rtm_tool_input_XXXXXX");
-    return mkdtemp(g_dir) != NULL ? 0 : -1;
+    return ts_scratch_make(&g_scratch, "rtm_tool_input");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    (void)snprintf(g_path, sizeof g_path, "%s/in.txt", g_dir);
-    (void)remove(g_path);
-    (void)snprintf(g_path, sizeof g_path, "%s/out.txt", g_dir);
-    (void)remove(g_path);
-    (void)snprintf(g_path, sizeof g_path, "%s/err.txt", g_dir);
-    (void)remove(g_path);
-    return rmdir(g_dir);
+    static const char *const names[] = {"in.txt", "out.txt", "err.txt"};
+    return ts_scratch_remove(&g_scratch, names, sizeof names / sizeof names[0]);
 }
 
 static const char *write_bytes(const char *text, size_t len)
 {
-    (void)snprintf(g_path, sizeof g_path, "%s/in.txt", g_dir);
+    assert_int_equal(ts_scratch_path(&g_scratch, "in.txt", g_path, sizeof g_path), 0);
     FILE *f = fopen(g_path, "wb");
     assert_non_null(f);
     assert_int_equal(fwrite(text, 1, len, f), len);
@@ -63,15 +58,6 @@ static const char *write_bytes(const char *text, size_t len)
 static const char *write_str(const char *text)
 {
     return write_bytes(text, strlen(text));
-}
-
-static void slurp(const char *path, char *buf, size_t cap)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    size_t n = fread(buf, 1, cap - 1u, f);
-    buf[n] = '\0';
-    fclose(f);
 }
 
 /* Runs fn with argv {cmd, file, extra...}; stdout into g_out, stderr into g_err. */
@@ -92,30 +78,11 @@ static int run(int (*fn)(int, char **), const char *cmd, const char *file, const
     }
     argv[argc] = NULL;
     char out_path[128], err_path[128];
-    (void)snprintf(out_path, sizeof out_path, "%s/out.txt", g_dir);
-    (void)snprintf(err_path, sizeof err_path, "%s/err.txt", g_dir);
-    fflush(stdout);
-    fflush(stderr);
-    int saved_out = dup(1);
-    int saved_err = dup(2);
-    FILE *o = fopen(out_path, "wb");
-    FILE *e = fopen(err_path, "wb");
-    assert_non_null(o);
-    assert_non_null(e);
-    dup2(fileno(o), 1);
-    dup2(fileno(e), 2);
-    int rc = fn(argc, argv);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(saved_out, 1);
-    dup2(saved_err, 2);
-    close(saved_out);
-    close(saved_err);
-    fclose(o);
-    fclose(e);
-    slurp(out_path, g_out, sizeof g_out);
-    slurp(err_path, g_err, sizeof g_err);
-    return rc;
+    assert_int_equal(ts_scratch_path(&g_scratch, "out.txt", out_path, sizeof out_path), 0);
+    assert_int_equal(ts_scratch_path(&g_scratch, "err.txt", err_path, sizeof err_path), 0);
+    const ts_capture_t c = {.out_path = out_path, .err_path = err_path, .out = g_out,
+                            .out_cap = sizeof g_out, .err = g_err, .err_cap = sizeof g_err};
+    return ts_capture_command(&c, fn, argc, argv);
 }
 
 typedef struct command {
@@ -385,12 +352,12 @@ static void test_escape(void **state)
 
     /* JSON: UTF-8 kept, controls as \u00XX, invalid bytes as U+FFFD */
     char path[128];
-    (void)snprintf(path, sizeof path, "%s/out.txt", g_dir);
+    assert_int_equal(ts_scratch_path(&g_scratch, "out.txt", path, sizeof path), 0);
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
     rtm_esc_json(f, "t\xc3\xa9st \"q\" \\ \x1b \x7f \xff");
     fclose(f);
-    slurp(path, g_out, sizeof g_out);
+    (void)ts_read_file(path, g_out, sizeof g_out);
     assert_string_equal(g_out, "\"t\xc3\xa9st \\\"q\\\" \\\\ \\u001b \\u007f \\ufffd\"");
 }
 

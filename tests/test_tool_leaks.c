@@ -15,11 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "leaks.h"
 #include "leaks_parse.h"
 #include "symbolize.h"
+#include "support/tool_capture.h"
 
 #define P(x) ((void *)(uintptr_t)(x))
 
@@ -78,21 +80,8 @@ static int run_leaks(const char *file, const char *opt1, const char *opt2, const
     argv[argc] = NULL;
     char cap_path[300];
     snprintf(cap_path, sizeof cap_path, "%s.out", tmp_path);
-    fflush(stdout);
-    int saved = dup(1);
-    FILE *c = fopen(cap_path, "w+");
-    assert_non_null(c);
-    dup2(fileno(c), 1);
-    int rc = rtm_cmd_leaks(argc, argv);
-    fflush(stdout);
-    dup2(saved, 1);
-    close(saved);
-    rewind(c);
-    size_t n = fread(out, 1, cap - 1, c);
-    out[n] = '\0';
-    fclose(c);
-    remove(cap_path);
-    return rc;
+    const ts_capture_t c = {.out_path = cap_path, .out = out, .out_cap = cap};
+    return ts_capture_command(&c, rtm_cmd_leaks, argc, argv);
 }
 
 /* --- ESP-IDF up to v5.0: "%u allocations trace (%u entry buffer)" ------------ */
@@ -901,6 +890,59 @@ static void test_truncated_elf_header(void **state)
     remove(path);
 }
 
+/* A PATH directory too long for the found name's 1024 bytes is passed over:
+ * cut at 1023 bytes, "DIR/fakename" would name the program planted at
+ * exactly that path, and it would be run as addr2line. */
+static void test_addr2line_long_path_entry(void **state)
+{
+    (void)state;
+    char planted[1024], dirs[8][1024];
+    size_t ndirs = 0;
+    int len = snprintf(planted, sizeof planted, "/tmp/rtm_pathcut_%ld", (long)getpid());
+    assert_int_equal(mkdir(planted, 0700), 0);
+    memcpy(dirs[ndirs++], planted, sizeof planted);
+    /* directories of 200-byte names down to 1023 bytes in all: the last
+     * component is the program */
+    while (len < 1023) {
+        size_t part = 1023u - (size_t)len - 1u > 200u ? 200u : 1023u - (size_t)len - 1u;
+        planted[len++] = '/';
+        memset(planted + len, 'd', part);
+        len += (int)part;
+        planted[len] = '\0';
+        if (len < 1023) {
+            assert_int_equal(mkdir(planted, 0700), 0);
+            memcpy(dirs[ndirs++], planted, sizeof planted);
+        }
+    }
+    assert_int_equal(strlen(planted), 1023);
+    FILE *f = fopen(planted, "w");
+    assert_non_null(f);
+    fputs("#!/bin/sh\nexit 0\n", f);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(chmod(planted, 0700), 0);
+    assert_int_equal(access(planted, X_OK), 0);
+
+    static char entry[1100];
+    (void)snprintf(entry, sizeof entry, "%s/more", planted);
+    const char *old = getenv("PATH");
+    static char saved[8192];
+    (void)snprintf(saved, sizeof saved, "%s", old != NULL ? old : "");
+    assert_int_equal(setenv("PATH", entry, 1), 0);
+    char err[256] = "";
+    const char *tool = sym_pick_addr2line("/nonexistent.elf", "fakename", err, sizeof err);
+    if (old != NULL) {
+        assert_int_equal(setenv("PATH", saved, 1), 0);
+    } else {
+        assert_int_equal(unsetenv("PATH"), 0);
+    }
+    assert_int_equal(remove(planted), 0);
+    while (ndirs > 0) {
+        assert_int_equal(rmdir(dirs[--ndirs]), 0);
+    }
+    assert_null(tool);
+    assert_string_equal(err, "fakename: not an executable");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -923,6 +965,7 @@ int main(void)
         cmocka_unit_test(test_idf_log_lines_mentioning_heap_trace),
         cmocka_unit_test(test_idf_generations),
         cmocka_unit_test(test_freed_records_released),
+        cmocka_unit_test(test_addr2line_long_path_entry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

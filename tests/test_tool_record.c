@@ -31,6 +31,7 @@
 
 #include "leaks.h"
 #include "record.h"
+#include "support/tool_capture.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define RTM_TEST_ASAN 1
@@ -79,21 +80,8 @@ static int record_prog_as(const char *prog, const char *out, const char *mode, i
         return rtm_cmd_record(argc, argv);
     char cap_path[300];
     snprintf(cap_path, sizeof cap_path, "%s.stdout", out);
-    fflush(stdout);
-    int saved = dup(1);
-    FILE *cf = fopen(cap_path, "w+");
-    assert_non_null(cf);
-    dup2(fileno(cf), 1);
-    int rc = rtm_cmd_record(argc, argv);
-    fflush(stdout);
-    dup2(saved, 1);
-    close(saved);
-    rewind(cf);
-    size_t n = fread(captured, 1, cap - 1, cf);
-    captured[n] = '\0';
-    fclose(cf);
-    remove(cap_path);
-    return rc;
+    const ts_capture_t c = {.out_path = cap_path, .out = captured, .out_cap = cap};
+    return ts_capture_command(&c, rtm_cmd_record, argc, argv);
 }
 
 static int record_test_prog(const char *out)
@@ -246,20 +234,8 @@ static void test_record_program(void **state)
         snprintf(cap_path, sizeof cap_path, "%s.out", trace_path);
         char *largv[] = {(char *)"leaks", trace_path, (char *)"--json", (char *)"--elf",
                          (char *)RTMEM_TEST_RECORD_PROG, NULL};
-        fflush(stdout);
-        int saved = dup(1);
-        FILE *cf = fopen(cap_path, "w+");
-        assert_non_null(cf);
-        dup2(fileno(cf), 1);
-        int rc = rtm_cmd_leaks(5, largv);
-        fflush(stdout);
-        dup2(saved, 1);
-        close(saved);
-        rewind(cf);
-        size_t n = fread(out, 1, sizeof out - 1, cf);
-        out[n] = '\0';
-        fclose(cf);
-        remove(cap_path);
+        const ts_capture_t leaks_out = {.out_path = cap_path, .out = out, .out_cap = sizeof out};
+        int rc = ts_capture_command(&leaks_out, rtm_cmd_leaks, 5, largv);
         assert_int_equal(rc, 1);
         assert_non_null(strstr(out, "{\"bytes\":2220,\"blocks\":4,\"min_size\":555"));
         assert_non_null(strstr(out, "\"function\":\"worker\""));

@@ -13,7 +13,6 @@
  *    at a time, on every strategy, and rtm_compare_trace reports it.
  */
 #define _GNU_SOURCE
-#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -29,6 +27,7 @@
 #include "replay.h"
 #include "rtmem/heap.h"
 #include "trace_mem.h"
+#include "support/tool_capture.h"
 
 #ifndef RTMEM_TEST_TOOL
 #error "RTMEM_TEST_TOOL: path of the rtmem binary"
@@ -37,7 +36,7 @@
 #error "RTMEM_TEST_SOURCE_DIR: the source tree"
 #endif
 
-static char g_dir[64];
+static ts_scratch_t g_scratch;
 static char g_path[128];
 static char g_errf[128];
 static rtm_replay_result_t *g_stream;
@@ -51,25 +50,23 @@ static const char *const g_corpus[] = {
 static int setup(void **state)
 {
     (void)state;
-    (void)snprintf(g_dir, sizeof g_dir, "/tmp/rtm_tool_mem_XXXXXX");
     g_stream = malloc(sizeof *g_stream);
     g_mem = malloc(sizeof *g_mem);
-    if (mkdtemp(g_dir) == NULL || g_stream == NULL || g_mem == NULL) {
+    if (ts_scratch_make(&g_scratch, "rtm_tool_mem") != 0 || g_stream == NULL || g_mem == NULL ||
+        ts_scratch_path(&g_scratch, "t.trace", g_path, sizeof g_path) != 0 ||
+        ts_scratch_path(&g_scratch, "err", g_errf, sizeof g_errf) != 0) {
         return -1;
     }
-    (void)snprintf(g_path, sizeof g_path, "%s/t.trace", g_dir);
-    (void)snprintf(g_errf, sizeof g_errf, "%s/err", g_dir);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    (void)unlink(g_path);
-    (void)unlink(g_errf);
     free(g_stream);
     free(g_mem);
-    return rmdir(g_dir);
+    static const char *const names[] = {"t.trace", "err"};
+    return ts_scratch_remove(&g_scratch, names, sizeof names / sizeof names[0]);
 }
 
 static void write_trace(const char *text)
@@ -239,23 +236,12 @@ static const char *const g_malformed[] = {
 static const char *const g_malformed_at[] = {"t.trace:3: ", "t.trace:2: ", "t.trace:2: ",
                                              "t.trace:2: "};
 
+/* Runs the tool with argv; stdout dropped, stderr to g_errf. */
 static int run_tool(const char *const *args)
 {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int out = open("/dev/null", O_WRONLY);
-        int err = open(g_errf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) {
-            _exit(99);
-        }
-        execv(RTMEM_TEST_TOOL, (char *const *)args);
-        _exit(98);
-    }
-    int st = 0;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st));
-    return WEXITSTATUS(st);
+    const ts_tool_run_t r = {.tool = RTMEM_TEST_TOOL, .out_path = "/dev/null",
+                             .err_path = g_errf, .err_fd = -1};
+    return ts_run_tool(&r, args);
 }
 
 static void test_malformed_is_file_line_exit_2(void **state)
@@ -278,11 +264,7 @@ static void test_malformed_is_file_line_exit_2(void **state)
         const char *args[] = {"rtmem", "compare", "--quiet", g_path, NULL};
         assert_int_equal(run_tool(args), 2);
         char buf[1024];
-        FILE *f = fopen(g_errf, "r");
-        assert_non_null(f);
-        size_t n = fread(buf, 1, sizeof buf - 1u, f);
-        fclose(f);
-        buf[n] = '\0';
+        (void)ts_read_file(g_errf, buf, sizeof buf);
         assert_non_null(strstr(buf, g_malformed_at[i]));
     }
     /* an empty file and a missing one: refused, not loaded as 0 events */

@@ -103,10 +103,22 @@ int rtm_folded_read(lk_input_t *in, FILE *f, rtm_folded_when_t when)
     if (line == 0) {
         return 0; /* never a live byte: the end is as high as the peak */
     }
+    /* The first reading saw the whole input: its warnings are printed and
+     * counted, and its verdict on a cut-off dump is the input's (the
+     * second reading stops at the peak and never sees the end). */
     const char *name = in->name;
+    unsigned long warnings = in->warnings;
+    int cut_off = in->cut_off;
+    char cut_reason[sizeof in->cut_reason];
+    memcpy(cut_reason, in->cut_reason, sizeof cut_reason);
     lk_input_free(in);
     lk_input_init(in, name);
-    return read_lines(in, f, true, line, NULL, NULL);
+    in->quiet = 1;
+    int rc = read_lines(in, f, true, line, NULL, NULL);
+    in->warnings = warnings;
+    in->cut_off = cut_off;
+    memcpy(in->cut_reason, cut_reason, sizeof cut_reason);
+    return rc;
 }
 
 /* ------------------------------------------------------------------ */

@@ -43,8 +43,11 @@ typedef enum rtm_folded_when {
 /* Reads f into in (lk_input_init'ed by the caller) as `rtmem leaks` does;
  * with RTM_FOLDED_AT_PEAK, f is read twice (it must be seekable: a file,
  * not a pipe) and in holds the blocks live just after the line where the
- * live bytes were highest. Returns 0, or -1 with in->err set ("FILE:LINE:
- * what", or "FILE: cannot seek" for a pipe at the peak). */
+ * live bytes were highest. Either way the input's warnings are printed
+ * once each, in->warnings counts them, and in->cut_off / cut_reason are
+ * the whole input's, as `rtmem leaks` finds them at its end. Returns 0,
+ * or -1 with in->err set ("FILE:LINE: what", or "FILE: cannot read it
+ * again" for a pipe at the peak). */
 int rtm_folded_read(lk_input_t *in, FILE *f, rtm_folded_when_t when);
 
 /* The collapsed stacks of a set of live blocks: added one block at a time,

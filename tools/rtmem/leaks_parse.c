@@ -63,7 +63,8 @@ static int fail(lk_input_t *in, const char *what)
 
 static void warn(lk_input_t *in, const char *what)
 {
-    rtm_esc_msg(stderr, "%s:%lu: warning: %s", in->name, in->lineno, what);
+    if (!in->quiet)
+        rtm_esc_msg(stderr, "%s:%lu: warning: %s", in->name, in->lineno, what);
     in->warnings++;
 }
 

@@ -94,6 +94,8 @@ typedef struct {
     unsigned long lineno;
     int checkpoint_seen;
     unsigned long warnings;
+    int quiet;                  /* warnings are counted, not printed (set by a caller that
+                                   reads an input it has already read once) */
     char err[RTM_LINE_ERR_MAX]; /* "FILE:LINE: what is wrong" after a failure */
     int have_exe;               /* "# rtmem-record exe_base= exe_lo= exe_hi=" (rtmem record) */
     uint64_t exe_base, exe_lo, exe_hi;

@@ -23,20 +23,23 @@
 
 /* The start of an ELF header that both readers below need: e_ident (16
  * bytes), e_type and e_machine (2 bytes each). 0 with the 20 bytes in h,
- * or -1 with a message when the file is shorter, is not ELF, or names a
- * byte order other than 1 (little) or 2 (big). One check for both readers,
- * so that a file is never rejected by one and understood by the other. */
+ * or -1 with a message in err (none when err is NULL) when the file is
+ * shorter, is not ELF, or names a byte order other than 1 (little) or 2
+ * (big). One check for both readers, so that a file is never rejected by
+ * one and understood by the other. */
 static int read_elf_head(const char *elf, unsigned char h[20], char *err, size_t errcap)
 {
     FILE *f = fopen(elf, "rb");
     if (!f) {
-        snprintf(err, errcap, "%s: %s", elf, strerror(errno));
+        if (err)
+            snprintf(err, errcap, "%s: %s", elf, strerror(errno));
         return -1;
     }
     size_t n = fread(h, 1, 20, f);
     fclose(f);
     if (n < 20 || memcmp(h, "\177ELF", 4) != 0 || (h[5] != 1 && h[5] != 2)) {
-        snprintf(err, errcap, "%s: not an ELF file", elf);
+        if (err)
+            snprintf(err, errcap, "%s: not an ELF file", elf);
         return -1;
     }
     return 0;
@@ -61,23 +64,27 @@ int sym_elf_machine(const char *elf, char *err, size_t errcap)
 int sym_elf_is_pie(const char *elf)
 {
     unsigned char h[20];
-    char err[8];
-    if (read_elf_head(elf, h, err, sizeof err) != 0)
-        return 0;
+    if (read_elf_head(elf, h, NULL, 0) != 0)
+        return 0; /* why does not matter: not PIE */
     return elf_half(h, 16) == 3; /* ET_DYN */
 }
 
-/* Full path of an executable named name on PATH, into out. */
+/* Full path of an executable named name on PATH, into out. A directory
+ * whose DIR/name does not fit in out is passed over: cut short, the path
+ * could name some other file. */
 static int on_path(const char *name, char *out, size_t cap)
 {
     const char *path = getenv("PATH");
     if (!path)
         path = "/usr/bin:/bin";
+    size_t name_len = strlen(name);
     while (*path) {
         const char *e = strchr(path, ':');
         size_t len = e ? (size_t)(e - path) : strlen(path);
-        if (len > 0) {
-            snprintf(out, cap, "%.*s/%s", (int)len, path, name);
+        if (len > 0 && len < cap && name_len < cap - len - 1u) {
+            memcpy(out, path, len);
+            out[len] = '/';
+            memcpy(out + len + 1u, name, name_len + 1u);
             if (access(out, X_OK) == 0)
                 return 1;
         }

@@ -29,7 +29,8 @@ int sym_elf_machine(const char *elf, char *err, size_t errcap);
 int sym_elf_is_pie(const char *elf);
 
 /* The addr2line to use for elf: override if given, else by e_machine from
- * PATH; NULL (message in err) when none is found. Static buffer. */
+ * PATH; NULL (message in err) when none is found. A PATH directory whose
+ * full file name would not fit in 1023 bytes is passed over. Static buffer. */
 const char *sym_pick_addr2line(const char *elf, const char *override, char *err, size_t errcap);
 
 /* Symbolize n addresses in one addr2line run. 0, or -1 with err set. */
