@@ -134,6 +134,35 @@ int ts_capture_command(const ts_capture_t *c, ts_command_fn cmd, int argc, char 
 /* ------------------------------------------------------------------ */
 /* The rtmem binary as a child process                                 */
 
+/* execv of the tool; where the build's programs run under an emulator
+ * (an -m32 build on a kernel without i386 execution: scripts/test.sh), the
+ * kernel cannot start the tool, so the emulator's command words go in
+ * front, as CMake does for the test programs themselves. Returns only if
+ * the exec failed. */
+static void exec_tool(const char *tool, const char *const *args)
+{
+#ifdef RTMEM_TEST_EMULATOR_ARGV
+    static const char *const emulator[] = {RTMEM_TEST_EMULATOR_ARGV};
+    enum { EMULATOR_WORDS = sizeof emulator / sizeof emulator[0], MAX_ARGS = 64 };
+    const char *argv[EMULATOR_WORDS + MAX_ARGS + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < EMULATOR_WORDS; i++) {
+        argv[n++] = emulator[i];
+    }
+    argv[n++] = tool;
+    for (size_t i = 1; args[0] != NULL && args[i] != NULL; i++) {
+        if (i > MAX_ARGS - 1) {
+            return;
+        }
+        argv[n++] = args[i];
+    }
+    argv[n] = NULL;
+    execv(argv[0], (char *const *)(uintptr_t)argv);
+#else
+    execv(tool, (char *const *)(uintptr_t)args);
+#endif
+}
+
 int ts_run_tool(const ts_tool_run_t *r, const char *const *args)
 {
     fflush(stdout);
@@ -149,7 +178,7 @@ int ts_run_tool(const ts_tool_run_t *r, const char *const *args)
         if (r->env != NULL) {
             (void)putenv((char *)(uintptr_t)r->env);
         }
-        execv(r->tool, (char *const *)(uintptr_t)args);
+        exec_tool(r->tool, args);
         _exit(98);
     }
     int st = 0;
