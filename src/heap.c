@@ -186,8 +186,6 @@ void rtm_heap_deinit(rtm_heap_t *h)
         return;
     }
     h->magic = 0;
-    h->fast = 0;
-    h->fast_unlocked = 0;
     h->malloc_unlocked = 0;
     h->free_unlocked = 0;
     if (h->ops->deinit != NULL) {
@@ -319,7 +317,9 @@ static void count_free(rtm_heap_t *h, const void *raw, size_t raw_usable)
  * back to the strategy; lock held. */
 static void release_raw(rtm_heap_t *h, void *raw, size_t raw_usable, size_t user_bytes)
 {
-    h->user_bytes -= user_bytes;
+    if (RTM_POISON_WRAPS) {
+        h->user_bytes -= user_bytes;
+    }
     if (h->ops->keeps_free_fill) {
         rtm_poison_fill_free(raw, raw_usable);
     }
@@ -349,7 +349,9 @@ static void *heap_alloc(rtm_heap_t *h, size_t size, size_t alignment,
             h->max_head = head;
         }
         p = rtm_poison_arm(p, size, head);
-        h->user_bytes += size;
+        if (RTM_POISON_WRAPS) {
+            h->user_bytes += size;
+        }
         count_alloc(h);
         if (site != NULL) {
             notify(h, RTM_EVENT_ALLOC, p, NULL, size, alignment, site);
@@ -393,52 +395,19 @@ RTM_NOINLINE void *rtm_heap_alloc_ex(rtm_heap_t *h, size_t size, size_t alignmen
 
 void rtm_front_update_fast(rtm_heap_t *h)
 {
-    bool plain = !RTM_POISON_WRAPS && h->observer == NULL && h->step_at == 0 &&
-                 h->ops->validate_free != NULL;
-    if ((h->flags & RTM_HEAP_NO_LOCK) != 0) {
-        h->fast_unlocked = plain ? FRONT_FAST_UNLOCKED : 0u;
-        h->malloc_unlocked = plain && h->ops->alloc_plain != NULL && h->on_alloc_failed == NULL
-                                 ? FRONT_FAST_UNLOCKED
-                                 : 0u;
-        h->free_unlocked = plain && h->ops->free_plain != NULL ? FRONT_FAST_UNLOCKED : 0u;
-    } else {
-        h->fast = plain ? FRONT_FAST : 0u;
-    }
+    bool plain = !RTM_POISON_WRAPS && (h->flags & RTM_HEAP_NO_LOCK) != 0 && h->observer == NULL &&
+                 h->step_at == 0 && h->ops->validate_free != NULL;
+    h->malloc_unlocked = plain && h->ops->alloc_plain != NULL && h->on_alloc_failed == NULL
+                             ? FRONT_FAST_UNLOCKED
+                             : 0u;
+    h->free_unlocked = plain && h->ops->free_plain != NULL ? FRONT_FAST_UNLOCKED : 0u;
 }
 
-/* The plain path's allocation, counted; lock held (or none). */
-static inline void *alloc_plain(rtm_heap_t *h, size_t size, rtm_fail_reason_t *why)
-{
-    void *p = h->ops->alloc(front_arena(h), size, 0, why);
-    if (p != NULL) {
-        count_alloc(h);
-    } else {
-        h->books.failed_count++;
-    }
-    return p;
-}
-
-/* rtm_malloc on any heap whose strategy does not take the whole call:
- * the plain path (under the lock if the heap has one), else the general
- * path for the caller's site. */
+/* rtm_malloc on any heap whose strategy does not take the whole call. At
+ * level 0 the general path is the plain one: heap_alloc adds nothing but
+ * the observer's test to the strategy's call and the counters. */
 static RTM_NOINLINE void *malloc_other(rtm_heap_t *h, size_t size, const void *caller)
 {
-    if (heap_ok(h) && size != 0) {
-        rtm_fail_reason_t why = RTM_FAIL_NO_MEMORY;
-        bool locked = (h->flags & RTM_HEAP_NO_LOCK) == 0;
-        heap_lock(h);
-        /* A locked heap's fast changes under the lock: read only under it
-         * (flags never change). */
-        if (locked ? h->fast == FRONT_FAST : h->fast_unlocked == FRONT_FAST_UNLOCKED) {
-            void *p = alloc_plain(h, size, &why);
-            heap_unlock(h);
-            if (p == NULL) {
-                report_failure(h, size, 0, why);
-            }
-            return p;
-        }
-        heap_unlock(h);
-    }
     rtm_alloc_site_t s = rtm_site_or(NULL, caller);
     return alloc_checked(h, size, 0, &s);
 }
@@ -510,12 +479,11 @@ static void report_bad_pointer(rtm_heap_t *h, const void *ptr, rtm_ptr_status_t 
     rtm_poison_report_pointer(h, ptr, kind == RTM_MISUSE_INVALID_POINTER ? RTM_PTR_INVALID : st, op);
 }
 
-/* Validates the user pointer ptr under the lock and finds its raw block
- * (and, when poisoned, checks its canaries); on failure releases the lock,
- * reports and returns false. */
-static bool lock_valid(rtm_heap_t *h, const void *ptr, rtm_debug_op_t op, void **raw)
+/* Validates the user pointer ptr and finds its raw block (and, when
+ * poisoned, checks its canaries); the caller holds the lock. On failure
+ * releases the lock, reports and returns false. */
+static bool valid_locked(rtm_heap_t *h, const void *ptr, rtm_debug_op_t op, void **raw)
 {
-    heap_lock(h);
     size_t head = 0;
     rtm_ptr_status_t st = rtm_poison_resolve(h->ops, h->arena, h->plain_head, h->max_head, ptr,
                                              (uintptr_t)h, (uintptr_t)h + h->region_bytes, raw,
@@ -534,17 +502,6 @@ static bool lock_valid(rtm_heap_t *h, const void *ptr, rtm_debug_op_t op, void *
     return false;
 }
 
-/* The plain path's free, counted; lock held (or none). */
-static inline rtm_ptr_status_t release_plain(rtm_heap_t *h, void *ptr)
-{
-    size_t raw_usable;
-    rtm_ptr_status_t st = h->ops->validate_free(front_arena(h), ptr, &raw_usable);
-    if (st == RTM_PTR_OK) {
-        h->books.free_count++;
-    }
-    return st;
-}
-
 _Static_assert(offsetof(struct rtm_heap, books) + sizeof(rtm_alloc_books_t) == FRONT_BYTES,
                "the books end where the strategy's state begins");
 
@@ -554,35 +511,31 @@ void rtm_front_refused(void *arena, const void *ptr, rtm_ptr_status_t st)
     report_bad_pointer(h, ptr, st, RTM_OP_FREE);
 }
 
-/* rtm_free's plain path (under the lock if the heap has one); false, with
- * nothing done, when the heap does not take it. */
-static bool free_plain_any(rtm_heap_t *h, void *ptr)
-{
-    if (!heap_ok(h) || ptr == NULL) {
-        return false;
-    }
-    bool locked = (h->flags & RTM_HEAP_NO_LOCK) == 0;
-    heap_lock(h);
-    /* A locked heap's word is read under the lock: an observer may have
-     * come meanwhile. */
-    if (locked ? h->fast != FRONT_FAST : h->fast_unlocked != FRONT_FAST_UNLOCKED) {
-        heap_unlock(h);
-        return false;
-    }
-    rtm_ptr_status_t st = release_plain(h, ptr);
-    heap_unlock(h);
-    if (st != RTM_PTR_OK) {
-        report_bad_pointer(h, ptr, st, RTM_OP_FREE);
-    }
-    return true;
-}
-
 /* The general free: returns the bytes the block held for its caller (0
  * when refused), zeroing them first if asked. */
 static size_t free_checked(rtm_heap_t *h, void *ptr, bool clear, const rtm_alloc_site_t *site)
 {
+    if (!heap_ok(h) || ptr == NULL) {
+        return 0;
+    }
+    heap_lock(h);
+    /* The plain path: with nothing to wrap, clear or tell, the strategy
+     * validates and frees in one pass. */
+    if (!RTM_POISON_WRAPS && !clear && h->observer == NULL && h->ops->validate_free != NULL) {
+        size_t usable = 0;
+        rtm_ptr_status_t st = h->ops->validate_free(h->arena, ptr, &usable);
+        if (st == RTM_PTR_OK) {
+            count_free(h, ptr, usable);
+        }
+        heap_unlock(h);
+        if (st != RTM_PTR_OK) {
+            report_bad_pointer(h, ptr, st, RTM_OP_FREE);
+            return 0;
+        }
+        return usable;
+    }
     void *raw = NULL;
-    if (!heap_ok(h) || ptr == NULL || !lock_valid(h, ptr, RTM_OP_FREE, &raw)) {
+    if (!valid_locked(h, ptr, RTM_OP_FREE, &raw)) {
         return 0;
     }
     if (h->ops->free == NULL) {
@@ -607,9 +560,6 @@ static size_t free_checked(rtm_heap_t *h, void *ptr, bool clear, const rtm_alloc
 static RTM_NOINLINE void free_other(rtm_heap_t *h, void *ptr, const rtm_alloc_site_t *site,
                                     const void *caller)
 {
-    if (free_plain_any(h, ptr)) {
-        return;
-    }
     rtm_alloc_site_t s = rtm_site_or(site, caller);
     (void)free_checked(h, ptr, false, &s);
 }
@@ -650,7 +600,8 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
         return NULL;
     }
     void *raw = NULL;
-    if (!lock_valid(h, ptr, RTM_OP_REALLOC, &raw)) {
+    heap_lock(h);
+    if (!valid_locked(h, ptr, RTM_OP_REALLOC, &raw)) {
         return NULL;
     }
     size_t raw_old = h->ops->usable_size(h->arena, raw);
@@ -672,7 +623,9 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
     if ((h->ops->resize != NULL && h->ops->resize(h->arena, raw, raw_new)) || raw_new <= raw_old) {
         /* In place; a strategy that cannot shrink leaves a block that fits. */
         rtm_poison_rearm(ptr, old, size);
-        h->user_bytes = h->user_bytes - old + size;
+        if (RTM_POISON_WRAPS) {
+            h->user_bytes = h->user_bytes - old + size;
+        }
         note_free_level(h);
         notify(h, RTM_EVENT_REALLOC, ptr, ptr, size, 0, site);
         heap_unlock(h);
@@ -711,7 +664,11 @@ RTM_NOINLINE void *rtm_realloc_ex(rtm_heap_t *h, void *ptr, size_t size,
 size_t rtm_usable_size(rtm_heap_t *h, const void *ptr)
 {
     void *raw = NULL;
-    if (!heap_ok(h) || ptr == NULL || !lock_valid(h, ptr, RTM_OP_USABLE_SIZE, &raw)) {
+    if (!heap_ok(h) || ptr == NULL) {
+        return 0;
+    }
+    heap_lock(h);
+    if (!valid_locked(h, ptr, RTM_OP_USABLE_SIZE, &raw)) {
         return 0;
     }
     size_t n = rtm_poison_user_size(ptr, h->ops->usable_size(h->arena, raw));
