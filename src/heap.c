@@ -90,14 +90,31 @@ size_t rtm_heap_front_size(void)
     return FRONT_BYTES;
 }
 
-size_t rtm_heap_min_size(const rtm_heap_config_t *cfg)
+/* The checks rtm_heap_min_size and rtm_heap_init_error share, in
+ * rtm_heap_init_error's order; on RTM_OK *min_size is the smallest region.
+ * A strategy left out of the build (RTM_SYSTEM without RTM_WITH_SYSTEM)
+ * has neither init nor min_size; every other has both. */
+static rtm_err_t config_error(const rtm_heap_config_t *cfg, size_t *min_size)
 {
     const rtm_strategy_t *ops = config_strategy(cfg);
     size_t g = config_granularity(cfg);
-    if ((unsigned)ops->id >= (unsigned)RTM_STRATEGY_COUNT || ops->min_size == NULL || !rtm_is_pow2(g) || g < 4u || g > ((size_t)1u << 30)) {
-        return 0;
+    if ((unsigned)ops->id >= (unsigned)RTM_STRATEGY_COUNT) {
+        return RTM_ERR_BAD_STRATEGY;
     }
-    return FRONT_BYTES + ops->min_size(g) + rtm_poison_min_extra(g);
+    if (ops->init == NULL || ops->min_size == NULL) {
+        return RTM_ERR_UNSUPPORTED;
+    }
+    if (!rtm_is_pow2(g) || g < 4u || g > ((size_t)1u << 30)) {
+        return RTM_ERR_BAD_ALIGNMENT;
+    }
+    *min_size = FRONT_BYTES + ops->min_size(g) + rtm_poison_min_extra(g);
+    return RTM_OK;
+}
+
+size_t rtm_heap_min_size(const rtm_heap_config_t *cfg)
+{
+    size_t n = 0;
+    return config_error(cfg, &n) == RTM_OK ? n : 0;
 }
 
 rtm_err_t rtm_heap_init_error(const void *mem, size_t size, const rtm_heap_config_t *cfg)
@@ -108,21 +125,15 @@ rtm_err_t rtm_heap_init_error(const void *mem, size_t size, const rtm_heap_confi
     if (((uintptr_t)mem & (RTM_HEAP_MEM_ALIGN - 1u)) != 0) {
         return RTM_ERR_MISALIGNED;
     }
-    const rtm_strategy_t *ops = config_strategy(cfg);
-    rtm_strategy_id_t id = ops->id;
-    if ((unsigned)id >= (unsigned)RTM_STRATEGY_COUNT) {
-        return RTM_ERR_BAD_STRATEGY;
+    size_t min_size = 0;
+    rtm_err_t err = config_error(cfg, &min_size);
+    if (err != RTM_OK) {
+        return err;
     }
-    if (ops->init == NULL) {
-        return RTM_ERR_UNSUPPORTED;
-    }
-    size_t g = config_granularity(cfg);
-    if (!rtm_is_pow2(g) || g < 4u || g > ((size_t)1u << 30)) {
-        return RTM_ERR_BAD_ALIGNMENT;
-    }
-    if (size < rtm_heap_min_size(cfg)) {
+    if (size < min_size) {
         return RTM_ERR_TOO_SMALL;
     }
+    rtm_strategy_id_t id = config_strategy(cfg)->id;
     if (id != RTM_SYSTEM && size - FRONT_BYTES > (size_t)UINT32_MAX) {
         return RTM_ERR_TOO_LARGE;
     }
