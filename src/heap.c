@@ -416,11 +416,15 @@ void rtm_front_update_fast(rtm_heap_t *h)
 
 /* rtm_malloc on any heap whose strategy does not take the whole call. At
  * level 0 the general path is the plain one: heap_alloc adds nothing but
- * the observer's test to the strategy's call and the counters. */
+ * the observer's test to the strategy's call and the counters. No
+ * alignment to check, so nothing of alloc_checked is needed. */
 static RTM_NOINLINE void *malloc_other(rtm_heap_t *h, size_t size, const void *caller)
 {
+    if (!heap_ok(h) || size == 0) {
+        return NULL;
+    }
     rtm_alloc_site_t s = rtm_site_or(NULL, caller);
-    return alloc_checked(h, size, 0, &s);
+    return heap_alloc(h, size, 0, &s);
 }
 
 RTM_NOINLINE void *rtm_malloc(rtm_heap_t *h, size_t size)
