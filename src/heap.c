@@ -526,29 +526,10 @@ void rtm_front_refused(void *arena, const void *ptr, rtm_ptr_status_t st)
     report_bad_pointer(h, ptr, st, RTM_OP_FREE);
 }
 
-/* The general free: returns the bytes the block held for its caller (0
- * when refused), zeroing them first if asked. */
-static size_t free_checked(rtm_heap_t *h, void *ptr, bool clear, const rtm_alloc_site_t *site)
+/* The general free, the lock held: returns the bytes the block held for
+ * its caller (0 when refused), zeroing them first if asked. */
+static size_t free_locked(rtm_heap_t *h, void *ptr, bool clear, const rtm_alloc_site_t *site)
 {
-    if (!heap_ok(h) || ptr == NULL) {
-        return 0;
-    }
-    heap_lock(h);
-    /* The plain path: with nothing to wrap, clear or tell, the strategy
-     * validates and frees in one pass. */
-    if (!RTM_POISON_WRAPS && !clear && h->observer == NULL && h->ops->validate_free != NULL) {
-        size_t usable = 0;
-        rtm_ptr_status_t st = h->ops->validate_free(h->arena, ptr, &usable);
-        if (st == RTM_PTR_OK) {
-            count_free(h, ptr, usable);
-        }
-        heap_unlock(h);
-        if (st != RTM_PTR_OK) {
-            report_bad_pointer(h, ptr, st, RTM_OP_FREE);
-            return 0;
-        }
-        return usable;
-    }
     void *raw = NULL;
     if (!valid_locked(h, ptr, RTM_OP_FREE, &raw)) {
         return 0;
@@ -571,12 +552,40 @@ static size_t free_checked(rtm_heap_t *h, void *ptr, bool clear, const rtm_alloc
     return n;
 }
 
-/* rtm_free on any heap but a plain unlocked one. */
+static size_t free_checked(rtm_heap_t *h, void *ptr, bool clear, const rtm_alloc_site_t *site)
+{
+    if (!heap_ok(h) || ptr == NULL) {
+        return 0;
+    }
+    heap_lock(h);
+    return free_locked(h, ptr, clear, site);
+}
+
+/* rtm_free on any heap but a plain unlocked one, and realloc to size 0:
+ * site (may be NULL) with caller filled in. */
 static RTM_NOINLINE void free_other(rtm_heap_t *h, void *ptr, const rtm_alloc_site_t *site,
                                     const void *caller)
 {
+    if (!heap_ok(h) || ptr == NULL) {
+        return;
+    }
+    heap_lock(h);
+    /* The plain path: with nothing to wrap or tell, the strategy validates
+     * and frees in one pass. */
+    if (!RTM_POISON_WRAPS && h->observer == NULL && h->ops->validate_free != NULL) {
+        size_t usable = 0;
+        rtm_ptr_status_t st = h->ops->validate_free(h->arena, ptr, &usable);
+        if (st == RTM_PTR_OK) {
+            count_free(h, ptr, usable);
+        }
+        heap_unlock(h);
+        if (st != RTM_PTR_OK) {
+            report_bad_pointer(h, ptr, st, RTM_OP_FREE);
+        }
+        return;
+    }
     rtm_alloc_site_t s = rtm_site_or(site, caller);
-    (void)free_checked(h, ptr, false, &s);
+    (void)free_locked(h, ptr, false, &s);
 }
 
 RTM_NOINLINE void rtm_free(rtm_heap_t *h, void *ptr)
@@ -611,7 +620,7 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
         return size == 0 ? NULL : heap_alloc(h, size, 0, site);
     }
     if (size == 0) {
-        (void)free_checked(h, ptr, false, site);
+        free_other(h, ptr, site, NULL);
         return NULL;
     }
     void *raw = NULL;
