@@ -644,6 +644,7 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
         rtm_poison_fill_free((uint8_t *)raw + raw_new, raw_old - raw_new);
     }
     note_block_change(h, raw, raw_old);
+    void *result = ptr;
     if ((h->ops->resize != NULL && h->ops->resize(h->arena, raw, raw_new)) || raw_new <= raw_old) {
         /* In place; a strategy that cannot shrink leaves a block that fits. */
         rtm_poison_rearm(ptr, old, size);
@@ -651,25 +652,24 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
             h->user_bytes = h->user_bytes - old + size;
         }
         note_free_level(h);
-        notify(h, RTM_EVENT_REALLOC, ptr, ptr, size, 0, site);
+    } else {
         heap_unlock(h);
-        return ptr;
+        result = heap_alloc(h, size, 0, NULL);
+        if (result == NULL) {
+            return NULL;
+        }
+        /* ptr stays the caller's until it is freed below: no one else can
+         * free, resize or reuse it meanwhile, so it still has raw_old
+         * bytes. Not in place means size > old. */
+        memcpy(result, ptr, old);
+        heap_lock(h);
+        if (h->ops->free != NULL) {
+            release_raw(h, raw, raw_old, old);
+        }
     }
+    notify(h, RTM_EVENT_REALLOC, result, ptr, size, 0, site);
     heap_unlock(h);
-    void *moved = heap_alloc(h, size, 0, NULL);
-    if (moved == NULL) {
-        return NULL;
-    }
-    /* ptr stays the caller's until it is freed below: no one else can free
-     * or reuse it meanwhile. Not in place means size > old. */
-    memcpy(moved, ptr, old);
-    heap_lock(h);
-    if (h->ops->free != NULL) {
-        release_raw(h, raw, h->ops->usable_size(h->arena, raw), old);
-    }
-    notify(h, RTM_EVENT_REALLOC, moved, ptr, size, 0, site);
-    heap_unlock(h);
-    return moved;
+    return result;
 }
 
 RTM_NOINLINE void *rtm_realloc(rtm_heap_t *h, void *ptr, size_t size)
