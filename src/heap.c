@@ -148,12 +148,12 @@ rtm_err_t rtm_heap_init_error(const void *mem, size_t size, const rtm_heap_confi
 
 rtm_heap_t *rtm_heap_init(void *mem, size_t size, const rtm_heap_config_t *cfg)
 {
+    if (cfg == NULL) {
+        rtm_heap_config_t defaults = {.strategy = NULL};
+        return rtm_heap_init(mem, size, &defaults);
+    }
     if (rtm_heap_init_error(mem, size, cfg) != RTM_OK) {
         return NULL;
-    }
-    static const rtm_heap_config_t defaults = {.strategy = NULL};
-    if (cfg == NULL) {
-        cfg = &defaults;
     }
     rtm_heap_t *h = mem;
     memset(h, 0, sizeof *h);
