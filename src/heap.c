@@ -90,14 +90,31 @@ size_t rtm_heap_front_size(void)
     return FRONT_BYTES;
 }
 
-size_t rtm_heap_min_size(const rtm_heap_config_t *cfg)
+/* The checks rtm_heap_min_size and rtm_heap_init_error share, in
+ * rtm_heap_init_error's order; on RTM_OK *min_size is the smallest region.
+ * A strategy left out of the build (RTM_SYSTEM without RTM_WITH_SYSTEM)
+ * has neither init nor min_size; every other has both. */
+static rtm_err_t config_error(const rtm_heap_config_t *cfg, size_t *min_size)
 {
     const rtm_strategy_t *ops = config_strategy(cfg);
     size_t g = config_granularity(cfg);
-    if ((unsigned)ops->id >= (unsigned)RTM_STRATEGY_COUNT || ops->min_size == NULL || !rtm_is_pow2(g) || g < 4u || g > ((size_t)1u << 30)) {
-        return 0;
+    if ((unsigned)ops->id >= (unsigned)RTM_STRATEGY_COUNT) {
+        return RTM_ERR_BAD_STRATEGY;
     }
-    return FRONT_BYTES + ops->min_size(g) + rtm_poison_min_extra(g);
+    if (ops->init == NULL || ops->min_size == NULL) {
+        return RTM_ERR_UNSUPPORTED;
+    }
+    if (!rtm_is_pow2(g) || g < 4u || g > ((size_t)1u << 30)) {
+        return RTM_ERR_BAD_ALIGNMENT;
+    }
+    *min_size = FRONT_BYTES + ops->min_size(g) + rtm_poison_min_extra(g);
+    return RTM_OK;
+}
+
+size_t rtm_heap_min_size(const rtm_heap_config_t *cfg)
+{
+    size_t n = 0;
+    return config_error(cfg, &n) == RTM_OK ? n : 0;
 }
 
 rtm_err_t rtm_heap_init_error(const void *mem, size_t size, const rtm_heap_config_t *cfg)
@@ -108,21 +125,15 @@ rtm_err_t rtm_heap_init_error(const void *mem, size_t size, const rtm_heap_confi
     if (((uintptr_t)mem & (RTM_HEAP_MEM_ALIGN - 1u)) != 0) {
         return RTM_ERR_MISALIGNED;
     }
-    const rtm_strategy_t *ops = config_strategy(cfg);
-    rtm_strategy_id_t id = ops->id;
-    if ((unsigned)id >= (unsigned)RTM_STRATEGY_COUNT) {
-        return RTM_ERR_BAD_STRATEGY;
+    size_t min_size = 0;
+    rtm_err_t err = config_error(cfg, &min_size);
+    if (err != RTM_OK) {
+        return err;
     }
-    if (ops->init == NULL) {
-        return RTM_ERR_UNSUPPORTED;
-    }
-    size_t g = config_granularity(cfg);
-    if (!rtm_is_pow2(g) || g < 4u || g > ((size_t)1u << 30)) {
-        return RTM_ERR_BAD_ALIGNMENT;
-    }
-    if (size < rtm_heap_min_size(cfg)) {
+    if (size < min_size) {
         return RTM_ERR_TOO_SMALL;
     }
+    rtm_strategy_id_t id = config_strategy(cfg)->id;
     if (id != RTM_SYSTEM && size - FRONT_BYTES > (size_t)UINT32_MAX) {
         return RTM_ERR_TOO_LARGE;
     }
@@ -137,12 +148,12 @@ rtm_err_t rtm_heap_init_error(const void *mem, size_t size, const rtm_heap_confi
 
 rtm_heap_t *rtm_heap_init(void *mem, size_t size, const rtm_heap_config_t *cfg)
 {
+    if (cfg == NULL) {
+        rtm_heap_config_t defaults = {.strategy = NULL};
+        return rtm_heap_init(mem, size, &defaults);
+    }
     if (rtm_heap_init_error(mem, size, cfg) != RTM_OK) {
         return NULL;
-    }
-    static const rtm_heap_config_t defaults = {.strategy = NULL};
-    if (cfg == NULL) {
-        cfg = &defaults;
     }
     rtm_heap_t *h = mem;
     memset(h, 0, sizeof *h);
@@ -186,8 +197,6 @@ void rtm_heap_deinit(rtm_heap_t *h)
         return;
     }
     h->magic = 0;
-    h->fast = 0;
-    h->fast_unlocked = 0;
     h->malloc_unlocked = 0;
     h->free_unlocked = 0;
     if (h->ops->deinit != NULL) {
@@ -319,7 +328,9 @@ static void count_free(rtm_heap_t *h, const void *raw, size_t raw_usable)
  * back to the strategy; lock held. */
 static void release_raw(rtm_heap_t *h, void *raw, size_t raw_usable, size_t user_bytes)
 {
-    h->user_bytes -= user_bytes;
+    if (RTM_POISON_WRAPS) {
+        h->user_bytes -= user_bytes;
+    }
     if (h->ops->keeps_free_fill) {
         rtm_poison_fill_free(raw, raw_usable);
     }
@@ -349,7 +360,9 @@ static void *heap_alloc(rtm_heap_t *h, size_t size, size_t alignment,
             h->max_head = head;
         }
         p = rtm_poison_arm(p, size, head);
-        h->user_bytes += size;
+        if (RTM_POISON_WRAPS) {
+            h->user_bytes += size;
+        }
         count_alloc(h);
         if (site != NULL) {
             notify(h, RTM_EVENT_ALLOC, p, NULL, size, alignment, site);
@@ -393,54 +406,25 @@ RTM_NOINLINE void *rtm_heap_alloc_ex(rtm_heap_t *h, size_t size, size_t alignmen
 
 void rtm_front_update_fast(rtm_heap_t *h)
 {
-    bool plain = !RTM_POISON_WRAPS && h->observer == NULL && h->step_at == 0 &&
-                 h->ops->validate_free != NULL;
-    if ((h->flags & RTM_HEAP_NO_LOCK) != 0) {
-        h->fast_unlocked = plain ? FRONT_FAST_UNLOCKED : 0u;
-        h->malloc_unlocked = plain && h->ops->alloc_plain != NULL && h->on_alloc_failed == NULL
-                                 ? FRONT_FAST_UNLOCKED
-                                 : 0u;
-        h->free_unlocked = plain && h->ops->free_plain != NULL ? FRONT_FAST_UNLOCKED : 0u;
-    } else {
-        h->fast = plain ? FRONT_FAST : 0u;
-    }
+    bool plain = !RTM_POISON_WRAPS && (h->flags & RTM_HEAP_NO_LOCK) != 0 && h->observer == NULL &&
+                 h->step_at == 0 && h->ops->validate_free != NULL;
+    h->malloc_unlocked = plain && h->ops->alloc_plain != NULL && h->on_alloc_failed == NULL
+                             ? FRONT_FAST_UNLOCKED
+                             : 0u;
+    h->free_unlocked = plain && h->ops->free_plain != NULL ? FRONT_FAST_UNLOCKED : 0u;
 }
 
-/* The plain path's allocation, counted; lock held (or none). */
-static inline void *alloc_plain(rtm_heap_t *h, size_t size, rtm_fail_reason_t *why)
-{
-    void *p = h->ops->alloc(front_arena(h), size, 0, why);
-    if (p != NULL) {
-        count_alloc(h);
-    } else {
-        h->books.failed_count++;
-    }
-    return p;
-}
-
-/* rtm_malloc on any heap whose strategy does not take the whole call:
- * the plain path (under the lock if the heap has one), else the general
- * path for the caller's site. */
+/* rtm_malloc on any heap whose strategy does not take the whole call. At
+ * level 0 the general path is the plain one: heap_alloc adds nothing but
+ * the observer's test to the strategy's call and the counters. No
+ * alignment to check, so nothing of alloc_checked is needed. */
 static RTM_NOINLINE void *malloc_other(rtm_heap_t *h, size_t size, const void *caller)
 {
-    if (heap_ok(h) && size != 0) {
-        rtm_fail_reason_t why = RTM_FAIL_NO_MEMORY;
-        bool locked = (h->flags & RTM_HEAP_NO_LOCK) == 0;
-        heap_lock(h);
-        /* A locked heap's fast changes under the lock: read only under it
-         * (flags never change). */
-        if (locked ? h->fast == FRONT_FAST : h->fast_unlocked == FRONT_FAST_UNLOCKED) {
-            void *p = alloc_plain(h, size, &why);
-            heap_unlock(h);
-            if (p == NULL) {
-                report_failure(h, size, 0, why);
-            }
-            return p;
-        }
-        heap_unlock(h);
+    if (!heap_ok(h) || size == 0) {
+        return NULL;
     }
     rtm_alloc_site_t s = rtm_site_or(NULL, caller);
-    return alloc_checked(h, size, 0, &s);
+    return heap_alloc(h, size, 0, &s);
 }
 
 RTM_NOINLINE void *rtm_malloc(rtm_heap_t *h, size_t size)
@@ -510,12 +494,11 @@ static void report_bad_pointer(rtm_heap_t *h, const void *ptr, rtm_ptr_status_t 
     rtm_poison_report_pointer(h, ptr, kind == RTM_MISUSE_INVALID_POINTER ? RTM_PTR_INVALID : st, op);
 }
 
-/* Validates the user pointer ptr under the lock and finds its raw block
- * (and, when poisoned, checks its canaries); on failure releases the lock,
- * reports and returns false. */
-static bool lock_valid(rtm_heap_t *h, const void *ptr, rtm_debug_op_t op, void **raw)
+/* Validates the user pointer ptr and finds its raw block (and, when
+ * poisoned, checks its canaries); the caller holds the lock. On failure
+ * releases the lock, reports and returns false. */
+static bool valid_locked(rtm_heap_t *h, const void *ptr, rtm_debug_op_t op, void **raw)
 {
-    heap_lock(h);
     size_t head = 0;
     rtm_ptr_status_t st = rtm_poison_resolve(h->ops, h->arena, h->plain_head, h->max_head, ptr,
                                              (uintptr_t)h, (uintptr_t)h + h->region_bytes, raw,
@@ -534,17 +517,6 @@ static bool lock_valid(rtm_heap_t *h, const void *ptr, rtm_debug_op_t op, void *
     return false;
 }
 
-/* The plain path's free, counted; lock held (or none). */
-static inline rtm_ptr_status_t release_plain(rtm_heap_t *h, void *ptr)
-{
-    size_t raw_usable;
-    rtm_ptr_status_t st = h->ops->validate_free(front_arena(h), ptr, &raw_usable);
-    if (st == RTM_PTR_OK) {
-        h->books.free_count++;
-    }
-    return st;
-}
-
 _Static_assert(offsetof(struct rtm_heap, books) + sizeof(rtm_alloc_books_t) == FRONT_BYTES,
                "the books end where the strategy's state begins");
 
@@ -554,35 +526,12 @@ void rtm_front_refused(void *arena, const void *ptr, rtm_ptr_status_t st)
     report_bad_pointer(h, ptr, st, RTM_OP_FREE);
 }
 
-/* rtm_free's plain path (under the lock if the heap has one); false, with
- * nothing done, when the heap does not take it. */
-static bool free_plain_any(rtm_heap_t *h, void *ptr)
-{
-    if (!heap_ok(h) || ptr == NULL) {
-        return false;
-    }
-    bool locked = (h->flags & RTM_HEAP_NO_LOCK) == 0;
-    heap_lock(h);
-    /* A locked heap's word is read under the lock: an observer may have
-     * come meanwhile. */
-    if (locked ? h->fast != FRONT_FAST : h->fast_unlocked != FRONT_FAST_UNLOCKED) {
-        heap_unlock(h);
-        return false;
-    }
-    rtm_ptr_status_t st = release_plain(h, ptr);
-    heap_unlock(h);
-    if (st != RTM_PTR_OK) {
-        report_bad_pointer(h, ptr, st, RTM_OP_FREE);
-    }
-    return true;
-}
-
-/* The general free: returns the bytes the block held for its caller (0
- * when refused), zeroing them first if asked. */
-static size_t free_checked(rtm_heap_t *h, void *ptr, bool clear, const rtm_alloc_site_t *site)
+/* The general free, the lock held: returns the bytes the block held for
+ * its caller (0 when refused), zeroing them first if asked. */
+static size_t free_locked(rtm_heap_t *h, void *ptr, bool clear, const rtm_alloc_site_t *site)
 {
     void *raw = NULL;
-    if (!heap_ok(h) || ptr == NULL || !lock_valid(h, ptr, RTM_OP_FREE, &raw)) {
+    if (!valid_locked(h, ptr, RTM_OP_FREE, &raw)) {
         return 0;
     }
     if (h->ops->free == NULL) {
@@ -603,15 +552,40 @@ static size_t free_checked(rtm_heap_t *h, void *ptr, bool clear, const rtm_alloc
     return n;
 }
 
-/* rtm_free on any heap but a plain unlocked one. */
+static size_t free_checked(rtm_heap_t *h, void *ptr, bool clear, const rtm_alloc_site_t *site)
+{
+    if (!heap_ok(h) || ptr == NULL) {
+        return 0;
+    }
+    heap_lock(h);
+    return free_locked(h, ptr, clear, site);
+}
+
+/* rtm_free on any heap but a plain unlocked one, and realloc to size 0:
+ * site (may be NULL) with caller filled in. */
 static RTM_NOINLINE void free_other(rtm_heap_t *h, void *ptr, const rtm_alloc_site_t *site,
                                     const void *caller)
 {
-    if (free_plain_any(h, ptr)) {
+    if (!heap_ok(h) || ptr == NULL) {
+        return;
+    }
+    heap_lock(h);
+    /* The plain path: with nothing to wrap or tell, the strategy validates
+     * and frees in one pass. */
+    if (!RTM_POISON_WRAPS && h->observer == NULL && h->ops->validate_free != NULL) {
+        size_t usable = 0;
+        rtm_ptr_status_t st = h->ops->validate_free(h->arena, ptr, &usable);
+        if (st == RTM_PTR_OK) {
+            count_free(h, ptr, usable);
+        }
+        heap_unlock(h);
+        if (st != RTM_PTR_OK) {
+            report_bad_pointer(h, ptr, st, RTM_OP_FREE);
+        }
         return;
     }
     rtm_alloc_site_t s = rtm_site_or(site, caller);
-    (void)free_checked(h, ptr, false, &s);
+    (void)free_locked(h, ptr, false, &s);
 }
 
 RTM_NOINLINE void rtm_free(rtm_heap_t *h, void *ptr)
@@ -646,11 +620,12 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
         return size == 0 ? NULL : heap_alloc(h, size, 0, site);
     }
     if (size == 0) {
-        (void)free_checked(h, ptr, false, site);
+        free_other(h, ptr, site, NULL);
         return NULL;
     }
     void *raw = NULL;
-    if (!lock_valid(h, ptr, RTM_OP_REALLOC, &raw)) {
+    heap_lock(h);
+    if (!valid_locked(h, ptr, RTM_OP_REALLOC, &raw)) {
         return NULL;
     }
     size_t raw_old = h->ops->usable_size(h->arena, raw);
@@ -669,30 +644,32 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
         rtm_poison_fill_free((uint8_t *)raw + raw_new, raw_old - raw_new);
     }
     note_block_change(h, raw, raw_old);
+    void *result = ptr;
     if ((h->ops->resize != NULL && h->ops->resize(h->arena, raw, raw_new)) || raw_new <= raw_old) {
         /* In place; a strategy that cannot shrink leaves a block that fits. */
         rtm_poison_rearm(ptr, old, size);
-        h->user_bytes = h->user_bytes - old + size;
+        if (RTM_POISON_WRAPS) {
+            h->user_bytes = h->user_bytes - old + size;
+        }
         note_free_level(h);
-        notify(h, RTM_EVENT_REALLOC, ptr, ptr, size, 0, site);
+    } else {
         heap_unlock(h);
-        return ptr;
+        result = heap_alloc(h, size, 0, NULL);
+        if (result == NULL) {
+            return NULL;
+        }
+        /* ptr stays the caller's until it is freed below: no one else can
+         * free, resize or reuse it meanwhile, so it still has raw_old
+         * bytes. Not in place means size > old. */
+        memcpy(result, ptr, old);
+        heap_lock(h);
+        if (h->ops->free != NULL) {
+            release_raw(h, raw, raw_old, old);
+        }
     }
+    notify(h, RTM_EVENT_REALLOC, result, ptr, size, 0, site);
     heap_unlock(h);
-    void *moved = heap_alloc(h, size, 0, NULL);
-    if (moved == NULL) {
-        return NULL;
-    }
-    /* ptr stays the caller's until it is freed below: no one else can free
-     * or reuse it meanwhile. Not in place means size > old. */
-    memcpy(moved, ptr, old);
-    heap_lock(h);
-    if (h->ops->free != NULL) {
-        release_raw(h, raw, h->ops->usable_size(h->arena, raw), old);
-    }
-    notify(h, RTM_EVENT_REALLOC, moved, ptr, size, 0, site);
-    heap_unlock(h);
-    return moved;
+    return result;
 }
 
 RTM_NOINLINE void *rtm_realloc(rtm_heap_t *h, void *ptr, size_t size)
@@ -711,7 +688,11 @@ RTM_NOINLINE void *rtm_realloc_ex(rtm_heap_t *h, void *ptr, size_t size,
 size_t rtm_usable_size(rtm_heap_t *h, const void *ptr)
 {
     void *raw = NULL;
-    if (!heap_ok(h) || ptr == NULL || !lock_valid(h, ptr, RTM_OP_USABLE_SIZE, &raw)) {
+    if (!heap_ok(h) || ptr == NULL) {
+        return 0;
+    }
+    heap_lock(h);
+    if (!valid_locked(h, ptr, RTM_OP_USABLE_SIZE, &raw)) {
         return 0;
     }
     size_t n = rtm_poison_user_size(ptr, h->ops->usable_size(h->arena, raw));

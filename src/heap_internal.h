@@ -18,14 +18,16 @@
 
 struct rtm_heap {
     uint32_t magic;
-    uint32_t fast;        /* locked heaps: FRONT_FAST when malloc and free may take the plain path */
-    /* Heaps made with RTM_HEAP_NO_LOCK: FRONT_FAST_UNLOCKED when they may.
-     * A locked heap's stays 0 for its life, so the plain path reads it
-     * without a lock and without looking at the flags first. */
-    uint32_t fast_unlocked;
-    /* FRONT_FAST_UNLOCKED when, besides, rtm_malloc may hand the whole
-     * call to the strategy's alloc_plain: it has one, and no failure hook
-     * needs the request. */
+    /* Unused: they keep the front's size, and so every heap's minimum
+     * size and overhead, what they were when the front kept two more
+     * plain-path words. */
+    uint32_t spare[2];
+    /* Heaps made with RTM_HEAP_NO_LOCK: FRONT_FAST_UNLOCKED when rtm_malloc
+     * may hand the whole call to the strategy's alloc_plain: it has one,
+     * nothing needs the call site or wraps the block, and no failure hook
+     * needs the request. A locked heap's stays 0 for its life, so the
+     * plain path reads it without a lock and without looking at the flags
+     * first. */
     uint32_t malloc_unlocked;
     /* The same for rtm_free and the strategy's free_plain. */
     uint32_t free_unlocked;
@@ -58,14 +60,13 @@ struct rtm_heap {
 /* The strategy's arena starts here, 8-aligned like the region itself. */
 #define FRONT_BYTES ((sizeof(struct rtm_heap) + 7u) & ~(size_t)7u)
 
-/* The plain path of rtm_malloc and rtm_free needs nothing but the
- * strategy and the counters: no poisoning (level 0), no observer, no
+/* The plain path of rtm_malloc and rtm_free hands the whole call to the
+ * strategy: a heap without a lock, no poisoning (level 0), no observer, no
  * incremental check under way (step_at 0), a strategy that validates and
- * frees in one call. rtm_front_update_fast keeps `fast` (a locked heap) or
- * `fast_unlocked` (a heap made with RTM_HEAP_NO_LOCK) at these exactly
- * then and at 0 otherwise, so the hot path tests one word. */
-#define FRONT_FAST 0x66617374u          /* "fast" */
-#define FRONT_FAST_UNLOCKED 0x66617375u /* the same, no lock to take */
+ * frees in one call. rtm_front_update_fast keeps `malloc_unlocked` and
+ * `free_unlocked` at this exactly then and at 0 otherwise, so the hot path
+ * tests one word. */
+#define FRONT_FAST_UNLOCKED 0x66617375u
 
 /* The strategy's state: it always starts FRONT_BYTES after the front, so
  * the hot path computes it instead of loading h->arena. */
@@ -74,7 +75,7 @@ static inline rtm_arena_stats_t *front_arena(rtm_heap_t *h)
     return (rtm_arena_stats_t *)(void *)((uint8_t *)h + FRONT_BYTES);
 }
 
-/* Recomputes h->fast after a change to what it depends on; lock held. */
+/* Recomputes the plain-path words after a change to what it depends on; lock held. */
 void rtm_front_update_fast(rtm_heap_t *h);
 
 /* Live blocks: every allocation and free is counted. */

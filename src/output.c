@@ -80,9 +80,11 @@ void rtm_line_int(rtm_line_t *line, int64_t v)
     }
 }
 
+static const char k_hex_digits[] = "0123456789abcdef";
+
 void rtm_line_hex(rtm_line_t *line, uint64_t v)
 {
-    static const char hex[] = "0123456789abcdef";
+    const char *hex = k_hex_digits;
     char digits[16];
     size_t n = 0;
     do {
@@ -96,9 +98,25 @@ void rtm_line_hex(rtm_line_t *line, uint64_t v)
     }
 }
 
+/* As rtm_line_hex, but in the pointer's own width: the misuse report in
+ * every firmware's core then needs no 64-bit arithmetic on a 32-bit
+ * target. */
 void rtm_line_ptr(rtm_line_t *line, const void *p)
 {
-    rtm_line_hex(line, (uint64_t)(uintptr_t)p);
+    uintptr_t v = (uintptr_t)p;
+    unsigned shift = 8u * (unsigned)sizeof v - 4u;
+    while (shift > 0 && (v >> shift) == 0) {
+        shift -= 4u;
+    }
+    line_putc(line, '0');
+    line_putc(line, 'x');
+    for (;;) {
+        line_putc(line, k_hex_digits[(v >> shift) & 0xfu]);
+        if (shift == 0) {
+            break;
+        }
+        shift -= 4u;
+    }
 }
 
 void rtm_line_key_uint(rtm_line_t *line, const char *key, uint64_t v)
@@ -111,7 +129,7 @@ void rtm_line_key_uint(rtm_line_t *line, const char *key, uint64_t v)
 
 void rtm_line_json_str(rtm_line_t *line, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
+    const char *hex = k_hex_digits;
     line_putc(line, '"');
     for (; s != NULL && *s != '\0'; s++) {
         unsigned char c = (unsigned char)*s;
