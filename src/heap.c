@@ -406,22 +406,34 @@ RTM_NOINLINE void *rtm_heap_alloc_ex(rtm_heap_t *h, size_t size, size_t alignmen
 
 void rtm_front_update_fast(rtm_heap_t *h)
 {
-    bool plain = !RTM_POISON_WRAPS && (h->flags & RTM_HEAP_NO_LOCK) != 0 && h->observer == NULL &&
-                 h->step_at == 0 && h->ops->validate_free != NULL;
-    h->malloc_unlocked = plain && h->ops->alloc_plain != NULL && h->on_alloc_failed == NULL
-                             ? FRONT_FAST_UNLOCKED
-                             : 0u;
-    h->free_unlocked = plain && h->ops->free_plain != NULL ? FRONT_FAST_UNLOCKED : 0u;
+    bool quiet = !RTM_POISON_WRAPS && h->observer == NULL && h->step_at == 0 &&
+                 h->ops->validate_free != NULL;
+    bool malloc_plain = quiet && h->ops->alloc_plain != NULL && h->on_alloc_failed == NULL;
+    bool unlocked = (h->flags & RTM_HEAP_NO_LOCK) != 0;
+    h->malloc_unlocked = malloc_plain && unlocked ? FRONT_FAST_UNLOCKED : 0u;
+    h->malloc_locked = malloc_plain && !unlocked ? FRONT_FAST_LOCKED : 0u;
+    h->free_unlocked = quiet && unlocked && h->ops->free_plain != NULL ? FRONT_FAST_UNLOCKED : 0u;
+    h->free_quiet = quiet ? FRONT_FAST_QUIET : 0u;
 }
 
-/* rtm_malloc on any heap whose strategy does not take the whole call. At
- * level 0 the general path is the plain one: heap_alloc adds nothing but
- * the observer's test to the strategy's call and the counters. No
- * alignment to check, so nothing of alloc_checked is needed. */
+/* rtm_malloc on any heap whose strategy does not take the whole call: a
+ * locked heap's plain path, else the general one (heap_alloc: no
+ * alignment to check, so nothing of alloc_checked is needed). */
 static RTM_NOINLINE void *malloc_other(rtm_heap_t *h, size_t size, const void *caller)
 {
     if (!heap_ok(h) || size == 0) {
         return NULL;
+    }
+    if ((h->flags & RTM_HEAP_NO_LOCK) == 0) {
+        /* A locked heap's plain path: the strategy's alloc_plain, which
+         * keeps the counters, under the lock; no site to build. */
+        heap_lock(h);
+        if (h->malloc_locked == FRONT_FAST_LOCKED) {
+            void *p = h->ops->alloc_plain(front_arena(h), size);
+            heap_unlock(h);
+            return p;
+        }
+        heap_unlock(h);
     }
     rtm_alloc_site_t s = rtm_site_or(NULL, caller);
     return heap_alloc(h, size, 0, &s);
@@ -570,13 +582,14 @@ static RTM_NOINLINE void free_other(rtm_heap_t *h, void *ptr, const rtm_alloc_si
         return;
     }
     heap_lock(h);
-    /* The plain path: with nothing to wrap or tell, the strategy validates
-     * and frees in one pass. */
-    if (!RTM_POISON_WRAPS && h->observer == NULL && h->ops->validate_free != NULL) {
+    /* The plain path: with nothing to wrap, tell or check step by step,
+     * the strategy validates and frees in one pass. A misuse is reported
+     * after the lock is given back: the hook may use the heap. */
+    if (h->free_quiet == FRONT_FAST_QUIET) {
         size_t usable = 0;
-        rtm_ptr_status_t st = h->ops->validate_free(h->arena, ptr, &usable);
+        rtm_ptr_status_t st = h->ops->validate_free(front_arena(h), ptr, &usable);
         if (st == RTM_PTR_OK) {
-            count_free(h, ptr, usable);
+            h->books.free_count++;
         }
         heap_unlock(h);
         if (st != RTM_PTR_OK) {

@@ -18,10 +18,16 @@
 
 struct rtm_heap {
     uint32_t magic;
-    /* Unused: they keep the front's size, and so every heap's minimum
-     * size and overhead, what they were when the front kept two more
-     * plain-path words. */
-    uint32_t spare[2];
+    /* Locked heaps: FRONT_FAST_LOCKED when rtm_malloc may, under the
+     * lock, hand the call to the strategy's alloc_plain (the conditions of
+     * malloc_unlocked below but the lock). Changes under the lock only,
+     * and is read only under it. */
+    uint32_t malloc_locked;
+    /* FRONT_FAST_QUIET when rtm_free may validate and free a block in one
+     * strategy call (validate_free) and count it, locked or not: nothing
+     * wraps blocks, listens or checks step by step. Changes under the lock
+     * only, and is read only under it. */
+    uint32_t free_quiet;
     /* Heaps made with RTM_HEAP_NO_LOCK: FRONT_FAST_UNLOCKED when rtm_malloc
      * may hand the whole call to the strategy's alloc_plain: it has one,
      * nothing needs the call site or wraps the block, and no failure hook
@@ -67,6 +73,8 @@ struct rtm_heap {
  * `free_unlocked` at this exactly then and at 0 otherwise, so the hot path
  * tests one word. */
 #define FRONT_FAST_UNLOCKED 0x66617375u
+#define FRONT_FAST_LOCKED 0x6661736cu
+#define FRONT_FAST_QUIET 0x66617371u
 
 /* The strategy's state: it always starts FRONT_BYTES after the front, so
  * the hot path computes it instead of loading h->arena. */
