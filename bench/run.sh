@@ -132,7 +132,7 @@ CORPUS_TABLES=$("$BUILD/bench_corpus" --refs "$REFS" "${TRACE_FILES[@]}")
 echo "bench/run.sh: running bench/callgrind.sh ..."
 CALLGRIND_TABLE=$(bash bench/callgrind.sh "$BUILD")
 echo "bench/run.sh: running bench/instructions.sh ..."
-INSTR_TABLE=$(bash bench/instructions.sh "$BUILD" glibc tlsf first_fit)
+INSTR_TABLE=$(bash bench/instructions.sh "$BUILD" glibc tlsf first_fit tlsf_locked)
 # The same TLSF without the block-start map (RTM_EXACT_POINTERS=0), to state
 # what exact validation costs.
 NOEXACT=build/bench-noexact
@@ -148,10 +148,12 @@ tlsf_minima() { awk '/ events, peak live / { sub(/:$/, "", $1); t = $1 } /^\| rt
 MAP_COST=$(join <(tlsf_minima <<<"$CORPUS_TABLES" | sort) \
     <("$NOEXACT/bench_corpus" --memory-only "${TRACE_FILES[@]}" | tlsf_minima | sort) |
     awk '{ printf "| %s | %d | %d | %+.2f%% |\n", $1, $3, $2, ($2 - $3) * 100.0 / $3 }')
-instr_of() { awk -F'|' -v a="$1" '$2 ~ a { gsub(/ /, "", $3); print $3 }' <<<"$INSTR_TABLE"; }
+instr_of() { awk -F'|' -v a="$1" '{ n = $2; gsub(/^ +| +$/, "", n) } n == a { gsub(/ /, "", $3); print $3 }' <<<"$INSTR_TABLE"; }
 INSTR_TLSF=$(instr_of "rtmem tlsf")
 INSTR_FF=$(instr_of "rtmem first_fit")
-INSTR_GLIBC=$(instr_of "glibc")
+INSTR_GLIBC=$(instr_of "glibc malloc")
+INSTR_LOCKED=$(instr_of "rtmem tlsf_locked")
+LOCK_EXTRA=$(awk -v a="$INSTR_LOCKED" -v b="$INSTR_TLSF" 'BEGIN { printf "%.1f", a - b }')
 verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v <= t) ? "met" : sprintf("missed by %.0f", v - t) }'; }
 LOAD_AFTER=$(cut -d ' ' -f 1-3 /proc/loadavg 2>/dev/null || echo "?")
 
@@ -287,36 +289,44 @@ mkdir -p docs
     echo "instructions per operation here: the bit set or cleared where a split makes"
     echo "or a merge absorbs a header, and the bit tests of free's validation."
     echo
+    echo "The \`tlsf_locked\` row is the same heap with its lock, the default flags:"
+    echo "$LOCK_EXTRA instructions per operation more, most of them the host port's"
+    echo "pthread mutex (lock and unlock, about 67 here; a FreeRTOS critical section"
+    echo "is a few instructions), the rest the front's locked path: one call, the"
+    echo "lock, one word that says the strategy may take the call, and the unlock."
+    echo
     echo "Where the TLSF gap lies (callgrind's per-function counts of this workload,"
-    echo "x86-64 -O2): the heap front's plain path is now 11 instructions per malloc"
-    echo "or free (three tests, then a tail call into the strategy, which keeps the"
-    echo "front's counters itself); TLSF is about 115 per malloc and 155 per free."
-    echo "The round that brought TLSF from 180.6 to $INSTR_TLSF made the size-class"
-    echo "layout a compile-time constant (\`RTM_DEFAULT_ALIGN\`-wide classes: constant"
-    echo "shifts, 8.9 instructions), computed the most significant bit as one bsr"
-    echo "(4.4), made the front's plain path one tail call that the strategy's"
-    echo "\`alloc_plain\`/\`free_plain\` complete, counters included (10.3 with its"
-    echo "one-word test), gave free's validation a straight-line test of the common"
-    echo "case that leaves the verdict on anything else to the full classifier (3.0)"
-    echo "and dropped a redundant bound test (1.4). Of a free's 155 about 60 are"
-    echo "validation (range,"
-    echo "alignment, the map bit of the block and of its successor, the span's"
-    echo "sanity, the neighbours' tags: what makes every bad pointer a report) and 14"
-    echo "the saving and restoring of six registers; the rest is the merge, the"
-    echo "boundary tags, the class computation (2 to 3 per operation, about 8"
-    echo "instructions each) and the list and bitmap updates. What still separates it"
-    echo "from 75: the granularity, and with it the map's bit index, the alignment"
-    echo "mask and the minimum span, is a run-time value (granularity 4 and 16 heaps"
-    echo "are supported next to the default 8 in one build), so x86 spends a"
-    echo "register move per variable shift and the hot loop keeps about ten state"
-    echo "fields live, which the compiler spills to the stack; validation itself is"
-    echo "fixed cost that Conte's TLSF (63: pointer links instead of 32-bit offsets,"
-    echo "no validation, no statistics, no own-class look) does not pay. Reaching 75"
-    echo "would take a TLSF built for one granularity at compile time (a second copy"
-    echo "of the hot path for other granularities, which the code-size target rules"
-    echo "out) and validation reduced to the map bit and the header (dropping the"
-    echo "neighbour-tag checks that stop an overrun before a merge spreads it, which"
-    echo "the tests require); neither is done."
+    echo "x86-64 -O2): the heap front's plain path is 11 instructions per malloc or"
+    echo "free (three tests, then a tail call into the strategy, which keeps the"
+    echo "front's counters itself); TLSF itself is about 108 per malloc and 140 per"
+    echo "free. The last round gave malloc and free a second copy of their hot path"
+    echo "for heaps at the default granularity (\`RTM_DEFAULT_ALIGN\`, which every"
+    echo "heap has unless it asks for another), in which the alignment mask, the"
+    echo "map's bit shift and the minimum span are immediates: 147.5 to 136.5 (a"
+    echo "build for size, -Os, keeps one copy). The round before made the size-class"
+    echo "layout a compile-time constant, computed the most significant bit as one"
+    echo "bsr, made the front's plain path one tail call and gave free's validation a"
+    echo "straight-line common case (180.6 to 147.5)."
+    echo
+    echo "What each guarantee costs on this workload, measured by taking it out of a"
+    echo "scratch build of this round (not kept): free's whole validation (range,"
+    echo "alignment, the map bits of the block and of its successor, the span, the"
+    echo "neighbours' tags: what makes every bad pointer a report and stops an"
+    echo "overrun before a merge spreads it) 24.3 instructions per operation, of"
+    echo "which the block-start map with its bit updates is the difference to the"
+    echo "\`RTM_EXACT_POINTERS=0\` row; the front's counters (allocations, frees,"
+    echo "failures, lowest free) 1.6. Without them TLSF would run about 110. The"
+    echo "rest is the algorithm as rtmem keeps it: 32-bit offset links (the same"
+    echo "layout on 32- and 64-bit targets), free bytes and free blocks exact after"
+    echo "every operation, the look at up to 17 blocks of the request's own class"
+    echo "(which brought the Robson trace within 2.6% of first fit's minimum heap),"
+    echo "the class computed two or three times per operation (about 7 instructions"
+    echo "each) and six registers saved and restored per call. Conte's TLSF (63) has"
+    echo "pointer links and no validation or statistics, and rounds each request up"
+    echo "to the next class instead of looking in its own. Reaching 75 would take"
+    echo "dropping the neighbour-tag checks, the look at the own class (a larger"
+    echo "minimum heap on the corpus) and the per-operation statistics, each a"
+    echo "promise of \`include/rtmem/heap.h\` or a target of this page; none is done."
     echo
     echo "TLSF's minimum heap on the corpus traces with and without the map (the"
     echo "minimum-heap search of the corpus section, once per build). Without the map"
