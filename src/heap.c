@@ -133,6 +133,12 @@ rtm_err_t rtm_heap_init_error(const void *mem, size_t size, const rtm_heap_confi
     if (size < min_size) {
         return RTM_ERR_TOO_SMALL;
     }
+    /* A region that runs past the end of the address space is no memory
+     * (on a 32-bit target any size near SIZE_MAX does): every offset
+     * computed in it would wrap. */
+    if (size > UINTPTR_MAX - (uintptr_t)mem) {
+        return RTM_ERR_TOO_LARGE;
+    }
     rtm_strategy_id_t id = config_strategy(cfg)->id;
     if (id != RTM_SYSTEM && size - FRONT_BYTES > (size_t)UINT32_MAX) {
         return RTM_ERR_TOO_LARGE;

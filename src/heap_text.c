@@ -17,7 +17,7 @@ const char *rtm_err_str(rtm_err_t err)
     case RTM_ERR_TOO_SMALL:
         return "region is smaller than rtm_heap_min_size()";
     case RTM_ERR_TOO_LARGE:
-        return "region is larger than 4 GiB";
+        return "region is larger than 4 GiB or runs past the end of memory";
     case RTM_ERR_BAD_ALIGNMENT:
         return "alignment is not a power of two of at least 4";
     case RTM_ERR_BAD_STRATEGY:

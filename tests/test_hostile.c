@@ -566,6 +566,20 @@ static void heap_init_for(rtm_strategy_id_t s)
 #endif
     }
 
+    /* A region past the end of the address space: refused before a byte
+     * is written (a write there would crash the test). On a 32-bit target
+     * a real buffer with a size near SIZE_MAX is one too. */
+    uintptr_t top = (UINTPTR_MAX - (min + 4096u) + 1u) & ~(uintptr_t)(RTM_HEAP_MEM_ALIGN - 1u);
+    expect_init_refused((void *)top, min + 65536u, &cfg, RTM_ERR_TOO_LARGE);
+    expect_init_refused((void *)top, (size_t)(UINTPTR_MAX - top) + 1u, &cfg, RTM_ERR_TOO_LARGE);
+    assert_int_equal(rtm_heap_init_error((void *)top, (size_t)(UINTPTR_MAX - top), &cfg),
+                     rtm_heap_init_error(g_init_buf, (size_t)(UINTPTR_MAX - top), &cfg));
+    expect_init_refused(g_init_buf, SIZE_MAX - (uintptr_t)g_init_buf + 1u, &cfg,
+                        RTM_ERR_TOO_LARGE);
+#if SIZE_MAX <= UINT32_MAX
+    expect_init_refused(g_init_buf, SIZE_MAX - 7u, &cfg, RTM_ERR_TOO_LARGE);
+#endif
+
     /* Granularities: not a power of two, below 4, above 2^30. */
     static const size_t bad_g[] = {1, 2, 3, 6, 12, 24, 100, (size_t)1u << 31, SIZE_MAX,
                                    SIZE_MAX / 2 + 1};

@@ -110,8 +110,9 @@ typedef enum rtm_err {
     RTM_ERR_NULL,           /* mem is NULL */
     RTM_ERR_MISALIGNED,     /* mem not aligned to RTM_HEAP_MEM_ALIGN */
     RTM_ERR_TOO_SMALL,      /* below rtm_heap_min_size() */
-    RTM_ERR_TOO_LARGE,      /* more than 4 GiB; RTM_SYSTEM: region or budget above 4 GiB - 1,
-                               or their sum above SIZE_MAX */
+    RTM_ERR_TOO_LARGE,      /* more than 4 GiB, or mem + size past the end of the address
+                               space; RTM_SYSTEM: region or budget above 4 GiB - 1, or their
+                               sum above SIZE_MAX */
     RTM_ERR_BAD_ALIGNMENT,  /* config alignment not a power of two >= 4 */
     RTM_ERR_BAD_STRATEGY,   /* config names no valid strategy object */
     RTM_ERR_UNSUPPORTED,    /* strategy not compiled in (RTM_SYSTEM) */
