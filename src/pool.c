@@ -373,8 +373,10 @@ void rtm_pool_set_hooks(rtm_pool_t *p, rtm_pool_failed_fn on_alloc_failed,
 /* Allocation                                                          */
 
 /* Takes a free block (lock held) and counts it, or returns NULL. A link
- * that cannot be right (a block never handed out, or one marked live)
- * means a freed block was written to; the rest of the list is dropped
+ * that cannot be right (a block never handed out, one marked live, or the
+ * block itself, which would stay the list head once handed out and be
+ * handed out again) means a freed block was written to; the rest of the
+ * list is dropped
  * rather than followed, *corrupt says where, and the pool stays usable
  * with the blocks it can still trust. */
 static void *take_block(rtm_pool_t *p, const void **corrupt)
@@ -382,8 +384,8 @@ static void *take_block(rtm_pool_t *p, const void **corrupt)
     uint32_t i = p->free_head;
     if (i != NO_BLOCK) {
         uint32_t next = rtm_rd32(block_at(p, i), 0);
-        bool next_bad = next != NO_BLOCK &&
-                        (next >= p->fresh || (p->bitmap != NULL && bit_get(p, next)));
+        bool next_bad = next != NO_BLOCK && (next == i || next >= p->fresh ||
+                                             (p->bitmap != NULL && bit_get(p, next)));
         if (next_bad) {
             *corrupt = block_at(p, i);
             p->free_head = NO_BLOCK;

@@ -741,6 +741,39 @@ static void test_alloc_survives_corrupt_link(void **state)
     assert_ptr_equal(rtm_pool_alloc(p), blk[3] + 16); /* not blk[2] a second time */
 }
 
+/* A freed block whose link was overwritten with its own index (a write
+ * after free of a small counter, or a copy of the link) passes a check that
+ * only asks "a block handed out before, not live": the pool would take it,
+ * keep it as the list head, and hand the same block out a second time.
+ * Both with and without the bitmap the self-link must be refused. */
+static void test_alloc_refuses_self_link(void **state)
+{
+    (void)state;
+    static const uint32_t flag_sets[] = {0u, RTM_POOL_NO_BITMAP};
+    for (size_t f = 0; f < TS_ARRAY_LEN(flag_sets); f++) {
+        ts_context("flags %u", (unsigned)flag_sets[f]);
+        rtm_pool_t *p = open_pool(16, 10, 0, flag_sets[f]);
+        uint8_t *blk[3];
+        for (size_t i = 0; i < 3; i++) {
+            blk[i] = rtm_pool_alloc(p);
+        }
+        rtm_pool_free(p, blk[0]);
+        rtm_pool_free(p, blk[1]); /* list: 1 -> 0 */
+        uint32_t self = 1;
+        memcpy(blk[1], &self, 4);
+        uint8_t *first = rtm_pool_alloc(p);
+        assert_ptr_equal(first, blk[1]);
+        expect_misuse(p, RTM_MISUSE_CORRUPT_BLOCK, blk[1]);
+        memset(first, 0, 16); /* the owner uses its block: index 0 in the link word */
+        uint8_t *second = rtm_pool_alloc(p);
+        assert_ptr_not_equal(second, first);
+        assert_ptr_equal(second, blk[2] + 16); /* the list was dropped: a never-used block */
+        expect_no_hooks();
+        assert_true(rtm_pool_deinit(p));
+    }
+    ts_context(NULL);
+}
+
 static void test_hooks_run_unlocked(void **state)
 {
     (void)state;
@@ -1713,6 +1746,7 @@ int main(void)
         T(test_misuse_without_bitmap),
         T(test_check_finds_damage),
         T(test_alloc_survives_corrupt_link),
+        T(test_alloc_refuses_self_link),
         T(test_hooks_run_unlocked),
         T(test_set_hooks_and_default_hook),
         T(test_statistics),

@@ -52,7 +52,10 @@
  * hook and leaves the pool as it was. Without the bitmap only a double
  * free of the block freed last is seen; an older one corrupts the free list
  * (rtm_pool_check then finds it). A free block written to after its free
- * can break its link: allocation checks every link it follows in O(1) and,
+ * can break its link: allocation checks every link it follows in O(1) (a
+ * link to a block never handed out, to the block itself or, with the
+ * bitmap, to a live block is bad; without the bitmap a link to a live block
+ * is followed and that block handed out twice) and,
  * instead of following a bad one, reports RTM_MISUSE_CORRUPT_BLOCK, drops
  * the rest of the free list (those blocks are lost; rtm_pool_check says so)
  * and goes on with the blocks it can trust.
