@@ -26,7 +26,7 @@
  * As with the kernel heaps, no function here may be called from an ISR.
  *
  * Hooks. rtmem's failed-allocation hook is not used: a NULL result is
- * handled here, where traceMALLOC(NULL, 0) runs inside the suspension and
+ * handled here, where traceMALLOC(NULL, size asked) runs inside the suspension and
  * vApplicationMallocFailedHook after it ends, as the kernel does. A bad
  * pointer to vPortFree is classified by rtmem while the scheduler is
  * suspended (its misuse hook is a recorder here) and changes nothing; after
@@ -262,7 +262,10 @@ static void *port_malloc(size_t xWantedSize, const void *caller)
                 }
             }
         }
-        traceMALLOC(result, usable);
+        /* As heap_4: a failed request is traced with the size it asked
+         * for (heap_4's includes its header; 0 only for a 0-byte request),
+         * so a trace recorder can tell which request failed. */
+        traceMALLOC(result, result != NULL ? usable : xWantedSize);
         (void)usable; /* traceMALLOC is usually empty */
     }
     (void)xTaskResumeAll();
