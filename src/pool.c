@@ -1040,19 +1040,25 @@ void rtm_pool_set_free(rtm_pool_set_t *set, void *p)
     if (!set_ok(set) || p == NULL) {
         return;
     }
+    /* The set's own control blocks are never its blocks. They are live
+     * allocations of the fallback heap when rtm_pool_set_create (or the
+     * caller, with rtm_pool_create) put them there, and that heap would
+     * free them. */
+    bool own = p == (void *)set;
     for (size_t i = 0; i < set->classes; i++) {
         if (rtm_pool_contains(set->pools[i], p)) {
             rtm_pool_free(set->pools[i], p);
             return;
         }
+        own = own || p == (void *)set->pools[i];
     }
-    if (set->fallback != NULL) {
+    if (set->fallback != NULL && !own) {
         rtm_free(set->fallback, p);
         return;
     }
     rtm_pool_set_misuse_fn fn =
         set->on_misuse != NULL ? set->on_misuse : rtm_pool_set_default_misuse_hook;
-    fn(set, RTM_MISUSE_FOREIGN_POINTER, p, set->hook_ctx);
+    fn(set, own ? RTM_MISUSE_INVALID_POINTER : RTM_MISUSE_FOREIGN_POINTER, p, set->hook_ctx);
 }
 
 rtm_pool_t *rtm_pool_set_class(const rtm_pool_set_t *set, size_t i)

@@ -1659,6 +1659,55 @@ static void test_set_init_errors(void **state)
     assert_null(rtm_pool_set_class(NULL, 0));
 }
 
+/* A set made by rtm_pool_set_create with its own heap as fallback: the
+ * set's and its pools' control blocks are live blocks of that heap, so a
+ * careless rtm_pool_set_free of rtm_pool_set_class(s, i) (or of s) would
+ * be a valid free for the heap, which would then reuse the memory of a
+ * pool still in use. The set refuses them instead. */
+static void test_set_free_own_control_blocks(void **state)
+{
+    (void)state;
+    ts_heap_t *th = ts_heap_open(RTM_TLSF, 0);
+    rtm_heap_t *h = th->heap;
+    memset(&g_srec, 0, sizeof g_srec);
+    static const rtm_pool_class_t classes[] = {{32, 8}, {128, 4}};
+    rtm_pool_set_config_t scfg = {"net", 0, h, NULL, srec_misuse, &g_srec};
+    rtm_pool_set_t *s = rtm_pool_set_create(h, classes, 2, &scfg);
+    assert_non_null(s);
+    void *held = rtm_pool_set_alloc(s, 20);
+    assert_non_null(held);
+    rtm_heap_info_t before;
+    assert_true(rtm_heap_info(h, &before));
+    void *own[] = {s, rtm_pool_set_class(s, 0), rtm_pool_set_class(s, 1)};
+    for (size_t i = 0; i < TS_ARRAY_LEN(own); i++) {
+        ts_context("control block %zu", i);
+        ts_hooks_clear(&th->rec);
+        g_srec.misuse_calls = 0;
+        rtm_pool_set_free(s, own[i]);
+        assert_int_equal(g_srec.misuse_calls, 1);
+        assert_int_equal(g_srec.misuse_kind, RTM_MISUSE_INVALID_POINTER);
+        assert_ptr_equal(g_srec.misuse_address, own[i]);
+        ts_expect_no_hooks(th);
+        rtm_heap_info_t after;
+        assert_true(rtm_heap_info(h, &after));
+        assert_int_equal(after.used_blocks, before.used_blocks);
+        assert_int_equal(after.free_bytes, before.free_bytes);
+    }
+    ts_context(NULL);
+    assert_true(rtm_pool_set_check(s, NULL));
+    /* Still whole: the held block frees, every class still serves. */
+    rtm_pool_set_free(s, held);
+    for (size_t c = 0; c < 2; c++) {
+        void *q = rtm_pool_set_alloc(s, c == 0 ? 32 : 128);
+        assert_true(rtm_pool_contains(rtm_pool_set_class(s, c), q));
+        rtm_pool_set_free(s, q);
+    }
+    assert_int_equal(g_srec.misuse_calls, 1);
+    ts_expect_no_hooks(th);
+    assert_true(rtm_pool_set_delete(s));
+    ts_assert_heap_sane(th, NULL);
+}
+
 static void test_set_dynamic(void **state)
 {
     (void)state;
@@ -1771,6 +1820,7 @@ int main(void)
         T(test_set_misuse),
         T(test_set_init_errors),
         T(test_set_dynamic),
+        T(test_set_free_own_control_blocks),
     };
     return cmocka_run_group_tests_name("rtmem pools", tests, NULL, NULL);
 }
