@@ -19,6 +19,7 @@
 
 #if defined(RTM_PORT_POSIX)
 #include <pthread.h>
+#include <stdatomic.h>
 #endif
 
 /* ------------------------------------------------------------------ */
@@ -1380,6 +1381,82 @@ static void test_wait_timeout_races(void **state)
     assert_true(timeouts < 4u * 400u);
 }
 
+/* Frees racing on the same blocks: threads free every block of the pool,
+ * all at once, each in its own order. The pool is documented thread-safe
+ * and a free of a free block is reported and has no effect, so each block
+ * must be freed exactly once and every other attempt reported as a double
+ * free, however the frees interleave. */
+#define RACE_THREADS 4u
+#define RACE_BLOCKS 8u
+#define RACE_ROUNDS 500u
+
+static rtm_pool_t *g_race_arg_pool;
+
+static _Atomic unsigned g_race_double_frees;
+static _Atomic unsigned g_race_other_misuse;
+static pthread_barrier_t g_race_barrier;
+static void *g_race_blocks[RACE_BLOCKS];
+
+static void race_misuse(rtm_pool_t *pool, rtm_misuse_t kind, const void *address, void *ctx)
+{
+    (void)pool;
+    (void)address;
+    (void)ctx;
+    if (kind == RTM_MISUSE_DOUBLE_FREE) {
+        g_race_double_frees++;
+    } else {
+        g_race_other_misuse++;
+    }
+}
+
+static void *race_thread(void *arg)
+{
+    rtm_pool_t *p = g_race_arg_pool;
+    size_t me = (size_t)(uintptr_t)arg;
+    for (unsigned round = 0; round < RACE_ROUNDS; round++) {
+        pthread_barrier_wait(&g_race_barrier); /* blocks handed out */
+        for (size_t k = 0; k < RACE_BLOCKS; k++) {
+            rtm_pool_free(p, g_race_blocks[(k * (2u * me + 1u) + me) % RACE_BLOCKS]);
+        }
+        pthread_barrier_wait(&g_race_barrier); /* all frees done */
+    }
+    return NULL;
+}
+
+static void test_free_races_free(void **state)
+{
+    (void)state;
+    rtm_pool_t *p = open_pool(24, RACE_BLOCKS, 0, 0);
+    rtm_pool_set_hooks(p, rec_failed, race_misuse, &g_rec);
+    g_race_arg_pool = p;
+    g_race_double_frees = 0;
+    g_race_other_misuse = 0;
+    assert_int_equal(pthread_barrier_init(&g_race_barrier, NULL, RACE_THREADS + 1u), 0);
+    pthread_t t[RACE_THREADS];
+    for (size_t i = 0; i < RACE_THREADS; i++) {
+        assert_int_equal(pthread_create(&t[i], NULL, race_thread, (void *)(uintptr_t)i), 0);
+    }
+    for (unsigned round = 0; round < RACE_ROUNDS; round++) {
+        for (size_t k = 0; k < RACE_BLOCKS; k++) {
+            g_race_blocks[k] = rtm_pool_alloc(p);
+            assert_non_null(g_race_blocks[k]);
+        }
+        pthread_barrier_wait(&g_race_barrier);
+        pthread_barrier_wait(&g_race_barrier);
+        rtm_pool_info_t info = info_of(p);
+        if (info.used != 0 || info.free_count != (size_t)(round + 1u) * RACE_BLOCKS) {
+            ts_fail("round %u: used %zu, free_count %zu", round, info.used, info.free_count);
+        }
+    }
+    for (size_t i = 0; i < RACE_THREADS; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    }
+    pthread_barrier_destroy(&g_race_barrier);
+    assert_int_equal(g_race_double_frees, RACE_ROUNDS * RACE_BLOCKS * (RACE_THREADS - 1u));
+    assert_int_equal(g_race_other_misuse, 0);
+    assert_check(p);
+}
+
 #else /* !RTM_PORT_POSIX */
 
 static void test_wait_never_blocks_here(void **state)
@@ -1811,6 +1888,7 @@ int main(void)
         T(test_wait_not_blocking_cases),
         T(test_wait_stress),
         T(test_wait_timeout_races),
+        T(test_free_races_free),
 #else
         T(test_wait_never_blocks_here),
 #endif
