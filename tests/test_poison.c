@@ -602,6 +602,10 @@ static void test_write_after_free(void **state)
     assert_ptr_equal(q, p);
     expect_report(2, RTM_CORRUPT_WRITE_AFTER_FREE, RTM_OP_ALLOC, q, p + 10);
 #if LEVEL >= 2
+    /* Still handed out, refilled: the stray byte is gone. */
+    for (size_t i = 0; i < 64; i++) {
+        assert_int_equal(q[i], RTM_POISON_FRESH_BYTE);
+    }
     rtm_free(th->heap, q);
     rtm_free(th->heap, rtm_malloc(th->heap, 64));
     assert_int_equal(g_rec.calls, 0);
@@ -635,6 +639,11 @@ static void test_write_after_free_under_split(void **state)
     uint8_t *q = rtm_malloc(th->heap, 88);
     assert_ptr_equal(q, p);
     expect_report(2, RTM_CORRUPT_WRITE_AFTER_FREE, RTM_OP_ALLOC, q, p + 100);
+#if LEVEL >= 2
+    for (size_t i = 0; i < 88; i++) {
+        assert_int_equal(q[i], RTM_POISON_FRESH_BYTE);
+    }
+#endif
     g_rec.calls = 0;
     rtm_free(th->heap, q);
     rtm_free(th->heap, a);
