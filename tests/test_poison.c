@@ -834,6 +834,23 @@ static void test_default_hook_aborts(void **state)
 }
 #endif
 
+/* What rtm_debug_get_corruption_hook gives back puts the reports where
+ * they went before: the recorder (from setup), then the default (NULL). */
+static void test_get_corruption_hook(void **state)
+{
+    (void)state;
+    rtm_corruption_fn fn = NULL;
+    void *ctx = NULL;
+    rtm_debug_get_corruption_hook(&fn, &ctx);
+    assert_true(fn == on_corruption);
+    assert_ptr_equal(ctx, &g_rec);
+    rtm_debug_get_corruption_hook(NULL, NULL);
+    rtm_debug_set_corruption_hook(NULL, NULL);
+    rtm_debug_get_corruption_hook(&fn, &ctx);
+    assert_true(fn == NULL);
+    assert_null(ctx);
+}
+
 static void test_strings(void **state)
 {
     (void)state;
@@ -861,6 +878,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         ONE("strings", test_strings, k_tlsf),
+        ONE("get_corruption_hook", test_get_corruption_hook, k_tlsf),
         ALL("layout", test_layout),
         ALL("calloc_realloc", test_calloc_realloc),
         ALL("aligned", test_aligned),

@@ -33,7 +33,9 @@
  * the scheduler resumes it is reported with rtm_default_misuse_hook (one
  * line through the rtmem output hook; with rtmem poisoning the debug
  * layer's corruption report takes that role) and configASSERT fails, which
- * is where heap_4 stops on a bad free.
+ * is where heap_4 stops on a bad free. Corruption reports found inside a
+ * suspension are held and given to the corruption hook after it ends
+ * (hold_reports below).
  */
 
 /* Makes an MPU build's task.h declare the kernel functions themselves
@@ -47,6 +49,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "rtmem/debug.h"
 #include "rtmem/heap.h"
 #include "rtmem_freertos.h"
 
@@ -134,6 +137,88 @@ static void record_misuse(rtm_heap_t *heap, rtm_misuse_t kind, const void *addre
     (void)address;
     (void)ctx;
     s_misuse = kind;
+}
+
+/* Corruption reports found while the scheduler is suspended (levels >= 1:
+ * a bad pointer or broken canary in vPortFree, a write after free found by
+ * pvPortMalloc, a check). The application's corruption hook may block (a
+ * UART driver waiting on a semaphore), which FreeRTOS forbids with the
+ * scheduler suspended, so the reports are held here and delivered to that
+ * hook after xTaskResumeAll, in the same task. Diverting the global hook
+ * is safe inside the suspension: no other task runs, and ISRs do not call
+ * the heap. */
+#if RTM_POISON_LEVEL >= 1
+#define HELD_REPORTS 4u
+
+typedef struct held_reports {
+    rtm_corruption_fn fn; /* the application's hook (NULL: the default) */
+    void *ctx;
+    size_t count;         /* reports held */
+    rtm_corruption_t report[HELD_REPORTS];
+} held_reports_t;
+
+PRIVILEGED_DATA static held_reports_t s_held;
+
+/* One call here finds at most one problem per heap (a free, an
+ * allocation, rtm_heap_check stop at the first), so four is room enough;
+ * a fifth would be dropped rather than overrun the table. */
+static void hold_report(const rtm_corruption_t *report, void *ctx)
+{
+    (void)ctx;
+    if (s_held.count < HELD_REPORTS) {
+        s_held.report[s_held.count++] = *report;
+    }
+}
+#endif
+
+/* Scheduler suspended: reports go to hold_report until release_reports. */
+static void hold_reports(void)
+{
+#if RTM_POISON_LEVEL >= 1
+    rtm_debug_get_corruption_hook(&s_held.fn, &s_held.ctx);
+    s_held.count = 0;
+    rtm_debug_set_corruption_hook(hold_report, NULL);
+#endif
+}
+
+/* Scheduler suspended: puts the application's hook back and copies the
+ * held reports to out (the caller's stack), for deliver_reports. */
+typedef struct report_batch {
+#if RTM_POISON_LEVEL >= 1
+    rtm_corruption_fn fn;
+    void *ctx;
+    size_t count;
+    rtm_corruption_t report[HELD_REPORTS];
+#else
+    int none;
+#endif
+} report_batch_t;
+
+static void release_reports(report_batch_t *out)
+{
+#if RTM_POISON_LEVEL >= 1
+    rtm_debug_set_corruption_hook(s_held.fn, s_held.ctx);
+    out->fn = s_held.fn != NULL ? s_held.fn : rtm_default_corruption_hook;
+    out->ctx = s_held.ctx;
+    out->count = s_held.count;
+    for (size_t i = 0; i < s_held.count; i++) {
+        out->report[i] = s_held.report[i];
+    }
+#else
+    out->none = 0;
+#endif
+}
+
+/* Scheduler running: the held reports, in the order they were found. */
+static void deliver_reports(const report_batch_t *batch)
+{
+#if RTM_POISON_LEVEL >= 1
+    for (size_t i = 0; i < batch->count; i++) {
+        batch->fn(&batch->report[i], batch->ctx);
+    }
+#else
+    (void)batch;
+#endif
 }
 
 static const rtm_heap_config_t k_heap_config = {
@@ -249,8 +334,11 @@ static void *port_malloc(size_t xWantedSize, const void *caller)
     size_t usable = 0;
     bool ready;
 
+    report_batch_t reports;
+
     vTaskSuspendAll();
     {
+        hold_reports();
         /* As heap_4: the heap is built on the first call even if that call
          * asks for 0 bytes. */
         ready = heap_ready();
@@ -267,8 +355,10 @@ static void *port_malloc(size_t xWantedSize, const void *caller)
          * so a trace recorder can tell which request failed. */
         traceMALLOC(result, result != NULL ? usable : xWantedSize);
         (void)usable; /* traceMALLOC is usually empty */
+        release_reports(&reports);
     }
     (void)xTaskResumeAll();
+    deliver_reports(&reports);
 
     /* heap_5: vPortDefineHeapRegions must come before the first allocation. */
     configASSERT(ready);
@@ -298,6 +388,7 @@ HEAP_NOINLINE void vPortFree(void *pv)
     rtm_heap_t *heap;
     rtm_misuse_t misuse;
     size_t bytes = 0;
+    report_batch_t reports;
 
     /* One rtmem call frees the block and gives its bytes for traceFREE,
      * so every report, misuse or corruption, names the free the
@@ -307,6 +398,7 @@ HEAP_NOINLINE void vPortFree(void *pv)
      * through the misuse hook). */
     vTaskSuspendAll();
     {
+        hold_reports();
         s_misuse = (rtm_misuse_t)0;
         heap = owner_of(pv);
         if (heap != NULL) {
@@ -316,8 +408,10 @@ HEAP_NOINLINE void vPortFree(void *pv)
         if (bytes != 0) {
             traceFREE(pv, bytes); /* inside the suspension, as heap_4 */
         }
+        release_reports(&reports);
     }
     (void)xTaskResumeAll();
+    deliver_reports(&reports);
     bool freed = bytes != 0;
 
     if (!freed) {
@@ -513,12 +607,16 @@ rtm_heap_t *rtm_freertos_heap(size_t index)
 bool rtm_freertos_heap_check(rtm_check_report_t *report)
 {
     bool ok = true;
+    report_batch_t reports;
     vTaskSuspendAll();
     {
+        hold_reports();
         for (size_t i = 0; i < s_region_count && ok; i++) {
             ok = rtm_heap_check(s_regions[i].heap, report);
         }
+        release_reports(&reports);
     }
     (void)xTaskResumeAll();
+    deliver_reports(&reports);
     return ok;
 }
