@@ -148,7 +148,11 @@ static void record_misuse(rtm_heap_t *heap, rtm_misuse_t kind, const void *addre
  * is safe inside the suspension: no other task runs, and ISRs do not call
  * the heap. */
 #if RTM_POISON_LEVEL >= 1
-#define HELD_REPORTS 4u
+/* Every call that holds reports makes at most one (a free, an allocation
+ * and rtm_heap_check each stop at the first problem; the check loop stops
+ * at the first region that fails). One report is also what each caller
+ * keeps on its stack, which a FreeRTOS task has little of. */
+#define HELD_REPORTS 1u
 
 typedef struct held_reports {
     rtm_corruption_fn fn; /* the application's hook (NULL: the default) */
@@ -159,9 +163,8 @@ typedef struct held_reports {
 
 PRIVILEGED_DATA static held_reports_t s_held;
 
-/* One call here finds at most one problem per heap (a free, an
- * allocation, rtm_heap_check stop at the first), so four is room enough;
- * a fifth would be dropped rather than overrun the table. */
+/* A report beyond HELD_REPORTS would be dropped rather than overrun the
+ * table (see above: none is expected). */
 static void hold_report(const rtm_corruption_t *report, void *ctx)
 {
     (void)ctx;
