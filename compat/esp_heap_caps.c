@@ -447,7 +447,9 @@ esp_err_t heap_caps_monitor_local_minimum_free_size_stop(void)
 
 multi_heap_handle_t multi_heap_register(void *start, size_t size)
 {
-    if (start == NULL) {
+    /* A range past the end of the address space is no memory; the heap
+     * core does not check that for itself on 32-bit targets. */
+    if (start == NULL || size > UINTPTR_MAX - (uintptr_t)start) {
         return NULL;
     }
     size_t slack = (size_t)((RTM_HEAP_MEM_ALIGN - (uintptr_t)start % RTM_HEAP_MEM_ALIGN) %

@@ -41,8 +41,8 @@ typedef struct {
     size_t total_blocks;          /* allocated_blocks + free_blocks */
 } multi_heap_info_t;
 
-/* Creates a heap in start[0..size). NULL if the memory is NULL or too small
- * once aligned. O(1). */
+/* Creates a heap in start[0..size). NULL if the memory is NULL, runs past
+ * the end of the address space, or is too small once aligned. O(1). */
 multi_heap_handle_t multi_heap_register(void *start, size_t size);
 
 /* Does nothing: every rtmem heap already has its own lock (port.h). */

@@ -36,6 +36,16 @@ void rtm_debug_set_corruption_hook(rtm_corruption_fn fn, void *ctx)
     corruption_ctx = ctx;
 }
 
+void rtm_debug_get_corruption_hook(rtm_corruption_fn *fn, void **ctx)
+{
+    if (fn != NULL) {
+        *fn = corruption_hook;
+    }
+    if (ctx != NULL) {
+        *ctx = corruption_ctx;
+    }
+}
+
 void rtm_debug_set_owner_lookup(rtm_block_owner_fn fn, void *ctx)
 {
     owner_lookup = fn;

@@ -373,8 +373,10 @@ void rtm_pool_set_hooks(rtm_pool_t *p, rtm_pool_failed_fn on_alloc_failed,
 /* Allocation                                                          */
 
 /* Takes a free block (lock held) and counts it, or returns NULL. A link
- * that cannot be right (a block never handed out, or one marked live)
- * means a freed block was written to; the rest of the list is dropped
+ * that cannot be right (a block never handed out, one marked live, or the
+ * block itself, which would stay the list head once handed out and be
+ * handed out again) means a freed block was written to; the rest of the
+ * list is dropped
  * rather than followed, *corrupt says where, and the pool stays usable
  * with the blocks it can still trust. */
 static void *take_block(rtm_pool_t *p, const void **corrupt)
@@ -382,8 +384,8 @@ static void *take_block(rtm_pool_t *p, const void **corrupt)
     uint32_t i = p->free_head;
     if (i != NO_BLOCK) {
         uint32_t next = rtm_rd32(block_at(p, i), 0);
-        bool next_bad = next != NO_BLOCK &&
-                        (next >= p->fresh || (p->bitmap != NULL && bit_get(p, next)));
+        bool next_bad = next != NO_BLOCK && (next == i || next >= p->fresh ||
+                                             (p->bitmap != NULL && bit_get(p, next)));
         if (next_bad) {
             *corrupt = block_at(p, i);
             p->free_head = NO_BLOCK;
@@ -1038,19 +1040,25 @@ void rtm_pool_set_free(rtm_pool_set_t *set, void *p)
     if (!set_ok(set) || p == NULL) {
         return;
     }
+    /* The set's own control blocks are never its blocks. They are live
+     * allocations of the fallback heap when rtm_pool_set_create (or the
+     * caller, with rtm_pool_create) put them there, and that heap would
+     * free them. */
+    bool own = p == (void *)set;
     for (size_t i = 0; i < set->classes; i++) {
         if (rtm_pool_contains(set->pools[i], p)) {
             rtm_pool_free(set->pools[i], p);
             return;
         }
+        own = own || p == (void *)set->pools[i];
     }
-    if (set->fallback != NULL) {
+    if (set->fallback != NULL && !own) {
         rtm_free(set->fallback, p);
         return;
     }
     rtm_pool_set_misuse_fn fn =
         set->on_misuse != NULL ? set->on_misuse : rtm_pool_set_default_misuse_hook;
-    fn(set, RTM_MISUSE_FOREIGN_POINTER, p, set->hook_ctx);
+    fn(set, own ? RTM_MISUSE_INVALID_POINTER : RTM_MISUSE_FOREIGN_POINTER, p, set->hook_ctx);
 }
 
 rtm_pool_t *rtm_pool_set_class(const rtm_pool_set_t *set, size_t i)

@@ -540,6 +540,93 @@ static void test_bad_pointers_are_reported(void **state)
     ts_output_release();
 }
 
+/* Pointers that are bad in less obvious ways: inside a live block, a
+ * block already freed, a block of a private multi_heap handed to the
+ * registry, a registry block handed to a multi_heap. Each is reported
+ * once, is no failed allocation, and changes nothing. */
+static void test_hostile_pointers(void **state)
+{
+    (void)state;
+    ts_output_t out;
+    ts_output_capture(&out);
+    uint8_t *p = heap_caps_malloc(200, MALLOC_CAP_8BIT);
+    assert_non_null(p);
+    memset(p, 0x5a, 200);
+    size_t live = used_blocks();
+
+    /* realloc_prefer with an interior pointer and three cap sets: one
+     * report, not one per set; nothing moves. */
+    unsigned writes = out.writes;
+    assert_null(heap_caps_realloc_prefer(p + 8, 400, 3, MALLOC_CAP_SPIRAM, MALLOC_CAP_DMA,
+                                         MALLOC_CAP_8BIT));
+    assert_int_equal(out.writes, writes + 1);
+    assert_non_null(strstr(out.last, "invalid pointer"));
+    assert_int_equal(s_failures.count, 0);
+    assert_int_equal(used_blocks(), live);
+
+    /* No cap set to try: a failed request (ESP-IDF reports it with
+     * MALLOC_CAP_DEFAULT), the block untouched. */
+    assert_null(heap_caps_realloc_prefer(p, 400, 0));
+    assert_int_equal(s_failures.count, 1);
+    assert_int_equal(s_failures.last_size, 400);
+    assert_int_equal(s_failures.last_caps, MALLOC_CAP_DEFAULT);
+    assert_string_equal(s_failures.last_function, "heap_caps_realloc_prefer");
+    memset(&s_failures, 0, sizeof s_failures);
+    for (size_t i = 0; i < 200; i++) {
+        assert_int_equal(p[i], 0x5a);
+    }
+
+    /* The containing block: any byte of a live block gives its size; a
+     * byte of a freed block, or of no region, gives 0. */
+    size_t size = heap_caps_get_allocated_size(p);
+    assert_int_equal(heap_caps_get_containing_block_size(p), size);
+    assert_int_equal(heap_caps_get_containing_block_size(p + 1), size);
+    assert_int_equal(heap_caps_get_containing_block_size(p + size - 1), size);
+    assert_int_equal(heap_caps_get_containing_block_size(NULL), 0);
+
+    /* A private multi_heap's block is in no region, and a region's block
+     * is not the private heap's: both reported, neither heap changes. */
+    static _Alignas(8) uint8_t mine[4096];
+    multi_heap_handle_t mh = multi_heap_register(mine, sizeof mine);
+    assert_non_null(mh);
+    uint8_t *q = multi_heap_malloc(mh, 64);
+    assert_non_null(q);
+    size_t mh_free = multi_heap_free_size(mh);
+    writes = out.writes;
+    heap_caps_free(q);
+    assert_int_equal(out.writes, writes + 1);
+    assert_non_null(strstr(out.last, "in no region"));
+    assert_int_equal(heap_caps_get_allocated_size(q), 0);
+    assert_null(heap_caps_realloc(q, 128, MALLOC_CAP_8BIT));
+    multi_heap_free(mh, p);
+    assert_int_equal(multi_heap_get_allocated_size(mh, p), 0);
+    assert_null(multi_heap_realloc(mh, p, 300));
+    assert_int_equal(out.writes, writes + 6);
+    assert_int_equal(multi_heap_free_size(mh), mh_free);
+    assert_int_equal(used_blocks(), live);
+    assert_int_equal(s_failures.count, 0);
+    assert_true(multi_heap_check(mh, false));
+
+    /* Freed, then freed again through both doors. */
+    heap_caps_free(p);
+    assert_int_equal(used_blocks(), live - 1);
+    writes = out.writes;
+    heap_caps_free(p);
+    assert_non_null(strstr(out.last, "double free"));
+    assert_int_equal(heap_caps_get_containing_block_size(p + 1), 0);
+    assert_null(heap_caps_realloc_prefer(p, 10, 1, MALLOC_CAP_8BIT));
+    assert_int_equal(out.writes, writes + 2);
+    assert_int_equal(s_failures.count, 0);
+    multi_heap_free(mh, q);
+    assert_int_equal(multi_heap_free_size(mh) > mh_free, true);
+
+    /* Memory that wraps the address space is no heap. */
+    assert_null(multi_heap_register(mine, SIZE_MAX));
+    assert_null(multi_heap_register(mine, SIZE_MAX - (size_t)(uintptr_t)mine + 1u));
+    assert_true(heap_caps_check_integrity_all(false));
+    ts_output_release();
+}
+
 static void test_extmem_switch(void **state)
 {
     (void)state;
@@ -561,6 +648,7 @@ int main(void)
         T(test_log_buffer_realloc), T(test_diagnostics),      T(test_walker),
         T(test_exec_memory),        T(test_aligned),          T(test_private_multi_heap),
         T(test_runtime_region),     T(test_bad_pointers_are_reported), T(test_extmem_switch),
+        T(test_hostile_pointers),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -445,6 +445,51 @@ static void test_nested_registration(void **state)
     assert_int_equal(heap_caps_add_region(0, 16), ESP_ERR_INVALID_ARG);
 }
 
+/* A nested range must lie within the bytes the application owns: a range
+ * that reaches back into the block's header (at levels >= 1 also its size
+ * word and head canary) or past its requested end (the tail canary, the
+ * next block) would let the inner heap write over the outer heap's
+ * metadata. Every such range is refused, and the outer heap stays sound. */
+static void test_nested_registration_refuses_block_edges(void **state)
+{
+    (void)state;
+    const size_t len = 4096;
+    uint8_t *buf = heap_caps_malloc(len, MALLOC_CAP_8BIT | MALLOC_CAP_INTERNAL);
+    uint8_t *next = heap_caps_malloc(64, MALLOC_CAP_8BIT | MALLOC_CAP_INTERNAL);
+    assert_non_null(buf);
+    assert_non_null(next);
+    size_t usable = heap_caps_get_allocated_size(buf);
+    const uint32_t caps[3] = {MALLOC_CAP_PID4, 0, MALLOC_CAP_8BIT};
+    size_t regions = rtm_caps_region_count();
+    static const size_t back[] = {1, 4, 8, 12, 16};
+    for (size_t i = 0; i < TS_ARRAY_LEN(back); i++) {
+        ts_context("starts %zu bytes before the block", back[i]);
+        assert_int_equal(heap_caps_add_region_with_caps(caps, (intptr_t)(buf - back[i]),
+                                                        (intptr_t)(buf + 2048)),
+                         ESP_FAIL);
+    }
+    static const size_t past[] = {1, 4, 8, 64};
+    for (size_t i = 0; i < TS_ARRAY_LEN(past); i++) {
+        ts_context("ends %zu bytes past the block's usable end", past[i]);
+        assert_int_equal(heap_caps_add_region_with_caps(caps, (intptr_t)(buf + 1024),
+                                                        (intptr_t)(buf + usable + past[i])),
+                         ESP_FAIL);
+    }
+    ts_context(NULL);
+    assert_int_equal(rtm_caps_region_count(), regions);
+    /* Exactly the block's bytes: accepted. */
+    assert_int_equal(heap_caps_add_region_with_caps(caps, (intptr_t)buf, (intptr_t)(buf + usable)),
+                     ESP_OK);
+    void *p = heap_caps_malloc(len / 2, MALLOC_CAP_PID4);
+    assert_non_null(p);
+    memset(p, 0xa5, len / 2);
+    assert_true(heap_caps_check_integrity_all(false));
+    assert_true(rtm_caps_check_all(false, NULL));
+    heap_caps_free(p);
+    heap_caps_free(next);
+    assert_true(heap_caps_check_integrity_all(false));
+}
+
 /* --- local minimum --------------------------------------------------------- */
 
 static void test_local_minimum_monitor(void **state)
@@ -557,6 +602,7 @@ int main(void)
         T(test_added_region_starts_at_its_free_bytes),
         T(test_added_region_is_searched_first),
         T(test_nested_registration),
+        T(test_nested_registration_refuses_block_edges),
         T(test_local_minimum_monitor),
         T(test_per_task_info),
     };

@@ -121,7 +121,9 @@ void stub_trace_malloc(const void *address, size_t size)
     if (g_log.depth <= 0) {
         g_log.traces_outside++;
     }
-    g_log.traced_live += size;
+    if (address != NULL) {
+        g_log.traced_live += size; /* a failed request carries its size, not a block */
+    }
 }
 
 void stub_trace_free(const void *address, size_t size)
@@ -556,11 +558,12 @@ static void test_malloc_zero_and_too_large(void **state)
         log_clear();
         ts_context("variant %d, size %zu", RTM_TEST_VARIANT, sizes[i]);
         assert_null(pvPortMalloc(sizes[i]));
-        /* As heap_4: traceMALLOC(NULL, 0) inside the suspension, then the
-         * hook after it, for 0 bytes too. */
+        /* As heap_4: traceMALLOC(NULL, the size asked) inside the
+         * suspension, so that a recorder sees which request failed, then
+         * the hook after it, for 0 bytes too. */
         assert_int_equal(g_log.trace_mallocs, 1);
         assert_null(g_log.tm_ptr);
-        assert_int_equal(g_log.tm_size, 0);
+        assert_int_equal(g_log.tm_size, sizes[i]);
         assert_int_equal(g_log.hooks, T_HOOK ? 1 : 0);
         assert_no_asserts();
         assert_brackets();
@@ -591,9 +594,11 @@ static void test_exhaustion(void **state)
         assert_int_equal(g_log.hooks, 0);
         blocks[n++] = p;
     }
-    /* The one failure: traced, hooked once; the hook could use the API. */
+    /* The one failure: traced with its size, hooked once; the hook could
+     * use the API. */
     assert_int_equal(g_log.trace_mallocs, 1);
     assert_null(g_log.tm_ptr);
+    assert_int_equal(g_log.tm_size, 200);
     assert_int_equal(g_log.hooks, T_HOOK ? 1 : 0);
 #if T_HOOK
     assert_int_equal(g_log.hook_saw_free, xPortGetFreeHeapSize());
@@ -667,6 +672,7 @@ static void test_port_calloc(void **state)
     log_clear();
     assert_null(pvPortCalloc(SIZE_MAX / 4u, 4));
     assert_int_equal(g_log.trace_mallocs, 1);
+    assert_int_equal(g_log.tm_size, SIZE_MAX / 4u * 4u);
     assert_int_equal(g_log.hooks, T_HOOK ? 1 : 0);
     assert_no_asserts();
     assert_brackets();
@@ -939,6 +945,84 @@ static void expect_bad_free_at(void *pv, const char *text, const char *file, int
     }
 }
 #define expect_bad_free(pv, text) expect_bad_free_at((pv), (text), __FILE__, __LINE__)
+
+/* An output hook that notes whether it ran with the scheduler suspended:
+ * a real one may block on a UART driver's semaphore, which FreeRTOS
+ * forbids while the scheduler is suspended. */
+typedef struct suspended_writes {
+    unsigned writes;
+    unsigned inside;
+} suspended_writes_t;
+
+static void note_write_depth(const char *text, size_t len, void *ctx)
+{
+    (void)text;
+    (void)len;
+    suspended_writes_t *w = ctx;
+    w->writes++;
+    if (g_log.depth != 0) {
+        w->inside++;
+    }
+}
+
+/* heap_rtmem.c reports a bad vPortFree "after the scheduler resumes": the
+ * report line, whoever writes it (the misuse line at level 0, the debug
+ * layer's corruption line at levels >= 1), reaches the output hook with
+ * the scheduler running. */
+static void test_bad_free_reported_after_resume(void **state)
+{
+    begin(state);
+    uint8_t *a = pvPortMalloc(64);
+    assert_non_null(a);
+    memset(a, 0, 64);
+    int on_stack = 0;
+    suspended_writes_t w = {0, 0};
+    rtm_output_set(note_write_depth, &w);
+    void *bad[] = {&on_stack, a + 8};
+    for (size_t i = 0; i < TS_ARRAY_LEN(bad); i++) {
+        ts_context("variant %d, bad pointer %zu", RTM_TEST_VARIANT, i);
+        log_clear();
+        unsigned writes = w.writes;
+        vPortFree(bad[i]);
+        assert_int_equal(g_log.asserts, 1);
+        assert_true(w.writes > writes);
+        if (w.inside != 0) {
+            ts_fail("%u of %u report writes ran with the scheduler suspended", w.inside, w.writes);
+        }
+    }
+#if RTM_POISON_LEVEL >= 1
+    /* A broken canary found by rtm_freertos_heap_check. */
+    ts_context("variant %d, check", RTM_TEST_VARIANT);
+    unsigned before = w.writes;
+    a[64] ^= 0x55u;
+    assert_false(rtm_freertos_heap_check(NULL));
+    a[64] ^= 0x55u;
+    assert_true(w.writes > before);
+#endif
+#if RTM_POISON_LEVEL >= 2 && T_FREES
+    /* A write after free found by the pvPortMalloc that reuses the block. */
+    ts_context("variant %d, write after free", RTM_TEST_VARIANT);
+    uint8_t *b = pvPortMalloc(96);
+    assert_non_null(b);
+    vPortFree(b);
+    b[10] = 0x77;
+    before = w.writes;
+    uint8_t *again = pvPortMalloc(96);
+    assert_ptr_equal(again, b);
+    assert_true(w.writes > before);
+    vPortFree(again);
+#endif
+    if (w.inside != 0) {
+        ts_fail("%u of %u report writes ran with the scheduler suspended", w.inside, w.writes);
+    }
+    ts_output_capture(&g_out);
+#if T_FREES
+    log_clear();
+    vPortFree(a);
+    assert_no_asserts();
+#endif
+    assert_stats_agree();
+}
 
 static void test_bad_free(void **state)
 {
@@ -1499,6 +1583,7 @@ int main(void)
         LAYOUT_TEST(test_clear_on_free, &k_ucheap, "ucheap"),
 #endif
         LAYOUT_TEST(test_bad_free, &k_ucheap, "ucheap"),
+        LAYOUT_TEST(test_bad_free_reported_after_resume, &k_ucheap, "ucheap"),
 #if RTM_POISON_LEVEL >= 1
         LAYOUT_TEST(test_free_broken_canary, &k_ucheap, "ucheap"),
 #endif
@@ -1521,6 +1606,7 @@ int main(void)
         LAYOUT_TEST(test_clear_on_free, &k_regions, "regions"),
 #endif
         LAYOUT_TEST(test_bad_free, &k_regions, "regions"),
+        LAYOUT_TEST(test_bad_free_reported_after_resume, &k_regions, "regions"),
 #if RTM_POISON_LEVEL >= 1
         LAYOUT_TEST(test_free_broken_canary, &k_regions, "regions"),
 #endif

@@ -602,6 +602,10 @@ static void test_write_after_free(void **state)
     assert_ptr_equal(q, p);
     expect_report(2, RTM_CORRUPT_WRITE_AFTER_FREE, RTM_OP_ALLOC, q, p + 10);
 #if LEVEL >= 2
+    /* Still handed out, refilled: the stray byte is gone. */
+    for (size_t i = 0; i < 64; i++) {
+        assert_int_equal(q[i], RTM_POISON_FRESH_BYTE);
+    }
     rtm_free(th->heap, q);
     rtm_free(th->heap, rtm_malloc(th->heap, 64));
     assert_int_equal(g_rec.calls, 0);
@@ -635,6 +639,11 @@ static void test_write_after_free_under_split(void **state)
     uint8_t *q = rtm_malloc(th->heap, 88);
     assert_ptr_equal(q, p);
     expect_report(2, RTM_CORRUPT_WRITE_AFTER_FREE, RTM_OP_ALLOC, q, p + 100);
+#if LEVEL >= 2
+    for (size_t i = 0; i < 88; i++) {
+        assert_int_equal(q[i], RTM_POISON_FRESH_BYTE);
+    }
+#endif
     g_rec.calls = 0;
     rtm_free(th->heap, q);
     rtm_free(th->heap, a);
@@ -679,6 +688,46 @@ static void test_smashed_link(void **state)
     }
     wr32(raw, saved);
     t.p = rtm_malloc(th->heap, 64);
+    trio_free(th, &t);
+    assert_heap_usable(th);
+}
+
+/* Every bad pointer is reported with the call that was given it: an
+ * interior or foreign pointer to realloc and usable_size as to free (the
+ * misuse hook at every level, the matching corruption kind from level 1),
+ * and the call has no effect. */
+static void test_bad_pointers_name_their_call(void **state)
+{
+    ts_heap_t *th = ts_heap_open(strategy_of(state), 0);
+    trio_t t = trio(th, 64);
+    uint64_t local[2] = {0, 0};
+    uint8_t *interior = t.p + 16;
+    rtm_heap_info_t before, after;
+    assert_true(rtm_heap_info(th->heap, &before));
+
+    assert_null(rtm_realloc(th->heap, interior, 200));
+    ts_expect_misuse(th, RTM_MISUSE_INVALID_POINTER, interior);
+    expect_report(1, RTM_CORRUPT_INVALID_FREE, RTM_OP_REALLOC, interior, interior);
+    assert_int_equal(rtm_usable_size(th->heap, interior), 0);
+    ts_expect_misuse(th, RTM_MISUSE_INVALID_POINTER, interior);
+    expect_report(1, RTM_CORRUPT_INVALID_FREE, RTM_OP_USABLE_SIZE, interior, interior);
+    assert_null(rtm_realloc(th->heap, interior, 0)); /* realloc to 0 is a free */
+    ts_expect_misuse(th, RTM_MISUSE_INVALID_POINTER, interior);
+    expect_report(1, RTM_CORRUPT_INVALID_FREE, RTM_OP_FREE, interior, interior);
+
+    assert_null(rtm_realloc(th->heap, &local[1], 200));
+    ts_expect_misuse(th, RTM_MISUSE_FOREIGN_POINTER, &local[1]);
+    expect_report(1, RTM_CORRUPT_FOREIGN_FREE, RTM_OP_REALLOC, &local[1], &local[1]);
+    assert_int_equal(rtm_usable_size(th->heap, &local[1]), 0);
+    ts_expect_misuse(th, RTM_MISUSE_FOREIGN_POINTER, &local[1]);
+    expect_report(1, RTM_CORRUPT_FOREIGN_FREE, RTM_OP_USABLE_SIZE, &local[1], &local[1]);
+
+    assert_true(rtm_heap_info(th->heap, &after));
+    assert_int_equal(after.used_blocks, before.used_blocks);
+    assert_int_equal(after.free_bytes, before.free_bytes);
+    for (size_t i = 0; i < 64; i++) {
+        assert_int_equal(t.p[i], 0x22);
+    }
     trio_free(th, &t);
     assert_heap_usable(th);
 }
@@ -785,6 +834,23 @@ static void test_default_hook_aborts(void **state)
 }
 #endif
 
+/* What rtm_debug_get_corruption_hook gives back puts the reports where
+ * they went before: the recorder (from setup), then the default (NULL). */
+static void test_get_corruption_hook(void **state)
+{
+    (void)state;
+    rtm_corruption_fn fn = NULL;
+    void *ctx = NULL;
+    rtm_debug_get_corruption_hook(&fn, &ctx);
+    assert_true(fn == on_corruption);
+    assert_ptr_equal(ctx, &g_rec);
+    rtm_debug_get_corruption_hook(NULL, NULL);
+    rtm_debug_set_corruption_hook(NULL, NULL);
+    rtm_debug_get_corruption_hook(&fn, &ctx);
+    assert_true(fn == NULL);
+    assert_null(ctx);
+}
+
 static void test_strings(void **state)
 {
     (void)state;
@@ -812,6 +878,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         ONE("strings", test_strings, k_tlsf),
+        ONE("get_corruption_hook", test_get_corruption_hook, k_tlsf),
         ALL("layout", test_layout),
         ALL("calloc_realloc", test_calloc_realloc),
         ALL("aligned", test_aligned),
@@ -826,6 +893,7 @@ int main(void)
         ALL("write_after_free", test_write_after_free),
         ALL("smashed_link", test_smashed_link),
         ALL("realloc_freed", test_realloc_freed),
+        ALL("bad_pointers_name_their_call", test_bad_pointers_name_their_call),
         ALL("default_hook_and_owner", test_default_hook_and_owner),
         ALL("interior_free_granularity_4", test_interior_free_granularity_4),
         ONE("tlsf/double_free_into_aligned_head", test_double_free_into_aligned_head, k_tlsf),

@@ -19,6 +19,7 @@
 
 #if defined(RTM_PORT_POSIX)
 #include <pthread.h>
+#include <stdatomic.h>
 #endif
 
 /* ------------------------------------------------------------------ */
@@ -741,6 +742,39 @@ static void test_alloc_survives_corrupt_link(void **state)
     assert_ptr_equal(rtm_pool_alloc(p), blk[3] + 16); /* not blk[2] a second time */
 }
 
+/* A freed block whose link was overwritten with its own index (a write
+ * after free of a small counter, or a copy of the link) passes a check that
+ * only asks "a block handed out before, not live": the pool would take it,
+ * keep it as the list head, and hand the same block out a second time.
+ * Both with and without the bitmap the self-link must be refused. */
+static void test_alloc_refuses_self_link(void **state)
+{
+    (void)state;
+    static const uint32_t flag_sets[] = {0u, RTM_POOL_NO_BITMAP};
+    for (size_t f = 0; f < TS_ARRAY_LEN(flag_sets); f++) {
+        ts_context("flags %u", (unsigned)flag_sets[f]);
+        rtm_pool_t *p = open_pool(16, 10, 0, flag_sets[f]);
+        uint8_t *blk[3];
+        for (size_t i = 0; i < 3; i++) {
+            blk[i] = rtm_pool_alloc(p);
+        }
+        rtm_pool_free(p, blk[0]);
+        rtm_pool_free(p, blk[1]); /* list: 1 -> 0 */
+        uint32_t self = 1;
+        memcpy(blk[1], &self, 4);
+        uint8_t *first = rtm_pool_alloc(p);
+        assert_ptr_equal(first, blk[1]);
+        expect_misuse(p, RTM_MISUSE_CORRUPT_BLOCK, blk[1]);
+        memset(first, 0, 16); /* the owner uses its block: index 0 in the link word */
+        uint8_t *second = rtm_pool_alloc(p);
+        assert_ptr_not_equal(second, first);
+        assert_ptr_equal(second, blk[2] + 16); /* the list was dropped: a never-used block */
+        expect_no_hooks();
+        assert_true(rtm_pool_deinit(p));
+    }
+    ts_context(NULL);
+}
+
 static void test_hooks_run_unlocked(void **state)
 {
     (void)state;
@@ -1347,6 +1381,82 @@ static void test_wait_timeout_races(void **state)
     assert_true(timeouts < 4u * 400u);
 }
 
+/* Frees racing on the same blocks: threads free every block of the pool,
+ * all at once, each in its own order. The pool is documented thread-safe
+ * and a free of a free block is reported and has no effect, so each block
+ * must be freed exactly once and every other attempt reported as a double
+ * free, however the frees interleave. */
+#define RACE_THREADS 4u
+#define RACE_BLOCKS 8u
+#define RACE_ROUNDS 500u
+
+static rtm_pool_t *g_race_arg_pool;
+
+static _Atomic unsigned g_race_double_frees;
+static _Atomic unsigned g_race_other_misuse;
+static pthread_barrier_t g_race_barrier;
+static void *g_race_blocks[RACE_BLOCKS];
+
+static void race_misuse(rtm_pool_t *pool, rtm_misuse_t kind, const void *address, void *ctx)
+{
+    (void)pool;
+    (void)address;
+    (void)ctx;
+    if (kind == RTM_MISUSE_DOUBLE_FREE) {
+        g_race_double_frees++;
+    } else {
+        g_race_other_misuse++;
+    }
+}
+
+static void *race_thread(void *arg)
+{
+    rtm_pool_t *p = g_race_arg_pool;
+    size_t me = (size_t)(uintptr_t)arg;
+    for (unsigned round = 0; round < RACE_ROUNDS; round++) {
+        pthread_barrier_wait(&g_race_barrier); /* blocks handed out */
+        for (size_t k = 0; k < RACE_BLOCKS; k++) {
+            rtm_pool_free(p, g_race_blocks[(k * (2u * me + 1u) + me) % RACE_BLOCKS]);
+        }
+        pthread_barrier_wait(&g_race_barrier); /* all frees done */
+    }
+    return NULL;
+}
+
+static void test_free_races_free(void **state)
+{
+    (void)state;
+    rtm_pool_t *p = open_pool(24, RACE_BLOCKS, 0, 0);
+    rtm_pool_set_hooks(p, rec_failed, race_misuse, &g_rec);
+    g_race_arg_pool = p;
+    g_race_double_frees = 0;
+    g_race_other_misuse = 0;
+    assert_int_equal(pthread_barrier_init(&g_race_barrier, NULL, RACE_THREADS + 1u), 0);
+    pthread_t t[RACE_THREADS];
+    for (size_t i = 0; i < RACE_THREADS; i++) {
+        assert_int_equal(pthread_create(&t[i], NULL, race_thread, (void *)(uintptr_t)i), 0);
+    }
+    for (unsigned round = 0; round < RACE_ROUNDS; round++) {
+        for (size_t k = 0; k < RACE_BLOCKS; k++) {
+            g_race_blocks[k] = rtm_pool_alloc(p);
+            assert_non_null(g_race_blocks[k]);
+        }
+        pthread_barrier_wait(&g_race_barrier);
+        pthread_barrier_wait(&g_race_barrier);
+        rtm_pool_info_t info = info_of(p);
+        if (info.used != 0 || info.free_count != (size_t)(round + 1u) * RACE_BLOCKS) {
+            ts_fail("round %u: used %zu, free_count %zu", round, info.used, info.free_count);
+        }
+    }
+    for (size_t i = 0; i < RACE_THREADS; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+    }
+    pthread_barrier_destroy(&g_race_barrier);
+    assert_int_equal(g_race_double_frees, RACE_ROUNDS * RACE_BLOCKS * (RACE_THREADS - 1u));
+    assert_int_equal(g_race_other_misuse, 0);
+    assert_check(p);
+}
+
 #else /* !RTM_PORT_POSIX */
 
 static void test_wait_never_blocks_here(void **state)
@@ -1626,6 +1736,55 @@ static void test_set_init_errors(void **state)
     assert_null(rtm_pool_set_class(NULL, 0));
 }
 
+/* A set made by rtm_pool_set_create with its own heap as fallback: the
+ * set's and its pools' control blocks are live blocks of that heap, so a
+ * careless rtm_pool_set_free of rtm_pool_set_class(s, i) (or of s) would
+ * be a valid free for the heap, which would then reuse the memory of a
+ * pool still in use. The set refuses them instead. */
+static void test_set_free_own_control_blocks(void **state)
+{
+    (void)state;
+    ts_heap_t *th = ts_heap_open(RTM_TLSF, 0);
+    rtm_heap_t *h = th->heap;
+    memset(&g_srec, 0, sizeof g_srec);
+    static const rtm_pool_class_t classes[] = {{32, 8}, {128, 4}};
+    rtm_pool_set_config_t scfg = {"net", 0, h, NULL, srec_misuse, &g_srec};
+    rtm_pool_set_t *s = rtm_pool_set_create(h, classes, 2, &scfg);
+    assert_non_null(s);
+    void *held = rtm_pool_set_alloc(s, 20);
+    assert_non_null(held);
+    rtm_heap_info_t before;
+    assert_true(rtm_heap_info(h, &before));
+    void *own[] = {s, rtm_pool_set_class(s, 0), rtm_pool_set_class(s, 1)};
+    for (size_t i = 0; i < TS_ARRAY_LEN(own); i++) {
+        ts_context("control block %zu", i);
+        ts_hooks_clear(&th->rec);
+        g_srec.misuse_calls = 0;
+        rtm_pool_set_free(s, own[i]);
+        assert_int_equal(g_srec.misuse_calls, 1);
+        assert_int_equal(g_srec.misuse_kind, RTM_MISUSE_INVALID_POINTER);
+        assert_ptr_equal(g_srec.misuse_address, own[i]);
+        ts_expect_no_hooks(th);
+        rtm_heap_info_t after;
+        assert_true(rtm_heap_info(h, &after));
+        assert_int_equal(after.used_blocks, before.used_blocks);
+        assert_int_equal(after.free_bytes, before.free_bytes);
+    }
+    ts_context(NULL);
+    assert_true(rtm_pool_set_check(s, NULL));
+    /* Still whole: the held block frees, every class still serves. */
+    rtm_pool_set_free(s, held);
+    for (size_t c = 0; c < 2; c++) {
+        void *q = rtm_pool_set_alloc(s, c == 0 ? 32 : 128);
+        assert_true(rtm_pool_contains(rtm_pool_set_class(s, c), q));
+        rtm_pool_set_free(s, q);
+    }
+    assert_int_equal(g_srec.misuse_calls, 1);
+    ts_expect_no_hooks(th);
+    assert_true(rtm_pool_set_delete(s));
+    ts_assert_heap_sane(th, NULL);
+}
+
 static void test_set_dynamic(void **state)
 {
     (void)state;
@@ -1713,6 +1872,7 @@ int main(void)
         T(test_misuse_without_bitmap),
         T(test_check_finds_damage),
         T(test_alloc_survives_corrupt_link),
+        T(test_alloc_refuses_self_link),
         T(test_hooks_run_unlocked),
         T(test_set_hooks_and_default_hook),
         T(test_statistics),
@@ -1728,6 +1888,7 @@ int main(void)
         T(test_wait_not_blocking_cases),
         T(test_wait_stress),
         T(test_wait_timeout_races),
+        T(test_free_races_free),
 #else
         T(test_wait_never_blocks_here),
 #endif
@@ -1737,6 +1898,7 @@ int main(void)
         T(test_set_misuse),
         T(test_set_init_errors),
         T(test_set_dynamic),
+        T(test_set_free_own_control_blocks),
     };
     return cmocka_run_group_tests_name("rtmem pools", tests, NULL, NULL);
 }

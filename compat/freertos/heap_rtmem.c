@@ -26,14 +26,16 @@
  * As with the kernel heaps, no function here may be called from an ISR.
  *
  * Hooks. rtmem's failed-allocation hook is not used: a NULL result is
- * handled here, where traceMALLOC(NULL, 0) runs inside the suspension and
+ * handled here, where traceMALLOC(NULL, size asked) runs inside the suspension and
  * vApplicationMallocFailedHook after it ends, as the kernel does. A bad
  * pointer to vPortFree is classified by rtmem while the scheduler is
  * suspended (its misuse hook is a recorder here) and changes nothing; after
  * the scheduler resumes it is reported with rtm_default_misuse_hook (one
  * line through the rtmem output hook; with rtmem poisoning the debug
  * layer's corruption report takes that role) and configASSERT fails, which
- * is where heap_4 stops on a bad free.
+ * is where heap_4 stops on a bad free. Corruption reports found inside a
+ * suspension are held and given to the corruption hook after it ends
+ * (hold_reports below).
  */
 
 /* Makes an MPU build's task.h declare the kernel functions themselves
@@ -47,6 +49,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "rtmem/debug.h"
 #include "rtmem/heap.h"
 #include "rtmem_freertos.h"
 
@@ -134,6 +137,91 @@ static void record_misuse(rtm_heap_t *heap, rtm_misuse_t kind, const void *addre
     (void)address;
     (void)ctx;
     s_misuse = kind;
+}
+
+/* Corruption reports found while the scheduler is suspended (levels >= 1:
+ * a bad pointer or broken canary in vPortFree, a write after free found by
+ * pvPortMalloc, a check). The application's corruption hook may block (a
+ * UART driver waiting on a semaphore), which FreeRTOS forbids with the
+ * scheduler suspended, so the reports are held here and delivered to that
+ * hook after xTaskResumeAll, in the same task. Diverting the global hook
+ * is safe inside the suspension: no other task runs, and ISRs do not call
+ * the heap. */
+#if RTM_POISON_LEVEL >= 1
+/* Every call that holds reports makes at most one (a free, an allocation
+ * and rtm_heap_check each stop at the first problem; the check loop stops
+ * at the first region that fails). One report is also what each caller
+ * keeps on its stack, which a FreeRTOS task has little of. */
+#define HELD_REPORTS 1u
+
+typedef struct held_reports {
+    rtm_corruption_fn fn; /* the application's hook (NULL: the default) */
+    void *ctx;
+    size_t count;         /* reports held */
+    rtm_corruption_t report[HELD_REPORTS];
+} held_reports_t;
+
+PRIVILEGED_DATA static held_reports_t s_held;
+
+/* A report beyond HELD_REPORTS would be dropped rather than overrun the
+ * table (see above: none is expected). */
+static void hold_report(const rtm_corruption_t *report, void *ctx)
+{
+    (void)ctx;
+    if (s_held.count < HELD_REPORTS) {
+        s_held.report[s_held.count++] = *report;
+    }
+}
+#endif
+
+/* Scheduler suspended: reports go to hold_report until release_reports. */
+static void hold_reports(void)
+{
+#if RTM_POISON_LEVEL >= 1
+    rtm_debug_get_corruption_hook(&s_held.fn, &s_held.ctx);
+    s_held.count = 0;
+    rtm_debug_set_corruption_hook(hold_report, NULL);
+#endif
+}
+
+/* Scheduler suspended: puts the application's hook back and copies the
+ * held reports to out (the caller's stack), for deliver_reports. */
+typedef struct report_batch {
+#if RTM_POISON_LEVEL >= 1
+    rtm_corruption_fn fn;
+    void *ctx;
+    size_t count;
+    rtm_corruption_t report[HELD_REPORTS];
+#else
+    int none;
+#endif
+} report_batch_t;
+
+static void release_reports(report_batch_t *out)
+{
+#if RTM_POISON_LEVEL >= 1
+    rtm_debug_set_corruption_hook(s_held.fn, s_held.ctx);
+    out->fn = s_held.fn != NULL ? s_held.fn : rtm_default_corruption_hook;
+    out->ctx = s_held.ctx;
+    out->count = s_held.count;
+    for (size_t i = 0; i < s_held.count; i++) {
+        out->report[i] = s_held.report[i];
+    }
+#else
+    out->none = 0;
+#endif
+}
+
+/* Scheduler running: the held reports, in the order they were found. */
+static void deliver_reports(const report_batch_t *batch)
+{
+#if RTM_POISON_LEVEL >= 1
+    for (size_t i = 0; i < batch->count; i++) {
+        batch->fn(&batch->report[i], batch->ctx);
+    }
+#else
+    (void)batch;
+#endif
 }
 
 static const rtm_heap_config_t k_heap_config = {
@@ -249,8 +337,11 @@ static void *port_malloc(size_t xWantedSize, const void *caller)
     size_t usable = 0;
     bool ready;
 
+    report_batch_t reports;
+
     vTaskSuspendAll();
     {
+        hold_reports();
         /* As heap_4: the heap is built on the first call even if that call
          * asks for 0 bytes. */
         ready = heap_ready();
@@ -262,10 +353,15 @@ static void *port_malloc(size_t xWantedSize, const void *caller)
                 }
             }
         }
-        traceMALLOC(result, usable);
+        /* As heap_4: a failed request is traced with the size it asked
+         * for (heap_4's includes its header; 0 only for a 0-byte request),
+         * so a trace recorder can tell which request failed. */
+        traceMALLOC(result, result != NULL ? usable : xWantedSize);
         (void)usable; /* traceMALLOC is usually empty */
+        release_reports(&reports);
     }
     (void)xTaskResumeAll();
+    deliver_reports(&reports);
 
     /* heap_5: vPortDefineHeapRegions must come before the first allocation. */
     configASSERT(ready);
@@ -295,6 +391,7 @@ HEAP_NOINLINE void vPortFree(void *pv)
     rtm_heap_t *heap;
     rtm_misuse_t misuse;
     size_t bytes = 0;
+    report_batch_t reports;
 
     /* One rtmem call frees the block and gives its bytes for traceFREE,
      * so every report, misuse or corruption, names the free the
@@ -304,6 +401,7 @@ HEAP_NOINLINE void vPortFree(void *pv)
      * through the misuse hook). */
     vTaskSuspendAll();
     {
+        hold_reports();
         s_misuse = (rtm_misuse_t)0;
         heap = owner_of(pv);
         if (heap != NULL) {
@@ -313,8 +411,10 @@ HEAP_NOINLINE void vPortFree(void *pv)
         if (bytes != 0) {
             traceFREE(pv, bytes); /* inside the suspension, as heap_4 */
         }
+        release_reports(&reports);
     }
     (void)xTaskResumeAll();
+    deliver_reports(&reports);
     bool freed = bytes != 0;
 
     if (!freed) {
@@ -510,12 +610,16 @@ rtm_heap_t *rtm_freertos_heap(size_t index)
 bool rtm_freertos_heap_check(rtm_check_report_t *report)
 {
     bool ok = true;
+    report_batch_t reports;
     vTaskSuspendAll();
     {
+        hold_reports();
         for (size_t i = 0; i < s_region_count && ok; i++) {
             ok = rtm_heap_check(s_regions[i].heap, report);
         }
+        release_reports(&reports);
     }
     (void)xTaskResumeAll();
+    deliver_reports(&reports);
     return ok;
 }

@@ -62,7 +62,8 @@ rtm_heap_t *rtm_freertos_heap(size_t index);
 
 /* rtm_heap_check on every region, with the scheduler suspended. True if
  * all hold (also when no heap exists yet); otherwise false and, if report
- * is not NULL, the first broken invariant. Cost O(blocks) of all regions,
+ * is not NULL, the first broken invariant (with poisoning, the corruption
+ * hook gets it after the scheduler resumes). Cost O(blocks) of all regions,
  * all of it with the scheduler suspended: a diagnostic, not for a
  * periodic task in a latency-sensitive system. Not from an ISR. */
 bool rtm_freertos_heap_check(rtm_check_report_t *report);

@@ -127,6 +127,13 @@ typedef bool (*rtm_block_owner_fn)(const void *user_ptr, uintptr_t *task, rtm_al
  * synchronised: install before other tasks use the heaps. O(1). */
 void rtm_debug_set_corruption_hook(rtm_corruption_fn fn, void *ctx);
 
+/* The hook and context installed now (fn NULL: the default hook), so that
+ * a wrapper can put them back after diverting reports for a while (the
+ * FreeRTOS drop-in holds reports found with the scheduler suspended and
+ * delivers them after it resumes). Either pointer may be NULL. Same rules
+ * as installing. O(1). */
+void rtm_debug_get_corruption_hook(rtm_corruption_fn *fn, void **ctx);
+
 /* Installs the owner lookup (NULL = none). Same rules. */
 void rtm_debug_set_owner_lookup(rtm_block_owner_fn fn, void *ctx);
 

@@ -52,7 +52,10 @@
  * hook and leaves the pool as it was. Without the bitmap only a double
  * free of the block freed last is seen; an older one corrupts the free list
  * (rtm_pool_check then finds it). A free block written to after its free
- * can break its link: allocation checks every link it follows in O(1) and,
+ * can break its link: allocation checks every link it follows in O(1) (a
+ * link to a block never handed out, to the block itself or, with the
+ * bitmap, to a live block is bad; without the bitmap a link to a live block
+ * is followed and that block handed out twice) and,
  * instead of following a bad one, reports RTM_MISUSE_CORRUPT_BLOCK, drops
  * the rest of the free list (those blocks are lost; rtm_pool_check says so)
  * and goes on with the blocks it can trust.
@@ -387,8 +390,11 @@ void rtm_pool_default_misuse_hook(rtm_pool_t *pool, rtm_misuse_t kind, const voi
 typedef struct rtm_pool_set rtm_pool_set_t;
 
 /* Set misuse hook: a pointer in no class and no fallback heap
- * (RTM_MISUSE_FOREIGN_POINTER). Misuse inside a class is reported by that
- * pool's hook, inside the fallback by the heap's. */
+ * (RTM_MISUSE_FOREIGN_POINTER), or the set's own control block or one of
+ * its pools' (RTM_MISUSE_INVALID_POINTER; with rtm_pool_set_create those
+ * are live blocks of the heap, which would otherwise free them). Misuse
+ * inside a class is reported by that pool's hook, inside the fallback by
+ * the heap's. */
 typedef void (*rtm_pool_set_misuse_fn)(rtm_pool_set_t *set, rtm_misuse_t kind,
                                        const void *address, void *ctx);
 /* Set failed-allocation hook: no class and no fallback could serve size.
@@ -480,7 +486,9 @@ bool rtm_pool_set_delete(rtm_pool_set_t *set);
 void *rtm_pool_set_alloc(rtm_pool_set_t *set, size_t size);
 
 /* Frees p to the class whose blocks contain it, else to the fallback heap;
- * with neither it is reported (set misuse hook, RTM_MISUSE_FOREIGN_POINTER).
+ * with neither it is reported (set misuse hook, RTM_MISUSE_FOREIGN_POINTER),
+ * and so is the address of the set or of one of its pools
+ * (RTM_MISUSE_INVALID_POINTER), which is never given to the heap.
  * NULL is ignored. O(classes) plus the free. ISR: as rtm_pool_set_alloc. */
 void rtm_pool_set_free(rtm_pool_set_t *set, void *p);
 
