@@ -447,8 +447,8 @@ esp_err_t heap_caps_monitor_local_minimum_free_size_stop(void)
 
 multi_heap_handle_t multi_heap_register(void *start, size_t size)
 {
-    /* A range past the end of the address space is no memory; the heap
-     * core does not check that for itself on 32-bit targets. */
+    /* A range past the end of the address space is no memory (the heap
+     * core refuses it too; checked here before the slack is taken off). */
     if (start == NULL || size > UINTPTR_MAX - (uintptr_t)start) {
         return NULL;
     }
