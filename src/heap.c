@@ -345,9 +345,10 @@ static void release_raw(rtm_heap_t *h, void *raw, size_t raw_usable, size_t user
 }
 
 /* Allocation with alignment already validated (0 = the granularity). With
- * site NULL it tells the observer nothing (realloc reports its own event). */
+ * site NULL it tells the observer nothing (realloc reports its own event).
+ * op names the call the application made, for a corruption report. */
 static void *heap_alloc(rtm_heap_t *h, size_t size, size_t alignment,
-                        const rtm_alloc_site_t *site)
+                        const rtm_alloc_site_t *site, rtm_debug_op_t op)
 {
     rtm_fail_reason_t why = RTM_FAIL_NO_MEMORY;
     size_t raw_size;
@@ -382,7 +383,7 @@ static void *heap_alloc(rtm_heap_t *h, size_t size, size_t alignment,
     } else if (bad.kind != 0) {
         /* The block is still handed out: its bytes were refilled above. */
         bad.block = p;
-        rtm_front_corruption(h, &bad, RTM_OP_ALLOC);
+        rtm_front_corruption(h, &bad, op);
     }
     return p;
 }
@@ -400,7 +401,7 @@ static void *alloc_checked(rtm_heap_t *h, size_t size, size_t alignment,
     if (size == 0) {
         return NULL;
     }
-    return heap_alloc(h, size, alignment <= h->granularity ? 0 : alignment, site);
+    return heap_alloc(h, size, alignment <= h->granularity ? 0 : alignment, site, RTM_OP_ALLOC);
 }
 
 RTM_NOINLINE void *rtm_heap_alloc_ex(rtm_heap_t *h, size_t size, size_t alignment,
@@ -442,7 +443,7 @@ static RTM_NOINLINE void *malloc_other(rtm_heap_t *h, size_t size, const void *c
         heap_unlock(h);
     }
     rtm_alloc_site_t s = rtm_site_or(NULL, caller);
-    return heap_alloc(h, size, 0, &s);
+    return heap_alloc(h, size, 0, &s, RTM_OP_ALLOC);
 }
 
 RTM_NOINLINE void *rtm_malloc(rtm_heap_t *h, size_t size)
@@ -468,7 +469,7 @@ RTM_NOINLINE void *rtm_calloc(rtm_heap_t *h, size_t count, size_t size)
         return NULL;
     }
     rtm_alloc_site_t s = rtm_site_or(NULL, RTM_CALLER());
-    void *p = heap_alloc(h, count * size, 0, &s);
+    void *p = heap_alloc(h, count * size, 0, &s, RTM_OP_ALLOC);
     if (p != NULL) {
         memset(p, 0, count * size);
     }
@@ -636,7 +637,7 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
         return NULL;
     }
     if (ptr == NULL) {
-        return size == 0 ? NULL : heap_alloc(h, size, 0, site);
+        return size == 0 ? NULL : heap_alloc(h, size, 0, site, RTM_OP_REALLOC);
     }
     if (size == 0) {
         free_other(h, ptr, site, NULL);
@@ -664,8 +665,13 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
     }
     note_block_change(h, raw, raw_old);
     void *result = ptr;
+    rtm_corruption_t bad; /* filled whole by the check only when it finds something */
+    bad.kind = (rtm_corruption_kind_t)0;
     if ((h->ops->resize != NULL && h->ops->resize(h->arena, raw, raw_new)) || raw_new <= raw_old) {
-        /* In place; a strategy that cannot shrink leaves a block that fits. */
+        /* In place; a strategy that cannot shrink leaves a block that fits.
+         * Level 2: a block that grew over a free neighbour may have found
+         * a write after free there. */
+        (void)rtm_poison_verify_grown(h->arena, &bad);
         rtm_poison_rearm(ptr, old, size);
         if (RTM_POISON_WRAPS) {
             h->user_bytes = h->user_bytes - old + size;
@@ -673,7 +679,7 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
         note_free_level(h);
     } else {
         heap_unlock(h);
-        result = heap_alloc(h, size, 0, NULL);
+        result = heap_alloc(h, size, 0, NULL, RTM_OP_REALLOC);
         if (result == NULL) {
             return NULL;
         }
@@ -688,6 +694,11 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
     }
     notify(h, RTM_EVENT_REALLOC, result, ptr, size, 0, site);
     heap_unlock(h);
+    if (bad.kind != 0) {
+        /* The block is still resized: its new bytes were refilled above. */
+        bad.block = result;
+        rtm_front_corruption(h, &bad, RTM_OP_REALLOC);
+    }
     return result;
 }
 

@@ -453,6 +453,19 @@ static bool verify_free(const void *raw, size_t raw_usable, size_t skip_head, si
     return true;
 }
 
+/* The changed byte a strategy noted in stats->damaged, if any, as a write
+ * after free; clears the note. */
+static bool take_damage(rtm_arena_stats_t *stats, rtm_corruption_t *bad)
+{
+    if (stats->damaged == 0) {
+        return true;
+    }
+    const uint8_t *at = (const uint8_t *)stats + stats->damaged - 1u;
+    problem(bad, RTM_CORRUPT_WRITE_AFTER_FREE, NULL, at, RTM_POISON_FREE_BYTE, *at);
+    stats->damaged = 0;
+    return false;
+}
+
 bool rtm_poison_verify_fresh(const rtm_strategy_t *ops, rtm_arena_stats_t *stats, const void *raw,
                              rtm_corruption_t *bad)
 {
@@ -460,16 +473,19 @@ bool rtm_poison_verify_fresh(const rtm_strategy_t *ops, rtm_arena_stats_t *stats
     if (ops->keeps_free_fill) {
         size_t n = ops->usable_size(stats, raw);
         ok = verify_free(raw, n, ops->free_meta_head, ops->free_meta_tail, bad);
-        if (ok && stats->damaged != 0) {
-            /* A changed byte the strategy covered with the remainder's
-             * metadata when it split the block. */
-            const uint8_t *at = (const uint8_t *)stats + stats->damaged - 1u;
-            problem(bad, RTM_CORRUPT_WRITE_AFTER_FREE, NULL, at, RTM_POISON_FREE_BYTE, *at);
-            ok = false;
+        /* Else a changed byte the strategy covered with the remainder's
+         * metadata when it split the block. */
+        if (ok) {
+            ok = take_damage(stats, bad);
         }
         stats->damaged = 0;
     }
     return ok;
+}
+
+bool rtm_poison_verify_grown(rtm_arena_stats_t *stats, rtm_corruption_t *bad)
+{
+    return take_damage(stats, bad);
 }
 
 #endif /* level >= 2 */

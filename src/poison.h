@@ -202,6 +202,13 @@ void rtm_poison_fill_free(void *start, size_t len);
 bool rtm_poison_verify_fresh(const rtm_strategy_t *ops, rtm_arena_stats_t *stats, const void *raw,
                              rtm_corruption_t *bad);
 
+/* After a block grew in place over a free neighbour: whether the bytes
+ * of that neighbour the resize claimed (those that became the block's and
+ * those the remainder's metadata now covers: stats->damaged, which this
+ * clears) still had the free pattern; false with *bad filled (block NULL)
+ * on the first changed byte. */
+bool rtm_poison_verify_grown(rtm_arena_stats_t *stats, rtm_corruption_t *bad);
+
 /* A strategy's arena was just laid out: nothing is damaged yet. */
 static inline void rtm_poison_arena_ready(rtm_arena_stats_t *stats)
 {
@@ -209,6 +216,13 @@ static inline void rtm_poison_arena_ready(rtm_arena_stats_t *stats)
 }
 
 #else /* levels 0 and 1: no fill */
+
+static inline bool rtm_poison_verify_grown(rtm_arena_stats_t *stats, rtm_corruption_t *bad)
+{
+    (void)stats;
+    (void)bad;
+    return true;
+}
 
 static inline void rtm_poison_arena_ready(rtm_arena_stats_t *stats)
 {

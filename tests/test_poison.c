@@ -732,6 +732,115 @@ static void test_bad_pointers_name_their_call(void **state)
     assert_heap_usable(th);
 }
 
+/* A realloc that moves the block takes a new one like malloc does, and a
+ * write after free found there is reported as the realloc it is. */
+static void test_write_after_free_found_by_realloc_move(void **state)
+{
+    ts_heap_t *th = ts_heap_open(strategy_of(state), 0);
+    trio_t t = trio(th, 64);
+    uint8_t *small = rtm_malloc(th->heap, 32);
+    uint8_t *guard = rtm_malloc(th->heap, 32);
+    assert_non_null(small);
+    assert_non_null(guard);
+    memset(small, 0x44, 32);
+    rtm_free(th->heap, t.p);
+    t.p[10] = 0x77;
+    uint8_t *moved = rtm_realloc(th->heap, small, 64);
+    assert_ptr_equal(moved, t.p);
+    expect_report(2, RTM_CORRUPT_WRITE_AFTER_FREE, RTM_OP_REALLOC, moved, t.p + 10);
+    g_rec.calls = 0;
+    for (size_t i = 0; i < 32; i++) {
+        assert_int_equal(moved[i], 0x44);
+    }
+    t.p = moved;
+    rtm_free(th->heap, guard);
+    trio_free(th, &t);
+    ts_expect_no_hooks(th);
+    assert_heap_usable(th);
+}
+
+/* A realloc that grows in place over a free neighbour checks the bytes it
+ * takes from it, as an allocation checks the block it takes. */
+static void test_write_after_free_found_by_realloc_in_place(void **state)
+{
+    ts_heap_t *th = ts_heap_open(strategy_of(state), 0);
+    trio_t t = trio(th, 64);
+    uint8_t *guard = rtm_malloc(th->heap, 64); /* keeps c's block from merging with the rest */
+    assert_non_null(guard);
+    rtm_free(th->heap, t.c);
+    t.c[20] = 0x77;
+    uint8_t *q = rtm_realloc(th->heap, t.p, 100);
+    assert_ptr_equal(q, t.p);
+    expect_report(2, RTM_CORRUPT_WRITE_AFTER_FREE, RTM_OP_REALLOC, q, t.c + 20);
+    g_rec.calls = 0;
+    rtm_free(th->heap, guard);
+    rtm_free(th->heap, q);
+    rtm_free(th->heap, t.a);
+    ts_expect_no_hooks(th);
+    assert_heap_usable(th);
+}
+
+/* The first free block after `after` (its payload, where the strategy
+ * keeps its links), found by a walk. */
+typedef struct free_after {
+    const uint8_t *after;
+    uint8_t *found;
+} free_after_t;
+
+static bool find_free_after(const rtm_block_info_t *b, void *ctx)
+{
+    free_after_t *f = ctx;
+    if (!b->used && (const uint8_t *)b->ptr > f->after) {
+        f->found = b->ptr;
+        return false;
+    }
+    return true;
+}
+
+/* trio(200) with a guard after it, c freed, then p grown by 64 bytes in
+ * place: p takes c's first bytes and a tail of c's block stays free. */
+static uint8_t *grow_into_c(ts_heap_t *th, trio_t *t, uint8_t **guard, uint8_t *damage_at)
+{
+    *t = trio(th, 200);
+    *guard = rtm_malloc(th->heap, 64);
+    assert_non_null(*guard);
+    rtm_free(th->heap, t->c);
+    if (damage_at != NULL) {
+        *damage_at = 0x77;
+    }
+    uint8_t *q = rtm_realloc(th->heap, t->p, rtm_usable_size(th->heap, t->p) + 64);
+    assert_ptr_equal(q, t->p);
+    return q;
+}
+
+/* The same where the grown block leaves a tail: a changed byte where the
+ * tail's new header and links now lie is reported too, though it stays in
+ * free memory (they cover it). */
+static void test_write_after_free_under_realloc_tail(void **state)
+{
+    ts_heap_t *th = ts_heap_open(strategy_of(state), 0);
+    trio_t t;
+    uint8_t *guard;
+    /* A first pass finds where the tail's links go; the heap laid out
+     * again over the same memory puts them there again. */
+    uint8_t *q = grow_into_c(th, &t, &guard, NULL);
+    free_after_t f = {q, NULL};
+    assert_true(rtm_heap_walk(th->heap, find_free_after, &f));
+    assert_non_null(f.found);
+    assert_true(f.found > t.c + 8 && f.found < t.c + 200);
+    uint8_t *links = f.found + 1;
+    ts_expect_no_hooks(th);
+    ts_heap_reopen(th);
+    q = grow_into_c(th, &t, &guard, links);
+    expect_report(2, RTM_CORRUPT_WRITE_AFTER_FREE, RTM_OP_REALLOC, q, links);
+    g_rec.calls = 0;
+    rtm_free(th->heap, guard);
+    rtm_free(th->heap, q);
+    rtm_free(th->heap, t.a);
+    ts_expect_no_hooks(th);
+    assert_heap_usable(th);
+}
+
 /* realloc of a freed block: refused, the old contents untouched. */
 static void test_realloc_freed(void **state)
 {
@@ -893,6 +1002,15 @@ int main(void)
         ALL("write_after_free", test_write_after_free),
         ALL("smashed_link", test_smashed_link),
         ALL("realloc_freed", test_realloc_freed),
+        ALL("write_after_free_found_by_realloc_move", test_write_after_free_found_by_realloc_move),
+        ONE("tlsf/write_after_free_found_by_realloc_in_place",
+            test_write_after_free_found_by_realloc_in_place, k_tlsf),
+        ONE("first_fit/write_after_free_found_by_realloc_in_place",
+            test_write_after_free_found_by_realloc_in_place, k_ff),
+        ONE("tlsf/write_after_free_under_realloc_tail", test_write_after_free_under_realloc_tail,
+            k_tlsf),
+        ONE("first_fit/write_after_free_under_realloc_tail",
+            test_write_after_free_under_realloc_tail, k_ff),
         ALL("bad_pointers_name_their_call", test_bad_pointers_name_their_call),
         ALL("default_hook_and_owner", test_default_hook_and_owner),
         ALL("interior_free_granularity_4", test_interior_free_granularity_4),

@@ -537,6 +537,14 @@ static bool ff_resize(void *arena, void *ptr, size_t size)
     if (nspan < need - span) {
         return false;
     }
+    /* Level 2: what of n becomes the block's (all of it, or up to the tail
+     * split off) and what the tail's new header and link cover must still
+     * hold the free pattern; the front reports a changed byte. */
+    uint32_t claim_from = n + RTM_BLK_HDR + 4u;
+    uint32_t claim_to = span + nspan - need >= a->min_span ? h + need + RTM_BLK_HDR + 4u : n + nspan;
+    if (claim_to > claim_from) {
+        rtm_strategy_claim(&a->stats, base, claim_from, claim_to - claim_from);
+    }
     uint32_t prev = ff_pred(a, n);
     uint32_t after = ff_link(base, n);
     uint32_t total = span + nspan;

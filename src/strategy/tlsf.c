@@ -1008,6 +1008,15 @@ static bool tlsf_resize(void *arena, void *ptr, size_t size)
     if (joined < need) {
         return false;
     }
+    /* Level 2: what of next becomes the block's (up to its footer, or to
+     * the tail split off) and what the tail's new header and links cover
+     * must still hold the free pattern; the front reports a changed byte. */
+    uint32_t claim_from = next + RTM_BLK_HDR + 8u;
+    uint32_t claim_to = joined - need >= t->min_span ? b + need + RTM_BLK_HDR + 8u
+                                                     : next + next_span - RTM_BLK_HDR;
+    if (claim_to > claim_from) {
+        rtm_strategy_claim(&t->stats, base, claim_from, claim_to - claim_from);
+    }
     list_remove(&v, next, next_span);
     drop_block(&v, next);
     t->stats.free_bytes -= next_span - RTM_BLK_HDR;
