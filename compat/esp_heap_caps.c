@@ -177,11 +177,22 @@ ESP_NOINLINE void *heap_caps_malloc_prefer(size_t size, size_t num, ...)
     return p;
 }
 
+/* Whether ptr is a live block of a region; a bad one is reported, as made
+ * in a realloc (the call the application made). */
+static bool realloc_pointer_ok(const void *ptr)
+{
+    const rtm_caps_region_t *r = rtm_caps_region_of(ptr);
+    if (r == NULL) {
+        return rtm_caps_usable_size(ptr) != 0; /* reports the foreign pointer */
+    }
+    return rtm_debug_usable_size(rtm_caps_region_heap(r), ptr, RTM_OP_REALLOC) != 0;
+}
+
 ESP_NOINLINE void *heap_caps_realloc_prefer(void *ptr, size_t size, size_t num, ...)
 {
     /* A bad pointer is reported once here, rather than once per caps set
      * tried, and is not an allocation failure. */
-    if (ptr != NULL && size > 0 && rtm_caps_usable_size(ptr) == 0) {
+    if (ptr != NULL && size > 0 && !realloc_pointer_ok(ptr)) {
         return NULL;
     }
     rtm_alloc_site_t site = site_of(ESP_CALLER());

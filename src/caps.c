@@ -30,6 +30,7 @@
 
 #include <string.h>
 
+#include "rtmem/debug.h"
 #include "rtmem/output.h"
 #include "rtmem/port.h"
 #include "util.h"
@@ -695,7 +696,8 @@ static void *realloc_base(rtm_caps_registry_t *reg, void *ptr, size_t size, rtm_
         rtm_free_ex(r->heap, ptr, site);
         return NULL;
     }
-    size_t old = rtm_usable_size(r->heap, ptr); /* 0: the heap reported ptr */
+    /* 0: the heap reported ptr, naming the realloc. */
+    size_t old = rtm_debug_usable_size(r->heap, ptr, RTM_OP_REALLOC);
     if (old == 0) {
         *misuse = true;
         return NULL;

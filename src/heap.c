@@ -717,12 +717,17 @@ RTM_NOINLINE void *rtm_realloc_ex(rtm_heap_t *h, void *ptr, size_t size,
 
 size_t rtm_usable_size(rtm_heap_t *h, const void *ptr)
 {
+    return rtm_debug_usable_size(h, ptr, RTM_OP_USABLE_SIZE);
+}
+
+size_t rtm_debug_usable_size(rtm_heap_t *h, const void *ptr, rtm_debug_op_t op)
+{
     void *raw = NULL;
     if (!heap_ok(h) || ptr == NULL) {
         return 0;
     }
     heap_lock(h);
-    if (!valid_locked(h, ptr, RTM_OP_USABLE_SIZE, &raw)) {
+    if (!valid_locked(h, ptr, op, &raw)) {
         return 0;
     }
     size_t n = rtm_poison_user_size(ptr, h->ops->usable_size(h->arena, raw));

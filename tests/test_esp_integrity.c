@@ -589,12 +589,80 @@ static void test_per_task_info(void **state)
     rtm_task_stats_deinit(stats);
 }
 
+/* The capability layer's reallocs check the old pointer themselves (they
+ * may move the block to another region): a bad one is reported as the
+ * realloc the application made, not as the size query behind it. */
+typedef struct corruption_log {
+    unsigned calls;
+    rtm_corruption_kind_t kind;
+    rtm_debug_op_t op;
+} corruption_log_t;
+
+static void log_corruption(const rtm_corruption_t *r, void *ctx)
+{
+    corruption_log_t *log = ctx;
+    log->calls++;
+    log->kind = r->kind;
+    log->op = r->op;
+}
+
+static void test_caps_realloc_reports_name_realloc(void **state)
+{
+    (void)state;
+    if (rtm_debug_poison_level() < 1) {
+        skip();
+    }
+    corruption_log_t log;
+    rtm_debug_set_corruption_hook(log_corruption, &log);
+    ts_output_t out;
+    ts_output_capture(&out);
+    uint8_t *p = heap_caps_malloc(40, MALLOC_CAP_8BIT);
+    uint8_t *q = heap_caps_malloc(40, MALLOC_CAP_8BIT);
+    assert_non_null(p);
+    assert_non_null(q);
+    uint8_t saved[4];
+    uint8_t *at = damage_after(p, 40, heap_caps_get_allocated_size(p), saved);
+    heap_caps_free(q);
+    struct {
+        const char *what;
+        void *ptr;
+        rtm_corruption_kind_t kind;
+    } cases[] = {{"broken tail", p, RTM_CORRUPT_BAD_TAIL},
+                 {"interior", p + 8, RTM_CORRUPT_INVALID_FREE},
+                 {"freed", q, RTM_CORRUPT_DOUBLE_FREE}};
+    for (size_t i = 0; i < TS_ARRAY_LEN(cases); i++) {
+        for (int call = 0; call < 4; call++) {
+            ts_context("%s, call %d", cases[i].what, call);
+            memset(&log, 0, sizeof log);
+            void *r = call == 0   ? rtm_caps_realloc(cases[i].ptr, 4000, RTM_CAP_SPIRAM)
+                      : call == 1 ? rtm_caps_realloc_default(cases[i].ptr, 4000)
+                      : call == 2 ? heap_caps_realloc(cases[i].ptr, 4000, MALLOC_CAP_SPIRAM)
+                                  : heap_caps_realloc_prefer(cases[i].ptr, 4000, 2,
+                                                             MALLOC_CAP_SPIRAM, MALLOC_CAP_8BIT);
+            assert_null(r);
+            assert_int_equal(log.calls, 1);
+            assert_int_equal(log.kind, cases[i].kind);
+            if (log.op != RTM_OP_REALLOC) {
+                ts_fail("reported in %s, not in realloc", rtm_debug_op_str(log.op));
+            }
+        }
+    }
+    ts_context(NULL);
+    repair(at, saved);
+    rtm_debug_set_corruption_hook(NULL, NULL);
+    ts_output_release();
+    assert_int_equal(heap_caps_get_allocated_size(p), 40);
+    heap_caps_free(p);
+    assert_true(heap_caps_check_integrity_all(false));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_check_prints_and_returns_false),
         T(test_check_head_and_size),
+        T(test_caps_realloc_reports_name_realloc),
         T(test_multi_heap_check),
         T(test_check_link_damage_never_stops),
         T(test_walk_flags_the_damaged_block),

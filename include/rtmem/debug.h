@@ -154,6 +154,14 @@ const char *rtm_debug_op_str(rtm_debug_op_t op);
 /* The poisoning level this library was built with (RTM_POISON_LEVEL). */
 int rtm_debug_poison_level(void);
 
+/* rtm_usable_size for a layer that checks a pointer on behalf of another
+ * call it implements (the capability layer's realloc, which needs the old
+ * size to move a block to another region): a bad pointer is reported, to
+ * the misuse hook and as a corruption report, as made in op, the call the
+ * application made. Results and cost as rtm_usable_size (heap.h), which is
+ * this with RTM_OP_USABLE_SIZE. */
+size_t rtm_debug_usable_size(rtm_heap_t *heap, const void *ptr, rtm_debug_op_t op);
+
 /* Incremental integrity check (rtm_heap_check_step). */
 typedef enum rtm_check_status {
     RTM_CHECK_DONE = 0,    /* a pass over every block finished with no problem found */
