@@ -228,6 +228,16 @@ rtm_pool_err_t rtm_pool_init_error(const rtm_pool_t *pool, const void *storage,
     if (storage_size < need) {
         return RTM_POOL_ERR_TOO_SMALL;
     }
+    /* Blocks past the end of the address space, or a control block among
+     * them, would be written over by the pool's own links and bitmap. */
+    uintptr_t from = (uintptr_t)storage;
+    if (need > UINTPTR_MAX - from) {
+        return RTM_POOL_ERR_TOO_LARGE;
+    }
+    uintptr_t ctl = (uintptr_t)pool;
+    if (ctl < from + need && from < ctl + sizeof *pool) {
+        return RTM_POOL_ERR_OVERLAP;
+    }
     return RTM_POOL_OK;
 }
 
@@ -830,7 +840,9 @@ const char *rtm_pool_err_str(rtm_pool_err_t err)
     case RTM_POOL_ERR_TOO_SMALL:
         return "storage is smaller than rtm_pool_storage_size()";
     case RTM_POOL_ERR_TOO_LARGE:
-        return "blocks total 4 GiB or more";
+        return "blocks total 4 GiB or more, or run past the end of memory";
+    case RTM_POOL_ERR_OVERLAP:
+        return "storage overlaps the pool's control block";
     default:
         return "unknown error";
     }

@@ -1305,6 +1305,30 @@ static void test_pool_init_hostile(void **state)
     assert_int_equal(rtm_pool_init_error(&ctl, storage + 4, need, &good),
                      RTM_POOL_ERR_MISALIGNED);
     assert_int_equal(rtm_pool_init_error(&ctl, storage, SIZE_MAX, &good), RTM_POOL_OK);
+    /* The control block among the blocks it would manage: refused, nothing
+     * written. Right after them: fine. */
+    static const size_t ctl_at[] = {0, 8, 16, need - 8u};
+    for (size_t i = 0; i < TS_ARRAY_LEN(ctl_at); i++) {
+        rtm_pool_t *inside = (rtm_pool_t *)(void *)(storage + ctl_at[i]);
+        ts_context("control block at storage + %zu", ctl_at[i]);
+        assert_int_equal(rtm_pool_init_error(inside, storage, need, &good), RTM_POOL_ERR_OVERLAP);
+        memset(storage, 0x3c, sizeof storage);
+        assert_null(rtm_pool_init(inside, storage, need, &good));
+        for (size_t k = 0; k < sizeof storage; k++) {
+            assert_int_equal(storage[k], 0x3c);
+        }
+    }
+    ts_context(NULL);
+    static _Alignas(64) uint8_t both[RTM_POOL_STORAGE_SIZE(32, 8, 0) + sizeof(rtm_pool_t) + 64];
+    rtm_pool_t *after = (rtm_pool_t *)(void *)(both + ((need + 63u) & ~(size_t)63u));
+    assert_int_equal(rtm_pool_init_error(after, both, need, &good), RTM_POOL_OK);
+    rtm_pool_config_t words = {.block_size = 4, .count = 8, .alignment = 4};
+    assert_int_equal(rtm_pool_init_error(&ctl, (uint8_t *)&ctl - 8, need, &words),
+                     RTM_POOL_ERR_OVERLAP);
+    /* Storage that runs past the end of the address space. */
+    void *top = (void *)((UINTPTR_MAX - need + 64u) & ~(uintptr_t)63u);
+    assert_int_equal(rtm_pool_init_error(&ctl, top, need, &good), RTM_POOL_ERR_TOO_LARGE);
+    assert_null(rtm_pool_init(&ctl, top, need, &good));
     assert_null(rtm_pool_init(NULL, storage, need, &good));
     assert_null(rtm_pool_init(&ctl, storage, need, NULL));
     assert_non_null(rtm_pool_err_str((rtm_pool_err_t)1000));

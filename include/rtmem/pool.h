@@ -128,7 +128,9 @@ typedef enum rtm_pool_err {
     RTM_POOL_ERR_BAD_ALIGNMENT, /* alignment not a power of two */
     RTM_POOL_ERR_MISALIGNED,    /* storage not aligned to the effective alignment */
     RTM_POOL_ERR_TOO_SMALL,     /* storage_size below rtm_pool_storage_size() */
-    RTM_POOL_ERR_TOO_LARGE      /* the spans total 4 GiB or more */
+    RTM_POOL_ERR_TOO_LARGE,     /* the spans total 4 GiB or more, or the storage the pool
+                                   needs runs past the end of the address space */
+    RTM_POOL_ERR_OVERLAP        /* the storage the pool needs overlaps its control block */
 } rtm_pool_err_t;
 
 /* Misuse hook. From rtm_pool_free: RTM_MISUSE_FOREIGN_POINTER,
