@@ -625,14 +625,13 @@ static rtm_err_t tlsf_init(void *arena, size_t size, size_t granularity, size_t 
      * level less and cap the block area to what those levels can hold: the
      * few bytes above the cap are overhead. tlsf_min_size guarantees that
      * one level always fits. */
-    uint32_t fl_count = fl_count_for(size);
-    size_t map_bytes = map_bytes_for(size, fl_count, granularity);
-    uint32_t first = rtm_blk_first_header(base, control_size(fl_count) + map_bytes, granularity);
-    while (fl_count > 1u && (size_t)first + min_span + RTM_BLK_HDR > size) {
+    uint32_t fl_count = fl_count_for(size) + 1u;
+    uint32_t first;
+    do {
         fl_count--;
-        map_bytes = map_bytes_for(size, fl_count, granularity);
+        size_t map_bytes = map_bytes_for(size, fl_count, granularity);
         first = rtm_blk_first_header(base, control_size(fl_count) + map_bytes, granularity);
-    }
+    } while (fl_count > 1u && (size_t)first + min_span + RTM_BLK_HDR > size);
     if ((size_t)first + min_span + RTM_BLK_HDR > size) {
         return RTM_ERR_TOO_SMALL;
     }
