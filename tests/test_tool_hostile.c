@@ -1,0 +1,287 @@
+/*
+ * The rtmem tool given the inputs users and attackers actually hand it,
+ * beyond the line-level cases of test_tool_input.c:
+ *
+ *   - a file saved by a Windows editor: a UTF-8 byte order mark before the
+ *     header, CRLF line ends (every command reads it; a BOM later in the
+ *     file is still refused);
+ *   - an input that can be read only once: a FIFO, as a shell's <(...)
+ *     gives (replay without --size, report and export --format folded
+ *     --at peak read it, compare refuses it; none may wait forever
+ *     re-opening it);
+ *   - sizes whose sum passes 2^64 - 1: bytes live, peak and leaked are
+ *     reported saturated, never wrapped round to a small number.
+ *
+ * The built tool runs as a child process (RTMEM_TEST_TOOL), as a user runs it.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "support/tool_capture.h"
+
+#ifndef RTMEM_TEST_TOOL
+#error "RTMEM_TEST_TOOL: path of the rtmem binary"
+#endif
+
+static ts_scratch_t g_scratch;
+static char g_in[128], g_fifo[128], g_outf[128], g_errf[128], g_html[128];
+static char g_out[65536];
+static char g_err[16384];
+
+static const char *const scratch_names[] = {"in.trace", "fifo", "out.txt", "err.txt",
+                                            "page.html"};
+
+static int setup(void **state)
+{
+    (void)state;
+    if (ts_scratch_make(&g_scratch, "rtm_tool_hostile") != 0) {
+        return -1;
+    }
+    return ts_scratch_path(&g_scratch, "in.trace", g_in, sizeof g_in) |
+           ts_scratch_path(&g_scratch, "fifo", g_fifo, sizeof g_fifo) |
+           ts_scratch_path(&g_scratch, "out.txt", g_outf, sizeof g_outf) |
+           ts_scratch_path(&g_scratch, "err.txt", g_errf, sizeof g_errf) |
+           ts_scratch_path(&g_scratch, "page.html", g_html, sizeof g_html);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return ts_scratch_remove(&g_scratch, scratch_names,
+                             sizeof scratch_names / sizeof scratch_names[0]);
+}
+
+static void write_file(const char *path, const char *text, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Runs the tool with the arguments given (at most 8, then NULL); stdout
+ * into g_out, stderr into g_err. Returns its exit status. */
+static int tool(const char *first, ...)
+{
+    const char *args[10] = {"rtmem", first};
+    size_t n = 2;
+    va_list ap;
+    va_start(ap, first);
+    const char *a;
+    while ((a = va_arg(ap, const char *)) != NULL) {
+        assert_true(n < 9u);
+        args[n++] = a;
+    }
+    va_end(ap);
+    args[n] = NULL;
+    const ts_tool_run_t r = {.tool = RTMEM_TEST_TOOL, .out_path = g_outf, .err_path = g_errf,
+                             .err_fd = -1, .env = NULL};
+    int rc = ts_run_tool(&r, args);
+    (void)ts_read_file(g_outf, g_out, sizeof g_out);
+    (void)ts_read_file(g_errf, g_err, sizeof g_err);
+    return rc;
+}
+
+/* --- a Windows editor's file ----------------------------------------------- */
+
+static void test_bom_and_crlf(void **state)
+{
+    (void)state;
+    static const char text[] = "\xef\xbb\xbf# rtmem-trace 1\r\na 1 10\r\na 2 20\r\nf 1\r\n";
+    write_file(g_in, text, sizeof text - 1u);
+
+    assert_int_equal(tool("replay", g_in, "--json", "--quiet", NULL), 0);
+    assert_non_null(strstr(g_out, "\"ops\":3,"));
+    assert_non_null(strstr(g_out, "\"live_bytes_at_end\":20,"));
+
+    /* leaks finds the header behind the BOM, so the trace's leak counts */
+    assert_int_equal(tool("leaks", g_in, "--json", NULL), 1);
+    assert_non_null(strstr(g_out, "\"format\":\"rtmem-trace 1\""));
+    assert_non_null(strstr(g_out, "\"bytes\":20,"));
+
+    assert_int_equal(tool("export", "--format", "folded", g_in, NULL), 0);
+    assert_string_equal(g_out, "heap:?;[no caller] 20\n");
+
+    assert_int_equal(tool("export", "--format", "chrome", g_in, NULL), 0);
+    assert_non_null(strstr(g_out, "\"args\":{\"bytes\":30}"));
+
+    /* only the file's first bytes may be a BOM: one on line 2 is refused */
+    static const char late[] = "# rtmem-trace 1\n\xef\xbb\xbf" "a 1 10\n";
+    write_file(g_in, late, sizeof late - 1u);
+    assert_int_equal(tool("replay", g_in, "--quiet", NULL), 2);
+    assert_non_null(strstr(g_err, ":2: unknown event"));
+}
+
+/* --- inputs that can be read only once --------------------------------------- */
+
+/* A child that opens the FIFO for writing (waiting for a reader), writes
+ * text and exits. */
+static pid_t fifo_writer(const char *text)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(g_fifo, O_WRONLY);
+        size_t len = strlen(text);
+        size_t done = 0;
+        while (fd >= 0 && done < len) {
+            ssize_t n = write(fd, text + done, len - done);
+            if (n <= 0) {
+                _exit(1);
+            }
+            done += (size_t)n;
+        }
+        _exit(fd >= 0 ? 0 : 1);
+    }
+    /* a tool that re-opens the FIFO waits for a writer for ever: the alarm
+     * ends this suite (a failure) instead of waiting for ctest's timeout */
+    alarm(60);
+    return pid;
+}
+
+/* The writer has written (or, when nothing read the FIFO, is let go). */
+static void fifo_writer_done(pid_t pid)
+{
+    alarm(0);
+    int fd = open(g_fifo, O_RDONLY | O_NONBLOCK); /* releases a writer still waiting */
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (fd >= 0) {
+        close(fd);
+    }
+}
+
+/* A trace whose replay at its peak live bytes fails (a hole too small for
+ * the last blocks): replay without --size then needs several runs and
+ * compare's search reads the failing line's text again. */
+static char *fragmenting_trace(void)
+{
+    size_t cap = 64u * 1024u;
+    char *t = malloc(cap);
+    assert_non_null(t);
+    size_t at = (size_t)snprintf(t, cap, "# rtmem-trace 1\n");
+    for (int i = 1; i < 200; i++) {
+        at += (size_t)snprintf(t + at, cap - at, "a %d %d\n", i, i * 37 % 500 + 1);
+    }
+    for (int i = 1; i < 200; i += 2) {
+        at += (size_t)snprintf(t + at, cap - at, "f %d\n", i);
+    }
+    for (int i = 200; i < 300; i++) {
+        at += (size_t)snprintf(t + at, cap - at, "a %d %d\n", i, i * 53 % 900 + 1);
+    }
+    return t;
+}
+
+static void test_fifo_inputs(void **state)
+{
+    (void)state;
+    (void)unlink(g_fifo);
+    assert_int_equal(mkfifo(g_fifo, 0600), 0);
+    char *text = fragmenting_trace();
+
+    /* replay without --size reads a FIFO once, as it reads stdin: the
+     * region stays 1 MiB (before, the first failing run re-opened the FIFO
+     * and waited for a writer that never came) */
+    pid_t w = fifo_writer(text);
+    assert_int_equal(tool("replay", g_fifo, "--json", "--quiet", NULL), 0);
+    fifo_writer_done(w);
+    assert_non_null(strstr(g_out, "\"heap_size\":1048576,"));
+    assert_non_null(strstr(g_out, "\"ops\":399,"));
+
+    /* compare reads every trace many times: a FIFO is refused, by name */
+    w = fifo_writer(text);
+    assert_int_equal(tool("compare", g_fifo, "--jobs", "1", NULL), 2);
+    fifo_writer_done(w);
+    assert_non_null(strstr(g_err, "a trace must be a file, not a pipe"));
+    assert_non_null(strstr(g_err, g_fifo));
+
+    /* report copies it, replays the copy and removes it */
+    w = fifo_writer(text);
+    assert_int_equal(tool("report", "-o", g_html, "--budget", "1", g_fifo, NULL), 0);
+    fifo_writer_done(w);
+    char *page = malloc(1u << 20);
+    assert_non_null(page);
+    size_t n = ts_read_file(g_html, page, 1u << 20);
+    assert_true(n > 20u);
+    assert_non_null(strstr(page, "</html>"));
+    assert_null(strstr(g_err, "not replayed"));
+    free(page);
+
+    /* export --at peak reads each input twice: a FIFO is copied, like stdin */
+    w = fifo_writer(text);
+    assert_int_equal(tool("export", "--format", "folded", "--at", "peak", g_fifo, NULL), 0);
+    fifo_writer_done(w);
+    assert_non_null(strstr(g_out, "heap:?;[no caller] "));
+
+    free(text);
+    assert_int_equal(unlink(g_fifo), 0);
+}
+
+/* --- sums past 64 bits ---------------------------------------------------------- */
+
+static void test_sums_past_64_bits(void **state)
+{
+    (void)state;
+    /* two blocks of 2^63 bytes and one of 5: 2^64 + 5 bytes live, which a
+     * 64-bit sum wraps to 5 */
+    static const char text[] = "# rtmem-trace 1\n"
+                               "a 1 9223372036854775808\n"
+                               "a 2 9223372036854775808\n"
+                               "a 3 5\n";
+    write_file(g_in, text, sizeof text - 1u);
+    assert_int_equal(tool("replay", g_in, "--size", "64K", "--json", "--quiet", NULL), 1);
+    assert_non_null(strstr(g_out, "\"peak_live_bytes\":18446744073709551615,"));
+    assert_non_null(strstr(g_out, "\"live_bytes_at_end\":18446744073709551615,"));
+
+    assert_int_equal(tool("leaks", g_in, "--json", NULL), 1);
+    assert_non_null(strstr(g_out, "\"bytes\":18446744073709551615,"));
+    assert_non_null(strstr(g_out, "\"alive_bytes\":18446744073709551615,"));
+
+    assert_int_equal(tool("export", "--format", "folded", g_in, NULL), 0);
+    assert_string_equal(g_out, "heap:?;[no caller] 18446744073709551615\n");
+    assert_int_equal(tool("export", "--format", "folded", "--at", "peak", g_in, NULL), 0);
+    assert_string_equal(g_out, "heap:?;[no caller] 18446744073709551615\n");
+
+    /* the sum is kept exactly below the saturation: freeing both big blocks
+     * leaves the 5 bytes, not 0 and not 2^64 - 1 */
+    static const char back[] = "# rtmem-trace 1\n"
+                               "a 1 9223372036854775808\n"
+                               "a 2 9223372036854775808\n"
+                               "a 3 5\n"
+                               "f 1\n"
+                               "r 2 4 7\n";
+    write_file(g_in, back, sizeof back - 1u);
+    assert_int_equal(tool("replay", g_in, "--size", "64K", "--json", "--quiet", NULL), 1);
+    assert_non_null(strstr(g_out, "\"peak_live_bytes\":18446744073709551615,"));
+    assert_non_null(strstr(g_out, "\"live_bytes_at_end\":12,"));
+    assert_int_equal(tool("leaks", g_in, "--json", NULL), 1);
+    assert_non_null(strstr(g_out, "\"bytes\":12,"));
+    assert_int_equal(tool("export", "--format", "folded", "--at", "peak", g_in, NULL), 0);
+    assert_string_equal(g_out, "heap:?;[no caller] 18446744073709551615\n");
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bom_and_crlf),
+        cmocka_unit_test(test_fifo_inputs),
+        cmocka_unit_test(test_sums_past_64_bits),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
