@@ -10,7 +10,10 @@
  *     --at peak read it, compare refuses it; none may wait forever
  *     re-opening it);
  *   - sizes whose sum passes 2^64 - 1: bytes live, peak and leaked are
- *     reported saturated, never wrapped round to a small number.
+ *     reported saturated, never wrapped round to a small number;
+ *   - a long trace through the commands that promise to stream it (replay
+ *     with --size, leaks, export --format folded at the end and at the
+ *     peak): their peak RSS does not grow with its length.
  *
  * The built tool runs as a child process (RTMEM_TEST_TOOL), as a user runs it.
  */
@@ -25,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -44,7 +48,7 @@ static char g_out[65536];
 static char g_err[16384];
 
 static const char *const scratch_names[] = {"in.trace", "fifo", "out.txt", "err.txt",
-                                            "page.html"};
+                                            "page.html", "short.trace", "long.trace"};
 
 static int setup(void **state)
 {
@@ -275,6 +279,88 @@ static void test_sums_past_64_bits(void **state)
     assert_string_equal(g_out, "heap:?;[no caller] 18446744073709551615\n");
 }
 
+/* --- streaming: memory bounded by the live blocks ------------------------------ */
+
+/* A trace of pairs alloc/free with 64 blocks live at most, ending with
+ * them live (so leaks and folded have something to report). */
+static void write_churn(const char *path, unsigned long pairs)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "# rtmem-trace 1\n");
+    for (unsigned long i = 1; i <= pairs; i++) {
+        fprintf(f, "a %lu %lu caller=0x%lx\n", i, 16u + i % 200u, 0x1000ul + i % 7u);
+        if (i > 64u) {
+            fprintf(f, "f %lu\n", i - 64u);
+        }
+    }
+    assert_int_equal(fclose(f), 0);
+}
+
+/* The peak RSS (KiB) of one run of the tool: a child runs it and reports
+ * its own children's figure, so each run is measured alone. */
+static long run_maxrss(const char *const *args)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        const ts_tool_run_t r = {.tool = RTMEM_TEST_TOOL, .out_path = "/dev/null",
+                                 .err_path = "/dev/null", .err_fd = -1, .env = NULL};
+        int rc = ts_run_tool(&r, args);
+        struct rusage ru;
+        long kb = getrusage(RUSAGE_CHILDREN, &ru) == 0 && rc <= 1 ? ru.ru_maxrss : -1;
+        _exit(write(fds[1], &kb, sizeof kb) == (ssize_t)sizeof kb ? 0 : 1);
+    }
+    close(fds[1]);
+    long kb = -1;
+    assert_int_equal(read(fds[0], &kb, sizeof kb), (ssize_t)sizeof kb);
+    close(fds[0]);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(kb > 0);
+    return kb;
+}
+
+static void test_streaming_memory_bounded(void **state)
+{
+    (void)state;
+    char small[128], big[128];
+    assert_int_equal(ts_scratch_path(&g_scratch, "short.trace", small, sizeof small), 0);
+    assert_int_equal(ts_scratch_path(&g_scratch, "long.trace", big, sizeof big), 0);
+    write_churn(small, 2000u);
+    /* 1.2 million events (about 17 MB): loading them (16 bytes each) or
+     * keeping a record per freed block would add well over the margin */
+    write_churn(big, 600000u);
+    static const char *const modes[][6] = {
+        {"replay", "--size", "1M", "--quiet", NULL},
+        {"leaks", NULL},
+        {"export", "--format", "folded", NULL},
+        {"export", "--format", "folded", "--at", "peak", NULL},
+    };
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+        long kb[2];
+        for (int which = 0; which < 2; which++) {
+            const char *args[10] = {"rtmem"};
+            size_t n = 1;
+            for (size_t k = 0; modes[m][k] != NULL; k++) {
+                args[n++] = modes[m][k];
+            }
+            args[n++] = which == 0 ? small : big;
+            args[n] = NULL;
+            kb[which] = run_maxrss(args);
+        }
+        if (kb[1] > kb[0] + 4096) {
+            fail_msg("rtmem %s %s: peak RSS %ld KiB on the long trace, %ld KiB on the short one",
+                     modes[m][0], modes[m][1] != NULL ? modes[m][1] : "", kb[1], kb[0]);
+        }
+    }
+    (void)unlink(small);
+    (void)unlink(big);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -282,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_bom_and_crlf),
         cmocka_unit_test(test_fifo_inputs),
         cmocka_unit_test(test_sums_past_64_bits),
+        cmocka_unit_test(test_streaming_memory_bounded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
