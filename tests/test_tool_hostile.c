@@ -277,6 +277,13 @@ static void test_sums_past_64_bits(void **state)
     assert_non_null(strstr(g_out, "\"bytes\":12,"));
     assert_int_equal(tool("export", "--format", "folded", "--at", "peak", g_in, NULL), 0);
     assert_string_equal(g_out, "heap:?;[no caller] 18446744073709551615\n");
+    /* the chrome counter: clamped to what a JSON integer holds at the peak,
+     * and exact again at the end */
+    assert_int_equal(tool("export", "--format", "chrome", g_in, NULL), 0);
+    assert_non_null(strstr(g_out, "\"args\":{\"bytes\":9223372036854775807}"));
+    const char *last = strstr(g_out, "\"ts\":4,");
+    assert_non_null(last);
+    assert_non_null(strstr(last, "\"args\":{\"bytes\":12}"));
 }
 
 /* --- streaming: memory bounded by the live blocks ------------------------------ */
