@@ -11,6 +11,9 @@
  *     re-opening it);
  *   - sizes whose sum passes 2^64 - 1: bytes live, peak and leaked are
  *     reported saturated, never wrapped round to a small number;
+ *   - telemetry whose numbers contradict each other (min_free far above
+ *     total, counters at 2^64 - 1, a capacity of 0): report and export
+ *     draw what they can, they do not crash;
  *   - a long trace through the commands that promise to stream it (replay
  *     with --size, leaks, export --format folded at the end and at the
  *     peak): their peak RSS does not grow with its length.
@@ -286,6 +289,56 @@ static void test_sums_past_64_bits(void **state)
     assert_non_null(strstr(last, "\"args\":{\"bytes\":12}"));
 }
 
+/* --- telemetry that contradicts itself ------------------------------------------- */
+
+static const char mem_line[] =
+    "{\"rtmem\":1,\"type\":\"mem\",\"ms\":%s,\"seq\":2,\"name\":\"DRAM\",\"kind\":\"heap\","
+    "\"total\":%s,\"free\":%s,\"min_free\":%s,\"largest\":%s,\"used_blocks\":41,"
+    "\"free_blocks\":6,\"failed\":0,\"frag_pm\":%s,\"alerts\":0}\n";
+
+static void test_contradictory_telemetry(void **state)
+{
+    (void)state;
+    static const char *const cases[][6] = {
+        /* ms, total, free, min_free, largest, frag_pm */
+        {"2000", "1", "61240", "52112", "31744", "481"}, /* min_free 52112 times total */
+        {"2000", "0", "0", "0", "0", "0"},
+        {"2000", "125824", "18446744073709551615", "18446744073709551615",
+         "18446744073709551615", "18446744073709551615"},
+        {"18446744073709551615", "18446744073709551615", "1", "0", "1", "1000"},
+    };
+    static const char pool_task[] =
+        "{\"rtmem\":1,\"type\":\"pool\",\"ms\":2000,\"seq\":2,\"name\":\"msgs\",\"block\":32,"
+        "\"capacity\":0,\"used\":18446744073709551615,\"peak\":18446744073709551615,"
+        "\"failed\":2,\"waits\":7,\"alerts\":0}\n"
+        "{\"rtmem\":1,\"type\":\"task\",\"ms\":2000,\"seq\":2,\"name\":\"wifi\",\"id\":1,"
+        "\"heap\":20480,\"heap_peak\":18446744073709551615,\"stack_size\":0,"
+        "\"stack_peak\":18446744073709551615,\"alerts\":0}\n";
+    char *page = malloc(1u << 20);
+    assert_non_null(page);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[2048];
+        int n = snprintf(text, sizeof text, mem_line, "1000", "125824", "61240", "52112", "31744",
+                         "481");
+        n += snprintf(text + n, sizeof text - (size_t)n, mem_line, cases[i][0], cases[i][1],
+                      cases[i][2], cases[i][3], cases[i][4], cases[i][5]);
+        n += snprintf(text + n, sizeof text - (size_t)n, "%s", pool_task);
+        assert_true(n > 0 && (size_t)n < sizeof text);
+        write_file(g_in, text, (size_t)n);
+        int rc = tool("report", "-o", g_html, g_in, NULL);
+        size_t len = ts_read_file(g_html, page, 1u << 20);
+        if (rc != 0 || len < 8u || strcmp(page + len - 8u, "</html>\n") != 0) {
+            fail_msg("case %zu: report exit %d, page of %zu bytes; stderr '%s'", i, rc, len, g_err);
+        }
+        rc = tool("export", "--format", "chrome", g_in, NULL);
+        size_t olen = strlen(g_out);
+        if (rc != 0 || olen < 3u || strcmp(g_out + olen - 3u, "\"}\n") != 0) {
+            fail_msg("case %zu: export exit %d; stderr '%s'", i, rc, g_err);
+        }
+    }
+    free(page);
+}
+
 /* --- streaming: memory bounded by the live blocks ------------------------------ */
 
 /* A trace of pairs alloc/free with 64 blocks live at most, ending with
@@ -375,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_bom_and_crlf),
         cmocka_unit_test(test_fifo_inputs),
         cmocka_unit_test(test_sums_past_64_bits),
+        cmocka_unit_test(test_contradictory_telemetry),
         cmocka_unit_test(test_streaming_memory_bounded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -125,7 +125,7 @@ static void summary_cards(FILE *f, const rtm_rep_telemetry_t *tm, const rtm_rep_
         for (size_t i = 0; i < tm->nregions; i++) {
             const rtm_rep_region_t *r = tm->regions[i];
             double share = r->last.total ? (double)r->min_free / (double)r->last.total : 1.0;
-            if (share < worst_share) {
+            if (worst == NULL || share < worst_share) { /* a damaged line can say min_free > total */
                 worst_share = share;
                 worst = r;
             }
