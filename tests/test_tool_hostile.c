@@ -5,6 +5,8 @@
  *   - a file saved by a Windows editor: a UTF-8 byte order mark before the
  *     header, CRLF line ends (every command reads it; a BOM later in the
  *     file is still refused);
+ *   - a header of another version (0, 2, a number past 64 bits): every
+ *     command refuses it at FILE:1, quoting the version as written;
  *   - an input that can be read only once: a FIFO, as a shell's <(...)
  *     gives (replay without --size, report and export --format folded
  *     --at peak read it, compare refuses it; none may wait forever
@@ -81,6 +83,18 @@ static void write_file(const char *path, const char *text, size_t len)
     assert_int_equal(fclose(f), 0);
 }
 
+/* Runs the tool with args (args[0] "rtmem", NULL-terminated); stdout into
+ * g_out, stderr into g_err. Returns its exit status. */
+static int tool_argv(const char *const *args)
+{
+    const ts_tool_run_t r = {.tool = RTMEM_TEST_TOOL, .out_path = g_outf, .err_path = g_errf,
+                             .err_fd = -1, .env = NULL};
+    int rc = ts_run_tool(&r, args);
+    (void)ts_read_file(g_outf, g_out, sizeof g_out);
+    (void)ts_read_file(g_errf, g_err, sizeof g_err);
+    return rc;
+}
+
 /* Runs the tool with the arguments given (at most 8, then NULL); stdout
  * into g_out, stderr into g_err. Returns its exit status. */
 static int tool(const char *first, ...)
@@ -96,12 +110,7 @@ static int tool(const char *first, ...)
     }
     va_end(ap);
     args[n] = NULL;
-    const ts_tool_run_t r = {.tool = RTMEM_TEST_TOOL, .out_path = g_outf, .err_path = g_errf,
-                             .err_fd = -1, .env = NULL};
-    int rc = ts_run_tool(&r, args);
-    (void)ts_read_file(g_outf, g_out, sizeof g_out);
-    (void)ts_read_file(g_errf, g_err, sizeof g_err);
-    return rc;
+    return tool_argv(args);
 }
 
 /* --- a Windows editor's file ----------------------------------------------- */
@@ -132,6 +141,53 @@ static void test_bom_and_crlf(void **state)
     write_file(g_in, late, sizeof late - 1u);
     assert_int_equal(tool("replay", g_in, "--quiet", NULL), 2);
     assert_non_null(strstr(g_err, ":2: unknown event"));
+}
+
+/* --- header versions ------------------------------------------------------------- */
+
+static void test_header_versions(void **state)
+{
+    (void)state;
+    static const char *const refused[] = {"0", "00", "2", "10", "99999999999999999999999"};
+    static const char *const cmds[][4] = {
+        {"replay", "--quiet", NULL},
+        {"leaks", NULL},
+        {"export", "--format", "chrome", NULL},
+        {"export", "--format", "folded", NULL},
+    };
+    char text[128], want[192];
+    for (size_t v = 0; v < sizeof refused / sizeof refused[0]; v++) {
+        int n = snprintf(text, sizeof text, "# rtmem-trace %s\na 1 10\n", refused[v]);
+        write_file(g_in, text, (size_t)n);
+        (void)snprintf(want, sizeof want, "%s:1: ", g_in);
+        for (size_t c = 0; c < sizeof cmds / sizeof cmds[0]; c++) {
+            const char *args[8] = {"rtmem"};
+            size_t k = 1;
+            for (size_t a = 0; cmds[c][a] != NULL; a++) {
+                args[k++] = cmds[c][a];
+            }
+            args[k++] = g_in;
+            args[k] = NULL;
+            int rc = tool_argv(args);
+            if (rc != 2 || strstr(g_err, want) == NULL) {
+                fail_msg("version %s, %s %s: exit %d, stderr '%s'", refused[v], cmds[c][0],
+                         cmds[c][1] != NULL ? cmds[c][1] : "", rc, g_err);
+            }
+        }
+        /* replay quotes the version as written, not a wrapped or capped number */
+        (void)tool("replay", "--quiet", g_in, NULL);
+        (void)snprintf(want, sizeof want, "trace format version %s;", refused[v]);
+        assert_non_null(strstr(g_err, want));
+    }
+    /* leading zeros are fine, as in every number; a minor part is not checked */
+    static const char *const accepted[] = {"1", "01", "001", "1.5"};
+    for (size_t v = 0; v < sizeof accepted / sizeof accepted[0]; v++) {
+        int n = snprintf(text, sizeof text, "# rtmem-trace %s\na 1 10\n", accepted[v]);
+        write_file(g_in, text, (size_t)n);
+        assert_int_equal(tool("replay", "--quiet", g_in, NULL), 0);
+        assert_int_equal(tool("leaks", g_in, NULL), 1);
+        assert_int_equal(tool("export", "--format", "chrome", g_in, NULL), 0);
+    }
 }
 
 /* --- inputs that can be read only once --------------------------------------- */
@@ -426,6 +482,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bom_and_crlf),
+        cmocka_unit_test(test_header_versions),
         cmocka_unit_test(test_fifo_inputs),
         cmocka_unit_test(test_sums_past_64_bits),
         cmocka_unit_test(test_contradictory_telemetry),
