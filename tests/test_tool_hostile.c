@@ -16,6 +16,8 @@
  *   - telemetry whose numbers contradict each other (min_free far above
  *     total, counters at 2^64 - 1, a capacity of 0): report and export
  *     draw what they can, they do not crash;
+ *   - report -o naming one of its inputs (under another spelling): refused
+ *     before anything is written, the input left as it was;
  *   - a long trace through the commands that promise to stream it (replay
  *     with --size, leaks, export --format folded at the end and at the
  *     peak): their peak RSS does not grow with its length.
@@ -395,6 +397,30 @@ static void test_contradictory_telemetry(void **state)
     free(page);
 }
 
+/* --- report -o over an input ---------------------------------------------------- */
+
+static void test_report_output_is_input(void **state)
+{
+    (void)state;
+    static const char text[] = "# rtmem-trace 1\na 1 10\na 2 20\nf 1\n";
+    write_file(g_in, text, sizeof text - 1u);
+    char other[160];
+    (void)snprintf(other, sizeof other, "%s/./in.trace", g_scratch.dir);
+    const char *outs[] = {g_in, other};
+    for (size_t i = 0; i < 2; i++) {
+        int rc = tool("report", "--budget", "1", g_in, "-o", outs[i], NULL);
+        char back[128];
+        size_t n = ts_read_file(g_in, back, sizeof back);
+        if (rc != 2 || n != sizeof text - 1u || memcmp(back, text, n) != 0 ||
+            strstr(g_err, "is also an INPUT") == NULL) {
+            fail_msg("-o %s: exit %d, the input now %zu bytes; stderr '%s'", outs[i], rc, n,
+                     g_err);
+        }
+    }
+    /* a page next to it is written as usual */
+    assert_int_equal(tool("report", "--budget", "1", g_in, "-o", g_html, NULL), 0);
+}
+
 /* --- streaming: memory bounded by the live blocks ------------------------------ */
 
 /* A trace of pairs alloc/free with 64 blocks live at most, ending with
@@ -486,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_fifo_inputs),
         cmocka_unit_test(test_sums_past_64_bits),
         cmocka_unit_test(test_contradictory_telemetry),
+        cmocka_unit_test(test_report_output_is_input),
         cmocka_unit_test(test_streaming_memory_bounded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -121,6 +122,24 @@ static void read_input(rtm_rep_input_t *in, FILE *f, rtm_rep_telemetry_t *tm, rt
     in->have_leaks = in->leaks_in.format != LK_FMT_NONE;
 }
 
+/* The page would be written over one of the inputs (the same file under
+ * any name): refused before anything is read or written. */
+static bool output_is_input(const char *out_path, const char *const *inputs, size_t n)
+{
+    struct stat os;
+    if (strcmp(out_path, "-") == 0 || stat(out_path, &os) != 0 || !S_ISREG(os.st_mode)) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct stat is;
+        if (strcmp(inputs[i], "-") != 0 && stat(inputs[i], &is) == 0 &&
+            is.st_dev == os.st_dev && is.st_ino == os.st_ino) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int rtm_cmd_report(int argc, char **argv)
 {
     const char *out_path = DEFAULT_OUTPUT, *elf = NULL, *a2l = NULL;
@@ -141,6 +160,11 @@ int rtm_cmd_report(int argc, char **argv)
         return rtm_cli_exit_status(st);
     }
     size_t nin = args.noperands;
+    if (output_is_input(out_path, args.operands, nin)) {
+        rtm_esc_msg(stderr, "rtmem report: -o %s is also an INPUT: the page would replace it",
+                    out_path);
+        return 2;
+    }
     rtm_rep_input_t *ins = calloc(nin, sizeof *ins);
     rtm_rep_telemetry_t *tm = rtm_rep_telemetry_new();
     rtm_tm_line_t *line = malloc(sizeof *line);
