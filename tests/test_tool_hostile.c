@@ -372,8 +372,7 @@ static void test_contradictory_telemetry(void **state)
         "{\"rtmem\":1,\"type\":\"task\",\"ms\":2000,\"seq\":2,\"name\":\"wifi\",\"id\":1,"
         "\"heap\":20480,\"heap_peak\":18446744073709551615,\"stack_size\":0,"
         "\"stack_peak\":18446744073709551615,\"alerts\":0}\n";
-    char *page = malloc(1u << 20);
-    assert_non_null(page);
+    static char page[1u << 20];
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char text[2048];
         int n = snprintf(text, sizeof text, mem_line, "1000", "125824", "61240", "52112", "31744",
@@ -384,7 +383,7 @@ static void test_contradictory_telemetry(void **state)
         assert_true(n > 0 && (size_t)n < sizeof text);
         write_file(g_in, text, (size_t)n);
         int rc = tool("report", "-o", g_html, g_in, NULL);
-        size_t len = ts_read_file(g_html, page, 1u << 20);
+        size_t len = ts_read_file(g_html, page, sizeof page);
         if (rc != 0 || len < 8u || strcmp(page + len - 8u, "</html>\n") != 0) {
             fail_msg("case %zu: report exit %d, page of %zu bytes; stderr '%s'", i, rc, len, g_err);
         }
@@ -394,7 +393,6 @@ static void test_contradictory_telemetry(void **state)
             fail_msg("case %zu: export exit %d; stderr '%s'", i, rc, g_err);
         }
     }
-    free(page);
 }
 
 /* --- report -o over an input ---------------------------------------------------- */
