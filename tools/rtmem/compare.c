@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "escape.h"
+#include "line_reader.h"
 #include "replay.h"
 
 #define MARGIN_NUM 5u /* heap size = minimum x 5/4 (25% margin), rounded up to 1 KiB */
@@ -586,7 +587,7 @@ static const char compare_usage[] =
     "  --quiet, -q       no progress line (it is shown only when stderr is a terminal)\n"
     "\n"
     "Each TRACE is parsed once into memory (16 bytes per event; over 512 MiB it is streamed\n"
-    "on every run instead), so TRACE must be a file, not '-'.\n"
+    "on every run instead), so TRACE must be a file, not '-' or a pipe.\n"
     "Exit: 0 a recommendation was made, 1 no strategy completes some trace, 2 bad usage or input.\n";
 
 
@@ -1098,8 +1099,11 @@ int rtm_cmd_compare(int argc, char **argv)
         return 2;
     }
     for (size_t i = 0; i < c.nfiles; i++) {
-        if (strcmp(c.files[i], "-") == 0) {
-            rtm_esc_msg(stderr, "rtmem compare: a trace must be a file (it is read many times)");
+        if (rtm_input_is_stream(c.files[i])) {
+            rtm_esc_msg(stderr,
+                        "rtmem compare: %s: a trace must be a file, not a pipe, FIFO or device "
+                        "(it is read many times)",
+                        c.files[i]);
             return 2;
         }
     }

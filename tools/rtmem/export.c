@@ -15,6 +15,7 @@
 #include "export_chrome.h"
 #include "export_folded.h"
 #include "leaks.h"
+#include "line_reader.h"
 
 static const char export_usage[] =
     "usage: rtmem export --format chrome|folded [-o FILE | --output FILE] [--elf FILE]\n"
@@ -181,22 +182,28 @@ static int symbolize(const options_t *o, const lk_input_t *in, sym_entry_t **sym
     return 0;
 }
 
-/* stdin copied to a temporary file, which --at peak can read twice. */
-static FILE *spool_stdin(void)
+/* An input that can be read only once (stdin, a pipe, a FIFO) copied to a
+ * temporary file, which --at peak can read twice. */
+static FILE *spool_stream(FILE *src, const char *name)
 {
     FILE *t = tmpfile();
     if (t == NULL) {
-        rtm_esc_msg(stderr, "rtmem export: no temporary file for stdin: %s", strerror(errno));
+        rtm_esc_msg(stderr, "rtmem export: no temporary file for %s: %s", name, strerror(errno));
         return NULL;
     }
     char buf[16384];
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) {
+    while ((n = fread(buf, 1, sizeof buf, src)) > 0) {
         if (fwrite(buf, 1, n, t) != n) {
-            rtm_esc_msg(stderr, "rtmem export: cannot spool stdin: %s", strerror(errno));
+            rtm_esc_msg(stderr, "rtmem export: cannot copy %s: %s", name, strerror(errno));
             fclose(t);
             return NULL;
         }
+    }
+    if (ferror(src)) {
+        rtm_esc_msg(stderr, "%s: read error: %s", name, strerror(errno != 0 ? errno : EIO));
+        fclose(t);
+        return NULL;
     }
     rewind(t);
     return t;
@@ -205,8 +212,13 @@ static FILE *spool_stdin(void)
 /* One input's stacks into s: 0, 2 bad input, 3 a cut-off ESP-IDF dump. */
 static int folded_input(const options_t *o, const char *path, rtm_folded_t *s)
 {
-    bool spooled = strcmp(path, "-") == 0 && o->when == RTM_FOLDED_AT_PEAK;
-    FILE *f = spooled ? spool_stdin() : open_input(path);
+    bool spooled = o->when == RTM_FOLDED_AT_PEAK && rtm_input_is_stream(path);
+    FILE *f = open_input(path);
+    if (spooled && f != NULL) {
+        FILE *src = f;
+        f = spool_stream(src, input_name(path));
+        close_input(src);
+    }
     if (f == NULL) {
         return 2;
     }

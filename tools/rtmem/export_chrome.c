@@ -9,6 +9,7 @@
 
 #include "escape.h"
 #include "line_reader.h"
+#include "sum64.h"
 #include "telemetry.h"
 
 /* ------------------------------------------------------------------ */
@@ -140,7 +141,7 @@ int rtm_chrome_end(rtm_chrome_t *w)
 
 typedef struct track {
     char name[TRACK_NAME_MAX]; /* the counter's name, "trace heap DRAM live" */
-    uint64_t live;
+    rtm_sum64_t live;
 } track_t;
 
 /* What a live block of the trace counts against: stored in the live-ID
@@ -227,7 +228,7 @@ static size_t track_of(chrome_input_t *x, const char *name)
     }
     track_t *t = &x->tracks[x->ntracks];
     (void)snprintf(t->name, sizeof t->name, "%s", name);
-    t->live = 0;
+    t->live = (rtm_sum64_t){0, 0};
     x->index[i] = ++x->ntracks;
     return x->ntracks;
 }
@@ -318,7 +319,8 @@ static void emit_track(chrome_input_t *x, size_t track, uint64_t ts)
     }
     const track_t *t = &x->tracks[track - 1u];
     rtm_chrome_counter(x->w, x->pid, ts, t->name, "bytes",
-                       t->live > INT64_MAX ? INT64_MAX : (int64_t)t->live);
+                       rtm_sum64_get(&t->live) > INT64_MAX ? INT64_MAX
+                                                           : (int64_t)rtm_sum64_get(&t->live));
 }
 
 static void credit(chrome_input_t *x, const owner_t *o, uint64_t size, bool add)
@@ -330,9 +332,9 @@ static void credit(chrome_input_t *x, const owner_t *o, uint64_t size, bool add)
         }
         track_t *t = &x->tracks[tr[i] - 1u];
         if (add) {
-            t->live = size > UINT64_MAX - t->live ? UINT64_MAX : t->live + size;
+            rtm_sum64_add(&t->live, size);
         } else {
-            t->live = size > t->live ? 0 : t->live - size;
+            rtm_sum64_sub(&t->live, size);
         }
     }
 }

@@ -9,6 +9,7 @@
 
 #include "escape.h"
 #include "line_reader.h"
+#include "sum64.h"
 
 void rtm_folded_frame(char *out, size_t cap, size_t *pos, const char *s, size_t len)
 {
@@ -63,8 +64,8 @@ static int read_lines(lk_input_t *in, FILE *f, bool stop_at, unsigned long stop_
             rc = -1;
             break;
         }
-        if (peak_bytes != NULL && in->live_bytes > *peak_bytes) {
-            *peak_bytes = in->live_bytes;
+        if (peak_bytes != NULL && rtm_sum64_get(&in->live_bytes) > *peak_bytes) {
+            *peak_bytes = rtm_sum64_get(&in->live_bytes);
             *peak_line = lr->line;
         }
         if (stop_at && lr->line >= stop_line) {
@@ -218,7 +219,7 @@ int rtm_folded_add(rtm_folded_t *s, const lk_record_t *r, bool esp, rtm_folded_r
     s->stack[s->n] = kept != NULL ? kept : buf;
     s->bytes[s->n] = r->size;
     s->n++;
-    s->total += r->size;
+    s->total = rtm_sat_add(s->total, r->size);
     return 0;
 }
 
@@ -252,7 +253,7 @@ size_t rtm_folded_write(rtm_folded_t *s, FILE *out)
         uint64_t sum = 0;
         size_t j = i;
         while (j < s->n && strcmp(e[j].stack, e[i].stack) == 0) {
-            sum += e[j].bytes;
+            sum = rtm_sat_add(sum, e[j].bytes);
             j++;
         }
         fprintf(out, "%s %" PRIu64 "\n", e[i].stack, sum);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sum64.h"
+
 static int cmp_chain(const lk_record_t *a, const lk_record_t *b)
 {
     unsigned n = a->ncallers < b->ncallers ? a->ncallers : b->ncallers;
@@ -79,11 +81,11 @@ int lk_leaks_group(const lk_input_t *in, uint64_t since, lk_leaks_t *out)
             continue;
         if (!r->freed) {
             out->alive_blocks++;
-            out->alive_bytes += r->size;
+            out->alive_bytes = rtm_sat_add(out->alive_bytes, r->size);
         }
         if (lk_record_is_leak(r, since)) {
             out->leaks[out->nleaks++] = r;
-            out->leak_bytes += r->size;
+            out->leak_bytes = rtm_sat_add(out->leak_bytes, r->size);
         }
     }
     qsort(out->leaks, out->nleaks, sizeof *out->leaks, cmp_rec_ptr);
@@ -99,7 +101,7 @@ int lk_leaks_group(const lk_input_t *in, uint64_t since, lk_leaks_t *out)
             g->min_size = r->size;
         }
         g->blocks++;
-        g->bytes += r->size;
+        g->bytes = rtm_sat_add(g->bytes, r->size);
         if (r->size < g->min_size)
             g->min_size = r->size;
         if (r->size > g->max_size)

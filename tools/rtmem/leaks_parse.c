@@ -94,7 +94,7 @@ static void reset_records(lk_input_t *in)
     in->nrec = 0;
     in->free_head = 0;
     in->live = 0;
-    in->live_bytes = 0;
+    in->live_bytes = (rtm_sum64_t){0, 0};
     if (in->hash)
         memset(in->hash, 0, in->hcap * sizeof *in->hash);
     in->hused = 0;
@@ -155,7 +155,7 @@ static void release_record(lk_input_t *in, lk_record_t *r)
     r->next_free = in->free_head;
     in->free_head = idx + 1;
     in->live--;
-    in->live_bytes -= r->size;
+    rtm_sum64_sub(&in->live_bytes, r->size);
 }
 
 /* --- hash of live rtmem IDs (open addressing, linear probing) ---------- */
@@ -505,7 +505,7 @@ static int rtmem_event(lk_input_t *in, const char *line, int last_unterminated)
         return fail(in, "out of memory");
     memcpy(r->id, id, sizeof r->id);
     r->size = size;
-    in->live_bytes += size;
+    rtm_sum64_add(&in->live_bytes, size);
     if (!damaged)
         rtmem_fields(in, r, p);
     if (hash_put(in, record_index(in, r)) != 0)
@@ -764,7 +764,7 @@ static int esp_record(lk_input_t *in, const char *line, const char *at, int last
     memcpy(rec->id, a0, al);
     rec->id[al] = '\0';
     rec->size = size;
-    in->live_bytes += size;
+    rtm_sum64_add(&in->live_bytes, size);
     snprintf(rec->region, sizeof rec->region, "%s", region);
     in->esp_open = record_index(in, rec) + 1;
     return 0;

@@ -24,6 +24,7 @@
 #include <stdio.h>
 
 #include "line_reader.h"
+#include "sum64.h"
 
 #define LK_MAX_CALLERS 16
 
@@ -87,7 +88,7 @@ typedef struct {
     size_t free_head;           /* index + 1 of the first released slot (0: none) */
     size_t live;                /* records in use */
     size_t peak_live;           /* most records in use at once */
-    uint64_t live_bytes;        /* requested bytes of the records in use */
+    rtm_sum64_t live_bytes;     /* requested bytes of the records in use (rtm_sum64_get) */
     size_t *hash;               /* rtmem IDs -> rec index + 1 (0: empty) */
     size_t hcap, hused;
     lk_summary_t sum;

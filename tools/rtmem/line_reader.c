@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "escape.h"
 
@@ -117,6 +118,11 @@ int rtm_line_next(rtm_line_reader_t *r, size_t *len)
     if (n > 0 && r->text[n - 1u] == '\r') {
         n--;
     }
+    /* a Windows editor's UTF-8 byte order mark is no part of the first line */
+    if (r->line == 1u && n >= 3u && memcmp(r->text, "\xef\xbb\xbf", 3) == 0) {
+        n -= 3u;
+        memmove(r->text, r->text + 3, n);
+    }
     if (n > RTM_LINE_MAX) {
         char what[96];
         (void)snprintf(what, sizeof what, "line longer than %u bytes", RTM_LINE_MAX);
@@ -135,4 +141,14 @@ int rtm_line_next(rtm_line_reader_t *r, size_t *len)
     }
     *len = n;
     return 1;
+}
+
+bool rtm_input_is_stream(const char *path)
+{
+    if (strcmp(path, "-") == 0) {
+        return true;
+    }
+    struct stat st;
+    return stat(path, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode) ||
+                                    S_ISSOCK(st.st_mode));
 }

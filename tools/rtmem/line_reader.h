@@ -14,7 +14,9 @@
  *     and LF ("FILE: empty input ..."): a capture that recorded nothing is
  *     reported the same way by every command.
  * A line ends at "\n"; one CR before it is removed. The last line may lack
- * "\n" (then `unterminated` is set: a capture cut off mid-line).
+ * "\n" (then `unterminated` is set: a capture cut off mid-line). A UTF-8
+ * byte order mark (EF BB BF) at the start of the first line is removed
+ * (files saved by Windows editors).
  *
  * Memory: the reader is one fixed object (about 20 KiB: a read buffer and
  * one line); it never allocates. Cost per line: linear in its length.
@@ -54,5 +56,13 @@ int rtm_line_next(rtm_line_reader_t *r, size_t *len);
 /* For a problem the caller finds in the line just returned: sets r->err to
  * "FILE:LINE: what" (what is copied, escaped for a terminal) and returns -1. */
 int rtm_line_fail(rtm_line_reader_t *r, const char *what);
+
+/* true when path can be read only once: "-" (stdin), a pipe or FIFO (also
+ * a shell's <(...), a /dev/fd/N path), a character device or a socket.
+ * Opening such a path a second time blocks until another writer comes, or
+ * reads different bytes, so a command that reads an input twice copies it
+ * first or refuses it. false for a regular file, a directory and a path
+ * that does not exist (opening it then gives the error). One stat(2). */
+bool rtm_input_is_stream(const char *path);
 
 #endif

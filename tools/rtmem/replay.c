@@ -13,6 +13,8 @@
 
 #include "commands.h"
 #include "escape.h"
+#include "line_reader.h"
+#include "sum64.h"
 #include "rtmem/caps.h"
 #include "rtmem/presets/esp32.h"
 #include "rtmem/presets/esp32s3.h"
@@ -375,7 +377,7 @@ typedef struct run {
     target_t t;
     const rtm_replay_opts_t *o;
     rtm_replay_result_t *res;
-    uint64_t live;        /* requested bytes live, by the trace */
+    rtm_sum64_t live;     /* requested bytes live, by the trace */
     size_t blocks;        /* IDs live */
     uint64_t start_ns;    /* CPU time when the run began (pace for the deadline) */
 } run_t;
@@ -415,7 +417,7 @@ static int run_event(run_t *r, rtm_trace_kind_t kind, uint64_t size64, size_t al
         failed = p == NULL && size64 > 0;
         slot->ptr = p;
         slot->size = size64;
-        r->live += size64;
+        rtm_sum64_add(&r->live, size64);
         r->blocks++;
         if (r->blocks > res->peak_live_blocks) {
             res->peak_live_blocks = r->blocks;
@@ -435,7 +437,8 @@ static int run_event(run_t *r, rtm_trace_kind_t kind, uint64_t size64, size_t al
          * under the new ID so that its free releases it. */
         slot->ptr = failed ? old.ptr : p;
         slot->size = size64;
-        r->live = r->live - old.size + size64;
+        rtm_sum64_sub(&r->live, old.size);
+        rtm_sum64_add(&r->live, size64);
         break;
     case RTM_TRACE_FREE:
         res->frees++;
@@ -448,7 +451,7 @@ static int run_event(run_t *r, rtm_trace_kind_t kind, uint64_t size64, size_t al
         if (o->timing) {
             t1 = now_ns();
         }
-        r->live -= old.size;
+        rtm_sum64_sub(&r->live, old.size);
         r->blocks--;
         break;
     }
@@ -469,8 +472,8 @@ static int run_event(run_t *r, rtm_trace_kind_t kind, uint64_t size64, size_t al
             return -1;
         }
     }
-    if (r->live > res->peak_live) {
-        res->peak_live = r->live;
+    if (rtm_sum64_get(&r->live) > res->peak_live) {
+        res->peak_live = rtm_sum64_get(&r->live);
         res->peak_line = line;
         if (!o->stop_on_fail) {
             size_t total, fr, largest, minf;
@@ -536,7 +539,7 @@ static void run_end(run_t *r, const rtm_trace_counts_t *skipped)
     target_info(&r->t, &total, &fr, &largest, &minf);
     res->peak_footprint = total - minf;
     res->live_blocks_at_end = r->blocks;
-    res->live_bytes_at_end = r->live;
+    res->live_bytes_at_end = rtm_sum64_get(&r->live);
     res->skipped = *skipped;
     res->completed = res->failed == 0 && !res->timed_out;
     res->check_ok = t_check(&r->t, res->check_problem, sizeof res->check_problem);
@@ -732,8 +735,8 @@ int rtm_replay_auto_size(const char *path, const rtm_replay_opts_t *o, rtm_repla
     rtm_trace_mem_t mem;
     rtm_trace_src_t src = {.path = path};
     *runs = 0;
-    int rc = strcmp(path, "-") == 0 ? 1 : rtm_trace_mem_load(&mem, path, o->lenient, o->mem_limit,
-                                                             err, errlen);
+    int rc = rtm_input_is_stream(path) ? 1 : rtm_trace_mem_load(&mem, path, o->lenient,
+                                                                o->mem_limit, err, errlen);
     if (rc == 2) {
         memset(res, 0, sizeof *res);
         res->strategy = rtm_strategy_name(o->strategy);
@@ -982,7 +985,7 @@ int rtm_cmd_replay(int argc, char **argv)
     }
     char err[RTM_TRACE_ERR_MAX];
     bool fit = !c.size_set && c.preset == NULL && c.strategy != RTM_SYSTEM &&
-               strcmp(c.files[0], "-") != 0;
+               !rtm_input_is_stream(c.files[0]);
     unsigned runs = 1;
     if (fit) {
         /* Runs after the first redraw the same line from 0%: the ETA is per run. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -45,8 +46,11 @@ static const char report_usage[] =
     "Exit status: 0 page written, 2 bad usage, bad input or an --elf that cannot be used\n"
     "(the page is written, without what failed), or the page could not be written.\n";
 
-/* stdin copied to a file: a trace is replayed several times. */
-static FILE *spool_stdin(char *path, size_t len)
+#define SPOOL_PATH_MAX 4096u
+
+/* An input that can be read only once (stdin, a pipe, a FIFO) copied to a
+ * file: a trace is replayed several times. */
+static FILE *spool_stream(FILE *src, char *path, size_t len)
 {
     const char *dir = getenv("TMPDIR");
     (void)snprintf(path, len, "%s/rtmem-report-XXXXXX", dir != NULL && *dir ? dir : "/tmp");
@@ -62,14 +66,14 @@ static FILE *spool_stdin(char *path, size_t len)
     }
     char buf[16384];
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) {
+    while ((n = fread(buf, 1, sizeof buf, src)) > 0) {
         if (fwrite(buf, 1, n, f) != n) {
             fclose(f);
             unlink(path);
             return NULL;
         }
     }
-    if (ferror(stdin) || fflush(f) != 0) {
+    if (ferror(src) || fflush(f) != 0) {
         fclose(f);
         unlink(path);
         return NULL;
@@ -118,6 +122,24 @@ static void read_input(rtm_rep_input_t *in, FILE *f, rtm_rep_telemetry_t *tm, rt
     in->have_leaks = in->leaks_in.format != LK_FMT_NONE;
 }
 
+/* The page would be written over one of the inputs (the same file under
+ * any name): refused before anything is read or written. */
+static bool output_is_input(const char *out_path, const char *const *inputs, size_t n)
+{
+    struct stat os;
+    if (strcmp(out_path, "-") == 0 || stat(out_path, &os) != 0 || !S_ISREG(os.st_mode)) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct stat is;
+        if (strcmp(inputs[i], "-") != 0 && stat(inputs[i], &is) == 0 &&
+            is.st_dev == os.st_dev && is.st_ino == os.st_ino) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int rtm_cmd_report(int argc, char **argv)
 {
     const char *out_path = DEFAULT_OUTPUT, *elf = NULL, *a2l = NULL;
@@ -138,35 +160,45 @@ int rtm_cmd_report(int argc, char **argv)
         return rtm_cli_exit_status(st);
     }
     size_t nin = args.noperands;
+    if (output_is_input(out_path, args.operands, nin)) {
+        rtm_esc_msg(stderr, "rtmem report: -o %s is also an INPUT: the page would replace it",
+                    out_path);
+        return 2;
+    }
     rtm_rep_input_t *ins = calloc(nin, sizeof *ins);
     rtm_rep_telemetry_t *tm = rtm_rep_telemetry_new();
     rtm_tm_line_t *line = malloc(sizeof *line);
     rtm_line_reader_t *reader = malloc(sizeof *reader);
-    if (ins == NULL || tm == NULL || line == NULL || reader == NULL) {
+    char (*spools)[SPOOL_PATH_MAX] = calloc(nin, sizeof *spools);
+    if (ins == NULL || tm == NULL || line == NULL || reader == NULL || spools == NULL) {
         rtm_esc_msg(stderr, "rtmem report: out of memory");
-        free(ins), rtm_rep_telemetry_free(tm), free(line), free(reader);
+        free(ins), rtm_rep_telemetry_free(tm), free(line), free(reader), free(spools);
         return 2;
     }
     int status = 0;
-    char spooled[4096] = "";
+    bool stdin_used = false;
     for (size_t i = 0; i < nin; i++) {
         rtm_rep_input_t *in = &ins[i];
         const char *arg = args.operands[i];
         bool is_stdin = strcmp(arg, "-") == 0;
         in->name = is_stdin ? "<stdin>" : arg;
         in->path = arg;
-        FILE *f;
-        if (is_stdin) {
-            if (spooled[0] != '\0') {
-                (void)snprintf(in->err, sizeof in->err, "<stdin>: given twice");
-                rtm_esc_line(stderr, in->err);
-                status = 2;
-                continue;
+        if (is_stdin && stdin_used) {
+            (void)snprintf(in->err, sizeof in->err, "<stdin>: given twice");
+            rtm_esc_line(stderr, in->err);
+            status = 2;
+            continue;
+        }
+        stdin_used = stdin_used || is_stdin;
+        FILE *f = is_stdin ? stdin : fopen(arg, "r");
+        if (f != NULL && rtm_input_is_stream(arg)) {
+            /* read once here; the trace analysis re-reads the copy */
+            FILE *src = f;
+            f = spool_stream(src, spools[i], SPOOL_PATH_MAX);
+            if (src != stdin) {
+                fclose(src);
             }
-            f = spool_stdin(spooled, sizeof spooled);
-            in->path = spooled;
-        } else {
-            f = fopen(arg, "r");
+            in->path = spools[i];
         }
         if (f == NULL) {
             (void)snprintf(in->err, sizeof in->err, "%s: %s", in->name, strerror(errno));
@@ -232,9 +264,12 @@ int rtm_cmd_report(int argc, char **argv)
             rtm_esc_msg(stderr, "rtmem report: wrote %s", out_path);
         }
     }
-    if (spooled[0] != '\0') {
-        unlink(spooled);
+    for (size_t i = 0; i < nin; i++) {
+        if (spools[i][0] != '\0') {
+            unlink(spools[i]);
+        }
     }
+    free(spools);
     for (size_t i = 0; i < nin; i++) {
         lk_leaks_free(&ins[i].leaks);
         free(ins[i].syms);

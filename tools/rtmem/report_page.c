@@ -114,6 +114,16 @@ static size_t raised_now(const rtm_rep_telemetry_t *tm)
     return n;
 }
 
+/* A series value (a double) back as bytes: 2^64 - 1 from telemetry is
+ * 2^64 as a double, which no uint64_t holds (converting it is undefined). */
+static uint64_t u64_of(double v)
+{
+    if (!(v > 0.0)) {
+        return 0;
+    }
+    return v >= 18446744073709551616.0 ? UINT64_MAX : (uint64_t)v;
+}
+
 static void summary_cards(FILE *f, const rtm_rep_telemetry_t *tm, const rtm_rep_input_t *in,
                           size_t nin)
 {
@@ -125,7 +135,7 @@ static void summary_cards(FILE *f, const rtm_rep_telemetry_t *tm, const rtm_rep_
         for (size_t i = 0; i < tm->nregions; i++) {
             const rtm_rep_region_t *r = tm->regions[i];
             double share = r->last.total ? (double)r->min_free / (double)r->last.total : 1.0;
-            if (share < worst_share) {
+            if (worst == NULL || share < worst_share) { /* a damaged line can say min_free > total */
                 worst_share = share;
                 worst = r;
             }
@@ -222,10 +232,10 @@ static void region_chart(FILE *f, const rtm_rep_telemetry_t *tm, const rtm_rep_r
         size_t n = rtm_series_points(lines[k].s, pts, RTM_SERIES_POINTS_MAX);
         char title[200];
         (void)snprintf(title, sizeof title, "%s %s: from %s to %s, last %s", r->last.name,
-                       lines[k].what, bytes((uint64_t)lines[k].s->min, b1, sizeof b1),
-                       bytes((uint64_t)lines[k].s->max, b2, sizeof b2),
-                       bytes((uint64_t)(lines[k].s->used ? lines[k].s->b[lines[k].s->used - 1].last
-                                                         : 0.0), b3, sizeof b3));
+                       lines[k].what, bytes(u64_of(lines[k].s->min), b1, sizeof b1),
+                       bytes(u64_of(lines[k].s->max), b2, sizeof b2),
+                       bytes(u64_of(lines[k].s->used ? lines[k].s->b[lines[k].s->used - 1].last
+                                                     : 0.0), b3, sizeof b3));
         rtm_chart_line(&c, pts, n, lines[k].cls, title);
     }
     bool markers = false;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "replay.h"
+#include "sum64.h"
 
 size_t rtm_rep_advised_size(size_t min)
 {
@@ -30,7 +31,7 @@ static int live_pass(rtm_rep_trace_t *t)
     }
     rtm_trace_reader_init(rd, f, t->path, false);
     rtm_trace_event_t ev;
-    uint64_t live = 0;
+    rtm_sum64_t live = {0, 0};
     int n;
     while ((n = rtm_trace_next(rd, &ev)) > 0) {
         t->ops++;
@@ -38,24 +39,25 @@ static int live_pass(rtm_rep_trace_t *t)
         case RTM_TRACE_ALLOC:
         case RTM_TRACE_ALIGNED:
             ev.slot->size = ev.size;
-            live += ev.size;
+            rtm_sum64_add(&live, ev.size);
             break;
         case RTM_TRACE_REALLOC:
             ev.slot->size = ev.size;
-            live = live - ev.old.size + ev.size;
+            rtm_sum64_sub(&live, ev.old.size);
+            rtm_sum64_add(&live, ev.size);
             break;
         case RTM_TRACE_FREE:
-            live -= ev.old.size;
+            rtm_sum64_sub(&live, ev.old.size);
             break;
         }
-        if (live > t->peak_live) {
-            t->peak_live = live;
+        if (rtm_sum64_get(&live) > t->peak_live) {
+            t->peak_live = rtm_sum64_get(&live);
             t->peak_op = t->ops;
             t->peak_line = ev.line;
         }
-        rtm_series_add(&t->live, t->ops, (double)live);
+        rtm_series_add(&t->live, t->ops, (double)rtm_sum64_get(&live));
     }
-    t->end_live = live;
+    t->end_live = rtm_sum64_get(&live);
     t->peak_blocks = rd->ids.peak;
     int rc = 0;
     if (n < 0) {

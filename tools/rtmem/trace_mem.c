@@ -7,6 +7,8 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "line_reader.h"
+
 /* Grows *buf (of *cap elements of size elem, first at first) to hold one
  * more than n. Refuses (false) past limit bytes in total with *used, or
  * out of memory. */
@@ -255,6 +257,9 @@ bool rtm_trace_mem_reread(const rtm_trace_mem_t *m, unsigned long line, rtm_trac
     }
     uint64_t at_line = lo == 0 ? 0 : m->marks[lo - 1u].line;
     uint64_t offset = lo == 0 ? 0 : m->marks[lo - 1u].offset;
+    if (rtm_input_is_stream(m->path)) {
+        return false; /* opening a FIFO again would wait for a writer */
+    }
     FILE *f = fopen(m->path, "r");
     if (f == NULL) {
         return false;

@@ -153,13 +153,19 @@ static int parse_header(const char *line, size_t len, char *err, size_t errlen)
     if (p >= end || *p < '0' || *p > '9') {
         return 0; /* "# rtmem-trace overflow ..." and similar comments */
     }
-    unsigned long major = 0;
-    while (p < end && *p >= '0' && *p <= '9' && major < 1000000ul) {
-        major = major * 10u + (unsigned long)(*p - '0');
+    const char *digits = p;
+    while (p < end && *p >= '0' && *p <= '9') {
         p++;
     }
-    if (major > 1ul) {
-        return fail(err, errlen, "trace format version %lu; this reader knows version 1", major);
+    size_t ndigits = (size_t)(p - digits);
+    size_t zeros = 0; /* leading zeros are fine, as in every number */
+    while (zeros + 1u < ndigits && digits[zeros] == '0') {
+        zeros++;
+    }
+    if (ndigits - zeros != 1u || digits[zeros] != '1') {
+        /* quoted as written: a number of any length, no conversion to wrap */
+        return fail(err, errlen, "trace format version %.*s%s; this reader knows version 1",
+                    ndigits > 24u ? 24 : (int)ndigits, digits, ndigits > 24u ? "..." : "");
     }
     return 0;
 }
