@@ -194,6 +194,7 @@ void rtm_trace_pause_allocs(rtm_trace_t *trace);
  * first start. O(1). */
 void rtm_trace_resume(rtm_trace_t *trace);
 
+/* The state. O(1), takes the lock; RTM_TRACE_STOPPED for NULL. */
 rtm_trace_state_t rtm_trace_state(const rtm_trace_t *trace);
 
 /* Live stream: on = write "# rtmem-trace 1" now, then one line per event
@@ -265,7 +266,8 @@ bool rtm_trace_owner_lookup(const void *ptr, uintptr_t *task, rtm_alloc_site_t *
 
 /* Copies up to n records from buffer slot first on (unused slots skipped)
  * into out; returns how many; *next (if not NULL) is where to go on, or
- * rtm_trace_capacity() at the end. O(slots visited), lock held. */
+ * rtm_trace_capacity() at the end (also for a first past the end).
+ * O(slots visited), lock held. */
 size_t rtm_trace_records(rtm_trace_t *trace, size_t first, rtm_trace_record_t *out, size_t n,
                          size_t *next);
 
@@ -287,7 +289,8 @@ typedef struct rtm_trace_leak_group {
 
 typedef struct rtm_trace_leak_totals {
     uint32_t checkpoint;
-    size_t groups;            /* distinct sites found (may exceed max) */
+    size_t groups;            /* sites listed, plus 1 when some did not fit
+                                 (how many those are is not counted) */
     size_t blocks;            /* all live blocks after the checkpoint */
     uint64_t bytes;
     size_t unlisted_blocks;   /* in sites that did not fit the array */
