@@ -579,7 +579,12 @@ static bool record_alloc(rtm_trace_t *t, const rtm_trace_record_t *proto)
 void rtm_trace_observer(const rtm_heap_event_t *ev, void *ctx)
 {
     rtm_trace_t *t = ctx;
-    if (!trace_ok(t) || ev == NULL) {
+    /* A heap never sends an unknown kind or an event without a block; the
+     * observer is public, so such an event is ignored rather than
+     * recorded as a block at NULL. */
+    if (!trace_ok(t) || ev == NULL || ev->ptr == NULL ||
+        (ev->kind != RTM_EVENT_ALLOC && ev->kind != RTM_EVENT_FREE &&
+         ev->kind != RTM_EVENT_REALLOC)) {
         return;
     }
     rtm_trace_record_t r;

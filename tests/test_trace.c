@@ -1401,6 +1401,54 @@ static void test_threads_share_tracer(void **state)
     finish(t, h1);
 }
 
+/* rtm_trace_observer is public: events a heap never sends (unknown kind,
+ * no block) are ignored; a size of 4 GiB or more is kept as UINT32_MAX
+ * (trace.h, rtm_trace_record_t.size). */
+static void test_hostile_events(void **state)
+{
+    (void)state;
+    rtm_heap_t *h = make_heap(g_region, sizeof g_region, "sram");
+    rtm_trace_t *t = make_trace(h, RTM_TRACE_LEAKS);
+    static uint8_t blocks[4][16];
+    rtm_heap_event_t ev = {(rtm_heap_event_kind_t)0, h, blocks[0], NULL, 8, 0, NULL};
+    rtm_trace_observer(&ev, t);
+    ev.kind = (rtm_heap_event_kind_t)99;
+    rtm_trace_observer(&ev, t);
+    ev.kind = RTM_EVENT_ALLOC;
+    ev.ptr = NULL;
+    rtm_trace_observer(&ev, t);
+    ev.kind = RTM_EVENT_REALLOC;
+    ev.old_ptr = blocks[1];
+    rtm_trace_observer(&ev, t);
+    ev.kind = RTM_EVENT_FREE;
+    rtm_trace_observer(&ev, t);
+    rtm_trace_summary_t s = summary(t);
+    assert_int_equal(s.records, 0);
+    assert_int_equal(s.allocs, 0);
+    assert_int_equal(s.reallocs, 0);
+    assert_int_equal(s.unmatched_frees, 0);
+    assert_int_equal(s.seq, 0);
+
+    if (sizeof(size_t) > 4) {
+        ev.kind = RTM_EVENT_ALLOC;
+        ev.ptr = blocks[2];
+        ev.old_ptr = NULL;
+        ev.size = (size_t)UINT32_MAX + 2u;
+        rtm_trace_observer(&ev, t);
+        rtm_trace_record_t r;
+        assert_true(rtm_trace_find(t, blocks[2], &r));
+        assert_int_equal(r.size, UINT32_MAX);
+        s = summary(t);
+        assert_int_equal(s.live_bytes, UINT32_MAX);
+        ev.kind = RTM_EVENT_FREE;
+        rtm_trace_observer(&ev, t);
+        s = summary(t);
+        assert_int_equal(s.live_bytes, 0);
+        assert_int_equal(s.live, 0);
+    }
+    finish(t, h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1424,6 +1472,7 @@ int main(void)
         cmocka_unit_test(test_heap_deinit_while_tracing),
         cmocka_unit_test(test_output_hook_uses_tracer),
         cmocka_unit_test(test_threads_share_tracer),
+        cmocka_unit_test(test_hostile_events),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -116,7 +116,7 @@ typedef struct rtm_trace_record {
     const void *callers[RTM_TRACE_DEPTH]; /* see "Callers" above; NULL = unknown */
     uintptr_t free_task;    /* FREED: task that freed it */
     const void *free_caller; /* FREED: return address of the free call; NULL = unknown */
-    uint32_t size;          /* requested bytes */
+    uint32_t size;          /* requested bytes; UINT32_MAX for 4 GiB or more */
     uint32_t seq;           /* allocation sequence number (checkpoints) */
     uint32_t time;          /* rtm_port_ticks() at allocation */
     uint32_t line;          /* with file */
@@ -166,7 +166,8 @@ void rtm_trace_deinit(rtm_trace_t *trace);
 /* Records the memory holds. O(1). 0 for NULL. */
 size_t rtm_trace_capacity(const rtm_trace_t *trace);
 
-/* The observer function; ctx is the tracer. Use it directly, through
+/* The observer function; ctx is the tracer. Events no heap sends (an
+ * unknown kind, a NULL block) are ignored. Use it directly, through
  * rtm_trace_attach, or in an rtm_observer_chain (observer.h) shared with
  * task statistics. Bounded: expected O(1) hash work, plus formatting and
  * one output-hook call when streaming (under the heap lock: the output
