@@ -225,7 +225,10 @@ static void step_alert(pending_alerts_t *pa, uint32_t *bits, rtm_alert_kind_t ki
 static void alert_below(pending_alerts_t *pa, uint32_t *bits, rtm_alert_kind_t kind,
                         uint64_t value, uint64_t limit, unsigned h, const char *source)
 {
-    uint64_t clear_at = limit + limit * h / 100u;
+    /* Saturated: a limit near 2^64 must not wrap its band round to a small
+     * value (the alert would clear on the next sample and flap). */
+    uint64_t band = limit <= UINT64_MAX / 256u ? limit * h / 100u : UINT64_MAX;
+    uint64_t clear_at = band <= UINT64_MAX - limit ? limit + band : UINT64_MAX;
     step_alert(pa, bits, kind, limit != 0 && value < limit, limit == 0 || value >= clear_at, source,
                (int64_t)value, (int64_t)limit);
 }
@@ -448,7 +451,11 @@ static void sample_task(rtm_monitor_t *mon, rtm_monitor_task_t *w, pending_alert
         st->stack_known = size != 0 && peak != 0;
     }
     if (st->stack_known) {
-        uint64_t percent = (uint64_t)st->stack_peak * 100u / st->stack_size;
+        /* Rounded up: the alert is for a peak above max_stack_percent of
+         * the size, and ceil(x) > M exactly when x > M (rounding down
+         * missed 60.9% against a limit of 60). */
+        uint64_t percent =
+            ((uint64_t)st->stack_peak * 100u + st->stack_size - 1u) / st->stack_size;
         alert_above(pa, &st->alerts, RTM_ALERT_STACK_HIGH, percent, mon->cfg.max_stack_percent,
                     mon->cfg.hysteresis_percent, st->name);
     }
