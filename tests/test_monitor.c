@@ -1561,6 +1561,50 @@ static void test_telemetry_hostile_names(void **state)
     rtm_monitor_deinit(&mon);
 }
 
+/* monitor.h, rtm_recommendation_text: NUL-terminated whenever len > 0,
+ * the length it needed whatever len is, every len giving a prefix of the
+ * whole sentence; control bytes of a name become '?'; every kind, an
+ * unknown one and numbers at their widest included. */
+static void test_recommendation_text_bounds(void **state)
+{
+    (void)state;
+    static char full[512], part[512];
+    for (int kind = 0; kind <= RTM_REC_KIND_COUNT; kind++) {
+        for (int fixed = 0; fixed < 2; fixed++) {
+            rtm_recommendation_t rec;
+            rec.kind = (rtm_rec_kind_t)kind;
+            rec.source = "we\x01ird\n\"name\"";
+            for (int i = 0; i < 5; i++) {
+                rec.v[i] = UINT64_MAX - (uint64_t)i;
+            }
+            rec.v[4] = (uint64_t)fixed;
+            size_t need = rtm_recommendation_text(&rec, full, sizeof full);
+            assert_true(need > 0 && need < sizeof full);
+            assert_int_equal(strlen(full), need);
+            assert_memory_equal(full, "we?ird?\"name\": ", 15);
+            for (size_t i = 0; i < need; i++) {
+                assert_true((unsigned char)full[i] >= 0x20);
+            }
+            if (kind < RTM_REC_KIND_COUNT) {
+                assert_non_null(strstr(full, "1844674407370955161"));
+            }
+            for (size_t len = 0; len <= need + 1u; len++) {
+                memset(part, 'x', sizeof part);
+                assert_int_equal(rtm_recommendation_text(&rec, part, len), need);
+                if (len == 0) {
+                    assert_int_equal(part[0], 'x');
+                    continue;
+                }
+                size_t got = strlen(part);
+                assert_int_equal(got, len - 1u < need ? len - 1u : need);
+                assert_memory_equal(part, full, got);
+                assert_int_equal(part[got + 1u], 'x');
+            }
+            assert_int_equal(rtm_recommendation_text(&rec, NULL, 100), need);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1586,6 +1630,7 @@ int main(void)
         cmocka_unit_test(test_alert_with_huge_limits),
         cmocka_unit_test(test_trend_needs_three_samples),
         cmocka_unit_test(test_telemetry_hostile_names),
+        cmocka_unit_test(test_recommendation_text_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
