@@ -1605,6 +1605,51 @@ static void test_recommendation_text_bounds(void **state)
     }
 }
 
+/* monitor.h: more alerts in one tick than RTM_MONITOR_MAX_ALERTS_PER_TICK
+ * are counted in alerts_dropped and raised all the same (status bits,
+ * alerts_raised); no callback or telemetry line for them. */
+static void test_alerts_dropped_per_tick(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    cfg.telemetry = true;
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(16 * 1024);
+    enum { NW = RTM_MONITOR_MAX_ALERTS_PER_TICK + 5 };
+    static rtm_monitor_mem_t w[NW];
+    rtm_monitor_limits_t lim = {0};
+    lim.low_free = 1u << 30;
+    for (size_t i = 0; i < NW; i++) {
+        assert_true(rtm_monitor_watch_heap(&mon, &w[i], h, "m", &lim, NULL, 0));
+    }
+    capture_start();
+    rtm_monitor_sample(&mon);
+    rtm_output_set(NULL, NULL);
+    assert_int_equal(log.n, RTM_MONITOR_MAX_ALERTS_PER_TICK);
+    size_t alert_lines = 0;
+    for (const char *p = g_out; (p = strstr(p, "\"type\":\"alert\"")) != NULL; p++) {
+        alert_lines++;
+    }
+    assert_int_equal(alert_lines, RTM_MONITOR_MAX_ALERTS_PER_TICK);
+    rtm_monitor_status_t st;
+    assert_true(rtm_monitor_status(&mon, &st));
+    assert_int_equal(st.alerts_dropped, 5);
+    assert_int_equal(st.alerts_raised, NW);
+    for (size_t i = 0; i < NW; i++) {
+        rtm_monitor_mem_status_t ms;
+        assert_true(rtm_monitor_mem_status(&mon, &w[i], &ms));
+        assert_int_equal(ms.alerts, 1u << RTM_ALERT_LOW_FREE);
+    }
+    /* Still low: nothing new, nothing dropped. */
+    rtm_monitor_sample(&mon);
+    assert_int_equal(log.n, RTM_MONITOR_MAX_ALERTS_PER_TICK);
+    assert_true(rtm_monitor_status(&mon, &st));
+    assert_int_equal(st.alerts_dropped, 5);
+    rtm_monitor_deinit(&mon);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1631,6 +1676,7 @@ int main(void)
         cmocka_unit_test(test_trend_needs_three_samples),
         cmocka_unit_test(test_telemetry_hostile_names),
         cmocka_unit_test(test_recommendation_text_bounds),
+        cmocka_unit_test(test_alerts_dropped_per_tick),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
