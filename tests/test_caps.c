@@ -1904,6 +1904,72 @@ static void test_print_summary_hostile_names(void **state)
     ts_output_release();
 }
 
+/* caps.h, rtm_caps_init_preset: rows of size 0 are skipped; on any error
+ * (a row whose end is below its start, rows that overlap, more rows than
+ * slots, a row without caps) the registry is deinitialised and the error
+ * returned, so a corrected preset can be initialised right after. */
+static void test_init_preset_hostile(void **state)
+{
+    (void)state;
+    static rtm_caps_region_t slots[3];
+    rtm_caps_config_t cfg = hooked_config();
+    uint8_t *m = g_pool;
+#define ROW(name, s, e) {name, (s), (e), {RTM_CAP_DEFAULT | RTM_CAP_8BIT, 0, 0}}
+    const rtm_caps_region_desc_t good[] = {
+        ROW("A", m, m + 16 * KIB),
+        ROW("empty", m + 20 * KIB, m + 20 * KIB),
+        ROW(NULL, m + 32 * KIB, m + 48 * KIB),
+    };
+    const rtm_caps_region_desc_t backwards[] = {
+        ROW("A", m, m + 16 * KIB),
+        ROW("back", m + 48 * KIB, m + 32 * KIB),
+    };
+    const rtm_caps_region_desc_t overlapping[] = {
+        ROW("A", m, m + 16 * KIB),
+        ROW("B", m + 8 * KIB, m + 24 * KIB),
+    };
+    const rtm_caps_region_desc_t too_many[] = {
+        ROW("A", m, m + 16 * KIB),           ROW("B", m + 16 * KIB, m + 32 * KIB),
+        ROW("C", m + 32 * KIB, m + 48 * KIB), ROW("D", m + 48 * KIB, m + 64 * KIB),
+    };
+    rtm_caps_region_desc_t no_caps[] = {
+        ROW("A", m, m + 16 * KIB),
+        ROW("none", m + 16 * KIB, m + 32 * KIB),
+    };
+#undef ROW
+    memset(no_caps[1].caps, 0, sizeof no_caps[1].caps);
+    struct {
+        const rtm_caps_region_desc_t *rows;
+        size_t n;
+        rtm_caps_err_t err;
+    } bad[] = {
+        {backwards, 2, RTM_CAPS_ERR_ARG},
+        {overlapping, 2, RTM_CAPS_ERR_OVERLAP},
+        {too_many, 4, RTM_CAPS_ERR_FULL},
+        {no_caps, 2, RTM_CAPS_ERR_NO_CAPS},
+        {NULL, 2, RTM_CAPS_ERR_ARG},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rtm_caps_preset_t p = {"hostile", bad[i].rows, bad[i].n, 0, 0};
+        assert_int_equal(rtm_caps_init_preset(&g_reg, slots, 3, &p, &cfg), bad[i].err);
+        assert_int_equal(rtm_caps_region_count(), 0);
+        assert_null(rtm_caps_malloc(16, RTM_CAP_DEFAULT));
+    }
+    assert_int_equal(rtm_caps_init_preset(&g_reg, slots, 3, NULL, &cfg), RTM_CAPS_ERR_ARG);
+    rtm_caps_preset_t p = {"good", good, 3, 0, 0};
+    assert_int_equal(rtm_caps_init_preset(&g_reg, slots, 3, &p, &cfg), RTM_CAPS_OK);
+    assert_int_equal(rtm_caps_region_count(), 2);
+    assert_null(rtm_caps_region_find("empty"));
+    assert_int_equal(rtm_caps_total_size(0), 32 * KIB);
+    assert_int_equal(rtm_caps_free_size(0), rtm_caps_free_size(RTM_CAP_8BIT));
+    assert_string_equal(rtm_caps_region_name(rtm_caps_region_at(1)), "region"); /* NULL name */
+    void *q = rtm_caps_malloc(100, RTM_CAP_DEFAULT);
+    assert_non_null(q);
+    rtm_caps_free(q);
+    rtm_caps_deinit();
+    rec_clear();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1945,6 +2011,7 @@ int main(void)
         BARE_TEST(test_preset_generic),
         BARE_TEST(test_preset_no_lock_and_strategy),
         BARE_TEST(test_print_summary_hostile_names),
+        BARE_TEST(test_init_preset_hostile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
