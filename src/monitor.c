@@ -301,14 +301,20 @@ static bool trend(const rtm_monitor_mem_t *w, uint32_t now, uint32_t window, int
     }
     int64_t mean_t = sum_t / (int64_t)n;
     int64_t mean_f = sum_f / (int64_t)n;
-    /* Deviations are bounded by the window (ms) and the free bytes (32
-     * bits); scaled to ms/16 the products of up to 65535 samples stay far
-     * inside int64. */
+    /* Time deviations are counted in units of 2^k ms, k >= 4, with k
+     * large enough that every one is below 2^14 (a deviation is at most
+     * the span): with free bytes below 2^32 and at most 65535 samples,
+     * sum(dt * df) < 2^62 and sum(dt * dt) < 2^44, whatever the window
+     * (with a fixed ms/16 a window of weeks overflowed them). */
+    unsigned k = 4;
+    while (k < 31u && (span >> k) >= (1u << 14)) {
+        k++;
+    }
     int64_t num = 0;
     int64_t den = 0;
     for (size_t i = first; i < w->history_count; i++) {
         const rtm_monitor_sample_t *s = history_at(w, i);
-        int64_t dt = ((int64_t)(uint32_t)(s->ms - t0) - mean_t) / 16;
+        int64_t dt = ((int64_t)(uint32_t)(s->ms - t0) - mean_t) / ((int64_t)1 << k);
         int64_t df = (int64_t)s->free_bytes - mean_f;
         num += dt * df;
         den += dt * dt;
@@ -316,8 +322,24 @@ static bool trend(const rtm_monitor_mem_t *w, uint32_t now, uint32_t window, int
     if (den == 0) {
         return false;
     }
-    /* slope per (ms/16) -> per minute: x 60000 / 16 = x 3750. */
-    int64_t per_min = num * 3750 / den;
+    /* Slope per 2^k ms -> per minute: num * 60000 / (den * 2^k), exactly
+     * when num * 60000 fits (always for windows of minutes); else from
+     * the quotient and the remainder, each of which fits. */
+    int64_t per_min;
+    int64_t scaled_den = den * ((int64_t)1 << k);
+    if (num <= INT64_MAX / 60000 && num >= -(INT64_MAX / 60000)) {
+        per_min = num * 60000 / scaled_den;
+    } else {
+        int64_t q = num / den;
+        int64_t r = num % den;
+        if (q > INT64_MAX / 60000) {
+            per_min = INT64_MAX;
+        } else if (q < -(INT64_MAX / 60000)) {
+            per_min = INT64_MIN;
+        } else {
+            per_min = (q * 60000 + r * 60000 / den) / ((int64_t)1 << k);
+        }
+    }
     if (per_min > INT32_MAX) {
         per_min = INT32_MAX;
     } else if (per_min < INT32_MIN) {

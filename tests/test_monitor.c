@@ -1650,6 +1650,51 @@ static void test_alerts_dropped_per_tick(void **state)
     rtm_monitor_deinit(&mon);
 }
 
+/* monitor.h: trend_window_ms is any 32-bit value. A window of 49 days
+ * sampled 2048 times (every 35 minutes) gives the slope of a steady
+ * leak, not an overflowed sum (the least-squares sums of ms deviations
+ * passed 2^63 with /16 scaling). */
+static _Alignas(16) uint8_t g_big_arena[512 * 1024];
+
+static void test_trend_long_window(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    cfg.trend_window_ms = UINT32_MAX;
+    cfg.period_ms = 0;
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_config_t hc = {.strategy = &rtm_strategy_tlsf, .name = "big"};
+    rtm_heap_t *h = rtm_heap_init(g_big_arena, sizeof g_big_arena, &hc);
+    assert_non_null(h);
+    enum { N = 2048 };
+    static rtm_monitor_sample_t hist[N];
+    rtm_monitor_limits_t lim = {0};
+    lim.leak_bytes_per_min = 1;
+    rtm_monitor_mem_t w;
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "big", &lim, hist, N));
+    g_now = 0;
+    size_t before = rtm_heap_free_bytes(h);
+    for (int i = 0; i < N; i++) {
+        assert_non_null(rtm_malloc(h, 128));
+        rtm_monitor_sample(&mon);
+        g_now += 1u << 21;
+    }
+    size_t lost = before - rtm_heap_free_bytes(h);
+    rtm_monitor_mem_status_t st;
+    assert_true(rtm_monitor_mem_status(&mon, &w, &st));
+    assert_true(st.trend_valid);
+    /* bytes per 2^21 ms, per minute */
+    int64_t expect = -(int64_t)(lost / N) * 60000 / (1 << 21);
+    if (st.trend_bytes_per_min < expect - 1 || st.trend_bytes_per_min > expect + 1) {
+        ts_fail("trend %d bytes/min, expected %lld", (int)st.trend_bytes_per_min,
+                (long long)expect);
+    }
+    assert_int_equal(count_alerts(&log, RTM_ALERT_LEAK_TREND, true), 1);
+    rtm_monitor_deinit(&mon);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1677,6 +1722,7 @@ int main(void)
         cmocka_unit_test(test_telemetry_hostile_names),
         cmocka_unit_test(test_recommendation_text_bounds),
         cmocka_unit_test(test_alerts_dropped_per_tick),
+        cmocka_unit_test(test_trend_long_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
