@@ -4,7 +4,6 @@
  * format (every line checked against the grammar of docs/formats.md),
  * checkpoints and the grouped leak report, several heaps, bad input.
  */
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +13,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#if defined(RTM_PORT_POSIX)
+#include <pthread.h>
+#endif
 
 #include "rtmem/heap.h"
 #include "rtmem/observer.h"
@@ -1313,6 +1316,7 @@ static void test_output_hook_uses_tracer(void **state)
  * third pauses, resumes, queries, dumps and streams; frees are matched in
  * both states, so once everything is freed nothing is left. Run under
  * ThreadSanitizer by scripts/tsan.sh. */
+#if defined(RTM_PORT_POSIX)
 typedef struct worker {
     rtm_heap_t *heap;
     rtm_trace_t *trace;
@@ -1400,6 +1404,14 @@ static void test_threads_share_tracer(void **state)
     rtm_heap_deinit(h2);
     finish(t, h1);
 }
+
+#else
+static void test_threads_share_tracer(void **state)
+{
+    (void)state;
+    skip(); /* threads need the posix port's locks and thread ids */
+}
+#endif
 
 /* rtm_trace_observer is public: events a heap never sends (unknown kind,
  * no block) are ignored; a size of 4 GiB or more is kept as UINT32_MAX
