@@ -57,6 +57,12 @@
  * Freed-by: a freed record keeps the task, time and caller (return address
  * of the rtm_free call) of the free.
  *
+ * Heaps that go away: rtm_heap_deinit does not tell the tracer, so the
+ * records of its live blocks stay live (and count as leaks) until the next
+ * rtm_trace_start; while the heap's control block is intact a dump names
+ * their heap "(no heap)". A heap made again over the same memory hands
+ * the addresses out again, and those records end as STALE.
+ *
  * Locks and ISRs: every function takes the tracer's lock for bounded work
  * except where noted; none may be called from an ISR unless the port lock
  * is ISR-safe (port.h). Lock order: heap lock, then tracer lock, then the
