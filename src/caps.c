@@ -1317,6 +1317,23 @@ bool rtm_caps_walk(rtm_caps_t caps, rtm_caps_walk_fn fn, void *ctx)
     return ok;
 }
 
+/* A region's name in the summary: the first 32 bytes, control bytes as
+ * '?', so a name can neither start a line of its own nor push the figures
+ * past the end of the line. */
+#define SUMMARY_NAME_MAX 32u
+
+static void line_name(rtm_line_t *line, const char *name)
+{
+    char buf[SUMMARY_NAME_MAX + 1u];
+    size_t n = 0;
+    for (; n < SUMMARY_NAME_MAX && name[n] != '\0'; n++) {
+        unsigned char c = (unsigned char)name[n];
+        buf[n] = c < 0x20u || c == 0x7fu ? '?' : (char)c;
+    }
+    buf[n] = '\0';
+    rtm_line_str(line, buf);
+}
+
 static void line_field(rtm_line_t *line, const char *label, size_t value)
 {
     rtm_line_str(line, label);
@@ -1344,7 +1361,7 @@ void rtm_caps_print_summary(rtm_caps_t caps)
         }
         rtm_line_init(&line);
         rtm_line_str(&line, "  ");
-        rtm_line_str(&line, r->name);
+        line_name(&line, r->name);
         rtm_line_str(&line, " at ");
         rtm_line_hex(&line, (uint64_t)r->start);
         line_field(&line, " len ", (size_t)(r->end - r->start));

@@ -225,7 +225,10 @@ static void step_alert(pending_alerts_t *pa, uint32_t *bits, rtm_alert_kind_t ki
 static void alert_below(pending_alerts_t *pa, uint32_t *bits, rtm_alert_kind_t kind,
                         uint64_t value, uint64_t limit, unsigned h, const char *source)
 {
-    uint64_t clear_at = limit + limit * h / 100u;
+    /* Saturated: a limit near 2^64 must not wrap its band round to a small
+     * value (the alert would clear on the next sample and flap). */
+    uint64_t band = limit <= UINT64_MAX / 256u ? limit * h / 100u : UINT64_MAX;
+    uint64_t clear_at = band <= UINT64_MAX - limit ? limit + band : UINT64_MAX;
     step_alert(pa, bits, kind, limit != 0 && value < limit, limit == 0 || value >= clear_at, source,
                (int64_t)value, (int64_t)limit);
 }
@@ -298,14 +301,20 @@ static bool trend(const rtm_monitor_mem_t *w, uint32_t now, uint32_t window, int
     }
     int64_t mean_t = sum_t / (int64_t)n;
     int64_t mean_f = sum_f / (int64_t)n;
-    /* Deviations are bounded by the window (ms) and the free bytes (32
-     * bits); scaled to ms/16 the products of up to 65535 samples stay far
-     * inside int64. */
+    /* Time deviations are counted in units of 2^k ms, k >= 4, with k
+     * large enough that every one is below 2^14 (a deviation is at most
+     * the span): with free bytes below 2^32 and at most 65535 samples,
+     * sum(dt * df) < 2^62 and sum(dt * dt) < 2^44, whatever the window
+     * (with a fixed ms/16 a window of weeks overflowed them). */
+    unsigned k = 4;
+    while (k < 31u && (span >> k) >= (1u << 14)) {
+        k++;
+    }
     int64_t num = 0;
     int64_t den = 0;
     for (size_t i = first; i < w->history_count; i++) {
         const rtm_monitor_sample_t *s = history_at(w, i);
-        int64_t dt = ((int64_t)(uint32_t)(s->ms - t0) - mean_t) / 16;
+        int64_t dt = ((int64_t)(uint32_t)(s->ms - t0) - mean_t) / ((int64_t)1 << k);
         int64_t df = (int64_t)s->free_bytes - mean_f;
         num += dt * df;
         den += dt * dt;
@@ -313,8 +322,24 @@ static bool trend(const rtm_monitor_mem_t *w, uint32_t now, uint32_t window, int
     if (den == 0) {
         return false;
     }
-    /* slope per (ms/16) -> per minute: x 60000 / 16 = x 3750. */
-    int64_t per_min = num * 3750 / den;
+    /* Slope per 2^k ms -> per minute: num * 60000 / (den * 2^k), exactly
+     * when num * 60000 fits (always for windows of minutes); else from
+     * the quotient and the remainder, each of which fits. */
+    int64_t per_min;
+    int64_t scaled_den = den * ((int64_t)1 << k);
+    if (num <= INT64_MAX / 60000 && num >= -(INT64_MAX / 60000)) {
+        per_min = num * 60000 / scaled_den;
+    } else {
+        int64_t q = num / den;
+        int64_t r = num % den;
+        if (q > INT64_MAX / 60000) {
+            per_min = INT64_MAX;
+        } else if (q < -(INT64_MAX / 60000)) {
+            per_min = INT64_MIN;
+        } else {
+            per_min = (q * 60000 + r * 60000 / den) / ((int64_t)1 << k);
+        }
+    }
     if (per_min > INT32_MAX) {
         per_min = INT32_MAX;
     } else if (per_min < INT32_MIN) {
@@ -448,7 +473,11 @@ static void sample_task(rtm_monitor_t *mon, rtm_monitor_task_t *w, pending_alert
         st->stack_known = size != 0 && peak != 0;
     }
     if (st->stack_known) {
-        uint64_t percent = (uint64_t)st->stack_peak * 100u / st->stack_size;
+        /* Rounded up: the alert is for a peak above max_stack_percent of
+         * the size, and ceil(x) > M exactly when x > M (rounding down
+         * missed 60.9% against a limit of 60). */
+        uint64_t percent =
+            ((uint64_t)st->stack_peak * 100u + st->stack_size - 1u) / st->stack_size;
         alert_above(pa, &st->alerts, RTM_ALERT_STACK_HIGH, percent, mon->cfg.max_stack_percent,
                     mon->cfg.hysteresis_percent, st->name);
     }

@@ -1,5 +1,6 @@
 #include "rtmem/output.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 static rtm_write_fn g_write;
@@ -127,13 +128,62 @@ void rtm_line_key_uint(rtm_line_t *line, const char *key, uint64_t v)
     rtm_line_uint(line, v);
 }
 
+static bool in_range(unsigned char c, unsigned lo, unsigned hi)
+{
+    return c >= lo && c <= hi;
+}
+
+/* Bytes of the well-formed UTF-8 sequence starting at s (Unicode's table
+ * of well-formed byte sequences: no overlong forms, no surrogates, nothing
+ * above U+10FFFF), or 0 when s[0] starts none. The NUL ends any sequence. */
+static size_t utf8_length(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    size_t n;
+    unsigned lo = 0x80u, hi = 0xbfu; /* the second byte's range */
+    if (in_range(c, 0xc2u, 0xdfu)) {
+        n = 2;
+    } else if (in_range(c, 0xe0u, 0xefu)) {
+        n = 3;
+        lo = c == 0xe0u ? 0xa0u : 0x80u;
+        hi = c == 0xedu ? 0x9fu : 0xbfu;
+    } else if (in_range(c, 0xf0u, 0xf4u)) {
+        n = 4;
+        lo = c == 0xf0u ? 0x90u : 0x80u;
+        hi = c == 0xf4u ? 0x8fu : 0xbfu;
+    } else {
+        return 0;
+    }
+    if (!in_range(s[1], lo, hi)) {
+        return 0;
+    }
+    for (size_t i = 2; i < n; i++) {
+        if (!in_range(s[i], 0x80u, 0xbfu)) {
+            return 0;
+        }
+    }
+    return n;
+}
+
 void rtm_line_json_str(rtm_line_t *line, const char *s)
 {
     const char *hex = k_hex_digits;
     line_putc(line, '"');
     for (; s != NULL && *s != '\0'; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
+        if (c >= 0x80u) {
+            /* JSON text is UTF-8 (RFC 8259): a name from the application
+             * may not be, and JSON has no escape for a raw byte. */
+            size_t n = utf8_length((const unsigned char *)s);
+            if (n == 0) {
+                line_putc(line, '?');
+                continue;
+            }
+            for (size_t i = 0; i < n; i++) {
+                line_putc(line, s[i]);
+            }
+            s += n - 1u;
+        } else if (c == '"' || c == '\\') {
             line_putc(line, '\\');
             line_putc(line, (char)c);
         } else if (c < 0x20u) {

@@ -251,8 +251,34 @@ static void heap_sub(rtm_task_stats_t *s, uint8_t h, size_t bytes, size_t blocks
     }
 }
 
+/* Debits the block in slot i from its owner and heap, and drops it. */
+static void account_free(rtm_task_stats_t *s, uint32_t i)
+{
+    rtm_task_block_t b = s->block[i];
+    block_remove(s, i);
+    rtm_task_usage_t *u = bucket(s, b.owner);
+    u->cur_bytes -= b.size;
+    u->cur_blocks--;
+    u->frees++;
+    heap_sub(s, b.heap, b.size, 1);
+}
+
+/* A block handed out at ptr means any block still recorded there was
+ * freed unseen (observer detached meanwhile, heap made again over the same
+ * memory): it is ended as a free of its owner, so that the table never
+ * holds one address twice (a later free would debit the wrong entry and
+ * the other would stay forever). */
+static void end_unseen_free(rtm_task_stats_t *s, const void *ptr)
+{
+    uint32_t i = block_find(s, ptr);
+    if (i != UINT32_MAX) {
+        account_free(s, i);
+    }
+}
+
 static void account_alloc(rtm_task_stats_t *s, void *ptr, uint32_t size, uint8_t h)
 {
+    end_unseen_free(s, ptr);
     if (s->blocks >= s->block_cap) {
         s->untracked++;
         return;
@@ -294,13 +320,7 @@ void rtm_task_stats_observer(const rtm_heap_event_t *ev, void *ctx)
             s->unknown_frees++;
             break;
         }
-        rtm_task_block_t b = s->block[i];
-        block_remove(s, i);
-        rtm_task_usage_t *u = bucket(s, b.owner);
-        u->cur_bytes -= b.size;
-        u->cur_blocks--;
-        u->frees++;
-        heap_sub(s, b.heap, b.size, 1);
+        account_free(s, i);
         break;
     }
     case RTM_EVENT_REALLOC: {
@@ -311,6 +331,9 @@ void rtm_task_stats_observer(const rtm_heap_event_t *ev, void *ctx)
         }
         rtm_task_block_t b = s->block[i];
         block_remove(s, i);
+        if (ev->ptr != ev->old_ptr) {
+            end_unseen_free(s, ev->ptr);
+        }
         rtm_task_usage_t *u = bucket(s, b.owner);
         u->cur_bytes -= b.size;
         heap_sub(s, b.heap, b.size, 0);

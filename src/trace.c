@@ -238,8 +238,18 @@ void rtm_trace_resume(rtm_trace_t *t)
 
 rtm_trace_state_t rtm_trace_state(const rtm_trace_t *t)
 {
-    /* One aligned word read; a racing change gives the old or new state. */
-    return trace_ok(t) ? t->state : RTM_TRACE_STOPPED;
+    if (!trace_ok(t)) {
+        return RTM_TRACE_STOPPED;
+    }
+    /* Under the lock: a plain read racing set_state on another task is a
+     * data race in C11 (ThreadSanitizer reports it). The lock is the
+     * tracer's own mutable part; the const only promises no record
+     * changes. */
+    rtm_port_lock_t *lock = (rtm_port_lock_t *)&t->lock;
+    rtm_port_lock(lock);
+    rtm_trace_state_t s = t->state;
+    rtm_port_unlock(lock);
+    return s;
 }
 
 void rtm_trace_set_task_namer(rtm_trace_t *t, rtm_trace_task_name_fn fn, void *ctx)
@@ -297,6 +307,8 @@ static const char *base_name(const char *path)
     return b;
 }
 
+/* Names are cut to NAME_MAX_LEN - 1 bytes before escaping (formats.md,
+ * "Length"): the task name's buffer keeps one byte for its NUL. */
 #define NAME_MAX_LEN 24u
 
 static void put_task(rtm_line_t *line, uintptr_t task, rtm_trace_task_name_fn namer, void *ctx)
@@ -349,7 +361,7 @@ static void format_alloc(rtm_line_t *line, const rtm_trace_record_t *r, const vo
     put_task(line, r->task, namer, ctx);
     if (r->heap != NULL) {
         rtm_line_str(line, " heap=");
-        put_token(line, rtm_heap_name(r->heap), NAME_MAX_LEN);
+        put_token(line, rtm_heap_name(r->heap), NAME_MAX_LEN - 1u);
     }
     put_callers(line, r->callers);
     if (r->file != NULL) {
@@ -567,7 +579,12 @@ static bool record_alloc(rtm_trace_t *t, const rtm_trace_record_t *proto)
 void rtm_trace_observer(const rtm_heap_event_t *ev, void *ctx)
 {
     rtm_trace_t *t = ctx;
-    if (!trace_ok(t) || ev == NULL) {
+    /* A heap never sends an unknown kind or an event without a block; the
+     * observer is public, so such an event is ignored rather than
+     * recorded as a block at NULL. */
+    if (!trace_ok(t) || ev == NULL || ev->ptr == NULL ||
+        (ev->kind != RTM_EVENT_ALLOC && ev->kind != RTM_EVENT_FREE &&
+         ev->kind != RTM_EVENT_REALLOC)) {
         return;
     }
     rtm_trace_record_t r;
@@ -808,7 +825,7 @@ size_t rtm_trace_records(rtm_trace_t *t, size_t first, rtm_trace_record_t *out, 
         }
         return 0;
     }
-    size_t got = 0, i = first;
+    size_t got = 0, i = first < t->capacity ? first : t->capacity;
     rtm_port_lock(&t->lock);
     for (; i < t->capacity && got < n; i++) {
         if (t->rec[i].state != RTM_TRACE_REC_UNUSED) {

@@ -1767,6 +1767,209 @@ static void test_threads(void **state)
 #define ESP32_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup_esp32, teardown_caps)
 #define BARE_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup_none, teardown_caps)
 
+/* ------------------------------------------------------------------ */
+/* Hostile use (second audit)                                          */
+
+/* caps.h: rtm_caps_largest_free_block(caps) is the largest n that
+ * rtm_caps_malloc(n, caps) can get: that n succeeds, n + 1 fails, for
+ * every kind of request, on fragmented regions and on full ones. */
+static void test_largest_free_block_is_exact(void **state)
+{
+    (void)state;
+    /* Holes of several sizes in every internal region. */
+    void *keep[64];
+    size_t nkeep = 0;
+    for (size_t i = 0; i < 24; i++) {
+        void *p = rtm_caps_malloc(256u + 64u * i, (i % 2u) != 0 ? RTM_CAP_DMA : RTM_CAP_INTERNAL);
+        void *q = rtm_caps_malloc(32, RTM_CAP_INTERNAL);
+        assert_non_null(p);
+        assert_non_null(q);
+        keep[nkeep++] = q;
+        if (i % 3u != 0) {
+            rtm_caps_free(p);
+        } else {
+            keep[nkeep++] = p;
+        }
+    }
+    static const rtm_caps_t kinds[] = {
+        RTM_CAP_DEFAULT, RTM_CAP_DMA,   RTM_CAP_SPIRAM, RTM_CAP_INTERNAL,          RTM_CAP_8BIT,
+        RTM_CAP_32BIT,   RTM_CAP_EXEC,  RTM_CAP_DMA | RTM_CAP_INTERNAL, RTM_CAP_32BIT | RTM_CAP_EXEC,
+    };
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        rtm_caps_t c = kinds[k];
+        size_t n = rtm_caps_largest_free_block(c);
+        assert_true(n > 0);
+        void *p = rtm_caps_malloc(n, c);
+        if (p == NULL) {
+            ts_fail("caps 0x%x: largest_free_block %zu, but malloc of it failed", (unsigned)c, n);
+        }
+        rtm_caps_free(p);
+        p = rtm_caps_malloc(n + 1u, c);
+        if (p != NULL) {
+            ts_fail("caps 0x%x: largest_free_block %zu, but malloc of %zu succeeded", (unsigned)c,
+                    n, n + 1u);
+        }
+        rtm_caps_info_t info;
+        assert_true(rtm_caps_get_info(c, &info));
+        assert_int_equal(info.largest_free_block, n);
+    }
+    rec_clear();
+    while (nkeep > 0) {
+        rtm_caps_free(keep[--nkeep]);
+    }
+}
+
+/* caps.h, rtm_caps_walk: a corrupt block ends its own region's walk and
+ * makes the result false; every other selected region is still walked,
+ * whole. */
+static void test_walk_under_damage(void **state)
+{
+    (void)state;
+    /* SPIRAM is the first region walked: the damage is met before the
+     * others. */
+    uint8_t *a = rtm_caps_malloc(64, RTM_CAP_SPIRAM);
+    uint8_t *b = rtm_caps_malloc(64, RTM_CAP_SPIRAM);
+    void *d = rtm_caps_malloc(64, RTM_CAP_DMA);
+    void *i8 = rtm_caps_malloc(64, RTM_CAP_8BIT);
+    size_t spiram = index_of(rtm_caps_region_find("SPIRAM"));
+    assert_int_equal(spiram, 0);
+    expect_in(b, "SPIRAM");
+    walk_count_t whole;
+    memset(&whole, 0, sizeof whole);
+    assert_true(rtm_caps_walk(0, count_blocks, &whole));
+
+    uint8_t saved[4];
+    memcpy(saved, b - 4, 4);
+    memset(b - 4, 0xff, 4);
+    walk_count_t w;
+    memset(&w, 0, sizeof w);
+    assert_false(rtm_caps_walk(0, count_blocks, &w));
+    for (size_t i = 0; i < rtm_caps_region_count(); i++) {
+        if (i == spiram) {
+            assert_true(w.calls[i] < whole.calls[i]);
+        } else {
+            assert_int_equal(w.calls[i], whole.calls[i]);
+            assert_int_equal(w.used[i], whole.used[i]);
+        }
+    }
+    /* Regions not damaged walk true on their own. */
+    memset(&w, 0, sizeof w);
+    assert_true(rtm_caps_walk(RTM_CAP_DMA, count_blocks, &w));
+    memcpy(b - 4, saved, 4);
+    assert_true(rtm_caps_walk(0, count_blocks, &w));
+    rtm_caps_free(a);
+    rtm_caps_free(b);
+    rtm_caps_free(d);
+    rtm_caps_free(i8);
+    expect_no_hooks();
+}
+
+/* caps.h, rtm_caps_print_summary: a header, two lines per region, a
+ * totals line, whatever the region names hold: a newline or a control
+ * byte in a name cannot start a line of its own, and a long name does not
+ * push the figures out of the line. */
+static void test_print_summary_hostile_names(void **state)
+{
+    (void)state;
+    init_small(4);
+    static char long_name[300];
+    memset(long_name, 'L', sizeof long_name - 1u);
+    rtm_caps_region_config_t c1 = region_cfg("evil\n  totals: regions 99\r\x1b[2J", RTM_CAP_DEFAULT, 0, 0);
+    rtm_caps_region_config_t c2 = region_cfg(long_name, RTM_CAP_DEFAULT, 0, 0);
+    assert_int_equal(rtm_caps_add_region(g_pool, 16 * KIB, &c1, NULL), RTM_CAPS_OK);
+    assert_int_equal(rtm_caps_add_region(g_pool + 32 * KIB, 16 * KIB, &c2, NULL), RTM_CAPS_OK);
+    ts_output_t out;
+    ts_output_capture(&out);
+    rtm_caps_print_summary(0);
+    assert_int_equal(out.writes, 6);
+    size_t lines = 0, min_free_fields = 0;
+    for (const char *line = out.all; *line != '\0';) {
+        const char *nl = strchr(line, '\n');
+        assert_non_null(nl);
+        assert_true((size_t)(nl - line) < RTM_LINE_MAX);
+        for (const char *q = line; q < nl; q++) {
+            assert_true((unsigned char)*q >= 0x20);
+        }
+        if (strncmp(line, "  totals:", 9) == 0) {
+            assert_true(strncmp(line, "  totals: regions 2 ", 20) == 0);
+        }
+        for (const char *m = line; (m = strstr(m, " min_free ")) != NULL && m < nl; m++) {
+            min_free_fields++;
+        }
+        lines++;
+        line = nl + 1;
+    }
+    assert_int_equal(lines, 6);
+    assert_int_equal(min_free_fields, 3); /* both regions and the totals */
+    ts_output_release();
+}
+
+/* caps.h, rtm_caps_init_preset: rows of size 0 are skipped; on any error
+ * (a row whose end is below its start, rows that overlap, more rows than
+ * slots, a row without caps) the registry is deinitialised and the error
+ * returned, so a corrected preset can be initialised right after. */
+static void test_init_preset_hostile(void **state)
+{
+    (void)state;
+    static rtm_caps_region_t slots[3];
+    rtm_caps_config_t cfg = hooked_config();
+    uint8_t *m = g_pool;
+#define ROW(name, s, e) {name, (s), (e), {RTM_CAP_DEFAULT | RTM_CAP_8BIT, 0, 0}}
+    const rtm_caps_region_desc_t good[] = {
+        ROW("A", m, m + 16 * KIB),
+        ROW("empty", m + 20 * KIB, m + 20 * KIB),
+        ROW(NULL, m + 32 * KIB, m + 48 * KIB),
+    };
+    const rtm_caps_region_desc_t backwards[] = {
+        ROW("A", m, m + 16 * KIB),
+        ROW("back", m + 48 * KIB, m + 32 * KIB),
+    };
+    const rtm_caps_region_desc_t overlapping[] = {
+        ROW("A", m, m + 16 * KIB),
+        ROW("B", m + 8 * KIB, m + 24 * KIB),
+    };
+    const rtm_caps_region_desc_t too_many[] = {
+        ROW("A", m, m + 16 * KIB),           ROW("B", m + 16 * KIB, m + 32 * KIB),
+        ROW("C", m + 32 * KIB, m + 48 * KIB), ROW("D", m + 48 * KIB, m + 64 * KIB),
+    };
+    rtm_caps_region_desc_t no_caps[] = {
+        ROW("A", m, m + 16 * KIB),
+        ROW("none", m + 16 * KIB, m + 32 * KIB),
+    };
+#undef ROW
+    memset(no_caps[1].caps, 0, sizeof no_caps[1].caps);
+    struct {
+        const rtm_caps_region_desc_t *rows;
+        size_t n;
+        rtm_caps_err_t err;
+    } bad[] = {
+        {backwards, 2, RTM_CAPS_ERR_ARG},
+        {overlapping, 2, RTM_CAPS_ERR_OVERLAP},
+        {too_many, 4, RTM_CAPS_ERR_FULL},
+        {no_caps, 2, RTM_CAPS_ERR_NO_CAPS},
+        {NULL, 2, RTM_CAPS_ERR_ARG},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        rtm_caps_preset_t p = {"hostile", bad[i].rows, bad[i].n, 0, 0};
+        assert_int_equal(rtm_caps_init_preset(&g_reg, slots, 3, &p, &cfg), bad[i].err);
+        assert_int_equal(rtm_caps_region_count(), 0);
+        assert_null(rtm_caps_malloc(16, RTM_CAP_DEFAULT));
+    }
+    assert_int_equal(rtm_caps_init_preset(&g_reg, slots, 3, NULL, &cfg), RTM_CAPS_ERR_ARG);
+    rtm_caps_preset_t p = {"good", good, 3, 0, 0};
+    assert_int_equal(rtm_caps_init_preset(&g_reg, slots, 3, &p, &cfg), RTM_CAPS_OK);
+    assert_int_equal(rtm_caps_region_count(), 2);
+    assert_null(rtm_caps_region_find("empty"));
+    assert_int_equal(rtm_caps_total_size(0), 32 * KIB);
+    assert_int_equal(rtm_caps_free_size(0), rtm_caps_free_size(RTM_CAP_8BIT));
+    assert_string_equal(rtm_caps_region_name(rtm_caps_region_at(1)), "region"); /* NULL name */
+    void *q = rtm_caps_malloc(100, RTM_CAP_DEFAULT);
+    assert_non_null(q);
+    rtm_caps_free(q);
+    rtm_caps_deinit();
+    rec_clear();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1790,6 +1993,8 @@ int main(void)
         ESP32_TEST(test_failed_hook_once_after_all_candidates),
         ESP32_TEST(test_check_finds_the_broken_region),
         ESP32_TEST(test_walk),
+        ESP32_TEST(test_largest_free_block_is_exact),
+        ESP32_TEST(test_walk_under_damage),
         ESP32_TEST(test_add_region_to_preset),
         ESP32_TEST(test_threads),
         BARE_TEST(test_init_arguments),
@@ -1805,6 +2010,8 @@ int main(void)
         BARE_TEST(test_preset_rp2040),
         BARE_TEST(test_preset_generic),
         BARE_TEST(test_preset_no_lock_and_strategy),
+        BARE_TEST(test_print_summary_hostile_names),
+        BARE_TEST(test_init_preset_hostile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

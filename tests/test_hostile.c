@@ -1323,7 +1323,15 @@ static void test_pool_init_hostile(void **state)
     rtm_pool_t *after = (rtm_pool_t *)(void *)(both + ((need + 63u) & ~(size_t)63u));
     assert_int_equal(rtm_pool_init_error(after, both, need, &good), RTM_POOL_OK);
     rtm_pool_config_t words = {.block_size = 4, .count = 8, .alignment = 4};
-    assert_int_equal(rtm_pool_init_error(&ctl, (uint8_t *)&ctl - 8, need, &words),
+    /* Storage starting 8 bytes before the control block, both inside one
+     * object (a pointer before &ctl itself is out of bounds for gcc). */
+    typedef struct pool_after_bytes {
+        _Alignas(8) uint8_t before[64];
+        rtm_pool_t pool;
+    } pool_after_bytes_t;
+    static pool_after_bytes_t around;
+    uint8_t *early = (uint8_t *)(void *)&around + offsetof(pool_after_bytes_t, pool) - 8u;
+    assert_int_equal(rtm_pool_init_error(&around.pool, early, need, &words),
                      RTM_POOL_ERR_OVERLAP);
     /* Storage that runs past the end of the address space. */
     void *top = (void *)((UINTPTR_MAX - need + 64u) & ~(uintptr_t)63u);

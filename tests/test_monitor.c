@@ -585,6 +585,17 @@ static void test_task_stack(void **state)
     assert_int_equal(n, 1); /* only the first watch's advice */
     assert_string_equal(rec[0].source, "worker");
 
+    /* Just past the limit: peak * 100 > 60 * size, although
+     * peak * 100 / size rounds down to 60. */
+    rtm_monitor_task_t tw3;
+    size_t just = (ts.stack_peak * 100u - 1u) / 60u;
+    assert_int_equal(ts.stack_peak * 100u / just, 60u);
+    assert_true(rtm_monitor_watch_task(&mon, &tw3, rtm_thread_task_id(&t), "just_above", just));
+    log.n = 0;
+    rtm_monitor_sample(&mon);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_STACK_HIGH, true), 1);
+    assert_string_equal(log.a[0].source, "just_above");
+
     atomic_store(&ctl.quit, 1);
     assert_true(rtm_thread_join(&t));
     rtm_monitor_deinit(&mon);
@@ -1278,6 +1289,412 @@ static void test_run_in_thread(void **state)
     rtm_monitor_deinit(&mon);
 }
 
+/* ------------------------------------------------------------------ */
+/* Hostile use (second audit)                                          */
+
+/* monitor.h: free < low_free, largest < need_block, fragmentation >
+ * max_frag_permille: a value exactly at its limit raises nothing, one
+ * unit past it raises. Several watches of one heap read the same state. */
+static void test_alerts_at_exact_threshold(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(32 * 1024);
+    void *p[40];
+    size_t n = 0;
+    while (n < 40 && (p[n] = rtm_malloc(h, 1000)) != NULL) {
+        n++;
+    }
+    for (size_t i = 0; i < n; i += 2) {
+        rtm_free(h, p[i]);
+        p[i] = NULL;
+    }
+    rtm_monitor_mem_t probe;
+    assert_true(rtm_monitor_watch_heap(&mon, &probe, h, "probe", NULL, NULL, 0));
+    rtm_monitor_sample(&mon);
+    rtm_monitor_mem_status_t st;
+    assert_true(rtm_monitor_mem_status(&mon, &probe, &st));
+    assert_true(st.frag_permille > 1 && st.free_bytes > st.largest_free);
+    assert_int_equal(st.frag_permille, 1000u - st.largest_free * 1000u / st.free_bytes);
+
+    rtm_monitor_limits_t at = {st.free_bytes, st.min_free_bytes, st.largest_free,
+                               st.frag_permille, 0};
+    rtm_monitor_limits_t past = {st.free_bytes + 1u, st.min_free_bytes + 1u,
+                                 st.largest_free + 1u, st.frag_permille - 1u, 0};
+    rtm_monitor_mem_t w_at, w_past;
+    assert_true(rtm_monitor_watch_heap(&mon, &w_at, h, "at", &at, NULL, 0));
+    assert_true(rtm_monitor_watch_heap(&mon, &w_past, h, "past", &past, NULL, 0));
+    rtm_monitor_sample(&mon);
+    for (size_t i = 0; i < log.n; i++) {
+        assert_string_equal(log.a[i].source, "past");
+    }
+    assert_int_equal(count_alerts(&log, RTM_ALERT_LOW_FREE, true), 1);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_LOW_MIN_FREE, true), 1);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_BLOCK_TOO_SMALL, true), 1);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_FRAGMENTED, true), 1);
+    assert_int_equal(log.n, 4);
+    for (size_t i = 1; i < n; i += 2) {
+        rtm_free(h, p[i]);
+    }
+    rtm_monitor_deinit(&mon);
+}
+
+/* monitor.h, fragmentation: 0 when nothing is free, 0 for one free block
+ * (an empty heap). */
+static void test_fragmentation_edges(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(16 * 1024);
+    rtm_monitor_limits_t lim = {0};
+    lim.max_frag_permille = 1;
+    rtm_monitor_mem_t w;
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", &lim, NULL, 0));
+    rtm_monitor_sample(&mon);
+    rtm_monitor_mem_status_t st;
+    assert_true(rtm_monitor_mem_status(&mon, &w, &st));
+    assert_int_equal(st.free_blocks, 1);
+    assert_int_equal(st.frag_permille, 0);
+    /* Full: take the largest block until nothing is left. */
+    void *p[64];
+    size_t n = 0;
+    for (size_t size = rtm_heap_largest_free(h); size > 0 && n < 64;
+         size = rtm_heap_largest_free(h)) {
+        p[n] = rtm_malloc(h, size);
+        if (p[n] == NULL) {
+            break;
+        }
+        n++;
+    }
+    rtm_monitor_sample(&mon);
+    assert_true(rtm_monitor_mem_status(&mon, &w, &st));
+    assert_int_equal(st.largest_free, 0);
+    if (st.free_bytes == 0) {
+        assert_int_equal(st.frag_permille, 0);
+    }
+    assert_int_equal(count_alerts(&log, RTM_ALERT_FRAGMENTED, true),
+                     st.free_bytes == 0 ? 0u : 1u);
+    while (n > 0) {
+        rtm_free(h, p[--n]);
+    }
+    rtm_monitor_deinit(&mon);
+}
+
+/* A limit no memory can reach ("always alert", or a size_t from a bad
+ * calculation): raised once and kept, not raised and cleared by turns
+ * because limit + h% wrapped around. */
+static void test_alert_with_huge_limits(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(16 * 1024);
+    rtm_monitor_limits_t lim = {SIZE_MAX, SIZE_MAX, SIZE_MAX, UINT32_MAX, UINT32_MAX};
+#if SIZE_MAX > UINT32_MAX
+    /* limit + 10% of it is 1100 modulo 2^64. */
+    lim.low_free = (size_t)UINT64_C(0xfdac37dac37db020);
+#endif
+    rtm_monitor_mem_t w;
+    rtm_monitor_sample_t hist[8];
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", &lim, hist, 8));
+    for (int i = 0; i < 6; i++) {
+        rtm_monitor_sample(&mon);
+        g_now += 1000;
+    }
+    assert_int_equal(count_alerts(&log, RTM_ALERT_LOW_FREE, true), 1);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_LOW_MIN_FREE, true), 1);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_BLOCK_TOO_SMALL, true), 1);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_FRAGMENTED, true), 0);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_LEAK_TREND, true), 0);
+    assert_int_equal(log.n, 3);
+    rtm_monitor_deinit(&mon);
+}
+
+/* monitoring.md: the trend needs at least 3 samples inside the window
+ * spanning half of it; sampled less often than every half window it never
+ * becomes valid, however long the history. */
+static void test_trend_needs_three_samples(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    cfg.trend_window_ms = 60000;
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(64 * 1024);
+    rtm_monitor_mem_t w;
+    rtm_monitor_sample_t hist[16];
+    rtm_monitor_limits_t lim = {0};
+    lim.leak_bytes_per_min = 1;
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", &lim, hist, 16));
+    rtm_monitor_mem_status_t st;
+    g_now = 0;
+    for (int i = 0; i < 12; i++) {
+        assert_non_null(rtm_malloc(h, 512));
+        rtm_monitor_sample(&mon);
+        assert_true(rtm_monitor_mem_status(&mon, &w, &st));
+        assert_false(st.trend_valid);
+        g_now += 30001;
+    }
+    assert_int_equal(log.n, 0);
+    /* Every half window exactly: three samples span the whole window. */
+    g_now -= 1;
+    for (int i = 0; i < 3; i++) {
+        assert_non_null(rtm_malloc(h, 512));
+        rtm_monitor_sample(&mon);
+        g_now += 30000;
+    }
+    assert_true(rtm_monitor_mem_status(&mon, &w, &st));
+    assert_true(st.trend_valid);
+    assert_true(st.trend_bytes_per_min < 0);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_LEAK_TREND, true), 1);
+    rtm_monitor_deinit(&mon);
+}
+
+/* formats.md: a telemetry line longer than 384 bytes is dropped whole,
+ * never cut; the other lines of the sample are written; the alert
+ * callback still runs. Names are escaped (quotes, backslashes, control
+ * bytes), and a name that is not UTF-8 still gives a line of UTF-8. */
+static bool utf8_ok(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p != 0) {
+        size_t k;
+        uint32_t c;
+        if (*p < 0x80) {
+            p++;
+            continue;
+        } else if ((*p & 0xe0) == 0xc0) {
+            k = 1;
+            c = *p & 0x1fu;
+        } else if ((*p & 0xf0) == 0xe0) {
+            k = 2;
+            c = *p & 0x0fu;
+        } else if ((*p & 0xf8) == 0xf0) {
+            k = 3;
+            c = *p & 0x07u;
+        } else {
+            return false;
+        }
+        for (size_t i = 1; i <= k; i++) {
+            if ((p[i] & 0xc0) != 0x80) {
+                return false;
+            }
+            c = (c << 6) | (p[i] & 0x3fu);
+        }
+        static const uint32_t min_of[4] = {0, 0x80, 0x800, 0x10000};
+        if (c < min_of[k] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
+            return false;
+        }
+        p += k + 1;
+    }
+    return true;
+}
+
+static void test_telemetry_hostile_names(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    cfg.telemetry = true;
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(16 * 1024);
+    static char long_name[400];
+    memset(long_name, 'n', sizeof long_name - 1u);
+    static char ctl_name[61];
+    for (size_t i = 0; i + 1 < sizeof ctl_name; i++) {
+        ctl_name[i] = (char)(1 + i % 31);
+    }
+    static const char *const names[] = {
+        long_name, ctl_name, "ok",
+        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",   /* UTF-8: passes unchanged */
+        "bad\xff\xfe\xc3(\xe2\x82\xed\xa0\x80\xc0\xaf\xf4\x90\x80\x80" "end", /* not UTF-8 */
+    };
+    enum { NW = sizeof names / sizeof names[0] };
+    rtm_monitor_mem_t w[NW];
+    rtm_monitor_limits_t lim = {0};
+    lim.low_free = 1u << 30;
+    for (size_t i = 0; i < NW; i++) {
+        assert_true(rtm_monitor_watch_heap(&mon, &w[i], h, names[i], &lim, NULL, 0));
+    }
+    capture_start();
+    rtm_monitor_sample(&mon);
+    rtm_output_set(NULL, NULL);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_LOW_FREE, true), NW);
+    size_t mem_lines = 0, alert_lines = 0;
+    bool saw_bad = false;
+    int types_seen[8] = {0};
+    for (char *line = g_out; *line != '\0';) {
+        char *nl = strchr(line, '\n');
+        assert_non_null(nl);
+        *nl = '\0';
+        assert_true(strlen(line) + 1u <= 384u);
+        assert_true(utf8_ok(line));
+        check_line(line, types_seen);
+        assert_null(strstr(line, "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"));
+        mem_lines += strstr(line, "\"type\":\"mem\"") != NULL;
+        alert_lines += strstr(line, "\"type\":\"alert\"") != NULL;
+        if (strstr(line, "\"name\":\"bad") != NULL) {
+            /* one '?' per byte of each ill-formed sequence */
+            assert_non_null(strstr(line, "\"name\":\"bad??" "?(??" "?????????end\""));
+            saw_bad = true;
+        }
+        if (strstr(line, "\"name\":\"caf") != NULL) {
+            assert_non_null(strstr(line, "\"name\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\""));
+        }
+        line = nl + 1;
+    }
+    /* The 400-byte name and the 60 control bytes (6 bytes each escaped)
+     * lose their lines; the three others keep theirs. */
+    assert_int_equal(mem_lines, 3);
+    assert_int_equal(alert_lines, 3);
+    assert_true(saw_bad);
+    rtm_monitor_deinit(&mon);
+}
+
+/* monitor.h, rtm_recommendation_text: NUL-terminated whenever len > 0,
+ * the length it needed whatever len is, every len giving a prefix of the
+ * whole sentence; control bytes of a name become '?'; every kind, an
+ * unknown one and numbers at their widest included. */
+static void test_recommendation_text_bounds(void **state)
+{
+    (void)state;
+    static char full[512], part[512];
+    for (int kind = 0; kind <= RTM_REC_KIND_COUNT; kind++) {
+        for (int fixed = 0; fixed < 2; fixed++) {
+            rtm_recommendation_t rec;
+            rec.kind = (rtm_rec_kind_t)kind;
+            rec.source = "we\x01ird\n\"name\"";
+            for (int i = 0; i < 5; i++) {
+                rec.v[i] = UINT64_MAX - (uint64_t)i;
+            }
+            rec.v[4] = (uint64_t)fixed;
+            size_t need = rtm_recommendation_text(&rec, full, sizeof full);
+            assert_true(need > 0 && need < sizeof full);
+            assert_int_equal(strlen(full), need);
+            assert_memory_equal(full, "we?ird?\"name\": ", 15);
+            for (size_t i = 0; i < need; i++) {
+                assert_true((unsigned char)full[i] >= 0x20);
+            }
+            if (kind < RTM_REC_KIND_COUNT) {
+                assert_non_null(strstr(full, "1844674407370955161"));
+            }
+            for (size_t len = 0; len <= need + 1u; len++) {
+                memset(part, 'x', sizeof part);
+                assert_int_equal(rtm_recommendation_text(&rec, part, len), need);
+                if (len == 0) {
+                    assert_int_equal(part[0], 'x');
+                    continue;
+                }
+                size_t got = strlen(part);
+                assert_int_equal(got, len - 1u < need ? len - 1u : need);
+                assert_memory_equal(part, full, got);
+                assert_int_equal(part[got + 1u], 'x');
+            }
+            assert_int_equal(rtm_recommendation_text(&rec, NULL, 100), need);
+        }
+    }
+}
+
+/* monitor.h: more alerts in one tick than RTM_MONITOR_MAX_ALERTS_PER_TICK
+ * are counted in alerts_dropped and raised all the same (status bits,
+ * alerts_raised); no callback or telemetry line for them. */
+static void test_alerts_dropped_per_tick(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    cfg.telemetry = true;
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(16 * 1024);
+    enum { NW = RTM_MONITOR_MAX_ALERTS_PER_TICK + 5 };
+    static rtm_monitor_mem_t w[NW];
+    rtm_monitor_limits_t lim = {0};
+    lim.low_free = 1u << 30;
+    for (size_t i = 0; i < NW; i++) {
+        assert_true(rtm_monitor_watch_heap(&mon, &w[i], h, "m", &lim, NULL, 0));
+    }
+    capture_start();
+    rtm_monitor_sample(&mon);
+    rtm_output_set(NULL, NULL);
+    assert_int_equal(log.n, RTM_MONITOR_MAX_ALERTS_PER_TICK);
+    size_t alert_lines = 0;
+    for (const char *p = g_out; (p = strstr(p, "\"type\":\"alert\"")) != NULL; p++) {
+        alert_lines++;
+    }
+    assert_int_equal(alert_lines, RTM_MONITOR_MAX_ALERTS_PER_TICK);
+    rtm_monitor_status_t st;
+    assert_true(rtm_monitor_status(&mon, &st));
+    assert_int_equal(st.alerts_dropped, 5);
+    assert_int_equal(st.alerts_raised, NW);
+    for (size_t i = 0; i < NW; i++) {
+        rtm_monitor_mem_status_t ms;
+        assert_true(rtm_monitor_mem_status(&mon, &w[i], &ms));
+        assert_int_equal(ms.alerts, 1u << RTM_ALERT_LOW_FREE);
+    }
+    /* Still low: nothing new, nothing dropped. */
+    rtm_monitor_sample(&mon);
+    assert_int_equal(log.n, RTM_MONITOR_MAX_ALERTS_PER_TICK);
+    assert_true(rtm_monitor_status(&mon, &st));
+    assert_int_equal(st.alerts_dropped, 5);
+    rtm_monitor_deinit(&mon);
+}
+
+/* monitor.h: trend_window_ms is any 32-bit value. A window of 49 days
+ * sampled 2048 times (every 35 minutes) gives the slope of a steady
+ * leak, not an overflowed sum (the least-squares sums of ms deviations
+ * passed 2^63 with /16 scaling). */
+static _Alignas(16) uint8_t g_big_arena[512 * 1024];
+
+static void test_trend_long_window(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    cfg.trend_window_ms = UINT32_MAX;
+    cfg.period_ms = 0;
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_config_t hc = {.strategy = &rtm_strategy_tlsf, .name = "big"};
+    rtm_heap_t *h = rtm_heap_init(g_big_arena, sizeof g_big_arena, &hc);
+    assert_non_null(h);
+    enum { N = 2048 };
+    static rtm_monitor_sample_t hist[N];
+    rtm_monitor_limits_t lim = {0};
+    lim.leak_bytes_per_min = 1;
+    rtm_monitor_mem_t w;
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "big", &lim, hist, N));
+    g_now = 0;
+    size_t before = rtm_heap_free_bytes(h);
+    for (int i = 0; i < N; i++) {
+        assert_non_null(rtm_malloc(h, 128));
+        rtm_monitor_sample(&mon);
+        g_now += 1u << 21;
+    }
+    size_t lost = before - rtm_heap_free_bytes(h);
+    rtm_monitor_mem_status_t st;
+    assert_true(rtm_monitor_mem_status(&mon, &w, &st));
+    assert_true(st.trend_valid);
+    /* bytes per 2^21 ms, per minute */
+    int64_t expect = -(int64_t)(lost / N) * 60000 / (1 << 21);
+    if (st.trend_bytes_per_min < expect - 1 || st.trend_bytes_per_min > expect + 1) {
+        ts_fail("trend %d bytes/min, expected %lld", (int)st.trend_bytes_per_min,
+                (long long)expect);
+    }
+    assert_int_equal(count_alerts(&log, RTM_ALERT_LEAK_TREND, true), 1);
+    rtm_monitor_deinit(&mon);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1298,6 +1715,14 @@ int main(void)
         cmocka_unit_test(test_telemetry_lines),
         cmocka_unit_test(test_telemetry_exact_lines),
         cmocka_unit_test(test_run_in_thread),
+        cmocka_unit_test(test_alerts_at_exact_threshold),
+        cmocka_unit_test(test_fragmentation_edges),
+        cmocka_unit_test(test_alert_with_huge_limits),
+        cmocka_unit_test(test_trend_needs_three_samples),
+        cmocka_unit_test(test_telemetry_hostile_names),
+        cmocka_unit_test(test_recommendation_text_bounds),
+        cmocka_unit_test(test_alerts_dropped_per_tick),
+        cmocka_unit_test(test_trend_long_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -483,6 +483,147 @@ static void test_print_and_bad_input(void **state)
     rtm_heap_deinit(h2);
 }
 
+/* An allocation or a reallocation that lands on the address of a block
+ * still in the table (its free went unseen: the observer was detached, the
+ * heap made again over the same memory) ends that block first, as a free
+ * of its owner: the table never holds one address twice, and every figure
+ * goes back to 0 once the blocks are freed. */
+static void test_address_handed_out_again(void **state)
+{
+    (void)state;
+    rtm_task_stats_t *s = make_stats(4, 0);
+    rtm_heap_t *h = (rtm_heap_t *)(void *)g_region2; /* only an id here */
+    static uint64_t a[4], b[4];
+    rtm_heap_event_t ev = {RTM_EVENT_ALLOC, h, a, NULL, 10, 0, NULL};
+    rtm_task_stats_observer(&ev, s);
+    ev.ptr = b;
+    ev.size = 20;
+    rtm_task_stats_observer(&ev, s);
+    /* a freed unseen, then handed out again */
+    ev.ptr = a;
+    ev.size = 30;
+    rtm_task_stats_observer(&ev, s);
+    rtm_task_usage_t u = me(s);
+    assert_int_equal(u.cur_bytes, 50);
+    assert_int_equal(u.cur_blocks, 2);
+    assert_int_equal(u.allocs, 3);
+    assert_int_equal(u.frees, 1);
+    rtm_task_stats_totals_t t;
+    assert_true(rtm_task_stats_totals(s, &t));
+    assert_int_equal(t.blocks, 2);
+    /* a freed unseen again, b moved onto it */
+    ev.kind = RTM_EVENT_REALLOC;
+    ev.old_ptr = b;
+    ev.ptr = a;
+    ev.size = 40;
+    rtm_task_stats_observer(&ev, s);
+    u = me(s);
+    assert_int_equal(u.cur_bytes, 40);
+    assert_int_equal(u.cur_blocks, 1);
+    assert_true(rtm_task_stats_totals(s, &t));
+    assert_int_equal(t.blocks, 1);
+    ev.kind = RTM_EVENT_FREE;
+    ev.old_ptr = NULL;
+    rtm_task_stats_observer(&ev, s);
+    u = me(s);
+    assert_int_equal(u.cur_bytes, 0);
+    assert_int_equal(u.cur_blocks, 0);
+    rtm_heap_usage_t hu;
+    assert_true(rtm_task_stats_heap(s, h, &hu));
+    assert_int_equal(hu.cur_bytes, 0);
+    assert_int_equal(hu.cur_blocks, 0);
+    assert_true(rtm_task_stats_totals(s, &t));
+    assert_int_equal(t.blocks, 0);
+    assert_int_equal(t.unknown_frees, 0);
+    rtm_task_stats_deinit(s);
+}
+
+/* task_stats.h: a reallocation keeps the block's owner, whichever task
+ * makes it, also when the block moves, also for a deleted task's block. */
+typedef struct one_alloc {
+    rtm_heap_t *heap;
+    void *p;
+    uintptr_t id;
+} one_alloc_t;
+
+static void *alloc_one(void *arg)
+{
+    one_alloc_t *o = arg;
+    o->id = rtm_port_task_id();
+    o->p = rtm_malloc(o->heap, 100);
+    return NULL;
+}
+
+static void test_realloc_across_tasks(void **state)
+{
+    (void)state;
+    rtm_heap_t *h = make_heap(g_region, sizeof g_region, "main");
+    rtm_task_stats_t *s = make_stats(8, 0);
+    rtm_task_stats_attach(s, h);
+    one_alloc_t o = {h, NULL, 0};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, alloc_one, &o), 0);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_non_null(o.p);
+    void *blocker = rtm_malloc(h, 16); /* so that growing moves the block */
+    void *q = rtm_realloc(h, o.p, 5000);
+    assert_non_null(q);
+    assert_ptr_not_equal(q, o.p);
+    rtm_task_usage_t u;
+    assert_true(rtm_task_stats_get(s, o.id, &u));
+    assert_int_equal(u.cur_bytes, 5000);
+    assert_int_equal(u.cur_blocks, 1);
+    assert_int_equal(u.allocs, 1);
+    assert_int_equal(u.peak_bytes, 5000);
+    assert_int_equal(me(s).cur_bytes, 16);
+    assert_int_equal(me(s).allocs, 1);
+    uintptr_t owner = 0;
+    assert_true(rtm_task_stats_owner(s, q, &owner));
+    assert_int_equal(owner, o.id);
+    /* The owner is deleted; its block, reallocated by this task, stays in
+     * the deleted bucket. */
+    assert_true(rtm_task_stats_task_deleted(s, o.id));
+    q = rtm_realloc(h, q, 50);
+    rtm_task_stats_totals_t t;
+    assert_true(rtm_task_stats_totals(s, &t));
+    assert_int_equal(t.deleted.cur_bytes, 50);
+    assert_int_equal(t.deleted.cur_blocks, 1);
+    assert_int_equal(me(s).cur_bytes, 16);
+    rtm_free(h, q);
+    rtm_free(h, blocker);
+    assert_true(rtm_task_stats_totals(s, &t));
+    assert_int_equal(t.deleted.cur_bytes, 0);
+    assert_int_equal(t.blocks, 0);
+    rtm_heap_set_observer(h, NULL, NULL);
+    rtm_task_stats_deinit(s);
+    rtm_heap_deinit(h);
+}
+
+/* task_stats.h, rtm_task_stats_init: the block table holds at least the
+ * `blocks` of RTM_TASK_STATS_BYTES (half a power of two); one block more
+ * than it holds is counted, not lost silently. */
+static void test_block_capacity_at_least(void **state)
+{
+    (void)state;
+    static _Alignas(8) uint8_t mem[RTM_TASK_STATS_BYTES(2, 5)];
+    rtm_task_stats_t *s = rtm_task_stats_init(mem, sizeof mem, 2, 0);
+    assert_non_null(s);
+    rtm_task_stats_totals_t t;
+    assert_true(rtm_task_stats_totals(s, &t));
+    assert_true(t.block_capacity >= 5);
+    assert_int_equal(t.block_capacity, RTM_TASK_STATS_BLOCK_SLOTS(5) / 2u);
+    static uint64_t blocks[16];
+    rtm_heap_event_t ev = {RTM_EVENT_ALLOC, NULL, NULL, NULL, 8, 0, NULL};
+    for (size_t i = 0; i <= t.block_capacity; i++) {
+        ev.ptr = &blocks[i];
+        rtm_task_stats_observer(&ev, s);
+    }
+    assert_true(rtm_task_stats_totals(s, &t));
+    assert_int_equal(t.blocks, t.block_capacity);
+    assert_int_equal(t.untracked_blocks, 1);
+    rtm_task_stats_deinit(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -492,6 +633,9 @@ int main(void)
         cmocka_unit_test(test_deleted_without_keep),
         cmocka_unit_test(test_overflows),
         cmocka_unit_test(test_print_and_bad_input),
+        cmocka_unit_test(test_address_handed_out_again),
+        cmocka_unit_test(test_realloc_across_tasks),
+        cmocka_unit_test(test_block_capacity_at_least),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

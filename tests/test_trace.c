@@ -14,6 +14,10 @@
 
 #include <cmocka.h>
 
+#if defined(RTM_PORT_POSIX)
+#include <pthread.h>
+#endif
+
 #include "rtmem/heap.h"
 #include "rtmem/observer.h"
 #include "rtmem/port.h"
@@ -982,6 +986,481 @@ static void test_bad_input(void **state)
     assert_false(rtm_observer_chain_add(&ch, rtm_trace_observer, t));
 }
 
+/* ------------------------------------------------------------------ */
+/* Hostile use (second audit)                                          */
+
+/* A namer that fills the whole buffer and leaves no NUL, as a careless
+ * copy does. */
+static bool long_namer(uintptr_t task, char *buf, size_t len, void *ctx)
+{
+    (void)task;
+    const char *name = ctx;
+    for (size_t i = 0; i < len; i++) {
+        buf[i] = name[i % strlen(name)];
+    }
+    return true;
+}
+
+static bool empty_namer(uintptr_t task, char *buf, size_t len, void *ctx)
+{
+    (void)task;
+    (void)ctx;
+    if (len > 0) {
+        buf[0] = '\0';
+    }
+    return true;
+}
+
+/* The value of key= in the first line of text holding it, up to the
+ * next space or newline. */
+static size_t value_len(const char *text, const char *key)
+{
+    const char *v = strstr(text, key);
+    assert_non_null(v);
+    v += strlen(key);
+    return strcspn(v, " \n");
+}
+
+/* formats.md, "Length": names are cut to 23 bytes before escaping, file
+ * names to 48; a line never exceeds 160 bytes, and a cut line ends in
+ * "..." with its required part intact. */
+static void test_hostile_names_in_stream(void **state)
+{
+    (void)state;
+    static const char long_heap[] = "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"; /* 40 */
+    rtm_heap_t *h = make_heap(g_region, sizeof g_region, long_heap);
+    rtm_trace_t *t = make_trace(h, RTM_TRACE_LEAKS);
+    rtm_trace_set_task_namer(t, long_namer, (void *)"t");
+    capture_start();
+    rtm_trace_set_stream(t, true);
+    capture_start();
+    void *p = rtm_malloc(h, 8);
+    assert_int_equal(value_len(g_out.text, " task="), 23);
+    assert_int_equal(value_len(g_out.text, " heap="), 23);
+    capture_start();
+    rtm_free(h, p);
+    assert_int_equal(value_len(g_out.text, " task="), 23);
+
+    /* A name that returns true but is empty: the id in hex. */
+    rtm_trace_set_task_namer(t, empty_namer, NULL);
+    capture_start();
+    p = rtm_malloc(h, 8);
+    assert_non_null(strstr(g_out.text, " task=0x"));
+    rtm_free(h, p);
+    rtm_trace_stop(t);
+    rtm_trace_deinit(t);
+    rtm_heap_set_observer(h, NULL, NULL);
+    rtm_heap_deinit(h);
+
+    /* Every byte escaped, in every name: three times the length. The
+     * line is cut, never longer than 160 bytes, and keeps "a PTR SIZE". */
+    static const char spaces[] = "                                        ";
+    static const char ctl_file[] = "dir/\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c\x0d"
+                                   "\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b"
+                                   "\x1c\x1d\x1e\x1f\x7f\x80\xff\"\\#=%%%%%%%%%%%%%%%%%%%%%%%%.c";
+    h = make_heap(g_region, sizeof g_region, spaces);
+    t = make_trace(h, RTM_TRACE_LEAKS);
+    rtm_trace_set_task_namer(t, long_namer, (void *)"#= \n");
+    capture_start();
+    rtm_trace_set_stream(t, true);
+    capture_start();
+    rtm_alloc_site_t site = {ctl_file, 4000000000u, (const void *)(uintptr_t)0x1234};
+    p = rtm_heap_alloc_ex(h, 24, 0, &site);
+    assert_non_null(p);
+    size_t len = strlen(g_out.text);
+    assert_true(len <= RTM_LINE_MAX);
+    assert_int_equal(g_out.writes, 1);
+    assert_int_equal(g_out.text[len - 1], '\n');
+    char head[64];
+    snprintf(head, sizeof head, "a %p 24 t=", p);
+    assert_memory_equal(g_out.text, head, strlen(head));
+    assert_true(len >= 4 && memcmp(g_out.text + len - 4, "...\n", 4) == 0);
+    /* Only plain bytes and escapes before the mark: no raw control
+     * byte, newline, '#', '=' inside a value. */
+    for (size_t i = 0; i + 1 < len; i++) {
+        unsigned char c = (unsigned char)g_out.text[i];
+        assert_true((c >= 0x21 && c < 0x7f) || c == ' ');
+    }
+    /* The dump and a telemetry stream are bounded the same way. */
+    capture_start();
+    rtm_trace_dump(t, true);
+    for (const char *l = g_out.text; *l != '\0';) {
+        const char *nl = strchr(l, '\n');
+        assert_non_null(nl);
+        assert_true((size_t)(nl - l) + 1u <= RTM_LINE_MAX);
+        l = nl + 1;
+    }
+    rtm_trace_set_stream_format(t, RTM_TRACE_STREAM_TELEMETRY);
+    capture_start();
+    rtm_free(h, p);
+    rtm_trace_set_stream(t, true);
+    capture_start();
+    p = rtm_heap_alloc_ex(h, 24, 0, &site);
+    len = strlen(g_out.text);
+    assert_int_equal(g_out.writes, 1);
+    assert_int_equal(g_out.text[len - 1], '\n');
+    assert_true(len <= RTM_LINE_MAX + 64u);
+    assert_non_null(strstr(g_out.text, "...\"}\n"));
+    rtm_free(h, p);
+    finish(t, h);
+}
+
+/* trace.h, "Overflow": the live stream is never affected. */
+static void test_overflow_keeps_stream(void **state)
+{
+    (void)state;
+    rtm_heap_t *h = make_heap(g_region, sizeof g_region, "sram");
+    rtm_trace_t *t = rtm_trace_init(g_small_mem, sizeof g_small_mem);
+    rtm_trace_attach(t, h);
+    assert_true(rtm_trace_start(t, RTM_TRACE_ALL));
+    capture_start();
+    rtm_trace_set_stream(t, true);
+    void *p[9];
+    for (int i = 0; i < 9; i++) {
+        p[i] = rtm_malloc(h, 8);
+        assert_non_null(p[i]);
+    }
+    for (int i = 0; i < 9; i++) {
+        rtm_free(h, p[i]);
+    }
+    replay_t rp;
+    replay_text(&rp, g_out.text);
+    assert_int_equal(rp.a, 9);
+    assert_int_equal(rp.f, 9);
+    assert_int_equal(rp.n, 0);
+    assert_int_equal(count_lines_with_prefix(g_out.text, "# rtmem-trace overflow capacity=4"), 1);
+    rtm_trace_summary_t s = summary(t);
+    assert_int_equal(s.overflow, 5);
+    assert_int_equal(s.unmatched_frees, 5);
+    assert_int_equal(s.frees, 4);
+    /* Each start reports the first overflow again. */
+    assert_true(rtm_trace_start(t, RTM_TRACE_LEAKS));
+    capture_start();
+    for (int i = 0; i < 5; i++) {
+        p[i] = rtm_malloc(h, 8);
+    }
+    assert_int_equal(count_lines_with_prefix(g_out.text, "# rtmem-trace overflow capacity=4"), 1);
+    assert_int_equal(count_lines_with_prefix(g_out.text, "a "), 5);
+    for (int i = 0; i < 5; i++) {
+        rtm_free(h, p[i]);
+    }
+    finish(t, h);
+}
+
+/* trace.h, rtm_trace_records: *next is where to go on, or the capacity
+ * at the end; a cursor past the end is at the end. */
+static void test_records_cursor(void **state)
+{
+    (void)state;
+    rtm_heap_t *h = make_heap(g_region, sizeof g_region, "sram");
+    rtm_trace_t *t = make_trace(h, RTM_TRACE_ALL);
+    void *a = rtm_malloc(h, 8);
+    void *b = rtm_malloc(h, 16);
+    rtm_free(h, a);
+    rtm_trace_record_t out[64];
+    size_t next = 12345;
+    assert_int_equal(rtm_trace_records(t, 0, out, 1, &next), 1);
+    assert_ptr_equal(out[0].ptr, a);
+    assert_int_equal(out[0].state, RTM_TRACE_REC_FREED);
+    assert_int_equal(next, 1);
+    assert_int_equal(rtm_trace_records(t, next, out, 1, &next), 1);
+    assert_ptr_equal(out[0].ptr, b);
+    assert_int_equal(next, rtm_trace_capacity(t));
+    assert_int_equal(rtm_trace_records(t, next, out, 1, &next), 0);
+    assert_int_equal(next, rtm_trace_capacity(t));
+    static const size_t far[] = {65, 1000, SIZE_MAX};
+    for (size_t i = 0; i < sizeof far / sizeof far[0]; i++) {
+        next = 7;
+        assert_int_equal(rtm_trace_records(t, far[i], out, 4, &next), 0);
+        assert_int_equal(next, rtm_trace_capacity(t));
+    }
+    /* n = 0 copies nothing (out may be NULL) but still says where to go on. */
+    assert_int_equal(rtm_trace_records(t, 0, NULL, 0, &next), 0);
+    assert_int_equal(next, 0);
+    rtm_free(h, b);
+    finish(t, h);
+}
+
+/* trace.h, leak totals: groups counts the listed sites plus one for all
+ * those that did not fit. */
+static void test_leak_totals_unlisted_sites(void **state)
+{
+    (void)state;
+    rtm_heap_t *h = make_heap(g_region, sizeof g_region, "sram");
+    rtm_trace_t *t = make_trace(h, RTM_TRACE_LEAKS);
+    uint32_t cp = rtm_trace_checkpoint(t);
+    void *p[4];
+    for (int i = 0; i < 4; i++) {
+        rtm_alloc_site_t site = {"x.c", (uint32_t)i + 1u, NULL};
+        p[i] = rtm_heap_alloc_ex(h, 10u * (size_t)(i + 1), 0, &site);
+    }
+    rtm_trace_leak_group_t g[4];
+    rtm_trace_leak_totals_t tot;
+    assert_int_equal(rtm_trace_leaks_since(t, cp, g, 4, &tot), 4);
+    assert_int_equal(tot.groups, 4);
+    assert_int_equal(rtm_trace_leaks_since(t, cp, g, 1, &tot), 1);
+    assert_int_equal(tot.groups, 2);
+    assert_int_equal(tot.unlisted_blocks, 3);
+    assert_int_equal(tot.unlisted_bytes, 90);
+    assert_int_equal(rtm_trace_leaks_since(t, cp, NULL, 3, &tot), 0);
+    assert_int_equal(tot.groups, 1);
+    assert_int_equal(tot.blocks, 4);
+    assert_int_equal(tot.unlisted_blocks, 4);
+    for (int i = 0; i < 4; i++) {
+        rtm_free(h, p[i]);
+    }
+    finish(t, h);
+}
+
+/* A heap deinitialised while traced does not tell the tracer: its
+ * records stay live (and count as leaks) until the next start; the heap
+ * they name is "(no heap)" while its control block is intact; a heap made
+ * again over the same memory hands the addresses out again, and those
+ * records end as stale. */
+static void test_heap_deinit_while_tracing(void **state)
+{
+    (void)state;
+    rtm_heap_t *h = make_heap(g_region2, sizeof g_region2, "gone");
+    rtm_heap_t *keep = make_heap(g_region, sizeof g_region, "sram");
+    rtm_trace_t *t = make_trace(h, RTM_TRACE_LEAKS);
+    rtm_trace_attach(t, keep);
+    uint32_t cp = rtm_trace_checkpoint(t);
+    void *p = rtm_malloc(h, 40);
+    void *q = rtm_malloc(keep, 8);
+    rtm_heap_deinit(h);
+    rtm_trace_summary_t s = summary(t);
+    assert_int_equal(s.live, 2);
+    rtm_trace_leak_totals_t tot;
+    (void)rtm_trace_leaks_since(t, cp, NULL, 0, &tot);
+    assert_int_equal(tot.blocks, 2);
+    capture_start();
+    rtm_trace_dump(t, false);
+    assert_non_null(strstr(g_out.text, " heap=%28no%20heap%29 "));
+    replay_t rp;
+    replay_text(&rp, g_out.text);
+
+    h = make_heap(g_region2, sizeof g_region2, "again");
+    rtm_trace_attach(t, h);
+    void *p2 = rtm_malloc(h, 40);
+    assert_ptr_equal(p, p2);
+    s = summary(t);
+    assert_int_equal(s.stale, 1);
+    assert_int_equal(s.live, 2);
+    rtm_trace_record_t r;
+    assert_true(rtm_trace_find(t, p2, &r));
+    assert_ptr_equal(r.heap, h);
+    rtm_free(h, p2);
+    rtm_free(keep, q);
+    assert_int_equal(summary(t).live, 0);
+    rtm_heap_set_observer(h, NULL, NULL);
+    rtm_heap_deinit(h);
+    finish(t, keep);
+}
+
+/* The output hook may query the tracer: the observer and the dump write
+ * with the tracer lock released (a non-recursive port lock would
+ * deadlock otherwise). */
+static rtm_trace_t *g_hook_trace;
+static unsigned g_hook_calls;
+
+static void querying_write(const char *text, size_t len, void *ctx)
+{
+    capture_write(text, len, ctx);
+    rtm_trace_summary_t s;
+    assert_true(rtm_trace_summary(g_hook_trace, &s));
+    (void)rtm_trace_checkpoint(g_hook_trace);
+    g_hook_calls++;
+}
+
+static void test_output_hook_uses_tracer(void **state)
+{
+    (void)state;
+    rtm_heap_t *h = make_heap(g_region, sizeof g_region, "sram");
+    rtm_trace_t *t = rtm_trace_init(g_small_mem, sizeof g_small_mem);
+    rtm_trace_attach(t, h);
+    assert_true(rtm_trace_start(t, RTM_TRACE_LEAKS));
+    g_hook_trace = t;
+    g_hook_calls = 0;
+    g_out.len = 0;
+    g_out.text[0] = '\0';
+    rtm_output_set(querying_write, &g_out);
+    rtm_trace_set_stream(t, true);
+    void *p[6];
+    for (int i = 0; i < 6; i++) {
+        p[i] = rtm_malloc(h, 8);
+    }
+    p[0] = rtm_realloc(h, p[0], 100);
+    rtm_trace_dump(t, true);
+    rtm_trace_print_summary(t);
+    for (int i = 0; i < 6; i++) {
+        rtm_free(h, p[i]);
+    }
+    assert_true(g_hook_calls >= 20);
+    assert_int_equal(count_lines_with_prefix(g_out.text, "# rtmem-trace overflow"), 1);
+    /* No hook at all: everything still works and is counted. */
+    rtm_output_set(NULL, NULL);
+    assert_true(rtm_trace_start(t, RTM_TRACE_ALL));
+    for (int i = 0; i < 6; i++) {
+        p[i] = rtm_malloc(h, 8);
+    }
+    rtm_trace_dump(t, true);
+    for (int i = 0; i < 6; i++) {
+        rtm_free(h, p[i]);
+    }
+    assert_int_equal(summary(t).overflow, 2);
+    finish(t, h);
+}
+
+/* trace.h: several heaps may share one tracer, every function takes the
+ * tracer's lock. Two threads allocate and free on their own heaps while a
+ * third pauses, resumes, queries, dumps and streams; frees are matched in
+ * both states, so once everything is freed nothing is left. Run under
+ * ThreadSanitizer by scripts/tsan.sh. */
+#if defined(RTM_PORT_POSIX)
+typedef struct worker {
+    rtm_heap_t *heap;
+    rtm_trace_t *trace;
+    unsigned seed;
+} worker_t;
+
+static void *trace_worker(void *arg)
+{
+    worker_t *w = arg;
+    void *live[32] = {0};
+    uint32_t x = w->seed;
+    for (int step = 0; step < 20000; step++) {
+        x = x * 1103515245u + 12345u;
+        if (step % 512 == 0) {
+            (void)rtm_trace_state(w->trace); /* while the main thread changes it */
+        }
+        size_t i = (x >> 8) % 32u;
+        if (live[i] == NULL) {
+            live[i] = ((x >> 20) & 1u) != 0 ? RTM_MALLOC(w->heap, 1u + (x >> 24) % 64u)
+                                             : rtm_malloc(w->heap, 8);
+        } else if (((x >> 20) & 3u) == 0) {
+            void *n = rtm_realloc(w->heap, live[i], 1u + (x >> 22) % 200u);
+            if (n != NULL) {
+                live[i] = n;
+            }
+        } else {
+            rtm_free(w->heap, live[i]);
+            live[i] = NULL;
+        }
+    }
+    for (size_t i = 0; i < 32; i++) {
+        rtm_free(w->heap, live[i]);
+    }
+    return NULL;
+}
+
+static void counting_write(const char *text, size_t len, void *ctx)
+{
+    (void)text;
+    (void)len;
+    (void)ctx;
+}
+
+static void test_threads_share_tracer(void **state)
+{
+    (void)state;
+    rtm_heap_t *h1 = make_heap(g_region, sizeof g_region, "one");
+    rtm_heap_t *h2 = make_heap(g_region2, sizeof g_region2, "two");
+    rtm_trace_t *t = rtm_trace_init(g_big_mem, sizeof g_big_mem);
+    rtm_trace_attach(t, h1);
+    rtm_trace_attach(t, h2);
+    assert_true(rtm_trace_start(t, RTM_TRACE_LEAKS));
+    rtm_output_set(counting_write, NULL);
+    worker_t w1 = {h1, t, 1u}, w2 = {h2, t, 2u};
+    pthread_t th1, th2;
+    assert_int_equal(pthread_create(&th1, NULL, trace_worker, &w1), 0);
+    assert_int_equal(pthread_create(&th2, NULL, trace_worker, &w2), 0);
+    static rtm_trace_record_t recs[16];
+    rtm_trace_leak_group_t g[4];
+    for (int round = 0; round < 300; round++) {
+        rtm_trace_pause_allocs(t);
+        assert_true(rtm_trace_state(t) == RTM_TRACE_PAUSED);
+        rtm_trace_set_stream(t, (round & 1) != 0);
+        rtm_trace_resume(t);
+        (void)rtm_trace_state(t);
+        rtm_trace_summary_t s = summary(t);
+        assert_true(s.live <= s.capacity);
+        size_t next = 0;
+        (void)rtm_trace_records(t, 0, recs, 16, &next);
+        (void)rtm_trace_leaks_since(t, rtm_trace_checkpoint(t) - 100u, g, 4, NULL);
+        (void)rtm_trace_find(t, recs[0].ptr, NULL);
+        if (round % 50 == 0) {
+            rtm_trace_dump(t, false);
+        }
+    }
+    assert_int_equal(pthread_join(th1, NULL), 0);
+    assert_int_equal(pthread_join(th2, NULL), 0);
+    rtm_trace_summary_t s = summary(t);
+    assert_int_equal(s.live, 0);
+    assert_int_equal(s.records, 0);
+    assert_int_equal(s.live_bytes, 0);
+    assert_int_equal(s.overflow, 0);
+    assert_int_equal(s.stale, 0);
+    rtm_heap_set_observer(h2, NULL, NULL);
+    rtm_heap_deinit(h2);
+    finish(t, h1);
+}
+
+#else
+static void test_threads_share_tracer(void **state)
+{
+    (void)state;
+    skip(); /* threads need the posix port's locks and thread ids */
+}
+#endif
+
+/* rtm_trace_observer is public: events a heap never sends (unknown kind,
+ * no block) are ignored; a size of 4 GiB or more is kept as UINT32_MAX
+ * (trace.h, rtm_trace_record_t.size). */
+static void test_hostile_events(void **state)
+{
+    (void)state;
+    rtm_heap_t *h = make_heap(g_region, sizeof g_region, "sram");
+    rtm_trace_t *t = make_trace(h, RTM_TRACE_LEAKS);
+    static uint8_t blocks[4][16];
+    rtm_heap_event_t ev = {(rtm_heap_event_kind_t)0, h, blocks[0], NULL, 8, 0, NULL};
+    rtm_trace_observer(&ev, t);
+    ev.kind = (rtm_heap_event_kind_t)99;
+    rtm_trace_observer(&ev, t);
+    ev.kind = RTM_EVENT_ALLOC;
+    ev.ptr = NULL;
+    rtm_trace_observer(&ev, t);
+    ev.kind = RTM_EVENT_REALLOC;
+    ev.old_ptr = blocks[1];
+    rtm_trace_observer(&ev, t);
+    ev.kind = RTM_EVENT_FREE;
+    rtm_trace_observer(&ev, t);
+    rtm_trace_summary_t s = summary(t);
+    assert_int_equal(s.records, 0);
+    assert_int_equal(s.allocs, 0);
+    assert_int_equal(s.reallocs, 0);
+    assert_int_equal(s.unmatched_frees, 0);
+    assert_int_equal(s.seq, 0);
+
+    if (sizeof(size_t) > 4) {
+        ev.kind = RTM_EVENT_ALLOC;
+        ev.ptr = blocks[2];
+        ev.old_ptr = NULL;
+        ev.size = (size_t)UINT32_MAX + 2u;
+        rtm_trace_observer(&ev, t);
+        rtm_trace_record_t r;
+        assert_true(rtm_trace_find(t, blocks[2], &r));
+        assert_int_equal(r.size, UINT32_MAX);
+        s = summary(t);
+        assert_int_equal(s.live_bytes, UINT32_MAX);
+        ev.kind = RTM_EVENT_FREE;
+        rtm_trace_observer(&ev, t);
+        s = summary(t);
+        assert_int_equal(s.live_bytes, 0);
+        assert_int_equal(s.live, 0);
+    }
+    finish(t, h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -998,6 +1477,14 @@ int main(void)
         cmocka_unit_test(test_owner_lookup),
         cmocka_unit_test(test_two_heaps),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_hostile_names_in_stream),
+        cmocka_unit_test(test_overflow_keeps_stream),
+        cmocka_unit_test(test_records_cursor),
+        cmocka_unit_test(test_leak_totals_unlisted_sites),
+        cmocka_unit_test(test_heap_deinit_while_tracing),
+        cmocka_unit_test(test_output_hook_uses_tracer),
+        cmocka_unit_test(test_threads_share_tracer),
+        cmocka_unit_test(test_hostile_events),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

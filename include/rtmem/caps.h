@@ -553,7 +553,8 @@ bool rtm_caps_walk(rtm_caps_t caps, rtm_caps_walk_fn fn, void *ctx);
 
 /* Writes a summary of the selected regions through the output hook: a
  * header, two lines per region (range, size, free, allocated, minimum free,
- * largest free block, block counts), then a totals line. */
+ * largest free block, block counts), then a totals line. A region's name
+ * is written cut to 32 bytes, control bytes as '?'. */
 void rtm_caps_print_summary(rtm_caps_t caps);
 
 /* ------------------------------------------------------------------ */

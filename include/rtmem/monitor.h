@@ -32,8 +32,9 @@
  *                  block is a tenth of what is free.
  *   trend          least-squares slope of free bytes over the samples of the
  *                  last trend_window_ms, in bytes per minute (negative =
- *                  free memory shrinking). Valid once the samples span at
- *                  least half the window.
+ *                  free memory shrinking). Valid once at least 3 samples
+ *                  inside the window span at least half of it: sampled less
+ *                  often than every trend_window_ms / 2, it never is.
  *   hysteresis     an alert raised at threshold T clears only when the value
  *                  is back past T by hysteresis_percent of T (for "below"
  *                  alerts: value >= T * (100 + h) / 100).
@@ -157,7 +158,7 @@ typedef struct rtm_monitor_mem_status {
     size_t free_blocks;
     size_t failed_count;
     uint32_t frag_permille;
-    bool trend_valid;           /* the history spans at least half the trend window */
+    bool trend_valid;           /* >= 3 samples in the window span half of it */
     int32_t trend_bytes_per_min;
     uint32_t alerts;            /* bit (1 << rtm_alert_kind_t) per raised alert */
 } rtm_monitor_mem_status_t;

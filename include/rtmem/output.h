@@ -51,7 +51,9 @@ void rtm_line_ptr(rtm_line_t *line, const void *p); /* as rtm_line_hex */
 void rtm_line_int(rtm_line_t *line, int64_t v);     /* decimal, '-' when negative */
 void rtm_line_key_uint(rtm_line_t *line, const char *key, uint64_t v); /* " key=v" */
 /* A JSON string: s in double quotes, with '"', '\\' and bytes below 0x20
- * escaped (\u00XX); NULL writes "". For telemetry lines. */
+ * escaped (\u00XX), well-formed UTF-8 kept and every byte of anything
+ * else written '?', so the line is UTF-8 as RFC 8259 asks; NULL writes "".
+ * For telemetry lines. */
 void rtm_line_json_str(rtm_line_t *line, const char *s);
 /* The line as rtm_line_emit would write it, without the '\n', as a C
  * string (truncation marked); the line may be extended afterwards only if

@@ -25,7 +25,10 @@
  *   - a free is debited from the block's owner, not the freeing task;
  *   - a reallocation keeps the block's owner and changes its bytes (the
  *     block count is unchanged, also when the block moves); a realloc of
- *     a block not in the table counts as an allocation by the caller.
+ *     a block not in the table counts as an allocation by the caller;
+ *   - a block handed out at the address of one still in the table (its
+ *     free went unseen: observer detached, heap made again) ends that one
+ *     first, as a free by its owner.
  * Limits, all counted, never silent:
  *   - task table full: the task's blocks go to the "other" bucket
  *     (task_overflow counts those allocations);
@@ -132,7 +135,8 @@ typedef struct rtm_task_stats_totals {
 
 /* Creates an empty stats object over mem[0..bytes) with max_tasks task
  * entries (1..65000); the rest holds the block table (capacity: half its
- * power-of-two slot count, exactly `blocks` for RTM_TASK_STATS_BYTES).
+ * power-of-two slot count, so at least `blocks` for RTM_TASK_STATS_BYTES,
+ * exactly `blocks` when that is a power of two).
  * NULL if mem is NULL or not 8-aligned, max_tasks is out of range, fewer
  * than 2 block slots fit, or the port refuses the lock. O(bytes). */
 rtm_task_stats_t *rtm_task_stats_init(void *mem, size_t bytes, size_t max_tasks, uint32_t flags);

@@ -57,6 +57,12 @@
  * Freed-by: a freed record keeps the task, time and caller (return address
  * of the rtm_free call) of the free.
  *
+ * Heaps that go away: rtm_heap_deinit does not tell the tracer, so the
+ * records of its live blocks stay live (and count as leaks) until the next
+ * rtm_trace_start; while the heap's control block is intact a dump names
+ * their heap "(no heap)". A heap made again over the same memory hands
+ * the addresses out again, and those records end as STALE.
+ *
  * Locks and ISRs: every function takes the tracer's lock for bounded work
  * except where noted; none may be called from an ISR unless the port lock
  * is ISR-safe (port.h). Lock order: heap lock, then tracer lock, then the
@@ -116,7 +122,7 @@ typedef struct rtm_trace_record {
     const void *callers[RTM_TRACE_DEPTH]; /* see "Callers" above; NULL = unknown */
     uintptr_t free_task;    /* FREED: task that freed it */
     const void *free_caller; /* FREED: return address of the free call; NULL = unknown */
-    uint32_t size;          /* requested bytes */
+    uint32_t size;          /* requested bytes; UINT32_MAX for 4 GiB or more */
     uint32_t seq;           /* allocation sequence number (checkpoints) */
     uint32_t time;          /* rtm_port_ticks() at allocation */
     uint32_t line;          /* with file */
@@ -166,7 +172,8 @@ void rtm_trace_deinit(rtm_trace_t *trace);
 /* Records the memory holds. O(1). 0 for NULL. */
 size_t rtm_trace_capacity(const rtm_trace_t *trace);
 
-/* The observer function; ctx is the tracer. Use it directly, through
+/* The observer function; ctx is the tracer. Events no heap sends (an
+ * unknown kind, a NULL block) are ignored. Use it directly, through
  * rtm_trace_attach, or in an rtm_observer_chain (observer.h) shared with
  * task statistics. Bounded: expected O(1) hash work, plus formatting and
  * one output-hook call when streaming (under the heap lock: the output
@@ -194,6 +201,7 @@ void rtm_trace_pause_allocs(rtm_trace_t *trace);
  * first start. O(1). */
 void rtm_trace_resume(rtm_trace_t *trace);
 
+/* The state. O(1), takes the lock; RTM_TRACE_STOPPED for NULL. */
 rtm_trace_state_t rtm_trace_state(const rtm_trace_t *trace);
 
 /* Live stream: on = write "# rtmem-trace 1" now, then one line per event
@@ -265,7 +273,8 @@ bool rtm_trace_owner_lookup(const void *ptr, uintptr_t *task, rtm_alloc_site_t *
 
 /* Copies up to n records from buffer slot first on (unused slots skipped)
  * into out; returns how many; *next (if not NULL) is where to go on, or
- * rtm_trace_capacity() at the end. O(slots visited), lock held. */
+ * rtm_trace_capacity() at the end (also for a first past the end).
+ * O(slots visited), lock held. */
 size_t rtm_trace_records(rtm_trace_t *trace, size_t first, rtm_trace_record_t *out, size_t n,
                          size_t *next);
 
@@ -287,7 +296,8 @@ typedef struct rtm_trace_leak_group {
 
 typedef struct rtm_trace_leak_totals {
     uint32_t checkpoint;
-    size_t groups;            /* distinct sites found (may exceed max) */
+    size_t groups;            /* sites listed, plus 1 when some did not fit
+                                 (how many those are is not counted) */
     size_t blocks;            /* all live blocks after the checkpoint */
     uint64_t bytes;
     size_t unlisted_blocks;   /* in sites that did not fit the array */
