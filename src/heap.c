@@ -416,10 +416,15 @@ void rtm_front_update_fast(rtm_heap_t *h)
     bool quiet = !RTM_POISON_WRAPS && h->observer == NULL && h->step_at == 0 &&
                  h->ops->validate_free != NULL;
     bool malloc_plain = quiet && h->ops->alloc_plain != NULL && h->on_alloc_failed == NULL;
-    bool unlocked = (h->flags & RTM_HEAP_NO_LOCK) != 0;
-    h->malloc_unlocked = malloc_plain && unlocked ? FRONT_FAST_UNLOCKED : 0u;
-    h->malloc_locked = malloc_plain && !unlocked ? FRONT_FAST_LOCKED : 0u;
-    h->free_unlocked = quiet && unlocked && h->ops->free_plain != NULL ? FRONT_FAST_UNLOCKED : 0u;
+    if ((h->flags & RTM_HEAP_NO_LOCK) != 0) {
+        h->malloc_unlocked = malloc_plain ? FRONT_FAST_UNLOCKED : 0u;
+        h->free_unlocked = quiet && h->ops->free_plain != NULL ? FRONT_FAST_UNLOCKED : 0u;
+    } else {
+        /* A locked heap's unlocked words keep the 0 of init: rtm_malloc
+         * and rtm_free read them without the lock, so even a store of the
+         * same 0 here would race with them. */
+        h->malloc_locked = malloc_plain ? FRONT_FAST_LOCKED : 0u;
+    }
     h->free_quiet = quiet ? FRONT_FAST_QUIET : 0u;
 }
 

@@ -1112,6 +1112,54 @@ static void test_pool_wait_exhausted(void **state)
     hook_counts_destroy(&hooks);
 }
 
+/* An observer attached and detached on a locked heap while another thread
+ * allocates (the documented way to attach a tracer at run time): the
+ * front's plain-path words change under the lock, and rtm_malloc and
+ * rtm_free read the unlocked heaps' words without it, so a locked heap's
+ * must never be stored to (ThreadSanitizer, scripts/tsan.sh). */
+static atomic_int g_observer_stop;
+static atomic_int g_observer_rounds;
+
+static void observer_ignore(const rtm_heap_event_t *event, void *ctx)
+{
+    (void)event;
+    (void)ctx;
+}
+
+static void *observer_allocator(void *arg)
+{
+    rtm_heap_t *h = arg;
+    while (atomic_load(&g_observer_stop) == 0) {
+        rtm_free(h, rtm_malloc(h, 32));
+        atomic_fetch_add(&g_observer_rounds, 1);
+    }
+    return NULL;
+}
+
+static void test_observer_attached_while_allocating(void **state)
+{
+    (void)state;
+    static _Alignas(8) uint8_t mem[64 * 1024];
+    rtm_heap_t *h = rtm_heap_init(mem, sizeof mem, NULL); /* locked */
+    assert_non_null(h);
+    atomic_store(&g_observer_stop, 0);
+    atomic_store(&g_observer_rounds, 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, observer_allocator, h), 0);
+    for (int i = 0; atomic_load(&g_observer_rounds) < 20000; i++) {
+        rtm_heap_set_observer(h, (i & 1) != 0 ? observer_ignore : NULL, NULL);
+        (void)rtm_heap_check_step(h, 4, NULL);
+    }
+    atomic_store(&g_observer_stop, 1);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    rtm_heap_set_observer(h, NULL, NULL);
+    assert_true(rtm_heap_check(h, NULL));
+    rtm_heap_info_t info;
+    assert_true(rtm_heap_info(h, &info));
+    assert_int_equal(info.used_blocks, 0);
+    rtm_heap_deinit(h);
+}
+
 #else
 
 /* Without the posix port the heaps take no lock: nothing to stress. */
@@ -1137,6 +1185,7 @@ int main(void)
         cmocka_unit_test(test_pool),
         cmocka_unit_test_teardown(test_pool_set, ts_teardown_close_all),
         cmocka_unit_test(test_pool_wait_exhausted),
+        cmocka_unit_test(test_observer_attached_while_allocating),
     };
 #else
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_needs_posix_port)};
