@@ -482,6 +482,21 @@ static void test_bad_input(void **state)
     lk_input_free(&in);
     char out[4096];
     assert_int_equal(run_leaks(tmp_path, NULL, NULL, NULL, NULL, out, sizeof out), 2);
+    assert_string_equal(out, ""); /* nothing read: nothing to report */
+    /* A malformed line stops the reading, exit 2, but what was read before
+     * it is still reported, marked incomplete (nothing it had is lost). */
+    f = open_tmp();
+    fputs("# rtmem-trace 1\na 1 10 caller=0x10\na 2 20 caller=0x20\nf 2\na 3 ten\na 4 40\n", f);
+    fclose(f);
+    assert_int_equal(run_leaks(tmp_path, NULL, NULL, NULL, NULL, out, sizeof out), 2);
+    assert_non_null(strstr(out, "INCOMPLETE DUMP: reading stopped at line 5: malformed 'a' event"));
+    assert_non_null(strstr(out, "10 bytes in 1 blocks still allocated"));
+    assert_null(strstr(out, "0x00000020"));
+    assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out), 2);
+    assert_non_null(strstr(out, "\"complete\":false,\"cut_off_reason\":\"reading stopped at line 5: "
+                                "malformed 'a' event (expected a ID SIZE)\""));
+    assert_non_null(strstr(out, "\"alive_bytes\":10,"));
+    assert_int_equal(out[strlen(out) - 2], '}'); /* the object is closed */
     /* nothing recognisable */
     f = open_tmp();
     fputs("just a log\n", f);

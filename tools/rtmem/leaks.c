@@ -79,10 +79,25 @@ int rtm_cmd_leaks(int argc, char **argv)
     int rc = lk_parse_file(&in, f);
     if (f != stdin)
         fclose(f);
-    if (rc != 0) {
+    /* A malformed line stops the reading, but what was read before it is
+     * still reported, marked incomplete as a cut-off dump is; the exit
+     * status stays 2. */
+    bool bad_input = rc != 0;
+    if (bad_input) {
         rtm_esc_line(stderr, in.err);
-        lk_input_free(&in);
-        return 2;
+        if (in.format == LK_FMT_NONE) {
+            lk_input_free(&in);
+            return 2;
+        }
+        size_t name_len = strlen(in.name);
+        const char *what = in.err;
+        if (strncmp(what, in.name, name_len) == 0 && what[name_len] == ':')
+            what += name_len + 1;
+        /* The reason is cut to its field; the whole message went to stderr. */
+        static const char stopped[] = "reading stopped at line ";
+        snprintf(in.cut_reason, sizeof in.cut_reason, "%s%.*s", stopped,
+                 (int)(sizeof in.cut_reason - sizeof stopped), what);
+        in.cut_off = 1;
     }
     if (in.format == LK_FMT_NONE) {
         rtm_esc_msg(stderr, "%s: no rtmem trace or ESP-IDF heap trace dump found", in.name);
@@ -280,6 +295,8 @@ int rtm_cmd_leaks(int argc, char **argv)
     free(syms);
     lk_leaks_free(&table);
     lk_input_free(&in);
+    if (bad_input)
+        return 2;
     if (in.cut_off) {
         rtm_esc_msg(stderr, "%s: warning: incomplete dump (%s): exit %d", in.name, in.cut_reason,
                     RTM_LEAKS_EXIT_CUT_OFF);
