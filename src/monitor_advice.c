@@ -151,13 +151,14 @@ typedef struct text_buf {
     size_t need;
 } text_buf_t;
 
-/* Control bytes (a name is the application's) become '?': the sentence
- * is one line of a log. */
+/* Control bytes (a name is the application's), DEL among them, become
+ * '?': the sentence is one line of a log. */
 static void text_put(text_buf_t *t, const char *s)
 {
     for (; *s != '\0'; s++) {
         if (t->need + 1u < t->len) {
-            t->buf[t->need] = (unsigned char)*s < 0x20u ? '?' : *s;
+            unsigned char c = (unsigned char)*s;
+            t->buf[t->need] = c < 0x20u || c == 0x7fu ? '?' : *s;
             t->buf[t->need + 1u] = '\0';
         }
         t->need++;

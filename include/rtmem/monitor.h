@@ -280,11 +280,14 @@ bool rtm_monitor_watch_caps(rtm_monitor_t *mon, rtm_monitor_mem_t *w, rtm_caps_t
                             const char *name, const rtm_monitor_limits_t *limits,
                             rtm_monitor_sample_t *history, size_t history_len);
 
-/* Watches every region of the capability registry: w[i] for region i, with
- * limits (may be NULL) for all and history rings of history_len entries cut
- * from history (count * history_len entries; may be NULL). Returns how
- * many regions are watched (at most count; 0 for a NULL w or no
- * registry). O(regions x watches). */
+/* Watches every region of the capability registry, in registry order, in
+ * the entries of w[0..count) not yet watched, with limits (may be NULL) for
+ * all; entry i's history ring is history[i * history_len] onwards
+ * (history holds count * history_len entries; may be NULL). A region
+ * whose heap some watch already has is skipped, so calling it twice (or
+ * again after more regions were added) watches each region once. Returns
+ * how many regions it newly watches (at most count; 0 for a NULL mon or w,
+ * or no registry). O(regions x watches). */
 size_t rtm_monitor_watch_regions(rtm_monitor_t *mon, rtm_monitor_mem_t *w, size_t count,
                                  const rtm_monitor_limits_t *limits,
                                  rtm_monitor_sample_t *history, size_t history_len);
