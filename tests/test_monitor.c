@@ -1816,6 +1816,45 @@ static void test_watch_regions_twice(void **state)
     rtm_monitor_deinit(&mon);
 }
 
+/* monitor.h: shrink_memory advises a smaller size. With a margin of up to
+ * 255% a heap used 40% at its peak got "it could shrink to" more than its
+ * size; the rule stays silent when peak + margin is not below the size,
+ * and still fires once the margin fits. */
+static void test_shrink_never_advises_growth(void **state)
+{
+    (void)state;
+    for (int pass = 0; pass < 2; pass++) {
+        alert_log_t log = {0};
+        rtm_monitor_config_t cfg = test_config(&log);
+        cfg.stack_margin_percent = pass == 0 ? 255u : 20u;
+        rtm_monitor_t mon;
+        assert_non_null(rtm_monitor_init(&mon, &cfg));
+        rtm_heap_t *h = make_heap(32 * 1024);
+        rtm_monitor_mem_t w;
+        assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", NULL, NULL, 0));
+        void *blocks[128];
+        size_t nb = 0;
+        fill_below(h, 32 * 1024 * 60 / 100, blocks, &nb, 128, 256);
+        for (int i = 0; i < 10; i++) {
+            rtm_monitor_sample(&mon);
+        }
+        rtm_recommendation_t rec[8];
+        size_t nr = rtm_monitor_recommend(&mon, rec, 8);
+        size_t k = find_rec(rec, nr, RTM_REC_SHRINK_MEMORY);
+        if (pass == 0) {
+            assert_int_equal(k, SIZE_MAX);
+        } else {
+            assert_true(k != SIZE_MAX);
+            assert_true(rec[k].v[3] < rec[k].v[0]);
+            assert_int_equal(rec[k].v[3], rec[k].v[2] + rec[k].v[2] / 5);
+        }
+        while (nb > 0) {
+            rtm_free(h, blocks[--nb]);
+        }
+        rtm_monitor_deinit(&mon);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1846,6 +1885,7 @@ int main(void)
         cmocka_unit_test(test_trend_long_window),
         cmocka_unit_test(test_pool_hysteresis_rounds_up),
         cmocka_unit_test(test_watch_regions_twice),
+        cmocka_unit_test(test_shrink_never_advises_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -363,7 +363,8 @@ typedef enum rtm_rec_kind {
                                 v[4] 1 for a capability region (fixed size: the advice is
                                 to use less of it by v[3] - v[0] bytes) */
     RTM_REC_SHRINK_MEMORY,   /* minimum-ever free over half the size after 10 samples, for
-                                memories whose size the application chooses (not regions):
+                                memories whose size the application chooses (not regions),
+                                when peak used + stack_margin_percent is below the size:
                                 v[0] size, v[1] min free, v[2] peak used, v[3] advised size */
     RTM_REC_POOL_FOR_SIZE,   /* one size is >= 30% of >= 100 allocations:
                                 v[0] block size, v[1] its allocations, v[2] all allocations,
