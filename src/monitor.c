@@ -678,6 +678,11 @@ void rtm_monitor_caps_observer(const void *ptr, size_t size, rtm_caps_t caps,
         (caps & (RTM_CAP_DMA | RTM_CAP_INTERNAL | RTM_CAP_EXEC)) != 0) {
         return;
     }
+    /* The region's own caps say where it landed: a PSRAM region watched
+     * with rtm_monitor_watch_heap has no external flag unless set by hand. */
+    if ((rtm_caps_region_all_caps(region) & RTM_CAP_SPIRAM) != 0) {
+        return;
+    }
     rtm_heap_t *heap = rtm_caps_region_heap(region);
     rtm_port_lock(&mon->lock);
     for (rtm_monitor_mem_t *w = mon->mems; w != NULL; w = w->next) {

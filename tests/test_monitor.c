@@ -1855,6 +1855,60 @@ static void test_shrink_never_advises_growth(void **state)
     }
 }
 
+/* monitor.h: the caps observer counts large non-DMA allocations that
+ * "landed in internal memory". A PSRAM region watched with
+ * rtm_monitor_watch_heap (external not set by hand) counted its own
+ * PSRAM blocks as internal ones; and requests for EXEC, DMA or INTERNAL,
+ * or under RTM_MONITOR_LARGE_BYTES, are never counted. */
+static void test_caps_observer_counts_internal_only(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    static rtm_caps_registry_t reg;
+    static rtm_caps_region_t slots[2];
+    assert_int_equal(rtm_caps_init(&reg, slots, 2, NULL), RTM_CAPS_OK);
+    rtm_caps_region_config_t internal = {0};
+    internal.name = "DRAM";
+    internal.caps[0] = RTM_CAP_INTERNAL | RTM_CAP_DMA | RTM_CAP_8BIT | RTM_CAP_32BIT |
+                       RTM_CAP_EXEC | RTM_CAP_DEFAULT;
+    rtm_caps_region_config_t psram = {0};
+    psram.name = "PSRAM";
+    psram.caps[0] = RTM_CAP_SPIRAM | RTM_CAP_8BIT | RTM_CAP_32BIT;
+    assert_int_equal(rtm_caps_add_region(g_internal, sizeof g_internal, &internal, NULL),
+                     RTM_CAPS_OK);
+    assert_int_equal(rtm_caps_add_region(g_psram, sizeof g_psram, &psram, NULL), RTM_CAPS_OK);
+    rtm_monitor_mem_t wd, wp;
+    assert_true(rtm_monitor_watch_heap(&mon, &wd, rtm_caps_region_heap(rtm_caps_region_at(0)),
+                                       "DRAM", NULL, NULL, 0));
+    assert_true(rtm_monitor_watch_heap(&mon, &wp, rtm_caps_region_heap(rtm_caps_region_at(1)),
+                                       "PSRAM", NULL, NULL, 0));
+    rtm_caps_set_observer(rtm_monitor_caps_observer, &mon);
+    void *p[6];
+    p[0] = rtm_caps_malloc(RTM_MONITOR_LARGE_BYTES, RTM_CAP_SPIRAM);
+    p[1] = rtm_caps_malloc(RTM_MONITOR_LARGE_BYTES, RTM_CAP_8BIT | RTM_CAP_DEFAULT);
+    p[2] = rtm_caps_malloc(RTM_MONITOR_LARGE_BYTES, RTM_CAP_EXEC);
+    p[3] = rtm_caps_malloc(RTM_MONITOR_LARGE_BYTES, RTM_CAP_INTERNAL);
+    p[4] = rtm_caps_malloc(RTM_MONITOR_LARGE_BYTES, RTM_CAP_DMA);
+    p[5] = rtm_caps_malloc(RTM_MONITOR_LARGE_BYTES - 1u, RTM_CAP_8BIT);
+    for (int i = 0; i < 6; i++) {
+        assert_non_null(p[i]);
+    }
+    assert_string_equal(rtm_caps_region_name(rtm_caps_region_of(p[0])), "PSRAM");
+    assert_string_equal(rtm_caps_region_name(rtm_caps_region_of(p[1])), "DRAM");
+    assert_int_equal(wp.large_no_dma_count, 0);
+    assert_int_equal(wd.large_no_dma_count, 1);
+    assert_int_equal(wd.large_no_dma_bytes, RTM_MONITOR_LARGE_BYTES);
+    for (int i = 0; i < 6; i++) {
+        rtm_caps_free(p[i]);
+    }
+    rtm_caps_set_observer(NULL, NULL);
+    rtm_caps_deinit();
+    rtm_monitor_deinit(&mon);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1886,6 +1940,7 @@ int main(void)
         cmocka_unit_test(test_pool_hysteresis_rounds_up),
         cmocka_unit_test(test_watch_regions_twice),
         cmocka_unit_test(test_shrink_never_advises_growth),
+        cmocka_unit_test(test_caps_observer_counts_internal_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

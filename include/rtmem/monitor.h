@@ -333,7 +333,8 @@ void rtm_monitor_heap_observer(const rtm_heap_event_t *event, void *ctx);
 
 /* Capability observer (rtm_caps_set_observer, ctx = the monitor): counts
  * allocations of at least RTM_MONITOR_LARGE_BYTES (config.h) that asked for
- * neither DMA nor internal memory and landed in internal memory. */
+ * neither DMA, EXEC nor internal memory and landed in internal memory (a
+ * region without RTM_CAP_SPIRAM), in the watches of that region's heap. */
 void rtm_monitor_caps_observer(const void *ptr, size_t size, rtm_caps_t caps,
                                const rtm_caps_region_t *region, void *ctx);
 
