@@ -26,6 +26,8 @@
 
 #if defined(RTM_PORT_POSIX)
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #endif
 
 #define KIB 1024u
@@ -1762,6 +1764,93 @@ static void test_threads(void **state)
 #endif
 }
 
+
+#if defined(RTM_PORT_POSIX)
+typedef struct churn {
+    atomic_bool stop;
+    atomic_uint steps;
+} churn_t;
+
+static void *churn_main(void *arg)
+{
+    churn_t *c = arg;
+    ts_rng_t rng;
+    ts_rng_seed(&rng, 77u);
+    void *live[8] = {0};
+    while (!atomic_load(&c->stop)) {
+        size_t k = ts_rng_range(&rng, 0, 7);
+        if (live[k] != NULL) {
+            rtm_caps_free(live[k]);
+            live[k] = NULL;
+        } else {
+            live[k] = rtm_caps_malloc(ts_rng_range(&rng, 1, 3000), RTM_CAP_8BIT);
+        }
+        atomic_fetch_add(&c->steps, 1u);
+    }
+    for (size_t k = 0; k < 8; k++) {
+        rtm_caps_free(live[k]);
+    }
+    return NULL;
+}
+#endif
+
+/* caps.h: the local minimum under load, started and stopped many times
+ * (twice in a row refused): inside a window the reported minimum never
+ * rises; after stop it is the lifetime minimum again, never above any
+ * minimum seen in a window nor above the lifetime minimum before, so no
+ * window loses an earlier dip. */
+static void test_min_free_monitor_under_load(void **state)
+{
+    (void)state;
+#if defined(RTM_PORT_POSIX)
+    rtm_caps_set_alloc_failed_hook(NULL, NULL);
+    void *dip = rtm_caps_malloc(16 * KIB, RTM_CAP_8BIT);
+    assert_non_null(dip);
+    rtm_caps_free(dip);
+    size_t lifetime = rtm_caps_min_free_size(RTM_CAP_INVALID);
+    churn_t c;
+    atomic_init(&c.stop, false);
+    atomic_init(&c.steps, 0u);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, churn_main, &c), 0);
+    /* Failures are noted, not asserted, until the worker is joined: a
+     * failing assert would leave it allocating through the next tests. */
+    unsigned bad_cycle = 0;
+    for (unsigned cycle = 1; cycle <= 300u && bad_cycle == 0; cycle++) {
+        /* Every window overlaps some of the worker's steps. */
+        unsigned before = atomic_load(&c.steps);
+        bool ok = rtm_caps_min_free_monitor_start() && !rtm_caps_min_free_monitor_start();
+        size_t seen = rtm_caps_min_free_size(RTM_CAP_INVALID);
+        for (unsigned r = 0; r < 20u; r++) {
+            size_t m = rtm_caps_min_free_size(RTM_CAP_INVALID);
+            ok = ok && m <= seen;
+            seen = m;
+        }
+        while (atomic_load(&c.steps) < before + 4u) {
+            sched_yield();
+        }
+        ok = ok && rtm_caps_min_free_monitor_stop() && !rtm_caps_min_free_monitor_stop();
+        size_t after = rtm_caps_min_free_size(RTM_CAP_INVALID);
+        ok = ok && after <= seen && after <= lifetime;
+        lifetime = after;
+        bad_cycle = ok ? 0 : cycle;
+    }
+    atomic_store(&c.stop, true);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    rtm_caps_min_free_monitor_stop();
+    assert_int_equal(bad_cycle, 0);
+    /* The first dip, 16 KiB below the rest, is still the lifetime's. */
+    rtm_caps_info_t info;
+    assert_true(rtm_caps_get_info(RTM_CAP_INVALID, &info));
+    assert_int_equal(info.min_free_bytes, lifetime);
+    assert_true(lifetime + 16 * KIB <= info.free_bytes);
+    assert_true(rtm_caps_check_all(true, NULL));
+    expect_no_hooks();
+#else
+    skip();
+#endif
+}
+
 /* ------------------------------------------------------------------ */
 
 #define ESP32_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup_esp32, teardown_caps)
@@ -1997,6 +2086,7 @@ int main(void)
         ESP32_TEST(test_walk_under_damage),
         ESP32_TEST(test_add_region_to_preset),
         ESP32_TEST(test_threads),
+        ESP32_TEST(test_min_free_monitor_under_load),
         BARE_TEST(test_init_arguments),
         BARE_TEST(test_no_registry),
         BARE_TEST(test_add_region_checks),
