@@ -1851,6 +1851,63 @@ static void test_min_free_monitor_under_load(void **state)
 #endif
 }
 
+
+/* caps.h: rtm_caps_check_addr checks "the one region containing addr": with
+ * a region nested in a block of another, that is the innermost one. Damage
+ * in the inner heap is found from its addresses only; damage in the outer
+ * heap is found from the outer's addresses (the rest of the block too) and
+ * not from the inner's; the bytes just past the inner region are the
+ * outer's. */
+static void test_check_addr_nested(void **state)
+{
+    (void)state;
+    uint8_t *buf = rtm_caps_malloc(8192, RTM_CAP_INTERNAL | RTM_CAP_8BIT);
+    uint8_t *q = rtm_caps_malloc(64, RTM_CAP_INTERNAL | RTM_CAP_8BIT);
+    assert_non_null(buf);
+    assert_non_null(q);
+    const rtm_caps_region_t *outer = rtm_caps_region_of(buf);
+    assert_ptr_equal(rtm_caps_region_of(q), outer);
+    rtm_caps_region_config_t c = region_cfg("INNER", RTM_CAP_USER(6), 0, 0);
+    rtm_caps_region_t *inner = NULL;
+    assert_int_equal(rtm_caps_add_region(buf, 4096, &c, &inner), RTM_CAPS_OK);
+    uint8_t *p = rtm_caps_malloc(100, RTM_CAP_USER(6));
+    assert_non_null(p);
+    assert_ptr_equal(rtm_caps_region_of(p), inner);
+    assert_ptr_equal(rtm_caps_region_of(buf + 4095), inner);
+    assert_ptr_equal(rtm_caps_region_of(buf + 4096), outer);
+
+    rtm_caps_check_report_t rep;
+    assert_true(rtm_caps_check_addr(p, false, &rep));
+    assert_null(rep.region);
+
+    /* The inner heap's header of p overwritten. */
+    uint8_t saved[4];
+    memcpy(saved, p - 4, 4);
+    memset(p - 4, 0xff, 4);
+    assert_false(rtm_caps_check_addr(p, false, &rep));
+    assert_ptr_equal(rep.region, inner);
+    assert_non_null(rep.heap.problem);
+    assert_false(rtm_caps_check_addr(buf + 4095, false, &rep));
+    assert_ptr_equal(rep.region, inner);
+    assert_true(rtm_caps_check_addr(buf + 4096, false, &rep));
+    assert_true(rtm_caps_check_addr(q, false, &rep));
+    memcpy(p - 4, saved, 4);
+
+    /* The outer heap's header of q overwritten. */
+    memcpy(saved, q - 4, 4);
+    memset(q - 4, 0xff, 4);
+    assert_true(rtm_caps_check_addr(p, false, &rep));
+    assert_false(rtm_caps_check_addr(q, false, &rep));
+    assert_ptr_equal(rep.region, outer);
+    assert_false(rtm_caps_check_addr(buf + 5000, false, &rep));
+    assert_ptr_equal(rep.region, outer);
+    memcpy(q - 4, saved, 4);
+
+    assert_true(rtm_caps_check_all(false, NULL));
+    rtm_caps_free(p);
+    rtm_caps_free(q);
+}
+
 /* ------------------------------------------------------------------ */
 
 #define ESP32_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup_esp32, teardown_caps)
@@ -2087,6 +2144,7 @@ int main(void)
         ESP32_TEST(test_add_region_to_preset),
         ESP32_TEST(test_threads),
         ESP32_TEST(test_min_free_monitor_under_load),
+        ESP32_TEST(test_check_addr_nested),
         BARE_TEST(test_init_arguments),
         BARE_TEST(test_no_registry),
         BARE_TEST(test_add_region_checks),
