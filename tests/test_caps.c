@@ -2116,6 +2116,89 @@ static void test_init_preset_hostile(void **state)
     rec_clear();
 }
 
+/* The real STM32H743, RP2040 and ESP32-S3 tables made hostile: each table
+ * twice over, a row nested in another (not in a live block), a row with
+ * RTM_CAP_INVALID, and a bad cache line in cfg are refused with no
+ * registry left; a second init of the preset while it is active is
+ * refused and leaves the first one working; cfg's cache line wins over the
+ * preset's. */
+static void test_real_presets_hostile(void **state)
+{
+    (void)state;
+    typedef rtm_caps_err_t (*init_fn)(const rtm_caps_config_t *);
+    static const struct {
+        const rtm_caps_preset_t *preset;
+        init_fn init;
+    } real[] = {
+        {&rtm_preset_stm32h743, rtm_preset_stm32h743_init},
+        {&rtm_preset_rp2040, rtm_preset_rp2040_init},
+        {&rtm_preset_esp32s3, rtm_preset_esp32s3_init},
+    };
+    enum { MAX_ROWS = 16 };
+    static rtm_caps_region_t slots[2 * MAX_ROWS];
+    static rtm_caps_region_desc_t rows[2 * MAX_ROWS];
+    for (size_t k = 0; k < TS_ARRAY_LEN(real); k++) {
+        const rtm_caps_preset_t *pr = real[k].preset;
+        ts_context("%s", pr->name);
+        size_t n = pr->region_count;
+        assert_true(n >= 2 && n <= MAX_ROWS);
+        rtm_caps_config_t cfg = hooked_config();
+
+        memcpy(rows, pr->regions, n * sizeof rows[0]);
+        memcpy(rows + n, pr->regions, n * sizeof rows[0]);
+        rtm_caps_preset_t twice = *pr;
+        twice.regions = rows;
+        twice.region_count = 2 * n;
+        assert_int_equal(rtm_caps_init_preset(&g_reg, slots, 2 * MAX_ROWS, &twice, &cfg),
+                         RTM_CAPS_ERR_OVERLAP);
+        assert_int_equal(rtm_caps_region_count(), 0);
+        assert_null(rtm_caps_malloc(16, RTM_CAP_8BIT));
+
+        /* The last row again, 64 bytes into its own range. */
+        memcpy(rows, pr->regions, n * sizeof rows[0]);
+        rows[n] = rows[n - 1u];
+        rows[n].name = "NESTED";
+        rows[n].start = (uint8_t *)rows[n - 1u].start + 64;
+        rtm_caps_preset_t nested = *pr;
+        nested.regions = rows;
+        nested.region_count = n + 1u;
+        assert_int_equal(rtm_caps_init_preset(&g_reg, slots, 2 * MAX_ROWS, &nested, &cfg),
+                         RTM_CAPS_ERR_OVERLAP);
+        assert_int_equal(rtm_caps_region_count(), 0);
+
+        memcpy(rows, pr->regions, n * sizeof rows[0]);
+        rows[n - 1u].caps[1] |= RTM_CAP_INVALID;
+        rtm_caps_preset_t invalid = *pr;
+        invalid.regions = rows;
+        assert_int_equal(rtm_caps_init_preset(&g_reg, slots, 2 * MAX_ROWS, &invalid, &cfg),
+                         RTM_CAPS_ERR_NO_CAPS);
+        assert_int_equal(rtm_caps_region_count(), 0);
+
+        rtm_caps_config_t odd = cfg;
+        odd.cache_line = 48;
+        assert_int_equal(real[k].init(&odd), RTM_CAPS_ERR_ARG);
+        assert_int_equal(rtm_caps_region_count(), 0);
+
+        /* Twice: the second is refused, the first keeps working. */
+        rtm_caps_config_t wide = cfg;
+        wide.cache_line = 256;
+        assert_int_equal(real[k].init(&wide), RTM_CAPS_OK);
+        void *a = rtm_caps_malloc(100, RTM_CAP_8BIT);
+        assert_non_null(a);
+        assert_int_equal(real[k].init(&cfg), RTM_CAPS_ERR_ACTIVE);
+        assert_int_equal(rtm_caps_region_count(), n);
+        uint8_t *line = rtm_caps_malloc(10, RTM_CAP_8BIT | RTM_CAP_CACHE_ALIGNED);
+        assert_non_null(line);
+        assert_true(((uintptr_t)line & 255u) == 0);
+        rtm_caps_free(line);
+        rtm_caps_free(a);
+        assert_true(rtm_caps_check_all(true, NULL));
+        rtm_caps_deinit();
+        rec_clear();
+    }
+    ts_context(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2156,6 +2239,7 @@ int main(void)
         BARE_TEST(test_preset_stm32h743),
         BARE_TEST(test_preset_stm32h743_malloc_order),
         BARE_TEST(test_preset_rp2040),
+        BARE_TEST(test_real_presets_hostile),
         BARE_TEST(test_preset_generic),
         BARE_TEST(test_preset_no_lock_and_strategy),
         BARE_TEST(test_print_summary_hostile_names),
