@@ -509,6 +509,29 @@ static void test_fill_patterns(void **state)
         assert_int_equal(a[k], RTM_FILL_FRESH);
     }
     assert_check(p);
+
+    /* 10-byte blocks at alignment 8 span 16: the whole span is the
+     * block's, the padding after byte 10 included. A double free leaves
+     * the block as the first free left it. */
+    p = open_pool(10, 4, 8, 0);
+    size_t span = rtm_pool_block_size(p);
+    assert_int_equal(span, 16);
+    uint8_t *b = rtm_pool_alloc(p);
+    for (size_t k = 0; k < span; k++) {
+        assert_int_equal(b[k], RTM_FILL_FRESH);
+    }
+    memset(b, 0x5A, span);
+    rtm_pool_free(p, b);
+    for (size_t k = 4; k < span; k++) {
+        assert_int_equal(b[k], RTM_FILL_FREED);
+    }
+    b[8] = 0x11;
+    rtm_pool_free(p, b);
+    assert_int_equal(g_rec.misuse_calls, 1);
+    assert_int_equal(b[8], 0x11);
+    b[8] = RTM_FILL_FREED;
+    g_rec.misuse_calls = 0;
+    assert_check(p);
 }
 #endif
 
@@ -1853,6 +1876,31 @@ static void test_set_dynamic(void **state)
 
 #define T(fn) cmocka_unit_test_teardown(fn, teardown)
 
+#if RTM_POOL_FILL && defined(RTM_PORT_POSIX)
+/* pool.h (RTM_POOL_FILL): a block a free hands straight to a waiting task
+ * is handed out too: the waiter sees RTM_FILL_FRESH, never the data of the
+ * task that freed it. */
+static void test_fill_handoff_to_waiter(void **state)
+{
+    (void)state;
+    rtm_pool_t *p = open_pool(48, 1, 0, 0);
+    uint8_t *a = rtm_pool_alloc(p);
+    waiter_arg_t arg = {p, 5000, NULL, 0};
+    size_t t = start_waiter(&arg);
+    await_waiting(p, 1);
+    memset(a, 0x5A, 48);
+    rtm_pool_free(p, a);
+    join_waiter(t);
+    assert_ptr_equal(arg.result, a);
+    for (size_t k = 0; k < 48; k++) {
+        assert_int_equal(a[k], RTM_FILL_FRESH);
+    }
+    rtm_pool_free(p, a);
+    assert_check(p);
+    assert_true(rtm_pool_deinit(p));
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1889,6 +1937,9 @@ int main(void)
         T(test_wait_stress),
         T(test_wait_timeout_races),
         T(test_free_races_free),
+#if RTM_POOL_FILL
+        T(test_fill_handoff_to_waiter),
+#endif
 #else
         T(test_wait_never_blocks_here),
 #endif
