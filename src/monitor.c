@@ -111,24 +111,46 @@ bool rtm_monitor_watch_caps(rtm_monitor_t *mon, rtm_monitor_mem_t *w, rtm_caps_t
     return add_mem(mon, w, NULL, caps, name, limits, history, history_len);
 }
 
+static bool heap_watched(rtm_monitor_t *mon, const rtm_heap_t *heap)
+{
+    rtm_port_lock(&mon->lock);
+    bool found = false;
+    for (const rtm_monitor_mem_t *m = mon->mems; m != NULL && !found; m = m->next) {
+        found = m->heap == heap;
+    }
+    rtm_port_unlock(&mon->lock);
+    return found;
+}
+
 size_t rtm_monitor_watch_regions(rtm_monitor_t *mon, rtm_monitor_mem_t *w, size_t count,
                                  const rtm_monitor_limits_t *limits,
                                  rtm_monitor_sample_t *history, size_t history_len)
 {
-    if (w == NULL) {
+    if (w == NULL || !rtm_monitor_valid(mon)) {
         return 0;
     }
+    /* A second call (more regions registered since, or a larger array)
+     * must neither watch a region twice, which doubled its alerts and
+     * advice, nor stop at the first entry of w the first call used. */
     size_t regions = rtm_caps_region_count();
     size_t watched = 0;
-    for (size_t i = 0; i < regions && watched < count; i++) {
+    size_t slot = 0;
+    for (size_t i = 0; i < regions && slot < count; i++) {
         const rtm_caps_region_t *r = rtm_caps_region_at(i);
-        rtm_monitor_sample_t *ring = history != NULL ? history + watched * history_len : NULL;
-        if (rtm_monitor_watch_heap(mon, &w[watched], rtm_caps_region_heap(r),
-                                   rtm_caps_region_name(r), limits, ring,
-                                   ring != NULL ? history_len : 0)) {
-            w[watched].external = (rtm_caps_region_all_caps(r) & RTM_CAP_SPIRAM) != 0;
-            w[watched].fixed = true;
-            watched++;
+        rtm_heap_t *heap = rtm_caps_region_heap(r);
+        if (heap_watched(mon, heap)) {
+            continue;
+        }
+        for (; slot < count; slot++) {
+            rtm_monitor_sample_t *ring = history != NULL ? history + slot * history_len : NULL;
+            if (rtm_monitor_watch_heap(mon, &w[slot], heap, rtm_caps_region_name(r), limits, ring,
+                                       ring != NULL ? history_len : 0)) {
+                w[slot].external = (rtm_caps_region_all_caps(r) & RTM_CAP_SPIRAM) != 0;
+                w[slot].fixed = true;
+                watched++;
+                slot++;
+                break;
+            }
         }
     }
     return watched;
@@ -442,7 +464,9 @@ static void sample_pool(rtm_monitor_t *mon, rtm_monitor_pool_t *w, pending_alert
     st->peak_used = info.peak_used;
     st->failed_count = info.failed_count;
     st->wait_count = info.wait_count;
-    size_t clear_free = info.capacity * h / 100u;
+    /* Rounded up: h% of 10 blocks at 15% is 1.5, so 2 must be free (1 would
+     * clear a pool's alert with no band at all). */
+    uint64_t clear_free = ((uint64_t)info.capacity * h + 99u) / 100u;
     step_alert(pa, &st->alerts, RTM_ALERT_POOL_EXHAUSTED, info.free == 0 || new_failures,
                !new_failures && info.free > 0 && info.free >= clear_free, st->name,
                (int64_t)info.used, (int64_t)info.capacity);
@@ -652,6 +676,11 @@ void rtm_monitor_caps_observer(const void *ptr, size_t size, rtm_caps_t caps,
     (void)ptr;
     if (!rtm_monitor_valid(mon) || size < RTM_MONITOR_LARGE_BYTES ||
         (caps & (RTM_CAP_DMA | RTM_CAP_INTERNAL | RTM_CAP_EXEC)) != 0) {
+        return;
+    }
+    /* The region's own caps say where it landed: a PSRAM region watched
+     * with rtm_monitor_watch_heap has no external flag unless set by hand. */
+    if ((rtm_caps_region_all_caps(region) & RTM_CAP_SPIRAM) != 0) {
         return;
     }
     rtm_heap_t *heap = rtm_caps_region_heap(region);

@@ -63,7 +63,10 @@ static void rules_for_memory(const rtm_monitor_t *mon, const rtm_monitor_mem_t *
         rec_add(sink, RTM_REC_GROW_MEMORY, st->name, total, st->min_free_bytes, peak_used,
                 advised > total ? advised : total + total / 10u, w->fixed ? 1u : 0u);
     } else if (!w->fixed && mon->samples >= SHRINK_MIN_SAMPLES &&
-               (uint64_t)st->min_free_bytes * 100u > (uint64_t)total * SHRINK_ABOVE_PERCENT) {
+               (uint64_t)st->min_free_bytes * 100u > (uint64_t)total * SHRINK_ABOVE_PERCENT &&
+               advised < total) {
+        /* A margin over 100% can put peak + margin past the size even for
+         * a memory more than half unused: that is no shrink. */
         rec_add(sink, RTM_REC_SHRINK_MEMORY, st->name, total, st->min_free_bytes, peak_used,
                 advised, 0);
     }
@@ -151,13 +154,14 @@ typedef struct text_buf {
     size_t need;
 } text_buf_t;
 
-/* Control bytes (a name is the application's) become '?': the sentence
- * is one line of a log. */
+/* Control bytes (a name is the application's), DEL among them, become
+ * '?': the sentence is one line of a log. */
 static void text_put(text_buf_t *t, const char *s)
 {
     for (; *s != '\0'; s++) {
         if (t->need + 1u < t->len) {
-            t->buf[t->need] = (unsigned char)*s < 0x20u ? '?' : *s;
+            unsigned char c = (unsigned char)*s;
+            t->buf[t->need] = c < 0x20u || c == 0x7fu ? '?' : *s;
             t->buf[t->need + 1u] = '\0';
         }
         t->need++;

@@ -259,7 +259,11 @@ static void account_free(rtm_task_stats_t *s, uint32_t i)
     rtm_task_usage_t *u = bucket(s, b.owner);
     u->cur_bytes -= b.size;
     u->cur_blocks--;
-    u->frees++;
+    /* The deleted bucket keeps counts only with KEEP_DELETED: its allocs
+     * are 0 without it, and frees of 0 allocations would be noise. */
+    if (u != &s->deleted || (s->flags & RTM_TASK_STATS_KEEP_DELETED) != 0) {
+        u->frees++;
+    }
     heap_sub(s, b.heap, b.size, 1);
 }
 

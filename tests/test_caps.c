@@ -26,6 +26,8 @@
 
 #if defined(RTM_PORT_POSIX)
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #endif
 
 #define KIB 1024u
@@ -1762,6 +1764,150 @@ static void test_threads(void **state)
 #endif
 }
 
+
+#if defined(RTM_PORT_POSIX)
+typedef struct churn {
+    atomic_bool stop;
+    atomic_uint steps;
+} churn_t;
+
+static void *churn_main(void *arg)
+{
+    churn_t *c = arg;
+    ts_rng_t rng;
+    ts_rng_seed(&rng, 77u);
+    void *live[8] = {0};
+    while (!atomic_load(&c->stop)) {
+        size_t k = ts_rng_range(&rng, 0, 7);
+        if (live[k] != NULL) {
+            rtm_caps_free(live[k]);
+            live[k] = NULL;
+        } else {
+            live[k] = rtm_caps_malloc(ts_rng_range(&rng, 1, 3000), RTM_CAP_8BIT);
+        }
+        atomic_fetch_add(&c->steps, 1u);
+    }
+    for (size_t k = 0; k < 8; k++) {
+        rtm_caps_free(live[k]);
+    }
+    return NULL;
+}
+#endif
+
+/* caps.h: the local minimum under load, started and stopped many times
+ * (twice in a row refused): inside a window the reported minimum never
+ * rises; after stop it is the lifetime minimum again, never above any
+ * minimum seen in a window nor above the lifetime minimum before, so no
+ * window loses an earlier dip. */
+static void test_min_free_monitor_under_load(void **state)
+{
+    (void)state;
+#if defined(RTM_PORT_POSIX)
+    rtm_caps_set_alloc_failed_hook(NULL, NULL);
+    void *dip = rtm_caps_malloc(16 * KIB, RTM_CAP_8BIT);
+    assert_non_null(dip);
+    rtm_caps_free(dip);
+    size_t lifetime = rtm_caps_min_free_size(RTM_CAP_INVALID);
+    churn_t c;
+    atomic_init(&c.stop, false);
+    atomic_init(&c.steps, 0u);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, churn_main, &c), 0);
+    /* Failures are noted, not asserted, until the worker is joined: a
+     * failing assert would leave it allocating through the next tests. */
+    unsigned bad_cycle = 0;
+    for (unsigned cycle = 1; cycle <= 300u && bad_cycle == 0; cycle++) {
+        /* Every window overlaps some of the worker's steps. */
+        unsigned before = atomic_load(&c.steps);
+        bool ok = rtm_caps_min_free_monitor_start() && !rtm_caps_min_free_monitor_start();
+        size_t seen = rtm_caps_min_free_size(RTM_CAP_INVALID);
+        for (unsigned r = 0; r < 20u; r++) {
+            size_t m = rtm_caps_min_free_size(RTM_CAP_INVALID);
+            ok = ok && m <= seen;
+            seen = m;
+        }
+        while (atomic_load(&c.steps) < before + 4u) {
+            sched_yield();
+        }
+        ok = ok && rtm_caps_min_free_monitor_stop() && !rtm_caps_min_free_monitor_stop();
+        size_t after = rtm_caps_min_free_size(RTM_CAP_INVALID);
+        ok = ok && after <= seen && after <= lifetime;
+        lifetime = after;
+        bad_cycle = ok ? 0 : cycle;
+    }
+    atomic_store(&c.stop, true);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    rtm_caps_min_free_monitor_stop();
+    assert_int_equal(bad_cycle, 0);
+    /* The first dip, 16 KiB below the rest, is still the lifetime's. */
+    rtm_caps_info_t info;
+    assert_true(rtm_caps_get_info(RTM_CAP_INVALID, &info));
+    assert_int_equal(info.min_free_bytes, lifetime);
+    assert_true(lifetime + 16 * KIB <= info.free_bytes);
+    assert_true(rtm_caps_check_all(true, NULL));
+    expect_no_hooks();
+#else
+    skip();
+#endif
+}
+
+
+/* caps.h: rtm_caps_check_addr checks "the one region containing addr": with
+ * a region nested in a block of another, that is the innermost one. Damage
+ * in the inner heap is found from its addresses only; damage in the outer
+ * heap is found from the outer's addresses (the rest of the block too) and
+ * not from the inner's; the bytes just past the inner region are the
+ * outer's. */
+static void test_check_addr_nested(void **state)
+{
+    (void)state;
+    uint8_t *buf = rtm_caps_malloc(8192, RTM_CAP_INTERNAL | RTM_CAP_8BIT);
+    uint8_t *q = rtm_caps_malloc(64, RTM_CAP_INTERNAL | RTM_CAP_8BIT);
+    assert_non_null(buf);
+    assert_non_null(q);
+    const rtm_caps_region_t *outer = rtm_caps_region_of(buf);
+    assert_ptr_equal(rtm_caps_region_of(q), outer);
+    rtm_caps_region_config_t c = region_cfg("INNER", RTM_CAP_USER(6), 0, 0);
+    rtm_caps_region_t *inner = NULL;
+    assert_int_equal(rtm_caps_add_region(buf, 4096, &c, &inner), RTM_CAPS_OK);
+    uint8_t *p = rtm_caps_malloc(100, RTM_CAP_USER(6));
+    assert_non_null(p);
+    assert_ptr_equal(rtm_caps_region_of(p), inner);
+    assert_ptr_equal(rtm_caps_region_of(buf + 4095), inner);
+    assert_ptr_equal(rtm_caps_region_of(buf + 4096), outer);
+
+    rtm_caps_check_report_t rep;
+    assert_true(rtm_caps_check_addr(p, false, &rep));
+    assert_null(rep.region);
+
+    /* The inner heap's header of p overwritten. */
+    uint8_t saved[4];
+    memcpy(saved, p - 4, 4);
+    memset(p - 4, 0xff, 4);
+    assert_false(rtm_caps_check_addr(p, false, &rep));
+    assert_ptr_equal(rep.region, inner);
+    assert_non_null(rep.heap.problem);
+    assert_false(rtm_caps_check_addr(buf + 4095, false, &rep));
+    assert_ptr_equal(rep.region, inner);
+    assert_true(rtm_caps_check_addr(buf + 4096, false, &rep));
+    assert_true(rtm_caps_check_addr(q, false, &rep));
+    memcpy(p - 4, saved, 4);
+
+    /* The outer heap's header of q overwritten. */
+    memcpy(saved, q - 4, 4);
+    memset(q - 4, 0xff, 4);
+    assert_true(rtm_caps_check_addr(p, false, &rep));
+    assert_false(rtm_caps_check_addr(q, false, &rep));
+    assert_ptr_equal(rep.region, outer);
+    assert_false(rtm_caps_check_addr(buf + 5000, false, &rep));
+    assert_ptr_equal(rep.region, outer);
+    memcpy(q - 4, saved, 4);
+
+    assert_true(rtm_caps_check_all(false, NULL));
+    rtm_caps_free(p);
+    rtm_caps_free(q);
+}
+
 /* ------------------------------------------------------------------ */
 
 #define ESP32_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup_esp32, teardown_caps)
@@ -1970,6 +2116,89 @@ static void test_init_preset_hostile(void **state)
     rec_clear();
 }
 
+/* The real STM32H743, RP2040 and ESP32-S3 tables made hostile: each table
+ * twice over, a row nested in another (not in a live block), a row with
+ * RTM_CAP_INVALID, and a bad cache line in cfg are refused with no
+ * registry left; a second init of the preset while it is active is
+ * refused and leaves the first one working; cfg's cache line wins over the
+ * preset's. */
+static void test_real_presets_hostile(void **state)
+{
+    (void)state;
+    typedef rtm_caps_err_t (*init_fn)(const rtm_caps_config_t *);
+    static const struct {
+        const rtm_caps_preset_t *preset;
+        init_fn init;
+    } real[] = {
+        {&rtm_preset_stm32h743, rtm_preset_stm32h743_init},
+        {&rtm_preset_rp2040, rtm_preset_rp2040_init},
+        {&rtm_preset_esp32s3, rtm_preset_esp32s3_init},
+    };
+    enum { MAX_ROWS = 16 };
+    static rtm_caps_region_t slots[2 * MAX_ROWS];
+    static rtm_caps_region_desc_t rows[2 * MAX_ROWS];
+    for (size_t k = 0; k < TS_ARRAY_LEN(real); k++) {
+        const rtm_caps_preset_t *pr = real[k].preset;
+        ts_context("%s", pr->name);
+        size_t n = pr->region_count;
+        assert_true(n >= 2 && n <= MAX_ROWS);
+        rtm_caps_config_t cfg = hooked_config();
+
+        memcpy(rows, pr->regions, n * sizeof rows[0]);
+        memcpy(rows + n, pr->regions, n * sizeof rows[0]);
+        rtm_caps_preset_t twice = *pr;
+        twice.regions = rows;
+        twice.region_count = 2 * n;
+        assert_int_equal(rtm_caps_init_preset(&g_reg, slots, 2 * MAX_ROWS, &twice, &cfg),
+                         RTM_CAPS_ERR_OVERLAP);
+        assert_int_equal(rtm_caps_region_count(), 0);
+        assert_null(rtm_caps_malloc(16, RTM_CAP_8BIT));
+
+        /* The last row again, 64 bytes into its own range. */
+        memcpy(rows, pr->regions, n * sizeof rows[0]);
+        rows[n] = rows[n - 1u];
+        rows[n].name = "NESTED";
+        rows[n].start = (uint8_t *)rows[n - 1u].start + 64;
+        rtm_caps_preset_t nested = *pr;
+        nested.regions = rows;
+        nested.region_count = n + 1u;
+        assert_int_equal(rtm_caps_init_preset(&g_reg, slots, 2 * MAX_ROWS, &nested, &cfg),
+                         RTM_CAPS_ERR_OVERLAP);
+        assert_int_equal(rtm_caps_region_count(), 0);
+
+        memcpy(rows, pr->regions, n * sizeof rows[0]);
+        rows[n - 1u].caps[1] |= RTM_CAP_INVALID;
+        rtm_caps_preset_t invalid = *pr;
+        invalid.regions = rows;
+        assert_int_equal(rtm_caps_init_preset(&g_reg, slots, 2 * MAX_ROWS, &invalid, &cfg),
+                         RTM_CAPS_ERR_NO_CAPS);
+        assert_int_equal(rtm_caps_region_count(), 0);
+
+        rtm_caps_config_t odd = cfg;
+        odd.cache_line = 48;
+        assert_int_equal(real[k].init(&odd), RTM_CAPS_ERR_ARG);
+        assert_int_equal(rtm_caps_region_count(), 0);
+
+        /* Twice: the second is refused, the first keeps working. */
+        rtm_caps_config_t wide = cfg;
+        wide.cache_line = 256;
+        assert_int_equal(real[k].init(&wide), RTM_CAPS_OK);
+        void *a = rtm_caps_malloc(100, RTM_CAP_8BIT);
+        assert_non_null(a);
+        assert_int_equal(real[k].init(&cfg), RTM_CAPS_ERR_ACTIVE);
+        assert_int_equal(rtm_caps_region_count(), n);
+        uint8_t *line = rtm_caps_malloc(10, RTM_CAP_8BIT | RTM_CAP_CACHE_ALIGNED);
+        assert_non_null(line);
+        assert_true(((uintptr_t)line & 255u) == 0);
+        rtm_caps_free(line);
+        rtm_caps_free(a);
+        assert_true(rtm_caps_check_all(true, NULL));
+        rtm_caps_deinit();
+        rec_clear();
+    }
+    ts_context(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1997,6 +2226,8 @@ int main(void)
         ESP32_TEST(test_walk_under_damage),
         ESP32_TEST(test_add_region_to_preset),
         ESP32_TEST(test_threads),
+        ESP32_TEST(test_min_free_monitor_under_load),
+        ESP32_TEST(test_check_addr_nested),
         BARE_TEST(test_init_arguments),
         BARE_TEST(test_no_registry),
         BARE_TEST(test_add_region_checks),
@@ -2008,6 +2239,7 @@ int main(void)
         BARE_TEST(test_preset_stm32h743),
         BARE_TEST(test_preset_stm32h743_malloc_order),
         BARE_TEST(test_preset_rp2040),
+        BARE_TEST(test_real_presets_hostile),
         BARE_TEST(test_preset_generic),
         BARE_TEST(test_preset_no_lock_and_strategy),
         BARE_TEST(test_print_summary_hostile_names),

@@ -1573,7 +1573,7 @@ static void test_recommendation_text_bounds(void **state)
         for (int fixed = 0; fixed < 2; fixed++) {
             rtm_recommendation_t rec;
             rec.kind = (rtm_rec_kind_t)kind;
-            rec.source = "we\x01ird\n\"name\"";
+            rec.source = "we\x01ird\n\"name\"\x7f";
             for (int i = 0; i < 5; i++) {
                 rec.v[i] = UINT64_MAX - (uint64_t)i;
             }
@@ -1581,9 +1581,10 @@ static void test_recommendation_text_bounds(void **state)
             size_t need = rtm_recommendation_text(&rec, full, sizeof full);
             assert_true(need > 0 && need < sizeof full);
             assert_int_equal(strlen(full), need);
-            assert_memory_equal(full, "we?ird?\"name\": ", 15);
+            /* DEL is a control byte too (as in caps' summary). */
+            assert_memory_equal(full, "we?ird?\"name\"?: ", 16);
             for (size_t i = 0; i < need; i++) {
-                assert_true((unsigned char)full[i] >= 0x20);
+                assert_true((unsigned char)full[i] >= 0x20 && (unsigned char)full[i] != 0x7f);
             }
             if (kind < RTM_REC_KIND_COUNT) {
                 assert_non_null(strstr(full, "1844674407370955161"));
@@ -1695,6 +1696,219 @@ static void test_trend_long_window(void **state)
     rtm_monitor_deinit(&mon);
 }
 
+/* docs/monitoring.md: pool_exhausted clears with at least max(1, h% of
+ * capacity) blocks free. 15% of 10 blocks is 1.5: one free block is not
+ * enough (it was: the band rounded down to 1). */
+static void test_pool_hysteresis_rounds_up(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    cfg.hysteresis_percent = 15;
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    static _Alignas(16) uint8_t storage[4096];
+    static rtm_pool_t pool;
+    rtm_pool_config_t pc = {0};
+    pc.name = "p10";
+    pc.block_size = 16;
+    pc.count = 10;
+    assert_non_null(rtm_pool_init(&pool, storage, sizeof storage, &pc));
+    rtm_monitor_pool_t w;
+    assert_true(rtm_monitor_watch_pool(&mon, &w, &pool));
+    void *b[10];
+    for (int i = 0; i < 10; i++) {
+        b[i] = rtm_pool_alloc(&pool);
+        assert_non_null(b[i]);
+    }
+    rtm_monitor_sample(&mon);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_POOL_EXHAUSTED, true), 1);
+    rtm_pool_free(&pool, b[9]);
+    rtm_monitor_sample(&mon);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_POOL_EXHAUSTED, false), 0);
+    rtm_pool_free(&pool, b[8]);
+    rtm_monitor_sample(&mon);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_POOL_EXHAUSTED, false), 1);
+
+    /* h = 0: the max(1, ...) floor, one free block clears it. */
+    for (int i = 8; i < 10; i++) {
+        b[i] = rtm_pool_alloc(&pool);
+    }
+    rtm_monitor_deinit(&mon);
+    cfg.hysteresis_percent = 0;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    assert_true(rtm_monitor_watch_pool(&mon, &w, &pool));
+    rtm_monitor_sample(&mon);
+    rtm_pool_free(&pool, b[9]);
+    rtm_monitor_sample(&mon);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_POOL_EXHAUSTED, true), 2);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_POOL_EXHAUSTED, false), 2);
+    for (int i = 0; i < 9; i++) {
+        rtm_pool_free(&pool, b[i]);
+    }
+    rtm_monitor_deinit(&mon);
+}
+
+static size_t count_mems_named(rtm_monitor_t *mon, rtm_monitor_mem_t *w, size_t n,
+                               const char *name)
+{
+    size_t found = 0;
+    for (size_t i = 0; i < n; i++) {
+        rtm_monitor_mem_status_t st;
+        if (rtm_monitor_mem_status(mon, &w[i], &st) && st.name != NULL &&
+            strcmp(st.name, name) == 0) {
+            found++;
+        }
+    }
+    return found;
+}
+
+/* monitor.h: rtm_monitor_watch_regions called again (a larger array, a
+ * second array, regions added since) watches each region once, in the
+ * entries of w not yet watched. The old code stopped at the first entry
+ * already watched (0 new) and watched every region again from a second
+ * array (its alerts and advice twice). */
+static void test_watch_regions_twice(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    static rtm_caps_registry_t reg;
+    static rtm_caps_region_t slots[3];
+    assert_int_equal(rtm_caps_init(&reg, slots, 3, NULL), RTM_CAPS_OK);
+    rtm_caps_region_config_t a = {0};
+    a.name = "A";
+    a.caps[0] = RTM_CAP_INTERNAL | RTM_CAP_8BIT | RTM_CAP_DEFAULT;
+    rtm_caps_region_config_t b = a;
+    b.name = "B";
+    rtm_caps_region_config_t c = {0};
+    c.name = "C";
+    c.caps[0] = RTM_CAP_SPIRAM | RTM_CAP_8BIT;
+    static _Alignas(16) uint8_t ra[8192], rb[8192], rc[8192];
+    assert_int_equal(rtm_caps_add_region(ra, sizeof ra, &a, NULL), RTM_CAPS_OK);
+    assert_int_equal(rtm_caps_add_region(rb, sizeof rb, &b, NULL), RTM_CAPS_OK);
+    static rtm_monitor_mem_t w[3], w2[3];
+    static rtm_monitor_sample_t hist[3 * 4];
+    assert_int_equal(rtm_monitor_watch_regions(&mon, w, 1, NULL, hist, 4), 1);
+    assert_int_equal(rtm_monitor_watch_regions(&mon, w, 3, NULL, hist, 4), 1);
+    assert_int_equal(rtm_monitor_watch_regions(&mon, w, 3, NULL, hist, 4), 0);
+    assert_int_equal(rtm_monitor_watch_regions(&mon, w2, 3, NULL, NULL, 0), 0);
+    assert_int_equal(rtm_caps_add_region(rc, sizeof rc, &c, NULL), RTM_CAPS_OK);
+    assert_int_equal(rtm_monitor_watch_regions(&mon, w2, 3, NULL, NULL, 0), 1);
+    assert_int_equal(rtm_monitor_watch_regions(&mon, w, 3, NULL, hist, 4), 0);
+    assert_int_equal(count_mems_named(&mon, w, 3, "A"), 1);
+    assert_int_equal(count_mems_named(&mon, w, 3, "B"), 1);
+    assert_int_equal(count_mems_named(&mon, w2, 3, "C"), 1);
+    assert_int_equal(count_mems_named(&mon, w, 3, "C") + count_mems_named(&mon, w2, 3, "A") +
+                         count_mems_named(&mon, w2, 3, "B"),
+                     0);
+    /* Entry i's ring is hist[i * 4]: a sample lands in w[1]'s own ring. */
+    rtm_monitor_sample(&mon);
+    assert_true(hist[4].free_bytes > 0 && hist[4].free_bytes <= sizeof rb);
+    assert_true(hist[0].free_bytes > 0 && hist[0].free_bytes <= sizeof ra);
+    /* C is PSRAM: external, so a region grown short there is no PSRAM room. */
+    assert_true(w2[0].external);
+    assert_false(w[0].external);
+    assert_int_equal(rtm_monitor_watch_regions(NULL, w, 3, NULL, NULL, 0), 0);
+    rtm_caps_deinit();
+    rtm_monitor_deinit(&mon);
+}
+
+/* monitor.h: shrink_memory advises a smaller size. With a margin of up to
+ * 255% a heap used 40% at its peak got "it could shrink to" more than its
+ * size; the rule stays silent when peak + margin is not below the size,
+ * and still fires once the margin fits. */
+static void test_shrink_never_advises_growth(void **state)
+{
+    (void)state;
+    for (int pass = 0; pass < 2; pass++) {
+        alert_log_t log = {0};
+        rtm_monitor_config_t cfg = test_config(&log);
+        cfg.stack_margin_percent = pass == 0 ? 255u : 20u;
+        rtm_monitor_t mon;
+        assert_non_null(rtm_monitor_init(&mon, &cfg));
+        rtm_heap_t *h = make_heap(32 * 1024);
+        rtm_monitor_mem_t w;
+        assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", NULL, NULL, 0));
+        void *blocks[128];
+        size_t nb = 0;
+        fill_below(h, 32 * 1024 * 60 / 100, blocks, &nb, 128, 256);
+        for (int i = 0; i < 10; i++) {
+            rtm_monitor_sample(&mon);
+        }
+        rtm_recommendation_t rec[8];
+        size_t nr = rtm_monitor_recommend(&mon, rec, 8);
+        size_t k = find_rec(rec, nr, RTM_REC_SHRINK_MEMORY);
+        if (pass == 0) {
+            assert_int_equal(k, SIZE_MAX);
+        } else {
+            assert_true(k != SIZE_MAX);
+            assert_true(rec[k].v[3] < rec[k].v[0]);
+            assert_int_equal(rec[k].v[3], rec[k].v[2] + rec[k].v[2] / 5);
+        }
+        while (nb > 0) {
+            rtm_free(h, blocks[--nb]);
+        }
+        rtm_monitor_deinit(&mon);
+    }
+}
+
+/* monitor.h: the caps observer counts large non-DMA allocations that
+ * "landed in internal memory". A PSRAM region watched with
+ * rtm_monitor_watch_heap (external not set by hand) counted its own
+ * PSRAM blocks as internal ones; and requests for EXEC, DMA or INTERNAL,
+ * or under RTM_MONITOR_LARGE_BYTES, are never counted. */
+static void test_caps_observer_counts_internal_only(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    static rtm_caps_registry_t reg;
+    static rtm_caps_region_t slots[2];
+    assert_int_equal(rtm_caps_init(&reg, slots, 2, NULL), RTM_CAPS_OK);
+    rtm_caps_region_config_t internal = {0};
+    internal.name = "DRAM";
+    internal.caps[0] = RTM_CAP_INTERNAL | RTM_CAP_DMA | RTM_CAP_8BIT | RTM_CAP_32BIT |
+                       RTM_CAP_EXEC | RTM_CAP_DEFAULT;
+    rtm_caps_region_config_t psram = {0};
+    psram.name = "PSRAM";
+    psram.caps[0] = RTM_CAP_SPIRAM | RTM_CAP_8BIT | RTM_CAP_32BIT;
+    assert_int_equal(rtm_caps_add_region(g_internal, sizeof g_internal, &internal, NULL),
+                     RTM_CAPS_OK);
+    assert_int_equal(rtm_caps_add_region(g_psram, sizeof g_psram, &psram, NULL), RTM_CAPS_OK);
+    rtm_monitor_mem_t wd, wp;
+    assert_true(rtm_monitor_watch_heap(&mon, &wd, rtm_caps_region_heap(rtm_caps_region_at(0)),
+                                       "DRAM", NULL, NULL, 0));
+    assert_true(rtm_monitor_watch_heap(&mon, &wp, rtm_caps_region_heap(rtm_caps_region_at(1)),
+                                       "PSRAM", NULL, NULL, 0));
+    rtm_caps_set_observer(rtm_monitor_caps_observer, &mon);
+    void *p[6];
+    p[0] = rtm_caps_malloc(RTM_MONITOR_LARGE_BYTES, RTM_CAP_SPIRAM);
+    p[1] = rtm_caps_malloc(RTM_MONITOR_LARGE_BYTES, RTM_CAP_8BIT | RTM_CAP_DEFAULT);
+    p[2] = rtm_caps_malloc(RTM_MONITOR_LARGE_BYTES, RTM_CAP_EXEC);
+    p[3] = rtm_caps_malloc(RTM_MONITOR_LARGE_BYTES, RTM_CAP_INTERNAL);
+    p[4] = rtm_caps_malloc(RTM_MONITOR_LARGE_BYTES, RTM_CAP_DMA);
+    p[5] = rtm_caps_malloc(RTM_MONITOR_LARGE_BYTES - 1u, RTM_CAP_8BIT);
+    for (int i = 0; i < 6; i++) {
+        assert_non_null(p[i]);
+    }
+    assert_string_equal(rtm_caps_region_name(rtm_caps_region_of(p[0])), "PSRAM");
+    assert_string_equal(rtm_caps_region_name(rtm_caps_region_of(p[1])), "DRAM");
+    assert_int_equal(wp.large_no_dma_count, 0);
+    assert_int_equal(wd.large_no_dma_count, 1);
+    assert_int_equal(wd.large_no_dma_bytes, RTM_MONITOR_LARGE_BYTES);
+    for (int i = 0; i < 6; i++) {
+        rtm_caps_free(p[i]);
+    }
+    rtm_caps_set_observer(NULL, NULL);
+    rtm_caps_deinit();
+    rtm_monitor_deinit(&mon);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1723,6 +1937,10 @@ int main(void)
         cmocka_unit_test(test_recommendation_text_bounds),
         cmocka_unit_test(test_alerts_dropped_per_tick),
         cmocka_unit_test(test_trend_long_window),
+        cmocka_unit_test(test_pool_hysteresis_rounds_up),
+        cmocka_unit_test(test_watch_regions_twice),
+        cmocka_unit_test(test_shrink_never_advises_growth),
+        cmocka_unit_test(test_caps_observer_counts_internal_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -509,6 +509,29 @@ static void test_fill_patterns(void **state)
         assert_int_equal(a[k], RTM_FILL_FRESH);
     }
     assert_check(p);
+
+    /* 10-byte blocks at alignment 8 span 16: the whole span is the
+     * block's, the padding after byte 10 included. A double free leaves
+     * the block as the first free left it. */
+    p = open_pool(10, 4, 8, 0);
+    size_t span = rtm_pool_block_size(p);
+    assert_int_equal(span, 16);
+    uint8_t *b = rtm_pool_alloc(p);
+    for (size_t k = 0; k < span; k++) {
+        assert_int_equal(b[k], RTM_FILL_FRESH);
+    }
+    memset(b, 0x5A, span);
+    rtm_pool_free(p, b);
+    for (size_t k = 4; k < span; k++) {
+        assert_int_equal(b[k], RTM_FILL_FREED);
+    }
+    b[8] = 0x11;
+    rtm_pool_free(p, b);
+    assert_int_equal(g_rec.misuse_calls, 1);
+    assert_int_equal(b[8], 0x11);
+    b[8] = RTM_FILL_FREED;
+    g_rec.misuse_calls = 0;
+    assert_check(p);
 }
 #endif
 
@@ -1474,6 +1497,147 @@ static void test_wait_never_blocks_here(void **state)
 
 #endif
 
+#if RTM_PORT_LOCK_ISR_SAFE
+/* A simulated interrupt controller for the none port's hooks: enter masks
+ * and returns the old mask; an exit that unmasks delivers the pending
+ * "interrupt", which runs the ISR at once, exactly where a real one
+ * pending during the critical section would. */
+typedef struct isr_sim {
+    bool masked;
+    bool in_isr;
+    unsigned enters;
+    unsigned isr_runs;
+    unsigned hook_masked; /* hooks that ran with interrupts masked */
+    unsigned isr_failed;  /* failed-allocation hooks run inside the ISR */
+    unsigned misuses;
+    rtm_pool_t *pool;
+    uint8_t *stash[4];
+    unsigned tick;
+} isr_sim_t;
+
+static isr_sim_t g_sim;
+
+static void isr_body(void)
+{
+    /* Alternately takes a block and gives one back, tagging its own. */
+    unsigned k = g_sim.tick++ % 4u;
+    if (g_sim.stash[k] == NULL) {
+        g_sim.stash[k] = rtm_pool_alloc(g_sim.pool);
+        if (g_sim.stash[k] != NULL) {
+            g_sim.stash[k][0] = 0xA0;
+        }
+    } else {
+        if (g_sim.stash[k][0] != 0xA0) {
+            g_sim.hook_masked += 1000u; /* a task wrote over the ISR's block */
+        }
+        rtm_pool_free(g_sim.pool, g_sim.stash[k]);
+        g_sim.stash[k] = NULL;
+    }
+}
+
+static uint32_t sim_enter(void)
+{
+    bool old = g_sim.masked;
+    g_sim.masked = true;
+    g_sim.enters++;
+    return old ? 1u : 0u;
+}
+
+static void sim_exit(uint32_t state)
+{
+    g_sim.masked = state != 0;
+    if (!g_sim.masked && !g_sim.in_isr && g_sim.pool != NULL) {
+        g_sim.in_isr = true;
+        g_sim.isr_runs++;
+        isr_body();
+        g_sim.in_isr = false;
+    }
+}
+
+static void sim_misuse(rtm_pool_t *pool, rtm_misuse_t kind, const void *address, void *ctx)
+{
+    (void)pool;
+    (void)kind;
+    (void)address;
+    (void)ctx;
+    g_sim.misuses++;
+    g_sim.hook_masked += g_sim.masked ? 1u : 0u;
+}
+
+static void sim_failed(rtm_pool_t *pool, rtm_fail_reason_t reason, void *ctx)
+{
+    (void)pool;
+    (void)reason;
+    (void)ctx;
+    g_sim.hook_masked += g_sim.masked ? 1u : 0u;
+    g_sim.isr_failed += g_sim.in_isr ? 1u : 0u;
+}
+
+/* pool.h: with RTM_PORT_LOCK_ISR_SAFE (the none port with masking hooks)
+ * rtm_pool_alloc and rtm_pool_free may be called from an ISR, whose hooks
+ * run there too, and hooks run after the lock is released. An ISR fires at
+ * every unmask of the task's calls: each call masks, leaves interrupts as
+ * it found them, never hands a block to both, and the counts add up. */
+static void test_isr_alloc_free_simulated(void **state)
+{
+    (void)state;
+    memset(&g_sim, 0, sizeof g_sim);
+    rtm_port_none_set_hooks(sim_enter, sim_exit, NULL, NULL);
+    rtm_pool_config_t cfg = cfg_of(24, 8, 0, 0);
+    cfg.on_misuse = sim_misuse;
+    cfg.on_alloc_failed = sim_failed;
+    static rtm_pool_t ctl;
+    rtm_pool_t *p = rtm_pool_init(&ctl, g_storage, sizeof g_storage, &cfg);
+    assert_non_null(p);
+    g_sim.pool = p;
+    uint8_t *mine[8] = {0};
+    unsigned seed = 12345u;
+    for (unsigned step = 0; step < 4000u; step++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned k = (seed >> 16) % 8u;
+        unsigned before = g_sim.enters;
+        if (mine[k] == NULL) {
+            mine[k] = rtm_pool_alloc(p);
+            if (mine[k] != NULL) {
+                assert_int_not_equal(mine[k][0], 0xA0);
+                memset(mine[k], 0x11, 24);
+            }
+        } else {
+            assert_int_equal(mine[k][0], 0x11);
+            rtm_pool_free(p, mine[k]);
+            if ((seed >> 8) % 16u == 0) {
+                /* An interior pointer: the misuse hook. (Not a double
+                 * free: the ISR may have the block again by now.) */
+                rtm_pool_free(p, mine[k] + 1);
+            }
+            mine[k] = NULL;
+        }
+        assert_true(g_sim.enters > before);
+        assert_false(g_sim.masked);
+    }
+    g_sim.pool = NULL;
+    assert_true(g_sim.isr_runs > 1000u);
+    assert_int_equal(g_sim.hook_masked, 0);
+    assert_true(g_sim.isr_failed > 0);
+    assert_true(g_sim.misuses > 0);
+    for (size_t k = 0; k < 8; k++) {
+        if (mine[k] != NULL) {
+            rtm_pool_free(p, mine[k]);
+        }
+    }
+    for (size_t k = 0; k < 4; k++) {
+        if (g_sim.stash[k] != NULL) {
+            rtm_pool_free(p, g_sim.stash[k]);
+        }
+    }
+    rtm_pool_info_t info;
+    assert_true(rtm_pool_info(p, &info));
+    assert_int_equal(info.used, 0);
+    assert_true(rtm_pool_check(p, NULL));
+    rtm_port_none_set_hooks(NULL, NULL, NULL, NULL);
+}
+#endif
+
 /* ------------------------------------------------------------------ */
 /* Size-class sets                                                     */
 
@@ -1853,6 +2017,31 @@ static void test_set_dynamic(void **state)
 
 #define T(fn) cmocka_unit_test_teardown(fn, teardown)
 
+#if RTM_POOL_FILL && defined(RTM_PORT_POSIX)
+/* pool.h (RTM_POOL_FILL): a block a free hands straight to a waiting task
+ * is handed out too: the waiter sees RTM_FILL_FRESH, never the data of the
+ * task that freed it. */
+static void test_fill_handoff_to_waiter(void **state)
+{
+    (void)state;
+    rtm_pool_t *p = open_pool(48, 1, 0, 0);
+    uint8_t *a = rtm_pool_alloc(p);
+    waiter_arg_t arg = {p, 5000, NULL, 0};
+    size_t t = start_waiter(&arg);
+    await_waiting(p, 1);
+    memset(a, 0x5A, 48);
+    rtm_pool_free(p, a);
+    join_waiter(t);
+    assert_ptr_equal(arg.result, a);
+    for (size_t k = 0; k < 48; k++) {
+        assert_int_equal(a[k], RTM_FILL_FRESH);
+    }
+    rtm_pool_free(p, a);
+    assert_check(p);
+    assert_true(rtm_pool_deinit(p));
+}
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1889,8 +2078,14 @@ int main(void)
         T(test_wait_stress),
         T(test_wait_timeout_races),
         T(test_free_races_free),
+#if RTM_POOL_FILL
+        T(test_fill_handoff_to_waiter),
+#endif
 #else
         T(test_wait_never_blocks_here),
+#endif
+#if RTM_PORT_LOCK_ISR_SAFE
+        T(test_isr_alloc_free_simulated),
 #endif
         T(test_set_picks_smallest_class),
         T(test_set_exhaustion_paths),

@@ -326,7 +326,9 @@ static void test_threads(void **state)
     rtm_heap_deinit(h);
 }
 
-/* Without KEEP_DELETED only the live blocks move. */
+/* Without KEEP_DELETED only the live blocks move: the bucket's allocs and
+ * frees stay 0, also after its blocks are freed (frees made after the
+ * deletion were counted, so the bucket showed 1 free of 0 allocations). */
 static void test_deleted_without_keep(void **state)
 {
     (void)state;
@@ -351,7 +353,12 @@ static void test_deleted_without_keep(void **state)
     rtm_free(h, c);
     assert_true(rtm_task_stats_totals(s, &t));
     assert_int_equal(t.deleted.cur_bytes, 0);
+    assert_int_equal(t.deleted.cur_blocks, 0);
+    assert_int_equal(t.deleted.peak_bytes, 20);
+    assert_int_equal(t.deleted.allocs, 0);
+    assert_int_equal(t.deleted.frees, 0);
     assert_int_equal(me(s).cur_bytes, 0);
+    assert_int_equal(me(s).frees, 1);
     rtm_heap_set_observer(h, NULL, NULL);
     rtm_task_stats_deinit(s);
     rtm_heap_deinit(h);

@@ -527,7 +527,9 @@ void rtm_caps_reset_min_free(rtm_caps_t caps);
  * start makes every region's minimum free, as every query above reports
  * it, the lowest free bytes since this call; stop makes it the lifetime
  * minimum again (the lower of the minimum before start and the one since).
- * Regions added meanwhile start with their free bytes. start: false if no
+ * Regions added meanwhile start with their free bytes. Under load, a dip
+ * that begins and ends while start visits a region (between reading its
+ * mark and resetting it) is seen by neither minimum. start: false if no
  * registry or monitoring is already on; stop: false if it is not on.
  * O(regions), each region's lock in turn. */
 bool rtm_caps_min_free_monitor_start(void);

@@ -280,11 +280,14 @@ bool rtm_monitor_watch_caps(rtm_monitor_t *mon, rtm_monitor_mem_t *w, rtm_caps_t
                             const char *name, const rtm_monitor_limits_t *limits,
                             rtm_monitor_sample_t *history, size_t history_len);
 
-/* Watches every region of the capability registry: w[i] for region i, with
- * limits (may be NULL) for all and history rings of history_len entries cut
- * from history (count * history_len entries; may be NULL). Returns how
- * many regions are watched (at most count; 0 for a NULL w or no
- * registry). O(regions x watches). */
+/* Watches every region of the capability registry, in registry order, in
+ * the entries of w[0..count) not yet watched, with limits (may be NULL) for
+ * all; entry i's history ring is history[i * history_len] onwards
+ * (history holds count * history_len entries; may be NULL). A region
+ * whose heap some watch already has is skipped, so calling it twice (or
+ * again after more regions were added) watches each region once. Returns
+ * how many regions it newly watches (at most count; 0 for a NULL mon or w,
+ * or no registry). O(regions x watches). */
 size_t rtm_monitor_watch_regions(rtm_monitor_t *mon, rtm_monitor_mem_t *w, size_t count,
                                  const rtm_monitor_limits_t *limits,
                                  rtm_monitor_sample_t *history, size_t history_len);
@@ -330,7 +333,8 @@ void rtm_monitor_heap_observer(const rtm_heap_event_t *event, void *ctx);
 
 /* Capability observer (rtm_caps_set_observer, ctx = the monitor): counts
  * allocations of at least RTM_MONITOR_LARGE_BYTES (config.h) that asked for
- * neither DMA nor internal memory and landed in internal memory. */
+ * neither DMA, EXEC nor internal memory and landed in internal memory (a
+ * region without RTM_CAP_SPIRAM), in the watches of that region's heap. */
 void rtm_monitor_caps_observer(const void *ptr, size_t size, rtm_caps_t caps,
                                const rtm_caps_region_t *region, void *ctx);
 
@@ -360,7 +364,8 @@ typedef enum rtm_rec_kind {
                                 v[4] 1 for a capability region (fixed size: the advice is
                                 to use less of it by v[3] - v[0] bytes) */
     RTM_REC_SHRINK_MEMORY,   /* minimum-ever free over half the size after 10 samples, for
-                                memories whose size the application chooses (not regions):
+                                memories whose size the application chooses (not regions),
+                                when peak used + stack_margin_percent is below the size:
                                 v[0] size, v[1] min free, v[2] peak used, v[3] advised size */
     RTM_REC_POOL_FOR_SIZE,   /* one size is >= 30% of >= 100 allocations:
                                 v[0] block size, v[1] its allocations, v[2] all allocations,

@@ -110,7 +110,8 @@ typedef struct rtm_task_stats_totals {
     uint32_t unknown_frees;  /* frees of blocks not in the table */
     uint32_t heap_overflow;  /* events of heaps beyond RTM_TASK_STATS_MAX_HEAPS */
     rtm_task_usage_t deleted; /* live blocks of deleted tasks (and, with KEEP_DELETED,
-                                 their counts) */
+                                 their counts, frees after the deletion included;
+                                 without it allocs and frees stay 0) */
     rtm_task_usage_t other;   /* tasks that found the table full */
 } rtm_task_stats_totals_t;
 
