@@ -446,6 +446,42 @@ static void test_tables_and_rings_are_bounded(void **state)
     assert_string_equal(g_m->recs[RTM_TOP_RECS_MAX - 1u].text, "advice 19");
 }
 
+/* Sizes near 2^64 (a damaged line, a hostile source) give the percentages
+ * and bar cells of their true ratio: part * scale must not wrap. */
+static void test_shares_near_2_pow_64(void **state)
+{
+    (void)state;
+    feed("{\"rtmem\":1,\"type\":\"mem\",\"ms\":1,\"seq\":1,\"name\":\"HUGE\",\"kind\":\"heap\","
+         "\"total\":18446744073709551615,\"free\":0,\"min_free\":0,"
+         "\"largest\":9223372036854775807,\"used_blocks\":1,\"free_blocks\":0,"
+         "\"failed\":0,\"frag_pm\":0,\"alerts\":0}");
+    const rtm_top_region_t *r = rtm_top_find_region(g_m, "HUGE");
+    assert_non_null(r);
+    assert_true(r->last.total == UINT64_MAX);
+    assert_true(r->last.largest == UINT64_MAX / 2u);
+    assert_int_equal(rtm_top_scale(r->last.total - r->last.free, r->last.total, 100u), 100);
+    assert_int_equal(rtm_top_scale(r->last.largest, r->last.total, 100u), 50);
+    assert_int_equal(rtm_top_scale(r->last.largest, r->last.total, 1000u), 500);
+    assert_int_equal(rtm_top_scale(UINT64_MAX - 1u, UINT64_MAX, 40u), 40);
+    assert_int_equal(rtm_top_scale(UINT64_MAX / 4u, UINT64_MAX, 4000u), 1000);
+    assert_int_equal(rtm_top_scale(UINT64_MAX, UINT64_MAX / 3u, 7u), 7); /* part > whole */
+    assert_int_equal(rtm_top_scale(1u, UINT64_MAX, 100u), 0);
+    assert_int_equal(rtm_top_scale(5u, 0u, 100u), 0);
+    assert_int_equal(rtm_top_scale(5u, 10u, 0u), 0);
+    /* below the limit it is exact, rounded to nearest */
+    assert_int_equal(rtm_top_scale(1u, 3u, 100u), 33);
+    assert_int_equal(rtm_top_scale(2u, 3u, 100u), 67);
+    assert_int_equal(rtm_top_scale(1u, 200u, 1u), 0);
+    assert_int_equal(rtm_top_scale(1u, 2u, 1u), 1);
+    for (unsigned scale = 1u; scale <= 4000u; scale = scale * 3u + 1u) {
+        for (uint64_t whole = UINT64_MAX; whole > (1u << 20); whole /= 7u) {
+            assert_true(rtm_top_scale(whole, whole, scale) == scale);
+            assert_true(rtm_top_scale(whole / 2u, whole, scale) <= scale / 2u + 1u);
+            assert_true(rtm_top_scale(whole / 2u, whole, scale) + 1u >= scale / 2u);
+        }
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* Sources                                                              */
 
@@ -664,6 +700,7 @@ int main(void)
                                         teardown_model),
         cmocka_unit_test_setup_teardown(test_tables_and_rings_are_bounded, setup_model,
                                         teardown_model),
+        cmocka_unit_test_setup_teardown(test_shares_near_2_pow_64, setup_model, teardown_model),
         cmocka_unit_test(test_baud_rates),
         cmocka_unit_test(test_file_is_followed),
         cmocka_unit_test(test_pipe_ends),

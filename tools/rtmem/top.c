@@ -184,24 +184,12 @@ static void fmt_bytes(char *out, size_t cap, uint64_t b)
 
 static unsigned pct(uint64_t part, uint64_t whole)
 {
-    if (whole == 0) {
-        return 0;
-    }
-    if (part > whole) {
-        part = whole;
-    }
-    return (unsigned)((part * 100u + whole / 2u) / whole);
+    return rtm_top_scale(part, whole, 100u);
 }
 
 static int cells(uint64_t part, uint64_t whole, int width)
 {
-    if (whole == 0 || width <= 0) {
-        return 0;
-    }
-    if (part > whole) {
-        part = whole;
-    }
-    return (int)((part * (uint64_t)width + whole / 2u) / whole);
+    return width > 0 ? (int)rtm_top_scale(part, whole, (unsigned)width) : 0;
 }
 
 /* Draws "[" bar "]" at (y, x), width cells inside: `a` cells of glyph_a,

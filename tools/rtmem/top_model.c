@@ -407,3 +407,25 @@ void rtm_top_feed_line(void *model, const char *text, size_t len, rtm_top_line_f
     }
     m->counts.telemetry++;
 }
+
+unsigned rtm_top_scale(uint64_t part, uint64_t whole, unsigned scale)
+{
+    if (whole == 0u || scale == 0u) {
+        return 0u;
+    }
+    if (part > whole) {
+        part = whole;
+    }
+    /* part * scale + whole / 2 must not wrap: keep whole below
+     * UINT64_MAX / (scale + 1); the low bits so dropped are far below one
+     * unit of any scale a screen uses. */
+    uint64_t limit = UINT64_MAX / ((uint64_t)scale + 1u);
+    while (whole > limit) {
+        whole >>= 1;
+        part >>= 1;
+    }
+    if (whole == 0u) {
+        return 0u;
+    }
+    return (unsigned)((part * scale + whole / 2u) / whole);
+}

@@ -168,4 +168,11 @@ const rtm_top_task_t *rtm_top_find_task(const rtm_top_model_t *m, const char *na
 const rtm_top_alert_t *rtm_top_find_alert(const rtm_top_model_t *m, const char *alert,
                                           const char *source);
 
+/* part / whole in units of `scale` (a percentage with 100, a bar's cells
+ * with its width), rounded to nearest; part above whole counts as whole,
+ * whole 0 gives 0. Exact while whole * scale fits in 64 bits; past that
+ * (sizes near 2^64 from damaged or hostile telemetry) both are shifted right
+ * first, so it never wraps and never exceeds scale. O(1). */
+unsigned rtm_top_scale(uint64_t part, uint64_t whole, unsigned scale);
+
 #endif
