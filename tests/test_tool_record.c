@@ -417,7 +417,31 @@ static void test_record_usage(void **state)
     char path[256];
     snprintf(path, sizeof path, "/tmp/rtmem_record_%ld.bad", (long)getpid());
     setenv("RTMEM_PRELOAD", RTMEM_TEST_PRELOAD, 1);
-    assert_int_equal(run_record("-o", path, "--", "/nonexistent/program", NULL), 2);
+    /* A PROGRAM that cannot run is refused before FILE is touched: an
+     * earlier trace survives a typo. */
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("# rtmem-trace 1\na 1 8 t=0 task=T1 caller=0x1\n", f);
+    fclose(f);
+    char not_exec[300];
+    snprintf(not_exec, sizeof not_exec, "%s.notexec", path);
+    f = fopen(not_exec, "w");
+    assert_non_null(f);
+    fputs("#!/bin/sh\nexit 0\n", f);
+    fclose(f);
+    const char *const cannot[] = {"/nonexistent/program", "rtmem-no-such-program-on-path", "/tmp",
+                                  not_exec, ""};
+    for (size_t k = 0; k < sizeof cannot / sizeof cannot[0]; k++) {
+        assert_int_equal(run_record("-o", path, "--", cannot[k], NULL), 2);
+        char kept[128] = "";
+        f = fopen(path, "r");
+        assert_non_null(f);
+        size_t got = fread(kept, 1, sizeof kept - 1u, f);
+        kept[got] = '\0';
+        fclose(f);
+        assert_string_equal(kept, "# rtmem-trace 1\na 1 8 t=0 task=T1 caller=0x1\n");
+    }
+    remove(not_exec);
     setenv("RTMEM_PRELOAD", "/nonexistent/librtmem_preload.so", 1);
     assert_int_equal(run_record("-o", path, "--", RTMEM_TEST_RECORD_PROG, NULL), 2);
     remove(path);
