@@ -482,6 +482,40 @@ static void test_shares_near_2_pow_64(void **state)
     }
 }
 
+/* Every size fits the 7 columns the screen gives it, whole: a cut
+ * "17179869184.0G" read as "1717986". */
+static void test_sizes_fit_seven_columns(void **state)
+{
+    (void)state;
+    char out[32];
+    static const struct {
+        uint64_t b;
+        const char *text;
+    } cases[] = {
+        {0u, "0B"},
+        {1023u, "1023B"},
+        {1024u, "1.0K"},
+        {31744u, "31.0K"},
+        {4194304u, "4.0M"},
+        {1536ull << 20, "1.5G"},
+        {1023ull << 30, "1023.0G"},
+        {1ull << 40, "1.0T"},
+        {5ull << 50, "5.0P"},
+        {1ull << 60, "1.0E"},
+        {UINT64_MAX, "16.0E"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rtm_top_fmt_bytes(out, sizeof out, cases[i].b);
+        assert_string_equal(out, cases[i].text);
+    }
+    for (uint64_t b = UINT64_MAX; b > 0u; b /= 3u) {
+        rtm_top_fmt_bytes(out, sizeof out, b);
+        assert_true(strlen(out) <= 7u);
+        rtm_top_fmt_bytes(out, sizeof out, b - 1u);
+        assert_true(strlen(out) <= 7u);
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* Sources                                                              */
 
@@ -701,6 +735,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_tables_and_rings_are_bounded, setup_model,
                                         teardown_model),
         cmocka_unit_test_setup_teardown(test_shares_near_2_pow_64, setup_model, teardown_model),
+        cmocka_unit_test(test_sizes_fit_seven_columns),
         cmocka_unit_test(test_baud_rates),
         cmocka_unit_test(test_file_is_followed),
         cmocka_unit_test(test_pipe_ends),

@@ -171,15 +171,7 @@ static void fill(int y, int x, int n, attr_t attr)
 
 static void fmt_bytes(char *out, size_t cap, uint64_t b)
 {
-    if (b < 1024u) {
-        snprintf(out, cap, "%" PRIu64 "B", b);
-    } else if (b < 1024u * 1024u) {
-        snprintf(out, cap, "%.1fK", (double)b / 1024.0);
-    } else if (b < 1024ull * 1024u * 1024u) {
-        snprintf(out, cap, "%.1fM", (double)b / (1024.0 * 1024.0));
-    } else {
-        snprintf(out, cap, "%.1fG", (double)b / (1024.0 * 1024.0 * 1024.0));
-    }
+    rtm_top_fmt_bytes(out, cap, b);
 }
 
 static unsigned pct(uint64_t part, uint64_t whole)
@@ -271,7 +263,9 @@ static int draw_memory(const view_t *v, const rtm_top_model_t *m, int y, int row
     int W = COLS;
     /* name kind size [used] now peak [free] largest frag trend */
     int fixed = nw + 55;
-    int room = W - fixed;
+    /* Bars wider than this say nothing more; capped, the header row fits
+     * its buffer on any terminal (1000 columns cut its labels off). */
+    int room = W - fixed > 300 ? 300 : W - fixed;
     bool wide = room >= 18;
     int ub = wide ? room * 2 / 3 : W - (nw + 24);
     int lb = wide ? room - ub : 0;

@@ -429,3 +429,19 @@ unsigned rtm_top_scale(uint64_t part, uint64_t whole, unsigned scale)
     }
     return (unsigned)((part * scale + whole / 2u) / whole);
 }
+
+void rtm_top_fmt_bytes(char *out, size_t cap, uint64_t b)
+{
+    static const char units[] = "KMGTPE";
+    if (b < 1024u) {
+        snprintf(out, cap, "%uB", (unsigned)b);
+        return;
+    }
+    double v = (double)b / 1024.0;
+    size_t u = 0;
+    while (v >= 1024.0 && u + 1u < sizeof units - 1u) {
+        v /= 1024.0;
+        u++;
+    }
+    snprintf(out, cap, "%.1f%c", v, units[u]);
+}

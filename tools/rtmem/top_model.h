@@ -175,4 +175,8 @@ const rtm_top_alert_t *rtm_top_find_alert(const rtm_top_model_t *m, const char *
  * first, so it never wraps and never exceeds scale. O(1). */
 unsigned rtm_top_scale(uint64_t part, uint64_t whole, unsigned scale);
 
+/* b bytes in at most 7 characters: "1023B", "31.0K", "4.0M", "1.5G", then
+ * T, P and E (2^64 - 1 is "16.0E"), so the columns never cut a number. */
+void rtm_top_fmt_bytes(char *out, size_t cap, uint64_t b);
+
 #endif
