@@ -482,8 +482,8 @@ static void test_shares_near_2_pow_64(void **state)
     }
 }
 
-/* Every size fits the 7 columns the screen gives it, whole: a cut
- * "17179869184.0G" read as "1717986". */
+/* Every size fits the 7 columns the screen gives it, and every pool count
+ * its 4, whole: a cut "17179869184.0G" read as "1717986". */
 static void test_sizes_fit_seven_columns(void **state)
 {
     (void)state;
@@ -513,6 +513,29 @@ static void test_sizes_fit_seven_columns(void **state)
         assert_true(strlen(out) <= 7u);
         rtm_top_fmt_bytes(out, sizeof out, b - 1u);
         assert_true(strlen(out) <= 7u);
+    }
+    /* pool counts: 4 columns */
+    static const struct {
+        uint64_t n;
+        const char *text;
+    } counts[] = {
+        {0u, "0"},          {9999u, "9999"},     {10000u, "10k"},      {999499u, "999k"},
+        {999500u, "1.0M"},  {9949999u, "9.9M"},  {9950000u, "10M"},    {12345678u, "12M"},
+        {UINT64_MAX, "18E"},
+    };
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        rtm_top_fmt_count(out, sizeof out, counts[i].n);
+        assert_string_equal(out, counts[i].text);
+    }
+    for (uint64_t n = UINT64_MAX; n > 0u; n /= 3u) {
+        rtm_top_fmt_count(out, sizeof out, n);
+        assert_true(strlen(out) <= 4u);
+        rtm_top_fmt_count(out, sizeof out, n - 1u);
+        assert_true(strlen(out) <= 4u);
+    }
+    for (uint64_t n = 9990u; n < 2000000u; n += 7u) {
+        rtm_top_fmt_count(out, sizeof out, n);
+        assert_true(strlen(out) <= 4u);
     }
 }
 

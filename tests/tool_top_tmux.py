@@ -6,7 +6,7 @@ own server (120x40), feeds it telemetry, reads the screen with capture-pane
 and sends keys. Cases:
   file     a file that grows while top runs: regions, numbers, tasks, pools,
            alerts raised and cleared, log lines; resized down to a tiny
-           window and back; a region of 2^64 - 1 bytes on 1000 columns,
+           window and back; a region and a pool of 2^64 - 1 on 1000 columns,
            then 1x1 and back; q quits with exit 0
   garbage  through standard input (-): escape sequences, NUL, invalid UTF-8,
            an overlong line, a telemetry line cut by a reset; shown escaped
@@ -326,6 +326,7 @@ def case_file(tmp):
     u64max = 2**64 - 1
     with open(path, "a") as f:
         f.write(mem(4000, "HUGE", u64max, 0, 0, u64max // 2))
+        f.write(pool(4000, "BIGPOOL", u64max, u64max, u64max, u64max, u64max))
     tmux("resize-window", "-t", "t", "-x", "1000", "-y", "40")
 
     def huge(s):
@@ -337,6 +338,7 @@ def case_file(tmp):
         need_row(s, "HUGE", " 16.0E ")
         need_row(s, "HUGE", " 8.0E ")
         need_row(s, "HUGE", "100%")
+        need_row(s, "BIGPOOL", " 18E/18E   18E   18E   18E ")
         return True
     wait_for("a 2^64 - 1 region on 1000 columns", huge)
     tmux("resize-window", "-t", "t", "-x", "1", "-y", "1")

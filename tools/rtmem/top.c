@@ -468,15 +468,20 @@ static int draw_pools(const view_t *v, const rtm_top_model_t *m, int y, int x, i
                 v->full, at, v->peak, pair(v, PAIR_PEAK), v->empty, pair(v, PAIR_DIM));
             cx += pb + 3;
         }
+        char used[8], capacity[8], peak[8], failed[8], waits[8];
         fmt_bytes(blk, sizeof blk, p->block);
-        snprintf(h, sizeof h, "%4" PRIu64 "/%-4" PRIu64 " %4" PRIu64, p->used, p->capacity,
-                 p->peak);
+        rtm_top_fmt_count(used, sizeof used, p->used);
+        rtm_top_fmt_count(capacity, sizeof capacity, p->capacity);
+        rtm_top_fmt_count(peak, sizeof peak, p->peak);
+        rtm_top_fmt_count(failed, sizeof failed, p->failed);
+        rtm_top_fmt_count(waits, sizeof waits, p->waits);
+        snprintf(h, sizeof h, "%4s/%-4s %4s", used, capacity, peak);
         put(v, row, cx, width - (cx - x), at | A_BOLD, h);
         cx += 14;
-        snprintf(h, sizeof h, " %5" PRIu64, p->failed);
+        snprintf(h, sizeof h, " %5s", failed);
         put(v, row, cx, width - (cx - x), p->failed > 0 ? pair(v, PAIR_BAD) : A_NORMAL, h);
         cx += 6;
-        snprintf(h, sizeof h, " %5" PRIu64 " %6s", p->waits, blk);
+        snprintf(h, sizeof h, " %5s %6s", waits, blk);
         put(v, row, cx, width - (cx - x), p->waits > 0 ? pair(v, PAIR_WARN) : A_NORMAL, h);
     }
     return used_rows;

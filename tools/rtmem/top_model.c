@@ -445,3 +445,24 @@ void rtm_top_fmt_bytes(char *out, size_t cap, uint64_t b)
     }
     snprintf(out, cap, "%.1f%c", v, units[u]);
 }
+
+void rtm_top_fmt_count(char *out, size_t cap, uint64_t n)
+{
+    static const char units[] = "kMGTPE";
+    if (n < 10000u) {
+        snprintf(out, cap, "%u", (unsigned)n);
+        return;
+    }
+    double v = (double)n / 1000.0;
+    size_t u = 0;
+    /* 999.5 and up would print as "1000": go to the next unit first */
+    while (v >= 999.5 && u + 1u < sizeof units - 1u) {
+        v /= 1000.0;
+        u++;
+    }
+    if (v < 9.95) {
+        snprintf(out, cap, "%.1f%c", v, units[u]);
+    } else {
+        snprintf(out, cap, "%.0f%c", v, units[u]);
+    }
+}

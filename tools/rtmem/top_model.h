@@ -179,4 +179,8 @@ unsigned rtm_top_scale(uint64_t part, uint64_t whole, unsigned scale);
  * T, P and E (2^64 - 1 is "16.0E"), so the columns never cut a number. */
 void rtm_top_fmt_bytes(char *out, size_t cap, uint64_t b);
 
+/* A count in at most 4 characters: as it is below 10000, then in powers of
+ * 1000 ("12k", "456k", "1.2M", "45M", ... 2^64 - 1 is "18E"). */
+void rtm_top_fmt_count(char *out, size_t cap, uint64_t n);
+
 #endif
