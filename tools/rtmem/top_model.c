@@ -453,16 +453,20 @@ void rtm_top_fmt_count(char *out, size_t cap, uint64_t n)
         snprintf(out, cap, "%u", (unsigned)n);
         return;
     }
-    double v = (double)n / 1000.0;
-    size_t u = 0;
-    /* 999.5 and up would print as "1000": go to the next unit first */
-    while (v >= 999.5 && u + 1u < sizeof units - 1u) {
-        v /= 1000.0;
-        u++;
-    }
-    if (v < 9.95) {
-        snprintf(out, cap, "%.1f%c", v, units[u]);
-    } else {
-        snprintf(out, cap, "%.0f%c", v, units[u]);
+    /* Integers only: with doubles the rounding at 9.95 differed on x87 */
+    uint64_t div = 1000u;
+    for (size_t u = 0;; u++, div *= 1000u) {
+        uint64_t tenth = div / 10u;
+        uint64_t tenths = n / tenth + (n % tenth >= (tenth + 1u) / 2u ? 1u : 0u);
+        if (tenths < 100u) {
+            snprintf(out, cap, "%u.%u%c", (unsigned)(tenths / 10u), (unsigned)(tenths % 10u),
+                     units[u]);
+            return;
+        }
+        uint64_t whole = n / div + (n % div >= (div + 1u) / 2u ? 1u : 0u);
+        if (whole < 1000u || u + 2u == sizeof units) {
+            snprintf(out, cap, "%u%c", (unsigned)whole, units[u]);
+            return;
+        }
     }
 }
