@@ -283,6 +283,19 @@ static void test_record_abrupt_endings(void **state)
                 found |= (size_t)1 << (ev[i].size - 4001);
         assert_int_equal(found, 7); /* all three kept blocks */
     }
+    /* exec replaces the process without a destructor: the buffer is
+     * written before it */
+    char out[4096];
+    int rc = record_prog_as(RTMEM_TEST_RECORD_PROG, trace_path, "exec", 1, out, sizeof out);
+    print_message("exec: %s", out);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "\"recorded\":true"));
+    load_trace();
+    size_t kept = 0;
+    for (size_t i = 0; i < nev; i++)
+        if (ev[i].type == 'a' && ev[i].size >= 4001 && ev[i].size <= 4003)
+            kept++;
+    assert_int_equal(kept, 3);
     remove(trace_path);
 #endif
 }

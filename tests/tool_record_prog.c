@@ -15,6 +15,7 @@
  *                  malloc/free pairs of 999 bytes; exit status 6 if any byte
  *                  it did not write reached its file, else 0
  *   stdout         writes "program output" to stdout; exit status 0
+ *   exec           execvp("true"): replaced, no destructor runs
  */
 #define _GNU_SOURCE
 #include <malloc.h>
@@ -80,6 +81,11 @@ static int end_early(const char *how)
         *(volatile int *)sink_null = 1;
     if (strcmp(how, "dup2_over") == 0)
         return dup2_over();
+    if (strcmp(how, "exec") == 0) {
+        char *const argv[] = {(char *)"true", NULL};
+        execvp(argv[0], argv);
+        return 8;
+    }
     if (strcmp(how, "stdout") == 0) {
         fputs("program output\n", stdout); /* fails when stdout is closed: no matter */
         fflush(stdout);

@@ -20,7 +20,8 @@
  *    or reuses its number never gets trace lines in its own file; the
  *    path is opened again instead.
  *  - Exits that skip destructors also write the buffer: _exit and _Exit
- *    are wrapped, and fatal signals whose action is the default at start
+ *    are wrapped, and so are execve, execvpe, execv and execvp (not the
+ *    execl family or fexecve: glibc's execl calls its internal execve), and fatal signals whose action is the default at start
  *    (SIGSEGV, SIGABRT, SIGTERM, SIGINT...) get a handler that writes it
  *    with write(2) (async-signal-safe), restores the default action and
  *    raises the signal again, so the program still dies of it.
@@ -60,6 +61,8 @@ typedef int (*posix_memalign_fn)(void **, size_t, size_t);
 typedef void *(*aligned_alloc_fn)(size_t, size_t);
 typedef void *(*memalign_fn)(size_t, size_t);
 typedef void (*exit_fn)(int);
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*execv_fn)(const char *, char *const[]);
 
 static malloc_fn real_malloc;
 static calloc_fn real_calloc;
@@ -70,6 +73,10 @@ static aligned_alloc_fn real_aligned_alloc;
 static memalign_fn real_memalign;
 static exit_fn real_exit;
 static exit_fn real_Exit;
+static execve_fn real_execve;
+static execve_fn real_execvpe;
+static execv_fn real_execv;
+static execv_fn real_execvp;
 
 static _Thread_local int in_hook RP_TLS;
 static _Thread_local unsigned thread_no RP_TLS;
@@ -438,6 +445,10 @@ static void init(void)
         resolve(&real_memalign, sizeof real_memalign, "memalign");
         resolve(&real_exit, sizeof real_exit, "_exit");
         resolve(&real_Exit, sizeof real_Exit, "_Exit");
+        resolve(&real_execve, sizeof real_execve, "execve");
+        resolve(&real_execvpe, sizeof real_execvpe, "execvpe");
+        resolve(&real_execv, sizeof real_execv, "execv");
+        resolve(&real_execvp, sizeof real_execvp, "execvp");
         clock_gettime(CLOCK_MONOTONIC, &t0);
         const char *file = getenv("RTMEM_RECORD_FILE");
         if (file && *file && real_malloc && real_free) {
@@ -553,6 +564,55 @@ RP_EXPORT void _exit(int status)
         real_exit(status);
     for (;;)
         raise(SIGKILL); /* no libc _exit to call: still never return */
+}
+
+/* exec replaces the process without running a destructor: write the
+ * buffer first. The thread's flag is put back, since exec can fail. */
+static void flush_before_exec(void)
+{
+    int was_in_hook = in_hook;
+    flush_before_exit();
+    in_hook = was_in_hook;
+}
+
+RP_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+    flush_before_exec();
+    if (!real_execve) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return real_execve(path, argv, envp);
+}
+
+RP_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    flush_before_exec();
+    if (!real_execvpe) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return real_execvpe(file, argv, envp);
+}
+
+RP_EXPORT int execv(const char *path, char *const argv[])
+{
+    flush_before_exec();
+    if (!real_execv) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return real_execv(path, argv);
+}
+
+RP_EXPORT int execvp(const char *file, char *const argv[])
+{
+    flush_before_exec();
+    if (!real_execvp) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return real_execvp(file, argv);
 }
 
 RP_EXPORT void _Exit(int status)
