@@ -516,19 +516,24 @@ static void test_record_options_both_forms(void **state)
         ARGS("record", "--json", "-o", out, prog),
         ARGS("record", out_short, "--js", "--", prog),
     };
+    /* a PROGRAM that cannot run is refused before -o's file is touched;
+     * the message names that file, so each form's -o was taken */
+    char expected[400];
+    (void)snprintf(expected, sizeof expected,
+                   "rtmem record: cannot run /nonexistent/program: No such file or directory "
+                   "(%s left as it was)\n", out);
     for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
         (void)remove(out);
         assert_int_equal(run_cmd(rtm_cmd_record, forms[i]), 2);
-        assert_string_equal(g_err, "rtmem record: cannot run /nonexistent/program: No such file "
-                                   "or directory\n");
-        assert_int_equal(access(out, F_OK), 0); /* -o's file was created */
+        assert_string_equal(g_err, expected);
+        assert_int_not_equal(access(out, F_OK), 0);
     }
     /* options stop at PROGRAM: its own options are its own */
     assert_int_equal(run_cmd(rtm_cmd_record, ARGS("record", "-o", out, prog, "--x", "-o")), 2);
     assert_non_null(strstr(g_err, "cannot run /nonexistent/program"));
     /* "--" lets PROGRAM start with '-' */
     assert_int_equal(run_cmd(rtm_cmd_record, ARGS("record", "-o", out, "--", "--json")), 2);
-    assert_string_equal(g_err, "rtmem record: cannot run --json: No such file or directory\n");
+    assert_non_null(strstr(g_err, "rtmem record: cannot run --json: No such file or directory ("));
     assert_int_equal(run_cmd(rtm_cmd_record, ARGS("record", "-o", out, "--")), 2);
     assert_string_equal(g_err, "rtmem record: no PROGRAM given (see rtmem record --help)\n");
     assert_int_equal(run_cmd(rtm_cmd_record, ARGS("record", "-o")), 2);

@@ -283,6 +283,73 @@ static void test_record_abrupt_endings(void **state)
                 found |= (size_t)1 << (ev[i].size - 4001);
         assert_int_equal(found, 7); /* all three kept blocks */
     }
+    /* exec replaces the process without a destructor: the buffer is
+     * written before it */
+    char out[4096];
+    int rc = record_prog_as(RTMEM_TEST_RECORD_PROG, trace_path, "exec", 1, out, sizeof out);
+    print_message("exec: %s", out);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "\"recorded\":true"));
+    load_trace();
+    size_t kept = 0;
+    for (size_t i = 0; i < nev; i++)
+        if (ev[i].type == 'a' && ev[i].size >= 4001 && ev[i].size <= 4003)
+            kept++;
+    assert_int_equal(kept, 3);
+    remove(trace_path);
+#endif
+}
+
+/* A program that takes over the recorder's descriptor (closes it and opens
+ * its own file under the number, dup2 onto it: what a daemon closing
+ * every descriptor does) keeps its file clean and loses no event; a
+ * program started with stdout closed does not write into the trace. */
+static void test_record_descriptors_taken(void **state)
+{
+    (void)state;
+#ifdef RTM_TEST_ASAN
+    print_message("SKIPPED: built with AddressSanitizer (see test_record_program)\n");
+    skip();
+#else
+    snprintf(trace_path, sizeof trace_path, "/tmp/rtmem_record_fd_%ld.trace", (long)getpid());
+    setenv("RTMEM_PRELOAD", RTMEM_TEST_PRELOAD, 1);
+    char out[4096];
+    int rc = record_prog_as(RTMEM_TEST_RECORD_PROG, trace_path, "dup2_over", 1, out, sizeof out);
+    print_message("dup2_over: %s", out);
+    assert_non_null(strstr(out, "\"exit_status\":0,")); /* 6: trace lines in its file */
+    assert_int_equal(rc, 0);
+    load_trace();
+    size_t kept = 0, pairs = 0, frees = 0;
+    for (size_t i = 0; i < nev; i++) {
+        if (ev[i].type == 'a' && ev[i].size >= 4001 && ev[i].size <= 4003)
+            kept++;
+        if (ev[i].type == 'a' && ev[i].size == 999)
+            pairs++;
+        if (ev[i].type == 'f')
+            frees++;
+    }
+    assert_int_equal(kept, 3);
+    assert_int_equal(pairs, 2000);
+    assert_true(frees >= 2000u);
+
+    /* stdout closed when the program starts: the recorder's file must not
+     * take descriptor 1, or the program's output lands in the trace */
+    fflush(stdout);
+    int saved = dup(1);
+    assert_true(saved >= 0);
+    close(1);
+    rc = record_prog_as(RTMEM_TEST_RECORD_PROG, trace_path, "stdout", 0, NULL, 0);
+    fflush(stdout);
+    clearerr(stdout);
+    assert_int_equal(dup2(saved, 1), 1);
+    close(saved);
+    assert_int_equal(rc, 0);
+    load_trace(); /* fails on a line that is not an event */
+    kept = 0;
+    for (size_t i = 0; i < nev; i++)
+        if (ev[i].type == 'a' && ev[i].size >= 4001 && ev[i].size <= 4003)
+            kept++;
+    assert_int_equal(kept, 3);
     remove(trace_path);
 #endif
 }
@@ -363,7 +430,31 @@ static void test_record_usage(void **state)
     char path[256];
     snprintf(path, sizeof path, "/tmp/rtmem_record_%ld.bad", (long)getpid());
     setenv("RTMEM_PRELOAD", RTMEM_TEST_PRELOAD, 1);
-    assert_int_equal(run_record("-o", path, "--", "/nonexistent/program", NULL), 2);
+    /* A PROGRAM that cannot run is refused before FILE is touched: an
+     * earlier trace survives a typo. */
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("# rtmem-trace 1\na 1 8 t=0 task=T1 caller=0x1\n", f);
+    fclose(f);
+    char not_exec[300];
+    snprintf(not_exec, sizeof not_exec, "%s.notexec", path);
+    f = fopen(not_exec, "w");
+    assert_non_null(f);
+    fputs("#!/bin/sh\nexit 0\n", f);
+    fclose(f);
+    const char *const cannot[] = {"/nonexistent/program", "rtmem-no-such-program-on-path", "/tmp",
+                                  not_exec, ""};
+    for (size_t k = 0; k < sizeof cannot / sizeof cannot[0]; k++) {
+        assert_int_equal(run_record("-o", path, "--", cannot[k], NULL), 2);
+        char kept[128] = "";
+        f = fopen(path, "r");
+        assert_non_null(f);
+        size_t got = fread(kept, 1, sizeof kept - 1u, f);
+        kept[got] = '\0';
+        fclose(f);
+        assert_string_equal(kept, "# rtmem-trace 1\na 1 8 t=0 task=T1 caller=0x1\n");
+    }
+    remove(not_exec);
     setenv("RTMEM_PRELOAD", "/nonexistent/librtmem_preload.so", 1);
     assert_int_equal(run_record("-o", path, "--", RTMEM_TEST_RECORD_PROG, NULL), 2);
     remove(path);
@@ -375,6 +466,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_record_program),
         cmocka_unit_test(test_record_abrupt_endings),
+        cmocka_unit_test(test_record_descriptors_taken),
         cmocka_unit_test(test_record_nothing),
         cmocka_unit_test(test_record_usage),
     };

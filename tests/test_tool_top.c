@@ -446,6 +446,99 @@ static void test_tables_and_rings_are_bounded(void **state)
     assert_string_equal(g_m->recs[RTM_TOP_RECS_MAX - 1u].text, "advice 19");
 }
 
+/* Sizes near 2^64 (a damaged line, a hostile source) give the percentages
+ * and bar cells of their true ratio: part * scale must not wrap. */
+static void test_shares_near_2_pow_64(void **state)
+{
+    (void)state;
+    feed("{\"rtmem\":1,\"type\":\"mem\",\"ms\":1,\"seq\":1,\"name\":\"HUGE\",\"kind\":\"heap\","
+         "\"total\":18446744073709551615,\"free\":0,\"min_free\":0,"
+         "\"largest\":9223372036854775807,\"used_blocks\":1,\"free_blocks\":0,"
+         "\"failed\":0,\"frag_pm\":0,\"alerts\":0}");
+    const rtm_top_region_t *r = rtm_top_find_region(g_m, "HUGE");
+    assert_non_null(r);
+    assert_true(r->last.total == UINT64_MAX);
+    assert_true(r->last.largest == UINT64_MAX / 2u);
+    assert_int_equal(rtm_top_scale(r->last.total - r->last.free, r->last.total, 100u), 100);
+    assert_int_equal(rtm_top_scale(r->last.largest, r->last.total, 100u), 50);
+    assert_int_equal(rtm_top_scale(r->last.largest, r->last.total, 1000u), 500);
+    assert_int_equal(rtm_top_scale(UINT64_MAX - 1u, UINT64_MAX, 40u), 40);
+    assert_int_equal(rtm_top_scale(UINT64_MAX / 4u, UINT64_MAX, 4000u), 1000);
+    assert_int_equal(rtm_top_scale(UINT64_MAX, UINT64_MAX / 3u, 7u), 7); /* part > whole */
+    assert_int_equal(rtm_top_scale(1u, UINT64_MAX, 100u), 0);
+    assert_int_equal(rtm_top_scale(5u, 0u, 100u), 0);
+    assert_int_equal(rtm_top_scale(5u, 10u, 0u), 0);
+    /* below the limit it is exact, rounded to nearest */
+    assert_int_equal(rtm_top_scale(1u, 3u, 100u), 33);
+    assert_int_equal(rtm_top_scale(2u, 3u, 100u), 67);
+    assert_int_equal(rtm_top_scale(1u, 200u, 1u), 0);
+    assert_int_equal(rtm_top_scale(1u, 2u, 1u), 1);
+    for (unsigned scale = 1u; scale <= 4000u; scale = scale * 3u + 1u) {
+        for (uint64_t whole = UINT64_MAX; whole > (1u << 20); whole /= 7u) {
+            assert_true(rtm_top_scale(whole, whole, scale) == scale);
+            assert_true(rtm_top_scale(whole / 2u, whole, scale) <= scale / 2u + 1u);
+            assert_true(rtm_top_scale(whole / 2u, whole, scale) + 1u >= scale / 2u);
+        }
+    }
+}
+
+/* Every size fits the 7 columns the screen gives it, and every pool count
+ * its 4, whole: a cut "17179869184.0G" read as "1717986". */
+static void test_sizes_fit_seven_columns(void **state)
+{
+    (void)state;
+    char out[32];
+    static const struct {
+        uint64_t b;
+        const char *text;
+    } cases[] = {
+        {0u, "0B"},
+        {1023u, "1023B"},
+        {1024u, "1.0K"},
+        {31744u, "31.0K"},
+        {4194304u, "4.0M"},
+        {1536ull << 20, "1.5G"},
+        {1023ull << 30, "1023.0G"},
+        {1ull << 40, "1.0T"},
+        {5ull << 50, "5.0P"},
+        {1ull << 60, "1.0E"},
+        {UINT64_MAX, "16.0E"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rtm_top_fmt_bytes(out, sizeof out, cases[i].b);
+        assert_string_equal(out, cases[i].text);
+    }
+    for (uint64_t b = UINT64_MAX; b > 0u; b /= 3u) {
+        rtm_top_fmt_bytes(out, sizeof out, b);
+        assert_true(strlen(out) <= 7u);
+        rtm_top_fmt_bytes(out, sizeof out, b - 1u);
+        assert_true(strlen(out) <= 7u);
+    }
+    /* pool counts: 4 columns */
+    static const struct {
+        uint64_t n;
+        const char *text;
+    } counts[] = {
+        {0u, "0"},          {9999u, "9999"},     {10000u, "10k"},      {999499u, "999k"},
+        {999500u, "1.0M"},  {9949999u, "9.9M"},  {9950000u, "10M"},    {12345678u, "12M"},
+        {UINT64_MAX, "18E"},
+    };
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+        rtm_top_fmt_count(out, sizeof out, counts[i].n);
+        assert_string_equal(out, counts[i].text);
+    }
+    for (uint64_t n = UINT64_MAX; n > 0u; n /= 3u) {
+        rtm_top_fmt_count(out, sizeof out, n);
+        assert_true(strlen(out) <= 4u);
+        rtm_top_fmt_count(out, sizeof out, n - 1u);
+        assert_true(strlen(out) <= 4u);
+    }
+    for (uint64_t n = 9990u; n < 2000000u; n += 7u) {
+        rtm_top_fmt_count(out, sizeof out, n);
+        assert_true(strlen(out) <= 4u);
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* Sources                                                              */
 
@@ -664,6 +757,8 @@ int main(void)
                                         teardown_model),
         cmocka_unit_test_setup_teardown(test_tables_and_rings_are_bounded, setup_model,
                                         teardown_model),
+        cmocka_unit_test_setup_teardown(test_shares_near_2_pow_64, setup_model, teardown_model),
+        cmocka_unit_test(test_sizes_fit_seven_columns),
         cmocka_unit_test(test_baud_rates),
         cmocka_unit_test(test_file_is_followed),
         cmocka_unit_test(test_pipe_ends),

@@ -10,12 +10,20 @@
  *   sigterm        kill(getpid(), SIGTERM)
  *   segv           a write through a null pointer
  *   none           no allocation at all; exit status 0
+ *   dup2_over      every descriptor from 3 to 1023 made a copy of a file of
+ *                  its own (the recorder's among them), then 2000
+ *                  malloc/free pairs of 999 bytes; exit status 6 if any byte
+ *                  it did not write reached its file, else 0
+ *   stdout         writes "program output" to stdout; exit status 0
+ *   exec           execvp("true"): replaced, no destructor runs
  */
 #define _GNU_SOURCE
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -34,6 +42,27 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* What a daemon does to its descriptors, the worst way for the recorder:
+ * whatever number its trace file had now names this program's file. */
+static int dup2_over(void)
+{
+    FILE *mine = tmpfile();
+    if (!mine)
+        return 7;
+    int fd = fileno(mine);
+    for (int other = 3; other < 1024; other++)
+        if (other != fd)
+            dup2(fd, other);
+    for (int i = 0; i < 2000; i++) {
+        sink = malloc(999);
+        free(sink);
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return 7;
+    return st.st_size == 0 ? 0 : 6;
+}
+
 static int end_early(const char *how)
 {
     if (strcmp(how, "none") == 0)
@@ -50,6 +79,18 @@ static int end_early(const char *how)
         kill(getpid(), SIGTERM);
     if (strcmp(how, "segv") == 0)
         *(volatile int *)sink_null = 1;
+    if (strcmp(how, "dup2_over") == 0)
+        return dup2_over();
+    if (strcmp(how, "exec") == 0) {
+        char *const argv[] = {(char *)"true", NULL};
+        execvp(argv[0], argv);
+        return 8;
+    }
+    if (strcmp(how, "stdout") == 0) {
+        fputs("program output\n", stdout); /* fails when stdout is closed: no matter */
+        fflush(stdout);
+        return 0;
+    }
     return 5; /* a signal was not fatal: should not happen */
 }
 

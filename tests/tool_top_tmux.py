@@ -6,7 +6,8 @@ own server (120x40), feeds it telemetry, reads the screen with capture-pane
 and sends keys. Cases:
   file     a file that grows while top runs: regions, numbers, tasks, pools,
            alerts raised and cleared, log lines; resized down to a tiny
-           window and back; q quits with exit 0
+           window and back; a region and a pool of 2^64 - 1 on 1000 columns,
+           then 1x1 and back; q quits with exit 0
   garbage  through standard input (-): escape sequences, NUL, invalid UTF-8,
            an overlong line, a telemetry line cut by a reset; shown escaped
            and counted, the screen intact; the end of input is shown;
@@ -318,6 +319,34 @@ def case_file(tmp):
     wait_for("the too-small notice", lambda s: "too small" in s)
     tmux("resize-window", "-t", "t", "-x", "120", "-y", "40")
     wait_for("the full screen again", lambda s: "LARGEST" in s and "R9" in s)
+
+    # Sizes at 2^64 - 1 (no wrap: 100 %, 50 %, "16.0E", not a cut number)
+    # on a terminal of 1000 columns (every header label still there), then
+    # 1x1 and back.
+    u64max = 2**64 - 1
+    with open(path, "a") as f:
+        f.write(mem(4000, "HUGE", u64max, 0, 0, u64max // 2))
+        f.write(pool(4000, "BIGPOOL", u64max, u64max, u64max, u64max, u64max))
+    tmux("resize-window", "-t", "t", "-x", "1000", "-y", "40")
+
+    def huge(s):
+        header = next((l for l in s.splitlines() if l.startswith("MEMORY")), "")
+        for label in ("USED (now, peak)", "NOW", "PEAK", "FREE (largest block)", "LARGEST",
+                      "FRAG", "TREND"):
+            if label not in header:
+                raise Failure(f"the MEMORY header lacks '{label}': {header.rstrip()}")
+        need_row(s, "HUGE", " 16.0E ")
+        need_row(s, "HUGE", " 8.0E ")
+        need_row(s, "HUGE", "100%")
+        need_row(s, "BIGPOOL", " 18E/18E   18E   18E   18E ")
+        return True
+    wait_for("a 2^64 - 1 region on 1000 columns", huge)
+    tmux("resize-window", "-t", "t", "-x", "1", "-y", "1")
+    time.sleep(1.0)
+    if dead() is not None:
+        raise Failure(f"rtmem top ended at 1x1 (status {dead()})")
+    tmux("resize-window", "-t", "t", "-x", "120", "-y", "40")
+    wait_for("the full screen after 1x1", lambda s: "LARGEST" in s and "HUGE" in s)
     quit_and_check()
 
 

@@ -15,8 +15,13 @@
  *  - Lines are formatted by hand (no stdio, no malloc) into a buffer
  *    written with write(2) when full and at exit (destructor); after the
  *    destructor every line is written at once, so no event is lost.
+ *  - The file's descriptor sits at 200 or above and is checked (fstat:
+ *    same device and inode) before each write: a program that closes it
+ *    or reuses its number never gets trace lines in its own file; the
+ *    path is opened again instead.
  *  - Exits that skip destructors also write the buffer: _exit and _Exit
- *    are wrapped, and fatal signals whose action is the default at start
+ *    are wrapped, and so are execve, execvpe, execv and execvp (not the
+ *    execl family or fexecve: glibc's execl calls its internal execve), and fatal signals whose action is the default at start
  *    (SIGSEGV, SIGABRT, SIGTERM, SIGINT...) get a handler that writes it
  *    with write(2) (async-signal-safe), restores the default action and
  *    raises the signal again, so the program still dies of it.
@@ -38,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,6 +61,8 @@ typedef int (*posix_memalign_fn)(void **, size_t, size_t);
 typedef void *(*aligned_alloc_fn)(size_t, size_t);
 typedef void *(*memalign_fn)(size_t, size_t);
 typedef void (*exit_fn)(int);
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*execv_fn)(const char *, char *const[]);
 
 static malloc_fn real_malloc;
 static calloc_fn real_calloc;
@@ -65,6 +73,10 @@ static aligned_alloc_fn real_aligned_alloc;
 static memalign_fn real_memalign;
 static exit_fn real_exit;
 static exit_fn real_Exit;
+static execve_fn real_execve;
+static execve_fn real_execvpe;
+static execv_fn real_execv;
+static execv_fn real_execvp;
 
 static _Thread_local int in_hook RP_TLS;
 static _Thread_local unsigned thread_no RP_TLS;
@@ -73,6 +85,16 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile int initialized;
 static int recording;          /* a file is open and this is the recording process */
 static int out_fd = -1;
+/* The trace file's path and identity: the program may close out_fd and
+ * open something else under its number (a daemon closing every
+ * descriptor, a dup2 onto it), so each write first checks that out_fd is
+ * still this file and opens the path again when it is not. */
+static char out_path[4096];
+static dev_t out_dev;
+static ino_t out_ino;
+/* out_fd is moved at or above this number, out of the way of the numbers
+ * a program reuses (0, 1, 2 when it started with them closed, then 3...) */
+#define RP_OUT_FD_MIN 200
 static int unbuffered;         /* after the destructor */
 static uint64_t next_id = 1;
 static unsigned next_thread = 1;
@@ -107,8 +129,44 @@ static size_t olen;
  * interrupts that must not write the same bytes again */
 static volatile sig_atomic_t writing;
 
+static int out_fd_is_trace(void)
+{
+    struct stat st;
+    return out_fd >= 0 && fstat(out_fd, &st) == 0 && st.st_dev == out_dev && st.st_ino == out_ino;
+}
+
+/* Opens out_path as out_fd; 0 or the errno. Async-signal-safe (open,
+ * fcntl, fstat, close). */
+static int open_out(void)
+{
+    int fd = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return errno != 0 ? errno : EIO;
+    int high = fcntl(fd, F_DUPFD_CLOEXEC, RP_OUT_FD_MIN);
+    if (high >= 0) {
+        close(fd);
+        fd = high;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno != 0 ? errno : EIO;
+        close(fd);
+        return e;
+    }
+    out_dev = st.st_dev;
+    out_ino = st.st_ino;
+    out_fd = fd;
+    return 0;
+}
+
 static void write_all(const char *p, size_t n)
 {
+    if (n > 0 && out_fd >= 0 && !out_fd_is_trace()) {
+        /* not ours any more: leave that descriptor to the program */
+        out_fd = -1;
+        if (open_out() != 0)
+            return;
+    }
     while (n > 0 && out_fd >= 0) {
         ssize_t w = write(out_fd, p, n);
         if (w < 0) {
@@ -341,7 +399,7 @@ static void at_fork_child(void)
     /* the child must not write the parent's buffer or events again */
     recording = 0;
     olen = 0;
-    if (out_fd >= 0)
+    if (out_fd_is_trace())
         close(out_fd);
     out_fd = -1;
     pthread_mutex_unlock(&lock);
@@ -387,17 +445,23 @@ static void init(void)
         resolve(&real_memalign, sizeof real_memalign, "memalign");
         resolve(&real_exit, sizeof real_exit, "_exit");
         resolve(&real_Exit, sizeof real_Exit, "_Exit");
+        resolve(&real_execve, sizeof real_execve, "execve");
+        resolve(&real_execvpe, sizeof real_execvpe, "execvpe");
+        resolve(&real_execv, sizeof real_execv, "execv");
+        resolve(&real_execvp, sizeof real_execvp, "execvp");
         clock_gettime(CLOCK_MONOTONIC, &t0);
         const char *file = getenv("RTMEM_RECORD_FILE");
         if (file && *file && real_malloc && real_free) {
-            int open_errno = 0;
-            out_fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-            if (out_fd >= 0) {
+            size_t len = strlen(file);
+            int open_errno = ENAMETOOLONG;
+            if (len < sizeof out_path) {
+                memcpy(out_path, file, len + 1u);
+                open_errno = open_out();
+            }
+            if (open_errno == 0) {
                 recording = 1;
                 emit("# rtmem-trace 1\n", 16);
                 pthread_atfork(at_fork_prepare, at_fork_parent, at_fork_child);
-            } else {
-                open_errno = errno != 0 ? errno : EIO;
             }
             report_status(open_errno);
             unsetenv("RTMEM_RECORD_FILE"); /* programs it runs do not record */
@@ -500,6 +564,55 @@ RP_EXPORT void _exit(int status)
         real_exit(status);
     for (;;)
         raise(SIGKILL); /* no libc _exit to call: still never return */
+}
+
+/* exec replaces the process without running a destructor: write the
+ * buffer first. The thread's flag is put back, since exec can fail. */
+static void flush_before_exec(void)
+{
+    int was_in_hook = in_hook;
+    flush_before_exit();
+    in_hook = was_in_hook;
+}
+
+RP_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+    flush_before_exec();
+    if (!real_execve) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return real_execve(path, argv, envp);
+}
+
+RP_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+    flush_before_exec();
+    if (!real_execvpe) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return real_execvpe(file, argv, envp);
+}
+
+RP_EXPORT int execv(const char *path, char *const argv[])
+{
+    flush_before_exec();
+    if (!real_execv) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return real_execv(path, argv);
+}
+
+RP_EXPORT int execvp(const char *file, char *const argv[])
+{
+    flush_before_exec();
+    if (!real_execvp) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return real_execvp(file, argv);
 }
 
 RP_EXPORT void _Exit(int status)

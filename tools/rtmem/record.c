@@ -31,7 +31,8 @@ static const char record_usage[] =
     "(default " RECORD_DEFAULT_FILE ") in the rtmem-trace 1 format, IDs in allocation order.\n"
     "Read it with 'rtmem leaks FILE'.\n"
     "\n"
-    "  -o, --output FILE  the trace file (overwritten)\n"
+    "  -o, --output FILE  the trace file (overwritten; left as it was when PROGRAM\n"
+    "                     is not found, not a regular file or not executable)\n"
     "  --json             the result as one JSON object\n"
     "\n"
     "Options end at PROGRAM (or at '--'): what follows is PROGRAM's own.\n"
@@ -39,8 +40,9 @@ static const char record_usage[] =
     "The recorder library is " PRELOAD_NAME " next to the rtmem executable, or the file\n"
     "named by RTMEM_PRELOAD.\n"
     "\n"
-    "Events are written at exit, at _exit/_Exit and on fatal signals whose action is\n"
-    "the default (SIGSEGV, SIGABRT, SIGTERM, SIGINT...); SIGKILL loses the unwritten ones.\n"
+    "Events are written at exit, at _exit/_Exit, before execve/execv/execvp/execvpe and\n"
+    "on fatal signals whose action is the default (SIGSEGV, SIGABRT, SIGTERM, SIGINT...);\n"
+    "SIGKILL, and exec through execl/execlp/execle/fexecve, lose the unwritten ones.\n"
     "\n"
     "Exit status: 0 recorded and PROGRAM succeeded, 1 PROGRAM failed or was killed (the\n"
     "trace is still written), 2 bad usage, PROGRAM could not be run, or no event was\n"
@@ -154,7 +156,7 @@ static void elf_facts(const char *path, elf_facts_t *out)
     fclose(f);
 }
 
-/* PROGRAM as execvp finds it (the first executable match on PATH). */
+/* PROGRAM as execvp finds it (the first executable regular file on PATH). */
 static int find_program(const char *name, char *out, size_t cap)
 {
     if (strchr(name, '/'))
@@ -174,11 +176,30 @@ static int find_program(const char *name, char *out, size_t cap)
         } else {
             dir[0] = '\0';
         }
-        if (dir[0] && join_path(out, cap, dir, name) == 0 && access(out, X_OK) == 0)
-            return 0;
+        struct stat st;
+        if (dir[0] && join_path(out, cap, dir, name) == 0 && stat(out, &st) == 0 &&
+            S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+            return 0; /* execvp also passes over directories of that name */
         path = end ? end + 1 : path + len;
     }
     return -1;
+}
+
+/* 0 if execvp could run PROGRAM, else the errno it would fail with, so a
+ * mistyped name is refused before FILE (maybe an earlier trace) is
+ * truncated. Only what can be told without running it: a file that is
+ * found but whose exec fails anyway is still reported after the fork. */
+static int program_errno(const char *name)
+{
+    char path[PATH_MAX];
+    if (find_program(name, path, sizeof path) != 0)
+        return strchr(name, '/') ? ENAMETOOLONG : ENOENT;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return errno != 0 ? errno : ENOENT;
+    if (!S_ISREG(st.st_mode) || access(path, X_OK) != 0)
+        return EACCES;
+    return 0;
 }
 
 /* Why the trace holds no event, as one sentence for stderr and a short
@@ -305,6 +326,12 @@ int rtm_cmd_record(int argc, char **argv)
     if (find_preload(preload, sizeof preload) != 0) {
         rtm_esc_msg(stderr, "rtmem record: %s not found (looked at %s); set RTMEM_PRELOAD", PRELOAD_NAME,
                 preload);
+        return 2;
+    }
+    int cannot = program_errno(prog[0]);
+    if (cannot != 0) {
+        rtm_esc_msg(stderr, "rtmem record: cannot run %s: %s (%s left as it was)", prog[0],
+                    strerror(cannot), file);
         return 2;
     }
     /* The shim appends: start the file empty here. */

@@ -171,37 +171,17 @@ static void fill(int y, int x, int n, attr_t attr)
 
 static void fmt_bytes(char *out, size_t cap, uint64_t b)
 {
-    if (b < 1024u) {
-        snprintf(out, cap, "%" PRIu64 "B", b);
-    } else if (b < 1024u * 1024u) {
-        snprintf(out, cap, "%.1fK", (double)b / 1024.0);
-    } else if (b < 1024ull * 1024u * 1024u) {
-        snprintf(out, cap, "%.1fM", (double)b / (1024.0 * 1024.0));
-    } else {
-        snprintf(out, cap, "%.1fG", (double)b / (1024.0 * 1024.0 * 1024.0));
-    }
+    rtm_top_fmt_bytes(out, cap, b);
 }
 
 static unsigned pct(uint64_t part, uint64_t whole)
 {
-    if (whole == 0) {
-        return 0;
-    }
-    if (part > whole) {
-        part = whole;
-    }
-    return (unsigned)((part * 100u + whole / 2u) / whole);
+    return rtm_top_scale(part, whole, 100u);
 }
 
 static int cells(uint64_t part, uint64_t whole, int width)
 {
-    if (whole == 0 || width <= 0) {
-        return 0;
-    }
-    if (part > whole) {
-        part = whole;
-    }
-    return (int)((part * (uint64_t)width + whole / 2u) / whole);
+    return width > 0 ? (int)rtm_top_scale(part, whole, (unsigned)width) : 0;
 }
 
 /* Draws "[" bar "]" at (y, x), width cells inside: `a` cells of glyph_a,
@@ -283,7 +263,9 @@ static int draw_memory(const view_t *v, const rtm_top_model_t *m, int y, int row
     int W = COLS;
     /* name kind size [used] now peak [free] largest frag trend */
     int fixed = nw + 55;
-    int room = W - fixed;
+    /* Bars wider than this say nothing more; capped, the header row fits
+     * its buffer on any terminal (1000 columns cut its labels off). */
+    int room = W - fixed > 300 ? 300 : W - fixed;
     bool wide = room >= 18;
     int ub = wide ? room * 2 / 3 : W - (nw + 24);
     int lb = wide ? room - ub : 0;
@@ -486,15 +468,20 @@ static int draw_pools(const view_t *v, const rtm_top_model_t *m, int y, int x, i
                 v->full, at, v->peak, pair(v, PAIR_PEAK), v->empty, pair(v, PAIR_DIM));
             cx += pb + 3;
         }
+        char used[8], capacity[8], peak[8], failed[8], waits[8];
         fmt_bytes(blk, sizeof blk, p->block);
-        snprintf(h, sizeof h, "%4" PRIu64 "/%-4" PRIu64 " %4" PRIu64, p->used, p->capacity,
-                 p->peak);
+        rtm_top_fmt_count(used, sizeof used, p->used);
+        rtm_top_fmt_count(capacity, sizeof capacity, p->capacity);
+        rtm_top_fmt_count(peak, sizeof peak, p->peak);
+        rtm_top_fmt_count(failed, sizeof failed, p->failed);
+        rtm_top_fmt_count(waits, sizeof waits, p->waits);
+        snprintf(h, sizeof h, "%4s/%-4s %4s", used, capacity, peak);
         put(v, row, cx, width - (cx - x), at | A_BOLD, h);
         cx += 14;
-        snprintf(h, sizeof h, " %5" PRIu64, p->failed);
+        snprintf(h, sizeof h, " %5s", failed);
         put(v, row, cx, width - (cx - x), p->failed > 0 ? pair(v, PAIR_BAD) : A_NORMAL, h);
         cx += 6;
-        snprintf(h, sizeof h, " %5" PRIu64 " %6s", p->waits, blk);
+        snprintf(h, sizeof h, " %5s %6s", waits, blk);
         put(v, row, cx, width - (cx - x), p->waits > 0 ? pair(v, PAIR_WARN) : A_NORMAL, h);
     }
     return used_rows;

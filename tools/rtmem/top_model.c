@@ -407,3 +407,66 @@ void rtm_top_feed_line(void *model, const char *text, size_t len, rtm_top_line_f
     }
     m->counts.telemetry++;
 }
+
+unsigned rtm_top_scale(uint64_t part, uint64_t whole, unsigned scale)
+{
+    if (whole == 0u || scale == 0u) {
+        return 0u;
+    }
+    if (part > whole) {
+        part = whole;
+    }
+    /* part * scale + whole / 2 must not wrap: keep whole below
+     * UINT64_MAX / (scale + 1); the low bits so dropped are far below one
+     * unit of any scale a screen uses. */
+    uint64_t limit = UINT64_MAX / ((uint64_t)scale + 1u);
+    while (whole > limit) {
+        whole >>= 1;
+        part >>= 1;
+    }
+    if (whole == 0u) {
+        return 0u;
+    }
+    return (unsigned)((part * scale + whole / 2u) / whole);
+}
+
+void rtm_top_fmt_bytes(char *out, size_t cap, uint64_t b)
+{
+    static const char units[] = "KMGTPE";
+    if (b < 1024u) {
+        snprintf(out, cap, "%uB", (unsigned)b);
+        return;
+    }
+    double v = (double)b / 1024.0;
+    size_t u = 0;
+    while (v >= 1024.0 && u + 1u < sizeof units - 1u) {
+        v /= 1024.0;
+        u++;
+    }
+    snprintf(out, cap, "%.1f%c", v, units[u]);
+}
+
+void rtm_top_fmt_count(char *out, size_t cap, uint64_t n)
+{
+    static const char units[] = "kMGTPE";
+    if (n < 10000u) {
+        snprintf(out, cap, "%u", (unsigned)n);
+        return;
+    }
+    /* Integers only: with doubles the rounding at 9.95 differed on x87 */
+    uint64_t div = 1000u;
+    for (size_t u = 0;; u++, div *= 1000u) {
+        uint64_t tenth = div / 10u;
+        uint64_t tenths = n / tenth + (n % tenth >= (tenth + 1u) / 2u ? 1u : 0u);
+        if (tenths < 100u) {
+            snprintf(out, cap, "%u.%u%c", (unsigned)(tenths / 10u), (unsigned)(tenths % 10u),
+                     units[u]);
+            return;
+        }
+        uint64_t whole = n / div + (n % div >= (div + 1u) / 2u ? 1u : 0u);
+        if (whole < 1000u || u + 2u == sizeof units) {
+            snprintf(out, cap, "%u%c", (unsigned)whole, units[u]);
+            return;
+        }
+    }
+}

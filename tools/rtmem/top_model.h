@@ -168,4 +168,19 @@ const rtm_top_task_t *rtm_top_find_task(const rtm_top_model_t *m, const char *na
 const rtm_top_alert_t *rtm_top_find_alert(const rtm_top_model_t *m, const char *alert,
                                           const char *source);
 
+/* part / whole in units of `scale` (a percentage with 100, a bar's cells
+ * with its width), rounded to nearest; part above whole counts as whole,
+ * whole 0 gives 0. Exact while whole * scale fits in 64 bits; past that
+ * (sizes near 2^64 from damaged or hostile telemetry) both are shifted right
+ * first, so it never wraps and never exceeds scale. O(1). */
+unsigned rtm_top_scale(uint64_t part, uint64_t whole, unsigned scale);
+
+/* b bytes in at most 7 characters: "1023B", "31.0K", "4.0M", "1.5G", then
+ * T, P and E (2^64 - 1 is "16.0E"), so the columns never cut a number. */
+void rtm_top_fmt_bytes(char *out, size_t cap, uint64_t b);
+
+/* A count in at most 4 characters: as it is below 10000, then in powers of
+ * 1000 ("12k", "456k", "1.2M", "45M", ... 2^64 - 1 is "18E"). */
+void rtm_top_fmt_count(char *out, size_t cap, uint64_t n);
+
 #endif
