@@ -16,8 +16,16 @@
  *                  it did not write reached its file, else 0
  *   stdout         writes "program output" to stdout; exit status 0
  *   exec           execvp("true"): replaced, no destructor runs
+ *   execl, execlp, execle, fexecve
+ *                  the same through that call: "true" found in PATH
+ *                  (execlp) or as /bin/true (the others)
+ *   execl_fails    execl of a path that does not exist, which must fail
+ *                  with ENOENT (exit status 9 if not), then one more block
+ *                  of 4004 bytes kept and a normal exit
  */
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -84,6 +92,33 @@ static int end_early(const char *how)
     if (strcmp(how, "exec") == 0) {
         char *const argv[] = {(char *)"true", NULL};
         execvp(argv[0], argv);
+        return 8;
+    }
+    if (strcmp(how, "execl") == 0) {
+        execl("/bin/true", "true", "an", "argument", (char *)NULL);
+        return 8;
+    }
+    if (strcmp(how, "execl_fails") == 0) {
+        if (execl("/nonexistent/rtmem-test", "x", "y", (char *)NULL) != -1 || errno != ENOENT)
+            return 9;
+        sink = malloc(4004);
+        return 0;
+    }
+    if (strcmp(how, "execlp") == 0) {
+        execlp("true", "true", (char *)NULL);
+        return 8;
+    }
+    if (strcmp(how, "execle") == 0) {
+        char *const envp[] = {(char *)"A=1", NULL};
+        execle("/bin/true", "true", (char *)NULL, envp);
+        return 8;
+    }
+    if (strcmp(how, "fexecve") == 0) {
+        int fd = open("/bin/true", O_RDONLY | O_CLOEXEC);
+        char *const argv[] = {(char *)"true", NULL};
+        char *const envp[] = {NULL};
+        if (fd >= 0)
+            fexecve(fd, argv, envp);
         return 8;
     }
     if (strcmp(how, "stdout") == 0) {

@@ -20,8 +20,9 @@
  *    or reuses its number never gets trace lines in its own file; the
  *    path is opened again instead.
  *  - Exits that skip destructors also write the buffer: _exit and _Exit
- *    are wrapped, and so are execve, execvpe, execv and execvp (not the
- *    execl family or fexecve: glibc's execl calls its internal execve), and fatal signals whose action is the default at start
+ *    are wrapped, and so are the exec functions (execve, execvpe, execv,
+ *    execvp, fexecve, and the execl family, which glibc would run through
+ *    its internal execve), and fatal signals whose action is the default at start
  *    (SIGSEGV, SIGABRT, SIGTERM, SIGINT...) get a handler that writes it
  *    with write(2) (async-signal-safe), restores the default action and
  *    raises the signal again, so the program still dies of it.
@@ -38,6 +39,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -63,6 +65,7 @@ typedef void *(*memalign_fn)(size_t, size_t);
 typedef void (*exit_fn)(int);
 typedef int (*execve_fn)(const char *, char *const[], char *const[]);
 typedef int (*execv_fn)(const char *, char *const[]);
+typedef int (*fexecve_fn)(int, char *const[], char *const[]);
 
 static malloc_fn real_malloc;
 static calloc_fn real_calloc;
@@ -77,6 +80,7 @@ static execve_fn real_execve;
 static execve_fn real_execvpe;
 static execv_fn real_execv;
 static execv_fn real_execvp;
+static fexecve_fn real_fexecve;
 
 static _Thread_local int in_hook RP_TLS;
 static _Thread_local unsigned thread_no RP_TLS;
@@ -449,6 +453,7 @@ static void init(void)
         resolve(&real_execvpe, sizeof real_execvpe, "execvpe");
         resolve(&real_execv, sizeof real_execv, "execv");
         resolve(&real_execvp, sizeof real_execvp, "execvp");
+        resolve(&real_fexecve, sizeof real_fexecve, "fexecve");
         clock_gettime(CLOCK_MONOTONIC, &t0);
         const char *file = getenv("RTMEM_RECORD_FILE");
         if (file && *file && real_malloc && real_free) {
@@ -613,6 +618,85 @@ RP_EXPORT int execvp(const char *file, char *const argv[])
         return -1;
     }
     return real_execvp(file, argv);
+}
+
+RP_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+    flush_before_exec();
+    if (!real_fexecve) {
+        errno = ENOSYS;
+        return -1;
+    }
+    return real_fexecve(fd, argv, envp);
+}
+
+/* The execl family takes its arguments as a list ending in NULL; glibc
+ * runs it through its internal execve, which no wrapper reaches, so these
+ * gather the list into an array and go through the array forms above
+ * (which write the buffer). The array is mapped rather than put on the
+ * stack: a list of any length the kernel could take fits, and a failed
+ * exec gives it back. */
+typedef enum { EXEC_PATH, EXEC_SEARCH, EXEC_ENV } exec_form_t;
+
+static int exec_list(exec_form_t form, const char *path, const char *arg0, va_list ap)
+{
+    /* argc counts the arguments before the NULL; arg0 may be that NULL */
+    size_t argc = 0;
+    if (arg0 != NULL) {
+        va_list count_ap;
+        va_copy(count_ap, ap);
+        argc = 1;
+        while (va_arg(count_ap, const char *) != NULL)
+            argc++;
+        va_end(count_ap);
+    }
+    size_t bytes = (argc + 1u) * sizeof(char *);
+    char **argv = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (argv == MAP_FAILED) {
+        errno = ENOMEM;
+        return -1;
+    }
+    argv[0] = (char *)arg0;
+    for (size_t i = 1; i <= argc; i++)
+        argv[i] = va_arg(ap, char *); /* the last one read is the NULL */
+    int rc;
+    if (form == EXEC_ENV)
+        rc = execve(path, argv, va_arg(ap, char *const *));
+    else if (form == EXEC_SEARCH)
+        rc = execvp(path, argv);
+    else
+        rc = execv(path, argv);
+    int saved = errno;
+    munmap(argv, bytes);
+    errno = saved;
+    return rc;
+}
+
+RP_EXPORT int execl(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    int rc = exec_list(EXEC_PATH, path, arg, ap);
+    va_end(ap);
+    return rc;
+}
+
+RP_EXPORT int execlp(const char *file, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    int rc = exec_list(EXEC_SEARCH, file, arg, ap);
+    va_end(ap);
+    return rc;
+}
+
+RP_EXPORT int execle(const char *path, const char *arg, ...)
+{
+    va_list ap;
+    va_start(ap, arg);
+    int rc = exec_list(EXEC_ENV, path, arg, ap);
+    va_end(ap);
+    return rc;
 }
 
 RP_EXPORT void _Exit(int status)
