@@ -25,6 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <limits.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -472,6 +474,45 @@ static void test_record_usage(void **state)
         assert_string_equal(kept, "# rtmem-trace 1\na 1 8 t=0 task=T1 caller=0x1\n");
     }
     remove(not_exec);
+    /* A relative FILE whose absolute path would not fit is refused before
+     * it is touched; the path is never cut (a cut one names another
+     * file). The directory is made deep one step at a time, from inside. */
+    char home[PATH_MAX];
+    assert_non_null(getcwd(home, sizeof home));
+    char deep_root[64];
+    snprintf(deep_root, sizeof deep_root, "/tmp/rtmem_record_deep_%ld", (long)getpid());
+    assert_int_equal(mkdir(deep_root, 0700), 0);
+    assert_int_equal(chdir(deep_root), 0);
+    char step[201];
+    memset(step, 'd', 200);
+    step[200] = '\0';
+    int depth = 0;
+    for (; depth < 20; depth++) {
+        assert_int_equal(mkdir(step, 0700), 0);
+        assert_int_equal(chdir(step), 0);
+    }
+    char name[241];
+    memset(name, 'f', 240);
+    name[240] = '\0';
+    f = fopen(name, "w");
+    assert_non_null(f);
+    fputs("# rtmem-trace 1\n", f);
+    fclose(f);
+    assert_int_equal(run_record("-o", name, "--", RTMEM_TEST_RECORD_PROG, NULL), 2);
+    f = fopen(name, "r");
+    assert_non_null(f);
+    char first[32] = "";
+    assert_non_null(fgets(first, sizeof first, f));
+    assert_int_equal(fgetc(f), EOF);
+    fclose(f);
+    assert_string_equal(first, "# rtmem-trace 1\n");
+    assert_int_equal(remove(name), 0);
+    for (; depth > 0; depth--) {
+        assert_int_equal(chdir(".."), 0);
+        assert_int_equal(rmdir(step), 0);
+    }
+    assert_int_equal(chdir(home), 0);
+    assert_int_equal(rmdir(deep_root), 0);
     setenv("RTMEM_PRELOAD", "/nonexistent/librtmem_preload.so", 1);
     assert_int_equal(run_record("-o", path, "--", RTMEM_TEST_RECORD_PROG, NULL), 2);
     remove(path);

@@ -45,8 +45,9 @@ static const char record_usage[] =
     "default (SIGSEGV, SIGABRT, SIGTERM, SIGINT...); SIGKILL loses the unwritten ones.\n"
     "\n"
     "Exit status: 0 recorded and PROGRAM succeeded, 1 PROGRAM failed or was killed (the\n"
-    "trace is still written), 2 bad usage, PROGRAM could not be run, or no event was\n"
-    "recorded (the message says why).\n";
+    "trace is still written), 2 bad usage, PROGRAM could not be run, FILE's absolute path\n"
+    "is too long, or no event was recorded (the message says why; in every case but the\n"
+    "last, FILE is left as it was).\n";
 
 /* out = dir "/" name (dir NULL: name alone); -1 if it does not fit. */
 static int join_path(char *out, size_t cap, const char *dir, const char *name)
@@ -295,6 +296,30 @@ static int count_events(const char *path, event_counts_t *n, char *err, size_t e
     return rc;
 }
 
+/* file as an absolute path in out (cap bytes): itself if it is one, else
+ * the working directory, '/', file. 0, or -1 with errno (ENAMETOOLONG when
+ * the result would not fit, getcwd's error). */
+static int absolute_path(const char *file, char *out, size_t cap)
+{
+    size_t file_len = strlen(file);
+    size_t dir_len = 0;
+    if (file[0] != '/') {
+        if (!getcwd(out, cap)) {
+            return -1;
+        }
+        dir_len = strlen(out);
+        if (out[dir_len - 1u] != '/') {
+            out[dir_len++] = '/'; /* where getcwd's NUL was: in bounds */
+        }
+    }
+    if (file_len >= cap - dir_len) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(out + dir_len, file, file_len + 1u);
+    return 0;
+}
+
 int rtm_cmd_record(int argc, char **argv)
 {
     const char *file = RECORD_DEFAULT_FILE;
@@ -334,6 +359,15 @@ int rtm_cmd_record(int argc, char **argv)
                     strerror(cannot), file);
         return 2;
     }
+    /* The shim opens FILE by its absolute path (PROGRAM may change
+     * directory). One that does not fit is refused before FILE is touched,
+     * never cut: a cut path names another file. */
+    char abs_file[PATH_MAX];
+    if (absolute_path(file, abs_file, sizeof abs_file) != 0) {
+        rtm_esc_msg(stderr, "rtmem record: %s: cannot make its absolute path: %s (%s left as it was)",
+                    file, strerror(errno), file);
+        return 2;
+    }
     /* The shim appends: start the file empty here. */
     int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
@@ -341,19 +375,6 @@ int rtm_cmd_record(int argc, char **argv)
         return 2;
     }
     close(fd);
-    char abs_file[PATH_MAX + 8];
-    if (file[0] == '/') {
-        snprintf(abs_file, sizeof abs_file, "%s", file);
-    } else {
-        char cwd[PATH_MAX];
-        if (!getcwd(cwd, sizeof cwd)) {
-            rtm_esc_msg(stderr, "rtmem record: getcwd: %s", strerror(errno));
-            return 2;
-        }
-        snprintf(abs_file, sizeof abs_file, "%.*s/%s", (int)(sizeof abs_file - 2 - strlen(file)),
-                 cwd, file);
-    }
-
     int errpipe[2]; /* the child reports an exec failure through it */
     if (pipe(errpipe) != 0) {
         rtm_esc_msg(stderr, "rtmem record: pipe: %s", strerror(errno));
