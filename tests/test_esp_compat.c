@@ -328,8 +328,8 @@ static void test_framebuffer_prefers_psram(void **state)
     assert_string_equal(s_failures.last_function, "heap_caps_realloc_prefer");
     assert_null(heap_caps_calloc_prefer(SIZE_MAX / 2u, 4, 1, MALLOC_CAP_8BIT));
     assert_int_equal(s_failures.count, 3);
-    /* As ESP-IDF: the product as size_t arithmetic wraps it. */
-    assert_int_equal(s_failures.last_size, (SIZE_MAX / 2u) * 4u);
+    /* As ESP-IDF: the element size (heap_caps_calloc reports the product). */
+    assert_int_equal(s_failures.last_size, 4);
     heap_caps_free(moved);
     assert_int_equal(used_blocks(), 0);
 }
@@ -627,6 +627,64 @@ static void test_hostile_pointers(void **state)
     ts_output_release();
 }
 
+/* The failed-allocation callback's arguments, entry point by entry point,
+ * as ESP-IDF v5.5.5 (components/heap/heap_caps.c, heap_caps_base.c) calls
+ * it; docs/caps.md lists the cases. The ESP32 preset has no region with
+ * MALLOC_CAP_SPM or MALLOC_CAP_PID3. */
+
+/* The callback ran exactly calls times so far, the last time with these
+ * arguments; then the log is cleared. */
+static void expect_reported(unsigned calls, size_t size, uint32_t caps, const char *function_name)
+{
+    assert_int_equal(s_failures.count, calls);
+    assert_int_equal(s_failures.last_size, size);
+    assert_int_equal(s_failures.last_caps, caps);
+    assert_non_null(s_failures.last_function);
+    assert_string_equal(s_failures.last_function, function_name);
+    memset(&s_failures, 0, sizeof s_failures);
+}
+
+static void expect_quiet(const void *result)
+{
+    assert_null(result);
+    assert_int_equal(s_failures.count, 0);
+}
+
+static void test_calloc_reports_as_esp_idf(void **state)
+{
+    (void)state;
+    /* ESP-IDF tests the element size, not the product, before it reports:
+     * zero elements are a failed allocation of 0 bytes, a zero element
+     * size is not. */
+    expect_quiet(heap_caps_calloc(16, 0, MALLOC_CAP_DMA));
+    expect_quiet(heap_caps_calloc(0, 0, MALLOC_CAP_DMA));
+    assert_null(heap_caps_calloc(0, 16, MALLOC_CAP_DMA));
+    expect_reported(1, 0, MALLOC_CAP_DMA, "heap_caps_calloc");
+    assert_null(heap_caps_calloc(4, 8, MALLOC_CAP_PID3));
+    expect_reported(1, 32, MALLOC_CAP_PID3, "heap_caps_calloc");
+
+    /* calloc_prefer reports the element size and the last caps tried. */
+    assert_null(heap_caps_calloc_prefer(100, 4096, 2, MALLOC_CAP_SPM, MALLOC_CAP_PID3));
+    expect_reported(1, 4096, MALLOC_CAP_PID3, "heap_caps_calloc_prefer");
+    assert_null(heap_caps_calloc_prefer(3, 8, 0));
+    expect_reported(1, 8, MALLOC_CAP_DEFAULT, "heap_caps_calloc_prefer");
+    assert_null(heap_caps_calloc_prefer(0, 24, 2, MALLOC_CAP_DMA, MALLOC_CAP_8BIT));
+    expect_reported(1, 24, MALLOC_CAP_8BIT, "heap_caps_calloc_prefer");
+    expect_quiet(heap_caps_calloc_prefer(24, 0, 2, MALLOC_CAP_DMA, MALLOC_CAP_8BIT));
+    assert_null(heap_caps_calloc_prefer(SIZE_MAX / 2u, 4, 2, MALLOC_CAP_DMA, MALLOC_CAP_8BIT));
+    expect_reported(1, 4, MALLOC_CAP_8BIT, "heap_caps_calloc_prefer");
+
+    /* heap_caps_aligned_calloc allocates through heap_caps_aligned_alloc,
+     * whose name the callback gets; the size is the product. */
+    assert_null(heap_caps_aligned_calloc(16, 100, 4096, MALLOC_CAP_SPM));
+    expect_reported(1, 409600, MALLOC_CAP_SPM, "heap_caps_aligned_alloc");
+    expect_quiet(heap_caps_aligned_calloc(16, 0, 8, MALLOC_CAP_DMA));
+    expect_quiet(heap_caps_aligned_calloc(16, 8, 0, MALLOC_CAP_DMA));
+    expect_quiet(heap_caps_aligned_calloc(0, 1, 8, MALLOC_CAP_DMA));
+    expect_quiet(heap_caps_aligned_calloc(24, 1, 8, MALLOC_CAP_DMA));
+    assert_int_equal(used_blocks(), 0);
+}
+
 static void test_extmem_switch(void **state)
 {
     (void)state;
@@ -648,7 +706,7 @@ int main(void)
         T(test_log_buffer_realloc), T(test_diagnostics),      T(test_walker),
         T(test_exec_memory),        T(test_aligned),          T(test_private_multi_heap),
         T(test_runtime_region),     T(test_bad_pointers_are_reported), T(test_extmem_switch),
-        T(test_hostile_pointers),
+        T(test_hostile_pointers),   T(test_calloc_reports_as_esp_idf),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
