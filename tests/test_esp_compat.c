@@ -685,6 +685,175 @@ static void test_calloc_reports_as_esp_idf(void **state)
     assert_int_equal(used_blocks(), 0);
 }
 
+static void test_malloc_realloc_edges_as_esp_idf(void **state)
+{
+    (void)state;
+    ts_output_t out;
+    ts_output_capture(&out);
+    /* Size 0 is no failure anywhere; caps no region has, caps 0 (no heap
+     * names a bit of it) and sizes no heap can hold are, with the caps as
+     * the application passed them. */
+    expect_quiet(heap_caps_malloc(0, MALLOC_CAP_DMA));
+    assert_null(heap_caps_malloc(16, 0));
+    expect_reported(1, 16, 0, "heap_caps_malloc");
+    assert_null(heap_caps_malloc(16, MALLOC_CAP_PID3 | MALLOC_CAP_8BIT));
+    expect_reported(1, 16, MALLOC_CAP_PID3 | MALLOC_CAP_8BIT, "heap_caps_malloc");
+    assert_null(heap_caps_malloc(16, MALLOC_CAP_INVALID));
+    expect_reported(1, 16, MALLOC_CAP_INVALID, "heap_caps_malloc");
+    assert_null(heap_caps_malloc(SIZE_MAX, MALLOC_CAP_8BIT | MALLOC_CAP_CACHE_ALIGNED));
+    expect_reported(1, SIZE_MAX, MALLOC_CAP_8BIT | MALLOC_CAP_CACHE_ALIGNED, "heap_caps_malloc");
+    void *d = heap_caps_malloc(16, MALLOC_CAP_DEFAULT);
+    assert_non_null(d);
+    heap_caps_free(d);
+    assert_null(heap_caps_malloc(SIZE_MAX / 2u, MALLOC_CAP_DEFAULT));
+    expect_reported(1, SIZE_MAX / 2u, MALLOC_CAP_DEFAULT, "heap_caps_malloc");
+    heap_caps_free(NULL);
+
+    /* realloc: NULL is malloc, size 0 frees, a failure keeps the block. */
+    expect_quiet(heap_caps_realloc(NULL, 0, MALLOC_CAP_8BIT));
+    assert_null(heap_caps_realloc(NULL, 16, MALLOC_CAP_PID3));
+    expect_reported(1, 16, MALLOC_CAP_PID3, "heap_caps_realloc");
+    uint8_t *p = heap_caps_malloc(64, MALLOC_CAP_8BIT);
+    assert_non_null(p);
+    memset(p, 0x3c, 64);
+    assert_null(heap_caps_realloc(p, 128, MALLOC_CAP_PID3));
+    expect_reported(1, 128, MALLOC_CAP_PID3, "heap_caps_realloc");
+    assert_null(heap_caps_realloc(p, SIZE_MAX - 64u, MALLOC_CAP_8BIT));
+    expect_reported(1, SIZE_MAX - 64u, MALLOC_CAP_8BIT, "heap_caps_realloc");
+    for (size_t i = 0; i < 64; i++) {
+        assert_int_equal(p[i], 0x3c);
+    }
+    /* Caps 0 are a subset of every heap's: ESP-IDF resizes in the block's
+     * own heap, and reports (with caps 0) only when that fails. */
+    const char *home = region_of(p);
+    uint8_t *same = heap_caps_realloc(p, 96, 0);
+    assert_non_null(same);
+    assert_string_equal(region_of(same), home);
+    assert_int_equal(same[63], 0x3c);
+    assert_int_equal(s_failures.count, 0);
+    assert_null(heap_caps_realloc(same, 1024u * 1024u, 0));
+    expect_reported(1, 1024u * 1024u, 0, "heap_caps_realloc");
+
+    /* aligned_alloc: alignment 0, not a power of two, or size 0 are quiet;
+     * alignments below the heap's own are fine. */
+    expect_quiet(heap_caps_aligned_alloc(16, 0, MALLOC_CAP_DMA));
+    expect_quiet(heap_caps_aligned_alloc(0, 0, MALLOC_CAP_DMA));
+    expect_quiet(heap_caps_aligned_alloc(12, SIZE_MAX, MALLOC_CAP_DMA));
+    assert_null(heap_caps_aligned_alloc(64, 16, MALLOC_CAP_PID3));
+    expect_reported(1, 16, MALLOC_CAP_PID3, "heap_caps_aligned_alloc");
+    assert_null(heap_caps_aligned_alloc(64, SIZE_MAX, MALLOC_CAP_DMA));
+    expect_reported(1, SIZE_MAX, MALLOC_CAP_DMA, "heap_caps_aligned_alloc");
+    void *a1 = heap_caps_aligned_alloc(1, 10, MALLOC_CAP_DMA);
+    void *a2 = heap_caps_aligned_alloc(2, 10, MALLOC_CAP_DMA);
+    assert_non_null(a1);
+    assert_non_null(a2);
+    heap_caps_aligned_free(a1);
+    heap_caps_free(a2);
+
+    /* malloc_prefer and realloc_prefer: size 0 is no failure; with no caps
+     * set the report names MALLOC_CAP_DEFAULT; otherwise the last set. */
+    expect_quiet(heap_caps_malloc_prefer(0, 2, MALLOC_CAP_DMA, MALLOC_CAP_8BIT));
+    assert_null(heap_caps_malloc_prefer(16, 0));
+    expect_reported(1, 16, MALLOC_CAP_DEFAULT, "heap_caps_malloc_prefer");
+    assert_null(heap_caps_malloc_prefer(16, 2, MALLOC_CAP_PID3, MALLOC_CAP_SPM));
+    expect_reported(1, 16, MALLOC_CAP_SPM, "heap_caps_malloc_prefer");
+    expect_quiet(heap_caps_realloc_prefer(NULL, 0, 1, MALLOC_CAP_8BIT));
+    assert_null(heap_caps_realloc_prefer(NULL, 16, 2, MALLOC_CAP_SPM, MALLOC_CAP_PID3));
+    expect_reported(1, 16, MALLOC_CAP_PID3, "heap_caps_realloc_prefer");
+    size_t live = used_blocks();
+    /* Size 0 with caps sets: the first one frees. With none: nothing is
+     * tried, so nothing is freed (and nothing reported). */
+    expect_quiet(heap_caps_realloc_prefer(same, 0, 0));
+    assert_int_equal(used_blocks(), live);
+    assert_int_equal(same[0], 0x3c);
+    expect_quiet(heap_caps_realloc_prefer(same, 0, 2, MALLOC_CAP_PID3, MALLOC_CAP_8BIT));
+    assert_int_equal(used_blocks(), live - 1);
+    assert_int_equal(used_blocks(), 0);
+    assert_int_equal(out.writes, 0); /* none of this is misuse */
+    ts_output_release();
+}
+
+static void test_queries_on_caps_no_heap_has(void **state)
+{
+    (void)state;
+    void *keep = heap_caps_malloc(100, MALLOC_CAP_8BIT);
+    /* As ESP-IDF: caps no heap has select none (MALLOC_CAP_INVALID is in
+     * test_diagnostics); caps 0 select every heap. */
+    const uint32_t absent[] = {MALLOC_CAP_PID3, MALLOC_CAP_SPM | MALLOC_CAP_8BIT,
+                               MALLOC_CAP_EXEC | MALLOC_CAP_SPIRAM};
+    for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++) {
+        assert_int_equal(heap_caps_get_total_size(absent[i]), 0);
+        assert_int_equal(heap_caps_get_free_size(absent[i]), 0);
+        assert_int_equal(heap_caps_get_minimum_free_size(absent[i]), 0);
+        assert_int_equal(heap_caps_get_largest_free_block(absent[i]), 0);
+        multi_heap_info_t info;
+        memset(&info, 0xa5, sizeof info);
+        heap_caps_get_info(&info, absent[i]);
+        multi_heap_info_t zero;
+        memset(&zero, 0, sizeof zero);
+        assert_memory_equal(&info, &zero, sizeof info);
+        block_census_t census;
+        memset(&census, 0, sizeof census);
+        heap_caps_walk(absent[i], census_cb, &census);
+        assert_int_equal(census.heaps, 0);
+        assert_true(heap_caps_check_integrity(absent[i], true));
+    }
+    assert_int_equal(heap_caps_get_total_size(0), rtm_caps_total_size(RTM_CAP_INVALID));
+    assert_int_equal(heap_caps_get_largest_free_block(0), rtm_caps_largest_free_block(RTM_CAP_INVALID));
+    multi_heap_info_t all;
+    heap_caps_get_info(&all, 0);
+    assert_int_equal(all.allocated_blocks, 1);
+    assert_int_equal(all.total_free_bytes, heap_caps_get_free_size(0));
+    /* MALLOC_CAP_DEFAULT is an ordinary bit to the queries: the heaps
+     * that list it (SPIRAM, RTCRAM, D/IRAM, DRAM on the ESP32). */
+    assert_int_equal(heap_caps_get_total_size(MALLOC_CAP_DEFAULT),
+                     rtm_caps_total_size(RTM_CAP_DEFAULT));
+    assert_true(heap_caps_get_total_size(MALLOC_CAP_DEFAULT) <
+                heap_caps_get_total_size(0));
+    heap_caps_free(keep);
+}
+
+static void test_multi_heap_edges_as_esp_idf(void **state)
+{
+    (void)state;
+    ts_output_t out;
+    ts_output_capture(&out);
+    static _Alignas(8) uint8_t mem[4096];
+    multi_heap_handle_t h = multi_heap_register(mem, sizeof mem);
+    assert_non_null(h);
+    size_t free0 = multi_heap_free_size(h);
+    /* As ESP-IDF (multi_heap.c over TLSF): NULL for size 0, a NULL heap,
+     * alignment 0 or not a power of two; free of NULL does nothing;
+     * realloc of NULL allocates, to 0 frees; the queries of a NULL heap
+     * give 0 and an all-zero info. */
+    assert_null(multi_heap_malloc(h, 0));
+    assert_null(multi_heap_malloc(NULL, 16));
+    assert_null(multi_heap_aligned_alloc(h, 0, 16));
+    assert_null(multi_heap_aligned_alloc(h, 16, 0));
+    assert_null(multi_heap_aligned_alloc(h, 16, 48));
+    assert_null(multi_heap_aligned_alloc(NULL, 16, 16));
+    multi_heap_free(h, NULL);
+    multi_heap_aligned_free(h, NULL);
+    void *p = multi_heap_realloc(h, NULL, 40);
+    assert_non_null(p);
+    multi_heap_free(NULL, p); /* ESP-IDF returns at once */
+    assert_true(multi_heap_get_allocated_size(h, p) >= 40u);
+    assert_null(multi_heap_realloc(h, p, 0));
+    assert_int_equal(multi_heap_free_size(h), free0);
+    assert_int_equal(multi_heap_get_allocated_size(h, NULL), 0);
+    assert_int_equal(multi_heap_free_size(NULL), 0);
+    assert_int_equal(multi_heap_minimum_free_size(NULL), 0);
+    multi_heap_info_t info;
+    memset(&info, 0xa5, sizeof info);
+    multi_heap_get_info(NULL, &info);
+    multi_heap_info_t zero;
+    memset(&zero, 0, sizeof zero);
+    assert_memory_equal(&info, &zero, sizeof info);
+    assert_int_equal(out.writes, 0);
+    assert_int_equal(s_failures.count, 0); /* multi_heap has no callback */
+    ts_output_release();
+}
+
 static void test_extmem_switch(void **state)
 {
     (void)state;
@@ -707,6 +876,8 @@ int main(void)
         T(test_exec_memory),        T(test_aligned),          T(test_private_multi_heap),
         T(test_runtime_region),     T(test_bad_pointers_are_reported), T(test_extmem_switch),
         T(test_hostile_pointers),   T(test_calloc_reports_as_esp_idf),
+        T(test_malloc_realloc_edges_as_esp_idf), T(test_queries_on_caps_no_heap_has),
+        T(test_multi_heap_edges_as_esp_idf),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
