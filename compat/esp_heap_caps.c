@@ -591,6 +591,9 @@ static bool dump_heap_cb(const rtm_block_info_t *block, void *ctx)
 
 void multi_heap_dump(multi_heap_handle_t heap)
 {
+    if (heap == NULL) {
+        return; /* as multi_heap_walk: nothing to show */
+    }
     rtm_line_t line;
     rtm_line_init(&line);
     rtm_line_str(&line, "heap '");

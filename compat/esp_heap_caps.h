@@ -92,7 +92,8 @@ esp_err_t heap_caps_register_failed_alloc_callback(esp_alloc_failed_hook_t callb
 void *heap_caps_malloc(size_t size, uint32_t caps);
 void heap_caps_free(void *ptr);
 void *heap_caps_realloc(void *ptr, size_t size, uint32_t caps);
-/* alignment: a power of two; 0 or not a power of two gives NULL, no callback. */
+/* alignment: a power of two; 0 or not a power of two, or size 0, gives
+ * NULL, no callback (as ESP-IDF). */
 void *heap_caps_aligned_alloc(size_t alignment, size_t size, uint32_t caps);
 void heap_caps_aligned_free(void *ptr); /* = heap_caps_free (deprecated in ESP-IDF) */
 /* As ESP-IDF: n * size overflowing, n or size 0, or a bad alignment give
@@ -145,7 +146,8 @@ void *heap_caps_calloc_prefer(size_t n, size_t size, size_t num, ...);
 void heap_caps_dump(uint32_t caps);
 void heap_caps_dump_all(void);
 
-/* Usable size of a live block; 0 (reported) for a bad pointer. */
+/* Usable size of a live block; 0 for NULL, 0 (reported) for a bad
+ * pointer (ESP-IDF asserts on both). */
 size_t heap_caps_get_allocated_size(void *ptr);
 /* Usable size of the live block containing ptr (any address inside it);
  * 0 if ptr is in no live block. O(blocks of its region). */

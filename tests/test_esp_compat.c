@@ -702,6 +702,9 @@ static void test_malloc_realloc_edges_as_esp_idf(void **state)
     expect_reported(1, 16, MALLOC_CAP_INVALID, "heap_caps_malloc");
     assert_null(heap_caps_malloc(SIZE_MAX, MALLOC_CAP_8BIT | MALLOC_CAP_CACHE_ALIGNED));
     expect_reported(1, SIZE_MAX, MALLOC_CAP_8BIT | MALLOC_CAP_CACHE_ALIGNED, "heap_caps_malloc");
+    /* EXEC is asked as EXEC | 32BIT on the ESP32; the report keeps EXEC. */
+    assert_null(heap_caps_malloc(SIZE_MAX / 2u, MALLOC_CAP_EXEC));
+    expect_reported(1, SIZE_MAX / 2u, MALLOC_CAP_EXEC, "heap_caps_malloc");
     void *d = heap_caps_malloc(16, MALLOC_CAP_DEFAULT);
     assert_non_null(d);
     heap_caps_free(d);
@@ -854,6 +857,68 @@ static void test_multi_heap_edges_as_esp_idf(void **state)
     ts_output_release();
 }
 
+static bool never_called(void *block_ptr, size_t block_size, int block_used, void *user_data)
+{
+    (void)block_ptr;
+    (void)block_size;
+    (void)block_used;
+    (*(unsigned *)user_data)++;
+    return true;
+}
+
+/* What ESP-IDF v5.5.5 asserts on (or dereferences) returns here: the
+ * "bad input" row of docs/caps.md's differences. */
+static void test_what_esp_idf_asserts_on(void **state)
+{
+    (void)state;
+    ts_output_t out;
+    ts_output_capture(&out);
+    int local = 0;
+    assert_int_equal(heap_caps_get_allocated_size(NULL), 0);
+    assert_int_equal(heap_caps_get_containing_block_size(&local), 0);
+    assert_int_equal(out.writes, 0); /* NULL and an address in no block: quiet */
+    heap_caps_get_info(NULL, MALLOC_CAP_8BIT);
+    heap_caps_walk_all(NULL, NULL);
+    /* ESP-IDF returns false quietly for an address in no heap; rtmem says
+     * so when asked to print. */
+    assert_false(heap_caps_check_integrity_addr((intptr_t)&local, false));
+    assert_int_equal(out.writes, 0);
+    assert_false(heap_caps_check_integrity_addr((intptr_t)&local, true));
+    assert_int_equal(out.writes, 1);
+    assert_non_null(strstr(out.last, "in no region"));
+
+    static _Alignas(8) uint8_t mem[2048];
+    multi_heap_handle_t h = multi_heap_register(mem, sizeof mem);
+    assert_non_null(h);
+    void *p = multi_heap_malloc(h, 32);
+    assert_non_null(p);
+    unsigned calls = 0;
+    assert_null(multi_heap_realloc(NULL, p, 64));
+    assert_false(multi_heap_check(NULL, false));
+    multi_heap_walk(NULL, never_called, &calls);
+    multi_heap_walk(h, NULL, NULL);
+    multi_heap_dump(NULL); /* no line for no heap */
+    assert_int_equal(multi_heap_reset_minimum_free_bytes(NULL), 0);
+    assert_null(multi_heap_find_containing_block(h, &local));
+    assert_null(multi_heap_find_containing_block(NULL, p));
+    assert_int_equal(calls, 0);
+    assert_int_equal(out.writes, 1);
+    assert_true(multi_heap_get_allocated_size(h, p) >= 32u); /* untouched */
+    multi_heap_free(h, p);
+    ts_output_release();
+
+    /* The callback belongs to the registry it was registered with: a new
+     * one (rtm_caps_deinit, a preset's init) starts without it. ESP-IDF
+     * has one registry and one callback for the program's life. */
+    rtm_caps_deinit();
+    assert_int_equal(rtm_preset_esp32_init(NULL), RTM_CAPS_OK);
+    assert_null(heap_caps_malloc(16, MALLOC_CAP_PID3));
+    assert_int_equal(s_failures.count, 0);
+    assert_int_equal(app_install_failure_logger(), ESP_OK);
+    assert_null(heap_caps_malloc(16, MALLOC_CAP_PID3));
+    assert_int_equal(s_failures.count, 1);
+}
+
 static void test_extmem_switch(void **state)
 {
     (void)state;
@@ -877,7 +942,7 @@ int main(void)
         T(test_runtime_region),     T(test_bad_pointers_are_reported), T(test_extmem_switch),
         T(test_hostile_pointers),   T(test_calloc_reports_as_esp_idf),
         T(test_malloc_realloc_edges_as_esp_idf), T(test_queries_on_caps_no_heap_has),
-        T(test_multi_heap_edges_as_esp_idf),
+        T(test_multi_heap_edges_as_esp_idf), T(test_what_esp_idf_asserts_on),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
