@@ -930,6 +930,15 @@ static void test_extmem_switch(void **state)
     assert_string_equal(region_of(small), "DRAM");
     heap_caps_free(big);
     heap_caps_free(small);
+    /* SIZE_MAX is a limit like any other: internal RAM first, then any
+     * DEFAULT heap (ESP-IDF on a 32-bit chip reads it as -1, its "off"
+     * marker: docs/caps.md, differences). */
+    heap_caps_malloc_extmem_enable(SIZE_MAX);
+    void *larger_than_internal = rtm_caps_malloc_default(300u * 1024u);
+    assert_non_null(larger_than_internal);
+    assert_string_equal(region_of(larger_than_internal), "SPIRAM");
+    heap_caps_free(larger_than_internal);
+    assert_int_equal(s_failures.count, 0);
 }
 
 int main(void)
