@@ -129,7 +129,9 @@ ESP_NOINLINE void *heap_caps_aligned_calloc(size_t alignment, size_t n, size_t s
         return NULL; /* as ESP-IDF: an overflow is not reported */
     }
     rtm_alloc_site_t site = site_of(ESP_CALLER());
-    void *p = rtm_caps_alloc_ex(alignment, n * size, caps, "heap_caps_aligned_calloc", &site);
+    /* ESP-IDF allocates through heap_caps_aligned_alloc: its name is the
+     * one the callback gets. */
+    void *p = rtm_caps_alloc_ex(alignment, n * size, caps, "heap_caps_aligned_alloc", &site);
     if (p != NULL) {
         memset(p, 0, n * size);
     }
@@ -138,7 +140,13 @@ ESP_NOINLINE void *heap_caps_aligned_calloc(size_t alignment, size_t n, size_t s
 
 ESP_NOINLINE void *heap_caps_calloc(size_t n, size_t size, uint32_t caps)
 {
-    if (n == 0 || size == 0) {
+    if (size == 0) {
+        return NULL;
+    }
+    if (n == 0) {
+        /* ESP-IDF looks at the element size, not the product, before it
+         * reports: zero elements are a failed request of 0 bytes there. */
+        rtm_caps_report_alloc_failed(0, caps, "heap_caps_calloc");
         return NULL;
     }
     if (n > SIZE_MAX / size) {
@@ -218,22 +226,29 @@ ESP_NOINLINE void *heap_caps_calloc_prefer(size_t n, size_t size, size_t num, ..
 {
     rtm_alloc_site_t site = site_of(ESP_CALLER());
     bool overflow = size != 0 && n > SIZE_MAX / size;
-    size_t bytes = n * size; /* wrapped on overflow: what ESP-IDF reports */
+    size_t bytes = overflow ? 0 : n * size;
     uint32_t caps = MALLOC_CAP_DEFAULT;
     void *p = NULL;
     va_list ap;
     va_start(ap, num);
-    for (size_t i = 0; i < num && p == NULL && (bytes > 0 || overflow); i++) {
-        caps = va_arg(ap, uint32_t); /* read even on overflow: the report names the last */
-        if (!overflow) {
+    /* ESP-IDF's loop: each caps set is tried (a request of 0 bytes, or an
+     * overflowing one, fails every time) until one succeeds or the element
+     * size is 0; so the report below names the last set read. */
+    for (size_t i = 0; i < num; i++) {
+        caps = va_arg(ap, uint32_t);
+        if (bytes > 0) {
             p = rtm_caps_alloc_ex(0, bytes, caps, NULL, &site);
+        }
+        if (p != NULL || size == 0) {
+            break;
         }
     }
     va_end(ap);
     if (p != NULL) {
         memset(p, 0, bytes);
-    } else if (bytes > 0 || overflow) {
-        rtm_caps_report_alloc_failed(bytes, caps, "heap_caps_calloc_prefer");
+    } else if (size > 0) {
+        /* As ESP-IDF: the element size, not the product. */
+        rtm_caps_report_alloc_failed(size, caps, "heap_caps_calloc_prefer");
     }
     return p;
 }
@@ -576,6 +591,9 @@ static bool dump_heap_cb(const rtm_block_info_t *block, void *ctx)
 
 void multi_heap_dump(multi_heap_handle_t heap)
 {
+    if (heap == NULL) {
+        return; /* as multi_heap_walk: nothing to show */
+    }
     rtm_line_t line;
     rtm_line_init(&line);
     rtm_line_str(&line, "heap '");

@@ -92,12 +92,17 @@ esp_err_t heap_caps_register_failed_alloc_callback(esp_alloc_failed_hook_t callb
 void *heap_caps_malloc(size_t size, uint32_t caps);
 void heap_caps_free(void *ptr);
 void *heap_caps_realloc(void *ptr, size_t size, uint32_t caps);
-/* alignment: a power of two; 0 or not a power of two gives NULL, no callback. */
+/* alignment: a power of two; 0 or not a power of two, or size 0, gives
+ * NULL, no callback (as ESP-IDF). */
 void *heap_caps_aligned_alloc(size_t alignment, size_t size, uint32_t caps);
 void heap_caps_aligned_free(void *ptr); /* = heap_caps_free (deprecated in ESP-IDF) */
+/* As ESP-IDF: n * size overflowing, n or size 0, or a bad alignment give
+ * NULL without a report; a failure is reported as heap_caps_aligned_alloc's
+ * (the function ESP-IDF allocates through) with the product. */
 void *heap_caps_aligned_calloc(size_t alignment, size_t n, size_t size, uint32_t caps);
-/* n * size overflowing is a failed allocation reported with the product as
- * size_t arithmetic wraps it (ESP-IDF's report). */
+/* As ESP-IDF, whose test is on size, not on the product: size 0 gives NULL
+ * without a report; n 0 gives NULL reported with size 0; n * size
+ * overflowing is reported with the product as size_t arithmetic wraps it. */
 void *heap_caps_calloc(size_t n, size_t size, uint32_t caps);
 
 /* Sums over the heaps that have every bit of caps (caps 0: every heap).
@@ -127,7 +132,12 @@ bool heap_caps_check_integrity_addr(intptr_t addr, bool print_errors);
  * larger than limit: rtm_caps_extmem_enable. */
 void heap_caps_malloc_extmem_enable(size_t limit);
 
-/* num further arguments, each a uint32_t caps set, tried in order. */
+/* num further arguments, each a uint32_t caps set, tried in order. A
+ * failure (size > 0) is reported once, with the last caps set read
+ * (MALLOC_CAP_DEFAULT if num is 0), as ESP-IDF. realloc_prefer with size 0
+ * frees ptr if num > 0 and leaves it alone if num is 0. calloc_prefer, as
+ * ESP-IDF: its report gives the element size (not n * size); size 0 gives
+ * NULL without a report, n 0 or an overflowing product a failure. */
 void *heap_caps_malloc_prefer(size_t size, size_t num, ...);
 void *heap_caps_realloc_prefer(void *ptr, size_t size, size_t num, ...);
 void *heap_caps_calloc_prefer(size_t n, size_t size, size_t num, ...);
@@ -136,7 +146,8 @@ void *heap_caps_calloc_prefer(size_t n, size_t size, size_t num, ...);
 void heap_caps_dump(uint32_t caps);
 void heap_caps_dump_all(void);
 
-/* Usable size of a live block; 0 (reported) for a bad pointer. */
+/* Usable size of a live block; 0 for NULL, 0 (reported) for a bad
+ * pointer (ESP-IDF asserts on both). */
 size_t heap_caps_get_allocated_size(void *ptr);
 /* Usable size of the live block containing ptr (any address inside it);
  * 0 if ptr is in no live block. O(blocks of its region). */

@@ -7,7 +7,10 @@
  *   - multi_heap_register aligns start up to 8 bytes (ESP-IDF: 4) and the
  *     heap has rtmem's own lock, so multi_heap_set_lock does nothing;
  *   - a bad pointer is reported through rtmem's misuse hook (heap.h) and
- *     ignored instead of asserting;
+ *     ignored instead of asserting; a NULL handle gives NULL/0/false or
+ *     does nothing, where ESP-IDF asserts in realloc, check, walk, dump;
+ *   - multi_heap_realloc(heap, p, 0) counts the freed block in
+ *     multi_heap_free_size (ESP-IDF v5.5.5 does not);
  *   - multi_heap_check(print_errors) and multi_heap_dump write through
  *     rtmem's output hook (output.h), not printf;
  *   - not provided: multi_heap_aligned_alloc_offs,
@@ -75,7 +78,7 @@ size_t multi_heap_reset_minimum_free_bytes(multi_heap_handle_t heap);
  * stopping the program for what its scan sees. O(blocks). */
 bool multi_heap_check(multi_heap_handle_t heap, bool print_errors);
 
-/* One line per block through the output hook. */
+/* One line per block through the output hook; nothing for a NULL heap. */
 void multi_heap_dump(multi_heap_handle_t heap);
 
 /* block_used of a block that failed its checks (rtmem's addition; code

@@ -328,8 +328,8 @@ static void test_framebuffer_prefers_psram(void **state)
     assert_string_equal(s_failures.last_function, "heap_caps_realloc_prefer");
     assert_null(heap_caps_calloc_prefer(SIZE_MAX / 2u, 4, 1, MALLOC_CAP_8BIT));
     assert_int_equal(s_failures.count, 3);
-    /* As ESP-IDF: the product as size_t arithmetic wraps it. */
-    assert_int_equal(s_failures.last_size, (SIZE_MAX / 2u) * 4u);
+    /* As ESP-IDF: the element size (heap_caps_calloc reports the product). */
+    assert_int_equal(s_failures.last_size, 4);
     heap_caps_free(moved);
     assert_int_equal(used_blocks(), 0);
 }
@@ -627,6 +627,298 @@ static void test_hostile_pointers(void **state)
     ts_output_release();
 }
 
+/* The failed-allocation callback's arguments, entry point by entry point,
+ * as ESP-IDF v5.5.5 (components/heap/heap_caps.c, heap_caps_base.c) calls
+ * it; docs/caps.md lists the cases. The ESP32 preset has no region with
+ * MALLOC_CAP_SPM or MALLOC_CAP_PID3. */
+
+/* The callback ran exactly calls times so far, the last time with these
+ * arguments; then the log is cleared. */
+static void expect_reported(unsigned calls, size_t size, uint32_t caps, const char *function_name)
+{
+    assert_int_equal(s_failures.count, calls);
+    assert_int_equal(s_failures.last_size, size);
+    assert_int_equal(s_failures.last_caps, caps);
+    assert_non_null(s_failures.last_function);
+    assert_string_equal(s_failures.last_function, function_name);
+    memset(&s_failures, 0, sizeof s_failures);
+}
+
+static void expect_quiet(const void *result)
+{
+    assert_null(result);
+    assert_int_equal(s_failures.count, 0);
+}
+
+static void test_calloc_reports_as_esp_idf(void **state)
+{
+    (void)state;
+    /* ESP-IDF tests the element size, not the product, before it reports:
+     * zero elements are a failed allocation of 0 bytes, a zero element
+     * size is not. */
+    expect_quiet(heap_caps_calloc(16, 0, MALLOC_CAP_DMA));
+    expect_quiet(heap_caps_calloc(0, 0, MALLOC_CAP_DMA));
+    assert_null(heap_caps_calloc(0, 16, MALLOC_CAP_DMA));
+    expect_reported(1, 0, MALLOC_CAP_DMA, "heap_caps_calloc");
+    assert_null(heap_caps_calloc(4, 8, MALLOC_CAP_PID3));
+    expect_reported(1, 32, MALLOC_CAP_PID3, "heap_caps_calloc");
+
+    /* calloc_prefer reports the element size and the last caps tried. */
+    assert_null(heap_caps_calloc_prefer(100, 4096, 2, MALLOC_CAP_SPM, MALLOC_CAP_PID3));
+    expect_reported(1, 4096, MALLOC_CAP_PID3, "heap_caps_calloc_prefer");
+    assert_null(heap_caps_calloc_prefer(3, 8, 0));
+    expect_reported(1, 8, MALLOC_CAP_DEFAULT, "heap_caps_calloc_prefer");
+    assert_null(heap_caps_calloc_prefer(0, 24, 2, MALLOC_CAP_DMA, MALLOC_CAP_8BIT));
+    expect_reported(1, 24, MALLOC_CAP_8BIT, "heap_caps_calloc_prefer");
+    expect_quiet(heap_caps_calloc_prefer(24, 0, 2, MALLOC_CAP_DMA, MALLOC_CAP_8BIT));
+    assert_null(heap_caps_calloc_prefer(SIZE_MAX / 2u, 4, 2, MALLOC_CAP_DMA, MALLOC_CAP_8BIT));
+    expect_reported(1, 4, MALLOC_CAP_8BIT, "heap_caps_calloc_prefer");
+
+    /* heap_caps_aligned_calloc allocates through heap_caps_aligned_alloc,
+     * whose name the callback gets; the size is the product. */
+    assert_null(heap_caps_aligned_calloc(16, 100, 4096, MALLOC_CAP_SPM));
+    expect_reported(1, 409600, MALLOC_CAP_SPM, "heap_caps_aligned_alloc");
+    expect_quiet(heap_caps_aligned_calloc(16, 0, 8, MALLOC_CAP_DMA));
+    expect_quiet(heap_caps_aligned_calloc(16, 8, 0, MALLOC_CAP_DMA));
+    expect_quiet(heap_caps_aligned_calloc(0, 1, 8, MALLOC_CAP_DMA));
+    expect_quiet(heap_caps_aligned_calloc(24, 1, 8, MALLOC_CAP_DMA));
+    assert_int_equal(used_blocks(), 0);
+}
+
+static void test_malloc_realloc_edges_as_esp_idf(void **state)
+{
+    (void)state;
+    ts_output_t out;
+    ts_output_capture(&out);
+    /* Size 0 is no failure anywhere; caps no region has, caps 0 (no heap
+     * names a bit of it) and sizes no heap can hold are, with the caps as
+     * the application passed them. */
+    expect_quiet(heap_caps_malloc(0, MALLOC_CAP_DMA));
+    assert_null(heap_caps_malloc(16, 0));
+    expect_reported(1, 16, 0, "heap_caps_malloc");
+    assert_null(heap_caps_malloc(16, MALLOC_CAP_PID3 | MALLOC_CAP_8BIT));
+    expect_reported(1, 16, MALLOC_CAP_PID3 | MALLOC_CAP_8BIT, "heap_caps_malloc");
+    assert_null(heap_caps_malloc(16, MALLOC_CAP_INVALID));
+    expect_reported(1, 16, MALLOC_CAP_INVALID, "heap_caps_malloc");
+    assert_null(heap_caps_malloc(SIZE_MAX, MALLOC_CAP_8BIT | MALLOC_CAP_CACHE_ALIGNED));
+    expect_reported(1, SIZE_MAX, MALLOC_CAP_8BIT | MALLOC_CAP_CACHE_ALIGNED, "heap_caps_malloc");
+    /* EXEC is asked as EXEC | 32BIT on the ESP32; the report keeps EXEC. */
+    assert_null(heap_caps_malloc(SIZE_MAX / 2u, MALLOC_CAP_EXEC));
+    expect_reported(1, SIZE_MAX / 2u, MALLOC_CAP_EXEC, "heap_caps_malloc");
+    void *d = heap_caps_malloc(16, MALLOC_CAP_DEFAULT);
+    assert_non_null(d);
+    heap_caps_free(d);
+    assert_null(heap_caps_malloc(SIZE_MAX / 2u, MALLOC_CAP_DEFAULT));
+    expect_reported(1, SIZE_MAX / 2u, MALLOC_CAP_DEFAULT, "heap_caps_malloc");
+    heap_caps_free(NULL);
+
+    /* realloc: NULL is malloc, size 0 frees, a failure keeps the block. */
+    expect_quiet(heap_caps_realloc(NULL, 0, MALLOC_CAP_8BIT));
+    assert_null(heap_caps_realloc(NULL, 16, MALLOC_CAP_PID3));
+    expect_reported(1, 16, MALLOC_CAP_PID3, "heap_caps_realloc");
+    uint8_t *p = heap_caps_malloc(64, MALLOC_CAP_8BIT);
+    assert_non_null(p);
+    memset(p, 0x3c, 64);
+    assert_null(heap_caps_realloc(p, 128, MALLOC_CAP_PID3));
+    expect_reported(1, 128, MALLOC_CAP_PID3, "heap_caps_realloc");
+    assert_null(heap_caps_realloc(p, SIZE_MAX - 64u, MALLOC_CAP_8BIT));
+    expect_reported(1, SIZE_MAX - 64u, MALLOC_CAP_8BIT, "heap_caps_realloc");
+    for (size_t i = 0; i < 64; i++) {
+        assert_int_equal(p[i], 0x3c);
+    }
+    /* Caps 0 are a subset of every heap's: ESP-IDF resizes in the block's
+     * own heap, and reports (with caps 0) only when that fails. */
+    const char *home = region_of(p);
+    uint8_t *same = heap_caps_realloc(p, 96, 0);
+    assert_non_null(same);
+    assert_string_equal(region_of(same), home);
+    assert_int_equal(same[63], 0x3c);
+    assert_int_equal(s_failures.count, 0);
+    assert_null(heap_caps_realloc(same, 1024u * 1024u, 0));
+    expect_reported(1, 1024u * 1024u, 0, "heap_caps_realloc");
+
+    /* aligned_alloc: alignment 0, not a power of two, or size 0 are quiet;
+     * alignments below the heap's own are fine. */
+    expect_quiet(heap_caps_aligned_alloc(16, 0, MALLOC_CAP_DMA));
+    expect_quiet(heap_caps_aligned_alloc(0, 0, MALLOC_CAP_DMA));
+    expect_quiet(heap_caps_aligned_alloc(12, SIZE_MAX, MALLOC_CAP_DMA));
+    assert_null(heap_caps_aligned_alloc(64, 16, MALLOC_CAP_PID3));
+    expect_reported(1, 16, MALLOC_CAP_PID3, "heap_caps_aligned_alloc");
+    assert_null(heap_caps_aligned_alloc(64, SIZE_MAX, MALLOC_CAP_DMA));
+    expect_reported(1, SIZE_MAX, MALLOC_CAP_DMA, "heap_caps_aligned_alloc");
+    void *a1 = heap_caps_aligned_alloc(1, 10, MALLOC_CAP_DMA);
+    void *a2 = heap_caps_aligned_alloc(2, 10, MALLOC_CAP_DMA);
+    assert_non_null(a1);
+    assert_non_null(a2);
+    heap_caps_aligned_free(a1);
+    heap_caps_free(a2);
+
+    /* malloc_prefer and realloc_prefer: size 0 is no failure; with no caps
+     * set the report names MALLOC_CAP_DEFAULT; otherwise the last set. */
+    expect_quiet(heap_caps_malloc_prefer(0, 2, MALLOC_CAP_DMA, MALLOC_CAP_8BIT));
+    assert_null(heap_caps_malloc_prefer(16, 0));
+    expect_reported(1, 16, MALLOC_CAP_DEFAULT, "heap_caps_malloc_prefer");
+    assert_null(heap_caps_malloc_prefer(16, 2, MALLOC_CAP_PID3, MALLOC_CAP_SPM));
+    expect_reported(1, 16, MALLOC_CAP_SPM, "heap_caps_malloc_prefer");
+    expect_quiet(heap_caps_realloc_prefer(NULL, 0, 1, MALLOC_CAP_8BIT));
+    assert_null(heap_caps_realloc_prefer(NULL, 16, 2, MALLOC_CAP_SPM, MALLOC_CAP_PID3));
+    expect_reported(1, 16, MALLOC_CAP_PID3, "heap_caps_realloc_prefer");
+    size_t live = used_blocks();
+    /* Size 0 with caps sets: the first one frees. With none: nothing is
+     * tried, so nothing is freed (and nothing reported). */
+    expect_quiet(heap_caps_realloc_prefer(same, 0, 0));
+    assert_int_equal(used_blocks(), live);
+    assert_int_equal(same[0], 0x3c);
+    expect_quiet(heap_caps_realloc_prefer(same, 0, 2, MALLOC_CAP_PID3, MALLOC_CAP_8BIT));
+    assert_int_equal(used_blocks(), live - 1);
+    assert_int_equal(used_blocks(), 0);
+    assert_int_equal(out.writes, 0); /* none of this is misuse */
+    ts_output_release();
+}
+
+static void test_queries_on_caps_no_heap_has(void **state)
+{
+    (void)state;
+    void *keep = heap_caps_malloc(100, MALLOC_CAP_8BIT);
+    /* As ESP-IDF: caps no heap has select none (MALLOC_CAP_INVALID is in
+     * test_diagnostics); caps 0 select every heap. */
+    const uint32_t absent[] = {MALLOC_CAP_PID3, MALLOC_CAP_SPM | MALLOC_CAP_8BIT,
+                               MALLOC_CAP_EXEC | MALLOC_CAP_SPIRAM};
+    for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++) {
+        assert_int_equal(heap_caps_get_total_size(absent[i]), 0);
+        assert_int_equal(heap_caps_get_free_size(absent[i]), 0);
+        assert_int_equal(heap_caps_get_minimum_free_size(absent[i]), 0);
+        assert_int_equal(heap_caps_get_largest_free_block(absent[i]), 0);
+        multi_heap_info_t info;
+        memset(&info, 0xa5, sizeof info);
+        heap_caps_get_info(&info, absent[i]);
+        multi_heap_info_t zero;
+        memset(&zero, 0, sizeof zero);
+        assert_memory_equal(&info, &zero, sizeof info);
+        block_census_t census;
+        memset(&census, 0, sizeof census);
+        heap_caps_walk(absent[i], census_cb, &census);
+        assert_int_equal(census.heaps, 0);
+        assert_true(heap_caps_check_integrity(absent[i], true));
+    }
+    assert_int_equal(heap_caps_get_total_size(0), rtm_caps_total_size(RTM_CAP_INVALID));
+    assert_int_equal(heap_caps_get_largest_free_block(0), rtm_caps_largest_free_block(RTM_CAP_INVALID));
+    multi_heap_info_t all;
+    heap_caps_get_info(&all, 0);
+    assert_int_equal(all.allocated_blocks, 1);
+    assert_int_equal(all.total_free_bytes, heap_caps_get_free_size(0));
+    /* MALLOC_CAP_DEFAULT is an ordinary bit to the queries: the heaps
+     * that list it (SPIRAM, RTCRAM, D/IRAM, DRAM on the ESP32). */
+    assert_int_equal(heap_caps_get_total_size(MALLOC_CAP_DEFAULT),
+                     rtm_caps_total_size(RTM_CAP_DEFAULT));
+    assert_true(heap_caps_get_total_size(MALLOC_CAP_DEFAULT) <
+                heap_caps_get_total_size(0));
+    heap_caps_free(keep);
+}
+
+static void test_multi_heap_edges_as_esp_idf(void **state)
+{
+    (void)state;
+    ts_output_t out;
+    ts_output_capture(&out);
+    static _Alignas(8) uint8_t mem[4096];
+    multi_heap_handle_t h = multi_heap_register(mem, sizeof mem);
+    assert_non_null(h);
+    size_t free0 = multi_heap_free_size(h);
+    /* As ESP-IDF (multi_heap.c over TLSF): NULL for size 0, a NULL heap,
+     * alignment 0 or not a power of two; free of NULL does nothing;
+     * realloc of NULL allocates, to 0 frees; the queries of a NULL heap
+     * give 0 and an all-zero info. */
+    assert_null(multi_heap_malloc(h, 0));
+    assert_null(multi_heap_malloc(NULL, 16));
+    assert_null(multi_heap_aligned_alloc(h, 0, 16));
+    assert_null(multi_heap_aligned_alloc(h, 16, 0));
+    assert_null(multi_heap_aligned_alloc(h, 16, 48));
+    assert_null(multi_heap_aligned_alloc(NULL, 16, 16));
+    multi_heap_free(h, NULL);
+    multi_heap_aligned_free(h, NULL);
+    void *p = multi_heap_realloc(h, NULL, 40);
+    assert_non_null(p);
+    multi_heap_free(NULL, p); /* ESP-IDF returns at once */
+    assert_true(multi_heap_get_allocated_size(h, p) >= 40u);
+    assert_null(multi_heap_realloc(h, p, 0));
+    assert_int_equal(multi_heap_free_size(h), free0);
+    assert_int_equal(multi_heap_get_allocated_size(h, NULL), 0);
+    assert_int_equal(multi_heap_free_size(NULL), 0);
+    assert_int_equal(multi_heap_minimum_free_size(NULL), 0);
+    multi_heap_info_t info;
+    memset(&info, 0xa5, sizeof info);
+    multi_heap_get_info(NULL, &info);
+    multi_heap_info_t zero;
+    memset(&zero, 0, sizeof zero);
+    assert_memory_equal(&info, &zero, sizeof info);
+    assert_int_equal(out.writes, 0);
+    assert_int_equal(s_failures.count, 0); /* multi_heap has no callback */
+    ts_output_release();
+}
+
+static bool never_called(void *block_ptr, size_t block_size, int block_used, void *user_data)
+{
+    (void)block_ptr;
+    (void)block_size;
+    (void)block_used;
+    (*(unsigned *)user_data)++;
+    return true;
+}
+
+/* What ESP-IDF v5.5.5 asserts on (or dereferences) returns here: the
+ * "bad input" row of docs/caps.md's differences. */
+static void test_what_esp_idf_asserts_on(void **state)
+{
+    (void)state;
+    ts_output_t out;
+    ts_output_capture(&out);
+    int local = 0;
+    assert_int_equal(heap_caps_get_allocated_size(NULL), 0);
+    assert_int_equal(heap_caps_get_containing_block_size(&local), 0);
+    assert_int_equal(out.writes, 0); /* NULL and an address in no block: quiet */
+    heap_caps_get_info(NULL, MALLOC_CAP_8BIT);
+    heap_caps_walk_all(NULL, NULL);
+    /* ESP-IDF returns false quietly for an address in no heap; rtmem says
+     * so when asked to print. */
+    assert_false(heap_caps_check_integrity_addr((intptr_t)&local, false));
+    assert_int_equal(out.writes, 0);
+    assert_false(heap_caps_check_integrity_addr((intptr_t)&local, true));
+    assert_int_equal(out.writes, 1);
+    assert_non_null(strstr(out.last, "in no region"));
+
+    static _Alignas(8) uint8_t mem[2048];
+    multi_heap_handle_t h = multi_heap_register(mem, sizeof mem);
+    assert_non_null(h);
+    void *p = multi_heap_malloc(h, 32);
+    assert_non_null(p);
+    unsigned calls = 0;
+    assert_null(multi_heap_realloc(NULL, p, 64));
+    assert_false(multi_heap_check(NULL, false));
+    multi_heap_walk(NULL, never_called, &calls);
+    multi_heap_walk(h, NULL, NULL);
+    multi_heap_dump(NULL); /* no line for no heap */
+    assert_int_equal(multi_heap_reset_minimum_free_bytes(NULL), 0);
+    assert_null(multi_heap_find_containing_block(h, &local));
+    assert_null(multi_heap_find_containing_block(NULL, p));
+    assert_int_equal(calls, 0);
+    assert_int_equal(out.writes, 1);
+    assert_true(multi_heap_get_allocated_size(h, p) >= 32u); /* untouched */
+    multi_heap_free(h, p);
+    ts_output_release();
+
+    /* The callback belongs to the registry it was registered with: a new
+     * one (rtm_caps_deinit, a preset's init) starts without it. ESP-IDF
+     * has one registry and one callback for the program's life. */
+    rtm_caps_deinit();
+    assert_int_equal(rtm_preset_esp32_init(NULL), RTM_CAPS_OK);
+    assert_null(heap_caps_malloc(16, MALLOC_CAP_PID3));
+    assert_int_equal(s_failures.count, 0);
+    assert_int_equal(app_install_failure_logger(), ESP_OK);
+    assert_null(heap_caps_malloc(16, MALLOC_CAP_PID3));
+    assert_int_equal(s_failures.count, 1);
+}
+
 static void test_extmem_switch(void **state)
 {
     (void)state;
@@ -638,6 +930,15 @@ static void test_extmem_switch(void **state)
     assert_string_equal(region_of(small), "DRAM");
     heap_caps_free(big);
     heap_caps_free(small);
+    /* SIZE_MAX is a limit like any other: internal RAM first, then any
+     * DEFAULT heap (ESP-IDF on a 32-bit chip reads it as -1, its "off"
+     * marker: docs/caps.md, differences). */
+    heap_caps_malloc_extmem_enable(SIZE_MAX);
+    void *larger_than_internal = rtm_caps_malloc_default(300u * 1024u);
+    assert_non_null(larger_than_internal);
+    assert_string_equal(region_of(larger_than_internal), "SPIRAM");
+    heap_caps_free(larger_than_internal);
+    assert_int_equal(s_failures.count, 0);
 }
 
 int main(void)
@@ -648,7 +949,9 @@ int main(void)
         T(test_log_buffer_realloc), T(test_diagnostics),      T(test_walker),
         T(test_exec_memory),        T(test_aligned),          T(test_private_multi_heap),
         T(test_runtime_region),     T(test_bad_pointers_are_reported), T(test_extmem_switch),
-        T(test_hostile_pointers),
+        T(test_hostile_pointers),   T(test_calloc_reports_as_esp_idf),
+        T(test_malloc_realloc_edges_as_esp_idf), T(test_queries_on_caps_no_heap_has),
+        T(test_multi_heap_edges_as_esp_idf), T(test_what_esp_idf_asserts_on),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
