@@ -231,6 +231,160 @@ static void test_bad_input(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Status of what a monitor does not watch                             */
+
+/* Byte patterns that tell whether a query wrote its output. */
+#define UNTOUCHED 0xA5
+
+static bool all_bytes(const void *p, size_t n, uint8_t v)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) {
+        if (b[i] != v) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Every per-watch query of mon on these three watches and ring says "not
+ * watched": false, the output left as it was, a history count of 0. */
+static void expect_not_watched(rtm_monitor_t *mon, const rtm_monitor_mem_t *mw,
+                               const rtm_monitor_pool_t *pw, const rtm_monitor_task_t *tw)
+{
+    rtm_monitor_mem_status_t ms;
+    rtm_monitor_pool_status_t ps;
+    rtm_monitor_task_status_t ts;
+    rtm_monitor_sample_t sample;
+    memset(&ms, UNTOUCHED, sizeof ms);
+    memset(&ps, UNTOUCHED, sizeof ps);
+    memset(&ts, UNTOUCHED, sizeof ts);
+    memset(&sample, UNTOUCHED, sizeof sample);
+    assert_false(rtm_monitor_mem_status(mon, mw, &ms));
+    assert_true(all_bytes(&ms, sizeof ms, UNTOUCHED));
+    assert_false(rtm_monitor_pool_status(mon, pw, &ps));
+    assert_true(all_bytes(&ps, sizeof ps, UNTOUCHED));
+    assert_false(rtm_monitor_task_status(mon, tw, &ts));
+    assert_true(all_bytes(&ts, sizeof ts, UNTOUCHED));
+    size_t count = 99;
+    assert_false(rtm_monitor_history(mon, mw, 0, &sample, &count));
+    assert_int_equal(count, 0);
+    assert_true(all_bytes(&sample, sizeof sample, UNTOUCHED));
+    count = 99;
+    assert_false(rtm_monitor_history(mon, mw, 0, NULL, &count));
+    assert_int_equal(count, 0);
+}
+
+/* monitor.h: a watch's status is reported only by the monitor that
+ * watches it. Never added (zeroed, as a static watch is), refused by the
+ * watch call, added to another monitor, or added before a deinit or a
+ * second init: false, *out untouched, no history; never a status of
+ * zeroes that reads as "all fine, no alerts". */
+static void test_status_of_unwatched(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    rtm_monitor_t other;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    assert_non_null(rtm_monitor_init(&other, &cfg));
+    rtm_heap_t *h = make_heap(16 * 1024);
+    static _Alignas(16) uint8_t storage[1024];
+    static rtm_pool_t pool;
+    rtm_pool_config_t pc = {0};
+    pc.name = "msgs";
+    pc.block_size = 32;
+    pc.count = 4;
+    assert_non_null(rtm_pool_init(&pool, storage, sizeof storage, &pc));
+
+    /* Never added, as a static watch starts. */
+    static rtm_monitor_mem_t never_mem;
+    static rtm_monitor_pool_t never_pool;
+    static rtm_monitor_task_t never_task;
+    expect_not_watched(&mon, &never_mem, &never_pool, &never_task);
+    rtm_monitor_sample(&mon);
+    expect_not_watched(&mon, &never_mem, &never_pool, &never_task);
+
+    /* Refused by the watch call. */
+    rtm_monitor_mem_t refused_mem = {0};
+    rtm_monitor_pool_t refused_pool = {0};
+    rtm_monitor_task_t refused_task = {0};
+    assert_false(rtm_monitor_watch_heap(&mon, &refused_mem, NULL, "x", NULL, NULL, 0));
+    assert_false(rtm_monitor_watch_pool(&mon, &refused_pool, NULL));
+    assert_false(rtm_monitor_watch_task(&mon, &refused_task, 1, NULL, 0));
+    expect_not_watched(&mon, &refused_mem, &refused_pool, &refused_task);
+
+    /* Watched by `other`, with a raised alert in each: `mon` knows none. */
+    rtm_monitor_mem_t mw;
+    rtm_monitor_pool_t pw;
+    rtm_monitor_task_t tw;
+    rtm_monitor_sample_t hist[4];
+    rtm_monitor_limits_t lim = {.low_free = 64 * 1024};
+    assert_true(rtm_monitor_watch_heap(&other, &mw, h, "ram", &lim, hist, 4));
+    assert_true(rtm_monitor_watch_pool(&other, &pw, &pool));
+    assert_true(rtm_monitor_watch_task(&other, &tw, 7, "worker", 1024));
+    void *blocks[4];
+    for (size_t i = 0; i < 4; i++) {
+        blocks[i] = rtm_pool_alloc(&pool);
+        assert_non_null(blocks[i]);
+    }
+    rtm_monitor_sample(&other);
+    rtm_monitor_sample(&mon);
+    rtm_monitor_mem_status_t ms;
+    rtm_monitor_pool_status_t ps;
+    assert_true(rtm_monitor_mem_status(&other, &mw, &ms));
+    assert_true((ms.alerts & (1u << RTM_ALERT_LOW_FREE)) != 0);
+    assert_true(rtm_monitor_pool_status(&other, &pw, &ps));
+    assert_true((ps.alerts & (1u << RTM_ALERT_POOL_EXHAUSTED)) != 0);
+    size_t kept = 0;
+    assert_true(rtm_monitor_history(&other, &mw, 0, NULL, &kept) == false && kept == 1);
+    expect_not_watched(&mon, &mw, &pw, &tw);
+
+    /* A NULL or uninitialised monitor: not watched either. */
+    expect_not_watched(NULL, &mw, &pw, &tw);
+    rtm_monitor_t zeroed;
+    memset(&zeroed, 0, sizeof zeroed);
+    expect_not_watched(&zeroed, &mw, &pw, &tw);
+
+    /* Deinitialised, then initialised again: the old watches are gone. */
+    rtm_monitor_deinit(&other);
+    expect_not_watched(&other, &mw, &pw, &tw);
+    assert_non_null(rtm_monitor_init(&other, &cfg));
+    expect_not_watched(&other, &mw, &pw, &tw);
+    rtm_monitor_status_t st;
+    assert_true(rtm_monitor_status(&other, &st));
+    assert_int_equal(st.memories + st.pools + st.tasks, 0);
+    assert_int_equal(st.alerts_raised, 0);
+
+    /* Watched again but not sampled yet: true, the name, every figure 0. */
+    assert_true(rtm_monitor_watch_heap(&other, &mw, h, "ram", &lim, hist, 4));
+    assert_true(rtm_monitor_watch_pool(&other, &pw, &pool));
+    assert_true(rtm_monitor_watch_task(&other, &tw, 7, "worker", 0));
+    assert_true(rtm_monitor_mem_status(&other, &mw, &ms));
+    assert_string_equal(ms.name, "ram");
+    assert_int_equal(ms.total_bytes, 0);
+    assert_int_equal(ms.alerts, 0);
+    assert_true(rtm_monitor_pool_status(&other, &pw, &ps));
+    assert_string_equal(ps.name, "msgs");
+    assert_int_equal(ps.capacity, 0);
+    rtm_monitor_task_status_t ts;
+    assert_true(rtm_monitor_task_status(&other, &tw, &ts));
+    assert_string_equal(ts.name, "worker");
+    assert_false(ts.stack_known);
+    kept = 99;
+    assert_false(rtm_monitor_history(&other, &mw, 0, NULL, &kept));
+    assert_int_equal(kept, 0);
+    expect_not_watched(&mon, &mw, &pw, &tw);
+
+    for (size_t i = 0; i < 4; i++) {
+        rtm_pool_free(&pool, blocks[i]);
+    }
+    rtm_monitor_deinit(&other);
+    rtm_monitor_deinit(&mon);
+}
+
+/* ------------------------------------------------------------------ */
 /* Trends                                                              */
 
 static void test_leak_trend(void **state)
@@ -1915,6 +2069,7 @@ int main(void)
         cmocka_unit_test(test_sample_matches_heap),
         cmocka_unit_test(test_tick_period),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_status_of_unwatched),
         cmocka_unit_test(test_leak_trend),
         cmocka_unit_test(test_trend_needs_half_window),
         cmocka_unit_test(test_low_free_hysteresis),

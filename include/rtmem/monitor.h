@@ -259,8 +259,10 @@ typedef struct rtm_monitor {
 rtm_monitor_t *rtm_monitor_init(rtm_monitor_t *mon, const rtm_monitor_config_t *cfg);
 
 /* Forgets every watch and releases the lock; the observers must be
- * detached and rtm_monitor_run returned first. NULL or a monitor never
- * initialised: nothing. O(1). */
+ * detached and rtm_monitor_run returned first. Afterwards every call with
+ * mon is refused as for a monitor never initialised (queries give false
+ * or 0) until rtm_monitor_init, after which no earlier watch is watched.
+ * NULL or a monitor never initialised: nothing. O(1). */
 void rtm_monitor_deinit(rtm_monitor_t *mon);
 
 /* Watches a heap (a region: rtm_caps_region_heap()). limits may be NULL (no
@@ -268,7 +270,9 @@ void rtm_monitor_deinit(rtm_monitor_t *mon);
  * marks PSRAM for the PSRAM advice; rtm_monitor_watch_regions sets it from
  * the region's caps. False on NULL mon/w/heap/name, history_len over
  * 65535 or without history, or w already watched. O(watches), monitor
- * lock held. */
+ * lock held. A watch object (of any kind) belongs to one monitor: one that
+ * another initialised monitor watches must not be given here (that is not
+ * detected, and breaks the other monitor's list of watches). */
 bool rtm_monitor_watch_heap(rtm_monitor_t *mon, rtm_monitor_mem_t *w, rtm_heap_t *heap,
                             const char *name, const rtm_monitor_limits_t *limits,
                             rtm_monitor_sample_t *history, size_t history_len);
@@ -339,8 +343,15 @@ void rtm_monitor_caps_observer(const void *ptr, size_t size, rtm_caps_t caps,
                                const rtm_caps_region_t *region, void *ctx);
 
 /* Copy the current status (of the monitor, or of one watch) under the
- * monitor lock: O(1), O(watches) for rtm_monitor_status. False on NULL
- * arguments or a monitor not initialised. */
+ * monitor lock: O(watches). False on NULL arguments or a monitor not
+ * initialised (or deinitialised).
+ * A watch's status: false, and *out left as it was, when w is not watched
+ * by mon: never added, added to another monitor, refused by the watch call,
+ * or added before mon was deinitialised or initialised again. A watch is
+ * reported only by the monitor that watches it; there is no status for
+ * what it does not watch. A watch that is watched but not yet sampled
+ * (no tick since it was added) gives true with its name and every figure
+ * 0: total_bytes (memory), capacity (pool) or stack_known (task) tell it. */
 bool rtm_monitor_status(rtm_monitor_t *mon, rtm_monitor_status_t *out);
 bool rtm_monitor_mem_status(rtm_monitor_t *mon, const rtm_monitor_mem_t *w,
                             rtm_monitor_mem_status_t *out);
@@ -350,8 +361,10 @@ bool rtm_monitor_task_status(rtm_monitor_t *mon, const rtm_monitor_task_t *w,
                              rtm_monitor_task_status_t *out);
 
 /* History: sample i of a watch, 0 = the oldest kept. False when out of
- * range. Returns how many are kept through *count when count is not NULL.
- * O(1), monitor lock held. */
+ * range, out is NULL, or as rtm_monitor_mem_status (w not watched by mon,
+ * NULL or uninitialised mon). Returns how many are kept through *count
+ * when count is not NULL: 0 whenever w is not watched by mon (or mon is
+ * not initialised). O(watches), monitor lock held. */
 bool rtm_monitor_history(rtm_monitor_t *mon, const rtm_monitor_mem_t *w, size_t i,
                          rtm_monitor_sample_t *out, size_t *count);
 
