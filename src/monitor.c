@@ -428,6 +428,7 @@ static void sample_mem(rtm_monitor_t *mon, rtm_monitor_mem_t *w, uint32_t now,
     unsigned h = mon->cfg.hysteresis_percent;
     rtm_port_lock(&mon->lock);
     rtm_monitor_mem_status_t *st = &w->status;
+    st->sampled = true;
     st->total_bytes = r.total;
     st->free_bytes = r.free_bytes;
     st->min_free_bytes = r.min_free;
@@ -477,6 +478,7 @@ static void sample_pool(rtm_monitor_t *mon, rtm_monitor_pool_t *w, pending_alert
     unsigned h = mon->cfg.hysteresis_percent;
     rtm_port_lock(&mon->lock);
     rtm_monitor_pool_status_t *st = &w->status;
+    st->sampled = true;
     bool new_failures = info.failed_count != w->failed_seen;
     w->failed_seen = info.failed_count;
     st->block_size = info.block_size;
@@ -503,6 +505,7 @@ static void sample_task(rtm_monitor_t *mon, rtm_monitor_task_t *w, pending_alert
     bool have_stack = rtm_stack_usage(w->status.task, &su);
     rtm_port_lock(&mon->lock);
     rtm_monitor_task_status_t *st = &w->status;
+    st->sampled = true;
     if (have_usage) {
         st->heap_bytes = usage.cur_bytes;
         st->heap_peak = usage.peak_bytes;

@@ -357,30 +357,120 @@ static void test_status_of_unwatched(void **state)
     assert_int_equal(st.memories + st.pools + st.tasks, 0);
     assert_int_equal(st.alerts_raised, 0);
 
-    /* Watched again but not sampled yet: true, the name, every figure 0. */
+    /* Watched again but not sampled yet: true, the name, .sampled false,
+     * every figure 0; a tick samples them. */
     assert_true(rtm_monitor_watch_heap(&other, &mw, h, "ram", &lim, hist, 4));
     assert_true(rtm_monitor_watch_pool(&other, &pw, &pool));
     assert_true(rtm_monitor_watch_task(&other, &tw, 7, "worker", 0));
     assert_true(rtm_monitor_mem_status(&other, &mw, &ms));
     assert_string_equal(ms.name, "ram");
+    assert_false(ms.sampled);
     assert_int_equal(ms.total_bytes, 0);
     assert_int_equal(ms.alerts, 0);
     assert_true(rtm_monitor_pool_status(&other, &pw, &ps));
     assert_string_equal(ps.name, "msgs");
+    assert_false(ps.sampled);
     assert_int_equal(ps.capacity, 0);
     rtm_monitor_task_status_t ts;
     assert_true(rtm_monitor_task_status(&other, &tw, &ts));
     assert_string_equal(ts.name, "worker");
+    assert_false(ts.sampled);
     assert_false(ts.stack_known);
     kept = 99;
     assert_false(rtm_monitor_history(&other, &mw, 0, NULL, &kept));
     assert_int_equal(kept, 0);
     expect_not_watched(&mon, &mw, &pw, &tw);
+    rtm_monitor_sample(&other);
+    assert_true(rtm_monitor_mem_status(&other, &mw, &ms));
+    assert_true(ms.sampled);
+    assert_int_equal(ms.total_bytes, 16 * 1024);
+    assert_true(rtm_monitor_pool_status(&other, &pw, &ps));
+    assert_true(ps.sampled);
+    assert_int_equal(ps.capacity, 4);
+    assert_true(rtm_monitor_task_status(&other, &tw, &ts));
+    assert_true(ts.sampled);
 
     for (size_t i = 0; i < 4; i++) {
         rtm_pool_free(&pool, blocks[i]);
     }
     rtm_monitor_deinit(&other);
+    rtm_monitor_deinit(&mon);
+}
+
+static size_t count_lines_with(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(text, needle); p != NULL; p = strstr(p + 1, needle)) {
+        n++;
+    }
+    return n;
+}
+
+/* monitor.h: rtm_monitor_emit_telemetry writes every watch as of the last
+ * sample, and a watch not sampled yet has no line: not one of zeroes that
+ * reads as a memory with nothing free or a pool of no blocks. Neither has
+ * a watch whose heap refuses every reading (deinitialised before the
+ * first tick): it stays unsampled, tick after tick. */
+static void test_telemetry_skips_unsampled(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(16 * 1024);
+    static _Alignas(16) uint8_t gone_arena[4096];
+    rtm_heap_t *gone = rtm_heap_init(gone_arena, sizeof gone_arena, NULL);
+    assert_non_null(gone);
+    static _Alignas(16) uint8_t storage[1024];
+    static rtm_pool_t pool;
+    rtm_pool_config_t pc = {0};
+    pc.name = "msgs";
+    pc.block_size = 32;
+    pc.count = 4;
+    assert_non_null(rtm_pool_init(&pool, storage, sizeof storage, &pc));
+
+    rtm_monitor_mem_t first;
+    assert_true(rtm_monitor_watch_heap(&mon, &first, h, "first", NULL, NULL, 0));
+    capture_start();
+    rtm_monitor_emit_telemetry(&mon); /* before any sample: nothing to say */
+    assert_string_equal(g_out, "");
+    g_now = 1000;
+    rtm_monitor_sample(&mon);
+
+    rtm_monitor_mem_t later;
+    rtm_monitor_mem_t dead;
+    rtm_monitor_pool_t pw;
+    rtm_monitor_task_t tw;
+    assert_true(rtm_monitor_watch_heap(&mon, &later, h, "later", NULL, NULL, 0));
+    assert_true(rtm_monitor_watch_heap(&mon, &dead, gone, "dead", NULL, NULL, 0));
+    rtm_heap_deinit(gone);
+    assert_true(rtm_monitor_watch_pool(&mon, &pw, &pool));
+    assert_true(rtm_monitor_watch_task(&mon, &tw, 9, "worker", 2048));
+    capture_start();
+    rtm_monitor_emit_telemetry(&mon);
+    assert_int_equal(count_lines_with(g_out, "\"type\":\"mem\""), 1);
+    assert_int_equal(count_lines_with(g_out, "\"name\":\"first\""), 1);
+    assert_int_equal(count_lines_with(g_out, "\"name\":\"later\""), 0);
+    assert_int_equal(count_lines_with(g_out, "\"type\":\"pool\""), 0);
+    assert_int_equal(count_lines_with(g_out, "\"type\":\"task\""), 0);
+
+    for (int i = 0; i < 3; i++) {
+        g_now += 1000;
+        rtm_monitor_sample(&mon);
+    }
+    capture_start();
+    rtm_monitor_emit_telemetry(&mon);
+    rtm_output_set(NULL, NULL);
+    assert_int_equal(count_lines_with(g_out, "\"type\":\"mem\""), 2);
+    assert_int_equal(count_lines_with(g_out, "\"name\":\"later\""), 1);
+    assert_int_equal(count_lines_with(g_out, "\"name\":\"dead\""), 0);
+    assert_int_equal(count_lines_with(g_out, "\"type\":\"pool\""), 1);
+    assert_int_equal(count_lines_with(g_out, "\"type\":\"task\""), 1);
+    rtm_monitor_mem_status_t ms;
+    assert_true(rtm_monitor_mem_status(&mon, &dead, &ms));
+    assert_false(ms.sampled);
+    assert_int_equal(ms.total_bytes, 0);
     rtm_monitor_deinit(&mon);
 }
 
@@ -2147,6 +2237,7 @@ int main(void)
         cmocka_unit_test(test_tick_period),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_status_of_unwatched),
+        cmocka_unit_test(test_telemetry_skips_unsampled),
         cmocka_unit_test(test_leak_trend),
         cmocka_unit_test(test_trend_needs_half_window),
         cmocka_unit_test(test_low_free_hysteresis),

@@ -158,6 +158,9 @@ typedef struct rtm_monitor_mem_status {
     size_t free_blocks;
     size_t failed_count;
     uint32_t frag_permille;
+    bool sampled;               /* false until a tick has read the memory (a watch
+                                   added since the last tick, or whose heap refused
+                                   every reading): every figure is then 0 */
     bool trend_valid;           /* >= 3 samples in the window span half of it */
     int32_t trend_bytes_per_min;
     uint32_t alerts;            /* bit (1 << rtm_alert_kind_t) per raised alert */
@@ -203,6 +206,7 @@ typedef struct rtm_monitor_pool_status {
     size_t failed_count;
     size_t wait_count;
     uint32_t alerts;
+    bool sampled;            /* false until a tick has read the pool: figures 0 */
 } rtm_monitor_pool_status_t;
 
 typedef struct rtm_monitor_pool {
@@ -220,6 +224,7 @@ typedef struct rtm_monitor_task_status {
     size_t stack_size;       /* declared, or what the port knows */
     size_t stack_peak;       /* bytes; 0 when unknown */
     bool stack_known;
+    bool sampled;            /* false until a tick has looked at the task: figures 0 */
     uint32_t alerts;
 } rtm_monitor_task_status_t;
 
@@ -350,8 +355,8 @@ void rtm_monitor_caps_observer(const void *ptr, size_t size, rtm_caps_t caps,
  * or added before mon was deinitialised or initialised again. A watch is
  * reported only by the monitor that watches it; there is no status for
  * what it does not watch. A watch that is watched but not yet sampled
- * (no tick since it was added) gives true with its name and every figure
- * 0: total_bytes (memory), capacity (pool) or stack_known (task) tell it. */
+ * (no tick since it was added, or its heap or pool refused every reading)
+ * gives true with its name, .sampled false and every figure 0. */
 bool rtm_monitor_status(rtm_monitor_t *mon, rtm_monitor_status_t *out);
 bool rtm_monitor_mem_status(rtm_monitor_t *mon, const rtm_monitor_mem_t *w,
                             rtm_monitor_mem_status_t *out);
@@ -415,7 +420,8 @@ size_t rtm_recommendation_text(const rtm_recommendation_t *rec, char *buf, size_
 size_t rtm_monitor_print_recommendations(rtm_monitor_t *mon);
 
 /* Writes a telemetry snapshot of every watch as of the last sample (no
- * sampling). From the ticking task (it reads what that task writes). */
+ * sampling); a watch not yet sampled (.sampled false) has no line. From
+ * the ticking task (it reads what that task writes). */
 void rtm_monitor_emit_telemetry(rtm_monitor_t *mon);
 
 const char *rtm_alert_kind_str(rtm_alert_kind_t kind); /* "low_free", ... */
