@@ -9,13 +9,20 @@
 #    test). Missing ones are installed when running as root or with
 #    passwordless sudo; otherwise the exact apt commands are printed and the
 #    script exits 1. When everything is present nothing is installed.
-# 2. Builds and runs ctest in three configurations, under build/:
+# 2. Builds and runs ctest in four configurations, under build/:
 #      gcc    gcc, RelWithDebInfo, strict warnings as errors
 #      san    ASan + UBSan (clang, or gcc if clang's runtime does not work)
 #      m32    gcc -m32 (a 32-bit target's pointer and size_t widths), run
 #             natively when the kernel runs i386 programs, else every test
 #             under qemu-i386 (package qemu-user, installed then); the
 #             summary line says which
+#      none   the library with the none port (bare metal: lock hooks, task
+#             id and ticks from hooks, nothing blocks), ASan + UBSan, and
+#             only the suites whose behaviour depends on the port
+#             (NONE_SUITES below: pools with the simulated ISR, heap and
+#             caps locking through the hooks, task ids, the monitor's
+#             clock); fails unless every one of them ran and passed, and
+#             the ISR tests passed in them (docs/testing.md)
 #    then three checks with scripts of their own (each installs what it needs:
 #    clang's runtimes; gcc-arm-none-eabi, picolibc/newlib, qemu-system-arm,
 #    gcc-riscv64-unknown-elf):
@@ -27,7 +34,7 @@
 #    any configuration failed. Logs: build/<config>.log.
 #
 # Quiet on success: only ctest's summary line per configuration is shown.
-# Environment: RTMEM_TEST_CONFIGS="gcc san m32 tsan fuzz cortex-m" (a subset
+# Environment: RTMEM_TEST_CONFIGS="gcc san m32 none tsan fuzz cortex-m" (a subset
 #              to run), RTMEM_JOBS=2 (build and ctest parallelism),
 #              RTMEM_FUZZ_SECONDS (per fuzz target, scripts/fuzz.sh),
 #              RTMEM_M32_EMULATOR=auto|native|qemu (how the m32 tests run:
@@ -39,7 +46,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
 JOBS=${RTMEM_JOBS:-2}
-CONFIGS=${RTMEM_TEST_CONFIGS:-gcc san m32 tsan fuzz cortex-m}
+CONFIGS=${RTMEM_TEST_CONFIGS:-gcc san m32 none tsan fuzz cortex-m}
+# The suites of the "none" configuration, and the cmocka tests that must
+# have passed in them (compiled only for ISR-safe locks: if the build lost
+# them the configuration fails instead of passing without them).
+NONE_SUITES=(test_port_none test_pool test_heap test_caps test_task_stats test_trace
+             test_monitor)
+NONE_REQUIRED_CASES=(test_isr_alloc_free_simulated test_wait_never_blocks_here)
 PACKAGES=(cmake gcc libc6-dev clang libclang-rt-dev gcc-multilib libcmocka-dev libcmocka-dev:i386
           pkg-config make python3 python3-yaml chromium libncurses-dev libncurses-dev:i386
           tmux)
@@ -109,8 +122,13 @@ ANY_FAILED=0
 
 # run_config NAME DESCRIPTION NOTE CMAKE-ARGS...: NOTE (may be empty) ends
 # the configuration's summary line. With EXPECT_EMULATOR set, the ctest
-# commands must name it, or the configuration fails before running.
+# commands must name it, or the configuration fails before running. With
+# ONLY_SUITES set (an array), only those suites are built and run, and each
+# must have run; every cmocka test named in REQUIRED_CASES must have
+# passed (ctest -V keeps their output in the log).
 EXPECT_EMULATOR=""
+ONLY_SUITES=()
+REQUIRED_CASES=()
 run_config() {
     local name=$1 desc=$2 note=${3:+ ($3)}
     shift 3
@@ -128,7 +146,13 @@ run_config() {
         return 0
     fi
     printf '%s' "$stamp" >"$dir/.rtmem-args"
-    if ! cmake --build "$dir" -j "$JOBS" >>"$log" 2>&1; then
+    local targets=() select=() verbose=()
+    if [ "${#ONLY_SUITES[@]}" -gt 0 ]; then
+        targets=(--target "${ONLY_SUITES[@]}")
+        select=(-R "^($(IFS='|'; echo "${ONLY_SUITES[*]}"))\$" --no-tests=error)
+    fi
+    [ "${#REQUIRED_CASES[@]}" -gt 0 ] && verbose=(-V)
+    if ! cmake --build "$dir" -j "$JOBS" "${targets[@]}" >>"$log" 2>&1; then
         grep -E 'error:|warning:' "$log" | head -n 40 || true
         tail -n 20 "$log"
         record "$name" FAIL "build failed (build/$name.log)$note" 0 1 "$start"
@@ -141,7 +165,8 @@ run_config() {
         return 0
     fi
     local rc=0
-    ctest --test-dir "$dir" --output-on-failure -j "$JOBS" >>"$log" 2>&1 || rc=$?
+    ctest --test-dir "$dir" --output-on-failure -j "$JOBS" "${select[@]}" "${verbose[@]}" \
+        >>"$log" 2>&1 || rc=$?
     local line passed=0 failed=0 total=0
     line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1 || true)
     if [ -n "$line" ]; then
@@ -153,6 +178,17 @@ run_config() {
         sed -n '/Test project/,$p' "$log"
         [ "$failed" -eq 0 ] && failed=1
         record "$name" FAIL "${line:-ctest ran no test}$note" "$passed" "$failed" "$start"
+        return 0
+    fi
+    local missing=() suite case_name
+    for suite in "${ONLY_SUITES[@]}"; do
+        grep -qE "Test +#[0-9]+: $suite \.* +Passed" "$log" || missing+=("$suite")
+    done
+    for case_name in "${REQUIRED_CASES[@]}"; do
+        grep -qE "\[ +OK \] $case_name\$" "$log" || missing+=("$case_name")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        record "$name" FAIL "did not run: ${missing[*]} ($log)$note" "$passed" 1 "$start"
         return 0
     fi
     echo "$line$note"
@@ -230,6 +266,15 @@ for config in $CONFIGS; do
                     -DCMAKE_CROSSCOMPILING_EMULATOR="$runner" -DRTMEM_TEST_TIMEOUT=900
                 EXPECT_EMULATOR=""
             fi ;;
+        none)
+            cc=$(pick_sanitizer_cc)
+            ONLY_SUITES=("${NONE_SUITES[@]}")
+            REQUIRED_CASES=("${NONE_REQUIRED_CASES[@]}")
+            run_config none "$cc, Debug, -fsanitize=address,undefined, RTMEM_PORT=none: ${#NONE_SUITES[@]} port-dependent suites" "" \
+                -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=Debug -DRTMEM_SANITIZE=ON \
+                -DRTMEM_PORT=none -DRTMEM_BUILD_TOOLS=OFF -DRTMEM_BUILD_EXAMPLES=OFF
+            ONLY_SUITES=()
+            REQUIRED_CASES=() ;;
         tsan)
             run_script tsan "clang -fsanitize=thread: the threaded suites (scripts/tsan.sh)" \
                 scripts/tsan.sh ;;
@@ -240,7 +285,7 @@ for config in $CONFIGS; do
             run_script cortex-m "cross builds (Cortex-M0+/M3/M4F/M7, rv32imac), suites on qemu mps2-an385 (scripts/cross.sh)" \
                 scripts/cross.sh ;;
         *)
-            echo "test.sh: unknown configuration '$config' (gcc, san, m32, tsan, fuzz, cortex-m)" >&2
+            echo "test.sh: unknown configuration '$config' (gcc, san, m32, none, tsan, fuzz, cortex-m)" >&2
             exit 2 ;;
     esac
 done

@@ -45,16 +45,43 @@ void rtm_monitor_deinit(rtm_monitor_t *mon)
         return;
     }
     mon->magic = 0;
+    mon->mems = NULL;
+    mon->pools = NULL;
+    mon->tasks = NULL;
     rtm_port_lock_destroy(&mon->lock);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Watches                                                                   */
 
+/* Whether w is on mon's list; with the monitor lock held. The queries ask
+ * this before reading a watch, so a watch that was never added (or was
+ * added to another monitor, or before the monitor was initialised again)
+ * gives false instead of whatever its memory holds. */
 static bool mem_listed(const rtm_monitor_t *mon, const rtm_monitor_mem_t *w)
 {
     for (const rtm_monitor_mem_t *m = mon->mems; m != NULL; m = m->next) {
         if (m == w) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool pool_listed(const rtm_monitor_t *mon, const rtm_monitor_pool_t *w)
+{
+    for (const rtm_monitor_pool_t *p = mon->pools; p != NULL; p = p->next) {
+        if (p == w) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool task_listed(const rtm_monitor_t *mon, const rtm_monitor_task_t *w)
+{
+    for (const rtm_monitor_task_t *t = mon->tasks; t != NULL; t = t->next) {
+        if (t == w) {
             return true;
         }
     }
@@ -162,10 +189,7 @@ bool rtm_monitor_watch_pool(rtm_monitor_t *mon, rtm_monitor_pool_t *w, rtm_pool_
         return false;
     }
     rtm_port_lock(&mon->lock);
-    bool listed = false;
-    for (const rtm_monitor_pool_t *p = mon->pools; p != NULL; p = p->next) {
-        listed = listed || p == w;
-    }
+    bool listed = pool_listed(mon, w);
     if (!listed) {
         memset(w, 0, sizeof *w);
         w->pool = pool;
@@ -184,10 +208,7 @@ bool rtm_monitor_watch_task(rtm_monitor_t *mon, rtm_monitor_task_t *w, uintptr_t
         return false;
     }
     rtm_port_lock(&mon->lock);
-    bool listed = false;
-    for (const rtm_monitor_task_t *t = mon->tasks; t != NULL; t = t->next) {
-        listed = listed || t == w;
-    }
+    bool listed = task_listed(mon, w);
     if (!listed) {
         memset(w, 0, sizeof *w);
         w->declared_stack = stack_size;
@@ -407,6 +428,7 @@ static void sample_mem(rtm_monitor_t *mon, rtm_monitor_mem_t *w, uint32_t now,
     unsigned h = mon->cfg.hysteresis_percent;
     rtm_port_lock(&mon->lock);
     rtm_monitor_mem_status_t *st = &w->status;
+    st->sampled = true;
     st->total_bytes = r.total;
     st->free_bytes = r.free_bytes;
     st->min_free_bytes = r.min_free;
@@ -456,6 +478,7 @@ static void sample_pool(rtm_monitor_t *mon, rtm_monitor_pool_t *w, pending_alert
     unsigned h = mon->cfg.hysteresis_percent;
     rtm_port_lock(&mon->lock);
     rtm_monitor_pool_status_t *st = &w->status;
+    st->sampled = true;
     bool new_failures = info.failed_count != w->failed_seen;
     w->failed_seen = info.failed_count;
     st->block_size = info.block_size;
@@ -482,6 +505,7 @@ static void sample_task(rtm_monitor_t *mon, rtm_monitor_task_t *w, pending_alert
     bool have_stack = rtm_stack_usage(w->status.task, &su);
     rtm_port_lock(&mon->lock);
     rtm_monitor_task_status_t *st = &w->status;
+    st->sampled = true;
     if (have_usage) {
         st->heap_bytes = usage.cur_bytes;
         st->heap_peak = usage.peak_bytes;
@@ -735,9 +759,12 @@ bool rtm_monitor_mem_status(rtm_monitor_t *mon, const rtm_monitor_mem_t *w,
         return false;
     }
     rtm_port_lock(&mon->lock);
-    *out = w->status;
+    bool listed = mem_listed(mon, w);
+    if (listed) {
+        *out = w->status;
+    }
     rtm_port_unlock(&mon->lock);
-    return true;
+    return listed;
 }
 
 bool rtm_monitor_pool_status(rtm_monitor_t *mon, const rtm_monitor_pool_t *w,
@@ -747,9 +774,12 @@ bool rtm_monitor_pool_status(rtm_monitor_t *mon, const rtm_monitor_pool_t *w,
         return false;
     }
     rtm_port_lock(&mon->lock);
-    *out = w->status;
+    bool listed = pool_listed(mon, w);
+    if (listed) {
+        *out = w->status;
+    }
     rtm_port_unlock(&mon->lock);
-    return true;
+    return listed;
 }
 
 bool rtm_monitor_task_status(rtm_monitor_t *mon, const rtm_monitor_task_t *w,
@@ -759,19 +789,25 @@ bool rtm_monitor_task_status(rtm_monitor_t *mon, const rtm_monitor_task_t *w,
         return false;
     }
     rtm_port_lock(&mon->lock);
-    *out = w->status;
+    bool listed = task_listed(mon, w);
+    if (listed) {
+        *out = w->status;
+    }
     rtm_port_unlock(&mon->lock);
-    return true;
+    return listed;
 }
 
 bool rtm_monitor_history(rtm_monitor_t *mon, const rtm_monitor_mem_t *w, size_t i,
                          rtm_monitor_sample_t *out, size_t *count)
 {
+    if (count != NULL) {
+        *count = 0;
+    }
     if (!rtm_monitor_valid(mon) || w == NULL) {
         return false;
     }
     rtm_port_lock(&mon->lock);
-    size_t kept = w->history_count;
+    size_t kept = mem_listed(mon, w) ? w->history_count : 0u;
     bool ok = out != NULL && i < kept;
     if (ok) {
         *out = *history_at(w, i);

@@ -214,13 +214,21 @@ void rtm_monitor_emit_telemetry(rtm_monitor_t *mon)
     uint32_t ms = mon->last_ms;
     uint32_t seq = mon->samples;
     rtm_port_unlock(&mon->lock);
+    /* A watch never sampled has no figures, only zeroes that would read
+     * as an empty memory or an idle pool: it has no line. */
     for (const rtm_monitor_mem_t *w = mon->mems; w != NULL; w = w->next) {
-        mem_line(w, ms, seq);
+        if (w->status.sampled) {
+            mem_line(w, ms, seq);
+        }
     }
     for (const rtm_monitor_pool_t *w = mon->pools; w != NULL; w = w->next) {
-        pool_line(w, ms, seq);
+        if (w->status.sampled) {
+            pool_line(w, ms, seq);
+        }
     }
     for (const rtm_monitor_task_t *w = mon->tasks; w != NULL; w = w->next) {
-        task_line(w, ms, seq, mon->cfg.task_stats != NULL);
+        if (w->status.sampled) {
+            task_line(w, ms, seq, mon->cfg.task_stats != NULL);
+        }
     }
 }

@@ -231,6 +231,250 @@ static void test_bad_input(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Status of what a monitor does not watch                             */
+
+/* Byte patterns that tell whether a query wrote its output. */
+#define UNTOUCHED 0xA5
+
+static bool all_bytes(const void *p, size_t n, uint8_t v)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) {
+        if (b[i] != v) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Every per-watch query of mon on these three watches and ring says "not
+ * watched": false, the output left as it was, a history count of 0. */
+static void expect_not_watched(rtm_monitor_t *mon, const rtm_monitor_mem_t *mw,
+                               const rtm_monitor_pool_t *pw, const rtm_monitor_task_t *tw)
+{
+    rtm_monitor_mem_status_t ms;
+    rtm_monitor_pool_status_t ps;
+    rtm_monitor_task_status_t ts;
+    rtm_monitor_sample_t sample;
+    memset(&ms, UNTOUCHED, sizeof ms);
+    memset(&ps, UNTOUCHED, sizeof ps);
+    memset(&ts, UNTOUCHED, sizeof ts);
+    memset(&sample, UNTOUCHED, sizeof sample);
+    assert_false(rtm_monitor_mem_status(mon, mw, &ms));
+    assert_true(all_bytes(&ms, sizeof ms, UNTOUCHED));
+    assert_false(rtm_monitor_pool_status(mon, pw, &ps));
+    assert_true(all_bytes(&ps, sizeof ps, UNTOUCHED));
+    assert_false(rtm_monitor_task_status(mon, tw, &ts));
+    assert_true(all_bytes(&ts, sizeof ts, UNTOUCHED));
+    size_t count = 99;
+    assert_false(rtm_monitor_history(mon, mw, 0, &sample, &count));
+    assert_int_equal(count, 0);
+    assert_true(all_bytes(&sample, sizeof sample, UNTOUCHED));
+    count = 99;
+    assert_false(rtm_monitor_history(mon, mw, 0, NULL, &count));
+    assert_int_equal(count, 0);
+}
+
+/* monitor.h: a watch's status is reported only by the monitor that
+ * watches it. Never added (zeroed, as a static watch is), refused by the
+ * watch call, added to another monitor, or added before a deinit or a
+ * second init: false, *out untouched, no history; never a status of
+ * zeroes that reads as "all fine, no alerts". */
+static void test_status_of_unwatched(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    rtm_monitor_t other;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    assert_non_null(rtm_monitor_init(&other, &cfg));
+    rtm_heap_t *h = make_heap(16 * 1024);
+    static _Alignas(16) uint8_t storage[1024];
+    static rtm_pool_t pool;
+    rtm_pool_config_t pc = {0};
+    pc.name = "msgs";
+    pc.block_size = 32;
+    pc.count = 4;
+    assert_non_null(rtm_pool_init(&pool, storage, sizeof storage, &pc));
+
+    /* Never added, as a static watch starts. */
+    static rtm_monitor_mem_t never_mem;
+    static rtm_monitor_pool_t never_pool;
+    static rtm_monitor_task_t never_task;
+    expect_not_watched(&mon, &never_mem, &never_pool, &never_task);
+    rtm_monitor_sample(&mon);
+    expect_not_watched(&mon, &never_mem, &never_pool, &never_task);
+
+    /* Refused by the watch call. */
+    rtm_monitor_mem_t refused_mem = {0};
+    rtm_monitor_pool_t refused_pool = {0};
+    rtm_monitor_task_t refused_task = {0};
+    assert_false(rtm_monitor_watch_heap(&mon, &refused_mem, NULL, "x", NULL, NULL, 0));
+    assert_false(rtm_monitor_watch_pool(&mon, &refused_pool, NULL));
+    assert_false(rtm_monitor_watch_task(&mon, &refused_task, 1, NULL, 0));
+    expect_not_watched(&mon, &refused_mem, &refused_pool, &refused_task);
+
+    /* Watched by `other`, with a raised alert in each: `mon` knows none. */
+    rtm_monitor_mem_t mw;
+    rtm_monitor_pool_t pw;
+    rtm_monitor_task_t tw;
+    rtm_monitor_sample_t hist[4];
+    rtm_monitor_limits_t lim = {.low_free = 64 * 1024};
+    assert_true(rtm_monitor_watch_heap(&other, &mw, h, "ram", &lim, hist, 4));
+    assert_true(rtm_monitor_watch_pool(&other, &pw, &pool));
+    assert_true(rtm_monitor_watch_task(&other, &tw, 7, "worker", 1024));
+    void *blocks[4];
+    for (size_t i = 0; i < 4; i++) {
+        blocks[i] = rtm_pool_alloc(&pool);
+        assert_non_null(blocks[i]);
+    }
+    rtm_monitor_sample(&other);
+    rtm_monitor_sample(&mon);
+    rtm_monitor_mem_status_t ms;
+    rtm_monitor_pool_status_t ps;
+    assert_true(rtm_monitor_mem_status(&other, &mw, &ms));
+    assert_true((ms.alerts & (1u << RTM_ALERT_LOW_FREE)) != 0);
+    assert_true(rtm_monitor_pool_status(&other, &pw, &ps));
+    assert_true((ps.alerts & (1u << RTM_ALERT_POOL_EXHAUSTED)) != 0);
+    size_t kept = 0;
+    assert_true(rtm_monitor_history(&other, &mw, 0, NULL, &kept) == false && kept == 1);
+    expect_not_watched(&mon, &mw, &pw, &tw);
+
+    /* A NULL or uninitialised monitor: not watched either. */
+    expect_not_watched(NULL, &mw, &pw, &tw);
+    rtm_monitor_t zeroed;
+    memset(&zeroed, 0, sizeof zeroed);
+    expect_not_watched(&zeroed, &mw, &pw, &tw);
+
+    /* Deinitialised, then initialised again: the old watches are gone. */
+    rtm_monitor_deinit(&other);
+    expect_not_watched(&other, &mw, &pw, &tw);
+    assert_non_null(rtm_monitor_init(&other, &cfg));
+    expect_not_watched(&other, &mw, &pw, &tw);
+    rtm_monitor_status_t st;
+    assert_true(rtm_monitor_status(&other, &st));
+    assert_int_equal(st.memories + st.pools + st.tasks, 0);
+    assert_int_equal(st.alerts_raised, 0);
+
+    /* Watched again but not sampled yet: true, the name, .sampled false,
+     * every figure 0; a tick samples them. */
+    assert_true(rtm_monitor_watch_heap(&other, &mw, h, "ram", &lim, hist, 4));
+    assert_true(rtm_monitor_watch_pool(&other, &pw, &pool));
+    assert_true(rtm_monitor_watch_task(&other, &tw, 7, "worker", 0));
+    assert_true(rtm_monitor_mem_status(&other, &mw, &ms));
+    assert_string_equal(ms.name, "ram");
+    assert_false(ms.sampled);
+    assert_int_equal(ms.total_bytes, 0);
+    assert_int_equal(ms.alerts, 0);
+    assert_true(rtm_monitor_pool_status(&other, &pw, &ps));
+    assert_string_equal(ps.name, "msgs");
+    assert_false(ps.sampled);
+    assert_int_equal(ps.capacity, 0);
+    rtm_monitor_task_status_t ts;
+    assert_true(rtm_monitor_task_status(&other, &tw, &ts));
+    assert_string_equal(ts.name, "worker");
+    assert_false(ts.sampled);
+    assert_false(ts.stack_known);
+    kept = 99;
+    assert_false(rtm_monitor_history(&other, &mw, 0, NULL, &kept));
+    assert_int_equal(kept, 0);
+    expect_not_watched(&mon, &mw, &pw, &tw);
+    rtm_monitor_sample(&other);
+    assert_true(rtm_monitor_mem_status(&other, &mw, &ms));
+    assert_true(ms.sampled);
+    assert_int_equal(ms.total_bytes, 16 * 1024);
+    assert_true(rtm_monitor_pool_status(&other, &pw, &ps));
+    assert_true(ps.sampled);
+    assert_int_equal(ps.capacity, 4);
+    assert_true(rtm_monitor_task_status(&other, &tw, &ts));
+    assert_true(ts.sampled);
+
+    for (size_t i = 0; i < 4; i++) {
+        rtm_pool_free(&pool, blocks[i]);
+    }
+    rtm_monitor_deinit(&other);
+    rtm_monitor_deinit(&mon);
+}
+
+static size_t count_lines_with(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(text, needle); p != NULL; p = strstr(p + 1, needle)) {
+        n++;
+    }
+    return n;
+}
+
+/* monitor.h: rtm_monitor_emit_telemetry writes every watch as of the last
+ * sample, and a watch not sampled yet has no line: not one of zeroes that
+ * reads as a memory with nothing free or a pool of no blocks. Neither has
+ * a watch whose heap refuses every reading (deinitialised before the
+ * first tick): it stays unsampled, tick after tick. */
+static void test_telemetry_skips_unsampled(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(16 * 1024);
+    static _Alignas(16) uint8_t gone_arena[4096];
+    rtm_heap_t *gone = rtm_heap_init(gone_arena, sizeof gone_arena, NULL);
+    assert_non_null(gone);
+    static _Alignas(16) uint8_t storage[1024];
+    static rtm_pool_t pool;
+    rtm_pool_config_t pc = {0};
+    pc.name = "msgs";
+    pc.block_size = 32;
+    pc.count = 4;
+    assert_non_null(rtm_pool_init(&pool, storage, sizeof storage, &pc));
+
+    rtm_monitor_mem_t first;
+    assert_true(rtm_monitor_watch_heap(&mon, &first, h, "first", NULL, NULL, 0));
+    capture_start();
+    rtm_monitor_emit_telemetry(&mon); /* before any sample: nothing to say */
+    assert_string_equal(g_out, "");
+    g_now = 1000;
+    rtm_monitor_sample(&mon);
+
+    rtm_monitor_mem_t later;
+    rtm_monitor_mem_t dead;
+    rtm_monitor_pool_t pw;
+    rtm_monitor_task_t tw;
+    assert_true(rtm_monitor_watch_heap(&mon, &later, h, "later", NULL, NULL, 0));
+    assert_true(rtm_monitor_watch_heap(&mon, &dead, gone, "dead", NULL, NULL, 0));
+    rtm_heap_deinit(gone);
+    assert_true(rtm_monitor_watch_pool(&mon, &pw, &pool));
+    assert_true(rtm_monitor_watch_task(&mon, &tw, 9, "worker", 2048));
+    capture_start();
+    rtm_monitor_emit_telemetry(&mon);
+    assert_int_equal(count_lines_with(g_out, "\"type\":\"mem\""), 1);
+    assert_int_equal(count_lines_with(g_out, "\"name\":\"first\""), 1);
+    assert_int_equal(count_lines_with(g_out, "\"name\":\"later\""), 0);
+    assert_int_equal(count_lines_with(g_out, "\"type\":\"pool\""), 0);
+    assert_int_equal(count_lines_with(g_out, "\"type\":\"task\""), 0);
+
+    for (int i = 0; i < 3; i++) {
+        g_now += 1000;
+        rtm_monitor_sample(&mon);
+    }
+    capture_start();
+    rtm_monitor_emit_telemetry(&mon);
+    rtm_output_set(NULL, NULL);
+    assert_int_equal(count_lines_with(g_out, "\"type\":\"mem\""), 2);
+    assert_int_equal(count_lines_with(g_out, "\"name\":\"later\""), 1);
+    assert_int_equal(count_lines_with(g_out, "\"name\":\"dead\""), 0);
+    assert_int_equal(count_lines_with(g_out, "\"type\":\"pool\""), 1);
+    assert_int_equal(count_lines_with(g_out, "\"type\":\"task\""), 1);
+    rtm_monitor_mem_status_t ms;
+    assert_true(rtm_monitor_mem_status(&mon, &dead, &ms));
+    assert_false(ms.sampled);
+    assert_int_equal(ms.total_bytes, 0);
+    rtm_monitor_deinit(&mon);
+}
+
+/* ------------------------------------------------------------------ */
 /* Trends                                                              */
 
 static void test_leak_trend(void **state)
@@ -488,6 +732,8 @@ static void test_pool_exhausted(void **state)
 /* ------------------------------------------------------------------ */
 /* Tasks: stacks through the POSIX port                                */
 
+#if defined(RTM_PORT_POSIX)
+
 /* ThreadSanitizer takes about 135 KiB of any caller stack for itself. */
 #if defined(__SANITIZE_THREAD__)
 #define UNDER_TSAN 1
@@ -600,6 +846,75 @@ static void test_task_stack(void **state)
     assert_true(rtm_thread_join(&t));
     rtm_monitor_deinit(&mon);
 }
+
+#else /* !RTM_PORT_POSIX */
+
+static uint32_t g_port_ticks;
+static uint32_t port_ticks(void)
+{
+    return g_port_ticks;
+}
+
+static void stop_on_alert(const rtm_alert_t *alert, void *ctx)
+{
+    (void)alert;
+    rtm_monitor_stop(ctx);
+}
+
+/* The none port (monitor.h, port.h): with no clock_ms the monitor's time is
+ * the port's tick hook; the port knows no stacks, so a task watch keeps
+ * its declared size, never knows a peak and never raises STACK_HIGH; and
+ * rtm_monitor_run, whose sleep returns at once there, still returns after
+ * the period in which rtm_monitor_stop was called (here by an alert
+ * callback of its own first sample). */
+static void test_none_port_time_tasks_and_run(void **state)
+{
+    (void)state;
+    rtm_port_none_set_hooks(NULL, NULL, NULL, port_ticks);
+    rtm_monitor_config_t cfg = RTM_MONITOR_CONFIG_DEFAULT;
+    cfg.period_ms = 1000;
+    cfg.telemetry = false;
+    cfg.max_stack_percent = 1;
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(8 * 1024);
+    rtm_monitor_mem_t w;
+    rtm_monitor_sample_t hist[4];
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", NULL, hist, 4));
+    rtm_monitor_task_t tw;
+    assert_true(rtm_monitor_watch_task(&mon, &tw, 5, "worker", 2048));
+    g_port_ticks = 40000;
+    assert_true(rtm_monitor_tick(&mon));
+    g_port_ticks = 40999;
+    assert_false(rtm_monitor_tick(&mon));
+    g_port_ticks = 41000;
+    assert_true(rtm_monitor_tick(&mon));
+    rtm_monitor_sample_t s;
+    assert_true(rtm_monitor_history(&mon, &w, 1, &s, NULL));
+    assert_int_equal(s.ms, 41000);
+    rtm_monitor_task_status_t ts;
+    assert_true(rtm_monitor_task_status(&mon, &tw, &ts));
+    assert_false(ts.stack_known);
+    assert_int_equal(ts.stack_size, 2048);
+    assert_int_equal(ts.stack_peak, 0);
+    assert_int_equal(ts.alerts, 0);
+    rtm_monitor_deinit(&mon);
+
+    cfg.on_alert = stop_on_alert;
+    cfg.alert_ctx = &mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_monitor_limits_t lim = {.low_free = 64 * 1024};
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", &lim, NULL, 0));
+    rtm_monitor_run(&mon);
+    rtm_monitor_status_t st;
+    assert_true(rtm_monitor_status(&mon, &st));
+    assert_int_equal(st.samples, 1);
+    assert_int_equal(st.alerts_raised, 1);
+    rtm_monitor_deinit(&mon);
+    rtm_port_none_set_hooks(NULL, NULL, NULL, NULL);
+}
+
+#endif /* RTM_PORT_POSIX */
 
 /* ------------------------------------------------------------------ */
 /* Recommendations                                                     */
@@ -1099,6 +1414,10 @@ static void test_telemetry_lines(void **state)
 
     int seen[TS_ARRAY_LEN(k_schemas)] = {0};
     size_t text_lines = 0;
+    /* The load-address line comes only from a port that knows the image
+     * (posix; not the none port: firmware runs where it was linked). */
+    rtm_port_image_t image;
+    int first_event_line = rtm_port_program_image(&image) ? 3 : 2;
     for (char *line = g_out, *nl; *line != '\0'; line = nl + 1) {
         nl = strchr(line, '\n');
         assert_non_null(nl);
@@ -1107,7 +1426,7 @@ static void test_telemetry_lines(void **state)
             check_line(line, seen);
             if (strstr(line, "\"type\":\"trace\"") != NULL && seen[5] == 1) {
                 assert_non_null(strstr(line, "\"line\":\"# rtmem-trace 1\"}"));
-            } else if (strstr(line, "\"type\":\"trace\"") != NULL && seen[5] == 2) {
+            } else if (strstr(line, "\"type\":\"trace\"") != NULL && seen[5] < first_event_line) {
                 /* the executable's load address, for symbolization */
                 assert_non_null(strstr(line, "\"line\":\"# rtmem-record exe_base=0x"));
             } else if (strstr(line, "\"type\":\"trace\"") != NULL) {
@@ -1265,6 +1584,7 @@ static void test_telemetry_exact_lines(void **state)
     rtm_monitor_deinit(&mon);
 }
 
+#if defined(RTM_PORT_POSIX)
 static void test_run_in_thread(void **state)
 {
     (void)state;
@@ -1288,6 +1608,7 @@ static void test_run_in_thread(void **state)
     assert_true(rtm_thread_join(&t));
     rtm_monitor_deinit(&mon);
 }
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Hostile use (second audit)                                          */
@@ -1915,12 +2236,18 @@ int main(void)
         cmocka_unit_test(test_sample_matches_heap),
         cmocka_unit_test(test_tick_period),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_status_of_unwatched),
+        cmocka_unit_test(test_telemetry_skips_unsampled),
         cmocka_unit_test(test_leak_trend),
         cmocka_unit_test(test_trend_needs_half_window),
         cmocka_unit_test(test_low_free_hysteresis),
         cmocka_unit_test(test_block_and_fragmentation_alerts),
         cmocka_unit_test(test_pool_exhausted),
+#if defined(RTM_PORT_POSIX)
         cmocka_unit_test(test_task_stack),
+#else
+        cmocka_unit_test(test_none_port_time_tasks_and_run),
+#endif
         cmocka_unit_test(test_pool_for_dominant_size),
         cmocka_unit_test(test_pool_advice_with_many_live_sizes),
         cmocka_unit_test(test_region_size_rules),
@@ -1928,7 +2255,9 @@ int main(void)
         cmocka_unit_test(test_tracing_advice),
         cmocka_unit_test(test_telemetry_lines),
         cmocka_unit_test(test_telemetry_exact_lines),
+#if defined(RTM_PORT_POSIX)
         cmocka_unit_test(test_run_in_thread),
+#endif
         cmocka_unit_test(test_alerts_at_exact_threshold),
         cmocka_unit_test(test_fragmentation_edges),
         cmocka_unit_test(test_alert_with_huge_limits),

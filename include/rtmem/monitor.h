@@ -158,6 +158,9 @@ typedef struct rtm_monitor_mem_status {
     size_t free_blocks;
     size_t failed_count;
     uint32_t frag_permille;
+    bool sampled;               /* false until a tick has read the memory (a watch
+                                   added since the last tick, or whose heap refused
+                                   every reading): every figure is then 0 */
     bool trend_valid;           /* >= 3 samples in the window span half of it */
     int32_t trend_bytes_per_min;
     uint32_t alerts;            /* bit (1 << rtm_alert_kind_t) per raised alert */
@@ -203,6 +206,7 @@ typedef struct rtm_monitor_pool_status {
     size_t failed_count;
     size_t wait_count;
     uint32_t alerts;
+    bool sampled;            /* false until a tick has read the pool: figures 0 */
 } rtm_monitor_pool_status_t;
 
 typedef struct rtm_monitor_pool {
@@ -220,6 +224,7 @@ typedef struct rtm_monitor_task_status {
     size_t stack_size;       /* declared, or what the port knows */
     size_t stack_peak;       /* bytes; 0 when unknown */
     bool stack_known;
+    bool sampled;            /* false until a tick has looked at the task: figures 0 */
     uint32_t alerts;
 } rtm_monitor_task_status_t;
 
@@ -259,8 +264,10 @@ typedef struct rtm_monitor {
 rtm_monitor_t *rtm_monitor_init(rtm_monitor_t *mon, const rtm_monitor_config_t *cfg);
 
 /* Forgets every watch and releases the lock; the observers must be
- * detached and rtm_monitor_run returned first. NULL or a monitor never
- * initialised: nothing. O(1). */
+ * detached and rtm_monitor_run returned first. Afterwards every call with
+ * mon is refused as for a monitor never initialised (queries give false
+ * or 0) until rtm_monitor_init, after which no earlier watch is watched.
+ * NULL or a monitor never initialised: nothing. O(1). */
 void rtm_monitor_deinit(rtm_monitor_t *mon);
 
 /* Watches a heap (a region: rtm_caps_region_heap()). limits may be NULL (no
@@ -268,7 +275,9 @@ void rtm_monitor_deinit(rtm_monitor_t *mon);
  * marks PSRAM for the PSRAM advice; rtm_monitor_watch_regions sets it from
  * the region's caps. False on NULL mon/w/heap/name, history_len over
  * 65535 or without history, or w already watched. O(watches), monitor
- * lock held. */
+ * lock held. A watch object (of any kind) belongs to one monitor: one that
+ * another initialised monitor watches must not be given here (that is not
+ * detected, and breaks the other monitor's list of watches). */
 bool rtm_monitor_watch_heap(rtm_monitor_t *mon, rtm_monitor_mem_t *w, rtm_heap_t *heap,
                             const char *name, const rtm_monitor_limits_t *limits,
                             rtm_monitor_sample_t *history, size_t history_len);
@@ -339,8 +348,15 @@ void rtm_monitor_caps_observer(const void *ptr, size_t size, rtm_caps_t caps,
                                const rtm_caps_region_t *region, void *ctx);
 
 /* Copy the current status (of the monitor, or of one watch) under the
- * monitor lock: O(1), O(watches) for rtm_monitor_status. False on NULL
- * arguments or a monitor not initialised. */
+ * monitor lock: O(watches). False on NULL arguments or a monitor not
+ * initialised (or deinitialised).
+ * A watch's status: false, and *out left as it was, when w is not watched
+ * by mon: never added, added to another monitor, refused by the watch call,
+ * or added before mon was deinitialised or initialised again. A watch is
+ * reported only by the monitor that watches it; there is no status for
+ * what it does not watch. A watch that is watched but not yet sampled
+ * (no tick since it was added, or its heap or pool refused every reading)
+ * gives true with its name, .sampled false and every figure 0. */
 bool rtm_monitor_status(rtm_monitor_t *mon, rtm_monitor_status_t *out);
 bool rtm_monitor_mem_status(rtm_monitor_t *mon, const rtm_monitor_mem_t *w,
                             rtm_monitor_mem_status_t *out);
@@ -350,8 +366,10 @@ bool rtm_monitor_task_status(rtm_monitor_t *mon, const rtm_monitor_task_t *w,
                              rtm_monitor_task_status_t *out);
 
 /* History: sample i of a watch, 0 = the oldest kept. False when out of
- * range. Returns how many are kept through *count when count is not NULL.
- * O(1), monitor lock held. */
+ * range, out is NULL, or as rtm_monitor_mem_status (w not watched by mon,
+ * NULL or uninitialised mon). Returns how many are kept through *count
+ * when count is not NULL: 0 whenever w is not watched by mon (or mon is
+ * not initialised). O(watches), monitor lock held. */
 bool rtm_monitor_history(rtm_monitor_t *mon, const rtm_monitor_mem_t *w, size_t i,
                          rtm_monitor_sample_t *out, size_t *count);
 
@@ -402,7 +420,8 @@ size_t rtm_recommendation_text(const rtm_recommendation_t *rec, char *buf, size_
 size_t rtm_monitor_print_recommendations(rtm_monitor_t *mon);
 
 /* Writes a telemetry snapshot of every watch as of the last sample (no
- * sampling). From the ticking task (it reads what that task writes). */
+ * sampling); a watch not yet sampled (.sampled false) has no line. From
+ * the ticking task (it reads what that task writes). */
 void rtm_monitor_emit_telemetry(rtm_monitor_t *mon);
 
 const char *rtm_alert_kind_str(rtm_alert_kind_t kind); /* "low_free", ... */
