@@ -535,7 +535,8 @@ static void test_malformed_line_keeps_the_part_replayed(void **state)
     {
         const char *a[] = {"replay", g_path, "--size", "64K"};
         assert_int_equal(run_captured(4, a), 2);
-        expect_in(g_out, "INCOMPLETE TRACE: reading stopped at line 2: NUL byte at column 6", "NUL");
+        expect_in(g_out, "INCOMPLETE TRACE: reading stopped at line 2: NUL byte at column 6",
+                  "NUL");
         expect_in(g_out, "operations      1 (", "NUL");
     }
 

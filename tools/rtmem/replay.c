@@ -1027,7 +1027,8 @@ int rtm_cmd_replay(int argc, char **argv)
         }
         char how[128];
         if (r->completed) {
-            (void)snprintf(how, sizeof how, "the first of the peak, then +1/8 steps, that completes%s%s",
+            (void)snprintf(how, sizeof how,
+                           "the first of the peak, then +1/8 steps, that completes%s%s",
                            r->cut_off ? " " : "", part);
         } else {
             (void)snprintf(how, sizeof how, "the 1 GiB cap, where %s still fails",
