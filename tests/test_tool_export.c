@@ -219,6 +219,38 @@ static void test_chrome_trace_needs_its_header(void **state)
     assert_non_null(strstr(err, "in.log:1: "));
 }
 
+/* t= is a decimal of at most 64 bits (rtm_parse_u64): 2^64 - 1 is a time
+ * (capped at 2^53 us), 2^64 and a sign are not (the event is then placed
+ * as an untimed one: 1 us after the one before, here at 0) */
+static void test_chrome_time_bounds(void **state)
+{
+    (void)state;
+    static char out[8192];
+    char err[RTM_LINE_ERR_MAX];
+    rtm_chrome_counts_t c;
+    static const struct {
+        const char *t;
+        const char *ts;
+    } cases[] = {
+        {"18446744073709551615", "\"ts\":9007199254740992,"},
+        {"18446744073709551610", "\"ts\":9007199254740992,"},
+        {"0018446744073709551615", "\"ts\":9007199254740992,"},
+        {"18446744073709551616", "\"ts\":0,"},
+        {"99999999999999999999", "\"ts\":0,"},
+        {"+5", "\"ts\":0,"},
+        {"5x", "\"ts\":0,"},
+        {"5", "\"ts\":5000,"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char text[128];
+        (void)snprintf(text, sizeof text, "# rtmem-trace 1\na 1 16 t=%s\n", cases[i].t);
+        assert_int_equal(chrome(text, false, &c, err, out, sizeof out), 0);
+        if (strstr(out, cases[i].ts) == NULL) {
+            fail_msg("t=%s: no %s in %s", cases[i].t, cases[i].ts, out);
+        }
+    }
+}
+
 static void test_chrome_lenient_counts(void **state)
 {
     (void)state;
@@ -426,6 +458,7 @@ int main(void)
         cmocka_unit_test(test_frame_never_cut_inside_an_escape),
         cmocka_unit_test(test_chrome_error_closes_the_json),
         cmocka_unit_test(test_chrome_trace_needs_its_header),
+        cmocka_unit_test(test_chrome_time_bounds),
         cmocka_unit_test(test_chrome_lenient_counts),
         cmocka_unit_test(test_folded_stacks),
         cmocka_unit_test(test_folded_symbols),

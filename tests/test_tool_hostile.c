@@ -268,6 +268,17 @@ static void test_fifo_inputs(void **state)
     assert_non_null(strstr(g_out, "\"heap_size\":1048576,"));
     assert_non_null(strstr(g_out, "\"ops\":399,"));
 
+    /* a bad line in a FIFO (read once, like stdin): the part before it is
+     * still reported, marked incomplete, exit 2 */
+    w = fifo_writer("# rtmem-trace 1\na 1 100\na 2 200\nf 9\na 3 300\n");
+    assert_int_equal(tool("replay", g_fifo, "--json", "--quiet", NULL), 2);
+    fifo_writer_done(w);
+    assert_non_null(strstr(g_err, ":4: free of ID 9, which is not live"));
+    assert_non_null(strstr(g_out, "\"heap_size\":1048576,"));
+    assert_non_null(strstr(g_out, "\"ops\":2,"));
+    assert_non_null(strstr(g_out, "\"complete\":false,\"cut_off_reason\":\"reading stopped at "
+                                  "line 4: free of ID 9"));
+
     /* compare reads every trace many times: a FIFO is refused, by name */
     w = fifo_writer(text);
     assert_int_equal(tool("compare", g_fifo, "--jobs", "1", NULL), 2);

@@ -8,6 +8,7 @@
  * Each command runs in this process with stdout and stderr captured.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -315,6 +316,93 @@ static void test_option_ranges(void **state)
     }
 }
 
+/* --- the one decimal decoder ---------------------------------------------------- */
+
+typedef struct u64_case {
+    const char *text;
+    size_t len;      /* SIZE_MAX: the terminated string */
+    size_t digits;   /* what rtm_parse_u64 returns */
+    uint64_t value;
+    bool overflow;
+} u64_case_t;
+
+static void test_parse_u64(void **state)
+{
+    (void)state;
+    static const u64_case_t cases[] = {
+        {"0", SIZE_MAX, 1, 0, false},
+        {"18446744073709551615", SIZE_MAX, 20, UINT64_MAX, false},   /* 2^64 - 1 */
+        {"18446744073709551616", SIZE_MAX, 20, UINT64_MAX, true},    /* 2^64 */
+        {"18446744073709551620", SIZE_MAX, 20, UINT64_MAX, true},
+        {"99999999999999999999", SIZE_MAX, 20, UINT64_MAX, true},
+        {"184467440737095516150", SIZE_MAX, 21, UINT64_MAX, true},   /* read to its end */
+        {"99999999999999999999x", SIZE_MAX, 20, UINT64_MAX, true},
+        {"1844674407370955161", SIZE_MAX, 19, 1844674407370955161u, false},
+        {"000000000000000000000000018446744073709551615", SIZE_MAX, 45, UINT64_MAX, false},
+        {"007", SIZE_MAX, 3, 7, false},
+        {"12x", SIZE_MAX, 2, 12, false},
+        {"12 34", SIZE_MAX, 2, 12, false},
+        {"1234", 2, 2, 12, false},                                   /* len ends the run */
+        {"18446744073709551616", 19, 19, 1844674407370955161u, false},
+        {"", SIZE_MAX, 0, 0, false},                                 /* empty */
+        {"5", 0, 0, 0, false},
+        {"+1", SIZE_MAX, 0, 0, false},                               /* no sign... */
+        {"-1", SIZE_MAX, 0, 0, false},
+        {" 1", SIZE_MAX, 0, 0, false},                               /* ...no space */
+        {"\t1", SIZE_MAX, 0, 0, false},
+        {"0x10", SIZE_MAX, 1, 0, false},                             /* ...no base prefix */
+        {"x", SIZE_MAX, 0, 0, false},
+        {"\xd9\xa3", SIZE_MAX, 0, 0, false},                         /* a digit of another script */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const u64_case_t *c = &cases[i];
+        uint64_t v = 12345;
+        bool over = !c->overflow;
+        size_t n = rtm_parse_u64(c->text, c->len, &v, &over);
+        if (n != c->digits || v != c->value || over != c->overflow) {
+            fail_msg("'%s' (len %zu): %zu digits, %" PRIu64 ", overflow %d; expected %zu, %" PRIu64
+                     ", %d",
+                     c->text, c->len, n, v, (int)over, c->digits, c->value, (int)c->overflow);
+        }
+    }
+
+    /* each reader on the boundary, with its own words: the trace reader */
+    rtm_trace_event_t ev;
+    char err[256];
+    static const char max_line[] = "a 1 18446744073709551615";
+    assert_int_equal(rtm_trace_parse_line(max_line, strlen(max_line), &ev, err, sizeof err), 1);
+    assert_true(ev.size == UINT64_MAX);
+    static const char over_line[] = "a 1 18446744073709551616";
+    assert_int_equal(rtm_trace_parse_line(over_line, strlen(over_line), &ev, err, sizeof err), -1);
+    assert_string_equal(err, "SIZE '18446744073709551616' is too large");
+    static const char plus_line[] = "a 1 +5";
+    assert_int_equal(rtm_trace_parse_line(plus_line, strlen(plus_line), &ev, err, sizeof err), -1);
+    assert_string_equal(err, "SIZE '+5' is not a decimal number");
+    static const char late_line[] = "a 1 5x";
+    assert_int_equal(rtm_trace_parse_line(late_line, strlen(late_line), &ev, err, sizeof err), -1);
+    assert_string_equal(err, "SIZE '5x' is not a decimal number");
+    /* an overflow before the bad byte is "too large", as before */
+    static const char both_line[] = "a 1 99999999999999999999x";
+    assert_int_equal(rtm_trace_parse_line(both_line, strlen(both_line), &ev, err, sizeof err), -1);
+    assert_string_equal(err, "SIZE '99999999999999999999x' is too large");
+
+    /* the command line: the whole value, nothing else */
+    uint64_t v = 7;
+    assert_true(rtm_tool_parse_u64("18446744073709551615", &v) && v == UINT64_MAX);
+    assert_false(rtm_tool_parse_u64("18446744073709551616", &v));
+    assert_false(rtm_tool_parse_u64("", &v));
+    assert_false(rtm_tool_parse_u64("+1", &v));
+    assert_false(rtm_tool_parse_u64("1 ", &v));
+    size_t z = 0;
+    assert_int_equal(rtm_tool_parse_size("0018446744073709551615", &z), SIZE_MAX == UINT64_MAX);
+    assert_true(rtm_tool_parse_size("16K", &z) && z == 16384u);
+    assert_true(rtm_tool_parse_size("1MiB", &z) && z == 1048576u);
+    assert_false(rtm_tool_parse_size("18446744073709551616", &z));
+    assert_false(rtm_tool_parse_size("17179869184G", &z)); /* 2^34 x 2^30 */
+    assert_false(rtm_tool_parse_size("+1", &z));
+    assert_false(rtm_tool_parse_size("", &z));
+}
+
 /* --- nothing from the input reaches the terminal unescaped --------------------- */
 
 static bool has_raw_control(const char *s)
@@ -406,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_every_command_strict),
         cmocka_unit_test(test_leaks_numbers_over_64_bits),
         cmocka_unit_test(test_option_ranges),
+        cmocka_unit_test(test_parse_u64),
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_no_raw_bytes_on_the_terminal),
     };

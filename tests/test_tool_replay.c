@@ -18,9 +18,10 @@
 #include <cmocka.h>
 
 #include "commands.h"
-#include "rtmem/config.h"
 #include "replay.h"
+#include "rtmem/config.h"
 #include "rtmem/heap.h"
+#include "support/tool_capture.h"
 
 static char g_dir[64];
 static char g_path[128];
@@ -214,11 +215,34 @@ static void test_bad_input_and_config(void **state)
     char want[192];
     (void)snprintf(want, sizeof want, "%s:2: SIZE 'x'", path);
     assert_memory_equal(g_err, want, strlen(want));
+    /* the part before the bad line is still the result */
+    assert_true(g_res->cut_off);
+    assert_int_equal(g_res->cut_line, 2);
+    assert_string_equal(g_res->cut_reason, "SIZE 'x' is not a decimal number");
+    assert_int_equal(g_res->ops, 1);
+    assert_int_equal(g_res->live_bytes_at_end, 100);
+    assert_true(g_res->check_ok);
+    /* the size that fits: streamed (the load refuses the file), every run
+     * stopping at line 2 */
+    rtm_replay_opts_t fit = {.strategy = RTM_TLSF, .timing = true};
+    unsigned runs = 0;
+    assert_int_equal(rtm_replay_auto_size(path, &fit, g_res, &runs, g_err, sizeof g_err), 2);
+    assert_memory_equal(g_err, want, strlen(want));
+    assert_true(g_res->cut_off && g_res->completed);
+    assert_int_equal(g_res->ops, 1);
+    assert_true(g_res->heap_size >= 100 && g_res->heap_size < 4096);
+    assert_true(runs >= 1);
     assert_int_equal(replay("/nonexistent/rtm.trace", RTM_TLSF, 8192), 2);
     assert_non_null(strstr(g_err, "/nonexistent/rtm.trace: "));
+    assert_false(g_res->cut_off);
+    assert_int_equal(rtm_replay_auto_size("/nonexistent/rtm.trace", &fit, g_res, &runs, g_err,
+                                          sizeof g_err),
+                     2);
+    assert_false(g_res->cut_off);
     path = write_trace("a 1 100\n");
     assert_int_equal(replay(path, RTM_TLSF, 16), 2); /* below the heap's minimum */
     assert_non_null(strstr(g_err, "minimum"));
+    assert_false(g_res->cut_off);
     rtm_replay_opts_t o = {.strategy = RTM_TLSF, .preset = "esp33"};
     assert_int_equal(rtm_replay_run(path, &o, g_res, g_err, sizeof g_err), 2);
     assert_non_null(strstr(g_err, "unknown preset"));
@@ -375,6 +399,161 @@ static int run_cmd(int (*fn)(int, char **), int argc, const char *const *args)
     return fn(argc, argv);
 }
 
+/* rtm_cmd_replay on args, stdout into g_out and stderr into g_errout. */
+static char g_out[8192];
+static char g_errout[4096];
+
+static int run_captured(int argc, const char *const *args)
+{
+    char *argv[16];
+    assert_true(argc < 16);
+    for (int i = 0; i < argc; i++) {
+        argv[i] = (char *)(uintptr_t)args[i];
+    }
+    argv[argc] = NULL;
+    char out_path[128], err_path[128];
+    (void)snprintf(out_path, sizeof out_path, "%s/out.txt", g_dir);
+    (void)snprintf(err_path, sizeof err_path, "%s/err.txt", g_dir);
+    const ts_capture_t c = {.out_path = out_path, .err_path = err_path, .out = g_out,
+                            .out_cap = sizeof g_out, .err = g_errout,
+                            .err_cap = sizeof g_errout};
+    return ts_capture_command(&c, rtm_cmd_replay, argc, argv);
+}
+
+static void expect_in(const char *haystack, const char *needle, const char *what)
+{
+    if (strstr(haystack, needle) == NULL) {
+        fail_msg("%s: '%s' not found in:\n%s", what, needle, haystack);
+    }
+}
+
+/* A malformed or inconsistent line stops the reading, but what was
+ * replayed before it is reported, marked incomplete (text: INCOMPLETE
+ * TRACE; JSON: complete false and cut_off_reason), with exit 2 and the
+ * FILE:LINE error on stderr, in every mode: --size (streamed), --regions,
+ * and without --size (the size that fits the part before the line). */
+static void test_malformed_line_keeps_the_part_replayed(void **state)
+{
+    (void)state;
+    /* the middle: three events, then a bad SIZE on line 5 */
+    const char *path = write_trace("# rtmem-trace 1\na 1 100\na 2 200\nf 1\na 3 x\na 4 50\n");
+    char err_want[192];
+    (void)snprintf(err_want, sizeof err_want, "%s:5: SIZE 'x' is not a decimal number", path);
+    static const char reason[] = "reading stopped at line 5: SIZE 'x' is not a decimal number";
+    static const char *const modes[][4] = {
+        {"--size", "64K", NULL, NULL},
+        {"--regions", "rp2040", NULL, NULL},
+        {"--strategy", "first_fit", NULL, NULL}, /* no --size: a size that fits */
+    };
+    size_t nmodes = sizeof modes / sizeof modes[0];
+    for (size_t m = 0; m < nmodes + 1u; m++) {
+        static const char *const system_mode[4] = {"--strategy", "system", NULL, NULL};
+        if (m == nmodes && !strategy_available(RTM_SYSTEM)) {
+            break;
+        }
+        const char *const *mode = m < nmodes ? modes[m] : system_mode;
+        const char *a[8] = {"replay", path};
+        int argc = 2;
+        for (size_t k = 0; mode[k] != NULL; k++) {
+            a[argc++] = mode[k];
+        }
+        assert_int_equal(run_captured(argc, a), 2);
+        expect_in(g_errout, err_want, "stderr");
+        expect_in(g_out, "INCOMPLETE TRACE: reading stopped at line 5: SIZE 'x' is not a "
+                         "decimal number (the results below are those of the part before it)",
+                  "text");
+        expect_in(g_out, "operations      3 (alloc 2, aligned 0, realloc 0, free 1)\n", "text");
+        expect_in(g_out, "peak live       300 bytes requested (line 3), 2 blocks at most\n",
+                  "text");
+        expect_in(g_out, "live at end     1 blocks, 200 bytes\n", "text");
+        expect_in(g_out, "heap check      ok\n", "text");
+        a[argc++] = "--json";
+        assert_int_equal(run_captured(argc, a), 2);
+        expect_in(g_errout, err_want, "stderr, --json");
+        expect_in(g_out, "\"ops\":3,", "json");
+        expect_in(g_out, "\"live_bytes_at_end\":200,", "json");
+        expect_in(g_out, "\"heap_check\":true,\"complete\":false,\"cut_off_reason\":\"", "json");
+        expect_in(g_out, reason, "json");
+        assert_int_equal(g_out[strlen(g_out) - 2], '}'); /* the object ends */
+    }
+    /* without --size the note says which part the size fits */
+    {
+        const char *a[] = {"replay", path};
+        assert_int_equal(run_captured(2, a), 2);
+        expect_in(g_errout, "rtmem replay: no --size: a ", "stderr");
+        expect_in(g_errout, "the part before line 5", "stderr");
+    }
+
+    /* line 1: nothing was replayed; the report says so (0 operations) */
+    path = write_trace("a 1 x\na 2 10\n");
+    {
+        const char *a[] = {"replay", path, "--size", "64K"};
+        assert_int_equal(run_captured(4, a), 2);
+        expect_in(g_out, "INCOMPLETE TRACE: reading stopped at line 1: SIZE 'x'", "line 1");
+        expect_in(g_out, "operations      0 (", "line 1");
+        const char *j[] = {"replay", path, "--json"};
+        assert_int_equal(run_captured(3, j), 2);
+        expect_in(g_out, "\"ops\":0,", "line 1, json");
+        expect_in(g_out, "\"complete\":false,\"cut_off_reason\":\"reading stopped at line 1: ",
+                  "line 1, json");
+    }
+
+    /* the last line, without "\n": a line that parses but is inconsistent
+     * is an error there too */
+    path = write_trace("a 1 100\na 2 20\nf 9");
+    {
+        const char *a[] = {"replay", path, "--size", "64K", "--json"};
+        assert_int_equal(run_captured(5, a), 2);
+        expect_in(g_out, "\"ops\":2,", "last line");
+        expect_in(g_out, "\"live_bytes_at_end\":120,", "last line");
+        expect_in(g_out, "\"cut_off_reason\":\"reading stopped at line 3: free of ID 9, which is "
+                         "not live (--lenient skips)\"",
+                  "last line");
+    }
+
+    /* a truncated trace (cut mid-line: its last line does not parse) is
+     * not an error: the cut line is skipped and counted, the rest complete */
+    path = write_trace("a 1 100\na 2 20\nf 1\nA 3 6");
+    {
+        const char *a[] = {"replay", path, "--size", "64K", "--json"};
+        assert_int_equal(run_captured(5, a), 0);
+        expect_in(g_out, "\"ops\":3,", "truncated");
+        expect_in(g_out, "\"truncated\":1}", "truncated");
+        expect_in(g_out, "\"complete\":true,\"cut_off_reason\":null}", "truncated");
+        const char *t[] = {"replay", path, "--size", "64K"};
+        assert_int_equal(run_captured(4, t), 0);
+        assert_null(strstr(g_out, "INCOMPLETE"));
+    }
+
+    /* a NUL byte in the middle (the line reader's error) cuts the same way */
+    (void)snprintf(g_path, sizeof g_path, "%s/t.trace", g_dir);
+    FILE *f = fopen(g_path, "wb");
+    assert_non_null(f);
+    static const char nul[] = "a 1 100\na 2 2\0000\nf 1\n";
+    assert_int_equal(fwrite(nul, 1, sizeof nul - 1u, f), sizeof nul - 1u);
+    assert_int_equal(fclose(f), 0);
+    {
+        const char *a[] = {"replay", g_path, "--size", "64K"};
+        assert_int_equal(run_captured(4, a), 2);
+        expect_in(g_out, "INCOMPLETE TRACE: reading stopped at line 2: NUL byte at column 6",
+                  "NUL");
+        expect_in(g_out, "operations      1 (", "NUL");
+    }
+
+    /* a file that cannot be read or holds nothing has no part read: only
+     * the error, nothing on stdout */
+    path = write_trace("\n\n");
+    {
+        const char *a[] = {"replay", path, "--size", "64K"};
+        assert_int_equal(run_captured(4, a), 2);
+        expect_in(g_errout, "empty input", "empty");
+        assert_string_equal(g_out, "");
+        const char *n[] = {"replay", "/nonexistent/x.trace", "--json"};
+        assert_int_equal(run_captured(3, n), 2);
+        assert_string_equal(g_out, "");
+    }
+}
+
 static void test_command_exit_codes(void **state)
 {
     (void)state;
@@ -482,6 +661,7 @@ int main(void)
         cmocka_unit_test(test_cli_helpers),
         cmocka_unit_test(test_min_size_search_checked),
         cmocka_unit_test(test_command_exit_codes),
+        cmocka_unit_test(test_malformed_line_keeps_the_part_replayed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -109,7 +109,18 @@ def main():
         check("replay", "replay", [trace, "--json", "-q"], 0, table, lambda doc: [
             ("the UTF-8 file name changed", doc.get("trace") == trace),
             ("time_ns is not an object", isinstance(doc.get("time_ns"), dict)),
+            ("complete is not true", doc.get("complete") is True),
+            ("cut_off_reason is not null", doc.get("cut_off_reason", 0) is None),
         ])
+        for mode in (["--size=64K"], []):
+            check("replay, malformed line", "replay", [bad, "--json", "-q"] + mode, 2, table,
+                  lambda doc: [
+                      ("complete is not false", doc.get("complete") is False),
+                      ("cut_off_reason is not that of line 3",
+                       doc.get("cut_off_reason") == "reading stopped at line 3: free of ID 2, "
+                                                    "which is not live (--lenient skips)"),
+                      ("ops is not 1 (the part before line 3)", doc.get("ops") == 1),
+                  ])
         check("replay, failing", "replay", [big, "--size=4K", "--json"], 1, table, lambda doc: [
             ("first_failure.line is not 2",
              isinstance(doc.get("first_failure"), dict) and doc["first_failure"].get("line") == 2),

@@ -18,18 +18,16 @@ static char g_who[48];
 
 bool rtm_tool_parse_size(const char *s, size_t *out)
 {
-    if (s == NULL || *s < '0' || *s > '9') {
+    if (s == NULL) {
         return false;
     }
     uint64_t v = 0;
-    while (*s >= '0' && *s <= '9') {
-        unsigned d = (unsigned)(*s - '0');
-        if (v > (UINT64_MAX - d) / 10u) {
-            return false;
-        }
-        v = v * 10u + d;
-        s++;
+    bool over = false;
+    size_t digits = rtm_parse_u64(s, SIZE_MAX, &v, &over);
+    if (digits == 0 || over) {
+        return false;
     }
+    s += digits;
     unsigned shift = 0;
     if (*s == 'K' || *s == 'k') {
         shift = 10;
@@ -60,19 +58,14 @@ bool rtm_tool_parse_size(const char *s, size_t *out)
 
 bool rtm_tool_parse_u64(const char *s, uint64_t *out)
 {
-    if (s == NULL || *s == '\0') {
+    if (s == NULL) {
         return false;
     }
     uint64_t v = 0;
-    for (; *s != '\0'; s++) {
-        if (*s < '0' || *s > '9') {
-            return false;
-        }
-        unsigned d = (unsigned)(*s - '0');
-        if (v > (UINT64_MAX - d) / 10u) {
-            return false;
-        }
-        v = v * 10u + d;
+    bool over = false;
+    size_t digits = rtm_parse_u64(s, SIZE_MAX, &v, &over);
+    if (digits == 0 || over || s[digits] != '\0') {
+        return false;
     }
     *out = v;
     return true;

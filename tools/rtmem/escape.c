@@ -19,6 +19,25 @@ int rtm_hex_digit(int c)
     return -1;
 }
 
+size_t rtm_parse_u64(const char *s, size_t len, uint64_t *value, bool *overflow)
+{
+    uint64_t v = 0;
+    bool over = false;
+    size_t i = 0;
+    for (; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (over || v > (UINT64_MAX - d) / 10u) {
+            over = true;
+            v = UINT64_MAX;
+        } else {
+            v = v * 10u + d;
+        }
+    }
+    *value = v;
+    *overflow = over;
+    return i;
+}
+
 size_t rtm_utf8_seq_len(const unsigned char *s, size_t len)
 {
     if (len == 0) {

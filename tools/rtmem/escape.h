@@ -16,11 +16,17 @@
  *             "\ufffd" (JSON text must be UTF-8; the replacement character
  *             says a byte was lost instead of inventing a character).
  * Cost: linear in the text; no allocation.
+ *
+ * Also the readers' shared decoders of digits (rtm_hex_digit,
+ * rtm_parse_u64), so that every input and command line agrees on what a
+ * number is and where 64 bits end.
  */
 #ifndef RTMEM_TOOL_ESCAPE_H
 #define RTMEM_TOOL_ESCAPE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Length (1-4) of the valid UTF-8 sequence at s[0..len), or 0 when s[0]
@@ -30,6 +36,19 @@ size_t rtm_utf8_seq_len(const unsigned char *s, size_t len);
 /* The value of one hex digit (0-9, a-f, A-F), or -1: the one decoder of
  * the readers' %XX, \u00XX and 0x forms. */
 int rtm_hex_digit(int c);
+
+/* The decimal number that starts s[0..len): the one decoder of the
+ * readers' and the command lines' unsigned numbers. Reads the run of digits
+ * 0-9 at s[0] (leading zeros are fine; no sign, space or "0x" is skipped:
+ * "+1", "-1" and " 1" start with no digit) into *value and returns how
+ * many digits it read. 0 digits (empty, or s[0] not a digit): *value is 0.
+ * A run worth more than 18446744073709551615 is still read to its last
+ * digit; *value is then UINT64_MAX and *overflow true (false otherwise).
+ * The run ends at len or at the first byte that is not a digit, so a
+ * terminated string may be passed with len SIZE_MAX (its NUL ends it).
+ * What follows the run, an empty run and an overflow mean is the caller's
+ * to say (each reader words its own error). Cost: linear in the digits. */
+size_t rtm_parse_u64(const char *s, size_t len, uint64_t *value, bool *overflow);
 
 /* Writes s[0..len) to f, escaped for a terminal. */
 void rtm_esc_write(FILE *f, const char *s, size_t len);

@@ -298,15 +298,14 @@ static bool trace_field(const char *line, const char *key, char *out, size_t cap
 static bool trace_time(const char *line, uint64_t *t)
 {
     char v[24];
-    if (!trace_field(line, "t", v, sizeof v) || v[0] == '\0') {
+    if (!trace_field(line, "t", v, sizeof v)) {
         return false;
     }
     uint64_t n = 0;
-    for (const char *p = v; *p != '\0'; p++) {
-        if (*p < '0' || *p > '9' || n > (UINT64_MAX - 9u) / 10u) {
-            return false;
-        }
-        n = n * 10u + (uint64_t)(*p - '0');
+    bool over = false;
+    size_t digits = rtm_parse_u64(v, SIZE_MAX, &n, &over);
+    if (digits == 0 || over || v[digits] != '\0') {
+        return false;
     }
     *t = n;
     return true;

@@ -257,21 +257,14 @@ static const char *skip_sp(const char *p)
  * (the line is then refused) and gives UINT64_MAX. */
 static int parse_u64(lk_input_t *in, const char **pp, uint64_t *out)
 {
-    const char *p = *pp;
     uint64_t v = 0;
-    if (!isdigit((unsigned char)*p))
+    bool over = false;
+    size_t digits = rtm_parse_u64(*pp, SIZE_MAX, &v, &over);
+    if (digits == 0)
         return -1;
-    while (isdigit((unsigned char)*p)) {
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10u) {
-            in->number_overflow = 1;
-            v = UINT64_MAX;
-        } else {
-            v = v * 10u + d;
-        }
-        p++;
-    }
-    *pp = p;
+    if (over)
+        in->number_overflow = 1;
+    *pp += digits;
     *out = v;
     return 0;
 }
@@ -401,19 +394,16 @@ static int token_id(const char *s, size_t len, char *out, size_t cap)
 
 static int token_num(lk_input_t *in, const char *s, size_t len, uint64_t *out)
 {
-    if (len == 0)
-        return -1;
     uint64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (!isdigit((unsigned char)s[i]))
-            return -1;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10u) {
-            in->number_overflow = 1;
-            return -1;
-        }
-        v = v * 10u + d;
+    bool over = false;
+    size_t digits = rtm_parse_u64(s, len, &v, &over);
+    /* an overflow is met before any byte after the digits, as it was */
+    if (over) {
+        in->number_overflow = 1;
+        return -1;
     }
+    if (len == 0 || digits != len)
+        return -1;
     *out = v;
     return 0;
 }

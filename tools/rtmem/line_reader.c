@@ -20,6 +20,8 @@ void rtm_line_reader_init(rtm_line_reader_t *r, FILE *file, const char *name)
     r->len = 0;
     r->text[0] = '\0';
     r->err[0] = '\0';
+    r->err_line = 0;
+    r->err_what = 0;
 }
 
 /* "FILE:LINE: " (or "FILE: " for line 0) + what, with the file name and
@@ -32,6 +34,8 @@ static void set_err(rtm_line_reader_t *r, unsigned long line, const char *what)
                       : snprintf(r->err, sizeof r->err, "%s: ", name);
     size_t at = n > 0 && (size_t)n < sizeof r->err ? (size_t)n : sizeof r->err - 1u;
     (void)rtm_esc_copy(r->err + at, sizeof r->err - at, what, strlen(what));
+    r->err_line = line;
+    r->err_what = at;
 }
 
 int rtm_line_fail(rtm_line_reader_t *r, const char *what)

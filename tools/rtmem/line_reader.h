@@ -43,6 +43,11 @@ typedef struct rtm_line_reader {
     char chunk[RTM_LINE_CHUNK];
     char text[RTM_LINE_MAX + 2u]; /* the line (plus room for CR), terminated */
     char err[RTM_LINE_ERR_MAX];
+    /* Of the error in err: the line it names (0: none, as for empty input)
+     * and where its "what" starts, after the "FILE:LINE: " prefix (so that
+     * a command can quote the reason without the file's name). */
+    unsigned long err_line;
+    size_t err_what;
 } rtm_line_reader_t;
 
 /* file stays the caller's (it is read from its current position). */

@@ -604,8 +604,17 @@ int rtm_replay_run(const char *path, const rtm_replay_opts_t *o, rtm_replay_resu
     if (n < 0) {
         (void)snprintf(err, errlen, "%s", rd->err);
         rc = 2;
-    } else {
+    }
+    /* A line that stops the reading leaves what was replayed before it:
+     * that is still a result (rtm_replay_run in replay.h). */
+    if (n >= 0 || rd->lines.err_line != 0) {
         run_end(&r, &rd->counts);
+    }
+    if (n < 0 && rd->lines.err_line != 0) {
+        res->cut_off = true;
+        res->cut_line = rd->lines.err_line;
+        (void)snprintf(res->cut_reason, sizeof res->cut_reason, "%s",
+                       rd->err + rd->lines.err_what);
     }
     rtm_trace_reader_fini(rd);
     free(rd);
@@ -701,7 +710,9 @@ static int auto_size(const rtm_trace_src_t *src, const rtm_replay_opts_t *o,
     probe.stop_on_fail = false;
     *runs = 1;
     int rc = rtm_replay_src(src, &probe, res, err, errlen);
-    if (rc != 0 || (res->completed && !o->timing)) {
+    /* A run cut off by a bad line (rc 2) goes on: the size is then one that
+     * fits the part before the line, where every run stops. */
+    if ((rc != 0 && !res->cut_off) || (res->completed && !o->timing)) {
         return rc;
     }
     if (res->completed) {
@@ -718,10 +729,10 @@ static int auto_size(const rtm_trace_src_t *src, const rtm_replay_opts_t *o,
         probe.timing = o->timing;
         (*runs)++;
         rc = rtm_replay_src(src, &probe, res, err, errlen);
-        if (rc != 0 && !res->init_refused) {
+        if (rc != 0 && !res->init_refused && !res->cut_off) {
             return rc;
         }
-        if ((rc == 0 && res->completed) || size >= RTM_MIN_SIZE_CAP) {
+        if (((rc == 0 || res->cut_off) && res->completed) || size >= RTM_MIN_SIZE_CAP) {
             return rc;
         }
         size_t next = up16(size + size / 8u);
@@ -737,11 +748,8 @@ int rtm_replay_auto_size(const char *path, const rtm_replay_opts_t *o, rtm_repla
     *runs = 0;
     int rc = rtm_input_is_stream(path) ? 1 : rtm_trace_mem_load(&mem, path, o->lenient,
                                                                 o->mem_limit, err, errlen);
-    if (rc == 2) {
-        memset(res, 0, sizeof *res);
-        res->strategy = rtm_strategy_name(o->strategy);
-        return 2;
-    }
+    /* rc 2, a load refused: streamed instead, the runs give the same error
+     * (and, for a bad line, the part before it). */
     if (rc == 0) {
         src.mem = &mem;
     }
@@ -777,7 +785,10 @@ static const char replay_usage[] =
     "  --quiet, -q        no progress line (shown only when stderr is a terminal) and no\n"
     "                     notes on stderr\n"
     "\n"
-    "Exit: 0 no failed allocation, 1 some allocation failed, 2 bad usage or input.\n";
+    "Exit: 0 no failed allocation, 1 some allocation failed, 2 bad usage or input. A bad\n"
+    "line (FILE:LINE on stderr) stops the reading: what was replayed before it is still\n"
+    "reported, headed INCOMPLETE TRACE (--json: \"complete\":false, \"cut_off_reason\"), with\n"
+    "exit 2; without --size the size is one that fits the part before the line.\n";
 
 static bool parse_strategy_value(const char *value, void *dest)
 {
@@ -910,6 +921,12 @@ static void print_human(FILE *o, const char *path, const char *preset,
     char b1[32], b2[32], b3[32];
     fprintf(o, "trace           ");
     rtm_esc_line(o, path);
+    if (r->cut_off) {
+        rtm_esc_msg(o,
+                    "INCOMPLETE TRACE: reading stopped at line %lu: %s (the results below are "
+                    "those of the part before it)",
+                    r->cut_line, r->cut_reason);
+    }
     if (preset != NULL) {
         fprintf(o, "heap            regions of preset %s (%zu bytes), strategy %s, granularity %zu\n",
                 preset, r->heap_size, r->strategy, r->granularity);
@@ -996,27 +1013,46 @@ int rtm_cmd_replay(int argc, char **argv)
     rtm_progress_done(&prog);
     if (rc != 0) {
         rtm_esc_line(stderr, err);
-        free(r);
-        return rc;
+        /* A bad line stopped the reading: the part before it is still
+         * reported, marked incomplete, and the exit status stays 2. */
+        if (!r->cut_off) {
+            free(r);
+            return rc;
+        }
     }
     if (fit && !c.quiet) {
+        char part[48] = "";
+        if (r->cut_off) {
+            (void)snprintf(part, sizeof part, "the part before line %lu", r->cut_line);
+        }
+        char how[128];
+        if (r->completed) {
+            (void)snprintf(how, sizeof how,
+                           "the first of the peak, then +1/8 steps, that completes%s%s",
+                           r->cut_off ? " " : "", part);
+        } else {
+            (void)snprintf(how, sizeof how, "the 1 GiB cap, where %s still fails",
+                           r->cut_off ? part : "it");
+        }
         fprintf(stderr,
                 "rtmem replay: no --size: a %zu-byte heap, %s (peak live %" PRIu64
                 " bytes; %u runs)\n",
-                r->heap_size,
-                r->completed ? "the first of the peak, then +1/8 steps, that completes"
-                             : "the 1 GiB cap, where it still fails",
-                r->peak_live, runs);
+                r->heap_size, how, r->peak_live, runs);
     }
     if (c.json) {
+        char reason[RTM_TRACE_ERR_MAX + 48];
+        (void)snprintf(reason, sizeof reason, "reading stopped at line %lu: %s", r->cut_line,
+                       r->cut_reason);
         rtm_json_t j;
         rtm_json_begin_doc(&j, stdout, "replay");
         rtm_replay_json_fields(&j, c.files[0], c.preset, r);
+        rtm_json_kv_bool(&j, "complete", !r->cut_off);
+        rtm_json_kv_str(&j, "cut_off_reason", r->cut_off ? reason : NULL);
         (void)rtm_json_end_doc(&j);
     } else {
         print_human(stdout, c.files[0], c.preset, r);
     }
-    rc = (r->failed != 0 || !r->check_ok) ? 1 : 0;
+    rc = r->cut_off ? 2 : (r->failed != 0 || !r->check_ok) ? 1 : 0;
     if (r->failed != 0 && !c.quiet) {
         rtm_esc_msg(stderr,
                     "rtmem replay: %" PRIu64 " allocations failed; `rtmem compare %s` finds the "

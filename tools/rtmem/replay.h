@@ -113,7 +113,14 @@ typedef struct rtm_replay_result {
     rtm_trace_counts_t skipped;  /* lenient skips and a truncated last line */
     bool init_refused;           /* rtm_heap_init returned NULL although
                                     rtm_heap_init_error accepted the size (run returned 2) */
-    bool completed;              /* read to the end without a failed allocation */
+    bool completed;              /* read to the end (cut_off: to the bad line) without a
+                                    failed allocation */
+    /* A bad line (malformed, inconsistent, a NUL byte, a read error) stopped
+     * the reading: everything above is of the events before it, and the
+     * run still returned 2 with "FILE:LINE: ..." in err. */
+    bool cut_off;
+    unsigned long cut_line;      /* the line that stopped it */
+    char cut_reason[RTM_TRACE_ERR_MAX]; /* what is wrong with it, without FILE:LINE */
     bool timed_out;              /* stopped at opts.deadline_ns */
     bool check_ok;               /* rtm_heap_check (every region) at the end */
     char check_problem[96];
@@ -123,7 +130,10 @@ typedef struct rtm_replay_result {
 /* Replays path ("-" = stdin) with o, streaming it (memory: the live IDs).
  * Returns 0 when the trace was read to the end (or, with stop_on_fail, to
  * its first failed allocation), 2 on bad input or a refused configuration,
- * with "FILE:LINE: ..." or another one-line message in err. */
+ * with "FILE:LINE: ..." or another one-line message in err. When a line
+ * stopped the reading (the error names a line), res still holds the run
+ * up to it, with cut_off set; otherwise (a file that does not open, empty
+ * input, a refused configuration) res holds nothing read. */
 int rtm_replay_run(const char *path, const rtm_replay_opts_t *o, rtm_replay_result_t *res,
                    char *err, size_t errlen);
 
@@ -196,7 +206,9 @@ int rtm_min_size_search_src(const rtm_trace_src_t *src, const rtm_replay_opts_t 
  * completes, up to RTM_MIN_SIZE_CAP; res is the timed run at that size
  * (or, if none completes, at the cap). *runs counts the replays. The
  * trace is loaded into memory first (o->mem_limit; "-" is streamed).
- * Returns as rtm_replay_run. */
+ * Returns as rtm_replay_run. A trace with a bad line cannot be loaded: it
+ * is then streamed, every run stopping at that line, so the size is one
+ * that fits the part before it, and res is that run, cut_off (returns 2). */
 int rtm_replay_auto_size(const char *path, const rtm_replay_opts_t *o, rtm_replay_result_t *res,
                          unsigned *runs, char *err, size_t errlen);
 

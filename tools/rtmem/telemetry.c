@@ -120,13 +120,10 @@ static int tm_uint(tm_cursor_t *c, uint64_t *v)
         return tm_fail(c->err, c->errlen, "number with a leading zero");
     }
     uint64_t x = 0;
-    while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
-        unsigned d = (unsigned)(*c->p - '0');
-        if (x > (UINT64_MAX - d) / 10u) {
-            return tm_fail(c->err, c->errlen, "number does not fit 64 bits");
-        }
-        x = x * 10u + d;
-        c->p++;
+    bool over = false;
+    c->p += rtm_parse_u64(c->p, (size_t)(c->end - c->p), &x, &over);
+    if (over) {
+        return tm_fail(c->err, c->errlen, "number does not fit 64 bits");
     }
     if (c->p < c->end && (*c->p == '.' || *c->p == 'e' || *c->p == 'E')) {
         return tm_fail(c->err, c->errlen, "floating-point number (telemetry has integers only)");

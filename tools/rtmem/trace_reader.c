@@ -73,16 +73,14 @@ static int parse_num(const tok_t *t, uint64_t *out, const char *what, char *err,
         return fail(err, errlen, "empty %s (two spaces?)", what);
     }
     uint64_t v = 0;
-    for (size_t i = 0; i < t->n; i++) {
-        char c = t->p[i];
-        if (c < '0' || c > '9') {
-            return fail(err, errlen, "%s '%.*s' is not a decimal number", what, (int)t->n, t->p);
-        }
-        unsigned d = (unsigned)(c - '0');
-        if (v > (UINT64_MAX - d) / 10u) {
-            return fail(err, errlen, "%s '%.*s' is too large", what, (int)t->n, t->p);
-        }
-        v = v * 10u + d;
+    bool over = false;
+    size_t digits = rtm_parse_u64(t->p, t->n, &v, &over);
+    /* an overflow comes before any byte that is not a digit: "too large" */
+    if (over) {
+        return fail(err, errlen, "%s '%.*s' is too large", what, (int)t->n, t->p);
+    }
+    if (digits != t->n) {
+        return fail(err, errlen, "%s '%.*s' is not a decimal number", what, (int)t->n, t->p);
     }
     *out = v;
     return 0;
