@@ -418,11 +418,28 @@ static bool read_mem(const rtm_monitor_mem_t *w, mem_reading_t *r)
     return true;
 }
 
+/* A watch whose heap or pool refuses a reading (deinitialised, or memory
+ * that no longer holds one) is unsampled again: its last figures, alerts
+ * and history describe an object that is gone, and telemetry would repeat
+ * them every tick. The alerts end without a callback: their condition did
+ * not clear, its subject went away. */
+static void forget_mem(rtm_monitor_t *mon, rtm_monitor_mem_t *w)
+{
+    rtm_port_lock(&mon->lock);
+    const char *name = w->status.name;
+    memset(&w->status, 0, sizeof w->status);
+    w->status.name = name;
+    w->history_count = 0;
+    w->history_next = 0;
+    rtm_port_unlock(&mon->lock);
+}
+
 static void sample_mem(rtm_monitor_t *mon, rtm_monitor_mem_t *w, uint32_t now,
                        pending_alerts_t *pa)
 {
     mem_reading_t r;
     if (!read_mem(w, &r)) {
+        forget_mem(mon, w);
         return;
     }
     unsigned h = mon->cfg.hysteresis_percent;
@@ -469,10 +486,22 @@ static void sample_mem(rtm_monitor_t *mon, rtm_monitor_mem_t *w, uint32_t now,
     rtm_port_unlock(&mon->lock);
 }
 
+/* As forget_mem, for a pool that refuses a reading. */
+static void forget_pool(rtm_monitor_t *mon, rtm_monitor_pool_t *w)
+{
+    rtm_port_lock(&mon->lock);
+    const char *name = w->status.name;
+    memset(&w->status, 0, sizeof w->status);
+    w->status.name = name;
+    w->failed_seen = 0;
+    rtm_port_unlock(&mon->lock);
+}
+
 static void sample_pool(rtm_monitor_t *mon, rtm_monitor_pool_t *w, pending_alerts_t *pa)
 {
     rtm_pool_info_t info;
     if (!rtm_pool_info(w->pool, &info)) {
+        forget_pool(mon, w);
         return;
     }
     unsigned h = mon->cfg.hysteresis_percent;

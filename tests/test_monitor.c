@@ -471,6 +471,58 @@ static void test_telemetry_skips_unsampled(void **state)
     assert_true(rtm_monitor_mem_status(&mon, &dead, &ms));
     assert_false(ms.sampled);
     assert_int_equal(ms.total_bytes, 0);
+
+    /* A heap and a pool that go away after being sampled, with alerts
+     * raised: their watches are unsampled again, with no figures, alerts,
+     * history or telemetry line of the object that is gone. */
+    static _Alignas(16) uint8_t late_arena[4096];
+    rtm_heap_t *late = rtm_heap_init(late_arena, sizeof late_arena, NULL);
+    assert_non_null(late);
+    static rtm_monitor_sample_t late_hist[8];
+    rtm_monitor_limits_t lim = {.low_free = 1u << 20};
+    rtm_monitor_mem_t goes;
+    assert_true(rtm_monitor_watch_heap(&mon, &goes, late, "goes", &lim, late_hist, 8));
+    for (int i = 0; i < 4; i++) {
+        assert_non_null(rtm_pool_alloc(&pool)); /* the pool's 4 blocks */
+    }
+    for (int i = 0; i < 3; i++) {
+        g_now += 1000;
+        rtm_monitor_sample(&mon);
+    }
+    assert_true(rtm_monitor_mem_status(&mon, &goes, &ms));
+    assert_true(ms.sampled);
+    assert_true((ms.alerts & (1u << RTM_ALERT_LOW_FREE)) != 0);
+    rtm_monitor_pool_status_t ps;
+    assert_true(rtm_monitor_pool_status(&mon, &pw, &ps));
+    assert_true((ps.alerts & (1u << RTM_ALERT_POOL_EXHAUSTED)) != 0);
+    size_t kept = 0;
+    rtm_monitor_sample_t hs;
+    assert_true(rtm_monitor_history(&mon, &goes, 0, &hs, &kept));
+    assert_true(kept > 0);
+
+    rtm_heap_deinit(late);
+    assert_true(rtm_pool_deinit(&pool));
+    size_t alerts_before = log.n;
+    g_now += 1000;
+    rtm_monitor_sample(&mon);
+    assert_int_equal(log.n, alerts_before); /* no "cleared" for what is gone */
+    assert_true(rtm_monitor_mem_status(&mon, &goes, &ms));
+    assert_false(ms.sampled);
+    assert_int_equal(ms.total_bytes, 0);
+    assert_int_equal(ms.alerts, 0);
+    assert_string_equal(ms.name, "goes");
+    assert_false(rtm_monitor_history(&mon, &goes, 0, &hs, &kept));
+    assert_int_equal(kept, 0);
+    assert_true(rtm_monitor_pool_status(&mon, &pw, &ps));
+    assert_false(ps.sampled);
+    assert_int_equal(ps.alerts, 0);
+    assert_int_equal(ps.capacity, 0);
+    capture_start();
+    rtm_monitor_emit_telemetry(&mon);
+    rtm_output_set(NULL, NULL);
+    assert_int_equal(count_lines_with(g_out, "\"name\":\"goes\""), 0);
+    assert_int_equal(count_lines_with(g_out, "\"type\":\"pool\""), 0);
+    assert_int_equal(count_lines_with(g_out, "\"name\":\"later\""), 1);
     rtm_monitor_deinit(&mon);
 }
 

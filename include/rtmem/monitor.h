@@ -159,8 +159,10 @@ typedef struct rtm_monitor_mem_status {
     size_t failed_count;
     uint32_t frag_permille;
     bool sampled;               /* false until a tick has read the memory (a watch
-                                   added since the last tick, or whose heap refused
-                                   every reading): every figure is then 0 */
+                                   added since the last tick), and again when its
+                                   heap refuses a reading (deinitialised): every
+                                   figure, alert and history sample is then 0 or
+                                   gone, without an alert callback */
     bool trend_valid;           /* >= 3 samples in the window span half of it */
     int32_t trend_bytes_per_min;
     uint32_t alerts;            /* bit (1 << rtm_alert_kind_t) per raised alert */
@@ -206,7 +208,9 @@ typedef struct rtm_monitor_pool_status {
     size_t failed_count;
     size_t wait_count;
     uint32_t alerts;
-    bool sampled;            /* false until a tick has read the pool: figures 0 */
+    bool sampled;            /* false until a tick has read the pool, and again
+                                when it refuses a reading (deinitialised): figures
+                                and alerts 0, without an alert callback */
 } rtm_monitor_pool_status_t;
 
 typedef struct rtm_monitor_pool {
@@ -355,8 +359,10 @@ void rtm_monitor_caps_observer(const void *ptr, size_t size, rtm_caps_t caps,
  * or added before mon was deinitialised or initialised again. A watch is
  * reported only by the monitor that watches it; there is no status for
  * what it does not watch. A watch that is watched but not yet sampled
- * (no tick since it was added, or its heap or pool refused every reading)
- * gives true with its name, .sampled false and every figure 0. */
+ * (no tick since it was added)
+ * gives true with its name, .sampled false and every figure 0; so does one
+ * whose heap or pool refused the last reading (deinitialised: the figures
+ * of an object that is gone are not kept). */
 bool rtm_monitor_status(rtm_monitor_t *mon, rtm_monitor_status_t *out);
 bool rtm_monitor_mem_status(rtm_monitor_t *mon, const rtm_monitor_mem_t *w,
                             rtm_monitor_mem_status_t *out);
