@@ -195,7 +195,7 @@ typedef struct rtm_min_size {
 #define RTM_MIN_SIZE_SCAN 8u                      /* the scan's window: 8 sizes (128 bytes)... */
 #define RTM_MIN_SIZE_WINDOW 128u                  /* ...up to 128 (2 KiB) with aligned requests, */
 #define RTM_MIN_SIZE_SCAN_EVENTS ((uint64_t)1 << 21) /* as this many events / the trace's allow */
-#define RTM_MIN_SIZE_SCAN_RUNS 4u                 /* the scan: at most 4x its window's sizes */
+#define RTM_MIN_SIZE_SCAN_RUNS 4u                 /* the scan stops after 4x its window failed */
 
 /* cap: largest size tried (0 = RTM_MIN_SIZE_CAP). Returns 0, or 2 on bad
  * input (err filled). Loads path into memory first (o->mem_limit). */
