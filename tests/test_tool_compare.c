@@ -1,8 +1,14 @@
 /*
  * rtmem compare at scale and its recommendation, replay's automatic size,
  * and the progress line (tools/rtmem/compare.c, replay.c, progress.c):
- *  - the minimum size of every strategy is replayed here at the size and 16
- *    bytes below, on a corpus trace, and the search takes few runs;
+ *  - the minimum size of every strategy is replayed here at the size and at
+ *    every multiple of 16 in the window below it that the search says it
+ *    checked, on a corpus trace, and the search takes the runs it says;
+ *  - on a trace with aligned requests whose sizes complete and fail in
+ *    bands wider than the old 8-size scan, the minimum is below such a band
+ *    and the 2 KiB below it fail (replayed here), in the library, the JSON
+ *    and the table; the window shrinks with the trace's events and is
+ *    8 sizes without aligned requests;
  *  - a strategy that needs more than the cap is reported over the cap
  *    after one run, and a search past its deadline as timed out;
  *  - the pick: a tie within timing noise goes to the smaller heap, and the
@@ -79,6 +85,8 @@ static void write_pairs(unsigned pairs)
     assert_int_equal(fclose(f), 0);
 }
 
+static int run_tool(const char *const *args, int err_fd, const char *env);
+
 static bool completes_at(const char *path, rtm_strategy_id_t s, size_t size)
 {
     rtm_replay_opts_t o = {.strategy = s, .heap_size = size};
@@ -90,6 +98,27 @@ static bool completes_at(const char *path, rtm_strategy_id_t s, size_t size)
     return g_res->completed;
 }
 
+/* What a found minimum promises, replayed here: the trace completes at
+ * m->size and fails at every multiple of 16 in [size - checked_below,
+ * size), which covers the window unless every smaller size fails. */
+static void assert_minimum_checked(const char *path, rtm_strategy_id_t s, const rtm_min_size_t *m)
+{
+    assert_true(m->found && m->size_completes && m->below_fails);
+    assert_int_equal(m->size % 16u, 0);
+    assert_true(m->checked_below >= 16u);
+    assert_true(m->checked_below >= m->window || m->checked_below == m->size);
+    assert_true(completes_at(path, s, m->size));
+    rtm_heap_config_t cfg = {.strategy = rtm_strategy_by_id(s)};
+    size_t least = (rtm_heap_min_size(&cfg) + 15u) & ~(size_t)15u; /* below: refused */
+    size_t from = m->size - m->checked_below;
+    if (m->checked_below == m->size && m->size - m->window > from) {
+        from = m->size - m->window; /* "every smaller size": the window is replayed */
+    }
+    for (size_t z = m->size - 16u; z >= from && z >= least; z -= 16u) {
+        assert_false(completes_at(path, s, z));
+    }
+}
+
 static void test_min_size_checked_every_strategy(void **state)
 {
     (void)state;
@@ -97,15 +126,149 @@ static void test_min_size_checked_every_strategy(void **state)
         rtm_replay_opts_t o = {.strategy = (rtm_strategy_id_t)s};
         rtm_min_size_t m;
         assert_int_equal(rtm_min_size_search(g_corpus, &o, 0, &m, g_err, sizeof g_err), 0);
-        assert_true(m.found);
-        assert_true(m.size_completes && m.below_fails);
-        assert_int_equal(m.size % 16u, 0);
-        assert_true(completes_at(g_corpus, (rtm_strategy_id_t)s, m.size));
-        assert_false(completes_at(g_corpus, (rtm_strategy_id_t)s, m.size - 16u));
-        /* measuring run, about log2(gap / 16) bisection steps, a short scan */
-        assert_true(m.runs <= 60u);
+        /* 2343 events with aligned requests: the whole 2 KiB window */
+        assert_int_equal(m.window, 16u * RTM_MIN_SIZE_WINDOW);
+        assert_minimum_checked(g_corpus, (rtm_strategy_id_t)s, &m);
+        /* measuring run, about log2(gap / 16) bisection steps, then the
+         * scan: at most 4x the window's sizes */
+        assert_true(m.runs <= 60u + RTM_MIN_SIZE_SCAN_RUNS * RTM_MIN_SIZE_WINDOW);
         assert_true(m.high_water != 0);
     }
+}
+
+/* A 600-step random trace of the kind test_tool_replay.c uses, one
+ * allocation in 10 aligned to 64 ("A"): with seed 24, TLSF completes and
+ * fails in bands of sizes (every width of size_t) and the band above the
+ * smallest size that completes is wider than 8 sizes (the old scan's
+ * reach), so a search whose bisection lands above it must scan further. */
+static void write_aligned_random(const char *path, uint32_t seed, unsigned steps)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    unsigned live[512];
+    unsigned nlive = 0;
+    unsigned next = 0;
+    uint32_t x = seed;
+    fprintf(f, "# rtmem-trace 1\n");
+    for (unsigned i = 0; i < steps; i++) {
+        x = x * 1664525u + 1013904223u;
+        unsigned r = x >> 8;
+        if (nlive > 0 && (r % 100u < 45u || nlive == 512u)) {
+            unsigned k = (r / 100u) % nlive;
+            fprintf(f, "f %u\n", live[k]);
+            live[k] = live[--nlive];
+        } else {
+            unsigned size = 8u + (r / 100u) % (r % 7u == 0 ? 3000u : 200u);
+            if (r % 10u == 3u) {
+                fprintf(f, "A %u %u 64\n", next, size);
+            } else {
+                fprintf(f, "a %u %u\n", next, size);
+            }
+            live[nlive++] = next++;
+        }
+    }
+    while (nlive > 0) {
+        fprintf(f, "f %u\n", live[--nlive]);
+    }
+    assert_int_equal(fclose(f), 0);
+}
+
+/* "fails below" was 16 bytes and an 8-size scan: the bisection's answer
+ * could sit above a band of failing sizes with a smaller size below that
+ * completes (compare said 122416 on synthetic_random, 120944 completes).
+ * Now no multiple of 16 in the 2 KiB below the answer completes. */
+static void test_min_size_below_aligned_bands(void **state)
+{
+    (void)state;
+    write_aligned_random(g_path, 24u, 600u);
+    rtm_replay_opts_t o = {.strategy = RTM_TLSF};
+    rtm_min_size_t m;
+    assert_int_equal(rtm_min_size_search(g_path, &o, 0, &m, g_err, sizeof g_err), 0);
+    assert_true(m.found);
+    assert_true(completes_at(g_path, RTM_TLSF, m.size));
+    for (size_t z = m.size - 16u; z + 2048u >= m.size; z -= 16u) {
+        assert_false(completes_at(g_path, RTM_TLSF, z));
+    }
+    assert_int_equal(m.window, 16u * RTM_MIN_SIZE_WINDOW);
+    assert_minimum_checked(g_path, RTM_TLSF, &m);
+    /* not vacuous: above the minimum, within 2 KiB, a size completes over a
+     * band of more than 8 failing sizes, where an 8-size scan stops */
+    bool band_seen = false;
+    unsigned failing = 0;
+    for (size_t z = m.size + 16u; z <= m.size + 2048u && !band_seen; z += 16u) {
+        if (completes_at(g_path, RTM_TLSF, z)) {
+            band_seen = failing > RTM_MIN_SIZE_SCAN;
+            failing = 0;
+        } else {
+            failing++;
+        }
+    }
+    assert_true(band_seen);
+    /* the other strategies keep the same promise */
+    for (int s = 1; s < (int)RTM_SYSTEM; s++) {
+        o.strategy = (rtm_strategy_id_t)s;
+        assert_int_equal(rtm_min_size_search(g_path, &o, 0, &m, g_err, sizeof g_err), 0);
+        assert_minimum_checked(g_path, (rtm_strategy_id_t)s, &m);
+    }
+    /* the command says the same: JSON keys and the table's line */
+    static char out[1 << 16];
+    const char *json[] = {"rtmem", "compare", "--json", "--quiet", "--strategy", "tlsf",
+                          g_path, NULL};
+    assert_int_equal(run_tool(json, -1, NULL), 0);
+    ts_read_file(g_out, out, sizeof out);
+    o.strategy = RTM_TLSF;
+    assert_int_equal(rtm_min_size_search(g_path, &o, 0, &m, g_err, sizeof g_err), 0);
+    char want[160];
+    (void)snprintf(want, sizeof want,
+                   "\"min_size\":%zu,\"min_size_ratio\":", m.size);
+    assert_non_null(strstr(out, want));
+    (void)snprintf(want, sizeof want, "\"below_fails\":true,\"checked_below\":%zu,",
+                   m.checked_below);
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "\"scan_window\":2048,"));
+    const char *table[] = {"rtmem", "compare", "--quiet", "--strategy", "tlsf", g_path, NULL};
+    assert_int_equal(run_tool(table, -1, NULL), 0);
+    ts_read_file(g_out, out, sizeof out);
+    assert_non_null(strstr(out, " ok "));
+    assert_non_null(strstr(out, "at no multiple of 16 in the 2048 bytes below it"));
+}
+
+/* The window: 8 sizes without aligned requests; with them, 2^21 events /
+ * the trace's events, between 8 and 128 sizes. */
+static void test_min_size_window_rule(void **state)
+{
+    (void)state;
+    rtm_replay_opts_t o = {.strategy = RTM_TLSF};
+    rtm_min_size_t m;
+    write_pairs(2000); /* 4000 events, none aligned */
+    assert_int_equal(rtm_min_size_search(g_path, &o, 0, &m, g_err, sizeof g_err), 0);
+    assert_int_equal(m.window, 16u * RTM_MIN_SIZE_SCAN);
+    assert_minimum_checked(g_path, RTM_TLSF, &m);
+    /* 20000 pairs and one aligned block: 40002 events, 52 sizes */
+    FILE *f = fopen(g_path, "w");
+    assert_non_null(f);
+    fprintf(f, "# rtmem-trace 1\nA x 100 256\nf x\n");
+    for (unsigned i = 0; i < 20000u; i++) {
+        fprintf(f, "a %u 64\nf %u\n", i, i);
+    }
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(rtm_min_size_search(g_path, &o, 0, &m, g_err, sizeof g_err), 0);
+    assert_int_equal(m.window, 16u * (size_t)(RTM_MIN_SIZE_SCAN_EVENTS / 40002u));
+    assert_int_equal(m.window, 16u * 52u);
+    assert_true(m.found);
+    /* the search says every smaller size fails (they cannot hold the
+     * block): the window below is replayed */
+    assert_minimum_checked(g_path, RTM_TLSF, &m);
+    /* 600000 events: 8 sizes, the least */
+    f = fopen(g_path, "w");
+    assert_non_null(f);
+    fprintf(f, "# rtmem-trace 1\nA x 100 256\nf x\n");
+    for (unsigned i = 0; i < 300000u; i++) {
+        fprintf(f, "a %u 64\nf %u\n", i, i);
+    }
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(rtm_min_size_search(g_path, &o, 0, &m, g_err, sizeof g_err), 0);
+    assert_int_equal(m.window, 16u * RTM_MIN_SIZE_SCAN);
 }
 
 static void test_hopeless_after_one_run(void **state)
@@ -312,6 +475,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_min_size_checked_every_strategy),
+        cmocka_unit_test(test_min_size_below_aligned_bands),
+        cmocka_unit_test(test_min_size_window_rule),
         cmocka_unit_test(test_hopeless_after_one_run),
         cmocka_unit_test(test_deadline_stops_search),
         cmocka_unit_test(test_pick_rule),

@@ -220,14 +220,39 @@ static int completes_batch(const rtm_trace_src_t *src, const rtm_replay_opts_t *
  * only the wall time and the run count differ.
  */
 
-#define KNOWN_MAX 1024u /* outcomes a search keeps (it needs under 100) */
-#define GUESS_MAX 3u    /* speculation depth: outcomes assumed on top of the known */
+#define KNOWN_MAX 4096u  /* outcomes a search keeps (it needs at most about 1100) */
+#define KNOWN_SLOTS 8192u /* hash table of them: a power of two, at least twice KNOWN_MAX */
+#define GUESS_MAX 3u      /* speculation depth: outcomes assumed on top of the known */
+#define SCAN_LOOK_MAX 1024u /* sizes the downward scan looks at, at most */
 
+/* The outcomes replayed so far, by size (sizes are multiples of 16, never
+ * 0): open addressing, so that the plan, which looks up every size of its
+ * scan on every call, stays cheap beside a replay of a short trace. */
 typedef struct known {
     size_t n;
-    size_t size[KNOWN_MAX];
-    bool ok[KNOWN_MAX];
+    size_t size[KNOWN_SLOTS]; /* 0: empty slot */
+    bool ok[KNOWN_SLOTS];
 } known_t;
+
+static size_t known_slot(const known_t *k, size_t size)
+{
+    size_t i = (size / 16u * 2654435761u) & (KNOWN_SLOTS - 1u);
+    while (k->size[i] != 0 && k->size[i] != size) {
+        i = (i + 1u) & (KNOWN_SLOTS - 1u);
+    }
+    return i;
+}
+
+/* Records size's outcome (the first one kept: replays are deterministic). */
+static void known_add(known_t *k, size_t size, bool ok)
+{
+    size_t i = known_slot(k, size);
+    if (k->size[i] == 0 && k->n < KNOWN_MAX) {
+        k->size[i] = size;
+        k->ok[i] = ok;
+        k->n++;
+    }
+}
 
 /* Outcomes assumed by a speculation, on top of the known ones. */
 typedef struct guesses {
@@ -244,12 +269,11 @@ static int outcome(const known_t *k, const guesses_t *g, size_t size)
             return g->ok[i] ? 1 : 0;
         }
     }
-    for (size_t i = k->n; i > 0; i--) {
-        if (k->size[i - 1u] == size) {
-            return k->ok[i - 1u] ? 1 : 0;
-        }
+    size_t i = known_slot(k, size);
+    if (k->size[i] == 0) {
+        return -1;
     }
-    return -1;
+    return k->ok[i] ? 1 : 0;
 }
 
 typedef struct plan {
@@ -257,9 +281,11 @@ typedef struct plan {
     size_t lo, hi;        /* below the peak live bytes (fails), the measured size (completes) */
     size_t lo0;           /* the heap's minimum, rounded up to 16 */
     size_t high_water;
+    size_t window;        /* bytes the downward scan checks below the answer */
+    unsigned scan_max;    /* failing sizes the scan looks at, at most */
     /* out, when plan_next returns 0 */
     size_t size;
-    bool below_fails;
+    size_t checked_below; /* every multiple of 16 in [size - this, size) fails */
     unsigned non_monotonic;
 } plan_t;
 
@@ -270,7 +296,10 @@ static size_t plan_next(plan_t *p, const known_t *k, const guesses_t *g)
     size_t lo0 = p->lo0;
     size_t hi = p->hi;
     size_t lo = p->lo;
-    bool lo_run = false;
+    /* Sizes at most this fail without a replay: below the heap's minimum
+     * rtm_heap_init refuses them, and up to the peak live bytes no heap
+     * can hold those. */
+    size_t known_fail = lo > lo0 - 16u ? lo : lo0 - 16u;
     int c;
     p->non_monotonic = 0;
     if (lo < lo0) {
@@ -278,12 +307,11 @@ static size_t plan_next(plan_t *p, const known_t *k, const guesses_t *g)
             return lo0;
         }
         if (c == 1) {
-            p->size = lo0; /* below lo0 rtm_heap_init refuses: 16 less fails */
-            p->below_fails = true;
+            p->size = lo0;
+            p->checked_below = lo0; /* nothing smaller can run */
             return 0;
         }
         lo = lo0;
-        lo_run = true;
     }
     /* The high-water mark as the first upper bound, grown by a quarter of
      * the gap until it completes (or reaches the measured size). */
@@ -297,7 +325,6 @@ static size_t plan_next(plan_t *p, const known_t *k, const guesses_t *g)
             break;
         }
         lo = guess;
-        lo_run = true;
         size_t step = round16((hi - guess) / 4u);
         guess += step < 16u ? 16u : step;
     }
@@ -311,45 +338,50 @@ static size_t plan_next(plan_t *p, const known_t *k, const guesses_t *g)
             hi = mid;
         } else {
             lo = mid;
-            lo_run = true;
         }
     }
-    /* Failure is not monotonic in the size (fragmentation, TLSF's control
-     * block growing at powers of two): a short scan below hi - 16; a size
-     * that completes becomes the answer and restarts the scan below it. */
-    size_t s = hi >= lo0 + 32u ? hi - 32u : 0;
-    unsigned steps = 0;
-    unsigned total = 0;
-    while (s >= lo0 && s != 0 && steps < RTM_MIN_SIZE_SCAN && total < RTM_MIN_SIZE_SCAN_MAX) {
+    /* Failure is not monotonic in the size (fragmentation, where aligned
+     * blocks land, TLSF's control block growing at powers of two): every
+     * size below hi in turn, a size that completes becoming hi, until the
+     * window below hi has failed throughout. Sizes the bisection replayed
+     * are not replayed again. */
+    size_t failed_below = 0; /* [hi - failed_below, hi) fails throughout */
+    unsigned failures = 0;
+    unsigned looked = 0;
+    /* A size that completes lowers the answer, so only failures count
+     * against the scan's limit (the sizes that complete are bounded to
+     * keep the outcomes in their table). */
+    while (failed_below < p->window && failures < p->scan_max && looked < SCAN_LOOK_MAX) {
+        size_t s = hi - failed_below - 16u;
+        if (s <= known_fail) {
+            failed_below = hi; /* every smaller size fails */
+            break;
+        }
         if ((c = outcome(k, g, s)) < 0) {
             return s;
         }
-        total++;
+        looked++;
         if (c == 1) {
             hi = s;
             p->non_monotonic++;
-            steps = 0;
-            lo_run = false; /* hi - 16 is now unknown */
+            failed_below = 0;
         } else {
-            steps++;
-            if (s == hi - 16u) {
-                lo_run = true;
-            }
+            failed_below += 16u;
+            failures++;
         }
-        s -= 16u;
     }
-    lo = hi - 16u;
-    p->size = hi;
-    if (hi < lo0 + 16u) {
-        p->below_fails = true; /* below the heap's minimum: rtm_heap_init refuses it */
-    } else if (lo_run) {
-        p->below_fails = true; /* hi - 16 was replayed and failed */
-    } else {
+    if (failed_below == 0 && hi - 16u > known_fail) {
+        /* a limit came right after a size that completed: the size below
+         * it at least */
         if ((c = outcome(k, g, hi - 16u)) < 0) {
             return hi - 16u;
         }
-        p->below_fails = c == 0;
+        failed_below = c == 0 ? 16u : 0;
+    } else if (failed_below == 0) {
+        failed_below = hi;
     }
+    p->size = hi;
+    p->checked_below = failed_below;
     return 0;
 }
 
@@ -387,6 +419,21 @@ static size_t plan_batch(plan_t *p, const known_t *k, size_t want, size_t *sizes
         }
     }
     return n;
+}
+
+/* The downward scan's window, in sizes (multiples of 16), from the
+ * measuring run (which read the whole trace): see replay.h. */
+static size_t scan_window(const rtm_replay_result_t *measured)
+{
+    if (measured->aligned == 0) {
+        return RTM_MIN_SIZE_SCAN;
+    }
+    uint64_t events = measured->ops == 0 ? 1u : measured->ops;
+    uint64_t n = RTM_MIN_SIZE_SCAN_EVENTS / events;
+    if (n < RTM_MIN_SIZE_SCAN) {
+        n = RTM_MIN_SIZE_SCAN;
+    }
+    return n > RTM_MIN_SIZE_WINDOW ? RTM_MIN_SIZE_WINDOW : (size_t)n;
 }
 
 int rtm_min_size_search(const char *path, const rtm_replay_opts_t *o, size_t cap,
@@ -474,7 +521,10 @@ int rtm_min_size_search_src(const rtm_trace_src_t *src, const rtm_replay_opts_t 
         .hi = measured,
         .lo0 = lo0,
         .high_water = out->high_water,
+        .window = 16u * scan_window(r),
     };
+    plan.scan_max = (unsigned)(plan.window / 16u) * RTM_MIN_SIZE_SCAN_RUNS;
+    out->window = plan.window;
     known_t *known = calloc(1, sizeof *known);
     if (known == NULL) {
         (void)snprintf(err, errlen, "out of memory");
@@ -483,7 +533,9 @@ int rtm_min_size_search_src(const rtm_trace_src_t *src, const rtm_replay_opts_t 
     }
     for (;;) {
         size_t want = 1u;
-        if (known->n + MAX_BATCH < KNOWN_MAX) {
+        if (known->n < KNOWN_MAX / 2u) {
+            /* (past half the table: one size at a time, so that the sizes
+             * the plan needs always fit) */
             want += take_helpers(o->helpers, MAX_BATCH - 1u);
         }
         size_t n = plan_batch(&plan, known, want, sizes);
@@ -497,10 +549,8 @@ int rtm_min_size_search_src(const rtm_trace_src_t *src, const rtm_replay_opts_t 
             status = c == -1 ? 2 : 0;
             break;
         }
-        for (size_t i = 0; i < n && known->n < KNOWN_MAX; i++) {
-            known->size[known->n] = sizes[i];
-            known->ok[known->n] = got[i] == 1;
-            known->n++;
+        for (size_t i = 0; i < n; i++) {
+            known_add(known, sizes[i], got[i] == 1);
         }
     }
     if (c >= 0) {
@@ -512,7 +562,8 @@ int rtm_min_size_search_src(const rtm_trace_src_t *src, const rtm_replay_opts_t 
     }
     out->size = plan.size;
     out->size_completes = true; /* the plan ends on a size replayed that completed */
-    out->below_fails = plan.below_fails;
+    out->checked_below = plan.checked_below;
+    out->below_fails = plan.checked_below >= 16u;
     out->non_monotonic = plan.non_monotonic;
     out->found = out->size_completes && out->below_fails;
 done:
@@ -565,9 +616,11 @@ static const char compare_usage[] =
     "\n"
     "Replays each TRACE with every strategy (or only --strategy S) and shows them side by\n"
     "side: the minimum heap size with which the strategy completes the trace (searched on\n"
-    "multiples of 16 from the high-water mark of a measuring run, and checked: it completes\n"
-    "at that size and fails 16 bytes below), that size as a ratio of the peak live bytes,\n"
-    "and timed runs at the minimum + 25% (rounded up to 1 KiB). A strategy that needs more\n"
+    "multiples of 16 from the high-water mark of a measuring run, then scanned downward: it\n"
+    "completes at that size and fails at every multiple of 16 in a window below it, 128\n"
+    "bytes, up to 2 KiB on traces with aligned requests; a smaller size below a wider band\n"
+    "of failing sizes can complete), that size as a ratio of the peak live bytes, and timed\n"
+    "runs at the minimum + 25% (rounded up to 1 KiB). A strategy that needs more\n"
     "than 8x the best minimum so far is reported as hopeless ('> 8x best'), one whose search\n"
     "runs over its time budget as too slow. Ends with a recommendation: among the strategies\n"
     "whose minimum size (the largest over all traces) is within 10% of the smallest, those\n"
@@ -617,6 +670,20 @@ static size_t recommended_size(size_t min)
     return (s + 1023u) & ~(size_t)1023u;
 }
 
+/* The checked column of a found minimum: what was replayed below it. */
+static const char *checked_cell(const rtm_min_size_t *m, char *buf, size_t len)
+{
+    if (m->checked_below >= m->size) {
+        return "all";
+    }
+    if (m->checked_below >= m->window) {
+        return "ok";
+    }
+    /* the scan's limit: a shorter stretch below fails */
+    (void)snprintf(buf, len, "%zu B", m->checked_below);
+    return buf;
+}
+
 static void print_table(FILE *o, const char *path, const row_t *rows, size_t n, uint64_t ops,
                         uint64_t peak_live, size_t peak_blocks, const rtm_trace_counts_t *skipped)
 {
@@ -628,7 +695,7 @@ static void print_table(FILE *o, const char *path, const row_t *rows, size_t n, 
             "total");
     for (size_t i = 0; i < n; i++) {
         const row_t *w = &rows[i];
-        char ms[40], ratio[16], b1[24], b2[24], b3[24];
+        char ms[40], ratio[16], b1[24], b2[24], b3[24], chk_buf[24];
         const char *chk = "-";
         (void)snprintf(ratio, sizeof ratio, "-");
         switch (w->status) {
@@ -638,7 +705,7 @@ static void print_table(FILE *o, const char *path, const row_t *rows, size_t n, 
                 (void)snprintf(ratio, sizeof ratio, "%.2f",
                                (double)w->min.size / (double)peak_live);
             }
-            chk = "ok";
+            chk = checked_cell(&w->min, chk_buf, sizeof chk_buf);
             break;
         case RTM_COMPARE_NA:
             (void)snprintf(ms, sizeof ms, "n/a");
@@ -677,6 +744,18 @@ static void print_table(FILE *o, const char *path, const row_t *rows, size_t n, 
                     rtm_strategy_name(w->strategy), (double)w->search_ns / 1e9);
         }
     }
+    size_t window = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].status == RTM_COMPARE_FOUND) {
+            window = rows[i].min.window;
+        }
+    }
+    if (window != 0) {
+        fprintf(o,
+                "checked: the trace completes at min size; ok: and at no multiple of 16 in the "
+                "%zu bytes below it; all: at no smaller size\n",
+                window);
+    }
     uint64_t sk = rtm_trace_skipped(skipped);
     if (sk != 0) {
         fprintf(o, "skipped %" PRIu64 " inconsistent events (--lenient)\n", sk);
@@ -698,12 +777,15 @@ static void row_json(rtm_json_t *j, const char *path, const row_t *w, uint64_t p
         }
         rtm_json_kv_bool(j, "min_size_completes", w->min.size_completes);
         rtm_json_kv_bool(j, "below_fails", w->min.below_fails);
+        rtm_json_kv_u64(j, "checked_below", w->min.checked_below);
     } else {
         rtm_json_kv_null(j, "min_size");
         rtm_json_kv_null(j, "min_size_ratio");
         rtm_json_kv_null(j, "min_size_completes");
         rtm_json_kv_null(j, "below_fails");
+        rtm_json_kv_null(j, "checked_below");
     }
+    rtm_json_kv_u64(j, "scan_window", w->min.window);
     rtm_json_kv_u64(j, "search_runs", w->min.runs);
     rtm_json_kv_u64(j, "non_monotonic", w->min.non_monotonic);
     rtm_json_kv_u64(j, "high_water", w->min.high_water);

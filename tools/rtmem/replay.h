@@ -162,10 +162,22 @@ int rtm_replay_src(const rtm_trace_src_t *src, const rtm_replay_opts_t *o,
  * A measuring run at a generous size (1 MiB, x4 until it completes, at
  * most cap) gives the high-water mark (region bytes in use at the peak) as
  * the first upper bound and the peak live bytes as the lower one (no heap
- * smaller than that can hold them); bisection between them, then a short
- * downward scan (failure is not monotonic in the size). Every size the
- * result claims was replayed: found means the trace completed at size and
- * failed at size - 16 (or size is the heap's minimum). A size is replayed
+ * smaller than that can hold them); bisection between them. Failure is not
+ * monotonic in the size, so a downward scan follows: every multiple of 16
+ * below the answer is replayed, a size that completes becoming the answer,
+ * until `window` bytes below the answer have all failed (or the sizes below
+ * are known to fail: under the heap's minimum or the peak live bytes), or
+ * RTM_MIN_SIZE_SCAN_RUNS x the window's sizes failed (sizes that complete
+ * lower the answer and do not count; 1024 sizes at most). The window:
+ * RTM_MIN_SIZE_SCAN sizes (128 bytes); for a trace with aligned requests
+ * ('A' lines: they complete and fail in bands of sizes) as many as
+ * RTM_MIN_SIZE_SCAN_EVENTS events allow (that many / the trace's
+ * events), between RTM_MIN_SIZE_SCAN and RTM_MIN_SIZE_WINDOW sizes.
+ *
+ * What a found minimum guarantees, every size replayed: the trace completes
+ * at size, and at no multiple of 16 in [size - checked_below, size)
+ * (checked_below >= 16; checked_below == size: at no smaller size at all).
+ * It does not say that no size below that completes. A size is replayed
  * once per search (replays are deterministic). With o->helpers, the sizes
  * the next steps would need under either outcome are replayed at once
  * in helper processes: the same sizes are decided in the same order, so
@@ -179,6 +191,8 @@ typedef struct rtm_min_size {
     size_t size;         /* the minimum found */
     bool size_completes; /* replayed: the trace completes at size */
     bool below_fails;    /* replayed: it fails at size - 16 (or size - 16 is below the minimum) */
+    size_t checked_below; /* it fails at every multiple of 16 in [size - this, size) */
+    size_t window;       /* the checked_below the scan aims for (bytes) */
     unsigned runs;       /* replays the search took */
     unsigned non_monotonic; /* smaller sizes found by the downward scan after bisection */
     size_t high_water;   /* of the measuring run: heap size - lowest free bytes */
@@ -187,9 +201,11 @@ typedef struct rtm_min_size {
     bool timed_out;      /* a run passed o->deadline_ns: no minimum */
 } rtm_min_size_t;
 
-#define RTM_MIN_SIZE_CAP ((size_t)1 << 30)  /* 1 GiB */
-#define RTM_MIN_SIZE_SCAN 8u                 /* downward scan: 8 steps of 16 bytes... */
-#define RTM_MIN_SIZE_SCAN_MAX 32u            /* ...restarted below each hit, 32 runs at most */
+#define RTM_MIN_SIZE_CAP ((size_t)1 << 30)       /* 1 GiB */
+#define RTM_MIN_SIZE_SCAN 8u                      /* the scan's window: 8 sizes (128 bytes)... */
+#define RTM_MIN_SIZE_WINDOW 128u                  /* ...up to 128 (2 KiB) with aligned requests, */
+#define RTM_MIN_SIZE_SCAN_EVENTS ((uint64_t)1 << 21) /* as this many events / the trace's allow */
+#define RTM_MIN_SIZE_SCAN_RUNS 4u                 /* the scan stops after 4x its window failed */
 
 /* cap: largest size tried (0 = RTM_MIN_SIZE_CAP). Returns 0, or 2 on bad
  * input (err filled). Loads path into memory first (o->mem_limit). */
@@ -270,7 +286,8 @@ typedef struct rtm_compare_opts {
  * first: a later row is hopeless when it does not complete at 8 times
  * rows[0]'s minimum, and (without budget_set) its budget is 10 times
  * rows[0]'s search CPU time, at least 5 s of CPU time. A found row's minimum is checked (it
- * completes there and fails 16 bytes below); found and n/a rows get
+ * completes there and fails at every multiple of 16 in the min.checked_below
+ * bytes below, see rtm_min_size_t); found and n/a rows get
  * three timed runs at run_size. With jobs >= 2 the searches also share
  * jobs - 1 helper processes (rtm_helper_pool_t). Returns 0, or 2 with err filled
  * ("FILE:LINE: ..." on bad input). Forks and waits for its workers; not

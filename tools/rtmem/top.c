@@ -366,6 +366,87 @@ static int draw_memory(const view_t *v, const rtm_top_model_t *m, int y, int row
     return used_rows;
 }
 
+/* A pane listing one row per task or pool: a header line, then each
+ * entry's name (bold; red when an alert names it) and the cells that
+ * draw_cells() draws after it, from column cx on, bar columns wide for its
+ * bar. */
+typedef struct pane_table {
+    const char *header;
+    const char *what; /* "tasks", "pools": the "... N more" line */
+    size_t count;
+    const char *(*name)(const rtm_top_model_t *m, size_t i);
+    void (*draw_cells)(const view_t *v, const rtm_top_model_t *m, size_t i, int row, int x,
+                       int cx, int width, int bar);
+    int bar;
+} pane_table_t;
+
+/* Draws t in rows rows from (y, x), width columns, names nw wide. When the
+ * entries do not fit, the last row says how many more there are. Returns the
+ * rows used. */
+static int draw_pane_table(const view_t *v, const rtm_top_model_t *m, const pane_table_t *t, int y,
+                           int x, int width, int rows, int nw)
+{
+    header(v, y, x, width, t->header);
+    int used_rows = 1;
+    for (size_t i = 0; i < t->count; i++) {
+        if (used_rows == rows - 1 && i + 1u < t->count) {
+            used_rows += draw_more(v, y + used_rows, x, width, t->count - i, t->what);
+            break;
+        }
+        if (used_rows >= rows) {
+            break;
+        }
+        int row = y + used_rows++;
+        const char *raw = t->name(m, i);
+        char name[RTM_TM_NAME_MAX * 4];
+        esc_name(name, sizeof name, raw);
+        put(v, row, x, nw, has_alert(m, raw) ? (pair(v, PAIR_BAD) | A_BOLD) : A_BOLD, name);
+        t->draw_cells(v, m, i, row, x, x + nw + 1, width, t->bar);
+    }
+    return used_rows;
+}
+
+static const char *task_name(const rtm_top_model_t *m, size_t i)
+{
+    return m->tasks[i].last.name;
+}
+
+/* heap peak [stack] pct used/size, sb columns of stack bar */
+static void task_cells(const view_t *v, const rtm_top_model_t *m, size_t i, int row, int x,
+                       int cx, int width, int sb)
+{
+    const rtm_tm_task_t *t = &m->tasks[i].last;
+    char h[512], a[32], b[32];
+    if (t->has_heap) {
+        fmt_bytes(a, sizeof a, t->heap);
+        fmt_bytes(b, sizeof b, t->heap_peak);
+    } else {
+        snprintf(a, sizeof a, "-");
+        snprintf(b, sizeof b, "-");
+    }
+    snprintf(h, sizeof h, "%7s %7s", a, b);
+    put(v, row, cx, width - (cx - x), A_NORMAL, h);
+    cx += 17;
+    if (t->has_stack && t->stack_size > 0) {
+        unsigned p = pct(t->stack_peak, t->stack_size);
+        attr_t at = pair(v, p >= 90u ? PAIR_BAD : p >= 75u ? PAIR_WARN : PAIR_USED);
+        if (sb > 0) {
+            bar(v, row, cx, sb, cells(t->stack_peak, t->stack_size, sb), 0, v->full, at,
+                v->empty, at, v->empty, pair(v, PAIR_DIM));
+            cx += sb + 3;
+        }
+        snprintf(h, sizeof h, "%3u%%", p);
+        put(v, row, cx, 4, at | A_BOLD, h);
+        cx += 5;
+        fmt_bytes(a, sizeof a, t->stack_peak);
+        fmt_bytes(b, sizeof b, t->stack_size);
+        snprintf(h, sizeof h, "%6s/%-6s", a, b);
+        put(v, row, cx, width - (cx - x), A_NORMAL, h);
+    } else {
+        put(v, row, cx, width - (cx - x), pair(v, PAIR_DIM), "stack not known");
+    }
+}
+
 static int draw_tasks(const view_t *v, const rtm_top_model_t *m, int y, int x, int width,
                       int rows, int nw)
 {
@@ -380,55 +461,48 @@ static int draw_tasks(const view_t *v, const rtm_top_model_t *m, int y, int x, i
     char h[512];
     snprintf(h, sizeof h, "%-*s %7s %7s  %-*s %4s %13s", nw, "TASK", "HEAP", "PEAK",
              sb > 0 ? sb + 2 : 0, sb > 0 ? "STACK" : "", "STK", "PEAK/SIZE");
-    header(v, y, x, width, h);
-    int used_rows = 1;
-    for (size_t i = 0; i < m->task_count; i++) {
-        if (used_rows == rows - 1 && i + 1u < m->task_count) {
-            used_rows += draw_more(v, y + used_rows, x, width, m->task_count - i, "tasks");
-            break;
-        }
-        if (used_rows >= rows) {
-            break;
-        }
-        const rtm_tm_task_t *t = &m->tasks[i].last;
-        int row = y + used_rows++;
-        char name[RTM_TM_NAME_MAX * 4], a[32], b[32];
-        esc_name(name, sizeof name, t->name);
-        put(v, row, x, nw, has_alert(m, t->name) ? (pair(v, PAIR_BAD) | A_BOLD) : A_BOLD, name);
-        int cx = x + nw + 1;
-        if (t->has_heap) {
-            fmt_bytes(a, sizeof a, t->heap);
-            fmt_bytes(b, sizeof b, t->heap_peak);
-        } else {
-            snprintf(a, sizeof a, "-");
-            snprintf(b, sizeof b, "-");
-        }
-        snprintf(h, sizeof h, "%7s %7s", a, b);
-        put(v, row, cx, width - (cx - x), A_NORMAL, h);
-        cx += 17;
-        if (t->has_stack && t->stack_size > 0) {
-            unsigned p = pct(t->stack_peak, t->stack_size);
-            attr_t at = pair(v, p >= 90u ? PAIR_BAD : p >= 75u ? PAIR_WARN : PAIR_USED);
-            if (sb > 0) {
-                bar(v, row, cx, sb, cells(t->stack_peak, t->stack_size, sb), 0, v->full, at,
-                    v->empty, at, v->empty, pair(v, PAIR_DIM));
-                cx += sb + 3;
-            }
-            snprintf(h, sizeof h, "%3u%%", p);
-            put(v, row, cx, 4, at | A_BOLD, h);
-            cx += 5;
-            fmt_bytes(a, sizeof a, t->stack_peak);
-            fmt_bytes(b, sizeof b, t->stack_size);
-            snprintf(h, sizeof h, "%6s/%-6s", a, b);
-            put(v, row, cx, width - (cx - x), A_NORMAL, h);
-        } else {
-            put(v, row, cx, width - (cx - x), pair(v, PAIR_DIM), "stack not known");
-        }
-    }
+    const pane_table_t t = {.header = h, .what = "tasks", .count = m->task_count,
+                            .name = task_name, .draw_cells = task_cells, .bar = sb};
+    int used_rows = draw_pane_table(v, m, &t, y, x, width, rows, nw);
     if (m->task_count == 0 && used_rows < rows) {
         put(v, y + used_rows++, x, width, pair(v, PAIR_DIM), "  (no task line yet)");
     }
     return used_rows;
+}
+
+static const char *pool_name(const rtm_top_model_t *m, size_t i)
+{
+    return m->pools[i].last.name;
+}
+
+/* [bar] used/cap peak fails waits block, pb columns of bar */
+static void pool_cells(const view_t *v, const rtm_top_model_t *m, size_t i, int row, int x,
+                       int cx, int width, int pb)
+{
+    const rtm_tm_pool_t *p = &m->pools[i].last;
+    char h[512], blk[32];
+    unsigned up = pct(p->used, p->capacity);
+    attr_t at = pair(v, up >= 100u ? PAIR_BAD : up >= 75u ? PAIR_WARN : PAIR_USED);
+    if (pb > 0) {
+        bar(v, row, cx, pb, cells(p->used, p->capacity, pb), cells(p->peak, p->capacity, pb),
+            v->full, at, v->peak, pair(v, PAIR_PEAK), v->empty, pair(v, PAIR_DIM));
+        cx += pb + 3;
+    }
+    char used[8], capacity[8], peak[8], failed[8], waits[8];
+    fmt_bytes(blk, sizeof blk, p->block);
+    rtm_top_fmt_count(used, sizeof used, p->used);
+    rtm_top_fmt_count(capacity, sizeof capacity, p->capacity);
+    rtm_top_fmt_count(peak, sizeof peak, p->peak);
+    rtm_top_fmt_count(failed, sizeof failed, p->failed);
+    rtm_top_fmt_count(waits, sizeof waits, p->waits);
+    snprintf(h, sizeof h, "%4s/%-4s %4s", used, capacity, peak);
+    put(v, row, cx, width - (cx - x), at | A_BOLD, h);
+    cx += 14;
+    snprintf(h, sizeof h, " %5s", failed);
+    put(v, row, cx, width - (cx - x), p->failed > 0 ? pair(v, PAIR_BAD) : A_NORMAL, h);
+    cx += 6;
+    snprintf(h, sizeof h, " %5s %6s", waits, blk);
+    put(v, row, cx, width - (cx - x), p->waits > 0 ? pair(v, PAIR_WARN) : A_NORMAL, h);
 }
 
 static int draw_pools(const view_t *v, const rtm_top_model_t *m, int y, int x, int width, int rows,
@@ -445,46 +519,9 @@ static int draw_pools(const view_t *v, const rtm_top_model_t *m, int y, int x, i
     char h[512];
     snprintf(h, sizeof h, "%-*s %-*s%9s %4s %5s %5s %6s", nw, "POOL", pb > 0 ? pb + 3 : 0,
              "", "USED/CAP", "PEAK", "FAILS", "WAITS", "BLOCK");
-    header(v, y, x, width, h);
-    int used_rows = 1;
-    for (size_t i = 0; i < m->pool_count; i++) {
-        if (used_rows == rows - 1 && i + 1u < m->pool_count) {
-            used_rows += draw_more(v, y + used_rows, x, width, m->pool_count - i, "pools");
-            break;
-        }
-        if (used_rows >= rows) {
-            break;
-        }
-        const rtm_tm_pool_t *p = &m->pools[i].last;
-        int row = y + used_rows++;
-        char name[RTM_TM_NAME_MAX * 4], blk[32];
-        esc_name(name, sizeof name, p->name);
-        put(v, row, x, nw, has_alert(m, p->name) ? (pair(v, PAIR_BAD) | A_BOLD) : A_BOLD, name);
-        int cx = x + nw + 1;
-        unsigned up = pct(p->used, p->capacity);
-        attr_t at = pair(v, up >= 100u ? PAIR_BAD : up >= 75u ? PAIR_WARN : PAIR_USED);
-        if (pb > 0) {
-            bar(v, row, cx, pb, cells(p->used, p->capacity, pb), cells(p->peak, p->capacity, pb),
-                v->full, at, v->peak, pair(v, PAIR_PEAK), v->empty, pair(v, PAIR_DIM));
-            cx += pb + 3;
-        }
-        char used[8], capacity[8], peak[8], failed[8], waits[8];
-        fmt_bytes(blk, sizeof blk, p->block);
-        rtm_top_fmt_count(used, sizeof used, p->used);
-        rtm_top_fmt_count(capacity, sizeof capacity, p->capacity);
-        rtm_top_fmt_count(peak, sizeof peak, p->peak);
-        rtm_top_fmt_count(failed, sizeof failed, p->failed);
-        rtm_top_fmt_count(waits, sizeof waits, p->waits);
-        snprintf(h, sizeof h, "%4s/%-4s %4s", used, capacity, peak);
-        put(v, row, cx, width - (cx - x), at | A_BOLD, h);
-        cx += 14;
-        snprintf(h, sizeof h, " %5s", failed);
-        put(v, row, cx, width - (cx - x), p->failed > 0 ? pair(v, PAIR_BAD) : A_NORMAL, h);
-        cx += 6;
-        snprintf(h, sizeof h, " %5s %6s", waits, blk);
-        put(v, row, cx, width - (cx - x), p->waits > 0 ? pair(v, PAIR_WARN) : A_NORMAL, h);
-    }
-    return used_rows;
+    const pane_table_t t = {.header = h, .what = "pools", .count = m->pool_count,
+                            .name = pool_name, .draw_cells = pool_cells, .bar = pb};
+    return draw_pane_table(v, m, &t, y, x, width, rows, nw);
 }
 
 static void alert_value(char *out, size_t cap, const rtm_top_alert_t *a)
