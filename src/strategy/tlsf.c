@@ -676,6 +676,26 @@ static rtm_fail_reason_t failure_reason(const tlsf_t *t, size_t size, uint32_t n
     return t->stats.free_bytes < size ? RTM_FAIL_NO_MEMORY : RTM_FAIL_FRAGMENTED;
 }
 
+/* A block of span need (0 < need <= end - first) at the granularity's
+ * alignment, off its list and taken; NULL if no free block fits. */
+static RTM_TLSF_INLINE void *alloc_span(const view_t *v, uint32_t need)
+{
+    uint32_t cls;
+    uint32_t b = find_free(v, need, &cls);
+    if (b == 0) {
+        return NULL;
+    }
+    /* A listed block is free with PREV_FREE clear: its header word is its
+     * span plus RTM_BLK_FREE. */
+    uint32_t span = vread(v, b) - RTM_BLK_FREE;
+    if (v->heads[cls] == b) {
+        list_pop(v, b, cls);
+    } else {
+        list_remove(v, b, span);
+    }
+    return take(v, b, span, need, 0);
+}
+
 /* An allocation on heap t; at_default (a constant at every call) says
  * whether t is at the default granularity. */
 static RTM_TLSF_INLINE void *alloc_in(tlsf_t *t, bool at_default, size_t size, size_t alignment,
@@ -686,23 +706,7 @@ static RTM_TLSF_INLINE void *alloc_in(tlsf_t *t, bool at_default, size_t size, s
     uint32_t need = rtm_blk_span_for(size, v->gmask + 1u, v->min_span);
     void *p = NULL;
     if (need != 0 && need <= v->end - v->first) {
-        if (alignment <= v->gmask + 1u) {
-            uint32_t cls;
-            uint32_t b = find_free(v, need, &cls);
-            if (b != 0) {
-                /* A listed block is free with PREV_FREE clear: its header
-                 * word is its span plus RTM_BLK_FREE. */
-                uint32_t span = vread(v, b) - RTM_BLK_FREE;
-                if (v->heads[cls] == b) {
-                    list_pop(v, b, cls);
-                } else {
-                    list_remove(v, b, span);
-                }
-                p = take(v, b, span, need, 0);
-            }
-        } else {
-            p = alloc_aligned(t, need, alignment);
-        }
+        p = alignment <= v->gmask + 1u ? alloc_span(v, need) : alloc_aligned(t, need, alignment);
     }
     if (p == NULL) {
         *why = failure_reason(t, size, need);
@@ -718,17 +722,65 @@ static void *tlsf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_rea
     return alloc_in(arena, false, size, alignment, why);
 }
 
+/* The plain allocation on a heap at any granularity: the whole of it, out
+ * of line so that the default heap's path loads nothing it needs. */
+static RTM_NOINLINE void *alloc_plain_other(tlsf_t *t, size_t size)
+{
+    rtm_fail_reason_t why;
+    /* Apart: the free bytes are read after the allocation. */
+    void *p = alloc_in(t, false, size, 0, &why);
+    return rtm_plain_allocated(t, p, t->stats.free_bytes);
+}
+
+#if !defined(__OPTIMIZE_SIZE__)
+/* What the default heap's plain allocation of span need (0 < need <=
+ * end - first) does when its own class's head is not a block to take
+ * whole: the whole search and the split. */
+static RTM_NOINLINE void *alloc_plain_rest(tlsf_t *t, uint32_t need)
+{
+    view_t v = view_at_default(t);
+    void *p = alloc_span(&v, need);
+    return rtm_plain_allocated(t, p, t->stats.free_bytes);
+}
+
+/* The plain allocation on a heap at the default granularity. Most take
+ * the head of their own class, whole (the rest of it would be too small
+ * to stand as a block): that case is done here and nothing else, so the
+ * few values it needs fit in scratch registers, with no register saved
+ * and nothing spilled. The rest goes out of line, with need. */
+static RTM_TLSF_INLINE void *alloc_plain_default(tlsf_t *t, size_t size)
+{
+    view_t v = view_at_default(t);
+    uint32_t need = rtm_blk_span_for(size, RTM_DEFAULT_ALIGN, v.min_span);
+    if (need == 0 || need > v.end - v.first) {
+        return alloc_plain_other(t, size);
+    }
+    uint32_t own = class_in(need);
+    uint32_t b = v.heads[own];
+    /* A listed block's header is its span plus RTM_BLK_FREE (its
+     * predecessor is used); an empty class reads as span 0, too small. */
+    uint32_t span = b != 0 ? vread(&v, b) - RTM_BLK_FREE : 0u;
+    if (span < need || span - need >= v.min_span) {
+        return alloc_plain_rest(t, need);
+    }
+    list_pop(&v, b, own);
+    /* take()'s whole-block case: used, PREV_FREE clear like b's. */
+    vwrite(&v, b, span);
+    vwrite(&v, b + span, vread(&v, b + span) & ~RTM_BLK_PREV_FREE);
+    t->stats.free_bytes -= span - RTM_BLK_HDR;
+    t->stats.free_blocks--;
+    return rtm_plain_allocated(t, v.base + b + RTM_BLK_HDR, t->stats.free_bytes);
+}
+#endif
+
 static void *tlsf_alloc_plain(void *arena, size_t size)
 {
-    tlsf_t *t = arena;
-    rtm_fail_reason_t why;
-    void *p;
-    if (at_default_granularity(t)) {
-        p = alloc_in(t, true, size, 0, &why);
-    } else {
-        p = alloc_in(t, false, size, 0, &why);
+#if !defined(__OPTIMIZE_SIZE__)
+    if (at_default_granularity(arena)) {
+        return alloc_plain_default(arena, size);
     }
-    return rtm_plain_allocated(arena, p, t->stats.free_bytes);
+#endif
+    return alloc_plain_other(arena, size);
 }
 
 /* Is span a plausible span for a header at h? Never lets a read leave the
@@ -955,9 +1007,21 @@ static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_with(view_t v, void *ptr, 
     return RTM_PTR_OK;
 }
 
-/* validate_free_with on a view made for the heap's granularity; a build
- * for size (-Os) goes to classify at once. */
-static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_in(void *arena, void *ptr, size_t *usable)
+/* The copies of validate_free for a heap at another granularity than the
+ * default, out of line: inlined, the state they load would be loaded
+ * before the granularity test, on the default heap's path too. */
+static RTM_NOINLINE rtm_ptr_status_t validate_free_other(void *arena, void *ptr, size_t *usable)
+{
+    return validate_free_with(view_of(arena), ptr, usable);
+}
+
+static RTM_NOINLINE rtm_ptr_status_t free_plain_other(void *arena, void *ptr)
+{
+    size_t usable;
+    return rtm_plain_freed(arena, ptr, validate_free_with(view_of(arena), ptr, &usable));
+}
+
+static rtm_ptr_status_t tlsf_validate_free(void *arena, void *ptr, size_t *usable)
 {
 #if defined(__OPTIMIZE_SIZE__)
     /* A build for size keeps one copy: classify's. */
@@ -966,19 +1030,69 @@ static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_in(void *arena, void *ptr,
     if (at_default_granularity(arena)) {
         return validate_free_with(view_at_default(arena), ptr, usable);
     }
-    return validate_free_with(view_of(arena), ptr, usable);
+    return validate_free_other(arena, ptr, usable);
 #endif
 }
 
-static rtm_ptr_status_t tlsf_validate_free(void *arena, void *ptr, size_t *usable)
+#if !defined(__OPTIMIZE_SIZE__)
+/* The plain free on a heap at the default granularity, whole: what
+ * free_plain_default leaves. */
+static RTM_NOINLINE rtm_ptr_status_t free_plain_rest(void *arena, void *ptr)
 {
-    return validate_free_in(arena, ptr, usable);
+    size_t usable;
+    return rtm_plain_freed(arena, ptr, validate_free_with(view_at_default(arena), ptr, &usable));
 }
+
+/* The plain free on a heap at the default granularity. Most frees merge
+ * with neither neighbour: for those, validate_free_with's tests (its
+ * predecessor and free-successor tests have nothing to test) and
+ * free_block's no-merge case, and nothing else in the function, so that
+ * the few values it needs fit in scratch registers, with no register
+ * saved and nothing spilled. Any other pointer or block, a merge or a
+ * refusal, goes to free_plain_rest, which tests it again from the start. */
+static RTM_TLSF_INLINE rtm_ptr_status_t free_plain_default(tlsf_t *t, void *ptr)
+{
+    view_t v = view_at_default(t);
+    uintptr_t rel = (uintptr_t)ptr - (uintptr_t)v.base - v.first - RTM_BLK_HDR;
+    if (rel >= (uintptr_t)(v.end - v.first - RTM_BLK_HDR) || (rel & v.gmask) != 0) {
+        return free_plain_rest(t, ptr);
+    }
+    uint32_t h = v.first + (uint32_t)rel;
+    uint32_t span = vread(&v, h);
+    /* One mask test: the span a multiple of G (so no flag set either: the
+     * block is used and its predecessor is not free). */
+    if (!rtm_blk_map_test(v.map, (uint32_t)rel >> v.gshift) || (span & v.gmask) != 0 ||
+        span - v.min_span > v.end - h - v.min_span ||
+        !rtm_blk_map_test(v.map, ((uint32_t)rel + span) >> v.gshift)) {
+        return free_plain_rest(t, ptr);
+    }
+    uint32_t n = h + span;
+    uint32_t next_word = vread(&v, n);
+    if ((next_word & RTM_BLK_FLAGS) != 0) {
+        return free_plain_rest(t, ptr);
+    }
+    t->stats.free_bytes += span - RTM_BLK_HDR;
+    t->stats.free_blocks++;
+    rtm_blk_set(v.base, h, span, RTM_BLK_FREE);
+    vset_link(&v, n - RTM_BLK_HDR, h);
+    vwrite(&v, n, next_word | RTM_BLK_PREV_FREE);
+    list_insert(&v, h, span);
+    rtm_books_of(t)->free_count++;
+    return RTM_PTR_OK;
+}
+#endif
 
 static rtm_ptr_status_t tlsf_free_plain(void *arena, void *ptr)
 {
+#if defined(__OPTIMIZE_SIZE__)
     size_t usable;
-    return rtm_plain_freed(arena, ptr, validate_free_in(arena, ptr, &usable));
+    return rtm_plain_freed(arena, ptr, validate_free_slow(arena, ptr, &usable));
+#else
+    if (at_default_granularity(arena)) {
+        return free_plain_default(arena, ptr);
+    }
+    return free_plain_other(arena, ptr);
+#endif
 }
 
 static bool tlsf_resize(void *arena, void *ptr, size_t size)
