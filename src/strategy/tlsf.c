@@ -78,6 +78,14 @@
 #else
 #define RTM_TLSF_INLINE inline
 #endif
+/* A path kept out of the default heap's hot functions, so that what it
+ * loads and keeps live does not cost them; in a build for size, where
+ * there is one copy of each path, the compiler decides. */
+#if !defined(__OPTIMIZE_SIZE__)
+#define RTM_TLSF_APART RTM_NOINLINE
+#else
+#define RTM_TLSF_APART
+#endif
 
 typedef struct tlsf {
     rtm_arena_stats_t stats;
@@ -724,7 +732,7 @@ static void *tlsf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_rea
 
 /* The plain allocation on a heap at any granularity: the whole of it, out
  * of line so that the default heap's path loads nothing it needs. */
-static RTM_NOINLINE void *alloc_plain_other(tlsf_t *t, size_t size)
+static RTM_TLSF_APART void *alloc_plain_other(tlsf_t *t, size_t size)
 {
     rtm_fail_reason_t why;
     /* Apart: the free bytes are read after the allocation. */
@@ -736,7 +744,7 @@ static RTM_NOINLINE void *alloc_plain_other(tlsf_t *t, size_t size)
 /* What the default heap's plain allocation of span need (0 < need <=
  * end - first) does when its own class's head is not a block to take
  * whole: the whole search and the split. */
-static RTM_NOINLINE void *alloc_plain_rest(tlsf_t *t, uint32_t need)
+static RTM_TLSF_APART void *alloc_plain_rest(tlsf_t *t, uint32_t need)
 {
     view_t v = view_at_default(t);
     void *p = alloc_span(&v, need);
@@ -1007,19 +1015,22 @@ static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_with(view_t v, void *ptr, 
     return RTM_PTR_OK;
 }
 
+#if !defined(__OPTIMIZE_SIZE__)
 /* The copies of validate_free for a heap at another granularity than the
  * default, out of line: inlined, the state they load would be loaded
- * before the granularity test, on the default heap's path too. */
-static RTM_NOINLINE rtm_ptr_status_t validate_free_other(void *arena, void *ptr, size_t *usable)
+ * before the granularity test, on the default heap's path too. (A build
+ * for size keeps classify's copy alone.) */
+static RTM_TLSF_APART rtm_ptr_status_t validate_free_other(void *arena, void *ptr, size_t *usable)
 {
     return validate_free_with(view_of(arena), ptr, usable);
 }
 
-static RTM_NOINLINE rtm_ptr_status_t free_plain_other(void *arena, void *ptr)
+static RTM_TLSF_APART rtm_ptr_status_t free_plain_other(void *arena, void *ptr)
 {
     size_t usable;
     return rtm_plain_freed(arena, ptr, validate_free_with(view_of(arena), ptr, &usable));
 }
+#endif
 
 static rtm_ptr_status_t tlsf_validate_free(void *arena, void *ptr, size_t *usable)
 {
@@ -1037,7 +1048,7 @@ static rtm_ptr_status_t tlsf_validate_free(void *arena, void *ptr, size_t *usabl
 #if !defined(__OPTIMIZE_SIZE__)
 /* The plain free on a heap at the default granularity, whole: what
  * free_plain_default leaves. */
-static RTM_NOINLINE rtm_ptr_status_t free_plain_rest(void *arena, void *ptr)
+static RTM_TLSF_APART rtm_ptr_status_t free_plain_rest(void *arena, void *ptr)
 {
     size_t usable;
     return rtm_plain_freed(arena, ptr, validate_free_with(view_at_default(arena), ptr, &usable));
