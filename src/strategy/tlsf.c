@@ -223,13 +223,12 @@ typedef struct view {
     uint32_t min_span;
     uint32_t gmask; /* granularity - 1 */
     uint32_t gshift;
-    uint32_t fl_count;
 } view_t;
 
 static inline view_t view_of(tlsf_t *t)
 {
     view_t v = {t,      base_of(t),  heads(t),           block_map(t), t->first,
-                t->end, t->min_span, t->granularity - 1u, t->gshift,   t->fl_count};
+                t->end, t->min_span, t->granularity - 1u, t->gshift};
     return v;
 }
 
@@ -240,7 +239,7 @@ static RTM_TLSF_INLINE view_t view_at_default(tlsf_t *t)
 {
     view_t v = {t,      base_of(t), heads(t), block_map(t), t->first,
                 t->end, RTM_DEFAULT_ALIGN > TLSF_MIN_SPAN ? RTM_DEFAULT_ALIGN : TLSF_MIN_SPAN,
-                RTM_DEFAULT_ALIGN - 1u, UNIT_SHIFT, t->fl_count};
+                RTM_DEFAULT_ALIGN - 1u, UNIT_SHIFT};
     return v;
 }
 
@@ -317,6 +316,15 @@ static RTM_TLSF_INLINE uint32_t vspan(const view_t *v, uint32_t h)
     return vread(v, h) & ~RTM_BLK_FLAGS;
 }
 
+/* The second-level bitmaps. fl_count is read from the state where they
+ * are needed, not kept in the view: only a list that empties or fills
+ * needs them, and a register held for it through every operation cost
+ * spills on the hot paths. */
+static RTM_TLSF_INLINE uint32_t *sl_maps_of(const view_t *v)
+{
+    return v->heads + v->t->fl_count * SL_COUNT;
+}
+
 /* Bits of sl_map at sl and above; none when sl is past the last class. */
 static inline uint32_t classes_from(uint32_t sl_map, uint32_t sl)
 {
@@ -338,7 +346,7 @@ static RTM_TLSF_INLINE void list_insert(const view_t *v, uint32_t b, uint32_t sp
         vset_link(v, next + LINK_PREV, b);
     } else {
         uint32_t fl = cls >> SL_LOG2;
-        v->heads[v->fl_count * SL_COUNT + fl] |= 1u << (cls & (SL_COUNT - 1u));
+        sl_maps_of(v)[fl] |= 1u << (cls & (SL_COUNT - 1u));
         t->fl_bitmap |= 1u << fl;
     }
     v->heads[cls] = b;
@@ -351,7 +359,7 @@ static RTM_TLSF_INLINE void new_head(const view_t *v, uint32_t cls, uint32_t nex
     v->heads[cls] = next;
     if (next == 0) {
         uint32_t fl = cls >> SL_LOG2;
-        uint32_t *sl_map = &v->heads[v->fl_count * SL_COUNT + fl];
+        uint32_t *sl_map = &sl_maps_of(v)[fl];
         *sl_map &= ~(1u << (cls & (SL_COUNT - 1u)));
         if (*sl_map == 0) {
             v->t->fl_bitmap &= ~(1u << fl);
@@ -482,7 +490,7 @@ static RTM_TLSF_INLINE uint32_t find_free(const view_t *v, uint32_t need, uint32
     if ((need & ((1u << width_shift) - 1u)) != 0) {
         start++;
     }
-    const uint32_t *sl_maps = v->heads + v->fl_count * SL_COUNT;
+    const uint32_t *sl_maps = sl_maps_of(v);
     uint32_t sl_map = classes_from(sl_maps[fl], start);
     if (sl_map == 0) {
         uint32_t fl_map = fl + 1u < 32u ? v->t->fl_bitmap & (~0u << (fl + 1u)) : 0u;
@@ -557,7 +565,7 @@ static void *alloc_aligned(tlsf_t *t, uint32_t need, size_t alignment)
     }
     if (b == 0) {
         /* Nearly exhausted: any free block where the aligned placement fits. */
-        for (uint32_t c_cls = 0; c_cls < v.fl_count * SL_COUNT && b == 0; c_cls++) {
+        for (uint32_t c_cls = 0; c_cls < t->fl_count * SL_COUNT && b == 0; c_cls++) {
             for (uint32_t c = v.heads[c_cls]; c != 0; c = vlink(&v, c + LINK_NEXT)) {
                 uint32_t at = aligned_payload(t, c, alignment) - RTM_BLK_HDR;
                 if ((uint64_t)at + need <= (uint64_t)c + vspan(&v, c)) {
