@@ -1040,6 +1040,66 @@ static RTM_TLSF_APART rtm_ptr_status_t free_plain_other(void *arena, void *ptr)
 }
 #endif
 
+#if !defined(__OPTIMIZE_SIZE__)
+/* What free_default leaves, whole: validate_free, or with usable NULL the
+ * plain free, on a heap at the default granularity. */
+static RTM_TLSF_APART rtm_ptr_status_t validate_free_rest(void *arena, void *ptr, size_t *usable)
+{
+    return validate_free_with(view_at_default(arena), ptr, usable);
+}
+
+static RTM_TLSF_APART rtm_ptr_status_t free_plain_rest(void *arena, void *ptr)
+{
+    size_t usable;
+    return rtm_plain_freed(arena, ptr, validate_free_with(view_at_default(arena), ptr, &usable));
+}
+
+/* validate_free on a heap at the default granularity, or with usable NULL
+ * (a constant at each call) the plain free, which counts the free in the
+ * front's books instead. Most frees merge with neither neighbour: for
+ * those, validate_free_with's tests (its predecessor and free-successor
+ * tests have nothing to test) and free_block's no-merge case, and nothing
+ * else in the function, so that the few values it needs fit in scratch
+ * registers, with no register saved and nothing spilled. Any other pointer
+ * or block, a merge or a refusal, goes out of line to validate_free_with,
+ * which tests it again from the start. */
+static RTM_TLSF_INLINE rtm_ptr_status_t free_default(tlsf_t *t, void *ptr, size_t *usable)
+{
+    view_t v = view_at_default(t);
+    uintptr_t rel = (uintptr_t)ptr - (uintptr_t)v.base - v.first - RTM_BLK_HDR;
+    uint32_t h = v.first + (uint32_t)rel;
+    uint32_t span = 0;
+    uint32_t next_word = RTM_BLK_FLAGS;
+    /* One mask test on the header: the span a multiple of G, so no flag
+     * set either (the block is used and its predecessor is not free). */
+    if (rel < (uintptr_t)(v.end - v.first - RTM_BLK_HDR) && (rel & v.gmask) == 0 &&
+        rtm_blk_map_test(v.map, (uint32_t)rel >> v.gshift)) {
+        span = vread(&v, h);
+        if ((span & v.gmask) == 0 && span - v.min_span <= v.end - h - v.min_span &&
+            rtm_blk_map_test(v.map, ((uint32_t)rel + span) >> v.gshift)) {
+            next_word = vread(&v, h + span);
+        }
+    }
+    /* Neither free nor flagged as after a free block: no merge. */
+    if ((next_word & RTM_BLK_FLAGS) != 0) {
+        return usable != NULL ? validate_free_rest(t, ptr, usable) : free_plain_rest(t, ptr);
+    }
+    uint32_t n = h + span;
+    t->stats.free_bytes += span - RTM_BLK_HDR;
+    t->stats.free_blocks++;
+    rtm_blk_set(v.base, h, span, RTM_BLK_FREE);
+    vset_link(&v, n - RTM_BLK_HDR, h);
+    vwrite(&v, n, next_word | RTM_BLK_PREV_FREE);
+    list_insert(&v, h, span);
+    if (usable != NULL) {
+        *usable = span - RTM_BLK_HDR;
+    } else {
+        rtm_books_of(t)->free_count++;
+    }
+    return RTM_PTR_OK;
+}
+#endif
+
 static rtm_ptr_status_t tlsf_validate_free(void *arena, void *ptr, size_t *usable)
 {
 #if defined(__OPTIMIZE_SIZE__)
@@ -1047,59 +1107,11 @@ static rtm_ptr_status_t tlsf_validate_free(void *arena, void *ptr, size_t *usabl
     return validate_free_slow(arena, ptr, usable);
 #else
     if (at_default_granularity(arena)) {
-        return validate_free_with(view_at_default(arena), ptr, usable);
+        return free_default(arena, ptr, usable);
     }
     return validate_free_other(arena, ptr, usable);
 #endif
 }
-
-#if !defined(__OPTIMIZE_SIZE__)
-/* The plain free on a heap at the default granularity, whole: what
- * free_plain_default leaves. */
-static RTM_TLSF_APART rtm_ptr_status_t free_plain_rest(void *arena, void *ptr)
-{
-    size_t usable;
-    return rtm_plain_freed(arena, ptr, validate_free_with(view_at_default(arena), ptr, &usable));
-}
-
-/* The plain free on a heap at the default granularity. Most frees merge
- * with neither neighbour: for those, validate_free_with's tests (its
- * predecessor and free-successor tests have nothing to test) and
- * free_block's no-merge case, and nothing else in the function, so that
- * the few values it needs fit in scratch registers, with no register
- * saved and nothing spilled. Any other pointer or block, a merge or a
- * refusal, goes to free_plain_rest, which tests it again from the start. */
-static RTM_TLSF_INLINE rtm_ptr_status_t free_plain_default(tlsf_t *t, void *ptr)
-{
-    view_t v = view_at_default(t);
-    uintptr_t rel = (uintptr_t)ptr - (uintptr_t)v.base - v.first - RTM_BLK_HDR;
-    if (rel >= (uintptr_t)(v.end - v.first - RTM_BLK_HDR) || (rel & v.gmask) != 0) {
-        return free_plain_rest(t, ptr);
-    }
-    uint32_t h = v.first + (uint32_t)rel;
-    uint32_t span = vread(&v, h);
-    /* One mask test: the span a multiple of G (so no flag set either: the
-     * block is used and its predecessor is not free). */
-    if (!rtm_blk_map_test(v.map, (uint32_t)rel >> v.gshift) || (span & v.gmask) != 0 ||
-        span - v.min_span > v.end - h - v.min_span ||
-        !rtm_blk_map_test(v.map, ((uint32_t)rel + span) >> v.gshift)) {
-        return free_plain_rest(t, ptr);
-    }
-    uint32_t n = h + span;
-    uint32_t next_word = vread(&v, n);
-    if ((next_word & RTM_BLK_FLAGS) != 0) {
-        return free_plain_rest(t, ptr);
-    }
-    t->stats.free_bytes += span - RTM_BLK_HDR;
-    t->stats.free_blocks++;
-    rtm_blk_set(v.base, h, span, RTM_BLK_FREE);
-    vset_link(&v, n - RTM_BLK_HDR, h);
-    vwrite(&v, n, next_word | RTM_BLK_PREV_FREE);
-    list_insert(&v, h, span);
-    rtm_books_of(t)->free_count++;
-    return RTM_PTR_OK;
-}
-#endif
 
 static rtm_ptr_status_t tlsf_free_plain(void *arena, void *ptr)
 {
@@ -1108,7 +1120,7 @@ static rtm_ptr_status_t tlsf_free_plain(void *arena, void *ptr)
     return rtm_plain_freed(arena, ptr, validate_free_slow(arena, ptr, &usable));
 #else
     if (at_default_granularity(arena)) {
-        return free_plain_default(arena, ptr);
+        return free_default(arena, ptr, NULL);
     }
     return free_plain_other(arena, ptr);
 #endif
