@@ -1019,39 +1019,47 @@ static RTM_NOINLINE rtm_ptr_status_t validate_free_slow(void *arena, void *ptr, 
  * not say its predecessor is free, a free successor's span sane, and a
  * free predecessor's footer leading to a free block that ends here. What
  * passes is exactly a pointer classify accepts; everything else goes to
- * classify for the verdict. */
-static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_with(view_t v, void *ptr, size_t *usable)
+ * classify for the verdict. validate_free_at has the tests from the header
+ * on, for a pointer whose header h is in the map; validate_free_with all
+ * of them. */
+static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_at(const view_t *v, uint32_t h,
+                                                         size_t *usable)
 {
-    void *arena = v.t;
-    uintptr_t rel = (uintptr_t)ptr - (uintptr_t)v.base - v.first - RTM_BLK_HDR;
-    if (rel >= (uintptr_t)(v.end - v.first - RTM_BLK_HDR) || (rel & v.gmask) != 0) {
-        return validate_free_slow(arena, ptr, usable);
-    }
-    uint32_t h = v.first + (uint32_t)rel;
-    uint32_t word = vread(&v, h);
+    uint32_t rel = h - v->first;
+    void *ptr = v->base + h + RTM_BLK_HDR;
+    uint32_t word = vread(v, h);
     uint32_t span = word & ~RTM_BLK_PREV_FREE;
-    if (!rtm_blk_map_test(v.map, (uint32_t)rel >> v.gshift) ||
-        (word & (v.gmask & ~RTM_BLK_PREV_FREE)) != 0 ||
-        span - v.min_span > v.end - h - v.min_span ||
-        !rtm_blk_map_test(v.map, ((uint32_t)rel + span) >> v.gshift)) {
-        return validate_free_slow(arena, ptr, usable);
+    if ((word & (v->gmask & ~RTM_BLK_PREV_FREE)) != 0 ||
+        span - v->min_span > v->end - h - v->min_span ||
+        !rtm_blk_map_test(v->map, (rel + span) >> v->gshift)) {
+        return validate_free_slow(v->t, ptr, usable);
     }
     uint32_t n = h + span;
-    uint32_t next_word = vread(&v, n);
+    uint32_t next_word = vread(v, n);
     if ((next_word & RTM_BLK_PREV_FREE) != 0 ||
-        ((next_word & RTM_BLK_FREE) != 0 && !vspan_sane(&v, n, next_word & ~RTM_BLK_FLAGS))) {
-        return validate_free_slow(arena, ptr, usable);
+        ((next_word & RTM_BLK_FREE) != 0 && !vspan_sane(v, n, next_word & ~RTM_BLK_FLAGS))) {
+        return validate_free_slow(v->t, ptr, usable);
     }
     if ((word & RTM_BLK_PREV_FREE) != 0) {
-        uint32_t prev = (uint32_t)rel >= v.min_span ? vlink(&v, h - RTM_BLK_HDR) : h;
-        if (prev - v.first >= (uint32_t)rel || !vstart(&v, prev) ||
-            (vread(&v, prev) & RTM_BLK_FREE) == 0 || prev + vspan(&v, prev) != h) {
-            return validate_free_slow(arena, ptr, usable);
+        uint32_t prev = rel >= v->min_span ? vlink(v, h - RTM_BLK_HDR) : h;
+        if (prev - v->first >= rel || !vstart(v, prev) ||
+            (vread(v, prev) & RTM_BLK_FREE) == 0 || prev + vspan(v, prev) != h) {
+            return validate_free_slow(v->t, ptr, usable);
         }
     }
     *usable = span - RTM_BLK_HDR;
-    free_block(&v, h, word, next_word);
+    free_block(v, h, word, next_word);
     return RTM_PTR_OK;
+}
+
+static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_with(view_t v, void *ptr, size_t *usable)
+{
+    uintptr_t rel = (uintptr_t)ptr - (uintptr_t)v.base - v.first - RTM_BLK_HDR;
+    if (rel >= (uintptr_t)(v.end - v.first - RTM_BLK_HDR) || (rel & v.gmask) != 0 ||
+        !rtm_blk_map_test(v.map, (uint32_t)rel >> v.gshift)) {
+        return validate_free_slow(v.t, ptr, usable);
+    }
+    return validate_free_at(&v, v.first + (uint32_t)rel, usable);
 }
 
 #if !defined(__OPTIMIZE_SIZE__)
@@ -1085,6 +1093,21 @@ static RTM_TLSF_APART rtm_ptr_status_t free_plain_rest(void *arena, void *ptr)
     return rtm_plain_freed(arena, ptr, validate_free_with(view_at_default(arena), ptr, &usable));
 }
 
+/* The same for a pointer whose header h is in the map (a merge, mostly). */
+static RTM_TLSF_APART rtm_ptr_status_t validate_free_rest_at(tlsf_t *t, uint32_t h,
+                                                            size_t *usable)
+{
+    view_t v = view_at_default(t);
+    return validate_free_at(&v, h, usable);
+}
+
+static RTM_TLSF_APART rtm_ptr_status_t free_plain_rest_at(tlsf_t *t, uint32_t h)
+{
+    view_t v = view_at_default(t);
+    size_t usable;
+    return rtm_plain_freed(t, v.base + h + RTM_BLK_HDR, validate_free_at(&v, h, &usable));
+}
+
 /* validate_free on a heap at the default granularity, or with usable NULL
  * (a constant at each call) the plain free, which counts the free in the
  * front's books instead. Most frees merge with neither neighbour: for
@@ -1098,22 +1121,22 @@ static RTM_TLSF_INLINE rtm_ptr_status_t free_default(tlsf_t *t, void *ptr, size_
 {
     view_t v = view_at_default(t);
     uintptr_t rel = (uintptr_t)ptr - (uintptr_t)v.base - v.first - RTM_BLK_HDR;
+    if (rel >= (uintptr_t)(v.end - v.first - RTM_BLK_HDR) || (rel & v.gmask) != 0 ||
+        !rtm_blk_map_test(v.map, (uint32_t)rel >> v.gshift)) {
+        return usable != NULL ? validate_free_rest(t, ptr, usable) : free_plain_rest(t, ptr);
+    }
     uint32_t h = v.first + (uint32_t)rel;
-    uint32_t span = 0;
+    uint32_t span = vread(&v, h);
     uint32_t next_word = RTM_BLK_FLAGS;
     /* One mask test on the header: the span a multiple of G, so no flag
      * set either (the block is used and its predecessor is not free). */
-    if (rel < (uintptr_t)(v.end - v.first - RTM_BLK_HDR) && (rel & v.gmask) == 0 &&
-        rtm_blk_map_test(v.map, (uint32_t)rel >> v.gshift)) {
-        span = vread(&v, h);
-        if ((span & v.gmask) == 0 && span - v.min_span <= v.end - h - v.min_span &&
-            rtm_blk_map_test(v.map, ((uint32_t)rel + span) >> v.gshift)) {
-            next_word = vread(&v, h + span);
-        }
+    if ((span & v.gmask) == 0 && span - v.min_span <= v.end - h - v.min_span &&
+        rtm_blk_map_test(v.map, ((uint32_t)rel + span) >> v.gshift)) {
+        next_word = vread(&v, h + span);
     }
     /* Neither free nor flagged as after a free block: no merge. */
     if ((next_word & RTM_BLK_FLAGS) != 0) {
-        return usable != NULL ? validate_free_rest(t, ptr, usable) : free_plain_rest(t, ptr);
+        return usable != NULL ? validate_free_rest_at(t, h, usable) : free_plain_rest_at(t, h);
     }
     uint32_t n = h + span;
     t->stats.free_bytes += span - RTM_BLK_HDR;
