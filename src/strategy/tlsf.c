@@ -739,7 +739,7 @@ static void *tlsf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_rea
 }
 
 /* The plain allocation on a heap at any granularity: the whole of it, out
- * of line so that the default heap's path loads nothing it needs. */
+ * of line so that the default heap's path loads nothing it does not use. */
 static RTM_TLSF_APART void *alloc_plain_other(tlsf_t *t, size_t size)
 {
     rtm_fail_reason_t why;
@@ -797,6 +797,7 @@ static RTM_TLSF_INLINE void *alloc_plain_default(tlsf_t *t, size_t size)
     view_t v = view_at_default(t);
     uint32_t need = rtm_blk_span_for(size, RTM_DEFAULT_ALIGN, v.min_span);
     if (need == 0 || need > v.end - v.first) {
+        /* No block could hold it: the general path fails it. */
         return alloc_plain_other(t, size);
     }
     uint32_t own = class_in(need);
@@ -1077,11 +1078,9 @@ static RTM_TLSF_APART rtm_ptr_status_t free_plain_other(void *arena, void *ptr)
     size_t usable;
     return rtm_plain_freed(arena, ptr, validate_free_with(view_of(arena), ptr, &usable));
 }
-#endif
 
-#if !defined(__OPTIMIZE_SIZE__)
-/* What free_default leaves, whole: validate_free, or with usable NULL the
- * plain free, on a heap at the default granularity. */
+/* What free_default leaves on a heap at the default granularity, whole:
+ * validate_free's and the plain free's. */
 static RTM_TLSF_APART rtm_ptr_status_t validate_free_rest(void *arena, void *ptr, size_t *usable)
 {
     return validate_free_with(view_at_default(arena), ptr, usable);
@@ -1093,7 +1092,8 @@ static RTM_TLSF_APART rtm_ptr_status_t free_plain_rest(void *arena, void *ptr)
     return rtm_plain_freed(arena, ptr, validate_free_with(view_at_default(arena), ptr, &usable));
 }
 
-/* The same for a pointer whose header h is in the map (a merge, mostly). */
+/* The same from the header on, for a pointer whose header h is in the map
+ * (a merge, mostly). */
 static RTM_TLSF_APART rtm_ptr_status_t validate_free_rest_at(tlsf_t *t, uint32_t h,
                                                             size_t *usable)
 {
@@ -1115,8 +1115,8 @@ static RTM_TLSF_APART rtm_ptr_status_t free_plain_rest_at(tlsf_t *t, uint32_t h)
  * tests have nothing to test) and free_block's no-merge case, and nothing
  * else in the function, so that the few values it needs fit in scratch
  * registers, with no register saved and nothing spilled. Any other pointer
- * or block, a merge or a refusal, goes out of line to validate_free_with,
- * which tests it again from the start. */
+ * or block, a merge or a refusal, goes out of line to validate_free_with's
+ * tests: from the start, or from the header when its map bit was set. */
 static RTM_TLSF_INLINE rtm_ptr_status_t free_default(tlsf_t *t, void *ptr, size_t *usable)
 {
     view_t v = view_at_default(t);
