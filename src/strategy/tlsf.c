@@ -78,6 +78,14 @@
 #else
 #define RTM_TLSF_INLINE inline
 #endif
+/* A path kept out of the default heap's hot functions, so that what it
+ * loads and keeps live does not cost them; in a build for size, where
+ * there is one copy of each path, the compiler decides. */
+#if !defined(__OPTIMIZE_SIZE__)
+#define RTM_TLSF_APART RTM_NOINLINE
+#else
+#define RTM_TLSF_APART
+#endif
 
 typedef struct tlsf {
     rtm_arena_stats_t stats;
@@ -215,13 +223,12 @@ typedef struct view {
     uint32_t min_span;
     uint32_t gmask; /* granularity - 1 */
     uint32_t gshift;
-    uint32_t fl_count;
 } view_t;
 
 static inline view_t view_of(tlsf_t *t)
 {
     view_t v = {t,      base_of(t),  heads(t),           block_map(t), t->first,
-                t->end, t->min_span, t->granularity - 1u, t->gshift,   t->fl_count};
+                t->end, t->min_span, t->granularity - 1u, t->gshift};
     return v;
 }
 
@@ -232,7 +239,7 @@ static RTM_TLSF_INLINE view_t view_at_default(tlsf_t *t)
 {
     view_t v = {t,      base_of(t), heads(t), block_map(t), t->first,
                 t->end, RTM_DEFAULT_ALIGN > TLSF_MIN_SPAN ? RTM_DEFAULT_ALIGN : TLSF_MIN_SPAN,
-                RTM_DEFAULT_ALIGN - 1u, UNIT_SHIFT, t->fl_count};
+                RTM_DEFAULT_ALIGN - 1u, UNIT_SHIFT};
     return v;
 }
 
@@ -309,6 +316,15 @@ static RTM_TLSF_INLINE uint32_t vspan(const view_t *v, uint32_t h)
     return vread(v, h) & ~RTM_BLK_FLAGS;
 }
 
+/* The second-level bitmaps. fl_count is read from the state where they
+ * are needed, not kept in the view: only a list that empties or fills
+ * needs them, and a register held for it through every operation cost
+ * spills on the hot paths. */
+static RTM_TLSF_INLINE uint32_t *sl_maps_of(const view_t *v)
+{
+    return v->heads + v->t->fl_count * SL_COUNT;
+}
+
 /* Bits of sl_map at sl and above; none when sl is past the last class. */
 static inline uint32_t classes_from(uint32_t sl_map, uint32_t sl)
 {
@@ -330,7 +346,7 @@ static RTM_TLSF_INLINE void list_insert(const view_t *v, uint32_t b, uint32_t sp
         vset_link(v, next + LINK_PREV, b);
     } else {
         uint32_t fl = cls >> SL_LOG2;
-        v->heads[v->fl_count * SL_COUNT + fl] |= 1u << (cls & (SL_COUNT - 1u));
+        sl_maps_of(v)[fl] |= 1u << (cls & (SL_COUNT - 1u));
         t->fl_bitmap |= 1u << fl;
     }
     v->heads[cls] = b;
@@ -343,7 +359,7 @@ static RTM_TLSF_INLINE void new_head(const view_t *v, uint32_t cls, uint32_t nex
     v->heads[cls] = next;
     if (next == 0) {
         uint32_t fl = cls >> SL_LOG2;
-        uint32_t *sl_map = &v->heads[v->fl_count * SL_COUNT + fl];
+        uint32_t *sl_map = &sl_maps_of(v)[fl];
         *sl_map &= ~(1u << (cls & (SL_COUNT - 1u)));
         if (*sl_map == 0) {
             v->t->fl_bitmap &= ~(1u << fl);
@@ -474,7 +490,7 @@ static RTM_TLSF_INLINE uint32_t find_free(const view_t *v, uint32_t need, uint32
     if ((need & ((1u << width_shift) - 1u)) != 0) {
         start++;
     }
-    const uint32_t *sl_maps = v->heads + v->fl_count * SL_COUNT;
+    const uint32_t *sl_maps = sl_maps_of(v);
     uint32_t sl_map = classes_from(sl_maps[fl], start);
     if (sl_map == 0) {
         uint32_t fl_map = fl + 1u < 32u ? v->t->fl_bitmap & (~0u << (fl + 1u)) : 0u;
@@ -549,7 +565,7 @@ static void *alloc_aligned(tlsf_t *t, uint32_t need, size_t alignment)
     }
     if (b == 0) {
         /* Nearly exhausted: any free block where the aligned placement fits. */
-        for (uint32_t c_cls = 0; c_cls < v.fl_count * SL_COUNT && b == 0; c_cls++) {
+        for (uint32_t c_cls = 0; c_cls < t->fl_count * SL_COUNT && b == 0; c_cls++) {
             for (uint32_t c = v.heads[c_cls]; c != 0; c = vlink(&v, c + LINK_NEXT)) {
                 uint32_t at = aligned_payload(t, c, alignment) - RTM_BLK_HDR;
                 if ((uint64_t)at + need <= (uint64_t)c + vspan(&v, c)) {
@@ -676,6 +692,26 @@ static rtm_fail_reason_t failure_reason(const tlsf_t *t, size_t size, uint32_t n
     return t->stats.free_bytes < size ? RTM_FAIL_NO_MEMORY : RTM_FAIL_FRAGMENTED;
 }
 
+/* A block of span need (0 < need <= end - first) at the granularity's
+ * alignment, off its list and taken; NULL if no free block fits. */
+static RTM_TLSF_INLINE void *alloc_span(const view_t *v, uint32_t need)
+{
+    uint32_t cls;
+    uint32_t b = find_free(v, need, &cls);
+    if (b == 0) {
+        return NULL;
+    }
+    /* A listed block is free with PREV_FREE clear: its header word is its
+     * span plus RTM_BLK_FREE. */
+    uint32_t span = vread(v, b) - RTM_BLK_FREE;
+    if (v->heads[cls] == b) {
+        list_pop(v, b, cls);
+    } else {
+        list_remove(v, b, span);
+    }
+    return take(v, b, span, need, 0);
+}
+
 /* An allocation on heap t; at_default (a constant at every call) says
  * whether t is at the default granularity. */
 static RTM_TLSF_INLINE void *alloc_in(tlsf_t *t, bool at_default, size_t size, size_t alignment,
@@ -686,23 +722,7 @@ static RTM_TLSF_INLINE void *alloc_in(tlsf_t *t, bool at_default, size_t size, s
     uint32_t need = rtm_blk_span_for(size, v->gmask + 1u, v->min_span);
     void *p = NULL;
     if (need != 0 && need <= v->end - v->first) {
-        if (alignment <= v->gmask + 1u) {
-            uint32_t cls;
-            uint32_t b = find_free(v, need, &cls);
-            if (b != 0) {
-                /* A listed block is free with PREV_FREE clear: its header
-                 * word is its span plus RTM_BLK_FREE. */
-                uint32_t span = vread(v, b) - RTM_BLK_FREE;
-                if (v->heads[cls] == b) {
-                    list_pop(v, b, cls);
-                } else {
-                    list_remove(v, b, span);
-                }
-                p = take(v, b, span, need, 0);
-            }
-        } else {
-            p = alloc_aligned(t, need, alignment);
-        }
+        p = alignment <= v->gmask + 1u ? alloc_span(v, need) : alloc_aligned(t, need, alignment);
     }
     if (p == NULL) {
         *why = failure_reason(t, size, need);
@@ -718,17 +738,97 @@ static void *tlsf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_rea
     return alloc_in(arena, false, size, alignment, why);
 }
 
+/* The plain allocation on a heap at any granularity: the whole of it, out
+ * of line so that the default heap's path loads nothing it does not use. */
+static RTM_TLSF_APART void *alloc_plain_other(tlsf_t *t, size_t size)
+{
+    rtm_fail_reason_t why;
+    /* Apart: the free bytes are read after the allocation. */
+    void *p = alloc_in(t, false, size, 0, &why);
+    return rtm_plain_allocated(t, p, t->stats.free_bytes);
+}
+
+#if !defined(__OPTIMIZE_SIZE__)
+/* What the default heap's plain allocation of span need (0 < need <=
+ * end - first) does when its own class's head is not a block to take
+ * whole: the whole search and the split. */
+static RTM_TLSF_APART void *alloc_plain_rest(tlsf_t *t, uint32_t need)
+{
+    view_t v = view_at_default(t);
+    void *p = alloc_span(&v, need);
+    return rtm_plain_allocated(t, p, t->stats.free_bytes);
+}
+
+/* The default heap's plain allocation of span need when its own class,
+ * own, is empty: find_free's search of the classes above it, whose every
+ * block fits, and the split. */
+static RTM_TLSF_APART void *alloc_plain_above(tlsf_t *t, uint32_t need, uint32_t own)
+{
+    view_t v = view_at_default(t);
+    uint32_t fl = own >> SL_LOG2;
+    const uint32_t *sl_maps = sl_maps_of(&v);
+    /* own's bit is clear: the classes from own up are those above it. */
+    uint32_t sl_map = sl_maps[fl] & (~0u << (own & (SL_COUNT - 1u)));
+    if (sl_map == 0) {
+        uint32_t fl_map = fl + 1u < 32u ? t->fl_bitmap & (~0u << (fl + 1u)) : 0u;
+        if (fl_map == 0) {
+            return alloc_plain_rest(t, need);
+        }
+        fl = lsb32(fl_map);
+        sl_map = sl_maps[fl];
+    }
+    uint32_t cls = fl * SL_COUNT + lsb32(sl_map);
+    uint32_t b = v.heads[cls];
+    uint32_t span = vread(&v, b) - RTM_BLK_FREE;
+    list_pop(&v, b, cls);
+    void *p = take(&v, b, span, need, 0);
+    return rtm_plain_allocated(t, p, t->stats.free_bytes);
+}
+
+/* The plain allocation on a heap at the default granularity. Most take
+ * the head of their own class, whole (the rest of it would be too small
+ * to stand as a block): that case is done here and nothing else, so the
+ * few values it needs fit in scratch registers, with no register saved
+ * and nothing spilled. The rest goes out of line, with need: an empty
+ * own class (about a quarter of mallocs in bench/bench_heap.c) to
+ * alloc_plain_above, anything else to alloc_plain_rest. */
+static RTM_TLSF_INLINE void *alloc_plain_default(tlsf_t *t, size_t size)
+{
+    view_t v = view_at_default(t);
+    uint32_t need = rtm_blk_span_for(size, RTM_DEFAULT_ALIGN, v.min_span);
+    if (need == 0 || need > v.end - v.first) {
+        /* No block could hold it: the general path fails it. */
+        return alloc_plain_other(t, size);
+    }
+    uint32_t own = class_in(need);
+    uint32_t b = v.heads[own];
+    if (b == 0) {
+        return alloc_plain_above(t, need, own);
+    }
+    /* A listed block's header is its span plus RTM_BLK_FREE (its
+     * predecessor is used). */
+    uint32_t span = vread(&v, b) - RTM_BLK_FREE;
+    if (span < need || span - need >= v.min_span) {
+        return alloc_plain_rest(t, need);
+    }
+    list_pop(&v, b, own);
+    /* take()'s whole-block case: used, PREV_FREE clear like b's. */
+    vwrite(&v, b, span);
+    vwrite(&v, b + span, vread(&v, b + span) & ~RTM_BLK_PREV_FREE);
+    t->stats.free_bytes -= span - RTM_BLK_HDR;
+    t->stats.free_blocks--;
+    return rtm_plain_allocated(t, v.base + b + RTM_BLK_HDR, t->stats.free_bytes);
+}
+#endif
+
 static void *tlsf_alloc_plain(void *arena, size_t size)
 {
-    tlsf_t *t = arena;
-    rtm_fail_reason_t why;
-    void *p;
-    if (at_default_granularity(t)) {
-        p = alloc_in(t, true, size, 0, &why);
-    } else {
-        p = alloc_in(t, false, size, 0, &why);
+#if !defined(__OPTIMIZE_SIZE__)
+    if (at_default_granularity(arena)) {
+        return alloc_plain_default(arena, size);
     }
-    return rtm_plain_allocated(arena, p, t->stats.free_bytes);
+#endif
+    return alloc_plain_other(arena, size);
 }
 
 /* Is span a plausible span for a header at h? Never lets a read leave the
@@ -920,65 +1020,164 @@ static RTM_NOINLINE rtm_ptr_status_t validate_free_slow(void *arena, void *ptr, 
  * not say its predecessor is free, a free successor's span sane, and a
  * free predecessor's footer leading to a free block that ends here. What
  * passes is exactly a pointer classify accepts; everything else goes to
- * classify for the verdict. */
-static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_with(view_t v, void *ptr, size_t *usable)
+ * classify for the verdict. validate_free_at has the tests from the header
+ * on, for a pointer whose header h is in the map; validate_free_with all
+ * of them. */
+static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_at(const view_t *v, uint32_t h,
+                                                         size_t *usable)
 {
-    void *arena = v.t;
-    uintptr_t rel = (uintptr_t)ptr - (uintptr_t)v.base - v.first - RTM_BLK_HDR;
-    if (rel >= (uintptr_t)(v.end - v.first - RTM_BLK_HDR) || (rel & v.gmask) != 0) {
-        return validate_free_slow(arena, ptr, usable);
-    }
-    uint32_t h = v.first + (uint32_t)rel;
-    uint32_t word = vread(&v, h);
+    uint32_t rel = h - v->first;
+    void *ptr = v->base + h + RTM_BLK_HDR;
+    uint32_t word = vread(v, h);
     uint32_t span = word & ~RTM_BLK_PREV_FREE;
-    if (!rtm_blk_map_test(v.map, (uint32_t)rel >> v.gshift) ||
-        (word & (v.gmask & ~RTM_BLK_PREV_FREE)) != 0 ||
-        span - v.min_span > v.end - h - v.min_span ||
-        !rtm_blk_map_test(v.map, ((uint32_t)rel + span) >> v.gshift)) {
-        return validate_free_slow(arena, ptr, usable);
+    if ((word & (v->gmask & ~RTM_BLK_PREV_FREE)) != 0 ||
+        span - v->min_span > v->end - h - v->min_span ||
+        !rtm_blk_map_test(v->map, (rel + span) >> v->gshift)) {
+        return validate_free_slow(v->t, ptr, usable);
     }
     uint32_t n = h + span;
-    uint32_t next_word = vread(&v, n);
+    uint32_t next_word = vread(v, n);
     if ((next_word & RTM_BLK_PREV_FREE) != 0 ||
-        ((next_word & RTM_BLK_FREE) != 0 && !vspan_sane(&v, n, next_word & ~RTM_BLK_FLAGS))) {
-        return validate_free_slow(arena, ptr, usable);
+        ((next_word & RTM_BLK_FREE) != 0 && !vspan_sane(v, n, next_word & ~RTM_BLK_FLAGS))) {
+        return validate_free_slow(v->t, ptr, usable);
     }
     if ((word & RTM_BLK_PREV_FREE) != 0) {
-        uint32_t prev = (uint32_t)rel >= v.min_span ? vlink(&v, h - RTM_BLK_HDR) : h;
-        if (prev - v.first >= (uint32_t)rel || !vstart(&v, prev) ||
-            (vread(&v, prev) & RTM_BLK_FREE) == 0 || prev + vspan(&v, prev) != h) {
-            return validate_free_slow(arena, ptr, usable);
+        uint32_t prev = rel >= v->min_span ? vlink(v, h - RTM_BLK_HDR) : h;
+        if (prev - v->first >= rel || !vstart(v, prev) ||
+            (vread(v, prev) & RTM_BLK_FREE) == 0 || prev + vspan(v, prev) != h) {
+            return validate_free_slow(v->t, ptr, usable);
         }
     }
     *usable = span - RTM_BLK_HDR;
-    free_block(&v, h, word, next_word);
+    free_block(v, h, word, next_word);
     return RTM_PTR_OK;
 }
 
-/* validate_free_with on a view made for the heap's granularity; a build
- * for size (-Os) goes to classify at once. */
-static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_in(void *arena, void *ptr, size_t *usable)
+static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_with(view_t v, void *ptr, size_t *usable)
+{
+    uintptr_t rel = (uintptr_t)ptr - (uintptr_t)v.base - v.first - RTM_BLK_HDR;
+    if (rel >= (uintptr_t)(v.end - v.first - RTM_BLK_HDR) || (rel & v.gmask) != 0 ||
+        !rtm_blk_map_test(v.map, (uint32_t)rel >> v.gshift)) {
+        return validate_free_slow(v.t, ptr, usable);
+    }
+    return validate_free_at(&v, v.first + (uint32_t)rel, usable);
+}
+
+#if !defined(__OPTIMIZE_SIZE__)
+/* The copies of validate_free for a heap at another granularity than the
+ * default, out of line: inlined, the state they load would be loaded
+ * before the granularity test, on the default heap's path too. (A build
+ * for size keeps classify's copy alone.) */
+static RTM_TLSF_APART rtm_ptr_status_t validate_free_other(void *arena, void *ptr, size_t *usable)
+{
+    return validate_free_with(view_of(arena), ptr, usable);
+}
+
+static RTM_TLSF_APART rtm_ptr_status_t free_plain_other(void *arena, void *ptr)
+{
+    size_t usable;
+    return rtm_plain_freed(arena, ptr, validate_free_with(view_of(arena), ptr, &usable));
+}
+
+/* What free_default leaves on a heap at the default granularity, whole:
+ * validate_free's and the plain free's. */
+static RTM_TLSF_APART rtm_ptr_status_t validate_free_rest(void *arena, void *ptr, size_t *usable)
+{
+    return validate_free_with(view_at_default(arena), ptr, usable);
+}
+
+static RTM_TLSF_APART rtm_ptr_status_t free_plain_rest(void *arena, void *ptr)
+{
+    size_t usable;
+    return rtm_plain_freed(arena, ptr, validate_free_with(view_at_default(arena), ptr, &usable));
+}
+
+/* The same from the header on, for a pointer whose header h is in the map
+ * (a merge, mostly). */
+static RTM_TLSF_APART rtm_ptr_status_t validate_free_rest_at(tlsf_t *t, uint32_t h,
+                                                            size_t *usable)
+{
+    view_t v = view_at_default(t);
+    return validate_free_at(&v, h, usable);
+}
+
+static RTM_TLSF_APART rtm_ptr_status_t free_plain_rest_at(tlsf_t *t, uint32_t h)
+{
+    view_t v = view_at_default(t);
+    size_t usable;
+    return rtm_plain_freed(t, v.base + h + RTM_BLK_HDR, validate_free_at(&v, h, &usable));
+}
+
+/* validate_free on a heap at the default granularity, or with usable NULL
+ * (a constant at each call) the plain free, which counts the free in the
+ * front's books instead. Most frees merge with neither neighbour: for
+ * those, validate_free_with's tests (its predecessor and free-successor
+ * tests have nothing to test) and free_block's no-merge case, and nothing
+ * else in the function, so that the few values it needs fit in scratch
+ * registers, with no register saved and nothing spilled. Any other pointer
+ * or block, a merge or a refusal, goes out of line to validate_free_with's
+ * tests: from the start, or from the header when its map bit was set. */
+static RTM_TLSF_INLINE rtm_ptr_status_t free_default(tlsf_t *t, void *ptr, size_t *usable)
+{
+    view_t v = view_at_default(t);
+    uintptr_t rel = (uintptr_t)ptr - (uintptr_t)v.base - v.first - RTM_BLK_HDR;
+    if (rel >= (uintptr_t)(v.end - v.first - RTM_BLK_HDR) || (rel & v.gmask) != 0 ||
+        !rtm_blk_map_test(v.map, (uint32_t)rel >> v.gshift)) {
+        return usable != NULL ? validate_free_rest(t, ptr, usable) : free_plain_rest(t, ptr);
+    }
+    uint32_t h = v.first + (uint32_t)rel;
+    uint32_t span = vread(&v, h);
+    uint32_t next_word = RTM_BLK_FLAGS;
+    /* One mask test on the header: the span a multiple of G, so no flag
+     * set either (the block is used and its predecessor is not free). */
+    if ((span & v.gmask) == 0 && span - v.min_span <= v.end - h - v.min_span &&
+        rtm_blk_map_test(v.map, ((uint32_t)rel + span) >> v.gshift)) {
+        next_word = vread(&v, h + span);
+    }
+    /* Neither free nor flagged as after a free block: no merge. */
+    if ((next_word & RTM_BLK_FLAGS) != 0) {
+        return usable != NULL ? validate_free_rest_at(t, h, usable) : free_plain_rest_at(t, h);
+    }
+    uint32_t n = h + span;
+    t->stats.free_bytes += span - RTM_BLK_HDR;
+    t->stats.free_blocks++;
+    rtm_blk_set(v.base, h, span, RTM_BLK_FREE);
+    vset_link(&v, n - RTM_BLK_HDR, h);
+    vwrite(&v, n, next_word | RTM_BLK_PREV_FREE);
+    list_insert(&v, h, span);
+    if (usable != NULL) {
+        *usable = span - RTM_BLK_HDR;
+    } else {
+        rtm_books_of(t)->free_count++;
+    }
+    return RTM_PTR_OK;
+}
+#endif
+
+static rtm_ptr_status_t tlsf_validate_free(void *arena, void *ptr, size_t *usable)
 {
 #if defined(__OPTIMIZE_SIZE__)
     /* A build for size keeps one copy: classify's. */
     return validate_free_slow(arena, ptr, usable);
 #else
     if (at_default_granularity(arena)) {
-        return validate_free_with(view_at_default(arena), ptr, usable);
+        return free_default(arena, ptr, usable);
     }
-    return validate_free_with(view_of(arena), ptr, usable);
+    return validate_free_other(arena, ptr, usable);
 #endif
-}
-
-static rtm_ptr_status_t tlsf_validate_free(void *arena, void *ptr, size_t *usable)
-{
-    return validate_free_in(arena, ptr, usable);
 }
 
 static rtm_ptr_status_t tlsf_free_plain(void *arena, void *ptr)
 {
+#if defined(__OPTIMIZE_SIZE__)
     size_t usable;
-    return rtm_plain_freed(arena, ptr, validate_free_in(arena, ptr, &usable));
+    return rtm_plain_freed(arena, ptr, validate_free_slow(arena, ptr, &usable));
+#else
+    if (at_default_granularity(arena)) {
+        return free_default(arena, ptr, NULL);
+    }
+    return free_plain_other(arena, ptr);
+#endif
 }
 
 static bool tlsf_resize(void *arena, void *ptr, size_t size)
