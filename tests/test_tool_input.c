@@ -4,7 +4,8 @@
  * bytes, over-long lines, empty input, CR, lines across read chunks),
  * numbers over 64 bits, range-checked option values, and the escaping of
  * input text on its way to the terminal and into JSON
- * (tools/rtmem/escape.c), with valid UTF-8 passed through.
+ * (tools/rtmem/escape.c), with valid UTF-8 passed through; the hex
+ * decoder.
  * Each command runs in this process with stdout and stderr captured.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -487,6 +488,48 @@ static void test_no_raw_bytes_on_the_terminal(void **state)
     assert_non_null(strstr(g_err, "\\x1b[2J"));
 }
 
+/* --- the one hex decoder ---------------------------------------------------- */
+
+static void test_parse_hex_u64(void **state)
+{
+    (void)state;
+    static const u64_case_t cases[] = {
+        {"0", SIZE_MAX, 1, 0, false},
+        {"80c", SIZE_MAX, 3, 0x80c, false},
+        {"80C", SIZE_MAX, 3, 0x80c, false},
+        {"aBcDeF", SIZE_MAX, 6, 0xabcdef, false},
+        {"ffffffffffffffff", SIZE_MAX, 16, UINT64_MAX, false},           /* 2^64 - 1 */
+        {"10000000000000000", SIZE_MAX, 17, UINT64_MAX, true},           /* 2^64 */
+        {"1fffffffffffffffff", SIZE_MAX, 18, UINT64_MAX, true},
+        {"100000000000000000000000000", SIZE_MAX, 27, UINT64_MAX, true}, /* read to its end */
+        {"10000000000000000g", SIZE_MAX, 17, UINT64_MAX, true},
+        {"0000000000000000000000ffffffffffffffff", SIZE_MAX, 38, UINT64_MAX, false},
+        {"fffffffffffffffff", 16, 16, UINT64_MAX, false},                /* len ends the run */
+        {"12g", SIZE_MAX, 2, 0x12, false},
+        {"12 34", SIZE_MAX, 2, 0x12, false},
+        {"", SIZE_MAX, 0, 0, false},
+        {"5", 0, 0, 0, false},
+        {"0x10", SIZE_MAX, 1, 0, false}, /* the prefix is the caller's */
+        {"x10", SIZE_MAX, 0, 0, false},
+        {"-1", SIZE_MAX, 0, 0, false},
+        {"+1", SIZE_MAX, 0, 0, false},
+        {" 1", SIZE_MAX, 0, 0, false},
+        {"g", SIZE_MAX, 0, 0, false},
+        {"\xef\xbc\xa1", SIZE_MAX, 0, 0, false}, /* a fullwidth A */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const u64_case_t *c = &cases[i];
+        uint64_t v = 12345;
+        bool over = !c->overflow;
+        size_t n = rtm_parse_hex_u64(c->text, c->len, &v, &over);
+        if (n != c->digits || v != c->value || over != c->overflow) {
+            fail_msg("'%s' (len %zu): %zu digits, %" PRIx64 ", overflow %d; expected %zu, %" PRIx64
+                     ", %d",
+                     c->text, c->len, n, v, (int)over, c->digits, c->value, (int)c->overflow);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -495,6 +538,7 @@ int main(void)
         cmocka_unit_test(test_leaks_numbers_over_64_bits),
         cmocka_unit_test(test_option_ranges),
         cmocka_unit_test(test_parse_u64),
+        cmocka_unit_test(test_parse_hex_u64),
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_no_raw_bytes_on_the_terminal),
     };
