@@ -8,7 +8,11 @@
  * Checked: no crash or sanitizer report; e_machine is a 16-bit value or -1
  * with a message; PIE is 0 or 1; sym_resolve gives 0 (or -1 with a
  * message), every function and file name terminated inside its array and
- * free of line ends, addresses left untouched.
+ * free of line ends, line numbers at most SYM_LINE_MAX, addresses left
+ * untouched. Every line of the input is also read as a FILE:LINE answer by
+ * sym_parse_file_line: a line number it keeps is written, in decimal
+ * (leading zeros aside), right after the answer's last ':' and followed by
+ * its end or a space.
  * One process runs per input (the stand-in), so this target is slow; its
  * parser is small.
  */
@@ -68,11 +72,53 @@ static bool clean_text(const char *s, size_t cap)
     return end != NULL && memchr(s, '\n', (size_t)(end - s)) == NULL;
 }
 
+/* The digits after the last ':' of answer are line's, then the end or a space. */
+static bool line_written_as(const char *answer, unsigned long line)
+{
+    const char *p = strrchr(answer, ':');
+    if (p == NULL) {
+        return false;
+    }
+    p++;
+    while (p[0] == '0' && p[1] >= '0' && p[1] <= '9') {
+        p++;
+    }
+    char want[24];
+    int n = snprintf(want, sizeof want, "%lu", line);
+    return n > 0 && strncmp(p, want, (size_t)n) == 0 && (p[n] == '\0' || p[n] == ' ');
+}
+
+/* Each line of the input (up to a NUL) as one FILE:LINE answer. */
+static void check_answers(const uint8_t *data, size_t size)
+{
+    static char answer[MAX_INPUT + 1u];
+    size_t start = 0;
+    while (start < size) {
+        size_t end = start;
+        while (end < size && data[end] != '\n' && data[end] != '\0') {
+            end++;
+        }
+        memcpy(answer, data + start, end - start);
+        answer[end - start] = '\0';
+        sym_entry_t e;
+        memset(&e, 0x5a, sizeof e);
+        sym_parse_file_line(answer, &e);
+        REQUIRE(clean_text(e.file, sizeof e.file));
+        REQUIRE(strncmp(e.file, answer, strlen(e.file)) == 0);
+        REQUIRE(e.line <= SYM_LINE_MAX);
+        if (e.line != 0) {
+            REQUIRE(line_written_as(answer, e.line));
+        }
+        start = end + 1u;
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0u || size > MAX_INPUT || !setup()) {
         return 0;
     }
+    check_answers(data, size);
     FILE *f = fopen(g_input, "wb");
     REQUIRE(f != NULL);
     REQUIRE(fwrite(data, 1, size, f) == size);
@@ -108,6 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         REQUIRE(e[i].addr == 0x40000000u + 16u * i);
         REQUIRE(clean_text(e[i].function, sizeof e[i].function));
         REQUIRE(clean_text(e[i].file, sizeof e[i].file));
+        REQUIRE(e[i].line <= SYM_LINE_MAX);
     }
     return 0;
 }

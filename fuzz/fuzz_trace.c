@@ -9,8 +9,8 @@
  * of 1..32 characters A-Z a-z 0-9 _, a power-of-two alignment for 'A'; the
  * reader hands back, for a free or realloc, exactly the payload stored for
  * that ID, refuses (strict) or skips (lenient) every inconsistent event, and
- * its live-ID count equals the model's; errors are terminated, non-empty
- * messages.
+ * its live-ID count equals the model's; a caps value is the one caps= field
+ * of its line, in hex; errors are terminated, non-empty messages.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -55,6 +55,41 @@ static void check_event_fields(const rtm_trace_event_t *ev)
     }
 }
 
+/* caps of a plain line (not telemetry, whose other members could hold the
+ * text): when given, the line's only " caps=" field is "0x" or "0X",
+ * leading zeros and the value in hex, either case. */
+static void check_caps(const char *line, size_t len, const rtm_trace_event_t *ev)
+{
+    static const char key[] = " caps=";
+    if (!ev->has_caps) {
+        return;
+    }
+    const char *v = NULL;
+    for (size_t i = 0; i + sizeof key - 1u <= len; i++) {
+        if (memcmp(line + i, key, sizeof key - 1u) == 0) {
+            REQUIRE(v == NULL);
+            v = line + i + sizeof key - 1u;
+        }
+    }
+    REQUIRE(v != NULL && v[0] == '0' && (v[1] == 'x' || v[1] == 'X'));
+    const char *end = line + len;
+    if (end > line && end[-1] == '\r') {
+        end--;
+    }
+    const char *p = v + 2;
+    while (p + 1 < end && p[0] == '0' && p[1] != ' ') {
+        p++;
+    }
+    char want[24];
+    int n = snprintf(want, sizeof want, "%llx", (unsigned long long)ev->caps);
+    REQUIRE(n > 0 && (size_t)(end - p) >= (size_t)n);
+    for (int i = 0; i < n; i++) {
+        char c = p[i] >= 'A' && p[i] <= 'F' ? (char)(p[i] - 'A' + 'a') : p[i];
+        REQUIRE(c == want[i]);
+    }
+    REQUIRE(p + n == end || p[n] == ' ');
+}
+
 static void check_message(const char *msg, size_t cap)
 {
     size_t n = strnlen(msg, cap);
@@ -77,6 +112,9 @@ static void parse_lines(const char *text, size_t size)
         REQUIRE(rc >= -1 && rc <= 1);
         if (rc == 1) {
             check_event_fields(&ev);
+            if (len > 0 && text[start] != '{') {
+                check_caps(text + start, len, &ev);
+            }
         } else if (rc < 0) {
             check_message(err, sizeof err);
         }

@@ -4,11 +4,16 @@
  * bytes, over-long lines, empty input, CR, lines across read chunks),
  * numbers over 64 bits, range-checked option values, and the escaping of
  * input text on its way to the terminal and into JSON
- * (tools/rtmem/escape.c), with valid UTF-8 passed through.
+ * (tools/rtmem/escape.c), with valid UTF-8 passed through; the hex
+ * decoder and the one environment variable read as a number
+ * (RTMEM_PROGRESS_DELAY_MS).
  * Each command runs in this process with stdout and stderr captured.
  */
 #define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* posix_openpt */
+#include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -25,6 +30,7 @@
 #include "escape.h"
 #include "leaks.h"
 #include "line_reader.h"
+#include "progress.h"
 #include "replay.h"
 #include "support/tool_capture.h"
 
@@ -487,6 +493,170 @@ static void test_no_raw_bytes_on_the_terminal(void **state)
     assert_non_null(strstr(g_err, "\\x1b[2J"));
 }
 
+/* --- the one hex decoder ---------------------------------------------------- */
+
+static void test_parse_hex_u64(void **state)
+{
+    (void)state;
+    static const u64_case_t cases[] = {
+        {"0", SIZE_MAX, 1, 0, false},
+        {"80c", SIZE_MAX, 3, 0x80c, false},
+        {"80C", SIZE_MAX, 3, 0x80c, false},
+        {"aBcDeF", SIZE_MAX, 6, 0xabcdef, false},
+        {"ffffffffffffffff", SIZE_MAX, 16, UINT64_MAX, false},           /* 2^64 - 1 */
+        {"10000000000000000", SIZE_MAX, 17, UINT64_MAX, true},           /* 2^64 */
+        {"1fffffffffffffffff", SIZE_MAX, 18, UINT64_MAX, true},
+        {"100000000000000000000000000", SIZE_MAX, 27, UINT64_MAX, true}, /* read to its end */
+        {"10000000000000000g", SIZE_MAX, 17, UINT64_MAX, true},
+        {"0000000000000000000000ffffffffffffffff", SIZE_MAX, 38, UINT64_MAX, false},
+        {"fffffffffffffffff", 16, 16, UINT64_MAX, false},                /* len ends the run */
+        {"12g", SIZE_MAX, 2, 0x12, false},
+        {"12 34", SIZE_MAX, 2, 0x12, false},
+        {"", SIZE_MAX, 0, 0, false},
+        {"5", 0, 0, 0, false},
+        {"0x10", SIZE_MAX, 1, 0, false}, /* the prefix is the caller's */
+        {"x10", SIZE_MAX, 0, 0, false},
+        {"-1", SIZE_MAX, 0, 0, false},
+        {"+1", SIZE_MAX, 0, 0, false},
+        {" 1", SIZE_MAX, 0, 0, false},
+        {"g", SIZE_MAX, 0, 0, false},
+        {"\xef\xbc\xa1", SIZE_MAX, 0, 0, false}, /* a fullwidth A */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const u64_case_t *c = &cases[i];
+        uint64_t v = 12345;
+        bool over = !c->overflow;
+        size_t n = rtm_parse_hex_u64(c->text, c->len, &v, &over);
+        if (n != c->digits || v != c->value || over != c->overflow) {
+            fail_msg("'%s' (len %zu): %zu digits, %" PRIx64 ", overflow %d; expected %zu, %" PRIx64
+                     ", %d",
+                     c->text, c->len, n, v, (int)over, c->digits, c->value, (int)c->overflow);
+        }
+    }
+}
+
+/* --- RTMEM_PROGRESS_DELAY_MS ---------------------------------------------------- */
+
+/* What was written to tty since the last call, as its pseudo-terminal's
+ * other end master got it: a marker is written after it and read up to, so
+ * that "nothing" is known without waiting (the terminal passes bytes on
+ * asynchronously). */
+static size_t pty_take(FILE *tty, int master, char *buf, size_t len)
+{
+    static const char marker[] = "<end of output>";
+    fprintf(tty, "%s", marker);
+    assert_int_equal(fflush(tty), 0);
+    size_t n = 0;
+    char *end = NULL;
+    while (end == NULL) {
+        struct pollfd pf = {.fd = master, .events = POLLIN};
+        assert_int_equal(poll(&pf, 1, 10000), 1);
+        ssize_t r = read(master, buf + n, len - 1u - n);
+        assert_true(r > 0);
+        n += (size_t)r;
+        buf[n] = '\0';
+        end = strstr(buf, marker);
+    }
+    *end = '\0';
+    return (size_t)(end - buf);
+}
+
+/* The progress line's delay (progress.h, docs/tools.md "Progress"): decimal
+ * milliseconds 0 to a day, or the default and one warning naming the
+ * variable; never a wrapped, truncated or negative-turned-huge delay. */
+static void test_progress_delay_variable(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        uint64_t ms;
+    } good[] = {{"0", 0}, {"1500", 1500}, {"007", 7}, {"86400000", RTM_PROGRESS_DELAY_MAX_MS}};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        uint64_t ms = 1;
+        assert_true(rtm_progress_parse_delay(good[i].text, &ms));
+        assert_int_equal(ms, good[i].ms);
+    }
+    static const char *const bad[] = {
+        "",       "-1",       "+5",       " 5",       "5 ",
+        "5ms",    "1e3",      "0x10",     "1.5",      "86400001",
+        "4294967296000", "18446744073709551615", "18446744073709551616",
+        "99999999999999999999999999999999",       "\xd9\xa3",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        uint64_t ms = 77;
+        if (rtm_progress_parse_delay(bad[i], &ms) || ms != 77) {
+            fail_msg("'%s' taken as %" PRIu64 " ms", bad[i], ms);
+        }
+    }
+    uint64_t ms = 77;
+    assert_false(rtm_progress_parse_delay(NULL, &ms));
+
+    /* rtm_progress_init on a terminal reads the variable */
+    int master = posix_openpt(O_RDWR | O_NOCTTY);
+    assert_true(master >= 0);
+    assert_int_equal(grantpt(master), 0);
+    assert_int_equal(unlockpt(master), 0);
+    int slave = open(ptsname(master), O_RDWR | O_NOCTTY);
+    assert_true(slave >= 0);
+    FILE *tty = fdopen(slave, "w");
+    assert_non_null(tty);
+    static char buf[4096];
+    const uint64_t dflt = (uint64_t)RTM_PROGRESS_DELAY_MS * 1000000u;
+    rtm_progress_t p;
+
+    assert_int_equal(setenv("RTMEM_PROGRESS_DELAY_MS", "250", 1), 0);
+    rtm_progress_init(&p, tty, "t", false);
+    assert_true(p.out == tty);
+    assert_true(p.delay_ns == 250000000u);
+    assert_int_equal(pty_take(tty, master, buf, sizeof buf), 0);
+
+    /* empty counts as unset: the default, nothing said */
+    assert_int_equal(setenv("RTMEM_PROGRESS_DELAY_MS", "", 1), 0);
+    rtm_progress_init(&p, tty, "t", false);
+    assert_true(p.delay_ns == dflt);
+    assert_int_equal(pty_take(tty, master, buf, sizeof buf), 0);
+
+    /* past 64 bits (and past 2^64 ns): the default, and it is said, the
+     * value quoted escaped */
+    assert_int_equal(setenv("RTMEM_PROGRESS_DELAY_MS", "99999999999999999999\033[2J", 1), 0);
+    rtm_progress_init(&p, tty, "t", false);
+    assert_true(p.delay_ns == dflt);
+    assert_true(pty_take(tty, master, buf, sizeof buf) > 0);
+    assert_non_null(strstr(buf, "RTMEM_PROGRESS_DELAY_MS='99999999999999999999\\x1b[2J' is not a "
+                                "number of milliseconds from 0 to 86400000; using 1000"));
+    assert_null(strchr(buf, '\033'));
+
+    /* every other bad value: the default too, and no second warning */
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(setenv("RTMEM_PROGRESS_DELAY_MS", bad[i], 1), 0);
+        rtm_progress_init(&p, tty, "t", false);
+        if (p.delay_ns != dflt) {
+            fail_msg("'%s' gave a delay of %" PRIu64 " ns", bad[i], p.delay_ns);
+        }
+    }
+    assert_int_equal(pty_take(tty, master, buf, sizeof buf), 0);
+
+    /* no variable: the default */
+    assert_int_equal(unsetenv("RTMEM_PROGRESS_DELAY_MS"), 0);
+    rtm_progress_init(&p, tty, "t", false);
+    assert_true(p.delay_ns == dflt);
+
+    /* quiet, or not a terminal: the line is off and the variable unread */
+    assert_int_equal(setenv("RTMEM_PROGRESS_DELAY_MS", "0", 1), 0);
+    rtm_progress_init(&p, tty, "t", true);
+    assert_null(p.out);
+    assert_true(p.delay_ns == dflt);
+    FILE *file = tmpfile();
+    assert_non_null(file);
+    rtm_progress_init(&p, file, "t", false);
+    assert_null(p.out);
+    assert_true(p.delay_ns == dflt);
+    fclose(file);
+    assert_int_equal(unsetenv("RTMEM_PROGRESS_DELAY_MS"), 0);
+    fclose(tty);
+    close(master);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -495,6 +665,8 @@ int main(void)
         cmocka_unit_test(test_leaks_numbers_over_64_bits),
         cmocka_unit_test(test_option_ranges),
         cmocka_unit_test(test_parse_u64),
+        cmocka_unit_test(test_parse_hex_u64),
+        cmocka_unit_test(test_progress_delay_variable),
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_no_raw_bytes_on_the_terminal),
     };

@@ -958,6 +958,90 @@ static void test_addr2line_long_path_entry(void **state)
     assert_string_equal(err, "fakename: not an executable");
 }
 
+/* addr2line's FILE:LINE answers, odd and hostile, through a stand-in
+ * addr2line that prints them: a line number is kept only when it is what
+ * the answer says, else it is 0 (unknown, as "??:0"); never wrapped,
+ * negated, cut at a stray byte or different on a 32-bit host. */
+static void test_addr2line_line_numbers(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *answer;
+        const char *file;
+        unsigned long line;
+    } cases[] = {
+        {"/src/a.c:12", "/src/a.c", 12},
+        {"/src/a.c:12 (discriminator 3)", "/src/a.c", 12},
+        {"/src/a.c:0012", "/src/a.c", 12},
+        {"/src/a.c:4294967295", "/src/a.c", 4294967295ul}, /* SYM_LINE_MAX */
+        {"C:/src/a.c:7", "C:/src/a.c", 7},
+        {"??:0", "??", 0},
+        {"/src/a.c:?", "/src/a.c", 0},
+        {"/src/a.c:4294967296", "/src/a.c", 0},
+        {"/src/a.c:18446744073709551615", "/src/a.c", 0},
+        {"/src/a.c:99999999999999999999", "/src/a.c", 0},
+        {"/src/a.c:-5", "/src/a.c", 0},
+        {"/src/a.c:+5", "/src/a.c", 0},
+        {"/src/a.c: 5", "/src/a.c", 0},
+        {"/src/a.c:12abc", "/src/a.c", 0},
+        {"/src/a.c:", "/src/a.c", 0},
+        {"nocolon", "nocolon", 0},
+    };
+    enum { N = sizeof cases / sizeof cases[0] };
+    char dir[64];
+    (void)snprintf(dir, sizeof dir, "/tmp/rtm_a2l_lines_%ld", (long)getpid());
+    assert_int_equal(mkdir(dir, 0700), 0);
+    char script[128], answers[128];
+    (void)snprintf(script, sizeof script, "%s/addr2line", dir);
+    (void)snprintf(answers, sizeof answers, "%s/answers", dir);
+    FILE *f = fopen(script, "w");
+    assert_non_null(f);
+    fputs("#!/bin/sh\nexec cat -- \"$4\"\n", f); /* -f -C -e FILE: prints FILE */
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(chmod(script, 0700), 0);
+    f = fopen(answers, "w");
+    assert_non_null(f);
+    for (size_t i = 0; i < N; i++)
+        fprintf(f, "fn%zu\n%s\n", i, cases[i].answer);
+    assert_int_equal(fclose(f), 0);
+
+    sym_entry_t e[N];
+    memset(e, 0, sizeof e);
+    for (size_t i = 0; i < N; i++)
+        e[i].addr = 0x1000u + i;
+    char err[256] = "";
+    int rc = sym_resolve(script, answers, e, N, err, sizeof err);
+    remove(script);
+    remove(answers);
+    rmdir(dir);
+    assert_int_equal(rc, 0);
+    for (size_t i = 0; i < N; i++) {
+        char fn[16];
+        (void)snprintf(fn, sizeof fn, "fn%zu", i);
+        if (strcmp(e[i].function, fn) != 0 || strcmp(e[i].file, cases[i].file) != 0 ||
+            e[i].line != cases[i].line)
+            fail_msg("'%s': got %s %s:%lu, expected %s %s:%lu", cases[i].answer, e[i].function,
+                     e[i].file, e[i].line, fn, cases[i].file, cases[i].line);
+    }
+
+    /* the same answers one at a time; a file name too long is cut, the
+     * line after its last ':' still read */
+    for (size_t i = 0; i < N; i++) {
+        sym_entry_t one;
+        memset(&one, 0x5a, sizeof one);
+        sym_parse_file_line(cases[i].answer, &one);
+        assert_string_equal(one.file, cases[i].file);
+        assert_int_equal(one.line, cases[i].line);
+    }
+    char longer[400];
+    memset(longer, 'd', 300);
+    (void)snprintf(longer + 300, sizeof longer - 300, ".c:42");
+    sym_entry_t one;
+    sym_parse_file_line(longer, &one);
+    assert_int_equal(strlen(one.file), sizeof one.file - 1u);
+    assert_int_equal(one.line, 42);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -981,6 +1065,7 @@ int main(void)
         cmocka_unit_test(test_idf_generations),
         cmocka_unit_test(test_freed_records_released),
         cmocka_unit_test(test_addr2line_long_path_entry),
+        cmocka_unit_test(test_addr2line_line_numbers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -374,6 +374,88 @@ static int parse_str(const char *line, rtm_trace_event_t *ev, char *msg, size_t 
     return rtm_trace_parse_line(line, strlen(line), ev, msg, len);
 }
 
+/* caps= (docs/formats.md): "0x" or "0X" and hex digits of either case to
+ * the end of the value, leading zeros fine, at most 64 bits, once a line.
+ * Everything else is refused with its own words; nothing is cut to fit. */
+static void test_caps_values(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *line;
+        uint64_t caps;
+    } good[] = {
+        {"a 1 2 caps=0x80c", 0x80c},
+        {"a 1 2 caps=0X80C", 0x80c},
+        {"a 1 2 caps=0x0", 0},
+        {"a 1 2 caps=0xffffffffffffffff", UINT64_MAX},
+        {"a 1 2 caps=0xFFFFFFFF00000000", 0xffffffff00000000u},
+        /* more than 16 digits, but the value fits: as "007" for a SIZE */
+        {"a 1 2 caps=0x0000000000000000080c", 0x80c},
+        {"a 1 2 caps=0x0000000000000000000000000000ffffffffffffffff", UINT64_MAX},
+        {"A 1 2 8 t=5 caps=0x1800 task=x", 0x1800},
+        {"r 1 2 3 caps=0x4", 0x4},
+    };
+    rtm_trace_event_t ev;
+    char msg[RTM_TRACE_ERR_MAX];
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        if (parse_str(good[i].line, &ev, msg, sizeof msg) != 1 || !ev.has_caps ||
+            ev.caps != good[i].caps) {
+            fail_msg("'%s': has_caps %d caps %llx (%s)", good[i].line, (int)ev.has_caps,
+                     (unsigned long long)ev.caps, msg);
+        }
+    }
+    assert_int_equal(parse_str("a 1 2 t=0x80c", &ev, msg, sizeof msg), 1);
+    assert_false(ev.has_caps);
+
+    static const struct {
+        const char *line;
+        const char *msg;
+    } bad[] = {
+        {"a 1 2 caps=", "field 'caps=' has an empty key or value"},
+        {"a 1 2 caps=0x", "caps value '0x' is not 0x and hex digits"},
+        {"a 1 2 caps=0X", "caps value '0X' is not 0x and hex digits"},
+        {"a 1 2 caps=80c", "caps value '80c' is not 0x and hex digits"},
+        {"a 1 2 caps=x80c", "caps value 'x80c' is not 0x and hex digits"},
+        {"a 1 2 caps=0", "caps value '0' is not 0x and hex digits"},
+        {"a 1 2 caps=00x1", "caps value '00x1' is not 0x and hex digits"},
+        {"a 1 2 caps=0x0x1", "caps value '0x0x1' is not hex"},
+        {"a 1 2 caps=0x-1", "caps value '0x-1' is not hex"},
+        {"a 1 2 caps=0x+1", "caps value '0x+1' is not hex"},
+        {"a 1 2 caps=0x80g", "caps value '0x80g' is not hex"},
+        {"a 1 2 caps=0x1.5", "caps value '0x1.5' is not hex"},
+        {"a 1 2 caps=0x80c%00", "caps value '0x80c%00' is not hex"},
+        /* 2^64: one bit past 64, not "not 16 digits" and never wrapped */
+        {"a 1 2 caps=0x10000000000000000", "caps value '0x10000000000000000' is too large"},
+        {"a 1 2 caps=0x00000000000000010000000000000000", "is too large (over 64 bits)"},
+        {"a 1 2 caps=0xfffffffffffffffffffffffffffffffff", "is too large"},
+        /* an overflow before the bad byte is "too large", as for SIZE */
+        {"a 1 2 caps=0x10000000000000000z", "is too large"},
+        /* two values would make the order of fields matter */
+        {"a 1 2 caps=0x1 caps=0x1", "field 'caps=0x1' gives caps a second time"},
+        {"a 1 2 caps=0x1 t=5 caps=0x2", "field 'caps=0x2' gives caps a second time"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        msg[0] = '\0';
+        if (parse_str(bad[i].line, &ev, msg, sizeof msg) != -1 || strstr(msg, bad[i].msg) == NULL) {
+            fail_msg("'%s': expected an error with '%s', got '%s'", bad[i].line, bad[i].msg, msg);
+        }
+    }
+
+    /* through the reader: FILE:LINE, and the same inside telemetry */
+    expect_error("a 1 2\nf 1\na 3 4 caps=0x10000000000000000\n", 3, "too large");
+    expect_error("{\"rtmem\":1,\"type\":\"trace\",\"ms\":5,"
+                 "\"line\":\"a 1 2 caps=0x1 caps=0x2\"}\n",
+                 1, "second time");
+    /* a damaged line ("...") keeps its required part, not its fields */
+    run_t *r = malloc(sizeof *r);
+    assert_non_null(r);
+    read_str("a 1 2 caps=0x1 caps=0x...\n", false, r);
+    assert_int_equal(r->rc, 0);
+    assert_int_equal(r->n, 1);
+    assert_false(r->ev[0].has_caps);
+    free(r);
+}
+
 /* Trace lines inside telemetry (docs/formats.md) read like plain ones;
  * other telemetry is skipped; anything else starting with '{' is an error. */
 static void test_telemetry_lines(void **state)
@@ -484,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_duplicate_live_id),
         cmocka_unit_test(test_unknown_free_and_realloc),
         cmocka_unit_test(test_parse_line_direct),
+        cmocka_unit_test(test_caps_values),
         cmocka_unit_test(test_idmap_model),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -38,6 +38,25 @@ size_t rtm_parse_u64(const char *s, size_t len, uint64_t *value, bool *overflow)
     return i;
 }
 
+size_t rtm_parse_hex_u64(const char *s, size_t len, uint64_t *value, bool *overflow)
+{
+    uint64_t v = 0;
+    bool over = false;
+    size_t i = 0;
+    int d;
+    for (; i < len && (d = rtm_hex_digit((unsigned char)s[i])) >= 0; i++) {
+        if (over || v >> 60 != 0) {
+            over = true;
+            v = UINT64_MAX;
+        } else {
+            v = v << 4 | (uint64_t)d;
+        }
+    }
+    *value = v;
+    *overflow = over;
+    return i;
+}
+
 size_t rtm_utf8_seq_len(const unsigned char *s, size_t len)
 {
     if (len == 0) {

@@ -18,8 +18,8 @@
  * Cost: linear in the text; no allocation.
  *
  * Also the readers' shared decoders of digits (rtm_hex_digit,
- * rtm_parse_u64), so that every input and command line agrees on what a
- * number is and where 64 bits end.
+ * rtm_parse_u64, rtm_parse_hex_u64), so that every input and command line
+ * agrees on what a number is and where 64 bits end.
  */
 #ifndef RTMEM_TOOL_ESCAPE_H
 #define RTMEM_TOOL_ESCAPE_H
@@ -49,6 +49,16 @@ int rtm_hex_digit(int c);
  * What follows the run, an empty run and an overflow mean is the caller's
  * to say (each reader words its own error). Cost: linear in the digits. */
 size_t rtm_parse_u64(const char *s, size_t len, uint64_t *value, bool *overflow);
+
+/* The same for the hex number that starts s[0..len): the one decoder of
+ * the readers' 0x values (addresses, caps=). Reads the run of hex digits
+ * (rtm_hex_digit: 0-9 a-f A-F) at s[0]; the "0x" is the caller's to check
+ * and skip, so "0x1f" starts with one digit, "0". Leading zeros are fine.
+ * A run worth more than 0xffffffffffffffff is still read to its last
+ * digit; *value is then UINT64_MAX and *overflow true. Returns the digits
+ * read, 0 (with *value 0) when s[0] is not a hex digit. Cost: linear in
+ * the digits. */
+size_t rtm_parse_hex_u64(const char *s, size_t len, uint64_t *value, bool *overflow);
 
 /* Writes s[0..len) to f, escaped for a terminal. */
 void rtm_esc_write(FILE *f, const char *s, size_t len);

@@ -273,18 +273,16 @@ static int parse_u64(lk_input_t *in, const char **pp, uint64_t *out)
 static int parse_hex(lk_input_t *in, const char **pp, uint64_t *out)
 {
     const char *p = *pp;
-    uint64_t v = 0;
-    if (p[0] != '0' || (p[1] != 'x' && p[1] != 'X') || rtm_hex_digit((unsigned char)p[2]) < 0)
+    if (p[0] != '0' || (p[1] != 'x' && p[1] != 'X'))
         return -1;
-    p += 2;
-    int d;
-    while ((d = rtm_hex_digit((unsigned char)*p)) >= 0) {
-        if (v >> 60 != 0)
-            in->number_overflow = 1;
-        v = (v << 4) | (uint64_t)d;
-        p++;
-    }
-    *pp = p;
+    uint64_t v = 0;
+    bool over = false;
+    size_t digits = rtm_parse_hex_u64(p + 2, SIZE_MAX, &v, &over);
+    if (digits == 0)
+        return -1;
+    if (over)
+        in->number_overflow = 1;
+    *pp = p + 2 + digits;
     *out = v;
     return 0;
 }

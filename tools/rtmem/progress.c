@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "escape.h"
+
 #define REDRAW_NS 200000000ull
 
 static uint64_t mono_ns(void)
@@ -16,17 +18,45 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+bool rtm_progress_parse_delay(const char *text, uint64_t *ms)
+{
+    if (text == NULL) {
+        return false;
+    }
+    uint64_t v = 0;
+    bool over = false;
+    size_t digits = rtm_parse_u64(text, SIZE_MAX, &v, &over);
+    if (digits == 0 || text[digits] != '\0' || over || v > RTM_PROGRESS_DELAY_MAX_MS) {
+        return false;
+    }
+    *ms = v;
+    return true;
+}
+
+/* The delay before the line appears, from the environment (progress.h). */
+static uint64_t delay_from_env(FILE *out)
+{
+    static bool warned;
+    uint64_t ms = RTM_PROGRESS_DELAY_MS;
+    const char *env = getenv("RTMEM_PROGRESS_DELAY_MS");
+    if (env != NULL && env[0] != '\0' && !rtm_progress_parse_delay(env, &ms) && !warned) {
+        warned = true;
+        rtm_esc_msg(out,
+                    "rtmem: RTMEM_PROGRESS_DELAY_MS='%s' is not a number of milliseconds "
+                    "from 0 to %u; using %u",
+                    env, RTM_PROGRESS_DELAY_MAX_MS, RTM_PROGRESS_DELAY_MS);
+    }
+    return ms * 1000000ull;
+}
+
 void rtm_progress_init(rtm_progress_t *p, FILE *out, const char *what, bool quiet)
 {
     memset(p, 0, sizeof *p);
     p->what = what;
     p->delay_ns = (uint64_t)RTM_PROGRESS_DELAY_MS * 1000000ull;
-    const char *env = getenv("RTMEM_PROGRESS_DELAY_MS");
-    if (env != NULL && *env >= '0' && *env <= '9') {
-        p->delay_ns = (uint64_t)strtoul(env, NULL, 10) * 1000000ull;
-    }
     if (!quiet && out != NULL && isatty(fileno(out))) {
         p->out = out;
+        p->delay_ns = delay_from_env(out);
     }
     p->start_ns = mono_ns();
 }

@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "escape.h"
+
 #define SYM_EM_386 3
 #define SYM_EM_ARM 40
 #define SYM_EM_X86_64 62
@@ -131,16 +133,23 @@ const char *sym_pick_addr2line(const char *elf, const char *override, char *err,
     return NULL;
 }
 
-/* Parse "FILE:LINE" (LINE may be followed by " (discriminator N)"). */
-static void split_file_line(const char *s, sym_entry_t *e)
+void sym_parse_file_line(const char *answer, sym_entry_t *e)
 {
-    const char *colon = strrchr(s, ':');
-    size_t fl = colon ? (size_t)(colon - s) : strlen(s);
+    const char *colon = strrchr(answer, ':');
+    size_t fl = colon ? (size_t)(colon - answer) : strlen(answer);
     if (fl >= sizeof e->file)
         fl = sizeof e->file - 1;
-    memcpy(e->file, s, fl);
+    memcpy(e->file, answer, fl);
     e->file[fl] = '\0';
-    e->line = colon ? strtoul(colon + 1, NULL, 10) : 0;
+    e->line = 0;
+    if (!colon)
+        return;
+    uint64_t v = 0;
+    bool over = false;
+    size_t digits = rtm_parse_u64(colon + 1, SIZE_MAX, &v, &over);
+    char after = colon[1 + digits];
+    if (digits > 0 && !over && v <= SYM_LINE_MAX && (after == '\0' || after == ' '))
+        e->line = (unsigned long)v;
 }
 
 int sym_resolve(const char *addr2line, const char *elf, sym_entry_t *e, size_t n, char *err,
@@ -290,7 +299,7 @@ int sym_resolve(const char *addr2line, const char *elf, sym_entry_t *e, size_t n
         *nl = '\0';
         save = nl + 1;
         snprintf(e[i].function, sizeof e[i].function, "%s", fn);
-        split_file_line(fl, &e[i]);
+        sym_parse_file_line(fl, &e[i]);
     }
     free(out);
     return 0;

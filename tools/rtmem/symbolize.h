@@ -15,8 +15,12 @@ typedef struct {
     uint64_t query;       /* the address given to addr2line (0: addr) */
     char function[128];   /* "??" when unknown */
     char file[192];       /* "??" when unknown */
-    unsigned long line;   /* 0 when unknown */
+    unsigned long line;   /* 0 when unknown; at most SYM_LINE_MAX */
 } sym_entry_t;
+
+/* The largest line number kept, the same on every host (unsigned long may
+ * have 32 bits). */
+#define SYM_LINE_MAX 4294967295ul
 
 /* e_machine of an ELF file, or -1 (message in err) when it is not one:
  * shorter than 20 bytes, no "\177ELF" magic, or EI_DATA neither 1 nor 2.
@@ -33,7 +37,18 @@ int sym_elf_is_pie(const char *elf);
  * full file name would not fit in 1023 bytes is passed over. Static buffer. */
 const char *sym_pick_addr2line(const char *elf, const char *override, char *err, size_t errcap);
 
-/* Symbolize n addresses in one addr2line run. 0, or -1 with err set. */
+/* One FILE:LINE answer of addr2line (without its newline) into e->file
+ * and e->line. FILE is what comes before the last ':' (the whole answer
+ * when there is none), cut to fit e->file. LINE, after that ':', counts
+ * when it is decimal digits worth 1 to SYM_LINE_MAX that end the answer or
+ * are followed by a space (addr2line adds " (discriminator N)"); anything
+ * else there ("?", which addr2line writes for an unknown line, a sign,
+ * other bytes, nothing, a larger number of any length) gives 0, unknown,
+ * as addr2line's own "??:0". Cost: linear in the answer. */
+void sym_parse_file_line(const char *answer, sym_entry_t *e);
+
+/* Symbolize n addresses in one addr2line run. 0, or -1 with err set.
+ * Each answer is read by sym_parse_file_line. */
 int sym_resolve(const char *addr2line, const char *elf, sym_entry_t *e, size_t n, char *err,
                 size_t errcap);
 

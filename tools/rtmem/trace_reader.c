@@ -86,6 +86,33 @@ static int parse_num(const tok_t *t, uint64_t *out, const char *what, char *err,
     return 0;
 }
 
+/* The value of caps= (docs/formats.md): "0x" or "0X" and hex digits to the
+ * end of the value, leading zeros allowed, at most 64 bits. Once per line:
+ * two values would leave which one counts to the order of the fields. */
+static int parse_caps(const tok_t *t, const char *v, size_t vlen, rtm_trace_event_t *ev,
+                      char *err, size_t errlen)
+{
+    if (ev->has_caps) {
+        return fail(err, errlen, "field '%.*s' gives caps a second time", (int)t->n, t->p);
+    }
+    if (vlen < 3 || v[0] != '0' || (v[1] != 'x' && v[1] != 'X')) {
+        return fail(err, errlen, "caps value '%.*s' is not 0x and hex digits", (int)vlen, v);
+    }
+    uint64_t c = 0;
+    bool over = false;
+    size_t digits = rtm_parse_hex_u64(v + 2, vlen - 2u, &c, &over);
+    /* as for decimals: an overflow comes before any byte that is not a digit */
+    if (over) {
+        return fail(err, errlen, "caps value '%.*s' is too large (over 64 bits)", (int)vlen, v);
+    }
+    if (digits != vlen - 2u) {
+        return fail(err, errlen, "caps value '%.*s' is not hex", (int)vlen, v);
+    }
+    ev->has_caps = true;
+    ev->caps = c;
+    return 0;
+}
+
 /* key=value; caps=0x... is decoded. */
 static int parse_field(const tok_t *t, rtm_trace_event_t *ev, char *err, size_t errlen)
 {
@@ -113,28 +140,7 @@ static int parse_field(const tok_t *t, rtm_trace_event_t *ev, char *err, size_t 
         }
     }
     if (klen == 4 && memcmp(t->p, "caps", 4) == 0) {
-        const char *v = eq + 1;
-        if (vlen < 3 || v[0] != '0' || (v[1] != 'x' && v[1] != 'X') || vlen > 18) {
-            return fail(err, errlen, "caps value '%.*s' is not 0x and 1-16 hex digits",
-                        (int)vlen, v);
-        }
-        uint64_t c = 0;
-        for (size_t i = 2; i < vlen; i++) {
-            char h = v[i];
-            unsigned d;
-            if (h >= '0' && h <= '9') {
-                d = (unsigned)(h - '0');
-            } else if (h >= 'a' && h <= 'f') {
-                d = (unsigned)(h - 'a' + 10);
-            } else if (h >= 'A' && h <= 'F') {
-                d = (unsigned)(h - 'A' + 10);
-            } else {
-                return fail(err, errlen, "caps value '%.*s' is not hex", (int)vlen, v);
-            }
-            c = (c << 4) | d;
-        }
-        ev->has_caps = true;
-        ev->caps = c;
+        return parse_caps(t, eq + 1, vlen, ev, err, errlen);
     }
     return 0;
 }
