@@ -8,7 +8,8 @@ Chromium (Debian package `chromium`):
   - no console message (errors, warnings, anything the page logs); a probe
     page that logs one proves the check sees them;
   - the rendered DOM holds every expected chart with data points (line paths
-    with data-points >= 2, bars, heap-map blocks) and the leak table;
+    with data-points >= 2, bars, heap-map blocks), the line charts with their
+    hover readouts (2 to 128 titled rects), and the leak table;
   - a screenshot that is not blank (PNG decoded with zlib: many colours, a
     large share of pixels off the background).
 Exit 1 with the reasons on failure; Chromium missing is a failure, not a skip.
@@ -121,11 +122,13 @@ class Dom(html.parser.HTMLParser):
         a = dict(attrs)
         if tag == "svg" and "rtm-chart" in a.get("class", ""):
             self.current = a.get("id")
-            self.charts[self.current] = {"points": [], "bars": 0, "blocks": 0}
+            self.charts[self.current] = {"points": [], "bars": 0, "blocks": 0, "hits": 0}
         elif tag == "path" and self.current and a.get("class", "").startswith("line"):
             self.charts[self.current]["points"].append(int(a.get("data-points", "0")))
         elif tag == "rect" and self.current and a.get("class", "").startswith("bar"):
             self.charts[self.current]["bars"] += 1
+        elif tag == "rect" and self.current and a.get("class", "") == "hit":
+            self.charts[self.current]["hits"] += 1
         elif tag == "rect" and self.current and a.get("class", "").startswith("blk"):
             self.charts[self.current]["blocks"] += 1
         elif tag == "section" and "leaks" in a.get("class", ""):
@@ -212,13 +215,16 @@ def main():
             fail("console: " + l)
         dom = Dom()
         dom.feed(r.stdout)
-        want_lines = ["mem-0", "mem-1", "mem-2", "fragmentation-chart", "trace-1-live"]
+        want_lines = ["mem-0", "mem-1", "mem-2", "fragmentation-chart", "pools-time-0",
+                      "trace-1-live"]
         for cid in want_lines:
             c = dom.charts.get(cid)
             if c is None:
                 fail("chart %s missing from the rendered DOM" % cid)
             elif not c["points"] or min(c["points"]) < 2:
                 fail("chart %s has lines without data points: %s" % (cid, c["points"]))
+            elif not 2 <= c["hits"] <= 128:
+                fail("chart %s has %d hover readouts, expected 2 to 128" % (cid, c["hits"]))
         if dom.charts.get("mem-0", {}).get("points", [0])[0] < 60:
             fail("mem-0's free line has fewer points than samples: %s" % dom.charts.get("mem-0"))
         for cid, bars in (("task-heap", 3), ("task-stack", 3), ("pools-chart", 1),

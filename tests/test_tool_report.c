@@ -1,10 +1,12 @@
 /*
  * rtmem report's pieces: the down-sampling of a series (peaks kept, bounded
  * points), the SVG path and axis ticks, HTML escaping of names from the
- * input (a task named <script> must stay text), the trace analysis
- * (comparison, heap map), and the command end to end: a page written from
- * generated telemetry, a trace and an ESP-IDF dump, and from an input with
- * a malformed line (exit 2, the page still holds what came before it).
+ * input (a task named <script> must stay text), the hover readouts, the
+ * trace analysis (comparison, heap map), and the command end to end: a page
+ * written from generated telemetry, a trace and an ESP-IDF dump, and from
+ * an input with a malformed line (exit 2, the page still holds what came
+ * before it); the pools over time, the readouts' values, the page's bound
+ * on hours of telemetry, and hostile pool names.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
@@ -183,6 +185,41 @@ static void test_svg_line_counts_points(void **state)
     assert_non_null(strstr(s, " s</text>"));  /* x ticks in seconds */
     assert_int_equal(count(s, "<svg"), 1);
     assert_int_equal(count(s, "</svg>"), 1);
+    free(s);
+}
+
+/* Readouts: rows per line up to 8 (the rest counted), a flat stretch is
+ * one rect reaching to the next value, a spike and a dip in one column are
+ * both shown, (full) at the reference. */
+static void test_readouts_rows_merge_and_reach(void **state)
+{
+    (void)state;
+    FILE *f = capture();
+    rtm_chart_t c;
+    rtm_chart_begin(&c, f, "r", "r", 600.0, 250.0, 0.0, 10000.0, RTM_UNIT_SECONDS, "t", 0.0,
+                    100.0, RTM_UNIT_COUNT, "y");
+    static rtm_readouts_t ro;
+    rtm_readouts_begin(&ro, &c, RTM_UNIT_SECONDS);
+    assert_int_equal(ro.ncols, 64); /* a 518 px plot: 8 px columns at least */
+    const rtm_point_t p[] = {{0, 7},    {1000, 7}, {2000, 7},  {5000, 7},
+                             {6000, 9}, {8000, 40}, {8010, 3}, {NAN, 1}};
+    for (int k = 0; k < 10; k++) {
+        char name[16];
+        snprintf(name, sizeof name, "l%d", k);
+        rtm_readouts_add(&ro, p, 8, name, RTM_UNIT_COUNT, 40.0, " blocks");
+    }
+    rtm_readouts_end(&ro);
+    char *s = captured(f);
+    assert_int_equal(count(s, "<rect class=\"hit\""), 3);
+    assert_int_equal(count(s, "<g class=\"hits\" fill-opacity=\"0\">"), 1);
+    /* 0 to 5 s is one rect, reaching to the 6 s column (38 columns of
+     * 518/64 px) */
+    assert_non_null(strstr(s, "<rect class=\"hit\" x=\"68.0\" y=\"12.0\" width=\"307.6\" "
+                              "height=\"182.0\"><title>0 to 5 s\nl0: 7 of 40 blocks\nl1: "));
+    assert_non_null(strstr(s, "\nl7: 7 of 40 blocks\nand 2 more lines</title>"));
+    assert_null(strstr(s, "l8:"));
+    assert_non_null(strstr(s, "<title>6 s\nl0: 9 of 40 blocks\n"));
+    assert_non_null(strstr(s, "<title>8 to 8.01 s\nl0: 3 to 40 of 40 blocks (full)\n"));
     free(s);
 }
 
@@ -684,6 +721,262 @@ static void test_report_is_deterministic(void **state)
     unlink(tm), unlink(o1), unlink(o2);
 }
 
+static void pool_line(FILE *f, uint64_t ms, const char *name, uint64_t cap, uint64_t used,
+                      uint64_t peak)
+{
+    fprintf(f, "{\"rtmem\":1,\"type\":\"pool\",\"ms\":%llu,\"seq\":1,\"name\":\"%s\",\"block\":32,"
+               "\"capacity\":%llu,\"used\":%llu,\"peak\":%llu,\"failed\":0,\"waits\":0,"
+               "\"alerts\":0}\n", (unsigned long long)ms, name, (unsigned long long)cap,
+            (unsigned long long)used, (unsigned long long)peak);
+}
+
+static void mem_line(FILE *f, uint64_t ms, const char *name, uint64_t free_b, uint64_t min_free,
+                     uint64_t largest)
+{
+    fprintf(f, "{\"rtmem\":1,\"type\":\"mem\",\"ms\":%llu,\"seq\":1,\"name\":\"%s\",\"kind\":"
+               "\"heap\",\"total\":65536,\"free\":%llu,\"min_free\":%llu,\"largest\":%llu,"
+               "\"used_blocks\":1,\"free_blocks\":1,\"failed\":0,\"frag_pm\":%llu,\"alerts\":0}\n",
+            (unsigned long long)ms, name, (unsigned long long)free_b,
+            (unsigned long long)min_free, (unsigned long long)largest,
+            free_b ? (unsigned long long)(1000u - largest * 1000u / free_b) : 0ull);
+}
+
+/* The part of s from the element with id="ID" to its </svg>, or NULL. */
+static char *chart_of(const char *s, const char *id)
+{
+    char key[96];
+    snprintf(key, sizeof key, "id=\"%s\"", id);
+    const char *a = strstr(s, key);
+    if (a == NULL) {
+        return NULL;
+    }
+    const char *b = strstr(a, "</svg>");
+    assert_non_null(b);
+    char *c = malloc((size_t)(b - a) + 1u);
+    assert_non_null(c);
+    memcpy(c, a, (size_t)(b - a));
+    c[b - a] = '\0';
+    return c;
+}
+
+/* Two pools whose use changes: one chart of blocks in use over time with
+ * both, their capacities, the exhaustion alert, and readouts per time. */
+static void test_report_pools_over_time(void **state)
+{
+    (void)state;
+    const char *tm = in_dir("pools.log");
+    const char *out = in_dir("pools.html");
+    static const uint64_t rx[] = {1, 5, 8, 3, 2}, tx[] = {0, 1, 2, 4, 1};
+    FILE *f = fopen(tm, "w");
+    assert_non_null(f);
+    uint64_t rx_peak = 0, tx_peak = 0;
+    for (unsigned i = 0; i < 5; i++) {
+        rx_peak = rx[i] > rx_peak ? rx[i] : rx_peak;
+        tx_peak = tx[i] > tx_peak ? tx[i] : tx_peak;
+        pool_line(f, 1000 + i * 1000u, "rx", 8, rx[i], rx_peak);
+        pool_line(f, 1000 + i * 1000u, "tx", 4, tx[i], tx_peak);
+        if (i == 2) {
+            fprintf(f, "{\"rtmem\":1,\"type\":\"alert\",\"ms\":3000,\"alert\":\"pool_exhausted\","
+                       "\"state\":\"raised\",\"source\":\"rx\",\"value\":8,\"threshold\":8}\n");
+        }
+        if (i == 3) {
+            fprintf(f, "{\"rtmem\":1,\"type\":\"alert\",\"ms\":4000,\"alert\":\"pool_exhausted\","
+                       "\"state\":\"cleared\",\"source\":\"rx\",\"value\":3,\"threshold\":8}\n");
+        }
+    }
+    fclose(f);
+    const char *args[] = {"-o", out, tm};
+    assert_int_equal(run_report(3, args), 0);
+    char *s = slurp(out);
+    char *c = chart_of(s, "pools-time-0");
+    assert_non_null(c);
+    /* one line per pool with its extremes, and its capacity as a line */
+    assert_non_null(strstr(c, "<path class=\"line c0\" data-points=\"5\""));
+    assert_non_null(strstr(c, "<path class=\"line c1\" data-points=\"5\""));
+    assert_non_null(strstr(c, "<title>rx blocks in use: from 1 to 8 of 8, last 2</title>"));
+    assert_non_null(strstr(c, "<title>tx blocks in use: from 0 to 4 of 4, last 1</title>"));
+    assert_non_null(strstr(c, "<path class=\"line cap c0\" data-points=\"2\""));
+    assert_non_null(strstr(c, "<title>rx capacity: 8 blocks</title>"));
+    assert_non_null(strstr(c, "<title>tx capacity: 4 blocks</title>"));
+    assert_non_null(strstr(c, ">rx</text>"));
+    assert_non_null(strstr(c, ">tx</text>"));
+    /* the exhaustion alert as markers */
+    assert_non_null(strstr(c, "<g class=\"marker raised\"><title>2.0 s: pool_exhausted raised "
+                              "on rx (value 8, threshold 8)</title>"));
+    assert_non_null(strstr(c, "<g class=\"marker cleared\"><title>3.0 s: pool_exhausted cleared"));
+    /* a readout per sample time, every pool's value in it */
+    assert_non_null(strstr(c, "<title>0 s\nrx: 1 of 8 blocks\ntx: 0 of 4 blocks</title>"));
+    assert_non_null(strstr(c, "<title>2 s\nrx: 8 of 8 blocks (full)\ntx: 2 of 4 blocks</title>"));
+    assert_non_null(strstr(c, "<title>3 s\nrx: 3 of 8 blocks\ntx: 4 of 4 blocks (full)</title>"));
+    assert_int_equal(count(c, "class=\"hit\""), 5);
+    assert_non_null(strstr(c, ">8</text>"));   /* the y axis ends at the largest capacity */
+    assert_null(strstr(c, ">10</text>"));
+    free(c);
+    /* the peak against capacity bars are still there */
+    assert_non_null(strstr(s, "id=\"pools-chart\""));
+    free(s);
+    unlink(tm), unlink(out);
+}
+
+/* The memory, fragmentation and trace charts read their values on hover:
+ * one titled column per time (or operation), the exact figures. */
+static void test_report_readouts(void **state)
+{
+    (void)state;
+    const char *tm = in_dir("ro.log");
+    const char *tr = in_dir("ro.trace");
+    const char *out = in_dir("ro.html");
+    write_file(tm, telemetry);
+    write_trace(tr, 0);
+    const char *args[] = {"-o", out, "--budget", "0", tm, tr};
+    assert_int_equal(run_report(6, args), 0);
+    char *s = slurp(out);
+    char *c = chart_of(s, "mem-0");
+    assert_non_null(c);
+    assert_non_null(strstr(c, "<title>0 s\nlargest block: 19.5 KiB\nfree: 29.3 KiB\n"
+                              "minimum free: 27.3 KiB</title>"));
+    assert_non_null(strstr(c, "<title>0.5 s\nlargest block: 8.8 KiB\nfree: 24.4 KiB\n"
+                              "minimum free: 23.4 KiB</title>"));
+    assert_int_equal(count(c, "class=\"hit\""), 2);
+    /* the alert marker stays above the readouts: drawn after them */
+    assert_true(strstr(c, "class=\"marker raised\"") > strstr(c, "class=\"hit\""));
+    free(c);
+    c = chart_of(s, "fragmentation-chart");
+    assert_non_null(c);
+    assert_non_null(strstr(c, "<title>0 s\nDRAM: 33.3%</title>"));
+    assert_non_null(strstr(c, "<title>0.5 s\nDRAM: 64.0%</title>"));
+    free(c);
+    /* the trace: 1200 operations in at most 128 columns; the peak's column
+     * names it */
+    c = chart_of(s, "trace-1-live");
+    assert_non_null(c);
+    size_t hits = count(c, "class=\"hit\"");
+    assert_true(hits > 64 && hits <= 128);
+    uint64_t peak = 0;
+    for (int i = 0; i < 400; i++) {
+        peak += 16u + (uint64_t)((i * 37) % 300);
+    }
+    char want[64], b[32];
+    snprintf(want, sizeof want, " to %s</title>", rtm_fmt_bytes((double)peak, b, sizeof b));
+    const char *at = strstr(c, want);
+    assert_non_null(at);
+    const char *title = at;
+    while (title > c && strncmp(title, "<title>", 7) != 0) {
+        title--;
+    }
+    assert_true(strncmp(title, "<title>operations ", 18) == 0);
+    assert_non_null(strstr(title, "\nlive bytes: "));
+    free(c);
+    free(s);
+    unlink(tm), unlink(tr), unlink(out);
+}
+
+/* Hours of telemetry: the page stays under the bound docs/report.md
+ * states (per chart: its lines' points and at most 128 readouts). */
+static void test_report_long_stream_is_bounded(void **state)
+{
+    (void)state;
+    const char *tm = in_dir("long.log");
+    const char *out = in_dir("long.html");
+    FILE *f = fopen(tm, "w");
+    assert_non_null(f);
+    /* six hours, a sample every two seconds, values that never repeat */
+    uint64_t r = 12345;
+    for (uint64_t t = 0; t < 6u * 3600u; t += 2) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t noise = (r >> 33) % 4096u;
+        uint64_t ms = 1000000 + t * 1000u;
+        mem_line(f, ms, "DRAM", 20000 + noise, 19000 + noise / 2, 10000 + noise / 3);
+        mem_line(f, ms, "PSRAM", 40000 - noise, 30000, 20000);
+        pool_line(f, ms, "rx", 64, noise % 65u, 64);
+        pool_line(f, ms, "tx", 32, (noise / 7u) % 33u, 32);
+    }
+    fclose(f);
+    const char *args[] = {"-o", out, tm};
+    assert_int_equal(run_report(3, args), 0);
+    char *s = slurp(out);
+    size_t lines = count(s, "<path class=\"line ");
+    size_t charts = count(s, "<svg class=\"rtm-chart\"");
+    assert_int_equal(count(s, "<path class=\"line c0\" data-points=\""), 2); /* frag and pools */
+    assert_non_null(strstr(s, "id=\"pools-time-0\""));
+    /* docs/report.md, "Big inputs": 16 KiB around the charts; per chart
+     * 16 KiB (its frame and readout rects); per line 56 KiB of path and 128
+     * readout rows of 40 bytes plus its name (here at most 13 bytes) */
+    size_t bound = 16u * 1024u + charts * 16u * 1024u + lines * (56u * 1024u + 128u * 53u);
+    assert_true(strlen(s) < bound);
+    for (const char *p = s; (p = strstr(p, "<svg class=\"rtm-chart\"")) != NULL; p++) {
+        const char *e = strstr(p, "</svg>");
+        size_t n = 0;
+        for (const char *h = p; (h = strstr(h, "class=\"hit\"")) != NULL && h < e; h++) {
+            n++;
+        }
+        assert_true(n <= 128u);
+    }
+    /* and it is the bound that holds, not a small input: the lines are
+     * down-sampled, the readouts per chart are many */
+    char *c = chart_of(s, "pools-time-0");
+    assert_non_null(c);
+    assert_true(count(c, "class=\"hit\"") >= 100u);
+    free(c);
+    free(s);
+    unlink(tm), unlink(out);
+}
+
+/* Names from the input in the new titles and legends are text. */
+static void test_report_pool_names_escaped(void **state)
+{
+    (void)state;
+    const char *tm = in_dir("hostile.log");
+    const char *out = in_dir("hostile.html");
+    FILE *f = fopen(tm, "w");
+    assert_non_null(f);
+    /* <b>&"' and a byte that is not UTF-8, as JSON */
+    pool_line(f, 1000, "<b>&\\\"'\xff", 4, 1, 1);
+    pool_line(f, 2000, "<b>&\\\"'\xff", 4, 4, 4);
+    fclose(f);
+    const char *args[] = {"-o", out, tm};
+    assert_int_equal(run_report(3, args), 0);
+    char *s = slurp(out);
+    char *c = chart_of(s, "pools-time-0");
+    assert_non_null(c);
+    const char *esc = "&lt;b&gt;&amp;&quot;&#39;\xef\xbf\xbd";
+    char want[160];
+    snprintf(want, sizeof want, ">%s</text>", esc);                 /* the legend */
+    assert_non_null(strstr(c, want));
+    snprintf(want, sizeof want, "<title>%s blocks in use: from 1 to 4 of 4, last 4</title>", esc);
+    assert_non_null(strstr(c, want));
+    snprintf(want, sizeof want, "<title>1 s\n%s: 4 of 4 blocks (full)</title>", esc);
+    assert_non_null(strstr(c, want));
+    assert_null(strstr(c, "<b>"));
+    assert_null(strstr(c, "\xff"));
+    free(c);
+    free(s);
+    /* nine pools: eight on the first chart, the ninth on a second */
+    f = fopen(tm, "w");
+    assert_non_null(f);
+    for (unsigned i = 0; i < 9; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "p%u", i);
+        pool_line(f, 1000, name, 4, 1, 1);
+        pool_line(f, 2000, name, 4, 2, 2);
+    }
+    fclose(f);
+    assert_int_equal(run_report(3, args), 0);
+    s = slurp(out);
+    c = chart_of(s, "pools-time-0");
+    assert_non_null(c);
+    assert_non_null(strstr(c, ">p7</text>"));
+    assert_null(strstr(c, ">p8</text>"));
+    free(c);
+    c = chart_of(s, "pools-time-1");
+    assert_non_null(c);
+    assert_non_null(strstr(c, ">p8</text>"));
+    assert_non_null(strstr(c, "<path class=\"line c0\""));
+    free(c);
+    free(s);
+    unlink(tm), unlink(out);
+}
+
 static void test_report_usage(void **state)
 {
     (void)state;
@@ -714,6 +1007,7 @@ int main(void)
         cmocka_unit_test(test_series_hostile_values),
         cmocka_unit_test(test_svg_path_maps_and_clamps),
         cmocka_unit_test(test_svg_line_counts_points),
+        cmocka_unit_test(test_readouts_rows_merge_and_reach),
         cmocka_unit_test(test_nice_ticks),
         cmocka_unit_test(test_html_escaping),
         cmocka_unit_test(test_heap_map_many_blocks_is_bounded),
@@ -729,6 +1023,10 @@ int main(void)
         cmocka_unit_test(test_report_bad_elf),
         cmocka_unit_test(test_report_is_deterministic),
         cmocka_unit_test(test_report_usage),
+        cmocka_unit_test(test_report_pools_over_time),
+        cmocka_unit_test(test_report_readouts),
+        cmocka_unit_test(test_report_long_stream_is_bounded),
+        cmocka_unit_test(test_report_pool_names_escaped),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -18,6 +18,9 @@ void rtm_rep_telemetry_free(rtm_rep_telemetry_t *m)
     for (size_t i = 0; i < m->nregions; i++) {
         free(m->regions[i]);
     }
+    for (size_t i = 0; i < m->npools; i++) {
+        free(m->pools[i]);
+    }
     free(m);
 }
 
@@ -122,22 +125,37 @@ static int add_pool(rtm_rep_telemetry_t *m, const rtm_tm_line_t *line, char *err
     }
     rtm_rep_pool_t *p = NULL;
     for (size_t i = 0; i < m->npools && p == NULL; i++) {
-        if (strcmp(m->pools[i].last.name, v.name) == 0) {
-            p = &m->pools[i];
+        if (strcmp(m->pools[i]->last.name, v.name) == 0) {
+            p = m->pools[i];
         }
     }
-    if (p == NULL) {
+    bool first = p == NULL;
+    if (first) {
         if (m->npools == RTM_REP_ITEMS_MAX) {
             m->items_dropped++;
             return 0;
         }
-        p = &m->pools[m->npools++];
-        memset(p, 0, sizeof *p);
+        p = malloc(sizeof *p);
+        if (p == NULL) {
+            (void)snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        memset(&p->last, 0, sizeof p->last);
+        p->peak = 0;
+        p->used_min = p->used_max = v.used;
+        p->capacity_min = p->capacity_max = v.capacity;
+        rtm_series_init(&p->used);
+        m->pools[m->npools++] = p;
     }
     p->last = v;
     if (v.peak > p->peak) {
         p->peak = v.peak;
     }
+    p->used_min = v.used < p->used_min ? v.used : p->used_min;
+    p->used_max = v.used > p->used_max ? v.used : p->used_max;
+    p->capacity_min = v.capacity < p->capacity_min ? v.capacity : p->capacity_min;
+    p->capacity_max = v.capacity > p->capacity_max ? v.capacity : p->capacity_max;
+    rtm_series_add(&p->used, rtm_rep_rel_ms(m, v.ms), (double)v.used);
     return 0;
 }
 

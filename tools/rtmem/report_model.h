@@ -3,8 +3,9 @@
  * telemetry (regions, tasks, pools, alerts, recommendations) gathered line
  * by line here, traces analysed by report_trace.h, leak tables by
  * leaks_group.h. Memory: about 256 KiB per region (four down-sampled
- * series, report_series.h), a few hundred bytes per task, pool, alert and
- * recommendation; nothing grows with the number of samples.
+ * series, report_series.h), about 64 KiB per pool (one series), a few
+ * hundred bytes per task, alert and recommendation; nothing grows with the
+ * number of samples.
  */
 #ifndef RTMEM_TOOL_REPORT_MODEL_H
 #define RTMEM_TOOL_REPORT_MODEL_H
@@ -34,7 +35,10 @@ typedef struct rtm_rep_task {
 
 typedef struct rtm_rep_pool {
     rtm_tm_pool_t last;
-    uint64_t peak;
+    uint64_t peak;              /* largest peak the pool reported */
+    uint64_t used_min, used_max;          /* over the samples */
+    uint64_t capacity_min, capacity_max;  /* differ only if the pool was remade */
+    rtm_series_t used;          /* blocks in use over time */
 } rtm_rep_pool_t;
 
 typedef struct rtm_rep_rec {
@@ -53,7 +57,7 @@ typedef struct rtm_rep_telemetry {
     size_t nregions;
     rtm_rep_task_t tasks[RTM_REP_ITEMS_MAX];
     size_t ntasks;
-    rtm_rep_pool_t pools[RTM_REP_ITEMS_MAX];
+    rtm_rep_pool_t *pools[RTM_REP_ITEMS_MAX];
     size_t npools;
     uint64_t items_dropped;     /* names past RTM_REP_ITEMS_MAX */
     rtm_tm_alert_t alerts[RTM_REP_EVENTS_MAX];

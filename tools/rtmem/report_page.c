@@ -53,6 +53,8 @@ static const char style[] =
     ".legend.c2 line{stroke:#16a34a}.legend.c3 line{stroke:#9333ea}.legend.c4 line{stroke:#d97706}"
     ".legend.c5 line{stroke:#0891b2}.legend.c6 line{stroke:#be185d}.legend.c7 line{stroke:#4d7c0f}\n"
     ".legend.alert line{stroke:var(--alert);stroke-dasharray:3 2}\n"
+    ".line.cap{stroke-width:1.2;stroke-dasharray:7 4}"
+    ".legend.cap line{stroke:#7b8794;stroke-width:1.5;stroke-dasharray:7 4}\n"
     ".legend-text{font-size:12px}\n"
     ".marker line{stroke:var(--alert);stroke-width:1.2;stroke-dasharray:3 2}"
     ".marker path{fill:var(--alert)}.marker.cleared line{stroke:#9aa5b1}"
@@ -159,7 +161,7 @@ static void summary_cards(FILE *f, const rtm_rep_telemetry_t *tm, const rtm_rep_
     if (tm->npools > 0) {
         uint64_t failed = 0;
         for (size_t i = 0; i < tm->npools; i++) {
-            failed += tm->pools[i].last.failed;
+            failed += tm->pools[i]->last.failed;
         }
         (void)snprintf(v, sizeof v, "%zu", tm->npools);
         (void)snprintf(l, sizeof l, "pools, %" PRIu64 " failed allocations", failed);
@@ -224,10 +226,12 @@ static void region_chart(FILE *f, const rtm_rep_telemetry_t *tm, const rtm_rep_r
                     (double)r->last.total, RTM_UNIT_BYTES, "bytes");
     struct {
         const rtm_series_t *s;
-        const char *cls, *what;
-    } lines[] = {{&r->largest, "largest", "largest free block"},
-                 {&r->free, "free", "free"},
-                 {&r->min_free_s, "min_free", "minimum free ever"}};
+        const char *cls, *what, *legend;
+    } lines[] = {{&r->largest, "largest", "largest free block", "largest block"},
+                 {&r->free, "free", "free", "free"},
+                 {&r->min_free_s, "min_free", "minimum free ever", "minimum free"}};
+    static rtm_readouts_t ro;
+    rtm_readouts_begin(&ro, &c, RTM_UNIT_SECONDS);
     for (size_t k = 0; k < 3; k++) {
         size_t n = rtm_series_points(lines[k].s, pts, RTM_SERIES_POINTS_MAX);
         char title[200];
@@ -237,7 +241,9 @@ static void region_chart(FILE *f, const rtm_rep_telemetry_t *tm, const rtm_rep_r
                        bytes(u64_of(lines[k].s->used ? lines[k].s->b[lines[k].s->used - 1].last
                                                      : 0.0), b3, sizeof b3));
         rtm_chart_line(&c, pts, n, lines[k].cls, title);
+        rtm_readouts_add(&ro, pts, n, lines[k].legend, RTM_UNIT_BYTES, 0.0, "");
     }
+    rtm_readouts_end(&ro);
     bool markers = false;
     for (size_t i = 0; i < tm->nalerts; i++) {
         const rtm_tm_alert_t *a = &tm->alerts[i];
@@ -309,6 +315,8 @@ static void memory_section(FILE *f, const rtm_rep_telemetry_t *tm, rtm_point_t *
     const char *cls[RTM_REP_ITEMS_MAX];
     const char *names[RTM_REP_ITEMS_MAX];
     static const char *const colours[] = {"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7"};
+    static rtm_readouts_t ro;
+    rtm_readouts_begin(&ro, &c, RTM_UNIT_SECONDS);
     size_t n = 0;
     for (size_t i = 0; i < tm->nregions; i++) {
         const rtm_rep_region_t *r = tm->regions[i];
@@ -320,10 +328,12 @@ static void memory_section(FILE *f, const rtm_rep_telemetry_t *tm, rtm_point_t *
         (void)snprintf(title, sizeof title, "%s fragmentation: up to %.1f%%", r->last.name,
                        (double)r->frag_max / 10.0);
         rtm_chart_line(&c, pts, np, colours[n % 8u], title);
+        rtm_readouts_add(&ro, pts, np, r->last.name, RTM_UNIT_PERMILLE, 0.0, "");
         cls[n] = colours[n % 8u];
         names[n] = r->last.name;
         n++;
     }
+    rtm_readouts_end(&ro);
     rtm_chart_end(&c, cls, names, n);
     fprintf(f, "</section>\n");
 }
@@ -433,7 +443,82 @@ static void tasks_section(FILE *f, const rtm_rep_telemetry_t *tm)
     free(bars), free(notes), free(titles);
 }
 
-static void pools_section(FILE *f, const rtm_rep_telemetry_t *tm)
+#define POOLS_PER_CHART 8u
+
+/* Blocks in use over time for pools first..first+n-1 (at most
+ * POOLS_PER_CHART, one colour each): a line per pool, its capacity as a
+ * dashed line of its colour, the alerts on those pools as markers. */
+static void pools_time_chart(FILE *f, const rtm_rep_telemetry_t *tm, size_t first, size_t n,
+                             rtm_point_t *pts)
+{
+    static const char *const colours[] = {"c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7"};
+    static const char *const cap_colours[] = {"cap c0", "cap c1", "cap c2", "cap c3",
+                                              "cap c4", "cap c5", "cap c6", "cap c7"};
+    char id[32], title[256];
+    double top = 1.0;
+    for (size_t i = first; i < first + n; i++) {
+        const rtm_rep_pool_t *p = tm->pools[i];
+        top = (double)p->capacity_max > top ? (double)p->capacity_max : top;
+        top = (double)p->used_max > top ? (double)p->used_max : top;
+    }
+    double x1 = (double)rtm_rep_rel_ms(tm, tm->last_ms);
+    x1 = x1 > 0.0 ? x1 : 1.0;
+    (void)snprintf(id, sizeof id, "pools-time-%zu", first / POOLS_PER_CHART);
+    rtm_chart_t c;
+    rtm_chart_begin(&c, f, id, "pool blocks in use over time, with capacity", WIDE_W, 280.0, 0.0,
+                    x1, RTM_UNIT_SECONDS, "time since the first sample (s)", 0.0, top,
+                    RTM_UNIT_COUNT, "blocks in use");
+    static rtm_readouts_t ro;
+    rtm_readouts_begin(&ro, &c, RTM_UNIT_SECONDS);
+    const char *cls[POOLS_PER_CHART + 2u];
+    const char *names[POOLS_PER_CHART + 2u];
+    for (size_t k = 0; k < n; k++) {
+        const rtm_rep_pool_t *p = tm->pools[first + k];
+        const rtm_point_t cap[2] = {{0.0, (double)p->last.capacity},
+                                    {x1, (double)p->last.capacity}};
+        if (p->capacity_min != p->capacity_max) {
+            (void)snprintf(title, sizeof title, "%s capacity: %" PRIu64 " blocks (earlier "
+                           "samples: %" PRIu64 " to %" PRIu64 ")", p->last.name,
+                           p->last.capacity, p->capacity_min, p->capacity_max);
+        } else {
+            (void)snprintf(title, sizeof title, "%s capacity: %" PRIu64 " blocks", p->last.name,
+                           p->last.capacity);
+        }
+        rtm_chart_line(&c, cap, 2, cap_colours[k], title);
+        size_t np = rtm_series_points(&p->used, pts, RTM_SERIES_POINTS_MAX);
+        (void)snprintf(title, sizeof title, "%s blocks in use: from %" PRIu64 " to %" PRIu64
+                       " of %" PRIu64 ", last %" PRIu64, p->last.name, p->used_min, p->used_max,
+                       p->last.capacity, p->last.used);
+        rtm_chart_line(&c, pts, np, colours[k], title);
+        rtm_readouts_add(&ro, pts, np, p->last.name, RTM_UNIT_COUNT,
+                         (double)p->last.capacity, " blocks");
+        cls[k] = colours[k];
+        names[k] = p->last.name;
+    }
+    rtm_readouts_end(&ro);
+    bool markers = false;
+    for (size_t i = 0; i < tm->nalerts; i++) {
+        const rtm_tm_alert_t *a = &tm->alerts[i];
+        bool ours = false;
+        for (size_t k = 0; k < n && !ours; k++) {
+            ours = strcmp(a->source, tm->pools[first + k]->last.name) == 0;
+        }
+        if (!ours) {
+            continue;
+        }
+        alert_title(title, sizeof title, tm, a);
+        rtm_chart_marker(&c, (double)rtm_rep_rel_ms(tm, a->ms), a->raised ? "raised" : "cleared",
+                         title);
+        markers = true;
+    }
+    cls[n] = "cap";
+    names[n] = "capacity (dashed)";
+    cls[n + 1u] = "alert";
+    names[n + 1u] = "alert";
+    rtm_chart_end(&c, cls, names, n + (markers ? 2u : 1u));
+}
+
+static void pools_section(FILE *f, const rtm_rep_telemetry_t *tm, rtm_point_t *pts)
 {
     if (tm->npools == 0) {
         return;
@@ -445,11 +530,19 @@ static void pools_section(FILE *f, const rtm_rep_telemetry_t *tm)
         free(bars), free(notes);
         return;
     }
-    fprintf(f, "<section id=\"pools\"><h2>Pools</h2>\n<p class=\"sub\">Blocks: "
+    fprintf(f, "<section id=\"pools\"><h2>Pools</h2>\n<h3>Blocks in use over time</h3>"
+               "<p class=\"sub\">Per pool (up to %u on a chart): blocks in use, its capacity "
+               "dashed in the same colour; dashed orange markers are alerts on the pools "
+               "(<code>pool_exhausted</code>). Hover for the values at a time.</p>\n",
+            POOLS_PER_CHART);
+    for (size_t i = 0; i < n; i += POOLS_PER_CHART) {
+        pools_time_chart(f, tm, i, n - i < POOLS_PER_CHART ? n - i : POOLS_PER_CHART, pts);
+    }
+    fprintf(f, "<h3>Peak against capacity</h3><p class=\"sub\">Blocks: "
                "<span class=\"key\" style=\"background:var(--free)\"></span>peak in use"
                "<span class=\"key\" style=\"background:var(--back)\"></span>capacity</p>\n");
     for (size_t i = 0; i < n; i++) {
-        const rtm_rep_pool_t *p = &tm->pools[i];
+        const rtm_rep_pool_t *p = tm->pools[i];
         (void)snprintf(notes[i], sizeof notes[i], "peak %" PRIu64 " of %" PRIu64 ", now %" PRIu64,
                        p->peak, p->last.capacity, p->last.used);
         bars[i] = (rtm_bar_t){.label = p->last.name, .value = (double)p->peak,
@@ -463,13 +556,13 @@ static void pools_section(FILE *f, const rtm_rep_telemetry_t *tm)
                "</th><th class=\"num\">used</th><th class=\"num\">peak</th><th class=\"num\">"
                "failed</th><th class=\"num\">waits</th></tr>\n");
     for (size_t i = 0; i < n; i++) {
-        const rtm_tm_pool_t *p = &tm->pools[i].last;
+        const rtm_tm_pool_t *p = &tm->pools[i]->last;
         fprintf(f, "<tr><td>");
         text(f, p->name);
         fprintf(f, "</td><td class=\"num\">%" PRIu64 " B</td><td class=\"num\">%" PRIu64
                    "</td><td class=\"num\">%" PRIu64 "</td><td class=\"num\">%" PRIu64
                    "</td><td class=\"num\">%" PRIu64 "</td><td class=\"num\">%" PRIu64
-                   "</td></tr>\n", p->block, p->capacity, p->used, tm->pools[i].peak, p->failed,
+                   "</td></tr>\n", p->block, p->capacity, p->used, tm->pools[i]->peak, p->failed,
                 p->waits);
     }
     fprintf(f, "</table></section>\n");
@@ -586,6 +679,10 @@ static void trace_section(FILE *f, const rtm_rep_input_t *in, size_t index, rtm_
     (void)snprintf(title, sizeof title, "live bytes: %" PRIu64 " operations drawn as %zu points "
                    "(minimum and maximum of each slice)", t->ops, n);
     rtm_chart_line(&c, pts, n, "live", title);
+    static rtm_readouts_t ro;
+    rtm_readouts_begin(&ro, &c, RTM_UNIT_COUNT);
+    rtm_readouts_add(&ro, pts, n, "live bytes", RTM_UNIT_BYTES, 0.0, "");
+    rtm_readouts_end(&ro);
     (void)snprintf(title, sizeof title, "peak: %" PRIu64 " bytes at operation %" PRIu64
                    " (line %lu)", t->peak_live, t->peak_op, t->peak_line);
     rtm_chart_marker(&c, (double)t->peak_op, "peak", title);
@@ -702,7 +799,7 @@ int rtm_rep_page_write(FILE *f, const rtm_rep_telemetry_t *tm, const rtm_rep_inp
     memory_section(f, tm, pts);
     alerts_section(f, tm);
     tasks_section(f, tm);
-    pools_section(f, tm);
+    pools_section(f, tm, pts);
     for (size_t i = 0; i < nin; i++) {
         if (in[i].have_leaks && (in[i].leaks_in.format != LK_FMT_RTMEM || in[i].leaks.nleaks > 0 ||
                                  in[i].trace != NULL)) {

@@ -308,6 +308,201 @@ void rtm_chart_marker(rtm_chart_t *c, double x, const char *cls, const char *tit
             px, px, c->py1, c->py0, px - 5.0, c->py1, px + 5.0, c->py1, px, c->py1 + 8.0);
 }
 
+void rtm_readouts_begin(rtm_readouts_t *r, rtm_chart_t *c, rtm_unit_t xunit)
+{
+    memset(r, 0, sizeof *r);
+    r->c = c;
+    r->xunit = xunit;
+    double w = c->px1 - c->px0;
+    double n = floor(w / RTM_READOUT_COLUMN_PX);
+    n = n < 1.0 ? 1.0 : n > (double)RTM_READOUT_COLUMNS ? (double)RTM_READOUT_COLUMNS : n;
+    r->ncols = (size_t)n;
+    r->colw = w / n;
+}
+
+void rtm_readouts_add(rtm_readouts_t *r, const rtm_point_t *p, size_t n, const char *name,
+                      rtm_unit_t unit, double ref, const char *word)
+{
+    if (r->nlines == RTM_READOUT_LINES) {
+        r->more++;
+        return;
+    }
+    size_t k = r->nlines++;
+    (void)snprintf(r->line[k].name, sizeof r->line[k].name, "%s", name);
+    (void)snprintf(r->line[k].word, sizeof r->line[k].word, "%s", word != NULL ? word : "");
+    r->line[k].unit = unit;
+    r->line[k].ref = ref;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(p[i].x) || !isfinite(p[i].y)) {
+            continue;
+        }
+        double col = floor((map_x(r->c, p[i].x) - r->c->px0) / r->colw);
+        size_t j = col <= 0.0 ? 0u : col >= (double)r->ncols ? r->ncols - 1u : (size_t)col;
+        rtm_readout_column_t *c = &r->col[j];
+        if (!c->any) {
+            c->any = true;
+            c->x_first = c->x_last = p[i].x;
+        }
+        c->x_first = p[i].x < c->x_first ? p[i].x : c->x_first;
+        c->x_last = p[i].x > c->x_last ? p[i].x : c->x_last;
+        if (!c->has[k]) {
+            c->has[k] = true;
+            c->min[k] = c->max[k] = p[i].y;
+        }
+        c->min[k] = p[i].y < c->min[k] ? p[i].y : c->min[k];
+        c->max[k] = p[i].y > c->max[k] ? p[i].y : c->max[k];
+    }
+}
+
+/* "0", "0.5", "12.25": milliseconds as seconds, without trailing zeros. */
+static const char *fmt_seconds(double ms, char *buf, size_t len)
+{
+    (void)snprintf(buf, len, "%.3f", ms / 1000.0);
+    char *dot = strchr(buf, '.');
+    if (dot != NULL) {
+        char *end = buf + strlen(buf);
+        while (end > dot + 1 && end[-1] == '0') {
+            *--end = '\0';
+        }
+        if (end == dot + 1) {
+            *dot = '\0';
+        }
+    }
+    return buf;
+}
+
+static void readout_x(FILE *f, rtm_unit_t unit, double a, double b)
+{
+    char s1[48], s2[48];
+    switch (unit) {
+    case RTM_UNIT_SECONDS:
+        if (a == b) {
+            fprintf(f, "%s s", fmt_seconds(a, s1, sizeof s1));
+        } else {
+            fprintf(f, "%s to %s s", fmt_seconds(a, s1, sizeof s1), fmt_seconds(b, s2, sizeof s2));
+        }
+        return;
+    case RTM_UNIT_COUNT:
+        if (a == b) {
+            fprintf(f, "operation %.0f", a);
+        } else {
+            fprintf(f, "operations %.0f to %.0f", a, b);
+        }
+        return;
+    case RTM_UNIT_BYTES:
+    case RTM_UNIT_PERMILLE:
+        break;
+    }
+    if (a == b) {
+        fprintf(f, "%g", a);
+    } else {
+        fprintf(f, "%g to %g", a, b);
+    }
+}
+
+static const char *readout_value(double v, rtm_unit_t unit, char *buf, size_t len)
+{
+    switch (unit) {
+    case RTM_UNIT_BYTES:
+        return rtm_fmt_bytes(v, buf, len);
+    case RTM_UNIT_PERMILLE:
+        (void)snprintf(buf, len, "%.1f%%", v / 10.0);
+        return buf;
+    case RTM_UNIT_SECONDS:
+        return fmt_seconds(v, buf, len);
+    case RTM_UNIT_COUNT:
+        break;
+    }
+    (void)snprintf(buf, len, "%.0f", v);
+    return buf;
+}
+
+static void readout_title(const rtm_readouts_t *r, const rtm_readout_column_t *c, double x_last)
+{
+    FILE *f = r->c->f;
+    char v1[48], v2[48];
+    fprintf(f, "<title>");
+    readout_x(f, r->xunit, c->x_first, x_last);
+    for (size_t k = 0; k < r->nlines; k++) {
+        if (!c->has[k]) {
+            continue;
+        }
+        fputc('\n', f);
+        rtm_html_text(f, r->line[k].name);
+        fprintf(f, ": %s", readout_value(c->min[k], r->line[k].unit, v1, sizeof v1));
+        if (c->max[k] != c->min[k]) {
+            fprintf(f, " to %s", readout_value(c->max[k], r->line[k].unit, v2, sizeof v2));
+        }
+        if (r->line[k].ref > 0.0) {
+            fprintf(f, " of %s", readout_value(r->line[k].ref, r->line[k].unit, v1, sizeof v1));
+        }
+        rtm_html_text(f, r->line[k].word);
+        if (r->line[k].ref > 0.0 && c->max[k] >= r->line[k].ref) {
+            fprintf(f, " (full)");
+        }
+    }
+    if (r->more > 0) {
+        fprintf(f, "\nand %zu more line%s", r->more, r->more == 1 ? "" : "s");
+    }
+    fprintf(f, "</title>");
+}
+
+/* Every line holds one value in both columns, the same one. */
+static bool same_flat(const rtm_readouts_t *r, const rtm_readout_column_t *a,
+                      const rtm_readout_column_t *b)
+{
+    for (size_t k = 0; k < r->nlines; k++) {
+        if (a->has[k] != b->has[k]) {
+            return false;
+        }
+        if (a->has[k] && (a->min[k] != a->max[k] || b->min[k] != b->max[k] ||
+                          a->min[k] != b->min[k])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The rect of a run of columns reaches to the next run (right_col): the
+ * values hold until the next sample, and the whole plot answers a hover. */
+static void readout_rect(const rtm_readouts_t *r, size_t first, size_t right_col, double x_last)
+{
+    const rtm_chart_t *c = r->c;
+    fprintf(c->f, "<rect class=\"hit\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\">",
+            c->px0 + (double)first * r->colw, c->py1, (double)(right_col - first) * r->colw,
+            c->py0 - c->py1);
+    readout_title(r, &r->col[first], x_last);
+    fprintf(c->f, "</rect>");
+}
+
+void rtm_readouts_end(rtm_readouts_t *r)
+{
+    /* runs of columns, the empty ones between them included, where every
+     * line holds one value: [first, last], the x of their last point */
+    size_t first[RTM_READOUT_COLUMNS], last[RTM_READOUT_COLUMNS];
+    double x_last[RTM_READOUT_COLUMNS];
+    size_t runs = 0;
+    for (size_t j = 0; j < r->ncols; j++) {
+        const rtm_readout_column_t *c = &r->col[j];
+        if (!c->any) {
+            continue;
+        }
+        if (runs > 0 && same_flat(r, &r->col[first[runs - 1u]], c)) {
+            last[runs - 1u] = j;
+            x_last[runs - 1u] = c->x_last;
+            continue;
+        }
+        first[runs] = last[runs] = j;
+        x_last[runs] = c->x_last;
+        runs++;
+    }
+    fprintf(r->c->f, "<g class=\"hits\" fill-opacity=\"0\">");
+    for (size_t k = 0; k < runs; k++) {
+        readout_rect(r, first[k], k + 1u < runs ? first[k + 1u] : last[k] + 1u, x_last[k]);
+    }
+    fprintf(r->c->f, "</g>");
+}
+
 void rtm_chart_end(rtm_chart_t *c, const char *const *classes, const char *const *texts,
                    size_t n)
 {

@@ -16,6 +16,7 @@
 #ifndef RTMEM_TOOL_REPORT_SVG_H
 #define RTMEM_TOOL_REPORT_SVG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -78,6 +79,58 @@ void rtm_chart_line(rtm_chart_t *c, const rtm_point_t *p, size_t n, const char *
 /* A vertical marker at x (alerts): a dashed line and a small triangle at
  * the top, with a <title>. class "marker CLS". */
 void rtm_chart_marker(rtm_chart_t *c, double x, const char *cls, const char *title);
+
+/* Hover readouts, without script: the plot is cut into columns at least
+ * RTM_READOUT_COLUMN_PX wide, at most RTM_READOUT_COLUMNS of them. Each
+ * column holding a point of some line becomes an invisible full-height
+ * <rect class="hit"> (in a <g class="hits" fill-opacity="0">), reaching to
+ * the next such column (a value holds until the next sample), with a
+ * <title>, which the browser shows as its tooltip: first the x of the
+ * column's points ("2.5 s", "1 to 1.5 s", "operation 12", "operations 10
+ * to 19"), then one line per chart line, "NAME: VALUE" or "NAME: SMALLEST
+ * to LARGEST" in the line's unit (bytes as rtm_fmt_bytes, per mille as %,
+ * counts as whole numbers followed by " of REF" and the word, "(full)" at
+ * REF or above). Successive columns where every line holds one and the
+ * same value are one rect. At most RTM_READOUT_LINES lines are listed, the
+ * rest counted ("and 3 more lines"). Names are escaped (rtm_html_text).
+ *
+ * Use: rtm_readouts_begin after rtm_chart_begin, rtm_readouts_add with each
+ * line's points (they are summarised at once; the buffer can be reused),
+ * rtm_readouts_end after the lines (so the columns are over them) and
+ * before the markers (which keep their own titles on top). Output: at most
+ * RTM_READOUT_COLUMNS rects per chart, each title at most one line per
+ * listed line; no allocation; about 20 KiB of state. */
+#define RTM_READOUT_COLUMNS 128u
+#define RTM_READOUT_COLUMN_PX 8.0
+#define RTM_READOUT_LINES 8u
+
+typedef struct rtm_readout_column {
+    bool any;
+    double x_first, x_last;                 /* data x of its first and last point */
+    bool has[RTM_READOUT_LINES];
+    double min[RTM_READOUT_LINES], max[RTM_READOUT_LINES];
+} rtm_readout_column_t;
+
+typedef struct rtm_readouts {
+    rtm_chart_t *c;
+    rtm_unit_t xunit;                       /* RTM_UNIT_SECONDS: x in ms */
+    size_t ncols;
+    double colw;                            /* px */
+    size_t nlines;
+    size_t more;                            /* lines added past RTM_READOUT_LINES */
+    struct {
+        char name[96];                      /* cut at 95 bytes; escaped on output */
+        char word[24];                      /* after a count: " blocks" */
+        rtm_unit_t unit;
+        double ref;                         /* > 0: counts shown "of REF" */
+    } line[RTM_READOUT_LINES];
+    rtm_readout_column_t col[RTM_READOUT_COLUMNS];
+} rtm_readouts_t;
+
+void rtm_readouts_begin(rtm_readouts_t *r, rtm_chart_t *c, rtm_unit_t xunit);
+void rtm_readouts_add(rtm_readouts_t *r, const rtm_point_t *p, size_t n, const char *name,
+                      rtm_unit_t unit, double ref, const char *word);
+void rtm_readouts_end(rtm_readouts_t *r);
 
 /* Closes the chart with its legend: n entries of (class, text). */
 void rtm_chart_end(rtm_chart_t *c, const char *const *classes, const char *const *texts,
