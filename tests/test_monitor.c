@@ -768,6 +768,11 @@ static void test_pool_exhausted(void **state)
     rtm_pool_free(&pool, b[6]);
     rtm_monitor_sample(&mon);
     assert_int_equal(count_alerts(&log, RTM_ALERT_POOL_EXHAUSTED, true), 2);
+    /* its value is the blocks in use at the sample (6 of 8), below the
+     * capacity it is measured against (formats.md) */
+    assert_int_equal(log.a[log.n - 1u].kind, RTM_ALERT_POOL_EXHAUSTED);
+    assert_int_equal(log.a[log.n - 1u].value, 6);
+    assert_int_equal(log.a[log.n - 1u].threshold, 8);
     rtm_monitor_sample(&mon);
     assert_int_equal(count_alerts(&log, RTM_ALERT_POOL_EXHAUSTED, false), 2);
     rtm_monitor_pool_status_t ps;
