@@ -327,6 +327,26 @@ static void test_deadline_stops_search(void **state)
     assert_true(m.timed_out);
 }
 
+/* A trace under 4096 events never reaches a run's own deadline check: the
+ * search must still stop at its deadline, not after its 100-odd runs. */
+static void test_deadline_stops_search_of_short_trace(void **state)
+{
+    (void)state;
+    rtm_replay_opts_t o = {.strategy = RTM_TLSF};
+    rtm_min_size_t full;
+    uint64_t t0 = rtm_tool_cpu_ns();
+    assert_int_equal(rtm_min_size_search(g_corpus, &o, 0, &full, g_err, sizeof g_err), 0);
+    uint64_t full_ns = rtm_tool_cpu_ns() - t0;
+    assert_true(full.found);
+    assert_true(full.runs > 40u);
+    o.deadline_ns = rtm_tool_cpu_ns() + full_ns / 4u;
+    rtm_min_size_t m;
+    assert_int_equal(rtm_min_size_search(g_corpus, &o, 0, &m, g_err, sizeof g_err), 0);
+    assert_false(m.found);
+    assert_true(m.timed_out);
+    assert_true(m.runs < full.runs);
+}
+
 static void test_pick_rule(void **state)
 {
     (void)state;
@@ -508,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_min_size_window_rule),
         cmocka_unit_test(test_hopeless_after_one_run),
         cmocka_unit_test(test_deadline_stops_search),
+        cmocka_unit_test(test_deadline_stops_search_of_short_trace),
         cmocka_unit_test(test_pick_rule),
         cmocka_unit_test(test_pick_stable_under_load),
         cmocka_unit_test(test_replay_auto_size),

@@ -53,7 +53,9 @@ static int completes(const rtm_trace_src_t *src, const rtm_replay_opts_t *base, 
     int rc = rtm_replay_src(src, &o, r, err, errlen);
     bool ok = r->completed;
     bool refused = r->init_refused;
-    bool late = r->timed_out;
+    /* A run checks the deadline only every 4096 events: a search of a
+     * shorter trace would never see it pass. Checked after each run too. */
+    bool late = r->timed_out || (o.deadline_ns != 0 && rtm_tool_cpu_ns() > o.deadline_ns);
     free(own);
     if (rc != 0 && refused) {
         /* Some sizes above rtm_heap_min_size are refused by the strategy's
