@@ -425,7 +425,7 @@ static size_t plan_batch(plan_t *p, const known_t *k, size_t want, size_t *sizes
 
 /* The downward scan's window, in sizes (multiples of 16), from the
  * measuring run (which read the whole trace): see replay.h. */
-static size_t scan_window(const rtm_replay_result_t *measured)
+size_t rtm_min_size_scan_sizes(const rtm_replay_result_t *measured)
 {
     if (measured->aligned == 0) {
         return RTM_MIN_SIZE_SCAN;
@@ -523,7 +523,7 @@ int rtm_min_size_search_src(const rtm_trace_src_t *src, const rtm_replay_opts_t 
         .hi = measured,
         .lo0 = lo0,
         .high_water = out->high_water,
-        .window = 16u * scan_window(r),
+        .window = 16u * rtm_min_size_scan_sizes(r),
     };
     plan.scan_max = (unsigned)(plan.window / 16u) * RTM_MIN_SIZE_SCAN_RUNS;
     out->window = plan.window;
