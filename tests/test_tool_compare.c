@@ -34,6 +34,7 @@
 #include <cmocka.h>
 
 #include "replay.h"
+#include "report_trace.h"
 #include "rtmem/heap.h"
 #include "support/tool_capture.h"
 
@@ -327,6 +328,48 @@ static void test_deadline_stops_search(void **state)
     assert_true(m.timed_out);
 }
 
+/* A trace under 4096 events never reaches a run's own deadline check: the
+ * search must still stop at its deadline, not after its 100-odd runs. */
+static void test_deadline_stops_search_of_short_trace(void **state)
+{
+    (void)state;
+    rtm_replay_opts_t o = {.strategy = RTM_TLSF};
+    rtm_min_size_t full;
+    uint64_t t0 = rtm_tool_cpu_ns();
+    assert_int_equal(rtm_min_size_search(g_corpus, &o, 0, &full, g_err, sizeof g_err), 0);
+    uint64_t full_ns = rtm_tool_cpu_ns() - t0;
+    assert_true(full.found);
+    assert_true(full.runs > 40u);
+    o.deadline_ns = rtm_tool_cpu_ns() + full_ns / 4u;
+    rtm_min_size_t m;
+    assert_int_equal(rtm_min_size_search(g_corpus, &o, 0, &m, g_err, sizeof g_err), 0);
+    assert_false(m.found);
+    assert_true(m.timed_out);
+    assert_true(m.runs < full.runs);
+}
+
+/* rtmem report starts a checked search only when its guess of the runs
+ * fits the budget: on a short trace with aligned requests (the downward
+ * scan replays most of its 2 KiB window) the guess must cover the runs the
+ * search takes, or the search is started and stopped at the deadline. */
+static void test_report_search_guess_covers_the_search(void **state)
+{
+    (void)state;
+    rtm_rep_trace_t *t = malloc(sizeof *t);
+    assert_non_null(t);
+    rtm_rep_trace_opts_t ro = {.budget_ns = 0, .search = false};
+    assert_int_equal(rtm_rep_trace_analyze(t, g_corpus, &ro), 0);
+    assert_true(t->nstrat > 0 && t->strat[0].id == RTM_TLSF && t->strat[0].ran);
+    rtm_replay_opts_t o = {.strategy = RTM_TLSF};
+    rtm_min_size_t m;
+    assert_int_equal(rtm_min_size_search(g_corpus, &o, 0, &m, g_err, sizeof g_err), 0);
+    assert_true(m.found);
+    assert_true(m.runs > RTM_REP_SEARCH_RUNS);
+    assert_true(m.runs <= t->strat[0].search_runs);
+    rtm_rep_trace_fini(t);
+    free(t);
+}
+
 static void test_pick_rule(void **state)
 {
     (void)state;
@@ -508,6 +551,8 @@ int main(void)
         cmocka_unit_test(test_min_size_window_rule),
         cmocka_unit_test(test_hopeless_after_one_run),
         cmocka_unit_test(test_deadline_stops_search),
+        cmocka_unit_test(test_deadline_stops_search_of_short_trace),
+        cmocka_unit_test(test_report_search_guess_covers_the_search),
         cmocka_unit_test(test_pick_rule),
         cmocka_unit_test(test_pick_stable_under_load),
         cmocka_unit_test(test_replay_auto_size),

@@ -403,6 +403,14 @@ static void test_parse_u64(void **state)
     assert_int_equal(rtm_tool_parse_size("0018446744073709551615", &z), SIZE_MAX == UINT64_MAX);
     assert_true(rtm_tool_parse_size("16K", &z) && z == 16384u);
     assert_true(rtm_tool_parse_size("1MiB", &z) && z == 1048576u);
+    /* the suffixes tools.md names: K/M/G either case, then B or iB exactly */
+    assert_true(rtm_tool_parse_size("64KB", &z) && z == 65536u);
+    assert_true(rtm_tool_parse_size("64kiB", &z) && z == 65536u);
+    assert_true(rtm_tool_parse_size("1g", &z) && z == 1073741824u);
+    assert_false(rtm_tool_parse_size("64kb", &z));
+    assert_false(rtm_tool_parse_size("64KIB", &z));
+    assert_false(rtm_tool_parse_size("64B", &z));
+    assert_false(rtm_tool_parse_size("64Ki", &z));
     assert_false(rtm_tool_parse_size("18446744073709551616", &z));
     assert_false(rtm_tool_parse_size("17179869184G", &z)); /* 2^34 x 2^30 */
     assert_false(rtm_tool_parse_size("+1", &z));

@@ -759,6 +759,36 @@ static char *chart_of(const char *s, const char *id)
     return c;
 }
 
+/* 300 pools: the first 256 are kept (a chart per 8, 32 charts), and the
+ * page says that the others were left out, with their lines. */
+static void test_report_pools_past_the_limit_are_named(void **state)
+{
+    (void)state;
+    const char *tm = in_dir("many_pools.log");
+    const char *out = in_dir("many_pools.html");
+    FILE *f = fopen(tm, "w");
+    assert_non_null(f);
+    for (unsigned round = 0; round < 2; round++) {
+        for (unsigned i = 0; i < 300; i++) {
+            char name[16];
+            snprintf(name, sizeof name, "p%u", i);
+            pool_line(f, 1000u + round * 1000u, name, 8, i % 9u, 8);
+        }
+    }
+    fclose(f);
+    const char *args[] = {"-o", out, tm};
+    assert_int_equal(run_report(3, args), 0);
+    char *s = slurp(out);
+    assert_non_null(strstr(s, "id=\"pools-time-31\""));
+    assert_null(strstr(s, "id=\"pools-time-32\""));
+    assert_non_null(strstr(s, ">p255<"));
+    assert_null(strstr(s, ">p256<"));
+    assert_non_null(strstr(s, "Only the first 256 regions, 256 tasks and 256 pools (by name) are "
+                              "shown: 88 lines of others were left out."));
+    free(s);
+    unlink(tm), unlink(out);
+}
+
 /* Two pools whose use changes: one chart of blocks in use over time with
  * both, their capacities, the exhaustion alert, and readouts per time. */
 static void test_report_pools_over_time(void **state)
@@ -1024,6 +1054,7 @@ int main(void)
         cmocka_unit_test(test_report_is_deterministic),
         cmocka_unit_test(test_report_usage),
         cmocka_unit_test(test_report_pools_over_time),
+        cmocka_unit_test(test_report_pools_past_the_limit_are_named),
         cmocka_unit_test(test_report_readouts),
         cmocka_unit_test(test_report_long_stream_is_bounded),
         cmocka_unit_test(test_report_pool_names_escaped),

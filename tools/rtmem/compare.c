@@ -53,7 +53,9 @@ static int completes(const rtm_trace_src_t *src, const rtm_replay_opts_t *base, 
     int rc = rtm_replay_src(src, &o, r, err, errlen);
     bool ok = r->completed;
     bool refused = r->init_refused;
-    bool late = r->timed_out;
+    /* A run checks the deadline only every 4096 events: a search of a
+     * shorter trace would never see it pass. Checked after each run too. */
+    bool late = r->timed_out || (o.deadline_ns != 0 && rtm_tool_cpu_ns() > o.deadline_ns);
     free(own);
     if (rc != 0 && refused) {
         /* Some sizes above rtm_heap_min_size are refused by the strategy's
@@ -423,7 +425,7 @@ static size_t plan_batch(plan_t *p, const known_t *k, size_t want, size_t *sizes
 
 /* The downward scan's window, in sizes (multiples of 16), from the
  * measuring run (which read the whole trace): see replay.h. */
-static size_t scan_window(const rtm_replay_result_t *measured)
+size_t rtm_min_size_scan_sizes(const rtm_replay_result_t *measured)
 {
     if (measured->aligned == 0) {
         return RTM_MIN_SIZE_SCAN;
@@ -521,7 +523,7 @@ int rtm_min_size_search_src(const rtm_trace_src_t *src, const rtm_replay_opts_t 
         .hi = measured,
         .lo0 = lo0,
         .high_water = out->high_water,
-        .window = 16u * scan_window(r),
+        .window = 16u * rtm_min_size_scan_sizes(r),
     };
     plan.scan_max = (unsigned)(plan.window / 16u) * RTM_MIN_SIZE_SCAN_RUNS;
     out->window = plan.window;

@@ -207,6 +207,12 @@ typedef struct rtm_min_size {
 #define RTM_MIN_SIZE_SCAN_EVENTS ((uint64_t)1 << 21) /* as this many events / the trace's allow */
 #define RTM_MIN_SIZE_SCAN_RUNS 4u                 /* the scan stops after 4x its window failed */
 
+/* The downward scan's window in sizes (multiples of 16) for a trace whose
+ * whole-trace run gave measured (its ops and aligned counts): see
+ * rtm_min_size_search_src above. Between RTM_MIN_SIZE_SCAN and
+ * RTM_MIN_SIZE_WINDOW. Cost O(1). */
+size_t rtm_min_size_scan_sizes(const rtm_replay_result_t *measured);
+
 /* cap: largest size tried (0 = RTM_MIN_SIZE_CAP). Returns 0, or 2 on bad
  * input (err filled). Loads path into memory first (o->mem_limit). */
 int rtm_min_size_search(const char *path, const rtm_replay_opts_t *o, size_t cap,

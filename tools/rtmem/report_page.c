@@ -833,7 +833,20 @@ int rtm_rep_page_write(FILE *f, const rtm_rep_telemetry_t *tm, const rtm_rep_inp
         }
         fprintf(f, "</td></tr>\n");
     }
-    fprintf(f, "</table><p class=\"sub\">Telemetry: %" PRIu64 " lines (%" PRIu64 " mem, %" PRIu64
+    /* Names past the model's limit and events past its table are counted,
+     * not kept: the page says what it leaves out. */
+    fprintf(f, "</table>");
+    if (tm->items_dropped != 0) {
+        fprintf(f, "<p class=\"sub\">Only the first %u regions, %u tasks and %u pools "
+                   "(by name) are shown: %" PRIu64 " lines of others were left out.</p>\n",
+                RTM_REP_ITEMS_MAX, RTM_REP_ITEMS_MAX, RTM_REP_ITEMS_MAX, tm->items_dropped);
+    }
+    if (tm->events_dropped != 0) {
+        fprintf(f, "<p class=\"sub\">Only the first %u alerts and %u recommendations are "
+                   "kept: %" PRIu64 " more were left out.</p>\n",
+                RTM_REP_EVENTS_MAX, RTM_REP_EVENTS_MAX, tm->events_dropped);
+    }
+    fprintf(f, "<p class=\"sub\">Telemetry: %" PRIu64 " lines (%" PRIu64 " mem, %" PRIu64
                " task, %" PRIu64 " pool, %" PRIu64 " alert, %" PRIu64 " rec, %" PRIu64
                " trace). Charts are down-sampled to at most %u slices per line, each drawn "
                "with its minimum and maximum. Made by <code>rtmem report</code>.</p></section>\n"

@@ -110,6 +110,10 @@ static int measure(rtm_rep_trace_t *t, rtm_rep_strategy_t *s, rtm_replay_result_
             s->run_size = size;
             s->high_water = (size_t)r->peak_footprint;
             s->median_ns = rtm_hist_quantile(&r->hist, 0.5);
+            s->search_runs = RTM_REP_SEARCH_RUNS;
+            if (r->aligned != 0) {
+                s->search_runs += RTM_REP_SCAN_RUNS * (unsigned)rtm_min_size_scan_sizes(r);
+            }
             return 0;
         }
         if (size >= cap) {
@@ -310,7 +314,7 @@ int rtm_rep_trace_analyze(rtm_rep_trace_t *t, const char *path, const rtm_rep_tr
             s->why = "high-water mark of one replay (no checked search asked)";
             continue;
         }
-        if (budget_ns != 0 && spent + s->run_ns * RTM_REP_SEARCH_RUNS > budget_ns) {
+        if (budget_ns != 0 && spent + s->run_ns * s->search_runs > budget_ns) {
             s->why = "high-water mark of one replay (a checked search would not fit the budget)";
             continue;
         }

@@ -10,7 +10,7 @@
  * and one whose replay runs past its share of the time budget (below) is
  * reported too slow (first_fit and best_fit take minutes on millions of
  * events). Then, while the time budget allows (the
- * search is estimated at RTM_REP_SEARCH_RUNS measuring replays), the
+ * search is estimated at strat[].search_runs measuring replays), the
  * checked minimum of `rtmem compare` (rtm_min_size_search) replaces the
  * high-water mark. The recommendation is rtm_compare_pick over the checked
  * minima when every strategy has one, else over the high-water marks, and
@@ -31,7 +31,13 @@
 #include "rtmem/heap.h"
 #include "trace_reader.h"
 
-#define RTM_REP_SEARCH_RUNS 25u /* measuring replays a checked search is assumed to take */
+/* Replays a checked search is assumed to take: RTM_REP_SEARCH_RUNS, plus
+ * RTM_REP_SCAN_RUNS per size of the downward scan's window on a trace with
+ * aligned requests (where the scan replays most of its window, and again
+ * below each smaller size that completes: synthetic_random took 134 to
+ * 227 runs with its 128-size window, others about 21). */
+#define RTM_REP_SEARCH_RUNS 25u
+#define RTM_REP_SCAN_RUNS 2u
 #define RTM_REP_HOPELESS 8u     /* no replay above 8x the best high-water mark so far */
 
 typedef struct rtm_rep_strategy {
@@ -41,6 +47,7 @@ typedef struct rtm_rep_strategy {
     size_t high_water;      /* heap size - lowest free bytes in it */
     uint64_t median_ns;     /* its median time per operation */
     uint64_t run_ns;        /* its CPU time */
+    unsigned search_runs;   /* replays like it a checked search is assumed to take */
     bool checked;           /* min_size is a checked minimum (rtm_min_size_search) */
     size_t min_size;
     const char *why;        /* no checked minimum: why not */
