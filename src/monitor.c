@@ -442,6 +442,13 @@ static void sample_mem(rtm_monitor_t *mon, rtm_monitor_mem_t *w, uint32_t now,
         forget_mem(mon, w);
         return;
     }
+    /* Another size, or a failure count that went down (it only grows
+     * from init), is a heap initialised again between ticks: a new
+     * object, whose figures must not continue the old one's history and
+     * alerts. (Only this task writes the status: no lock to read it.) */
+    if (w->status.sampled && (r.total != w->status.total_bytes || r.failed < w->status.failed_count)) {
+        forget_mem(mon, w);
+    }
     unsigned h = mon->cfg.hysteresis_percent;
     rtm_port_lock(&mon->lock);
     rtm_monitor_mem_status_t *st = &w->status;
@@ -503,6 +510,13 @@ static void sample_pool(rtm_monitor_t *mon, rtm_monitor_pool_t *w, pending_alert
     if (!rtm_pool_info(w->pool, &info)) {
         forget_pool(mon, w);
         return;
+    }
+    /* A pool initialised again between ticks, as for a heap: another
+     * geometry, or fewer failures than the last reading. */
+    if (w->status.sampled &&
+        (info.block_size != w->status.block_size || info.capacity != w->status.capacity ||
+         info.failed_count < w->failed_seen)) {
+        forget_pool(mon, w);
     }
     unsigned h = mon->cfg.hysteresis_percent;
     rtm_port_lock(&mon->lock);

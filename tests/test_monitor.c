@@ -529,6 +529,98 @@ static void test_telemetry_skips_unsampled(void **state)
 /* ------------------------------------------------------------------ */
 /* Trends                                                              */
 
+/* A heap or pool ended and initialised again at the same address between
+ * two ticks never refuses a reading, so the watch would go on as if it
+ * were the same object: a smaller heap's free bytes continued the old
+ * history as a fall (a leak trend alert), and a fresh pool's failure count
+ * of 0 against the old one read as new failures (an exhausted alert on an
+ * empty pool). A reading with another size (a pool: block size or
+ * capacity) or a failure count below the last is of a new object: the
+ * watch is dropped as for a refusal, then reads it as its first sample. */
+static void test_reinit_between_ticks_is_a_new_object(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    cfg.trend_window_ms = 20000;
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(32 * 1024);
+    rtm_monitor_mem_t w;
+    rtm_monitor_sample_t hist[64];
+    rtm_monitor_limits_t lim = {0};
+    lim.leak_bytes_per_min = 2000;
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", &lim, hist, 64));
+    static _Alignas(16) uint8_t storage[1024];
+    static rtm_pool_t pool;
+    rtm_pool_config_t pc = {0};
+    pc.name = "msgs";
+    pc.block_size = 32;
+    pc.count = 4;
+    assert_non_null(rtm_pool_init(&pool, storage, sizeof storage, &pc));
+    rtm_monitor_pool_t pw;
+    assert_true(rtm_monitor_watch_pool(&mon, &pw, &pool));
+
+    /* The pool fails once, raising its alert, and recovers. */
+    void *b[4];
+    for (int i = 0; i < 4; i++) {
+        b[i] = rtm_pool_alloc(&pool);
+        assert_non_null(b[i]);
+    }
+    assert_null(rtm_pool_alloc(&pool));
+    for (int i = 0; i < 4; i++) {
+        rtm_pool_free(&pool, b[i]);
+    }
+    g_now = 0;
+    for (int i = 0; i < 12; i++) {
+        g_now += 1000;
+        rtm_monitor_sample(&mon);
+    }
+    assert_int_equal(count_alerts(&log, RTM_ALERT_POOL_EXHAUSTED, true), 1);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_POOL_EXHAUSTED, false), 1);
+    rtm_monitor_mem_status_t ms;
+    assert_true(rtm_monitor_mem_status(&mon, &w, &ms));
+    assert_true(ms.trend_valid);
+    size_t kept = 0;
+    assert_true(rtm_monitor_history(&mon, &w, 0, &hist[63], &kept));
+    assert_int_equal(kept, 12);
+
+    /* Both end and start again at the same addresses, the heap smaller. */
+    rtm_heap_deinit(h);
+    h = make_heap(8 * 1024);
+    assert_true(rtm_pool_deinit(&pool));
+    assert_non_null(rtm_pool_init(&pool, storage, sizeof storage, &pc));
+    size_t before = log.n;
+    g_now += 1000;
+    rtm_monitor_sample(&mon);
+    assert_int_equal(log.n, before);
+    assert_true(rtm_monitor_mem_status(&mon, &w, &ms));
+    assert_true(ms.sampled);
+    assert_int_equal(ms.total_bytes, 8 * 1024);
+    assert_false(ms.trend_valid);
+    assert_true(rtm_monitor_history(&mon, &w, 0, &hist[63], &kept));
+    assert_int_equal(kept, 1);
+    assert_int_equal(hist[63].free_bytes, rtm_heap_free_bytes(h));
+    rtm_monitor_pool_status_t ps;
+    assert_true(rtm_monitor_pool_status(&mon, &pw, &ps));
+    assert_true(ps.sampled);
+    assert_int_equal(ps.used, 0);
+    assert_int_equal(ps.failed_count, 0);
+    assert_int_equal(ps.alerts, 0);
+
+    /* The new heap's steady ticks show no trend from the old one. */
+    for (int i = 0; i < 12; i++) {
+        g_now += 1000;
+        rtm_monitor_sample(&mon);
+    }
+    assert_int_equal(log.n, before);
+    assert_true(rtm_monitor_mem_status(&mon, &w, &ms));
+    assert_true(ms.trend_valid);
+    assert_int_equal(ms.trend_bytes_per_min, 0);
+    assert_true(rtm_pool_deinit(&pool));
+    rtm_monitor_deinit(&mon);
+}
+
 static void test_leak_trend(void **state)
 {
     (void)state;
@@ -2290,6 +2382,7 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_status_of_unwatched),
         cmocka_unit_test(test_telemetry_skips_unsampled),
+        cmocka_unit_test(test_reinit_between_ticks_is_a_new_object),
         cmocka_unit_test(test_leak_trend),
         cmocka_unit_test(test_trend_needs_half_window),
         cmocka_unit_test(test_low_free_hysteresis),

@@ -162,7 +162,11 @@ typedef struct rtm_monitor_mem_status {
                                    added since the last tick), and again when its
                                    heap refuses a reading (deinitialised): every
                                    figure, alert and history sample is then 0 or
-                                   gone, without an alert callback */
+                                   gone, without an alert callback. Dropped the
+                                   same way, then read afresh, when a reading
+                                   shows another total or a failure count below
+                                   the last (initialised again between ticks;
+                                   same size and no failures: not detected) */
     bool trend_valid;           /* >= 3 samples in the window span half of it */
     int32_t trend_bytes_per_min;
     uint32_t alerts;            /* bit (1 << rtm_alert_kind_t) per raised alert */
@@ -210,7 +214,10 @@ typedef struct rtm_monitor_pool_status {
     uint32_t alerts;
     bool sampled;            /* false until a tick has read the pool, and again
                                 when it refuses a reading (deinitialised): figures
-                                and alerts 0, without an alert callback */
+                                and alerts 0, without an alert callback; dropped
+                                so and read afresh when a reading shows another
+                                block size or capacity or fewer failures than
+                                the last (initialised again between ticks) */
 } rtm_monitor_pool_status_t;
 
 typedef struct rtm_monitor_pool {
