@@ -419,10 +419,10 @@ static bool read_mem(const rtm_monitor_mem_t *w, mem_reading_t *r)
 }
 
 /* A watch whose heap or pool refuses a reading (deinitialised, or memory
- * that no longer holds one) is unsampled again: its last figures, alerts
- * and history describe an object that is gone, and telemetry would repeat
- * them every tick. The alerts end without a callback: their condition did
- * not clear, its subject went away. */
+ * that no longer holds one) is unsampled again: its last figures, alerts,
+ * history and observer counts describe an object that is gone, and
+ * telemetry would repeat them every tick. The alerts end without a
+ * callback: their condition did not clear, its subject went away. */
 static void forget_mem(rtm_monitor_t *mon, rtm_monitor_mem_t *w)
 {
     rtm_port_lock(&mon->lock);
@@ -431,6 +431,12 @@ static void forget_mem(rtm_monitor_t *mon, rtm_monitor_mem_t *w)
     w->status.name = name;
     w->history_count = 0;
     w->history_next = 0;
+    /* What the observers counted was allocated in the object that went. */
+    memset(w->sizes, 0, sizeof w->sizes);
+    w->allocs_total = 0;
+    w->large_no_dma_count = 0;
+    w->large_no_dma_max = 0;
+    w->large_no_dma_bytes = 0;
     rtm_port_unlock(&mon->lock);
 }
 

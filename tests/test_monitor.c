@@ -1135,6 +1135,42 @@ static void test_pool_for_dominant_size(void **state)
 
 /* More sizes than slots, all kept live: the dominant size still wins its
  * slot (space-saving), with its sure count. */
+/* The allocation counts the observers gave a watch are figures of the
+ * object too: a heap that goes takes them along, so that the heap started
+ * again at its place (with no observer, or one that has seen nothing yet)
+ * is not advised a pool for the old heap's sizes. */
+static void test_gone_heap_takes_its_size_counts(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(64 * 1024);
+    rtm_heap_set_observer(h, rtm_monitor_heap_observer, &mon);
+    rtm_monitor_mem_t w;
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", NULL, NULL, 0));
+    for (int i = 0; i < 200; i++) {
+        void *p = rtm_malloc(h, 45);
+        assert_non_null(p);
+        rtm_free(h, p);
+    }
+    rtm_monitor_sample(&mon);
+    rtm_recommendation_t rec[8];
+    size_t n = rtm_monitor_recommend(&mon, rec, 8);
+    assert_int_not_equal(find_rec(rec, n, RTM_REC_POOL_FOR_SIZE), SIZE_MAX);
+
+    rtm_heap_deinit(h);
+    rtm_monitor_sample(&mon);
+    assert_int_equal(rtm_monitor_recommend(&mon, rec, 8), 0);
+    h = make_heap(64 * 1024);
+    rtm_monitor_sample(&mon);
+    n = rtm_monitor_recommend(&mon, rec, 8);
+    assert_int_equal(find_rec(rec, n, RTM_REC_POOL_FOR_SIZE), SIZE_MAX);
+    rtm_heap_deinit(h);
+    rtm_monitor_deinit(&mon);
+}
+
 static void test_pool_advice_with_many_live_sizes(void **state)
 {
     (void)state;
@@ -2394,6 +2430,7 @@ int main(void)
         cmocka_unit_test(test_none_port_time_tasks_and_run),
 #endif
         cmocka_unit_test(test_pool_for_dominant_size),
+        cmocka_unit_test(test_gone_heap_takes_its_size_counts),
         cmocka_unit_test(test_pool_advice_with_many_live_sizes),
         cmocka_unit_test(test_region_size_rules),
         cmocka_unit_test(test_move_to_psram),

@@ -161,7 +161,8 @@ typedef struct rtm_monitor_mem_status {
     bool sampled;               /* false until a tick has read the memory (a watch
                                    added since the last tick), and again when its
                                    heap refuses a reading (deinitialised): every
-                                   figure, alert and history sample is then 0 or
+                                   figure, alert, history sample and observer
+                                   count (sizes, large blocks) is then 0 or
                                    gone, without an alert callback. Dropped the
                                    same way, then read afresh, when a reading
                                    shows another total or a failure count below
