@@ -409,7 +409,9 @@ static bool read_mem(const rtm_monitor_mem_t *w, mem_reading_t *r)
         return true;
     }
     rtm_caps_info_t info;
-    if (!rtm_caps_get_info(w->caps, &info)) {
+    /* No region selected (none has those caps, or their heaps refuse):
+     * there is no memory to read, not a memory with nothing free. */
+    if (!rtm_caps_get_info(w->caps, &info) || info.regions == 0) {
         return false;
     }
     *r = (mem_reading_t){info.total_bytes, info.free_bytes, info.min_free_bytes,

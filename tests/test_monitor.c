@@ -1269,6 +1269,70 @@ static void test_region_size_rules(void **state)
 static _Alignas(16) uint8_t g_internal[48 * 1024];
 static _Alignas(16) uint8_t g_psram[128 * 1024];
 
+/* A capability watch reads the regions its caps select. With none
+ * selected (no such memory on this chip, or the registry gone) there is
+ * nothing to read: the watch stays unsampled, with no alert on "0 bytes
+ * free" and no telemetry line of a memory of size 0. */
+static void test_caps_watch_without_memory(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    static rtm_caps_registry_t reg;
+    static rtm_caps_region_t slots[2];
+    assert_int_equal(rtm_caps_init(&reg, slots, 2, NULL), RTM_CAPS_OK);
+    rtm_caps_region_config_t internal = {0};
+    internal.name = "DRAM";
+    internal.caps[0] = RTM_CAP_INTERNAL | RTM_CAP_8BIT | RTM_CAP_32BIT | RTM_CAP_DEFAULT;
+    assert_int_equal(rtm_caps_add_region(g_internal, sizeof g_internal, &internal, NULL),
+                     RTM_CAPS_OK);
+    rtm_monitor_limits_t lim = {.low_free = 1024, .low_min_free = 1024, .need_block = 64};
+    rtm_monitor_mem_t psram;
+    rtm_monitor_mem_t dram;
+    assert_true(rtm_monitor_watch_caps(&mon, &psram, RTM_CAP_SPIRAM, "psram", &lim, NULL, 0));
+    assert_true(rtm_monitor_watch_caps(&mon, &dram, RTM_CAP_INTERNAL, "dram", &lim, NULL, 0));
+    capture_start();
+    g_now = 1000;
+    rtm_monitor_sample(&mon);
+    rtm_monitor_emit_telemetry(&mon);
+    rtm_output_set(NULL, NULL);
+    assert_int_equal(log.n, 0);
+    assert_int_equal(count_lines_with(g_out, "\"name\":\"psram\""), 0);
+    assert_int_not_equal(count_lines_with(g_out, "\"name\":\"dram\""), 0);
+    rtm_monitor_mem_status_t ms;
+    assert_true(rtm_monitor_mem_status(&mon, &psram, &ms));
+    assert_false(ms.sampled);
+    assert_int_equal(ms.alerts, 0);
+
+    /* The registry goes: both are unsampled. */
+    rtm_caps_deinit();
+    g_now += 1000;
+    rtm_monitor_sample(&mon);
+    assert_true(rtm_monitor_mem_status(&mon, &dram, &ms));
+    assert_false(ms.sampled);
+    assert_int_equal(ms.total_bytes, 0);
+    assert_int_equal(log.n, 0);
+
+    /* A registry with PSRAM: the watch reads it. */
+    assert_int_equal(rtm_caps_init(&reg, slots, 2, NULL), RTM_CAPS_OK);
+    rtm_caps_region_config_t ext = {0};
+    ext.name = "PSRAM";
+    ext.caps[0] = RTM_CAP_SPIRAM | RTM_CAP_8BIT | RTM_CAP_32BIT;
+    assert_int_equal(rtm_caps_add_region(g_psram, sizeof g_psram, &ext, NULL), RTM_CAPS_OK);
+    g_now += 1000;
+    rtm_monitor_sample(&mon);
+    assert_true(rtm_monitor_mem_status(&mon, &psram, &ms));
+    assert_true(ms.sampled);
+    assert_int_equal(ms.total_bytes, rtm_caps_total_size(RTM_CAP_SPIRAM));
+    assert_true(rtm_monitor_mem_status(&mon, &dram, &ms));
+    assert_false(ms.sampled);
+    assert_int_equal(log.n, 0);
+    rtm_caps_deinit();
+    rtm_monitor_deinit(&mon);
+}
+
 static void test_move_to_psram(void **state)
 {
     (void)state;
@@ -2434,6 +2498,7 @@ int main(void)
         cmocka_unit_test(test_pool_advice_with_many_live_sizes),
         cmocka_unit_test(test_region_size_rules),
         cmocka_unit_test(test_move_to_psram),
+        cmocka_unit_test(test_caps_watch_without_memory),
         cmocka_unit_test(test_tracing_advice),
         cmocka_unit_test(test_telemetry_lines),
         cmocka_unit_test(test_telemetry_exact_lines),

@@ -296,7 +296,9 @@ bool rtm_monitor_watch_heap(rtm_monitor_t *mon, rtm_monitor_mem_t *w, rtm_heap_t
 
 /* Watches a capability set of the registry (rtm_caps_get_info(caps));
  * external when caps has RTM_CAP_SPIRAM. As rtm_monitor_watch_heap; caps 0
- * gives false. */
+ * gives false. A tick that finds no registry, or no region with those caps,
+ * reads nothing: the watch is unsampled as for a deinitialised heap (no
+ * alerts on a memory of size 0, no telemetry line). */
 bool rtm_monitor_watch_caps(rtm_monitor_t *mon, rtm_monitor_mem_t *w, rtm_caps_t caps,
                             const char *name, const rtm_monitor_limits_t *limits,
                             rtm_monitor_sample_t *history, size_t history_len);
