@@ -44,8 +44,9 @@
 /* Rows 1 and 3 hold the arenas; 0 and 2 lie below them, so that a pointer
  * just outside the plain arena has a twin just outside the general one. */
 static _Alignas(4096) uint8_t g_rows[4][ARENA_BYTES];
-#define PLAIN_MEM g_rows[1]
-#define GENERAL_MEM g_rows[3]
+#define ROWS ((uint8_t *)(void *)g_rows) /* the four rows as one array of bytes */
+#define PLAIN_MEM (ROWS + ARENA_BYTES)
+#define GENERAL_MEM (ROWS + 3u * ARENA_BYTES)
 static _Alignas(16) uint8_t g_foreign[256];
 static uint8_t g_snapshot[ARENA_BYTES];
 
@@ -95,9 +96,9 @@ static void wr32(void *p, uint32_t v)
 static void *twin_of(void *p)
 {
     uintptr_t a = (uintptr_t)p;
-    uintptr_t lo = (uintptr_t)g_rows[0];
+    uintptr_t lo = (uintptr_t)ROWS;
     if (p != NULL && a - lo < 2u * ARENA_BYTES) {
-        return g_rows[2] + (a - lo);
+        return ROWS + 2u * ARENA_BYTES + (a - lo);
     }
     return p;
 }
