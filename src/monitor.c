@@ -433,6 +433,7 @@ static void forget_mem(rtm_monitor_t *mon, rtm_monitor_mem_t *w)
     w->status.name = name;
     w->history_count = 0;
     w->history_next = 0;
+    w->samples = 0;
     /* What the observers counted was allocated in the object that went. */
     memset(w->sizes, 0, sizeof w->sizes);
     w->allocs_total = 0;
@@ -461,6 +462,9 @@ static void sample_mem(rtm_monitor_t *mon, rtm_monitor_mem_t *w, uint32_t now,
     rtm_port_lock(&mon->lock);
     rtm_monitor_mem_status_t *st = &w->status;
     st->sampled = true;
+    if (w->samples < UINT16_MAX) {
+        w->samples++;
+    }
     st->total_bytes = r.total;
     st->free_bytes = r.free_bytes;
     st->min_free_bytes = r.min_free;

@@ -1218,6 +1218,50 @@ static void test_pool_advice_with_many_live_sizes(void **state)
     rtm_monitor_deinit(&mon);
 }
 
+/* shrink_memory waits for 10 samples of the memory itself: a watch added
+ * after the monitor has ticked for a while, or one whose heap was started
+ * again (its minimum-ever free is only a moment old), is not judged on
+ * its first sample. */
+static void test_shrink_counts_the_watch_samples(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_monitor_task_t tw;
+    assert_true(rtm_monitor_watch_task(&mon, &tw, 3, "idle", 0));
+    for (int i = 0; i < 12; i++) {
+        rtm_monitor_sample(&mon);
+    }
+    rtm_heap_t *h = make_heap(32 * 1024);
+    rtm_monitor_mem_t w;
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", NULL, NULL, 0));
+    rtm_recommendation_t rec[8];
+    for (int i = 0; i < 9; i++) {
+        rtm_monitor_sample(&mon);
+        assert_int_equal(rtm_monitor_recommend(&mon, rec, 8), 0);
+    }
+    rtm_monitor_sample(&mon);
+    size_t n = rtm_monitor_recommend(&mon, rec, 8);
+    assert_int_equal(n, 1);
+    assert_int_equal(rec[0].kind, RTM_REC_SHRINK_MEMORY);
+
+    /* Started again with another size: a new memory, counted afresh. */
+    rtm_heap_deinit(h);
+    h = make_heap(16 * 1024);
+    for (int i = 0; i < 9; i++) {
+        rtm_monitor_sample(&mon);
+        assert_int_equal(rtm_monitor_recommend(&mon, rec, 8), 0);
+    }
+    rtm_monitor_sample(&mon);
+    n = rtm_monitor_recommend(&mon, rec, 8);
+    assert_int_equal(n, 1);
+    assert_int_equal(rec[0].v[0], 16 * 1024);
+    rtm_heap_deinit(h);
+    rtm_monitor_deinit(&mon);
+}
+
 static void test_region_size_rules(void **state)
 {
     (void)state;
@@ -2497,6 +2541,7 @@ int main(void)
         cmocka_unit_test(test_gone_heap_takes_its_size_counts),
         cmocka_unit_test(test_pool_advice_with_many_live_sizes),
         cmocka_unit_test(test_region_size_rules),
+        cmocka_unit_test(test_shrink_counts_the_watch_samples),
         cmocka_unit_test(test_move_to_psram),
         cmocka_unit_test(test_caps_watch_without_memory),
         cmocka_unit_test(test_tracing_advice),

@@ -194,6 +194,7 @@ typedef struct rtm_monitor_mem {
     uint16_t history_len;
     uint16_t history_count;
     uint16_t history_next;
+    uint16_t samples;           /* ticks that read this memory, up to 65535 */
     rtm_monitor_mem_status_t status;
     uint32_t allocs_total;      /* allocations seen by the observer */
     uint32_t granularity;
@@ -397,7 +398,8 @@ typedef enum rtm_rec_kind {
                                 v[0] size, v[1] min free, v[2] peak used, v[3] advised size,
                                 v[4] 1 for a capability region (fixed size: the advice is
                                 to use less of it by v[3] - v[0] bytes) */
-    RTM_REC_SHRINK_MEMORY,   /* minimum-ever free over half the size after 10 samples, for
+    RTM_REC_SHRINK_MEMORY,   /* minimum-ever free over half the size after 10 samples of
+                                that memory (counted afresh when it goes and comes back), for
                                 memories whose size the application chooses (not regions),
                                 when peak used + stack_margin_percent is below the size:
                                 v[0] size, v[1] min free, v[2] peak used, v[3] advised size */
