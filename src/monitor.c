@@ -455,7 +455,8 @@ static void sample_mem(rtm_monitor_t *mon, rtm_monitor_mem_t *w, uint32_t now,
      * from init), is a heap initialised again between ticks: a new
      * object, whose figures must not continue the old one's history and
      * alerts. (Only this task writes the status: no lock to read it.) */
-    if (w->status.sampled && (r.total != w->status.total_bytes || r.failed < w->status.failed_count)) {
+    if (w->status.sampled &&
+        (r.total != w->status.total_bytes || r.failed < w->status.failed_count)) {
         forget_mem(mon, w);
     }
     unsigned h = mon->cfg.hysteresis_percent;
