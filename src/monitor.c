@@ -409,7 +409,9 @@ static bool read_mem(const rtm_monitor_mem_t *w, mem_reading_t *r)
         return true;
     }
     rtm_caps_info_t info;
-    if (!rtm_caps_get_info(w->caps, &info)) {
+    /* No region selected (none has those caps, or their heaps refuse):
+     * there is no memory to read, not a memory with nothing free. */
+    if (!rtm_caps_get_info(w->caps, &info) || info.regions == 0) {
         return false;
     }
     *r = (mem_reading_t){info.total_bytes, info.free_bytes, info.min_free_bytes,
@@ -419,10 +421,10 @@ static bool read_mem(const rtm_monitor_mem_t *w, mem_reading_t *r)
 }
 
 /* A watch whose heap or pool refuses a reading (deinitialised, or memory
- * that no longer holds one) is unsampled again: its last figures, alerts
- * and history describe an object that is gone, and telemetry would repeat
- * them every tick. The alerts end without a callback: their condition did
- * not clear, its subject went away. */
+ * that no longer holds one) is unsampled again: its last figures, alerts,
+ * history and observer counts describe an object that is gone, and
+ * telemetry would repeat them every tick. The alerts end without a
+ * callback: their condition did not clear, its subject went away. */
 static void forget_mem(rtm_monitor_t *mon, rtm_monitor_mem_t *w)
 {
     rtm_port_lock(&mon->lock);
@@ -431,6 +433,13 @@ static void forget_mem(rtm_monitor_t *mon, rtm_monitor_mem_t *w)
     w->status.name = name;
     w->history_count = 0;
     w->history_next = 0;
+    w->samples = 0;
+    /* What the observers counted was allocated in the object that went. */
+    memset(w->sizes, 0, sizeof w->sizes);
+    w->allocs_total = 0;
+    w->large_no_dma_count = 0;
+    w->large_no_dma_max = 0;
+    w->large_no_dma_bytes = 0;
     rtm_port_unlock(&mon->lock);
 }
 
@@ -442,10 +451,21 @@ static void sample_mem(rtm_monitor_t *mon, rtm_monitor_mem_t *w, uint32_t now,
         forget_mem(mon, w);
         return;
     }
+    /* Another size, or a failure count that went down (it only grows
+     * from init), is a heap initialised again between ticks: a new
+     * object, whose figures must not continue the old one's history and
+     * alerts. (Only this task writes the status: no lock to read it.) */
+    if (w->status.sampled &&
+        (r.total != w->status.total_bytes || r.failed < w->status.failed_count)) {
+        forget_mem(mon, w);
+    }
     unsigned h = mon->cfg.hysteresis_percent;
     rtm_port_lock(&mon->lock);
     rtm_monitor_mem_status_t *st = &w->status;
     st->sampled = true;
+    if (w->samples < UINT16_MAX) {
+        w->samples++;
+    }
     st->total_bytes = r.total;
     st->free_bytes = r.free_bytes;
     st->min_free_bytes = r.min_free;
@@ -503,6 +523,13 @@ static void sample_pool(rtm_monitor_t *mon, rtm_monitor_pool_t *w, pending_alert
     if (!rtm_pool_info(w->pool, &info)) {
         forget_pool(mon, w);
         return;
+    }
+    /* A pool initialised again between ticks, as for a heap: another
+     * geometry, or fewer failures than the last reading. */
+    if (w->status.sampled &&
+        (info.block_size != w->status.block_size || info.capacity != w->status.capacity ||
+         info.failed_count < w->failed_seen)) {
+        forget_pool(mon, w);
     }
     unsigned h = mon->cfg.hysteresis_percent;
     rtm_port_lock(&mon->lock);

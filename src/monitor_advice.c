@@ -62,7 +62,7 @@ static void rules_for_memory(const rtm_monitor_t *mon, const rtm_monitor_mem_t *
     if (short_internal) {
         rec_add(sink, RTM_REC_GROW_MEMORY, st->name, total, st->min_free_bytes, peak_used,
                 advised > total ? advised : total + total / 10u, w->fixed ? 1u : 0u);
-    } else if (!w->fixed && mon->samples >= SHRINK_MIN_SAMPLES &&
+    } else if (!w->fixed && w->samples >= SHRINK_MIN_SAMPLES &&
                (uint64_t)st->min_free_bytes * 100u > (uint64_t)total * SHRINK_ABOVE_PERCENT &&
                advised < total) {
         /* A margin over 100% can put peak + margin past the size even for

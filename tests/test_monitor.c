@@ -529,6 +529,98 @@ static void test_telemetry_skips_unsampled(void **state)
 /* ------------------------------------------------------------------ */
 /* Trends                                                              */
 
+/* A heap or pool ended and initialised again at the same address between
+ * two ticks never refuses a reading, so the watch would go on as if it
+ * were the same object: a smaller heap's free bytes continued the old
+ * history as a fall (a leak trend alert), and a fresh pool's failure count
+ * of 0 against the old one read as new failures (an exhausted alert on an
+ * empty pool). A reading with another size (a pool: block size or
+ * capacity) or a failure count below the last is of a new object: the
+ * watch is dropped as for a refusal, then reads it as its first sample. */
+static void test_reinit_between_ticks_is_a_new_object(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    cfg.trend_window_ms = 20000;
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(32 * 1024);
+    rtm_monitor_mem_t w;
+    rtm_monitor_sample_t hist[64];
+    rtm_monitor_limits_t lim = {0};
+    lim.leak_bytes_per_min = 2000;
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", &lim, hist, 64));
+    static _Alignas(16) uint8_t storage[1024];
+    static rtm_pool_t pool;
+    rtm_pool_config_t pc = {0};
+    pc.name = "msgs";
+    pc.block_size = 32;
+    pc.count = 4;
+    assert_non_null(rtm_pool_init(&pool, storage, sizeof storage, &pc));
+    rtm_monitor_pool_t pw;
+    assert_true(rtm_monitor_watch_pool(&mon, &pw, &pool));
+
+    /* The pool fails once, raising its alert, and recovers. */
+    void *b[4];
+    for (int i = 0; i < 4; i++) {
+        b[i] = rtm_pool_alloc(&pool);
+        assert_non_null(b[i]);
+    }
+    assert_null(rtm_pool_alloc(&pool));
+    for (int i = 0; i < 4; i++) {
+        rtm_pool_free(&pool, b[i]);
+    }
+    g_now = 0;
+    for (int i = 0; i < 12; i++) {
+        g_now += 1000;
+        rtm_monitor_sample(&mon);
+    }
+    assert_int_equal(count_alerts(&log, RTM_ALERT_POOL_EXHAUSTED, true), 1);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_POOL_EXHAUSTED, false), 1);
+    rtm_monitor_mem_status_t ms;
+    assert_true(rtm_monitor_mem_status(&mon, &w, &ms));
+    assert_true(ms.trend_valid);
+    size_t kept = 0;
+    assert_true(rtm_monitor_history(&mon, &w, 0, &hist[63], &kept));
+    assert_int_equal(kept, 12);
+
+    /* Both end and start again at the same addresses, the heap smaller. */
+    rtm_heap_deinit(h);
+    h = make_heap(8 * 1024);
+    assert_true(rtm_pool_deinit(&pool));
+    assert_non_null(rtm_pool_init(&pool, storage, sizeof storage, &pc));
+    size_t before = log.n;
+    g_now += 1000;
+    rtm_monitor_sample(&mon);
+    assert_int_equal(log.n, before);
+    assert_true(rtm_monitor_mem_status(&mon, &w, &ms));
+    assert_true(ms.sampled);
+    assert_int_equal(ms.total_bytes, 8 * 1024);
+    assert_false(ms.trend_valid);
+    assert_true(rtm_monitor_history(&mon, &w, 0, &hist[63], &kept));
+    assert_int_equal(kept, 1);
+    assert_int_equal(hist[63].free_bytes, rtm_heap_free_bytes(h));
+    rtm_monitor_pool_status_t ps;
+    assert_true(rtm_monitor_pool_status(&mon, &pw, &ps));
+    assert_true(ps.sampled);
+    assert_int_equal(ps.used, 0);
+    assert_int_equal(ps.failed_count, 0);
+    assert_int_equal(ps.alerts, 0);
+
+    /* The new heap's steady ticks show no trend from the old one. */
+    for (int i = 0; i < 12; i++) {
+        g_now += 1000;
+        rtm_monitor_sample(&mon);
+    }
+    assert_int_equal(log.n, before);
+    assert_true(rtm_monitor_mem_status(&mon, &w, &ms));
+    assert_true(ms.trend_valid);
+    assert_int_equal(ms.trend_bytes_per_min, 0);
+    assert_true(rtm_pool_deinit(&pool));
+    rtm_monitor_deinit(&mon);
+}
+
 static void test_leak_trend(void **state)
 {
     (void)state;
@@ -1048,6 +1140,42 @@ static void test_pool_for_dominant_size(void **state)
 
 /* More sizes than slots, all kept live: the dominant size still wins its
  * slot (space-saving), with its sure count. */
+/* The allocation counts the observers gave a watch are figures of the
+ * object too: a heap that goes takes them along, so that the heap started
+ * again at its place (with no observer, or one that has seen nothing yet)
+ * is not advised a pool for the old heap's sizes. */
+static void test_gone_heap_takes_its_size_counts(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(64 * 1024);
+    rtm_heap_set_observer(h, rtm_monitor_heap_observer, &mon);
+    rtm_monitor_mem_t w;
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", NULL, NULL, 0));
+    for (int i = 0; i < 200; i++) {
+        void *p = rtm_malloc(h, 45);
+        assert_non_null(p);
+        rtm_free(h, p);
+    }
+    rtm_monitor_sample(&mon);
+    rtm_recommendation_t rec[8];
+    size_t n = rtm_monitor_recommend(&mon, rec, 8);
+    assert_int_not_equal(find_rec(rec, n, RTM_REC_POOL_FOR_SIZE), SIZE_MAX);
+
+    rtm_heap_deinit(h);
+    rtm_monitor_sample(&mon);
+    assert_int_equal(rtm_monitor_recommend(&mon, rec, 8), 0);
+    h = make_heap(64 * 1024);
+    rtm_monitor_sample(&mon);
+    n = rtm_monitor_recommend(&mon, rec, 8);
+    assert_int_equal(find_rec(rec, n, RTM_REC_POOL_FOR_SIZE), SIZE_MAX);
+    rtm_heap_deinit(h);
+    rtm_monitor_deinit(&mon);
+}
+
 static void test_pool_advice_with_many_live_sizes(void **state)
 {
     (void)state;
@@ -1092,6 +1220,50 @@ static void test_pool_advice_with_many_live_sizes(void **state)
         rtm_free(h, held[--nh]);
     }
     rtm_heap_set_observer(h, NULL, NULL);
+    rtm_monitor_deinit(&mon);
+}
+
+/* shrink_memory waits for 10 samples of the memory itself: a watch added
+ * after the monitor has ticked for a while, or one whose heap was started
+ * again (its minimum-ever free is only a moment old), is not judged on
+ * its first sample. */
+static void test_shrink_counts_the_watch_samples(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_monitor_task_t tw;
+    assert_true(rtm_monitor_watch_task(&mon, &tw, 3, "idle", 0));
+    for (int i = 0; i < 12; i++) {
+        rtm_monitor_sample(&mon);
+    }
+    rtm_heap_t *h = make_heap(32 * 1024);
+    rtm_monitor_mem_t w;
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", NULL, NULL, 0));
+    rtm_recommendation_t rec[8];
+    for (int i = 0; i < 9; i++) {
+        rtm_monitor_sample(&mon);
+        assert_int_equal(rtm_monitor_recommend(&mon, rec, 8), 0);
+    }
+    rtm_monitor_sample(&mon);
+    size_t n = rtm_monitor_recommend(&mon, rec, 8);
+    assert_int_equal(n, 1);
+    assert_int_equal(rec[0].kind, RTM_REC_SHRINK_MEMORY);
+
+    /* Started again with another size: a new memory, counted afresh. */
+    rtm_heap_deinit(h);
+    h = make_heap(16 * 1024);
+    for (int i = 0; i < 9; i++) {
+        rtm_monitor_sample(&mon);
+        assert_int_equal(rtm_monitor_recommend(&mon, rec, 8), 0);
+    }
+    rtm_monitor_sample(&mon);
+    n = rtm_monitor_recommend(&mon, rec, 8);
+    assert_int_equal(n, 1);
+    assert_int_equal(rec[0].v[0], 16 * 1024);
+    rtm_heap_deinit(h);
     rtm_monitor_deinit(&mon);
 }
 
@@ -1145,6 +1317,70 @@ static void test_region_size_rules(void **state)
 
 static _Alignas(16) uint8_t g_internal[48 * 1024];
 static _Alignas(16) uint8_t g_psram[128 * 1024];
+
+/* A capability watch reads the regions its caps select. With none
+ * selected (no such memory on this chip, or the registry gone) there is
+ * nothing to read: the watch stays unsampled, with no alert on "0 bytes
+ * free" and no telemetry line of a memory of size 0. */
+static void test_caps_watch_without_memory(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    static rtm_caps_registry_t reg;
+    static rtm_caps_region_t slots[2];
+    assert_int_equal(rtm_caps_init(&reg, slots, 2, NULL), RTM_CAPS_OK);
+    rtm_caps_region_config_t internal = {0};
+    internal.name = "DRAM";
+    internal.caps[0] = RTM_CAP_INTERNAL | RTM_CAP_8BIT | RTM_CAP_32BIT | RTM_CAP_DEFAULT;
+    assert_int_equal(rtm_caps_add_region(g_internal, sizeof g_internal, &internal, NULL),
+                     RTM_CAPS_OK);
+    rtm_monitor_limits_t lim = {.low_free = 1024, .low_min_free = 1024, .need_block = 64};
+    rtm_monitor_mem_t psram;
+    rtm_monitor_mem_t dram;
+    assert_true(rtm_monitor_watch_caps(&mon, &psram, RTM_CAP_SPIRAM, "psram", &lim, NULL, 0));
+    assert_true(rtm_monitor_watch_caps(&mon, &dram, RTM_CAP_INTERNAL, "dram", &lim, NULL, 0));
+    capture_start();
+    g_now = 1000;
+    rtm_monitor_sample(&mon);
+    rtm_monitor_emit_telemetry(&mon);
+    rtm_output_set(NULL, NULL);
+    assert_int_equal(log.n, 0);
+    assert_int_equal(count_lines_with(g_out, "\"name\":\"psram\""), 0);
+    assert_int_not_equal(count_lines_with(g_out, "\"name\":\"dram\""), 0);
+    rtm_monitor_mem_status_t ms;
+    assert_true(rtm_monitor_mem_status(&mon, &psram, &ms));
+    assert_false(ms.sampled);
+    assert_int_equal(ms.alerts, 0);
+
+    /* The registry goes: both are unsampled. */
+    rtm_caps_deinit();
+    g_now += 1000;
+    rtm_monitor_sample(&mon);
+    assert_true(rtm_monitor_mem_status(&mon, &dram, &ms));
+    assert_false(ms.sampled);
+    assert_int_equal(ms.total_bytes, 0);
+    assert_int_equal(log.n, 0);
+
+    /* A registry with PSRAM: the watch reads it. */
+    assert_int_equal(rtm_caps_init(&reg, slots, 2, NULL), RTM_CAPS_OK);
+    rtm_caps_region_config_t ext = {0};
+    ext.name = "PSRAM";
+    ext.caps[0] = RTM_CAP_SPIRAM | RTM_CAP_8BIT | RTM_CAP_32BIT;
+    assert_int_equal(rtm_caps_add_region(g_psram, sizeof g_psram, &ext, NULL), RTM_CAPS_OK);
+    g_now += 1000;
+    rtm_monitor_sample(&mon);
+    assert_true(rtm_monitor_mem_status(&mon, &psram, &ms));
+    assert_true(ms.sampled);
+    assert_int_equal(ms.total_bytes, rtm_caps_total_size(RTM_CAP_SPIRAM));
+    assert_true(rtm_monitor_mem_status(&mon, &dram, &ms));
+    assert_false(ms.sampled);
+    assert_int_equal(log.n, 0);
+    rtm_caps_deinit();
+    rtm_monitor_deinit(&mon);
+}
 
 static void test_move_to_psram(void **state)
 {
@@ -2295,6 +2531,7 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_status_of_unwatched),
         cmocka_unit_test(test_telemetry_skips_unsampled),
+        cmocka_unit_test(test_reinit_between_ticks_is_a_new_object),
         cmocka_unit_test(test_leak_trend),
         cmocka_unit_test(test_trend_needs_half_window),
         cmocka_unit_test(test_low_free_hysteresis),
@@ -2306,9 +2543,12 @@ int main(void)
         cmocka_unit_test(test_none_port_time_tasks_and_run),
 #endif
         cmocka_unit_test(test_pool_for_dominant_size),
+        cmocka_unit_test(test_gone_heap_takes_its_size_counts),
         cmocka_unit_test(test_pool_advice_with_many_live_sizes),
         cmocka_unit_test(test_region_size_rules),
+        cmocka_unit_test(test_shrink_counts_the_watch_samples),
         cmocka_unit_test(test_move_to_psram),
+        cmocka_unit_test(test_caps_watch_without_memory),
         cmocka_unit_test(test_tracing_advice),
         cmocka_unit_test(test_telemetry_lines),
         cmocka_unit_test(test_telemetry_exact_lines),

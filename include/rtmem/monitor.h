@@ -161,8 +161,13 @@ typedef struct rtm_monitor_mem_status {
     bool sampled;               /* false until a tick has read the memory (a watch
                                    added since the last tick), and again when its
                                    heap refuses a reading (deinitialised): every
-                                   figure, alert and history sample is then 0 or
-                                   gone, without an alert callback */
+                                   figure, alert, history sample and observer
+                                   count (sizes, large blocks) is then 0 or
+                                   gone, without an alert callback. Dropped the
+                                   same way, then read afresh, when a reading
+                                   shows another total or a failure count below
+                                   the last (initialised again between ticks;
+                                   same size and no failures: not detected) */
     bool trend_valid;           /* >= 3 samples in the window span half of it */
     int32_t trend_bytes_per_min;
     uint32_t alerts;            /* bit (1 << rtm_alert_kind_t) per raised alert */
@@ -189,6 +194,7 @@ typedef struct rtm_monitor_mem {
     uint16_t history_len;
     uint16_t history_count;
     uint16_t history_next;
+    uint16_t samples;           /* ticks that read this memory, up to 65535 */
     rtm_monitor_mem_status_t status;
     uint32_t allocs_total;      /* allocations seen by the observer */
     uint32_t granularity;
@@ -210,7 +216,10 @@ typedef struct rtm_monitor_pool_status {
     uint32_t alerts;
     bool sampled;            /* false until a tick has read the pool, and again
                                 when it refuses a reading (deinitialised): figures
-                                and alerts 0, without an alert callback */
+                                and alerts 0, without an alert callback; dropped
+                                so and read afresh when a reading shows another
+                                block size or capacity or fewer failures than
+                                the last (initialised again between ticks) */
 } rtm_monitor_pool_status_t;
 
 typedef struct rtm_monitor_pool {
@@ -288,7 +297,9 @@ bool rtm_monitor_watch_heap(rtm_monitor_t *mon, rtm_monitor_mem_t *w, rtm_heap_t
 
 /* Watches a capability set of the registry (rtm_caps_get_info(caps));
  * external when caps has RTM_CAP_SPIRAM. As rtm_monitor_watch_heap; caps 0
- * gives false. */
+ * gives false. A tick that finds no registry, or no region with those caps,
+ * reads nothing: the watch is unsampled as for a deinitialised heap (no
+ * alerts on a memory of size 0, no telemetry line). */
 bool rtm_monitor_watch_caps(rtm_monitor_t *mon, rtm_monitor_mem_t *w, rtm_caps_t caps,
                             const char *name, const rtm_monitor_limits_t *limits,
                             rtm_monitor_sample_t *history, size_t history_len);
@@ -387,7 +398,8 @@ typedef enum rtm_rec_kind {
                                 v[0] size, v[1] min free, v[2] peak used, v[3] advised size,
                                 v[4] 1 for a capability region (fixed size: the advice is
                                 to use less of it by v[3] - v[0] bytes) */
-    RTM_REC_SHRINK_MEMORY,   /* minimum-ever free over half the size after 10 samples, for
+    RTM_REC_SHRINK_MEMORY,   /* minimum-ever free over half the size after 10 samples of
+                                that memory (counted afresh when it goes and comes back), for
                                 memories whose size the application chooses (not regions),
                                 when peak used + stack_margin_percent is below the size:
                                 v[0] size, v[1] min free, v[2] peak used, v[3] advised size */
