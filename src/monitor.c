@@ -454,8 +454,11 @@ static void sample_mem(rtm_monitor_t *mon, rtm_monitor_mem_t *w, uint32_t now,
     /* Another size, or a failure count that went down (it only grows
      * from init), is a heap initialised again between ticks: a new
      * object, whose figures must not continue the old one's history and
-     * alerts. (Only this task writes the status: no lock to read it.) */
-    if (w->status.sampled &&
+     * alerts. Not for a capability watch: its memory is whatever the
+     * registry holds, and a region added or removed changes the same
+     * memory's size. (Only this task writes the status: no lock to read
+     * it.) */
+    if (w->heap != NULL && w->status.sampled &&
         (r.total != w->status.total_bytes || r.failed < w->status.failed_count)) {
         forget_mem(mon, w);
     }

@@ -1365,6 +1365,11 @@ static void test_caps_watch_without_memory(void **state)
     assert_int_equal(log.n, 0);
 
     /* A registry with PSRAM: the watch reads it. */
+    static rtm_monitor_sample_t low_hist[8];
+    rtm_monitor_limits_t high = {.low_free = (size_t)1 << 30};
+    rtm_monitor_mem_t psram_low;
+    assert_true(rtm_monitor_watch_caps(&mon, &psram_low, RTM_CAP_SPIRAM, "psram_low", &high,
+                                       low_hist, 8));
     assert_int_equal(rtm_caps_init(&reg, slots, 2, NULL), RTM_CAPS_OK);
     rtm_caps_region_config_t ext = {0};
     ext.name = "PSRAM";
@@ -1377,7 +1382,27 @@ static void test_caps_watch_without_memory(void **state)
     assert_int_equal(ms.total_bytes, rtm_caps_total_size(RTM_CAP_SPIRAM));
     assert_true(rtm_monitor_mem_status(&mon, &dram, &ms));
     assert_false(ms.sampled);
-    assert_int_equal(log.n, 0);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_LOW_FREE, true), 1); /* psram_low */
+    size_t alerts_before = log.n;
+
+    /* A second PSRAM region: the same memory grew. The capability watch
+     * keeps its history and its raised alert (no second "raised"), and
+     * reads the new total. */
+    size_t before_total = rtm_caps_total_size(RTM_CAP_SPIRAM);
+    ext.name = "PSRAM2";
+    assert_int_equal(rtm_caps_add_region(g_internal, sizeof g_internal, &ext, NULL), RTM_CAPS_OK);
+    assert_true(rtm_caps_total_size(RTM_CAP_SPIRAM) > before_total);
+    g_now += 1000;
+    rtm_monitor_sample(&mon);
+    assert_true(rtm_monitor_mem_status(&mon, &psram_low, &ms));
+    assert_true(ms.sampled);
+    assert_int_equal(ms.total_bytes, rtm_caps_total_size(RTM_CAP_SPIRAM));
+    assert_true((ms.alerts & (1u << RTM_ALERT_LOW_FREE)) != 0);
+    assert_int_equal(log.n, alerts_before);
+    size_t kept = 0;
+    rtm_monitor_sample_t hs;
+    assert_true(rtm_monitor_history(&mon, &psram_low, 0, &hs, &kept));
+    assert_int_equal(kept, 2);
     rtm_caps_deinit();
     rtm_monitor_deinit(&mon);
 }

@@ -166,8 +166,11 @@ typedef struct rtm_monitor_mem_status {
                                    gone, without an alert callback. Dropped the
                                    same way, then read afresh, when a reading
                                    shows another total or a failure count below
-                                   the last (initialised again between ticks;
-                                   same size and no failures: not detected) */
+                                   the last (a heap initialised again between
+                                   ticks; same size and no failures: not
+                                   detected). A capability watch follows the
+                                   registry instead: a region added or removed
+                                   changes its figures, not its history */
     bool trend_valid;           /* >= 3 samples in the window span half of it */
     int32_t trend_bytes_per_min;
     uint32_t alerts;            /* bit (1 << rtm_alert_kind_t) per raised alert */
