@@ -16,7 +16,11 @@
  *  - replay without --size: the size completes, the step below fails, and
  *    it is said on stderr; a failed replay names `rtmem compare`;
  *  - the progress line appears on a pseudo-terminal (percent, events/s,
- *    ETA) and nothing is printed when stderr is a file or with --quiet.
+ *    ETA) and nothing is printed when stderr is a file or with --quiet;
+ *  - a bad line (in the middle of the 2nd trace, on line 1, an unterminated
+ *    last line) names FILE:LINE, the part before it is still compared and
+ *    marked INCOMPLETE (text and JSON), the traces around it are kept, no
+ *    recommendation is made and the exit status is 2.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -49,6 +53,7 @@ static ts_scratch_t g_scratch;
 static char g_path[128];
 static char g_out[128];
 static char g_errf[128];
+static char g_bad[128];
 static rtm_replay_result_t *g_res;
 static char g_err[RTM_TRACE_ERR_MAX];
 static const char g_corpus[] = RTMEM_TEST_SOURCE_DIR "/bench/traces/synthetic_random.trace";
@@ -60,7 +65,8 @@ static int setup(void **state)
     if (ts_scratch_make(&g_scratch, "rtm_tool_compare") != 0 || g_res == NULL ||
         ts_scratch_path(&g_scratch, "t.trace", g_path, sizeof g_path) != 0 ||
         ts_scratch_path(&g_scratch, "out", g_out, sizeof g_out) != 0 ||
-        ts_scratch_path(&g_scratch, "err", g_errf, sizeof g_errf) != 0) {
+        ts_scratch_path(&g_scratch, "err", g_errf, sizeof g_errf) != 0 ||
+        ts_scratch_path(&g_scratch, "bad.trace", g_bad, sizeof g_bad) != 0) {
         return -1;
     }
     return 0;
@@ -70,7 +76,7 @@ static int teardown(void **state)
 {
     (void)state;
     free(g_res);
-    static const char *const names[] = {"t.trace", "out", "err"};
+    static const char *const names[] = {"t.trace", "out", "err", "bad.trace"};
     return ts_scratch_remove(&g_scratch, names, sizeof names / sizeof names[0]);
 }
 
@@ -543,6 +549,110 @@ static void test_progress_format(void **state)
     assert_string_equal(line, "rtmem replay:   0% 0 events/s ETA ?");
 }
 
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Runs compare on g_path then g_bad (text, then --json): both exit 2 and
+ * name bad_at ("FILE:LINE: REASON") on stderr; out/json get stdout. */
+static void compare_with_bad(const char *bad_at, char *out, char *json, size_t len)
+{
+    char err[1024];
+    const char *text[] = {"rtmem", "compare", "--quiet", "--strategy", "first_fit",
+                          g_path, g_bad, NULL};
+    assert_int_equal(run_tool(text, -1, NULL), 2);
+    ts_read_file(g_out, out, len);
+    ts_read_file(g_errf, err, sizeof err);
+    assert_non_null(strstr(err, bad_at));
+    const char *js[] = {"rtmem", "compare", "--quiet", "--json", g_path, g_bad, NULL};
+    assert_int_equal(run_tool(js, -1, NULL), 2);
+    ts_read_file(g_out, json, len);
+    ts_read_file(g_errf, err, sizeof err);
+    assert_non_null(strstr(err, bad_at));
+    assert_int_equal(json[strlen(json) - 2], '}'); /* the object ends */
+}
+
+static void test_malformed_trace_keeps_the_part_compared(void **state)
+{
+    (void)state;
+    static char out[1 << 14], json[1 << 15];
+    char want[512];
+    /* the 2nd of two traces, bad SIZE on line 5 after three events */
+    write_text(g_path, "# rtmem-trace 1\na 1 64\nf 1\n");
+    write_text(g_bad, "# rtmem-trace 1\na 1 100\na 2 200\nf 1\na 3 x\na 4 50\n");
+    (void)snprintf(want, sizeof want, "%s:5: SIZE 'x' is not a decimal number", g_bad);
+    compare_with_bad(want, out, json, sizeof out);
+    /* the first trace is kept, complete */
+    (void)snprintf(want, sizeof want, "trace %s: 2 operations, peak live 64 bytes", g_path);
+    assert_non_null(strstr(out, want));
+    /* the second: the part before line 5, compared and marked */
+    (void)snprintf(want, sizeof want,
+                   "trace %s: 3 operations, peak live 300 bytes in 2 blocks\n"
+                   "INCOMPLETE TRACE: reading stopped at line 5: SIZE 'x' is not a decimal "
+                   "number (the results below are those of the part before it)\n",
+                   g_bad);
+    assert_non_null(strstr(out, want));
+    const char *second = strstr(out, want);
+    assert_non_null(strstr(second, "\nfirst_fit "));
+    /* only the bad trace is marked */
+    assert_ptr_equal(strstr(out, "INCOMPLETE"), strstr(second, "INCOMPLETE"));
+    assert_non_null(strstr(out, "recommendation: none (trace "));
+    assert_non_null(strstr(out, " is incomplete"));
+    assert_null(strstr(out, "recommendation: first_fit"));
+    assert_non_null(strstr(json, "\"ops\":2,\"peak_live_bytes\":64,\"complete\":true,"
+                                 "\"cut_off_reason\":null,"));
+    assert_non_null(strstr(json, "\"ops\":3,\"peak_live_bytes\":300,\"complete\":false,"
+                                 "\"cut_off_reason\":\"reading stopped at line 5: SIZE 'x' is "
+                                 "not a decimal number\","));
+    assert_non_null(strstr(json, "\"strategy\":\"first_fit\",\"status\":\"ok\",\"min_size\":"));
+    assert_non_null(strstr(json, "\"recommendation\":null}"));
+
+    /* line 1: nothing before it; still a section, 0 operations */
+    write_text(g_bad, "a 1 x\na 2 10\n");
+    (void)snprintf(want, sizeof want, "%s:1: SIZE 'x'", g_bad);
+    compare_with_bad(want, out, json, sizeof out);
+    (void)snprintf(want, sizeof want, "trace %s: 0 operations", g_bad);
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "INCOMPLETE TRACE: reading stopped at line 1: SIZE 'x'"));
+    assert_non_null(strstr(json, "\"ops\":0,\"peak_live_bytes\":0,\"complete\":false,"
+                                 "\"cut_off_reason\":\"reading stopped at line 1: "));
+    assert_non_null(strstr(json, "\"recommendation\":null}"));
+
+    /* an unterminated last line that parses but is inconsistent stops the
+     * reading too (one that does not parse is a truncated line: skipped) */
+    write_text(g_bad, "a 1 100\na 2 20\nf 9");
+    (void)snprintf(want, sizeof want, "%s:3: free of ID 9, which is not live", g_bad);
+    compare_with_bad(want, out, json, sizeof out);
+    (void)snprintf(want, sizeof want, "trace %s: 2 operations, peak live 120 bytes", g_bad);
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "INCOMPLETE TRACE: reading stopped at line 3: free of ID 9"));
+    assert_non_null(strstr(json, "\"ops\":2,\"peak_live_bytes\":120,\"complete\":false,"
+                                 "\"cut_off_reason\":\"reading stopped at line 3: free of ID 9"));
+    assert_non_null(strstr(json, "\"recommendation\":null}"));
+
+    /* the bad trace first: the one after it is still compared */
+    write_text(g_bad, "a 1 x\n");
+    const char *first[] = {"rtmem", "compare", "--quiet", "--strategy", "bump", g_bad, g_path,
+                           NULL};
+    assert_int_equal(run_tool(first, -1, NULL), 2);
+    ts_read_file(g_out, out, sizeof out);
+    (void)snprintf(want, sizeof want, "trace %s: 2 operations, peak live 64 bytes", g_path);
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(strstr(out, want), "\nbump "));
+
+    /* the same traces without the bad line: exit 0, complete, a pick */
+    write_text(g_bad, "a 1 100\na 2 20\n");
+    const char *ok[] = {"rtmem", "compare", "--quiet", "--json", g_path, g_bad, NULL};
+    assert_int_equal(run_tool(ok, -1, NULL), 0);
+    ts_read_file(g_out, json, sizeof json);
+    assert_null(strstr(json, "\"complete\":false"));
+    assert_non_null(strstr(json, "\"recommendation\":{"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -558,6 +668,7 @@ int main(void)
         cmocka_unit_test(test_replay_auto_size),
         cmocka_unit_test(test_progress_only_on_terminal),
         cmocka_unit_test(test_progress_format),
+        cmocka_unit_test(test_malformed_trace_keeps_the_part_compared),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -6,7 +6,10 @@
  *    event's text included), with aligned events, reallocs, caps= fields,
  *    sizes over 4 GiB, telemetry lines and lenient skips;
  *  - a malformed trace is refused by the load with the streaming reader's
- *    "FILE:LINE: ..." message, and `rtmem compare` exits 2 with it;
+ *    "FILE:LINE: ..." message, and rtm_compare_trace returns 2 with it;
+ *    rtm_trace_mem_load_part keeps the events before the bad line and says
+ *    where it stopped, and rtm_compare_trace with o.cut compares that part
+ *    (a streamed trace: still 2);
  *  - a trace over the memory limit is not loaded (1) and the search then
  *    streams it, to the same minimum;
  *  - the search with helper processes decides the same minimum as one size
@@ -365,6 +368,64 @@ static void test_compare_trace_library(void **state)
     write_trace("a 1 10\nf 2\n");
     assert_int_equal(rtm_compare_trace(g_path, &o, rows, 3, g_err, sizeof g_err), 2);
     assert_non_null(strstr(g_err, "t.trace:2: "));
+    /* with o.cut: the part before the line, the rows filled, err kept */
+    rtm_compare_cut_t cut;
+    memset(&cut, 0xff, sizeof cut);
+    o.cut = &cut;
+    write_trace("a 1 10\na 2 20\nf 9\na 3 30\n");
+    assert_int_equal(rtm_compare_trace(g_path, &o, rows, 3, g_err, sizeof g_err), 0);
+    assert_true(cut.cut_off);
+    assert_int_equal(cut.line, 3);
+    assert_non_null(strstr(cut.reason, "free of ID 9"));
+    assert_non_null(strstr(g_err, "t.trace:3: free of ID 9"));
+    for (size_t k = 0; k < 3; k++) {
+        assert_int_equal(rows[k].status, RTM_COMPARE_FOUND);
+        assert_true(rows[k].ran);
+        assert_int_equal(rows[k].run.ops, 2);
+        assert_int_equal(rows[k].run.peak_live, 30);
+    }
+    /* a trace over the memory limit is streamed: there the line is an error */
+    o.mem_limit = 16;
+    assert_int_equal(rtm_compare_trace(g_path, &o, rows, 3, g_err, sizeof g_err), 2);
+    assert_non_null(strstr(g_err, "t.trace:3: "));
+    /* a whole trace: cut_off false */
+    o.mem_limit = 0;
+    write_trace("a 1 10\na 2 20\n");
+    assert_int_equal(rtm_compare_trace(g_path, &o, rows, 3, g_err, sizeof g_err), 0);
+    assert_false(cut.cut_off);
+}
+
+/* rtm_trace_mem_load_part: the events before a bad line, where it stopped;
+ * errors that name no line are still errors. */
+static void test_load_part(void **state)
+{
+    (void)state;
+    rtm_trace_mem_t m;
+    for (size_t i = 0; i < sizeof g_malformed / sizeof g_malformed[0]; i++) {
+        write_trace(g_malformed[i]);
+        assert_int_equal(rtm_trace_mem_load_part(&m, g_path, false, 0, g_err, sizeof g_err), 0);
+        assert_true(m.cut_off);
+        char want[32];
+        (void)snprintf(want, sizeof want, "t.trace:%lu: ", m.cut_line);
+        assert_non_null(strstr(g_err, want));
+        assert_non_null(strstr(g_err, m.cut_reason));
+        assert_int_equal(m.count, m.cut_line - 1u); /* one event a line before it */
+        rtm_trace_mem_free(&m);
+    }
+    write_trace("a 1 x\n");
+    assert_int_equal(rtm_trace_mem_load_part(&m, g_path, false, 0, g_err, sizeof g_err), 0);
+    assert_int_equal(m.cut_line, 1);
+    assert_int_equal(m.count, 0);
+    rtm_trace_mem_free(&m);
+    write_trace("a 1 10\nf 1\n");
+    assert_int_equal(rtm_trace_mem_load_part(&m, g_path, false, 0, g_err, sizeof g_err), 0);
+    assert_false(m.cut_off);
+    assert_int_equal(m.count, 2);
+    rtm_trace_mem_free(&m);
+    assert_int_equal(rtm_trace_mem_load_part(&m, "/nonexistent/x.trace", false, 0, g_err,
+                                             sizeof g_err),
+                     2);
+    assert_int_equal(rtm_trace_mem_load_part(&m, "-", false, 0, g_err, sizeof g_err), 2);
 }
 
 int main(void)
@@ -377,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_over_the_limit_streams),
         cmocka_unit_test(test_helpers_decide_the_same),
         cmocka_unit_test(test_compare_trace_library),
+        cmocka_unit_test(test_load_part),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

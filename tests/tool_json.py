@@ -135,8 +135,28 @@ def main():
              all("schema" not in (s.get("run") or {}) for t in doc["traces"]
                  for s in t["strategies"])),
             ("no recommendation", isinstance(doc.get("recommendation"), dict)),
+            ("a trace not complete", all(t.get("complete") is True
+                                         and t.get("cut_off_reason", 0) is None
+                                         for t in doc["traces"])),
         ])
-        check("compare, bad input", "compare", [trace, bad, "--json", "-q"], 2, table)
+        def nth_trace(doc, i):
+            traces = doc.get("traces", [])
+            return traces[i] if len(traces) > i and isinstance(traces[i], dict) else {}
+
+        check("compare, malformed line", "compare", [trace, bad, "--json", "-q"], 2, table,
+              lambda doc: [
+                  ("two traces expected", len(doc.get("traces", [])) == 2),
+                  ("the first trace is not complete",
+                   nth_trace(doc, 0).get("complete") is True
+                   and nth_trace(doc, 0).get("cut_off_reason", 0) is None),
+                  ("the second trace is not cut off at line 3",
+                   nth_trace(doc, 1).get("complete") is False
+                   and nth_trace(doc, 1).get("cut_off_reason") ==
+                   "reading stopped at line 3: free of ID 2, which is not live (--lenient skips)"),
+                  ("ops is not 1 (the part before line 3)", nth_trace(doc, 1).get("ops") == 1),
+                  ("a recommendation rests on an incomplete trace",
+                   doc.get("recommendation", 0) is None),
+              ])
 
         ran.add("leaks")
         check("leaks, rtmem trace", "leaks", [trace, "--json"], 1, table, lambda doc: [

@@ -643,7 +643,10 @@ static const char compare_usage[] =
     "\n"
     "Each TRACE is parsed once into memory (16 bytes per event; over 512 MiB it is streamed\n"
     "on every run instead), so TRACE must be a file, not '-' or a pipe.\n"
-    "Exit: 0 a recommendation was made, 1 no strategy completes some trace, 2 bad usage or input.\n";
+    "Exit: 0 a recommendation was made, 1 no strategy completes some trace, 2 bad usage or\n"
+    "input. A bad line (FILE:LINE on stderr) stops the reading of its trace: the part before\n"
+    "it is still compared, headed INCOMPLETE TRACE (--json: \"complete\":false,\n"
+    "\"cut_off_reason\"), the other traces as usual, and no recommendation is made (exit 2).\n";
 
 
 typedef rtm_compare_status_t row_status_t;
@@ -687,10 +690,17 @@ static const char *checked_cell(const rtm_min_size_t *m, char *buf, size_t len)
 }
 
 static void print_table(FILE *o, const char *path, const row_t *rows, size_t n, uint64_t ops,
-                        uint64_t peak_live, size_t peak_blocks, const rtm_trace_counts_t *skipped)
+                        uint64_t peak_live, size_t peak_blocks, const rtm_trace_counts_t *skipped,
+                        const rtm_compare_cut_t *cut)
 {
     rtm_esc_msg(o, "trace %s: %" PRIu64 " operations, peak live %" PRIu64 " bytes in %zu blocks",
                 path, ops, peak_live, peak_blocks);
+    if (cut->cut_off) {
+        rtm_esc_msg(o,
+                    "INCOMPLETE TRACE: reading stopped at line %lu: %s (the results below are "
+                    "those of the part before it)",
+                    cut->line, cut->reason);
+    }
     fputc('\n', o);
     fprintf(o, "%-10s %10s %6s %-7s %10s %6s %10s %6s %9s %9s %9s\n", "strategy", "min size",
             "ratio", "checked", "run size", "failed", "footprint", "frag", "median", "p99.9",
@@ -1126,12 +1136,26 @@ int rtm_compare_trace(const char *path, const rtm_compare_opts_t *o, rtm_compare
     }
     rtm_trace_mem_t mem;
     trace_ctx_t t = {.src = {.path = path}, .opts = o, .progress = o->progress, .nrows = n};
-    int rc = rtm_trace_mem_load(&mem, path, o->lenient, o->mem_limit, err, errlen);
+    if (o->cut != NULL) {
+        memset(o->cut, 0, sizeof *o->cut);
+    }
+    int rc = o->cut != NULL
+                 ? rtm_trace_mem_load_part(&mem, path, o->lenient, o->mem_limit, err, errlen)
+                 : rtm_trace_mem_load(&mem, path, o->lenient, o->mem_limit, err, errlen);
     if (rc == 2) {
         return 2;
     }
+    /* the load's "FILE:LINE: ..." (a refused heap size in a search writes
+     * err without failing) */
+    char cut_msg[RTM_TRACE_ERR_MAX] = "";
     if (rc == 0) {
         t.src.mem = &mem;
+        if (mem.cut_off) {
+            o->cut->cut_off = true;
+            o->cut->line = mem.cut_line;
+            (void)snprintf(o->cut->reason, sizeof o->cut->reason, "%s", mem.cut_reason);
+            (void)snprintf(cut_msg, sizeof cut_msg, "%s", err);
+        }
     }
     /* Helpers for the searches: with jobs processes allowed, the first
      * row's search can use the other jobs - 1 cores, and later a search
@@ -1162,6 +1186,9 @@ int rtm_compare_trace(const char *path, const rtm_compare_opts_t *o, rtm_compare
     }
     if (t.src.mem != NULL) {
         rtm_trace_mem_free(&mem);
+    }
+    if (status == 0 && cut_msg[0] != '\0') {
+        (void)snprintf(err, errlen, "%s", cut_msg);
     }
     return status;
 }
@@ -1214,6 +1241,9 @@ int rtm_cmd_compare(int argc, char **argv)
     }
     rtm_progress_t prog;
     rtm_progress_init(&prog, stderr, "rtmem compare", c.quiet);
+    rtm_compare_cut_t cut;
+    /* the first trace a bad line cut off: no recommendation rests on it */
+    const char *incomplete = NULL;
     rtm_compare_opts_t co = {
         .system_size = c.size,
         .align = c.align,
@@ -1223,6 +1253,7 @@ int rtm_cmd_compare(int argc, char **argv)
         .jobs = c.jobs,
         .progress = &prog,
         .progress_span = 1.0 / (double)c.nfiles,
+        .cut = &cut,
     };
     char err[RTM_TRACE_ERR_MAX];
     rtm_json_t j;
@@ -1242,6 +1273,9 @@ int rtm_cmd_compare(int argc, char **argv)
             rtm_progress_done(&prog);
             rtm_esc_line(stderr, err);
             break;
+        }
+        if (cut.cut_off && incomplete == NULL) {
+            incomplete = c.files[f];
         }
         uint64_t ops = 0, peak_live = 0;
         size_t peak_blocks = 0;
@@ -1265,14 +1299,19 @@ int rtm_cmd_compare(int argc, char **argv)
             }
         }
         rtm_progress_done(&prog);
-        if (status != 0) {
-            break;
+        if (cut.cut_off) {
+            rtm_esc_line(stderr, err); /* "FILE:LINE: ...", as for any bad input */
         }
         if (c.json) {
+            char reason[RTM_TRACE_ERR_MAX + 48];
+            (void)snprintf(reason, sizeof reason, "reading stopped at line %lu: %s", cut.line,
+                           cut.reason);
             rtm_json_begin_object(&j);
             rtm_json_kv_str(&j, "trace", c.files[f]);
             rtm_json_kv_u64(&j, "ops", ops);
             rtm_json_kv_u64(&j, "peak_live_bytes", peak_live);
+            rtm_json_kv_bool(&j, "complete", !cut.cut_off);
+            rtm_json_kv_str(&j, "cut_off_reason", cut.cut_off ? reason : NULL);
             rtm_json_key(&j, "strategies");
             rtm_json_begin_array(&j);
             for (size_t k = 0; k < nstrat; k++) {
@@ -1281,7 +1320,8 @@ int rtm_cmd_compare(int argc, char **argv)
             rtm_json_end_array(&j);
             rtm_json_end_object(&j);
         } else {
-            print_table(stdout, c.files[f], rows, nstrat, ops, peak_live, peak_blocks, &skipped);
+            print_table(stdout, c.files[f], rows, nstrat, ops, peak_live, peak_blocks, &skipped,
+                        &cut);
         }
     }
     free(rows);
@@ -1292,6 +1332,22 @@ int rtm_cmd_compare(int argc, char **argv)
             (void)rtm_json_end_doc(&j);
         }
         return status;
+    }
+    if (incomplete != NULL) {
+        /* A pick on the part before a bad line could name a heap too small
+         * for the whole trace: none, and the bad input's exit status. */
+        if (c.json) {
+            rtm_json_end_array(&j);
+            rtm_json_kv_null(&j, "recommendation");
+            (void)rtm_json_end_doc(&j);
+        } else {
+            rtm_esc_msg(stdout,
+                        "recommendation: none (trace %s is incomplete: a bad line stopped its "
+                        "reading, and a heap size from the part before it may not fit the whole "
+                        "trace)",
+                        incomplete);
+        }
+        return 2;
     }
     size_t best = rtm_compare_pick(nstrat, all_found, worst_min, worst_median);
     if (c.json) {

@@ -283,7 +283,18 @@ typedef struct rtm_compare_opts {
     size_t mem_limit;     /* as rtm_replay_opts_t.mem_limit */
     rtm_progress_t *progress; /* NULL: no progress line */
     double progress_base, progress_span; /* the share of the line this trace takes */
+    /* Not NULL: a trace with a bad line is compared on the part before it
+     * (rtm_trace_mem_load_part), *cut says where it stopped. NULL: a bad
+     * line is an error (2). */
+    struct rtm_compare_cut *cut;
 } rtm_compare_opts_t;
+
+/* Where a bad line stopped the reading of a compared trace. */
+typedef struct rtm_compare_cut {
+    bool cut_off;                        /* false: the trace was read to its end */
+    unsigned long line;
+    char reason[RTM_TRACE_ERR_MAX];      /* without FILE:LINE */
+} rtm_compare_cut_t;
 
 /* `rtmem compare` on one trace, without printing: fills rows[0..n) (each
  * with .strategy set by the caller, the rest zeroed here). The trace is
@@ -296,7 +307,10 @@ typedef struct rtm_compare_opts {
  * bytes below, see rtm_min_size_t); found and n/a rows get
  * three timed runs at run_size. With jobs >= 2 the searches also share
  * jobs - 1 helper processes (rtm_helper_pool_t). Returns 0, or 2 with err filled
- * ("FILE:LINE: ..." on bad input). Forks and waits for its workers; not
+ * ("FILE:LINE: ..." on bad input). With o->cut, a bad line in a trace that
+ * fits o->mem_limit returns 0 instead: the rows are those of the part
+ * before the line, o->cut is filled and err holds "FILE:LINE: ..." (a
+ * streamed trace, larger than the limit, still returns 2 there). Forks and waits for its workers; not
  * for a multithreaded caller. Cost: on a 2.4M-event trace, about 20 s of
  * CPU for the five strategies. */
 int rtm_compare_trace(const char *path, const rtm_compare_opts_t *o, rtm_compare_row_t *rows,

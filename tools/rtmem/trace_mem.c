@@ -119,8 +119,8 @@ static bool slot_give(slot_pool_t *p, uint32_t slot)
     return true;
 }
 
-int rtm_trace_mem_load(rtm_trace_mem_t *m, const char *path, bool lenient, size_t limit,
-                       char *err, size_t errlen)
+static int load(rtm_trace_mem_t *m, const char *path, bool lenient, size_t limit,
+                bool keep_part, char *err, size_t errlen)
 {
     memset(m, 0, sizeof *m);
     m->path = path;
@@ -229,6 +229,13 @@ int rtm_trace_mem_load(rtm_trace_mem_t *m, const char *path, bool lenient, size_
     if (rc == 0 && n < 0) {
         (void)snprintf(err, errlen, "%s", rd->err);
         rc = 2;
+        if (keep_part && rd->lines.err_line != 0) {
+            m->cut_off = true;
+            m->cut_line = rd->lines.err_line;
+            (void)snprintf(m->cut_reason, sizeof m->cut_reason, "%s",
+                           rd->err + rd->lines.err_what);
+            rc = 0;
+        }
     }
     m->slots = pool.made;
     m->skipped = rd->counts;
@@ -240,6 +247,18 @@ int rtm_trace_mem_load(rtm_trace_mem_t *m, const char *path, bool lenient, size_
         rtm_trace_mem_free(m);
     }
     return rc;
+}
+
+int rtm_trace_mem_load(rtm_trace_mem_t *m, const char *path, bool lenient, size_t limit,
+                       char *err, size_t errlen)
+{
+    return load(m, path, lenient, limit, false, err, errlen);
+}
+
+int rtm_trace_mem_load_part(rtm_trace_mem_t *m, const char *path, bool lenient, size_t limit,
+                            char *err, size_t errlen)
+{
+    return load(m, path, lenient, limit, true, err, errlen);
 }
 
 bool rtm_trace_mem_reread(const rtm_trace_mem_t *m, unsigned long line, rtm_trace_event_t *ev)

@@ -63,7 +63,13 @@ typedef struct rtm_trace_mem {
     rtm_mem_line_mark_t *marks;
     size_t nmarks;
     size_t slots;              /* peak live IDs: payloads a replay needs */
-    rtm_trace_counts_t skipped; /* lenient skips and a truncated last line, whole file */
+    rtm_trace_counts_t skipped; /* lenient skips and a truncated last line, whole file
+                                   (cut_off: the part before the bad line) */
+    /* rtm_trace_mem_load_part only: a bad line stopped the reading, the
+     * events are those before it. */
+    bool cut_off;
+    unsigned long cut_line;              /* the line that stopped it */
+    char cut_reason[RTM_TRACE_ERR_MAX];  /* what is wrong with it, without FILE:LINE */
     size_t capacity, side_capacity, marks_capacity;
 } rtm_trace_mem_t;
 
@@ -75,6 +81,15 @@ typedef struct rtm_trace_mem {
  * the file, as one streaming replay without the heap. */
 int rtm_trace_mem_load(rtm_trace_mem_t *m, const char *path, bool lenient, size_t limit,
                        char *err, size_t errlen);
+
+/* rtm_trace_mem_load, except that a bad line (malformed, inconsistent, a
+ * NUL byte: an error that names a line) keeps the events before it: 0,
+ * with cut_off, cut_line and cut_reason set and "FILE:LINE: ..." in err,
+ * so that a tool can still report the part before the line. Errors that
+ * name no line (a file that does not open, a read error before any line)
+ * still return 2. */
+int rtm_trace_mem_load_part(rtm_trace_mem_t *m, const char *path, bool lenient, size_t limit,
+                            char *err, size_t errlen);
 
 /* Frees what a load allocated (m may be zeroed or already freed). */
 void rtm_trace_mem_free(rtm_trace_mem_t *m);
