@@ -1060,7 +1060,7 @@ static void test_rtmem_lines_same_verdict_as_replay(void **state)
         "a 1 16 caller=0X400D1234",
         /* bad */
         "a 1 16 caps=0xZZ", "a 1 16 caps=80c", "a 1 16 caps=0x1 caps=0x2", "a 1 16 foo",
-        "a 1 16 t=a=b", "a 1 16 seq=12x", "a 1 16 t=abc", "a 1 16 t=-1",
+        "a 1 16 t=a=b", "a 1 16 seq=12x", "a 1 16 t=abc", "a 1 16 t=-1", "a 1 16 t=+5",
         "a 1 16 t=18446744073709551616", "a 1 16 seq=99999999999999999999",
         "a 1 16 t=1 t=2", "a 1 16 seq=1 seq=1", "a 1 16 caller=zz", "a 1 16 caller=0x1:",
         "a 1 16 caller=0x1::0x2", "a 1 16 caller=0x400d1234:0x1400d12345678abcd",
