@@ -21,6 +21,7 @@
 #include "leaks.h"
 #include "leaks_parse.h"
 #include "symbolize.h"
+#include "trace_reader.h"
 #include "support/tool_capture.h"
 
 #define P(x) ((void *)(uintptr_t)(x))
@@ -472,13 +473,13 @@ static void test_bad_input(void **state)
     lk_input_t in;
     assert_int_equal(parse_back(f, &in), -1);
     fclose(f);
-    assert_string_equal(in.err, "dump.txt:3: malformed 'a' event (expected a ID SIZE)");
+    assert_string_equal(in.err, "dump.txt:3: SIZE 'ten' is not a decimal number");
     lk_input_free(&in);
     f = open_tmp();
     fputs("# rtmem-trace 2\n", f);
     assert_int_equal(parse_back(f, &in), -1);
     fclose(f);
-    assert_non_null(strstr(in.err, "dump.txt:1: unsupported trace format version 2"));
+    assert_non_null(strstr(in.err, "dump.txt:1: trace format version 2; this reader knows version 1"));
     lk_input_free(&in);
     char out[4096];
     assert_int_equal(run_leaks(tmp_path, NULL, NULL, NULL, NULL, out, sizeof out), 2);
@@ -489,12 +490,12 @@ static void test_bad_input(void **state)
     fputs("# rtmem-trace 1\na 1 10 caller=0x10\na 2 20 caller=0x20\nf 2\na 3 ten\na 4 40\n", f);
     fclose(f);
     assert_int_equal(run_leaks(tmp_path, NULL, NULL, NULL, NULL, out, sizeof out), 2);
-    assert_non_null(strstr(out, "INCOMPLETE DUMP: reading stopped at line 5: malformed 'a' event"));
+    assert_non_null(strstr(out, "INCOMPLETE DUMP: reading stopped at line 5: SIZE 'ten' is not a decimal number"));
     assert_non_null(strstr(out, "10 bytes in 1 blocks still allocated"));
     assert_null(strstr(out, "0x00000020"));
     assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out), 2);
     assert_non_null(strstr(out, "\"complete\":false,\"cut_off_reason\":\"reading stopped at line 5: "
-                                "malformed 'a' event (expected a ID SIZE)\""));
+                                "SIZE 'ten' is not a decimal number\""));
     assert_non_null(strstr(out, "\"alive_bytes\":10,"));
     assert_int_equal(out[strlen(out) - 2], '}'); /* the object is closed */
     /* nothing recognisable */
@@ -1042,6 +1043,60 @@ static void test_addr2line_line_numbers(void **state)
     assert_int_equal(one.line, 42);
 }
 
+/*
+ * rtmem-trace lines get one verdict: each line goes to replay's reader
+ * (rtm_trace_parse_line) and to leaks after a header; both accept it, or
+ * both refuse it with the same words, leaks naming FILE:LINE.
+ */
+static void test_rtmem_lines_same_verdict_as_replay(void **state)
+{
+    (void)state;
+    static const char *const lines[] = {
+        /* good */
+        "a 1 16", "A 1 16 8", "r 1 2 32", "f 1", "a 0x3ffb2000 40",
+        "a 1 16 t=5 task=main heap=dram caller=0x400d1234:0x400d5678 site=a.c:3 seq=7",
+        "a 1 16 caps=0x80c", "a 1 16 foo=bar", "a 1 16 t=007", "a 1 16 task=wifi%20mgr",
+        "a 1 16 t=5...", "a 1 16 caller=0x4...", "f 1 t=18446744073709551615",
+        "a 1 16 caller=0X400D1234",
+        /* bad */
+        "a 1 16 caps=0xZZ", "a 1 16 caps=80c", "a 1 16 caps=0x1 caps=0x2", "a 1 16 foo",
+        "a 1 16 t=a=b", "a 1 16 seq=12x", "a 1 16 t=abc", "a 1 16 t=-1", "a 1 16 t=+5",
+        "a 1 16 t=18446744073709551616", "a 1 16 seq=99999999999999999999",
+        "a 1 16 t=1 t=2", "a 1 16 seq=1 seq=1", "a 1 16 caller=zz", "a 1 16 caller=0x1:",
+        "a 1 16 caller=0x1::0x2", "a 1 16 caller=0x400d1234:0x1400d12345678abcd",
+        "a 1 16 =x", "a 1 16 k=", "a 1 16 k-1=x", "a 1 16 k=a#b", "a 1 16 ", "a 1 16\t",
+        "a 1 16 t=5 ", "a 1  16", "a 1 16x", "a 1 -16", "A 1 16 3", "A 1 16 0", "A 1 16",
+        "a 1 1...", "a", "f", "a 1", "r 1 2", "r 1 2 x", "f 1-2",
+        "a 123456789012345678901234567890123 16", "a 1 99999999999999999999",
+        /* headers and comments */
+        "# rtmem-trace 2", "# rtmem-trace 0", "# rtmem-trace 99999999999999999999999",
+        "# rtmem-trace 01", "# rtmem-trace notes", "# rtmem-trace overflow", "# checkpoint",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        rtm_trace_event_t ev;
+        char why[RTM_TRACE_ERR_MAX] = "";
+        int replay_rc = rtm_trace_parse_line(lines[i], strlen(lines[i]), &ev, why, sizeof why);
+        lk_input_t in;
+        lk_input_init(&in, "t.trace");
+        int leaks_rc = lk_parse_line(&in, "# rtmem-trace 1", 0);
+        if (leaks_rc == 0)
+            leaks_rc = lk_parse_line(&in, lines[i], 0);
+        int leaks_ok = leaks_rc == 0;
+        int replay_ok = replay_rc >= 0;
+        if (leaks_ok != replay_ok)
+            fail_msg("'%s': replay %s (%s), leaks %s (%s)", lines[i],
+                     replay_ok ? "accepts" : "refuses", why, leaks_ok ? "accepts" : "refuses",
+                     in.err);
+        if (!leaks_ok) {
+            char want[RTM_TRACE_ERR_MAX + 16];
+            snprintf(want, sizeof want, "t.trace:2: %s", why);
+            if (strcmp(in.err, want) != 0 && strchr(why, '\\') == NULL && strchr(why, '\t') == NULL)
+                fail_msg("'%s': leaks says '%s', replay '%s'", lines[i], in.err, why);
+        }
+        lk_input_free(&in);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1066,6 +1121,7 @@ int main(void)
         cmocka_unit_test(test_freed_records_released),
         cmocka_unit_test(test_addr2line_long_path_entry),
         cmocka_unit_test(test_addr2line_line_numbers),
+        cmocka_unit_test(test_rtmem_lines_same_verdict_as_replay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

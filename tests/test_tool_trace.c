@@ -404,7 +404,7 @@ static void test_caps_values(void **state)
                      (unsigned long long)ev.caps, msg);
         }
     }
-    assert_int_equal(parse_str("a 1 2 t=0x80c", &ev, msg, sizeof msg), 1);
+    assert_int_equal(parse_str("a 1 2 heap=0x80c", &ev, msg, sizeof msg), 1);
     assert_false(ev.has_caps);
 
     static const struct {

@@ -356,11 +356,6 @@ static int comment_u64hex(lk_input_t *in, const char *s, const char *key, uint64
 
 /* --- rtmem-trace lines ----------------------------------------------------- */
 
-static int is_id_char(int c)
-{
-    return isalnum(c) || c == '_';
-}
-
 /* Next space-separated token: [*start, *end). */
 static int next_token(const char **pp, const char **start, size_t *len)
 {
@@ -378,38 +373,18 @@ static int next_token(const char **pp, const char **start, size_t *len)
     return *len ? 0 : -1;
 }
 
-static int token_id(const char *s, size_t len, char *out, size_t cap)
-{
-    if (len == 0 || len > 32 || len >= cap)
-        return -1;
-    for (size_t i = 0; i < len; i++)
-        if (!is_id_char((unsigned char)s[i]))
-            return -1;
-    memcpy(out, s, len);
-    out[len] = '\0';
-    return 0;
-}
-
-static int token_num(lk_input_t *in, const char *s, size_t len, uint64_t *out)
-{
-    uint64_t v = 0;
-    bool over = false;
-    size_t digits = rtm_parse_u64(s, len, &v, &over);
-    /* an overflow is met before any byte after the digits, as it was */
-    if (over) {
-        in->number_overflow = 1;
-        return -1;
-    }
-    if (len == 0 || digits != len)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-static void rtmem_fields(lk_input_t *in, lk_record_t *r, const char *p)
+/* The fields leaks keeps. The line has passed replay's reader
+ * (rtm_trace_parse_line), which decoded t= and seq= into ev and checked
+ * caller=, so every token here is key=value and no number overflows. */
+static void rtmem_fields(lk_input_t *in, lk_record_t *r, const char *p,
+                         const rtm_trace_event_t *ev)
 {
     const char *s;
     size_t len;
+    r->has_time = ev->has_time;
+    r->time = ev->time;
+    r->has_seq = ev->has_seq;
+    r->seq = ev->seq;
     while (next_token(&p, &s, &len) == 0) {
         const char *eq = memchr(s, '=', len);
         if (!eq || eq == s)
@@ -417,23 +392,12 @@ static void rtmem_fields(lk_input_t *in, lk_record_t *r, const char *p)
         size_t kl = (size_t)(eq - s);
         const char *v = eq + 1;
         size_t vl = len - kl - 1;
-        if (vl == 0)
-            continue;
-        if (kl == 1 && s[0] == 't') {
-            uint64_t t;
-            if (token_num(in, v, vl, &t) == 0) {
-                r->time = t;
-                r->has_time = 1;
-            }
-        } else if (kl == 4 && memcmp(s, "task", 4) == 0) {
+        if (kl == 4 && memcmp(s, "task", 4) == 0) {
             copy_unescaped(r->task, sizeof r->task, v, vl);
         } else if (kl == 4 && memcmp(s, "heap", 4) == 0) {
             copy_unescaped(r->region, sizeof r->region, v, vl);
         } else if (kl == 4 && memcmp(s, "site", 4) == 0) {
             copy_unescaped(r->site, sizeof r->site, v, vl);
-        } else if (kl == 3 && memcmp(s, "seq", 3) == 0) {
-            if (token_num(in, v, vl, &r->seq) == 0)
-                r->has_seq = 1;
         } else if (kl == 6 && memcmp(s, "caller", 6) == 0) {
             char buf[512];
             size_t n = vl < sizeof buf - 1 ? vl : sizeof buf - 1;
@@ -445,42 +409,32 @@ static void rtmem_fields(lk_input_t *in, lk_record_t *r, const char *p)
     }
 }
 
-static int rtmem_event(lk_input_t *in, const char *line, int last_unterminated)
+/* An a/A/r/f line [line, line + len) after a "# rtmem-trace 1" header:
+ * accepted and refused exactly as replay's reader does, with its words. */
+static int rtmem_event(lk_input_t *in, const char *line, size_t len, int last_unterminated)
 {
-    char type = line[0];
-    const char *p = line + 2;
-    const char *s;
-    size_t len;
-    char id[40], nid[40];
-    uint64_t size = 0, align = 0;
-    size_t ll = strlen(line);
-    int damaged = ll >= 3 && strcmp(line + ll - 3, "...") == 0;
+    rtm_trace_event_t ev;
+    char why[RTM_LINE_ERR_MAX];
+    if (rtm_trace_parse_line(line, len, &ev, why, sizeof why) != 1) {
+        if (last_unterminated) {
+            warn(in, "truncated line ignored");
+            return 0;
+        }
+        return fail(in, why);
+    }
+    int damaged = len >= 3 && memcmp(line + len - 3, "...", 3) == 0;
 
-    if (next_token(&p, &s, &len) != 0 || token_id(s, len, id, sizeof id) != 0)
-        goto bad;
-    if (type == 'r') {
-        if (next_token(&p, &s, &len) != 0 || token_id(s, len, nid, sizeof nid) != 0)
-            goto bad;
-    }
-    if (type != 'f') {
-        if (next_token(&p, &s, &len) != 0 || token_num(in, s, len, &size) != 0)
-            goto bad;
-    }
-    if (type == 'A') {
-        if (next_token(&p, &s, &len) != 0 || token_num(in, s, len, &align) != 0)
-            goto bad;
-    }
-    (void)align;
-
+    char id[RTM_TRACE_ID_MAX + 1];
+    memcpy(id, ev.id, sizeof id);
     lk_record_t *old = hash_find(in, id);
-    if (type == 'f' || type == 'r') {
+    if (ev.kind == RTM_TRACE_FREE || ev.kind == RTM_TRACE_REALLOC) {
         if (old) {
             hash_remove(in, id);
             release_record(in, old);
         }
-        if (type == 'f')
+        if (ev.kind == RTM_TRACE_FREE)
             return 0;
-        memcpy(id, nid, sizeof id);
+        memcpy(id, ev.newid, sizeof id);
         old = hash_find(in, id);
     }
     if (old) {
@@ -491,28 +445,14 @@ static int rtmem_event(lk_input_t *in, const char *line, int last_unterminated)
     lk_record_t *r = new_record(in);
     if (!r)
         return fail(in, "out of memory");
-    memcpy(r->id, id, sizeof r->id);
-    r->size = size;
-    rtm_sum64_add(&in->live_bytes, size);
+    memcpy(r->id, id, sizeof id);
+    r->size = ev.size;
+    rtm_sum64_add(&in->live_bytes, ev.size);
     if (!damaged)
-        rtmem_fields(in, r, p);
+        rtmem_fields(in, r, line, &ev);
     if (hash_put(in, record_index(in, r)) != 0)
         return fail(in, "out of memory");
     return 0;
-bad:
-    if (in->number_overflow)
-        return 0; /* reported by lk_parse_line */
-    if (last_unterminated || damaged) {
-        warn(in, "truncated line ignored");
-        return 0;
-    }
-    {
-        char msg[200];
-        snprintf(msg, sizeof msg, "malformed '%c' event (expected %s)", type,
-                 type == 'a' ? "a ID SIZE" : type == 'A' ? "A ID SIZE ALIGN"
-                 : type == 'r' ? "r ID NEWID SIZE" : "f ID");
-        return fail(in, msg);
-    }
 }
 
 static int rtmem_comment(lk_input_t *in, const char *c)
@@ -527,7 +467,7 @@ static int rtmem_comment(lk_input_t *in, const char *c)
     if (strncmp(c, "rtmem-trace ", 12) == 0) {
         const char *p = c + 12;
         if (parse_u64(in, &p, &v) != 0)
-            return fail(in, "bad rtmem-trace header (expected '# rtmem-trace 1')");
+            return 0; /* "# rtmem-trace notes": a comment, as for replay */
         if (in->number_overflow)
             return 0;
         if (v != 1) {
@@ -946,8 +886,11 @@ static int esp_line(lk_input_t *in, const char *line, int last_unterminated, int
 
 /* --- one line ------------------------------------------------------------------ */
 
-/* Copy without ANSI escape sequences and CR/LF; trailing spaces dropped. */
-static void clean_line(char *dst, size_t cap, const char *src)
+/* Copy without ANSI escape sequences and CR/LF; trailing spaces and tabs
+ * dropped: the NUL overwrites the first of them (kept in *cut_byte) and the
+ * rest stay in dst up to dst[*full_len], for the rtmem reader, which
+ * refuses them. */
+static void clean_line(char *dst, size_t cap, const char *src, size_t *full_len, char *cut_byte)
 {
     size_t o = 0;
     for (const char *p = src; *p && o + 1 < cap; p++) {
@@ -965,12 +908,16 @@ static void clean_line(char *dst, size_t cap, const char *src)
             continue;
         dst[o++] = *p;
     }
+    dst[o] = '\0';
+    *full_len = o;
     while (o > 0 && (dst[o - 1] == ' ' || dst[o - 1] == '\t'))
         o--;
+    *cut_byte = dst[o];
     dst[o] = '\0';
 }
 
-static int parse_cleaned(lk_input_t *in, const char *buf, int last_unterminated)
+static int parse_cleaned(lk_input_t *in, const char *buf, size_t full_len, char cut_byte,
+                         int last_unterminated)
 {
     int handled = 0;
     if (esp_line(in, buf, last_unterminated, &handled) != 0)
@@ -987,6 +934,7 @@ static int parse_cleaned(lk_input_t *in, const char *buf, int last_unterminated)
     }
     /* Telemetry (docs/formats.md): its trace lines are rtmem lines. */
     char inner[RTM_LINE_MAX + 1];
+    size_t len = full_len - (size_t)(p - buf);
     if (strncmp(p, "{\"rtmem\":", 9) == 0) {
         char err[200];
         int n = rtm_telemetry_trace_line(p, strlen(p), inner, sizeof inner, err, sizeof err);
@@ -995,14 +943,29 @@ static int parse_cleaned(lk_input_t *in, const char *buf, int last_unterminated)
         if (n == 0)
             return 0;
         p = inner;
+        len = (size_t)n;
     }
     if (*p == '#') {
+        /* the version check of replay's reader first, with its words */
+        rtm_trace_event_t ev;
+        char why[RTM_LINE_ERR_MAX];
+        if (rtm_trace_parse_line(p, strlen(p), &ev, why, sizeof why) < 0)
+            return fail(in, why);
         const char *c = skip_sp(p + 1);
         return rtmem_comment(in, c);
     }
     if (in->format == LK_FMT_RTMEM && (p[0] == 'a' || p[0] == 'A' || p[0] == 'r' || p[0] == 'f') &&
-        (p[1] == ' ' || p[1] == '\0'))
-        return rtmem_event(in, p, last_unterminated);
+        (p[1] == ' ' || p[1] == '\0')) {
+        if (p != inner && strlen(p) != len) {
+            /* the trailing blanks clean_line cut off the string, put back */
+            size_t kept = strlen(p);
+            memcpy(inner, p, len);
+            inner[kept] = cut_byte;
+            inner[len] = '\0';
+            p = inner;
+        }
+        return rtmem_event(in, p, len, last_unterminated);
+    }
     return 0; /* a log line */
 }
 
@@ -1011,8 +974,10 @@ int lk_parse_line(lk_input_t *in, const char *raw, int last_unterminated)
     char buf[RTM_LINE_MAX + 1];
     in->lineno++;
     in->number_overflow = 0;
-    clean_line(buf, sizeof buf, raw);
-    if (parse_cleaned(in, buf, last_unterminated) != 0)
+    size_t full_len = 0;
+    char cut_byte = '\0';
+    clean_line(buf, sizeof buf, raw, &full_len, &cut_byte);
+    if (parse_cleaned(in, buf, full_len, cut_byte, last_unterminated) != 0)
         return -1;
     if (in->number_overflow)
         return fail(in, "number wider than 64 bits");

@@ -113,7 +113,62 @@ static int parse_caps(const tok_t *t, const char *v, size_t vlen, rtm_trace_even
     return 0;
 }
 
-/* key=value; caps=0x... is decoded. */
+/* The value of t= or seq= (docs/formats.md): decimal digits, at most 64
+ * bits, once per line (two would make the order of the fields count). */
+static int parse_number_field(const char *key, const char *v, size_t vlen, bool *has,
+                              uint64_t *out, char *err, size_t errlen)
+{
+    if (*has) {
+        return fail(err, errlen, "field '%s=%.*s' gives %s a second time", key, (int)vlen, v,
+                    key);
+    }
+    uint64_t n = 0;
+    bool over = false;
+    size_t digits = rtm_parse_u64(v, vlen, &n, &over);
+    if (over) {
+        return fail(err, errlen, "%s value '%.*s' is too large (over 64 bits)", key, (int)vlen, v);
+    }
+    if (digits != vlen) {
+        return fail(err, errlen, "%s value '%.*s' is not a decimal number", key, (int)vlen, v);
+    }
+    *has = true;
+    *out = n;
+    return 0;
+}
+
+/* The value of caller= (docs/formats.md): addresses "0x" and hex digits,
+ * each at most 64 bits, joined by ':'. */
+static int parse_caller(const char *v, size_t vlen, char *err, size_t errlen)
+{
+    size_t at = 0;
+    for (;;) {
+        if (vlen - at < 3u || v[at] != '0' || (v[at + 1u] != 'x' && v[at + 1u] != 'X')) {
+            break;
+        }
+        uint64_t a = 0;
+        bool over = false;
+        size_t digits = rtm_parse_hex_u64(v + at + 2u, vlen - at - 2u, &a, &over);
+        if (over) {
+            return fail(err, errlen, "caller value '%.*s' has an address over 64 bits", (int)vlen,
+                        v);
+        }
+        if (digits == 0) {
+            break;
+        }
+        at += 2u + digits;
+        if (at == vlen) {
+            return 0;
+        }
+        if (v[at] != ':') {
+            break;
+        }
+        at++;
+    }
+    return fail(err, errlen, "caller value '%.*s' is not 0x addresses joined by ':'", (int)vlen,
+                v);
+}
+
+/* key=value; caps=, t=, seq= and caller= are decoded or checked. */
 static int parse_field(const tok_t *t, rtm_trace_event_t *ev, char *err, size_t errlen)
 {
     const char *eq = memchr(t->p, '=', t->n);
@@ -141,6 +196,15 @@ static int parse_field(const tok_t *t, rtm_trace_event_t *ev, char *err, size_t 
     }
     if (klen == 4 && memcmp(t->p, "caps", 4) == 0) {
         return parse_caps(t, eq + 1, vlen, ev, err, errlen);
+    }
+    if (klen == 1 && t->p[0] == 't') {
+        return parse_number_field("t", eq + 1, vlen, &ev->has_time, &ev->time, err, errlen);
+    }
+    if (klen == 3 && memcmp(t->p, "seq", 3) == 0) {
+        return parse_number_field("seq", eq + 1, vlen, &ev->has_seq, &ev->seq, err, errlen);
+    }
+    if (klen == 6 && memcmp(t->p, "caller", 6) == 0) {
+        return parse_caller(eq + 1, vlen, err, errlen);
     }
     return 0;
 }

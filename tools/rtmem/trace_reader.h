@@ -6,7 +6,9 @@
  * its block is freed or reallocated under another ID), so a trace of any
  * length streams in memory proportional to its live blocks.
  *
- * The reader checks the grammar and the consistency of the ID sequence:
+ * The reader checks the grammar (fields too: caps=, t=, seq= and caller=
+ * are decoded or checked, other keys only for their form) and the
+ * consistency of the ID sequence:
  *   strict (default): the first bad line stops reading with
  *                     "FILE:LINE: what is wrong" (rtm_trace_next gives -1);
  *   lenient:          inconsistent events (free or realloc of an unknown ID,
@@ -63,6 +65,10 @@ typedef struct rtm_trace_event {
     uint64_t align;                   /* aligned only (a power of two) */
     bool has_caps;                    /* a caps=0x... field was present */
     uint64_t caps;
+    bool has_time;                    /* a t= field was present */
+    uint64_t time;
+    bool has_seq;                     /* a seq= field was present */
+    uint64_t seq;
     unsigned long line;               /* 1-based line number */
     /* Filled by rtm_trace_next (not by rtm_trace_parse_line):
      *   free, realloc: old = what was stored for ID (ID is no longer live);
