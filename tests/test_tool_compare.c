@@ -40,6 +40,7 @@
 #include "replay.h"
 #include "report_trace.h"
 #include "rtmem/heap.h"
+#include "support/random_trace.h"
 #include "support/tool_capture.h"
 
 #ifndef RTMEM_TEST_TOOL
@@ -166,43 +167,6 @@ static void test_min_size_checked_every_strategy(void **state)
     }
 }
 
-/* A 600-step random trace of the kind test_tool_replay.c uses, one
- * allocation in 10 aligned to 64 ("A"): with seed 24, TLSF completes and
- * fails in bands of sizes (every width of size_t) and the band above the
- * smallest size that completes is wider than 8 sizes (the old scan's
- * reach), so a search whose bisection lands above it must scan further. */
-static void write_aligned_random(const char *path, uint32_t seed, unsigned steps)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    unsigned live[512];
-    unsigned nlive = 0;
-    unsigned next = 0;
-    uint32_t x = seed;
-    fprintf(f, "# rtmem-trace 1\n");
-    for (unsigned i = 0; i < steps; i++) {
-        x = x * 1664525u + 1013904223u;
-        unsigned r = x >> 8;
-        if (nlive > 0 && (r % 100u < 45u || nlive == 512u)) {
-            unsigned k = (r / 100u) % nlive;
-            fprintf(f, "f %u\n", live[k]);
-            live[k] = live[--nlive];
-        } else {
-            unsigned size = 8u + (r / 100u) % (r % 7u == 0 ? 3000u : 200u);
-            if (r % 10u == 3u) {
-                fprintf(f, "A %u %u 64\n", next, size);
-            } else {
-                fprintf(f, "a %u %u\n", next, size);
-            }
-            live[nlive++] = next++;
-        }
-    }
-    while (nlive > 0) {
-        fprintf(f, "f %u\n", live[--nlive]);
-    }
-    assert_int_equal(fclose(f), 0);
-}
-
 /* "fails below" was 16 bytes and an 8-size scan: the bisection's answer
  * could sit above a band of failing sizes with a smaller size below that
  * completes (compare said 122416 on synthetic_random, 120944 completes).
@@ -210,7 +174,12 @@ static void write_aligned_random(const char *path, uint32_t seed, unsigned steps
 static void test_min_size_below_aligned_bands(void **state)
 {
     (void)state;
-    write_aligned_random(g_path, 24u, 600u);
+    /* A 600-step random trace, one allocation in 10 aligned to 64 ("A"):
+     * with seed 24, TLSF completes and fails in bands of sizes (every
+     * width of size_t) and the band above the smallest size that completes
+     * is wider than 8 sizes (the old scan's reach), so a search whose
+     * bisection lands above it must scan further. */
+    ts_write_random_trace(g_path, 24u, 600u, true, true);
     rtm_replay_opts_t o = {.strategy = RTM_TLSF};
     rtm_min_size_t m;
     assert_int_equal(rtm_min_size_search(g_path, &o, 0, &m, g_err, sizeof g_err), 0);

@@ -21,6 +21,7 @@
 #include "replay.h"
 #include "rtmem/config.h"
 #include "rtmem/heap.h"
+#include "support/random_trace.h"
 #include "support/tool_capture.h"
 
 static char g_dir[64];
@@ -320,27 +321,7 @@ static void test_cli_helpers(void **state)
 static const char *write_random_trace(unsigned seed, unsigned steps)
 {
     (void)snprintf(g_path2, sizeof g_path2, "%s/random.trace", g_dir);
-    FILE *f = fopen(g_path2, "w");
-    assert_non_null(f);
-    unsigned live[512];
-    unsigned nlive = 0;
-    unsigned next = 0;
-    uint32_t x = seed;
-    fprintf(f, "# rtmem-trace 1\n");
-    for (unsigned i = 0; i < steps; i++) {
-        x = x * 1664525u + 1013904223u;
-        unsigned r = x >> 8;
-        if (nlive > 0 && (r % 100u < 45u || nlive == 512u)) {
-            unsigned k = (r / 100u) % nlive;
-            fprintf(f, "f %u\n", live[k]);
-            live[k] = live[--nlive];
-        } else {
-            unsigned size = 8u + (r / 100u) % (r % 7u == 0 ? 3000u : 200u);
-            fprintf(f, "a %u %u\n", next, size);
-            live[nlive++] = next++;
-        }
-    }
-    assert_int_equal(fclose(f), 0);
+    ts_write_random_trace(g_path2, seed, steps, false, false);
     return g_path2;
 }
 
