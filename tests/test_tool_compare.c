@@ -622,6 +622,25 @@ static void test_malformed_trace_keeps_the_part_compared(void **state)
     assert_non_null(strstr(json, "\"recommendation\":{"));
 }
 
+/* A last line cut mid-line is skipped without --lenient too: compare's
+ * table says what it skipped by kind, as replay does (it said "skipped 1
+ * inconsistent events (--lenient)" of a run without --lenient, whose trace
+ * held no inconsistent event). */
+static void test_truncated_last_line_named_as_such(void **state)
+{
+    (void)state;
+    static char out[1 << 14];
+    write_text(g_path, "# rtmem-trace 1\na 1 100\nf 1\na 2 5x");
+    const char *args[] = {"rtmem", "compare", "--quiet", "--strategy", "tlsf", g_path, NULL};
+    assert_int_equal(run_tool(args, -1, NULL), 0);
+    ts_read_file(g_out, out, sizeof out);
+    if (strstr(out, "skipped 1 (unknown free 0, unknown realloc 0, reused live ID 0, "
+                    "truncated last line 1)\n") == NULL ||
+        strstr(out, "inconsistent") != NULL) {
+        fail_msg("compare's table: %s", out);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -638,6 +657,7 @@ int main(void)
         cmocka_unit_test(test_progress_only_on_terminal),
         cmocka_unit_test(test_progress_format),
         cmocka_unit_test(test_malformed_trace_keeps_the_part_compared),
+        cmocka_unit_test(test_truncated_last_line_named_as_such),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -258,6 +258,30 @@ static void test_chrome_time_bounds(void **state)
     }
 }
 
+/* t= with more leading zeros than a short copy of the field holds: the
+ * trace reader accepts them (leading zeros are fine in every number), so
+ * the time is that of the digits after them, never a time read from the
+ * zeros alone (which put 42 ms at 0, behind the line before it). */
+static void test_chrome_time_after_many_leading_zeros(void **state)
+{
+    (void)state;
+    static char out[8192];
+    char err[RTM_LINE_ERR_MAX];
+    rtm_chrome_counts_t c;
+    const char *t = "# rtmem-trace 1\na 1 16 t=5\n"
+                    "a 2 16 t=0000000000000000000000000000000042\n"
+                    "f 1 t=00000000000000000000000000000000000000000000000000050\n";
+    assert_int_equal(chrome(t, false, &c, err, out, sizeof out), 0);
+    const char *at5 = strstr(out, "\"ts\":5000,");
+    assert_non_null(at5);
+    const char *at42 = strstr(at5, "\"ts\":42000,");
+    if (at42 == NULL) {
+        fail_msg("no \"ts\":42000 after 5000 in %s", out);
+    }
+    assert_non_null(strstr(at42, "\"ts\":50000,"));
+    assert_null(strstr(out, "clock restarted"));
+}
+
 static void test_chrome_lenient_counts(void **state)
 {
     (void)state;
@@ -465,6 +489,7 @@ int main(void)
         cmocka_unit_test(test_chrome_error_closes_the_json),
         cmocka_unit_test(test_chrome_trace_needs_its_header),
         cmocka_unit_test(test_chrome_time_bounds),
+        cmocka_unit_test(test_chrome_time_after_many_leading_zeros),
         cmocka_unit_test(test_chrome_lenient_counts),
         cmocka_unit_test(test_folded_stacks),
         cmocka_unit_test(test_folded_symbols),

@@ -18,6 +18,9 @@
  *     draw what they can, they do not crash;
  *   - report -o naming one of its inputs (under another spelling): refused
  *     before anything is written, the input left as it was;
+ *   - a directory given as the trace: its first read fails before any
+ *     line, so replay and compare print only the error (no INCOMPLETE
+ *     TRACE report of a "part before line 1", no JSON trace object);
  *   - a long trace through the commands that promise to stream it (replay
  *     with --size, leaks, export --format folded at the end and at the
  *     peak): their peak RSS does not grow with its length.
@@ -143,6 +146,46 @@ static void test_bom_and_crlf(void **state)
     write_file(g_in, late, sizeof late - 1u);
     assert_int_equal(tool("replay", g_in, "--quiet", NULL), 2);
     assert_non_null(strstr(g_err, ":2: unknown event"));
+}
+
+/* --- a directory as the trace ----------------------------------------------- */
+
+/* Its first read fails (EISDIR): nothing was read, so there is no part
+ * before a bad line to report. Each command names the input without a
+ * line number and exits 2, and nothing reaches stdout but JSON's empty
+ * document (before: "FILE:1: read error", and replay and compare reported
+ * an INCOMPLETE TRACE of 0 operations, compare with a whole table). */
+static void test_directory_as_trace(void **state)
+{
+    (void)state;
+    const char *dir = g_scratch.dir;
+    char want[160];
+    (void)snprintf(want, sizeof want, "%s: read error: ", dir);
+    static const char *const modes[][6] = {
+        {"replay", "--quiet", "--size", "4K", NULL},
+        {"replay", "--quiet", NULL},
+        {"replay", "--quiet", "--json", "--size", "4K", NULL},
+        {"leaks", NULL},
+        {"compare", "--quiet", "--strategy", "tlsf", NULL},
+        {"compare", "--quiet", "--json", "--strategy", "tlsf", NULL}, /* last: see below */
+    };
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        const char *args[10] = {"rtmem"};
+        size_t n = 1;
+        for (size_t k = 0; modes[i][k] != NULL; k++) {
+            args[n++] = modes[i][k];
+        }
+        args[n++] = dir;
+        args[n] = NULL;
+        int rc = tool_argv(args);
+        if (rc != 2 || strstr(g_err, want) == NULL || strstr(g_out, "INCOMPLETE") != NULL ||
+            strstr(g_out, "complete") != NULL || strstr(g_out, "operations") != NULL) {
+            fail_msg("rtmem %s %s: exit %d, stderr '%s', stdout '%s'", modes[i][0], dir, rc,
+                     g_err, g_out);
+        }
+    }
+    /* compare's JSON still ends as one object, with no trace in it */
+    assert_non_null(strstr(g_out, "\"traces\":[],\"recommendation\":null}"));
 }
 
 /* --- header versions ------------------------------------------------------------- */
@@ -518,6 +561,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bom_and_crlf),
         cmocka_unit_test(test_header_versions),
+        cmocka_unit_test(test_directory_as_trace),
         cmocka_unit_test(test_fifo_inputs),
         cmocka_unit_test(test_sums_past_64_bits),
         cmocka_unit_test(test_contradictory_telemetry),

@@ -1097,6 +1097,36 @@ static void test_rtmem_lines_same_verdict_as_replay(void **state)
     }
 }
 
+/* caller= addresses with leading zeros (the reader accepts them, as in
+ * every number) make a value of any length: leaks reads each address to
+ * its end, wherever it starts (a copy cut at 511 bytes read 0 for the
+ * first one and dropped it, and cut the next ones). */
+static void test_caller_value_of_any_length(void **state)
+{
+    (void)state;
+    static char line[RTM_LINE_MAX];
+    char zeros[701];
+    memset(zeros, '0', sizeof zeros - 1u);
+    zeros[sizeof zeros - 1u] = '\0';
+    /* 0x<700 zeros>400d1234, then one 0x400d5678 past byte 511 */
+    (void)snprintf(line, sizeof line, "a 1 16 caller=0x%s400d1234:0x%s400d5678 task=main",
+                   zeros, zeros);
+    rtm_trace_event_t ev;
+    char why[RTM_TRACE_ERR_MAX];
+    assert_int_equal(rtm_trace_parse_line(line, strlen(line), &ev, why, sizeof why), 1);
+    lk_input_t in;
+    lk_input_init(&in, "t.trace");
+    assert_int_equal(lk_parse_line(&in, "# rtmem-trace 1", 0), 0);
+    assert_int_equal(lk_parse_line(&in, line, 0), 0);
+    const lk_record_t *r = find_rec(&in, "1");
+    assert_non_null(r);
+    assert_int_equal(r->ncallers, 2);
+    assert_true(r->callers[0] == 0x400d1234u);
+    assert_true(r->callers[1] == 0x400d5678u);
+    assert_string_equal(r->task, "main");
+    lk_input_free(&in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1122,6 +1152,7 @@ int main(void)
         cmocka_unit_test(test_addr2line_long_path_entry),
         cmocka_unit_test(test_addr2line_line_numbers),
         cmocka_unit_test(test_rtmem_lines_same_verdict_as_replay),
+        cmocka_unit_test(test_caller_value_of_any_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

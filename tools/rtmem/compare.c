@@ -768,9 +768,15 @@ static void print_table(FILE *o, const char *path, const row_t *rows, size_t n, 
                 "%zu bytes below it; all: at no smaller size\n",
                 window);
     }
+    /* Each kind named, as replay does: a cut-off last line is skipped
+     * without --lenient too, and is no inconsistent event. */
     uint64_t sk = rtm_trace_skipped(skipped);
     if (sk != 0) {
-        fprintf(o, "skipped %" PRIu64 " inconsistent events (--lenient)\n", sk);
+        fprintf(o,
+                "skipped %" PRIu64 " (unknown free %" PRIu64 ", unknown realloc %" PRIu64
+                ", reused live ID %" PRIu64 ", truncated last line %" PRIu64 ")\n",
+                sk, skipped->unknown_free, skipped->unknown_realloc, skipped->reused_id,
+                skipped->truncated);
     }
     fputc('\n', o);
 }

@@ -295,22 +295,6 @@ static bool trace_field(const char *line, const char *key, char *out, size_t cap
     return false;
 }
 
-static bool trace_time(const char *line, uint64_t *t)
-{
-    char v[24];
-    if (!trace_field(line, "t", v, sizeof v)) {
-        return false;
-    }
-    uint64_t n = 0;
-    bool over = false;
-    size_t digits = rtm_parse_u64(v, SIZE_MAX, &n, &over);
-    if (digits == 0 || over || v[digits] != '\0') {
-        return false;
-    }
-    *t = n;
-    return true;
-}
-
 static void emit_track(chrome_input_t *x, size_t track, uint64_t ts)
 {
     if (track == 0) {
@@ -457,11 +441,12 @@ static int trace_line(chrome_input_t *x, const char *line, bool has_ms, uint64_t
     if (rc == 0) {
         return 0;
     }
-    uint64_t t;
-    bool damaged = strlen(line) >= 3 && strcmp(line + strlen(line) - 3, "...") == 0;
+    /* t= as the reader decoded it (every digit of it, leading zeros too;
+     * a line cut at "..." has none): a copy of the field into a small
+     * buffer would cut a long run of leading zeros and read another time. */
     uint64_t ts;
-    if (!damaged && trace_time(line, &t)) {
-        ts = device_time(x, t);
+    if (ev.has_time) {
+        ts = device_time(x, ev.time);
     } else if (has_ms) {
         ts = device_time(x, ms);
     } else {

@@ -399,11 +399,11 @@ static void rtmem_fields(lk_input_t *in, lk_record_t *r, const char *p,
         } else if (kl == 4 && memcmp(s, "site", 4) == 0) {
             copy_unescaped(r->site, sizeof r->site, v, vl);
         } else if (kl == 6 && memcmp(s, "caller", 6) == 0) {
-            char buf[512];
-            size_t n = vl < sizeof buf - 1 ? vl : sizeof buf - 1;
-            memcpy(buf, v, n);
-            buf[n] = '\0';
-            const char *q = buf;
+            /* Read in place, to its end: the reader has checked that the
+             * value is 0x addresses joined by ':' (leading zeros allowed,
+             * so of any length), and the space or NUL after it ends the
+             * last one. A copy cut at a fixed length lost an address. */
+            const char *q = v;
             parse_callers(in, &q, r);
         }
     }

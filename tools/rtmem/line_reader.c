@@ -57,7 +57,10 @@ static bool refill(rtm_line_reader_t *r)
         if (ferror(r->file)) {
             char what[128];
             (void)snprintf(what, sizeof what, "read error: %s", strerror(errno != 0 ? errno : EIO));
-            set_err(r, r->line + 1u, what);
+            /* Before the first line nothing was read (a directory fails
+             * its first read): no line to name, so no command reports a
+             * part before it as if a bad line 1 had cut the input. */
+            set_err(r, r->line != 0 ? r->line + 1u : 0, what);
         }
         return false;
     }

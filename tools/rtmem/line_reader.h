@@ -9,7 +9,9 @@
  *   - a NUL byte in a line;
  *   - a line longer than RTM_LINE_MAX bytes (not counting "\n" and a CR
  *     before it);
- *   - a read error;
+ *   - a read error ("FILE:LINE: read error: ...", the line being read;
+ *     before the first line, as for a directory, "FILE: read error: ...",
+ *     with err_line 0: there is no part before it);
  *   - empty input: end of file without a byte other than space, tab, CR
  *     and LF ("FILE: empty input ..."): a capture that recorded nothing is
  *     reported the same way by every command.

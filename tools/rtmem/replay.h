@@ -133,7 +133,8 @@ typedef struct rtm_replay_result {
  * with "FILE:LINE: ..." or another one-line message in err. When a line
  * stopped the reading (the error names a line), res still holds the run
  * up to it, with cut_off set; otherwise (a file that does not open, empty
- * input, a refused configuration) res holds nothing read. */
+ * input, a read error before the first line as for a directory, a refused
+ * configuration) res holds nothing read. */
 int rtm_replay_run(const char *path, const rtm_replay_opts_t *o, rtm_replay_result_t *res,
                    char *err, size_t errlen);
 
