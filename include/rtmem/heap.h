@@ -355,6 +355,17 @@ void rtm_free(rtm_heap_t *heap, void *ptr);
  * reported and gives 0. O(1). */
 size_t rtm_usable_size(rtm_heap_t *heap, const void *ptr);
 
+/* A heap whose blocks the application damaged (a write after free into a
+ * free block's list links, an overrun, a free list made into a cycle):
+ * rtm_heap_info and its shortcuts, rtm_heap_walk, rtm_heap_check and
+ * rtm_heap_check_step (debug.h) still return, read nothing outside the
+ * heap's region and change no byte of its blocks, and rtm_heap_check says
+ * what is wrong; a damaged free list makes largest_free_block count only
+ * the blocks before the damage. Not covered: damage to the control block
+ * before the first block, and rtm_malloc, rtm_free and rtm_realloc, which
+ * still follow the free lists' links (docs/debugging.md, "Damaged
+ * heaps"). */
+
 /* Fills *info. O(1) for TLSF except largest_free_block, which scans the one
  * highest non-empty size class; O(free blocks) for first/best fit. False if
  * heap or info is NULL. */

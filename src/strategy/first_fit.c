@@ -15,6 +15,8 @@
  * Pointers are validated at the API (validate(), with the map) and by
  * check(); the list walks of alloc, free and resize trust the links, so a
  * heap damaged by stray writes is found by rtm_heap_check, not by them.
+ * largest_free, which rtm_heap_info and the monitors call, does not: it
+ * stops at a link that does not lead higher up to a free block.
  *
  * Invariants (all verified by ff_check):
  *   - blocks tile [first, end) exactly; every span is a multiple of G and
@@ -573,12 +575,28 @@ static size_t ff_usable_size(const void *arena, const void *ptr)
     return rtm_blk_span(base, ff_offset(arena, ptr) - RTM_BLK_HDR) - RTM_BLK_HDR;
 }
 
+/* Is h, reached from list entry prev (0: the head), a listed free block:
+ * above prev (the list rises), a block start below end (the map says so)
+ * whose header says free with a sane span? */
+static bool ff_listed(const rtm_blk_arena_t *a, uint32_t prev, uint32_t h)
+{
+    const uint8_t *base = (const uint8_t *)a;
+    return h > prev && h >= a->first && h < a->end && ((h - a->first) & (a->gran - 1u)) == 0 &&
+           rtm_blk_has(a, h) && rtm_blk_is_free(base, h) &&
+           rtm_blk_span_ok(rtm_blk_span(base, h), h, a->end, a->gran, a->min_span);
+}
+
+/* The one scan of the list that only reads, for rtm_heap_info and the
+ * monitors: a damaged link (a write after free, an overrun) ends it, so
+ * it reads nothing outside the arena and, the list rising, stops.
+ * rtm_heap_check names the damage. */
 static size_t ff_largest_free(const void *arena)
 {
     const rtm_blk_arena_t *a = arena;
     const uint8_t *base = arena;
     uint32_t best = 0;
-    for (uint32_t h = a->head; h != 0; h = ff_link(base, h)) {
+    for (uint32_t prev = 0, h = a->head; h != 0 && ff_listed(a, prev, h);
+         prev = h, h = ff_link(base, h)) {
         uint32_t span = rtm_blk_span(base, h);
         if (span > best) {
             best = span;

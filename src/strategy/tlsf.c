@@ -1234,6 +1234,17 @@ static size_t tlsf_usable_size(const void *arena, const void *ptr)
     return rtm_blk_span(base, b) - RTM_BLK_HDR;
 }
 
+/* Is c a listed free block: a block start in [first, end) (the map says
+ * so) whose header says free with a sane span? What a list link must lead
+ * to before the paths that only read (the checker, largest_free) read
+ * through it. */
+static bool listed_free(const tlsf_t *t, uint32_t c)
+{
+    return c - t->first < t->end - t->first && ((c - t->first) & (t->granularity - 1u)) == 0 &&
+           is_block_start(t, c) && rtm_blk_is_free(cbase_of(t), c) &&
+           span_sane(t, c, rtm_blk_span(cbase_of(t), c));
+}
+
 /* The highest non-empty class holds the largest block; which one of its
  * blocks is largest takes a scan of that one list. */
 static size_t tlsf_largest_free(const void *arena)
@@ -1246,14 +1257,18 @@ static size_t tlsf_largest_free(const void *arena)
     uint32_t sl = msb32(csl_bitmaps(t)[fl]);
     uint32_t best = 0;
     size_t guard = t->stats.free_blocks;
-    for (uint32_t c = cheads(t)[fl * SL_COUNT + sl]; c != 0 && guard > 0; c = link_next(t, c)) {
+    /* A damaged link (a write after free, an overrun) ends the scan: it
+     * reads nothing outside the arena and stops after as many blocks as
+     * the heap has free. rtm_heap_check names the damage. */
+    for (uint32_t c = cheads(t)[fl * SL_COUNT + sl]; c != 0 && guard > 0 && listed_free(t, c);
+         c = link_next(t, c)) {
         uint32_t span = rtm_blk_span(cbase_of(t), c);
         if (span > best) {
             best = span;
         }
         guard--;
     }
-    return best - RTM_BLK_HDR;
+    return best != 0 ? best - RTM_BLK_HDR : 0;
 }
 
 static bool tlsf_walk(const void *arena, rtm_walk_fn fn, void *ctx)
@@ -1408,13 +1423,6 @@ static bool tlsf_check(const void *arena, rtm_check_report_t *r)
         return rtm_check_fail(r, "tlsf: overhead statistic disagrees with the blocks", &t->stats);
     }
     return true;
-}
-
-/* Is c a listed free block (a plausible free header in [first, end))? */
-static bool listed_free(const tlsf_t *t, uint32_t c)
-{
-    return c >= t->first && c < t->end && (c & 3u) == 0 && rtm_blk_is_free(cbase_of(t), c) &&
-           span_sane(t, c, rtm_blk_span(cbase_of(t), c)) && is_block_start(t, c);
 }
 
 /* One block of an incremental check: what tlsf_check verifies about it

@@ -1,0 +1,311 @@
+/*
+ * A heap whose blocks were damaged by the application: a write after free
+ * into a free block's list link, a link made to point back into its own
+ * list (a cycle), stray bytes anywhere among the blocks. heap.h promises
+ * that the calls which only read a heap, rtm_heap_info,
+ * rtm_heap_largest_free, rtm_heap_walk, rtm_heap_check and
+ * rtm_heap_check_step, return on such a heap, read nothing outside its
+ * region and write nothing in it, and that rtm_heap_check finds damaged
+ * links. A monitor calls the first two on every tick; a heap damaged by
+ * one bad write must not take the monitor down with it.
+ *
+ * Every region here is its own heap buffer of exactly its size, so that
+ * under AddressSanitizer (scripts/test.sh's san configuration) a read past
+ * either end is an error, and a wild read far away faults everywhere.
+ * Runs at every poisoning level (_L0, _L1, _L2); at levels 1 and 2 the
+ * check's corruption reports go to a counting hook and the program goes
+ * on.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rtmem/debug.h"
+#include "rtmem/heap.h"
+
+static const rtm_strategy_t *const k_strategies[] = {
+    &rtm_strategy_tlsf, &rtm_strategy_first_fit, &rtm_strategy_best_fit, &rtm_strategy_bump};
+static const char *const k_names[] = {"tlsf", "first_fit", "best_fit", "bump"};
+
+static unsigned g_misuse_calls;
+
+static void count_misuse(rtm_heap_t *heap, rtm_misuse_t kind, const void *address, void *ctx)
+{
+    (void)heap;
+    (void)kind;
+    (void)address;
+    (void)ctx;
+    g_misuse_calls++;
+}
+
+static unsigned g_corruption_reports;
+
+static void count_corruption(const rtm_corruption_t *report, void *ctx)
+{
+    (void)report;
+    (void)ctx;
+    g_corruption_reports++;
+}
+
+static bool count_block(const rtm_block_info_t *block, void *ctx)
+{
+    (void)block;
+    (*(size_t *)ctx)++;
+    return true;
+}
+
+static uint64_t g_rng;
+
+/* splitmix64: the same damage for a seed on every build. */
+static uint64_t next_random(void)
+{
+    uint64_t z = (g_rng += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+/* size: a multiple of 16. */
+static uint8_t *region_new(size_t size)
+{
+    uint8_t *mem = aligned_alloc(16, size);
+    assert_non_null(mem);
+    return mem;
+}
+
+static rtm_heap_t *heap_in(uint8_t *mem, size_t size, size_t strategy)
+{
+    rtm_heap_config_t cfg = {.strategy = k_strategies[strategy],
+                             .name = k_names[strategy],
+                             .flags = RTM_HEAP_NO_LOCK,
+                             .on_misuse = count_misuse};
+    rtm_heap_t *heap = rtm_heap_init(mem, size, &cfg);
+    assert_non_null(heap);
+    return heap;
+}
+
+/* Every call that only reads the heap, with the damage in place. Returns
+ * whether rtm_heap_check passed. The check steps stop at the first failed
+ * or finished pass; a pass takes at most one step per block, and a heap
+ * of size bytes has fewer than size / 8 blocks. */
+static bool read_everything(rtm_heap_t *heap, size_t size)
+{
+    rtm_heap_info_t info;
+    assert_true(rtm_heap_info(heap, &info));
+    assert_true(info.largest_free_block <= info.total_bytes);
+    assert_true(rtm_heap_largest_free(heap) <= info.total_bytes);
+    size_t blocks = 0;
+    (void)rtm_heap_walk(heap, count_block, &blocks);
+    assert_true(blocks <= size / 8u);
+    rtm_check_report_t report = {0};
+    g_corruption_reports = 0;
+    bool ok = rtm_heap_check(heap, &report);
+    if (!ok) {
+        assert_non_null(report.problem);
+    }
+    assert_int_equal(g_corruption_reports, !ok && RTM_POISON_LEVEL >= 1 ? 1 : 0);
+    size_t steps = 0;
+    rtm_check_status_t st;
+    do {
+        st = rtm_heap_check_step(heap, 1, &report);
+        steps++;
+    } while (st == RTM_CHECK_IN_PROGRESS && steps <= size / 8u + 1u);
+    assert_true(st != RTM_CHECK_IN_PROGRESS);
+    return ok;
+}
+
+/* ------------------------------------------------------------------ */
+
+enum { SLOTS = 12, SLOT_BYTES = 64 };
+
+/* Where the strategy's block starts, before the pointer the caller got: the
+ * poison head at levels 1 and 2 (docs/debugging.md, 8 bytes at the default
+ * granularity). A free block's first link is the first word there. */
+#define RAW_HEAD (RTM_POISON_LEVEL >= 1 ? 8u : 0u)
+
+static uint8_t *raw_of(void *p)
+{
+    return (uint8_t *)p - RAW_HEAD;
+}
+
+typedef struct listed {
+    uint8_t *mem;
+    rtm_heap_t *heap;
+    void *p[SLOTS];
+    /* A link holds a block's offset from a base the API does not show:
+     * the value that names the block whose raw payload is r is
+     * r + link_bias. */
+    uintptr_t link_bias;
+} listed_t;
+
+static uint32_t read_word(const void *at)
+{
+    uint32_t w;
+    memcpy(&w, at, sizeof w);
+    return w;
+}
+
+static void write_word(void *at, uint32_t w)
+{
+    memcpy(at, &w, sizeof w);
+}
+
+/* Twelve 64-byte blocks in a row, the odd ones freed: four free blocks of
+ * one size, none adjacent to another, so each strategy's list links them
+ * in its order (TLSF and best fit last freed first, first fit by
+ * address). Their first payload words hold the list's next links. */
+static void make_listed(listed_t *l, size_t strategy)
+{
+    const size_t size = 16u * 1024u;
+    l->mem = region_new(size);
+    l->heap = heap_in(l->mem, size, strategy);
+    for (size_t i = 0; i < SLOTS; i++) {
+        l->p[i] = rtm_malloc(l->heap, SLOT_BYTES);
+        assert_non_null(l->p[i]);
+    }
+    for (size_t i = 1; i < SLOTS - 2u; i += 2u) {
+        rtm_free(l->heap, l->p[i]);
+    }
+    assert_true(rtm_heap_check(l->heap, NULL));
+    /* First fit lists by address, so slot 1 links to slot 3; TLSF and best
+     * fit put the last freed of a size first, so slot 9 links to slot 7.
+     * That pair gives the bias; every other link of the row must agree. */
+    bool by_address = strategy == 1u;
+    size_t from = by_address ? 1u : 9u;
+    size_t to = by_address ? 3u : 7u;
+    l->link_bias = (uintptr_t)read_word(raw_of(l->p[from])) - (uintptr_t)raw_of(l->p[to]);
+    for (size_t j = 3; j <= 7u; j += 2u) {
+        size_t named = by_address ? j + 2u : j - 2u;
+        assert_int_equal(read_word(raw_of(l->p[j])),
+                         (uint32_t)((uintptr_t)raw_of(l->p[named]) + l->link_bias));
+    }
+    assert_true(l->link_bias != 0);
+}
+
+static uint32_t link_to(const listed_t *l, size_t slot)
+{
+    return (uint32_t)((uintptr_t)raw_of(l->p[slot]) + l->link_bias);
+}
+
+/* A write after free into the next link of a listed block: values outside
+ * the heap, misaligned, a used block, and the block itself (a cycle). The
+ * read calls return and stay in the region; the check fails; with the word
+ * put back the heap checks clean, so nothing else was written. */
+static void test_damaged_link(void **state)
+{
+    (void)state;
+    for (size_t s = 0; s < 3u; s++) {
+        listed_t l;
+        make_listed(&l, s);
+        uint8_t *victim = raw_of(l.p[5]);
+        const uint32_t good = read_word(victim);
+        const uint32_t values[] = {0xfffffff0u, 0x7ffffff8u, 0x80000000u, link_to(&l, 5) + 2u,
+                                   link_to(&l, 4), link_to(&l, 5), link_to(&l, 1) + 8u};
+        for (size_t v = 0; v < sizeof values / sizeof values[0]; v++) {
+            print_message("%s: next link of a free block := 0x%08x\n", k_names[s], values[v]);
+            write_word(victim, values[v]);
+            g_misuse_calls = 0;
+            assert_false(read_everything(l.heap, 16u * 1024u));
+            assert_int_equal(g_misuse_calls, 0);
+            write_word(victim, good);
+            assert_true(rtm_heap_check(l.heap, NULL));
+        }
+        free(l.mem);
+    }
+}
+
+/* A cycle of listed blocks: the lowest freed block's link made to lead
+ * back to a block before it in its list, so the list never ends. */
+static void test_cyclic_list(void **state)
+{
+    (void)state;
+    for (size_t s = 0; s < 3u; s++) {
+        listed_t l;
+        make_listed(&l, s);
+        for (size_t j = 1; j < SLOTS - 2u; j += 2u) {
+            for (size_t k = 1; k < SLOTS - 2u; k += 2u) {
+                uint8_t *link = raw_of(l.p[j]);
+                const uint32_t good = read_word(link);
+                write_word(link, link_to(&l, k));
+                if (read_word(link) != good) {
+                    assert_false(read_everything(l.heap, 16u * 1024u));
+                }
+                write_word(link, good);
+                assert_true(rtm_heap_check(l.heap, NULL));
+            }
+        }
+        free(l.mem);
+    }
+}
+
+/* Random damage: one to four bytes set to random, 0x00 or 0xff values
+ * anywhere from the lowest block's header to the end of the region, on a
+ * heap after random allocations and frees, for every strategy. The read
+ * calls must return and change no byte of the blocks. */
+static void test_random_damage(void **state)
+{
+    (void)state;
+    for (size_t s = 0; s < 4u; s++) {
+        unsigned failed = 0;
+        for (uint64_t seed = 1; seed <= 400u; seed++) {
+            g_rng = seed * 7919u + s;
+            size_t size = 4096u + (size_t)(next_random() % 512u) * 16u;
+            uint8_t *mem = region_new(size);
+            rtm_heap_t *heap = heap_in(mem, size, s);
+            void *live[48] = {0};
+            for (int op = 0; op < 160; op++) {
+                size_t k = (size_t)(next_random() % 48u);
+                if (live[k] != NULL && s != 3u) {
+                    rtm_free(heap, live[k]);
+                    live[k] = NULL;
+                } else if (live[k] == NULL) {
+                    live[k] = rtm_malloc(heap, 1u + (size_t)(next_random() % 300u));
+                }
+            }
+            uint8_t *lowest = NULL;
+            for (size_t k = 0; k < 48u; k++) {
+                if (live[k] != NULL && (lowest == NULL || (uint8_t *)live[k] < lowest)) {
+                    lowest = live[k];
+                }
+            }
+            if (lowest != NULL) {
+                uint8_t *from = lowest - 4;
+                size_t span = (size_t)(mem + size - from);
+                int bytes = 1 + (int)(next_random() % 4u);
+                for (int b = 0; b < bytes; b++) {
+                    size_t at = (size_t)(next_random() % span);
+                    unsigned kind = (unsigned)(next_random() % 3u);
+                    from[at] = kind == 0 ? (uint8_t)next_random() : kind == 1 ? 0x00 : 0xff;
+                }
+                uint8_t *copy = malloc(span);
+                assert_non_null(copy);
+                memcpy(copy, from, span);
+                if (!read_everything(heap, size)) {
+                    failed++;
+                }
+                assert_memory_equal(copy, from, span);
+                free(copy);
+            }
+            free(mem);
+        }
+        print_message("%s: 400 damaged heaps, the check failed on %u\n", k_names[s], failed);
+        assert_true(failed > 0);
+    }
+}
+
+int main(void)
+{
+    rtm_debug_set_corruption_hook(count_corruption, NULL);
+    rtm_debug_set_continue(true);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_damaged_link),
+        cmocka_unit_test(test_cyclic_list),
+        cmocka_unit_test(test_random_damage),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
