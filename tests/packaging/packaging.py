@@ -11,6 +11,11 @@ Each command builds or reads rtmem the way one ecosystem does and fails
   pkgconfig      install, move the tree, build with `pkg-config rtmem`
   find-package   install, move the tree, build a CMake project with
                  find_package(rtmem)
+  installed-options  a build with an rtmem_config.h (RTMEM_CONFIG_DIR) and
+                 RTMEM_EXTRA_DEFINES, installed: a program built through
+                 `$(pkg-config ...)` in sh and one through find_package see
+                 its options; a definition rtmem.pc cannot carry intact
+                 stops the configure step
   subdir         add_subdirectory from a project with its own warnings;
                  installing it installs no rtmem file
   esp-idf        the ESP_PLATFORM branch under a stand-in for ESP-IDF
@@ -149,8 +154,8 @@ def check_every_source(args):
 
 
 # --------------------------------------------------------------------------
-def install(args, prefix):
-    run([args.cmake, "--install", args.build, "--prefix", prefix])
+def install(args, prefix, build=None):
+    run([args.cmake, "--install", build or args.build, "--prefix", prefix])
 
 
 def check_pkgconfig(args):
@@ -199,6 +204,59 @@ def check_find_package(args):
                     binary, ["-DCMAKE_PREFIX_PATH=" + moved])
     run([args.cmake, "--build", binary])
     run_consumer(os.path.join(binary, "consumer"))
+
+
+# --------------------------------------------------------------------------
+# What check_installed_options passes: a value with parentheses and a
+# function-like macro survive pkg-config; the refused ones do not.
+OPTION_DEFINES = "RTM_TASK_NAME_LEN=24;RTM_MONITOR_LARGE_BYTES=(1024u+2048u);RTM_ABORT()=__builtin_trap()"
+REFUSED_DEFINES = ["RTM_PRESET_GENERIC_SIZE=(128u * 1024u)", "RTM_PRESET_GENERIC_SIZE=(128u*1024u)",
+                   'RTM_CONFIG_FILE="board.h"']
+
+
+def check_installed_options(args):
+    work = fresh_dir(args.work)
+    common = ["-DCMAKE_BUILD_TYPE=Release", "-DRTMEM_BUILD_TESTS=OFF", "-DRTMEM_BUILD_EXAMPLES=OFF",
+              "-DRTMEM_BUILD_TOOLS=OFF", "-DRTMEM_INSTALL=ON"]
+    # A definition that `$(pkg-config --cflags rtmem)` would hand over
+    # changed is refused, naming the option, before anything is built.
+    for index, define in enumerate(REFUSED_DEFINES):
+        binary = os.path.join(work, "refused%d" % index)
+        cmd = [args.cmake, "-S", args.source, "-B", binary, "-G", args.generator,
+               "-DCMAKE_C_COMPILER=" + args.cc, "-DCMAKE_C_FLAGS=" + args.cflags,
+               "-DRTMEM_EXTRA_DEFINES=" + define] + common
+        rc, out = run(cmd, expect_ok=False)
+        if rc == 0 or "RTMEM_EXTRA_DEFINES" not in out:
+            fail("RTMEM_EXTRA_DEFINES=%s configured (rtmem.pc would hand it over changed), or "
+                 "failed without naming the option:\n%s" % (define, out))
+    binary = os.path.join(work, "build")
+    config_dir = os.path.join(args.source, "tests", "packaging", "options_config")
+    cmake_configure(args, args.source, binary, common + ["-DRTMEM_CONFIG_DIR=" + config_dir,
+                                                          "-DRTMEM_EXTRA_DEFINES=" + OPTION_DEFINES])
+    run([args.cmake, "--build", binary])
+    first = os.path.join(work, "prefix-a")
+    moved = os.path.join(work, "prefix-b")
+    install(args, first, binary)
+    shutil.move(first, moved)
+    source = os.path.join(args.source, "tests", "packaging", "options_consumer.c")
+    # pkg-config the way the README shows it: the shell splits the output.
+    pcs = [os.path.join(d, f) for d, _s, fs in os.walk(moved) for f in fs if f == "rtmem.pc"]
+    if len(pcs) != 1:
+        fail("expected one rtmem.pc in the install, found %s" % pcs)
+    env = dict(os.environ)
+    env["PKG_CONFIG_PATH"] = os.path.dirname(pcs[0])
+    env.pop("PKG_CONFIG_LIBDIR", None)
+    env.pop("PKG_CONFIG_SYSROOT_DIR", None)
+    env.update({"CC": args.cc, "CFLAGS": args.cflags, "PKG_CONFIG": args.pkg_config,
+                "SRC": source, "OUT": os.path.join(work, "consumer-pc")})
+    run(["sh", "-c", '$CC $CFLAGS "$SRC" -o "$OUT" $("$PKG_CONFIG" --cflags --libs rtmem)'],
+        env=env)
+    run_consumer(env["OUT"])
+    consumer_build = os.path.join(work, "consumer-build")
+    cmake_configure(args, os.path.join(args.source, "tests", "packaging", "find_consumer"),
+                    consumer_build, ["-DCMAKE_PREFIX_PATH=" + moved, "-DCONSUMER_SOURCE=" + source])
+    run([args.cmake, "--build", consumer_build])
+    run_consumer(os.path.join(consumer_build, "consumer"))
 
 
 # --------------------------------------------------------------------------
@@ -767,6 +825,7 @@ CHECKS = {
     "every-source": check_every_source,
     "pkgconfig": check_pkgconfig,
     "find-package": check_find_package,
+    "installed-options": check_installed_options,
     "subdir": check_subdir,
     "esp-idf": check_esp_idf,
     "manifests": check_manifests,
