@@ -376,9 +376,15 @@ static void *heap_alloc(rtm_heap_t *h, size_t size, size_t alignment,
         }
     } else {
         h->books.failed_count++;
+        /* Levels >= 1: the strategy may have left a free block with
+         * damaged links alone (RTM_CHECK_LINKS). */
+        (void)rtm_poison_take_broken(h->arena, &bad);
     }
     heap_unlock(h);
     if (p == NULL) {
+        if (bad.kind != 0) {
+            rtm_front_corruption(h, &bad, op);
+        }
         report_failure(h, size, alignment, why);
     } else if (bad.kind != 0) {
         /* The block is still handed out: its bytes were refilled above. */

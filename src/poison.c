@@ -414,6 +414,20 @@ bool rtm_poison_block_ok(const rtm_strategy_t *ops, size_t plain_head, const rtm
     return true;
 }
 
+bool rtm_poison_take_broken(rtm_arena_stats_t *stats, rtm_corruption_t *bad)
+{
+    if (stats->broken == 0) {
+        return false;
+    }
+    /* The block's header: its links follow it. */
+    const uint8_t *at = (const uint8_t *)stats + stats->broken - 1u;
+    /* A free block has no user pointer: the report names its first link. */
+    problem(bad, RTM_CORRUPT_FREE_LIST, NULL, at + 4, 0, rtm_load32(at + 4));
+    bad->detail = "free block's list links are damaged (left alone by an allocation)";
+    stats->broken = 0;
+    return true;
+}
+
 #endif /* level >= 1 */
 
 #if RTM_POISON_LEVEL >= 2

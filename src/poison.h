@@ -90,7 +90,19 @@ void rtm_poison_user_view(size_t plain_head, rtm_block_info_t *b);
 bool rtm_poison_block_ok(const rtm_strategy_t *ops, size_t plain_head, const rtm_block_info_t *b,
                          rtm_corruption_t *bad);
 
+/* The free block with damaged links an allocation noted in stats->broken
+ * (RTM_CHECK_LINKS), if any, as a RTM_CORRUPT_FREE_LIST problem in *bad;
+ * clears the note. False when there is none. */
+bool rtm_poison_take_broken(rtm_arena_stats_t *stats, rtm_corruption_t *bad);
+
 #else /* level 0: identities */
+
+static inline bool rtm_poison_take_broken(rtm_arena_stats_t *stats, rtm_corruption_t *bad)
+{
+    (void)stats;
+    (void)bad;
+    return false;
+}
 
 static inline void rtm_poison_report(rtm_corruption_t *report)
 {
@@ -213,6 +225,7 @@ bool rtm_poison_verify_grown(rtm_arena_stats_t *stats, rtm_corruption_t *bad);
 static inline void rtm_poison_arena_ready(rtm_arena_stats_t *stats)
 {
     stats->damaged = 0;
+    stats->broken = 0;
 }
 
 #else /* levels 0 and 1: no fill */
@@ -226,7 +239,11 @@ static inline bool rtm_poison_verify_grown(rtm_arena_stats_t *stats, rtm_corrupt
 
 static inline void rtm_poison_arena_ready(rtm_arena_stats_t *stats)
 {
+#if RTM_POISON_LEVEL >= 1
+    stats->broken = 0;
+#else
     (void)stats;
+#endif
 }
 
 static inline void rtm_poison_fill_free(void *start, size_t len)

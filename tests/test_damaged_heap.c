@@ -44,12 +44,13 @@ static void count_misuse(rtm_heap_t *heap, rtm_misuse_t kind, const void *addres
 }
 
 static unsigned g_corruption_reports;
+static rtm_corruption_t g_last_report;
 
 static void count_corruption(const rtm_corruption_t *report, void *ctx)
 {
-    (void)report;
     (void)ctx;
     g_corruption_reports++;
+    g_last_report = *report;
 }
 
 static bool count_block(const rtm_block_info_t *block, void *ctx)
@@ -298,6 +299,122 @@ static void test_random_damage(void **state)
     }
 }
 
+#if RTM_POISON_LEVEL >= 1
+/* At levels >= 1 a damaged link is found before anything follows it
+ * (RTM_CHECK_LINKS): a write after free into the next link of a freed
+ * block, on TLSF and first fit. The allocation that reaches it fails with
+ * one RTM_CORRUPT_FREE_LIST report naming the link, a free or realloc of
+ * the used block before it (which would merge with it) is refused with a
+ * report and has no effect, and with the link put back the heap is whole
+ * again. */
+static void test_damage_found_by_allocation(void **state)
+{
+    (void)state;
+    for (size_t s = 0; s < 2u; s++) {
+        print_message("%s\n", k_names[s]);
+        listed_t l;
+        make_listed(&l, s);
+        uint8_t *victim = raw_of(l.p[5]);
+        const uint32_t good = read_word(victim);
+        write_word(victim, 0xfffffff0u);
+        /* TLSF takes the last freed first (9, 7, then 5), first fit the
+         * lowest (1, 3, then 5). */
+        const size_t order[2][2] = {{9, 7}, {1, 3}};
+        g_corruption_reports = 0;
+        g_misuse_calls = 0;
+        assert_ptr_equal(rtm_malloc(l.heap, SLOT_BYTES), l.p[order[s][0]]);
+        assert_ptr_equal(rtm_malloc(l.heap, SLOT_BYTES), l.p[order[s][1]]);
+        assert_int_equal(g_corruption_reports, 0);
+        rtm_heap_info_t before;
+        assert_true(rtm_heap_info(l.heap, &before));
+        assert_null(rtm_malloc(l.heap, SLOT_BYTES));
+        assert_int_equal(g_corruption_reports, 1);
+        assert_int_equal(g_last_report.kind, RTM_CORRUPT_FREE_LIST);
+        assert_int_equal(g_last_report.op, RTM_OP_ALLOC);
+        assert_ptr_equal(g_last_report.address, victim);
+        assert_int_equal(g_last_report.found, 0xfffffff0u);
+        assert_int_equal(g_misuse_calls, 0);
+        rtm_heap_info_t after;
+        assert_true(rtm_heap_info(l.heap, &after));
+        assert_int_equal(after.free_bytes, before.free_bytes);
+        assert_int_equal(after.failed_count, before.failed_count + 1u);
+
+        /* Slot 4 ends where the damaged block starts: its free would merge. */
+        g_corruption_reports = 0;
+        rtm_free(l.heap, l.p[4]);
+        assert_int_equal(g_misuse_calls, 1);
+        assert_int_equal(g_corruption_reports, 1);
+        assert_null(rtm_realloc(l.heap, l.p[4], 2u * SLOT_BYTES));
+        assert_int_equal(g_misuse_calls, 2);
+        assert_true(rtm_heap_info(l.heap, &after));
+        assert_int_equal(after.free_bytes, before.free_bytes);
+        assert_int_equal(after.used_blocks, before.used_blocks);
+
+        write_word(victim, good);
+        assert_true(rtm_heap_check(l.heap, NULL));
+        assert_ptr_equal(rtm_malloc(l.heap, SLOT_BYTES), l.p[5]);
+        rtm_free(l.heap, l.p[4]);
+        assert_true(rtm_heap_check(l.heap, NULL));
+        free(l.mem);
+    }
+}
+
+/* Random damage as in test_random_damage, then 300 random allocations,
+ * reallocations and frees on the damaged heap: at levels >= 1 TLSF and
+ * first fit read and write nothing outside the region (AddressSanitizer)
+ * and every call returns; best fit keeps its list walks inside the arena
+ * and bounded too. */
+static void test_operations_on_damage(void **state)
+{
+    (void)state;
+    for (size_t s = 0; s < 3u; s++) {
+        for (uint64_t seed = 1; seed <= 300u; seed++) {
+            g_rng = seed * 104729u + s;
+            size_t size = 4096u + (size_t)(next_random() % 512u) * 16u;
+            uint8_t *mem = region_new(size);
+            rtm_heap_t *heap = heap_in(mem, size, s);
+            void *live[48] = {0};
+            for (int op = 0; op < 160; op++) {
+                size_t k = (size_t)(next_random() % 48u);
+                if (live[k] != NULL) {
+                    rtm_free(heap, live[k]);
+                    live[k] = NULL;
+                } else {
+                    live[k] = rtm_malloc(heap, 1u + (size_t)(next_random() % 300u));
+                }
+            }
+            uint8_t *lowest = NULL;
+            for (size_t k = 0; k < 48u; k++) {
+                if (live[k] != NULL && (lowest == NULL || (uint8_t *)live[k] < lowest)) {
+                    lowest = live[k];
+                }
+            }
+            if (lowest != NULL) {
+                uint8_t *from = lowest - RAW_HEAD - 4;
+                size_t span = (size_t)(mem + size - from);
+                for (int b = 0; b < 1 + (int)(next_random() % 4u); b++) {
+                    from[(size_t)(next_random() % span)] = (uint8_t)next_random();
+                }
+                for (int op = 0; op < 300; op++) {
+                    size_t k = (size_t)(next_random() % 48u);
+                    if (live[k] != NULL && (next_random() & 1u) != 0) {
+                        rtm_free(heap, live[k]);
+                        live[k] = NULL;
+                    } else if (live[k] != NULL) {
+                        void *q = rtm_realloc(heap, live[k], 1u + (size_t)(next_random() % 400u));
+                        live[k] = q != NULL ? q : live[k];
+                    } else {
+                        live[k] = rtm_malloc(heap, 1u + (size_t)(next_random() % 300u));
+                    }
+                }
+                (void)read_everything(heap, size);
+            }
+            free(mem);
+        }
+    }
+}
+#endif
+
 int main(void)
 {
     rtm_debug_set_corruption_hook(count_corruption, NULL);
@@ -306,6 +423,10 @@ int main(void)
         cmocka_unit_test(test_damaged_link),
         cmocka_unit_test(test_cyclic_list),
         cmocka_unit_test(test_random_damage),
+#if RTM_POISON_LEVEL >= 1
+        cmocka_unit_test(test_damage_found_by_allocation),
+        cmocka_unit_test(test_operations_on_damage),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -361,10 +361,12 @@ size_t rtm_usable_size(rtm_heap_t *heap, const void *ptr);
  * rtm_heap_check_step (debug.h) still return, read nothing outside the
  * heap's region and change no byte of its blocks, and rtm_heap_check says
  * what is wrong; a damaged free list makes largest_free_block count only
- * the blocks before the damage. Not covered: damage to the control block
- * before the first block, and rtm_malloc, rtm_free and rtm_realloc, which
- * still follow the free lists' links (docs/debugging.md, "Damaged
- * heaps"). */
+ * the blocks before the damage. At poisoning levels 1 and 2, TLSF and
+ * first fit also check a link before rtm_malloc, rtm_free or rtm_realloc
+ * follows it: the allocation that reaches the damage fails and a free that
+ * would merge with it is refused, each with a report. At level 0 those
+ * calls trust the links. Damage to the control block before the first
+ * block is not covered (docs/debugging.md, "Damaged heaps"). */
 
 /* Fills *info. O(1) for TLSF except largest_free_block, which scans the one
  * highest non-empty size class; O(free blocks) for first/best fit. False if

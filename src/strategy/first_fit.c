@@ -13,10 +13,12 @@
  * list, where every search has to step over them.
  *
  * Pointers are validated at the API (validate(), with the map) and by
- * check(); the list walks of alloc, free and resize trust the links, so a
- * heap damaged by stray writes is found by rtm_heap_check, not by them.
- * largest_free, which rtm_heap_info and the monitors call, does not: it
- * stops at a link that does not lead higher up to a free block.
+ * check(). At level 0 the list walks of alloc, free and resize trust the
+ * links, so a heap damaged by stray writes is found by rtm_heap_check, not
+ * by them; at levels >= 1 (RTM_CHECK_LINKS) they stop at a link that does
+ * not lead higher up to a free block, and validate() refuses a block whose
+ * free or resize would follow one. largest_free, which rtm_heap_info and
+ * the monitors call, stops there at every level.
  *
  * Invariants (all verified by ff_check):
  *   - blocks tile [first, end) exactly; every span is a multiple of G and
@@ -226,6 +228,22 @@ static void ff_mark_free(uint8_t *base, uint32_t h, uint32_t span, uint32_t next
 #define FF_INLINE inline
 #endif
 
+/* Is h, reached from list entry prev (0: the head), a listed free block:
+ * above prev (the list rises), a block start below end (the map says so)
+ * whose header says free with a sane span? */
+static bool ff_listed(const rtm_blk_arena_t *a, uint32_t prev, uint32_t h)
+{
+    const uint8_t *base = (const uint8_t *)a;
+    return h > prev && h >= a->first && h < a->end && ((h - a->first) & (a->gran - 1u)) == 0 &&
+           rtm_blk_has(a, h) && rtm_blk_is_free(base, h) &&
+           rtm_blk_span_ok(rtm_blk_span(base, h), h, a->end, a->gran, a->min_span);
+}
+
+/* What ff_pred gives at levels >= 1 when its walk of the list met a link
+ * that does not lead higher up to a free block (RTM_CHECK_LINKS): only
+ * validation asks it then, and refuses the pointer. */
+#define FF_BROKEN (UINT32_MAX - 1u)
+
 /* The highest free block below offset h, 0 if none: h's list predecessor.
  * With the map it is usually a few blocks down, found block by block. */
 static FF_INLINE uint32_t ff_pred(const rtm_blk_arena_t *a, uint32_t h)
@@ -258,6 +276,9 @@ static FF_INLINE uint32_t ff_pred(const rtm_blk_arena_t *a, uint32_t h)
 #endif
     size_t prev = 0;
     for (size_t c = a->head; c != 0 && c < h; c = ff_link(base, (uint32_t)c)) {
+        if (RTM_CHECK_LINKS && !ff_listed(a, (uint32_t)prev, (uint32_t)c)) {
+            return FF_BROKEN;
+        }
         prev = c;
     }
     return (uint32_t)prev;
@@ -332,13 +353,28 @@ static void *ff_take(rtm_blk_arena_t *a, uint32_t prev, uint32_t h, uint32_t gap
  * block of span at least v (a multiple of 4), 0 if none; *prev becomes its
  * predecessor. The search loop of every allocation: size_t offsets keep it
  * free of 32-bit wrap-around moves. */
-static uint32_t ff_first_at_least(const uint8_t *base, uint32_t *prev, uint32_t h, uint32_t v)
+static uint32_t ff_first_at_least(rtm_blk_arena_t *a, uint32_t *prev, uint32_t h, uint32_t v)
 {
+    const uint8_t *base = (const uint8_t *)a;
     size_t p = *prev;
     size_t c = h;
-    while (c != 0 && ff_word(base, (uint32_t)c) < v) {
+    while (c != 0) {
+        if (RTM_CHECK_LINKS && !ff_listed(a, (uint32_t)p, (uint32_t)c)) {
+            rtm_strategy_broken(&a->stats, (uint32_t)(p != 0 ? p : c));
+            c = 0;
+            break;
+        }
+        if (ff_word(base, (uint32_t)c) >= v) {
+            break;
+        }
         p = c;
         c = ff_link(base, (uint32_t)c);
+    }
+    /* Levels >= 1: the block found hands its link to the list (ff_take). */
+    if (RTM_CHECK_LINKS && c != 0 && ff_link(base, (uint32_t)c) != 0 &&
+        !ff_listed(a, (uint32_t)c, ff_link(base, (uint32_t)c))) {
+        rtm_strategy_broken(&a->stats, (uint32_t)c);
+        c = 0;
     }
     *prev = (uint32_t)p;
     return (uint32_t)c;
@@ -362,10 +398,10 @@ static void *ff_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reaso
             k = k < FF_CLASSES ? k : FF_CLASSES - 1u;
             ff_state_t *st = ff_state(a);
             prev = st->hint[k];
-            h = ff_first_at_least(base, &prev, ff_next_of(a, prev), ff_class_span(k));
+            h = ff_first_at_least(a, &prev, ff_next_of(a, prev), ff_class_span(k));
             ff_raise_hint(st, k, prev);
         }
-        h = ff_first_at_least(base, &prev, h, need);
+        h = ff_first_at_least(a, &prev, h, need);
         if (h != 0) {
             return ff_take(a, prev, h, 0, need);
         }
@@ -376,9 +412,18 @@ static void *ff_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reaso
         }
         uint32_t prev = 0;
         for (uint32_t h = a->head; h != 0; prev = h, h = ff_link(base, h)) {
+            if (RTM_CHECK_LINKS && !ff_listed(a, prev, h)) {
+                rtm_strategy_broken(&a->stats, prev != 0 ? prev : h);
+                break;
+            }
             uint32_t span = rtm_blk_span(base, h);
             size_t gap = rtm_blk_align_gap(base, h, alignment, a->min_span);
             if (gap <= span && need <= span - gap) {
+                uint32_t next = ff_link(base, h);
+                if (RTM_CHECK_LINKS && next != 0 && !ff_listed(a, h, next)) {
+                    rtm_strategy_broken(&a->stats, h);
+                    break;
+                }
                 return ff_take(a, prev, h, (uint32_t)gap, need);
             }
         }
@@ -405,9 +450,39 @@ static FF_COLD rtm_ptr_status_t ff_refused(const rtm_blk_arena_t *a, const void 
     return RTM_PTR_INVALID;
 }
 
+/* Levels >= 1 (RTM_CHECK_LINKS): whether the list links that a free or a
+ * resize of live block h (of span span) will follow are intact: the walk
+ * to h's list predecessor, the predecessor's link (to 0 or above h), and,
+ * when the block after h is free, that it is that link's block and its own
+ * link leads higher up. A write after free or an overrun into a free
+ * neighbour lands on them; the merge would write where they point. */
+static bool ff_links_ok(const rtm_blk_arena_t *a, uint32_t h, uint32_t span)
+{
+    const uint8_t *base = (const uint8_t *)a;
+    uint32_t prev = ff_pred(a, h);
+    if (prev == FF_BROKEN) {
+        return false;
+    }
+    uint32_t next = ff_next_of(a, prev);
+    if (next != 0 && (next <= h || !ff_listed(a, prev, next))) {
+        return false;
+    }
+    uint32_t n = h + span;
+    if (n != a->end && rtm_blk_is_free(base, n)) {
+        uint32_t after = ff_link(base, n);
+        return next == n && (after == 0 || ff_listed(a, n, after));
+    }
+    return true;
+}
+
 static rtm_ptr_status_t ff_validate(const void *arena, const void *ptr)
 {
     rtm_ptr_status_t st = rtm_blk_validate(arena, ptr);
+    if (st == RTM_PTR_OK && RTM_CHECK_LINKS) {
+        const rtm_blk_arena_t *a = arena;
+        uint32_t h = ff_offset(a, ptr) - RTM_BLK_HDR;
+        return ff_links_ok(a, h, rtm_blk_span(arena, h)) ? RTM_PTR_OK : RTM_PTR_CORRUPT;
+    }
     return st == RTM_PTR_INVALID ? ff_refused(arena, ptr) : st;
 }
 
@@ -573,17 +648,6 @@ static size_t ff_usable_size(const void *arena, const void *ptr)
 {
     const uint8_t *base = arena;
     return rtm_blk_span(base, ff_offset(arena, ptr) - RTM_BLK_HDR) - RTM_BLK_HDR;
-}
-
-/* Is h, reached from list entry prev (0: the head), a listed free block:
- * above prev (the list rises), a block start below end (the map says so)
- * whose header says free with a sane span? */
-static bool ff_listed(const rtm_blk_arena_t *a, uint32_t prev, uint32_t h)
-{
-    const uint8_t *base = (const uint8_t *)a;
-    return h > prev && h >= a->first && h < a->end && ((h - a->first) & (a->gran - 1u)) == 0 &&
-           rtm_blk_has(a, h) && rtm_blk_is_free(base, h) &&
-           rtm_blk_span_ok(rtm_blk_span(base, h), h, a->end, a->gran, a->min_span);
 }
 
 /* The one scan of the list that only reads, for rtm_heap_info and the

@@ -25,6 +25,9 @@ typedef struct rtm_arena_stats {
     uint32_t free_bytes;     /* usable bytes of free blocks */
     uint32_t free_blocks;    /* number of free blocks */
     uint32_t overhead_bytes; /* strategy control + every block header + padding + end marker */
+#if RTM_POISON_LEVEL >= 1
+    uint32_t broken; /* 1 + arena offset of a free block found with damaged list links, 0 = none */
+#endif
 #if RTM_POISON_LEVEL >= 2
     uint32_t damaged; /* 1 + arena offset of a changed free byte that new metadata covered, 0 = none */
 #endif
@@ -186,6 +189,30 @@ extern const rtm_strategy_inspect_t rtm_inspect_bump;
 #if RTM_WITH_SYSTEM
 extern const rtm_strategy_inspect_t rtm_inspect_system;
 #endif
+
+/* At poisoning levels >= 1 a strategy checks a free block's list links
+ * before its allocation or free paths follow them or write through them:
+ * each must lead into the arena to a free block that links back. A write
+ * after free into a freed block's first bytes, or an overrun into a free
+ * neighbour, lands on them; unchecked, the next allocation or merge would
+ * write wherever they point. At level 0 the links are trusted (the speed
+ * of the default build; docs/debugging.md, "Damaged heaps"). */
+#define RTM_CHECK_LINKS (RTM_POISON_LEVEL >= 1)
+
+/* An allocation met free block off (arena offset of its header) with
+ * damaged links and left it alone: noted in stats->broken (the first one)
+ * for the front to report. Nothing at level 0. */
+static inline void rtm_strategy_broken(rtm_arena_stats_t *stats, uint32_t off)
+{
+#if RTM_POISON_LEVEL >= 1
+    if (stats->broken == 0) {
+        stats->broken = off + 1u;
+    }
+#else
+    (void)stats;
+    (void)off;
+#endif
+}
 
 /* Level 2 poisoning: metadata words a strategy abandons inside what is now
  * one free block get the free pattern back, so that the next allocation's

@@ -26,7 +26,10 @@
  * 4-byte end marker. Pointer validation is exact: a pointer is a live
  * block's start iff its header's bit is set in the map and the header says
  * used; the map is updated where a split makes a header and a merge
- * absorbs one.
+ * absorbs one. At poisoning levels >= 1 (RTM_CHECK_LINKS) allocation and
+ * validation also check each free-list link before following it: a
+ * damaged one fails the allocation or refuses the pointer, with a report
+ * (docs/debugging.md, "Damaged heaps").
  *
  * Invariants (all verified by tlsf_check):
  *   - blocks tile [first, end) exactly; a 4-byte end marker (span 0, used)
@@ -461,6 +464,67 @@ static void release_tail(const view_t *v, uint32_t b, uint32_t keep, uint32_t sp
     list_insert(v, tail, tail_span);
 }
 
+/* Is span a plausible span for a header at h? Never lets a read leave the
+ * arena. */
+static inline bool span_sane(const tlsf_t *t, uint32_t h, uint32_t span)
+{
+    return span >= t->min_span && (span & (t->granularity - 1u)) == 0 && span <= t->end - h;
+}
+
+/* Is c a listed free block: a block start in [first, end) (the map says
+ * so) whose header says free with a sane span? What a list link must lead
+ * to before anything reads through it on the paths that check links (the
+ * checker, largest_free, and at levels >= 1 allocation and free). */
+static bool listed_free(const tlsf_t *t, uint32_t c)
+{
+    return c - t->first < t->end - t->first && ((c - t->first) & (t->granularity - 1u)) == 0 &&
+           is_block_start(t, c) && rtm_blk_is_free(cbase_of(t), c) &&
+           span_sane(t, c, rtm_blk_span(cbase_of(t), c));
+}
+
+#if RTM_CHECK_LINKS
+/* Are the list links of listed free block b (of span span) intact: each
+ * leads to a listed free block that links back to b, and no back link
+ * means b heads its class's list? What RTM_CHECK_LINKS asks before a
+ * block is unlinked (strategy.h). */
+static bool links_intact(const tlsf_t *t, uint32_t b, uint32_t span)
+{
+    uint32_t next = link_next(t, b);
+    uint32_t prev = link_prev(t, b);
+    if (next != 0 && (!listed_free(t, next) || link_prev(t, next) != b)) {
+        return false;
+    }
+    if (prev == 0) {
+        return cheads(t)[class_of(t, span)] == b;
+    }
+    return listed_free(t, prev) && link_next(t, prev) == b;
+}
+#else
+static inline bool links_intact(const tlsf_t *t, uint32_t b, uint32_t span)
+{
+    (void)t;
+    (void)b;
+    (void)span;
+    return true;
+}
+#endif
+
+/* Whether a block reached through a free list may be read as one: always
+ * at level 0, which trusts the links; at levels >= 1 only a listed free
+ * block (RTM_CHECK_LINKS). */
+static inline bool reached_ok(const tlsf_t *t, uint32_t c)
+{
+    return !RTM_CHECK_LINKS || listed_free(t, c);
+}
+
+/* Notes free block b as met with damaged links (levels >= 1) and gives
+ * the 0 of "no block". */
+static uint32_t broken_at(tlsf_t *t, uint32_t b)
+{
+    rtm_strategy_broken(&t->stats, b);
+    return 0;
+}
+
 /* A free block of span >= need, with its class in *cls; 0 if none. First
  * the first of up to 1 + OWN_CLASS_SCAN blocks of need's own class that
  * fits (classes of fl >= 1 hold a range of spans, so its head may be too
@@ -476,10 +540,15 @@ static RTM_TLSF_INLINE uint32_t find_free(const view_t *v, uint32_t need, uint32
     uint32_t fl = own >> SL_LOG2;
     *cls = own;
     uint32_t c = v->heads[own];
+    uint32_t from = c; /* the block whose link led to c */
     for (uint32_t k = 0; c != 0 && k <= OWN_CLASS_SCAN; k++) {
+        if (!reached_ok(v->t, c)) {
+            return broken_at(v->t, from);
+        }
         if (vspan(v, c) >= need) {
             return c;
         }
+        from = c;
         c = vlink(v, c + LINK_NEXT);
     }
     /* Classes of fl >= 1 are 2^(fl - 1) units wide, those of fl 0 one;
@@ -503,7 +572,10 @@ static RTM_TLSF_INLINE uint32_t find_free(const view_t *v, uint32_t need, uint32
         *cls = fl * SL_COUNT + lsb32(sl_map);
         return v->heads[*cls];
     }
-    for (; c != 0; c = vlink(v, c + LINK_NEXT)) {
+    for (; c != 0; from = c, c = vlink(v, c + LINK_NEXT)) {
+        if (!reached_ok(v->t, c)) {
+            return broken_at(v->t, from);
+        }
         if (vspan(v, c) >= need) {
             return c;
         }
@@ -566,7 +638,12 @@ static void *alloc_aligned(tlsf_t *t, uint32_t need, size_t alignment)
     if (b == 0) {
         /* Nearly exhausted: any free block where the aligned placement fits. */
         for (uint32_t c_cls = 0; c_cls < t->fl_count * SL_COUNT && b == 0; c_cls++) {
-            for (uint32_t c = v.heads[c_cls]; c != 0; c = vlink(&v, c + LINK_NEXT)) {
+            uint32_t from = v.heads[c_cls];
+            for (uint32_t c = from; c != 0; from = c, c = vlink(&v, c + LINK_NEXT)) {
+                if (!reached_ok(t, c)) {
+                    (void)broken_at(t, from);
+                    return NULL;
+                }
                 uint32_t at = aligned_payload(t, c, alignment) - RTM_BLK_HDR;
                 if ((uint64_t)at + need <= (uint64_t)c + vspan(&v, c)) {
                     b = c;
@@ -577,6 +654,10 @@ static void *alloc_aligned(tlsf_t *t, uint32_t need, size_t alignment)
         if (b == 0) {
             return NULL;
         }
+    }
+    if (RTM_CHECK_LINKS && (!listed_free(t, b) || !links_intact(t, b, vspan(&v, b)))) {
+        (void)broken_at(t, b);
+        return NULL;
     }
     uint32_t at = aligned_payload(t, b, alignment) - RTM_BLK_HDR;
     uint32_t span = vspan(&v, b);
@@ -699,6 +780,10 @@ static RTM_TLSF_INLINE void *alloc_span(const view_t *v, uint32_t need)
     uint32_t cls;
     uint32_t b = find_free(v, need, &cls);
     if (b == 0) {
+        return NULL;
+    }
+    if (RTM_CHECK_LINKS && (!listed_free(v->t, b) || !links_intact(v->t, b, vspan(v, b)))) {
+        (void)broken_at(v->t, b);
         return NULL;
     }
     /* A listed block is free with PREV_FREE clear: its header word is its
@@ -831,13 +916,6 @@ static void *tlsf_alloc_plain(void *arena, size_t size)
     return alloc_plain_other(arena, size);
 }
 
-/* Is span a plausible span for a header at h? Never lets a read leave the
- * arena. */
-static inline bool span_sane(const tlsf_t *t, uint32_t h, uint32_t span)
-{
-    return span >= t->min_span && (span & (t->granularity - 1u)) == 0 && span <= t->end - h;
-}
-
 /* The same on a view. Unsigned: a span below min_span wraps past the
  * bound. */
 static RTM_TLSF_INLINE bool vspan_sane(const view_t *v, uint32_t h, uint32_t span)
@@ -929,13 +1007,15 @@ static RTM_TLSF_INLINE rtm_ptr_status_t classify(const view_t *v, const void *pt
     uint32_t n = h + span;
     uint32_t next = vread(v, n);
     if (!vstart(v, n) || (next & RTM_BLK_PREV_FREE) != 0 ||
-        ((next & RTM_BLK_FREE) != 0 && !vspan_sane(v, n, next & ~RTM_BLK_FLAGS))) {
+        ((next & RTM_BLK_FREE) != 0 && (!vspan_sane(v, n, next & ~RTM_BLK_FLAGS) ||
+                                        !links_intact(v->t, n, next & ~RTM_BLK_FLAGS)))) {
         return TAGS_DISAGREE;
     }
     if ((word & RTM_BLK_PREV_FREE) != 0) {
         uint32_t prev = h - v->first >= v->min_span ? vlink(v, h - RTM_BLK_HDR) : h;
         if (prev - v->first >= h - v->first || !vstart(v, prev) ||
-            (vread(v, prev) & RTM_BLK_FREE) == 0 || prev + vspan(v, prev) != h) {
+            (vread(v, prev) & RTM_BLK_FREE) == 0 || prev + vspan(v, prev) != h ||
+            !links_intact(v->t, prev, vspan(v, prev))) {
             return TAGS_DISAGREE;
         }
     }
@@ -1232,17 +1312,6 @@ static size_t tlsf_usable_size(const void *arena, const void *ptr)
     const uint8_t *base = cbase_of(t);
     uint32_t b = (uint32_t)((const uint8_t *)ptr - base) - RTM_BLK_HDR;
     return rtm_blk_span(base, b) - RTM_BLK_HDR;
-}
-
-/* Is c a listed free block: a block start in [first, end) (the map says
- * so) whose header says free with a sane span? What a list link must lead
- * to before the paths that only read (the checker, largest_free) read
- * through it. */
-static bool listed_free(const tlsf_t *t, uint32_t c)
-{
-    return c - t->first < t->end - t->first && ((c - t->first) & (t->granularity - 1u)) == 0 &&
-           is_block_start(t, c) && rtm_blk_is_free(cbase_of(t), c) &&
-           span_sane(t, c, rtm_blk_span(cbase_of(t), c));
 }
 
 /* The highest non-empty class holds the largest block; which one of its
