@@ -244,9 +244,59 @@ static void test_cyclic_list(void **state)
     }
 }
 
-/* Random damage: one to four bytes set to random, 0x00 or 0xff values
- * anywhere from the lowest block's header to the end of the region, on a
- * heap after random allocations and frees, for every strategy. The read
+/* A randomly damaged heap (damaged_heap): its region, its live blocks and
+ * the stretch [from, from + span) where bytes may have been changed. */
+typedef struct damaged {
+    uint8_t *mem;
+    size_t size;
+    rtm_heap_t *heap;
+    void *live[48];
+    uint8_t *from;
+    size_t span;
+} damaged_t;
+
+/* A heap of strategy s in a region of its own, after 160 random
+ * allocations and frees (bump only allocates), with one to four bytes set
+ * to random, 0x00 or 0xff values anywhere from its lowest live block's
+ * header to the end of the region. False (and nothing damaged) when no
+ * block was live. */
+static bool damaged_heap(damaged_t *d, size_t s, uint64_t seed)
+{
+    g_rng = seed;
+    d->size = 4096u + (size_t)(next_random() % 512u) * 16u;
+    d->mem = region_new(d->size);
+    d->heap = heap_in(d->mem, d->size, s);
+    memset(d->live, 0, sizeof d->live);
+    for (int op = 0; op < 160; op++) {
+        size_t k = (size_t)(next_random() % 48u);
+        if (d->live[k] != NULL && s != 3u) {
+            rtm_free(d->heap, d->live[k]);
+            d->live[k] = NULL;
+        } else if (d->live[k] == NULL) {
+            d->live[k] = rtm_malloc(d->heap, 1u + (size_t)(next_random() % 300u));
+        }
+    }
+    uint8_t *lowest = NULL;
+    for (size_t k = 0; k < 48u; k++) {
+        if (d->live[k] != NULL && (lowest == NULL || (uint8_t *)d->live[k] < lowest)) {
+            lowest = d->live[k];
+        }
+    }
+    if (lowest == NULL) {
+        return false;
+    }
+    d->from = raw_of(lowest) - 4;
+    d->span = (size_t)(d->mem + d->size - d->from);
+    int bytes = 1 + (int)(next_random() % 4u);
+    for (int b = 0; b < bytes; b++) {
+        size_t at = (size_t)(next_random() % d->span);
+        unsigned kind = (unsigned)(next_random() % 3u);
+        d->from[at] = kind == 0 ? (uint8_t)next_random() : kind == 1 ? 0x00 : 0xff;
+    }
+    return true;
+}
+
+/* Random damage (damaged_heap) on 400 heaps of every strategy: the read
  * calls must return and change no byte of the blocks. */
 static void test_random_damage(void **state)
 {
@@ -254,45 +304,18 @@ static void test_random_damage(void **state)
     for (size_t s = 0; s < 4u; s++) {
         unsigned failed = 0;
         for (uint64_t seed = 1; seed <= 400u; seed++) {
-            g_rng = seed * 7919u + s;
-            size_t size = 4096u + (size_t)(next_random() % 512u) * 16u;
-            uint8_t *mem = region_new(size);
-            rtm_heap_t *heap = heap_in(mem, size, s);
-            void *live[48] = {0};
-            for (int op = 0; op < 160; op++) {
-                size_t k = (size_t)(next_random() % 48u);
-                if (live[k] != NULL && s != 3u) {
-                    rtm_free(heap, live[k]);
-                    live[k] = NULL;
-                } else if (live[k] == NULL) {
-                    live[k] = rtm_malloc(heap, 1u + (size_t)(next_random() % 300u));
-                }
-            }
-            uint8_t *lowest = NULL;
-            for (size_t k = 0; k < 48u; k++) {
-                if (live[k] != NULL && (lowest == NULL || (uint8_t *)live[k] < lowest)) {
-                    lowest = live[k];
-                }
-            }
-            if (lowest != NULL) {
-                uint8_t *from = lowest - 4;
-                size_t span = (size_t)(mem + size - from);
-                int bytes = 1 + (int)(next_random() % 4u);
-                for (int b = 0; b < bytes; b++) {
-                    size_t at = (size_t)(next_random() % span);
-                    unsigned kind = (unsigned)(next_random() % 3u);
-                    from[at] = kind == 0 ? (uint8_t)next_random() : kind == 1 ? 0x00 : 0xff;
-                }
-                uint8_t *copy = malloc(span);
+            damaged_t d;
+            if (damaged_heap(&d, s, seed * 7919u + s)) {
+                uint8_t *copy = malloc(d.span);
                 assert_non_null(copy);
-                memcpy(copy, from, span);
-                if (!read_everything(heap, size)) {
+                memcpy(copy, d.from, d.span);
+                if (!read_everything(d.heap, d.size)) {
                     failed++;
                 }
-                assert_memory_equal(copy, from, span);
+                assert_memory_equal(copy, d.from, d.span);
                 free(copy);
             }
-            free(mem);
+            free(d.mem);
         }
         print_message("%s: 400 damaged heaps, the check failed on %u\n", k_names[s], failed);
         assert_true(failed > 0);
@@ -359,7 +382,7 @@ static void test_damage_found_by_allocation(void **state)
     }
 }
 
-/* Random damage as in test_random_damage, then 300 random allocations,
+/* Random damage (damaged_heap), then 300 random allocations,
  * reallocations and frees on the damaged heap: at levels >= 1 TLSF and
  * first fit read and write nothing outside the region (AddressSanitizer)
  * and every call returns; best fit keeps its list walks inside the arena
@@ -369,47 +392,23 @@ static void test_operations_on_damage(void **state)
     (void)state;
     for (size_t s = 0; s < 3u; s++) {
         for (uint64_t seed = 1; seed <= 300u; seed++) {
-            g_rng = seed * 104729u + s;
-            size_t size = 4096u + (size_t)(next_random() % 512u) * 16u;
-            uint8_t *mem = region_new(size);
-            rtm_heap_t *heap = heap_in(mem, size, s);
-            void *live[48] = {0};
-            for (int op = 0; op < 160; op++) {
-                size_t k = (size_t)(next_random() % 48u);
-                if (live[k] != NULL) {
-                    rtm_free(heap, live[k]);
-                    live[k] = NULL;
-                } else {
-                    live[k] = rtm_malloc(heap, 1u + (size_t)(next_random() % 300u));
-                }
-            }
-            uint8_t *lowest = NULL;
-            for (size_t k = 0; k < 48u; k++) {
-                if (live[k] != NULL && (lowest == NULL || (uint8_t *)live[k] < lowest)) {
-                    lowest = live[k];
-                }
-            }
-            if (lowest != NULL) {
-                uint8_t *from = lowest - RAW_HEAD - 4;
-                size_t span = (size_t)(mem + size - from);
-                for (int b = 0; b < 1 + (int)(next_random() % 4u); b++) {
-                    from[(size_t)(next_random() % span)] = (uint8_t)next_random();
-                }
+            damaged_t d;
+            if (damaged_heap(&d, s, seed * 104729u + s)) {
                 for (int op = 0; op < 300; op++) {
                     size_t k = (size_t)(next_random() % 48u);
-                    if (live[k] != NULL && (next_random() & 1u) != 0) {
-                        rtm_free(heap, live[k]);
-                        live[k] = NULL;
-                    } else if (live[k] != NULL) {
-                        void *q = rtm_realloc(heap, live[k], 1u + (size_t)(next_random() % 400u));
-                        live[k] = q != NULL ? q : live[k];
+                    if (d.live[k] != NULL && (next_random() & 1u) != 0) {
+                        rtm_free(d.heap, d.live[k]);
+                        d.live[k] = NULL;
+                    } else if (d.live[k] != NULL) {
+                        void *q = rtm_realloc(d.heap, d.live[k], 1u + (size_t)(next_random() % 400u));
+                        d.live[k] = q != NULL ? q : d.live[k];
                     } else {
-                        live[k] = rtm_malloc(heap, 1u + (size_t)(next_random() % 300u));
+                        d.live[k] = rtm_malloc(d.heap, 1u + (size_t)(next_random() % 300u));
                     }
                 }
-                (void)read_everything(heap, size);
+                (void)read_everything(d.heap, d.size);
             }
-            free(mem);
+            free(d.mem);
         }
     }
 }
