@@ -359,7 +359,9 @@ static void format_alloc(rtm_line_t *line, const rtm_trace_record_t *r, const vo
     rtm_line_str(line, " t=");
     rtm_line_uint(line, r->time);
     put_task(line, r->task, namer, ctx);
-    if (r->heap != NULL) {
+    /* An unnamed heap ("") has no field: "heap=" with no value is a
+     * malformed field that every reader refuses. */
+    if (r->heap != NULL && rtm_heap_name(r->heap)[0] != '\0') {
         rtm_line_str(line, " heap=");
         put_token(line, rtm_heap_name(r->heap), NAME_MAX_LEN - 1u);
     }

@@ -1461,6 +1461,33 @@ static void test_hostile_events(void **state)
     finish(t, h);
 }
 
+/* formats.md, "Fields written by rtmem": a field with no value is left
+ * out. A heap named "" wrote "heap=", a field every reader refuses
+ * ("field 'heap=' has an empty key or value"), so no tool read the trace. */
+static void test_unnamed_heap_has_no_heap_field(void **state)
+{
+    (void)state;
+    rtm_heap_t *h = make_heap(g_region, sizeof g_region, "");
+    rtm_trace_t *t = make_trace(h, RTM_TRACE_ALL);
+    capture_start();
+    rtm_trace_set_stream(t, true);
+    void *p = RTM_MALLOC(h, 40);
+    void *q = rtm_aligned_alloc(h, 64, 10);
+    p = rtm_realloc(h, p, 400);
+    rtm_free(h, q);
+    assert_null(strstr(g_out.text, "heap="));
+    replay_t rp;
+    replay_text(&rp, g_out.text); /* every field is key=value, value not empty */
+    assert_int_equal(rp.a + rp.A + rp.r + rp.f, 4);
+    rtm_trace_set_stream(t, false);
+    capture_start();
+    rtm_trace_dump(t, true);
+    assert_null(strstr(g_out.text, "heap="));
+    replay_text(&rp, g_out.text);
+    rtm_free(h, p);
+    finish(t, h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1485,6 +1512,7 @@ int main(void)
         cmocka_unit_test(test_output_hook_uses_tracer),
         cmocka_unit_test(test_threads_share_tracer),
         cmocka_unit_test(test_hostile_events),
+        cmocka_unit_test(test_unnamed_heap_has_no_heap_field),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
