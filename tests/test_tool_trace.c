@@ -548,6 +548,39 @@ static void test_telemetry_lines_checked_whole(void **state)
     free(r);
 }
 
+/* docs/formats.md: the keys rtmem writes come once per line. A second
+ * task=, heap=, site= or caller= was accepted, and which one counted
+ * differed by command (leaks and export --format folded the last, with
+ * both caller lists joined; export --format chrome the first); now it is
+ * refused like a second t=, seq= or caps=. Unknown keys may repeat. */
+static void test_written_keys_once_per_line(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *line, *msg;
+    } bad[] = {
+        {"a 1 2 task=x heap=h task=y", "field 'task=y' gives task a second time"},
+        {"A 1 2 8 heap=h heap=h", "field 'heap=h' gives heap a second time"},
+        {"r 1 2 3 site=a.c:1 t=4 site=b.c:2", "field 'site=b.c:2' gives site a second time"},
+        {"f 1 caller=0x1 caller=0x2", "field 'caller=0x2' gives caller a second time"},
+    };
+    rtm_trace_event_t ev;
+    char msg[RTM_TRACE_ERR_MAX];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(parse_str(bad[i].line, &ev, msg, sizeof msg), -1);
+        if (strstr(msg, bad[i].msg) == NULL) {
+            fail_msg("'%s': expected '%s', got '%s'", bad[i].line, bad[i].msg, msg);
+        }
+    }
+    assert_int_equal(parse_str("a 1 2 x=1 x=2 task=t heap=h site=s.c:1 caller=0x1:0x2", &ev, msg,
+                               sizeof msg),
+                     1);
+    /* a damaged line's fields are not read, so not checked either */
+    assert_int_equal(parse_str("a 1 2 heap=h heap=h...", &ev, msg, sizeof msg), 1);
+    expect_error("a 1 2\n{\"rtmem\":1,\"type\":\"trace\",\"ms\":5,\"line\":\"f 1 task=a task=b\"}\n",
+                 2, "gives task a second time");
+}
+
 /* The live-ID table against a model: inserts, removals by backward shift,
  * growth. */
 static void test_idmap_model(void **state)
@@ -605,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_crlf),
         cmocka_unit_test(test_telemetry_lines),
         cmocka_unit_test(test_telemetry_lines_checked_whole),
+        cmocka_unit_test(test_written_keys_once_per_line),
         cmocka_unit_test(test_no_final_newline),
         cmocka_unit_test(test_truncated_last_line),
         cmocka_unit_test(test_damaged_line_keeps_required_part),

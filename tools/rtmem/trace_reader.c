@@ -169,8 +169,30 @@ static int parse_caller(const char *v, size_t vlen, char *err, size_t errlen)
                 v);
 }
 
+/* The other keys rtmem writes: each at most once per line, as t=, seq=
+ * and caps=. With two, which one counts was left to each command: leaks
+ * and export --format folded took the last heap=, task= and site= (and
+ * joined two caller= lists), export --format chrome the first. */
+static const char *const once_keys[] = {"task", "heap", "site", "caller"};
+
+static int check_once(const char *key, size_t klen, const char *v, size_t vlen, unsigned *seen,
+                      char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < sizeof once_keys / sizeof once_keys[0]; i++) {
+        if (strlen(once_keys[i]) == klen && memcmp(once_keys[i], key, klen) == 0) {
+            if ((*seen & (1u << i)) != 0) {
+                return fail(err, errlen, "field '%.*s=%.*s' gives %s a second time", (int)klen,
+                            key, (int)vlen, v, once_keys[i]);
+            }
+            *seen |= 1u << i;
+        }
+    }
+    return 0;
+}
+
 /* key=value; caps=, t=, seq= and caller= are decoded or checked. */
-static int parse_field(const tok_t *t, rtm_trace_event_t *ev, char *err, size_t errlen)
+static int parse_field(const tok_t *t, rtm_trace_event_t *ev, unsigned *seen, char *err,
+                       size_t errlen)
 {
     const char *eq = memchr(t->p, '=', t->n);
     if (t->n == 0) {
@@ -194,6 +216,9 @@ static int parse_field(const tok_t *t, rtm_trace_event_t *ev, char *err, size_t 
         if (c == '=' || c == '#') {
             return fail(err, errlen, "field '%.*s' has '%c' in its value", (int)t->n, t->p, c);
         }
+    }
+    if (check_once(t->p, klen, eq + 1, vlen, seen, err, errlen) != 0) {
+        return -1;
     }
     if (klen == 4 && memcmp(t->p, "caps", 4) == 0) {
         return parse_caps(t, eq + 1, vlen, ev, err, errlen);
@@ -391,8 +416,9 @@ static int parse_plain_line(const char *line, size_t len, rtm_trace_event_t *ev,
     if (cur == end && end[-1] == ' ') {
         return fail(err, errlen, "space at the end of the line");
     }
+    unsigned seen = 0;
     while (next_tok(&cur, end, &t)) {
-        if (parse_field(&t, ev, err, errlen) != 0) {
+        if (parse_field(&t, ev, &seen, err, errlen) != 0) {
             return -1;
         }
         if (cur == end && end[-1] == ' ') {

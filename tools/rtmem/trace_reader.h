@@ -7,7 +7,8 @@
  * length streams in memory proportional to its live blocks.
  *
  * The reader checks the grammar (fields too: caps=, t=, seq= and caller=
- * are decoded or checked, other keys only for their form) and the
+ * are decoded or checked, other keys only for their form; the keys rtmem
+ * writes at most once per line) and the
  * consistency of the ID sequence:
  *   strict (default): the first bad line stops reading with
  *                     "FILE:LINE: what is wrong" (rtm_trace_next gives -1);
