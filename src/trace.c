@@ -268,7 +268,10 @@ void rtm_trace_set_task_namer(rtm_trace_t *t, rtm_trace_task_name_fn fn, void *c
 
 /* Task names and file names become one token: bytes outside
  * [A-Za-z0-9_.:/+-] are written %XX, so a value never holds a space, '='
- * or '#', and the host can undo it exactly. */
+ * or '#', and the host can undo it exactly. A '.' that ends the token is
+ * written %2E too: a reader takes a line ending in "..." for one the
+ * writer cut (formats.md, "Length"), and a name such as "wifi..." ends
+ * the line whenever no caller follows it. */
 static bool plain_char(char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
@@ -281,7 +284,8 @@ static void put_token(rtm_line_t *line, const char *s, size_t max)
     char one[4] = {0};
     for (size_t i = 0; i < max && s[i] != '\0'; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (plain_char((char)c)) {
+        bool last = i + 1u == max || s[i + 1u] == '\0';
+        if (plain_char((char)c) && !(c == '.' && last)) {
             one[0] = (char)c;
             one[1] = '\0';
         } else {
@@ -359,7 +363,9 @@ static void format_alloc(rtm_line_t *line, const rtm_trace_record_t *r, const vo
     rtm_line_str(line, " t=");
     rtm_line_uint(line, r->time);
     put_task(line, r->task, namer, ctx);
-    if (r->heap != NULL) {
+    /* An unnamed heap ("") has no field: "heap=" with no value is a
+     * malformed field that every reader refuses. */
+    if (r->heap != NULL && rtm_heap_name(r->heap)[0] != '\0') {
         rtm_line_str(line, " heap=");
         put_token(line, rtm_heap_name(r->heap), NAME_MAX_LEN - 1u);
     }

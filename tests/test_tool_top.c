@@ -355,9 +355,18 @@ static void test_garbage_stays_off_the_screen(void **state)
     static const char cut[] = "{\"rtmem\":1,\"type\":\"task\",\"ms\":3,\"seq\":1,\"na";
     feed_stream(cut, sizeof cut - 1u);
     assert_int_equal(g_m->counts.bad, 3);
+    /* A trace line needs its "line" string, as in replay, report and
+     * export; it was counted as a trace line without it. */
+    feed("{\"rtmem\":1,\"type\":\"trace\",\"ms\":3,\"line\":\"a 1 2\"}");
+    assert_int_equal(g_m->counts.trace, 1);
+    feed("{\"rtmem\":1,\"type\":\"trace\",\"ms\":3}");
+    feed("{\"rtmem\":1,\"type\":\"trace\",\"ms\":3,\"line\":7}");
+    assert_int_equal(g_m->counts.bad, 5);
+    assert_int_equal(g_m->counts.trace, 1);
+    assert_non_null(strstr(last_log(), "without a \"line\" string"));
     /* A log line cut off at the end of the source is still shown. */
     feed_stream("I (99) half a li", 16);
-    assert_int_equal(g_m->counts.bad, 3);
+    assert_int_equal(g_m->counts.bad, 5);
     assert_string_equal(last_log(), "(cut off) I (99) half a li");
 
     /* An overlong line is bad, and its shown part ends in "...". */
@@ -365,7 +374,7 @@ static void test_garbage_stays_off_the_screen(void **state)
     memset(big, '\x1b', sizeof big);
     big[sizeof big - 1u] = '\n';
     feed_stream(big, sizeof big);
-    assert_int_equal(g_m->counts.bad, 4);
+    assert_int_equal(g_m->counts.bad, 6);
     l = rtm_top_log_at(g_m, g_m->log_count - 1u);
     assert_int_equal(l->kind, RTM_TOP_LOG_BAD);
     size_t n = strlen(l->text);

@@ -499,6 +499,88 @@ static void test_telemetry_lines(void **state)
                      -1);
 }
 
+/* docs/formats.md, "Trace": a line that starts with '{' but is not
+ * version-1 telemetry is an error in replay, compare and leaks, as in
+ * report, top and export. These once went through: the reader looked for
+ * the "line" string only, so a line cut before its '}', with text after
+ * it, a key twice, a float or a control byte in another member was read,
+ * and a trace line with a space after a ',' was skipped as another type
+ * (its event silently lost). Each is now refused with the telemetry
+ * reader's words (telemetry.h), the same as rtmem export gives. */
+static void test_telemetry_lines_checked_whole(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *line, *msg;
+    } bad[] = {
+        {"{\"rtmem\":1,\"type\":\"trace\",\"ms\":5,\"line\":\"a 1 2\"", "cut off before '}'"},
+        {"{\"rtmem\":1,\"type\":\"trace\",\"ms\":5,\"line\":\"a 1 2\"}x", "after the closing"},
+        {"{\"rtmem\":1, \"type\":\"trace\",\"ms\":5,\"line\":\"a 1 2\"}", "expected a string"},
+        {"{\"rtmem\":1,\"type\":\"trace\",\"ms\":5,\"line\":\"a 1 2\",\"line\":\"a 3 4\"}",
+         "twice"},
+        {"{\"rtmem\":1,\"type\":\"trace\",\"ms\":5,\"x\":1.5,\"line\":\"a 1 2\"}",
+         "floating-point"},
+        {"{\"rtmem\":1,\"type\":\"trace\",\"ms\":5,\"x\":\"\x01\",\"line\":\"a 1 2\"}",
+         "control byte"},
+        {"{\"rtmem\":1,\"type\":\"trace\",\"line\":\"a 1 2\"}", "without \"ms\""},
+        {"{\"rtmem\":1,\"type\":\"trace\",\"ms\":5,\"line\":\"a 1 \\u00ff\"}", "escape other"},
+        {"{\"rtmem\":1,\"type\":\"mem\",\"ms\":5,\"free\":03}", "leading zero"},
+    };
+    char text[256];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        (void)snprintf(text, sizeof text, "a 9 1\n%s\nf 9\n", bad[i].line);
+        expect_error(text, 2, bad[i].msg);
+    }
+    /* What the library writes still reads: keys in another order too. */
+    run_t *r = malloc(sizeof *r);
+    assert_non_null(r);
+    read_str("{\"rtmem\":1,\"type\":\"trace\",\"ms\":5,\"line\":\"# rtmem-trace 1\"}\r\n"
+             "{\"rtmem\":1,\"ms\":6,\"type\":\"trace\",\"line\":\"a 1 2 t=6\"}\n"
+             "{\"rtmem\":1,\"type\":\"alert\",\"ms\":7,\"alert\":\"low_free\",\"state\":"
+             "\"raised\",\"source\":\"D\\\"R\",\"value\":-1,\"threshold\":2}\n"
+             "{\"rtmem\":1,\"type\":\"trace\",\"ms\":8,\"line\":\"f 1 t=8\",\"extra\":1}\n",
+             false, r);
+    assert_int_equal(r->rc, 0);
+    assert_int_equal(r->n, 2);
+    assert_int_equal(r->ev[0].kind, RTM_TRACE_ALLOC);
+    assert_int_equal(r->ev[0].time, 6);
+    assert_int_equal(r->ev[1].kind, RTM_TRACE_FREE);
+    free(r);
+}
+
+/* docs/formats.md: the keys rtmem writes come once per line. A second
+ * task=, heap=, site= or caller= was accepted, and which one counted
+ * differed by command (leaks and export --format folded the last, with
+ * both caller lists joined; export --format chrome the first); now it is
+ * refused like a second t=, seq= or caps=. Unknown keys may repeat. */
+static void test_written_keys_once_per_line(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *line, *msg;
+    } bad[] = {
+        {"a 1 2 task=x heap=h task=y", "field 'task=y' gives task a second time"},
+        {"A 1 2 8 heap=h heap=h", "field 'heap=h' gives heap a second time"},
+        {"r 1 2 3 site=a.c:1 t=4 site=b.c:2", "field 'site=b.c:2' gives site a second time"},
+        {"f 1 caller=0x1 caller=0x2", "field 'caller=0x2' gives caller a second time"},
+    };
+    rtm_trace_event_t ev;
+    char msg[RTM_TRACE_ERR_MAX];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(parse_str(bad[i].line, &ev, msg, sizeof msg), -1);
+        if (strstr(msg, bad[i].msg) == NULL) {
+            fail_msg("'%s': expected '%s', got '%s'", bad[i].line, bad[i].msg, msg);
+        }
+    }
+    assert_int_equal(parse_str("a 1 2 x=1 x=2 task=t heap=h site=s.c:1 caller=0x1:0x2", &ev, msg,
+                               sizeof msg),
+                     1);
+    /* a damaged line's fields are not read, so not checked either */
+    assert_int_equal(parse_str("a 1 2 heap=h heap=h...", &ev, msg, sizeof msg), 1);
+    expect_error("a 1 2\n{\"rtmem\":1,\"type\":\"trace\",\"ms\":5,\"line\":\"f 1 task=a task=b\"}\n",
+                 2, "gives task a second time");
+}
+
 /* The live-ID table against a model: inserts, removals by backward shift,
  * growth. */
 static void test_idmap_model(void **state)
@@ -555,6 +637,8 @@ int main(void)
         cmocka_unit_test(test_minimal_form_and_comments),
         cmocka_unit_test(test_crlf),
         cmocka_unit_test(test_telemetry_lines),
+        cmocka_unit_test(test_telemetry_lines_checked_whole),
+        cmocka_unit_test(test_written_keys_once_per_line),
         cmocka_unit_test(test_no_final_newline),
         cmocka_unit_test(test_truncated_last_line),
         cmocka_unit_test(test_damaged_line_keeps_required_part),

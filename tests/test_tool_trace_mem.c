@@ -185,7 +185,7 @@ static void test_same_as_streaming_on_every_event_shape(void **state)
                 "# a comment\n"
                 "a big 5000000000\n"
                 "a z 0\n"
-                "{\"rtmem\":1,\"type\":\"trace\",\"line\":\"a 7 24\"}\n"
+                "{\"rtmem\":1,\"type\":\"trace\",\"ms\":9,\"line\":\"a 7 24\"}\n"
                 "f big\n"
                 "A 8 5000000001 16\n"
                 "f 2\n"

@@ -1461,6 +1461,80 @@ static void test_hostile_events(void **state)
     finish(t, h);
 }
 
+/* formats.md, "Fields written by rtmem": a field with no value is left
+ * out. A heap named "" wrote "heap=", a field every reader refuses
+ * ("field 'heap=' has an empty key or value"), so no tool read the trace. */
+static void test_unnamed_heap_has_no_heap_field(void **state)
+{
+    (void)state;
+    rtm_heap_t *h = make_heap(g_region, sizeof g_region, "");
+    rtm_trace_t *t = make_trace(h, RTM_TRACE_ALL);
+    capture_start();
+    rtm_trace_set_stream(t, true);
+    void *p = RTM_MALLOC(h, 40);
+    void *q = rtm_aligned_alloc(h, 64, 10);
+    p = rtm_realloc(h, p, 400);
+    rtm_free(h, q);
+    assert_null(strstr(g_out.text, "heap="));
+    replay_t rp;
+    replay_text(&rp, g_out.text); /* every field is key=value, value not empty */
+    assert_int_equal(rp.a + rp.A + rp.r + rp.f, 4);
+    rtm_trace_set_stream(t, false);
+    capture_start();
+    rtm_trace_dump(t, true);
+    assert_null(strstr(g_out.text, "heap="));
+    replay_text(&rp, g_out.text);
+    rtm_free(h, p);
+    finish(t, h);
+}
+
+static bool dots_namer(uintptr_t task, char *buf, size_t len, void *ctx)
+{
+    (void)task;
+    (void)ctx;
+    snprintf(buf, len, "%s", "wifi...");
+    return true;
+}
+
+/* formats.md, "Length": a line ending in "..." was cut by the writer and
+ * its fields are skipped. A name ending in '.' must therefore never end a
+ * line: without a caller (a compiler without __builtin_return_address, or
+ * an event given to rtm_trace_observer) the task is the last field, and
+ * "task=wifi..." made the whole uncut line read as damaged (t= and task=
+ * lost). The final '.' of a name is written %2E. */
+static void test_name_ending_in_dots_is_not_a_cut(void **state)
+{
+    (void)state;
+    rtm_heap_t *h = make_heap(g_region, sizeof g_region, "ram...");
+    rtm_trace_t *t = make_trace(h, RTM_TRACE_LEAKS);
+    rtm_trace_set_task_namer(t, dots_namer, NULL);
+    capture_start();
+    rtm_trace_set_stream(t, true);
+    static uint8_t block[16];
+    rtm_heap_event_t ev = {RTM_EVENT_ALLOC, NULL, block, NULL, 8, 0, NULL};
+    capture_start();
+    rtm_trace_observer(&ev, t); /* no heap, no site: the task ends the line */
+    char expect[96];
+    snprintf(expect, sizeof expect, "a %p 8 t=", (void *)block);
+    assert_memory_equal(g_out.text, expect, strlen(expect));
+    assert_non_null(strstr(g_out.text, " task=wifi..%2E\n"));
+    ev.kind = RTM_EVENT_FREE;
+    capture_start();
+    rtm_trace_observer(&ev, t);
+    assert_non_null(strstr(g_out.text, " task=wifi..%2E\n"));
+    /* A heap's name too; inner dots stay plain (site=file.c:LINE). */
+    ev.kind = RTM_EVENT_ALLOC;
+    ev.heap = h;
+    capture_start();
+    rtm_trace_observer(&ev, t);
+    assert_non_null(strstr(g_out.text, " heap=ram..%2E\n"));
+    capture_start();
+    void *p = RTM_MALLOC(h, 8);
+    assert_non_null(strstr(g_out.text, " site=test_trace.c:"));
+    rtm_free(h, p);
+    finish(t, h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1485,6 +1559,8 @@ int main(void)
         cmocka_unit_test(test_output_hook_uses_tracer),
         cmocka_unit_test(test_threads_share_tracer),
         cmocka_unit_test(test_hostile_events),
+        cmocka_unit_test(test_unnamed_heap_has_no_heap_field),
+        cmocka_unit_test(test_name_ending_in_dots_is_not_a_cut),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,7 +13,7 @@
  *     rtm_trace_leak_group_t g[8];
  *     rtm_trace_leak_totals_t tot;
  *     size_t n = rtm_trace_leaks_since(t, cp, g, 8, &tot);
- *     rtm_trace_print_leaks(cp, g, n, &tot);
+ *     rtm_trace_print_leaks(g, n, &tot);
  *
  * Dynamic form: rtm_trace_init(p, bytes) over any 8-aligned memory (for
  * example taken once from a heap that is not traced); the capacity is the

@@ -367,6 +367,13 @@ static bool typed(rtm_top_model_t *m, const rtm_tm_line_t *t, char *err, size_t 
         return true;
     }
     case RTM_TM_TRACE:
+        /* Its one required key (docs/formats.md), which replay, report
+         * and export require too: without it the line is bad here as
+         * there, not a trace line counted. */
+        if (rtm_tm_trace_text(t) == NULL) {
+            snprintf(err, errlen, "telemetry trace line without a \"line\" string");
+            return false;
+        }
         note_ms(m, t->ms);
         m->counts.trace++;
         return true;

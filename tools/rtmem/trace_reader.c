@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "escape.h"
+#include "telemetry.h"
 
 /* ------------------------------------------------------------------ */
 /* Line parser                                                         */
@@ -168,8 +169,30 @@ static int parse_caller(const char *v, size_t vlen, char *err, size_t errlen)
                 v);
 }
 
+/* The other keys rtmem writes: each at most once per line, as t=, seq=
+ * and caps=. With two, which one counts was left to each command: leaks
+ * and export --format folded took the last heap=, task= and site= (and
+ * joined two caller= lists), export --format chrome the first. */
+static const char *const once_keys[] = {"task", "heap", "site", "caller"};
+
+static int check_once(const char *key, size_t klen, const char *v, size_t vlen, unsigned *seen,
+                      char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < sizeof once_keys / sizeof once_keys[0]; i++) {
+        if (strlen(once_keys[i]) == klen && memcmp(once_keys[i], key, klen) == 0) {
+            if ((*seen & (1u << i)) != 0) {
+                return fail(err, errlen, "field '%.*s=%.*s' gives %s a second time", (int)klen,
+                            key, (int)vlen, v, once_keys[i]);
+            }
+            *seen |= 1u << i;
+        }
+    }
+    return 0;
+}
+
 /* key=value; caps=, t=, seq= and caller= are decoded or checked. */
-static int parse_field(const tok_t *t, rtm_trace_event_t *ev, char *err, size_t errlen)
+static int parse_field(const tok_t *t, rtm_trace_event_t *ev, unsigned *seen, char *err,
+                       size_t errlen)
 {
     const char *eq = memchr(t->p, '=', t->n);
     if (t->n == 0) {
@@ -193,6 +216,9 @@ static int parse_field(const tok_t *t, rtm_trace_event_t *ev, char *err, size_t 
         if (c == '=' || c == '#') {
             return fail(err, errlen, "field '%.*s' has '%c' in its value", (int)t->n, t->p, c);
         }
+    }
+    if (check_once(t->p, klen, eq + 1, vlen, seen, err, errlen) != 0) {
+        return -1;
     }
     if (klen == 4 && memcmp(t->p, "caps", 4) == 0) {
         return parse_caps(t, eq + 1, vlen, ev, err, errlen);
@@ -245,64 +271,32 @@ int rtm_telemetry_trace_line(const char *line, size_t len, char *out, size_t out
                              size_t errlen)
 {
     static const char prefix[] = "{\"rtmem\":";
-    static const char trace_type[] = "\"type\":\"trace\"";
-    static const char key[] = ",\"line\":\"";
     size_t pl = sizeof prefix - 1u;
     if (len < pl || memcmp(line, prefix, pl) != 0) {
         return fail(err, errlen, "a line starting with '{' must be telemetry ({\"rtmem\":...)");
     }
-    if (len < pl + 2u || line[pl] != '1' || line[pl + 1u] != ',') {
-        return fail(err, errlen, "telemetry version '%.*s'; this reader knows version 1",
-                    (int)(len - pl > 8 ? 8 : len - pl), line + pl);
+    /* The whole line through the one telemetry reader of report, top and
+     * export (telemetry.h), so that every command refuses the same lines:
+     * a scan for the "line" string alone took lines cut before '}', with
+     * text after it, a key twice or a float, and skipped a trace line with
+     * a space after a ',' as if it were of another type. */
+    rtm_tm_line_t tm;
+    if (rtm_tm_parse(line, len, &tm, err, errlen) < 0) {
+        return -1;
     }
-    const char *end = line + len;
-    const char *type = line + pl + 2u;
-    size_t tl = sizeof trace_type - 1u;
-    if ((size_t)(end - type) < tl || memcmp(type, trace_type, tl) != 0) {
+    if (tm.type != RTM_TM_TRACE) {
         return 0;
     }
-    const char *p = NULL;
-    for (const char *q = type + tl; q + (sizeof key - 1u) <= end; q++) {
-        if (memcmp(q, key, sizeof key - 1u) == 0) {
-            p = q + (sizeof key - 1u);
-            break;
-        }
-    }
-    if (p == NULL) {
+    const rtm_tm_member_t *m = rtm_tm_find(&tm, "line");
+    if (m == NULL || m->kind != RTM_TM_STRING) {
         return fail(err, errlen, "telemetry trace line without a \"line\" string");
     }
-    size_t n = 0;
-    while (p < end && *p != '"') {
-        char c = *p++;
-        if (c == '\\') {
-            if (p >= end) {
-                break;
-            }
-            c = *p++;
-            if (c == 'u') {
-                int h[4];
-                for (int i = 0; i < 4; i++) {
-                    h[i] = p + i < end ? rtm_hex_digit(p[i]) : -1;
-                }
-                if (h[0] != 0 || h[1] != 0 || h[2] < 0 || h[3] < 0) {
-                    return fail(err, errlen, "telemetry escape other than \\u00XX");
-                }
-                c = (char)(h[2] * 16 + h[3]);
-                p += 4;
-            } else if (c != '"' && c != '\\' && c != '/') {
-                return fail(err, errlen, "bad escape '\\%c' in telemetry", c);
-            }
-        }
-        if (c == '\n' || c == '\0' || n + 1u >= outlen) {
-            return fail(err, errlen, "telemetry trace line too long or with a control byte");
-        }
-        out[n++] = c;
+    if (memchr(m->str, '\n', m->str_len) != NULL || m->str_len >= outlen ||
+        m->str_len > (size_t)INT32_MAX) {
+        return fail(err, errlen, "telemetry trace line too long or with a newline");
     }
-    if (p >= end) {
-        return fail(err, errlen, "unterminated string in telemetry");
-    }
-    out[n] = '\0';
-    return (int)n;
+    memcpy(out, m->str, m->str_len + 1u);
+    return (int)m->str_len;
 }
 
 int rtm_trace_parse_line(const char *line, size_t len, rtm_trace_event_t *ev, char *err,
@@ -422,8 +416,9 @@ static int parse_plain_line(const char *line, size_t len, rtm_trace_event_t *ev,
     if (cur == end && end[-1] == ' ') {
         return fail(err, errlen, "space at the end of the line");
     }
+    unsigned seen = 0;
     while (next_tok(&cur, end, &t)) {
-        if (parse_field(&t, ev, err, errlen) != 0) {
+        if (parse_field(&t, ev, &seen, err, errlen) != 0) {
             return -1;
         }
         if (cur == end && end[-1] == ' ') {

@@ -7,7 +7,8 @@
  * length streams in memory proportional to its live blocks.
  *
  * The reader checks the grammar (fields too: caps=, t=, seq= and caller=
- * are decoded or checked, other keys only for their form) and the
+ * are decoded or checked, other keys only for their form; the keys rtmem
+ * writes at most once per line) and the
  * consistency of the ID sequence:
  *   strict (default): the first bad line stops reading with
  *                     "FILE:LINE: what is wrong" (rtm_trace_next gives -1);
@@ -35,12 +36,13 @@
 #define RTM_TRACE_LINE_MAX RTM_LINE_MAX     /* longest line accepted */
 #define RTM_TRACE_ERR_MAX RTM_LINE_ERR_MAX
 
-/* A telemetry line (docs/formats.md, {"rtmem":1,"type":...}): for a
- * "trace" line, its rtmem-trace line is unescaped into out (NUL-terminated)
- * and its length returned; any other type gives 0 (skip it like a
- * comment); a line that is not version-1 telemetry, or a trace line whose
- * "line" is missing, badly escaped, holds a newline or does not fit outlen,
- * gives -1 with the reason in err. */
+/* A telemetry line (docs/formats.md, {"rtmem":1,"type":...}) at the start
+ * of line, read by the telemetry reader (telemetry.h, rtm_tm_parse) with
+ * all its checks: for a "trace" line, its rtmem-trace line is unescaped
+ * into out (NUL-terminated) and its length returned; a valid line of any
+ * other type gives 0 (skip it like a comment); a line that is not valid
+ * version-1 telemetry, or a trace line whose "line" is missing, holds a
+ * newline or does not fit outlen, gives -1 with the reason in err. */
 int rtm_telemetry_trace_line(const char *line, size_t len, char *out, size_t outlen, char *err,
                              size_t errlen);
 
