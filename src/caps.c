@@ -138,7 +138,7 @@ void rtm_caps_default_misuse_hook(const rtm_caps_region_t *region, rtm_misuse_t 
     rtm_line_ptr(&line, address);
     if (region_ok(region)) {
         rtm_line_str(&line, " in region '");
-        rtm_line_str(&line, region->name);
+        rtm_line_name(&line, region->name);
         rtm_line_str(&line, "'");
     } else {
         rtm_line_str(&line, " in no region");
@@ -1151,7 +1151,7 @@ static void print_problem(const rtm_caps_region_t *region, const rtm_check_repor
     rtm_line_str(&line, "rtmem caps: ");
     if (region != NULL) {
         rtm_line_str(&line, "region '");
-        rtm_line_str(&line, region->name);
+        rtm_line_name(&line, region->name);
         rtm_line_str(&line, "': ");
     } else {
         rtm_line_str(&line, "registry: ");

@@ -57,6 +57,17 @@ void rtm_line_str(rtm_line_t *line, const char *s)
     }
 }
 
+void rtm_line_name(rtm_line_t *line, const char *s)
+{
+    if (s == NULL) {
+        s = "(null)";
+    }
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        line_putc(line, c < 0x20u || c == 0x7fu ? '?' : *s);
+    }
+}
+
 void rtm_line_uint(rtm_line_t *line, uint64_t v)
 {
     char digits[20];

@@ -23,6 +23,7 @@
 
 #include "rtmem/caps.h"
 #include "rtmem/heap.h"
+#include "rtmem/output.h"
 #include "rtmem/pool.h"
 #include "rtmem/task_stats.h"
 #include "rtmem/trace.h"
@@ -459,6 +460,49 @@ static void heap_calloc_for(rtm_strategy_id_t s)
 }
 
 /* NULL heaps and pointers: NULL/0/false, nothing reported anywhere. */
+/* Names the application gave are written on their report's line with the
+ * bytes below 0x20 and 0x7f as '?' (output.h, rtm_line_name): a heap or
+ * pool named with a newline cannot start a line of its own, such as a
+ * trace line in a UART capture that the host tools read. */
+static void test_names_stay_on_their_line(void **state)
+{
+    (void)state;
+    static const char evil[] = "app\nf 1 x\r\x7f\x1b[2J";
+    rtm_line_t line;
+    rtm_line_init(&line);
+    rtm_line_name(&line, evil);
+    assert_string_equal(rtm_line_text(&line), "app?f 1 x???[2J");
+    rtm_line_init(&line);
+    rtm_line_name(&line, "caf\xc3\xa9 ok");
+    assert_string_equal(rtm_line_text(&line), "caf\xc3\xa9 ok");
+    rtm_line_init(&line);
+    rtm_line_name(&line, NULL);
+    assert_string_equal(rtm_line_text(&line), "(null)");
+
+    ts_output_t out;
+    ts_output_capture(&out);
+    static _Alignas(8) uint8_t heap_mem[8 * 1024];
+    rtm_heap_config_t hcfg = {.name = evil, .flags = RTM_HEAP_NO_LOCK};
+    rtm_heap_t *heap = rtm_heap_init(heap_mem, sizeof heap_mem, &hcfg);
+    assert_non_null(heap);
+    int local = 0;
+    rtm_free(heap, &local);
+    assert_int_equal(out.writes, 1);
+    assert_non_null(strstr(out.last, "in heap 'app?f 1 x???[2J'"));
+    assert_ptr_equal(strchr(out.last, '\n'), out.last + out.last_len - 1u);
+
+    static rtm_pool_t ctl;
+    static _Alignas(8) uint8_t pool_mem[RTM_POOL_STORAGE_SIZE(32, 4, 0)];
+    rtm_pool_config_t pcfg = {.block_size = 32, .count = 4, .name = evil};
+    rtm_pool_t *pool = rtm_pool_init(&ctl, pool_mem, sizeof pool_mem, &pcfg);
+    assert_non_null(pool);
+    rtm_pool_free(pool, &local);
+    assert_int_equal(out.writes, 2);
+    assert_non_null(strstr(out.last, "'app?f 1 x???[2J'"));
+    assert_ptr_equal(strchr(out.last, '\n'), out.last + out.last_len - 1u);
+    ts_output_release();
+}
+
 static void test_heap_null_arguments(void **state)
 {
     (void)state;
@@ -1685,6 +1729,7 @@ static void test_caps_arguments(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_names_stay_on_their_line),
         cmocka_unit_test_teardown(test_heap_sizes, ts_teardown_close_all),
         cmocka_unit_test_teardown(test_heap_alignments, ts_teardown_close_all),
         cmocka_unit_test_teardown(test_heap_huge_alignments, ts_teardown_close_all),
