@@ -380,7 +380,7 @@ static bool dump_cb(const rtm_caps_region_t *region, const rtm_block_info_t *blo
         rtm_line_t line;
         rtm_line_init(&line);
         rtm_line_str(&line, "heap '");
-        rtm_line_name(&line, rtm_caps_region_name(region));
+        rtm_line_str(&line, rtm_caps_region_name(region));
         rtm_line_str(&line, "' at ");
         rtm_line_ptr(&line, rtm_caps_region_start(region));
         rtm_line_str(&line, " len ");
@@ -597,7 +597,7 @@ void multi_heap_dump(multi_heap_handle_t heap)
     rtm_line_t line;
     rtm_line_init(&line);
     rtm_line_str(&line, "heap '");
-    rtm_line_name(&line, rtm_heap_name(heap));
+    rtm_line_str(&line, rtm_heap_name(heap));
     rtm_line_str(&line, "'");
     rtm_line_emit(&line);
     (void)rtm_heap_walk(heap, dump_heap_cb, NULL);
@@ -768,7 +768,7 @@ static void print_corrupt(const char *heap_name, const rtm_block_info_t *b, cons
     rtm_line_str(&line, " (block ");
     rtm_line_ptr(&line, b->ptr);
     rtm_line_str(&line, ", heap '");
-    rtm_line_name(&line, heap_name);
+    rtm_line_str(&line, heap_name);
     rtm_line_str(&line, "')");
     if (v->expected != 0) {
         rtm_line_str(&line, " expected ");
@@ -827,7 +827,7 @@ static void print_check_problem(const char *kind, const char *name, const rtm_ch
     rtm_line_str(&line, "CORRUPT HEAP: ");
     rtm_line_str(&line, kind);
     rtm_line_str(&line, " '");
-    rtm_line_name(&line, name);
+    rtm_line_str(&line, name);
     rtm_line_str(&line, "': ");
     rtm_line_str(&line, r->problem);
     rtm_line_str(&line, " at ");

@@ -138,7 +138,7 @@ void rtm_caps_default_misuse_hook(const rtm_caps_region_t *region, rtm_misuse_t 
     rtm_line_ptr(&line, address);
     if (region_ok(region)) {
         rtm_line_str(&line, " in region '");
-        rtm_line_name(&line, region->name);
+        rtm_line_str(&line, region->name);
         rtm_line_str(&line, "'");
     } else {
         rtm_line_str(&line, " in no region");
@@ -1151,7 +1151,7 @@ static void print_problem(const rtm_caps_region_t *region, const rtm_check_repor
     rtm_line_str(&line, "rtmem caps: ");
     if (region != NULL) {
         rtm_line_str(&line, "region '");
-        rtm_line_name(&line, region->name);
+        rtm_line_str(&line, region->name);
         rtm_line_str(&line, "': ");
     } else {
         rtm_line_str(&line, "registry: ");
@@ -1317,9 +1317,9 @@ bool rtm_caps_walk(rtm_caps_t caps, rtm_caps_walk_fn fn, void *ctx)
     return ok;
 }
 
-/* A region's name in the summary: the first 32 bytes, control bytes as
- * '?', so a name can neither start a line of its own nor push the figures
- * past the end of the line. */
+/* A region's name in the summary: the first 32 bytes, so a long name
+ * cannot push the figures past the end of the line (rtm_line_str writes
+ * its control bytes as '?'). */
 #define SUMMARY_NAME_MAX 32u
 
 static void line_name(rtm_line_t *line, const char *name)
@@ -1327,8 +1327,7 @@ static void line_name(rtm_line_t *line, const char *name)
     char buf[SUMMARY_NAME_MAX + 1u];
     size_t n = 0;
     for (; n < SUMMARY_NAME_MAX && name[n] != '\0'; n++) {
-        unsigned char c = (unsigned char)name[n];
-        buf[n] = c < 0x20u || c == 0x7fu ? '?' : (char)c;
+        buf[n] = name[n];
     }
     buf[n] = '\0';
     rtm_line_str(line, buf);

@@ -843,7 +843,7 @@ void rtm_default_misuse_hook(rtm_heap_t *h, rtm_misuse_t kind, const void *addre
     rtm_line_str(&line, " at ");
     rtm_line_ptr(&line, address);
     rtm_line_str(&line, " in heap '");
-    rtm_line_name(&line, rtm_heap_name(h));
+    rtm_line_str(&line, rtm_heap_name(h));
     rtm_line_str(&line, "'");
     rtm_line_emit(&line);
 #if RTM_ABORT_ON_MISUSE

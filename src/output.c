@@ -52,16 +52,6 @@ void rtm_line_str(rtm_line_t *line, const char *s)
     if (s == NULL) {
         s = "(null)";
     }
-    while (*s != '\0') {
-        line_putc(line, *s++);
-    }
-}
-
-void rtm_line_name(rtm_line_t *line, const char *s)
-{
-    if (s == NULL) {
-        s = "(null)";
-    }
     for (; *s != '\0'; s++) {
         unsigned char c = (unsigned char)*s;
         line_putc(line, c < 0x20u || c == 0x7fu ? '?' : *s);

@@ -76,7 +76,7 @@ void rtm_default_corruption_hook(const rtm_corruption_t *r, void *ctx)
     rtm_line_str(&line, " at ");
     rtm_line_ptr(&line, r->address);
     rtm_line_str(&line, " heap '");
-    rtm_line_name(&line, r->heap_name);
+    rtm_line_str(&line, r->heap_name);
     rtm_line_str(&line, "'");
     if (r->detail != NULL) {
         rtm_line_str(&line, ": ");

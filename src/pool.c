@@ -810,7 +810,7 @@ static void misuse_line(rtm_misuse_t kind, const void *address, const char *what
     rtm_line_str(&line, " in ");
     rtm_line_str(&line, what);
     rtm_line_str(&line, " '");
-    rtm_line_name(&line, name);
+    rtm_line_str(&line, name);
     rtm_line_str(&line, "'");
     rtm_line_emit(&line);
 #if RTM_ABORT_ON_MISUSE

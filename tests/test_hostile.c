@@ -461,7 +461,7 @@ static void heap_calloc_for(rtm_strategy_id_t s)
 
 /* NULL heaps and pointers: NULL/0/false, nothing reported anywhere. */
 /* Names the application gave are written on their report's line with the
- * bytes below 0x20 and 0x7f as '?' (output.h, rtm_line_name): a heap or
+ * bytes below 0x20 and 0x7f as '?' (output.h, rtm_line_str): a heap or
  * pool named with a newline cannot start a line of its own, such as a
  * trace line in a UART capture that the host tools read. */
 static void test_names_stay_on_their_line(void **state)
@@ -470,13 +470,13 @@ static void test_names_stay_on_their_line(void **state)
     static const char evil[] = "app\nf 1 x\r\x7f\x1b[2J";
     rtm_line_t line;
     rtm_line_init(&line);
-    rtm_line_name(&line, evil);
+    rtm_line_str(&line, evil);
     assert_string_equal(rtm_line_text(&line), "app?f 1 x???[2J");
     rtm_line_init(&line);
-    rtm_line_name(&line, "caf\xc3\xa9 ok");
+    rtm_line_str(&line, "caf\xc3\xa9 ok");
     assert_string_equal(rtm_line_text(&line), "caf\xc3\xa9 ok");
     rtm_line_init(&line);
-    rtm_line_name(&line, NULL);
+    rtm_line_str(&line, NULL);
     assert_string_equal(rtm_line_text(&line), "(null)");
 
     ts_output_t out;

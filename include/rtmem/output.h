@@ -44,12 +44,11 @@ void rtm_line_init(rtm_line_t *line);
  * truncation mark and the newline), for lines longer than RTM_LINE_MAX
  * (telemetry). A smaller cap falls back to the line's own storage. */
 void rtm_line_init_buffer(rtm_line_t *line, char *buf, size_t cap);
-void rtm_line_str(rtm_line_t *line, const char *s); /* NULL writes "(null)" */
-/* A name the application gave (a heap, region or pool): as rtm_line_str,
- * but a byte below 0x20 or 0x7f is written '?', so that a name can neither
- * end the report's line nor start one of its own (a trace line, say, in a
- * UART capture the host tools read). */
-void rtm_line_name(rtm_line_t *line, const char *s);
+/* s, with every byte below 0x20 and 0x7f written '?': a string (a heap,
+ * pool or region name the application gave) can neither end the line nor
+ * start one of its own, such as a trace line in a UART capture that the
+ * host tools read. Other bytes as given. NULL writes "(null)". */
+void rtm_line_str(rtm_line_t *line, const char *s);
 void rtm_line_uint(rtm_line_t *line, uint64_t v);   /* decimal */
 void rtm_line_hex(rtm_line_t *line, uint64_t v);    /* 0x-prefixed lower-case hex */
 void rtm_line_ptr(rtm_line_t *line, const void *p); /* as rtm_line_hex */
