@@ -2,12 +2,17 @@
  * Stack high-water marks on the POSIX port: threads on painted caller
  * stacks that use known amounts of stack, the registry behind
  * rtm_stack_usage (unknown ids, full, released by join), bad input to
- * rtm_thread_start, and rtm_port_sleep_ms.
+ * rtm_thread_start, a thread asking about its own handle, and
+ * rtm_port_sleep_ms.
  */
+#if defined(__linux__)
+#define _GNU_SOURCE /* sched_setaffinity: see test_thread_knows_its_own_handle */
+#endif
 #define _POSIX_C_SOURCE 200809L
 
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -326,6 +331,108 @@ static void test_registry_full_then_released(void **state)
     }
 }
 
+/* A thread that asks about itself through its handle first thing. */
+typedef struct self_job {
+    const rtm_thread_t *self;
+    uintptr_t id_inside;  /* rtm_port_task_id() */
+    uintptr_t id_handle;  /* rtm_thread_task_id(self) */
+    const char *name;     /* rtm_thread_name(self) */
+    bool usage_ok;        /* rtm_thread_stack_usage(self) */
+} self_job_t;
+
+static void self_thread(void *arg)
+{
+    self_job_t *job = arg;
+    job->id_handle = rtm_thread_task_id(job->self);
+    job->name = rtm_thread_name(job->self);
+    rtm_stack_usage_t u;
+    job->usage_ok = rtm_thread_stack_usage(job->self, &u);
+    job->id_inside = rtm_port_task_id();
+}
+
+/* The handle's fields are written by rtm_thread_start after pthread_create
+ * returns; a thread that reads its own handle at once must still see them.
+ * The race is narrow: on one CPU (where the new thread can run only when
+ * the creator is preempted) it showed about once in a thousand starts, so
+ * the test pins itself to one CPU and starts many threads. ThreadSanitizer
+ * reports it on the first start, so that build starts fewer. */
+static void test_thread_knows_its_own_handle(void **state)
+{
+    (void)state;
+#if defined(__SANITIZE_THREAD__)
+    const unsigned starts = 200;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+    const unsigned starts = 200;
+#else
+    const unsigned starts = 20000;
+#endif
+#else
+    const unsigned starts = 20000;
+#endif
+#if defined(__linux__)
+    cpu_set_t before;
+    bool pinned = sched_getaffinity(0, sizeof before, &before) == 0;
+    if (pinned) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        for (size_t cpu = 0; cpu < (size_t)CPU_SETSIZE; cpu++) {
+            if (CPU_ISSET(cpu, &before)) {
+                CPU_SET(cpu, &one);
+                break;
+            }
+        }
+        pinned = sched_setaffinity(0, sizeof one, &one) == 0;
+    }
+#endif
+    unsigned wrong = 0;
+    rtm_thread_t t;
+    memset(&t, 0, sizeof t);
+    for (unsigned i = 0; i < starts; i++) {
+        self_job_t job = {.self = &t};
+        assert_true(rtm_thread_start(&t, "self", g_small_stacks, SMALL_STACK, self_thread, &job));
+        assert_true(rtm_thread_join(&t));
+        if (job.id_handle != job.id_inside || job.name == NULL ||
+            strcmp(job.name, "self") != 0 || !job.usage_ok) {
+            wrong++;
+        }
+    }
+#if defined(__linux__)
+    if (pinned) {
+        assert_int_equal(sched_setaffinity(0, sizeof before, &before), 0);
+    }
+#endif
+    if (wrong != 0) {
+        fail_msg("%u of %u threads did not find their own id, name or stack in their handle",
+                 wrong, starts);
+    }
+}
+
+/* A thread that has returned but was not joined keeps its registry entry,
+ * and so stays measurable by its id; a NULL out is refused either way. */
+static void test_exited_thread_stays_known_until_joined(void **state)
+{
+    (void)state;
+    depth_job_t job = {.frames = 4};
+    rtm_thread_t t;
+    memset(&t, 0, sizeof t);
+    assert_true(rtm_thread_start(&t, "gone", g_big_stack, sizeof g_big_stack, depth_thread, &job));
+    uintptr_t id = rtm_thread_task_id(&t);
+    assert_false(rtm_stack_usage(id, NULL));
+    assert_false(rtm_thread_stack_usage(&t, NULL));
+    /* Wait for the thread to return: the registry must not care. */
+    for (unsigned i = 0; i < 5000 && !job.self_ok; i++) {
+        rtm_port_sleep_ms(1);
+    }
+    rtm_port_sleep_ms(20);
+    rtm_stack_usage_t u;
+    assert_true(rtm_stack_usage(id, &u));
+    assert_int_equal(u.size, BIG_STACK);
+    assert_true(u.peak_used >= 4u * FRAME_BYTES);
+    assert_true(rtm_thread_join(&t));
+    assert_false(rtm_stack_usage(id, &u));
+}
+
 static void test_sleep_waits_at_least(void **state)
 {
     (void)state;
@@ -347,6 +454,8 @@ int main(void)
         cmocka_unit_test(test_unknown_ids),
         cmocka_unit_test(test_bad_input_refused),
         cmocka_unit_test(test_registry_full_then_released),
+        cmocka_unit_test(test_thread_knows_its_own_handle),
+        cmocka_unit_test(test_exited_thread_stays_known_until_joined),
         cmocka_unit_test(test_sleep_waits_at_least),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

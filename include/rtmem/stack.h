@@ -117,7 +117,9 @@ bool rtm_thread_start(rtm_thread_t *t, const char *name, void *stack, size_t sta
 bool rtm_thread_join(rtm_thread_t *t);
 
 /* The id rtm_port_task_id() returns inside that thread; 0 for NULL or a
- * thread not started. O(1). */
+ * thread not started. O(1). The thread itself may ask this, its name and
+ * its stack usage through its handle from its first line on: it starts
+ * only after rtm_thread_start has filled the handle in. */
 uintptr_t rtm_thread_task_id(const rtm_thread_t *t);
 
 /* The name given to rtm_thread_start; "" for NULL or a thread not started. */

@@ -330,6 +330,14 @@ static void measure(const uint8_t *stack, size_t size, rtm_stack_usage_t *out)
 static void *thread_entry(void *raw)
 {
     posix_thread_t *pt = raw;
+    /* rtm_thread_start writes the handle's id, magic and state after
+     * pthread_create returns, still holding the registry lock. Taking the
+     * lock once here waits for those writes and makes them visible, so fn
+     * may ask rtm_thread_task_id, rtm_thread_name or rtm_thread_stack_usage
+     * about its own handle (it used to see 0 and "" when it ran first). */
+    if (pthread_mutex_lock(&g_stack_lock) != 0 || pthread_mutex_unlock(&g_stack_lock) != 0) {
+        RTM_ABORT();
+    }
     pt->fn(pt->arg);
     return NULL;
 }
