@@ -2,8 +2,8 @@
  * Stack high-water marks on the POSIX port: threads on painted caller
  * stacks that use known amounts of stack, the registry behind
  * rtm_stack_usage (unknown ids, full, released by join), bad input to
- * rtm_thread_start, a thread asking about its own handle, and
- * rtm_port_sleep_ms.
+ * rtm_thread_start (a stack a live thread still uses among it), a thread
+ * asking about its own handle, and rtm_port_sleep_ms.
  */
 #if defined(__linux__)
 #define _GNU_SOURCE /* sched_setaffinity: see test_thread_knows_its_own_handle */
@@ -331,6 +331,65 @@ static void test_registry_full_then_released(void **state)
     }
 }
 
+/* The same stack memory given to a second start while the first thread is
+ * still registered (running, or returned but not joined) is refused before
+ * anything is written to it: painting it would overwrite the live thread's
+ * frames. A refused start leaves its handle alone, so a joined thread's
+ * final mark stays readable through it. */
+static void test_stack_in_use_refused(void **state)
+{
+    (void)state;
+    gate_reset();
+    depth_job_t job = {.frames = 8, .block = true};
+    rtm_thread_t running;
+    memset(&running, 0, sizeof running);
+    assert_true(
+        rtm_thread_start(&running, "running", g_big_stack, sizeof g_big_stack, depth_thread, &job));
+    gate_wait_arrivals(1);
+    rtm_stack_usage_t live;
+    assert_true(rtm_thread_stack_usage(&running, &live));
+
+    /* A joined thread on other memory: its handle holds a final mark. */
+    rtm_thread_t done;
+    memset(&done, 0, sizeof done);
+    assert_true(rtm_thread_start(&done, "done", g_small_stacks, SMALL_STACK, noop_thread, NULL));
+    assert_true(rtm_thread_join(&done));
+    rtm_stack_usage_t final_mark;
+    assert_true(rtm_thread_stack_usage(&done, &final_mark));
+    uintptr_t done_id = rtm_thread_task_id(&done);
+
+    /* The whole stack, its top half (where the live frames are), its low
+     * end, and a piece inside. Only ranges within the big stack: the
+     * memory around it belongs to someone else if the code is wrong. */
+    uint8_t *const big = g_big_stack;
+    assert_false(rtm_thread_start(&done, "x", big, BIG_STACK, noop_thread, NULL));
+    assert_false(
+        rtm_thread_start(&done, "x", big + BIG_STACK / 2, BIG_STACK / 2, noop_thread, NULL));
+    assert_false(rtm_thread_start(&done, "x", big, BIG_STACK - SMALL_STACK, noop_thread, NULL));
+    assert_false(rtm_thread_start(&done, "x", big + KIB, SMALL_STACK, noop_thread, NULL));
+
+    /* The handle of the refused starts is the joined thread's still. */
+    assert_string_equal(rtm_thread_name(&done), "done");
+    assert_int_equal(rtm_thread_task_id(&done), done_id);
+    rtm_stack_usage_t again;
+    assert_true(rtm_thread_stack_usage(&done, &again));
+    assert_int_equal(again.size, final_mark.size);
+    assert_int_equal(again.peak_used, final_mark.peak_used);
+
+    /* The running thread's stack was not painted over: its mark did not
+     * fall back, and it returns through its frames when let go. */
+    rtm_stack_usage_t still;
+    assert_true(rtm_thread_stack_usage(&running, &still));
+    assert_true(still.peak_used >= live.peak_used);
+    gate_open();
+    assert_true(rtm_thread_join(&running));
+    assert_true(job.self_ok);
+
+    /* Joined, the memory is free for the next thread. */
+    assert_true(rtm_thread_start(&done, "next", big, BIG_STACK, noop_thread, NULL));
+    assert_true(rtm_thread_join(&done));
+}
+
 /* A thread that asks about itself through its handle first thing. */
 typedef struct self_job {
     const rtm_thread_t *self;
@@ -454,6 +513,7 @@ int main(void)
         cmocka_unit_test(test_unknown_ids),
         cmocka_unit_test(test_bad_input_refused),
         cmocka_unit_test(test_registry_full_then_released),
+        cmocka_unit_test(test_stack_in_use_refused),
         cmocka_unit_test(test_thread_knows_its_own_handle),
         cmocka_unit_test(test_exited_thread_stays_known_until_joined),
         cmocka_unit_test(test_sleep_waits_at_least),

@@ -103,9 +103,13 @@ typedef struct rtm_thread {
  * some KiB of the stack are in use before fn runs, and peak_used counts them.
  * False, with nothing started, when t, stack or fn is NULL, stack is not
  * RTM_STACK_ALIGN-aligned, stack_size is below PTHREAD_STACK_MIN or not a
- * multiple of RTM_STACK_ALIGN, every registry entry is taken (join a thread
- * to free one), or pthread refuses. Cost: O(stack_size) for the paint,
- * O(RTM_STACK_MAX_THREADS) under the registry lock, plus pthread_create. */
+ * multiple of RTM_STACK_ALIGN, t is a thread still running, the memory
+ * overlaps the stack of a thread that was started and not joined yet (the
+ * same storage given twice), every registry entry is taken (join a thread
+ * to free one), or pthread refuses. Every refusal but pthread_create's
+ * comes before the paint: the memory and t are left as they were. Cost:
+ * O(RTM_STACK_MAX_THREADS) and the O(stack_size) paint under the registry
+ * lock, plus pthread_create. */
 bool rtm_thread_start(rtm_thread_t *t, const char *name, void *stack, size_t stack_size,
                       void (*fn)(void *arg), void *arg);
 
