@@ -58,7 +58,7 @@ typedef struct rtm_stack_usage {
  * port that cannot measure stacks (see above).
  *   posix     O(stack size) worst case: the stack is scanned from its far
  *             end up to the first byte that is not RTM_STACK_FILL, i.e.
- *             over the part never used (64 KiB: some microseconds). Takes
+ *             over the part never used (64 KiB: tens of microseconds). Takes
  *             the registry lock for the scan; safe from any thread, also
  *             while the measured thread runs.
  *   freertos  the kernel's scan, O(free stack), inside the kernel's own
