@@ -49,7 +49,8 @@ extern "C" {
 typedef struct rtm_stack_usage {
     size_t size;      /* stack size in bytes (0 when the port cannot tell) */
     size_t peak_used; /* most bytes ever used (the high-water mark); 0 when size is unknown */
-    size_t min_free;  /* fewest bytes ever free (FreeRTOS's "high-water mark"); 0 if unknown */
+    size_t min_free;  /* fewest bytes ever free (FreeRTOS's "high-water mark"); 0: every
+                         byte has been used, an overflow most likely */
 } rtm_stack_usage_t;
 
 /* Stack of the task with id `task` (as returned by rtm_port_task_id()).
