@@ -104,10 +104,10 @@ typedef struct rtm_thread {
  * some KiB of the stack are in use before fn runs, and peak_used counts them.
  * False, with nothing started, when t, stack or fn is NULL, stack is not
  * RTM_STACK_ALIGN-aligned, stack_size is below PTHREAD_STACK_MIN or not a
- * multiple of RTM_STACK_ALIGN, t is a thread still running, the memory
- * overlaps the stack of a thread that was started and not joined yet (the
- * same storage given twice), every registry entry is taken (join a thread
- * to free one), or pthread refuses. Every refusal but pthread_create's
+ * multiple of RTM_STACK_ALIGN, t holds a thread not joined yet (running
+ * or returned), the memory overlaps the stack of another thread not joined
+ * yet (the same storage given twice), every registry entry is taken (join
+ * a thread to free one), or pthread refuses. Every refusal but pthread_create's
  * comes before the paint: the memory and t are left as they were. Cost:
  * O(RTM_STACK_MAX_THREADS) and the O(stack_size) paint under the registry
  * lock, plus pthread_create. */
