@@ -493,6 +493,9 @@ static void test_exited_thread_stays_known_until_joined(void **state)
     assert_true(rtm_stack_usage(id, &u));
     assert_int_equal(u.size, BIG_STACK);
     assert_true(u.peak_used >= 4u * FRAME_BYTES);
+    /* Returned is not joined: the handle cannot start another thread yet. */
+    assert_false(rtm_thread_start(&t, "again", g_small_stacks, SMALL_STACK, noop_thread, NULL));
+    assert_int_equal(rtm_thread_task_id(&t), id);
     assert_true(rtm_thread_join(&t));
     assert_false(rtm_stack_usage(id, &u));
 }
