@@ -27,6 +27,8 @@ Each command builds or reads rtmem the way one ecosystem does and fails
   preset-bss     what docs/targets.md says about presets in .bss
   freertos-makefile  docs/freertos.md's source list for the heap drop-in
                  leaves no rtm_* symbol undefined
+  stacks-snippets  docs/stacks.md's two C examples compile, as one program
+                 on the posix port, with strict warnings
   layers         docs/architecture.md's layers: no file under src/ includes
                  a header of a layer above its own, the core reaches no
                  system header but four, and a strategy calls neither the
@@ -826,6 +828,36 @@ def check_preset_bss(args):
           "%(no_psram)d" % results)
 
 
+def check_stacks_snippets(args):
+    """docs/stacks.md's examples as one program: the first block's includes
+    at the top, RTM_STACK_STORAGE and static lines at file scope, every other
+    line (but the '...' elision) in main, with a thread function for the
+    second block to start. Compiled only: what they measure is test_stack's
+    business."""
+    with open(os.path.join(args.source, "docs", "stacks.md"), encoding="utf-8") as f:
+        blocks = re.findall(r"^```c\n(.*?)^```", f.read(), re.S | re.M)
+    if len(blocks) != 2:
+        fail("docs/stacks.md has %d C blocks, this check knows 2" % len(blocks))
+    lines = [line for block in blocks for line in block.splitlines()]
+    includes = [line for line in lines if line.startswith("#include")]
+    file_scope = [line for line in lines if line.startswith(("RTM_STACK_STORAGE", "static "))]
+    body = [line for line in lines
+            if line not in includes and line not in file_scope and line.strip() not in ("", "...")]
+    program = "\n".join(includes + ["", "static void wifi_task(void *arg)", "{",
+                                     "    (void)arg;", "}", ""] + file_scope +
+                         ["", "int main(void)", "{"] + body + ["    return 0;", "}", ""])
+    work = fresh_dir(args.work)
+    path = os.path.join(work, "stacks_md.c")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(program)
+    cmd = [args.cc] + strict_flags(args) + ["-I" + os.path.join(args.source, "include"),
+                                            "-DRTM_PORT_POSIX", "-c", path,
+                                            "-o", os.path.join(work, "stacks_md.o")]
+    code, out = run(cmd, expect_ok=False)
+    if code != 0:
+        fail("docs/stacks.md's examples do not compile:\n%s\n%s" % (program, out))
+
+
 # docs/architecture.md's layer diagram, top (7) to bottom (0), for the files
 # under src/ and the headers they include (paths relative to src/ or
 # include/). util.h holds the helpers every core module shares, strategies
@@ -950,6 +982,7 @@ CHECKS = {
     "preset-bss": check_preset_bss,
     "freertos-makefile": check_freertos_makefile,
     "layers": check_layers,
+    "stacks-snippets": check_stacks_snippets,
 }
 
 
