@@ -47,8 +47,12 @@ if [ "$DEMO" = firmware_sim ]; then
         [ "$prev" = --out ] && out=$a
         prev=$a
     done
+    # A telemetry file older than this run is an earlier run's: --help
+    # writes none, and must not report that old one as if it were new.
+    stamp=$(mktemp)
+    trap 'rm -f "$stamp"' EXIT
     "build/demo/examples/$DEMO" --out build/demo "$@"
-    if [ ! -e "$out/$DEMO.telemetry.jsonl" ]; then
+    if [ ! "$out/$DEMO.telemetry.jsonl" -nt "$stamp" ]; then
         exit 0 # --help, or a run that wrote nothing
     fi
     # The trace is small: 30 s lets every strategy's checked minimum search

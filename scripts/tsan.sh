@@ -28,6 +28,7 @@ PACKAGES=(cmake make clang libclang-rt-dev libcmocka-dev pkg-config)
 # Every suite that starts threads (grep -l pthread tests/*.c), the
 # poisoning suite once per level.
 SUITES=(test_stress test_heap test_pool test_caps test_task_stats test_monitor test_stack test_trace
+        test_monitor_kernel_stack
         test_check_step_L0 test_check_step_L1 test_check_step_L2)
 
 # --- 1. tools ---------------------------------------------------------------

@@ -572,7 +572,10 @@ static void sample_task(rtm_monitor_t *mon, rtm_monitor_task_t *w, pending_alert
     if (have_stack) {
         size_t size = w->declared_stack != 0 ? w->declared_stack : su.size;
         size_t peak = su.size != 0 ? su.peak_used : 0;
-        if (su.size == 0 && su.min_free != 0 && size > su.min_free) {
+        /* A port that knows only min_free (FreeRTOS): the peak is the
+         * declared size less it. min_free 0 is the kernel saying every byte
+         * was used, an overflow most likely: a full stack, not an unknown. */
+        if (su.size == 0 && size > su.min_free) {
             peak = size - su.min_free;
         }
         st->stack_size = size;

@@ -200,8 +200,16 @@ static void test_defaults_without_hooks(void **state)
     rtm_port_image_t image;
     assert_false(rtm_port_program_image(&image));
     assert_false(rtm_port_program_image(NULL));
-    rtm_stack_usage_t su;
+    /* stack.h: the none port measures no stack, whatever the id, and
+     * leaves *out as it was. */
+    rtm_stack_usage_t su = {.size = 7, .peak_used = 7, .min_free = 7};
     assert_false(rtm_stack_usage(0, &su));
+    assert_false(rtm_stack_usage(1, &su));
+    assert_false(rtm_stack_usage(UINTPTR_MAX, &su));
+    assert_false(rtm_stack_usage(1, NULL));
+    assert_int_equal(su.size, 7);
+    assert_int_equal(su.peak_used, 7);
+    assert_int_equal(su.min_free, 7);
 
     rtm_port_lock_t lock;
     assert_true(rtm_port_lock_init(&lock));

@@ -2,12 +2,17 @@
  * Stack high-water marks on the POSIX port: threads on painted caller
  * stacks that use known amounts of stack, the registry behind
  * rtm_stack_usage (unknown ids, full, released by join), bad input to
- * rtm_thread_start, and rtm_port_sleep_ms.
+ * rtm_thread_start (a stack a live thread still uses among it), a thread
+ * asking about its own handle, and rtm_port_sleep_ms.
  */
+#if defined(__linux__)
+#define _GNU_SOURCE /* sched_setaffinity: see test_thread_knows_its_own_handle */
+#endif
 #define _POSIX_C_SOURCE 200809L
 
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,13 +30,16 @@
 
 #define KIB 1024u
 #define BIG_STACK (256u * KIB)
-/* ThreadSanitizer wants about 135 KiB of any caller stack for itself. */
 #if defined(__SANITIZE_THREAD__)
-#define SMALL_STACK (160u * KIB)
+#define UNDER_TSAN 1
 #elif defined(__has_feature)
 #if __has_feature(thread_sanitizer)
-#define SMALL_STACK (160u * KIB)
+#define UNDER_TSAN 1
 #endif
+#endif
+/* ThreadSanitizer wants about 135 KiB of any caller stack for itself. */
+#if defined(UNDER_TSAN)
+#define SMALL_STACK (160u * KIB)
 #endif
 #ifndef SMALL_STACK
 #define SMALL_STACK (64u * KIB)
@@ -326,6 +334,173 @@ static void test_registry_full_then_released(void **state)
     }
 }
 
+/* The same stack memory given to a second start while the first thread is
+ * still registered (running, or returned but not joined) is refused before
+ * anything is written to it: painting it would overwrite the live thread's
+ * frames. A refused start leaves its handle alone, so a joined thread's
+ * final mark stays readable through it. */
+static void test_stack_in_use_refused(void **state)
+{
+    (void)state;
+    gate_reset();
+    depth_job_t job = {.frames = 8, .block = true};
+    rtm_thread_t running;
+    memset(&running, 0, sizeof running);
+    assert_true(
+        rtm_thread_start(&running, "running", g_big_stack, sizeof g_big_stack, depth_thread, &job));
+    gate_wait_arrivals(1);
+    rtm_stack_usage_t live;
+    assert_true(rtm_thread_stack_usage(&running, &live));
+
+    /* A joined thread on other memory: its handle holds a final mark. */
+    rtm_thread_t done;
+    memset(&done, 0, sizeof done);
+    assert_true(rtm_thread_start(&done, "done", g_small_stacks, SMALL_STACK, noop_thread, NULL));
+    assert_true(rtm_thread_join(&done));
+    rtm_stack_usage_t final_mark;
+    assert_true(rtm_thread_stack_usage(&done, &final_mark));
+    uintptr_t done_id = rtm_thread_task_id(&done);
+
+    /* The whole stack, its top half (where the live frames are), its low
+     * end, and a piece inside. Only ranges within the big stack: the
+     * memory around it belongs to someone else if the code is wrong. */
+    uint8_t *const big = g_big_stack;
+    assert_false(rtm_thread_start(&done, "x", big, BIG_STACK, noop_thread, NULL));
+    assert_false(
+        rtm_thread_start(&done, "x", big + BIG_STACK / 2, BIG_STACK / 2, noop_thread, NULL));
+    assert_false(rtm_thread_start(&done, "x", big, BIG_STACK - SMALL_STACK, noop_thread, NULL));
+    assert_false(rtm_thread_start(&done, "x", big + KIB, SMALL_STACK, noop_thread, NULL));
+
+    /* The handle of the refused starts is the joined thread's still. */
+    assert_string_equal(rtm_thread_name(&done), "done");
+    assert_int_equal(rtm_thread_task_id(&done), done_id);
+    rtm_stack_usage_t again;
+    assert_true(rtm_thread_stack_usage(&done, &again));
+    assert_int_equal(again.size, final_mark.size);
+    assert_int_equal(again.peak_used, final_mark.peak_used);
+
+    /* The running thread's stack was not painted over: its mark did not
+     * fall back, and it returns through its frames when let go. */
+    rtm_stack_usage_t still;
+    assert_true(rtm_thread_stack_usage(&running, &still));
+    assert_true(still.peak_used >= live.peak_used);
+    gate_open();
+    assert_true(rtm_thread_join(&running));
+    assert_true(job.self_ok);
+
+    /* Joined, the memory is free for the next thread. */
+    assert_true(rtm_thread_start(&done, "next", big, BIG_STACK, noop_thread, NULL));
+    assert_true(rtm_thread_join(&done));
+}
+
+/* A thread that asks about itself through its handle first thing. */
+typedef struct self_job {
+    rtm_thread_t *self;
+    uintptr_t id_inside;  /* rtm_port_task_id() */
+    uintptr_t id_handle;  /* rtm_thread_task_id(self) */
+    const char *name;     /* rtm_thread_name(self) */
+    bool usage_ok;        /* rtm_thread_stack_usage(self) */
+    bool joined_self;     /* rtm_thread_join(self): must be refused */
+} self_job_t;
+
+static void self_thread(void *arg)
+{
+    self_job_t *job = arg;
+    job->id_handle = rtm_thread_task_id(job->self);
+    job->name = rtm_thread_name(job->self);
+    rtm_stack_usage_t u;
+    job->usage_ok = rtm_thread_stack_usage(job->self, &u);
+#if !defined(UNDER_TSAN)
+    /* ThreadSanitizer's pthread_join stops the program with an internal
+     * check when a thread joins itself, so that build leaves it out. */
+    job->joined_self = rtm_thread_join(job->self);
+#endif
+    job->id_inside = rtm_port_task_id();
+}
+
+/* The handle's fields are written by rtm_thread_start after pthread_create
+ * returns; a thread that reads its own handle at once must still see them.
+ * Joining itself is refused (pthread_join's EDEADLK) and leaves it
+ * registered: the creator's join afterwards succeeds.
+ * The race is narrow: on one CPU (where the new thread can run only when
+ * the creator is preempted) it showed about once in a thousand starts, so
+ * the test pins itself to one CPU and starts many threads. ThreadSanitizer
+ * reports it on the first start, so that build starts fewer. */
+static void test_thread_knows_its_own_handle(void **state)
+{
+    (void)state;
+#if defined(UNDER_TSAN)
+    const unsigned starts = 200;
+#else
+    const unsigned starts = 20000;
+#endif
+#if defined(__linux__)
+    cpu_set_t before;
+    bool pinned = sched_getaffinity(0, sizeof before, &before) == 0;
+    if (pinned) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        for (size_t cpu = 0; cpu < (size_t)CPU_SETSIZE; cpu++) {
+            if (CPU_ISSET(cpu, &before)) {
+                CPU_SET(cpu, &one);
+                break;
+            }
+        }
+        pinned = sched_setaffinity(0, sizeof one, &one) == 0;
+    }
+#endif
+    unsigned wrong = 0;
+    rtm_thread_t t;
+    memset(&t, 0, sizeof t);
+    for (unsigned i = 0; i < starts; i++) {
+        self_job_t job = {.self = &t};
+        assert_true(rtm_thread_start(&t, "self", g_small_stacks, SMALL_STACK, self_thread, &job));
+        assert_true(rtm_thread_join(&t));
+        if (job.id_handle != job.id_inside || job.name == NULL ||
+            strcmp(job.name, "self") != 0 || !job.usage_ok || job.joined_self) {
+            wrong++;
+        }
+    }
+#if defined(__linux__)
+    if (pinned) {
+        assert_int_equal(sched_setaffinity(0, sizeof before, &before), 0);
+    }
+#endif
+    if (wrong != 0) {
+        fail_msg("%u of %u threads did not find their own id, name or stack in their handle, "
+                 "or joined themselves",
+                 wrong, starts);
+    }
+}
+
+/* A thread that has returned but was not joined keeps its registry entry,
+ * and so stays measurable by its id; a NULL out is refused either way. */
+static void test_exited_thread_stays_known_until_joined(void **state)
+{
+    (void)state;
+    depth_job_t job = {.frames = 4};
+    rtm_thread_t t;
+    memset(&t, 0, sizeof t);
+    assert_true(rtm_thread_start(&t, "gone", g_big_stack, sizeof g_big_stack, depth_thread, &job));
+    uintptr_t id = rtm_thread_task_id(&t);
+    assert_false(rtm_stack_usage(id, NULL));
+    assert_false(rtm_thread_stack_usage(&t, NULL));
+    /* Wait for the thread to return: the registry must not care. */
+    for (unsigned i = 0; i < 5000 && !job.self_ok; i++) {
+        rtm_port_sleep_ms(1);
+    }
+    rtm_port_sleep_ms(20);
+    rtm_stack_usage_t u;
+    assert_true(rtm_stack_usage(id, &u));
+    assert_int_equal(u.size, BIG_STACK);
+    assert_true(u.peak_used >= 4u * FRAME_BYTES);
+    /* Returned is not joined: the handle cannot start another thread yet. */
+    assert_false(rtm_thread_start(&t, "again", g_small_stacks, SMALL_STACK, noop_thread, NULL));
+    assert_int_equal(rtm_thread_task_id(&t), id);
+    assert_true(rtm_thread_join(&t));
+    assert_false(rtm_stack_usage(id, &u));
+}
+
 static void test_sleep_waits_at_least(void **state)
 {
     (void)state;
@@ -347,6 +522,9 @@ int main(void)
         cmocka_unit_test(test_unknown_ids),
         cmocka_unit_test(test_bad_input_refused),
         cmocka_unit_test(test_registry_full_then_released),
+        cmocka_unit_test(test_stack_in_use_refused),
+        cmocka_unit_test(test_thread_knows_its_own_handle),
+        cmocka_unit_test(test_exited_thread_stays_known_until_joined),
         cmocka_unit_test(test_sleep_waits_at_least),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,7 +49,8 @@ extern "C" {
 typedef struct rtm_stack_usage {
     size_t size;      /* stack size in bytes (0 when the port cannot tell) */
     size_t peak_used; /* most bytes ever used (the high-water mark); 0 when size is unknown */
-    size_t min_free;  /* fewest bytes ever free (FreeRTOS's "high-water mark"); 0 if unknown */
+    size_t min_free;  /* fewest bytes ever free (FreeRTOS's "high-water mark"); 0: every
+                         byte has been used, an overflow most likely */
 } rtm_stack_usage_t;
 
 /* Stack of the task with id `task` (as returned by rtm_port_task_id()).
@@ -58,7 +59,7 @@ typedef struct rtm_stack_usage {
  * port that cannot measure stacks (see above).
  *   posix     O(stack size) worst case: the stack is scanned from its far
  *             end up to the first byte that is not RTM_STACK_FILL, i.e.
- *             over the part never used (64 KiB: some microseconds). Takes
+ *             over the part never used (64 KiB: tens of microseconds). Takes
  *             the registry lock for the scan; safe from any thread, also
  *             while the measured thread runs.
  *   freertos  the kernel's scan, O(free stack), inside the kernel's own
@@ -103,9 +104,13 @@ typedef struct rtm_thread {
  * some KiB of the stack are in use before fn runs, and peak_used counts them.
  * False, with nothing started, when t, stack or fn is NULL, stack is not
  * RTM_STACK_ALIGN-aligned, stack_size is below PTHREAD_STACK_MIN or not a
- * multiple of RTM_STACK_ALIGN, every registry entry is taken (join a thread
- * to free one), or pthread refuses. Cost: O(stack_size) for the paint,
- * O(RTM_STACK_MAX_THREADS) under the registry lock, plus pthread_create. */
+ * multiple of RTM_STACK_ALIGN, t holds a thread not joined yet (running
+ * or returned), the memory overlaps the stack of another thread not joined
+ * yet (the same storage given twice), every registry entry is taken (join
+ * a thread to free one), or pthread refuses. Every refusal but pthread_create's
+ * comes before the paint: the memory and t are left as they were. Cost:
+ * O(RTM_STACK_MAX_THREADS) and the O(stack_size) paint under the registry
+ * lock, plus pthread_create. */
 bool rtm_thread_start(rtm_thread_t *t, const char *name, void *stack, size_t stack_size,
                       void (*fn)(void *arg), void *arg);
 
@@ -117,7 +122,9 @@ bool rtm_thread_start(rtm_thread_t *t, const char *name, void *stack, size_t sta
 bool rtm_thread_join(rtm_thread_t *t);
 
 /* The id rtm_port_task_id() returns inside that thread; 0 for NULL or a
- * thread not started. O(1). */
+ * thread not started. O(1). The thread itself may ask this, its name and
+ * its stack usage through its handle from its first line on: it starts
+ * only after rtm_thread_start has filled the handle in. */
 uintptr_t rtm_thread_task_id(const rtm_thread_t *t);
 
 /* The name given to rtm_thread_start; "" for NULL or a thread not started. */

@@ -330,30 +330,38 @@ static void measure(const uint8_t *stack, size_t size, rtm_stack_usage_t *out)
 static void *thread_entry(void *raw)
 {
     posix_thread_t *pt = raw;
+    /* rtm_thread_start writes the handle's id, magic and state after
+     * pthread_create returns, still holding the registry lock. Taking the
+     * lock once here waits for those writes and makes them visible, so fn
+     * may ask rtm_thread_task_id, rtm_thread_name or rtm_thread_stack_usage
+     * about its own handle (it used to see 0 and "" when it ran first). */
+    if (pthread_mutex_lock(&g_stack_lock) != 0 || pthread_mutex_unlock(&g_stack_lock) != 0) {
+        RTM_ABORT();
+    }
     pt->fn(pt->arg);
     return NULL;
+}
+
+/* True if [a, a + a_size) and [b, b + b_size) share a byte. */
+static bool ranges_overlap(const uint8_t *a, size_t a_size, const uint8_t *b, size_t b_size)
+{
+    uintptr_t a0 = (uintptr_t)a;
+    uintptr_t b0 = (uintptr_t)b;
+    return a0 < b0 + b_size && b0 < a0 + a_size;
 }
 
 bool rtm_thread_start(rtm_thread_t *t, const char *name, void *stack, size_t stack_size,
                       void (*fn)(void *arg), void *arg)
 {
     if (t == NULL || stack == NULL || fn == NULL || stack_size < (size_t)PTHREAD_STACK_MIN ||
-        stack_size % RTM_STACK_ALIGN != 0 || (uintptr_t)stack % RTM_STACK_ALIGN != 0) {
+        stack_size % RTM_STACK_ALIGN != 0 || (uintptr_t)stack % RTM_STACK_ALIGN != 0 ||
+        (uintptr_t)stack > UINTPTR_MAX - stack_size) {
         return false;
     }
     posix_thread_t *pt = posix_thread(t);
     if (pt->magic == THREAD_MAGIC && pt->state == THREAD_RUNNING) {
         return false; /* still running: its registry entry and stack are in use */
     }
-    pt->stack = stack;
-    pt->size = stack_size;
-    pt->name = name != NULL ? name : "thread";
-    pt->fn = fn;
-    pt->arg = arg;
-    pt->id = 0;
-    pt->magic = 0;
-    pt->state = 0;
-    paint_stack(pt->stack, stack_size);
 
     pthread_attr_t attr;
     if (pthread_attr_init(&attr) != 0) {
@@ -364,20 +372,40 @@ bool rtm_thread_start(rtm_thread_t *t, const char *name, void *stack, size_t sta
         if (pthread_mutex_lock(&g_stack_lock) != 0) {
             RTM_ABORT();
         }
+        /* Every refusal comes before the paint: the memory may be the live
+         * stack of a thread that is not joined yet (the same storage given
+         * twice), which the paint would overwrite under its feet, and a
+         * refused start leaves the handle as it was (a joined thread's
+         * final mark stays readable). The paint runs under the lock, so no
+         * other start can take the stack or the entry meanwhile. */
         stack_entry_t *entry = NULL;
-        for (size_t i = 0; i < RTM_STACK_MAX_THREADS && entry == NULL; i++) {
+        bool stack_in_use = false;
+        for (size_t i = 0; i < RTM_STACK_MAX_THREADS; i++) {
             if (g_stacks[i].id == 0) {
-                entry = &g_stacks[i];
+                entry = entry != NULL ? entry : &g_stacks[i];
+            } else if (ranges_overlap(g_stacks[i].stack, g_stacks[i].size, stack, stack_size)) {
+                stack_in_use = true;
             }
         }
-        if (entry != NULL && pthread_create(&pt->thread, &attr, thread_entry, pt) == 0) {
-            pt->id = task_id_of(pt->thread);
-            pt->magic = THREAD_MAGIC;
-            pt->state = THREAD_RUNNING;
-            entry->id = pt->id;
-            entry->stack = pt->stack;
-            entry->size = stack_size;
-            ok = true;
+        if (entry != NULL && !stack_in_use) {
+            pt->stack = stack;
+            pt->size = stack_size;
+            pt->name = name != NULL ? name : "thread";
+            pt->fn = fn;
+            pt->arg = arg;
+            pt->id = 0;
+            pt->magic = 0;
+            pt->state = 0;
+            paint_stack(pt->stack, stack_size);
+            if (pthread_create(&pt->thread, &attr, thread_entry, pt) == 0) {
+                pt->id = task_id_of(pt->thread);
+                pt->magic = THREAD_MAGIC;
+                pt->state = THREAD_RUNNING;
+                entry->id = pt->id;
+                entry->stack = pt->stack;
+                entry->size = stack_size;
+                ok = true;
+            }
         }
         if (pthread_mutex_unlock(&g_stack_lock) != 0) {
             RTM_ABORT();

@@ -27,6 +27,13 @@ Each command builds or reads rtmem the way one ecosystem does and fails
   preset-bss     what docs/targets.md says about presets in .bss
   freertos-makefile  docs/freertos.md's source list for the heap drop-in
                  leaves no rtm_* symbol undefined
+  stacks-snippets  docs/stacks.md's two C examples compile, as one program
+                 on the posix port, with strict warnings
+  layers         docs/architecture.md's layers: no file under src/ includes
+                 a header of a layer above its own, the core reaches no
+                 system header but four, and a strategy calls neither the
+                 port nor the output hook, and the front only to report a
+                 refused free
 
 Common options: --source (rtmem's root), --work (a scratch directory, emptied
 first), --cc and --cflags (the compiler and the flags of the build under
@@ -821,6 +828,146 @@ def check_preset_bss(args):
           "%(no_psram)d" % results)
 
 
+def check_stacks_snippets(args):
+    """docs/stacks.md's examples as one program: the first block's includes
+    at the top, RTM_STACK_STORAGE and static lines at file scope, every other
+    line (but the '...' elision) in main, with a thread function for the
+    second block to start. Compiled only: what they measure is test_stack's
+    business."""
+    with open(os.path.join(args.source, "docs", "stacks.md"), encoding="utf-8") as f:
+        blocks = re.findall(r"^```c\n(.*?)^```", f.read(), re.S | re.M)
+    if len(blocks) != 2:
+        fail("docs/stacks.md has %d C blocks, this check knows 2" % len(blocks))
+    lines = [line for block in blocks for line in block.splitlines()]
+    includes = [line for line in lines if line.startswith("#include")]
+    file_scope = [line for line in lines if line.startswith(("RTM_STACK_STORAGE", "static "))]
+    body = [line for line in lines
+            if line not in includes and line not in file_scope and line.strip() not in ("", "...")]
+    program = "\n".join(includes + ["", "static void wifi_task(void *arg)", "{",
+                                     "    (void)arg;", "}", ""] + file_scope +
+                         ["", "int main(void)", "{"] + body + ["    return 0;", "}", ""])
+    work = fresh_dir(args.work)
+    path = os.path.join(work, "stacks_md.c")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(program)
+    cmd = [args.cc] + strict_flags(args) + ["-I" + os.path.join(args.source, "include"),
+                                            "-DRTM_PORT_POSIX", "-c", path,
+                                            "-o", os.path.join(work, "stacks_md.o")]
+    code, out = run(cmd, expect_ok=False)
+    if code != 0:
+        fail("docs/stacks.md's examples do not compile:\n%s\n%s" % (program, out))
+
+
+# docs/architecture.md's layer diagram, top (7) to bottom (0), for the files
+# under src/ and the headers they include (paths relative to src/ or
+# include/). util.h holds the helpers every core module shares, strategies
+# included, so it sits with them.
+LAYER_OF = [
+    (7, ["monitor.c", "monitor_advice.c", "monitor_telemetry.c", "monitor_internal.h",
+         "rtmem/monitor.h"]),
+    (6, ["trace.c", "task_stats.c", "observer.c", "rtmem/trace.h", "rtmem/task_stats.h",
+         "rtmem/observer.h"]),
+    (5, ["caps.c", "presets/*.c", "rtmem/caps.h", "rtmem/presets/*.h"]),
+    (4, ["pool.c", "rtmem/pool.h"]),
+    (3, ["heap.c", "heap_check.c", "heap_text.c", "poison.c", "poison.h", "heap_internal.h",
+         "rtmem/heap.h", "rtmem/debug.h"]),
+    (2, ["output.c", "rtmem/output.h"]),
+    (1, ["strategy/*", "util.h"]),
+    (0, ["port/*", "rtmem/port.h", "rtmem/stack.h", "rtmem/config.h"]),
+]
+# The system headers the core may reach (architecture.md, "The core").
+CORE_SYSTEM_HEADERS = {"stdint.h", "stddef.h", "stdbool.h", "string.h"}
+
+
+def layer_of(rel):
+    for layer, patterns in LAYER_OF:
+        if any(fnmatch.fnmatch(rel, pat) for pat in patterns):
+            return layer
+    return None
+
+
+def includes_of(path):
+    """(quoted, system) include names of one file, comments left out."""
+    with open(path, encoding="utf-8") as f:
+        text = re.sub(r"/\*.*?\*/", "", f.read(), flags=re.S)
+    quoted = re.findall(r'^\s*#\s*include\s+"([^"]+)"', text, re.M)
+    system = re.findall(r"^\s*#\s*include\s+<([^>]+)>", text, re.M)
+    return quoted, system
+
+
+def resolve_include(source, including, name):
+    """The tree's file a quoted include names, relative to src/ or include/
+    (with its root), or None for a file from outside (rtmem_config.h, the
+    kernel's headers)."""
+    for root in (os.path.dirname(including), os.path.join(source, "include"),
+                 os.path.join(source, "src")):
+        path = os.path.normpath(os.path.join(root, name))
+        if os.path.isfile(path):
+            for top in ("src", "include"):
+                base = os.path.join(source, top)
+                if path.startswith(base + os.sep):
+                    return path, os.path.relpath(path, base)
+    return None
+
+
+def check_layers(args):
+    src = os.path.join(args.source, "src")
+    problems = []
+    for rel_c in [os.path.relpath(p, "src") for p in c_sources(args.source)] + \
+            [os.path.relpath(os.path.join(d, n), src) for d, _s, ns in os.walk(src)
+             for n in ns if n.endswith(".h")]:
+        path = os.path.join(src, rel_c)
+        own = layer_of(rel_c)
+        if own is None:
+            problems.append("%s is in no layer of the diagram" % rel_c)
+            continue
+        for name in includes_of(path)[0]:
+            found = resolve_include(args.source, path, name)
+            if found is None:
+                continue
+            theirs = layer_of(found[1])
+            if theirs is None:
+                problems.append("%s includes %s, which is in no layer" % (rel_c, found[1]))
+            elif theirs > own and not (own == 1 and found[1] == "rtmem/heap.h"):
+                # The one header a strategy reaches up to: rtm_strategy_t, the
+                # table every strategy fills in, is public in heap.h.
+                problems.append("%s (layer %d) includes %s (layer %d)" %
+                                (rel_c, own, found[1], theirs))
+
+    # The core: heap.c, output.c and every strategy but system.c, with
+    # everything they include from the tree.
+    core = ["heap.c", "output.c"] + sorted(
+        os.path.relpath(p, "src") for p in c_sources(args.source, "src/strategy")
+        if not p.endswith("system.c"))
+    for rel_c in core:
+        seen, todo = set(), [os.path.join(src, rel_c)]
+        while todo:
+            path = todo.pop()
+            if path in seen:
+                continue
+            seen.add(path)
+            quoted, system = includes_of(path)
+            for name in system:
+                if name not in CORE_SYSTEM_HEADERS:
+                    problems.append("core file %s reaches <%s> (through %s)" %
+                                    (rel_c, name, os.path.relpath(path, args.source)))
+            for name in quoted:
+                found = resolve_include(args.source, path, name)
+                if found is not None:
+                    todo.append(found[0])
+
+    # Strategies call neither the port nor the output hook, and the front
+    # only through rtm_front_refused.
+    for rel in sorted(os.listdir(os.path.join(src, "strategy"))):
+        with open(os.path.join(src, "strategy", rel), encoding="utf-8") as f:
+            code = re.sub(r"/\*.*?\*/", "", f.read(), flags=re.S)
+        for call in sorted(set(re.findall(r"\b(rtm_(?:port|line|output|front)_\w*)\s*\(", code))):
+            if call != "rtm_front_refused":
+                problems.append("strategy/%s calls %s" % (rel, call))
+    if problems:
+        fail("docs/architecture.md's layers do not hold:\n  " + "\n  ".join(problems))
+
+
 CHECKS = {
     "every-source": check_every_source,
     "pkgconfig": check_pkgconfig,
@@ -834,6 +981,8 @@ CHECKS = {
     "readme-sources": check_readme_sources,
     "preset-bss": check_preset_bss,
     "freertos-makefile": check_freertos_makefile,
+    "layers": check_layers,
+    "stacks-snippets": check_stacks_snippets,
 }
 
 
