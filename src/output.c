@@ -103,6 +103,28 @@ void rtm_line_hex(rtm_line_t *line, uint64_t v)
 /* As rtm_line_hex, but in the pointer's own width: the misuse report in
  * every firmware's core then needs no 64-bit arithmetic on a 32-bit
  * target. */
+/* A name such as "wifi..." ends a trace line whenever no caller follows
+ * it, and a reader takes a line ending in "..." for one the writer cut. */
+void rtm_line_token(rtm_line_t *line, const char *s, size_t max)
+{
+    /* Upper case, as the trace format has always been written. */
+    static const char upper[] = "0123456789ABCDEF";
+    for (size_t i = 0; s != NULL && i < max && s[i] != '\0'; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bool last = i + 1u == max || s[i + 1u] == '\0';
+        bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                     c == '_' || (c == '.' && !last) || c == ':' || c == '/' || c == '+' ||
+                     c == '-';
+        if (plain) {
+            line_putc(line, (char)c);
+        } else {
+            line_putc(line, '%');
+            line_putc(line, upper[c >> 4]);
+            line_putc(line, upper[c & 0xfu]);
+        }
+    }
+}
+
 void rtm_line_ptr(rtm_line_t *line, const void *p)
 {
     uintptr_t v = (uintptr_t)p;

@@ -560,25 +560,6 @@ bool rtm_task_stats_owner_lookup(const void *ptr, uintptr_t *task, rtm_alloc_sit
 /* ------------------------------------------------------------------ */
 /* Text                                                                */
 
-/* Same escaping as the trace format: %XX for bytes outside the token set. */
-static void put_name(rtm_line_t *line, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (size_t i = 0; i < RTM_TASK_NAME_LEN && s[i] != '\0'; i++) {
-        char c = s[i];
-        char one[4] = {c, '\0', '\0', '\0'};
-        bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                     c == '_' || c == '.' || c == ':' || c == '/' || c == '+' || c == '-';
-        if (!plain) {
-            unsigned char u = (unsigned char)c;
-            one[0] = '%';
-            one[1] = hex[u >> 4];
-            one[2] = hex[u & 0xfu];
-        }
-        rtm_line_str(line, one);
-    }
-}
-
 static void print_usage(const char *what, const rtm_task_usage_t *u)
 {
     rtm_line_t line;
@@ -587,7 +568,7 @@ static void print_usage(const char *what, const rtm_task_usage_t *u)
     if (u->valid) {
         rtm_line_str(&line, " task=");
         if (u->name[0] != '\0') {
-            put_name(&line, u->name);
+            rtm_line_token(&line, u->name, RTM_TASK_NAME_LEN);
         } else {
             rtm_line_hex(&line, (uint64_t)u->task);
         }
@@ -626,7 +607,12 @@ void rtm_task_stats_print(rtm_task_stats_t *s)
         rtm_line_t line;
         rtm_line_init(&line);
         rtm_line_str(&line, "# heap heap=");
-        put_name(&line, rtm_heap_name(h.heap));
+        /* An unnamed heap by its address, as an unnamed task by its id. */
+        if (rtm_heap_name(h.heap)[0] != '\0') {
+            rtm_line_token(&line, rtm_heap_name(h.heap), RTM_TASK_NAME_LEN);
+        } else {
+            rtm_line_ptr(&line, h.heap);
+        }
         rtm_line_key_uint(&line, "cur_bytes", h.cur_bytes);
         rtm_line_key_uint(&line, "peak_bytes", h.peak_bytes);
         rtm_line_key_uint(&line, "cur_blocks", h.cur_blocks);

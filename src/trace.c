@@ -266,38 +266,6 @@ void rtm_trace_set_task_namer(rtm_trace_t *t, rtm_trace_task_name_fn fn, void *c
 /* ------------------------------------------------------------------ */
 /* Text (docs/formats.md)                                              */
 
-/* Task names and file names become one token: bytes outside
- * [A-Za-z0-9_.:/+-] are written %XX, so a value never holds a space, '='
- * or '#', and the host can undo it exactly. A '.' that ends the token is
- * written %2E too: a reader takes a line ending in "..." for one the
- * writer cut (formats.md, "Length"), and a name such as "wifi..." ends
- * the line whenever no caller follows it. */
-static bool plain_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '.' || c == ':' || c == '/' || c == '+' || c == '-';
-}
-
-static void put_token(rtm_line_t *line, const char *s, size_t max)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    char one[4] = {0};
-    for (size_t i = 0; i < max && s[i] != '\0'; i++) {
-        unsigned char c = (unsigned char)s[i];
-        bool last = i + 1u == max || s[i + 1u] == '\0';
-        if (plain_char((char)c) && !(c == '.' && last)) {
-            one[0] = (char)c;
-            one[1] = '\0';
-        } else {
-            one[0] = '%';
-            one[1] = hex[c >> 4];
-            one[2] = hex[c & 0xfu];
-            one[3] = '\0';
-        }
-        rtm_line_str(line, one);
-    }
-}
-
 /* The last path component: keeps lines short; the host matches sites by
  * file name and line. */
 static const char *base_name(const char *path)
@@ -321,7 +289,7 @@ static void put_task(rtm_line_t *line, uintptr_t task, rtm_trace_task_name_fn na
     char name[NAME_MAX_LEN];
     if (namer != NULL && namer(task, name, sizeof name, ctx) && name[0] != '\0') {
         name[sizeof name - 1u] = '\0';
-        put_token(line, name, sizeof name);
+        rtm_line_token(line, name, sizeof name);
     } else {
         rtm_line_hex(line, (uint64_t)task);
     }
@@ -367,12 +335,12 @@ static void format_alloc(rtm_line_t *line, const rtm_trace_record_t *r, const vo
      * malformed field that every reader refuses. */
     if (r->heap != NULL && rtm_heap_name(r->heap)[0] != '\0') {
         rtm_line_str(line, " heap=");
-        put_token(line, rtm_heap_name(r->heap), NAME_MAX_LEN - 1u);
+        rtm_line_token(line, rtm_heap_name(r->heap), NAME_MAX_LEN - 1u);
     }
     put_callers(line, r->callers);
     if (r->file != NULL) {
         rtm_line_str(line, " site=");
-        put_token(line, base_name(r->file), 48u);
+        rtm_line_token(line, base_name(r->file), 48u);
         rtm_line_str(line, ":");
         rtm_line_uint(line, r->line);
     }
@@ -972,7 +940,7 @@ void rtm_trace_print_leaks(const rtm_trace_leak_group_t *groups, size_t n,
         rtm_line_key_uint(&line, "bytes", g->bytes);
         if (g->file != NULL) {
             rtm_line_str(&line, " site=");
-            put_token(&line, base_name(g->file), 48u);
+            rtm_line_token(&line, base_name(g->file), 48u);
             rtm_line_str(&line, ":");
             rtm_line_uint(&line, g->line);
         }

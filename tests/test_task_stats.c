@@ -421,6 +421,35 @@ static void test_overflows(void **state)
     rtm_heap_deinit(h);
 }
 
+/* The names in the printed lines are trace-format tokens: a task named
+ * "wifi..." ends in %2E, not in the "..." of a cut line, and a heap named
+ * "" is written by its address (as an unnamed task by its id), never as an
+ * empty "heap=". */
+static void test_print_names(void **state)
+{
+    (void)state;
+    rtm_heap_t *h = make_heap(g_region, sizeof g_region, "");
+    rtm_task_stats_t *s = make_stats(8, 0);
+    rtm_task_stats_attach(s, h);
+    assert_true(rtm_task_stats_set_name(s, rtm_port_task_id(), "wifi..."));
+    void *a = rtm_malloc(h, 10);
+    g_len = 0;
+    g_text[0] = '\0';
+    rtm_output_set(capture_write, NULL);
+    rtm_task_stats_print(s);
+    rtm_output_set(NULL, NULL);
+    assert_non_null(strstr(g_text, "# task task=wifi..%2E cur_bytes=10 "));
+    assert_null(strstr(g_text, "heap= "));
+    char want[64];
+    snprintf(want, sizeof want, "# heap heap=0x%llx cur_bytes=10 ",
+             (unsigned long long)(uintptr_t)h);
+    assert_non_null(strstr(g_text, want));
+    rtm_free(h, a);
+    rtm_heap_set_observer(h, NULL, NULL);
+    rtm_task_stats_deinit(s);
+    rtm_heap_deinit(h);
+}
+
 static void test_print_and_bad_input(void **state)
 {
     (void)state;
@@ -663,6 +692,7 @@ int main(void)
         cmocka_unit_test(test_deleted_without_keep),
         cmocka_unit_test(test_overflows),
         cmocka_unit_test(test_print_and_bad_input),
+        cmocka_unit_test(test_print_names),
         cmocka_unit_test(test_address_handed_out_again),
         cmocka_unit_test(test_realloc_across_tasks),
         cmocka_unit_test(test_block_capacity_at_least),

@@ -49,6 +49,12 @@ void rtm_line_init_buffer(rtm_line_t *line, char *buf, size_t cap);
  * start one of its own, such as a trace line in a UART capture that the
  * host tools read. Other bytes as given. NULL writes "(null)". */
 void rtm_line_str(rtm_line_t *line, const char *s);
+/* The first max bytes of s as one token of the trace format
+ * (docs/formats.md, "Escaping"): every byte outside [A-Za-z0-9_.:/+-],
+ * and a '.' that ends the token, written %XX, so the value holds no space,
+ * '=' or '#', never ends in "..." (a cut line's mark) and is undone
+ * exactly by the host tools. NULL writes nothing. */
+void rtm_line_token(rtm_line_t *line, const char *s, size_t max);
 void rtm_line_uint(rtm_line_t *line, uint64_t v);   /* decimal */
 void rtm_line_hex(rtm_line_t *line, uint64_t v);    /* 0x-prefixed lower-case hex */
 void rtm_line_ptr(rtm_line_t *line, const void *p); /* as rtm_line_hex */
