@@ -27,6 +27,7 @@
 
 #include "rtmem/debug.h"
 #include "rtmem/heap.h"
+#include "support/test_support.h"
 
 static const rtm_strategy_t *const k_strategies[] = {
     &rtm_strategy_tlsf, &rtm_strategy_first_fit, &rtm_strategy_best_fit, &rtm_strategy_bump};
@@ -144,18 +145,6 @@ typedef struct listed {
     uintptr_t link_bias;
 } listed_t;
 
-static uint32_t read_word(const void *at)
-{
-    uint32_t w;
-    memcpy(&w, at, sizeof w);
-    return w;
-}
-
-static void write_word(void *at, uint32_t w)
-{
-    memcpy(at, &w, sizeof w);
-}
-
 /* Twelve 64-byte blocks in a row, the odd ones freed: four free blocks of
  * one size, none adjacent to another, so each strategy's list links them
  * in its order (TLSF and best fit last freed first, first fit by
@@ -179,10 +168,10 @@ static void make_listed(listed_t *l, size_t strategy)
     bool by_address = strategy == 1u;
     size_t from = by_address ? 1u : 9u;
     size_t to = by_address ? 3u : 7u;
-    l->link_bias = (uintptr_t)read_word(raw_of(l->p[from])) - (uintptr_t)raw_of(l->p[to]);
+    l->link_bias = (uintptr_t)ts_rd32(raw_of(l->p[from])) - (uintptr_t)raw_of(l->p[to]);
     for (size_t j = 3; j <= 7u; j += 2u) {
         size_t named = by_address ? j + 2u : j - 2u;
-        assert_int_equal(read_word(raw_of(l->p[j])),
+        assert_int_equal(ts_rd32(raw_of(l->p[j])),
                          (uint32_t)((uintptr_t)raw_of(l->p[named]) + l->link_bias));
     }
     assert_true(l->link_bias != 0);
@@ -204,16 +193,16 @@ static void test_damaged_link(void **state)
         listed_t l;
         make_listed(&l, s);
         uint8_t *victim = raw_of(l.p[5]);
-        const uint32_t good = read_word(victim);
+        const uint32_t good = ts_rd32(victim);
         const uint32_t values[] = {0xfffffff0u, 0x7ffffff8u, 0x80000000u, link_to(&l, 5) + 2u,
                                    link_to(&l, 4), link_to(&l, 5), link_to(&l, 1) + 8u};
         for (size_t v = 0; v < sizeof values / sizeof values[0]; v++) {
             print_message("%s: next link of a free block := 0x%08x\n", k_names[s], values[v]);
-            write_word(victim, values[v]);
+            ts_wr32(victim, values[v]);
             g_misuse_calls = 0;
             assert_false(read_everything(l.heap, 16u * 1024u));
             assert_int_equal(g_misuse_calls, 0);
-            write_word(victim, good);
+            ts_wr32(victim, good);
             assert_true(rtm_heap_check(l.heap, NULL));
         }
         free(l.mem);
@@ -231,12 +220,12 @@ static void test_cyclic_list(void **state)
         for (size_t j = 1; j < SLOTS - 2u; j += 2u) {
             for (size_t k = 1; k < SLOTS - 2u; k += 2u) {
                 uint8_t *link = raw_of(l.p[j]);
-                const uint32_t good = read_word(link);
-                write_word(link, link_to(&l, k));
-                if (read_word(link) != good) {
+                const uint32_t good = ts_rd32(link);
+                ts_wr32(link, link_to(&l, k));
+                if (ts_rd32(link) != good) {
                     assert_false(read_everything(l.heap, 16u * 1024u));
                 }
-                write_word(link, good);
+                ts_wr32(link, good);
                 assert_true(rtm_heap_check(l.heap, NULL));
             }
         }
@@ -338,8 +327,8 @@ static void test_damage_found_by_allocation(void **state)
         listed_t l;
         make_listed(&l, s);
         uint8_t *victim = raw_of(l.p[5]);
-        const uint32_t good = read_word(victim);
-        write_word(victim, 0xfffffff0u);
+        const uint32_t good = ts_rd32(victim);
+        ts_wr32(victim, 0xfffffff0u);
         /* TLSF takes the last freed first (9, 7, then 5), first fit the
          * lowest (1, 3, then 5). */
         const size_t order[2][2] = {{9, 7}, {1, 3}};
@@ -373,7 +362,7 @@ static void test_damage_found_by_allocation(void **state)
         assert_int_equal(after.free_bytes, before.free_bytes);
         assert_int_equal(after.used_blocks, before.used_blocks);
 
-        write_word(victim, good);
+        ts_wr32(victim, good);
         assert_true(rtm_heap_check(l.heap, NULL));
         assert_ptr_equal(rtm_malloc(l.heap, SLOT_BYTES), l.p[5]);
         rtm_free(l.heap, l.p[4]);

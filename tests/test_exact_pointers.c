@@ -109,18 +109,6 @@ static rtm_heap_t *open_heap(uint8_t *mem, size_t size, rtm_strategy_id_t s, siz
     return h;
 }
 
-static uint32_t rd32(const void *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static void wr32(void *p, uint32_t v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
 /* Bytes between the strategy's block start and the user pointer. */
 static size_t poison_head(size_t g)
 {
@@ -247,11 +235,11 @@ static const uint8_t *header_after(rtm_heap_t *h, const uint8_t *p, size_t g)
 static void forge_head(uint8_t *q, size_t g, uint32_t header)
 {
     size_t head = poison_head(g);
-    wr32(q - head - 4u, header);
+    ts_wr32(q - head - 4u, header);
     if (LEVEL >= 1) {
-        wr32(q - 8, 8u);
-        wr32(q - 4, RTM_POISON_HEAD_CANARY);
-        wr32(q + 8, RTM_POISON_TAIL_CANARY);
+        ts_wr32(q - 8, 8u);
+        ts_wr32(q - 4, RTM_POISON_HEAD_CANARY);
+        ts_wr32(q + 8, RTM_POISON_TAIL_CANARY);
     }
 }
 
@@ -464,7 +452,7 @@ static void test_ordinary_data(void **state)
         for (size_t w = 0; w + 4u <= len[i]; w += 4u) {
             uint32_t v = ts_rng_chance(&rng, 70) ? (uint32_t)ts_rng_range(&rng, 0, 600)
                                                  : ts_rng_u32(&rng) & 0x7f7f7f7fu;
-            wr32(blk[i] + w, v);
+            ts_wr32(blk[i] + w, v);
         }
     }
     unsigned accepted = 0;
@@ -475,7 +463,7 @@ static void test_ordinary_data(void **state)
             continue;
         }
         uint8_t *q = blk[i] + g * ts_rng_range(&rng, 1, granules - 1u);
-        uint32_t word = rd32(q - 4);
+        uint32_t word = ts_rd32(q - 4);
         memset(&g_rec, 0, sizeof g_rec);
         bool by_realloc = (t & 1) != 0;
         if (by_realloc) {
@@ -485,7 +473,7 @@ static void test_ordinary_data(void **state)
             accepted += rtm_usable_size(h, q) != 0;
         }
         if (g_rec.calls != 1 || g_rec.kind != RTM_MISUSE_INVALID_POINTER ||
-            g_rec.reports != (LEVEL >= 1 ? 1u : 0u) || rd32(q - 4) != word) {
+            g_rec.reports != (LEVEL >= 1 ? 1u : 0u) || ts_rd32(q - 4) != word) {
             ts_fail("%s(%p), offset %zu in a %zu-byte block: %u reports of '%s'",
                     by_realloc ? "realloc" : "usable_size", (void *)q, (size_t)(q - blk[i]), len[i],
                     g_rec.calls, rtm_misuse_str(g_rec.kind));

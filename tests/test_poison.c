@@ -111,18 +111,6 @@ static void expect_no_report_at(const char *file, int line)
 }
 #define expect_no_report() expect_no_report_at(__FILE__, __LINE__)
 
-static uint32_t rd32(const void *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static void wr32(void *p, uint32_t v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
 /* Bytes between a block's raw start (the strategy's pointer) and the
  * pointer the caller gets, for a plain allocation. */
 static size_t plain_head(const ts_heap_t *th)
@@ -196,9 +184,9 @@ static void test_layout(void **state)
         assert_true(rtm_usable_size(th->heap, p) >= 24u);
     }
 #if LEVEL >= 1
-    assert_int_equal(rd32(p - 4), RTM_POISON_HEAD_CANARY);
-    assert_int_equal(rd32(p - 8), 24u);
-    assert_int_equal(rd32(p + 24), RTM_POISON_TAIL_CANARY);
+    assert_int_equal(ts_rd32(p - 4), RTM_POISON_HEAD_CANARY);
+    assert_int_equal(ts_rd32(p - 8), 24u);
+    assert_int_equal(ts_rd32(p + 24), RTM_POISON_TAIL_CANARY);
     rtm_heap_info_t info;
     assert_true(rtm_heap_info(th->heap, &info));
     assert_int_equal(info.allocated_bytes, 72u); /* what was asked for */
@@ -241,7 +229,7 @@ static void test_calloc_realloc(void **state)
         assert_int_equal(r[i], 0);
     }
 #if LEVEL >= 1
-    assert_int_equal(rd32(r + 300), RTM_POISON_TAIL_CANARY);
+    assert_int_equal(ts_rd32(r + 300), RTM_POISON_TAIL_CANARY);
     assert_int_equal(rtm_usable_size(th->heap, r), 300u);
 #endif
 #if LEVEL >= 2
@@ -276,7 +264,7 @@ static void test_aligned(void **state)
     p[0][40] = 0;
     rtm_free(th->heap, p[0]);
     expect_report(1, RTM_CORRUPT_BAD_TAIL, RTM_OP_FREE, p[0], p[0] + 40);
-    wr32(p[0] + 40, RTM_POISON_TAIL_CANARY);
+    ts_wr32(p[0] + 40, RTM_POISON_TAIL_CANARY);
 #endif
     for (size_t i = 0; i < 3; i++) {
         rtm_free(th->heap, p[i]);
@@ -296,7 +284,7 @@ static void test_granularity_16(void **state)
     rtm_free(th->heap, p);
     expect_report(1, RTM_CORRUPT_BAD_TAIL, RTM_OP_FREE, p, p + 10);
 #if LEVEL >= 1
-    wr32(p + 10, RTM_POISON_TAIL_CANARY);
+    ts_wr32(p + 10, RTM_POISON_TAIL_CANARY);
     rtm_free(th->heap, p);
 #endif
     rtm_free(th->heap, q);
@@ -421,11 +409,11 @@ static void test_underflow_1(void **state)
     memset(&g_rec, 0, sizeof g_rec);
     p[-1] = saved;
     /* Further down: the recorded size. */
-    uint32_t size = rd32(p - 8);
-    wr32(p - 8, 0x7FFFFFF0u);
+    uint32_t size = ts_rd32(p - 8);
+    ts_wr32(p - 8, 0x7FFFFFF0u);
     rtm_free(th->heap, p);
     expect_report(1, RTM_CORRUPT_BAD_SIZE, RTM_OP_FREE, p, p - 8);
-    wr32(p - 8, size);
+    ts_wr32(p - 8, size);
 #endif
     trio_free(th, &t);
     assert_heap_usable(th);
@@ -663,8 +651,8 @@ static void test_smashed_link(void **state)
     uint8_t *raw = t.p - plain_head(th);
     /* The first link word of the free block's payload (all three keep one
      * there), pointed far outside the arena, tag bits kept. */
-    uint32_t saved = rd32(raw);
-    wr32(raw, 0xFFFFFF00u | (saved & 3u));
+    uint32_t saved = ts_rd32(raw);
+    ts_wr32(raw, 0xFFFFFF00u | (saved & 3u));
     rtm_check_report_t cr = {NULL, NULL};
     assert_false(rtm_heap_check(th->heap, &cr));
     /* TLSF and best fit name the damaged block; first fit's check, which
@@ -686,7 +674,7 @@ static void test_smashed_link(void **state)
         assert_ptr_equal(cr.address, raw);
         expect_report(1, RTM_CORRUPT_FREE_LIST, RTM_OP_CHECK_STEP, raw, raw);
     }
-    wr32(raw, saved);
+    ts_wr32(raw, saved);
     t.p = rtm_malloc(th->heap, 64);
     trio_free(th, &t);
     assert_heap_usable(th);

@@ -79,18 +79,6 @@ typedef struct twin {
     unsigned refused, accepted_hostile, corrupt_accepted;
 } twin_t;
 
-static uint32_t rd32(const void *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static void wr32(void *p, uint32_t v)
-{
-    memcpy(p, &v, sizeof v);
-}
-
 /* The general heap's address for the plain heap's address p (a pointer
  * outside the plain arena is the same for both). */
 static void *twin_of(void *p)
@@ -292,13 +280,13 @@ static void *pick_live(twin_t *t)
 /* The header word of the block whose payload is p, on both arenas. */
 static uint32_t header_of(const void *p)
 {
-    return rd32((const uint8_t *)p - HDR);
+    return ts_rd32((const uint8_t *)p - HDR);
 }
 
 static void poke_both(size_t at, uint32_t word)
 {
-    wr32(PLAIN_MEM + at, word);
-    wr32(GENERAL_MEM + at, word);
+    ts_wr32(PLAIN_MEM + at, word);
+    ts_wr32(GENERAL_MEM + at, word);
 }
 
 /* A pointer no live block starts at, of a random hostile kind. */
@@ -383,10 +371,10 @@ static void damaged_free(twin_t *t)
 {
     uint8_t *p = pick_live(t);
     size_t h = (size_t)(p - PLAIN_MEM) - HDR;
-    uint32_t word = rd32(PLAIN_MEM + h);
+    uint32_t word = ts_rd32(PLAIN_MEM + h);
     uint32_t span = word & ~3u;
     size_t n = h + span;
-    uint32_t next = n + 4u <= ARENA_BYTES ? rd32(PLAIN_MEM + n) : 0u;
+    uint32_t next = n + 4u <= ARENA_BYTES ? ts_rd32(PLAIN_MEM + n) : 0u;
     size_t at = h;
     uint32_t bad = word;
     const char *what = "";
@@ -426,10 +414,10 @@ static void damaged_free(twin_t *t)
             bad = 0u;
             break;
         case 2:
-            bad = rd32(PLAIN_MEM + at) + (uint32_t)t->g;
+            bad = ts_rd32(PLAIN_MEM + at) + (uint32_t)t->g;
             break;
         default:
-            bad = rd32(PLAIN_MEM + at) - (uint32_t)t->g;
+            bad = ts_rd32(PLAIN_MEM + at) - (uint32_t)t->g;
             break;
         }
         break;
@@ -458,10 +446,10 @@ static void damaged_free(twin_t *t)
         bad = word ^ (uint32_t)ts_rng_range(&t->rng, 1, 3);
         break;
     }
-    if (bad == rd32(PLAIN_MEM + at)) {
+    if (bad == ts_rd32(PLAIN_MEM + at)) {
         return;
     }
-    uint32_t old = rd32(PLAIN_MEM + at);
+    uint32_t old = ts_rd32(PLAIN_MEM + at);
     poke_both(at, bad);
     if (free_both(t, p, what)) {
         /* Both took the damage alike (checked by the byte comparison of

@@ -482,32 +482,42 @@ static bool listed_free(const tlsf_t *t, uint32_t c)
            span_sane(t, c, rtm_blk_span(cbase_of(t), c));
 }
 
-#if RTM_CHECK_LINKS
-/* Are the list links of listed free block b (of span span) intact: each
- * leads to a listed free block that links back to b, and no back link
- * means b heads its class's list? What RTM_CHECK_LINKS asks before a
- * block is unlinked (strategy.h). */
-static bool links_intact(const tlsf_t *t, uint32_t b, uint32_t span)
+/* Does free block b's next link lead to a listed free block that links
+ * back to b (or end the list)? */
+static bool next_link_intact(const tlsf_t *t, uint32_t b)
 {
     uint32_t next = link_next(t, b);
-    uint32_t prev = link_prev(t, b);
-    if (next != 0 && (!listed_free(t, next) || link_prev(t, next) != b)) {
-        return false;
-    }
-    if (prev == 0) {
-        return cheads(t)[class_of(t, span)] == b;
-    }
-    return listed_free(t, prev) && link_next(t, prev) == b;
+    return next == 0 || (listed_free(t, next) && link_prev(t, next) == b);
 }
-#else
-static inline bool links_intact(const tlsf_t *t, uint32_t b, uint32_t span)
+
+/* Does free block b's previous link (b of span span) lead to a listed free
+ * block that links on to b, or, when there is none, is b its class's list
+ * head? */
+static bool prev_link_intact(const tlsf_t *t, uint32_t b, uint32_t span)
 {
-    (void)t;
-    (void)b;
-    (void)span;
-    return true;
+    uint32_t prev = link_prev(t, b);
+    if (prev != 0) {
+        return listed_free(t, prev) && link_next(t, prev) == b;
+    }
+    uint32_t cls = class_of(t, span);
+    return (cls >> SL_LOG2) < t->fl_count && cheads(t)[cls] == b;
 }
-#endif
+
+/* Both: what the checker verifies of every free block, and what
+ * RTM_CHECK_LINKS asks before a block is unlinked (strategy.h). */
+static bool links_intact(const tlsf_t *t, uint32_t b, uint32_t span)
+{
+    return next_link_intact(t, b) && prev_link_intact(t, b, span);
+}
+
+/* Whether listed block b may be unlinked: always at level 0, which trusts
+ * the links; at levels >= 1 only a listed free block whose links are
+ * intact. */
+static inline bool unlink_ok(const tlsf_t *t, uint32_t b)
+{
+    return !RTM_CHECK_LINKS ||
+           (listed_free(t, b) && links_intact(t, b, rtm_blk_span(cbase_of(t), b)));
+}
 
 /* Whether a block reached through a free list may be read as one: always
  * at level 0, which trusts the links; at levels >= 1 only a listed free
@@ -655,7 +665,7 @@ static void *alloc_aligned(tlsf_t *t, uint32_t need, size_t alignment)
             return NULL;
         }
     }
-    if (RTM_CHECK_LINKS && (!listed_free(t, b) || !links_intact(t, b, vspan(&v, b)))) {
+    if (!unlink_ok(t, b)) {
         (void)broken_at(t, b);
         return NULL;
     }
@@ -782,7 +792,7 @@ static RTM_TLSF_INLINE void *alloc_span(const view_t *v, uint32_t need)
     if (b == 0) {
         return NULL;
     }
-    if (RTM_CHECK_LINKS && (!listed_free(v->t, b) || !links_intact(v->t, b, vspan(v, b)))) {
+    if (!unlink_ok(v->t, b)) {
         (void)broken_at(v->t, b);
         return NULL;
     }
@@ -1007,15 +1017,16 @@ static RTM_TLSF_INLINE rtm_ptr_status_t classify(const view_t *v, const void *pt
     uint32_t n = h + span;
     uint32_t next = vread(v, n);
     if (!vstart(v, n) || (next & RTM_BLK_PREV_FREE) != 0 ||
-        ((next & RTM_BLK_FREE) != 0 && (!vspan_sane(v, n, next & ~RTM_BLK_FLAGS) ||
-                                        !links_intact(v->t, n, next & ~RTM_BLK_FLAGS)))) {
+        ((next & RTM_BLK_FREE) != 0 &&
+         (!vspan_sane(v, n, next & ~RTM_BLK_FLAGS) ||
+          (RTM_CHECK_LINKS && !links_intact(v->t, n, next & ~RTM_BLK_FLAGS))))) {
         return TAGS_DISAGREE;
     }
     if ((word & RTM_BLK_PREV_FREE) != 0) {
         uint32_t prev = h - v->first >= v->min_span ? vlink(v, h - RTM_BLK_HDR) : h;
         if (prev - v->first >= h - v->first || !vstart(v, prev) ||
             (vread(v, prev) & RTM_BLK_FREE) == 0 || prev + vspan(v, prev) != h ||
-            !links_intact(v->t, prev, vspan(v, prev))) {
+            (RTM_CHECK_LINKS && !links_intact(v->t, prev, vspan(v, prev)))) {
             return TAGS_DISAGREE;
         }
     }
@@ -1534,14 +1545,10 @@ static bool tlsf_check_block(const void *arena, uint32_t *at, rtm_block_info_t *
         if (rtm_rd32(base, next - RTM_BLK_HDR) != (b | LINK_TAG)) {
             return rtm_check_fail(r, "tlsf: free block footer does not point back to its header", here);
         }
-        uint32_t n = link_next(t, b);
-        uint32_t p = link_prev(t, b);
-        if (n != 0 && (!listed_free(t, n) || link_prev(t, n) != b)) {
+        if (!next_link_intact(t, b)) {
             return rtm_check_fail(r, "tlsf: free-list next link does not lead to a free block linking back", base + b + LINK_NEXT);
         }
-        uint32_t cls = class_of(t, span);
-        if (p != 0 ? (!listed_free(t, p) || link_next(t, p) != b)
-                   : ((cls >> SL_LOG2) >= t->fl_count || cheads(t)[cls] != b)) {
+        if (!prev_link_intact(t, b, span)) {
             return rtm_check_fail(r, "tlsf: free-list previous link (or list head) does not lead back to this block", base + b + LINK_PREV);
         }
     }

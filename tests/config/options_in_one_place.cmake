@@ -10,19 +10,24 @@
 cmake_policy(VERSION 3.16)
 set(_allowed_elsewhere "src/port/freertos.c:RTM_FREERTOS_NOTIFY_INDEX")
 
+# Splits text into a list of its lines by hand: ';' and unbalanced
+# brackets in a file's comments would otherwise merge list elements.
+function(split_lines text out)
+    string(REPLACE ";" "," text "${text}")
+    string(REPLACE "[" "(" text "${text}")
+    string(REPLACE "]" ")" text "${text}")
+    string(REPLACE "\n" ";" text "${text}")
+    set(${out} "${text}" PARENT_SCOPE)
+endfunction()
+
 file(GLOB_RECURSE _files RELATIVE ${SOURCE_DIR}
      ${SOURCE_DIR}/include/*.h ${SOURCE_DIR}/src/*.h ${SOURCE_DIR}/src/*.c
      ${SOURCE_DIR}/compat/*.h ${SOURCE_DIR}/compat/*.c)
 set(_options "")
 set(_problems "")
 foreach(_f IN LISTS _files)
-    # Split into lines by hand: ';' and unbalanced brackets in a file's
-    # comments would otherwise merge list elements.
     file(READ ${SOURCE_DIR}/${_f} _text)
-    string(REPLACE ";" "," _text "${_text}")
-    string(REPLACE "[" "(" _text "${_text}")
-    string(REPLACE "]" ")" _text "${_text}")
-    string(REPLACE "\n" ";" _lines "${_text}")
+    split_lines("${_text}" _lines)
     set(_pending "")
     foreach(_line IN LISTS _lines)
         if(_pending AND _line MATCHES "^#define ${_pending}([ (]|$)")
@@ -59,10 +64,7 @@ endforeach()
 
 # And the other way: every row of the doc's two option tables names an
 # option that exists (a row left behind by a renamed or removed option lies).
-string(REPLACE ";" "," _doc_lines "${_doc}")
-string(REPLACE "[" "(" _doc_lines "${_doc_lines}")
-string(REPLACE "]" ")" _doc_lines "${_doc_lines}")
-string(REPLACE "\n" ";" _doc_lines "${_doc_lines}")
+split_lines("${_doc}" _doc_lines)
 set(_rows "")
 foreach(_line IN LISTS _doc_lines)
     if(_line MATCHES "^\\| (`(RTM|RTMEM)_[^|]*)\\|")

@@ -165,6 +165,19 @@ def install(args, prefix, build=None):
     run([args.cmake, "--install", build or args.build, "--prefix", prefix])
 
 
+def pkg_config_env(prefix):
+    """The environment in which pkg-config finds the one rtmem.pc installed
+    under prefix, and no other."""
+    pcs = [os.path.join(d, f) for d, _s, fs in os.walk(prefix) for f in fs if f == "rtmem.pc"]
+    if len(pcs) != 1:
+        fail("expected one rtmem.pc in the install, found %s" % pcs)
+    env = dict(os.environ)
+    env["PKG_CONFIG_PATH"] = os.path.dirname(pcs[0])
+    env.pop("PKG_CONFIG_LIBDIR", None)
+    env.pop("PKG_CONFIG_SYSROOT_DIR", None)
+    return env
+
+
 def check_pkgconfig(args):
     work = fresh_dir(args.work)
     first = os.path.join(work, "installed-here")
@@ -172,13 +185,7 @@ def check_pkgconfig(args):
     install(args, first)
     os.makedirs(os.path.dirname(moved))
     shutil.move(first, moved)
-    pcs = [os.path.join(d, f) for d, _s, fs in os.walk(moved) for f in fs if f == "rtmem.pc"]
-    if len(pcs) != 1:
-        fail("expected one rtmem.pc in the install, found %s" % pcs)
-    env = dict(os.environ)
-    env["PKG_CONFIG_PATH"] = os.path.dirname(pcs[0])
-    env.pop("PKG_CONFIG_LIBDIR", None)
-    env.pop("PKG_CONFIG_SYSROOT_DIR", None)
+    env = pkg_config_env(moved)
     _rc, flags = run([args.pkg_config, "--cflags", "--libs", "rtmem"], env=env)
     if first in flags or "/usr/local" in flags:
         fail("pkg-config still points at the old place: " + flags)
@@ -247,13 +254,7 @@ def check_installed_options(args):
     shutil.move(first, moved)
     source = os.path.join(args.source, "tests", "packaging", "options_consumer.c")
     # pkg-config the way the README shows it: the shell splits the output.
-    pcs = [os.path.join(d, f) for d, _s, fs in os.walk(moved) for f in fs if f == "rtmem.pc"]
-    if len(pcs) != 1:
-        fail("expected one rtmem.pc in the install, found %s" % pcs)
-    env = dict(os.environ)
-    env["PKG_CONFIG_PATH"] = os.path.dirname(pcs[0])
-    env.pop("PKG_CONFIG_LIBDIR", None)
-    env.pop("PKG_CONFIG_SYSROOT_DIR", None)
+    env = pkg_config_env(moved)
     env.update({"CC": args.cc, "CFLAGS": args.cflags, "PKG_CONFIG": args.pkg_config,
                 "SRC": source, "OUT": os.path.join(work, "consumer-pc")})
     run(["sh", "-c", '$CC $CFLAGS "$SRC" -o "$OUT" $("$PKG_CONFIG" --cflags --libs rtmem)'],

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -29,6 +30,20 @@
 #include "rtmem/output.h"
 
 #define TS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A 32-bit word of heap memory (a header, a link, a canary) read or written
+ * where it lies, with no alignment or aliasing assumption. */
+static inline uint32_t ts_rd32(const void *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void ts_wr32(void *p, uint32_t v)
+{
+    memcpy(p, &v, sizeof v);
+}
 
 /* ------------------------------------------------------------------ */
 /* Context printed with every helper failure                           */
