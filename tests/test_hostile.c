@@ -478,6 +478,16 @@ static void test_names_stay_on_their_line(void **state)
     rtm_line_init(&line);
     rtm_line_str(&line, NULL);
     assert_string_equal(rtm_line_text(&line), "(null)");
+    /* The trace's token writer: escapes, keeps nothing raw, and takes NULL
+     * and a cut at max. */
+    rtm_line_init(&line);
+    rtm_line_token(&line, evil, sizeof evil);
+    assert_string_equal(rtm_line_text(&line), "app%0Af%201%20x%0D%7F%1B%5B2J");
+    rtm_line_init(&line);
+    rtm_line_token(&line, "wifi...", 7);
+    rtm_line_token(&line, NULL, 4);
+    rtm_line_token(&line, "abc.def", 4);
+    assert_string_equal(rtm_line_text(&line), "wifi..%2Eabc%2E");
 
     ts_output_t out;
     ts_output_capture(&out);
