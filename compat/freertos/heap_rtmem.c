@@ -26,7 +26,7 @@
  * As with the kernel heaps, no function here may be called from an ISR.
  *
  * Hooks. rtmem's failed-allocation hook is not used: a NULL result is
- * handled here, where traceMALLOC(NULL, size asked) runs inside the suspension and
+ * handled here, where traceMALLOC(NULL, 0) runs inside the suspension and
  * vApplicationMallocFailedHook after it ends, as the kernel does. A bad
  * pointer to vPortFree is classified by rtmem while the scheduler is
  * suspended (its misuse hook is a recorder here) and changes nothing; after
@@ -353,10 +353,11 @@ static void *port_malloc(size_t xWantedSize, const void *caller)
                 }
             }
         }
-        /* As heap_4: a failed request is traced with the size it asked
-         * for (heap_4's includes its header; 0 only for a 0-byte request),
-         * so a trace recorder can tell which request failed. */
-        traceMALLOC(result, result != NULL ? usable : xWantedSize);
+        /* As heap_4/heap_5 since kernel V11.2.0: the size traced is the
+         * block's (here its usable bytes), 0 for a failed request. (Up to
+         * V11.1.0 they traced the size they looked for, with their
+         * header, also on failure.) */
+        traceMALLOC(result, usable);
         (void)usable; /* traceMALLOC is usually empty */
         release_reports(&reports);
     }
