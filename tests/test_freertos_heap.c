@@ -90,6 +90,10 @@ typedef struct stub_log {
 static stub_log_t g_log;
 static ts_output_t g_out;
 
+/* Run once by the next traceMALLOC, inside pvPortMalloc's suspension, as
+ * a trace macro that calls the heap API would (NULL: nothing). */
+static void (*g_in_trace_malloc)(void);
+
 void vTaskSuspendAll(void)
 {
     g_log.suspends++;
@@ -122,6 +126,11 @@ void stub_trace_malloc(const void *address, size_t size)
         g_log.traces_outside++;
     }
     g_log.traced_live += size; /* a failed request is traced with 0 bytes */
+    if (g_in_trace_malloc != NULL) {
+        void (*fn)(void) = g_in_trace_malloc;
+        g_in_trace_malloc = NULL;
+        fn();
+    }
 }
 
 void stub_trace_free(const void *address, size_t size)
@@ -1195,6 +1204,7 @@ static void test_call_sites_traced(void **state)
 /* Corruption reports, recorded and then printed by the default hook. */
 typedef struct corruption_log {
     unsigned reports;
+    int depth; /* scheduler suspension depth when the last one arrived */
     rtm_corruption_kind_t kind;
     rtm_debug_op_t op;
     bool owner_known;
@@ -1205,6 +1215,7 @@ static void record_corruption(const rtm_corruption_t *report, void *ctx)
 {
     corruption_log_t *log = ctx;
     log->reports++;
+    log->depth = g_log.depth;
     log->kind = report->kind;
     log->op = report->op;
     log->owner_known = report->owner_known;
@@ -1219,7 +1230,7 @@ static void record_corruption(const rtm_corruption_t *report, void *ctx)
 static corruption_log_t expect_free_report_at(void *pv, rtm_corruption_kind_t kind,
                                               const char *file, int line)
 {
-    corruption_log_t log = {0, (rtm_corruption_kind_t)0, (rtm_debug_op_t)0, false, NULL};
+    corruption_log_t log = {0, 0, (rtm_corruption_kind_t)0, (rtm_debug_op_t)0, false, NULL};
     rtm_debug_set_corruption_hook(record_corruption, &log);
     char want[64];
     (void)snprintf(want, sizeof want, "%s (%s)", rtm_corruption_kind_str(kind),
@@ -1273,8 +1284,59 @@ static void test_free_reports_name_free(void **state)
     assert_stats_agree();
 }
 
+static void check_heaps_in_trace(void)
+{
+    (void)rtm_freertos_heap_check(NULL);
+}
+
+/* A trace macro may call the heap API inside the outer call's suspension
+ * (kernel suspensions nest): here traceMALLOC checks the heap, which finds
+ * a block damaged earlier. The report is delivered once, after the outer
+ * call's xTaskResumeAll, to the application's hook, and that hook is still
+ * installed afterwards (a nested call must not take the diverted hook for
+ * the application's, which would swallow every later report). */
+static void test_nested_call_reports(void **state)
+{
+    begin(state);
+    uint8_t *p = pvPortMalloc(40);
+    assert_non_null(p);
+    p[40] ^= 0x55u; /* the tail canary */
+    corruption_log_t log = {0, 0, (rtm_corruption_kind_t)0, (rtm_debug_op_t)0, false, NULL};
+    rtm_debug_set_corruption_hook(record_corruption, &log);
+    g_in_trace_malloc = check_heaps_in_trace;
+    log_clear();
+    void *q = pvPortMalloc(24);
+    assert_non_null(q);
+    assert_null(g_in_trace_malloc); /* the nested check ran */
+    assert_int_equal(g_log.suspends, 2);
+    assert_brackets();
+    assert_int_equal(log.reports, 1);
+    assert_int_equal(log.kind, RTM_CORRUPT_BAD_TAIL);
+    assert_int_equal(log.op, RTM_OP_CHECK);
+    assert_int_equal(log.depth, 0); /* after the outer call resumed */
+    rtm_corruption_fn fn = NULL;
+    void *ctx = NULL;
+    rtm_debug_get_corruption_hook(&fn, &ctx);
+    assert_true(fn == record_corruption);
+    assert_ptr_equal(ctx, &log);
+    /* Later reports still reach the application's hook. */
+    expect_bad_free(p, "bad tail canary");
+    assert_int_equal(log.reports, 2);
+    assert_int_equal(log.op, RTM_OP_FREE);
+    rtm_debug_set_corruption_hook(NULL, NULL);
+    p[40] ^= 0x55u;
+#if T_FREES
+    log_clear();
+    vPortFree(p);
+    vPortFree(q);
+    assert_no_asserts();
+#endif
+    assert_stats_agree();
+}
+
 static int teardown_hooks(void **state)
 {
+    g_in_trace_malloc = NULL;
     rtm_debug_set_corruption_hook(NULL, NULL);
     rtm_debug_set_owner_lookup(NULL, NULL);
     return teardown(state);
@@ -1590,6 +1652,8 @@ int main(void)
 #if RTM_POISON_LEVEL >= 1
         {"ucheap/test_free_reports_name_free", test_free_reports_name_free, NULL, teardown_hooks,
          (void *)(uintptr_t)&k_ucheap},
+        {"ucheap/test_nested_call_reports", test_nested_call_reports, NULL, teardown_hooks,
+         (void *)(uintptr_t)&k_ucheap},
 #endif
         LAYOUT_TEST(test_reset_state, &k_ucheap, "ucheap"),
         LAYOUT_TEST(test_heap_access_and_check, &k_ucheap, "ucheap"),
@@ -1612,6 +1676,8 @@ int main(void)
         LAYOUT_TEST(test_call_sites_traced, &k_regions, "regions"),
 #if RTM_POISON_LEVEL >= 1
         {"regions/test_free_reports_name_free", test_free_reports_name_free, NULL, teardown_hooks,
+         (void *)(uintptr_t)&k_regions},
+        {"regions/test_nested_call_reports", test_nested_call_reports, NULL, teardown_hooks,
          (void *)(uintptr_t)&k_regions},
 #endif
         LAYOUT_TEST(test_reset_state, &k_regions, "regions"),

@@ -146,7 +146,13 @@ static void record_misuse(rtm_heap_t *heap, rtm_misuse_t kind, const void *addre
  * scheduler suspended, so the reports are held here and delivered to that
  * hook after xTaskResumeAll, in the same task. Diverting the global hook
  * is safe inside the suspension: no other task runs, and ISRs do not call
- * the heap. */
+ * the heap.
+ *
+ * Calls nest as vTaskSuspendAll does: a traceMALLOC or traceFREE macro may
+ * call this API (rtm_freertos_heap_check after every allocation, say)
+ * inside the outer call's suspension. Only the outermost call diverts the
+ * hook and puts it back; a nested call's reports are held with the outer
+ * call's and delivered by it, once the scheduler really runs again. */
 #if RTM_POISON_LEVEL >= 1
 /* Every call that holds reports makes at most one (a free, an allocation
  * and rtm_heap_check each stop at the first problem; the check loop stops
@@ -158,13 +164,14 @@ typedef struct held_reports {
     rtm_corruption_fn fn; /* the application's hook (NULL: the default) */
     void *ctx;
     size_t count;         /* reports held */
+    unsigned depth;       /* calls holding: 1 outermost, more when nested */
     rtm_corruption_t report[HELD_REPORTS];
 } held_reports_t;
 
 PRIVILEGED_DATA static held_reports_t s_held;
 
-/* A report beyond HELD_REPORTS would be dropped rather than overrun the
- * table (see above: none is expected). */
+/* A report beyond HELD_REPORTS is dropped rather than overrun the table:
+ * only nested calls can make a second one, and the first is kept. */
 static void hold_report(const rtm_corruption_t *report, void *ctx)
 {
     (void)ctx;
@@ -178,14 +185,17 @@ static void hold_report(const rtm_corruption_t *report, void *ctx)
 static void hold_reports(void)
 {
 #if RTM_POISON_LEVEL >= 1
-    rtm_debug_get_corruption_hook(&s_held.fn, &s_held.ctx);
-    s_held.count = 0;
-    rtm_debug_set_corruption_hook(hold_report, NULL);
+    if (s_held.depth++ == 0) {
+        rtm_debug_get_corruption_hook(&s_held.fn, &s_held.ctx);
+        s_held.count = 0;
+        rtm_debug_set_corruption_hook(hold_report, NULL);
+    }
 #endif
 }
 
-/* Scheduler suspended: puts the application's hook back and copies the
- * held reports to out (the caller's stack), for deliver_reports. */
+/* Scheduler suspended: the outermost call puts the application's hook back
+ * and copies the held reports to out (the caller's stack), for
+ * deliver_reports; a nested call leaves them held and out empty. */
 typedef struct report_batch {
 #if RTM_POISON_LEVEL >= 1
     rtm_corruption_fn fn;
@@ -200,9 +210,13 @@ typedef struct report_batch {
 static void release_reports(report_batch_t *out)
 {
 #if RTM_POISON_LEVEL >= 1
-    rtm_debug_set_corruption_hook(s_held.fn, s_held.ctx);
     out->fn = s_held.fn != NULL ? s_held.fn : rtm_default_corruption_hook;
     out->ctx = s_held.ctx;
+    out->count = 0;
+    if (--s_held.depth != 0) {
+        return;
+    }
+    rtm_debug_set_corruption_hook(s_held.fn, s_held.ctx);
     out->count = s_held.count;
     for (size_t i = 0; i < s_held.count; i++) {
         out->report[i] = s_held.report[i];
