@@ -465,6 +465,18 @@ static void test_before_first_use(void **state)
     assert_int_equal(g_log.suspends, suspends);
     assert_no_asserts();
 
+    /* Any other pointer is foreign while no heap exists: reported (with
+     * poisoning as the debug layer's foreign-free report, naming free) and
+     * asserted; the heap is not built. */
+    int on_stack = 0;
+    vPortFree(&on_stack);
+    assert_int_equal(g_log.asserts, 1);
+    assert_int_equal(g_log.trace_frees, 0);
+    assert_int_equal(rtm_freertos_heap_count(), 0);
+    assert_non_null(strstr(g_out.all, RTM_POISON_LEVEL >= 1 ? "CORRUPT foreign pointer (free)"
+                                                            : "foreign pointer"));
+    log_clear();
+
     log_clear();
 #if T_UCHEAP
     /* The first call builds the heap, even when it asks for 0 bytes, and a
@@ -1265,6 +1277,14 @@ static void test_free_reports_name_free(void **state)
     uint8_t *p = malloc_here(40, &bm);
     assert_non_null(p);
     uint8_t saved = p[40];
+    /* A pointer in no region, and in regions layout one in the gap between
+     * two regions, never reach an rtmem heap: reported all the same, as
+     * the foreign free a heap reports, through the application's hook. */
+    int on_stack = 0;
+    (void)expect_free_report(&on_stack, RTM_CORRUPT_FOREIGN_FREE);
+    if (rtm_freertos_heap_count() > 1) {
+        (void)expect_free_report(g_mem + 7u * 1024u, RTM_CORRUPT_FOREIGN_FREE);
+    }
     p[40] ^= 0x55u; /* one byte past the request: the tail canary */
     corruption_log_t log = expect_free_report(p, RTM_CORRUPT_BAD_TAIL);
     assert_true(log.owner_known);

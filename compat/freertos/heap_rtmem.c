@@ -343,6 +343,32 @@ static rtm_heap_t *owner_of(const void *address)
 #define HEAP_NOINLINE
 #endif
 
+/* Scheduler running: vPortFree of a pointer in no region. At levels >= 1
+ * the corruption report an rtmem heap makes of a foreign pointer (so a
+ * debug build stops on it, as on any other bad free), given to the
+ * application's corruption hook; at level 0 the misuse line. */
+static void report_foreign_free(const void *pv)
+{
+#if RTM_POISON_LEVEL >= 1
+    rtm_corruption_t report;
+    memset(&report, 0, sizeof report);
+    report.kind = RTM_CORRUPT_FOREIGN_FREE;
+    report.op = RTM_OP_FREE;
+    report.heap = NULL;
+    report.heap_name = rtm_heap_name(NULL);
+    report.block = pv;
+    report.address = pv;
+    rtm_corruption_fn fn = NULL;
+    void *ctx = NULL;
+    /* Inside an outer call's suspension (a trace macro that frees) this
+     * is hold_report: the outer call delivers it. */
+    rtm_debug_get_corruption_hook(&fn, &ctx);
+    (fn != NULL ? fn : rtm_default_corruption_hook)(&report, ctx);
+#else
+    rtm_default_misuse_hook(NULL, RTM_MISUSE_FOREIGN_POINTER, pv, NULL);
+#endif
+}
+
 /* pvPortMalloc and pvPortCalloc: caller is the application's call site. */
 static void *port_malloc(size_t xWantedSize, const void *caller)
 {
@@ -433,14 +459,16 @@ HEAP_NOINLINE void vPortFree(void *pv)
     bool freed = bytes != 0;
 
     if (!freed) {
-        /* Reported outside the suspension: the output hook may block. A
-         * pointer outside every region never reached rtmem. What rtmem
-         * found came to the misuse hook (recorded above); with poisoning on
-         * (RTM_POISON_LEVEL >= 1) a bad pointer or broken canary has also
-         * been printed by the debug layer's corruption hook, so only the
-         * refusal of a bump heap, which is no corruption, is printed here. */
+        /* Reported outside the suspension: the output hook may block. What
+         * rtmem found came to the misuse hook (recorded above); with
+         * poisoning on (RTM_POISON_LEVEL >= 1) a bad pointer or broken
+         * canary has also been printed by the debug layer's corruption
+         * hook, so only the refusal of a bump heap, which is no corruption,
+         * is printed here. A pointer outside every region (or before any
+         * heap exists) never reached rtmem: it is reported here, at levels
+         * >= 1 as the corruption report rtmem makes of a foreign free. */
         if (heap == NULL) {
-            rtm_default_misuse_hook(NULL, RTM_MISUSE_FOREIGN_POINTER, pv, NULL);
+            report_foreign_free(pv);
         } else if (misuse != (rtm_misuse_t)0 &&
                    (RTM_POISON_LEVEL == 0 || misuse == RTM_MISUSE_FREE_REFUSED)) {
             rtm_default_misuse_hook(heap, misuse, pv, NULL);
