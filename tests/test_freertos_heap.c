@@ -74,6 +74,8 @@ typedef struct stub_log {
     unsigned unbalanced;       /* xTaskResumeAll without a suspension */
     unsigned asserts;
     char last_assert[160];
+    unsigned assert_suspends;  /* suspensions and traces before the last assert */
+    unsigned assert_traces;
     unsigned trace_mallocs;
     const void *tm_ptr;
     size_t tm_size;
@@ -114,6 +116,8 @@ BaseType_t xTaskResumeAll(void)
 void stub_assert_failed(const char *expr, const char *file, int line)
 {
     g_log.asserts++;
+    g_log.assert_suspends = g_log.suspends;
+    g_log.assert_traces = g_log.trace_mallocs;
     (void)snprintf(g_log.last_assert, sizeof g_log.last_assert, "%s:%d: %s", file, line, expr);
 }
 
@@ -500,9 +504,13 @@ static void test_before_first_use(void **state)
     assert_stats_agree();
 #else
     /* heap_5 mode: allocating before vPortDefineHeapRegions is the
-     * kernel's configASSERT; with asserts off the call fails normally. */
+     * kernel's configASSERT, made first, as heap_5 makes it (an assert
+     * that stops the program stops before the suspension and the trace);
+     * with asserts off the call fails normally. */
     assert_null(pvPortMalloc(16));
     assert_int_equal(g_log.asserts, 1);
+    assert_int_equal(g_log.assert_suspends, 0);
+    assert_int_equal(g_log.assert_traces, 0);
     assert_int_equal(rtm_freertos_heap_count(), 0);
     assert_int_equal(g_log.trace_mallocs, 1);
     assert_null(g_log.tm_ptr);

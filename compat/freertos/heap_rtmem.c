@@ -288,24 +288,21 @@ static bool add_region(uint8_t *start, size_t size)
     return true;
 }
 
-/* Scheduler suspended. Builds the ucHeap heap on first use (heap_4); false
- * if there is no heap and none can be made here (heap_5 mode before
+/* Scheduler suspended. Builds the ucHeap heap on first use (heap_4); in
+ * heap_5 mode there is none to build (no region before
  * vPortDefineHeapRegions). */
-static bool heap_ready(void)
+static void build_ucheap_once(void)
 {
-    if (s_state == HEAP_READY) {
-        return true;
-    }
 #if configRTMEM_USE_UCHEAP
+    if (s_state == HEAP_READY) {
+        return;
+    }
     bool made = add_region(ucHeap, (size_t)configTOTAL_HEAP_SIZE);
     /* Fails only when configTOTAL_HEAP_SIZE is below rtm_heap_min_size():
      * a configuration error, like an undersized heap_4. */
     configASSERT(made);
     (void)made;
     s_state = HEAP_READY;
-    return true;
-#else
-    return false;
 #endif
 }
 
@@ -375,16 +372,22 @@ static void *port_malloc(size_t xWantedSize, const void *caller)
     const rtm_alloc_site_t site = {NULL, 0, caller};
     void *result = NULL;
     size_t usable = 0;
-    bool ready;
-
     report_batch_t reports;
+
+#if !configRTMEM_USE_UCHEAP
+    /* heap_5: vPortDefineHeapRegions must come before the first
+     * allocation. Asserted first, as heap_5 does: a configASSERT that stops
+     * stops before the suspension and the trace. With asserts off the
+     * request fails below, traced and hooked. */
+    configASSERT(s_state == HEAP_READY);
+#endif
 
     vTaskSuspendAll();
     {
         hold_reports();
         /* As heap_4: the heap is built on the first call even if that call
          * asks for 0 bytes. */
-        ready = heap_ready();
+        build_ucheap_once();
         if (xWantedSize > 0) {
             for (size_t i = 0; i < s_region_count && result == NULL; i++) {
                 result = rtm_heap_alloc_ex(s_regions[i].heap, xWantedSize, 0, &site);
@@ -403,10 +406,6 @@ static void *port_malloc(size_t xWantedSize, const void *caller)
     }
     (void)xTaskResumeAll();
     deliver_reports(&reports);
-
-    /* heap_5: vPortDefineHeapRegions must come before the first allocation. */
-    configASSERT(ready);
-    (void)ready;
 
 #if (configUSE_MALLOC_FAILED_HOOK == 1)
     if (result == NULL) {
