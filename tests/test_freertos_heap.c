@@ -1536,6 +1536,20 @@ static void test_bad_region_arrays(void **state)
     assert_int_equal(rtm_freertos_heap_count(), 1);
     assert_ptr_equal(rtm_freertos_heap(0), m + 2048);
 
+    /* The array ends at the first entry of size 0, whatever its address,
+     * as heap_5's loop ends. */
+    HeapRegion_t early_end[] = {{m, 4096}, {m + 8192, 0}, {m + 16384, 4096}, {NULL, 0}};
+    assert_int_equal(define_fresh(early_end), 0);
+    assert_int_equal(rtm_freertos_heap_count(), 1);
+
+#if SIZE_MAX > UINT32_MAX
+    /* More than 4 GiB: refused whole (rtm_heap_init checks the size before
+     * it writes a byte), the next entry used. */
+    HeapRegion_t huge[] = {{m, (size_t)5u << 30}, {NULL, 0}};
+    assert_int_equal(define_fresh(huge), 2); /* the entry, then "nothing usable" */
+    assert_int_equal(rtm_freertos_heap_count(), 0);
+#endif
+
     /* A misaligned start is rounded up, as heap_5 does. */
     HeapRegion_t odd[] = {{m + 3, 4093}, {NULL, 0}};
     assert_int_equal(define_fresh(odd), 0);
