@@ -48,8 +48,10 @@
 #else
 #define T_MAX_REGIONS ((size_t)8)
 #endif
-/* Not from T_STRATEGY: #if cannot see enum values. Variant 3 is bump. */
+/* Not from T_STRATEGY: #if cannot see enum values. Variant 3 is bump,
+ * variant 4 best fit, which frees but does not coalesce (heap_2). */
 #define T_FREES (RTM_TEST_VARIANT != 3)
+#define T_COALESCES (T_FREES && RTM_TEST_VARIANT != 4)
 #define T_CLEAR (configHEAP_CLEAR_MEMORY_ON_FREE == 1)
 #define T_HOOK (configUSE_MALLOC_FAILED_HOOK == 1)
 #define T_ALIGN ((size_t)portBYTE_ALIGNMENT)
@@ -74,6 +76,8 @@ typedef struct stub_log {
     unsigned unbalanced;       /* xTaskResumeAll without a suspension */
     unsigned asserts;
     char last_assert[160];
+    unsigned assert_suspends;  /* suspensions and traces before the last assert */
+    unsigned assert_traces;
     unsigned trace_mallocs;
     const void *tm_ptr;
     size_t tm_size;
@@ -89,6 +93,10 @@ typedef struct stub_log {
 
 static stub_log_t g_log;
 static ts_output_t g_out;
+
+/* Run once by the next traceMALLOC, inside pvPortMalloc's suspension, as
+ * a trace macro that calls the heap API would (NULL: nothing). */
+static void (*g_in_trace_malloc)(void);
 
 void vTaskSuspendAll(void)
 {
@@ -110,6 +118,8 @@ BaseType_t xTaskResumeAll(void)
 void stub_assert_failed(const char *expr, const char *file, int line)
 {
     g_log.asserts++;
+    g_log.assert_suspends = g_log.suspends;
+    g_log.assert_traces = g_log.trace_mallocs;
     (void)snprintf(g_log.last_assert, sizeof g_log.last_assert, "%s:%d: %s", file, line, expr);
 }
 
@@ -121,8 +131,11 @@ void stub_trace_malloc(const void *address, size_t size)
     if (g_log.depth <= 0) {
         g_log.traces_outside++;
     }
-    if (address != NULL) {
-        g_log.traced_live += size; /* a failed request carries its size, not a block */
+    g_log.traced_live += size; /* a failed request is traced with 0 bytes */
+    if (g_in_trace_malloc != NULL) {
+        void (*fn)(void) = g_in_trace_malloc;
+        g_in_trace_malloc = NULL;
+        fn();
     }
 }
 
@@ -346,6 +359,30 @@ static size_t usable_of(const void *p)
     return rtm_usable_size(rtm_freertos_heap(i), p);
 }
 
+/* now: the heaps after everything allocated since initial was freed. The
+ * free bytes are back where they were and, for the coalescing strategies,
+ * the free blocks too; best fit, which leaves neighbouring free blocks
+ * apart (heap_2), has 4 bytes less (one block header) per free block more
+ * than at the start (docs/freertos.md, Differences). */
+#if T_FREES
+static void assert_all_freed_at(rtm_sum_t now, rtm_sum_t initial, const char *file, int line)
+{
+#if T_COALESCES
+    if (now.free_bytes != initial.free_bytes || now.free_blocks != initial.free_blocks) {
+        ts_fail_at(file, line, "%zu free bytes in %zu blocks, not the initial %zu in %zu",
+                   now.free_bytes, now.free_blocks, initial.free_bytes, initial.free_blocks);
+    }
+#else
+    size_t extra = now.free_blocks - initial.free_blocks;
+    if (now.free_blocks < initial.free_blocks || now.free_bytes + 4u * extra != initial.free_bytes) {
+        ts_fail_at(file, line, "%zu free bytes in %zu blocks: not the initial %zu (%zu blocks) less 4 per extra block",
+                   now.free_bytes, now.free_blocks, initial.free_bytes, initial.free_blocks);
+    }
+#endif
+}
+#define assert_all_freed(now, initial) assert_all_freed_at((now), (initial), __FILE__, __LINE__)
+#endif
+
 #if !T_FREES
 static bool output_has(const char *text)
 {
@@ -458,6 +495,18 @@ static void test_before_first_use(void **state)
     assert_int_equal(g_log.suspends, suspends);
     assert_no_asserts();
 
+    /* Any other pointer is foreign while no heap exists: reported (with
+     * poisoning as the debug layer's foreign-free report, naming free) and
+     * asserted; the heap is not built. */
+    int on_stack = 0;
+    vPortFree(&on_stack);
+    assert_int_equal(g_log.asserts, 1);
+    assert_int_equal(g_log.trace_frees, 0);
+    assert_int_equal(rtm_freertos_heap_count(), 0);
+    assert_non_null(strstr(g_out.all, RTM_POISON_LEVEL >= 1 ? "CORRUPT foreign pointer (free)"
+                                                            : "foreign pointer"));
+    log_clear();
+
     log_clear();
 #if T_UCHEAP
     /* The first call builds the heap, even when it asks for 0 bytes, and a
@@ -481,9 +530,13 @@ static void test_before_first_use(void **state)
     assert_stats_agree();
 #else
     /* heap_5 mode: allocating before vPortDefineHeapRegions is the
-     * kernel's configASSERT; with asserts off the call fails normally. */
+     * kernel's configASSERT, made first, as heap_5 makes it (an assert
+     * that stops the program stops before the suspension and the trace);
+     * with asserts off the call fails normally. */
     assert_null(pvPortMalloc(16));
     assert_int_equal(g_log.asserts, 1);
+    assert_int_equal(g_log.assert_suspends, 0);
+    assert_int_equal(g_log.assert_traces, 0);
     assert_int_equal(rtm_freertos_heap_count(), 0);
     assert_int_equal(g_log.trace_mallocs, 1);
     assert_null(g_log.tm_ptr);
@@ -533,7 +586,7 @@ static void test_malloc_free(void **state)
     assert_brackets();
     rtm_sum_t after = sum_rtm();
     assert_int_equal(after.frees, before.frees + 1u);
-    assert_int_equal(after.free_bytes, before.free_bytes);
+    assert_all_freed(after, before);
     assert_int_equal(g_log.traced_live, 0);
 #else
     /* heap_1 asserts on any vPortFree of a block; nothing is traced or
@@ -558,12 +611,12 @@ static void test_malloc_zero_and_too_large(void **state)
         log_clear();
         ts_context("variant %d, size %zu", RTM_TEST_VARIANT, sizes[i]);
         assert_null(pvPortMalloc(sizes[i]));
-        /* As heap_4: traceMALLOC(NULL, the size asked) inside the
-         * suspension, so that a recorder sees which request failed, then
-         * the hook after it, for 0 bytes too. */
+        /* As heap_4 and heap_5 (kernel V11.2.0 on): traceMALLOC(NULL, 0)
+         * inside the suspension, whatever was asked for, then the hook
+         * after it, for 0 bytes too. */
         assert_int_equal(g_log.trace_mallocs, 1);
         assert_null(g_log.tm_ptr);
-        assert_int_equal(g_log.tm_size, sizes[i]);
+        assert_int_equal(g_log.tm_size, 0);
         assert_int_equal(g_log.hooks, T_HOOK ? 1 : 0);
         assert_no_asserts();
         assert_brackets();
@@ -594,11 +647,11 @@ static void test_exhaustion(void **state)
         assert_int_equal(g_log.hooks, 0);
         blocks[n++] = p;
     }
-    /* The one failure: traced with its size, hooked once; the hook could
+    /* The one failure: traced as (NULL, 0), hooked once; the hook could
      * use the API. */
     assert_int_equal(g_log.trace_mallocs, 1);
     assert_null(g_log.tm_ptr);
-    assert_int_equal(g_log.tm_size, 200);
+    assert_int_equal(g_log.tm_size, 0);
     assert_int_equal(g_log.hooks, T_HOOK ? 1 : 0);
 #if T_HOOK
     assert_int_equal(g_log.hook_saw_free, xPortGetFreeHeapSize());
@@ -617,9 +670,8 @@ static void test_exhaustion(void **state)
     }
     assert_no_asserts();
     rtm_sum_t after = sum_rtm();
-    assert_int_equal(after.free_bytes, initial.free_bytes);
     /* The coalescing strategies are back to one block per region. */
-    assert_int_equal(after.free_blocks, initial.free_blocks);
+    assert_all_freed(after, initial);
     assert_int_equal(after.frees, initial.frees + n);
     assert_int_equal(g_log.traced_live, 0);
     assert_stats_agree();
@@ -672,7 +724,8 @@ static void test_port_calloc(void **state)
     log_clear();
     assert_null(pvPortCalloc(SIZE_MAX / 4u, 4));
     assert_int_equal(g_log.trace_mallocs, 1);
-    assert_int_equal(g_log.tm_size, SIZE_MAX / 4u * 4u);
+    assert_null(g_log.tm_ptr);
+    assert_int_equal(g_log.tm_size, 0);
     assert_int_equal(g_log.hooks, T_HOOK ? 1 : 0);
     assert_no_asserts();
     assert_brackets();
@@ -760,7 +813,7 @@ static void test_stats_agree_random(void **state)
     }
     assert_no_asserts();
     rtm_sum_t after = sum_rtm();
-    assert_int_equal(after.free_bytes, initial.free_bytes);
+    assert_all_freed(after, initial);
     assert_int_equal(g_log.traced_live, 0);
     assert_stats_agree();
 #endif
@@ -828,23 +881,35 @@ static void test_stats_smallest_largest(void **state)
 
     /* Freeing the separator between the small and the middle block merges
      * the three into one: the smallest is now the big one's figure or the
-     * merged one's, both above the middle block's request. */
+     * merged one's, both above the middle block's request. Best fit keeps
+     * them apart, and the separator is the smallest free block now. */
     vPortFree(p[2]);
     assert_no_asserts();
     st = heap_stats();
+#if T_COALESCES
     assert_int_equal(st.xNumberOfFreeBlocks, tails + 2u);
     assert_true(st.xSizeOfSmallestFreeBlockInBytes > MID + SEP + SMALL);
+#else
+    assert_int_equal(st.xNumberOfFreeBlocks, tails + 4u);
+    assert_in_range(st.xSizeOfSmallestFreeBlockInBytes, SEP, SEP + g - 1u);
+#endif
     assert_stats_agree();
 
-    /* Everything freed: one block per heap again, as at the start. */
+    /* Everything freed: one block per heap again, as at the start (best
+     * fit: seven more, the largest one shorter by what they took). */
     vPortFree(p[0]);
     vPortFree(p[4]);
     vPortFree(p[6]);
     assert_no_asserts();
     st = heap_stats();
+#if T_COALESCES
     assert_int_equal(st.xNumberOfFreeBlocks, heaps);
     assert_int_equal(st.xSizeOfSmallestFreeBlockInBytes, least);
     assert_int_equal(st.xSizeOfLargestFreeBlockInBytes, most);
+#else
+    assert_int_equal(st.xNumberOfFreeBlocks, tails + 7u);
+    assert_in_range(st.xSizeOfSmallestFreeBlockInBytes, SEP, SEP + g - 1u);
+#endif
     assert_stats_agree();
 #endif
 }
@@ -852,6 +917,9 @@ static void test_stats_smallest_largest(void **state)
 static void test_min_ever_and_reset(void **state)
 {
     begin(state);
+#if T_FREES
+    rtm_sum_t s0 = sum_rtm();
+#endif
     size_t initial = xPortGetFreeHeapSize();
     assert_int_equal(xPortGetMinimumEverFreeHeapSize(), initial);
     void *a = pvPortMalloc(3000);
@@ -874,7 +942,8 @@ static void test_min_ever_and_reset(void **state)
     assert_stats_agree();
 #if T_FREES
     vPortFree(b);
-    assert_int_equal(xPortGetFreeHeapSize(), initial);
+    assert_all_freed(sum_rtm(), s0);
+    assert_int_equal(xPortGetFreeHeapSize(), sum_rtm().free_bytes);
     assert_true(xPortGetMinimumEverFreeHeapSize() < initial);
 #endif
     assert_stats_agree();
@@ -1196,6 +1265,7 @@ static void test_call_sites_traced(void **state)
 /* Corruption reports, recorded and then printed by the default hook. */
 typedef struct corruption_log {
     unsigned reports;
+    int depth; /* scheduler suspension depth when the last one arrived */
     rtm_corruption_kind_t kind;
     rtm_debug_op_t op;
     bool owner_known;
@@ -1206,6 +1276,7 @@ static void record_corruption(const rtm_corruption_t *report, void *ctx)
 {
     corruption_log_t *log = ctx;
     log->reports++;
+    log->depth = g_log.depth;
     log->kind = report->kind;
     log->op = report->op;
     log->owner_known = report->owner_known;
@@ -1220,7 +1291,7 @@ static void record_corruption(const rtm_corruption_t *report, void *ctx)
 static corruption_log_t expect_free_report_at(void *pv, rtm_corruption_kind_t kind,
                                               const char *file, int line)
 {
-    corruption_log_t log = {0, (rtm_corruption_kind_t)0, (rtm_debug_op_t)0, false, NULL};
+    corruption_log_t log = {0, 0, (rtm_corruption_kind_t)0, (rtm_debug_op_t)0, false, NULL};
     rtm_debug_set_corruption_hook(record_corruption, &log);
     char want[64];
     (void)snprintf(want, sizeof want, "%s (%s)", rtm_corruption_kind_str(kind),
@@ -1255,6 +1326,14 @@ static void test_free_reports_name_free(void **state)
     uint8_t *p = malloc_here(40, &bm);
     assert_non_null(p);
     uint8_t saved = p[40];
+    /* A pointer in no region, and in regions layout one in the gap between
+     * two regions, never reach an rtmem heap: reported all the same, as
+     * the foreign free a heap reports, through the application's hook. */
+    int on_stack = 0;
+    (void)expect_free_report(&on_stack, RTM_CORRUPT_FOREIGN_FREE);
+    if (rtm_freertos_heap_count() > 1) {
+        (void)expect_free_report(g_mem + 7u * 1024u, RTM_CORRUPT_FOREIGN_FREE);
+    }
     p[40] ^= 0x55u; /* one byte past the request: the tail canary */
     corruption_log_t log = expect_free_report(p, RTM_CORRUPT_BAD_TAIL);
     assert_true(log.owner_known);
@@ -1274,8 +1353,59 @@ static void test_free_reports_name_free(void **state)
     assert_stats_agree();
 }
 
+static void check_heaps_in_trace(void)
+{
+    (void)rtm_freertos_heap_check(NULL);
+}
+
+/* A trace macro may call the heap API inside the outer call's suspension
+ * (kernel suspensions nest): here traceMALLOC checks the heap, which finds
+ * a block damaged earlier. The report is delivered once, after the outer
+ * call's xTaskResumeAll, to the application's hook, and that hook is still
+ * installed afterwards (a nested call must not take the diverted hook for
+ * the application's, which would swallow every later report). */
+static void test_nested_call_reports(void **state)
+{
+    begin(state);
+    uint8_t *p = pvPortMalloc(40);
+    assert_non_null(p);
+    p[40] ^= 0x55u; /* the tail canary */
+    corruption_log_t log = {0, 0, (rtm_corruption_kind_t)0, (rtm_debug_op_t)0, false, NULL};
+    rtm_debug_set_corruption_hook(record_corruption, &log);
+    g_in_trace_malloc = check_heaps_in_trace;
+    log_clear();
+    void *q = pvPortMalloc(24);
+    assert_non_null(q);
+    assert_null(g_in_trace_malloc); /* the nested check ran */
+    assert_int_equal(g_log.suspends, 2);
+    assert_brackets();
+    assert_int_equal(log.reports, 1);
+    assert_int_equal(log.kind, RTM_CORRUPT_BAD_TAIL);
+    assert_int_equal(log.op, RTM_OP_CHECK);
+    assert_int_equal(log.depth, 0); /* after the outer call resumed */
+    rtm_corruption_fn fn = NULL;
+    void *ctx = NULL;
+    rtm_debug_get_corruption_hook(&fn, &ctx);
+    assert_true(fn == record_corruption);
+    assert_ptr_equal(ctx, &log);
+    /* Later reports still reach the application's hook. */
+    expect_bad_free(p, "bad tail canary");
+    assert_int_equal(log.reports, 2);
+    assert_int_equal(log.op, RTM_OP_FREE);
+    rtm_debug_set_corruption_hook(NULL, NULL);
+    p[40] ^= 0x55u;
+#if T_FREES
+    log_clear();
+    vPortFree(p);
+    vPortFree(q);
+    assert_no_asserts();
+#endif
+    assert_stats_agree();
+}
+
 static int teardown_hooks(void **state)
 {
+    g_in_trace_malloc = NULL;
     rtm_debug_set_corruption_hook(NULL, NULL);
     rtm_debug_set_owner_lookup(NULL, NULL);
     return teardown(state);
@@ -1371,8 +1501,7 @@ static void test_regions_spill_and_owner(void **state)
         }
     }
     rtm_sum_t after = sum_rtm();
-    assert_int_equal(after.free_bytes, initial.free_bytes);
-    assert_int_equal(after.free_blocks, 3); /* one per region again */
+    assert_all_freed(after, initial); /* coalescing: one block per region again */
 #endif
     assert_stats_agree();
 }
@@ -1446,6 +1575,20 @@ static void test_bad_region_arrays(void **state)
     assert_int_equal(define_fresh(junk), 4);
     assert_int_equal(rtm_freertos_heap_count(), 1);
     assert_ptr_equal(rtm_freertos_heap(0), m + 2048);
+
+    /* The array ends at the first entry of size 0, whatever its address,
+     * as heap_5's loop ends. */
+    HeapRegion_t early_end[] = {{m, 4096}, {m + 8192, 0}, {m + 16384, 4096}, {NULL, 0}};
+    assert_int_equal(define_fresh(early_end), 0);
+    assert_int_equal(rtm_freertos_heap_count(), 1);
+
+#if SIZE_MAX > UINT32_MAX
+    /* More than 4 GiB: refused whole (rtm_heap_init checks the size before
+     * it writes a byte), the next entry used. */
+    HeapRegion_t huge[] = {{m, (size_t)5u << 30}, {NULL, 0}};
+    assert_int_equal(define_fresh(huge), 2); /* the entry, then "nothing usable" */
+    assert_int_equal(rtm_freertos_heap_count(), 0);
+#endif
 
     /* A misaligned start is rounded up, as heap_5 does. */
     HeapRegion_t odd[] = {{m + 3, 4093}, {NULL, 0}};
@@ -1591,6 +1734,8 @@ int main(void)
 #if RTM_POISON_LEVEL >= 1
         {"ucheap/test_free_reports_name_free", test_free_reports_name_free, NULL, teardown_hooks,
          (void *)(uintptr_t)&k_ucheap},
+        {"ucheap/test_nested_call_reports", test_nested_call_reports, NULL, teardown_hooks,
+         (void *)(uintptr_t)&k_ucheap},
 #endif
         LAYOUT_TEST(test_reset_state, &k_ucheap, "ucheap"),
         LAYOUT_TEST(test_heap_access_and_check, &k_ucheap, "ucheap"),
@@ -1613,6 +1758,8 @@ int main(void)
         LAYOUT_TEST(test_call_sites_traced, &k_regions, "regions"),
 #if RTM_POISON_LEVEL >= 1
         {"regions/test_free_reports_name_free", test_free_reports_name_free, NULL, teardown_hooks,
+         (void *)(uintptr_t)&k_regions},
+        {"regions/test_nested_call_reports", test_nested_call_reports, NULL, teardown_hooks,
          (void *)(uintptr_t)&k_regions},
 #endif
         LAYOUT_TEST(test_reset_state, &k_regions, "regions"),

@@ -26,7 +26,7 @@
  * As with the kernel heaps, no function here may be called from an ISR.
  *
  * Hooks. rtmem's failed-allocation hook is not used: a NULL result is
- * handled here, where traceMALLOC(NULL, size asked) runs inside the suspension and
+ * handled here, where traceMALLOC(NULL, 0) runs inside the suspension and
  * vApplicationMallocFailedHook after it ends, as the kernel does. A bad
  * pointer to vPortFree is classified by rtmem while the scheduler is
  * suspended (its misuse hook is a recorder here) and changes nothing; after
@@ -146,7 +146,13 @@ static void record_misuse(rtm_heap_t *heap, rtm_misuse_t kind, const void *addre
  * scheduler suspended, so the reports are held here and delivered to that
  * hook after xTaskResumeAll, in the same task. Diverting the global hook
  * is safe inside the suspension: no other task runs, and ISRs do not call
- * the heap. */
+ * the heap.
+ *
+ * Calls nest as vTaskSuspendAll does: a traceMALLOC or traceFREE macro may
+ * call this API (rtm_freertos_heap_check after every allocation, say)
+ * inside the outer call's suspension. Only the outermost call diverts the
+ * hook and puts it back; a nested call's reports are held with the outer
+ * call's and delivered by it, once the scheduler really runs again. */
 #if RTM_POISON_LEVEL >= 1
 /* Every call that holds reports makes at most one (a free, an allocation
  * and rtm_heap_check each stop at the first problem; the check loop stops
@@ -158,13 +164,14 @@ typedef struct held_reports {
     rtm_corruption_fn fn; /* the application's hook (NULL: the default) */
     void *ctx;
     size_t count;         /* reports held */
+    unsigned depth;       /* calls holding: 1 outermost, more when nested */
     rtm_corruption_t report[HELD_REPORTS];
 } held_reports_t;
 
 PRIVILEGED_DATA static held_reports_t s_held;
 
-/* A report beyond HELD_REPORTS would be dropped rather than overrun the
- * table (see above: none is expected). */
+/* A report beyond HELD_REPORTS is dropped rather than overrun the table:
+ * only nested calls can make a second one, and the first is kept. */
 static void hold_report(const rtm_corruption_t *report, void *ctx)
 {
     (void)ctx;
@@ -178,14 +185,17 @@ static void hold_report(const rtm_corruption_t *report, void *ctx)
 static void hold_reports(void)
 {
 #if RTM_POISON_LEVEL >= 1
-    rtm_debug_get_corruption_hook(&s_held.fn, &s_held.ctx);
-    s_held.count = 0;
-    rtm_debug_set_corruption_hook(hold_report, NULL);
+    if (s_held.depth++ == 0) {
+        rtm_debug_get_corruption_hook(&s_held.fn, &s_held.ctx);
+        s_held.count = 0;
+        rtm_debug_set_corruption_hook(hold_report, NULL);
+    }
 #endif
 }
 
-/* Scheduler suspended: puts the application's hook back and copies the
- * held reports to out (the caller's stack), for deliver_reports. */
+/* Scheduler suspended: the outermost call puts the application's hook back
+ * and copies the held reports to out (the caller's stack), for
+ * deliver_reports; a nested call leaves them held and out empty. */
 typedef struct report_batch {
 #if RTM_POISON_LEVEL >= 1
     rtm_corruption_fn fn;
@@ -200,9 +210,13 @@ typedef struct report_batch {
 static void release_reports(report_batch_t *out)
 {
 #if RTM_POISON_LEVEL >= 1
-    rtm_debug_set_corruption_hook(s_held.fn, s_held.ctx);
     out->fn = s_held.fn != NULL ? s_held.fn : rtm_default_corruption_hook;
     out->ctx = s_held.ctx;
+    out->count = 0;
+    if (--s_held.depth != 0) {
+        return;
+    }
+    rtm_debug_set_corruption_hook(s_held.fn, s_held.ctx);
     out->count = s_held.count;
     for (size_t i = 0; i < s_held.count; i++) {
         out->report[i] = s_held.report[i];
@@ -274,24 +288,21 @@ static bool add_region(uint8_t *start, size_t size)
     return true;
 }
 
-/* Scheduler suspended. Builds the ucHeap heap on first use (heap_4); false
- * if there is no heap and none can be made here (heap_5 mode before
+/* Scheduler suspended. Builds the ucHeap heap on first use (heap_4); in
+ * heap_5 mode there is none to build (no region before
  * vPortDefineHeapRegions). */
-static bool heap_ready(void)
+static void build_ucheap_once(void)
 {
-    if (s_state == HEAP_READY) {
-        return true;
-    }
 #if configRTMEM_USE_UCHEAP
+    if (s_state == HEAP_READY) {
+        return;
+    }
     bool made = add_region(ucHeap, (size_t)configTOTAL_HEAP_SIZE);
     /* Fails only when configTOTAL_HEAP_SIZE is below rtm_heap_min_size():
      * a configuration error, like an undersized heap_4. */
     configASSERT(made);
     (void)made;
     s_state = HEAP_READY;
-    return true;
-#else
-    return false;
 #endif
 }
 
@@ -329,22 +340,54 @@ static rtm_heap_t *owner_of(const void *address)
 #define HEAP_NOINLINE
 #endif
 
+/* Scheduler running: vPortFree of a pointer in no region. At levels >= 1
+ * the corruption report an rtmem heap makes of a foreign pointer (so a
+ * debug build stops on it, as on any other bad free), given to the
+ * application's corruption hook; at level 0 the misuse line. */
+static void report_foreign_free(const void *pv)
+{
+#if RTM_POISON_LEVEL >= 1
+    rtm_corruption_t report;
+    memset(&report, 0, sizeof report);
+    report.kind = RTM_CORRUPT_FOREIGN_FREE;
+    report.op = RTM_OP_FREE;
+    report.heap = NULL;
+    report.heap_name = rtm_heap_name(NULL);
+    report.block = pv;
+    report.address = pv;
+    rtm_corruption_fn fn = NULL;
+    void *ctx = NULL;
+    /* Inside an outer call's suspension (a trace macro that frees) this
+     * is hold_report: the outer call delivers it. */
+    rtm_debug_get_corruption_hook(&fn, &ctx);
+    (fn != NULL ? fn : rtm_default_corruption_hook)(&report, ctx);
+#else
+    rtm_default_misuse_hook(NULL, RTM_MISUSE_FOREIGN_POINTER, pv, NULL);
+#endif
+}
+
 /* pvPortMalloc and pvPortCalloc: caller is the application's call site. */
 static void *port_malloc(size_t xWantedSize, const void *caller)
 {
     const rtm_alloc_site_t site = {NULL, 0, caller};
     void *result = NULL;
     size_t usable = 0;
-    bool ready;
-
     report_batch_t reports;
+
+#if !configRTMEM_USE_UCHEAP
+    /* heap_5: vPortDefineHeapRegions must come before the first
+     * allocation. Asserted first, as heap_5 does: a configASSERT that stops
+     * stops before the suspension and the trace. With asserts off the
+     * request fails below, traced and hooked. */
+    configASSERT(s_state == HEAP_READY);
+#endif
 
     vTaskSuspendAll();
     {
         hold_reports();
         /* As heap_4: the heap is built on the first call even if that call
          * asks for 0 bytes. */
-        ready = heap_ready();
+        build_ucheap_once();
         if (xWantedSize > 0) {
             for (size_t i = 0; i < s_region_count && result == NULL; i++) {
                 result = rtm_heap_alloc_ex(s_regions[i].heap, xWantedSize, 0, &site);
@@ -353,19 +396,16 @@ static void *port_malloc(size_t xWantedSize, const void *caller)
                 }
             }
         }
-        /* As heap_4: a failed request is traced with the size it asked
-         * for (heap_4's includes its header; 0 only for a 0-byte request),
-         * so a trace recorder can tell which request failed. */
-        traceMALLOC(result, result != NULL ? usable : xWantedSize);
+        /* As heap_4/heap_5 since kernel V11.2.0: the size traced is the
+         * block's (here its usable bytes), 0 for a failed request. (Up to
+         * V11.1.0 they traced the size they looked for, with their
+         * header, also on failure.) */
+        traceMALLOC(result, usable);
         (void)usable; /* traceMALLOC is usually empty */
         release_reports(&reports);
     }
     (void)xTaskResumeAll();
     deliver_reports(&reports);
-
-    /* heap_5: vPortDefineHeapRegions must come before the first allocation. */
-    configASSERT(ready);
-    (void)ready;
 
 #if (configUSE_MALLOC_FAILED_HOOK == 1)
     if (result == NULL) {
@@ -418,14 +458,16 @@ HEAP_NOINLINE void vPortFree(void *pv)
     bool freed = bytes != 0;
 
     if (!freed) {
-        /* Reported outside the suspension: the output hook may block. A
-         * pointer outside every region never reached rtmem. What rtmem
-         * found came to the misuse hook (recorded above); with poisoning on
-         * (RTM_POISON_LEVEL >= 1) a bad pointer or broken canary has also
-         * been printed by the debug layer's corruption hook, so only the
-         * refusal of a bump heap, which is no corruption, is printed here. */
+        /* Reported outside the suspension: the output hook may block. What
+         * rtmem found came to the misuse hook (recorded above); with
+         * poisoning on (RTM_POISON_LEVEL >= 1) a bad pointer or broken
+         * canary has also been printed by the debug layer's corruption
+         * hook, so only the refusal of a bump heap, which is no corruption,
+         * is printed here. A pointer outside every region (or before any
+         * heap exists) never reached rtmem: it is reported here, at levels
+         * >= 1 as the corruption report rtmem makes of a foreign free. */
         if (heap == NULL) {
-            rtm_default_misuse_hook(NULL, RTM_MISUSE_FOREIGN_POINTER, pv, NULL);
+            report_foreign_free(pv);
         } else if (misuse != (rtm_misuse_t)0 &&
                    (RTM_POISON_LEVEL == 0 || misuse == RTM_MISUSE_FREE_REFUSED)) {
             rtm_default_misuse_hook(heap, misuse, pv, NULL);

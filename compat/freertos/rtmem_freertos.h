@@ -30,7 +30,10 @@
  *
  * The kernel options configTOTAL_HEAP_SIZE, configAPPLICATION_ALLOCATED_HEAP,
  * configHEAP_CLEAR_MEMORY_ON_FREE, configUSE_MALLOC_FAILED_HOOK,
- * traceMALLOC and traceFREE mean what they mean for heap_4/heap_5.
+ * traceMALLOC and traceFREE mean what they mean for heap_4/heap_5, except
+ * that the sizes traceMALLOC and traceFREE pass are the block's usable
+ * bytes, not its size with a header (a failed request: 0, as the kernel's
+ * since V11.2.0); docs/freertos.md lists every difference.
  */
 #ifndef RTMEM_FREERTOS_H
 #define RTMEM_FREERTOS_H

@@ -11,6 +11,9 @@
  *   3            no configTOTAL_HEAP_SIZE (heap_5 style: regions required),
  *                bump (heap_1 style: vPortFree refused), clear-on-free,
  *                failed hook
+ *   4            ucHeap defined by heap_rtmem.c, best fit (heap_2 style: no
+ *                coalescing), clear-on-free, failed hook, 32-byte alignment
+ *                (the largest portBYTE_ALIGNMENT the kernel allows)
  *
  * configASSERT, traceMALLOC and traceFREE call recorders in the test, which
  * check when and how often heap_rtmem.c calls them. configASSERT records and
@@ -46,8 +49,15 @@
 #define configUSE_MALLOC_FAILED_HOOK 1
 #define portBYTE_ALIGNMENT 8
 #define configRTMEM_STRATEGY RTM_BUMP
+#elif RTM_TEST_VARIANT == 4
+#define configTOTAL_HEAP_SIZE ((size_t)(24 * 1024))
+#define configAPPLICATION_ALLOCATED_HEAP 0
+#define configHEAP_CLEAR_MEMORY_ON_FREE 1
+#define configUSE_MALLOC_FAILED_HOOK 1
+#define portBYTE_ALIGNMENT 32
+#define configRTMEM_STRATEGY RTM_BEST_FIT
 #else
-#error "RTM_TEST_VARIANT must be 1, 2 or 3"
+#error "RTM_TEST_VARIANT must be 1, 2, 3 or 4"
 #endif
 
 #define configSUPPORT_DYNAMIC_ALLOCATION 1
