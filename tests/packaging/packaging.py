@@ -8,9 +8,11 @@ Each command builds or reads rtmem the way one ecosystem does and fails
                  and run a program; two ports are a compile error; a missing
                  port file is a link error naming rtm_port_* (every file with
                  no port defined: the arduino check)
-  pkgconfig      install, move the tree, build with `pkg-config rtmem`
+  pkgconfig      install, move the tree, build with `pkg-config rtmem`, and
+                 an ESP-IDF-style program with `pkg-config rtmem-esp-compat`
   find-package   install, move the tree, build a CMake project with
-                 find_package(rtmem)
+                 find_package(rtmem), and the ESP-IDF-style program with
+                 rtmem::esp_compat
   installed-options  a build with an rtmem_config.h (RTMEM_CONFIG_DIR) and
                  RTMEM_EXTRA_DEFINES, installed: a program built through
                  `$(pkg-config ...)` in sh and one through find_package see
@@ -114,6 +116,10 @@ def consumer_c(args):
     return os.path.join(args.source, "tests", "packaging", "consumer.c")
 
 
+def esp_consumer_c(args):
+    return os.path.join(args.source, "tests", "packaging", "esp_consumer.c")
+
+
 # --------------------------------------------------------------------------
 def compile_objects(args, sources, includes, defines, out_dir):
     """Compiles each source to an object in out_dir; returns the objects."""
@@ -186,16 +192,20 @@ def check_pkgconfig(args):
     os.makedirs(os.path.dirname(moved))
     shutil.move(first, moved)
     env = pkg_config_env(moved)
-    _rc, flags = run([args.pkg_config, "--cflags", "--libs", "rtmem"], env=env)
-    if first in flags or "/usr/local" in flags:
-        fail("pkg-config still points at the old place: " + flags)
     real_moved = os.path.realpath(moved)
-    for word in shlex.split(flags):
-        if word.startswith(("-I", "-L")) and not os.path.realpath(word[2:]).startswith(real_moved):
-            fail("pkg-config gives %s, outside the moved tree %s" % (word, moved))
-    prog = os.path.join(work, "consumer")
-    run([args.cc] + shlex.split(args.cflags) + [consumer_c(args), "-o", prog] + shlex.split(flags))
-    run_consumer(prog)
+    # rtmem, and the ESP-IDF names (rtmem::esp_compat) over it.
+    for package, source, name in (("rtmem", consumer_c(args), "consumer"),
+                                  ("rtmem-esp-compat", esp_consumer_c(args), "esp_consumer")):
+        _rc, flags = run([args.pkg_config, "--cflags", "--libs", package], env=env)
+        if first in flags or "/usr/local" in flags:
+            fail("pkg-config %s still points at the old place: %s" % (package, flags))
+        for word in shlex.split(flags):
+            if word.startswith(("-I", "-L")) and \
+                    not os.path.realpath(word[2:]).startswith(real_moved):
+                fail("pkg-config %s gives %s, outside the moved tree %s" % (package, word, moved))
+        prog = os.path.join(work, name)
+        run([args.cc] + shlex.split(args.cflags) + [source, "-o", prog] + shlex.split(flags))
+        run_consumer(prog)
 
 
 # --------------------------------------------------------------------------
@@ -213,11 +223,14 @@ def check_find_package(args):
     moved = os.path.join(work, "prefix-b")
     install(args, first)
     shutil.move(first, moved)
-    binary = os.path.join(work, "consumer-build")
-    cmake_configure(args, os.path.join(args.source, "tests", "packaging", "find_consumer"),
-                    binary, ["-DCMAKE_PREFIX_PATH=" + moved])
-    run([args.cmake, "--build", binary])
-    run_consumer(os.path.join(binary, "consumer"))
+    for name, options in (("consumer-build", []),
+                          ("esp-consumer-build", ["-DCONSUMER_SOURCE=" + esp_consumer_c(args),
+                                                  "-DCONSUMER_ESP_COMPAT=ON"])):
+        binary = os.path.join(work, name)
+        cmake_configure(args, os.path.join(args.source, "tests", "packaging", "find_consumer"),
+                        binary, ["-DCMAKE_PREFIX_PATH=" + moved] + options)
+        run([args.cmake, "--build", binary])
+        run_consumer(os.path.join(binary, "consumer"))
 
 
 # --------------------------------------------------------------------------
