@@ -20,7 +20,9 @@ Each command builds or reads rtmem the way one ecosystem does and fails
                  stops the configure step
   subdir         add_subdirectory from a project with its own warnings;
                  installing it installs no rtmem file
-  esp-idf        the ESP_PLATFORM branch under a stand-in for ESP-IDF
+  esp-idf        the ESP_PLATFORM branch under a stand-in for ESP-IDF, also
+                 with a poisoning level in rtmem_config.h as well as in
+                 menuconfig (-Werror: the same level is no redefinition)
   manifests      idf_component.yml, Kconfig, library.json and
                  library.properties parse and name files that exist
   platformio     the sources library.json's srcFilter keeps compile and link
@@ -358,9 +360,41 @@ IDF_CASES = [
 ]
 
 
+# A poisoning level in the application's rtmem_config.h as well as in
+# menuconfig: (the header's line, CONFIG_* options, the level the library
+# and the application must get, or None when the build must stop with the
+# given message). Built with -Werror: the same level twice, however it is
+# spelled, must not be a macro redefinition.
+IDF_HEADER_CASES = [
+    ("#define RTM_POISON_LEVEL 1u", ["-DCONFIG_RTMEM_POISONING_LIGHT=y"], 1, None),
+    ("#define RTM_POISON_LEVEL (2)", ["-DCONFIG_RTMEM_POISONING_COMPREHENSIVE=y"], 2, None),
+    ("#define RTM_POISON_LEVEL 0", [], 0, None),
+    ("#define RTM_POISON_LEVEL 2", [], None, "differs from menuconfig"),
+]
+
+
 def check_esp_idf(args):
     work = fresh_dir(args.work)
     project = os.path.join(args.source, "tests", "packaging", "esp_idf")
+    for index, (line, config, poison, message) in enumerate(IDF_HEADER_CASES):
+        config_dir = os.path.join(work, "header%d-config" % index)
+        os.makedirs(config_dir)
+        with open(os.path.join(config_dir, "rtmem_config.h"), "w", encoding="utf-8") as f:
+            f.write("/* the application's options */\n%s\n" % line)
+        binary = os.path.join(work, "header%d" % index)
+        run([args.cmake, "-S", project, "-B", binary, "-G", args.generator,
+             "-DCMAKE_C_COMPILER=" + args.cc, "-DCMAKE_C_FLAGS=" + args.cflags + " -Werror",
+             "-DRTMEM_SOURCE_DIR=" + args.source, "-DUSER_CONFIG_DIR=" + config_dir,
+             "-DEXPECT_POISON=%d" % (poison if poison is not None else 0),
+             "-DEXPECT_STRATEGY=rtm_strategy_tlsf", "-DEXPECT_SYSTEM=0"] +
+            (["-DCMAKE_MAKE_PROGRAM=" + args.make_program] if args.make_program else []) + config)
+        rc, out = run([args.cmake, "--build", binary, "-j", "2"], expect_ok=False)
+        if poison is not None and rc != 0:
+            fail("menuconfig %s with '%s' in rtmem_config.h does not build warning-free:\n%s"
+                 % (config or "(defaults)", line, out))
+        if poison is None and (rc == 0 or message not in out):
+            fail("menuconfig %s with '%s' in rtmem_config.h built, or failed without '%s':\n%s"
+                 % (config or "(defaults)", line, message, out))
     for index, (config, poison, strategy, system) in enumerate(IDF_CASES):
         binary = os.path.join(work, "case%d" % index)
         cmake_configure(args, project, binary,
