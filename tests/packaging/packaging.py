@@ -350,13 +350,16 @@ def check_subdir(args):
 
 # --------------------------------------------------------------------------
 IDF_CASES = [
-    # (CONFIG_* options, expected poison level, strategy, with system)
-    ([], 0, "rtm_strategy_tlsf", 0),
+    # (CONFIG_* options, expected poison level, the level menuconfig passes
+    # ("" for none: the defaults leave it to rtmem_config.h), strategy,
+    # with system)
+    ([], 0, "", "rtm_strategy_tlsf", 0),
     (["-DCONFIG_RTMEM_POISONING_LIGHT=y", "-DCONFIG_RTMEM_STRATEGY_FIRST_FIT=y",
-      "-DCONFIG_RTMEM_WITH_SYSTEM=y"], 1, "rtm_strategy_first_fit", 1),
-    (["-DCONFIG_RTMEM_POISONING_COMPREHENSIVE=y", "-DCONFIG_RTMEM_STRATEGY_BEST_FIT=y"], 2,
+      "-DCONFIG_RTMEM_WITH_SYSTEM=y"], 1, "1", "rtm_strategy_first_fit", 1),
+    (["-DCONFIG_RTMEM_POISONING_COMPREHENSIVE=y", "-DCONFIG_RTMEM_STRATEGY_BEST_FIT=y"], 2, "2",
      "rtm_strategy_best_fit", 0),
-    (["-DCONFIG_RTMEM_STRATEGY_BUMP=y"], 0, "rtm_strategy_bump", 0),
+    (["-DCONFIG_RTMEM_POISONING_NONE=y", "-DCONFIG_RTMEM_STRATEGY_BUMP=y"], 0, "0",
+     "rtm_strategy_bump", 0),
 ]
 
 
@@ -369,7 +372,8 @@ IDF_CASES = [
 # check more spellings and values in config.h alone.)
 IDF_HEADER_CASES = [
     ("#define RTM_POISON_LEVEL 1u", ["-DCONFIG_RTMEM_POISONING_LIGHT=y"], 1, None),
-    ("#define RTM_POISON_LEVEL 2", [], None, "differs from menuconfig"),
+    ("#define RTM_POISON_LEVEL 2", ["-DCONFIG_RTMEM_POISONING_NONE=y"], None,
+     "differs from menuconfig"),
 ]
 
 
@@ -386,6 +390,7 @@ def check_esp_idf(args):
              "-DCMAKE_C_COMPILER=" + args.cc, "-DCMAKE_C_FLAGS=" + args.cflags + " -Werror",
              "-DRTMEM_SOURCE_DIR=" + args.source, "-DUSER_CONFIG_DIR=" + config_dir,
              "-DEXPECT_POISON=%d" % (poison if poison is not None else 0),
+             "-DEXPECT_IDF_POISON=%d" % (poison if poison is not None else 0),
              "-DEXPECT_STRATEGY=rtm_strategy_tlsf", "-DEXPECT_SYSTEM=0"] +
             (["-DCMAKE_MAKE_PROGRAM=" + args.make_program] if args.make_program else []) + config)
         rc, out = run([args.cmake, "--build", binary, "-j", "2"], expect_ok=False)
@@ -395,10 +400,11 @@ def check_esp_idf(args):
         if poison is None and (rc == 0 or message not in out):
             fail("menuconfig %s with '%s' in rtmem_config.h built, or failed without '%s':\n%s"
                  % (config or "(defaults)", line, message, out))
-    for index, (config, poison, strategy, system) in enumerate(IDF_CASES):
+    for index, (config, poison, idf_poison, strategy, system) in enumerate(IDF_CASES):
         binary = os.path.join(work, "case%d" % index)
         cmake_configure(args, project, binary,
                         ["-DRTMEM_SOURCE_DIR=" + args.source, "-DEXPECT_POISON=%d" % poison,
+                         "-DEXPECT_IDF_POISON=" + idf_poison,
                          "-DEXPECT_STRATEGY=" + strategy, "-DEXPECT_SYSTEM=%d" % system] + config)
         # Building one case compiles every registered source against the
         # ESP-IDF header layout; the others differ only in definitions.
@@ -590,8 +596,8 @@ def check_kconfig(source):
     if not wanted <= {c["name"] for c in choices}:
         fail("Kconfig lacks the strategy or the poisoning choice")
     poison = next(c for c in choices if c["name"] == "RTMEM_POISONING")
-    if len(poison["members"]) != 3:
-        fail("the poisoning choice should offer RTM_POISON_LEVEL 0, 1 and 2")
+    if len(poison["members"]) != 4:
+        fail("the poisoning choice should offer the header's level and RTM_POISON_LEVEL 0, 1 and 2")
 
 
 def check_library_json(source, version):
