@@ -7,6 +7,9 @@
 #   ends in :i386); without either it prints the apt-get commands to run and
 #   exits 1. When everything is present it installs nothing. The apt output
 #   goes to build/apt-SCRIPT.log and is shown when a command fails.
+#   With RTMEM_NO_INSTALL=1 it never installs: missing packages are named
+#   with the commands to run, exit 1, as without root (the ctest test of
+#   scripts/demo.sh runs it so, offline).
 #   Elsewhere: checks that every command in COMMANDS is on PATH, else names
 #   the missing one and exits 1.
 rtm_ensure_packages() {
@@ -41,8 +44,9 @@ rtm_ensure_packages() {
     esac
     cmds+=("apt-get update" "apt-get install -y --no-install-recommends ${missing[*]}")
     local sudo=""
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    if [ "${RTMEM_NO_INSTALL:-0}" = 1 ] || [ "$(id -u)" -ne 0 ]; then
+        if [ "${RTMEM_NO_INSTALL:-0}" != 1 ] && command -v sudo >/dev/null 2>&1 &&
+            sudo -n true 2>/dev/null; then
             sudo="sudo"
         else
             echo "$script: missing packages: ${missing[*]}" >&2

@@ -96,6 +96,10 @@ static bool add_mem(rtm_monitor_t *mon, rtm_monitor_mem_t *w, rtm_heap_t *heap, 
         (history == NULL && history_len != 0)) {
         return false;
     }
+    /* Asked before the lock: the monitor's lock is never held while
+     * another module runs (monitor.h). */
+    uint32_t granularity =
+        heap != NULL ? rtm_monitor_clamp_u32(rtm_heap_alignment(heap)) : RTM_DEFAULT_ALIGN;
     rtm_port_lock(&mon->lock);
     bool listed = mem_listed(mon, w);
     if (!listed) {
@@ -108,8 +112,7 @@ static bool add_mem(rtm_monitor_t *mon, rtm_monitor_mem_t *w, rtm_heap_t *heap, 
         }
         w->history = history;
         w->history_len = (uint16_t)history_len;
-        w->granularity =
-            heap != NULL ? rtm_monitor_clamp_u32(rtm_heap_alignment(heap)) : RTM_DEFAULT_ALIGN;
+        w->granularity = granularity;
         w->external = heap == NULL && (caps & RTM_CAP_SPIRAM) != 0;
         w->next = mon->mems;
         mon->mems = w;
@@ -188,12 +191,13 @@ bool rtm_monitor_watch_pool(rtm_monitor_t *mon, rtm_monitor_pool_t *w, rtm_pool_
     if (!rtm_monitor_valid(mon) || w == NULL || pool == NULL) {
         return false;
     }
+    const char *name = rtm_pool_name(pool);
     rtm_port_lock(&mon->lock);
     bool listed = pool_listed(mon, w);
     if (!listed) {
         memset(w, 0, sizeof *w);
         w->pool = pool;
-        w->status.name = rtm_pool_name(pool);
+        w->status.name = name;
         w->next = mon->pools;
         mon->pools = w;
     }

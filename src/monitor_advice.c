@@ -49,7 +49,7 @@ static void rec_add(rec_sink_t *sink, rtm_rec_kind_t kind, const char *source, u
 }
 
 static void rules_for_memory(const rtm_monitor_t *mon, const rtm_monitor_mem_t *w,
-                             size_t psram_free, rec_sink_t *sink)
+                             size_t psram_free, bool tracing, rec_sink_t *sink)
 {
     const rtm_monitor_mem_status_t *st = &w->status;
     if (st->total_bytes == 0) {
@@ -99,7 +99,6 @@ static void rules_for_memory(const rtm_monitor_t *mon, const rtm_monitor_mem_t *
     }
 
     if ((st->alerts & (1u << RTM_ALERT_LEAK_TREND)) != 0) {
-        bool tracing = mon->cfg.trace != NULL && rtm_trace_state(mon->cfg.trace) == RTM_TRACE_RUNNING;
         rec_add(sink, RTM_REC_ENABLE_TRACING, st->name,
                 (uint64_t)(-(int64_t)st->trend_bytes_per_min), st->free_bytes, tracing ? 1u : 0u, 0,
                 0);
@@ -125,6 +124,10 @@ static size_t recommend_from(rtm_monitor_t *mon, size_t skip, rtm_recommendation
                              size_t n)
 {
     rec_sink_t sink = {out, out != NULL ? n : 0, skip, 0};
+    /* The tracer's state takes the tracer's lock: asked before the
+     * monitor's lock is taken, which is never held while another module
+     * runs (monitor.h). */
+    bool tracing = mon->cfg.trace != NULL && rtm_trace_state(mon->cfg.trace) == RTM_TRACE_RUNNING;
     rtm_port_lock(&mon->lock);
     size_t psram_free = 0;
     for (const rtm_monitor_mem_t *w = mon->mems; w != NULL; w = w->next) {
@@ -133,7 +136,7 @@ static size_t recommend_from(rtm_monitor_t *mon, size_t skip, rtm_recommendation
         }
     }
     for (const rtm_monitor_mem_t *w = mon->mems; w != NULL; w = w->next) {
-        rules_for_memory(mon, w, psram_free, &sink);
+        rules_for_memory(mon, w, psram_free, tracing, &sink);
     }
     for (const rtm_monitor_task_t *w = mon->tasks; w != NULL; w = w->next) {
         rules_for_task(mon, w, &sink);

@@ -107,7 +107,17 @@
  * every allocation verifies the free pattern: O(block size) per call).
  * CMake: -DRTMEM_POISON=none|light|comprehensive passes it as a definition;
  * left unset, CMake passes nothing and this default or your rtmem_config.h
- * decides. */
+ * decides. ESP-IDF: a level chosen in menuconfig arrives as
+ * RTM_IDF_POISON_LEVEL and becomes RTM_POISON_LEVEL here, after your
+ * rtmem_config.h, so a header that sets the level as well is no
+ * redefinition; the two must agree. menuconfig's default passes none. */
+#if defined(RTM_IDF_POISON_LEVEL) && defined(RTM_POISON_LEVEL)
+#if (RTM_POISON_LEVEL) != (RTM_IDF_POISON_LEVEL)
+#error "RTM_POISON_LEVEL (rtmem_config.h or a definition) differs from menuconfig's rtmem > Heap poisoning: set the level in one place"
+#endif
+#elif defined(RTM_IDF_POISON_LEVEL)
+#define RTM_POISON_LEVEL RTM_IDF_POISON_LEVEL
+#endif
 #ifndef RTM_POISON_LEVEL
 #define RTM_POISON_LEVEL 0
 #endif

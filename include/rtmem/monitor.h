@@ -42,11 +42,12 @@
  * Threads and locks: one task ticks (rtm_monitor_tick or rtm_monitor_run);
  * watches are added before the first tick or from that task. Queries
  * (status, recommendations) may come from any task. The monitor's lock is
- * never held while it calls a heap, pool, task-statistics or output
- * function, and alert callbacks run with no rtmem lock held. The observers
- * (rtm_monitor_heap_observer, rtm_monitor_caps_observer) take only the
- * monitor's lock, for O(RTM_MONITOR_SIZE_SLOTS) work. Nothing here is for
- * ISRs.
+ * never held while it calls a heap, capability, pool, trace,
+ * task-statistics or stack function or the output hook, so the lock order
+ * is always another object's lock, then the monitor's; alert callbacks run
+ * with no rtmem lock held. The observers (rtm_monitor_heap_observer,
+ * rtm_monitor_caps_observer) take only the monitor's lock, for
+ * O(RTM_MONITOR_SIZE_SLOTS) work. Nothing here is for ISRs.
  *
  * Disabled cost: a monitor that is not ticked costs nothing; without its
  * observers attached, allocations never see it.

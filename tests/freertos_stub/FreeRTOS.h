@@ -7,6 +7,9 @@
  * nothing here is kernel code, and the defaults below are what the kernel
  * documents, chosen so that the same heap_rtmem.c builds unchanged against
  * the real headers (docs/freertos.md says how that build was verified).
+ * tests/test_freertos_port.c compiles rtmem's FreeRTOS port
+ * (src/port/freertos.c) against it too: the tick and stack types and the
+ * configuration defaults below are for that.
  */
 #ifndef RTM_TEST_FREERTOS_STUB_H
 #define RTM_TEST_FREERTOS_STUB_H
@@ -18,6 +21,10 @@
 
 typedef long BaseType_t;
 typedef unsigned long UBaseType_t;
+/* portmacro.h of a 32-bit port (Cortex-M): 32-bit ticks and stack words. */
+typedef uint32_t TickType_t;
+typedef uint32_t StackType_t;
+#define portMAX_DELAY ((TickType_t)0xffffffffUL)
 
 #define pdFALSE ((BaseType_t)0)
 #define pdTRUE ((BaseType_t)1)
@@ -43,6 +50,30 @@ typedef unsigned long UBaseType_t;
 #endif
 #ifndef configAPPLICATION_ALLOCATED_HEAP
 #define configAPPLICATION_ALLOCATED_HEAP 0
+#endif
+#ifndef configUSE_TASK_NOTIFICATIONS
+#define configUSE_TASK_NOTIFICATIONS 1
+#endif
+#ifndef configTASK_NOTIFICATION_ARRAY_ENTRIES
+#define configTASK_NOTIFICATION_ARRAY_ENTRIES 1
+#endif
+#ifndef configUSE_RECURSIVE_MUTEXES
+#define configUSE_RECURSIVE_MUTEXES 0
+#endif
+#ifndef configUSE_TIMERS
+#define configUSE_TIMERS 0
+#endif
+#ifndef INCLUDE_xTaskGetCurrentTaskHandle
+#define INCLUDE_xTaskGetCurrentTaskHandle 1
+#endif
+#ifndef INCLUDE_xTaskGetSchedulerState
+#define INCLUDE_xTaskGetSchedulerState 0
+#endif
+#ifndef INCLUDE_uxTaskGetStackHighWaterMark
+#define INCLUDE_uxTaskGetStackHighWaterMark 0
+#endif
+#ifndef INCLUDE_vTaskDelay
+#define INCLUDE_vTaskDelay 0
 #endif
 #ifndef traceMALLOC
 #define traceMALLOC(pvAddress, uiSize)

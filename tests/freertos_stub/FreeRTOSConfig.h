@@ -15,6 +15,10 @@
  *                coalescing), clear-on-free, failed hook, 32-byte alignment
  *                (the largest portBYTE_ALIGNMENT the kernel allows)
  *
+ * tests/test_freertos_port.c (rtmem's FreeRTOS port) builds with
+ * RTM_TEST_STACK_HWM defined, 1 or 0: INCLUDE_uxTaskGetStackHighWaterMark,
+ * with the scheduler state, vTaskDelay and a 100 Hz tick.
+ *
  * configASSERT, traceMALLOC and traceFREE call recorders in the test, which
  * check when and how often heap_rtmem.c calls them. configASSERT records and
  * returns, as a kernel built without asserts would continue: the test checks
@@ -61,6 +65,13 @@
 #endif
 
 #define configSUPPORT_DYNAMIC_ALLOCATION 1
+
+#if defined(RTM_TEST_STACK_HWM)
+#define INCLUDE_uxTaskGetStackHighWaterMark RTM_TEST_STACK_HWM
+#define INCLUDE_xTaskGetSchedulerState 1
+#define INCLUDE_vTaskDelay 1
+#define configTICK_RATE_HZ 100
+#endif
 
 /* Recorders, defined in tests/test_freertos_heap.c. */
 void stub_assert_failed(const char *expr, const char *file, int line);

@@ -8,9 +8,11 @@ Each command builds or reads rtmem the way one ecosystem does and fails
                  and run a program; two ports are a compile error; a missing
                  port file is a link error naming rtm_port_* (every file with
                  no port defined: the arduino check)
-  pkgconfig      install, move the tree, build with `pkg-config rtmem`
+  pkgconfig      install, move the tree, build with `pkg-config rtmem`, and
+                 an ESP-IDF-style program with `pkg-config rtmem-esp-compat`
   find-package   install, move the tree, build a CMake project with
-                 find_package(rtmem)
+                 find_package(rtmem), and the ESP-IDF-style program with
+                 rtmem::esp_compat
   installed-options  a build with an rtmem_config.h (RTMEM_CONFIG_DIR) and
                  RTMEM_EXTRA_DEFINES, installed: a program built through
                  `$(pkg-config ...)` in sh and one through find_package see
@@ -18,7 +20,9 @@ Each command builds or reads rtmem the way one ecosystem does and fails
                  stops the configure step
   subdir         add_subdirectory from a project with its own warnings;
                  installing it installs no rtmem file
-  esp-idf        the ESP_PLATFORM branch under a stand-in for ESP-IDF
+  esp-idf        the ESP_PLATFORM branch under a stand-in for ESP-IDF, also
+                 with a poisoning level in rtmem_config.h as well as in
+                 menuconfig (-Werror: the same level is no redefinition)
   manifests      idf_component.yml, Kconfig, library.json and
                  library.properties parse and name files that exist
   platformio     the sources library.json's srcFilter keeps compile and link
@@ -114,6 +118,10 @@ def consumer_c(args):
     return os.path.join(args.source, "tests", "packaging", "consumer.c")
 
 
+def esp_consumer_c(args):
+    return os.path.join(args.source, "tests", "packaging", "esp_consumer.c")
+
+
 # --------------------------------------------------------------------------
 def compile_objects(args, sources, includes, defines, out_dir):
     """Compiles each source to an object in out_dir; returns the objects."""
@@ -186,16 +194,20 @@ def check_pkgconfig(args):
     os.makedirs(os.path.dirname(moved))
     shutil.move(first, moved)
     env = pkg_config_env(moved)
-    _rc, flags = run([args.pkg_config, "--cflags", "--libs", "rtmem"], env=env)
-    if first in flags or "/usr/local" in flags:
-        fail("pkg-config still points at the old place: " + flags)
     real_moved = os.path.realpath(moved)
-    for word in shlex.split(flags):
-        if word.startswith(("-I", "-L")) and not os.path.realpath(word[2:]).startswith(real_moved):
-            fail("pkg-config gives %s, outside the moved tree %s" % (word, moved))
-    prog = os.path.join(work, "consumer")
-    run([args.cc] + shlex.split(args.cflags) + [consumer_c(args), "-o", prog] + shlex.split(flags))
-    run_consumer(prog)
+    # rtmem, and the ESP-IDF names (rtmem::esp_compat) over it.
+    for package, source, name in (("rtmem", consumer_c(args), "consumer"),
+                                  ("rtmem-esp-compat", esp_consumer_c(args), "esp_consumer")):
+        _rc, flags = run([args.pkg_config, "--cflags", "--libs", package], env=env)
+        if first in flags or "/usr/local" in flags:
+            fail("pkg-config %s still points at the old place: %s" % (package, flags))
+        for word in shlex.split(flags):
+            if word.startswith(("-I", "-L")) and \
+                    not os.path.realpath(word[2:]).startswith(real_moved):
+                fail("pkg-config %s gives %s, outside the moved tree %s" % (package, word, moved))
+        prog = os.path.join(work, name)
+        run([args.cc] + shlex.split(args.cflags) + [source, "-o", prog] + shlex.split(flags))
+        run_consumer(prog)
 
 
 # --------------------------------------------------------------------------
@@ -213,11 +225,14 @@ def check_find_package(args):
     moved = os.path.join(work, "prefix-b")
     install(args, first)
     shutil.move(first, moved)
-    binary = os.path.join(work, "consumer-build")
-    cmake_configure(args, os.path.join(args.source, "tests", "packaging", "find_consumer"),
-                    binary, ["-DCMAKE_PREFIX_PATH=" + moved])
-    run([args.cmake, "--build", binary])
-    run_consumer(os.path.join(binary, "consumer"))
+    for name, options in (("consumer-build", []),
+                          ("esp-consumer-build", ["-DCONSUMER_SOURCE=" + esp_consumer_c(args),
+                                                  "-DCONSUMER_ESP_COMPAT=ON"])):
+        binary = os.path.join(work, name)
+        cmake_configure(args, os.path.join(args.source, "tests", "packaging", "find_consumer"),
+                        binary, ["-DCMAKE_PREFIX_PATH=" + moved] + options)
+        run([args.cmake, "--build", binary])
+        run_consumer(os.path.join(binary, "consumer"))
 
 
 # --------------------------------------------------------------------------
@@ -335,23 +350,61 @@ def check_subdir(args):
 
 # --------------------------------------------------------------------------
 IDF_CASES = [
-    # (CONFIG_* options, expected poison level, strategy, with system)
-    ([], 0, "rtm_strategy_tlsf", 0),
+    # (CONFIG_* options, expected poison level, the level menuconfig passes
+    # ("" for none: the defaults leave it to rtmem_config.h), strategy,
+    # with system)
+    ([], 0, "", "rtm_strategy_tlsf", 0),
     (["-DCONFIG_RTMEM_POISONING_LIGHT=y", "-DCONFIG_RTMEM_STRATEGY_FIRST_FIT=y",
-      "-DCONFIG_RTMEM_WITH_SYSTEM=y"], 1, "rtm_strategy_first_fit", 1),
-    (["-DCONFIG_RTMEM_POISONING_COMPREHENSIVE=y", "-DCONFIG_RTMEM_STRATEGY_BEST_FIT=y"], 2,
+      "-DCONFIG_RTMEM_WITH_SYSTEM=y"], 1, "1", "rtm_strategy_first_fit", 1),
+    (["-DCONFIG_RTMEM_POISONING_COMPREHENSIVE=y", "-DCONFIG_RTMEM_STRATEGY_BEST_FIT=y"], 2, "2",
      "rtm_strategy_best_fit", 0),
-    (["-DCONFIG_RTMEM_STRATEGY_BUMP=y"], 0, "rtm_strategy_bump", 0),
+    (["-DCONFIG_RTMEM_POISONING_NONE=y", "-DCONFIG_RTMEM_STRATEGY_BUMP=y"], 0, "0",
+     "rtm_strategy_bump", 0),
+]
+
+
+# A poisoning level in the application's rtmem_config.h as well as in
+# menuconfig: (the header's line, CONFIG_* options, the level the library
+# and the application must get, or None when the build must stop with the
+# given message). Built with -Werror: the same level twice, however it is
+# spelled, must not be a macro redefinition.
+# (Two cases: each builds the whole component; config_idf_poison_level*
+# check more spellings and values in config.h alone.)
+IDF_HEADER_CASES = [
+    ("#define RTM_POISON_LEVEL 1u", ["-DCONFIG_RTMEM_POISONING_LIGHT=y"], 1, None),
+    ("#define RTM_POISON_LEVEL 2", ["-DCONFIG_RTMEM_POISONING_NONE=y"], None,
+     "differs from menuconfig"),
 ]
 
 
 def check_esp_idf(args):
     work = fresh_dir(args.work)
     project = os.path.join(args.source, "tests", "packaging", "esp_idf")
-    for index, (config, poison, strategy, system) in enumerate(IDF_CASES):
+    for index, (line, config, poison, message) in enumerate(IDF_HEADER_CASES):
+        config_dir = os.path.join(work, "header%d-config" % index)
+        os.makedirs(config_dir)
+        with open(os.path.join(config_dir, "rtmem_config.h"), "w", encoding="utf-8") as f:
+            f.write("/* the application's options */\n%s\n" % line)
+        binary = os.path.join(work, "header%d" % index)
+        run([args.cmake, "-S", project, "-B", binary, "-G", args.generator,
+             "-DCMAKE_C_COMPILER=" + args.cc, "-DCMAKE_C_FLAGS=" + args.cflags + " -Werror",
+             "-DRTMEM_SOURCE_DIR=" + args.source, "-DUSER_CONFIG_DIR=" + config_dir,
+             "-DEXPECT_POISON=%d" % (poison if poison is not None else 0),
+             "-DEXPECT_IDF_POISON=%d" % (poison if poison is not None else 0),
+             "-DEXPECT_STRATEGY=rtm_strategy_tlsf", "-DEXPECT_SYSTEM=0"] +
+            (["-DCMAKE_MAKE_PROGRAM=" + args.make_program] if args.make_program else []) + config)
+        rc, out = run([args.cmake, "--build", binary, "-j", "2"], expect_ok=False)
+        if poison is not None and rc != 0:
+            fail("menuconfig %s with '%s' in rtmem_config.h does not build warning-free:\n%s"
+                 % (config or "(defaults)", line, out))
+        if poison is None and (rc == 0 or message not in out):
+            fail("menuconfig %s with '%s' in rtmem_config.h built, or failed without '%s':\n%s"
+                 % (config or "(defaults)", line, message, out))
+    for index, (config, poison, idf_poison, strategy, system) in enumerate(IDF_CASES):
         binary = os.path.join(work, "case%d" % index)
         cmake_configure(args, project, binary,
                         ["-DRTMEM_SOURCE_DIR=" + args.source, "-DEXPECT_POISON=%d" % poison,
+                         "-DEXPECT_IDF_POISON=" + idf_poison,
                          "-DEXPECT_STRATEGY=" + strategy, "-DEXPECT_SYSTEM=%d" % system] + config)
         # Building one case compiles every registered source against the
         # ESP-IDF header layout; the others differ only in definitions.
@@ -543,8 +596,8 @@ def check_kconfig(source):
     if not wanted <= {c["name"] for c in choices}:
         fail("Kconfig lacks the strategy or the poisoning choice")
     poison = next(c for c in choices if c["name"] == "RTMEM_POISONING")
-    if len(poison["members"]) != 3:
-        fail("the poisoning choice should offer RTM_POISON_LEVEL 0, 1 and 2")
+    if len(poison["members"]) != 4:
+        fail("the poisoning choice should offer the header's level and RTM_POISON_LEVEL 0, 1 and 2")
 
 
 def check_library_json(source, version):
