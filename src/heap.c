@@ -782,8 +782,13 @@ bool rtm_heap_info(rtm_heap_t *h, rtm_heap_info_t *info)
 
 size_t rtm_heap_free_bytes(rtm_heap_t *h)
 {
-    rtm_heap_info_t info;
-    return rtm_heap_info(h, &info) ? info.free_bytes : 0;
+    if (!heap_ok(h)) {
+        return 0;
+    }
+    heap_lock(h);
+    size_t n = h->arena->free_bytes;
+    heap_unlock(h);
+    return n;
 }
 
 size_t rtm_heap_min_free_bytes(rtm_heap_t *h)

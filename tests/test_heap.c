@@ -14,6 +14,9 @@
 
 #include "support/test_support.h"
 
+/* The strategy's ops table, to count what the front asks of it. */
+#include "strategy/strategy.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -2257,6 +2260,60 @@ static void test_threads(void **state)
 #endif
 }
 
+
+/* heap.h: rtm_heap_free_bytes and rtm_heap_min_free_bytes are O(1) for
+ * every strategy, a counter read under the lock. First and best fit find
+ * their largest free block by walking the free list, so a shortcut that
+ * went through rtm_heap_info (as rtm_heap_free_bytes did) cost O(free
+ * blocks) with the lock held: FreeRTOS's xPortGetFreeHeapSize, with the
+ * scheduler suspended. The heap runs on a copy of the strategy's ops
+ * table whose largest_free counts its calls: the two shortcuts must make
+ * none and agree with rtm_heap_info, which makes one. */
+static const rtm_strategy_t *g_counted_ops;
+static unsigned g_largest_free_calls;
+
+static size_t counting_largest_free(const void *arena)
+{
+    g_largest_free_calls++;
+    return g_counted_ops->largest_free(arena);
+}
+
+static void test_counter_shortcuts(void **state)
+{
+    rtm_strategy_id_t s = begin(state);
+    g_counted_ops = rtm_strategy_by_id(s);
+    assert_non_null(g_counted_ops);
+    rtm_strategy_t counting = *g_counted_ops;
+    counting.largest_free = counting_largest_free;
+    RTM_HEAP_STORAGE(region, 16384);
+    rtm_heap_config_t cfg = {.strategy = &counting, .flags = RTM_HEAP_NO_LOCK};
+    rtm_heap_t *h = rtm_heap_init(region, sizeof region, &cfg);
+    assert_non_null(h);
+    void *p[40];
+    for (size_t i = 0; i < TS_ARRAY_LEN(p); i++) {
+        p[i] = rtm_malloc(h, 24u + 8u * (i % 5u));
+        assert_non_null(p[i]);
+    }
+    if (s != RTM_BUMP) {
+        /* Every other block: as many free blocks as a list can hold. */
+        for (size_t i = 0; i < TS_ARRAY_LEN(p); i += 2u) {
+            rtm_free(h, p[i]);
+        }
+    }
+    g_largest_free_calls = 0;
+    size_t free_bytes = rtm_heap_free_bytes(h);
+    size_t min_free = rtm_heap_min_free_bytes(h);
+    assert_int_equal(g_largest_free_calls, 0);
+    rtm_heap_info_t info;
+    assert_true(rtm_heap_info(h, &info));
+    assert_int_equal(g_largest_free_calls, 1);
+    assert_int_equal(free_bytes, info.free_bytes);
+    assert_int_equal(min_free, info.min_free_bytes);
+    assert_int_equal(rtm_heap_largest_free(h), info.largest_free_block);
+    assert_int_equal(g_largest_free_calls, 2);
+    rtm_heap_deinit(h);
+}
+
 /* ------------------------------------------------------------------ */
 
 typedef struct test_def {
@@ -2278,6 +2335,7 @@ static const test_def_t k_tests[] = {
     {"realloc_in_place", test_realloc_in_place},
     {"realloc_failure", test_realloc_failure},
     {"statistics", test_statistics},
+    {"counter_shortcuts", test_counter_shortcuts},
     {"fragmentation", test_fragmentation},
     {"exhaustion", test_exhaustion},
     {"plain_counters", test_plain_counters},

@@ -506,9 +506,10 @@ void rtm_caps_report_alloc_failed(size_t size, rtm_caps_t caps, const char *func
  * A query selects every region that has all bits of caps; caps 0, or any
  * caps containing RTM_CAP_INVALID, select every region. Each takes each
  * selected region's lock in turn (never two at once), so the totals are a
- * sum of per-region snapshots. Costs are per region those of rtm_heap_info
- * (heap.h): O(1) for TLSF but largest_free_block, O(free blocks) for
- * first/best fit.
+ * sum of per-region snapshots. Costs per region: O(1) for the free and
+ * minimum free sizes; the largest free block and rtm_caps_get_info cost
+ * what rtm_heap_info does (heap.h): O(1) for TLSF but largest_free_block,
+ * O(free blocks) for first/best fit.
  */
 
 size_t rtm_caps_total_size(rtm_caps_t caps);      /* sum of region sizes */

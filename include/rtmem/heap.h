@@ -373,7 +373,9 @@ size_t rtm_usable_size(rtm_heap_t *heap, const void *ptr);
  * heap or info is NULL. */
 bool rtm_heap_info(rtm_heap_t *heap, rtm_heap_info_t *info);
 
-/* Shortcuts for single fields of rtm_heap_info, same costs. 0 for NULL. */
+/* Shortcuts for single fields of rtm_heap_info; 0 for NULL. Free bytes and
+ * the minimum-ever free bytes are O(1) for every strategy (a counter read
+ * under the lock); the largest free block costs what rtm_heap_info's does. */
 size_t rtm_heap_free_bytes(rtm_heap_t *heap);
 size_t rtm_heap_min_free_bytes(rtm_heap_t *heap);
 size_t rtm_heap_largest_free(rtm_heap_t *heap);
