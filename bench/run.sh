@@ -21,7 +21,7 @@
 # build that defines malloc and free (a thin wrapper over the allocator;
 # LABEL at most 31 characters of [A-Za-z0-9._+-]). Each is timed by
 # bench_heap's malloc side with it preloaded, in this run, and counted by
-# bench/instructions.sh. This script builds none of them.
+# bench/instructions.sh (at most 6). This script builds none of them.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -92,6 +92,11 @@ for entry in ${RTMEM_BENCH_ANCHORS:-}; do
     fi
     if [ ! -f "$lib" ]; then
         echo "bench/run.sh: RTMEM_BENCH_ANCHORS: $label: no shared object $lib" >&2
+        exit 2
+    fi
+    if [ ${#ANCHORS[@]} -ge 6 ]; then
+        # bench_heap shows at most 8 reference rows, two of them jemalloc and mimalloc.
+        echo "bench/run.sh: RTMEM_BENCH_ANCHORS: at most 6 anchors" >&2
         exit 2
     fi
     ANCHORS+=("$label=$lib")
