@@ -16,16 +16,37 @@
 #                                (the heap benchmarks always run in full)
 #
 # Environment: CC (compiler, default: cmake's choice); RTMEM_BENCH_ANCHORS,
-# other allocators to put beside rtmem's in the random workload's tables:
-# space-separated LABEL=LIB.so entries, each a shared object of your own
-# build that defines malloc and free (a thin wrapper over the allocator;
-# LABEL at most 31 characters of [A-Za-z0-9._+-]). Each is timed by
+# up to 6 other allocators to put beside rtmem's in the random workload's
+# tables: space-separated LABEL=/ABSOLUTE/PATH.so entries, each a shared
+# object of your own build that defines malloc and free (a thin wrapper
+# over the allocator; LABEL 1 to 31 of [A-Za-z0-9._+-]). Each is timed by
 # bench_heap's malloc side with it preloaded, in this run, and counted by
-# bench/instructions.sh (at most 6). This script builds none of them.
+# bench/instructions.sh. This script builds none of them.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+
+# The anchors, checked before anything is built.
+ANCHORS=()
+for entry in ${RTMEM_BENCH_ANCHORS:-}; do
+    label=${entry%%=*}
+    lib=${entry#*=}
+    if [ "$label" = "$entry" ] || [ ${#label} -gt 31 ] || [[ ! "$label" =~ ^[A-Za-z0-9._+-]+$ ]]; then
+        echo "bench/run.sh: RTMEM_BENCH_ANCHORS: '$entry' is not LABEL=LIB.so (LABEL: 1 to 31 of [A-Za-z0-9._+-])" >&2
+        exit 2
+    fi
+    if [ "${lib#/}" = "$lib" ] || [ ! -f "$lib" ]; then
+        echo "bench/run.sh: RTMEM_BENCH_ANCHORS: $label: no shared object $lib (an absolute path)" >&2
+        exit 2
+    fi
+    if [ ${#ANCHORS[@]} -ge 6 ]; then
+        # bench_heap shows at most 8 reference rows, two of them jemalloc and mimalloc.
+        echo "bench/run.sh: RTMEM_BENCH_ANCHORS: at most 6 anchors" >&2
+        exit 2
+    fi
+    ANCHORS+=("$label=$lib")
+done
 
 # Debian packages a fresh Debian 12 needs for this script: the toolchain,
 # xz for the compressed traces, the two reference allocators and valgrind.
@@ -81,26 +102,9 @@ for lib in libjemalloc.so.2 libmimalloc.so.2; do
     echo "bench/run.sh: bench_heap --system-only with $lib ..."
     LD_PRELOAD=$path "$BUILD/bench_heap" --system-only >>"$REFS"
 done
-ANCHORS=()
-ANCHOR_LABELS=()
-for entry in ${RTMEM_BENCH_ANCHORS:-}; do
-    label=${entry%%=*}
-    lib=${entry#*=}
-    if [ "$label" = "$entry" ] || [ ${#label} -gt 31 ] || [[ ! "$label" =~ ^[A-Za-z0-9._+-]+$ ]]; then
-        echo "bench/run.sh: RTMEM_BENCH_ANCHORS: '$entry' is not LABEL=LIB.so (LABEL: 1 to 31 of [A-Za-z0-9._+-])" >&2
-        exit 2
-    fi
-    if [ ! -f "$lib" ]; then
-        echo "bench/run.sh: RTMEM_BENCH_ANCHORS: $label: no shared object $lib" >&2
-        exit 2
-    fi
-    if [ ${#ANCHORS[@]} -ge 6 ]; then
-        # bench_heap shows at most 8 reference rows, two of them jemalloc and mimalloc.
-        echo "bench/run.sh: RTMEM_BENCH_ANCHORS: at most 6 anchors" >&2
-        exit 2
-    fi
-    ANCHORS+=("$label=$lib")
-    ANCHOR_LABELS+=("$label")
+for anchor in "${ANCHORS[@]}"; do
+    label=${anchor%%=*}
+    lib=${anchor#*=}
     echo "bench/run.sh: bench_heap --system-only with $label ($lib) ..."
     LD_PRELOAD=$lib "$BUILD/bench_heap" --system-only | sed "s/^REF random [^|]*|/REF random $label (preloaded)|/" >>"$REFS"
 done
