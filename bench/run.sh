@@ -15,11 +15,38 @@
 #   bash bench/run.sh --quick    smoke run: fewer pool steps, same tables
 #                                (the heap benchmarks always run in full)
 #
-# Environment: CC (compiler, default: cmake's choice).
+# Environment: CC (compiler, default: cmake's choice); RTMEM_BENCH_ANCHORS,
+# up to 6 other allocators to put beside rtmem's in the random workload's
+# tables: space-separated LABEL=/ABSOLUTE/PATH.so entries, each a shared
+# object of your own build that defines malloc and free (a thin wrapper
+# over the allocator; LABEL 1 to 31 of [A-Za-z0-9._+-]). Each is timed by
+# bench_heap's malloc side with it preloaded, in this run, and counted by
+# bench/instructions.sh. This script builds none of them.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+
+# The anchors, checked before anything is built.
+ANCHORS=()
+for entry in ${RTMEM_BENCH_ANCHORS:-}; do
+    label=${entry%%=*}
+    lib=${entry#*=}
+    if [ "$label" = "$entry" ] || [ ${#label} -gt 31 ] || [[ ! "$label" =~ ^[A-Za-z0-9._+-]+$ ]]; then
+        echo "bench/run.sh: RTMEM_BENCH_ANCHORS: '$entry' is not LABEL=LIB.so (LABEL: 1 to 31 of [A-Za-z0-9._+-])" >&2
+        exit 2
+    fi
+    if [ "${lib#/}" = "$lib" ] || [ ! -f "$lib" ]; then
+        echo "bench/run.sh: RTMEM_BENCH_ANCHORS: $label: no shared object $lib (an absolute path)" >&2
+        exit 2
+    fi
+    if [ ${#ANCHORS[@]} -ge 6 ]; then
+        # bench_heap shows at most 8 reference rows, two of them jemalloc and mimalloc.
+        echo "bench/run.sh: RTMEM_BENCH_ANCHORS: at most 6 anchors" >&2
+        exit 2
+    fi
+    ANCHORS+=("$label=$lib")
+done
 
 # Debian packages a fresh Debian 12 needs for this script: the toolchain,
 # xz for the compressed traces, the two reference allocators and valgrind.
@@ -74,6 +101,12 @@ for lib in libjemalloc.so.2 libmimalloc.so.2; do
     REF_NAMES+=("$lib")
     echo "bench/run.sh: bench_heap --system-only with $lib ..."
     LD_PRELOAD=$path "$BUILD/bench_heap" --system-only >>"$REFS"
+done
+for anchor in "${ANCHORS[@]}"; do
+    label=${anchor%%=*}
+    lib=${anchor#*=}
+    echo "bench/run.sh: bench_heap --system-only with $label ($lib) ..."
+    LD_PRELOAD=$lib "$BUILD/bench_heap" --system-only | sed "s/^REF random [^|]*|/REF random $label (preloaded)|/" >>"$REFS"
 done
 echo "bench/run.sh: running bench_heap ..."
 HEAP_TABLE=$("$BUILD/bench_heap" --refs "$REFS")
@@ -132,7 +165,7 @@ CORPUS_TABLES=$("$BUILD/bench_corpus" --refs "$REFS" "${TRACE_FILES[@]}")
 echo "bench/run.sh: running bench/callgrind.sh ..."
 CALLGRIND_TABLE=$(bash bench/callgrind.sh "$BUILD")
 echo "bench/run.sh: running bench/instructions.sh ..."
-INSTR_TABLE=$(bash bench/instructions.sh "$BUILD" glibc tlsf first_fit tlsf_locked)
+INSTR_TABLE=$(bash bench/instructions.sh "$BUILD" glibc tlsf first_fit tlsf_locked "${ANCHORS[@]}")
 # The same TLSF without the block-start map (RTM_EXACT_POINTERS=0), to state
 # what exact validation costs.
 NOEXACT=build/bench-noexact
@@ -208,6 +241,10 @@ mkdir -p docs
     echo "  $LOAD_BEFORE at the start, $LOAD_AFTER after the heap benchmarks"
     echo "- compiler: $COMPILER"
     echo "- date: $DATE"
+    if [ ${#ANCHORS[@]} -gt 0 ]; then
+        echo "- anchors (\`RTMEM_BENCH_ANCHORS\`, built outside this repository, rows marked"
+        echo "  \"preloaded\"): $(for a in "${ANCHORS[@]}"; do printf '%s ' "${a%%=*} (\`$(basename "${a#*=}")\`)"; done)"
+    fi
     echo
     echo "## Targets of the default allocator (TLSF)"
     echo
@@ -347,13 +384,23 @@ mkdir -p docs
     echo "at up to 17 blocks of the request's own class (which brought the Robson"
     echo "trace within 2.6% of first fit's minimum heap), and, on the out-of-line"
     echo "paths only (a malloc from a larger class, a merge), six registers saved and"
-    echo "restored and the class computed again. M. Conte's TLSF, counted with this"
-    echo "same harness on this machine (its code is not in this repository and no"
-    echo "script here builds it), runs 100.8 instructions per operation at -O2 and"
-    echo "61.2 at -O3, where gcc 12 inlines the helpers it leaves out of line at -O2;"
-    echo "rtmem's TLSF runs 110.5 at both. Conte's has pointer links and no"
+    echo "restored and the class computed again."
+    echo
+    echo "The named anchors, counted with this same harness on this machine (rows"
+    echo "marked \"preloaded\" when the run was given them; their code is not in this"
+    echo "repository and no script here builds it; each was compiled by gcc 12 from"
+    echo "its upstream source with a malloc/free wrapper around one 1 MiB arena, the"
+    echo "label saying at which -O): M. Conte's TLSF runs 102.8 instructions per"
+    echo "operation at -O2 and 63.2 at -O3, where gcc 12 inlines the helpers it"
+    echo "leaves out of line at -O2; o1heap 61.3 at -O2 and 61.8 at -O3; FreeRTOS's"
+    echo "heap_4 (with \`vTaskSuspendAll\` and \`xTaskResumeAll\` as one counter each)"
+    echo "246.8. The wrapper's call through the PLT is about 1 of each: linked in"
+    echo "instead, they run 101.8, 62.2, 60.2, 60.8 and 245.8. rtmem's TLSF runs"
+    echo "110.5 at -O2 and at -O3. Conte's has pointer links and no"
     echo "validation or statistics, and rounds each request up to the next class"
-    echo "instead of looking in its own. Reaching 75 would take dropping the"
+    echo "instead of looking in its own; o1heap rounds each request up to a power"
+    echo "of two (its minimum heap is up to twice the live bytes); built with"
+    echo "NDEBUG, as here, neither checks a pointer. Reaching 75 would take dropping the"
     echo "neighbour-tag checks, the look at the own class (a larger minimum heap on"
     echo "the corpus) and the per-operation statistics, each a promise of"
     echo "\`include/rtmem/heap.h\` or a target of this page; none is done."
