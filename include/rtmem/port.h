@@ -57,7 +57,10 @@ bool rtm_port_lock_init(rtm_port_lock_t *lock);
 void rtm_port_lock_destroy(rtm_port_lock_t *lock);
 
 /* Takes and releases the lock. Not recursive. Held only for bounded work
- * inside rtmem; never held while a user hook runs. */
+ * inside rtmem. The failure, misuse, corruption and alert hooks run with
+ * no rtmem lock held; a few callbacks run under their object's lock, as
+ * their headers say: a heap's walk callback and observer (heap.h) and the
+ * output hook when a heap's trace streams (trace.h). */
 void rtm_port_lock(rtm_port_lock_t *lock);
 void rtm_port_unlock(rtm_port_lock_t *lock);
 
