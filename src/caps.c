@@ -1018,9 +1018,10 @@ bool rtm_caps_get_info(rtm_caps_t caps, rtm_caps_info_t *info)
     return true;
 }
 
-size_t rtm_caps_total_size(rtm_caps_t caps)
+/* Sum of one figure over the regions that caps selects. */
+static size_t sum_over(rtm_caps_t caps,
+                       size_t (*figure)(rtm_caps_registry_t *reg, const rtm_caps_region_t *r))
 {
-    /* Sizes never change: no heap needs to be asked. */
     rtm_caps_registry_t *reg = active();
     if (reg == NULL) {
         return 0;
@@ -1030,51 +1031,44 @@ size_t rtm_caps_total_size(rtm_caps_t caps)
     for (size_t i = 0; i < n; i++) {
         const rtm_caps_region_t *r = &reg->slots[i];
         if (selects(r, caps)) {
-            total += (size_t)(r->end - r->start);
+            total += figure(reg, r);
         }
     }
     return total;
 }
 
-/* Sum of one heap figure over the regions that caps selects. */
-static size_t sum_over(rtm_caps_t caps, size_t (*figure)(rtm_heap_t *heap))
+/* Sizes never change: no heap needs to be asked. */
+static size_t region_size(rtm_caps_registry_t *reg, const rtm_caps_region_t *r)
 {
-    rtm_caps_registry_t *reg = active();
-    if (reg == NULL) {
-        return 0;
-    }
-    size_t n = published(reg);
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        const rtm_caps_region_t *r = &reg->slots[i];
-        if (selects(r, caps)) {
-            total += figure(r->heap);
-        }
-    }
-    return total;
+    (void)reg;
+    return (size_t)(r->end - r->start);
+}
+
+static size_t region_free(rtm_caps_registry_t *reg, const rtm_caps_region_t *r)
+{
+    (void)reg;
+    return rtm_heap_free_bytes(r->heap);
+}
+
+/* rtm_caps_get_info's figure, without its walk of the free list. */
+static size_t region_min_free_now(rtm_caps_registry_t *reg, const rtm_caps_region_t *r)
+{
+    return region_min_free(reg, r, rtm_heap_min_free_bytes(r->heap));
+}
+
+size_t rtm_caps_total_size(rtm_caps_t caps)
+{
+    return sum_over(caps, region_size);
 }
 
 size_t rtm_caps_free_size(rtm_caps_t caps)
 {
-    return sum_over(caps, rtm_heap_free_bytes);
+    return sum_over(caps, region_free);
 }
 
 size_t rtm_caps_min_free_size(rtm_caps_t caps)
 {
-    /* rtm_caps_get_info's sum, without its walk of each free list. */
-    rtm_caps_registry_t *reg = active();
-    if (reg == NULL) {
-        return 0;
-    }
-    size_t n = published(reg);
-    size_t total = 0;
-    for (size_t i = 0; i < n; i++) {
-        const rtm_caps_region_t *r = &reg->slots[i];
-        if (selects(r, caps)) {
-            total += region_min_free(reg, r, rtm_heap_min_free_bytes(r->heap));
-        }
-    }
-    return total;
+    return sum_over(caps, region_min_free_now);
 }
 
 size_t rtm_caps_largest_free_block(rtm_caps_t caps)
