@@ -1414,19 +1414,7 @@ static void test_move_to_psram(void **state)
     rtm_monitor_config_t cfg = test_config(&log);
     rtm_monitor_t mon;
     assert_non_null(rtm_monitor_init(&mon, &cfg));
-    static rtm_caps_registry_t reg;
-    static rtm_caps_region_t slots[2];
-    assert_int_equal(rtm_caps_init(&reg, slots, 2, NULL), RTM_CAPS_OK);
-    rtm_caps_region_config_t internal = {0};
-    internal.name = "DRAM";
-    internal.caps[0] = RTM_CAP_INTERNAL | RTM_CAP_DMA | RTM_CAP_8BIT | RTM_CAP_32BIT |
-                       RTM_CAP_DEFAULT;
-    rtm_caps_region_config_t psram = {0};
-    psram.name = "PSRAM";
-    psram.caps[1] = RTM_CAP_SPIRAM | RTM_CAP_8BIT | RTM_CAP_32BIT | RTM_CAP_DEFAULT;
-    assert_int_equal(rtm_caps_add_region(g_internal, sizeof g_internal, &internal, NULL),
-                     RTM_CAPS_OK);
-    assert_int_equal(rtm_caps_add_region(g_psram, sizeof g_psram, &psram, NULL), RTM_CAPS_OK);
+    ts_caps_dram_psram(g_internal, sizeof g_internal, g_psram, sizeof g_psram);
     rtm_caps_set_observer(rtm_monitor_caps_observer, &mon);
     rtm_monitor_mem_t w[2];
     assert_int_equal(rtm_monitor_watch_regions(&mon, w, 2, NULL, NULL, 0), 2);

@@ -41,6 +41,7 @@
 #include "rtmem/pool.h"
 #include "rtmem/task_stats.h"
 #include "rtmem/trace.h"
+#include "support/test_support.h"
 
 void rtm_port_lock(rtm_port_lock_t *lock);
 void rtm_port_unlock(rtm_port_lock_t *lock);
@@ -306,18 +307,7 @@ static void test_monitor_lock_rules(void **state)
     assert_true(rtm_observer_chain_add(&chain, heap_observer, &mon));
     rtm_observer_chain_attach(&chain, heap);
 
-    static rtm_caps_registry_t reg;
-    static rtm_caps_region_t slots[2];
-    assert_int_equal(rtm_caps_init(&reg, slots, 2, NULL), RTM_CAPS_OK);
-    rtm_caps_region_config_t internal = {0};
-    internal.name = "DRAM";
-    internal.caps[0] = RTM_CAP_INTERNAL | RTM_CAP_DMA | RTM_CAP_8BIT | RTM_CAP_32BIT |
-                       RTM_CAP_DEFAULT;
-    rtm_caps_region_config_t psram = {0};
-    psram.name = "PSRAM";
-    psram.caps[1] = RTM_CAP_SPIRAM | RTM_CAP_8BIT | RTM_CAP_32BIT | RTM_CAP_DEFAULT;
-    assert_int_equal(rtm_caps_add_region(g_dram, sizeof g_dram, &internal, NULL), RTM_CAPS_OK);
-    assert_int_equal(rtm_caps_add_region(g_psram, sizeof g_psram, &psram, NULL), RTM_CAPS_OK);
+    ts_caps_dram_psram(g_dram, sizeof g_dram, g_psram, sizeof g_psram);
     rtm_caps_set_observer(caps_observer, &mon);
 
     static rtm_monitor_sample_t heap_hist[32], region_hist[2 * 16], set_hist[16];

@@ -26,6 +26,7 @@
 
 #include <cmocka.h>
 
+#include "rtmem/caps.h"
 #include "rtmem/heap.h"
 #include "rtmem/output.h"
 
@@ -317,5 +318,13 @@ void ts_assert_no_overlap_at(const ts_block_t *blocks, size_t n, size_t before, 
                              int line);
 #define ts_assert_no_overlap(b, n, before) \
     ts_assert_no_overlap_at((b), (n), (before), __FILE__, __LINE__)
+
+/* Initialises the capability registry (static storage, two slots) with two
+ * regions over the buffers given: "DRAM" (internal, DMA, 8- and 32-bit,
+ * default) at priority 0 and "PSRAM" (SPIRAM, 8- and 32-bit, default) at
+ * priority 1, an ESP32 with PSRAM in small. Fails the test if any step is
+ * refused. In rtmem_test_support only (support/test_caps_support.c): the
+ * poisoning suites' cores have no capability layer. */
+void ts_caps_dram_psram(void *dram, size_t dram_size, void *psram, size_t psram_size);
 
 #endif
