@@ -244,12 +244,11 @@ typedef struct damaged {
     size_t span;
 } damaged_t;
 
-/* A heap of strategy s in a region of its own, after 160 random
- * allocations and frees (bump only allocates), with one to four bytes set
- * to random, 0x00 or 0xff values anywhere from its lowest live block's
- * header to the end of the region. False (and nothing damaged) when no
- * block was live. */
-static bool damaged_heap(damaged_t *d, size_t s, uint64_t seed)
+/* A heap of strategy s in a region of its own (d's mem, size, heap and
+ * live), after 160 random allocations and frees (bump only allocates),
+ * not damaged yet. Returns its lowest live block, NULL if none. The
+ * random stream goes on from g_rng. */
+static uint8_t *busy_heap(damaged_t *d, size_t s, uint64_t seed)
 {
     g_rng = seed;
     d->size = 4096u + (size_t)(next_random() % 512u) * 16u;
@@ -271,6 +270,15 @@ static bool damaged_heap(damaged_t *d, size_t s, uint64_t seed)
             lowest = d->live[k];
         }
     }
+    return lowest;
+}
+
+/* A busy_heap with one to four bytes set to random, 0x00 or 0xff values
+ * anywhere from its lowest live block's header to the end of the region.
+ * False (and nothing damaged) when no block was live. */
+static bool damaged_heap(damaged_t *d, size_t s, uint64_t seed)
+{
+    uint8_t *lowest = busy_heap(d, s, seed);
     if (lowest == NULL) {
         return false;
     }
@@ -311,75 +319,15 @@ static void test_random_damage(void **state)
     }
 }
 
-#if RTM_POISON_LEVEL >= 1
-/* At levels >= 1 a damaged link is found before anything follows it
- * (RTM_CHECK_LINKS): a write after free into the next link of a freed
- * block, on TLSF and first fit. The allocation that reaches it fails with
- * one RTM_CORRUPT_FREE_LIST report naming the link, a free or realloc of
- * the used block before it (which would merge with it) is refused with a
- * report and has no effect, and with the link put back the heap is whole
- * again. */
-static void test_damage_found_by_allocation(void **state)
-{
-    (void)state;
-    for (size_t s = 0; s < 2u; s++) {
-        print_message("%s\n", k_names[s]);
-        listed_t l;
-        make_listed(&l, s);
-        uint8_t *victim = raw_of(l.p[5]);
-        const uint32_t good = ts_rd32(victim);
-        ts_wr32(victim, 0xfffffff0u);
-        /* TLSF takes the last freed first (9, 7, then 5), first fit the
-         * lowest (1, 3, then 5). */
-        const size_t order[2][2] = {{9, 7}, {1, 3}};
-        g_corruption_reports = 0;
-        g_misuse_calls = 0;
-        assert_ptr_equal(rtm_malloc(l.heap, SLOT_BYTES), l.p[order[s][0]]);
-        assert_ptr_equal(rtm_malloc(l.heap, SLOT_BYTES), l.p[order[s][1]]);
-        assert_int_equal(g_corruption_reports, 0);
-        rtm_heap_info_t before;
-        assert_true(rtm_heap_info(l.heap, &before));
-        assert_null(rtm_malloc(l.heap, SLOT_BYTES));
-        assert_int_equal(g_corruption_reports, 1);
-        assert_int_equal(g_last_report.kind, RTM_CORRUPT_FREE_LIST);
-        assert_int_equal(g_last_report.op, RTM_OP_ALLOC);
-        assert_ptr_equal(g_last_report.address, victim);
-        assert_int_equal(g_last_report.found, 0xfffffff0u);
-        assert_int_equal(g_misuse_calls, 0);
-        rtm_heap_info_t after;
-        assert_true(rtm_heap_info(l.heap, &after));
-        assert_int_equal(after.free_bytes, before.free_bytes);
-        assert_int_equal(after.failed_count, before.failed_count + 1u);
-
-        /* Slot 4 ends where the damaged block starts: its free would merge. */
-        g_corruption_reports = 0;
-        rtm_free(l.heap, l.p[4]);
-        assert_int_equal(g_misuse_calls, 1);
-        assert_int_equal(g_corruption_reports, 1);
-        assert_null(rtm_realloc(l.heap, l.p[4], 2u * SLOT_BYTES));
-        assert_int_equal(g_misuse_calls, 2);
-        assert_true(rtm_heap_info(l.heap, &after));
-        assert_int_equal(after.free_bytes, before.free_bytes);
-        assert_int_equal(after.used_blocks, before.used_blocks);
-
-        ts_wr32(victim, good);
-        assert_true(rtm_heap_check(l.heap, NULL));
-        assert_ptr_equal(rtm_malloc(l.heap, SLOT_BYTES), l.p[5]);
-        rtm_free(l.heap, l.p[4]);
-        assert_true(rtm_heap_check(l.heap, NULL));
-        free(l.mem);
-    }
-}
-
 /* Random damage (damaged_heap), then 300 random allocations,
- * reallocations and frees on the damaged heap: at levels >= 1 TLSF and
- * first fit read and write nothing outside the region (AddressSanitizer)
- * and every call returns; best fit keeps its list walks inside the arena
- * and bounded too. */
+ * reallocations and frees on the damaged heap: at levels >= 1 TLSF, first
+ * fit and best fit read and write nothing outside the region
+ * (AddressSanitizer) and every call returns; at level 0, which trusts the
+ * links, best fit alone, whose walks stay inside the arena and bounded. */
 static void test_operations_on_damage(void **state)
 {
     (void)state;
-    for (size_t s = 0; s < 3u; s++) {
+    for (size_t s = RTM_POISON_LEVEL >= 1 ? 0u : 2u; s < 3u; s++) {
         for (uint64_t seed = 1; seed <= 300u; seed++) {
             damaged_t d;
             if (damaged_heap(&d, s, seed * 104729u + s)) {
@@ -401,6 +349,490 @@ static void test_operations_on_damage(void **state)
         }
     }
 }
+
+#if RTM_POISON_LEVEL >= 1
+/* Which listed blocks the first two allocations of SLOT_BYTES take, per
+ * strategy: TLSF and best fit take the last freed first (9, 7, then 5),
+ * first fit the lowest (1, 3, then 5). */
+static const size_t k_taken_first[3][2] = {{9, 7}, {1, 3}, {9, 7}};
+
+enum { MAX_BLOCKS = 1024 };
+
+typedef struct blocks {
+    uint8_t *raw[MAX_BLOCKS];
+    bool used[MAX_BLOCKS];
+    size_t n;
+} blocks_t;
+
+static bool note_block(const rtm_block_info_t *b, void *ctx)
+{
+    blocks_t *bl = ctx;
+    assert_true(bl->n < MAX_BLOCKS);
+    bl->raw[bl->n] = b->used ? raw_of(b->ptr) : (uint8_t *)b->ptr;
+    bl->used[bl->n] = b->used;
+    bl->n++;
+    return true;
+}
+
+/* Whether a free block of the heap has its raw payload at r. */
+static bool free_block_at(rtm_heap_t *heap, const uint8_t *r)
+{
+    blocks_t bl = {.n = 0};
+    assert_true(rtm_heap_walk(heap, note_block, &bl));
+    for (size_t i = 0; i < bl.n; i++) {
+        if (bl.raw[i] == r) {
+            return !bl.used[i];
+        }
+    }
+    return false;
+}
+
+/* At levels >= 1 a damaged link is found before anything follows it
+ * (RTM_CHECK_LINKS): a write after free into the next link of a freed
+ * block, on TLSF, first fit and best fit. The allocation that reaches it
+ * fails with one RTM_CORRUPT_FREE_LIST report naming the link; a free,
+ * realloc or usable_size of a used block whose free would follow the link
+ * is refused with a report and has no effect; and with the link put back
+ * the heap is whole again. */
+static void test_damage_found_by_allocation(void **state)
+{
+    (void)state;
+    for (size_t s = 0; s < 3u; s++) {
+        print_message("%s\n", k_names[s]);
+        listed_t l;
+        make_listed(&l, s);
+        /* Larger than the listed blocks: best fit's free of it walks past
+         * them to its place in the size-sorted list. */
+        void *large = rtm_malloc(l.heap, 3u * SLOT_BYTES);
+        assert_non_null(large);
+        uint8_t *victim = raw_of(l.p[5]);
+        const uint32_t good = ts_rd32(victim);
+        ts_wr32(victim, 0xfffffff0u);
+        g_corruption_reports = 0;
+        g_misuse_calls = 0;
+        assert_ptr_equal(rtm_malloc(l.heap, SLOT_BYTES), l.p[k_taken_first[s][0]]);
+        assert_ptr_equal(rtm_malloc(l.heap, SLOT_BYTES), l.p[k_taken_first[s][1]]);
+        assert_int_equal(g_corruption_reports, 0);
+        rtm_heap_info_t before;
+        assert_true(rtm_heap_info(l.heap, &before));
+        assert_null(rtm_malloc(l.heap, SLOT_BYTES));
+        assert_int_equal(g_corruption_reports, 1);
+        assert_int_equal(g_last_report.kind, RTM_CORRUPT_FREE_LIST);
+        assert_int_equal(g_last_report.op, RTM_OP_ALLOC);
+        assert_ptr_equal(g_last_report.address, victim);
+        assert_int_equal(g_last_report.found, 0xfffffff0u);
+        assert_int_equal(g_misuse_calls, 0);
+        rtm_heap_info_t after;
+        assert_true(rtm_heap_info(l.heap, &after));
+        assert_int_equal(after.free_bytes, before.free_bytes);
+        assert_int_equal(after.failed_count, before.failed_count + 1u);
+
+        /* TLSF and first fit: slot 4 ends where the damaged block starts,
+         * so its free would merge with it. Best fit never merges; its
+         * free of the large block walks through the damaged link. */
+        void *follower = s == 2u ? large : l.p[4];
+        g_corruption_reports = 0;
+        rtm_free(l.heap, follower);
+        assert_int_equal(g_misuse_calls, 1);
+        assert_int_equal(g_corruption_reports, 1);
+        assert_null(rtm_realloc(l.heap, follower, 2u * SLOT_BYTES));
+        assert_int_equal(g_misuse_calls, 2);
+        assert_int_equal(rtm_usable_size(l.heap, follower), 0);
+        assert_int_equal(g_misuse_calls, 3);
+        assert_int_equal(g_corruption_reports, 3);
+        assert_true(rtm_heap_info(l.heap, &after));
+        assert_int_equal(after.free_bytes, before.free_bytes);
+        assert_int_equal(after.used_blocks, before.used_blocks);
+
+        if (s == 2u) {
+            /* A free whose walk stops before the damaged block (slot 4's
+             * span is the damaged block's own: it goes in ahead of it)
+             * follows no damaged link and is not refused. */
+            rtm_free(l.heap, l.p[4]);
+            assert_ptr_equal(rtm_malloc(l.heap, SLOT_BYTES), l.p[4]);
+            assert_int_equal(g_misuse_calls, 3);
+            assert_int_equal(g_corruption_reports, 3);
+        }
+
+        ts_wr32(victim, good);
+        assert_true(rtm_heap_check(l.heap, NULL));
+        assert_ptr_equal(rtm_malloc(l.heap, SLOT_BYTES), l.p[5]);
+        rtm_free(l.heap, follower);
+        assert_true(rtm_heap_check(l.heap, NULL));
+        free(l.mem);
+    }
+}
+
+/* A listed heap's link to the block whose raw payload is at r. */
+static uint32_t link_at(const listed_t *l, const void *r)
+{
+    return (uint32_t)((uintptr_t)r + l->link_bias);
+}
+
+/* The damage each link check is there for, written over the next link of
+ * free block 5 with the tag bits the link had (best fit tags its links):
+ * outside the heap, misaligned, a used block's header and its inside, the
+ * block itself, the inside of a free block, a used block's data where the
+ * application wrote what reads as a free block's header (only the
+ * block-start map tells it from one), and 4 bytes into a used block, where
+ * the poison size word of a 257-byte request reads as a free header of
+ * span 256 (only the alignment tells). The third allocation of SLOT_BYTES
+ * reaches block 5 and fails with one report naming the link and what it
+ * holds, on TLSF, first fit and best fit. Best fit also counts its list
+ * and keeps it sorted by span: it reports a link overwritten with the
+ * list's end while blocks are still to come, a link that lost its tag
+ * bits, and a link to a smaller free block. */
+enum { BAD_LINK_CASES = 12, BEST_FIT_ONLY_FROM = 9 };
+
+static void test_bad_links_found_by_allocation(void **state)
+{
+    (void)state;
+    for (size_t s = 0; s < 3u; s++) {
+        for (size_t v = 0; v < BAD_LINK_CASES; v++) {
+            if ((v >= BEST_FIT_ONLY_FROM && s != 2u) || (v == 7u && !RTM_EXACT_POINTERS)) {
+                continue;
+            }
+            listed_t l;
+            make_listed(&l, s);
+            uint8_t *victim = raw_of(l.p[5]);
+            const uint32_t good = ts_rd32(victim);
+            uint32_t bad = 0;
+            switch (v) {
+            case 0:
+                bad = 0xfffffff0u;
+                break;
+            case 1:
+                bad = 0x80000000u;
+                break;
+            case 2:
+                bad = link_to(&l, 5) + 4u;
+                break;
+            case 3:
+                bad = link_to(&l, 4);
+                break;
+            case 4:
+                bad = link_to(&l, 4) + 8u;
+                break;
+            case 5:
+                bad = link_to(&l, 5);
+                break;
+            case 6:
+                bad = link_to(&l, 1) + 8u;
+                break;
+            case 7:
+                /* A header lies 4 bytes before its raw block, and the
+                 * raw block 8 (the poison head) before the data: slot 4's
+                 * data 4 bytes in is 16 past its header, where a header
+                 * of the next granules could lie. */
+                ts_wr32((uint8_t *)l.p[4] + 4, ts_rd32(victim - 4));
+                bad = link_to(&l, 4) + 16u;
+                break;
+            case 8: {
+                void *odd = rtm_malloc(l.heap, 0x101u);
+                assert_non_null(odd);
+                assert_int_equal(ts_rd32(raw_of(odd)), 0x101u);
+                bad = link_at(&l, raw_of(odd)) + 4u;
+                break;
+            }
+            case 9:
+                bad = 0u;
+                break;
+            case 10:
+                bad = good & ~3u;
+                break;
+            default: {
+                /* Slot 10 shrunk: its tail is a free block smaller than
+                 * the listed ones, at the head of best fit's list. */
+                assert_ptr_equal(rtm_realloc(l.heap, l.p[10], 16u), l.p[10]);
+                assert_true(free_block_at(l.heap, raw_of(l.p[10]) + 32u));
+                bad = link_at(&l, raw_of(l.p[10]) + 32u);
+                break;
+            }
+            }
+            if (v != 10u) {
+                bad |= good & 3u;
+            }
+            print_message("%s: next link of free block 5 := 0x%08x\n", k_names[s], bad);
+            assert_true(rtm_heap_check(l.heap, NULL));
+            ts_wr32(victim, bad);
+            g_corruption_reports = 0;
+            g_misuse_calls = 0;
+            assert_ptr_equal(rtm_malloc(l.heap, SLOT_BYTES), l.p[k_taken_first[s][0]]);
+            assert_ptr_equal(rtm_malloc(l.heap, SLOT_BYTES), l.p[k_taken_first[s][1]]);
+            assert_int_equal(g_corruption_reports, 0);
+            assert_null(rtm_malloc(l.heap, SLOT_BYTES));
+            assert_int_equal(g_corruption_reports, 1);
+            assert_int_equal(g_last_report.kind, RTM_CORRUPT_FREE_LIST);
+            assert_int_equal(g_last_report.op, RTM_OP_ALLOC);
+            assert_ptr_equal(g_last_report.address, victim);
+            assert_int_equal(g_last_report.found, bad);
+            assert_int_equal(g_misuse_calls, 0);
+            ts_wr32(victim, good);
+            assert_true(rtm_heap_check(l.heap, NULL));
+            assert_ptr_equal(rtm_malloc(l.heap, SLOT_BYTES), l.p[5]);
+            free(l.mem);
+        }
+    }
+}
+
+/* An overrun into the header of a listed free block (made to read as a
+ * used block, or all ones): the block is reached through a link, and the
+ * allocation whose walk or take follows that link fails with one report
+ * naming the link, which still holds the block's offset. For the first
+ * block of the list, which the head leads to, the report names the
+ * damaged block's own link, as for a damaged link there. On TLSF, first
+ * fit and best fit. */
+static void test_damaged_header_found_by_allocation(void **state)
+{
+    (void)state;
+    for (size_t s = 0; s < 3u; s++) {
+        for (size_t at = 0; at < 2u; at++) {
+            for (size_t v = 0; v < 2u; v++) {
+                listed_t l;
+                make_listed(&l, s);
+                /* The head's block, or block 5, which the list's second
+                 * block links to. */
+                size_t hit = at == 0 ? k_taken_first[s][0] : 5u;
+                uint8_t *header = raw_of(l.p[hit]) - 4;
+                const uint32_t good = ts_rd32(header);
+                const uint32_t bad = v == 0 ? good & ~1u : 0xffffffffu;
+                print_message("%s: header of free block %zu := 0x%08x\n", k_names[s], hit, bad);
+                ts_wr32(header, bad);
+                size_t holder = at == 0 ? hit : k_taken_first[s][1];
+                g_corruption_reports = 0;
+                g_misuse_calls = 0;
+                if (at == 1) {
+                    assert_ptr_equal(rtm_malloc(l.heap, SLOT_BYTES), l.p[k_taken_first[s][0]]);
+                    assert_int_equal(g_corruption_reports, 0);
+                }
+                assert_null(rtm_malloc(l.heap, SLOT_BYTES));
+                assert_int_equal(g_corruption_reports, 1);
+                assert_int_equal(g_last_report.kind, RTM_CORRUPT_FREE_LIST);
+                assert_ptr_equal(g_last_report.address, raw_of(l.p[holder]));
+                assert_int_equal(g_last_report.found, ts_rd32(raw_of(l.p[holder])));
+                assert_int_equal(g_misuse_calls, 0);
+                ts_wr32(header, good);
+                assert_true(rtm_heap_check(l.heap, NULL));
+                free(l.mem);
+            }
+        }
+    }
+}
+
+/* A cycle: free block 5's link pointed back at the first block of its
+ * list, and an allocation larger than the listed blocks, which walks past
+ * all of them, on first fit and best fit (TLSF's allocation takes the head
+ * of a larger class and never walks this list). It fails with one report.
+ * First fit's list rises, so the report names block 5's link; best fit's
+ * blocks of one span may come in any order, so it finds the cycle by
+ * counting, and names a link on the cycle. */
+static void test_cycle_found_by_allocation(void **state)
+{
+    (void)state;
+    for (size_t s = 1; s < 3u; s++) {
+        print_message("%s\n", k_names[s]);
+        listed_t l;
+        make_listed(&l, s);
+        uint8_t *victim = raw_of(l.p[5]);
+        const uint32_t good = ts_rd32(victim);
+        const size_t head = k_taken_first[s][0];
+        ts_wr32(victim, link_to(&l, head));
+        g_corruption_reports = 0;
+        g_misuse_calls = 0;
+        assert_null(rtm_malloc(l.heap, 2u * SLOT_BYTES));
+        assert_int_equal(g_corruption_reports, 1);
+        assert_int_equal(g_last_report.kind, RTM_CORRUPT_FREE_LIST);
+        assert_int_equal(g_last_report.op, RTM_OP_ALLOC);
+        assert_int_equal(g_misuse_calls, 0);
+        if (s == 1u) {
+            assert_ptr_equal(g_last_report.address, victim);
+        } else {
+            /* The cycle: head, the block after it, block 5. */
+            const uint8_t *at = g_last_report.address;
+            assert_true(at == raw_of(l.p[head]) || at == raw_of(l.p[k_taken_first[s][1]]) ||
+                        at == victim);
+        }
+        ts_wr32(victim, good);
+        assert_true(rtm_heap_check(l.heap, NULL));
+        assert_non_null(rtm_malloc(l.heap, 2u * SLOT_BYTES));
+        assert_true(rtm_heap_check(l.heap, NULL));
+        free(l.mem);
+    }
+}
+
+
+/* Links are arena offsets, and the arena lies a fixed distance into the
+ * heap's region: the link that names the block whose raw payload is r, in
+ * a heap of strategy s whose region is mem, is r - mem plus this constant
+ * (tag bits included), which a listed heap gives away. */
+static uint32_t link_constant(size_t s)
+{
+    listed_t l;
+    make_listed(&l, s);
+    uint32_t c = (uint32_t)(l.link_bias + (uintptr_t)l.mem);
+    free(l.mem);
+    return c;
+}
+
+static uint8_t fill_of(size_t slot)
+{
+    return (uint8_t)(0x40u + slot);
+}
+
+/* Whether the n bytes at p still hold slot's fill. */
+static bool holds_fill(const void *p, size_t n, size_t slot)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++) {
+        if (b[i] != fill_of(slot)) {
+            print_message("slot %zu: byte %zu of %zu is 0x%02x\n", slot, i, n, b[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Whether slot's block of n bytes at p shares no byte with another live
+ * block. */
+static bool apart(const damaged_t *d, const size_t *sizes, size_t slot, const void *p, size_t n)
+{
+    uintptr_t lo = (uintptr_t)p;
+    for (size_t j = 0; j < 48u; j++) {
+        uintptr_t o = (uintptr_t)d->live[j];
+        if (j != slot && d->live[j] != NULL && lo < o + sizes[j] && o < lo + n) {
+            print_message("slot %zu's new block overlaps slot %zu's\n", slot, j);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* One or two free blocks of a busy heap with their first link (the one
+ * RTM_CHECK_LINKS guards) set to a random value, the list's end, or a
+ * link to a block of the heap (used or free, the block itself included),
+ * four to twelve bytes past one, or another free block's link. */
+static void damage_links(damaged_t *d, uint32_t link_c)
+{
+    blocks_t bl = {.n = 0};
+    (void)rtm_heap_walk(d->heap, note_block, &bl);
+    size_t free_at[MAX_BLOCKS];
+    size_t nfree = 0;
+    for (size_t i = 0; i < bl.n; i++) {
+        if (!bl.used[i]) {
+            free_at[nfree++] = i;
+        }
+    }
+    /* link_c names every free block's intact first link's target, which
+     * is a free block itself. */
+    for (size_t f = 0; f < nfree; f++) {
+        uint32_t v = ts_rd32(bl.raw[free_at[f]]);
+        if ((v & ~3u) != 0) {
+            uint8_t *named = d->mem + (uint32_t)(v - link_c);
+            bool found = false;
+            for (size_t g = 0; g < nfree && !found; g++) {
+                found = bl.raw[free_at[g]] == named;
+            }
+            assert_true(found);
+        }
+    }
+    if (nfree == 0) {
+        return;
+    }
+    int count = 1 + (int)(next_random() % 2u);
+    for (int c = 0; c < count; c++) {
+        uint8_t *victim = bl.raw[free_at[next_random() % nfree]];
+        uint32_t tag = ts_rd32(victim) & 3u;
+        uint8_t *target = bl.raw[next_random() % bl.n];
+        uint32_t link = (uint32_t)((uintptr_t)target - (uintptr_t)d->mem) + link_c;
+        uint32_t value;
+        switch (next_random() % 5u) {
+        case 0:
+            value = (uint32_t)next_random();
+            break;
+        case 1:
+            value = tag;
+            break;
+        case 2:
+            value = link;
+            break;
+        case 3:
+            value = (link + 4u * (uint32_t)(1u + next_random() % 3u)) | tag;
+            break;
+        default:
+            value = ts_rd32(bl.raw[free_at[next_random() % nfree]]);
+            break;
+        }
+        ts_wr32(victim, value);
+    }
+}
+
+/* Damage to free-list links only (damage_links) on 200 busy heaps per
+ * strategy, then 300 random allocations, reallocations and frees with
+ * every live block filled with its own byte: at levels >= 1 no call hands
+ * out a block that shares a byte with a live one, and no call changes a
+ * live block's bytes (a free or realloc refused leaves its block live),
+ * on TLSF, first fit and best fit (level 0 trusts the links). And the
+ * damage is found: some calls report it. */
+static void test_link_damage_spares_live_blocks(void **state)
+{
+    (void)state;
+    for (size_t s = 0; s < 3u; s++) {
+        const uint32_t link_c = link_constant(s);
+        unsigned reports = 0;
+        for (uint64_t seed = 1; seed <= 200u; seed++) {
+            damaged_t d;
+            size_t sizes[48] = {0};
+            if (busy_heap(&d, s, seed * 15485863u + s) != NULL) {
+                for (size_t k = 0; k < 48u; k++) {
+                    if (d.live[k] != NULL) {
+                        sizes[k] = rtm_usable_size(d.heap, d.live[k]);
+                        memset(d.live[k], fill_of(k), sizes[k]);
+                    }
+                }
+                damage_links(&d, link_c);
+                g_corruption_reports = 0;
+                for (int op = 0; op < 300; op++) {
+                    size_t k = (size_t)(next_random() % 48u);
+                    size_t n;
+                    if (d.live[k] != NULL && (next_random() & 1u) != 0) {
+                        unsigned misuse = g_misuse_calls;
+                        rtm_free(d.heap, d.live[k]);
+                        d.live[k] = g_misuse_calls == misuse ? NULL : d.live[k];
+                    } else if (d.live[k] != NULL) {
+                        n = 1u + (size_t)(next_random() % 400u);
+                        uint8_t *q = rtm_realloc(d.heap, d.live[k], n);
+                        if (q != NULL) {
+                            assert_true(holds_fill(q, n < sizes[k] ? n : sizes[k], k));
+                            assert_true(apart(&d, sizes, k, q, n));
+                            memset(q, fill_of(k), n);
+                            d.live[k] = q;
+                            sizes[k] = n;
+                        }
+                    } else {
+                        n = 1u + (size_t)(next_random() % 300u);
+                        uint8_t *p = rtm_malloc(d.heap, n);
+                        if (p != NULL) {
+                            assert_true(apart(&d, sizes, k, p, n));
+                            memset(p, fill_of(k), n);
+                            d.live[k] = p;
+                            sizes[k] = n;
+                        }
+                    }
+                    if (op % 16 == 15 || op == 299) {
+                        for (size_t j = 0; j < 48u; j++) {
+                            assert_true(d.live[j] == NULL || holds_fill(d.live[j], sizes[j], j));
+                        }
+                    }
+                }
+                reports += g_corruption_reports;
+                (void)read_everything(d.heap, d.size);
+            }
+            free(d.mem);
+        }
+        print_message("%s: 200 heaps with damaged links, %u reports\n", k_names[s], reports);
+        assert_true(reports > 0);
+    }
+}
 #endif
 
 int main(void)
@@ -411,9 +843,13 @@ int main(void)
         cmocka_unit_test(test_damaged_link),
         cmocka_unit_test(test_cyclic_list),
         cmocka_unit_test(test_random_damage),
+        cmocka_unit_test(test_operations_on_damage),
 #if RTM_POISON_LEVEL >= 1
         cmocka_unit_test(test_damage_found_by_allocation),
-        cmocka_unit_test(test_operations_on_damage),
+        cmocka_unit_test(test_bad_links_found_by_allocation),
+        cmocka_unit_test(test_damaged_header_found_by_allocation),
+        cmocka_unit_test(test_cycle_found_by_allocation),
+        cmocka_unit_test(test_link_damage_spares_live_blocks),
 #endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -352,7 +352,9 @@ void *rtm_realloc(rtm_heap_t *heap, void *ptr, size_t size);
 void rtm_free(rtm_heap_t *heap, void *ptr);
 
 /* Usable bytes of a live block (>= the requested size). A bad pointer is
- * reported and gives 0. O(1). */
+ * reported and gives 0. O(1); at poisoning levels 1 and 2, first and best
+ * fit O(free blocks) at most, as they check the list links the block's
+ * free would follow (below). */
 size_t rtm_usable_size(rtm_heap_t *heap, const void *ptr);
 
 /* A heap whose blocks the application damaged (a write after free into a
@@ -361,12 +363,14 @@ size_t rtm_usable_size(rtm_heap_t *heap, const void *ptr);
  * rtm_heap_check_step (debug.h) still return, read nothing outside the
  * heap's region and change no byte of its blocks, and rtm_heap_check says
  * what is wrong; a damaged free list makes largest_free_block count only
- * the blocks before the damage. At poisoning levels 1 and 2, TLSF and
- * first fit also check a link before rtm_malloc, rtm_free or rtm_realloc
- * follows it: the allocation that reaches the damage fails and a free that
- * would merge with it is refused, each with a report. At level 0 those
- * calls trust the links. Damage to the control block before the first
- * block is not covered (docs/debugging.md, "Damaged heaps"). */
+ * the blocks before the damage. At poisoning levels 1 and 2, TLSF, first
+ * fit and best fit also check a link before rtm_malloc, rtm_free or
+ * rtm_realloc follows it: the allocation that reaches the damage fails and
+ * a free that would merge with it (best fit, which never merges: walk
+ * through it to the block's place in its list) is refused, each with a
+ * report. At level 0 those calls trust the links. Damage to the control
+ * block before the first block is not covered (docs/debugging.md,
+ * "Damaged heaps"). */
 
 /* Fills *info. O(1) for TLSF except largest_free_block, which scans the one
  * highest non-empty size class; O(free blocks) for first/best fit. False if

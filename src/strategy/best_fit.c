@@ -12,6 +12,15 @@
  * none) in the first 4 bytes of its payload, hence min_span =
  * align_up(8, G).
  *
+ * Pointers are validated at the API (validate(), with the map) and by
+ * check(). At level 0 the list walks of alloc, free and resize end at a
+ * link outside the area or to a block whose span is not sane, and after
+ * as many blocks as the heap has free, but otherwise trust the links; at
+ * levels >= 1 (RTM_CHECK_LINKS) alloc stops at any link that does not lead
+ * to a listed free block (bf_step) and fails, and validate() refuses a
+ * block whose free or shrink would follow one. largest_free stays within
+ * the level-0 bounds at every level.
+ *
  * Invariants (all verified by bf_check):
  *   - blocks tile [first, end) exactly; every span is a multiple of G and
  *     at least min_span; no header carries RTM_BLK_PREV_FREE;
@@ -21,8 +30,9 @@
  *   - stats equal what a walk of the blocks counts.
  *
  * Costs: alloc, free, shrink and largest_free O(free blocks); growing in
- * place is not offered; validate and usable_size O(1); walk and check
- * O(blocks). Overhead: 4 bytes a block, and the map.
+ * place is not offered; validate and usable_size O(1) (validate O(free
+ * blocks) at levels >= 1, which walks the list as free would); walk and
+ * check O(blocks). Overhead: 4 bytes a block, and the map.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -98,6 +108,83 @@ static uint32_t bf_listed_span(const uint8_t *base, const rtm_blk_arena_t *st, u
 {
     uint32_t span = rtm_blk_span(base, h);
     return rtm_blk_span_ok(span, h, st->end, st->gran, st->min_span) ? span : 0;
+}
+
+/* What bf_first and bf_step give at levels >= 1 for a damaged link
+ * (RTM_CHECK_LINKS). Every block lies below end, so no block has it. */
+#define BF_BROKEN UINT32_MAX
+
+/* Levels >= 1: whether n, the link read from listed block prev of span
+ * pspan (prev 0: the head), leads to a listed free block: a block start in
+ * the area that the map knows, not prev itself, whose header says free
+ * with a sane span no smaller than pspan (the list is sorted by span). */
+static bool bf_listed(const rtm_blk_arena_t *st, uint32_t prev, uint32_t pspan, uint32_t n)
+{
+    if (n == prev || n < st->first || n >= st->end || ((n - st->first) & (st->gran - 1u)) != 0 ||
+        !rtm_blk_has(st, n)) {
+        return false;
+    }
+    uint32_t word = rtm_rd32((const uint8_t *)st, n);
+    uint32_t span = word & ~RTM_BLK_FLAGS;
+    return (word & RTM_BLK_FLAGS) == RTM_BLK_FREE && span >= pspan &&
+           rtm_blk_span_ok(span, n, st->end, st->gran, st->min_span);
+}
+
+/* The first entry of the list, 0 if none. At level 0 as bf_sane_link
+ * gives it; at levels >= 1 BF_BROKEN unless the head leads to a listed
+ * block, or is 0, exactly when no block is free. */
+static uint32_t bf_first(const rtm_blk_arena_t *st)
+{
+    if (!RTM_CHECK_LINKS) {
+        return bf_sane_link(st, st->head);
+    }
+    uint32_t n = st->head;
+    if ((n == 0) != (st->stats.free_blocks == 0) || (n != 0 && !bf_listed(st, 0, 0, n))) {
+        return BF_BROKEN;
+    }
+    return n;
+}
+
+/* The entry after listed block h of span span, the list's entry number k
+ * (from 0); 0 after the last. At level 0 as bf_next gives it. At levels
+ * >= 1 BF_BROKEN for a link that lost its tag bits or does not lead to a
+ * listed block, and for a list that ends before its free_blocks-th entry
+ * or goes on after it. The count is what finds a cycle through blocks of
+ * one span, which no single link gives away (equal spans may come in any
+ * order), and a link overwritten with an end that hides the rest. */
+static uint32_t bf_step(const uint8_t *base, const rtm_blk_arena_t *st, uint32_t h, uint32_t span,
+                        size_t k)
+{
+    if (!RTM_CHECK_LINKS) {
+        return bf_next(base, st, h);
+    }
+    uint32_t word = rtm_rd32(base, h + RTM_BLK_HDR);
+    uint32_t n = word & ~RTM_BLK_FLAGS;
+    bool last = k + 1u == st->stats.free_blocks;
+    if ((word & RTM_BLK_FLAGS) != RTM_BLK_FLAGS || (n == 0) != last ||
+        (n != 0 && !bf_listed(st, h, span, n))) {
+        return BF_BROKEN;
+    }
+    return n;
+}
+
+/* Levels >= 1: an allocation met a damaged link after entry prev and
+ * leaves the list as it is; noted for the front, which reports the word 4
+ * bytes past the offset noted, prev's link. When the head fails (prev 0),
+ * the block it leads to is noted, as first fit does, if it lies in the
+ * area: an overrun of the block below into that block's header is what
+ * makes a head fail. A head outside the area is damage to the state,
+ * which no block's link can name; the offset noted then lies 4 bytes
+ * before the head, which is reported itself. */
+static void bf_broken(rtm_blk_arena_t *st, uint32_t prev)
+{
+    if (prev == 0) {
+        prev = bf_sane_link(st, st->head);
+    }
+    if (prev == 0) {
+        prev = (uint32_t)offsetof(rtm_blk_arena_t, head) - RTM_BLK_HDR;
+    }
+    rtm_strategy_broken(&st->stats, prev);
 }
 
 /* Makes [h, h + span) a free block ahead of the first listed block at least
@@ -179,7 +266,11 @@ static void *bf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reaso
         return NULL;
     }
     uint32_t prev = 0;
-    uint32_t h = bf_sane_link(st, st->head);
+    uint32_t h = bf_first(st);
+    if (RTM_CHECK_LINKS && h == BF_BROKEN) {
+        bf_broken(st, 0);
+        h = 0;
+    }
     for (size_t k = 0; h != 0 && k < st->stats.free_blocks; k++) {
         uint32_t span = bf_listed_span(base, st, h);
         if (span == 0) {
@@ -188,19 +279,54 @@ static void *bf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reaso
         if (span >= need) {
             size_t gap = rtm_blk_align_gap(base, h, align, st->min_span);
             if (gap <= span && need <= span - gap) {
+                /* Levels >= 1: bf_take hands h's link to prev. The
+                 * inserts of the gap and the tail, both smaller than h,
+                 * then follow no link that this walk has not checked. */
+                if (RTM_CHECK_LINKS && bf_step(base, st, h, span, k) == BF_BROKEN) {
+                    bf_broken(st, h);
+                    break;
+                }
                 return bf_take(base, st, prev, h, (uint32_t)gap, need);
             }
         }
         prev = h;
-        h = bf_next(base, st, h);
+        h = bf_step(base, st, h, span, k);
+        if (RTM_CHECK_LINKS && h == BF_BROKEN) {
+            bf_broken(st, prev);
+            break;
+        }
     }
     *why = st->stats.free_bytes < size ? RTM_FAIL_NO_MEMORY : RTM_FAIL_FRAGMENTED;
     return NULL;
 }
 
+/* Levels >= 1: whether the links that a free of a block of span span
+ * follows to its place in the list are intact: from the head up to the
+ * first listed block at least as large. A shrink's tail, being smaller,
+ * stops no later. */
+static bool bf_links_ok(const rtm_blk_arena_t *st, uint32_t span)
+{
+    const uint8_t *base = (const uint8_t *)st;
+    uint32_t h = bf_first(st);
+    for (size_t k = 0; h != 0 && h != BF_BROKEN; k++) {
+        uint32_t hspan = rtm_blk_span(base, h);
+        if (hspan >= span) {
+            return true;
+        }
+        h = bf_step(base, st, h, hspan, k);
+    }
+    return h == 0;
+}
+
 static rtm_ptr_status_t bf_validate(const void *arena, const void *ptr)
 {
-    return rtm_blk_validate(arena, ptr);
+    rtm_ptr_status_t status = rtm_blk_validate(arena, ptr);
+    if (status == RTM_PTR_OK && RTM_CHECK_LINKS) {
+        const rtm_blk_arena_t *st = arena;
+        uint32_t span = rtm_blk_span(arena, bf_offset(arena, ptr) - RTM_BLK_HDR);
+        return bf_links_ok(st, span) ? RTM_PTR_OK : RTM_PTR_CORRUPT;
+    }
+    return status;
 }
 
 static void bf_free(void *arena, void *ptr)
@@ -213,7 +339,7 @@ static void bf_free(void *arena, void *ptr)
 
 static rtm_ptr_status_t bf_validate_free(void *arena, void *ptr, size_t *usable)
 {
-    rtm_ptr_status_t st = rtm_blk_validate(arena, ptr);
+    rtm_ptr_status_t st = bf_validate(arena, ptr);
     if (st == RTM_PTR_OK) {
         uint32_t h = bf_offset(arena, ptr) - RTM_BLK_HDR;
         *usable = rtm_blk_span(arena, h) - RTM_BLK_HDR;

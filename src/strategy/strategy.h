@@ -192,7 +192,8 @@ extern const rtm_strategy_inspect_t rtm_inspect_system;
 
 /* At poisoning levels >= 1 a strategy checks a free block's list links
  * before its allocation or free paths follow them or write through them:
- * each must lead into the arena to a free block that links back. A write
+ * each must lead into the arena to a free block that links back (TLSF),
+ * lies higher up (first fit) or is no smaller (best fit). A write
  * after free into a freed block's first bytes, or an overrun into a free
  * neighbour, lands on them; unchecked, the next allocation or merge would
  * write wherever they point. At level 0 the links are trusted (the speed
