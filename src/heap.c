@@ -378,7 +378,7 @@ static void *heap_alloc(rtm_heap_t *h, size_t size, size_t alignment,
         h->books.failed_count++;
         /* Levels >= 1: the strategy may have left a free block with
          * damaged links alone (RTM_CHECK_LINKS). */
-        (void)rtm_poison_take_broken(h->arena, &bad);
+        (void)rtm_poison_take_broken(h->arena, h->region_bytes - h->front_bytes, &bad);
     }
     heap_unlock(h);
     if (p == NULL) {

@@ -414,17 +414,26 @@ bool rtm_poison_block_ok(const rtm_strategy_t *ops, size_t plain_head, const rtm
     return true;
 }
 
-bool rtm_poison_take_broken(rtm_arena_stats_t *stats, rtm_corruption_t *bad)
+bool rtm_poison_take_broken(rtm_arena_stats_t *stats, size_t arena_bytes, rtm_corruption_t *bad)
 {
     if (stats->broken == 0) {
         return false;
     }
+    uint32_t off = stats->broken - 1u;
+    stats->broken = 0;
+    if (arena_bytes < 8u || off > arena_bytes - 8u) {
+        /* A list head in the control block led outside the arena: there is
+         * no block to read, so the report names the strategy's state and
+         * the offset the head held. */
+        problem(bad, RTM_CORRUPT_FREE_LIST, NULL, stats, 0, off);
+        bad->detail = "a free-list head leads outside the heap (its control block is damaged)";
+        return true;
+    }
     /* The block's header: its links follow it. */
-    const uint8_t *at = (const uint8_t *)stats + stats->broken - 1u;
+    const uint8_t *at = (const uint8_t *)stats + off;
     /* A free block has no user pointer: the report names its first link. */
     problem(bad, RTM_CORRUPT_FREE_LIST, NULL, at + 4, 0, rtm_load32(at + 4));
     bad->detail = "free block's list links are damaged (left alone by an allocation)";
-    stats->broken = 0;
     return true;
 }
 

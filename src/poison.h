@@ -92,14 +92,18 @@ bool rtm_poison_block_ok(const rtm_strategy_t *ops, size_t plain_head, const rtm
 
 /* The free block with damaged links an allocation noted in stats->broken
  * (RTM_CHECK_LINKS), if any, as a RTM_CORRUPT_FREE_LIST problem in *bad;
- * clears the note. False when there is none. */
-bool rtm_poison_take_broken(rtm_arena_stats_t *stats, rtm_corruption_t *bad);
+ * clears the note. A noted offset that lies outside the arena's
+ * arena_bytes (a damaged list head) is reported without being read. False
+ * when there is none. */
+bool rtm_poison_take_broken(rtm_arena_stats_t *stats, size_t arena_bytes, rtm_corruption_t *bad);
 
 #else /* level 0: identities */
 
-static inline bool rtm_poison_take_broken(rtm_arena_stats_t *stats, rtm_corruption_t *bad)
+static inline bool rtm_poison_take_broken(rtm_arena_stats_t *stats, size_t arena_bytes,
+                                          rtm_corruption_t *bad)
 {
     (void)stats;
+    (void)arena_bytes;
     (void)bad;
     return false;
 }

@@ -350,6 +350,52 @@ static void test_operations_on_damage(void **state)
     }
 }
 
+
+/* An underrun of the first block past its header: the block-start map ends
+ * just before the first header (docs/debugging.md, "Damaged heaps"), so a
+ * write 1 to 32 bytes below the header lands in the map or in the padding
+ * before the header. Each byte flipped in turn, on every strategy: the read
+ * calls and 40 allocations and frees stay inside the region (the region is
+ * an exact heap buffer: AddressSanitizer), and the check finds the damage
+ * for most of the bytes (28 to 32 of them here: the map's last words hold
+ * the bits of the heap's top, mostly clear, so a flipped byte sets bits
+ * where no header is). */
+static void test_first_block_underrun(void **state)
+{
+    (void)state;
+    const size_t size = 8192u;
+    for (size_t s = 0; s < 4u; s++) {
+        unsigned found = 0;
+        for (size_t k = 1; k <= 32u; k++) {
+            uint8_t *mem = region_new(size);
+            rtm_heap_t *heap = heap_in(mem, size, s);
+            void *first = rtm_malloc(heap, 40);
+            assert_non_null(first);
+            /* Below the first block's 4-byte header. */
+            uint8_t *victim = raw_of(first) - 4u - k;
+            *victim = (uint8_t)(*victim ^ 0xffu);
+            if (!read_everything(heap, size)) {
+                found++;
+            }
+            void *live[8] = {0};
+            g_rng = k * 31u + s;
+            for (int op = 0; op < 40; op++) {
+                size_t i = (size_t)(next_random() % 8u);
+                if (live[i] != NULL && s != 3u) {
+                    rtm_free(heap, live[i]);
+                    live[i] = NULL;
+                } else if (live[i] == NULL) {
+                    live[i] = rtm_malloc(heap, 1u + (size_t)(next_random() % 200u));
+                }
+            }
+            free(mem);
+        }
+        print_message("%s: %u of 32 bytes below the first header found by the check\n",
+                      k_names[s], found);
+        assert_true(found >= 24u);
+    }
+}
+
 #if RTM_POISON_LEVEL >= 1
 /* Which listed blocks the first two allocations of SLOT_BYTES take, per
  * strategy: TLSF and best fit take the last freed first (9, 7, then 5),
@@ -833,6 +879,50 @@ static void test_link_damage_spares_live_blocks(void **state)
         assert_true(reports > 0);
     }
 }
+
+/* Damage to the control block: a wild write over the list head of a size
+ * (TLSF's class head, first and best fit's list head) with an offset far
+ * outside the heap. At levels >= 1 the allocation that would follow it
+ * fails with one RTM_CORRUPT_FREE_LIST report that names a word of the
+ * region (the strategy's state or the head itself) and reads nothing
+ * outside it: the report used to read the "block" the head named, far out
+ * of the region (AddressSanitizer). With the head put back the heap is
+ * whole. The head is found by its value, the link to the list's first
+ * block, among the words before the first block; the test needs exactly
+ * one such word. */
+static void test_damaged_head_found_by_allocation(void **state)
+{
+    (void)state;
+    for (size_t s = 0; s < 3u; s++) {
+        print_message("%s\n", k_names[s]);
+        listed_t l;
+        make_listed(&l, s);
+        size_t first_listed = s == 1u ? 1u : 9u;
+        /* Best fit tags the links in its blocks (both flag bits), not its head. */
+        uint32_t head = link_to(&l, first_listed) & (s == 2u ? ~3u : ~0u);
+        const uint8_t *control_end = raw_of(l.p[0]) - 8u;
+        uint8_t *at = NULL;
+        size_t found = 0;
+        for (uint8_t *w = l.mem; w + 4 <= control_end; w += 4) {
+            if (ts_rd32(w) == head) {
+                at = w;
+                found++;
+            }
+        }
+        assert_int_equal(found, 1);
+        ts_wr32(at, 0x7ffffff0u);
+        g_corruption_reports = 0;
+        assert_null(rtm_malloc(l.heap, SLOT_BYTES));
+        assert_int_equal(g_corruption_reports, 1);
+        assert_int_equal(g_last_report.kind, RTM_CORRUPT_FREE_LIST);
+        assert_true((const uint8_t *)g_last_report.address >= l.mem &&
+                    (const uint8_t *)g_last_report.address < control_end);
+        ts_wr32(at, head);
+        assert_true(rtm_heap_check(l.heap, NULL));
+        assert_non_null(rtm_malloc(l.heap, SLOT_BYTES));
+        free(l.mem);
+    }
+}
 #endif
 
 int main(void)
@@ -844,12 +934,14 @@ int main(void)
         cmocka_unit_test(test_cyclic_list),
         cmocka_unit_test(test_random_damage),
         cmocka_unit_test(test_operations_on_damage),
+        cmocka_unit_test(test_first_block_underrun),
 #if RTM_POISON_LEVEL >= 1
         cmocka_unit_test(test_damage_found_by_allocation),
         cmocka_unit_test(test_bad_links_found_by_allocation),
         cmocka_unit_test(test_damaged_header_found_by_allocation),
         cmocka_unit_test(test_cycle_found_by_allocation),
         cmocka_unit_test(test_link_damage_spares_live_blocks),
+        cmocka_unit_test(test_damaged_head_found_by_allocation),
 #endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

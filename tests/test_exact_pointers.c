@@ -623,7 +623,7 @@ static void test_map_damage(void **state)
     check_heap_at(h, __FILE__, __LINE__);
     /* The bit after it: a granule inside that block (at least 16 bytes). */
     size_t at2 = bit == 0x80u ? at + 1u : at;
-    uint8_t bit2 = bit == 0x80u ? 1u : (uint8_t)(bit << 1);
+    uint8_t bit2 = (uint8_t)(bit == 0x80u ? 1u : (unsigned)bit << 1);
     g_mem[0][at2] |= bit2;
     assert_false(rtm_heap_check(h, &r));
     g_mem[0][at2] &= (uint8_t)~bit2;

@@ -369,8 +369,8 @@ size_t rtm_usable_size(rtm_heap_t *heap, const void *ptr);
  * a free that would merge with it (best fit, which never merges: walk
  * through it to the block's place in its list) is refused, each with a
  * report. At level 0 those calls trust the links. Damage to the control
- * block before the first block is not covered (docs/debugging.md,
- * "Damaged heaps"). */
+ * block before the first block is mostly not covered (docs/debugging.md,
+ * "Damaged heaps", says which cases are). */
 
 /* Fills *info. O(1) for TLSF except largest_free_block, which scans the one
  * highest non-empty size class; O(free blocks) for first/best fit. False if

@@ -120,7 +120,9 @@ static uint64_t rd_word(const unsigned char *p, int le, int wide)
 
 static uint16_t rd16(const unsigned char *p, int le)
 {
-    return le ? (uint16_t)(p[0] | p[1] << 8) : (uint16_t)(p[1] | p[0] << 8);
+    unsigned lo = le ? p[0] : p[1];
+    unsigned hi = le ? p[1] : p[0];
+    return (uint16_t)(lo | hi << 8);
 }
 
 static void elf_facts(const char *path, elf_facts_t *out)
