@@ -335,8 +335,13 @@ static double time_libc(bench_latency_t *lat)
 
 static void print_latency(const bench_latency_t *l)
 {
-    printf(" %.0f | %.0f | %.0f | %.0f | %.1f |", l->p50, l->p99, l->p9999, l->max,
-           l->p9999 / l->p50);
+    printf(" %.0f | %.0f | %.0f | %.0f |", l->p50, l->p99, l->p9999, l->max);
+    /* A median below the counter's resolution reads 0: no ratio to it. */
+    if (l->p50 > 0.0) {
+        printf(" %.1f |", l->p9999 / l->p50);
+    } else {
+        printf(" - |");
+    }
 }
 
 int main(int argc, char **argv)
