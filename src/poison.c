@@ -308,9 +308,17 @@ rtm_ptr_status_t rtm_poison_resolve(const rtm_strategy_t *ops, const void *arena
      * plain block (or its interior) passes for an aligned one. */
     for (size_t h = plain_head * 2u; h <= max_head && u >= h; h *= 2u) {
         const uint8_t *r = (const uint8_t *)(u - h);
-        if (ops->validate(arena, r) == RTM_PTR_OK && rtm_load32(r) == marker_of(h) &&
+        /* CORRUPT: a block the strategy knows, whose free or resize would
+         * meet damage (a broken neighbour, a damaged list link). With the
+         * aligned head's markers in place it is this block, and the damage
+         * is what to report, not an invalid pointer. */
+        rtm_ptr_status_t st = ops->validate(arena, r);
+        if ((st == RTM_PTR_OK || st == RTM_PTR_CORRUPT) && rtm_load32(r) == marker_of(h) &&
             rtm_load32(r + plain_head - 4u) == marker_of(h) &&
             rtm_load32(r + h - 4u) == RTM_POISON_HEAD_CANARY) {
+            if (st == RTM_PTR_CORRUPT) {
+                return RTM_PTR_CORRUPT;
+            }
             *raw = (void *)(uintptr_t)r;
             *head = h;
             return RTM_PTR_OK;

@@ -34,14 +34,15 @@ static const rtm_strategy_t *const k_strategies[] = {
 static const char *const k_names[] = {"tlsf", "first_fit", "best_fit", "bump"};
 
 static unsigned g_misuse_calls;
+static rtm_misuse_t g_last_misuse;
 
 static void count_misuse(rtm_heap_t *heap, rtm_misuse_t kind, const void *address, void *ctx)
 {
     (void)heap;
-    (void)kind;
     (void)address;
     (void)ctx;
     g_misuse_calls++;
+    g_last_misuse = kind;
 }
 
 static unsigned g_corruption_reports;
@@ -880,6 +881,37 @@ static void test_link_damage_spares_live_blocks(void **state)
     }
 }
 
+/* An aligned block, whose poison head is larger than a plain block's, is
+ * refused as corrupt when its free would meet damage, as a plain block is
+ * (test_damage_found_by_allocation), not as an invalid pointer: on best
+ * fit, the free of a block larger than the damaged listed ones walks
+ * through the damaged link to the block's place in the list. */
+static void test_aligned_block_meets_damage(void **state)
+{
+    (void)state;
+    listed_t l;
+    make_listed(&l, 2u);
+    void *large = rtm_aligned_alloc(l.heap, 64u, 3u * SLOT_BYTES);
+    assert_non_null(large);
+    assert_int_equal((uintptr_t)large % 64u, 0);
+    uint8_t *victim = raw_of(l.p[5]);
+    const uint32_t good = ts_rd32(victim);
+    ts_wr32(victim, 0xfffffff0u);
+    g_misuse_calls = 0;
+    g_corruption_reports = 0;
+    rtm_free(l.heap, large);
+    assert_int_equal(g_misuse_calls, 1);
+    assert_int_equal(g_last_misuse, RTM_MISUSE_CORRUPT_BLOCK);
+    assert_int_equal(g_corruption_reports, 1);
+    assert_int_equal(rtm_usable_size(l.heap, large), 0);
+    assert_int_equal(g_last_misuse, RTM_MISUSE_CORRUPT_BLOCK);
+    ts_wr32(victim, good);
+    rtm_free(l.heap, large);
+    assert_int_equal(g_misuse_calls, 2);
+    assert_true(rtm_heap_check(l.heap, NULL));
+    free(l.mem);
+}
+
 /* Damage to the control block: a wild write over the list head of a size
  * (TLSF's class head, first and best fit's list head) with an offset far
  * outside the heap. At levels >= 1 the allocation that would follow it
@@ -942,6 +974,7 @@ int main(void)
         cmocka_unit_test(test_cycle_found_by_allocation),
         cmocka_unit_test(test_link_damage_spares_live_blocks),
         cmocka_unit_test(test_damaged_head_found_by_allocation),
+        cmocka_unit_test(test_aligned_block_meets_damage),
 #endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
