@@ -912,6 +912,35 @@ static void test_aligned_block_meets_damage(void **state)
     free(l.mem);
 }
 
+/* largest_free_block counts only the blocks before a damaged link: first
+ * fit stops at a link to a block that is not free at every level, best fit
+ * at levels >= 1 at any link its allocation refuses. A link to a used
+ * block larger than every listed one must not make that block count: the
+ * answer is a listed block's size, not the used one's. */
+static void test_largest_free_stops_at_damage(void **state)
+{
+    (void)state;
+    for (size_t s = 1; s < 3u; s++) {
+        print_message("%s\n", k_names[s]);
+        listed_t l;
+        make_listed(&l, s);
+        void *large = rtm_malloc(l.heap, 3u * SLOT_BYTES);
+        assert_non_null(large);
+        uint8_t *victim = raw_of(l.p[5]);
+        const uint32_t good = ts_rd32(victim);
+        ts_wr32(victim, link_at(&l, raw_of(large)));
+        size_t largest = rtm_heap_largest_free(l.heap);
+        assert_true(largest < 3u * SLOT_BYTES);
+        rtm_heap_info_t info;
+        assert_true(rtm_heap_info(l.heap, &info));
+        assert_int_equal(info.largest_free_block, largest);
+        ts_wr32(victim, good);
+        assert_true(rtm_heap_check(l.heap, NULL));
+        assert_true(rtm_heap_largest_free(l.heap) > 3u * SLOT_BYTES);
+        free(l.mem);
+    }
+}
+
 /* Damage to the control block: a wild write over the list head of a size
  * (TLSF's class head, first and best fit's list head) with an offset far
  * outside the heap. At levels >= 1 the allocation that would follow it
@@ -975,6 +1004,7 @@ int main(void)
         cmocka_unit_test(test_link_damage_spares_live_blocks),
         cmocka_unit_test(test_damaged_head_found_by_allocation),
         cmocka_unit_test(test_aligned_block_meets_damage),
+        cmocka_unit_test(test_largest_free_stops_at_damage),
 #endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

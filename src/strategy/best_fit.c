@@ -381,8 +381,11 @@ static size_t bf_largest_free(const void *arena)
     const rtm_blk_arena_t *st = arena;
     const uint8_t *base = arena;
     uint32_t best = 0;
-    uint32_t h = bf_sane_link(st, st->head);
-    for (size_t k = 0; h != 0 && k < st->stats.free_blocks; k++) {
+    /* At levels >= 1 the walk stops at a damaged link as an allocation
+     * does (bf_first, bf_step), so a link into a used block cannot make
+     * that block count as free; level 0 keeps the walk's bounds alone. */
+    uint32_t h = bf_first(st);
+    for (size_t k = 0; h != 0 && h != BF_BROKEN && k < st->stats.free_blocks; k++) {
         uint32_t span = bf_listed_span(base, st, h);
         if (span == 0) {
             break;
@@ -390,7 +393,7 @@ static size_t bf_largest_free(const void *arena)
         if (span > best) {
             best = span;
         }
-        h = bf_next(base, st, h);
+        h = bf_step(base, st, h, span, k);
     }
     return best != 0 ? best - RTM_BLK_HDR : 0;
 }
