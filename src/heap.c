@@ -694,13 +694,20 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
         if (result == NULL) {
             return NULL;
         }
-        /* ptr stays the caller's until it is freed below: no one else can
-         * free, resize or reuse it meanwhile, so it still has raw_old
-         * bytes. Not in place means size > old. */
+        /* Not in place means size > old. ptr is the caller's, so in a
+         * correct program no one frees or resizes it while the lock is
+         * given back; the copy reads the region either way. */
         memcpy(result, ptr, old);
         heap_lock(h);
         if (h->ops->free != NULL) {
-            release_raw(h, raw, raw_old, old);
+            /* Validated again: a free of ptr by another thread in that
+             * window (a double free) is reported, never freed twice. */
+            if (valid_locked(h, ptr, RTM_OP_REALLOC, &raw)) {
+                raw_old = h->ops->usable_size(h->arena, raw);
+                release_raw(h, raw, raw_old, rtm_poison_user_size(ptr, raw_old));
+            } else {
+                heap_lock(h);
+            }
         }
     }
     notify(h, RTM_EVENT_REALLOC, result, ptr, size, 0, site);
