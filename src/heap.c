@@ -344,11 +344,15 @@ static void release_raw(rtm_heap_t *h, void *raw, size_t raw_usable, size_t user
     count_free(h, raw, raw_usable);
 }
 
-/* Allocation with alignment already validated (0 = the granularity). With
- * site NULL it tells the observer nothing (realloc reports its own event).
- * op names the call the application made, for a corruption report. */
-static void *heap_alloc(rtm_heap_t *h, size_t size, size_t alignment,
-                        const rtm_alloc_site_t *site, rtm_debug_op_t op)
+/* Allocation with alignment already validated (0 = the granularity); an
+ * alignment above the granularity comes with the strategy's aligned
+ * allocator, which only the aligned entry points look up (so a program
+ * that never asks for one links none). With site NULL it tells the
+ * observer nothing (realloc reports its own event). op names the call the
+ * application made, for a corruption report. */
+static void *heap_alloc_with(rtm_heap_t *h, size_t size, size_t alignment,
+                             rtm_alloc_aligned_fn aligned, const rtm_alloc_site_t *site,
+                             rtm_debug_op_t op)
 {
     rtm_fail_reason_t why = RTM_FAIL_NO_MEMORY;
     size_t raw_size;
@@ -360,7 +364,8 @@ static void *heap_alloc(rtm_heap_t *h, size_t size, size_t alignment,
         return NULL;
     }
     heap_lock(h);
-    void *p = h->ops->alloc(h->arena, raw_size, alignment, &why);
+    void *p = alignment == 0 ? h->ops->alloc(h->arena, raw_size, &why)
+                             : aligned(h->arena, raw_size, alignment, &why);
     if (p != NULL) {
         (void)rtm_poison_verify_fresh(h->ops, h->arena, p, &bad);
         if (head > h->max_head) {
@@ -394,6 +399,13 @@ static void *heap_alloc(rtm_heap_t *h, size_t size, size_t alignment,
     return p;
 }
 
+/* heap_alloc_with at the granularity. */
+static void *heap_alloc(rtm_heap_t *h, size_t size, const rtm_alloc_site_t *site,
+                        rtm_debug_op_t op)
+{
+    return heap_alloc_with(h, size, 0, NULL, site, op);
+}
+
 static void *alloc_checked(rtm_heap_t *h, size_t size, size_t alignment,
                            const rtm_alloc_site_t *site)
 {
@@ -407,7 +419,26 @@ static void *alloc_checked(rtm_heap_t *h, size_t size, size_t alignment,
     if (size == 0) {
         return NULL;
     }
-    return heap_alloc(h, size, alignment <= h->granularity ? 0 : alignment, site, RTM_OP_ALLOC);
+    if (alignment <= h->granularity) {
+        return heap_alloc(h, size, site, RTM_OP_ALLOC);
+    }
+    rtm_alloc_aligned_fn aligned = rtm_strategy_alloc_aligned(h->ops->id);
+    if (aligned == NULL) {
+        /* Cannot happen: the heap's strategy is linked, with its aligned
+         * allocation in the same file. */
+        fail_call(h, size, alignment, RTM_FAIL_BAD_ALIGNMENT);
+        return NULL;
+    }
+    return heap_alloc_with(h, size, alignment, aligned, site, RTM_OP_ALLOC);
+}
+
+RTM_NOINLINE void *rtm_malloc_ex(rtm_heap_t *h, size_t size, const rtm_alloc_site_t *site)
+{
+    if (!heap_ok(h) || size == 0) {
+        return NULL;
+    }
+    rtm_alloc_site_t s = rtm_site_or(site, RTM_CALLER());
+    return heap_alloc(h, size, &s, RTM_OP_ALLOC);
 }
 
 RTM_NOINLINE void *rtm_heap_alloc_ex(rtm_heap_t *h, size_t size, size_t alignment,
@@ -454,7 +485,7 @@ static RTM_NOINLINE void *malloc_other(rtm_heap_t *h, size_t size, const void *c
         heap_unlock(h);
     }
     rtm_alloc_site_t s = rtm_site_or(NULL, caller);
-    return heap_alloc(h, size, 0, &s, RTM_OP_ALLOC);
+    return heap_alloc(h, size, &s, RTM_OP_ALLOC);
 }
 
 RTM_NOINLINE void *rtm_malloc(rtm_heap_t *h, size_t size)
@@ -480,7 +511,7 @@ RTM_NOINLINE void *rtm_calloc(rtm_heap_t *h, size_t count, size_t size)
         return NULL;
     }
     rtm_alloc_site_t s = rtm_site_or(NULL, RTM_CALLER());
-    void *p = heap_alloc(h, count * size, 0, &s, RTM_OP_ALLOC);
+    void *p = heap_alloc(h, count * size, &s, RTM_OP_ALLOC);
     if (p != NULL) {
         memset(p, 0, count * size);
     }
@@ -648,7 +679,7 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
         return NULL;
     }
     if (ptr == NULL) {
-        return size == 0 ? NULL : heap_alloc(h, size, 0, site, RTM_OP_REALLOC);
+        return size == 0 ? NULL : heap_alloc(h, size, site, RTM_OP_REALLOC);
     }
     if (size == 0) {
         free_other(h, ptr, site, NULL);
@@ -690,7 +721,7 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
         note_free_level(h);
     } else {
         heap_unlock(h);
-        result = heap_alloc(h, size, 0, NULL, RTM_OP_REALLOC);
+        result = heap_alloc(h, size, NULL, RTM_OP_REALLOC);
         if (result == NULL) {
             return NULL;
         }

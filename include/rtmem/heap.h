@@ -312,7 +312,11 @@ void *rtm_aligned_alloc(rtm_heap_t *heap, size_t alignment, size_t size);
  * rtm_realloc, for layers that pass on their own caller's site (capability
  * regions, compat APIs, the RTM_MALLOC macros). alignment 0 = the heap's
  * granularity, else as rtm_aligned_alloc. site may be NULL: the return
- * address of this call is used. Same costs and bad-input results. */
+ * address of this call is used. Same costs and bad-input results.
+ * rtm_malloc_ex is rtm_heap_alloc_ex at the granularity; unlike it, it does
+ * not link the strategies' aligned allocation (src/strategy/aligned.c), so
+ * prefer it where no alignment is asked for. */
+void *rtm_malloc_ex(rtm_heap_t *heap, size_t size, const rtm_alloc_site_t *site);
 void *rtm_heap_alloc_ex(rtm_heap_t *heap, size_t size, size_t alignment,
                         const rtm_alloc_site_t *site);
 void *rtm_realloc_ex(rtm_heap_t *heap, void *ptr, size_t size, const rtm_alloc_site_t *site);
@@ -331,7 +335,7 @@ size_t rtm_free_sized_ex(rtm_heap_t *heap, void *ptr, bool clear, const rtm_allo
 /* rtm_malloc and rtm_realloc that also record __FILE__ and __LINE__ for
  * tracing and leak reports. */
 #define RTM_MALLOC(heap, size) \
-    rtm_heap_alloc_ex((heap), (size), 0, &(const rtm_alloc_site_t){__FILE__, __LINE__, NULL})
+    rtm_malloc_ex((heap), (size), &(const rtm_alloc_site_t){__FILE__, __LINE__, NULL})
 #define RTM_REALLOC(heap, ptr, size) \
     rtm_realloc_ex((heap), (ptr), (size), &(const rtm_alloc_site_t){__FILE__, __LINE__, NULL})
 
