@@ -3,8 +3,8 @@
 # holds any symbol of code that a program using one TLSF heap for init,
 # malloc, realloc, free and info must not link: the other strategies, any
 # walk or check code, strategy lookup by id, aligned allocation, poisoning.
-# With ALIGNED (tests/target/link_aligned.c, which also calls
-# rtm_aligned_alloc) TLSF's aligned allocation and its lookup must be there
+# With ALIGNED (the same program built with CORE_WITH_ALIGNED, which also
+# calls rtm_aligned_alloc) TLSF's aligned allocation and its lookup must be there
 # and the rest is forbidden as before: the lookup names the other
 # strategies' aligned allocations only weakly.
 execute_process(COMMAND ${NM} ${BINARY} OUTPUT_VARIABLE syms RESULT_VARIABLE rc)

@@ -346,10 +346,10 @@ size_t rtm_free_sized_ex(rtm_heap_t *heap, void *ptr, bool clear, const rtm_allo
  * returns NULL and the old block stays valid and unchanged. A pointer the
  * heap did not give out is reported (misuse hook) and gives NULL. The result
  * keeps only the heap's granularity (not a larger rtm_aligned_alloc
- * alignment). The lock is given back while a moved block is allocated and
- * copied; the old block is validated again before it is freed, so another
- * thread's free of ptr meanwhile (a race in the application) is reported
- * as a double free, not made twice. */
+ * alignment). A move allocates, copies and frees under one hold of the
+ * heap's lock (the copy is O(old size) with the lock held), so a free of
+ * ptr racing it on another thread (a bug in the application) lands wholly
+ * before or after it and is reported as a double free, never made twice. */
 void *rtm_realloc(rtm_heap_t *heap, void *ptr, size_t size);
 
 /* Frees a block. NULL is ignored. A foreign, interior or already-freed
