@@ -498,7 +498,7 @@ void multi_heap_set_lock(multi_heap_handle_t heap, void *lock)
 ESP_NOINLINE void *multi_heap_malloc(multi_heap_handle_t heap, size_t size)
 {
     rtm_alloc_site_t site = site_of(ESP_CALLER());
-    return rtm_heap_alloc_ex(heap, size, 0, &site);
+    return rtm_malloc_ex(heap, size, &site);
 }
 
 ESP_NOINLINE void *multi_heap_aligned_alloc(multi_heap_handle_t heap, size_t size, size_t alignment)

@@ -344,11 +344,61 @@ static void release_raw(rtm_heap_t *h, void *raw, size_t raw_usable, size_t user
     count_free(h, raw, raw_usable);
 }
 
-/* Allocation with alignment already validated (0 = the granularity). With
- * site NULL it tells the observer nothing (realloc reports its own event).
- * op names the call the application made, for a corruption report. */
-static void *heap_alloc(rtm_heap_t *h, size_t size, size_t alignment,
-                        const rtm_alloc_site_t *site, rtm_debug_op_t op)
+/* The allocation itself, the lock held: the strategy's block of raw_size
+ * bytes (alignment 0: the granularity, else through aligned), checked,
+ * armed for size bytes at head and counted. NULL on failure with *why set.
+ * *bad gets what the checks found (kind 0: nothing): reported by
+ * alloc_reports once the lock is given back. */
+static void *alloc_locked(rtm_heap_t *h, size_t size, size_t raw_size, size_t head,
+                          size_t alignment, rtm_alloc_aligned_fn aligned, rtm_fail_reason_t *why,
+                          rtm_corruption_t *bad)
+{
+    void *p = alignment == 0 ? h->ops->alloc(h->arena, raw_size, why)
+                             : aligned(h->arena, raw_size, alignment, why);
+    if (p == NULL) {
+        h->books.failed_count++;
+        /* Levels >= 1: the strategy may have left a free block with
+         * damaged links alone (RTM_CHECK_LINKS). */
+        (void)rtm_poison_take_broken(h->arena, h->region_bytes - h->front_bytes, bad);
+        return NULL;
+    }
+    (void)rtm_poison_verify_fresh(h->ops, h->arena, p, bad);
+    if (head > h->max_head) {
+        h->max_head = head;
+    }
+    p = rtm_poison_arm(p, size, head);
+    if (RTM_POISON_WRAPS) {
+        h->user_bytes += size;
+    }
+    count_alloc(h);
+    return p;
+}
+
+/* After the lock: what alloc_locked found, as the call op made. */
+static void alloc_reports(rtm_heap_t *h, void *p, size_t size, size_t alignment,
+                          rtm_fail_reason_t why, rtm_corruption_t *bad, rtm_debug_op_t op)
+{
+    if (p == NULL) {
+        if (bad->kind != 0) {
+            rtm_front_corruption(h, bad, op);
+        }
+        report_failure(h, size, alignment, why);
+    } else if (bad->kind != 0) {
+        /* The block is still handed out: its bytes were refilled. */
+        bad->block = p;
+        rtm_front_corruption(h, bad, op);
+    }
+}
+
+/* Allocation with alignment already validated (0 = the granularity); an
+ * alignment above the granularity comes with the strategy's aligned
+ * allocator, which only the aligned entry points look up (so a program
+ * that never asks for one links none). With site NULL it tells the
+ * observer nothing. op names the call the application made, for a
+ * corruption report. */
+static void *heap_alloc_with(rtm_heap_t *h, size_t size, size_t alignment,
+                             rtm_alloc_aligned_fn aligned, const rtm_alloc_site_t *site,
+                             rtm_debug_op_t op)
 {
     rtm_fail_reason_t why = RTM_FAIL_NO_MEMORY;
     size_t raw_size;
@@ -360,38 +410,20 @@ static void *heap_alloc(rtm_heap_t *h, size_t size, size_t alignment,
         return NULL;
     }
     heap_lock(h);
-    void *p = h->ops->alloc(h->arena, raw_size, alignment, &why);
-    if (p != NULL) {
-        (void)rtm_poison_verify_fresh(h->ops, h->arena, p, &bad);
-        if (head > h->max_head) {
-            h->max_head = head;
-        }
-        p = rtm_poison_arm(p, size, head);
-        if (RTM_POISON_WRAPS) {
-            h->user_bytes += size;
-        }
-        count_alloc(h);
-        if (site != NULL) {
-            notify(h, RTM_EVENT_ALLOC, p, NULL, size, alignment, site);
-        }
-    } else {
-        h->books.failed_count++;
-        /* Levels >= 1: the strategy may have left a free block with
-         * damaged links alone (RTM_CHECK_LINKS). */
-        (void)rtm_poison_take_broken(h->arena, h->region_bytes - h->front_bytes, &bad);
+    void *p = alloc_locked(h, size, raw_size, head, alignment, aligned, &why, &bad);
+    if (p != NULL && site != NULL) {
+        notify(h, RTM_EVENT_ALLOC, p, NULL, size, alignment, site);
     }
     heap_unlock(h);
-    if (p == NULL) {
-        if (bad.kind != 0) {
-            rtm_front_corruption(h, &bad, op);
-        }
-        report_failure(h, size, alignment, why);
-    } else if (bad.kind != 0) {
-        /* The block is still handed out: its bytes were refilled above. */
-        bad.block = p;
-        rtm_front_corruption(h, &bad, op);
-    }
+    alloc_reports(h, p, size, alignment, why, &bad, op);
     return p;
+}
+
+/* heap_alloc_with at the granularity. */
+static void *heap_alloc(rtm_heap_t *h, size_t size, const rtm_alloc_site_t *site,
+                        rtm_debug_op_t op)
+{
+    return heap_alloc_with(h, size, 0, NULL, site, op);
 }
 
 static void *alloc_checked(rtm_heap_t *h, size_t size, size_t alignment,
@@ -407,7 +439,26 @@ static void *alloc_checked(rtm_heap_t *h, size_t size, size_t alignment,
     if (size == 0) {
         return NULL;
     }
-    return heap_alloc(h, size, alignment <= h->granularity ? 0 : alignment, site, RTM_OP_ALLOC);
+    if (alignment <= h->granularity) {
+        return heap_alloc(h, size, site, RTM_OP_ALLOC);
+    }
+    rtm_alloc_aligned_fn aligned = rtm_strategy_alloc_aligned(h->ops->id);
+    if (aligned == NULL) {
+        /* Cannot happen: the heap's strategy is linked, with its aligned
+         * allocation in the same file. */
+        fail_call(h, size, alignment, RTM_FAIL_BAD_ALIGNMENT);
+        return NULL;
+    }
+    return heap_alloc_with(h, size, alignment, aligned, site, RTM_OP_ALLOC);
+}
+
+RTM_NOINLINE void *rtm_malloc_ex(rtm_heap_t *h, size_t size, const rtm_alloc_site_t *site)
+{
+    if (!heap_ok(h) || size == 0) {
+        return NULL;
+    }
+    rtm_alloc_site_t s = rtm_site_or(site, RTM_CALLER());
+    return heap_alloc(h, size, &s, RTM_OP_ALLOC);
 }
 
 RTM_NOINLINE void *rtm_heap_alloc_ex(rtm_heap_t *h, size_t size, size_t alignment,
@@ -454,7 +505,7 @@ static RTM_NOINLINE void *malloc_other(rtm_heap_t *h, size_t size, const void *c
         heap_unlock(h);
     }
     rtm_alloc_site_t s = rtm_site_or(NULL, caller);
-    return heap_alloc(h, size, 0, &s, RTM_OP_ALLOC);
+    return heap_alloc(h, size, &s, RTM_OP_ALLOC);
 }
 
 RTM_NOINLINE void *rtm_malloc(rtm_heap_t *h, size_t size)
@@ -480,7 +531,7 @@ RTM_NOINLINE void *rtm_calloc(rtm_heap_t *h, size_t count, size_t size)
         return NULL;
     }
     rtm_alloc_site_t s = rtm_site_or(NULL, RTM_CALLER());
-    void *p = heap_alloc(h, count * size, 0, &s, RTM_OP_ALLOC);
+    void *p = heap_alloc(h, count * size, &s, RTM_OP_ALLOC);
     if (p != NULL) {
         memset(p, 0, count * size);
     }
@@ -648,7 +699,7 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
         return NULL;
     }
     if (ptr == NULL) {
-        return size == 0 ? NULL : heap_alloc(h, size, 0, site, RTM_OP_REALLOC);
+        return size == 0 ? NULL : heap_alloc(h, size, site, RTM_OP_REALLOC);
     }
     if (size == 0) {
         free_other(h, ptr, site, NULL);
@@ -689,25 +740,27 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
         }
         note_free_level(h);
     } else {
-        heap_unlock(h);
-        result = heap_alloc(h, size, 0, NULL, RTM_OP_REALLOC);
+        /* Moved. The lock is held from the old block's validation to its
+         * free: another thread's free of ptr in between would free it
+         * twice, and the copy would read a freed block (the C library's,
+         * for RTM_SYSTEM). Not in place means size > old. */
+        rtm_fail_reason_t why = RTM_FAIL_TOO_LARGE;
+        size_t new_head = rtm_poison_head(h->granularity, 0);
+        size_t raw_size;
+        result = NULL;
+        if (rtm_poison_raw_size(size, new_head, &raw_size)) {
+            result = alloc_locked(h, size, raw_size, new_head, 0, NULL, &why, &bad);
+        } else {
+            h->books.failed_count++;
+        }
         if (result == NULL) {
+            heap_unlock(h);
+            alloc_reports(h, NULL, size, 0, why, &bad, RTM_OP_REALLOC);
             return NULL;
         }
-        /* Not in place means size > old. ptr is the caller's, so in a
-         * correct program no one frees or resizes it while the lock is
-         * given back; the copy reads the region either way. */
         memcpy(result, ptr, old);
-        heap_lock(h);
         if (h->ops->free != NULL) {
-            /* Validated again: a free of ptr by another thread in that
-             * window (a double free) is reported, never freed twice. */
-            if (valid_locked(h, ptr, RTM_OP_REALLOC, &raw)) {
-                raw_old = h->ops->usable_size(h->arena, raw);
-                release_raw(h, raw, raw_old, rtm_poison_user_size(ptr, raw_old));
-            } else {
-                heap_lock(h);
-            }
+            release_raw(h, raw, raw_old, old);
         }
     }
     notify(h, RTM_EVENT_REALLOC, result, ptr, size, 0, site);

@@ -1,19 +1,35 @@
-# cmake -DNM=nm -DBINARY=prog -P check_link.cmake
+# cmake -DNM=nm -DBINARY=prog [-DALIGNED=ON] -P check_link.cmake
 # Fails if BINARY (tests/target/code_size_core.c linked with --gc-sections)
 # holds any symbol of code that a program using one TLSF heap for init,
 # malloc, realloc, free and info must not link: the other strategies, any
-# walk or check code, strategy lookup by id, poisoning.
+# walk or check code, strategy lookup by id, aligned allocation, poisoning.
+# With ALIGNED (the same program built with CORE_WITH_ALIGNED, which also
+# calls rtm_aligned_alloc) TLSF's aligned allocation and its lookup must be there
+# and the rest is forbidden as before: the lookup names the other
+# strategies' aligned allocations only weakly.
 execute_process(COMMAND ${NM} ${BINARY} OUTPUT_VARIABLE syms RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
     message(FATAL_ERROR "${NM} ${BINARY} failed (${rc})")
 endif()
+# Undefined symbols are not linked code: a weak reference left unresolved
+# (src/strategy/aligned.c's to strategies the program does not link) reads
+# "w" without an address.
+string(REGEX REPLACE "[ \t]+[wU][ \t][^\n]*" "" syms "${syms}")
 if(NOT syms MATCHES "rtm_malloc" OR NOT syms MATCHES "rtm_strategy_tlsf")
     message(FATAL_ERROR "${BINARY}: rtm_malloc or rtm_strategy_tlsf missing: wrong binary?")
 endif()
 set(forbidden
     rtm_strategy_first_fit rtm_strategy_best_fit rtm_strategy_bump rtm_strategy_system
     rtm_strategy_by_id rtm_inspect_ rtm_heap_check rtm_heap_walk tlsf_walk tlsf_check
-    rtm_ff_ rtm_bf_ rtm_bump_ sys_alloc)
+    rtm_ff_ rtm_bf_ rtm_bump_ sys_alloc rtm_first_fit_ rtm_best_fit_ rtm_system_)
+if(ALIGNED)
+    if(NOT syms MATCHES "[ \t]T[ \t]rtm_tlsf_alloc_aligned"
+       OR NOT syms MATCHES "[ \t]T[ \t]rtm_strategy_alloc_aligned")
+        message(FATAL_ERROR "${BINARY}: calls rtm_aligned_alloc but links no TLSF aligned allocation")
+    endif()
+else()
+    list(APPEND forbidden rtm_strategy_alloc_aligned rtm_tlsf_alloc_aligned)
+endif()
 # poison.c's functions: at level 0 poison.h's inline identities stand in
 # for them, which an unoptimised build keeps as local symbols; only the
 # global ones are poison.c's code.
@@ -34,4 +50,4 @@ if(found)
     string(REPLACE ";" "\n  " found "${found}")
     message(FATAL_ERROR "${BINARY} links code it never uses:\n  ${found}")
 endif()
-message(STATUS "link_tlsf_only holds only what it uses")
+message(STATUS "${BINARY} holds only what it uses")

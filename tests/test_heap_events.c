@@ -146,6 +146,18 @@ static void test_call_sites(void **state)
     assert_non_null(r);
     assert_ptr_equal(log.site[3].caller, given.caller);
     assert_int_equal(log.site[3].line, 42);
+
+    /* rtm_malloc_ex passes the site on the same way; NULL means this
+     * call's own return address. */
+    rtm_alloc_site_t other = {"ui.c", 7, (const void *)0x5678};
+    assert_non_null(rtm_malloc_ex(h, 24, &other));
+    assert_ptr_equal(log.site[4].caller, other.caller);
+    assert_string_equal(log.site[4].file, "ui.c");
+    assert_int_equal(log.site[4].line, 7);
+    assert_non_null(rtm_malloc_ex(h, 24, NULL));
+    assert_null(log.site[5].file);
+    assert_non_null(log.site[5].caller);
+    assert_null(rtm_malloc_ex(h, 0, &other));
 }
 
 static void test_observer_removed(void **state)

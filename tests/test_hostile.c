@@ -246,6 +246,9 @@ static void heap_sizes_for(rtm_strategy_id_t s)
         expect_begin(&e, th);
         expect_refused(&e, rtm_heap_alloc_ex(th->heap, n, 0, NULL), n, 0, why);
 
+        expect_begin(&e, th);
+        expect_refused(&e, rtm_malloc_ex(th->heap, n, NULL), n, 0, why);
+
         static const size_t aligns[] = {4, 8, 16, 64, 4096};
         for (size_t a = 0; a < TS_ARRAY_LEN(aligns); a++) {
             expect_begin(&e, th);
@@ -523,6 +526,8 @@ static void test_heap_null_arguments(void **state)
     assert_null(rtm_aligned_alloc(NULL, 3, 16));
     assert_null(rtm_aligned_alloc(NULL, 16, SIZE_MAX));
     assert_null(rtm_heap_alloc_ex(NULL, SIZE_MAX, 24, NULL));
+    assert_null(rtm_malloc_ex(NULL, 16, NULL));
+    assert_null(rtm_malloc_ex(NULL, SIZE_MAX, NULL));
     assert_null(rtm_realloc(NULL, NULL, SIZE_MAX));
     assert_null(rtm_realloc_ex(NULL, NULL, 16, NULL));
     rtm_free(NULL, NULL);

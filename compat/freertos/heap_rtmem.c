@@ -390,7 +390,7 @@ static void *port_malloc(size_t xWantedSize, const void *caller)
         build_ucheap_once();
         if (xWantedSize > 0) {
             for (size_t i = 0; i < s_region_count && result == NULL; i++) {
-                result = rtm_heap_alloc_ex(s_regions[i].heap, xWantedSize, 0, &site);
+                result = rtm_malloc_ex(s_regions[i].heap, xWantedSize, &site);
                 if (result != NULL) {
                     usable = rtm_usable_size(s_regions[i].heap, result);
                 }

@@ -312,7 +312,11 @@ void *rtm_aligned_alloc(rtm_heap_t *heap, size_t alignment, size_t size);
  * rtm_realloc, for layers that pass on their own caller's site (capability
  * regions, compat APIs, the RTM_MALLOC macros). alignment 0 = the heap's
  * granularity, else as rtm_aligned_alloc. site may be NULL: the return
- * address of this call is used. Same costs and bad-input results. */
+ * address of this call is used. Same costs and bad-input results.
+ * rtm_malloc_ex is rtm_heap_alloc_ex at the granularity; unlike it, it does
+ * not link the strategies' aligned allocation (src/strategy/aligned.c), so
+ * prefer it where no alignment is asked for. */
+void *rtm_malloc_ex(rtm_heap_t *heap, size_t size, const rtm_alloc_site_t *site);
 void *rtm_heap_alloc_ex(rtm_heap_t *heap, size_t size, size_t alignment,
                         const rtm_alloc_site_t *site);
 void *rtm_realloc_ex(rtm_heap_t *heap, void *ptr, size_t size, const rtm_alloc_site_t *site);
@@ -331,7 +335,7 @@ size_t rtm_free_sized_ex(rtm_heap_t *heap, void *ptr, bool clear, const rtm_allo
 /* rtm_malloc and rtm_realloc that also record __FILE__ and __LINE__ for
  * tracing and leak reports. */
 #define RTM_MALLOC(heap, size) \
-    rtm_heap_alloc_ex((heap), (size), 0, &(const rtm_alloc_site_t){__FILE__, __LINE__, NULL})
+    rtm_malloc_ex((heap), (size), &(const rtm_alloc_site_t){__FILE__, __LINE__, NULL})
 #define RTM_REALLOC(heap, ptr, size) \
     rtm_realloc_ex((heap), (ptr), (size), &(const rtm_alloc_site_t){__FILE__, __LINE__, NULL})
 
@@ -342,10 +346,10 @@ size_t rtm_free_sized_ex(rtm_heap_t *heap, void *ptr, bool clear, const rtm_allo
  * returns NULL and the old block stays valid and unchanged. A pointer the
  * heap did not give out is reported (misuse hook) and gives NULL. The result
  * keeps only the heap's granularity (not a larger rtm_aligned_alloc
- * alignment). The lock is given back while a moved block is allocated and
- * copied; the old block is validated again before it is freed, so another
- * thread's free of ptr meanwhile (a race in the application) is reported
- * as a double free, not made twice. */
+ * alignment). A move allocates, copies and frees under one hold of the
+ * heap's lock (the copy is O(old size) with the lock held), so a free of
+ * ptr racing it on another thread (a bug in the application) lands wholly
+ * before or after it and is reported as a double free, never made twice. */
 void *rtm_realloc(rtm_heap_t *heap, void *ptr, size_t size);
 
 /* Frees a block. NULL is ignored. A foreign, interior or already-freed

@@ -255,7 +255,7 @@ static void *bf_take(uint8_t *base, rtm_blk_arena_t *st, uint32_t prev, uint32_t
 
 /* The list is sorted by span, so the first block an aligned placement fits
  * in is the smallest such block. */
-static void *bf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
+void *rtm_best_fit_alloc_aligned(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
 {
     rtm_blk_arena_t *st = arena;
     uint8_t *base = arena;
@@ -298,6 +298,11 @@ static void *bf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reaso
     }
     *why = st->stats.free_bytes < size ? RTM_FAIL_NO_MEMORY : RTM_FAIL_FRAGMENTED;
     return NULL;
+}
+
+static void *bf_alloc(void *arena, size_t size, rtm_fail_reason_t *why)
+{
+    return rtm_best_fit_alloc_aligned(arena, size, 0, why);
 }
 
 /* Levels >= 1: whether the links that a free of a block of span span

@@ -102,7 +102,7 @@ static rtm_err_t bump_init(void *arena, size_t size, size_t granularity, size_t 
     return RTM_OK;
 }
 
-static void *bump_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
+void *rtm_bump_alloc_aligned(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
 {
     rtm_blk_arena_t *a = arena;
     uint8_t *base = arena;
@@ -135,6 +135,11 @@ static void *bump_alloc(void *arena, size_t size, size_t alignment, rtm_fail_rea
     a->head = h + need;
     bump_set_tail(a);
     return base + h + RTM_BLK_HDR;
+}
+
+static void *bump_alloc(void *arena, size_t size, rtm_fail_reason_t *why)
+{
+    return rtm_bump_alloc_aligned(arena, size, 0, why);
 }
 
 /* Nothing at or above top, and no padding block, was ever handed out, so

@@ -380,52 +380,64 @@ static uint32_t ff_first_at_least(rtm_blk_arena_t *a, uint32_t *prev, uint32_t h
     return (uint32_t)c;
 }
 
-static void *ff_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
+static void *ff_alloc(void *arena, size_t size, rtm_fail_reason_t *why)
 {
     rtm_blk_arena_t *a = arena;
+    uint32_t need = rtm_blk_span_for(size, a->gran, a->min_span);
+    /* Every payload is G-aligned: no gap to place. */
+    if (need == 0 || need > a->end - a->first) {
+        *why = RTM_FAIL_TOO_LARGE;
+        return NULL;
+    }
+    uint32_t prev = 0;
+    uint32_t h = a->head;
+    if (need >= FF_CLASS_MIN) {
+        uint32_t k = rtm_blk_msb(need / FF_CLASS_MIN);
+        k = k < FF_CLASSES ? k : FF_CLASSES - 1u;
+        ff_state_t *st = ff_state(a);
+        prev = st->hint[k];
+        h = ff_first_at_least(a, &prev, ff_next_of(a, prev), ff_class_span(k));
+        ff_raise_hint(st, k, prev);
+    }
+    h = ff_first_at_least(a, &prev, h, need);
+    if (h != 0) {
+        return ff_take(a, prev, h, 0, need);
+    }
+    *why = a->stats.free_bytes < size ? RTM_FAIL_NO_MEMORY : RTM_FAIL_FRAGMENTED;
+    return NULL;
+}
+
+/* A larger alignment than G: the first block, in address order, that holds
+ * need bytes past the gap the alignment leaves (the hints index spans, not
+ * aligned fits). */
+void *rtm_first_fit_alloc_aligned(void *arena, size_t size, size_t alignment,
+                                  rtm_fail_reason_t *why)
+{
+    rtm_blk_arena_t *a = arena;
+    if (alignment <= a->gran) {
+        return ff_alloc(arena, size, why);
+    }
     uint8_t *base = arena;
     uint32_t need = rtm_blk_span_for(size, a->gran, a->min_span);
-    if (alignment <= a->gran) {
-        /* Every payload is G-aligned: no gap to place, the common case. */
-        if (need == 0 || need > a->end - a->first) {
-            *why = RTM_FAIL_TOO_LARGE;
-            return NULL;
+    if (need == 0 || !rtm_blk_could_fit(base, a->first, a->end, need, alignment, a->min_span)) {
+        *why = RTM_FAIL_TOO_LARGE;
+        return NULL;
+    }
+    uint32_t prev = 0;
+    for (uint32_t h = a->head; h != 0; prev = h, h = ff_link(base, h)) {
+        if (RTM_CHECK_LINKS && !ff_listed(a, prev, h)) {
+            rtm_strategy_broken(&a->stats, prev != 0 ? prev : h);
+            break;
         }
-        uint32_t prev = 0;
-        uint32_t h = a->head;
-        if (need >= FF_CLASS_MIN) {
-            uint32_t k = rtm_blk_msb(need / FF_CLASS_MIN);
-            k = k < FF_CLASSES ? k : FF_CLASSES - 1u;
-            ff_state_t *st = ff_state(a);
-            prev = st->hint[k];
-            h = ff_first_at_least(a, &prev, ff_next_of(a, prev), ff_class_span(k));
-            ff_raise_hint(st, k, prev);
-        }
-        h = ff_first_at_least(a, &prev, h, need);
-        if (h != 0) {
-            return ff_take(a, prev, h, 0, need);
-        }
-    } else {
-        if (need == 0 || !rtm_blk_could_fit(base, a->first, a->end, need, alignment, a->min_span)) {
-            *why = RTM_FAIL_TOO_LARGE;
-            return NULL;
-        }
-        uint32_t prev = 0;
-        for (uint32_t h = a->head; h != 0; prev = h, h = ff_link(base, h)) {
-            if (RTM_CHECK_LINKS && !ff_listed(a, prev, h)) {
-                rtm_strategy_broken(&a->stats, prev != 0 ? prev : h);
+        uint32_t span = rtm_blk_span(base, h);
+        size_t gap = rtm_blk_align_gap(base, h, alignment, a->min_span);
+        if (gap <= span && need <= span - gap) {
+            uint32_t next = ff_link(base, h);
+            if (RTM_CHECK_LINKS && next != 0 && !ff_listed(a, h, next)) {
+                rtm_strategy_broken(&a->stats, h);
                 break;
             }
-            uint32_t span = rtm_blk_span(base, h);
-            size_t gap = rtm_blk_align_gap(base, h, alignment, a->min_span);
-            if (gap <= span && need <= span - gap) {
-                uint32_t next = ff_link(base, h);
-                if (RTM_CHECK_LINKS && next != 0 && !ff_listed(a, h, next)) {
-                    rtm_strategy_broken(&a->stats, h);
-                    break;
-                }
-                return ff_take(a, prev, h, (uint32_t)gap, need);
-            }
+            return ff_take(a, prev, h, (uint32_t)gap, need);
         }
     }
     *why = a->stats.free_bytes < size ? RTM_FAIL_NO_MEMORY : RTM_FAIL_FRAGMENTED;
@@ -549,7 +561,7 @@ static rtm_ptr_status_t ff_free_plain(void *arena, void *ptr)
 static void *ff_alloc_plain(void *arena, size_t size)
 {
     rtm_fail_reason_t why;
-    void *p = ff_alloc(arena, size, 0, &why);
+    void *p = ff_alloc(arena, size, &why);
     return rtm_plain_allocated(arena, p, ((rtm_blk_arena_t *)arena)->stats.free_bytes);
 }
 

@@ -75,9 +75,10 @@ struct rtm_strategy {
     /* Gives back what init took outside the arena (RTM_SYSTEM). May be NULL. */
     void (*deinit)(void *arena);
 
-    /* Allocates size > 0 bytes aligned to alignment, a power of two; values
-     * <= granularity mean the granularity. NULL with *why set on failure. */
-    void *(*alloc)(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why);
+    /* Allocates size > 0 bytes at the granularity's alignment. NULL with
+     * *why set on failure. A larger alignment goes to the strategy's
+     * rtm_alloc_aligned_fn (rtm_strategy_alloc_aligned). */
+    void *(*alloc)(void *arena, size_t size, rtm_fail_reason_t *why);
 
     /* alloc(arena, size, 0, ...) for the front's plain path (no
      * observer, no poisoning, no failure hook), which hands the whole call
@@ -127,6 +128,28 @@ struct rtm_strategy {
 };
 
 
+
+/* Allocates size > 0 bytes aligned to alignment, a power of two; values
+ * <= granularity mean the granularity. NULL with *why set on failure. Kept
+ * out of rtm_strategy_t, so that a program that never asks for a larger
+ * alignment than its heaps' granularity links none of it: the front finds
+ * a strategy's by its id (src/strategy/aligned.c) on the aligned entry
+ * points only. */
+typedef void *(*rtm_alloc_aligned_fn)(void *arena, size_t size, size_t alignment,
+                                      rtm_fail_reason_t *why);
+
+/* Each strategy's, defined next to its rtm_strategy_t. */
+void *rtm_tlsf_alloc_aligned(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why);
+void *rtm_first_fit_alloc_aligned(void *arena, size_t size, size_t alignment,
+                                  rtm_fail_reason_t *why);
+void *rtm_best_fit_alloc_aligned(void *arena, size_t size, size_t alignment,
+                                 rtm_fail_reason_t *why);
+void *rtm_bump_alloc_aligned(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why);
+void *rtm_system_alloc_aligned(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why);
+
+/* The aligned allocation of the strategy with this id; NULL for an id no
+ * linked strategy has (src/strategy/aligned.c). */
+rtm_alloc_aligned_fn rtm_strategy_alloc_aligned(rtm_strategy_id_t id);
 
 /* The front's report of a pointer free_plain refused (status st): the
  * misuse hook and, where poisoning reports, the corruption report, as for

@@ -220,7 +220,7 @@ static void sys_deinit(void *arena)
     sys_set_free(st, st->budget);
 }
 
-static void *sys_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
+void *rtm_system_alloc_aligned(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
 {
     rtm_sys_state_t *st = arena;
     if (size > st->budget) {
@@ -260,6 +260,11 @@ static void *sys_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reas
     st->live++;
     sys_set_free(st, st->stats.free_bytes - size);
     return p;
+}
+
+static void *sys_alloc(void *arena, size_t size, rtm_fail_reason_t *why)
+{
+    return rtm_system_alloc_aligned(arena, size, 0, why);
 }
 
 /* Membership in the table is the only test: libc's headers are not ours to

@@ -807,9 +807,9 @@ static RTM_TLSF_INLINE void *alloc_span(const view_t *v, uint32_t need)
     return take(v, b, span, need, 0);
 }
 
-/* An allocation on heap t; at_default (a constant at every call) says
- * whether t is at the default granularity. */
-static RTM_TLSF_INLINE void *alloc_in(tlsf_t *t, bool at_default, size_t size, size_t alignment,
+/* An allocation on heap t at its granularity; at_default (a constant at
+ * every call) says whether t is at the default granularity. */
+static RTM_TLSF_INLINE void *alloc_in(tlsf_t *t, bool at_default, size_t size,
                                       rtm_fail_reason_t *why)
 {
     view_t view = at_default ? view_at_default(t) : view_of(t);
@@ -817,7 +817,7 @@ static RTM_TLSF_INLINE void *alloc_in(tlsf_t *t, bool at_default, size_t size, s
     uint32_t need = rtm_blk_span_for(size, v->gmask + 1u, v->min_span);
     void *p = NULL;
     if (need != 0 && need <= v->end - v->first) {
-        p = alignment <= v->gmask + 1u ? alloc_span(v, need) : alloc_aligned(t, need, alignment);
+        p = alloc_span(v, need);
     }
     if (p == NULL) {
         *why = failure_reason(t, size, need);
@@ -825,12 +825,29 @@ static RTM_TLSF_INLINE void *alloc_in(tlsf_t *t, bool at_default, size_t size, s
     return p;
 }
 
-static void *tlsf_alloc(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
+static void *tlsf_alloc(void *arena, size_t size, rtm_fail_reason_t *why)
 {
     if (at_default_granularity(arena)) {
-        return alloc_in(arena, true, size, alignment, why);
+        return alloc_in(arena, true, size, why);
     }
-    return alloc_in(arena, false, size, alignment, why);
+    return alloc_in(arena, false, size, why);
+}
+
+void *rtm_tlsf_alloc_aligned(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
+{
+    tlsf_t *t = arena;
+    if (alignment <= t->granularity) {
+        return tlsf_alloc(arena, size, why);
+    }
+    uint32_t need = rtm_blk_span_for(size, t->granularity, t->min_span);
+    void *p = NULL;
+    if (need != 0 && need <= t->end - t->first) {
+        p = alloc_aligned(t, need, alignment);
+    }
+    if (p == NULL) {
+        *why = failure_reason(t, size, need);
+    }
+    return p;
 }
 
 /* The plain allocation on a heap at any granularity: the whole of it, out
@@ -839,7 +856,7 @@ static RTM_TLSF_APART void *alloc_plain_other(tlsf_t *t, size_t size)
 {
     rtm_fail_reason_t why;
     /* Apart: the free bytes are read after the allocation. */
-    void *p = alloc_in(t, false, size, 0, &why);
+    void *p = alloc_in(t, false, size, &why);
     return rtm_plain_allocated(t, p, t->stats.free_bytes);
 }
 

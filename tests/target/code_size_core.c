@@ -3,6 +3,8 @@
  * free and the statistics. scripts/code_size.sh links this with
  * --gc-sections and counts the bytes that come from the library, which is
  * the "core" figure of docs/benchmarks.md. Never run; only linked.
+ * Built with CORE_WITH_ALIGNED it also makes one aligned allocation
+ * (tests/check_link.cmake, ALIGNED).
  */
 #include <stddef.h>
 
@@ -20,6 +22,10 @@ int main(void)
     rtm_heap_config_t cfg = {.strategy = &rtm_strategy_tlsf, .name = "app"};
     rtm_heap_t *heap = rtm_heap_init(g_ram, sizeof g_ram, &cfg);
     void *p = rtm_malloc(heap, 100);
+#if defined(CORE_WITH_ALIGNED)
+    rtm_free(heap, p);
+    p = rtm_aligned_alloc(heap, 64, 100);
+#endif
     void *q = rtm_realloc(heap, p, 200);
     rtm_heap_info_t info;
     if (rtm_heap_info(heap, &info)) {

@@ -1,15 +1,18 @@
 /*
- * rtm_realloc that moves a block gives the heap's lock back while it
- * allocates the new block and copies, then frees the old one. heap.h
- * promises that a double free is reported and has no effect; that must
- * hold when the second free is the realloc's own, because another thread
- * freed the block in that window (a race in the application).
+ * rtm_realloc that moves a block allocates the new one, copies and frees
+ * the old one. heap.h promises that this happens under one hold of the
+ * heap's lock, so that a free of the same pointer on another thread (a race
+ * in the application) lands wholly before or after the realloc and is
+ * reported as the double free it is. Before, the lock was given back for
+ * the allocation and the copy: such a free in that window made the
+ * realloc free the block a second time (corrupt free lists), and for
+ * RTM_SYSTEM the copy read memory the C library had freed.
  *
- * The window is reached deterministically: this program is the POSIX port
+ * The race is reached deterministically: this program is the POSIX port
  * with rtm_port_unlock replaced (the port's source is compiled here with it
  * renamed, so the library's own port object is not linked). Armed, the
  * replacement runs the "other thread's" free right after the realloc's
- * first unlock, which is the one that opens the window.
+ * first unlock, which with one hold is the realloc's last.
  */
 #define rtm_port_unlock rtm_posix_port_unlock
 #include "../src/port/posix.c"
@@ -64,9 +67,9 @@ static void arm_other_free(rtm_heap_t *h, void *ptr)
 }
 
 /* A block that cannot grow in place (a live block right after it), freed
- * by "another thread" while realloc has the lock given back: the realloc
- * still returns a block of the new size, the second free is reported as
- * one misuse at the old pointer, and the heap stays whole. */
+ * by "another thread" at the realloc's first unlock: the realloc returns a
+ * block of the new size with the data, that free is reported as one
+ * double free at the old pointer, and the heap stays whole. */
 static void realloc_meets_concurrent_free(rtm_strategy_id_t s)
 {
     ts_heap_t *th = ts_heap_open(s, 0);
@@ -83,11 +86,14 @@ static void realloc_meets_concurrent_free(rtm_strategy_id_t s)
     g_reports = 0;
 
     arm_other_free(h, p);
-    void *q = rtm_realloc(h, p, 4000);
+    uint8_t *q = rtm_realloc(h, p, 4000);
     assert_int_equal(g_other_frees, 1);
     assert_non_null(q);
     assert_ptr_not_equal(q, p);
     assert_true(rtm_usable_size(h, q) >= 4000);
+    for (size_t i = 0; i < 48; i++) {
+        assert_int_equal(q[i], 0x3c);
+    }
     /* RTM_SYSTEM only knows its live-block table: to it p is now a
      * pointer it never gave out. */
     ts_expect_misuse(th, s == RTM_SYSTEM ? RTM_MISUSE_FOREIGN_POINTER : RTM_MISUSE_DOUBLE_FREE, p);
@@ -96,7 +102,8 @@ static void realloc_meets_concurrent_free(rtm_strategy_id_t s)
         assert_int_equal(g_reports, 1);
         assert_int_equal(g_last_report.kind,
                          s == RTM_SYSTEM ? RTM_CORRUPT_FOREIGN_FREE : RTM_CORRUPT_DOUBLE_FREE);
-        assert_int_equal(g_last_report.op, RTM_OP_REALLOC);
+        /* The free came after the realloc: it is the call reported. */
+        assert_int_equal(g_last_report.op, RTM_OP_FREE);
         assert_ptr_equal(g_last_report.address, p);
     } else {
         assert_int_equal(g_reports, 0);
@@ -115,9 +122,8 @@ static void realloc_meets_concurrent_free(rtm_strategy_id_t s)
     ts_heap_close(th);
 }
 
-/* The same window with nothing happening in it: one realloc, the data
- * moved, no report. */
-static void realloc_window_quiet(rtm_strategy_id_t s)
+/* The same move with nothing racing it: the data moved, no report. */
+static void realloc_move_quiet(rtm_strategy_id_t s)
 {
     ts_heap_t *th = ts_heap_open(s, 0);
     rtm_heap_t *h = th->heap;
@@ -149,7 +155,7 @@ static void for_each_freeing_strategy(void (*fn)(rtm_strategy_id_t))
     }
 }
 
-static void test_concurrent_free_in_window(void **state)
+static void test_free_racing_realloc(void **state)
 {
     (void)state;
     rtm_debug_set_corruption_hook(on_corruption, NULL);
@@ -157,17 +163,17 @@ static void test_concurrent_free_in_window(void **state)
     rtm_debug_set_corruption_hook(NULL, NULL);
 }
 
-static void test_quiet_window(void **state)
+static void test_move_alone(void **state)
 {
     (void)state;
-    for_each_freeing_strategy(realloc_window_quiet);
+    for_each_freeing_strategy(realloc_move_quiet);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_teardown(test_concurrent_free_in_window, ts_teardown_close_all),
-        cmocka_unit_test_teardown(test_quiet_window, ts_teardown_close_all),
+        cmocka_unit_test_teardown(test_free_racing_realloc, ts_teardown_close_all),
+        cmocka_unit_test_teardown(test_move_alone, ts_teardown_close_all),
     };
-    return cmocka_run_group_tests_name("realloc_window", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("realloc_race", tests, NULL, NULL);
 }
