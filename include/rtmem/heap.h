@@ -349,7 +349,11 @@ size_t rtm_free_sized_ex(rtm_heap_t *heap, void *ptr, bool clear, const rtm_allo
  * alignment). A move allocates, copies and frees under one hold of the
  * heap's lock (the copy is O(old size) with the lock held), so a free of
  * ptr racing it on another thread (a bug in the application) lands wholly
- * before or after it and is reported as a double free, never made twice. */
+ * before or after it and is never made twice: after it, that free is
+ * reported as a double free (RTM_SYSTEM: a foreign pointer); before it,
+ * the realloc is the call reported, unless the block was handed out again
+ * in between, which no heap can tell from a valid call. A heap created
+ * with RTM_HEAP_NO_LOCK has no lock and no such guarantee. */
 void *rtm_realloc(rtm_heap_t *heap, void *ptr, size_t size);
 
 /* Frees a block. NULL is ignored. A foreign, interior or already-freed
