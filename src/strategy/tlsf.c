@@ -1121,6 +1121,7 @@ static RTM_NOINLINE rtm_ptr_status_t validate_free_slow(void *arena, void *ptr, 
     return st;
 }
 
+#if !defined(__OPTIMIZE_SIZE__)
 /* classify's tests for the common case, ordered to share their
  * arithmetic: a G-aligned pointer in range whose header is in the map and
  * reads used with a span that is a multiple of G (one mask test: the span's
@@ -1171,7 +1172,6 @@ static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_with(view_t v, void *ptr, 
     return validate_free_at(&v, v.first + (uint32_t)rel, usable);
 }
 
-#if !defined(__OPTIMIZE_SIZE__)
 /* The copies of validate_free for a heap at another granularity than the
  * default, out of line: inlined, the state they load would be loaded
  * before the granularity test, on the default heap's path too. (A build
