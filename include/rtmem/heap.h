@@ -11,7 +11,8 @@
  *
  * Strategies: a heap's config names its strategy by object
  * (rtm_heap_config_t.strategy = &rtm_strategy_first_fit), so a program
- * links the strategies it names and no other; NULL means TLSF.
+ * links the strategies it names and no other, besides the one NULL means:
+ * RTM_DEFAULT_STRATEGY (config.h), TLSF unless set.
  *
  *   strategy        classic name     malloc         free            overhead/block  min block
  *   RTM_TLSF        -                O(1)*          O(1)            4 bytes         16 bytes
