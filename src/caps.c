@@ -382,8 +382,10 @@ rtm_caps_err_t rtm_caps_add_region(void *mem, size_t size, const rtm_caps_region
         return RTM_CAPS_ERR_NO_CAPS;
     }
     /* An RTM_SYSTEM heap's blocks come from libc, outside the region, so
-     * they could never be found by address. */
-    if (rtm_strategy_id(cfg->strategy) == RTM_SYSTEM) {
+     * they could never be found by address (NULL: the default strategy,
+     * which config.h lets be that one too). */
+    const rtm_strategy_t *strategy = cfg->strategy != NULL ? cfg->strategy : &RTM_DEFAULT_STRATEGY;
+    if (rtm_strategy_id(strategy) == RTM_SYSTEM) {
         return RTM_CAPS_ERR_CONFIG;
     }
     size_t slack =

@@ -26,10 +26,11 @@
 #include "strategy/strategy.h"
 #include "util.h"
 
-/* The strategy a config names; TLSF by default. */
+/* The strategy a config names, else RTM_DEFAULT_STRATEGY: the only strategy
+ * object the front names, so it decides which one every program links. */
 static const rtm_strategy_t *config_strategy(const rtm_heap_config_t *cfg)
 {
-    return (cfg == NULL || cfg->strategy == NULL) ? &rtm_strategy_tlsf : cfg->strategy;
+    return (cfg == NULL || cfg->strategy == NULL) ? &RTM_DEFAULT_STRATEGY : cfg->strategy;
 }
 
 rtm_strategy_id_t rtm_strategy_id(const rtm_strategy_t *strategy)

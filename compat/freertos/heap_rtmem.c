@@ -240,7 +240,9 @@ static void deliver_reports(const report_batch_t *batch)
 
 static const rtm_heap_config_t k_heap_config = {
     /* A static initializer is folded at compile time, so only the
-     * configured strategy's object is referenced and linked. */
+     * configured strategy's object is referenced here. (The heap front
+     * names RTM_DEFAULT_STRATEGY too, which is TLSF unless the build
+     * sets it: docs/freertos.md.) */
     .strategy = configRTMEM_STRATEGY == RTM_FIRST_FIT ? &rtm_strategy_first_fit
                 : configRTMEM_STRATEGY == RTM_BEST_FIT ? &rtm_strategy_best_fit
                 : configRTMEM_STRATEGY == RTM_BUMP     ? &rtm_strategy_bump

@@ -217,7 +217,7 @@ typedef struct rtm_caps_config {
     size_t min_region_bytes;                 /* add_region refuses less; 0 = the heap's minimum */
     size_t cache_line;                       /* RTM_CAP_CACHE_ALIGNED rounding, a power of two;
                                                 0 = RTM_DEFAULT_ALIGN (presets set their own) */
-    const rtm_strategy_t *strategy;          /* heaps made by rtm_caps_init_preset; NULL = TLSF */
+    const rtm_strategy_t *strategy;          /* heaps made by rtm_caps_init_preset; NULL = RTM_DEFAULT_STRATEGY */
     size_t alignment;                        /* their granularity; 0 = RTM_DEFAULT_ALIGN */
     rtm_caps_alloc_failed_fn on_alloc_failed; /* NULL = none */
     void *alloc_failed_ctx;
@@ -228,7 +228,7 @@ typedef struct rtm_caps_config {
 typedef struct rtm_caps_region_config {
     const char *name;                   /* kept by pointer; NULL = "region" */
     rtm_caps_t caps[RTM_CAPS_LEVELS];   /* priority levels, [0] highest */
-    const rtm_strategy_t *strategy;     /* NULL = TLSF; rtm_strategy_system refused */
+    const rtm_strategy_t *strategy;     /* NULL = RTM_DEFAULT_STRATEGY; rtm_strategy_system refused */
     size_t alignment;                   /* heap granularity; 0 = RTM_DEFAULT_ALIGN */
     uint32_t heap_flags;                /* RTM_HEAP_NO_LOCK for a region used by one task */
     bool search_first;                  /* true: searched before every region registered

@@ -39,6 +39,16 @@
 #define RTM_DEFAULT_ALIGN 8u
 #endif
 
+/* The strategy object of a heap whose config names none (strategy NULL):
+ * rtm_strategy_tlsf, rtm_strategy_first_fit, rtm_strategy_best_fit,
+ * rtm_strategy_bump or (with RTM_WITH_SYSTEM) rtm_strategy_system. It is
+ * the one strategy the heap front itself refers to, so a program whose
+ * heaps all use another strategy links TLSF too unless this names theirs.
+ * Any other name does not compile. */
+#ifndef RTM_DEFAULT_STRATEGY
+#define RTM_DEFAULT_STRATEGY rtm_strategy_tlsf
+#endif
+
 /* TLSF second-level subdivisions per power of two, as log2 (2..5).
  * 4 means 16 size classes per doubling: worst-case internal waste 1/16.
  * Each step up doubles the free-list head table of every TLSF heap. */

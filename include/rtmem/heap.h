@@ -11,7 +11,8 @@
  *
  * Strategies: a heap's config names its strategy by object
  * (rtm_heap_config_t.strategy = &rtm_strategy_first_fit), so a program
- * links the strategies it names and no other; NULL means TLSF.
+ * links the strategies it names and no other, besides the one NULL means:
+ * RTM_DEFAULT_STRATEGY (config.h), TLSF unless set.
  *
  *   strategy        classic name     malloc         free            overhead/block  min block
  *   RTM_TLSF        -                O(1)*          O(1)            4 bytes         16 bytes
@@ -152,7 +153,7 @@ typedef void (*rtm_misuse_fn)(rtm_heap_t *heap, rtm_misuse_t kind, const void *a
 #define RTM_HEAP_NO_LOCK 0x1u /* single-threaded use: no port lock taken */
 
 typedef struct rtm_heap_config {
-    const rtm_strategy_t *strategy;  /* &rtm_strategy_tlsf when NULL */
+    const rtm_strategy_t *strategy;  /* NULL = RTM_DEFAULT_STRATEGY (config.h): TLSF */
     size_t alignment;                /* block granularity, power of two >= 4; 0 = RTM_DEFAULT_ALIGN */
     const char *name;                /* for reports; kept by pointer; NULL = "heap" */
     uint32_t flags;                  /* RTM_HEAP_* */

@@ -4,11 +4,16 @@
  * --gc-sections and counts the bytes that come from the library, which is
  * the "core" figure of docs/benchmarks.md. Never run; only linked.
  * Built with CORE_WITH_ALIGNED it also makes one aligned allocation
- * (tests/check_link.cmake, ALIGNED).
+ * (tests/check_link.cmake, ALIGNED); with CORE_STRATEGY its heap uses that
+ * strategy object instead of TLSF.
  */
 #include <stddef.h>
 
 #include "rtmem/heap.h"
+
+#ifndef CORE_STRATEGY
+#define CORE_STRATEGY rtm_strategy_tlsf
+#endif
 
 RTM_HEAP_STORAGE(g_ram, 8 * 1024);
 
@@ -19,7 +24,7 @@ int main(void);
 
 int main(void)
 {
-    rtm_heap_config_t cfg = {.strategy = &rtm_strategy_tlsf, .name = "app"};
+    rtm_heap_config_t cfg = {.strategy = &CORE_STRATEGY, .name = "app"};
     rtm_heap_t *heap = rtm_heap_init(g_ram, sizeof g_ram, &cfg);
     void *p = rtm_malloc(heap, 100);
 #if defined(CORE_WITH_ALIGNED)
