@@ -80,7 +80,7 @@ struct rtm_strategy {
      * rtm_alloc_aligned_fn (rtm_strategy_alloc_aligned). */
     void *(*alloc)(void *arena, size_t size, rtm_fail_reason_t *why);
 
-    /* alloc(arena, size, 0, ...) for the front's plain path (no
+    /* alloc(arena, size, ...) for the front's plain path (no
      * observer, no poisoning, no failure hook), which hands the whole call
      * over: with books = rtm_books_of(arena), on success
      * books->alloc_count counts it and books->min_free_bytes follows
