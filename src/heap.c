@@ -345,15 +345,23 @@ static void release_raw(rtm_heap_t *h, void *raw, size_t raw_usable, size_t user
     count_free(h, raw, raw_usable);
 }
 
-/* The allocation itself, the lock held: the strategy's block of raw_size
- * bytes (alignment 0: the granularity, else through aligned), checked,
- * armed for size bytes at head and counted. NULL on failure with *why set.
- * *bad gets what the checks found (kind 0: nothing): reported by
+/* The allocation itself, the lock held: a strategy block for size bytes
+ * and the debug layer's head and tail around them (alignment 0: the
+ * granularity, else through aligned), checked, armed and counted. NULL on
+ * failure with *why set (a size whose block would overflow: too large).
+ * *bad must have kind 0 and gets what the checks found: reported by
  * alloc_reports once the lock is given back. */
-static void *alloc_locked(rtm_heap_t *h, size_t size, size_t raw_size, size_t head,
-                          size_t alignment, rtm_alloc_aligned_fn aligned, rtm_fail_reason_t *why,
+static void *alloc_locked(rtm_heap_t *h, size_t size, size_t alignment,
+                          rtm_alloc_aligned_fn aligned, rtm_fail_reason_t *why,
                           rtm_corruption_t *bad)
 {
+    size_t head = rtm_poison_head(h->granularity, alignment);
+    size_t raw_size;
+    if (!rtm_poison_raw_size(size, head, &raw_size)) {
+        h->books.failed_count++;
+        *why = RTM_FAIL_TOO_LARGE;
+        return NULL;
+    }
     void *p = alignment == 0 ? h->ops->alloc(h->arena, raw_size, why)
                              : aligned(h->arena, raw_size, alignment, why);
     if (p == NULL) {
@@ -402,16 +410,10 @@ static void *heap_alloc_with(rtm_heap_t *h, size_t size, size_t alignment,
                              rtm_debug_op_t op)
 {
     rtm_fail_reason_t why = RTM_FAIL_NO_MEMORY;
-    size_t raw_size;
     rtm_corruption_t bad; /* filled whole by the check only when it finds something */
     bad.kind = (rtm_corruption_kind_t)0;
-    size_t head = rtm_poison_head(h->granularity, alignment);
-    if (!rtm_poison_raw_size(size, head, &raw_size)) {
-        fail_call(h, size, alignment, RTM_FAIL_TOO_LARGE);
-        return NULL;
-    }
     heap_lock(h);
-    void *p = alloc_locked(h, size, raw_size, head, alignment, aligned, &why, &bad);
+    void *p = alloc_locked(h, size, alignment, aligned, &why, &bad);
     if (p != NULL && site != NULL) {
         notify(h, RTM_EVENT_ALLOC, p, NULL, size, alignment, site);
     }
@@ -745,15 +747,8 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
          * free: another thread's free of ptr in between would free it
          * twice, and the copy would read a freed block (the C library's,
          * for RTM_SYSTEM). Not in place means size > old. */
-        rtm_fail_reason_t why = RTM_FAIL_TOO_LARGE;
-        size_t new_head = rtm_poison_head(h->granularity, 0);
-        size_t raw_size;
-        result = NULL;
-        if (rtm_poison_raw_size(size, new_head, &raw_size)) {
-            result = alloc_locked(h, size, raw_size, new_head, 0, NULL, &why, &bad);
-        } else {
-            h->books.failed_count++;
-        }
+        rtm_fail_reason_t why = RTM_FAIL_NO_MEMORY;
+        result = alloc_locked(h, size, 0, NULL, &why, &bad);
         if (result == NULL) {
             heap_unlock(h);
             alloc_reports(h, NULL, size, 0, why, &bad, RTM_OP_REALLOC);

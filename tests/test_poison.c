@@ -273,6 +273,31 @@ static void test_aligned(void **state)
     assert_heap_usable(th);
 }
 
+/* Sizes whose block, with the debug layer's head and tail, would pass
+ * SIZE_MAX: each call fails as too large, once through the failure hook
+ * and once in the failure count, and the heap is unchanged, at every
+ * level (levels >= 1 add the canaries the size cannot hold). */
+static void test_size_past_the_layer(void **state)
+{
+    ts_heap_t *th = ts_heap_open(strategy_of(state), 0);
+    rtm_heap_info_t before;
+    ts_assert_heap_sane(th, &before);
+    static const size_t sizes[] = {SIZE_MAX, SIZE_MAX - 2u, SIZE_MAX - 64u};
+    for (size_t i = 0; i < TS_ARRAY_LEN(sizes); i++) {
+        assert_null(rtm_malloc(th->heap, sizes[i]));
+        ts_expect_failure(th, RTM_FAIL_TOO_LARGE);
+        assert_null(rtm_aligned_alloc(th->heap, 64, sizes[i]));
+        ts_expect_failure(th, RTM_FAIL_TOO_LARGE);
+        assert_null(rtm_malloc_ex(th->heap, sizes[i], NULL));
+        ts_expect_failure(th, RTM_FAIL_TOO_LARGE);
+    }
+    rtm_heap_info_t after;
+    ts_assert_heap_sane(th, &after);
+    assert_int_equal(after.failed_count, before.failed_count + 3u * TS_ARRAY_LEN(sizes));
+    assert_int_equal(after.free_bytes, before.free_bytes);
+    assert_int_equal(after.alloc_count, before.alloc_count);
+}
+
 static void test_granularity_16(void **state)
 {
     ts_heap_t *th = ts_heap_open(strategy_of(state), 16);
@@ -980,6 +1005,7 @@ int main(void)
         ALL("calloc_realloc", test_calloc_realloc),
         ALL("aligned", test_aligned),
         ALL("granularity_16", test_granularity_16),
+        ALL("size_past_the_layer", test_size_past_the_layer),
         ALL("walk_and_observer", test_walk_and_observer),
         ALL("overflow_1", test_overflow_1),
         ALL("underflow_1", test_underflow_1),
