@@ -897,16 +897,7 @@ size_t rtm_heap_alignment(const rtm_heap_t *h)
 void rtm_default_misuse_hook(rtm_heap_t *h, rtm_misuse_t kind, const void *address, void *ctx)
 {
     (void)ctx;
-    rtm_line_t line;
-    rtm_line_init(&line);
-    rtm_line_str(&line, "rtmem: ");
-    rtm_line_str(&line, rtm_misuse_str(kind));
-    rtm_line_str(&line, " at ");
-    rtm_line_ptr(&line, address);
-    rtm_line_str(&line, " in heap '");
-    rtm_line_str(&line, rtm_heap_name(h));
-    rtm_line_str(&line, "'");
-    rtm_line_emit(&line);
+    rtm_output_report(rtm_misuse_str(kind), address, "heap", rtm_heap_name(h));
 #if RTM_ABORT_ON_MISUSE
     RTM_ABORT();
 #endif

@@ -516,6 +516,34 @@ static void test_names_stay_on_their_line(void **state)
     ts_output_release();
 }
 
+/* rtm_output_report (output.h): the exact line, a NULL name without its
+ * quotes, NULL strings as "(null)", names kept on their line; with the
+ * hook removed the report is dropped, not kept for the next hook. That a
+ * program without a hook links no line building is test_link_only_used's. */
+static void test_output_report_line(void **state)
+{
+    (void)state;
+    ts_output_t out;
+    ts_output_capture(&out);
+    rtm_output_report("double free", (const void *)(uintptr_t)0x1230u, "pool", "rx");
+    assert_int_equal(out.writes, 1);
+    assert_string_equal(out.last, "rtmem: double free at 0x1230 in pool 'rx'\n");
+    rtm_output_report("corrupt block", (const void *)(uintptr_t)0x8u, "no region", NULL);
+    assert_string_equal(out.last, "rtmem: corrupt block at 0x8 in no region\n");
+    rtm_output_report(NULL, NULL, NULL, "a\nb");
+    assert_string_equal(out.last, "rtmem: (null) at 0x0 in (null) 'a?b'\n");
+    assert_int_equal(out.writes, 3);
+    ts_output_release();
+    rtm_output_report("double free", &out, "heap", "h"); /* no hook: dropped */
+    ts_output_t again;
+    ts_output_capture(&again);
+    assert_int_equal(again.writes, 0); /* nothing was kept for later */
+    rtm_output_report("double free", (const void *)(uintptr_t)0x10u, "heap", "h");
+    assert_int_equal(again.writes, 1);
+    assert_string_equal(again.last, "rtmem: double free at 0x10 in heap 'h'\n");
+    ts_output_release();
+}
+
 static void test_heap_null_arguments(void **state)
 {
     (void)state;
@@ -1745,6 +1773,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names_stay_on_their_line),
+        cmocka_unit_test(test_output_report_line),
         cmocka_unit_test_teardown(test_heap_sizes, ts_teardown_close_all),
         cmocka_unit_test_teardown(test_heap_alignments, ts_teardown_close_all),
         cmocka_unit_test_teardown(test_heap_huge_alignments, ts_teardown_close_all),
