@@ -165,6 +165,8 @@ rtm_heap_t *rtm_heap_init(void *mem, size_t size, const rtm_heap_config_t *cfg)
     rtm_heap_t *h = mem;
     memset(h, 0, sizeof *h);
     h->ops = config_strategy(cfg);
+    h->alloc_plain = h->ops->alloc_plain;
+    h->free_plain = h->ops->free_plain;
     h->granularity = config_granularity(cfg);
     h->arena = (rtm_arena_stats_t *)(void *)((uint8_t *)mem + FRONT_BYTES);
     h->front_bytes = FRONT_BYTES;
@@ -516,10 +518,11 @@ RTM_NOINLINE void *rtm_malloc(rtm_heap_t *h, size_t size)
     /* The plain path: one word says that nothing needs the call site,
      * wraps the block or hears of a failure, that the heap has no lock and
      * that the strategy takes the whole call, counters included; a tail
-     * call. Everything else is out of line. A locked heap's word for it is
+     * call, size 0 included (the strategy's alloc_plain returns NULL for
+     * it). Everything else is out of line. A locked heap's word for it is
      * 0 for good, so reading it here races with nothing. */
-    if (h != NULL && h->malloc_unlocked == FRONT_FAST_UNLOCKED && size != 0) {
-        return h->ops->alloc_plain(front_arena(h), size);
+    if (h != NULL && h->malloc_unlocked == FRONT_FAST_UNLOCKED) {
+        return h->alloc_plain(front_arena(h), size);
     }
     return malloc_other(h, size, RTM_CALLER());
 }
@@ -675,10 +678,10 @@ static RTM_NOINLINE void free_other(rtm_heap_t *h, void *ptr, const rtm_alloc_si
 
 RTM_NOINLINE void rtm_free(rtm_heap_t *h, void *ptr)
 {
-    /* The plain path, as in rtm_malloc: the strategy reports a refused
-     * pointer through rtm_front_refused. */
-    if (h != NULL && h->free_unlocked == FRONT_FAST_UNLOCKED && ptr != NULL) {
-        (void)h->ops->free_plain(front_arena(h), ptr);
+    /* The plain path, as in rtm_malloc: the strategy takes NULL too, and
+     * reports a refused pointer through rtm_front_refused. */
+    if (h != NULL && h->free_unlocked == FRONT_FAST_UNLOCKED) {
+        (void)h->free_plain(front_arena(h), ptr);
         return;
     }
     free_other(h, ptr, NULL, RTM_CALLER());

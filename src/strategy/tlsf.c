@@ -854,6 +854,9 @@ void *rtm_tlsf_alloc_aligned(void *arena, size_t size, size_t alignment, rtm_fai
  * of line so that the default heap's path loads nothing it does not use. */
 static RTM_TLSF_APART void *alloc_plain_other(tlsf_t *t, size_t size)
 {
+    if (size == 0) {
+        return NULL;
+    }
     rtm_fail_reason_t why;
     /* Apart: the free bytes are read after the allocation. */
     void *p = alloc_in(t, false, size, &why);
@@ -907,8 +910,13 @@ static RTM_TLSF_APART void *alloc_plain_above(tlsf_t *t, uint32_t need, uint32_t
 static RTM_TLSF_INLINE void *alloc_plain_default(tlsf_t *t, size_t size)
 {
     view_t v = view_at_default(t);
+    /* size - 1 wraps for 0: one test sends both the empty request and one
+     * whose span would overflow to alloc_plain_other. */
+    if (size - 1u >= (size_t)UINT32_MAX - RTM_BLK_HDR - RTM_DEFAULT_ALIGN) {
+        return alloc_plain_other(t, size);
+    }
     uint32_t need = rtm_blk_span_for(size, RTM_DEFAULT_ALIGN, v.min_span);
-    if (need == 0 || need > v.end - v.first) {
+    if (need > v.end - v.first) {
         /* No block could hold it: the general path fails it. */
         return alloc_plain_other(t, size);
     }
