@@ -165,9 +165,13 @@ rtm_heap_t *rtm_heap_init(void *mem, size_t size, const rtm_heap_config_t *cfg)
     rtm_heap_t *h = mem;
     memset(h, 0, sizeof *h);
     h->ops = config_strategy(cfg);
+    h->granularity = config_granularity(cfg);
     h->alloc_plain = h->ops->alloc_plain;
     h->free_plain = h->ops->free_plain;
-    h->granularity = config_granularity(cfg);
+    if (h->granularity == RTM_DEFAULT_ALIGN && h->ops->alloc_plain_default != NULL) {
+        h->alloc_plain = h->ops->alloc_plain_default;
+        h->free_plain = h->ops->free_plain_default;
+    }
     h->arena = (rtm_arena_stats_t *)(void *)((uint8_t *)mem + FRONT_BYTES);
     h->front_bytes = FRONT_BYTES;
     size_t budget = system_budget(cfg, size);
@@ -503,7 +507,7 @@ static RTM_NOINLINE void *malloc_other(rtm_heap_t *h, size_t size, const void *c
          * keeps the counters, under the lock; no site to build. */
         heap_lock(h);
         if (h->malloc_locked == FRONT_FAST_LOCKED) {
-            void *p = h->ops->alloc_plain(front_arena(h), size);
+            void *p = h->alloc_plain(front_arena(h), size);
             heap_unlock(h);
             return p;
         }

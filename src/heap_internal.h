@@ -37,7 +37,8 @@ struct rtm_heap {
     uint32_t malloc_unlocked;
     /* The same for rtm_free and the strategy's free_plain. */
     uint32_t free_unlocked;
-    /* ops->alloc_plain and ops->free_plain, copied at init: the plain
+    /* ops->alloc_plain and ops->free_plain, or their versions for the
+     * default granularity when the heap has it, chosen at init: the plain
      * path then loads its call from the front it has already read. */
     void *(*alloc_plain)(void *arena, size_t size);
     rtm_ptr_status_t (*free_plain)(void *arena, void *ptr);

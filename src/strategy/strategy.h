@@ -110,6 +110,13 @@ struct rtm_strategy {
      * reported (rtm_plain_freed). May be NULL. */
     rtm_ptr_status_t (*free_plain)(void *arena, void *ptr);
 
+    /* alloc_plain and free_plain for an arena at granularity
+     * RTM_DEFAULT_ALIGN only, which the front of such a heap calls
+     * instead: they need not test the granularity on every call. May be
+     * NULL (a build for size has one copy of each path). */
+    void *(*alloc_plain_default)(void *arena, size_t size);
+    rtm_ptr_status_t (*free_plain_default)(void *arena, void *ptr);
+
     /* Resizes a validated live block in place to at least size > 0 usable
      * bytes; false (and no change) when it cannot. May be NULL. */
     bool (*resize)(void *arena, void *ptr, size_t size);

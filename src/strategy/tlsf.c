@@ -1296,6 +1296,19 @@ static rtm_ptr_status_t tlsf_free_plain(void *arena, void *ptr)
 #endif
 }
 
+#if !defined(__OPTIMIZE_SIZE__)
+/* The same for a heap the front knows to be at the default granularity. */
+static void *tlsf_alloc_plain_default(void *arena, size_t size)
+{
+    return alloc_plain_default(arena, size);
+}
+
+static rtm_ptr_status_t tlsf_free_plain_default(void *arena, void *ptr)
+{
+    return free_default(arena, ptr, NULL);
+}
+#endif
+
 static bool tlsf_resize(void *arena, void *ptr, size_t size)
 {
     tlsf_t *t = arena;
@@ -1595,6 +1608,10 @@ const rtm_strategy_t rtm_strategy_tlsf = {
     .free = tlsf_free,
     .validate_free = tlsf_validate_free,
     .free_plain = tlsf_free_plain,
+#if !defined(__OPTIMIZE_SIZE__)
+    .alloc_plain_default = tlsf_alloc_plain_default,
+    .free_plain_default = tlsf_free_plain_default,
+#endif
     .resize = tlsf_resize,
     .usable_size = tlsf_usable_size,
     .largest_free = tlsf_largest_free,
