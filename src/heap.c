@@ -168,10 +168,13 @@ rtm_heap_t *rtm_heap_init(void *mem, size_t size, const rtm_heap_config_t *cfg)
     h->granularity = config_granularity(cfg);
     h->alloc_plain = h->ops->alloc_plain;
     h->free_plain = h->ops->free_plain;
+#if !defined(__OPTIMIZE_SIZE__)
+    /* A build for size has no such versions (strategy.h): no code to pick them. */
     if (h->granularity == RTM_DEFAULT_ALIGN && h->ops->alloc_plain_default != NULL) {
         h->alloc_plain = h->ops->alloc_plain_default;
         h->free_plain = h->ops->free_plain_default;
     }
+#endif
     h->arena = (rtm_arena_stats_t *)(void *)((uint8_t *)mem + FRONT_BYTES);
     h->front_bytes = FRONT_BYTES;
     size_t budget = system_budget(cfg, size);
