@@ -33,7 +33,7 @@
  *
  * Invariants (all verified by tlsf_check):
  *   - blocks tile [first, end) exactly; a 4-byte end marker (span 0, used)
- *     sits at end;
+ *     sits at end; capacity is end - first;
  *   - every span is a multiple of the granularity and >= min_span;
  *   - the map has exactly the bits of the block headers;
  *   - no two free blocks are adjacent (coalescing is immediate);
@@ -98,6 +98,7 @@ typedef struct tlsf {
     uint32_t min_span;
     uint32_t first;      /* offset of the first block's header */
     uint32_t end;        /* offset of the end marker */
+    uint32_t capacity;   /* end - first: no block is larger (read by the hot paths) */
     uint32_t fl_bitmap;
     uint32_t arena_size;
     uint32_t map_off;    /* offset of the block-start map */
@@ -223,6 +224,7 @@ typedef struct view {
     uint32_t *map;
     uint32_t first;
     uint32_t end;
+    uint32_t capacity; /* end - first */
     uint32_t min_span;
     uint32_t gmask; /* granularity - 1 */
     uint32_t gshift;
@@ -230,8 +232,8 @@ typedef struct view {
 
 static inline view_t view_of(tlsf_t *t)
 {
-    view_t v = {t,      base_of(t),  heads(t),           block_map(t), t->first,
-                t->end, t->min_span, t->granularity - 1u, t->gshift};
+    view_t v = {t,           base_of(t),          heads(t),  block_map(t), t->first, t->end,
+                t->capacity, t->min_span, t->granularity - 1u, t->gshift};
     return v;
 }
 
@@ -240,9 +242,16 @@ static inline view_t view_of(tlsf_t *t)
  * hot paths. */
 static RTM_TLSF_INLINE view_t view_at_default(tlsf_t *t)
 {
-    view_t v = {t,      base_of(t), heads(t), block_map(t), t->first,
-                t->end, RTM_DEFAULT_ALIGN > TLSF_MIN_SPAN ? RTM_DEFAULT_ALIGN : TLSF_MIN_SPAN,
-                RTM_DEFAULT_ALIGN - 1u, UNIT_SHIFT};
+    view_t v = {t,
+                base_of(t),
+                heads(t),
+                block_map(t),
+                t->first,
+                t->end,
+                t->capacity,
+                RTM_DEFAULT_ALIGN > TLSF_MIN_SPAN ? RTM_DEFAULT_ALIGN : TLSF_MIN_SPAN,
+                RTM_DEFAULT_ALIGN - 1u,
+                UNIT_SHIFT};
     return v;
 }
 
@@ -758,6 +767,7 @@ static rtm_err_t tlsf_init(void *arena, size_t size, size_t granularity, size_t 
         span = (uint32_t)(cover - granularity);
     }
     t->end = t->first + span;
+    t->capacity = span;
     t->arena_size = (uint32_t)size;
     t->stats.overhead_bytes = (uint32_t)size - span; /* add_block counts the header */
     rtm_blk_set(base, t->end, 0, 0);
@@ -916,7 +926,7 @@ static RTM_TLSF_INLINE void *alloc_plain_default(tlsf_t *t, size_t size)
         return alloc_plain_other(t, size);
     }
     uint32_t need = rtm_blk_span_for(size, RTM_DEFAULT_ALIGN, v.min_span);
-    if (need > v.end - v.first) {
+    if (need > v.capacity) {
         /* No block could hold it: the general path fails it. */
         return alloc_plain_other(t, size);
     }
@@ -928,7 +938,8 @@ static RTM_TLSF_INLINE void *alloc_plain_default(tlsf_t *t, size_t size)
     /* A listed block's header is its span plus RTM_BLK_FREE (its
      * predecessor is used). */
     uint32_t span = vread(&v, b) - RTM_BLK_FREE;
-    if (span < need || span - need >= v.min_span) {
+    /* Unsigned: a span below need wraps past the bound too. */
+    if (span - need >= v.min_span) {
         return alloc_plain_rest(t, need);
     }
     list_pop(&v, b, own);
@@ -1237,7 +1248,7 @@ static RTM_TLSF_INLINE rtm_ptr_status_t free_default(tlsf_t *t, void *ptr, size_
 {
     view_t v = view_at_default(t);
     uintptr_t rel = (uintptr_t)ptr - (uintptr_t)v.base - v.first - RTM_BLK_HDR;
-    if (rel >= (uintptr_t)(v.end - v.first - RTM_BLK_HDR) || (rel & v.gmask) != 0 ||
+    if (rel >= (uintptr_t)(v.capacity - RTM_BLK_HDR) || (rel & v.gmask) != 0 ||
         !rtm_blk_map_test(v.map, (uint32_t)rel >> v.gshift)) {
         return usable != NULL ? validate_free_rest(t, ptr, usable) : free_plain_rest(t, ptr);
     }
@@ -1245,8 +1256,9 @@ static RTM_TLSF_INLINE rtm_ptr_status_t free_default(tlsf_t *t, void *ptr, size_
     uint32_t span = vread(&v, h);
     uint32_t next_word = RTM_BLK_FLAGS;
     /* One mask test on the header: the span a multiple of G, so no flag
-     * set either (the block is used and its predecessor is not free). */
-    if ((span & v.gmask) == 0 && span - v.min_span <= v.end - h - v.min_span &&
+     * set either (the block is used and its predecessor is not free).
+     * The block ends by the end marker: capacity - rel is end - h. */
+    if ((span & v.gmask) == 0 && span - v.min_span <= v.capacity - (uint32_t)rel - v.min_span &&
         rtm_blk_map_test(v.map, ((uint32_t)rel + span) >> v.gshift)) {
         next_word = vread(&v, h + span);
     }
@@ -1483,6 +1495,10 @@ static bool tlsf_check(const void *arena, rtm_check_report_t *r)
     const uint8_t *base = cbase_of(t);
     size_t free_bytes = 0, free_blocks = 0, used_bytes = 0, blocks = 0;
     bool prev_free = false;
+    if (t->capacity != t->end - t->first) {
+        return rtm_check_fail(r, "tlsf: capacity disagrees with the first block and the end marker",
+                              &t->capacity);
+    }
     uint32_t b = t->first;
     while (b != t->end) {
         const void *at = base + b + RTM_BLK_HDR;
