@@ -987,8 +987,8 @@ static void test_damaged_head_found_by_allocation(void **state)
 #endif
 
 /* TLSF's capacity (end - first, which malloc and free read instead of
- * both) damaged by a wild write: rtm_heap_check names it; put back, the
- * heap checks whole. The word is found as the one after the pair first,
+ * both), the offset of its second-level bitmaps and its granularity's
+ * log2, each damaged by a wild write: rtm_heap_check names it; put back, the heap checks whole. The word is found as the one after the pair first,
  * end whose difference it is. */
 static void test_tlsf_capacity_checked(void **state)
 {
@@ -1012,6 +1012,22 @@ static void test_tlsf_capacity_checked(void **state)
     assert_false(rtm_heap_check_silent(th->heap, &r));
     assert_non_null(strstr(r.problem, "capacity"));
     ts_wr32(at, capacity);
+    assert_true(rtm_heap_check(th->heap, &r));
+    /* The next word, where the second-level bitmaps are, likewise. */
+    uint32_t sl_off = ts_rd32(at + 4);
+    ts_wr32(at + 4, sl_off + 4u);
+    assert_false(rtm_heap_check_silent(th->heap, &r));
+    assert_non_null(strstr(r.problem, "second-level"));
+    ts_wr32(at + 4, sl_off);
+    assert_true(rtm_heap_check(th->heap, &r));
+    /* Five words before capacity, the granularity's log2 (3 here): a shift
+     * of 31 would be one the allocator cannot make. */
+    uint8_t *gshift = at - 20;
+    assert_int_equal(ts_rd32(gshift), 3);
+    ts_wr32(gshift, 31u);
+    assert_false(rtm_heap_check_silent(th->heap, &r));
+    assert_non_null(strstr(r.problem, "granularity"));
+    ts_wr32(gshift, 3u);
     assert_true(rtm_heap_check(th->heap, &r));
     ts_heap_close(th);
 }

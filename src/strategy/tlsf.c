@@ -33,7 +33,8 @@
  *
  * Invariants (all verified by tlsf_check):
  *   - blocks tile [first, end) exactly; a 4-byte end marker (span 0, used)
- *     sits at end; capacity is end - first;
+ *     sits at end; capacity is end - first, and sl_off the offset of the
+ *     second-level bitmaps after fl_count levels of class heads;
  *   - every span is a multiple of the granularity and >= min_span;
  *   - the map has exactly the bits of the block headers;
  *   - no two free blocks are adjacent (coalescing is immediate);
@@ -92,13 +93,14 @@
 
 typedef struct tlsf {
     rtm_arena_stats_t stats;
-    uint32_t granularity;
-    uint32_t gshift;     /* log2(granularity) */
+    uint32_t gshift;     /* log2 of the granularity */
     uint32_t fl_count;   /* first-level classes this arena can need */
     uint32_t min_span;
     uint32_t first;      /* offset of the first block's header */
     uint32_t end;        /* offset of the end marker */
     uint32_t capacity;   /* end - first: no block is larger (read by the hot paths) */
+    uint32_t sl_off;     /* byte offset of sl_bitmap[] from the state (read where a list
+                            empties or fills, instead of computing it from fl_count) */
     uint32_t fl_bitmap;
     uint32_t arena_size;
     uint32_t map_off;    /* offset of the block-start map */
@@ -152,6 +154,11 @@ static inline uint32_t map_bit(const tlsf_t *t, uint32_t h)
 static uint32_t block_count(const tlsf_t *t)
 {
     return (t->stats.overhead_bytes - (t->arena_size - (t->end - t->first))) / RTM_BLK_HDR;
+}
+
+static inline uint32_t granularity_of(const tlsf_t *t)
+{
+    return 1u << t->gshift;
 }
 
 static inline bool is_block_start(const tlsf_t *t, uint32_t h)
@@ -233,7 +240,7 @@ typedef struct view {
 static inline view_t view_of(tlsf_t *t)
 {
     view_t v = {t,           base_of(t),          heads(t),  block_map(t), t->first, t->end,
-                t->capacity, t->min_span, t->granularity - 1u, t->gshift};
+                t->capacity, t->min_span, granularity_of(t) - 1u, t->gshift};
     return v;
 }
 
@@ -328,13 +335,13 @@ static RTM_TLSF_INLINE uint32_t vspan(const view_t *v, uint32_t h)
     return vread(v, h) & ~RTM_BLK_FLAGS;
 }
 
-/* The second-level bitmaps. fl_count is read from the state where they
- * are needed, not kept in the view: only a list that empties or fills
- * needs them, and a register held for it through every operation cost
- * spills on the hot paths. */
+/* The second-level bitmaps. Their offset is read from the state where
+ * they are needed, not kept in the view: only a list that empties or
+ * fills needs them, and a register held for it through every operation
+ * cost spills on the hot paths. */
 static RTM_TLSF_INLINE uint32_t *sl_maps_of(const view_t *v)
 {
-    return v->heads + v->t->fl_count * SL_COUNT;
+    return (uint32_t *)(void *)(v->base + v->t->sl_off);
 }
 
 /* Bits of sl_map at sl and above; none when sl is past the last class. */
@@ -477,7 +484,7 @@ static void release_tail(const view_t *v, uint32_t b, uint32_t keep, uint32_t sp
  * arena. */
 static inline bool span_sane(const tlsf_t *t, uint32_t h, uint32_t span)
 {
-    return span >= t->min_span && (span & (t->granularity - 1u)) == 0 && span <= t->end - h;
+    return span >= t->min_span && (span & (granularity_of(t) - 1u)) == 0 && span <= t->end - h;
 }
 
 /* Is c a listed free block: a block start in [first, end) (the map says
@@ -486,7 +493,7 @@ static inline bool span_sane(const tlsf_t *t, uint32_t h, uint32_t span)
  * checker, largest_free, and at levels >= 1 allocation and free). */
 static bool listed_free(const tlsf_t *t, uint32_t c)
 {
-    return c - t->first < t->end - t->first && ((c - t->first) & (t->granularity - 1u)) == 0 &&
+    return c - t->first < t->end - t->first && ((c - t->first) & (granularity_of(t) - 1u)) == 0 &&
            is_block_start(t, c) && rtm_blk_is_free(cbase_of(t), c) &&
            span_sane(t, c, rtm_blk_span(cbase_of(t), c));
 }
@@ -648,7 +655,7 @@ static void *alloc_aligned(tlsf_t *t, uint32_t need, size_t alignment)
 {
     view_t v = view_of(t);
     /* Any block this large has room for the worst-case gap. */
-    uint64_t padded = (uint64_t)need + v.min_span + alignment - t->granularity;
+    uint64_t padded = (uint64_t)need + v.min_span + alignment - granularity_of(t);
     uint32_t b = 0;
     uint32_t cls;
     if (padded <= v.end - v.first) {
@@ -754,9 +761,9 @@ static rtm_err_t tlsf_init(void *arena, size_t size, size_t granularity, size_t 
     size_t ctrl = control_size(fl_count);
     /* Up to the first header: check_map counts every word before it. */
     memset(arena, 0, first);
-    t->granularity = (uint32_t)granularity;
     t->gshift = gshift;
     t->fl_count = fl_count;
+    t->sl_off = (uint32_t)(sizeof(tlsf_t) + (size_t)fl_count * SL_COUNT * sizeof(uint32_t));
     t->min_span = min_span;
     t->first = first;
     t->map_off = (uint32_t)ctrl;
@@ -846,10 +853,10 @@ static void *tlsf_alloc(void *arena, size_t size, rtm_fail_reason_t *why)
 void *rtm_tlsf_alloc_aligned(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
 {
     tlsf_t *t = arena;
-    if (alignment <= t->granularity) {
+    if (alignment <= granularity_of(t)) {
         return tlsf_alloc(arena, size, why);
     }
-    uint32_t need = rtm_blk_span_for(size, t->granularity, t->min_span);
+    uint32_t need = rtm_blk_span_for(size, granularity_of(t), t->min_span);
     void *p = NULL;
     if (need != 0 && need <= t->end - t->first) {
         p = alloc_aligned(t, need, alignment);
@@ -1327,7 +1334,7 @@ static bool tlsf_resize(void *arena, void *ptr, size_t size)
     uint8_t *base = base_of(t);
     uint32_t b = (uint32_t)((uint8_t *)ptr - base) - RTM_BLK_HDR;
     uint32_t span = rtm_blk_span(base, b);
-    uint32_t need = rtm_blk_span_for(size, t->granularity, t->min_span);
+    uint32_t need = rtm_blk_span_for(size, granularity_of(t), t->min_span);
     if (need == 0) {
         return false;
     }
@@ -1498,6 +1505,15 @@ static bool tlsf_check(const void *arena, rtm_check_report_t *r)
     if (t->capacity != t->end - t->first) {
         return rtm_check_fail(r, "tlsf: capacity disagrees with the first block and the end marker",
                               &t->capacity);
+    }
+    if (t->gshift < 2u || t->gshift > 30u || t->min_span < TLSF_MIN_SPAN ||
+        t->min_span != (TLSF_MIN_SPAN > granularity_of(t) ? TLSF_MIN_SPAN : granularity_of(t))) {
+        return rtm_check_fail(r, "tlsf: granularity or minimum span out of range", &t->gshift);
+    }
+    if (t->fl_count == 0 || t->fl_count > 32u ||
+        t->sl_off != sizeof(tlsf_t) + t->fl_count * SL_COUNT * sizeof(uint32_t)) {
+        return rtm_check_fail(r, "tlsf: second-level bitmaps' offset disagrees with the class count",
+                              &t->sl_off);
     }
     uint32_t b = t->first;
     while (b != t->end) {
