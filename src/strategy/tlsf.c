@@ -320,6 +320,31 @@ static RTM_TLSF_INLINE void vwrite(const view_t *v, uint32_t at, uint32_t word)
     rtm_wr32(v->base, at, word);
 }
 
+/* The word k bytes past offset b. The sum is taken on the pointer, not as
+ * b + k in 32 bits: the address is the same (every offset lies inside the
+ * arena), but a 64-bit target can then fold k into the access instead of
+ * adding and widening the sum first. */
+static RTM_TLSF_INLINE uint32_t vread_at(const view_t *v, uint32_t b, uint32_t k)
+{
+    return rtm_load32(v->base + b + k);
+}
+
+static RTM_TLSF_INLINE void vwrite_at(const view_t *v, uint32_t b, uint32_t k, uint32_t word)
+{
+    rtm_store32(v->base + b + k, word);
+}
+
+/* Block b's link at LINK_NEXT or LINK_PREV. */
+static RTM_TLSF_INLINE uint32_t vlink_of(const view_t *v, uint32_t b, uint32_t link)
+{
+    return vread_at(v, b, link) & ~LINK_TAG;
+}
+
+static RTM_TLSF_INLINE void vset_link_of(const view_t *v, uint32_t b, uint32_t link, uint32_t target)
+{
+    vwrite_at(v, b, link, target | LINK_TAG);
+}
+
 static RTM_TLSF_INLINE uint32_t vlink(const view_t *v, uint32_t at)
 {
     return vread(v, at) & ~LINK_TAG;
@@ -359,10 +384,10 @@ static RTM_TLSF_INLINE void list_insert(const view_t *v, uint32_t b, uint32_t sp
     tlsf_t *t = v->t;
     uint32_t cls = class_in(span);
     uint32_t next = v->heads[cls];
-    vset_link(v, b + LINK_NEXT, next);
-    vset_link(v, b + LINK_PREV, 0);
+    vset_link_of(v, b, LINK_NEXT, next);
+    vset_link_of(v, b, LINK_PREV, 0);
     if (next != 0) {
-        vset_link(v, next + LINK_PREV, b);
+        vset_link_of(v, next, LINK_PREV, b);
     } else {
         uint32_t fl = cls >> SL_LOG2;
         sl_maps_of(v)[fl] |= 1u << (cls & (SL_COUNT - 1u));
@@ -389,9 +414,9 @@ static RTM_TLSF_INLINE void new_head(const view_t *v, uint32_t cls, uint32_t nex
 /* Takes the head b of class cls off its list. */
 static RTM_TLSF_INLINE void list_pop(const view_t *v, uint32_t b, uint32_t cls)
 {
-    uint32_t next = vlink(v, b + LINK_NEXT);
+    uint32_t next = vlink_of(v, b, LINK_NEXT);
     if (next != 0) {
-        vset_link(v, next + LINK_PREV, 0);
+        vset_link_of(v, next, LINK_PREV, 0);
     }
     new_head(v, cls, next);
 }
@@ -400,13 +425,13 @@ static RTM_TLSF_INLINE void list_pop(const view_t *v, uint32_t b, uint32_t cls)
  * it; the class is needed only when b is its list's head. */
 static RTM_TLSF_INLINE void list_remove(const view_t *v, uint32_t b, uint32_t span)
 {
-    uint32_t next = vlink(v, b + LINK_NEXT);
-    uint32_t prev = vlink(v, b + LINK_PREV);
+    uint32_t next = vlink_of(v, b, LINK_NEXT);
+    uint32_t prev = vlink_of(v, b, LINK_PREV);
     if (next != 0) {
-        vset_link(v, next + LINK_PREV, prev);
+        vset_link_of(v, next, LINK_PREV, prev);
     }
     if (prev != 0) {
-        vset_link(v, prev + LINK_NEXT, next);
+        vset_link_of(v, prev, LINK_NEXT, next);
     } else {
         new_head(v, class_in(span), next);
     }
@@ -952,7 +977,7 @@ static RTM_TLSF_INLINE void *alloc_plain_default(tlsf_t *t, size_t size)
     list_pop(&v, b, own);
     /* take()'s whole-block case: used, PREV_FREE clear like b's. */
     vwrite(&v, b, span);
-    vwrite(&v, b + span, vread(&v, b + span) & ~RTM_BLK_PREV_FREE);
+    vwrite_at(&v, b, span, vread_at(&v, b, span) & ~RTM_BLK_PREV_FREE);
     t->stats.free_bytes -= span - RTM_BLK_HDR;
     t->stats.free_blocks--;
     return rtm_plain_allocated(t, v.base + b + RTM_BLK_HDR, t->stats.free_bytes);
@@ -1267,18 +1292,18 @@ static RTM_TLSF_INLINE rtm_ptr_status_t free_default(tlsf_t *t, void *ptr, size_
      * The block ends by the end marker: capacity - rel is end - h. */
     if ((span & v.gmask) == 0 && span - v.min_span <= v.capacity - (uint32_t)rel - v.min_span &&
         rtm_blk_map_test(v.map, ((uint32_t)rel + span) >> v.gshift)) {
-        next_word = vread(&v, h + span);
+        next_word = vread_at(&v, h, span);
     }
     /* Neither free nor flagged as after a free block: no merge. */
     if ((next_word & RTM_BLK_FLAGS) != 0) {
         return usable != NULL ? validate_free_rest_at(t, h, usable) : free_plain_rest_at(t, h);
     }
-    uint32_t n = h + span;
     t->stats.free_bytes += span - RTM_BLK_HDR;
     t->stats.free_blocks++;
     rtm_blk_set(v.base, h, span, RTM_BLK_FREE);
-    vset_link(&v, n - RTM_BLK_HDR, h);
-    vwrite(&v, n, next_word | RTM_BLK_PREV_FREE);
+    /* The footer, then the next header (see vread_at). */
+    rtm_store32(v.base + h + span - RTM_BLK_HDR, h | LINK_TAG);
+    vwrite_at(&v, h, span, next_word | RTM_BLK_PREV_FREE);
     list_insert(&v, h, span);
     if (usable != NULL) {
         *usable = span - RTM_BLK_HDR;
