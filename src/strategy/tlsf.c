@@ -283,16 +283,17 @@ static inline bool at_default_granularity(const tlsf_t *t)
  * (m - FL_SHIFT) * SL_COUNT plus that is fl * SL_COUNT + sl. Or-ing in
  * 2^FL_SHIFT makes a small span read as m = FL_SHIFT, which turns the same
  * formula into span >> UNIT_SHIFT, its fl-0 class. */
-static RTM_TLSF_INLINE uint32_t class_in(uint32_t span)
+static RTM_TLSF_INLINE size_t class_in(uint32_t span)
 {
     uint32_t m = msb32(span | (1u << FL_SHIFT));
-    return ((m - FL_SHIFT) << SL_LOG2) + (span >> (m - SL_LOG2));
+    /* In size_t: the class indexes the heads at once, unwidened. */
+    return ((size_t)(m - FL_SHIFT) << SL_LOG2) + ((size_t)span >> (m - SL_LOG2));
 }
 
 static inline uint32_t class_of(const tlsf_t *t, uint32_t span)
 {
     (void)t;
-    return class_in(span);
+    return (uint32_t)class_in(span);
 }
 
 static inline uint32_t read_link(const tlsf_t *t, uint32_t at)
@@ -382,14 +383,14 @@ static inline uint32_t classes_from(uint32_t sl_map, uint32_t sl)
 static RTM_TLSF_INLINE void list_insert(const view_t *v, uint32_t b, uint32_t span)
 {
     tlsf_t *t = v->t;
-    uint32_t cls = class_in(span);
+    size_t cls = class_in(span);
     uint32_t next = v->heads[cls];
     vset_link_of(v, b, LINK_NEXT, next);
     vset_link_of(v, b, LINK_PREV, 0);
     if (next != 0) {
         vset_link_of(v, next, LINK_PREV, b);
     } else {
-        uint32_t fl = cls >> SL_LOG2;
+        uint32_t fl = (uint32_t)(cls >> SL_LOG2);
         sl_maps_of(v)[fl] |= 1u << (cls & (SL_COUNT - 1u));
         t->fl_bitmap |= 1u << fl;
     }
@@ -398,11 +399,11 @@ static RTM_TLSF_INLINE void list_insert(const view_t *v, uint32_t b, uint32_t sp
 
 /* The head of class cls, a list whose head was just taken off, is now
  * next; an empty list clears its bitmap bits. */
-static RTM_TLSF_INLINE void new_head(const view_t *v, uint32_t cls, uint32_t next)
+static RTM_TLSF_INLINE void new_head(const view_t *v, size_t cls, uint32_t next)
 {
     v->heads[cls] = next;
     if (next == 0) {
-        uint32_t fl = cls >> SL_LOG2;
+        uint32_t fl = (uint32_t)(cls >> SL_LOG2);
         uint32_t *sl_map = &sl_maps_of(v)[fl];
         *sl_map &= ~(1u << (cls & (SL_COUNT - 1u)));
         if (*sl_map == 0) {
@@ -412,7 +413,7 @@ static RTM_TLSF_INLINE void new_head(const view_t *v, uint32_t cls, uint32_t nex
 }
 
 /* Takes the head b of class cls off its list. */
-static RTM_TLSF_INLINE void list_pop(const view_t *v, uint32_t b, uint32_t cls)
+static RTM_TLSF_INLINE void list_pop(const view_t *v, uint32_t b, size_t cls)
 {
     uint32_t next = vlink_of(v, b, LINK_NEXT);
     if (next != 0) {
@@ -587,9 +588,9 @@ static RTM_TLSF_INLINE uint32_t find_free(const view_t *v, uint32_t need, uint32
 {
     /* Every caller checks need <= end - first, which the classes cover:
      * fl < fl_count. */
-    uint32_t own = class_in(need);
-    uint32_t fl = own >> SL_LOG2;
-    *cls = own;
+    size_t own = class_in(need);
+    uint32_t fl = (uint32_t)(own >> SL_LOG2);
+    *cls = (uint32_t)own;
     uint32_t c = v->heads[own];
     uint32_t from = c; /* the block whose link led to c */
     for (uint32_t k = 0; c != 0 && k <= OWN_CLASS_SCAN; k++) {
@@ -962,10 +963,10 @@ static RTM_TLSF_INLINE void *alloc_plain_default(tlsf_t *t, size_t size)
         /* No block could hold it: the general path fails it. */
         return alloc_plain_other(t, size);
     }
-    uint32_t own = class_in(need);
+    size_t own = class_in(need);
     uint32_t b = v.heads[own];
     if (b == 0) {
-        return alloc_plain_above(t, need, own);
+        return alloc_plain_above(t, need, (uint32_t)own);
     }
     /* A listed block's header is its span plus RTM_BLK_FREE (its
      * predecessor is used). */
