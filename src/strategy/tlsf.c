@@ -1160,14 +1160,18 @@ static void tlsf_free(void *arena, void *ptr)
 }
 
 /* classify, then the free if the pointer passed: the way validate_free
- * goes when its fast test fails, to find out why. */
+ * goes when its fast test fails, to find out why. usable may be NULL (the
+ * plain free, which has no use for it), here and in the validate_free_*
+ * helpers below. */
 static RTM_NOINLINE rtm_ptr_status_t validate_free_slow(void *arena, void *ptr, size_t *usable)
 {
     view_t v = view_of(arena);
     uint32_t h = 0, word = 0;
     rtm_ptr_status_t st = classify(&v, ptr, &h, &word);
     if (st == RTM_PTR_OK) {
-        *usable = (word & ~RTM_BLK_FLAGS) - RTM_BLK_HDR;
+        if (usable != NULL) {
+            *usable = (word & ~RTM_BLK_FLAGS) - RTM_BLK_HDR;
+        }
         free_block(&v, h, word, vread(&v, h + (word & ~RTM_BLK_FLAGS)));
     }
     return st;
@@ -1209,7 +1213,9 @@ static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_at(const view_t *v, uint32
             return validate_free_slow(v->t, ptr, usable);
         }
     }
-    *usable = span - RTM_BLK_HDR;
+    if (usable != NULL) {
+        *usable = span - RTM_BLK_HDR;
+    }
     free_block(v, h, word, next_word);
     return RTM_PTR_OK;
 }
@@ -1235,8 +1241,7 @@ static RTM_TLSF_APART rtm_ptr_status_t validate_free_other(void *arena, void *pt
 
 static RTM_TLSF_APART rtm_ptr_status_t free_plain_other(void *arena, void *ptr)
 {
-    size_t usable;
-    return rtm_plain_freed(arena, ptr, validate_free_with(view_of(arena), ptr, &usable));
+    return rtm_plain_freed(arena, ptr, validate_free_with(view_of(arena), ptr, NULL));
 }
 
 /* What free_default leaves on a heap at the default granularity, whole:
@@ -1248,8 +1253,7 @@ static RTM_TLSF_APART rtm_ptr_status_t validate_free_rest(void *arena, void *ptr
 
 static RTM_TLSF_APART rtm_ptr_status_t free_plain_rest(void *arena, void *ptr)
 {
-    size_t usable;
-    return rtm_plain_freed(arena, ptr, validate_free_with(view_at_default(arena), ptr, &usable));
+    return rtm_plain_freed(arena, ptr, validate_free_with(view_at_default(arena), ptr, NULL));
 }
 
 /* The same from the header on, for a pointer whose header h is in the map
@@ -1264,8 +1268,7 @@ static RTM_TLSF_APART rtm_ptr_status_t validate_free_rest_at(tlsf_t *t, uint32_t
 static RTM_TLSF_APART rtm_ptr_status_t free_plain_rest_at(tlsf_t *t, uint32_t h)
 {
     view_t v = view_at_default(t);
-    size_t usable;
-    return rtm_plain_freed(t, v.base + h + RTM_BLK_HDR, validate_free_at(&v, h, &usable));
+    return rtm_plain_freed(t, v.base + h + RTM_BLK_HDR, validate_free_at(&v, h, NULL));
 }
 
 /* validate_free on a heap at the default granularity, or with usable NULL
@@ -1331,8 +1334,7 @@ static rtm_ptr_status_t tlsf_validate_free(void *arena, void *ptr, size_t *usabl
 static rtm_ptr_status_t tlsf_free_plain(void *arena, void *ptr)
 {
 #if defined(__OPTIMIZE_SIZE__)
-    size_t usable;
-    return rtm_plain_freed(arena, ptr, validate_free_slow(arena, ptr, &usable));
+    return rtm_plain_freed(arena, ptr, validate_free_slow(arena, ptr, NULL));
 #else
     if (at_default_granularity(arena)) {
         return free_default(arena, ptr, NULL);
