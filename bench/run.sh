@@ -294,7 +294,7 @@ mkdir -p docs
     echo "3. *on every corpus trace, a minimum heap no more than the best of rtmem's"
     echo "   first fit and best fit*: the summary table of the corpus section has each"
     echo "   trace's factors (first fit and best fit pay the block-start map too). What TLSF"
-    echo "   pays there: its control block (48 + 68 bytes per power of two of heap size,"
+    echo "   pays there: its control block (52 + 68 bytes per power of two of heap size,"
     echo "   about 0.9 KiB at 300 KiB) and block-start map (1/64 of the heap at the"
     echo "   default granularity), a 16-byte minimum block where first fit's is 8"
     echo "   (a free TLSF block holds two list links and a footer), so each request of"
