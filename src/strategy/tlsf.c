@@ -158,7 +158,9 @@ static uint32_t block_count(const tlsf_t *t)
 
 static inline uint32_t granularity_of(const tlsf_t *t)
 {
-    return 1u << t->gshift;
+    /* Masked: a gshift damaged by a wild write (which tlsf_check reports)
+     * still makes a defined shift. */
+    return 1u << (t->gshift & 31u);
 }
 
 static inline bool is_block_start(const tlsf_t *t, uint32_t h)
@@ -995,11 +997,11 @@ static void *tlsf_alloc_plain(void *arena, size_t size)
     return alloc_plain_other(arena, size);
 }
 
-/* The same on a view. Unsigned: a span below min_span wraps past the
- * bound. */
+/* span_sane on a view. */
 static RTM_TLSF_INLINE bool vspan_sane(const view_t *v, uint32_t h, uint32_t span)
 {
-    return span - v->min_span <= v->end - h - v->min_span && (span & v->gmask) == 0;
+    /* Both bounds: h may lie within min_span of the end (h <= end). */
+    return span >= v->min_span && span <= v->end - h && (span & v->gmask) == 0;
 }
 
 static RTM_TLSF_INLINE bool vstart(const view_t *v, uint32_t h)
@@ -1186,8 +1188,9 @@ static RTM_NOINLINE rtm_ptr_status_t validate_free_slow(void *arena, void *ptr, 
  * free predecessor's footer leading to a free block that ends here. What
  * passes is exactly a pointer classify accepts; everything else goes to
  * classify for the verdict. validate_free_at has the tests from the header
- * on, for a pointer whose header h is in the map; validate_free_with all
- * of them. */
+ * on, for a pointer whose header h is in the map and at least min_span
+ * before the end marker (its callers' range test; its span test would
+ * wrap otherwise); validate_free_with all of them. */
 static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_at(const view_t *v, uint32_t h,
                                                          size_t *usable)
 {
@@ -1223,7 +1226,8 @@ static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_at(const view_t *v, uint32
 static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_with(view_t v, void *ptr, size_t *usable)
 {
     uintptr_t rel = (uintptr_t)ptr - (uintptr_t)v.base - v.first - RTM_BLK_HDR;
-    if (rel >= (uintptr_t)(v.end - v.first - RTM_BLK_HDR) || (rel & v.gmask) != 0 ||
+    /* As in free_default: no block starts within min_span of the end. */
+    if (rel > (uintptr_t)(v.capacity - v.min_span) || (rel & v.gmask) != 0 ||
         !rtm_blk_map_test(v.map, (uint32_t)rel >> v.gshift)) {
         return validate_free_slow(v.t, ptr, usable);
     }
@@ -1284,7 +1288,11 @@ static RTM_TLSF_INLINE rtm_ptr_status_t free_default(tlsf_t *t, void *ptr, size_
 {
     view_t v = view_at_default(t);
     uintptr_t rel = (uintptr_t)ptr - (uintptr_t)v.base - v.first - RTM_BLK_HDR;
-    if (rel >= (uintptr_t)(v.capacity - RTM_BLK_HDR) || (rel & v.gmask) != 0 ||
+    /* Every block starts at least min_span before the end marker: a header
+     * past that is refused out of line, and the span test below, which
+     * relies on it, cannot wrap (with RTM_EXACT_POINTERS 0, where no map
+     * bit stops such a pointer, it would read past the arena). */
+    if (rel > (uintptr_t)(v.capacity - v.min_span) || (rel & v.gmask) != 0 ||
         !rtm_blk_map_test(v.map, (uint32_t)rel >> v.gshift)) {
         return usable != NULL ? validate_free_rest(t, ptr, usable) : free_plain_rest(t, ptr);
     }
