@@ -130,20 +130,11 @@ void rtm_caps_default_misuse_hook(const rtm_caps_region_t *region, rtm_misuse_t 
                                   const void *address, void *ctx)
 {
     (void)ctx;
-    rtm_line_t line;
-    rtm_line_init(&line);
-    rtm_line_str(&line, "rtmem caps: ");
-    rtm_line_str(&line, rtm_misuse_str(kind));
-    rtm_line_str(&line, " at ");
-    rtm_line_ptr(&line, address);
     if (region_ok(region)) {
-        rtm_line_str(&line, " in region '");
-        rtm_line_str(&line, region->name);
-        rtm_line_str(&line, "'");
+        rtm_output_report(rtm_misuse_str(kind), address, "region", region->name);
     } else {
-        rtm_line_str(&line, " in no region");
+        rtm_output_report(rtm_misuse_str(kind), address, "no region", NULL);
     }
-    rtm_line_emit(&line);
 #if RTM_ABORT_ON_MISUSE
     RTM_ABORT();
 #endif

@@ -166,6 +166,15 @@ rtm_heap_t *rtm_heap_init(void *mem, size_t size, const rtm_heap_config_t *cfg)
     memset(h, 0, sizeof *h);
     h->ops = config_strategy(cfg);
     h->granularity = config_granularity(cfg);
+    h->alloc_plain = h->ops->alloc_plain;
+    h->free_plain = h->ops->free_plain;
+#if !defined(__OPTIMIZE_SIZE__)
+    /* A build for size has no such versions (strategy.h): no code to pick them. */
+    if (h->granularity == RTM_DEFAULT_ALIGN && h->ops->alloc_plain_default != NULL) {
+        h->alloc_plain = h->ops->alloc_plain_default;
+        h->free_plain = h->ops->free_plain_default;
+    }
+#endif
     h->arena = (rtm_arena_stats_t *)(void *)((uint8_t *)mem + FRONT_BYTES);
     h->front_bytes = FRONT_BYTES;
     size_t budget = system_budget(cfg, size);
@@ -501,7 +510,7 @@ static RTM_NOINLINE void *malloc_other(rtm_heap_t *h, size_t size, const void *c
          * keeps the counters, under the lock; no site to build. */
         heap_lock(h);
         if (h->malloc_locked == FRONT_FAST_LOCKED) {
-            void *p = h->ops->alloc_plain(front_arena(h), size);
+            void *p = h->alloc_plain(front_arena(h), size);
             heap_unlock(h);
             return p;
         }
@@ -516,10 +525,11 @@ RTM_NOINLINE void *rtm_malloc(rtm_heap_t *h, size_t size)
     /* The plain path: one word says that nothing needs the call site,
      * wraps the block or hears of a failure, that the heap has no lock and
      * that the strategy takes the whole call, counters included; a tail
-     * call. Everything else is out of line. A locked heap's word for it is
+     * call, size 0 included (the strategy's alloc_plain returns NULL for
+     * it). Everything else is out of line. A locked heap's word for it is
      * 0 for good, so reading it here races with nothing. */
-    if (h != NULL && h->malloc_unlocked == FRONT_FAST_UNLOCKED && size != 0) {
-        return h->ops->alloc_plain(front_arena(h), size);
+    if (h != NULL && h->malloc_unlocked == FRONT_FAST_UNLOCKED) {
+        return h->alloc_plain(front_arena(h), size);
     }
     return malloc_other(h, size, RTM_CALLER());
 }
@@ -675,10 +685,10 @@ static RTM_NOINLINE void free_other(rtm_heap_t *h, void *ptr, const rtm_alloc_si
 
 RTM_NOINLINE void rtm_free(rtm_heap_t *h, void *ptr)
 {
-    /* The plain path, as in rtm_malloc: the strategy reports a refused
-     * pointer through rtm_front_refused. */
-    if (h != NULL && h->free_unlocked == FRONT_FAST_UNLOCKED && ptr != NULL) {
-        (void)h->ops->free_plain(front_arena(h), ptr);
+    /* The plain path, as in rtm_malloc: the strategy takes NULL too, and
+     * reports a refused pointer through rtm_front_refused. */
+    if (h != NULL && h->free_unlocked == FRONT_FAST_UNLOCKED) {
+        (void)h->free_plain(front_arena(h), ptr);
         return;
     }
     free_other(h, ptr, NULL, RTM_CALLER());
@@ -897,16 +907,7 @@ size_t rtm_heap_alignment(const rtm_heap_t *h)
 void rtm_default_misuse_hook(rtm_heap_t *h, rtm_misuse_t kind, const void *address, void *ctx)
 {
     (void)ctx;
-    rtm_line_t line;
-    rtm_line_init(&line);
-    rtm_line_str(&line, "rtmem: ");
-    rtm_line_str(&line, rtm_misuse_str(kind));
-    rtm_line_str(&line, " at ");
-    rtm_line_ptr(&line, address);
-    rtm_line_str(&line, " in heap '");
-    rtm_line_str(&line, rtm_heap_name(h));
-    rtm_line_str(&line, "'");
-    rtm_line_emit(&line);
+    rtm_output_report(rtm_misuse_str(kind), address, "heap", rtm_heap_name(h));
 #if RTM_ABORT_ON_MISUSE
     RTM_ABORT();
 #endif

@@ -38,6 +38,12 @@ struct rtm_heap {
     /* The same for rtm_free and the strategy's free_plain. */
     uint32_t free_unlocked;
     uint32_t flags;
+    /* ops->alloc_plain and ops->free_plain, or their versions for the
+     * default granularity when the heap has it, chosen at init: the plain
+     * path then loads its call from the front it has already read. After
+     * the six words above, so that no padding comes with them. */
+    void *(*alloc_plain)(void *arena, size_t size);
+    rtm_ptr_status_t (*free_plain)(void *arena, void *ptr);
     const rtm_strategy_t *ops;
     rtm_arena_stats_t *arena; /* the strategy state; its stats come first */
     const char *name;

@@ -6,10 +6,30 @@
 static rtm_write_fn g_write;
 static void *g_write_ctx;
 
+typedef void (*report_fn)(const char *what, const void *address, const char *owner,
+                          const char *name);
+/* report_line while a hook is installed, else NULL. Only rtm_output_set
+ * names report_line, so a program that never installs a hook links none of
+ * the line building that the default misuse hooks' reports need: the
+ * reports sit on every firmware's malloc and free path. */
+static report_fn g_report;
+
+static void report_line(const char *what, const void *address, const char *owner,
+                        const char *name);
+
 void rtm_output_set(rtm_write_fn write, void *ctx)
 {
     g_write = write;
     g_write_ctx = ctx;
+    g_report = write != NULL ? report_line : NULL;
+}
+
+void rtm_output_report(const char *what, const void *address, const char *owner, const char *name)
+{
+    report_fn report = g_report;
+    if (report != NULL) {
+        report(what, address, owner, name);
+    }
 }
 
 void rtm_output_write(const char *text, size_t len)
@@ -100,9 +120,6 @@ void rtm_line_hex(rtm_line_t *line, uint64_t v)
     }
 }
 
-/* As rtm_line_hex, but in the pointer's own width: the misuse report in
- * every firmware's core then needs no 64-bit arithmetic on a 32-bit
- * target. */
 /* A name such as "wifi..." ends a trace line whenever no caller follows
  * it, and a reader takes a line ending in "..." for one the writer cut. */
 void rtm_line_token(rtm_line_t *line, const char *s, size_t max)
@@ -125,6 +142,8 @@ void rtm_line_token(rtm_line_t *line, const char *s, size_t max)
     }
 }
 
+/* As rtm_line_hex, but in the pointer's own width: a report needs no
+ * 64-bit arithmetic on a 32-bit target. */
 void rtm_line_ptr(rtm_line_t *line, const void *p)
 {
     uintptr_t v = (uintptr_t)p;
@@ -248,4 +267,23 @@ void rtm_line_emit(rtm_line_t *line)
     line_finish(line);
     line->text[line->len++] = '\n';
     rtm_output_write(line->text, line->len);
+}
+
+static void report_line(const char *what, const void *address, const char *owner,
+                        const char *name)
+{
+    rtm_line_t line;
+    rtm_line_init(&line);
+    rtm_line_str(&line, "rtmem: ");
+    rtm_line_str(&line, what);
+    rtm_line_str(&line, " at ");
+    rtm_line_ptr(&line, address);
+    rtm_line_str(&line, " in ");
+    rtm_line_str(&line, owner);
+    if (name != NULL) {
+        rtm_line_str(&line, " '");
+        rtm_line_str(&line, name);
+        rtm_line_str(&line, "'");
+    }
+    rtm_line_emit(&line);
 }

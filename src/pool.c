@@ -801,18 +801,7 @@ bool rtm_pool_check(rtm_pool_t *p, rtm_check_report_t *report)
 static void misuse_line(rtm_misuse_t kind, const void *address, const char *what,
                         const char *name)
 {
-    rtm_line_t line;
-    rtm_line_init(&line);
-    rtm_line_str(&line, "rtmem: ");
-    rtm_line_str(&line, rtm_misuse_str(kind));
-    rtm_line_str(&line, " at ");
-    rtm_line_ptr(&line, address);
-    rtm_line_str(&line, " in ");
-    rtm_line_str(&line, what);
-    rtm_line_str(&line, " '");
-    rtm_line_str(&line, name);
-    rtm_line_str(&line, "'");
-    rtm_line_emit(&line);
+    rtm_output_report(rtm_misuse_str(kind), address, what, name);
 #if RTM_ABORT_ON_MISUSE
     RTM_ABORT();
 #endif

@@ -2,7 +2,8 @@
 # Fails if BINARY (tests/target/code_size_core.c linked with --gc-sections)
 # holds any symbol of code that a program using one TLSF heap for init,
 # malloc, realloc, free and info must not link: the other strategies, any
-# walk or check code, strategy lookup by id, aligned allocation, poisoning.
+# walk or check code, strategy lookup by id, aligned allocation, poisoning,
+# and the line building of reports (the program installs no output hook).
 # With ALIGNED (the same program built with CORE_WITH_ALIGNED, which also
 # calls rtm_aligned_alloc) TLSF's aligned allocation and its lookup must be there
 # and the rest is forbidden as before: the lookup names the other
@@ -30,7 +31,8 @@ if(NOT syms MATCHES "rtm_malloc" OR NOT syms MATCHES "rtm_strategy_${STRATEGY}")
 endif()
 set(forbidden
     rtm_strategy_system rtm_system_ sys_alloc
-    rtm_strategy_by_id rtm_inspect_ rtm_heap_check rtm_heap_walk)
+    rtm_strategy_by_id rtm_inspect_ rtm_heap_check rtm_heap_walk
+    rtm_line_ report_line)
 set(_prefix_tlsf tlsf_)
 set(_prefix_first_fit ff_)
 set(_prefix_best_fit bf_)

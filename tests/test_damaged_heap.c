@@ -986,6 +986,52 @@ static void test_damaged_head_found_by_allocation(void **state)
 }
 #endif
 
+/* TLSF's capacity (end - first, which malloc and free read instead of
+ * both), the offset of its second-level bitmaps and its granularity's
+ * log2, each damaged by a wild write: rtm_heap_check names it; put back, the heap checks whole. The word is found as the one after the pair first,
+ * end whose difference it is. */
+static void test_tlsf_capacity_checked(void **state)
+{
+    (void)state;
+    ts_heap_t *th = ts_heap_open(RTM_TLSF, 0);
+    uint8_t *at = NULL;
+    size_t found = 0;
+    for (uint8_t *w = th->mem + 8; w + 4 <= th->mem + 1024; w += 4) {
+        uint32_t first = ts_rd32(w - 8), end = ts_rd32(w - 4);
+        if (first != 0 && end > first && end <= th->size && ts_rd32(w) == end - first) {
+            at = w;
+            found++;
+        }
+    }
+    assert_int_equal(found, 1);
+    uint32_t capacity = ts_rd32(at);
+    rtm_check_report_t r;
+    assert_true(rtm_heap_check(th->heap, &r));
+    ts_wr32(at, capacity - 8u);
+    g_corruption_reports = 0;
+    assert_false(rtm_heap_check_silent(th->heap, &r));
+    assert_non_null(strstr(r.problem, "capacity"));
+    ts_wr32(at, capacity);
+    assert_true(rtm_heap_check(th->heap, &r));
+    /* The next word, where the second-level bitmaps are, likewise. */
+    uint32_t sl_off = ts_rd32(at + 4);
+    ts_wr32(at + 4, sl_off + 4u);
+    assert_false(rtm_heap_check_silent(th->heap, &r));
+    assert_non_null(strstr(r.problem, "second-level"));
+    ts_wr32(at + 4, sl_off);
+    assert_true(rtm_heap_check(th->heap, &r));
+    /* Five words before capacity, the granularity's log2 (3 here): a shift
+     * of 31 would be one the allocator cannot make. */
+    uint8_t *gshift = at - 20;
+    assert_int_equal(ts_rd32(gshift), 3);
+    ts_wr32(gshift, 31u);
+    assert_false(rtm_heap_check_silent(th->heap, &r));
+    assert_non_null(strstr(r.problem, "granularity"));
+    ts_wr32(gshift, 3u);
+    assert_true(rtm_heap_check(th->heap, &r));
+    ts_heap_close(th);
+}
+
 int main(void)
 {
     rtm_debug_set_corruption_hook(count_corruption, NULL);
@@ -996,6 +1042,7 @@ int main(void)
         cmocka_unit_test(test_random_damage),
         cmocka_unit_test(test_operations_on_damage),
         cmocka_unit_test(test_first_block_underrun),
+        cmocka_unit_test(test_tlsf_capacity_checked),
 #if RTM_POISON_LEVEL >= 1
         cmocka_unit_test(test_damage_found_by_allocation),
         cmocka_unit_test(test_bad_links_found_by_allocation),

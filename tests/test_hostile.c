@@ -516,6 +516,34 @@ static void test_names_stay_on_their_line(void **state)
     ts_output_release();
 }
 
+/* rtm_output_report (output.h): the exact line, a NULL name without its
+ * quotes, NULL strings as "(null)", names kept on their line; with the
+ * hook removed the report is dropped, not kept for the next hook. That a
+ * program without a hook links no line building is test_link_only_used's. */
+static void test_output_report_line(void **state)
+{
+    (void)state;
+    ts_output_t out;
+    ts_output_capture(&out);
+    rtm_output_report("double free", (const void *)(uintptr_t)0x1230u, "pool", "rx");
+    assert_int_equal(out.writes, 1);
+    assert_string_equal(out.last, "rtmem: double free at 0x1230 in pool 'rx'\n");
+    rtm_output_report("corrupt block", (const void *)(uintptr_t)0x8u, "no region", NULL);
+    assert_string_equal(out.last, "rtmem: corrupt block at 0x8 in no region\n");
+    rtm_output_report(NULL, NULL, NULL, "a\nb");
+    assert_string_equal(out.last, "rtmem: (null) at 0x0 in (null) 'a?b'\n");
+    assert_int_equal(out.writes, 3);
+    ts_output_release();
+    rtm_output_report("double free", &out, "heap", "h"); /* no hook: dropped */
+    ts_output_t again;
+    ts_output_capture(&again);
+    assert_int_equal(again.writes, 0); /* nothing was kept for later */
+    rtm_output_report("double free", (const void *)(uintptr_t)0x10u, "heap", "h");
+    assert_int_equal(again.writes, 1);
+    assert_string_equal(again.last, "rtmem: double free at 0x10 in heap 'h'\n");
+    ts_output_release();
+}
+
 static void test_heap_null_arguments(void **state)
 {
     (void)state;
@@ -549,6 +577,60 @@ static void test_heap_null_arguments(void **state)
     ts_expect_no_hooks(th);
     assert_true(rtm_heap_info(th->heap, &after));
     ts_assert_info_equal(&before, &after);
+}
+
+/* rtm_malloc(heap, 0) and rtm_free(heap, NULL) on heaps whose strategy
+ * takes the whole call (no failure hook, no observer: the front passes the
+ * call on without testing the size or the pointer), with and without a
+ * lock and at two granularities, for every strategy: NULL and nothing
+ * counted, reported or changed. */
+static void test_plain_path_zero_and_null(void **state)
+{
+    (void)state;
+    static const uint32_t flags[] = {RTM_HEAP_NO_LOCK, 0u};
+    static const size_t granularities[] = {0u, 16u};
+    for (int id = 0; id < RTM_STRATEGY_COUNT; id++) {
+        if (!ts_strategy_available((rtm_strategy_id_t)id)) {
+            continue;
+        }
+        for (size_t f = 0; f < TS_ARRAY_LEN(flags); f++) {
+            for (size_t g = 0; g < TS_ARRAY_LEN(granularities); g++) {
+                ts_context("%s, flags %u, granularity %zu", ts_strategy_label((rtm_strategy_id_t)id),
+                           (unsigned)flags[f], granularities[g]);
+                ts_heap_opts_t o;
+                memset(&o, 0, sizeof o);
+                o.strategy = (rtm_strategy_id_t)id;
+                o.flags = flags[f];
+                o.granularity = granularities[g];
+                ts_heap_t *th = ts_heap_open_ex(&o);
+                rtm_heap_set_hooks(th->heap, NULL, ts_on_misuse, &th->rec);
+                rtm_heap_info_t before, after;
+                ts_assert_heap_sane(th, &before);
+                for (int i = 0; i < 3; i++) {
+                    assert_null(rtm_malloc(th->heap, 0));
+                    rtm_free(th->heap, NULL);
+                }
+                ts_expect_no_hooks(th);
+                ts_assert_heap_sane(th, &after);
+                ts_assert_info_equal(&before, &after);
+                /* Still serving: one byte, then freed (a bump heap
+                 * never frees). */
+                void *p = rtm_malloc(th->heap, 1);
+                assert_non_null(p);
+                if (id != RTM_BUMP) {
+                    rtm_free(th->heap, p);
+                }
+                ts_expect_no_hooks(th);
+                ts_assert_heap_sane(th, &after);
+                assert_int_equal(after.alloc_count, before.alloc_count + 1u);
+                assert_int_equal(after.free_count,
+                                 before.free_count + (id == RTM_BUMP ? 0u : 1u));
+                assert_int_equal(after.failed_count, before.failed_count);
+                ts_heap_close(th);
+            }
+        }
+    }
+    ts_context(NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1745,12 +1827,14 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_names_stay_on_their_line),
+        cmocka_unit_test(test_output_report_line),
         cmocka_unit_test_teardown(test_heap_sizes, ts_teardown_close_all),
         cmocka_unit_test_teardown(test_heap_alignments, ts_teardown_close_all),
         cmocka_unit_test_teardown(test_heap_huge_alignments, ts_teardown_close_all),
         cmocka_unit_test_teardown(test_heap_calloc, ts_teardown_close_all),
         cmocka_unit_test_teardown(test_system_alignment_budget, ts_teardown_close_all),
         cmocka_unit_test_teardown(test_heap_null_arguments, ts_teardown_close_all),
+        cmocka_unit_test_teardown(test_plain_path_zero_and_null, ts_teardown_close_all),
         cmocka_unit_test(test_heap_init),
         cmocka_unit_test(test_heap_init_bad_config),
         cmocka_unit_test_teardown(test_heap_create, ts_teardown_close_all),

@@ -27,6 +27,16 @@ void rtm_output_set(rtm_write_fn write, void *ctx);
  * decides whether it is safe from an ISR. */
 void rtm_output_write(const char *text, size_t len);
 
+/* One report line, "rtmem: <what> at <address> in <owner> '<name>'\n"
+ * (without " '<name>'" when name is NULL), through the hook: the default
+ * misuse hooks of heaps, pools and capability regions write theirs with
+ * it. The line is built only while a hook is installed, and only
+ * rtm_output_set refers to the code that builds it, so a program that
+ * never installs a hook does not link it. O(length of the strings); as
+ * rtm_output_write otherwise. */
+void rtm_output_report(const char *what, const void *address, const char *owner,
+                       const char *name);
+
 /* Line building without printf: a fixed buffer that silently truncates
  * (ending the line with "...\n" when it does). */
 #define RTM_LINE_MAX 160u

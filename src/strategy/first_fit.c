@@ -560,6 +560,9 @@ static rtm_ptr_status_t ff_free_plain(void *arena, void *ptr)
 
 static void *ff_alloc_plain(void *arena, size_t size)
 {
+    if (size == 0) {
+        return NULL;
+    }
     rtm_fail_reason_t why;
     void *p = ff_alloc(arena, size, &why);
     return rtm_plain_allocated(arena, p, ((rtm_blk_arena_t *)arena)->stats.free_bytes);

@@ -85,7 +85,8 @@ struct rtm_strategy {
      * over: with books = rtm_books_of(arena), on success
      * books->alloc_count counts it and books->min_free_bytes follows
      * stats.free_bytes down, on failure books->failed_count counts it.
-     * May be NULL. */
+     * Size 0 (which the plain path does not test for): NULL, nothing
+     * counted. May be NULL. */
     void *(*alloc_plain)(void *arena, size_t size);
 
     /* Classifies a pointer the caller passed in, without trusting it:
@@ -104,8 +105,17 @@ struct rtm_strategy {
     /* validate_free for the front's plain path (no observer, no
      * poisoning), which hands the whole call over: rtm_books_of(arena)
      * ->free_count counts a free; a refused pointer goes to
-     * rtm_front_refused with its status. May be NULL. */
+     * rtm_front_refused with its status. ptr NULL (which the plain path
+     * does not test for) is refused as foreign but neither counted nor
+     * reported (rtm_plain_freed). May be NULL. */
     rtm_ptr_status_t (*free_plain)(void *arena, void *ptr);
+
+    /* alloc_plain and free_plain for an arena at granularity
+     * RTM_DEFAULT_ALIGN only, which the front of such a heap calls
+     * instead: they need not test the granularity on every call. May be
+     * NULL (a build for size has one copy of each path). */
+    void *(*alloc_plain_default)(void *arena, size_t size);
+    rtm_ptr_status_t (*free_plain_default)(void *arena, void *ptr);
 
     /* Resizes a validated live block in place to at least size > 0 usable
      * bytes; false (and no change) when it cannot. May be NULL. */
@@ -177,7 +187,9 @@ static inline rtm_ptr_status_t rtm_plain_freed(void *arena, const void *ptr, rtm
 {
     if (st == RTM_PTR_OK) {
         rtm_books_of(arena)->free_count++;
-    } else {
+    } else if (ptr != NULL) {
+        /* NULL, which rtm_free's plain path passes on untested, lies
+         * outside every arena and freeing it is no misuse. */
         rtm_front_refused(arena, ptr, st);
     }
     return st;

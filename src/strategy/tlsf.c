@@ -33,7 +33,8 @@
  *
  * Invariants (all verified by tlsf_check):
  *   - blocks tile [first, end) exactly; a 4-byte end marker (span 0, used)
- *     sits at end;
+ *     sits at end; capacity is end - first, and sl_off the offset of the
+ *     second-level bitmaps after fl_count levels of class heads;
  *   - every span is a multiple of the granularity and >= min_span;
  *   - the map has exactly the bits of the block headers;
  *   - no two free blocks are adjacent (coalescing is immediate);
@@ -92,12 +93,14 @@
 
 typedef struct tlsf {
     rtm_arena_stats_t stats;
-    uint32_t granularity;
-    uint32_t gshift;     /* log2(granularity) */
+    uint32_t gshift;     /* log2 of the granularity */
     uint32_t fl_count;   /* first-level classes this arena can need */
     uint32_t min_span;
     uint32_t first;      /* offset of the first block's header */
     uint32_t end;        /* offset of the end marker */
+    uint32_t capacity;   /* end - first: no block is larger (read by the hot paths) */
+    uint32_t sl_off;     /* byte offset of sl_bitmap[] from the state (read where a list
+                            empties or fills, instead of computing it from fl_count) */
     uint32_t fl_bitmap;
     uint32_t arena_size;
     uint32_t map_off;    /* offset of the block-start map */
@@ -151,6 +154,13 @@ static inline uint32_t map_bit(const tlsf_t *t, uint32_t h)
 static uint32_t block_count(const tlsf_t *t)
 {
     return (t->stats.overhead_bytes - (t->arena_size - (t->end - t->first))) / RTM_BLK_HDR;
+}
+
+static inline uint32_t granularity_of(const tlsf_t *t)
+{
+    /* Masked: a gshift damaged by a wild write (which tlsf_check reports)
+     * still makes a defined shift. */
+    return 1u << (t->gshift & 31u);
 }
 
 static inline bool is_block_start(const tlsf_t *t, uint32_t h)
@@ -223,6 +233,7 @@ typedef struct view {
     uint32_t *map;
     uint32_t first;
     uint32_t end;
+    uint32_t capacity; /* end - first */
     uint32_t min_span;
     uint32_t gmask; /* granularity - 1 */
     uint32_t gshift;
@@ -230,8 +241,8 @@ typedef struct view {
 
 static inline view_t view_of(tlsf_t *t)
 {
-    view_t v = {t,      base_of(t),  heads(t),           block_map(t), t->first,
-                t->end, t->min_span, t->granularity - 1u, t->gshift};
+    view_t v = {t,           base_of(t),          heads(t),  block_map(t), t->first, t->end,
+                t->capacity, t->min_span, granularity_of(t) - 1u, t->gshift};
     return v;
 }
 
@@ -240,9 +251,16 @@ static inline view_t view_of(tlsf_t *t)
  * hot paths. */
 static RTM_TLSF_INLINE view_t view_at_default(tlsf_t *t)
 {
-    view_t v = {t,      base_of(t), heads(t), block_map(t), t->first,
-                t->end, RTM_DEFAULT_ALIGN > TLSF_MIN_SPAN ? RTM_DEFAULT_ALIGN : TLSF_MIN_SPAN,
-                RTM_DEFAULT_ALIGN - 1u, UNIT_SHIFT};
+    view_t v = {t,
+                base_of(t),
+                heads(t),
+                block_map(t),
+                t->first,
+                t->end,
+                t->capacity,
+                RTM_DEFAULT_ALIGN > TLSF_MIN_SPAN ? RTM_DEFAULT_ALIGN : TLSF_MIN_SPAN,
+                RTM_DEFAULT_ALIGN - 1u,
+                UNIT_SHIFT};
     return v;
 }
 
@@ -267,16 +285,17 @@ static inline bool at_default_granularity(const tlsf_t *t)
  * (m - FL_SHIFT) * SL_COUNT plus that is fl * SL_COUNT + sl. Or-ing in
  * 2^FL_SHIFT makes a small span read as m = FL_SHIFT, which turns the same
  * formula into span >> UNIT_SHIFT, its fl-0 class. */
-static RTM_TLSF_INLINE uint32_t class_in(uint32_t span)
+static RTM_TLSF_INLINE size_t class_in(uint32_t span)
 {
     uint32_t m = msb32(span | (1u << FL_SHIFT));
-    return ((m - FL_SHIFT) << SL_LOG2) + (span >> (m - SL_LOG2));
+    /* In size_t: the class indexes the heads at once, unwidened. */
+    return ((size_t)(m - FL_SHIFT) << SL_LOG2) + ((size_t)span >> (m - SL_LOG2));
 }
 
 static inline uint32_t class_of(const tlsf_t *t, uint32_t span)
 {
     (void)t;
-    return class_in(span);
+    return (uint32_t)class_in(span);
 }
 
 static inline uint32_t read_link(const tlsf_t *t, uint32_t at)
@@ -304,6 +323,31 @@ static RTM_TLSF_INLINE void vwrite(const view_t *v, uint32_t at, uint32_t word)
     rtm_wr32(v->base, at, word);
 }
 
+/* The word k bytes past offset b. The sum is taken on the pointer, not as
+ * b + k in 32 bits: the address is the same (every offset lies inside the
+ * arena), but a 64-bit target can then fold k into the access instead of
+ * adding and widening the sum first. */
+static RTM_TLSF_INLINE uint32_t vread_at(const view_t *v, uint32_t b, uint32_t k)
+{
+    return rtm_load32(v->base + b + k);
+}
+
+static RTM_TLSF_INLINE void vwrite_at(const view_t *v, uint32_t b, uint32_t k, uint32_t word)
+{
+    rtm_store32(v->base + b + k, word);
+}
+
+/* Block b's link at LINK_NEXT or LINK_PREV. */
+static RTM_TLSF_INLINE uint32_t vlink_of(const view_t *v, uint32_t b, uint32_t link)
+{
+    return vread_at(v, b, link) & ~LINK_TAG;
+}
+
+static RTM_TLSF_INLINE void vset_link_of(const view_t *v, uint32_t b, uint32_t link, uint32_t target)
+{
+    vwrite_at(v, b, link, target | LINK_TAG);
+}
+
 static RTM_TLSF_INLINE uint32_t vlink(const view_t *v, uint32_t at)
 {
     return vread(v, at) & ~LINK_TAG;
@@ -319,13 +363,13 @@ static RTM_TLSF_INLINE uint32_t vspan(const view_t *v, uint32_t h)
     return vread(v, h) & ~RTM_BLK_FLAGS;
 }
 
-/* The second-level bitmaps. fl_count is read from the state where they
- * are needed, not kept in the view: only a list that empties or fills
- * needs them, and a register held for it through every operation cost
- * spills on the hot paths. */
+/* The second-level bitmaps. Their offset is read from the state where
+ * they are needed, not kept in the view: only a list that empties or
+ * fills needs them, and a register held for it through every operation
+ * cost spills on the hot paths. */
 static RTM_TLSF_INLINE uint32_t *sl_maps_of(const view_t *v)
 {
-    return v->heads + v->t->fl_count * SL_COUNT;
+    return (uint32_t *)(void *)(v->base + v->t->sl_off);
 }
 
 /* Bits of sl_map at sl and above; none when sl is past the last class. */
@@ -341,14 +385,14 @@ static inline uint32_t classes_from(uint32_t sl_map, uint32_t sl)
 static RTM_TLSF_INLINE void list_insert(const view_t *v, uint32_t b, uint32_t span)
 {
     tlsf_t *t = v->t;
-    uint32_t cls = class_in(span);
+    size_t cls = class_in(span);
     uint32_t next = v->heads[cls];
-    vset_link(v, b + LINK_NEXT, next);
-    vset_link(v, b + LINK_PREV, 0);
+    vset_link_of(v, b, LINK_NEXT, next);
+    vset_link_of(v, b, LINK_PREV, 0);
     if (next != 0) {
-        vset_link(v, next + LINK_PREV, b);
+        vset_link_of(v, next, LINK_PREV, b);
     } else {
-        uint32_t fl = cls >> SL_LOG2;
+        uint32_t fl = (uint32_t)(cls >> SL_LOG2);
         sl_maps_of(v)[fl] |= 1u << (cls & (SL_COUNT - 1u));
         t->fl_bitmap |= 1u << fl;
     }
@@ -357,11 +401,11 @@ static RTM_TLSF_INLINE void list_insert(const view_t *v, uint32_t b, uint32_t sp
 
 /* The head of class cls, a list whose head was just taken off, is now
  * next; an empty list clears its bitmap bits. */
-static RTM_TLSF_INLINE void new_head(const view_t *v, uint32_t cls, uint32_t next)
+static RTM_TLSF_INLINE void new_head(const view_t *v, size_t cls, uint32_t next)
 {
     v->heads[cls] = next;
     if (next == 0) {
-        uint32_t fl = cls >> SL_LOG2;
+        uint32_t fl = (uint32_t)(cls >> SL_LOG2);
         uint32_t *sl_map = &sl_maps_of(v)[fl];
         *sl_map &= ~(1u << (cls & (SL_COUNT - 1u)));
         if (*sl_map == 0) {
@@ -371,11 +415,11 @@ static RTM_TLSF_INLINE void new_head(const view_t *v, uint32_t cls, uint32_t nex
 }
 
 /* Takes the head b of class cls off its list. */
-static RTM_TLSF_INLINE void list_pop(const view_t *v, uint32_t b, uint32_t cls)
+static RTM_TLSF_INLINE void list_pop(const view_t *v, uint32_t b, size_t cls)
 {
-    uint32_t next = vlink(v, b + LINK_NEXT);
+    uint32_t next = vlink_of(v, b, LINK_NEXT);
     if (next != 0) {
-        vset_link(v, next + LINK_PREV, 0);
+        vset_link_of(v, next, LINK_PREV, 0);
     }
     new_head(v, cls, next);
 }
@@ -384,13 +428,13 @@ static RTM_TLSF_INLINE void list_pop(const view_t *v, uint32_t b, uint32_t cls)
  * it; the class is needed only when b is its list's head. */
 static RTM_TLSF_INLINE void list_remove(const view_t *v, uint32_t b, uint32_t span)
 {
-    uint32_t next = vlink(v, b + LINK_NEXT);
-    uint32_t prev = vlink(v, b + LINK_PREV);
+    uint32_t next = vlink_of(v, b, LINK_NEXT);
+    uint32_t prev = vlink_of(v, b, LINK_PREV);
     if (next != 0) {
-        vset_link(v, next + LINK_PREV, prev);
+        vset_link_of(v, next, LINK_PREV, prev);
     }
     if (prev != 0) {
-        vset_link(v, prev + LINK_NEXT, next);
+        vset_link_of(v, prev, LINK_NEXT, next);
     } else {
         new_head(v, class_in(span), next);
     }
@@ -468,7 +512,7 @@ static void release_tail(const view_t *v, uint32_t b, uint32_t keep, uint32_t sp
  * arena. */
 static inline bool span_sane(const tlsf_t *t, uint32_t h, uint32_t span)
 {
-    return span >= t->min_span && (span & (t->granularity - 1u)) == 0 && span <= t->end - h;
+    return span >= t->min_span && (span & (granularity_of(t) - 1u)) == 0 && span <= t->end - h;
 }
 
 /* Is c a listed free block: a block start in [first, end) (the map says
@@ -477,7 +521,7 @@ static inline bool span_sane(const tlsf_t *t, uint32_t h, uint32_t span)
  * checker, largest_free, and at levels >= 1 allocation and free). */
 static bool listed_free(const tlsf_t *t, uint32_t c)
 {
-    return c - t->first < t->end - t->first && ((c - t->first) & (t->granularity - 1u)) == 0 &&
+    return c - t->first < t->end - t->first && ((c - t->first) & (granularity_of(t) - 1u)) == 0 &&
            is_block_start(t, c) && rtm_blk_is_free(cbase_of(t), c) &&
            span_sane(t, c, rtm_blk_span(cbase_of(t), c));
 }
@@ -546,9 +590,9 @@ static RTM_TLSF_INLINE uint32_t find_free(const view_t *v, uint32_t need, uint32
 {
     /* Every caller checks need <= end - first, which the classes cover:
      * fl < fl_count. */
-    uint32_t own = class_in(need);
-    uint32_t fl = own >> SL_LOG2;
-    *cls = own;
+    size_t own = class_in(need);
+    uint32_t fl = (uint32_t)(own >> SL_LOG2);
+    *cls = (uint32_t)own;
     uint32_t c = v->heads[own];
     uint32_t from = c; /* the block whose link led to c */
     for (uint32_t k = 0; c != 0 && k <= OWN_CLASS_SCAN; k++) {
@@ -639,7 +683,7 @@ static void *alloc_aligned(tlsf_t *t, uint32_t need, size_t alignment)
 {
     view_t v = view_of(t);
     /* Any block this large has room for the worst-case gap. */
-    uint64_t padded = (uint64_t)need + v.min_span + alignment - t->granularity;
+    uint64_t padded = (uint64_t)need + v.min_span + alignment - granularity_of(t);
     uint32_t b = 0;
     uint32_t cls;
     if (padded <= v.end - v.first) {
@@ -745,9 +789,9 @@ static rtm_err_t tlsf_init(void *arena, size_t size, size_t granularity, size_t 
     size_t ctrl = control_size(fl_count);
     /* Up to the first header: check_map counts every word before it. */
     memset(arena, 0, first);
-    t->granularity = (uint32_t)granularity;
     t->gshift = gshift;
     t->fl_count = fl_count;
+    t->sl_off = (uint32_t)(sizeof(tlsf_t) + (size_t)fl_count * SL_COUNT * sizeof(uint32_t));
     t->min_span = min_span;
     t->first = first;
     t->map_off = (uint32_t)ctrl;
@@ -758,6 +802,7 @@ static rtm_err_t tlsf_init(void *arena, size_t size, size_t granularity, size_t 
         span = (uint32_t)(cover - granularity);
     }
     t->end = t->first + span;
+    t->capacity = span;
     t->arena_size = (uint32_t)size;
     t->stats.overhead_bytes = (uint32_t)size - span; /* add_block counts the header */
     rtm_blk_set(base, t->end, 0, 0);
@@ -836,10 +881,10 @@ static void *tlsf_alloc(void *arena, size_t size, rtm_fail_reason_t *why)
 void *rtm_tlsf_alloc_aligned(void *arena, size_t size, size_t alignment, rtm_fail_reason_t *why)
 {
     tlsf_t *t = arena;
-    if (alignment <= t->granularity) {
+    if (alignment <= granularity_of(t)) {
         return tlsf_alloc(arena, size, why);
     }
-    uint32_t need = rtm_blk_span_for(size, t->granularity, t->min_span);
+    uint32_t need = rtm_blk_span_for(size, granularity_of(t), t->min_span);
     void *p = NULL;
     if (need != 0 && need <= t->end - t->first) {
         p = alloc_aligned(t, need, alignment);
@@ -854,6 +899,9 @@ void *rtm_tlsf_alloc_aligned(void *arena, size_t size, size_t alignment, rtm_fai
  * of line so that the default heap's path loads nothing it does not use. */
 static RTM_TLSF_APART void *alloc_plain_other(tlsf_t *t, size_t size)
 {
+    if (size == 0) {
+        return NULL;
+    }
     rtm_fail_reason_t why;
     /* Apart: the free bytes are read after the allocation. */
     void *p = alloc_in(t, false, size, &why);
@@ -907,26 +955,32 @@ static RTM_TLSF_APART void *alloc_plain_above(tlsf_t *t, uint32_t need, uint32_t
 static RTM_TLSF_INLINE void *alloc_plain_default(tlsf_t *t, size_t size)
 {
     view_t v = view_at_default(t);
+    /* size - 1 wraps for 0: one test sends both the empty request and one
+     * whose span would overflow to alloc_plain_other. */
+    if (size - 1u >= (size_t)UINT32_MAX - RTM_BLK_HDR - RTM_DEFAULT_ALIGN) {
+        return alloc_plain_other(t, size);
+    }
     uint32_t need = rtm_blk_span_for(size, RTM_DEFAULT_ALIGN, v.min_span);
-    if (need == 0 || need > v.end - v.first) {
+    if (need > v.capacity) {
         /* No block could hold it: the general path fails it. */
         return alloc_plain_other(t, size);
     }
-    uint32_t own = class_in(need);
+    size_t own = class_in(need);
     uint32_t b = v.heads[own];
     if (b == 0) {
-        return alloc_plain_above(t, need, own);
+        return alloc_plain_above(t, need, (uint32_t)own);
     }
     /* A listed block's header is its span plus RTM_BLK_FREE (its
      * predecessor is used). */
     uint32_t span = vread(&v, b) - RTM_BLK_FREE;
-    if (span < need || span - need >= v.min_span) {
+    /* Unsigned: a span below need wraps past the bound too. */
+    if (span - need >= v.min_span) {
         return alloc_plain_rest(t, need);
     }
     list_pop(&v, b, own);
     /* take()'s whole-block case: used, PREV_FREE clear like b's. */
     vwrite(&v, b, span);
-    vwrite(&v, b + span, vread(&v, b + span) & ~RTM_BLK_PREV_FREE);
+    vwrite_at(&v, b, span, vread_at(&v, b, span) & ~RTM_BLK_PREV_FREE);
     t->stats.free_bytes -= span - RTM_BLK_HDR;
     t->stats.free_blocks--;
     return rtm_plain_allocated(t, v.base + b + RTM_BLK_HDR, t->stats.free_bytes);
@@ -943,11 +997,11 @@ static void *tlsf_alloc_plain(void *arena, size_t size)
     return alloc_plain_other(arena, size);
 }
 
-/* The same on a view. Unsigned: a span below min_span wraps past the
- * bound. */
+/* span_sane on a view. */
 static RTM_TLSF_INLINE bool vspan_sane(const view_t *v, uint32_t h, uint32_t span)
 {
-    return span - v->min_span <= v->end - h - v->min_span && (span & v->gmask) == 0;
+    /* Both bounds: h may lie within min_span of the end (h <= end). */
+    return span >= v->min_span && span <= v->end - h && (span & v->gmask) == 0;
 }
 
 static RTM_TLSF_INLINE bool vstart(const view_t *v, uint32_t h)
@@ -1108,14 +1162,18 @@ static void tlsf_free(void *arena, void *ptr)
 }
 
 /* classify, then the free if the pointer passed: the way validate_free
- * goes when its fast test fails, to find out why. */
+ * goes when its fast test fails, to find out why. usable may be NULL (the
+ * plain free, which has no use for it), here and in the validate_free_*
+ * helpers below. */
 static RTM_NOINLINE rtm_ptr_status_t validate_free_slow(void *arena, void *ptr, size_t *usable)
 {
     view_t v = view_of(arena);
     uint32_t h = 0, word = 0;
     rtm_ptr_status_t st = classify(&v, ptr, &h, &word);
     if (st == RTM_PTR_OK) {
-        *usable = (word & ~RTM_BLK_FLAGS) - RTM_BLK_HDR;
+        if (usable != NULL) {
+            *usable = (word & ~RTM_BLK_FLAGS) - RTM_BLK_HDR;
+        }
         free_block(&v, h, word, vread(&v, h + (word & ~RTM_BLK_FLAGS)));
     }
     return st;
@@ -1130,8 +1188,9 @@ static RTM_NOINLINE rtm_ptr_status_t validate_free_slow(void *arena, void *ptr, 
  * free predecessor's footer leading to a free block that ends here. What
  * passes is exactly a pointer classify accepts; everything else goes to
  * classify for the verdict. validate_free_at has the tests from the header
- * on, for a pointer whose header h is in the map; validate_free_with all
- * of them. */
+ * on, for a pointer whose header h is in the map and at least min_span
+ * before the end marker (its callers' range test; its span test would
+ * wrap otherwise); validate_free_with all of them. */
 static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_at(const view_t *v, uint32_t h,
                                                          size_t *usable)
 {
@@ -1157,7 +1216,9 @@ static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_at(const view_t *v, uint32
             return validate_free_slow(v->t, ptr, usable);
         }
     }
-    *usable = span - RTM_BLK_HDR;
+    if (usable != NULL) {
+        *usable = span - RTM_BLK_HDR;
+    }
     free_block(v, h, word, next_word);
     return RTM_PTR_OK;
 }
@@ -1165,7 +1226,8 @@ static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_at(const view_t *v, uint32
 static RTM_TLSF_INLINE rtm_ptr_status_t validate_free_with(view_t v, void *ptr, size_t *usable)
 {
     uintptr_t rel = (uintptr_t)ptr - (uintptr_t)v.base - v.first - RTM_BLK_HDR;
-    if (rel >= (uintptr_t)(v.end - v.first - RTM_BLK_HDR) || (rel & v.gmask) != 0 ||
+    /* As in free_default: no block starts within min_span of the end. */
+    if (rel > (uintptr_t)(v.capacity - v.min_span) || (rel & v.gmask) != 0 ||
         !rtm_blk_map_test(v.map, (uint32_t)rel >> v.gshift)) {
         return validate_free_slow(v.t, ptr, usable);
     }
@@ -1183,8 +1245,7 @@ static RTM_TLSF_APART rtm_ptr_status_t validate_free_other(void *arena, void *pt
 
 static RTM_TLSF_APART rtm_ptr_status_t free_plain_other(void *arena, void *ptr)
 {
-    size_t usable;
-    return rtm_plain_freed(arena, ptr, validate_free_with(view_of(arena), ptr, &usable));
+    return rtm_plain_freed(arena, ptr, validate_free_with(view_of(arena), ptr, NULL));
 }
 
 /* What free_default leaves on a heap at the default granularity, whole:
@@ -1196,8 +1257,7 @@ static RTM_TLSF_APART rtm_ptr_status_t validate_free_rest(void *arena, void *ptr
 
 static RTM_TLSF_APART rtm_ptr_status_t free_plain_rest(void *arena, void *ptr)
 {
-    size_t usable;
-    return rtm_plain_freed(arena, ptr, validate_free_with(view_at_default(arena), ptr, &usable));
+    return rtm_plain_freed(arena, ptr, validate_free_with(view_at_default(arena), ptr, NULL));
 }
 
 /* The same from the header on, for a pointer whose header h is in the map
@@ -1212,8 +1272,7 @@ static RTM_TLSF_APART rtm_ptr_status_t validate_free_rest_at(tlsf_t *t, uint32_t
 static RTM_TLSF_APART rtm_ptr_status_t free_plain_rest_at(tlsf_t *t, uint32_t h)
 {
     view_t v = view_at_default(t);
-    size_t usable;
-    return rtm_plain_freed(t, v.base + h + RTM_BLK_HDR, validate_free_at(&v, h, &usable));
+    return rtm_plain_freed(t, v.base + h + RTM_BLK_HDR, validate_free_at(&v, h, NULL));
 }
 
 /* validate_free on a heap at the default granularity, or with usable NULL
@@ -1229,7 +1288,11 @@ static RTM_TLSF_INLINE rtm_ptr_status_t free_default(tlsf_t *t, void *ptr, size_
 {
     view_t v = view_at_default(t);
     uintptr_t rel = (uintptr_t)ptr - (uintptr_t)v.base - v.first - RTM_BLK_HDR;
-    if (rel >= (uintptr_t)(v.end - v.first - RTM_BLK_HDR) || (rel & v.gmask) != 0 ||
+    /* Every block starts at least min_span before the end marker: a header
+     * past that is refused out of line, and the span test below, which
+     * relies on it, cannot wrap (with RTM_EXACT_POINTERS 0, where no map
+     * bit stops such a pointer, it would read past the arena). */
+    if (rel > (uintptr_t)(v.capacity - v.min_span) || (rel & v.gmask) != 0 ||
         !rtm_blk_map_test(v.map, (uint32_t)rel >> v.gshift)) {
         return usable != NULL ? validate_free_rest(t, ptr, usable) : free_plain_rest(t, ptr);
     }
@@ -1237,21 +1300,22 @@ static RTM_TLSF_INLINE rtm_ptr_status_t free_default(tlsf_t *t, void *ptr, size_
     uint32_t span = vread(&v, h);
     uint32_t next_word = RTM_BLK_FLAGS;
     /* One mask test on the header: the span a multiple of G, so no flag
-     * set either (the block is used and its predecessor is not free). */
-    if ((span & v.gmask) == 0 && span - v.min_span <= v.end - h - v.min_span &&
+     * set either (the block is used and its predecessor is not free).
+     * The block ends by the end marker: capacity - rel is end - h. */
+    if ((span & v.gmask) == 0 && span - v.min_span <= v.capacity - (uint32_t)rel - v.min_span &&
         rtm_blk_map_test(v.map, ((uint32_t)rel + span) >> v.gshift)) {
-        next_word = vread(&v, h + span);
+        next_word = vread_at(&v, h, span);
     }
     /* Neither free nor flagged as after a free block: no merge. */
     if ((next_word & RTM_BLK_FLAGS) != 0) {
         return usable != NULL ? validate_free_rest_at(t, h, usable) : free_plain_rest_at(t, h);
     }
-    uint32_t n = h + span;
     t->stats.free_bytes += span - RTM_BLK_HDR;
     t->stats.free_blocks++;
     rtm_blk_set(v.base, h, span, RTM_BLK_FREE);
-    vset_link(&v, n - RTM_BLK_HDR, h);
-    vwrite(&v, n, next_word | RTM_BLK_PREV_FREE);
+    /* The footer, then the next header (see vread_at). */
+    rtm_store32(v.base + h + span - RTM_BLK_HDR, h | LINK_TAG);
+    vwrite_at(&v, h, span, next_word | RTM_BLK_PREV_FREE);
     list_insert(&v, h, span);
     if (usable != NULL) {
         *usable = span - RTM_BLK_HDR;
@@ -1278,8 +1342,7 @@ static rtm_ptr_status_t tlsf_validate_free(void *arena, void *ptr, size_t *usabl
 static rtm_ptr_status_t tlsf_free_plain(void *arena, void *ptr)
 {
 #if defined(__OPTIMIZE_SIZE__)
-    size_t usable;
-    return rtm_plain_freed(arena, ptr, validate_free_slow(arena, ptr, &usable));
+    return rtm_plain_freed(arena, ptr, validate_free_slow(arena, ptr, NULL));
 #else
     if (at_default_granularity(arena)) {
         return free_default(arena, ptr, NULL);
@@ -1288,13 +1351,26 @@ static rtm_ptr_status_t tlsf_free_plain(void *arena, void *ptr)
 #endif
 }
 
+#if !defined(__OPTIMIZE_SIZE__)
+/* The same for a heap the front knows to be at the default granularity. */
+static void *tlsf_alloc_plain_default(void *arena, size_t size)
+{
+    return alloc_plain_default(arena, size);
+}
+
+static rtm_ptr_status_t tlsf_free_plain_default(void *arena, void *ptr)
+{
+    return free_default(arena, ptr, NULL);
+}
+#endif
+
 static bool tlsf_resize(void *arena, void *ptr, size_t size)
 {
     tlsf_t *t = arena;
     uint8_t *base = base_of(t);
     uint32_t b = (uint32_t)((uint8_t *)ptr - base) - RTM_BLK_HDR;
     uint32_t span = rtm_blk_span(base, b);
-    uint32_t need = rtm_blk_span_for(size, t->granularity, t->min_span);
+    uint32_t need = rtm_blk_span_for(size, granularity_of(t), t->min_span);
     if (need == 0) {
         return false;
     }
@@ -1462,6 +1538,19 @@ static bool tlsf_check(const void *arena, rtm_check_report_t *r)
     const uint8_t *base = cbase_of(t);
     size_t free_bytes = 0, free_blocks = 0, used_bytes = 0, blocks = 0;
     bool prev_free = false;
+    if (t->capacity != t->end - t->first) {
+        return rtm_check_fail(r, "tlsf: capacity disagrees with the first block and the end marker",
+                              &t->capacity);
+    }
+    if (t->gshift < 2u || t->gshift > 30u || t->min_span < TLSF_MIN_SPAN ||
+        t->min_span != (TLSF_MIN_SPAN > granularity_of(t) ? TLSF_MIN_SPAN : granularity_of(t))) {
+        return rtm_check_fail(r, "tlsf: granularity or minimum span out of range", &t->gshift);
+    }
+    if (t->fl_count == 0 || t->fl_count > 32u ||
+        t->sl_off != sizeof(tlsf_t) + t->fl_count * SL_COUNT * sizeof(uint32_t)) {
+        return rtm_check_fail(r, "tlsf: second-level bitmaps' offset disagrees with the class count",
+                              &t->sl_off);
+    }
     uint32_t b = t->first;
     while (b != t->end) {
         const void *at = base + b + RTM_BLK_HDR;
@@ -1587,6 +1676,10 @@ const rtm_strategy_t rtm_strategy_tlsf = {
     .free = tlsf_free,
     .validate_free = tlsf_validate_free,
     .free_plain = tlsf_free_plain,
+#if !defined(__OPTIMIZE_SIZE__)
+    .alloc_plain_default = tlsf_alloc_plain_default,
+    .free_plain_default = tlsf_free_plain_default,
+#endif
     .resize = tlsf_resize,
     .usable_size = tlsf_usable_size,
     .largest_free = tlsf_largest_free,
