@@ -145,8 +145,10 @@ static void record_misuse(rtm_heap_t *heap, rtm_misuse_t kind, const void *addre
  * UART driver waiting on a semaphore), which FreeRTOS forbids with the
  * scheduler suspended, so the reports are held here and delivered to that
  * hook after xTaskResumeAll, in the same task. Diverting the global hook
- * is safe inside the suspension: no other task runs, and ISRs do not call
- * the heap.
+ * is safe inside the suspension on one core: no other task runs, and ISRs
+ * do not call the heap. On an SMP build a task already running on another
+ * core keeps running, and a report it makes meanwhile is held with ours
+ * (docs/freertos.md, a known limitation).
  *
  * Calls nest as vTaskSuspendAll does: a traceMALLOC or traceFREE macro may
  * call this API (rtm_freertos_heap_check after every allocation, say)
