@@ -215,10 +215,17 @@ static uint32_t fl_count_for(size_t arena_size)
     return top - FL_SHIFT + 2u;
 }
 
+/* Where the second-level bitmaps start: after the state and the class
+ * heads of fl_count levels (tlsf_t.sl_off). */
+static size_t sl_offset(uint32_t fl_count)
+{
+    return sizeof(tlsf_t) + (size_t)fl_count * SL_COUNT * sizeof(uint32_t);
+}
+
 /* State, class heads and second-level bitmaps. */
 static size_t control_size(uint32_t fl_count)
 {
-    return sizeof(tlsf_t) + (size_t)fl_count * (1u + SL_COUNT) * sizeof(uint32_t);
+    return sl_offset(fl_count) + (size_t)fl_count * sizeof(uint32_t);
 }
 
 /* The state fields that block operations read, loaded once per call.
@@ -791,7 +798,7 @@ static rtm_err_t tlsf_init(void *arena, size_t size, size_t granularity, size_t 
     memset(arena, 0, first);
     t->gshift = gshift;
     t->fl_count = fl_count;
-    t->sl_off = (uint32_t)(sizeof(tlsf_t) + (size_t)fl_count * SL_COUNT * sizeof(uint32_t));
+    t->sl_off = (uint32_t)sl_offset(fl_count);
     t->min_span = min_span;
     t->first = first;
     t->map_off = (uint32_t)ctrl;
@@ -1542,12 +1549,11 @@ static bool tlsf_check(const void *arena, rtm_check_report_t *r)
         return rtm_check_fail(r, "tlsf: capacity disagrees with the first block and the end marker",
                               &t->capacity);
     }
-    if (t->gshift < 2u || t->gshift > 30u || t->min_span < TLSF_MIN_SPAN ||
+    if (t->gshift < 2u || t->gshift > 30u ||
         t->min_span != (TLSF_MIN_SPAN > granularity_of(t) ? TLSF_MIN_SPAN : granularity_of(t))) {
         return rtm_check_fail(r, "tlsf: granularity or minimum span out of range", &t->gshift);
     }
-    if (t->fl_count == 0 || t->fl_count > 32u ||
-        t->sl_off != sizeof(tlsf_t) + t->fl_count * SL_COUNT * sizeof(uint32_t)) {
+    if (t->fl_count == 0 || t->fl_count > 32u || t->sl_off != sl_offset(t->fl_count)) {
         return rtm_check_fail(r, "tlsf: second-level bitmaps' offset disagrees with the class count",
                               &t->sl_off);
     }
