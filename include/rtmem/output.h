@@ -28,12 +28,13 @@ void rtm_output_set(rtm_write_fn write, void *ctx);
 void rtm_output_write(const char *text, size_t len);
 
 /* One report line, "rtmem: <what> at <address> in <owner> '<name>'\n"
- * (without " '<name>'" when name is NULL), through the hook: the default
- * misuse hooks of heaps, pools and capability regions write theirs with
- * it. The line is built only while a hook is installed, and only
- * rtm_output_set refers to the code that builds it, so a program that
- * never installs a hook does not link it. O(length of the strings); as
- * rtm_output_write otherwise. */
+ * (without " '<name>'" when name is NULL; a NULL what or owner is written
+ * "(null)", and every string as rtm_line_str writes it), through the
+ * hook: the default misuse hooks of heaps, pools and capability regions
+ * write theirs with it. The line is built only while a hook is installed,
+ * and only rtm_output_set refers to the code that builds it, so a program
+ * that never installs a hook does not link it. O(length of the strings);
+ * no lock; as rtm_output_write otherwise. */
 void rtm_output_report(const char *what, const void *address, const char *owner,
                        const char *name);
 
