@@ -393,30 +393,15 @@ static inline uint32_t classes_from(uint32_t sl_map, uint32_t sl)
     return sl < 32u ? sl_map & (~0u << sl) : 0u;
 }
 
-/* Whether the list operations below avoid their "was the list empty /
- * is there a next block" branches. On the random workload of
- * bench/bench_heap.c those go either way about a third of the time, and a
- * core that speculates (x86, 64-bit ARM) pays 15 to 20 cycles for each
- * wrong guess: a select, a store to a word nobody reads and bitmap
- * updates done every time cost it less (docs/benchmarks.md has the
- * figures). A microcontroller core (Cortex-M, Xtensa, RISC-V MCUs) pays a
- * cycle or two for a branch and about one per instruction, so there the
- * branches stay. */
-#if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__)
-#define LISTS_BRANCH_FREE 1
-#else
-#define LISTS_BRANCH_FREE 0
-#endif
-
-/* The offset whose LINK_PREV word is tlsf_t.sink: where the branch-free
- * list operations write "the next block's previous link" when there is no
- * next block. */
+/* The offset whose LINK_PREV word is tlsf_t.sink: where the list
+ * operations write "the next block's previous link" when there is no next
+ * block, with RTM_TLSF_BRANCH_FREE (config.h), instead of testing for it. */
 #define SINK ((uint32_t)offsetof(tlsf_t, sink) - LINK_PREV)
 
 /* Sets the previous link of block next to prev; nothing if next is 0. */
 static RTM_TLSF_INLINE void set_prev_of(const view_t *v, uint32_t next, uint32_t prev)
 {
-    if (LISTS_BRANCH_FREE) {
+    if (RTM_TLSF_BRANCH_FREE) {
         vset_link_of(v, next != 0 ? next : SINK, LINK_PREV, prev);
     } else if (next != 0) {
         vset_link_of(v, next, LINK_PREV, prev);
@@ -436,7 +421,7 @@ static RTM_TLSF_INLINE void list_insert(const view_t *v, uint32_t b, uint32_t sp
     vset_link_of(v, b, LINK_NEXT, next);
     vset_link_of(v, b, LINK_PREV, 0);
     set_prev_of(v, next, b);
-    if (LISTS_BRANCH_FREE || next == 0) {
+    if (RTM_TLSF_BRANCH_FREE || next == 0) {
         uint32_t fl = (uint32_t)(cls >> SL_LOG2);
         sl_maps_of(v)[fl] |= 1u << (cls & (SL_COUNT - 1u));
         t->fl_bitmap |= 1u << fl;
@@ -446,16 +431,19 @@ static RTM_TLSF_INLINE void list_insert(const view_t *v, uint32_t b, uint32_t sp
 
 /* The head of class cls, a list whose head was just taken off, is now
  * next; an empty list clears its bitmap bits (branch-free: the bit
- * cleared is 0, nothing, when next is a block). */
+ * cleared is 0, nothing, when next is a block; a first level left with no
+ * class at all is rare, and its branch well predicted). */
 static RTM_TLSF_INLINE void new_head(const view_t *v, size_t cls, uint32_t next)
 {
     v->heads[cls] = next;
-    if (LISTS_BRANCH_FREE || next == 0) {
+    if (RTM_TLSF_BRANCH_FREE || next == 0) {
         uint32_t fl = (uint32_t)(cls >> SL_LOG2);
         uint32_t *sl_map = &sl_maps_of(v)[fl];
         uint32_t left = *sl_map & ~((uint32_t)(next == 0) << (cls & (SL_COUNT - 1u)));
         *sl_map = left;
-        v->t->fl_bitmap &= ~((uint32_t)(left == 0) << fl);
+        if (left == 0) {
+            v->t->fl_bitmap &= ~(1u << fl);
+        }
     }
 }
 
