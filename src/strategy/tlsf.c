@@ -138,7 +138,7 @@ static inline const uint32_t *cheads(const tlsf_t *t)
 
 static inline const uint32_t *csl_bitmaps(const tlsf_t *t)
 {
-    return cheads(t) + fl_count_of(t) * SL_COUNT;
+    return (const uint32_t *)(const void *)(cbase_of(t) + t->sl_off);
 }
 
 static inline uint32_t *block_map(tlsf_t *t)
