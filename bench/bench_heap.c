@@ -22,6 +22,8 @@
  * bounded); `--system-only` times only malloc and prints one REF line, which
  * bench/run.sh collects from runs with jemalloc and mimalloc preloaded and
  * passes back with `--refs FILE` to be shown in the same table.
+ * `--time ALLOCATOR` prints only the median ns/op of one allocator (glibc or
+ * an rtmem strategy), for bench/run.sh to compare two builds of rtmem.
  * A strategy whose single run takes longer than SLOW_RUN_S (best fit: no
  * coalescing, so its size-sorted list grows to thousands of slivers) is
  * timed once and its minimum-arena search is skipped, said in the table.
@@ -333,6 +335,41 @@ static double time_libc(bench_latency_t *lat)
     return bench_median(t, REPEATS);
 }
 
+/* --time ALLOCATOR (glibc or an rtmem strategy's name): the median ns per
+ * operation of REPEATS runs and nothing else, for bench/run.sh to compare
+ * two builds of the library run by run. */
+static int run_timed(const char *name)
+{
+    double t[REPEATS];
+    if (strcmp(name, "glibc") == 0) {
+        for (int r = 0; r < REPEATS; r++) {
+            double t0 = bench_now_ns();
+            run_libc(false);
+            t[r] = (bench_now_ns() - t0) / OPS;
+        }
+    } else {
+        rtm_strategy_id_t s = RTM_STRATEGY_COUNT;
+        for (int id = 0; id < (int)RTM_STRATEGY_COUNT; id++) {
+            if (strcmp(rtm_strategy_name((rtm_strategy_id_t)id), name) == 0) {
+                s = (rtm_strategy_id_t)id;
+            }
+        }
+        rtm_heap_t *h = s != RTM_STRATEGY_COUNT ? make_heap(s, ARENA) : NULL;
+        if (h == NULL) {
+            fprintf(stderr, "bench_heap: --time: no heap '%s'\n", name);
+            return 2;
+        }
+        for (int r = 0; r < REPEATS; r++) {
+            h = make_heap(s, ARENA);
+            double t0 = bench_now_ns();
+            run_heap(h, false);
+            t[r] = (bench_now_ns() - t0) / OPS;
+        }
+    }
+    printf("timed %s: %.2f ns/op\n", name, bench_median(t, REPEATS));
+    return 0;
+}
+
 static void print_latency(const bench_latency_t *l)
 {
     printf(" %.0f | %.0f | %.0f | %.0f |", l->p50, l->p99, l->p9999, l->max);
@@ -356,8 +393,12 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
             make_workload();
             return run_counted(argv[i + 1]);
+        } else if (strcmp(argv[i], "--time") == 0 && i + 1 < argc) {
+            make_workload();
+            return run_timed(argv[i + 1]);
         } else {
-            fprintf(stderr, "usage: bench_heap [--system-only] [--refs FILE] [--count ALLOCATOR]\n");
+            fprintf(stderr, "usage: bench_heap [--system-only] [--refs FILE] [--count ALLOCATOR] "
+                            "[--time ALLOCATOR]\n");
             return 2;
         }
     }

@@ -174,6 +174,46 @@ if [ ! -f "$NOEXACT/CMakeCache.txt" ]; then
         -DRTMEM_EXTRA_DEFINES=RTM_EXACT_POINTERS=0 >>build/bench.log 2>&1
 fi
 INSTR_NOEXACT=$(bash bench/instructions.sh "$NOEXACT" tlsf | awk -F'|' '/rtmem tlsf/ { gsub(/ /, "", $3); print $3 }')
+# The same TLSF with its list updates as branches (RTM_TLSF_BRANCH_FREE=0, the
+# default on microcontroller cores), to state what the branch-free updates of
+# this host's default cost in instructions and win in mispredicted branches
+# and in time.
+BRANCHES=build/bench-branches
+if [ ! -f "$BRANCHES/CMakeCache.txt" ]; then
+    cmake -S bench -B "$BRANCHES" -DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG" \
+        -DRTMEM_EXTRA_DEFINES=RTM_TLSF_BRANCH_FREE=0 >>build/bench.log 2>&1
+fi
+INSTR_BRANCHES=$(bash bench/instructions.sh "$BRANCHES" tlsf | awk -F'|' '/rtmem tlsf/ { gsub(/ /, "", $3); print $3 }')
+# mispredicts BUILD ALLOCATOR: cachegrind's simulated mispredicted conditional
+# branches of bench_heap --count ALLOCATOR (the third figure of its summary).
+mispredicts() {
+    local out
+    out=$(mktemp)
+    valgrind --tool=cachegrind --cache-sim=no --branch-sim=yes --cachegrind-out-file="$out" \
+        "$1/bench_heap" --count "$2" >/dev/null 2>&1
+    awk '/^summary:/ { print $4 }' "$out"
+    rm -f "$out"
+}
+echo "bench/run.sh: mispredicted branches (cachegrind) ..."
+MISS_NONE=$(mispredicts "$BUILD" none)
+per_op_miss() { awk -v a="$1" -v b="$MISS_NONE" 'BEGIN { printf "%.2f", (a - b) / 1e6 }'; }
+MISS_TLSF=$(per_op_miss "$(mispredicts "$BUILD" tlsf)")
+MISS_BRANCHES=$(per_op_miss "$(mispredicts "$BRANCHES" tlsf)")
+MISS_GLIBC=$(per_op_miss "$(mispredicts "$BUILD" glibc)")
+# Time: the two builds' TLSF and glibc, in turn, five rounds (each figure a
+# median of bench_heap's repeats); the median of each over the rounds.
+echo "bench/run.sh: TLSF with and without branch-free lists, timed in turn ..."
+TIMES_DEFAULT=() TIMES_BRANCHES=() TIMES_GLIBC=()
+for _ in 1 2 3 4 5; do
+    TIMES_DEFAULT+=("$("$BUILD/bench_heap" --time tlsf | awk '{ print $3 }')")
+    TIMES_BRANCHES+=("$("$BRANCHES/bench_heap" --time tlsf | awk '{ print $3 }')")
+    TIMES_GLIBC+=("$("$BUILD/bench_heap" --time glibc | awk '{ print $3 }')")
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { printf "%.2f", v[int((NR + 1) / 2)] }'; }
+TIME_DEFAULT=$(median "${TIMES_DEFAULT[@]}")
+TIME_BRANCHES=$(median "${TIMES_BRANCHES[@]}")
+TIME_GLIBC=$(median "${TIMES_GLIBC[@]}")
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo "bench/run.sh: bench_corpus --memory-only without exact validation ..."
 cmake --build "$NOEXACT" -j 2 --target bench_corpus >>build/bench.log 2>&1
 # trace, TLSF minimum heap with the map (the full run above), without it.
@@ -268,20 +308,25 @@ mkdir -p docs
     echo "   glibc's tcache, jemalloc and mimalloc serve a small request from a"
     echo "   per-size LIFO cache without merging or checking anything. The"
     echo "   instruction counts per operation are in their own section below."
-    echo "   Time also goes to mispredicted branches: cachegrind's branch simulation"
+    echo "   Time also goes to mispredicted branches. Cachegrind's branch simulation"
     echo "   of this workload (\`valgrind --tool=cachegrind --branch-sim=yes\`, less the"
-    echo "   harness alone) counts 0.88 per operation for TLSF and 0.23 for glibc, 0.36"
-    echo "   of TLSF's on whether a class list is empty when a block is put on it or"
-    echo "   taken off, which a mixed workload makes close to random. Tried and not"
-    echo "   kept: those two list updates without branches (the back link of \"no"
-    echo "   block\" written to a spare word of the state, the bitmaps updated with"
-    echo "   masks, the second-level bitmaps moved before the class heads so that"
-    echo "   their address is a constant). Mispredictions fell to 0.52 per operation"
-    echo "   and the allocator's time on this host by about a tenth, but instructions"
-    echo "   rose from 110.5 to 120.2 per operation (both before the round below),"
-    echo "   and a Cortex-M0, M3 or M4 has no"
-    echo "   branch predictor to win back: it would run the extra instructions on"
-    echo "   every list update. The branches stay."
+    echo "   harness alone) counts $MISS_TLSF per operation for TLSF and $MISS_GLIBC for glibc."
+    echo "   About half of TLSF's were on whether a size class's list is empty when"
+    echo "   a block is put on it or taken off, which a mixed workload makes close to"
+    echo "   random. On cores that speculate (x86, 64-bit ARM) TLSF now updates its"
+    echo "   lists without those branches (\`RTM_TLSF_BRANCH_FREE\`, docs/configuration.md):"
+    echo "   the next block's back link is written through a select, to a spare word"
+    echo "   of the control block when there is none, and the bitmaps are updated"
+    echo "   every time. Built with the branches instead (\`RTM_TLSF_BRANCH_FREE=0\`),"
+    echo "   the same TLSF counts $MISS_BRANCHES mispredicted branches per operation and"
+    echo "   $INSTR_BRANCHES instructions against $INSTR_TLSF. Timed in turn in this run"
+    echo "   (\`bench_heap --time\`, each build five times, medians): $TIME_DEFAULT ns per"
+    echo "   operation branch-free, $TIME_BRANCHES with the branches"
+    echo "   ($(ratio "$TIME_DEFAULT" "$TIME_BRANCHES")x), glibc $TIME_GLIBC ($(ratio "$TIME_DEFAULT" "$TIME_GLIBC")x of glibc's)."
+    echo "   A Cortex-M0, M3 or M4 has no branch predictor to win back, and would"
+    echo "   run the extra instructions on every list update: on microcontroller"
+    echo "   cores the branches are the default (the Cortex-M figures in the code"
+    echo "   size section are of that build)."
     echo "2. *minimum heap / peak live requested bytes at most 1.10 on the random"
     echo "   workload*: missed (see the targets table). The ideal row (every live block"
     echo "   rounded to the 8-byte granularity plus its 4-byte header) alone is"
@@ -328,6 +373,7 @@ mkdir -p docs
     echo
     echo "$INSTR_TABLE"
     echo "| rtmem tlsf, \`RTM_EXACT_POINTERS=0\` | $INSTR_NOEXACT |"
+    echo "| rtmem tlsf, \`RTM_TLSF_BRANCH_FREE=0\` | $INSTR_BRANCHES |"
     echo
     echo "| target | measured | verdict |"
     echo "|---|---|---|"
@@ -350,8 +396,11 @@ mkdir -p docs
     echo "x86-64 -O2): the heap front's plain path is 7 instructions per malloc or"
     echo "free (two tests, the heap pointer and one word, then a tail call through"
     echo "the front's copy of the strategy's entry point; the strategy keeps the"
-    echo "front's counters itself); TLSF itself is about 79 per malloc and 101 per"
-    echo "free. This round (110.5 to 99.0, each step measured on its own): rtm_malloc"
+    echo "front's counters itself); TLSF itself is about 93 per malloc and 113 per"
+    echo "free with the branch-free list updates of x86 (item 1 of the targets: the"
+    echo "select and the bitmaps written every time), 78 and 101 with the branches."
+    echo "The round before this one took the count with the branches from 110.5 to"
+    echo "99.0 (each step measured on its own): rtm_malloc"
     echo "and rtm_free pass size 0 and NULL on to the strategy, which refuses them"
     echo "off its common path (TLSF's bound on the request, taken as size - 1,"
     echo "refuses 0 at no cost), and call the strategy's entry point through the"
@@ -372,7 +421,7 @@ mkdir -p docs
     echo "is refused instead of followed out of the arena (0.1 more: 99.1)."
     echo "The block chosen for each request is the same as before; the"
     echo "control block is 4 bytes larger (the capacity and the offset in, the"
-    echo "granularity, which its log2 gives, out). The round before (136.5 to"
+    echo "granularity, which its log2 gives, out). The round before that (136.5 to"
     echo "110.5) split the default heap's plain malloc and free by case: the common"
     echo "case of each is alone in its function, which then saves no register and"
     echo "spills nothing: a malloc that takes the head of its own class whole (70%"
@@ -417,13 +466,14 @@ mkdir -p docs
     echo "marked \"preloaded\" when the run was given them; their code is not in this"
     echo "repository and no script here builds it; each was compiled by gcc 12 from"
     echo "its upstream source with a malloc/free wrapper around one 1 MiB arena, the"
-    echo "label saying at which -O): M. Conte's TLSF runs 102.8 instructions per"
-    echo "operation at -O2 and 63.2 at -O3, where gcc 12 inlines the helpers it"
-    echo "leaves out of line at -O2; o1heap 61.3 at -O2 and 61.8 at -O3; FreeRTOS's"
+    echo "label saying at which -O; the arena set up before main, and free"
+    echo "passing its pointer straight on): M. Conte's TLSF runs 103.3 instructions per"
+    echo "operation at -O2 and 64.2 at -O3, where gcc 12 inlines the helpers it"
+    echo "leaves out of line at -O2; o1heap 62.3 at -O2 and 62.8 at -O3; FreeRTOS's"
     echo "heap_4 (with \`vTaskSuspendAll\` and \`xTaskResumeAll\` as one counter each)"
-    echo "246.8. The wrapper's call through the PLT is about 1 of each: linked in"
-    echo "instead, they run 101.8, 62.2, 60.2, 60.8 and 245.8. rtmem's TLSF runs"
-    echo "99.1 at -O2 and at -O3. Conte's has pointer links and no"
+    echo "245.8 (measured 2026-12-07). The wrapper's call through the PLT is about 1"
+    echo "of each (an earlier round linked them in instead). rtmem's TLSF runs"
+    echo "$INSTR_TLSF at -O2 ($INSTR_BRANCHES with the branches). Conte's has pointer links and no"
     echo "validation or statistics, and rounds each request up to the next class"
     echo "instead of looking in its own; o1heap rounds each request up to a power"
     echo "of two (its minimum heap is up to twice the live bytes); built with"

@@ -67,6 +67,29 @@
 #define RTM_EXACT_POINTERS 1
 #endif
 
+/* 1 on cores that execute speculatively, where a mispredicted branch costs
+ * 15 to 20 cycles (x86, 64-bit ARM); 0 on others (Cortex-M, Xtensa, RISC-V
+ * microcontrollers), which pay a cycle or two for a branch and about one
+ * per instruction. Not an option: the default of those below. */
+#if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__) || defined(_M_X64) || \
+    defined(_M_IX86) || defined(_M_ARM64)
+#define RTM_SPECULATIVE_CORE 1
+#else
+#define RTM_SPECULATIVE_CORE 0
+#endif
+
+/* TLSF's free-list updates (docs/benchmarks.md): 1 = without a branch on
+ * whether a size class's list was or becomes empty, which a mixed workload
+ * makes close to random; the next block's back link is written through a
+ * select (to a spare word when there is none) and the bitmaps are updated
+ * every time: about half the mispredicted branches for about 14 more
+ * instructions per operation. 0 = the branches, for cores where an
+ * instruction costs more than a branch. Either way the same blocks are
+ * placed at the same addresses. */
+#ifndef RTM_TLSF_BRANCH_FREE
+#define RTM_TLSF_BRANCH_FREE RTM_SPECULATIVE_CORE
+#endif
+
 /* Strategies need no option: a heap's config names its strategy object
  * (heap.h), so a program links the strategies it uses and no other.
  * RTM_WITH_SYSTEM (libc malloc, FreeRTOS heap_3) is the exception, because
@@ -308,6 +331,9 @@
 #endif
 #if RTM_EXACT_POINTERS != 0 && RTM_EXACT_POINTERS != 1
 #error "RTM_EXACT_POINTERS must be 0 or 1"
+#endif
+#if RTM_TLSF_BRANCH_FREE != 0 && RTM_TLSF_BRANCH_FREE != 1
+#error "RTM_TLSF_BRANCH_FREE must be 0 or 1"
 #endif
 #if RTM_WITH_SYSTEM != 0 && RTM_WITH_SYSTEM != 1
 #error "RTM_WITH_SYSTEM must be 0 or 1"

@@ -33,8 +33,9 @@
  *
  * Invariants (all verified by tlsf_check):
  *   - blocks tile [first, end) exactly; a 4-byte end marker (span 0, used)
- *     sits at end; capacity is end - first, and sl_off the offset of the
- *     second-level bitmaps after fl_count levels of class heads;
+ *     sits at end; capacity is end - first, sl_off the offset of the
+ *     second-level bitmaps after 1 to 32 levels of class heads, and
+ *     map_off where those bitmaps end;
  *   - every span is a multiple of the granularity and >= min_span;
  *   - the map has exactly the bits of the block headers;
  *   - no two free blocks are adjacent (coalescing is immediate);
@@ -94,19 +95,26 @@
 typedef struct tlsf {
     rtm_arena_stats_t stats;
     uint32_t gshift;     /* log2 of the granularity */
-    uint32_t fl_count;   /* first-level classes this arena can need */
+    uint32_t sink;       /* written, never read (SINK) */
     uint32_t min_span;
     uint32_t first;      /* offset of the first block's header */
     uint32_t end;        /* offset of the end marker */
     uint32_t capacity;   /* end - first: no block is larger (read by the hot paths) */
-    uint32_t sl_off;     /* byte offset of sl_bitmap[] from the state (read where a list
-                            empties or fills, instead of computing it from fl_count) */
+    uint32_t sl_off;     /* byte offset of sl_bitmap[] from the state: after the class
+                            heads of the first-level classes the arena can need
+                            (fl_count_of) */
     uint32_t fl_bitmap;
     uint32_t arena_size;
     uint32_t map_off;    /* offset of the block-start map */
     /* Followed by uint32_t heads[fl_count * SL_COUNT],
      * uint32_t sl_bitmap[fl_count] and the map. */
 } tlsf_t;
+
+/* The first-level classes the arena can need, from where their heads end. */
+static inline uint32_t fl_count_of(const tlsf_t *t)
+{
+    return (t->sl_off - (uint32_t)sizeof(tlsf_t)) / (SL_COUNT * (uint32_t)sizeof(uint32_t));
+}
 
 static inline uint8_t *base_of(tlsf_t *t)
 {
@@ -130,7 +138,7 @@ static inline const uint32_t *cheads(const tlsf_t *t)
 
 static inline const uint32_t *csl_bitmaps(const tlsf_t *t)
 {
-    return cheads(t) + t->fl_count * SL_COUNT;
+    return (const uint32_t *)(const void *)(cbase_of(t) + t->sl_off);
 }
 
 static inline uint32_t *block_map(tlsf_t *t)
@@ -385,10 +393,26 @@ static inline uint32_t classes_from(uint32_t sl_map, uint32_t sl)
     return sl < 32u ? sl_map & (~0u << sl) : 0u;
 }
 
+/* The offset whose LINK_PREV word is tlsf_t.sink: where the list
+ * operations write "the next block's previous link" when there is no next
+ * block, with RTM_TLSF_BRANCH_FREE (config.h), instead of testing for it. */
+#define SINK ((uint32_t)offsetof(tlsf_t, sink) - LINK_PREV)
+
+/* Sets the previous link of block next to prev; nothing if next is 0. */
+static RTM_TLSF_INLINE void set_prev_of(const view_t *v, uint32_t next, uint32_t prev)
+{
+    if (RTM_TLSF_BRANCH_FREE) {
+        vset_link_of(v, next != 0 ? next : SINK, LINK_PREV, prev);
+    } else if (next != 0) {
+        vset_link_of(v, next, LINK_PREV, prev);
+    }
+}
+
 /* Puts free block b of the given span at the head of its class list. The
- * bitmaps change only when the list was empty. The list operations leave
- * the statistics alone: each operation updates them once for its net
- * effect. */
+ * bitmap bits need setting only when the list was empty; setting them
+ * again changes nothing, which the branch-free version relies on. The
+ * list operations leave the statistics alone: each operation updates them
+ * once for its net effect. */
 static RTM_TLSF_INLINE void list_insert(const view_t *v, uint32_t b, uint32_t span)
 {
     tlsf_t *t = v->t;
@@ -396,9 +420,8 @@ static RTM_TLSF_INLINE void list_insert(const view_t *v, uint32_t b, uint32_t sp
     uint32_t next = v->heads[cls];
     vset_link_of(v, b, LINK_NEXT, next);
     vset_link_of(v, b, LINK_PREV, 0);
-    if (next != 0) {
-        vset_link_of(v, next, LINK_PREV, b);
-    } else {
+    set_prev_of(v, next, b);
+    if (RTM_TLSF_BRANCH_FREE || next == 0) {
         uint32_t fl = (uint32_t)(cls >> SL_LOG2);
         sl_maps_of(v)[fl] |= 1u << (cls & (SL_COUNT - 1u));
         t->fl_bitmap |= 1u << fl;
@@ -407,15 +430,18 @@ static RTM_TLSF_INLINE void list_insert(const view_t *v, uint32_t b, uint32_t sp
 }
 
 /* The head of class cls, a list whose head was just taken off, is now
- * next; an empty list clears its bitmap bits. */
+ * next; an empty list clears its bitmap bits (branch-free: the bit
+ * cleared is 0, nothing, when next is a block; a first level left with no
+ * class at all is rare, and its branch well predicted). */
 static RTM_TLSF_INLINE void new_head(const view_t *v, size_t cls, uint32_t next)
 {
     v->heads[cls] = next;
-    if (next == 0) {
+    if (RTM_TLSF_BRANCH_FREE || next == 0) {
         uint32_t fl = (uint32_t)(cls >> SL_LOG2);
         uint32_t *sl_map = &sl_maps_of(v)[fl];
-        *sl_map &= ~(1u << (cls & (SL_COUNT - 1u)));
-        if (*sl_map == 0) {
+        uint32_t left = *sl_map & ~((uint32_t)(next == 0) << (cls & (SL_COUNT - 1u)));
+        *sl_map = left;
+        if (left == 0) {
             v->t->fl_bitmap &= ~(1u << fl);
         }
     }
@@ -425,9 +451,7 @@ static RTM_TLSF_INLINE void new_head(const view_t *v, size_t cls, uint32_t next)
 static RTM_TLSF_INLINE void list_pop(const view_t *v, uint32_t b, size_t cls)
 {
     uint32_t next = vlink_of(v, b, LINK_NEXT);
-    if (next != 0) {
-        vset_link_of(v, next, LINK_PREV, 0);
-    }
+    set_prev_of(v, next, 0);
     new_head(v, cls, next);
 }
 
@@ -437,9 +461,7 @@ static RTM_TLSF_INLINE void list_remove(const view_t *v, uint32_t b, uint32_t sp
 {
     uint32_t next = vlink_of(v, b, LINK_NEXT);
     uint32_t prev = vlink_of(v, b, LINK_PREV);
-    if (next != 0) {
-        vset_link_of(v, next, LINK_PREV, prev);
-    }
+    set_prev_of(v, next, prev);
     if (prev != 0) {
         vset_link_of(v, prev, LINK_NEXT, next);
     } else {
@@ -551,7 +573,7 @@ static bool prev_link_intact(const tlsf_t *t, uint32_t b, uint32_t span)
         return listed_free(t, prev) && link_next(t, prev) == b;
     }
     uint32_t cls = class_of(t, span);
-    return (cls >> SL_LOG2) < t->fl_count && cheads(t)[cls] == b;
+    return (cls >> SL_LOG2) < fl_count_of(t) && cheads(t)[cls] == b;
 }
 
 /* Both: what the checker verifies of every free block, and what
@@ -698,7 +720,7 @@ static void *alloc_aligned(tlsf_t *t, uint32_t need, size_t alignment)
     }
     if (b == 0) {
         /* Nearly exhausted: any free block where the aligned placement fits. */
-        for (uint32_t c_cls = 0; c_cls < t->fl_count * SL_COUNT && b == 0; c_cls++) {
+        for (uint32_t c_cls = 0; c_cls < fl_count_of(t) * SL_COUNT && b == 0; c_cls++) {
             uint32_t from = v.heads[c_cls];
             for (uint32_t c = from; c != 0; from = c, c = vlink(&v, c + LINK_NEXT)) {
                 if (!reached_ok(t, c)) {
@@ -797,7 +819,6 @@ static rtm_err_t tlsf_init(void *arena, size_t size, size_t granularity, size_t 
     /* Up to the first header: check_map counts every word before it. */
     memset(arena, 0, first);
     t->gshift = gshift;
-    t->fl_count = fl_count;
     t->sl_off = (uint32_t)sl_offset(fl_count);
     t->min_span = min_span;
     t->first = first;
@@ -1479,7 +1500,8 @@ static bool check_lists(const tlsf_t *t, rtm_check_report_t *r, size_t *listed)
 {
     const uint8_t *base = cbase_of(t);
     size_t count = 0;
-    for (uint32_t fl = 0; fl < t->fl_count; fl++) {
+    uint32_t fl_count = fl_count_of(t); /* 1..32: tlsf_check tested it */
+    for (uint32_t fl = 0; fl < fl_count; fl++) {
         uint32_t sl_map = csl_bitmaps(t)[fl];
         if (((t->fl_bitmap >> fl) & 1u) != (sl_map != 0 ? 1u : 0u)) {
             return rtm_check_fail(r, "tlsf: first-level bitmap bit disagrees with its second-level bitmap", &csl_bitmaps(t)[fl]);
@@ -1509,7 +1531,7 @@ static bool check_lists(const tlsf_t *t, rtm_check_report_t *r, size_t *listed)
             }
         }
     }
-    if ((t->fl_bitmap >> t->fl_count) != 0 && t->fl_count < 32u) {
+    if (fl_count < 32u && (t->fl_bitmap >> fl_count) != 0) {
         return rtm_check_fail(r, "tlsf: first-level bitmap has bits beyond the arena's classes", &t->fl_bitmap);
     }
     *listed = count;
@@ -1553,7 +1575,10 @@ static bool tlsf_check(const void *arena, rtm_check_report_t *r)
         t->min_span != (TLSF_MIN_SPAN > granularity_of(t) ? TLSF_MIN_SPAN : granularity_of(t))) {
         return rtm_check_fail(r, "tlsf: granularity or minimum span out of range", &t->gshift);
     }
-    if (t->fl_count == 0 || t->fl_count > 32u || t->sl_off != sl_offset(t->fl_count)) {
+    /* sl_off < sl_offset(1) wraps fl_count_of to far above 32. */
+    uint32_t fl_count = fl_count_of(t);
+    if (fl_count == 0 || fl_count > 32u || t->sl_off != sl_offset(fl_count) ||
+        t->map_off != control_size(fl_count)) {
         return rtm_check_fail(r, "tlsf: second-level bitmaps' offset disagrees with the class count",
                               &t->sl_off);
     }
