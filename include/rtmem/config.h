@@ -82,7 +82,7 @@
  * whether a size class's list was or becomes empty, which a mixed workload
  * makes close to random; the next block's back link is written through a
  * select (to a spare word when there is none) and the bitmaps are updated
- * every time: about half the mispredicted branches for about 14 more
+ * every time: about half the mispredicted branches for about 13 more
  * instructions per operation. 0 = the branches, for cores where an
  * instruction costs more than a branch. Either way the same blocks are
  * placed at the same addresses. */
