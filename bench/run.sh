@@ -297,7 +297,7 @@ mkdir -p docs
     echo "   Both verdicts are in the targets table and the per-trace summary; the"
     echo "   factors are in the \"vs glibc\" and \"vs first fit\" columns (times of the"
     echo "   short traces move by tens of percent between runs on a shared host)."
-    echo "   First fit got search hints in this round, so the two are much closer than"
+    echo "   First fit got search hints in an earlier round, so the two are much closer than"
     echo "   before; the columns give this run's ratio, which moves with the load."
     echo "   The gap to glibc is what TLSF does that a caching malloc does"
     echo "   not: every free validates the pointer exactly (a block-start map) and checks"
@@ -506,7 +506,7 @@ mkdir -p docs
     echo "\`RTM_EXACT_POINTERS=0\` gives back the minimum heap of before."
     echo
     echo "First fit (heap_4's address-ordered first fit with coalescing) ran 2,546"
-    echo "instructions per operation before this round: it now keeps search hints per"
+    echo "instructions per operation before an earlier round: it now keeps search hints per"
     echo "size class, finds a freed block's list predecessor through the map, and"
     echo "splits only when the rest can stand as a 16-byte block, as heap_4 does. Its"
     echo "map costs the same 1/64 of the arena as TLSF's (best fit and bump too), and"
