@@ -11,7 +11,7 @@
 # and the one between <!-- compare-times:begin --> and
 # <!-- compare-times:end --> (bench/compare_times.sh).
 #
-#   bash bench/run.sh            full run (about fifteen minutes)
+#   bash bench/run.sh            full run (about two and a half minutes on 2 cores)
 #   bash bench/run.sh --quick    smoke run: fewer pool steps, same tables
 #                                (the heap benchmarks always run in full)
 #
