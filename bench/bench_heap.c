@@ -23,7 +23,8 @@
  * bench/run.sh collects from runs with jemalloc and mimalloc preloaded and
  * passes back with `--refs FILE` to be shown in the same table.
  * `--time ALLOCATOR` prints only the median ns/op of one allocator (glibc or
- * an rtmem strategy), for bench/run.sh to compare two builds of rtmem.
+ * an rtmem heap, named as for --count), for bench/run.sh to compare two
+ * builds of rtmem.
  * A strategy whose single run takes longer than SLOW_RUN_S (best fit: no
  * coalescing, so its size-sorted list grows to thousands of slivers) is
  * timed once and its minimum-arena search is skipped, said in the table.
@@ -259,14 +260,20 @@ __attribute__((noinline)) static void counted_free(void *p)
     }
 }
 
-static int run_counted(const char *name)
+/* The entry of k_counted named name; NULL if none. */
+static const counted_t *find_counted(const char *name)
 {
-    const counted_t *c = NULL;
     for (size_t i = 0; i < sizeof k_counted / sizeof k_counted[0]; i++) {
         if (strcmp(k_counted[i].name, name) == 0) {
-            c = &k_counted[i];
+            return &k_counted[i];
         }
     }
+    return NULL;
+}
+
+static int run_counted(const char *name)
+{
+    const counted_t *c = find_counted(name);
     if (c == NULL) {
         fprintf(stderr, "bench_heap: --count: unknown allocator '%s'\n", name);
         return 2;
@@ -335,36 +342,33 @@ static double time_libc(bench_latency_t *lat)
     return bench_median(t, REPEATS);
 }
 
-/* --time ALLOCATOR (glibc or an rtmem strategy's name): the median ns per
- * operation of REPEATS runs and nothing else, for bench/run.sh to compare
- * two builds of the library run by run. */
+/* --time ALLOCATOR (glibc or an rtmem heap of k_counted): the median ns
+ * per operation of REPEATS runs and nothing else, for bench/run.sh to
+ * compare two builds of the library run by run. */
 static int run_timed(const char *name)
 {
+    const counted_t *c = find_counted(name);
+    if (c == NULL || strcmp(name, "none") == 0) {
+        fprintf(stderr, "bench_heap: --time: unknown allocator '%s'\n", name);
+        return 2;
+    }
     double t[REPEATS];
-    if (strcmp(name, "glibc") == 0) {
-        for (int r = 0; r < REPEATS; r++) {
-            double t0 = bench_now_ns();
-            run_libc(false);
-            t[r] = (bench_now_ns() - t0) / OPS;
-        }
-    } else {
-        rtm_strategy_id_t s = RTM_STRATEGY_COUNT;
-        for (int id = 0; id < (int)RTM_STRATEGY_COUNT; id++) {
-            if (strcmp(rtm_strategy_name((rtm_strategy_id_t)id), name) == 0) {
-                s = (rtm_strategy_id_t)id;
+    for (int r = 0; r < REPEATS; r++) {
+        rtm_heap_t *h = NULL;
+        if (c->strategy != RTM_STRATEGY_COUNT) {
+            h = make_heap_flags(c->strategy, ARENA, c->flags);
+            if (h == NULL) {
+                fprintf(stderr, "bench_heap: --time: no %s heap\n", name);
+                return 1;
             }
         }
-        rtm_heap_t *h = s != RTM_STRATEGY_COUNT ? make_heap(s, ARENA) : NULL;
-        if (h == NULL) {
-            fprintf(stderr, "bench_heap: --time: no heap '%s'\n", name);
-            return 2;
-        }
-        for (int r = 0; r < REPEATS; r++) {
-            h = make_heap(s, ARENA);
-            double t0 = bench_now_ns();
+        double t0 = bench_now_ns();
+        if (h != NULL) {
             run_heap(h, false);
-            t[r] = (bench_now_ns() - t0) / OPS;
+        } else {
+            run_libc(false);
         }
+        t[r] = (bench_now_ns() - t0) / OPS;
     }
     printf("timed %s: %.2f ns/op\n", name, bench_median(t, REPEATS));
     return 0;
