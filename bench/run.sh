@@ -168,22 +168,26 @@ echo "bench/run.sh: running bench/instructions.sh ..."
 INSTR_TABLE=$(bash bench/instructions.sh "$BUILD" glibc tlsf first_fit tlsf_locked "${ANCHORS[@]}")
 # The same TLSF without the block-start map (RTM_EXACT_POINTERS=0), to state
 # what exact validation costs.
+# configure_variant DIR DEFINE: the benchmarks' build in DIR with the library
+# compiled with DEFINE on top of the defaults (configured once).
+configure_variant() {
+    if [ ! -f "$1/CMakeCache.txt" ]; then
+        cmake -S bench -B "$1" -DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG" \
+            "-DRTMEM_EXTRA_DEFINES=$2" >>build/bench.log 2>&1
+    fi
+}
 NOEXACT=build/bench-noexact
-if [ ! -f "$NOEXACT/CMakeCache.txt" ]; then
-    cmake -S bench -B "$NOEXACT" -DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG" \
-        -DRTMEM_EXTRA_DEFINES=RTM_EXACT_POINTERS=0 >>build/bench.log 2>&1
-fi
-INSTR_NOEXACT=$(bash bench/instructions.sh "$NOEXACT" tlsf | awk -F'|' '/rtmem tlsf/ { gsub(/ /, "", $3); print $3 }')
+configure_variant "$NOEXACT" RTM_EXACT_POINTERS=0
+# tlsf_instructions BUILD: TLSF's instructions per operation in that build.
+tlsf_instructions() { bash bench/instructions.sh "$1" tlsf | awk -F'|' '/rtmem tlsf/ { gsub(/ /, "", $3); print $3 }'; }
+INSTR_NOEXACT=$(tlsf_instructions "$NOEXACT")
 # The same TLSF with its list updates as branches (RTM_TLSF_BRANCH_FREE=0, the
 # default on microcontroller cores), to state what the branch-free updates of
 # this host's default cost in instructions and win in mispredicted branches
 # and in time.
 BRANCHES=build/bench-branches
-if [ ! -f "$BRANCHES/CMakeCache.txt" ]; then
-    cmake -S bench -B "$BRANCHES" -DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG" \
-        -DRTMEM_EXTRA_DEFINES=RTM_TLSF_BRANCH_FREE=0 >>build/bench.log 2>&1
-fi
-INSTR_BRANCHES=$(bash bench/instructions.sh "$BRANCHES" tlsf | awk -F'|' '/rtmem tlsf/ { gsub(/ /, "", $3); print $3 }')
+configure_variant "$BRANCHES" RTM_TLSF_BRANCH_FREE=0
+INSTR_BRANCHES=$(tlsf_instructions "$BRANCHES")
 # mispredicts BUILD ALLOCATOR: cachegrind's simulated mispredicted conditional
 # branches of bench_heap --count ALLOCATOR (the third figure of its summary).
 mispredicts() {
