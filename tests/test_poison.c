@@ -785,9 +785,13 @@ static void test_bad_pointers_name_their_call(void **state)
     assert_int_equal(rtm_usable_size(th->heap, interior), 0);
     ts_expect_misuse(th, RTM_MISUSE_INVALID_POINTER, interior);
     expect_report(1, RTM_CORRUPT_INVALID_FREE, RTM_OP_USABLE_SIZE, interior, interior);
-    assert_null(rtm_realloc(th->heap, interior, 0)); /* realloc to 0 is a free */
+    /* Realloc to 0 frees, and is still the call the report names. */
+    assert_null(rtm_realloc(th->heap, interior, 0));
     ts_expect_misuse(th, RTM_MISUSE_INVALID_POINTER, interior);
-    expect_report(1, RTM_CORRUPT_INVALID_FREE, RTM_OP_FREE, interior, interior);
+    expect_report(1, RTM_CORRUPT_INVALID_FREE, RTM_OP_REALLOC, interior, interior);
+    assert_null(rtm_realloc_ex(th->heap, interior, 0, NULL));
+    ts_expect_misuse(th, RTM_MISUSE_INVALID_POINTER, interior);
+    expect_report(1, RTM_CORRUPT_INVALID_FREE, RTM_OP_REALLOC, interior, interior);
 
     assert_null(rtm_realloc(th->heap, &local[1], 200));
     ts_expect_misuse(th, RTM_MISUSE_FOREIGN_POINTER, &local[1]);
@@ -802,6 +806,21 @@ static void test_bad_pointers_name_their_call(void **state)
     for (size_t i = 0; i < 64; i++) {
         assert_int_equal(t.p[i], 0x22);
     }
+#if LEVEL >= 1
+    /* A damaged block and a second free, through realloc to 0 (after the
+     * statistics above: best fit keeps the split this leaves). */
+    uint8_t *q = rtm_malloc(th->heap, 40);
+    assert_non_null(q);
+    q[40] ^= 0x01; /* the tail canary */
+    assert_null(rtm_realloc(th->heap, q, 0));
+    expect_report(1, RTM_CORRUPT_BAD_TAIL, RTM_OP_REALLOC, q, q + 40);
+    q[40] ^= 0x01;
+    assert_null(rtm_realloc(th->heap, q, 0));
+    expect_no_report();
+    assert_null(rtm_realloc(th->heap, q, 0));
+    ts_expect_misuse(th, RTM_MISUSE_DOUBLE_FREE, q);
+    expect_report(1, RTM_CORRUPT_DOUBLE_FREE, RTM_OP_REALLOC, q, q);
+#endif
     trio_free(th, &t);
     assert_heap_usable(th);
 }

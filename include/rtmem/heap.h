@@ -343,7 +343,8 @@ size_t rtm_free_sized_ex(rtm_heap_t *heap, void *ptr, bool clear, const rtm_allo
 /* Resizes a block, keeping min(old, new) bytes of contents. Shrinks in place
  * (the tail is freed where the strategy can), grows in place when the next
  * block is free and large enough, else allocates, copies and frees.
- * ptr NULL = rtm_malloc; size 0 = rtm_free and returns NULL. On failure
+ * ptr NULL = rtm_malloc; size 0 = rtm_free and returns NULL (a report
+ * about ptr still names the realloc: debug.h). On failure
  * returns NULL and the old block stays valid and unchanged. A pointer the
  * heap did not give out is reported (misuse hook) and gives NULL. The result
  * keeps only the heap's granularity (not a larger rtm_aligned_alloc
