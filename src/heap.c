@@ -225,6 +225,13 @@ void rtm_heap_deinit(rtm_heap_t *h)
 
 rtm_heap_t *rtm_heap_create(rtm_heap_t *parent, size_t size, const rtm_heap_config_t *cfg)
 {
+    /* A size or config that rtm_heap_init would refuse whatever bytes it
+     * got is refused before the parent is asked: nothing is taken, which a
+     * RTM_BUMP parent could not take back. */
+    size_t min_size = rtm_heap_min_size(cfg);
+    if (parent == NULL || min_size == 0 || size < min_size) {
+        return NULL;
+    }
     void *mem = rtm_aligned_alloc(parent, RTM_HEAP_MEM_ALIGN, size);
     if (mem == NULL) {
         return NULL;
@@ -245,7 +252,8 @@ void rtm_heap_destroy(rtm_heap_t *h)
     }
     rtm_heap_t *parent = h->parent;
     rtm_heap_deinit(h);
-    if (parent != NULL) {
+    /* A RTM_BUMP parent never frees: its bytes stay taken, unreported. */
+    if (parent != NULL && heap_ok(parent) && parent->ops->free != NULL) {
         rtm_free(parent, h);
     }
 }

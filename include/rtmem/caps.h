@@ -526,8 +526,11 @@ void rtm_caps_report_alloc_failed(size_t size, rtm_caps_t caps, const char *func
 size_t rtm_caps_total_size(rtm_caps_t caps);      /* sum of region sizes */
 size_t rtm_caps_free_size(rtm_caps_t caps);       /* sum of free bytes */
 size_t rtm_caps_min_free_size(rtm_caps_t caps);   /* sum of per-region minimum free */
-size_t rtm_caps_largest_free_block(rtm_caps_t caps); /* the largest n rtm_caps_malloc(n, caps)
-                                                        can get from a selected region */
+size_t rtm_caps_largest_free_block(rtm_caps_t caps); /* the largest free block of a selected
+                                                        region, as rtm_heap_info's (what a
+                                                        malloc can get there; the selection
+                                                        rules of an allocation, caps 0 and
+                                                        the modifier bits, do not apply) */
 
 /* Fills *info (zeroed first). False if info is NULL or no registry. */
 bool rtm_caps_get_info(rtm_caps_t caps, rtm_caps_info_t *info);
