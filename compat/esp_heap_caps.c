@@ -189,11 +189,7 @@ ESP_NOINLINE void *heap_caps_malloc_prefer(size_t size, size_t num, ...)
  * in a realloc (the call the application made). */
 static bool realloc_pointer_ok(const void *ptr)
 {
-    const rtm_caps_region_t *r = rtm_caps_region_of(ptr);
-    if (r == NULL) {
-        return rtm_caps_usable_size(ptr) != 0; /* reports the foreign pointer */
-    }
-    return rtm_debug_usable_size(rtm_caps_region_heap(r), ptr, RTM_OP_REALLOC) != 0;
+    return rtm_caps_debug_usable_size(ptr, RTM_OP_REALLOC) != 0;
 }
 
 ESP_NOINLINE void *heap_caps_realloc_prefer(void *ptr, size_t size, size_t num, ...)

@@ -32,6 +32,7 @@
 
 #include "rtmem/debug.h"
 #include "rtmem/output.h"
+#include "poison.h"
 #include "rtmem/port.h"
 #include "util.h"
 
@@ -549,12 +550,23 @@ static rtm_caps_region_t *find_region(rtm_caps_registry_t *reg, const void *ptr)
     return found;
 }
 
+/* Reports ptr, which lies in no region, as foreign: to the misuse hook,
+ * and at poisoning levels >= 1 as a corruption report naming op, the call
+ * the application made, as a heap does for a pointer outside it
+ * (debug.h). */
+static void report_foreign(rtm_caps_registry_t *reg, const void *ptr, rtm_debug_op_t op)
+{
+    report_misuse(reg, NULL, RTM_MISUSE_FOREIGN_POINTER, ptr);
+    rtm_poison_report_pointer(NULL, ptr, RTM_PTR_FOREIGN, op);
+}
+
 /* The region holding ptr, or NULL after reporting ptr as foreign. */
-static rtm_caps_region_t *owner_or_report(rtm_caps_registry_t *reg, const void *ptr)
+static rtm_caps_region_t *owner_or_report(rtm_caps_registry_t *reg, const void *ptr,
+                                          rtm_debug_op_t op)
 {
     rtm_caps_region_t *r = reg != NULL ? find_region(reg, ptr) : NULL;
     if (r == NULL) {
-        report_misuse(reg, NULL, RTM_MISUSE_FOREIGN_POINTER, ptr);
+        report_foreign(reg, ptr, op);
     }
     return r;
 }
@@ -680,13 +692,14 @@ static void *realloc_base(rtm_caps_registry_t *reg, void *ptr, size_t size, rtm_
     if (ptr == NULL) {
         return alloc_base(reg, 0, size, caps, site);
     }
-    rtm_caps_region_t *r = owner_or_report(reg, ptr);
+    rtm_caps_region_t *r = owner_or_report(reg, ptr, RTM_OP_REALLOC);
     if (r == NULL) {
         *misuse = true;
         return NULL;
     }
     if (size == 0) {
-        rtm_free_ex(r->heap, ptr, site);
+        /* The heap's realloc to 0 frees, and names the realloc in a report. */
+        (void)rtm_realloc_ex(r->heap, ptr, 0, site);
         return NULL;
     }
     /* 0: the heap reported ptr, naming the realloc. */
@@ -742,7 +755,7 @@ static void *caps_realloc(void *ptr, size_t size, rtm_caps_t caps, const char *f
     rtm_caps_registry_t *reg = active();
     if (reg == NULL) {
         if (ptr != NULL) {
-            report_misuse(NULL, NULL, RTM_MISUSE_FOREIGN_POINTER, ptr);
+            report_foreign(NULL, ptr, RTM_OP_REALLOC);
         }
         return NULL;
     }
@@ -759,7 +772,7 @@ static void caps_free(void *ptr, const rtm_alloc_site_t *site)
     if (ptr == NULL) {
         return;
     }
-    rtm_caps_region_t *r = owner_or_report(active(), ptr);
+    rtm_caps_region_t *r = owner_or_report(active(), ptr, RTM_OP_FREE);
     if (r != NULL) {
         rtm_free_ex(r->heap, ptr, site);
     }
@@ -854,11 +867,16 @@ RTM_NOINLINE void rtm_caps_free(void *ptr)
 
 size_t rtm_caps_usable_size(const void *ptr)
 {
+    return rtm_caps_debug_usable_size(ptr, RTM_OP_USABLE_SIZE);
+}
+
+size_t rtm_caps_debug_usable_size(const void *ptr, rtm_debug_op_t op)
+{
     if (ptr == NULL) {
         return 0;
     }
-    rtm_caps_region_t *r = owner_or_report(active(), ptr);
-    return r != NULL ? rtm_usable_size(r->heap, ptr) : 0;
+    rtm_caps_region_t *r = owner_or_report(active(), ptr, op);
+    return r != NULL ? rtm_debug_usable_size(r->heap, ptr, op) : 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -225,6 +225,13 @@ void rtm_heap_deinit(rtm_heap_t *h)
 
 rtm_heap_t *rtm_heap_create(rtm_heap_t *parent, size_t size, const rtm_heap_config_t *cfg)
 {
+    /* A size or config that rtm_heap_init would refuse whatever bytes it
+     * got is refused before the parent is asked: nothing is taken, which a
+     * RTM_BUMP parent could not take back. */
+    size_t min_size = rtm_heap_min_size(cfg);
+    if (parent == NULL || min_size == 0 || size < min_size) {
+        return NULL;
+    }
     void *mem = rtm_aligned_alloc(parent, RTM_HEAP_MEM_ALIGN, size);
     if (mem == NULL) {
         return NULL;
@@ -245,7 +252,8 @@ void rtm_heap_destroy(rtm_heap_t *h)
     }
     rtm_heap_t *parent = h->parent;
     rtm_heap_deinit(h);
-    if (parent != NULL) {
+    /* A RTM_BUMP parent never frees: its bytes stay taken, unreported. */
+    if (parent != NULL && heap_ok(parent) && parent->ops->free != NULL) {
         rtm_free(parent, h);
     }
 }
@@ -621,11 +629,13 @@ void rtm_front_refused(void *arena, const void *ptr, rtm_ptr_status_t st)
 }
 
 /* The general free, the lock held: returns the bytes the block held for
- * its caller (0 when refused), zeroing them first if asked. */
-static size_t free_locked(rtm_heap_t *h, void *ptr, bool clear, const rtm_alloc_site_t *site)
+ * its caller (0 when refused), zeroing them first if asked. op names the
+ * call the application made (a free, or a realloc to size 0). */
+static size_t free_locked(rtm_heap_t *h, void *ptr, bool clear, const rtm_alloc_site_t *site,
+                          rtm_debug_op_t op)
 {
     void *raw = NULL;
-    if (!valid_locked(h, ptr, RTM_OP_FREE, &raw)) {
+    if (!valid_locked(h, ptr, op, &raw)) {
         return 0;
     }
     if (h->ops->free == NULL) {
@@ -652,13 +662,13 @@ static size_t free_checked(rtm_heap_t *h, void *ptr, bool clear, const rtm_alloc
         return 0;
     }
     heap_lock(h);
-    return free_locked(h, ptr, clear, site);
+    return free_locked(h, ptr, clear, site, RTM_OP_FREE);
 }
 
-/* rtm_free on any heap but a plain unlocked one, and realloc to size 0:
- * site (may be NULL) with caller filled in. */
+/* rtm_free on any heap but a plain unlocked one, and realloc to size 0
+ * (op names which): site (may be NULL) with caller filled in. */
 static RTM_NOINLINE void free_other(rtm_heap_t *h, void *ptr, const rtm_alloc_site_t *site,
-                                    const void *caller)
+                                    const void *caller, rtm_debug_op_t op)
 {
     if (!heap_ok(h) || ptr == NULL) {
         return;
@@ -675,12 +685,12 @@ static RTM_NOINLINE void free_other(rtm_heap_t *h, void *ptr, const rtm_alloc_si
         }
         heap_unlock(h);
         if (st != RTM_PTR_OK) {
-            report_bad_pointer(h, ptr, st, RTM_OP_FREE);
+            report_bad_pointer(h, ptr, st, op);
         }
         return;
     }
     rtm_alloc_site_t s = rtm_site_or(site, caller);
-    (void)free_locked(h, ptr, false, &s);
+    (void)free_locked(h, ptr, false, &s, op);
 }
 
 RTM_NOINLINE void rtm_free(rtm_heap_t *h, void *ptr)
@@ -691,12 +701,12 @@ RTM_NOINLINE void rtm_free(rtm_heap_t *h, void *ptr)
         (void)h->free_plain(front_arena(h), ptr);
         return;
     }
-    free_other(h, ptr, NULL, RTM_CALLER());
+    free_other(h, ptr, NULL, RTM_CALLER(), RTM_OP_FREE);
 }
 
 RTM_NOINLINE void rtm_free_ex(rtm_heap_t *h, void *ptr, const rtm_alloc_site_t *site)
 {
-    free_other(h, ptr, site, RTM_CALLER());
+    free_other(h, ptr, site, RTM_CALLER(), RTM_OP_FREE);
 }
 
 RTM_NOINLINE size_t rtm_free_sized_ex(rtm_heap_t *h, void *ptr, bool clear,
@@ -715,7 +725,7 @@ static void *realloc_checked(rtm_heap_t *h, void *ptr, size_t size, const rtm_al
         return size == 0 ? NULL : heap_alloc(h, size, site, RTM_OP_REALLOC);
     }
     if (size == 0) {
-        free_other(h, ptr, site, NULL);
+        free_other(h, ptr, site, NULL, RTM_OP_REALLOC);
         return NULL;
     }
     void *raw = NULL;

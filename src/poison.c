@@ -492,7 +492,9 @@ static bool take_damage(rtm_arena_stats_t *stats, rtm_corruption_t *bad)
         return true;
     }
     const uint8_t *at = (const uint8_t *)stats + stats->damaged - 1u;
-    problem(bad, RTM_CORRUPT_WRITE_AFTER_FREE, NULL, at, RTM_POISON_FREE_BYTE, *at);
+    /* The byte as found: metadata or the block's canary now covers it. */
+    problem(bad, RTM_CORRUPT_WRITE_AFTER_FREE, NULL, at, RTM_POISON_FREE_BYTE,
+            (uint8_t)stats->damaged_byte);
     stats->damaged = 0;
     return false;
 }

@@ -594,7 +594,10 @@ static void test_per_task_info(void **state)
 
 /* The capability layer's reallocs check the old pointer themselves (they
  * may move the block to another region): a bad one is reported as the
- * realloc the application made, not as the size query behind it. */
+ * realloc the application made, not as the size query behind it, and a
+ * realloc to size 0, which frees, as a realloc too. A pointer in no region
+ * is reported like one outside a heap (debug.h): a corruption report
+ * naming the call, besides the misuse hook. */
 typedef struct corruption_log {
     unsigned calls;
     rtm_corruption_kind_t kind;
@@ -626,22 +629,27 @@ static void test_caps_realloc_reports_name_realloc(void **state)
     uint8_t saved[4];
     uint8_t *at = damage_after(p, 40, heap_caps_get_allocated_size(p), saved);
     heap_caps_free(q);
+    uint64_t local[2] = {0, 0};
     struct {
         const char *what;
         void *ptr;
         rtm_corruption_kind_t kind;
     } cases[] = {{"broken tail", p, RTM_CORRUPT_BAD_TAIL},
                  {"interior", p + 8, RTM_CORRUPT_INVALID_FREE},
-                 {"freed", q, RTM_CORRUPT_DOUBLE_FREE}};
+                 {"freed", q, RTM_CORRUPT_DOUBLE_FREE},
+                 {"in no region", &local[1], RTM_CORRUPT_FOREIGN_FREE}};
     for (size_t i = 0; i < TS_ARRAY_LEN(cases); i++) {
-        for (int call = 0; call < 4; call++) {
+        for (int call = 0; call < 7; call++) {
             ts_context("%s, call %d", cases[i].what, call);
             memset(&log, 0, sizeof log);
             void *r = call == 0   ? rtm_caps_realloc(cases[i].ptr, 4000, RTM_CAP_SPIRAM)
                       : call == 1 ? rtm_caps_realloc_default(cases[i].ptr, 4000)
                       : call == 2 ? heap_caps_realloc(cases[i].ptr, 4000, MALLOC_CAP_SPIRAM)
-                                  : heap_caps_realloc_prefer(cases[i].ptr, 4000, 2,
-                                                             MALLOC_CAP_SPIRAM, MALLOC_CAP_8BIT);
+                      : call == 3 ? heap_caps_realloc_prefer(cases[i].ptr, 4000, 2,
+                                                             MALLOC_CAP_SPIRAM, MALLOC_CAP_8BIT)
+                      : call == 4 ? rtm_caps_realloc(cases[i].ptr, 0, RTM_CAP_SPIRAM)
+                      : call == 5 ? heap_caps_realloc(cases[i].ptr, 0, MALLOC_CAP_8BIT)
+                                  : heap_caps_realloc_prefer(cases[i].ptr, 0, 1, MALLOC_CAP_8BIT);
             assert_null(r);
             assert_int_equal(log.calls, 1);
             assert_int_equal(log.kind, cases[i].kind);
@@ -651,6 +659,16 @@ static void test_caps_realloc_reports_name_realloc(void **state)
         }
     }
     ts_context(NULL);
+    memset(&log, 0, sizeof log);
+    heap_caps_free(&local[1]);
+    assert_int_equal(log.calls, 1);
+    assert_int_equal(log.kind, RTM_CORRUPT_FOREIGN_FREE);
+    assert_int_equal(log.op, RTM_OP_FREE);
+    memset(&log, 0, sizeof log);
+    assert_int_equal(heap_caps_get_allocated_size(&local[1]), 0);
+    assert_int_equal(log.calls, 1);
+    assert_int_equal(log.kind, RTM_CORRUPT_FOREIGN_FREE);
+    assert_int_equal(log.op, RTM_OP_USABLE_SIZE);
     repair(at, saved);
     rtm_debug_set_corruption_hook(NULL, NULL);
     ts_output_release();

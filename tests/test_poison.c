@@ -665,6 +665,67 @@ static void test_write_after_free_under_split(void **state)
     assert_heap_usable(th);
 }
 
+/* Level 2: one byte of a freed block written after the free, whichever
+ * byte it is, and whatever allocation then splits the block (a front part,
+ * a small one, nearly all of it, aligned ones that leave a free gap before
+ * them), is reported exactly once: by that allocation when the byte is
+ * handed out or covered by new metadata (a header, links, a footer, the
+ * canaries), else by the check of the free remainder that still holds it.
+ * Always at the byte written and with its value, never erased silently. */
+typedef struct waf_alloc {
+    size_t alignment; /* 0: rtm_malloc */
+    size_t size;
+} waf_alloc_t;
+
+static void test_write_after_free_any_byte(void **state)
+{
+#if LEVEL >= 2
+    static const waf_alloc_t k_allocs[] = {
+        {0, 88}, {0, 8}, {0, 150}, {0, 190}, {16, 60}, {32, 100}, {64, 46}, {128, 30},
+    };
+    rtm_strategy_id_t s = strategy_of(state);
+    for (size_t a = 0; a < sizeof k_allocs / sizeof k_allocs[0]; a++) {
+        for (size_t k = 0; k < 200; k++) {
+            ts_context("allocation %zu (alignment %zu, size %zu), p[%zu] written", a,
+                       k_allocs[a].alignment, k_allocs[a].size, k);
+            ts_heap_t *th = ts_heap_open(s, 0);
+            uint8_t *before = rtm_malloc(th->heap, 64);
+            uint8_t *p = rtm_malloc(th->heap, 200);
+            uint8_t *after = rtm_malloc(th->heap, 64);
+            assert_non_null(before);
+            assert_non_null(p);
+            assert_non_null(after);
+            rtm_free(th->heap, p);
+            uint8_t written = (uint8_t)(0x11u + k);
+            p[k] = written;
+            void *q = k_allocs[a].alignment == 0
+                          ? rtm_malloc(th->heap, k_allocs[a].size)
+                          : rtm_aligned_alloc(th->heap, k_allocs[a].alignment, k_allocs[a].size);
+            assert_non_null(q);
+            unsigned by_alloc = g_rec.calls;
+            rtm_check_report_t cr = {NULL, NULL};
+            bool clean = rtm_heap_check(th->heap, &cr);
+            if (g_rec.calls != 1 || clean != (by_alloc == 1)) {
+                ts_fail_at(__FILE__, __LINE__, "%u reports (%u by the allocation), check %s",
+                           g_rec.calls, by_alloc, clean ? "passed" : "failed");
+            }
+            const rtm_corruption_t *r = &g_rec.last;
+            if (r->kind != RTM_CORRUPT_WRITE_AFTER_FREE || r->address != p + k ||
+                r->found != written || r->op != (by_alloc == 1 ? RTM_OP_ALLOC : RTM_OP_CHECK)) {
+                ts_fail_at(__FILE__, __LINE__, "report '%s' in %s at %p found 0x%x",
+                           rtm_corruption_kind_str(r->kind), rtm_debug_op_str(r->op), r->address,
+                           (unsigned)r->found);
+            }
+            memset(&g_rec, 0, sizeof g_rec);
+            ts_heap_close(th);
+        }
+    }
+#else
+    (void)state;
+    skip();
+#endif
+}
+
 /* A smashed free-list link is found by the full check at every level
  * (the report at levels >= 1), and precisely by the incremental check. */
 static void test_smashed_link(void **state)
@@ -724,9 +785,13 @@ static void test_bad_pointers_name_their_call(void **state)
     assert_int_equal(rtm_usable_size(th->heap, interior), 0);
     ts_expect_misuse(th, RTM_MISUSE_INVALID_POINTER, interior);
     expect_report(1, RTM_CORRUPT_INVALID_FREE, RTM_OP_USABLE_SIZE, interior, interior);
-    assert_null(rtm_realloc(th->heap, interior, 0)); /* realloc to 0 is a free */
+    /* Realloc to 0 frees, and is still the call the report names. */
+    assert_null(rtm_realloc(th->heap, interior, 0));
     ts_expect_misuse(th, RTM_MISUSE_INVALID_POINTER, interior);
-    expect_report(1, RTM_CORRUPT_INVALID_FREE, RTM_OP_FREE, interior, interior);
+    expect_report(1, RTM_CORRUPT_INVALID_FREE, RTM_OP_REALLOC, interior, interior);
+    assert_null(rtm_realloc_ex(th->heap, interior, 0, NULL));
+    ts_expect_misuse(th, RTM_MISUSE_INVALID_POINTER, interior);
+    expect_report(1, RTM_CORRUPT_INVALID_FREE, RTM_OP_REALLOC, interior, interior);
 
     assert_null(rtm_realloc(th->heap, &local[1], 200));
     ts_expect_misuse(th, RTM_MISUSE_FOREIGN_POINTER, &local[1]);
@@ -741,6 +806,21 @@ static void test_bad_pointers_name_their_call(void **state)
     for (size_t i = 0; i < 64; i++) {
         assert_int_equal(t.p[i], 0x22);
     }
+#if LEVEL >= 1
+    /* A damaged block and a second free, through realloc to 0 (after the
+     * statistics above: best fit keeps the split this leaves). */
+    uint8_t *q = rtm_malloc(th->heap, 40);
+    assert_non_null(q);
+    q[40] ^= 0x01; /* the tail canary */
+    assert_null(rtm_realloc(th->heap, q, 0));
+    expect_report(1, RTM_CORRUPT_BAD_TAIL, RTM_OP_REALLOC, q, q + 40);
+    q[40] ^= 0x01;
+    assert_null(rtm_realloc(th->heap, q, 0));
+    expect_no_report();
+    assert_null(rtm_realloc(th->heap, q, 0));
+    ts_expect_misuse(th, RTM_MISUSE_DOUBLE_FREE, q);
+    expect_report(1, RTM_CORRUPT_DOUBLE_FREE, RTM_OP_REALLOC, q, q);
+#endif
     trio_free(th, &t);
     assert_heap_usable(th);
 }
@@ -1030,6 +1110,7 @@ int main(void)
         ALL("interior_free_granularity_4", test_interior_free_granularity_4),
         ONE("tlsf/double_free_into_aligned_head", test_double_free_into_aligned_head, k_tlsf),
         ONE("tlsf/write_after_free_under_split", test_write_after_free_under_split, k_tlsf),
+        ALL("write_after_free_any_byte", test_write_after_free_any_byte),
 #if defined(RTM_PORT_POSIX)
         ONE("tlsf/default_hook_aborts", test_default_hook_aborts, k_tlsf),
 #endif

@@ -119,6 +119,7 @@
 #include <stdint.h>
 
 #include "rtmem/config.h"
+#include "rtmem/debug.h"
 #include "rtmem/heap.h"
 #include "rtmem/port.h"
 
@@ -434,7 +435,8 @@ void *rtm_caps_aligned_alloc(size_t alignment, size_t size, rtm_caps_t caps);
  * there, unreported). RTM_CAP_CACHE_ALIGNED always takes a fresh block.
  * Cost: O(log regions) lookup, then as rtm_realloc or as an allocation
  * plus the copy. ptr NULL = rtm_caps_malloc;
- * size 0 = rtm_caps_free and NULL. On failure NULL, ptr untouched, the hook
+ * size 0 = rtm_caps_free and NULL (a report about ptr names the realloc).
+ * On failure NULL, ptr untouched, the hook
  * runs once. A pointer in no region, or not a live block, is reported
  * through the misuse hook and gives NULL (no failed-allocation report). */
 void *rtm_caps_realloc(void *ptr, size_t size, rtm_caps_t caps);
@@ -459,13 +461,22 @@ static inline size_t rtm_caps_prefer_count(size_t n, size_t given)
 /* Frees a block from any region: the region is found by address in
  * O(log regions) under the registry lock, then the block is freed by the
  * region's heap (its cost, heap.h). NULL is ignored. A pointer in no region
- * is reported (misuse hook, region NULL, RTM_MISUSE_FOREIGN_POINTER); a
- * double free or interior pointer is reported by the region's heap. */
+ * is reported (misuse hook, region NULL, RTM_MISUSE_FOREIGN_POINTER; at
+ * poisoning levels >= 1 also a corruption report, RTM_CORRUPT_FOREIGN_FREE,
+ * naming the call, as a heap reports a pointer outside it); a double free
+ * or interior pointer is reported by the region's heap. */
 void rtm_caps_free(void *ptr);
 
 /* Usable bytes of a live block from any region; 0 (reported as for
  * rtm_caps_free) for a bad pointer. O(log regions). */
 size_t rtm_caps_usable_size(const void *ptr);
+
+/* rtm_caps_usable_size for a layer that checks a pointer on behalf of
+ * another call it implements (a realloc that tries several caps sets): a
+ * bad pointer, in no region or refused by its region's heap, is reported
+ * as made in op, the call the application made (rtm_debug_usable_size,
+ * debug.h). rtm_caps_usable_size is this with RTM_OP_USABLE_SIZE. */
+size_t rtm_caps_debug_usable_size(const void *ptr, rtm_debug_op_t op);
 
 /* The "default" family: what malloc() is on ESP-IDF. Capabilities by the
  * external-memory policy (see the selection rule above); the hook gets caps
@@ -515,8 +526,11 @@ void rtm_caps_report_alloc_failed(size_t size, rtm_caps_t caps, const char *func
 size_t rtm_caps_total_size(rtm_caps_t caps);      /* sum of region sizes */
 size_t rtm_caps_free_size(rtm_caps_t caps);       /* sum of free bytes */
 size_t rtm_caps_min_free_size(rtm_caps_t caps);   /* sum of per-region minimum free */
-size_t rtm_caps_largest_free_block(rtm_caps_t caps); /* the largest n rtm_caps_malloc(n, caps)
-                                                        can get from a selected region */
+size_t rtm_caps_largest_free_block(rtm_caps_t caps); /* the largest free block of a selected
+                                                        region, as rtm_heap_info's (what a
+                                                        malloc can get there; the selection
+                                                        rules of an allocation, caps 0 and
+                                                        the modifier bits, do not apply) */
 
 /* Fills *info (zeroed first). False if info is NULL or no registry. */
 bool rtm_caps_get_info(rtm_caps_t caps, rtm_caps_info_t *info);

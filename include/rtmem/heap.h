@@ -24,8 +24,9 @@
  * "min block" is the smallest span a block occupies (header included) with
  * the default 8-byte granularity; every block is a multiple of the heap's
  * granularity. Blocks keep sizes and free-list links as 32-bit offsets, so a
- * heap has the same layout on a 64-bit host as on a 32-bit target and is at
- * most 4 GiB.
+ * heap has the same layout on a 64-bit host as on a 32-bit target, and the
+ * strategy's arena (the region less the front, rtm_heap_front_size) is at
+ * most 4 GiB - 1.
  * TLSF control block: 52 + 68 * L bytes, L = floor(log2(arena bytes)) - 5
  * at granularity 8 (16 KiB heap: 596 bytes; 256 KiB: 868 bytes). Every
  * block strategy also keeps a block-start map (RTM_EXACT_POINTERS, default
@@ -111,7 +112,7 @@ typedef enum rtm_err {
     RTM_ERR_NULL,           /* mem is NULL */
     RTM_ERR_MISALIGNED,     /* mem not aligned to RTM_HEAP_MEM_ALIGN */
     RTM_ERR_TOO_SMALL,      /* below rtm_heap_min_size() */
-    RTM_ERR_TOO_LARGE,      /* more than 4 GiB, or mem + size past the end of the address
+    RTM_ERR_TOO_LARGE,      /* arena (size less the front) above 4 GiB - 1, or mem + size past the end of the address
                                space; RTM_SYSTEM: region or budget above 4 GiB - 1, or their
                                sum above SIZE_MAX */
     RTM_ERR_BAD_ALIGNMENT,  /* config alignment not a power of two >= 4 */
@@ -136,7 +137,8 @@ typedef enum rtm_misuse {
     RTM_MISUSE_FOREIGN_POINTER = 1, /* pointer outside this heap's region */
     RTM_MISUSE_INVALID_POINTER,     /* inside the region, not a live block's start */
     RTM_MISUSE_DOUBLE_FREE,         /* the block is already free */
-    RTM_MISUSE_FREE_REFUSED,        /* free (or shrink) on a RTM_BUMP heap */
+    RTM_MISUSE_FREE_REFUSED,        /* free on a RTM_BUMP heap (a realloc there that shrinks or
+                                       moves keeps the old bytes taken, unreported) */
     RTM_MISUSE_CORRUPT_BLOCK        /* block metadata found inconsistent */
 } rtm_misuse_t;
 
@@ -179,7 +181,8 @@ typedef struct rtm_heap_info {
     size_t used_blocks;        /* live allocations */
     size_t free_blocks;        /* free blocks */
     size_t alloc_count;        /* successful allocations since init; a realloc that moves counts
-                                  one allocation and one free, one in place counts neither */
+                                  one allocation and one free (RTM_BUMP: no free, the old block
+                                  stays used), one in place counts neither */
     size_t free_count;         /* successful frees since init */
     size_t failed_count;       /* allocations that returned NULL for lack of memory or bad arguments */
 } rtm_heap_info_t;
@@ -266,17 +269,24 @@ const char *rtm_strategy_name(rtm_strategy_id_t strategy);
 /* Creates a heap over mem[0..size). cfg may be NULL (TLSF, 8-byte alignment,
  * locked, default hooks). The config is copied; the name is kept by pointer.
  * Returns the heap (== mem), or NULL if rtm_heap_init_error() is not RTM_OK.
- * O(1) except RTM_SYSTEM, which clears its table: O(size). Not from an ISR. */
+ * Cost: O(size / G) to clear the block-start map (RTM_EXACT_POINTERS, one
+ * bit per granule G: a memset of 1/64 of the region at G = 8), O(size) at
+ * poisoning level 2, which fills the region, and for RTM_SYSTEM, which
+ * clears its table; the rest is O(1). Not from an ISR. */
 rtm_heap_t *rtm_heap_init(void *mem, size_t size, const rtm_heap_config_t *cfg);
 
 /* Ends a heap: releases its port lock. Live blocks become invalid. For
  * RTM_SYSTEM, live blocks are returned to the C library. NULL is ignored. */
 void rtm_heap_deinit(rtm_heap_t *heap);
 
-/* Dynamic form: takes size bytes from parent (any strategy that frees) and
- * creates a heap in them, e.g. a private TLSF heap for one subsystem inside
- * the system heap. NULL if parent is NULL, the parent cannot give the bytes
- * (its failed-allocation hook runs) or rtm_heap_init refuses them.
+/* Dynamic form: takes size bytes from parent and creates a heap in them,
+ * e.g. a private TLSF heap for one subsystem inside the system heap. NULL
+ * if parent is NULL, size is below rtm_heap_min_size(cfg) or cfg is one
+ * rtm_heap_init refuses (checked first: nothing is asked of the parent), or
+ * the parent cannot give the bytes (its failed-allocation hook runs). A
+ * RTM_BUMP parent never frees: the bytes stay taken after
+ * rtm_heap_destroy, which then only deinitialises the heap (no report), as
+ * for a heap carved once at boot.
  * Cost: one parent allocation plus rtm_heap_init. Not from an ISR. */
 rtm_heap_t *rtm_heap_create(rtm_heap_t *parent, size_t size, const rtm_heap_config_t *cfg);
 
@@ -343,7 +353,8 @@ size_t rtm_free_sized_ex(rtm_heap_t *heap, void *ptr, bool clear, const rtm_allo
 /* Resizes a block, keeping min(old, new) bytes of contents. Shrinks in place
  * (the tail is freed where the strategy can), grows in place when the next
  * block is free and large enough, else allocates, copies and frees.
- * ptr NULL = rtm_malloc; size 0 = rtm_free and returns NULL. On failure
+ * ptr NULL = rtm_malloc; size 0 = rtm_free and returns NULL (a report
+ * about ptr still names the realloc: debug.h). On failure
  * returns NULL and the old block stays valid and unchanged. A pointer the
  * heap did not give out is reported (misuse hook) and gives NULL. The result
  * keeps only the heap's granularity (not a larger rtm_aligned_alloc

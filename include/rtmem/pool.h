@@ -41,8 +41,9 @@
  *
  * Blocks that were never handed out are not linked at init: a watermark
  * separates them from the rest and allocation takes them in address order
- * once the free list is empty. That makes init O(1) and leaves storage
- * untouched until it is used. The free list is LIFO: the block freed last
+ * once the free list is empty. That makes init O(1) but for the bitmap's
+ * clearing (O(count / 32), rtm_pool_init) and leaves the blocks untouched
+ * until they are used. The free list is LIFO: the block freed last
  * is handed out next, while it is still in the cache.
  *
  * Misuse. rtm_pool_free of a pointer outside the pool's blocks
@@ -166,7 +167,9 @@ typedef struct rtm_pool_info {
     size_t alignment;    /* of every block */
     size_t capacity;     /* blocks in the pool */
     size_t used;         /* blocks handed out now */
-    size_t free;         /* blocks available now */
+    size_t free;         /* blocks not handed out (capacity - used); after a damaged free
+                            list was cut (misuse hook, rtm_pool_check), the blocks past the
+                            cut still count here though no allocation reaches them */
     size_t peak_used;    /* highest used since init or rtm_pool_reset_peak */
     size_t alloc_count;  /* successful allocations since init (wraps) */
     size_t free_count;   /* successful frees since init (wraps) */

@@ -30,6 +30,7 @@ typedef struct rtm_arena_stats {
 #endif
 #if RTM_POISON_LEVEL >= 2
     uint32_t damaged; /* 1 + arena offset of a changed free byte that new metadata covered, 0 = none */
+    uint32_t damaged_byte; /* the value found there, before the metadata covered it */
 #endif
 } rtm_arena_stats_t;
 
@@ -276,6 +277,7 @@ static inline void rtm_strategy_claim(rtm_arena_stats_t *stats, const uint8_t *b
     for (uint32_t i = 0; i < len && stats->damaged == 0; i++) {
         if (base[off + i] != (uint8_t)RTM_FILL_FREED) {
             stats->damaged = off + i + 1u;
+            stats->damaged_byte = base[off + i];
         }
     }
 #else

@@ -677,7 +677,10 @@ static RTM_TLSF_INLINE void *take(const view_t *v, uint32_t b, uint32_t span, ui
     uint32_t tail_span = span - need;
     if (tail_span >= v->min_span) {
         uint32_t tail = b + need;
-        rtm_strategy_claim(&t->stats, v->base, tail, RTM_BLK_HDR + 8u);
+        /* Level 2: the tail's header and links, and the block's last 4
+         * bytes, which the front's check of the block skips as a free
+         * block's footer but were fill here. */
+        rtm_strategy_claim(&t->stats, v->base, tail - RTM_BLK_HDR, 2u * RTM_BLK_HDR + 8u);
         rtm_blk_set(v->base, b, need, flags);
         rtm_blk_set(v->base, tail, tail_span, RTM_BLK_FREE);
         vset_link(v, b + span - RTM_BLK_HDR, tail);
@@ -750,8 +753,10 @@ static void *alloc_aligned(tlsf_t *t, uint32_t need, size_t alignment)
     }
     /* The gap [b, at) stays a free block (its predecessor is used, since b
      * was free); the rest, starting at `at`, is taken. The gap's footer and
-     * at's header are new metadata. */
-    rtm_strategy_claim(&t->stats, v.base, at - RTM_BLK_HDR, 2u * RTM_BLK_HDR);
+     * at's header are new metadata, and at's first 8 payload bytes, which
+     * the front's check of the block skips as a free block's links, were
+     * fill. */
+    rtm_strategy_claim(&t->stats, v.base, at - RTM_BLK_HDR, 2u * RTM_BLK_HDR + 8u);
     mark_free(&v, b, at - b);
     list_insert(&v, b, at - b);
     add_block(&v, at);
