@@ -267,14 +267,28 @@ static void step_alert(pending_alerts_t *pa, uint32_t *bits, rtm_alert_kind_t ki
     }
 }
 
+/* An alert's band at limit: h% of it, rounded up, so that any h > 0 keeps
+ * at least one unit between raising and clearing (rounded down, a limit
+ * below 100 / h had no band and its alert flapped on every sample).
+ * Saturated: a limit near 2^64 must not wrap its band round to a small
+ * value (the alert would clear on the next sample and flap); limit / 100
+ * and limit % 100 are scaled apart so that no product wraps. */
+static uint64_t hysteresis_band(uint64_t limit, unsigned h)
+{
+    uint64_t whole = limit / 100u;
+    uint64_t rest = (limit % 100u * h + 99u) / 100u;
+    if (h != 0 && whole > (UINT64_MAX - rest) / h) {
+        return UINT64_MAX;
+    }
+    return whole * h + rest;
+}
+
 /* value < limit raises; value >= limit + h% clears. limit 0: off (and a
  * raised alert clears). */
 static void alert_below(pending_alerts_t *pa, uint32_t *bits, rtm_alert_kind_t kind,
                         uint64_t value, uint64_t limit, unsigned h, const char *source)
 {
-    /* Saturated: a limit near 2^64 must not wrap its band round to a small
-     * value (the alert would clear on the next sample and flap). */
-    uint64_t band = limit <= UINT64_MAX / 256u ? limit * h / 100u : UINT64_MAX;
+    uint64_t band = hysteresis_band(limit, h);
     uint64_t clear_at = band <= UINT64_MAX - limit ? limit + band : UINT64_MAX;
     step_alert(pa, bits, kind, limit != 0 && value < limit, limit == 0 || value >= clear_at, source,
                (int64_t)value, (int64_t)limit);
@@ -284,7 +298,8 @@ static void alert_below(pending_alerts_t *pa, uint32_t *bits, rtm_alert_kind_t k
 static void alert_above(pending_alerts_t *pa, uint32_t *bits, rtm_alert_kind_t kind,
                         uint64_t value, uint64_t limit, unsigned h, const char *source)
 {
-    uint64_t clear_at = limit - limit * (h > 100u ? 100u : h) / 100u;
+    /* At most 100%: the band is then at most the limit. */
+    uint64_t clear_at = limit - hysteresis_band(limit, h > 100u ? 100u : h);
     step_alert(pa, bits, kind, limit != 0 && value > limit, limit == 0 || value <= clear_at,
                source, (int64_t)value, (int64_t)limit);
 }

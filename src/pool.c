@@ -984,6 +984,14 @@ typedef enum set_source {
     FROM_NOWHERE
 } set_source_t;
 
+/* A block of one of the set's classes; NULL, as from an empty pool, for a
+ * class the caller has deinitialised since (pool.h: the pools stay the
+ * caller's), whose lock and blocks are no longer the set's to use. */
+static void *class_alloc(rtm_pool_t *p)
+{
+    return pool_ok(p) ? pool_alloc(p, false) : NULL;
+}
+
 void *rtm_pool_set_alloc(rtm_pool_set_t *set, size_t size)
 {
     if (!set_ok(set) || size == 0) {
@@ -996,12 +1004,12 @@ void *rtm_pool_set_alloc(rtm_pool_set_t *set, size_t size)
     set_source_t from = FROM_NOWHERE;
     void *p = NULL;
     if (c < set->classes) {
-        p = pool_alloc(set->pools[c], false);
+        p = class_alloc(set->pools[c]);
         from = FROM_POOL;
         for (size_t k = c + 1; p == NULL && (set->flags & RTM_POOL_SET_TRY_LARGER) != 0 &&
                                k < set->classes;
              k++) {
-            p = pool_alloc(set->pools[k], false);
+            p = class_alloc(set->pools[k]);
             from = FROM_LARGER;
         }
     }

@@ -1969,6 +1969,64 @@ static void test_alerts_at_exact_threshold(void **state)
     rtm_monitor_deinit(&mon);
 }
 
+/* monitor.h, hysteresis: the band is h% of the limit rounded up to a
+ * whole unit, so a limit below 100 / h still has one: fragmentation
+ * going back and forth between one unit above its limit and exactly the
+ * limit raises once and never clears (rounded down, the band was 0 and
+ * the alert flapped on every sample). */
+static void test_small_limit_hysteresis(void **state)
+{
+    (void)state;
+    alert_log_t log = {0};
+    rtm_monitor_config_t cfg = test_config(&log);
+    rtm_monitor_t mon;
+    assert_non_null(rtm_monitor_init(&mon, &cfg));
+    rtm_heap_t *h = make_heap(64 * 1024);
+    /* A hole of 64 or of 32 bytes before the one large free block. */
+    void *hole64 = rtm_malloc(h, 64);
+    void *guard1 = rtm_malloc(h, 16);
+    void *hole32 = rtm_malloc(h, 32);
+    void *guard2 = rtm_malloc(h, 16);
+    assert_non_null(guard1);
+    assert_non_null(guard2);
+    rtm_free(h, hole64);
+    rtm_monitor_mem_t probe;
+    assert_true(rtm_monitor_watch_heap(&mon, &probe, h, "probe", NULL, NULL, 0));
+    rtm_monitor_mem_status_t st;
+    rtm_monitor_sample(&mon);
+    assert_true(rtm_monitor_mem_status(&mon, &probe, &st));
+    uint32_t high = st.frag_permille;
+    rtm_free(h, hole32);
+    hole64 = rtm_malloc(h, 64);
+    rtm_monitor_sample(&mon);
+    assert_true(rtm_monitor_mem_status(&mon, &probe, &st));
+    uint32_t low = st.frag_permille;
+    /* The case: a limit whose 10% is below one unit. */
+    assert_true(low >= 1 && low < 10 && high > low);
+
+    rtm_monitor_limits_t lim = {0};
+    lim.max_frag_permille = low;
+    rtm_monitor_mem_t w;
+    assert_true(rtm_monitor_watch_heap(&mon, &w, h, "ram", &lim, NULL, 0));
+    for (int round = 0; round < 4; round++) {
+        rtm_free(h, hole64); /* the 64-byte hole: above the limit */
+        hole32 = rtm_malloc(h, 32);
+        g_now += 1000;
+        rtm_monitor_sample(&mon);
+        assert_true(rtm_monitor_mem_status(&mon, &w, &st));
+        assert_int_equal(st.frag_permille, high);
+        rtm_free(h, hole32); /* the 32-byte hole: exactly the limit */
+        hole64 = rtm_malloc(h, 64);
+        g_now += 1000;
+        rtm_monitor_sample(&mon);
+        assert_true(rtm_monitor_mem_status(&mon, &w, &st));
+        assert_int_equal(st.frag_permille, low);
+    }
+    assert_int_equal(count_alerts(&log, RTM_ALERT_FRAGMENTED, true), 1);
+    assert_int_equal(count_alerts(&log, RTM_ALERT_FRAGMENTED, false), 0);
+    rtm_monitor_deinit(&mon);
+}
+
 /* monitor.h, fragmentation: 0 when nothing is free, 0 for one free block
  * (an empty heap). */
 static void test_fragmentation_edges(void **state)
@@ -2577,6 +2635,7 @@ int main(void)
         cmocka_unit_test(test_alerts_dropped_per_tick),
         cmocka_unit_test(test_trend_long_window),
         cmocka_unit_test(test_pool_hysteresis_rounds_up),
+        cmocka_unit_test(test_small_limit_hysteresis),
         cmocka_unit_test(test_watch_regions_twice),
         cmocka_unit_test(test_shrink_never_advises_growth),
         cmocka_unit_test(test_caps_observer_counts_internal_only),

@@ -1789,6 +1789,38 @@ static void test_set_exhaustion_paths(void **state)
     rtm_pool_set_deinit(s);
 }
 
+/* pool.h: the set's pools stay the caller's, who may deinitialise one;
+ * the set then passes it over as if it were empty and never takes its lock
+ * (a destroyed mutex on the posix port) or hands out its storage. */
+static void test_set_deinitialised_class(void **state)
+{
+    (void)state;
+    for (int larger = 0; larger < 2; larger++) {
+        rtm_pool_set_t *s = open_set(larger != 0 ? RTM_POOL_SET_TRY_LARGER : 0, NULL);
+        rtm_pool_t *small = rtm_pool_set_class(s, 0);
+        assert_ptr_equal(small, &g_set_ctl[1]); /* the 16-byte class, passed second */
+        assert_true(rtm_pool_deinit(small));
+        const uint8_t *dead = g_set_storage[1];
+        for (int i = 0; i < 3; i++) {
+            uint8_t *q = rtm_pool_set_alloc(s, 10);
+            if (larger == 0) {
+                assert_null(q);
+                continue;
+            }
+            assert_non_null(q);
+            assert_false(q >= dead && q < dead + sizeof g_set_storage[1]);
+            assert_true(rtm_pool_contains(rtm_pool_set_class(s, 1), q));
+        }
+        rtm_pool_set_info_t info = set_info_of(s);
+        assert_int_equal(info.pool_allocs, 0);
+        assert_int_equal(info.larger_allocs, larger != 0 ? 3 : 0);
+        assert_int_equal(info.failed_count, larger != 0 ? 0 : 3);
+        assert_int_equal(g_srec.failed_calls, larger != 0 ? 0 : 3);
+        assert_false(rtm_pool_set_check(s, NULL));
+        rtm_pool_set_deinit(s);
+    }
+}
+
 static void test_set_fallback_heap(void **state)
 {
     (void)state;
@@ -2089,6 +2121,7 @@ int main(void)
 #endif
         T(test_set_picks_smallest_class),
         T(test_set_exhaustion_paths),
+        T(test_set_deinitialised_class),
         T(test_set_fallback_heap),
         T(test_set_misuse),
         T(test_set_init_errors),

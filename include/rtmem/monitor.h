@@ -36,8 +36,10 @@
  *                  inside the window span at least half of it: sampled less
  *                  often than every trend_window_ms / 2, it never is.
  *   hysteresis     an alert raised at threshold T clears only when the value
- *                  is back past T by hysteresis_percent of T (for "below"
- *                  alerts: value >= T * (100 + h) / 100).
+ *                  is back past T by hysteresis_percent of T, rounded up to
+ *                  a whole unit (for "below" alerts: value >= T + ceil(T h /
+ *                  100); for "above" ones: value <= T - ceil(T min(h, 100)
+ *                  / 100)), so any h > 0 leaves at least one unit between.
  *
  * Threads and locks: one task ticks (rtm_monitor_tick or rtm_monitor_run);
  * watches are added before the first tick or from that task. Queries

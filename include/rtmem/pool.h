@@ -456,7 +456,10 @@ struct rtm_pool_set {
 /* Creates a set over count existing pools (1..RTM_POOL_SET_MAX_CLASSES),
  * made any way, given in any order: the set sorts them by block size. The
  * pools stay the caller's (rtm_pool_set_deinit does not end them) and may
- * still be used directly. cfg may be NULL (no fallback, no flags). NULL if
+ * still be used directly; one the caller deinitialises is then passed
+ * over by rtm_pool_set_alloc as if it were empty (the next class with
+ * RTM_POOL_SET_TRY_LARGER, then the fallback), and fails
+ * rtm_pool_set_check. cfg may be NULL (no fallback, no flags). NULL if
  * set or pools is NULL, count is out of range, a pool is NULL or not
  * initialised, or appears twice, or the port refuses the lock. O(count^2),
  * count <= 8. Not from an ISR. */
