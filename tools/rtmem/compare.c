@@ -632,7 +632,7 @@ static const char compare_usage[] =
     "\n"
     "  --strategy S      only this strategy (tlsf, first_fit, best_fit, bump, system)\n"
     "  --size BYTES      system's budget (default 1M)\n"
-    "  --align N         heap granularity, a power of two >= 4 (default 8)\n"
+    "  --align N         heap granularity, a power of two, 4..1G (default 8)\n"
     "  --budget SECONDS  search CPU time per strategy and trace (default: 10x the first\n"
     "                    strategy's search on that trace, at least 5 s; 0 = no limit)\n"
     "  --jobs N          strategies searched at once, in worker processes, after the\n"

@@ -778,7 +778,7 @@ static const char replay_usage[] =
     "                     system and for '-')\n"
     "  --regions PRESET   replay on a capability preset instead: esp32, esp32s3,\n"
     "                     stm32h743, rp2040, generic (a caps=0x... field picks the caps)\n"
-    "  --align N          heap granularity, a power of two >= 4 (default 8)\n"
+    "  --align N          heap granularity, a power of two, 4..1G (default 8)\n"
     "  --lenient          skip and count inconsistent events (free of an unknown ID,\n"
     "                     reuse of a live ID) instead of stopping\n"
     "  --json             one JSON object instead of the table\n"
