@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "json_out.h"
+#include "rtmem/heap.h"
 #include "support/tool_capture.h"
 
 static ts_scratch_t g_scratch;
@@ -426,6 +427,28 @@ static void test_replay_options_both_forms(void **state)
     /* "--" makes a name that starts with '-' a trace */
     assert_int_equal(run_cmd(rtm_cmd_replay, ARGS("replay", "--", "-no-such.trace")), 2);
     assert_non_null(strstr(g_err, "-no-such.trace: No such file"));
+    /* Values that pass as numbers but no heap takes: named with their
+     * option, before anything is read. */
+    assert_int_equal(run_cmd(rtm_cmd_replay, ARGS("replay", tr, "--align=2147483648")), 2);
+    assert_string_equal(g_err,
+                        "rtmem replay: --align needs a power of two from 4 to 1G, not '2147483648'\n");
+    assert_int_equal(run_cmd(rtm_cmd_replay, ARGS("replay", tr, "--align=1G", "--size=64K")), 2);
+    assert_non_null(strstr(g_err, "rtmem replay: --size 65536: region is smaller than"));
+    assert_int_equal(run_cmd(rtm_cmd_replay, ARGS("replay", tr, "--size=1")), 2);
+    char want_small[160];
+    rtm_heap_config_t tlsf8 = {.strategy = &rtm_strategy_tlsf};
+    (void)snprintf(want_small, sizeof want_small,
+                   "rtmem replay: --size 1: region is smaller than rtm_heap_min_size() (a tlsf "
+                   "heap at granularity 8 needs %zu bytes)\n",
+                   rtm_heap_min_size(&tlsf8));
+    assert_string_equal(g_err, want_small);
+    assert_int_equal(run_cmd(rtm_cmd_compare, ARGS("compare", tr, "--size=1")), 2);
+    assert_non_null(strstr(g_err, "rtmem compare: --size 1: region is smaller than"));
+    if (SIZE_MAX > UINT32_MAX) {
+        assert_int_equal(run_cmd(rtm_cmd_replay, ARGS("replay", tr, "--size=16G")), 2);
+        assert_string_equal(g_err, "rtmem replay: --size 17179869184: region is larger than 4 GiB "
+                                   "or runs past the end of memory\n");
+    }
     /* replay takes no compare options */
     assert_int_equal(run_cmd(rtm_cmd_replay, ARGS("replay", tr, "--jobs=2")), 2);
     assert_string_equal(g_err, "rtmem replay: unknown option '--jobs' (see rtmem replay --help)\n");

@@ -23,6 +23,7 @@
  *    recommendation is made and the exit status is 2.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -371,6 +372,113 @@ static int run_tool(const char *const *args, int err_fd, const char *env)
     return ts_run_tool(&r, args);
 }
 
+/* Scans /proc for the live processes (not zombies: a reparented one may
+ * wait a while for its reaping) of process group pgrp; with parent != 0,
+ * only those whose parent is it. Their pids go to out (at most max); the
+ * count found is returned (0 where /proc is missing). */
+static size_t live_in_group(pid_t pgrp, pid_t parent, pid_t *out, size_t max)
+{
+    size_t n = 0;
+    DIR *d = opendir("/proc");
+    if (d == NULL) {
+        return 0;
+    }
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char path[300], buf[512];
+        (void)snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (f == NULL) {
+            continue;
+        }
+        size_t len = fread(buf, 1, sizeof buf - 1u, f);
+        fclose(f);
+        buf[len] = '\0';
+        /* "pid (comm) state ppid pgrp ...": comm may hold spaces, so from
+         * its last ')'. */
+        const char *close = strrchr(buf, ')');
+        char state = 0;
+        int ppid = 0, group = 0;
+        if (close == NULL || sscanf(close + 1, " %c %d %d", &state, &ppid, &group) != 3 ||
+            group != pgrp || state == 'Z' || state == 'X' || (parent != 0 && ppid != parent)) {
+            continue;
+        }
+        if (n < max) {
+            out[n] = (pid_t)atoi(e->d_name);
+        }
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* compare's worker processes end with it: killed (a terminal's ^C, a CI
+ * timeout), it leaves no search running on with nobody to read it. The
+ * run is killed once one of its children has lived for a second (a
+ * worker searching a strategy: the first strategy is searched in the
+ * process itself, with short-lived helpers); then its whole process group
+ * must be gone within 3 seconds. */
+static void test_workers_end_with_compare(void **state)
+{
+    (void)state;
+#if !defined(__linux__)
+    skip();
+#else
+    ts_write_random_trace(g_path, 7u, 150000u, false, true);
+    pid_t run = fork();
+    assert_true(run >= 0);
+    if (run == 0) {
+        (void)setpgid(0, 0);
+        int null = open("/dev/null", O_WRONLY);
+        (void)dup2(null, 1);
+        (void)dup2(null, 2);
+        execl(RTMEM_TEST_TOOL, RTMEM_TEST_TOOL, "compare", "--jobs", "3", "--quiet", g_path,
+              (char *)NULL);
+        _exit(127);
+    }
+    (void)setpgid(run, run); /* either side may run first */
+    pid_t seen = 0;
+    int seen_ms = 0;
+    bool worker = false;
+    for (int ms = 0; ms < 120000 && !worker; ms += 50) {
+        usleep(50000);
+        pid_t kids[16];
+        size_t n = live_in_group(run, run, kids, 16);
+        bool still = false;
+        for (size_t k = 0; k < n && k < 16; k++) {
+            still = still || kids[k] == seen;
+        }
+        if (!still) {
+            seen = n > 0 ? kids[0] : 0;
+            seen_ms = ms;
+        }
+        worker = seen != 0 && ms - seen_ms >= 1000;
+        if (waitpid(run, NULL, WNOHANG) == run) {
+            fail_msg("compare ended before a worker had run for a second");
+        }
+    }
+    assert_int_equal(kill(run, SIGKILL), 0);
+    assert_int_equal(waitpid(run, NULL, 0), run);
+    if (!worker) {
+        fail_msg("no worker of compare --jobs 3 ran for a second in 120 s");
+    }
+    pid_t left[16];
+    size_t n = 0;
+    for (int ms = 0; ms < 3000; ms += 20) {
+        n = live_in_group(run, 0, left, 16);
+        if (n == 0) {
+            break;
+        }
+        usleep(20000);
+    }
+    if (n != 0) {
+        (void)kill(-run, SIGKILL);
+        fail_msg("%zu processes of the killed compare still run after 3 s (pid %d)", n,
+                 (int)left[0]);
+    }
+#endif
+}
+
 static void test_pick_stable_under_load(void **state)
 {
     (void)state;
@@ -653,6 +761,7 @@ int main(void)
         cmocka_unit_test(test_report_search_guess_covers_the_search),
         cmocka_unit_test(test_pick_rule),
         cmocka_unit_test(test_pick_stable_under_load),
+        cmocka_unit_test(test_workers_end_with_compare),
         cmocka_unit_test(test_replay_auto_size),
         cmocka_unit_test(test_progress_only_on_terminal),
         cmocka_unit_test(test_progress_format),

@@ -5,10 +5,14 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
 
 #include "commands.h"
 #include "escape.h"
@@ -133,6 +137,21 @@ typedef struct helper_msg {
     char err[RTM_TRACE_ERR_MAX];
 } helper_msg_t;
 
+/* Called first in a worker or helper process: it ends with the process that
+ * forked it (compare or report killed from a terminal or by a CI timeout)
+ * instead of replaying on for minutes with nobody to read its answer.
+ * Linux's parent-death signal; then, where that is missing or the parent
+ * died before it was set, the parent is looked at once. */
+static void end_with_parent(pid_t parent)
+{
+#if defined(__linux__)
+    (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+    if (getppid() != parent) {
+        _exit(1);
+    }
+}
+
 /* completes() for sizes[0..m): sizes[1..m) in helper processes (the caller
  * holds m - 1 helpers), sizes[0] here; c[i] the results. Returns -1 if one
  * was an error (err: the first), else -2 if one timed out, else 0. */
@@ -146,6 +165,7 @@ static int completes_batch(const rtm_trace_src_t *src, const rtm_replay_opts_t *
      * budget that is left. */
     uint64_t cpu = rtm_tool_cpu_ns();
     uint64_t left = o->deadline_ns == 0 ? 0 : o->deadline_ns > cpu ? o->deadline_ns - cpu : 1;
+    pid_t self = getpid();
     for (size_t i = 1; i < m; i++) {
         int fds[2];
         pid[i] = -1;
@@ -154,6 +174,7 @@ static int completes_batch(const rtm_trace_src_t *src, const rtm_replay_opts_t *
         }
         pid_t p = fork();
         if (p == 0) {
+            end_with_parent(self);
             close(fds[0]);
             rtm_replay_opts_t own = *o;
             own.progress = NULL; /* the parent draws the line */
@@ -632,7 +653,7 @@ static const char compare_usage[] =
     "\n"
     "  --strategy S      only this strategy (tlsf, first_fit, best_fit, bump, system)\n"
     "  --size BYTES      system's budget (default 1M)\n"
-    "  --align N         heap granularity, a power of two >= 4 (default 8)\n"
+    "  --align N         heap granularity, a power of two, 4..1G (default 8)\n"
     "  --budget SECONDS  search CPU time per strategy and trace (default: 10x the first\n"
     "                    strategy's search on that trace, at least 5 s; 0 = no limit)\n"
     "  --jobs N          strategies searched at once, in worker processes, after the\n"
@@ -1058,6 +1079,7 @@ static int measure_rest(trace_ctx_t *t, row_t *rows, size_t n, unsigned jobs,
     size_t done = 0;
     int status = 0;
     fflush(NULL);
+    pid_t self = getpid();
     while (done < n) {
         while (status == 0 && next < n && running < jobs) {
             int fds[2];
@@ -1075,6 +1097,7 @@ static int measure_rest(trace_ctx_t *t, row_t *rows, size_t n, unsigned jobs,
                 break;
             }
             if (pid == 0) {
+                end_with_parent(self);
                 close(fds[0]);
                 trace_ctx_t own = *t;
                 own.progress = NULL; /* the parent draws the line */

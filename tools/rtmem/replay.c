@@ -778,7 +778,7 @@ static const char replay_usage[] =
     "                     system and for '-')\n"
     "  --regions PRESET   replay on a capability preset instead: esp32, esp32s3,\n"
     "                     stm32h743, rp2040, generic (a caps=0x... field picks the caps)\n"
-    "  --align N          heap granularity, a power of two >= 4 (default 8)\n"
+    "  --align N          heap granularity, a power of two, 4..1G (default 8)\n"
     "  --lenient          skip and count inconsistent events (free of an unknown ID,\n"
     "                     reuse of a live ID) instead of stopping\n"
     "  --json             one JSON object instead of the table\n"
@@ -795,14 +795,41 @@ static bool parse_strategy_value(const char *value, void *dest)
     return rtm_tool_parse_strategy(value, (rtm_strategy_id_t *)dest);
 }
 
+/* rtm_heap_init's bound on a granularity (a power of two up to 2^30). */
+#define MAX_ALIGN ((size_t)1u << 30)
+
 static bool parse_align_value(const char *value, void *dest)
 {
     size_t a = 0;
-    if (!rtm_tool_parse_size(value, &a) || a < 4u || (a & (a - 1u)) != 0) {
+    if (!rtm_tool_parse_size(value, &a) || a < 4u || a > MAX_ALIGN || (a & (a - 1u)) != 0) {
         return false;
     }
     *(size_t *)dest = a;
     return true;
+}
+
+/* A --size that no heap of the chosen strategy and granularity accepts is
+ * refused as the option it is, now, not later as a failed run. */
+static bool size_makes_heap(const char *cmd, const rtm_tool_cli_t *c)
+{
+    rtm_heap_config_t cfg = {
+        .strategy = rtm_strategy_by_id(c->strategy),
+        .alignment = c->align,
+        .flags = RTM_HEAP_NO_LOCK,
+        .system_budget = c->strategy == RTM_SYSTEM ? c->size : 0,
+    };
+    rtm_err_t e = rtm_heap_init_error((void *)(uintptr_t)RTM_REPLAY_ARENA_ALIGN, c->size, &cfg);
+    if (e == RTM_OK) {
+        return true;
+    }
+    if (e == RTM_ERR_TOO_SMALL) {
+        rtm_esc_msg(stderr, "rtmem %s: --size %zu: %s (a %s heap at granularity %zu needs %zu bytes)",
+                    cmd, c->size, rtm_err_str(e), rtm_strategy_name(c->strategy),
+                    c->align != 0 ? c->align : (size_t)RTM_DEFAULT_ALIGN, rtm_heap_min_size(&cfg));
+    } else {
+        rtm_esc_msg(stderr, "rtmem %s: --size %zu: %s", cmd, c->size, rtm_err_str(e));
+    }
+    return false;
 }
 
 #define MAX_BUDGET_S 86400u
@@ -823,7 +850,7 @@ int rtm_tool_parse_cli(const char *cmd, int argc, char **argv, rtm_tool_cli_t *c
          .expect = "a size in bytes of at least 1 (65536, 64K, 1M, 1G)"},
         {.name = "regions", .kind = RTM_CLI_STRING, .dest = &c->preset},
         {.name = "align", .kind = RTM_CLI_CUSTOM, .dest = &c->align, .parse = parse_align_value,
-         .expect = "a power of two >= 4"},
+         .expect = "a power of two from 4 to 1G"},
         {.name = "lenient", .kind = RTM_CLI_FLAG, .dest = &c->lenient},
         {.name = "json", .kind = RTM_CLI_FLAG, .dest = &c->json},
         {.name = "quiet", .short_name = 'q', .kind = RTM_CLI_FLAG, .dest = &c->quiet},
@@ -854,6 +881,9 @@ int rtm_tool_parse_cli(const char *cmd, int argc, char **argv, rtm_tool_cli_t *c
     c->budget_ns = budget_s * 1000000000ull;
     if (c->preset != NULL && c->size_set) {
         rtm_esc_msg(stderr, "rtmem %s: --size and --regions exclude each other", cmd);
+        return 2;
+    }
+    if (c->size_set && !size_makes_heap(cmd, c)) {
         return 2;
     }
     return 0;
@@ -1031,7 +1061,11 @@ int rtm_cmd_replay(int argc, char **argv)
                            "the first of the peak, then +1/8 steps, that completes%s%s",
                            r->cut_off ? " " : "", part);
         } else {
-            (void)snprintf(how, sizeof how, "the 1 GiB cap, where %s still fails",
+            /* The cap is 1 GiB unless the heap's own minimum (a huge
+             * --align) is larger: name what was tried. */
+            (void)snprintf(how, sizeof how, "%s, where %s still fails",
+                           r->heap_size > ((size_t)1u << 30) ? "the heap's minimum size"
+                                                              : "the 1 GiB cap",
                            r->cut_off ? part : "it");
         }
         fprintf(stderr,
