@@ -398,6 +398,7 @@ static void test_replay_refusals_everywhere(void **state)
         {"# rtmem-trace 1\na\t1\t10\n", 2, "unknown event 'a\\x091\\x0910'"},
         {"# rtmem-trace 1\na 1 10\n\xef\xbb\xbf" "a 2 10\n", 3, "unknown event '"},
         {"# rtmem-trace -1\na 1 10\n", 1, "trace format version -1; this reader knows version 1"},
+        {"# rtmem-trace +1\na 1 10\n", 1, "trace format version +1; this reader knows version 1"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         expect_readers_refuse(bad[i].text, strlen(bad[i].text), bad[i].line, bad[i].what);
