@@ -410,11 +410,25 @@ static void rtmem_fields(lk_input_t *in, lk_record_t *r, const char *p,
     }
 }
 
+/* An event that does not follow the live IDs, in replay's words: counted,
+ * the first one kept for the warning at the end (lk_parse_finish). */
+static void note_id_mismatch(lk_input_t *in, const char *why)
+{
+    if (in->id_mismatches++ == 0) {
+        in->id_mismatch_line = in->lineno;
+        snprintf(in->id_mismatch_first, sizeof in->id_mismatch_first, "%s", why);
+    }
+}
+
 /* An a/A/r/f line [line, line + len) after a "# rtmem-trace 1" header:
- * accepted and refused exactly as replay's reader does, with its words
- * (its grammar, and its rule on IDs: a free of an ID that is not live, or
- * an allocation under a live one, is an error, not a guess at a lost
- * line). A cut last line is the caller's to skip (lk_parse_reader_line). */
+ * accepted and refused exactly as replay's reader does, with its words.
+ * Its rule on IDs is not a reason to stop: the stream writes every free,
+ * so a trace started after boot frees blocks it never saw allocated, and
+ * one stopped for a while sees an address handed out again. Such events
+ * are counted and warned about; a free or realloc of an unknown ID ends
+ * nothing, an allocation under a live ID replaces the block whose free
+ * was not seen. A cut last line is the caller's to skip
+ * (lk_parse_reader_line). */
 static int rtmem_event(lk_input_t *in, const char *line, size_t len)
 {
     rtm_trace_event_t ev;
@@ -427,15 +441,23 @@ static int rtmem_event(lk_input_t *in, const char *line, size_t len)
     int newid_live = ev.kind == RTM_TRACE_REALLOC && hash_find(in, ev.newid) != NULL;
     if (rtm_trace_check_ids(&ev, old != NULL, newid_live, false, why, sizeof why) !=
         RTM_TRACE_IDS_OK)
-        return fail(in, why);
+        note_id_mismatch(in, why);
+    char id[RTM_TRACE_ID_MAX + 1];
+    memcpy(id, ev.id, sizeof id);
+    if (ev.kind == RTM_TRACE_FREE || ev.kind == RTM_TRACE_REALLOC) {
+        if (old) {
+            hash_remove(in, id);
+            release_record(in, old);
+        }
+        if (ev.kind == RTM_TRACE_FREE)
+            return 0;
+        memcpy(id, ev.newid, sizeof id);
+        old = hash_find(in, id);
+    }
     if (old) {
-        hash_remove(in, ev.id);
+        hash_remove(in, id);
         release_record(in, old);
     }
-    if (ev.kind == RTM_TRACE_FREE)
-        return 0;
-    char id[RTM_TRACE_ID_MAX + 1];
-    memcpy(id, ev.kind == RTM_TRACE_REALLOC ? ev.newid : ev.id, sizeof id);
     lk_record_t *r = new_record(in);
     if (!r)
         return fail(in, "out of memory");
@@ -985,6 +1007,16 @@ int lk_parse_line(lk_input_t *in, const char *raw, int last_unterminated)
 
 void lk_parse_finish(lk_input_t *in)
 {
+    if (in->id_mismatches > 0) {
+        if (!in->quiet)
+            rtm_esc_msg(stderr,
+                        "%s: warning: %llu rtmem events do not follow the live IDs (first, line "
+                        "%lu: %s): read as a trace started after boot or stopped for a while "
+                        "holds them (replay refuses them without --lenient)",
+                        in->name, (unsigned long long)in->id_mismatches, in->id_mismatch_line,
+                        in->id_mismatch_first);
+        in->warnings++;
+    }
     if (in->format == LK_FMT_RTMEM || in->format == LK_FMT_NONE)
         return;
     if (in->esp_header && !in->esp_summary) {
