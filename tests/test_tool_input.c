@@ -253,6 +253,194 @@ static void test_every_command_strict(void **state)
     assert_non_null(strstr(g_out, "\"bytes\":18446744073709551615"));
 }
 
+/* --- one rule for a cut or odd capture, every reading command ------------------ */
+
+/* Every command that reads a capture, as a user runs it on one file. */
+typedef struct reader_cmd {
+    int (*fn)(int, char **);
+    const char *name;
+    const char *x1, *x2;
+} reader_cmd_t;
+
+static const reader_cmd_t readers[] = {
+    {rtm_cmd_replay, "replay", NULL, NULL},
+    {rtm_cmd_compare, "compare", NULL, NULL},
+    {rtm_cmd_leaks, "leaks", NULL, NULL},
+    {rtm_cmd_export, "export", "--format", "folded"},
+    {rtm_cmd_export, "export", "--format", "chrome"},
+    {rtm_cmd_report, "report", "-o", NULL}, /* x2: the page, in the scratch directory */
+};
+
+#define NREADERS (sizeof readers / sizeof readers[0])
+
+static int run_reader(const reader_cmd_t *c, const char *path)
+{
+    char page[128];
+    const char *x2 = c->x2;
+    if (c->fn == rtm_cmd_report) {
+        assert_int_equal(ts_scratch_path(&g_scratch, "out.txt", page, sizeof page), 0);
+        x2 = page;
+    }
+    return run(c->fn, c->name, path, c->x1, x2);
+}
+
+/* Every reading command: exit 2 and "FILE:LINE: ...what" on stderr. */
+static void expect_readers_refuse(const char *text, size_t len, unsigned long line,
+                                  const char *what)
+{
+    for (size_t i = 0; i < NREADERS; i++) {
+        const char *path = write_bytes(text, len);
+        int rc = run_reader(&readers[i], path);
+        char prefix[192];
+        (void)snprintf(prefix, sizeof prefix, "%s:%lu: ", path, line);
+        const char *at = strstr(g_err, prefix);
+        if (rc != 2 || at == NULL || strstr(at, what) == NULL) {
+            fail_msg("%s %s: expected exit 2 and '%s...%s', got %d and '%s'", readers[i].name,
+                     readers[i].x2 != NULL ? readers[i].x2 : "", prefix, what, rc, g_err);
+        }
+    }
+}
+
+/* A telemetry capture cut inside its last line (the device stopped while
+ * writing): every command skips that line and reads the rest, where some
+ * failed with the telemetry parser's "unterminated string". */
+static void test_cut_last_telemetry_line_one_verdict(void **state)
+{
+    (void)state;
+    static const char cut[] =
+        "{\"rtmem\":1,\"type\":\"trace\",\"ms\":1,\"line\":\"# rtmem-trace 1\"}\n"
+        "{\"rtmem\":1,\"type\":\"trace\",\"ms\":2,\"line\":\"a 1 100 t=80\"}\n"
+        "{\"rtmem\":1,\"type\":\"trace\",\"ms\":3,\"line\":\"a 2 100 t=90";
+    for (size_t i = 0; i < NREADERS; i++) {
+        const char *path = write_str(cut);
+        int rc = run_reader(&readers[i], path);
+        /* leaks finds block 1 (exit 1); the cut line's block 2 is in no answer */
+        int want = readers[i].fn == rtm_cmd_leaks ? 1 : 0;
+        if (rc != want || strstr(g_err, "unterminated string") != NULL) {
+            fail_msg("%s %s: expected exit %d without an error, got %d and '%s'",
+                     readers[i].name, readers[i].x2 != NULL ? readers[i].x2 : "", want, rc,
+                     g_err);
+        }
+    }
+    const char *path = write_str(cut);
+    assert_int_equal(run(rtm_cmd_leaks, "leaks", path, "--json", NULL), 1);
+    assert_non_null(strstr(g_out, "\"bytes\":100,"));
+    assert_non_null(strstr(g_err, ":3: warning: truncated line ignored"));
+    assert_int_equal(run(rtm_cmd_replay, "replay", path, "--json", NULL), 0);
+    assert_non_null(strstr(g_out, "\"truncated\":1"));
+}
+
+/* A file that is one line without a newline, which no command can read:
+ * nothing at all was read, so it is a failed capture (as empty input is),
+ * not a trace without events; skipping it as a cut last line gave replay 0
+ * operations and compare a recommendation. */
+static void test_only_line_cut_is_refused(void **state)
+{
+    (void)state;
+    expect_readers_refuse("hello world", 11, 1, "the input's only line, without a newline");
+    expect_readers_refuse("{\"schema\":1}", 12, 1, "the input's only line, without a newline");
+    static const char noise[] = "\x93\xfa\x01garbage\x7f\xc3(";
+    expect_readers_refuse(noise, sizeof noise - 1u, 1, "the input's only line, without a newline");
+    /* blank lines before it change nothing but the line number */
+    expect_readers_refuse("\n \nhello", 8, 3, "the input's only line, without a newline");
+    /* a complete one-line trace is still read */
+    const char *path = write_str("a 1 10");
+    assert_int_equal(run(rtm_cmd_replay, "replay", path, "--json", NULL), 0);
+    assert_non_null(strstr(g_out, "\"truncated\":0"));
+}
+
+/* Lines ended by CR alone: the whole file was one line, skipped as cut off
+ * (replay: 0 operations, exit 0) or read as garbage (leaks: nothing
+ * leaked). Refused, naming the line and the column of the first CR. */
+static void test_cr_only_line_ends_refused(void **state)
+{
+    (void)state;
+    static const char cr[] = "# rtmem-trace 1\ra 1 100\rf 1\r";
+    expect_readers_refuse(cr, sizeof cr - 1u, 1, "CR without LF at column 16");
+    /* after LF-ended lines, from the line where they start */
+    static const char mixed[] = "# rtmem-trace 1\na 1 100\ra 2 10\r";
+    expect_readers_refuse(mixed, sizeof mixed - 1u, 2, "CR without LF at column 8");
+    /* longer than a line may be: the CR is named, not the length */
+    size_t len = 3u * RTM_LINE_MAX;
+    char *text = malloc(len);
+    assert_non_null(text);
+    for (size_t at = 0; at < len; at += 8u) {
+        memcpy(text + at, "a 1 10\rf", 8);
+    }
+    expect_readers_refuse(text, len, 1, "CR without LF at column 7");
+    free(text);
+    /* CR before LF, and a lone CR inside an LF-ended line, are as before */
+    for (size_t i = 0; i < NREADERS; i++) {
+        const char *path = write_str("# rtmem-trace 1\r\na 1 10\r\nf 1\r\n");
+        assert_int_equal(run_reader(&readers[i], path), 0);
+    }
+}
+
+/* Lines replay refuses for their form are refused by every command in
+ * replay's words: leaks skipped tab-separated and BOM-prefixed event lines
+ * as log lines (their blocks uncounted) and read on past a negative
+ * version header, which replay took for a comment. */
+static void test_replay_refusals_everywhere(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        unsigned long line;
+        const char *what;
+    } bad[] = {
+        {"# rtmem-trace 1\na\t1\t10\n", 2, "unknown event 'a\\x091\\x0910'"},
+        {"# rtmem-trace 1\na 1 10\n\xef\xbb\xbf" "a 2 10\n", 3, "unknown event '"},
+        {"# rtmem-trace -1\na 1 10\n", 1, "trace format version -1; this reader knows version 1"},
+        {"# rtmem-trace +1\na 1 10\n", 1, "trace format version +1; this reader knows version 1"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        expect_readers_refuse(bad[i].text, strlen(bad[i].text), bad[i].line, bad[i].what);
+    }
+}
+
+/* Events against the live IDs: replay, compare and export chrome (which
+ * have --lenient) stop at them; leaks, export folded and report read them
+ * as a stream started after boot holds them, and say so in a warning with
+ * replay's words and the first line, never silently. Leaks took
+ * "a 1 100 / a 1 200 / f 1" as 0 leaks without a word. */
+static void test_id_mismatches_one_wording(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        unsigned long line;
+        const char *what;
+    } odd[] = {
+        {"# rtmem-trace 1\na 1 100\na 1 200\nf 1\n", 3,
+         "ID 1 is allocated again while live (no free before"},
+        {"# rtmem-trace 1\na 1 100\nf 7\n", 3, "free of ID 7, which is not live"},
+        {"# rtmem-trace 1\na 1 100\nr 7 8 10\n", 3, "realloc of ID 7, which is not live"},
+        {"# rtmem-trace 1\na 1 100\na 2 5\nr 1 2 10\n", 4,
+         "realloc result 2 is an ID that is live"},
+    };
+    for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+        for (size_t k = 0; k < NREADERS; k++) {
+            const reader_cmd_t *c = &readers[k];
+            const char *path = write_str(odd[i].text);
+            int rc = run_reader(c, path);
+            bool strict = c->fn == rtm_cmd_replay || c->fn == rtm_cmd_compare ||
+                          (c->x2 != NULL && strcmp(c->x2, "chrome") == 0);
+            char where[192];
+            if (strict) {
+                (void)snprintf(where, sizeof where, "%s:%lu: %s", path, odd[i].line, odd[i].what);
+            } else {
+                (void)snprintf(where, sizeof where, "(first, line %lu: %s", odd[i].line,
+                               odd[i].what);
+            }
+            if ((strict ? rc != 2 : rc == 2) || strstr(g_err, where) == NULL) {
+                fail_msg("%s %s, input %zu: expected %s '%s', got %d and '%s'", c->name,
+                         c->x2 != NULL ? c->x2 : "", i, strict ? "exit 2 and" : "a warning",
+                         where, rc, g_err);
+            }
+        }
+    }
+}
+
 static void test_leaks_numbers_over_64_bits(void **state)
 {
     (void)state;
@@ -690,6 +878,11 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_line_reader),
         cmocka_unit_test(test_every_command_strict),
+        cmocka_unit_test(test_cut_last_telemetry_line_one_verdict),
+        cmocka_unit_test(test_only_line_cut_is_refused),
+        cmocka_unit_test(test_cr_only_line_ends_refused),
+        cmocka_unit_test(test_replay_refusals_everywhere),
+        cmocka_unit_test(test_id_mismatches_one_wording),
         cmocka_unit_test(test_leaks_numbers_over_64_bits),
         cmocka_unit_test(test_option_ranges),
         cmocka_unit_test(test_parse_u64),

@@ -269,6 +269,28 @@ static int input_fail(chrome_input_t *x, const char *fmt, ...)
     return -1;
 }
 
+/* A line that does not parse: the line reader's one rule for a capture
+ * cut mid-line (skipped and counted) and for everything else (an error). */
+static int reject(chrome_input_t *x, const char *what)
+{
+    if (rtm_line_reject(&x->lines, what) < 0) {
+        memcpy(x->err, x->lines.err, sizeof x->err);
+        return -1;
+    }
+    x->counts.skipped.truncated = x->lines.truncated;
+    return 0;
+}
+
+/* A log line: passed over, unless it is all the input holds, cut. */
+static int skip(chrome_input_t *x, const char *what)
+{
+    if (rtm_line_skip(&x->lines, what) < 0) {
+        memcpy(x->err, x->lines.err, sizeof x->err);
+        return -1;
+    }
+    return 0;
+}
+
 /* The value of field key= of a trace line, %XX decoded into out[cap]
  * (cut to fit); false when absent. Fields follow the required part, and
  * IDs, sizes and keys hold no '=', so " key=" starts the field. */
@@ -359,29 +381,22 @@ static int apply_event(chrome_input_t *x, const rtm_trace_event_t *ev, const cha
 {
     rtm_trace_payload_t old;
     const char *newid = ev->kind == RTM_TRACE_REALLOC ? ev->newid : ev->id;
-    if (ev->kind == RTM_TRACE_FREE || ev->kind == RTM_TRACE_REALLOC) {
-        if (rtm_idmap_find(&x->ids, ev->id) == NULL) {
-            if (x->lenient) {
-                if (ev->kind == RTM_TRACE_FREE) {
-                    x->counts.skipped.unknown_free++;
-                } else {
-                    x->counts.skipped.unknown_realloc++;
-                }
-                return 0;
-            }
-            return input_fail(x, "%s of ID %s, which is not live (--lenient skips)",
-                              ev->kind == RTM_TRACE_FREE ? "free" : "realloc", ev->id);
+    char msg[RTM_LINE_ERR_MAX / 2];
+    bool id_live = rtm_idmap_find(&x->ids, ev->id) != NULL;
+    bool newid_live = ev->kind == RTM_TRACE_REALLOC && rtm_idmap_find(&x->ids, ev->newid) != NULL;
+    rtm_trace_ids_t wrong = rtm_trace_check_ids(ev, id_live, newid_live, true, msg, sizeof msg);
+    if (wrong != RTM_TRACE_IDS_OK) {
+        if (!x->lenient) {
+            return input_fail(x, "%s", msg);
         }
-    }
-    if (ev->kind != RTM_TRACE_FREE &&
-        (ev->kind != RTM_TRACE_REALLOC || strcmp(ev->id, ev->newid) != 0) &&
-        rtm_idmap_find(&x->ids, newid) != NULL) {
-        if (x->lenient) {
+        if (wrong == RTM_TRACE_IDS_UNKNOWN_FREE) {
+            x->counts.skipped.unknown_free++;
+        } else if (wrong == RTM_TRACE_IDS_UNKNOWN_REALLOC) {
+            x->counts.skipped.unknown_realloc++;
+        } else {
             x->counts.skipped.reused_id++;
-            return 0;
         }
-        return input_fail(x, "ID %s is allocated while live (no free before; --lenient skips)",
-                          newid);
+        return 0;
     }
     const owner_t *gone = NULL;
     if (ev->kind == RTM_TRACE_FREE || ev->kind == RTM_TRACE_REALLOC) {
@@ -432,11 +447,7 @@ static int trace_line(chrome_input_t *x, const char *line, bool has_ms, uint64_t
     char msg[RTM_LINE_ERR_MAX / 2];
     int rc = rtm_trace_parse_line(line, strlen(line), &ev, msg, sizeof msg);
     if (rc < 0) {
-        if (x->lines.unterminated) {
-            x->counts.skipped.truncated++;
-            return 0;
-        }
-        return input_fail(x, "%s", msg);
+        return reject(x, msg);
     }
     if (rc == 0) {
         return 0;
@@ -572,31 +583,29 @@ static int one_line(chrome_input_t *x, size_t len)
     char err[RTM_TM_ERR_MAX];
     int tm = rtm_tm_parse(text, len, &x->tm, err, sizeof err);
     if (tm < 0) {
-        if (x->lines.unterminated) {
-            x->counts.skipped.truncated++; /* a capture cut mid-line */
-            return 0;
-        }
-        return input_fail(x, "%s", err);
+        return reject(x, err);
     }
     if (tm > 0) {
         return telemetry_line(x);
     }
-    if (strncmp(text, "# rtmem-trace ", 14) == 0 && text[14] >= '0' && text[14] <= '9') {
+    if (strncmp(text, "# rtmem-trace ", 14) == 0) {
+        /* the trace reader tells a header ("1", or a version it refuses,
+         * "-1" too) from a comment ("# rtmem-trace overflow ...") */
         rtm_trace_event_t ev;
         if (rtm_trace_parse_line(text, len, &ev, err, sizeof err) < 0) {
-            return input_fail(x, "%s", err);
+            return reject(x, err);
         }
-        x->trace_header = true;
+        x->trace_header = x->trace_header || (text[14] >= '0' && text[14] <= '9');
         return 0;
     }
-    if (x->trace_header && len >= 2 && text[1] == ' ' &&
-        (text[0] == 'a' || text[0] == 'A' || text[0] == 'r' || text[0] == 'f')) {
+    if (x->trace_header && rtm_trace_looks_like_event(text)) {
         return trace_line(x, text, false, 0);
     }
-    if (text[0] != '#') {
-        x->counts.log_lines++;
+    if (text[0] == '#') {
+        return 0; /* a comment */
     }
-    return 0;
+    x->counts.log_lines++;
+    return skip(x, "not telemetry and not an rtmem trace line");
 }
 
 int rtm_chrome_read(rtm_chrome_t *w, FILE *in, const char *name, unsigned pid, bool lenient,

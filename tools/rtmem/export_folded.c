@@ -60,7 +60,7 @@ static int read_lines(lk_input_t *in, FILE *f, bool stop_at, unsigned long stop_
     int got;
     int rc = 0;
     while ((got = rtm_line_next(lr, &len)) > 0) {
-        if (lk_parse_line(in, lr->text, lr->unterminated) != 0) {
+        if (lk_parse_reader_line(in, lr) != 0) {
             rc = -1;
             break;
         }

@@ -58,6 +58,7 @@ static int fail(lk_input_t *in, const char *what)
     int n = snprintf(in->err, sizeof in->err, "%s:%lu: ", name, in->lineno);
     size_t at = n > 0 && (size_t)n < sizeof in->err ? (size_t)n : sizeof in->err - 1;
     rtm_esc_copy(in->err + at, sizeof in->err - at, what, strlen(what));
+    snprintf(in->err_what, sizeof in->err_what, "%s", what);
     return -1;
 }
 
@@ -409,24 +410,40 @@ static void rtmem_fields(lk_input_t *in, lk_record_t *r, const char *p,
     }
 }
 
+/* An event that does not follow the live IDs, in replay's words: counted,
+ * the first one kept for the warning at the end (lk_parse_finish). */
+static void note_id_mismatch(lk_input_t *in, const char *why)
+{
+    if (in->id_mismatches++ == 0) {
+        in->id_mismatch_line = in->lineno;
+        snprintf(in->id_mismatch_first, sizeof in->id_mismatch_first, "%s", why);
+    }
+}
+
 /* An a/A/r/f line [line, line + len) after a "# rtmem-trace 1" header:
- * accepted and refused exactly as replay's reader does, with its words. */
-static int rtmem_event(lk_input_t *in, const char *line, size_t len, int last_unterminated)
+ * accepted and refused exactly as replay's reader does, with its words.
+ * Its rule on IDs is not a reason to stop: the stream writes every free,
+ * so a trace started after boot frees blocks it never saw allocated, and
+ * one stopped for a while sees an address handed out again. Such events
+ * are counted and warned about; a free or realloc of an unknown ID ends
+ * nothing, an allocation under a live ID replaces the block whose free
+ * was not seen. A cut last line is the caller's to skip
+ * (lk_parse_reader_line). */
+static int rtmem_event(lk_input_t *in, const char *line, size_t len)
 {
     rtm_trace_event_t ev;
     char why[RTM_LINE_ERR_MAX];
-    if (rtm_trace_parse_line(line, len, &ev, why, sizeof why) != 1) {
-        if (last_unterminated) {
-            warn(in, "truncated line ignored");
-            return 0;
-        }
+    if (rtm_trace_parse_line(line, len, &ev, why, sizeof why) != 1)
         return fail(in, why);
-    }
     int damaged = len >= 3 && memcmp(line + len - 3, "...", 3) == 0;
 
+    lk_record_t *old = hash_find(in, ev.id);
+    int newid_live = ev.kind == RTM_TRACE_REALLOC && hash_find(in, ev.newid) != NULL;
+    if (rtm_trace_check_ids(&ev, old != NULL, newid_live, false, why, sizeof why) !=
+        RTM_TRACE_IDS_OK)
+        note_id_mismatch(in, why);
     char id[RTM_TRACE_ID_MAX + 1];
     memcpy(id, ev.id, sizeof id);
-    lk_record_t *old = hash_find(in, id);
     if (ev.kind == RTM_TRACE_FREE || ev.kind == RTM_TRACE_REALLOC) {
         if (old) {
             hash_remove(in, id);
@@ -438,7 +455,6 @@ static int rtmem_event(lk_input_t *in, const char *line, size_t len, int last_un
         old = hash_find(in, id);
     }
     if (old) {
-        /* the same ID allocated again: the free was not seen */
         hash_remove(in, id);
         release_record(in, old);
     }
@@ -922,8 +938,10 @@ static int parse_cleaned(lk_input_t *in, const char *buf, size_t full_len, char 
     int handled = 0;
     if (esp_line(in, buf, last_unterminated, &handled) != 0)
         return -1;
-    if (handled)
+    if (handled) {
+        in->line_taken = 1;
         return 0;
+    }
 
     /* rtmem lines: at the start, or after a "[timestamp] " prefix */
     const char *p = skip_sp(buf);
@@ -940,6 +958,7 @@ static int parse_cleaned(lk_input_t *in, const char *buf, size_t full_len, char 
         int n = rtm_telemetry_trace_line(p, strlen(p), inner, sizeof inner, err, sizeof err);
         if (n < 0)
             return fail(in, err);
+        in->line_taken = 1;
         if (n == 0)
             return 0;
         p = inner;
@@ -951,11 +970,12 @@ static int parse_cleaned(lk_input_t *in, const char *buf, size_t full_len, char 
         char why[RTM_LINE_ERR_MAX];
         if (rtm_trace_parse_line(p, strlen(p), &ev, why, sizeof why) < 0)
             return fail(in, why);
+        in->line_taken = 1;
         const char *c = skip_sp(p + 1);
         return rtmem_comment(in, c);
     }
-    if (in->format == LK_FMT_RTMEM && (p[0] == 'a' || p[0] == 'A' || p[0] == 'r' || p[0] == 'f') &&
-        (p[1] == ' ' || p[1] == '\0')) {
+    if (in->format == LK_FMT_RTMEM && rtm_trace_looks_like_event(p)) {
+        in->line_taken = 1;
         if (p != inner && strlen(p) != len) {
             /* the trailing blanks clean_line cut off the string, put back */
             size_t kept = strlen(p);
@@ -964,7 +984,7 @@ static int parse_cleaned(lk_input_t *in, const char *buf, size_t full_len, char 
             inner[len] = '\0';
             p = inner;
         }
-        return rtmem_event(in, p, len, last_unterminated);
+        return rtmem_event(in, p, len);
     }
     return 0; /* a log line */
 }
@@ -974,6 +994,7 @@ int lk_parse_line(lk_input_t *in, const char *raw, int last_unterminated)
     char buf[RTM_LINE_MAX + 1];
     in->lineno++;
     in->number_overflow = 0;
+    in->line_taken = 0;
     size_t full_len = 0;
     char cut_byte = '\0';
     clean_line(buf, sizeof buf, raw, &full_len, &cut_byte);
@@ -986,6 +1007,16 @@ int lk_parse_line(lk_input_t *in, const char *raw, int last_unterminated)
 
 void lk_parse_finish(lk_input_t *in)
 {
+    if (in->id_mismatches > 0) {
+        if (!in->quiet)
+            rtm_esc_msg(stderr,
+                        "%s: warning: %llu rtmem events do not follow the live IDs (first, line "
+                        "%lu: %s): read as a trace started after boot or stopped for a while "
+                        "holds them (replay refuses them without --lenient)",
+                        in->name, (unsigned long long)in->id_mismatches, in->id_mismatch_line,
+                        in->id_mismatch_first);
+        in->warnings++;
+    }
     if (in->format == LK_FMT_RTMEM || in->format == LK_FMT_NONE)
         return;
     if (in->esp_header && !in->esp_summary) {
@@ -1002,6 +1033,24 @@ void lk_parse_finish(lk_input_t *in)
     }
 }
 
+int lk_parse_reader_line(lk_input_t *in, rtm_line_reader_t *lr)
+{
+    if (lk_parse_line(in, lr->text, lr->unterminated) != 0) {
+        if (rtm_line_reject(lr, in->err_what) < 0) {
+            memcpy(in->err, lr->err, sizeof in->err);
+            return -1;
+        }
+        warn(in, "truncated line ignored");
+        return 0;
+    }
+    if (!in->line_taken &&
+        rtm_line_skip(lr, "not an rtmem trace, telemetry or heap trace dump line") < 0) {
+        memcpy(in->err, lr->err, sizeof in->err);
+        return -1;
+    }
+    return 0;
+}
+
 int lk_parse_file(lk_input_t *in, FILE *f)
 {
     rtm_line_reader_t *lr = malloc(sizeof *lr);
@@ -1012,7 +1061,7 @@ int lk_parse_file(lk_input_t *in, FILE *f)
     int got;
     int rc = 0;
     while ((got = rtm_line_next(lr, &len)) > 0) {
-        if (lk_parse_line(in, lr->text, lr->unterminated) != 0) {
+        if (lk_parse_reader_line(in, lr) != 0) {
             rc = -1;
             break;
         }

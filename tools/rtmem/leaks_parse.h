@@ -98,6 +98,11 @@ typedef struct {
     int quiet;                  /* warnings are counted, not printed (set by a caller that
                                    reads an input it has already read once) */
     char err[RTM_LINE_ERR_MAX]; /* "FILE:LINE: what is wrong" after a failure */
+    char err_what[RTM_LINE_ERR_MAX]; /* its "what", for the line reader's rule */
+    int line_taken;             /* the last line was read as data, not skipped as a log line */
+    uint64_t id_mismatches;     /* rtmem events against the live IDs (rtm_trace_check_ids) */
+    unsigned long id_mismatch_line; /* the first one's line and words */
+    char id_mismatch_first[128];
     int have_exe;               /* "# rtmem-record exe_base= exe_lo= exe_hi=" (rtmem record) */
     uint64_t exe_base, exe_lo, exe_hi;
     size_t esp_open;            /* index + 1 of the last ESP-IDF record (for "freed by") */
@@ -116,10 +121,19 @@ void lk_input_free(lk_input_t *in);
 
 /* One line without its terminator (CR is stripped here). last_unterminated:
  * the file's final line had no newline (a truncated capture): a damaged
- * record there is skipped with a warning instead of failing.
+ * ESP-IDF record there is skipped with a warning instead of failing (a
+ * broken rtmem or telemetry line fails: lk_parse_reader_line decides).
  * Returns 0, or -1 with in->err set (a malformed rtmem event, a number that
  * does not fit 64 bits, an unsupported version). */
 int lk_parse_line(lk_input_t *in, const char *line, int last_unterminated);
+
+/* The line lr returned last, through lk_parse_line and the line reader's
+ * one rule (line_reader.h): a line that does not parse is an error, or,
+ * cut off at the end of the input, skipped with a warning (rtm_line_reject);
+ * a log line is skipped unless it is the input's only line, cut
+ * (rtm_line_skip). 0, or -1 with in->err set. Every reader of this parser
+ * (leaks, export --format folded, report) goes through here. */
+int lk_parse_reader_line(lk_input_t *in, rtm_line_reader_t *lr);
 
 /* The end of the input: an ESP-IDF dump that began with its header but has
  * no summary is cut off; a header count that differs from the record lines

@@ -15,6 +15,8 @@ void rtm_line_reader_init(rtm_line_reader_t *r, FILE *file, const char *name)
     r->line = 0;
     r->unterminated = false;
     r->seen_text = false;
+    r->text_before = false;
+    r->truncated = 0;
     r->at_eof = false;
     r->pos = 0;
     r->len = 0;
@@ -41,6 +43,53 @@ static void set_err(rtm_line_reader_t *r, unsigned long line, const char *what)
 int rtm_line_fail(rtm_line_reader_t *r, const char *what)
 {
     set_err(r, r->line, what);
+    return -1;
+}
+
+/* Skipping the input's only line would leave nothing read: the command
+ * would answer for an empty capture as if it were a trace. */
+static int refuse_only_line(rtm_line_reader_t *r, const char *what)
+{
+    char msg[RTM_LINE_ERR_MAX];
+    (void)snprintf(msg, sizeof msg, "%s (the input's only line, without a newline: nothing read)",
+                   what);
+    return rtm_line_fail(r, msg);
+}
+
+int rtm_line_reject(rtm_line_reader_t *r, const char *what)
+{
+    if (!r->unterminated) {
+        return rtm_line_fail(r, what);
+    }
+    if (!r->text_before) {
+        return refuse_only_line(r, what);
+    }
+    r->truncated++;
+    return 0;
+}
+
+int rtm_line_skip(rtm_line_reader_t *r, const char *what)
+{
+    if (r->unterminated && !r->text_before && r->seen_text) {
+        return refuse_only_line(r, what);
+    }
+    return 0;
+}
+
+/* 1-based column of the first CR in s[0..n) that another byte of the
+ * line follows, or 0. */
+static size_t inner_cr(const char *s, size_t n)
+{
+    const char *cr = n > 1u ? memchr(s, '\r', n - 1u) : NULL;
+    return cr != NULL ? (size_t)(cr - s) + 1u : 0;
+}
+
+static int cr_line_ends(rtm_line_reader_t *r, unsigned long line, size_t column)
+{
+    char what[128];
+    (void)snprintf(what, sizeof what,
+                   "CR without LF at column %zu: lines end at LF or CR LF, not at CR alone", column);
+    set_err(r, line, what);
     return -1;
 }
 
@@ -99,6 +148,12 @@ int rtm_line_next(rtm_line_reader_t *r, size_t *len)
         got_any = true;
         /* RTM_LINE_MAX + 1: room for a CR that is removed below */
         if (take > RTM_LINE_MAX + 1u - n) {
+            /* CR-only line ends run the whole file into one line */
+            const char *cr = memchr(r->text, '\r', n);
+            size_t column = cr != NULL ? (size_t)(cr - r->text) + 1u : inner_cr(start, take);
+            if (column != 0) {
+                return cr_line_ends(r, r->line + 1u, cr != NULL ? column : n + column);
+            }
             char what[96];
             (void)snprintf(what, sizeof what, "line longer than %u bytes", RTM_LINE_MAX);
             set_err(r, r->line + 1u, what);
@@ -122,6 +177,9 @@ int rtm_line_next(rtm_line_reader_t *r, size_t *len)
     }
     r->line++;
     r->unterminated = !terminated;
+    if (!terminated && inner_cr(r->text, n) != 0) {
+        return cr_line_ends(r, r->line, inner_cr(r->text, n));
+    }
     if (n > 0 && r->text[n - 1u] == '\r') {
         n--;
     }
@@ -143,6 +201,7 @@ int rtm_line_next(rtm_line_reader_t *r, size_t *len)
                        (size_t)(nul - r->text) + 1u);
         return rtm_line_fail(r, what);
     }
+    r->text_before = r->seen_text;
     if (!r->seen_text) {
         r->seen_text = has_text(r->text, n);
     }

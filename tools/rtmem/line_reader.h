@@ -15,10 +15,21 @@
  *   - empty input: end of file without a byte other than space, tab, CR
  *     and LF ("FILE: empty input ..."): a capture that recorded nothing is
  *     reported the same way by every command.
- * A line ends at "\n"; one CR before it is removed. The last line may lack
- * "\n" (then `unterminated` is set: a capture cut off mid-line). A UTF-8
- * byte order mark (EF BB BF) at the start of the first line is removed
- * (files saved by Windows editors).
+ *   - CR-only line ends (classic Mac OS, a terminal set to send CR): a
+ *     line that no "\n" ends (the last one, or one over RTM_LINE_MAX
+ *     bytes) and that holds a CR followed by more bytes. Otherwise the
+ *     whole file would be one line that every command reads differently.
+ * A line ends at "\n"; one CR before it is removed; a CR elsewhere is part
+ * of the line (a terminal's progress output in a log), so line numbers are
+ * those of grep -n and sed. The last line may lack "\n" (then
+ * `unterminated` is set: a capture cut off mid-line). A UTF-8 byte order
+ * mark (EF BB BF) at the start of the first line is removed (files saved
+ * by Windows editors).
+ *
+ * A line a command cannot use goes through one of two functions, so that
+ * every command applies the same rule to a capture cut mid-line
+ * (docs/tools.md "Reading traces"): rtm_line_reject for a line that does
+ * not parse, rtm_line_skip for a line it passes over (a log line).
  *
  * Memory: the reader is one fixed object (about 20 KiB: a read buffer and
  * one line); it never allocates. Cost per line: linear in its length.
@@ -40,6 +51,8 @@ typedef struct rtm_line_reader {
     unsigned long line;         /* 1-based number of the line last returned */
     bool unterminated;          /* that line ended at end of file without "\n" */
     bool seen_text;             /* some byte other than blanks was read */
+    bool text_before;           /* ... before the line last returned */
+    unsigned long truncated;    /* cut last lines skipped by rtm_line_reject */
     bool at_eof;
     size_t pos, len;            /* unread bytes are chunk[pos..len) */
     char chunk[RTM_LINE_CHUNK];
@@ -63,6 +76,20 @@ int rtm_line_next(rtm_line_reader_t *r, size_t *len);
 /* For a problem the caller finds in the line just returned: sets r->err to
  * "FILE:LINE: what" (what is copied, escaped for a terminal) and returns -1. */
 int rtm_line_fail(rtm_line_reader_t *r, const char *what);
+
+/* For the line just returned, which the caller cannot parse (what says
+ * why): a last line without "\n" after other text is a capture cut off
+ * mid-line (a device stopped while writing): skipped, counted in
+ * r->truncated, 0. Any other line, and the input's only line (nothing at
+ * all would be read: a failed capture, as empty input is), is an error:
+ * r->err = "FILE:LINE: what" and -1. */
+int rtm_line_reject(rtm_line_reader_t *r, const char *what);
+
+/* For the line just returned, which the caller passes over as not its
+ * data (a log line around a capture; what says what it is not): 0, except
+ * when it is the input's only line and cut (no "\n"): nothing at all
+ * would be read, so it is refused as rtm_line_reject refuses it (-1). */
+int rtm_line_skip(rtm_line_reader_t *r, const char *what);
 
 /* true when path can be read only once: "-" (stdin), a pipe or FIFO (also
  * a shell's <(...), a /dev/fd/N path), a character device or a socket.

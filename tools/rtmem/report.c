@@ -96,8 +96,13 @@ static void read_input(rtm_rep_input_t *in, FILE *f, rtm_rep_telemetry_t *tm, rt
         in->lines++;
         int t = rtm_tm_parse(r->text, len, line, err, sizeof err);
         if (t < 0) {
-            (void)rtm_line_fail(r, err);
-            break;
+            if (rtm_line_reject(r, err) < 0) {
+                break;
+            }
+            /* a capture cut mid-line: skipped, in the words of the leaks
+             * parser that reads the other lines */
+            rtm_esc_msg(stderr, "%s:%lu: warning: truncated line ignored", in->name, r->line);
+            continue;
         }
         if (t > 0) {
             in->tm_lines++;
@@ -110,7 +115,7 @@ static void read_input(rtm_rep_input_t *in, FILE *f, rtm_rep_telemetry_t *tm, rt
                 continue;
             }
         }
-        if (lk_parse_line(&in->leaks_in, r->text, r->unterminated) != 0) {
+        if (lk_parse_reader_line(&in->leaks_in, r) != 0) {
             (void)snprintf(r->err, sizeof r->err, "%s", in->leaks_in.err);
             break;
         }

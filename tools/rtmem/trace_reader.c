@@ -244,6 +244,16 @@ static int parse_header(const char *line, size_t len, char *err, size_t errlen)
     }
     const char *p = line + tl;
     const char *end = line + len;
+    /* a signed number is a version too (one that never existed), not a
+     * comment that would let a command read on without a header */
+    if (p < end && (*p == '-' || *p == '+') && p + 1 < end && p[1] >= '0' && p[1] <= '9') {
+        size_t n = 1u;
+        while (p + n < end && p[n] >= '0' && p[n] <= '9') {
+            n++;
+        }
+        return fail(err, errlen, "trace format version %.*s%s; this reader knows version 1",
+                    n > 24u ? 24 : (int)n, p, n > 24u ? "..." : "");
+    }
     if (p >= end || *p < '0' || *p > '9') {
         return 0; /* "# rtmem-trace overflow ..." and similar comments */
     }
@@ -297,6 +307,15 @@ int rtm_telemetry_trace_line(const char *line, size_t len, char *out, size_t out
     }
     memcpy(out, m->str, m->str_len + 1u);
     return (int)m->str_len;
+}
+
+bool rtm_trace_looks_like_event(const char *line)
+{
+    if (strncmp(line, "\xef\xbb\xbf", 3) == 0) {
+        line += 3;
+    }
+    return (line[0] == 'a' || line[0] == 'A' || line[0] == 'r' || line[0] == 'f') &&
+           (line[1] == ' ' || line[1] == '\t' || line[1] == '\0');
 }
 
 int rtm_trace_parse_line(const char *line, size_t len, rtm_trace_event_t *ev, char *err,
@@ -572,58 +591,76 @@ static int reader_error(rtm_trace_reader_t *r, const char *what)
     return -1;
 }
 
+rtm_trace_ids_t rtm_trace_check_ids(const rtm_trace_event_t *ev, bool id_live, bool newid_live,
+                                    bool lenient_hint, char *msg, size_t msglen)
+{
+    const char *skips = lenient_hint ? " (--lenient skips)" : "";
+    const char *no_free = lenient_hint ? "no free before; --lenient skips" : "no free before";
+    switch (ev->kind) {
+    case RTM_TRACE_ALLOC:
+    case RTM_TRACE_ALIGNED:
+        if (id_live) {
+            (void)snprintf(msg, msglen, "ID %s is allocated again while live (%s)", ev->id,
+                           no_free);
+            return RTM_TRACE_IDS_REUSED;
+        }
+        break;
+    case RTM_TRACE_FREE:
+        if (!id_live) {
+            (void)snprintf(msg, msglen, "free of ID %s, which is not live%s", ev->id, skips);
+            return RTM_TRACE_IDS_UNKNOWN_FREE;
+        }
+        break;
+    case RTM_TRACE_REALLOC:
+        if (!id_live) {
+            (void)snprintf(msg, msglen, "realloc of ID %s, which is not live%s", ev->id, skips);
+            return RTM_TRACE_IDS_UNKNOWN_REALLOC;
+        }
+        if (strcmp(ev->id, ev->newid) != 0 && newid_live) {
+            (void)snprintf(msg, msglen, "realloc result %s is an ID that is live%s", ev->newid,
+                           skips);
+            return RTM_TRACE_IDS_REUSED;
+        }
+        break;
+    }
+    return RTM_TRACE_IDS_OK;
+}
+
+/* An inconsistent event: counted and skipped (0) when lenient, else -1. */
+static int skip_or_fail(rtm_trace_reader_t *r, uint64_t *count, const char *msg)
+{
+    if (!r->lenient) {
+        return reader_error(r, msg);
+    }
+    (*count)++;
+    return 0;
+}
+
 /* Consistency of the ID sequence; 1 = deliver, 0 = skipped, -1 = error. */
 static int apply_ids(rtm_trace_reader_t *r, rtm_trace_event_t *ev)
 {
     char msg[RTM_TRACE_ERR_MAX / 2];
-    switch (ev->kind) {
-    case RTM_TRACE_ALLOC:
-    case RTM_TRACE_ALIGNED:
-        if (rtm_idmap_find(&r->ids, ev->id) != NULL) {
-            if (r->lenient) {
-                r->counts.reused_id++;
-                return 0;
-            }
-            (void)snprintf(msg, sizeof msg,
-                           "ID %s is allocated again while live (no free before; --lenient skips)",
-                           ev->id);
-            return reader_error(r, msg);
-        }
-        ev->slot = rtm_idmap_insert(&r->ids, ev->id);
+    bool id_live = rtm_idmap_find(&r->ids, ev->id) != NULL;
+    bool newid_live = ev->kind == RTM_TRACE_REALLOC && rtm_idmap_find(&r->ids, ev->newid) != NULL;
+    switch (rtm_trace_check_ids(ev, id_live, newid_live, true, msg, sizeof msg)) {
+    case RTM_TRACE_IDS_OK:
         break;
-    case RTM_TRACE_FREE:
-        if (!rtm_idmap_remove(&r->ids, ev->id, &ev->old)) {
-            if (r->lenient) {
-                r->counts.unknown_free++;
-                return 0;
-            }
-            (void)snprintf(msg, sizeof msg, "free of ID %s, which is not live (--lenient skips)",
-                           ev->id);
-            return reader_error(r, msg);
-        }
+    case RTM_TRACE_IDS_UNKNOWN_FREE:
+        return skip_or_fail(r, &r->counts.unknown_free, msg);
+    case RTM_TRACE_IDS_UNKNOWN_REALLOC:
+        return skip_or_fail(r, &r->counts.unknown_realloc, msg);
+    case RTM_TRACE_IDS_REUSED:
+        return skip_or_fail(r, &r->counts.reused_id, msg);
+    }
+    if (ev->kind == RTM_TRACE_FREE) {
+        (void)rtm_idmap_remove(&r->ids, ev->id, &ev->old);
         return 1;
-    case RTM_TRACE_REALLOC:
-        if (rtm_idmap_find(&r->ids, ev->id) == NULL) {
-            if (r->lenient) {
-                r->counts.unknown_realloc++;
-                return 0;
-            }
-            (void)snprintf(msg, sizeof msg,
-                           "realloc of ID %s, which is not live (--lenient skips)", ev->id);
-            return reader_error(r, msg);
-        }
-        if (strcmp(ev->id, ev->newid) != 0 && rtm_idmap_find(&r->ids, ev->newid) != NULL) {
-            if (r->lenient) {
-                r->counts.reused_id++;
-                return 0;
-            }
-            (void)snprintf(msg, sizeof msg,
-                           "realloc result %s is an ID that is live (--lenient skips)", ev->newid);
-            return reader_error(r, msg);
-        }
+    }
+    if (ev->kind == RTM_TRACE_REALLOC) {
         (void)rtm_idmap_remove(&r->ids, ev->id, &ev->old);
         ev->slot = rtm_idmap_insert(&r->ids, ev->newid);
-        break;
+    } else {
+        ev->slot = rtm_idmap_insert(&r->ids, ev->id);
     }
     if (ev->slot == NULL) {
         return reader_error(r, "out of memory for the live-ID table");
@@ -647,11 +684,12 @@ int rtm_trace_next(rtm_trace_reader_t *r, rtm_trace_event_t *ev)
         char msg[RTM_TRACE_ERR_MAX / 2];
         int rc = rtm_trace_parse_line(r->lines.text, len, ev, msg, sizeof msg);
         if (rc < 0) {
-            if (r->lines.unterminated) {
-                r->counts.truncated++;
-                return 0;
+            if (rtm_line_reject(&r->lines, msg) < 0) {
+                memcpy(r->err, r->lines.err, sizeof r->err);
+                return -1;
             }
-            return reader_error(r, msg);
+            r->counts.truncated = r->lines.truncated;
+            return 0;
         }
         if (rc == 0) {
             continue;

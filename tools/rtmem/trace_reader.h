@@ -18,9 +18,10 @@
  * Lines come from the strict line reader (line_reader.h): a NUL byte, a
  * line over RTM_TRACE_LINE_MAX bytes, a read error and empty input are
  * errors in both modes. A last line without "\n" is accepted when it is
- * complete; if it does not parse it is taken as cut off (a trace truncated
- * mid-line), skipped and counted in `truncated`, in both modes. CR before
- * LF is ignored. Messages quote the input escaped (escape.h).
+ * complete; if it does not parse, the line reader's rule decides
+ * (rtm_line_reject): cut off (a trace truncated mid-line), skipped and
+ * counted in `truncated`, in both modes, unless it is the input's only
+ * line, which is an error. CR before LF is ignored. Messages quote the input escaped (escape.h).
  */
 #ifndef RTMEM_TOOL_TRACE_READER_H
 #define RTMEM_TOOL_TRACE_READER_H
@@ -45,6 +46,15 @@
  * newline or does not fit outlen, gives -1 with the reason in err. */
 int rtm_telemetry_trace_line(const char *line, size_t len, char *out, size_t outlen, char *err,
                              size_t errlen);
+
+/* For the readers that pass over log lines around a trace (leaks, export,
+ * report), after its header: whether line (NUL-terminated) is one that
+ * replay would read as an event, so it must be read as replay reads it
+ * (and refused with its words if broken): an event letter alone or before
+ * a space or a tab, also behind a byte order mark (two files joined). A
+ * log line never starts so; taken for one, such a line was passed over
+ * and its block went uncounted. */
+bool rtm_trace_looks_like_event(const char *line);
 
 typedef enum rtm_trace_kind {
     RTM_TRACE_ALLOC = 'a',   /* a ID SIZE */
@@ -110,6 +120,22 @@ rtm_trace_payload_t *rtm_idmap_find(rtm_idmap_t *m, const char *id);
 rtm_trace_payload_t *rtm_idmap_insert(rtm_idmap_t *m, const char *id);
 /* Removes id; false if it was not present. *out gets its value. */
 bool rtm_idmap_remove(rtm_idmap_t *m, const char *id, rtm_trace_payload_t *out);
+
+/* What is wrong with an event's IDs, if anything. */
+typedef enum rtm_trace_ids {
+    RTM_TRACE_IDS_OK = 0,
+    RTM_TRACE_IDS_UNKNOWN_FREE,    /* f of an ID that is not live */
+    RTM_TRACE_IDS_UNKNOWN_REALLOC, /* r of an ID that is not live */
+    RTM_TRACE_IDS_REUSED           /* a/A (or r's NEWID) naming a live ID */
+} rtm_trace_ids_t;
+
+/* The one ID rule of every command that reads rtmem events (replay,
+ * compare, export, leaks), in one set of words: may ev follow, given
+ * whether its ID and (realloc) its NEWID are live? When not, msg holds the
+ * reason; lenient_hint adds "--lenient skips" for the commands that have
+ * that option. */
+rtm_trace_ids_t rtm_trace_check_ids(const rtm_trace_event_t *ev, bool id_live, bool newid_live,
+                                    bool lenient_hint, char *msg, size_t msglen);
 
 typedef struct rtm_trace_counts {
     uint64_t unknown_free;    /* f of an ID that is not live */
