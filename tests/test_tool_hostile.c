@@ -16,8 +16,13 @@
  *   - telemetry whose numbers contradict each other (min_free far above
  *     total, counters at 2^64 - 1, a capacity of 0): report and export
  *     draw what they can, they do not crash;
- *   - report -o naming one of its inputs (under another spelling): refused
- *     before anything is written, the input left as it was;
+ *   - report -o naming one of its inputs (under another spelling), and
+ *     report and export -o FILE with stdin read from FILE: refused before
+ *     anything is written, the input left as it was;
+ *   - an existing -o FILE: an INPUT that cannot be read and an output that
+ *     cannot be written whole leave it as it was; a malformed line
+ *     replaces it with what the docs promise (the part before the line);
+ *     an -o in a missing directory is refused before any INPUT is opened;
  *   - a directory given as the trace: its first read fails before any
  *     line, so replay and compare print only the error (no INCOMPLETE
  *     TRACE report of a "part before line 1", no JSON trace object);
@@ -28,8 +33,10 @@
  * The built tool runs as a child process (RTMEM_TEST_TOOL), as a user runs it.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -42,6 +49,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -88,34 +96,60 @@ static void write_file(const char *path, const char *text, size_t len)
     assert_int_equal(fclose(f), 0);
 }
 
-/* Runs the tool with args (args[0] "rtmem", NULL-terminated); stdout into
- * g_out, stderr into g_err. Returns its exit status. */
-static int tool_argv(const char *const *args)
+/* Runs the tool with args (args[0] "rtmem", NULL-terminated) and stdin
+ * read from in_path (NULL: left alone); stdout into g_out, stderr into
+ * g_err. Returns its exit status. */
+static int tool_argv_in(const char *in_path, const char *const *args)
 {
     const ts_tool_run_t r = {.tool = RTMEM_TEST_TOOL, .out_path = g_outf, .err_path = g_errf,
-                             .err_fd = -1, .env = NULL};
+                             .err_fd = -1, .env = NULL, .in_path = in_path};
     int rc = ts_run_tool(&r, args);
     (void)ts_read_file(g_outf, g_out, sizeof g_out);
     (void)ts_read_file(g_errf, g_err, sizeof g_err);
     return rc;
 }
 
-/* Runs the tool with the arguments given (at most 8, then NULL); stdout
- * into g_out, stderr into g_err. Returns its exit status. */
-static int tool(const char *first, ...)
+static int tool_argv(const char *const *args)
 {
-    const char *args[10] = {"rtmem", first};
+    return tool_argv_in(NULL, args);
+}
+
+/* The arguments after first (at most 8, then NULL) into args, after
+ * "rtmem" and first. */
+static void collect_args(const char **args, const char *first, va_list ap)
+{
+    args[0] = "rtmem";
+    args[1] = first;
     size_t n = 2;
-    va_list ap;
-    va_start(ap, first);
     const char *a;
     while ((a = va_arg(ap, const char *)) != NULL) {
         assert_true(n < 9u);
         args[n++] = a;
     }
-    va_end(ap);
     args[n] = NULL;
+}
+
+/* Runs the tool with the arguments given (at most 8, then NULL); stdout
+ * into g_out, stderr into g_err. Returns its exit status. */
+static int tool(const char *first, ...)
+{
+    const char *args[10];
+    va_list ap;
+    va_start(ap, first);
+    collect_args(args, first, ap);
+    va_end(ap);
     return tool_argv(args);
+}
+
+/* The same with stdin read from in_path, as `rtmem ... < in_path`. */
+static int tool_in(const char *in_path, const char *first, ...)
+{
+    const char *args[10];
+    va_list ap;
+    va_start(ap, first);
+    collect_args(args, first, ap);
+    va_end(ap);
+    return tool_argv_in(in_path, args);
 }
 
 /* --- a Windows editor's file ----------------------------------------------- */
@@ -473,6 +507,325 @@ static void test_report_output_is_input(void **state)
     assert_int_equal(tool("report", "--budget", "1", g_in, "-o", g_html, NULL), 0);
 }
 
+/* --- -o over stdin's file, and an existing output kept ------------------------- */
+
+/* The commands that write an -o FILE from INPUTs. */
+static const char *const writers[][3] = {
+    {"report", "--budget", "1"},
+    {"export", "--format", "folded"},
+    {"export", "--format", "chrome"},
+};
+#define NWRITERS (sizeof writers / sizeof writers[0])
+
+static const char precious[] = "PRECIOUS\n";
+
+/* true when path holds exactly len bytes of text. */
+static bool holds(const char *path, const char *text, size_t len)
+{
+    static char back[65536];
+    size_t n = ts_read_file(path, back, sizeof back);
+    return n == len && memcmp(back, text, n) == 0;
+}
+
+/* true when the scratch directory holds a hidden file (a temporary output). */
+static bool temporary_present(void)
+{
+    DIR *d = opendir(g_scratch.dir);
+    assert_non_null(d);
+    bool found = false;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL) {
+        found = e->d_name[0] == '.' && strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    }
+    closedir(d);
+    return found;
+}
+
+/* `rtmem CMD -o FILE - < FILE`: stdin is the output's file, so writing it
+ * would replace the input (before: the trace was emptied, or replaced by
+ * the page, with exit 0 for report). Refused, the file left byte for byte;
+ * the same input on stdin with another -o is still read. */
+static void test_output_is_stdin(void **state)
+{
+    (void)state;
+    static const char text[] = "# rtmem-trace 1\na 1 10\na 2 20\nf 1\n";
+    char other[160];
+    (void)snprintf(other, sizeof other, "%s/./in.trace", g_scratch.dir);
+    const char *outs[] = {g_in, other};
+    for (size_t c = 0; c < NWRITERS; c++) {
+        for (size_t i = 0; i < 2; i++) {
+            write_file(g_in, text, sizeof text - 1u);
+            int rc = tool_in(g_in, writers[c][0], writers[c][1], writers[c][2], "-o", outs[i],
+                             "-", NULL);
+            if (rc != 2 || !holds(g_in, text, sizeof text - 1u) ||
+                strstr(g_err, "is also an INPUT") == NULL || strstr(g_err, outs[i]) == NULL) {
+                fail_msg("rtmem %s %s %s -o %s - < %s: exit %d; stderr '%s'",
+                         writers[c][0], writers[c][1], writers[c][2], outs[i], g_in, rc, g_err);
+            }
+        }
+        if (tool_in(g_in, writers[c][0], writers[c][1], writers[c][2], "-o", g_html, "-",
+                    NULL) != 0) {
+            fail_msg("rtmem %s %s %s -o %s - < %s: stderr '%s'", writers[c][0], writers[c][1],
+                     writers[c][2], g_html, g_in, g_err);
+        }
+    }
+    (void)unlink(g_html);
+    /* a pipe on stdin is never the output's file: `cat FILE | ... -o FILE -`
+     * reads it whole, then replaces it */
+    (void)unlink(g_fifo);
+    assert_int_equal(mkfifo(g_fifo, 0600), 0);
+    write_file(g_in, text, sizeof text - 1u);
+    pid_t w = fifo_writer(text);
+    int rc = tool_in(g_fifo, "export", "--format", "folded", "-o", g_in, "-", NULL);
+    fifo_writer_done(w);
+    static const char folded[] = "heap:?;[no caller] 20\n";
+    if (rc != 0 || !holds(g_in, folded, sizeof folded - 1u)) {
+        fail_msg("export -o FILE - from a pipe: exit %d; stderr '%s'", rc, g_err);
+    }
+    (void)unlink(g_fifo);
+}
+
+/* An INPUT that cannot be read (a mistyped name, a directory), alone or
+ * after a good one: refused before the output is touched, so an existing
+ * -o FILE keeps its content and a new one is not created (before: FILE
+ * became an empty page, an empty folded file, an empty JSON document). */
+static void test_unreadable_input_keeps_output(void **state)
+{
+    (void)state;
+    static const char text[] = "# rtmem-trace 1\na 1 10\n";
+    write_file(g_in, text, sizeof text - 1u);
+    char missing[160];
+    (void)snprintf(missing, sizeof missing, "%s/no-such.trace", g_scratch.dir);
+    const char *bad[] = {missing, g_scratch.dir};
+    for (size_t c = 0; c < NWRITERS; c++) {
+        for (size_t b = 0; b < 2; b++) {
+            for (int after_good = 0; after_good < 2; after_good++) {
+                const char *first = after_good ? g_in : bad[b];
+                const char *second = after_good ? bad[b] : NULL;
+                write_file(g_html, precious, sizeof precious - 1u);
+                int rc = tool(writers[c][0], writers[c][1], writers[c][2], "-o", g_html, first,
+                              second, NULL);
+                if (rc != 2 || !holds(g_html, precious, sizeof precious - 1u) ||
+                    strstr(g_err, bad[b]) == NULL) {
+                    fail_msg("rtmem %s %s %s -o FILE %s %s: exit %d; stderr '%s'",
+                             writers[c][0], writers[c][1], writers[c][2], first,
+                             second != NULL ? second : "", rc, g_err);
+                }
+                assert_false(temporary_present());
+            }
+        }
+        (void)unlink(g_html);
+        assert_int_equal(tool(writers[c][0], writers[c][1], writers[c][2], "-o", g_html, missing,
+                              NULL), 2);
+        assert_int_equal(access(g_html, F_OK), -1);
+    }
+}
+
+/* A malformed line after a good part: the docs promise what was read
+ * before it (the page with the error, the stacks, the closed JSON), and
+ * that is what replaces an existing -o FILE, with exit 2. */
+static void test_malformed_input_replaces_output_with_its_good_part(void **state)
+{
+    (void)state;
+    static const char text[] = "# rtmem-trace 1\na 1 10\na 2 20\na 3 3\0\n";
+    write_file(g_in, text, sizeof text - 1u);
+    char where[160];
+    (void)snprintf(where, sizeof where, "%s:4:", g_in);
+    static char back[65536];
+    for (size_t c = 0; c < NWRITERS; c++) {
+        write_file(g_html, precious, sizeof precious - 1u);
+        int rc = tool(writers[c][0], writers[c][1], writers[c][2], "-o", g_html, g_in, NULL);
+        size_t n = ts_read_file(g_html, back, sizeof back);
+        const char *want = c == 0 ? "</html>\n" : c == 1 ? "heap:?;[no caller] 30\n" : "}\n";
+        size_t wlen = strlen(want);
+        if (rc != 2 || strstr(g_err, where) == NULL || n < wlen ||
+            strcmp(back + n - wlen, want) != 0 || (c == 0 && strstr(back, where) == NULL) ||
+            (c == 2 && strstr(back, "\"bytes\":30") == NULL)) {
+            fail_msg("rtmem %s %s %s: exit %d, stderr '%s', FILE now '%.200s'",
+                     writers[c][0], writers[c][1], writers[c][2], rc, g_err, back);
+        }
+        assert_false(temporary_present());
+    }
+    (void)unlink(g_html);
+}
+
+/* A child that waits for a reader on the FIFO by polling a non-blocking
+ * open (a reader waiting in open() counts), then writes text and exits 0. */
+static pid_t fifo_reader_watch(const char *text)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        for (int tries = 0; tries < 3000; tries++) {
+            int fd = open(g_fifo, O_WRONLY | O_NONBLOCK);
+            if (fd >= 0) {
+                ssize_t n = write(fd, text, strlen(text));
+                _exit(n == (ssize_t)strlen(text) ? 0 : 1);
+            }
+            const struct timespec ten_ms = {0, 10000000L};
+            (void)nanosleep(&ten_ms, NULL);
+        }
+        _exit(1);
+    }
+    return pid;
+}
+
+/* -o in a directory that does not exist: refused before any INPUT is
+ * opened (before: report read and analysed every input first, which for a
+ * long trace is minutes). A FIFO input shows it: nothing opens it. */
+static void test_unwritable_output_refused_before_reading(void **state)
+{
+    (void)state;
+    (void)unlink(g_fifo);
+    assert_int_equal(mkfifo(g_fifo, 0600), 0);
+    char out[160];
+    (void)snprintf(out, sizeof out, "%s/no-such-dir/x.out", g_scratch.dir);
+    for (size_t c = 0; c < NWRITERS; c++) {
+        pid_t w = fifo_reader_watch("# rtmem-trace 1\na 1 10\n");
+        alarm(60);
+        int rc = tool(writers[c][0], writers[c][1], writers[c][2], "-o", out, g_fifo, NULL);
+        alarm(0);
+        (void)kill(w, SIGKILL);
+        int status = 0;
+        assert_int_equal(waitpid(w, &status, 0), w);
+        if (rc != 2 || strstr(g_err, out) == NULL || (WIFEXITED(status) &&
+                                                       WEXITSTATUS(status) == 0)) {
+            fail_msg("rtmem %s %s %s -o %s FIFO: exit %d, the FIFO %s; stderr '%s'",
+                     writers[c][0], writers[c][1], writers[c][2], out, rc,
+                     WIFEXITED(status) ? "was opened" : "was not opened", g_err);
+        }
+    }
+    (void)unlink(g_fifo);
+}
+
+/* The output cannot be written whole (a file size limit, as a full disk):
+ * exit 2 and the existing -o FILE is left as it was (before: it was cut to
+ * the part written). */
+static void test_write_error_keeps_output(void **state)
+{
+    (void)state;
+    const rlim_t limit = 4096;
+    size_t cap = 64u * 1024u, at = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    at += (size_t)snprintf(text, cap, "# rtmem-trace 1\n");
+    for (int i = 1; i <= 400; i++) { /* distinct callers: distinct stacks */
+        at += (size_t)snprintf(text + at, cap - at, "a %d 10 caller=0x%x\n", i, 0x1000 + i * 16);
+    }
+    write_file(g_in, text, at);
+    free(text);
+    struct stat st;
+    for (size_t c = 0; c < NWRITERS; c++) {
+        assert_int_equal(tool(writers[c][0], writers[c][1], writers[c][2], "-o", g_html, g_in,
+                              NULL), 0);
+        assert_int_equal(stat(g_html, &st), 0);
+        assert_true(st.st_size > (off_t)limit);
+
+        write_file(g_html, precious, sizeof precious - 1u);
+        struct rlimit old, small;
+        assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+        small = old;
+        small.rlim_cur = limit;
+        void (*old_xfsz)(int) = signal(SIGXFSZ, SIG_IGN);
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+        int rc = tool(writers[c][0], writers[c][1], writers[c][2], "-o", g_html, g_in, NULL);
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+        (void)signal(SIGXFSZ, old_xfsz);
+        if (rc != 2 || !holds(g_html, precious, sizeof precious - 1u) ||
+            strstr(g_err, "cannot write") == NULL) {
+            fail_msg("rtmem %s %s %s over a size limit: exit %d; stderr '%s'", writers[c][0],
+                     writers[c][1], writers[c][2], rc, g_err);
+        }
+        assert_false(temporary_present());
+    }
+    (void)unlink(g_html);
+}
+
+/* What the rename keeps and what it does not: a symbolic link -o is
+ * followed (the link stays, its target gets the output); an existing
+ * FILE's permission bits stay; a new FILE gets 0666 less the umask;
+ * another hard link to the old FILE keeps the old content. */
+static void test_output_replaced_in_place(void **state)
+{
+    (void)state;
+    static const char text[] = "# rtmem-trace 1\na 1 10\na 2 20\n";
+    write_file(g_in, text, sizeof text - 1u);
+    char sym[160], twin[160];
+    (void)snprintf(sym, sizeof sym, "%s/link.out", g_scratch.dir);
+    (void)snprintf(twin, sizeof twin, "%s/twin.out", g_scratch.dir);
+    for (size_t c = 0; c < NWRITERS; c++) {
+        write_file(g_html, precious, sizeof precious - 1u);
+        assert_int_equal(chmod(g_html, 0640), 0);
+        assert_int_equal(symlink(g_html, sym), 0);
+        assert_int_equal(link(g_html, twin), 0);
+        assert_int_equal(tool(writers[c][0], writers[c][1], writers[c][2], "-o", sym, g_in,
+                              NULL), 0);
+        struct stat st;
+        assert_int_equal(lstat(sym, &st), 0);
+        assert_true(S_ISLNK(st.st_mode));
+        assert_int_equal(stat(g_html, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0640);
+        assert_false(holds(g_html, precious, sizeof precious - 1u));
+        assert_true(holds(twin, precious, sizeof precious - 1u));
+        assert_int_equal(unlink(sym), 0);
+        assert_int_equal(unlink(twin), 0);
+        assert_int_equal(unlink(g_html), 0);
+
+        mode_t mask = umask(027);
+        int rc = tool(writers[c][0], writers[c][1], writers[c][2], "-o", g_html, g_in, NULL);
+        (void)umask(mask);
+        assert_int_equal(rc, 0);
+        assert_int_equal(stat(g_html, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0640);
+        assert_int_equal(unlink(g_html), 0);
+    }
+    assert_false(temporary_present());
+}
+
+/* Ctrl-C (and SIGTERM, SIGHUP) while the command reads (here: waiting on
+ * a FIFO no one writes) ends it by the signal and removes its temporary
+ * output; an existing -o FILE is left as it was. */
+static void test_interrupt_removes_temporary(void **state)
+{
+    (void)state;
+    (void)unlink(g_fifo);
+    assert_int_equal(mkfifo(g_fifo, 0600), 0);
+    write_file(g_html, precious, sizeof precious - 1u);
+    static const int sigs[NWRITERS] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t c = 0; c < NWRITERS; c++) {
+        fflush(stdout);
+        fflush(stderr);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            int devnull = open("/dev/null", O_WRONLY);
+            if (devnull < 0 || dup2(devnull, STDERR_FILENO) < 0) {
+                _exit(99);
+            }
+            (void)signal(sigs[c], SIG_DFL);
+            execl(RTMEM_TEST_TOOL, "rtmem", writers[c][0], writers[c][1], writers[c][2], "-o",
+                  g_html, g_fifo, (char *)NULL);
+            _exit(98);
+        }
+        for (int tries = 0; tries < 3000 && !temporary_present(); tries++) {
+            const struct timespec ten_ms = {0, 10000000L};
+            (void)nanosleep(&ten_ms, NULL);
+        }
+        bool made = temporary_present();
+        assert_int_equal(kill(pid, sigs[c]), 0);
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        if (!made || !WIFSIGNALED(status) || WTERMSIG(status) != sigs[c] ||
+            !holds(g_html, precious, sizeof precious - 1u)) {
+            fail_msg("rtmem %s %s %s: temporary %s, status 0x%x", writers[c][0], writers[c][1],
+                     writers[c][2], made ? "made" : "never made", (unsigned)status);
+        }
+        assert_false(temporary_present());
+    }
+    (void)unlink(g_fifo);
+    (void)unlink(g_html);
+}
+
 /* --- streaming: memory bounded by the live blocks ------------------------------ */
 
 /* A trace of pairs alloc/free with 64 blocks live at most, ending with
@@ -566,6 +919,13 @@ int main(void)
         cmocka_unit_test(test_sums_past_64_bits),
         cmocka_unit_test(test_contradictory_telemetry),
         cmocka_unit_test(test_report_output_is_input),
+        cmocka_unit_test(test_output_is_stdin),
+        cmocka_unit_test(test_unreadable_input_keeps_output),
+        cmocka_unit_test(test_malformed_input_replaces_output_with_its_good_part),
+        cmocka_unit_test(test_unwritable_output_refused_before_reading),
+        cmocka_unit_test(test_write_error_keeps_output),
+        cmocka_unit_test(test_output_replaced_in_place),
+        cmocka_unit_test(test_interrupt_removes_temporary),
         cmocka_unit_test(test_streaming_memory_bounded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -526,19 +526,25 @@ static void test_report_malformed_line_keeps_the_rest(void **state)
     assert_non_null(strstr(s, "id=\"task-heap\""));
     assert_null(strstr(s, "LATE"));                    /* reading stopped there */
     free(s);
-    /* a NUL byte, and a file that does not exist next to a good one */
+    /* a NUL byte */
     const char *nul = in_dir("nul.log");
     FILE *f = fopen(nul, "wb");
     assert_non_null(f);
     fwrite(telemetry, 1, strlen(telemetry), f);
     fwrite("abc\0def\n", 1, 8, f);
     fclose(f);
-    const char *args2[] = {"-o", out, nul, in_dir("missing.log")};
-    assert_int_equal(run_report(4, args2), 2);
+    const char *args2[] = {"-o", out, nul};
+    assert_int_equal(run_report(3, args2), 2);
     s = slurp(out);
     assert_non_null(strstr(s, "nul.log:8:"));
-    assert_non_null(strstr(s, "missing.log"));
     assert_non_null(strstr(s, "id=\"mem-0\""));
+    /* a file that does not exist next to a good one: refused before the
+     * page is touched, so the page written before stays as it was */
+    const char *args3[] = {"-o", out, nul, in_dir("missing.log")};
+    assert_int_equal(run_report(4, args3), 2);
+    char *again = slurp(out);
+    assert_string_equal(again, s);
+    free(again);
     free(s);
     unlink(tm), unlink(nul), unlink(out);
 }

@@ -175,6 +175,12 @@ int ts_run_tool(const ts_tool_run_t *r, const char *const *args)
         if (out < 0 || err < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0) {
             _exit(99);
         }
+        if (r->in_path != NULL) {
+            int in = open(r->in_path, O_RDONLY);
+            if (in < 0 || dup2(in, STDIN_FILENO) < 0) {
+                _exit(99);
+            }
+        }
         if (r->env != NULL) {
             (void)putenv((char *)(uintptr_t)r->env);
         }

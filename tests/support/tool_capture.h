@@ -70,19 +70,21 @@ int ts_capture_command(const ts_capture_t *c, ts_command_fn cmd, int argc, char 
 /* tool: the binary's path (the suite's RTMEM_TEST_TOOL); out_path: the
  * file stdout is sent into ("/dev/null" to drop it); stderr goes onto
  * err_fd when it is >= 0, else into err_path; env: one "NAME=value" put
- * into the child's environment, or NULL. */
+ * into the child's environment, or NULL; in_path: the file stdin is read
+ * from (as a shell's `< FILE`), or NULL to leave stdin alone. */
 typedef struct ts_tool_run {
     const char *tool;
     const char *out_path;
     const char *err_path;
     int err_fd;
     const char *env;
+    const char *in_path;
 } ts_tool_run_t;
 
 /* Runs r->tool with argv args (NULL-terminated, args[0] the program's
  * name) and waits for it; returns its exit status. A child that does not
- * exit normally fails the test; 99 means it could not set up its output,
- * 98 that the binary could not be executed. */
+ * exit normally fails the test; 99 means it could not set up its output
+ * or stdin, 98 that the binary could not be executed. */
 int ts_run_tool(const ts_tool_run_t *r, const char *const *args);
 
 /* The whole of the file at path (at most cap - 1 bytes) into buf,

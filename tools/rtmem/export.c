@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -16,6 +15,7 @@
 #include "export_folded.h"
 #include "leaks.h"
 #include "line_reader.h"
+#include "output_file.h"
 
 static const char export_usage[] =
     "usage: rtmem export --format chrome|folded [-o FILE | --output FILE] [--elf FILE]\n"
@@ -31,7 +31,9 @@ static const char export_usage[] =
     "                    trace as live bytes per heap and per task; one process per INPUT\n"
     "  --format folded   collapsed stacks (flamegraph.pl, inferno, speedscope): live bytes\n"
     "                    by call chain of an rtmem trace or an ESP-IDF heap trace dump\n"
-    "  -o, --output FILE write to FILE instead of stdout\n"
+    "  -o, --output FILE write to FILE instead of stdout (through a temporary file next to\n"
+    "                    it, renamed over FILE at the end: a write error keeps the old FILE;\n"
+    "                    a FILE that is an INPUT, also stdin's file for '-', is refused)\n"
     "  --elf FILE        (folded) name frames with addr2line, as rtmem leaks --elf does\n"
     "  --addr2line PATH  the addr2line to use\n"
     "  --at end|peak     (folded) the blocks live at the end (default) or when the live\n"
@@ -40,6 +42,7 @@ static const char export_usage[] =
     "                    (cpu:N for ESP-IDF), or none\n"
     "  --lenient         (chrome) skip and count inconsistent trace events\n"
     "\n"
+    "An INPUT that cannot be opened is refused before anything is written.\n"
     "Exit status: 0 written, 2 bad usage or bad input (FILE:LINE named; a chrome file is\n"
     "still closed as valid JSON holding everything read before the bad line), 3 (folded)\n"
     "an ESP-IDF dump is cut off (its stacks are still written).\n";
@@ -384,30 +387,23 @@ int rtm_cmd_export(int argc, char **argv)
                             "rtmem leaks does, which never stops at an inconsistent event)");
         return 2;
     }
-    struct stat os;
-    if (o.out != NULL && strcmp(o.out, "-") != 0 && stat(o.out, &os) == 0) {
-        for (int i = 0; i < n; i++) {
-            struct stat is;
-            if (strcmp(inputs[i], "-") != 0 && stat(inputs[i], &is) == 0 &&
-                is.st_dev == os.st_dev && is.st_ino == os.st_ino) {
-                rtm_esc_msg(stderr, "rtmem export: -o %s is also an INPUT: it would be emptied "
-                                    "before it is read", o.out);
-                return 2;
-            }
-        }
+    const char *out_path = o.out != NULL ? o.out : "-";
+    if (rtm_out_refuse_input("export", out_path, inputs, (size_t)n) ||
+        rtm_out_refuse_unreadable(inputs, (size_t)n)) {
+        return 2;
     }
-    FILE *out = stdout;
-    if (o.out != NULL && strcmp(o.out, "-") != 0) {
-        out = fopen(o.out, "w");
-        if (out == NULL) {
-            rtm_esc_msg(stderr, "%s: %s", o.out, strerror(errno));
-            return 2;
-        }
+    rtm_out_t out;
+    if (rtm_out_open(&out, "export", out_path) != 0) {
+        return 2;
     }
-    int rc = o.format == FORMAT_CHROME ? export_chrome(&o, out, inputs, n)
-                                       : export_folded(&o, out, inputs, n);
-    if (out != stdout && fclose(out) != 0) {
-        rtm_esc_msg(stderr, "%s: cannot write: %s", o.out, strerror(errno));
+    int rc = o.format == FORMAT_CHROME ? export_chrome(&o, out.f, inputs, n)
+                                       : export_folded(&o, out.f, inputs, n);
+    if (ferror(out.f)) {
+        /* "cannot write the output" was said; an existing FILE stays */
+        rtm_out_abandon(&out);
+        return 2;
+    }
+    if (rtm_out_commit(&out) != 0) {
         return 2;
     }
     return rc;

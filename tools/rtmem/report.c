@@ -5,13 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
 #include "escape.h"
 #include "line_reader.h"
+#include "output_file.h"
 #include "replay.h"
 #include "report_page.h"
 #include "telemetry.h"
@@ -43,6 +43,10 @@ static const char report_usage[] =
     "A malformed line (a NUL byte, a line over 4096 bytes, damaged telemetry, a bad trace\n"
     "event) is named as FILE:LINE on stderr; reading that input stops there, the page is\n"
     "still written with everything read before it, and the exit status is 2.\n"
+    "An INPUT that cannot be opened, or an -o FILE that is an INPUT (also stdin's file\n"
+    "for '-'), is refused before anything is written. The page goes to a temporary file\n"
+    "next to FILE, renamed over it once written whole: an existing FILE is kept when the\n"
+    "page cannot be written.\n"
     "Exit status: 0 page written, 2 bad usage, bad input or an --elf that cannot be used\n"
     "(the page is written, without what failed), or the page could not be written.\n";
 
@@ -127,24 +131,6 @@ static void read_input(rtm_rep_input_t *in, FILE *f, rtm_rep_telemetry_t *tm, rt
     in->have_leaks = in->leaks_in.format != LK_FMT_NONE;
 }
 
-/* The page would be written over one of the inputs (the same file under
- * any name): refused before anything is read or written. */
-static bool output_is_input(const char *out_path, const char *const *inputs, size_t n)
-{
-    struct stat os;
-    if (strcmp(out_path, "-") == 0 || stat(out_path, &os) != 0 || !S_ISREG(os.st_mode)) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        struct stat is;
-        if (strcmp(inputs[i], "-") != 0 && stat(inputs[i], &is) == 0 &&
-            is.st_dev == os.st_dev && is.st_ino == os.st_ino) {
-            return true;
-        }
-    }
-    return false;
-}
-
 int rtm_cmd_report(int argc, char **argv)
 {
     const char *out_path = DEFAULT_OUTPUT, *elf = NULL, *a2l = NULL;
@@ -165,9 +151,8 @@ int rtm_cmd_report(int argc, char **argv)
         return rtm_cli_exit_status(st);
     }
     size_t nin = args.noperands;
-    if (output_is_input(out_path, args.operands, nin)) {
-        rtm_esc_msg(stderr, "rtmem report: -o %s is also an INPUT: the page would replace it",
-                    out_path);
+    if (rtm_out_refuse_input("report", out_path, args.operands, nin) ||
+        rtm_out_refuse_unreadable(args.operands, nin)) {
         return 2;
     }
     rtm_rep_input_t *ins = calloc(nin, sizeof *ins);
@@ -177,6 +162,13 @@ int rtm_cmd_report(int argc, char **argv)
     char (*spools)[SPOOL_PATH_MAX] = calloc(nin, sizeof *spools);
     if (ins == NULL || tm == NULL || line == NULL || reader == NULL || spools == NULL) {
         rtm_esc_msg(stderr, "rtmem report: out of memory");
+        free(ins), rtm_rep_telemetry_free(tm), free(line), free(reader), free(spools);
+        return 2;
+    }
+    /* before the inputs: an -o that cannot be written fails before the
+     * analysis, which can take minutes */
+    rtm_out_t out;
+    if (rtm_out_open(&out, "report", out_path) != 0) {
         free(ins), rtm_rep_telemetry_free(tm), free(line), free(reader), free(spools);
         return 2;
     }
@@ -253,21 +245,14 @@ int rtm_cmd_report(int argc, char **argv)
             }
         }
     }
-    FILE *o = strcmp(out_path, "-") == 0 ? stdout : fopen(out_path, "w");
-    if (o == NULL) {
-        rtm_esc_msg(stderr, "rtmem report: %s: %s", out_path, strerror(errno));
+    if (rtm_rep_page_write(out.f, tm, ins, nin, elf) != 0) {
+        rtm_esc_msg(stderr, "rtmem report: cannot write %s", out_path);
+        rtm_out_abandon(&out);
         status = 2;
-    } else {
-        int wrc = rtm_rep_page_write(o, tm, ins, nin, elf);
-        if (o != stdout && fclose(o) != 0) {
-            wrc = -1;
-        }
-        if (wrc != 0) {
-            rtm_esc_msg(stderr, "rtmem report: cannot write %s", out_path);
-            status = 2;
-        } else if (o != stdout) {
-            rtm_esc_msg(stderr, "rtmem report: wrote %s", out_path);
-        }
+    } else if (rtm_out_commit(&out) != 0) {
+        status = 2;
+    } else if (strcmp(out_path, "-") != 0) {
+        rtm_esc_msg(stderr, "rtmem report: wrote %s", out_path);
     }
     for (size_t i = 0; i < nin; i++) {
         if (spools[i][0] != '\0') {
