@@ -469,16 +469,16 @@ static void test_leaks_numbers_over_64_bits(void **state)
         }
     }
     static const char *const bad[] = {
-        /* ESP-IDF: size, address wider than 64 bits, ccount, caller */
+        /* ESP-IDF: size, address, caller wider than 64 bits (a ccount has 8 digits) */
         "====== Heap Trace: 1 records (8 capacity) ======\n"
-        "99999999999999999999 bytes (@ 0x3fca0000, Internal) allocated CPU 0 ccount 0x100 caller 0x42001234\n",
+        "99999999999999999999 bytes (@ 0x3fca0000, Internal) allocated CPU 0 ccount 0x00000100 caller 0x42001234\n",
         "====== Heap Trace: 1 records (8 capacity) ======\n"
-        "    32 bytes (@ 0x123456789abcdef0123, Internal) allocated CPU 0 ccount 0x100 caller 0x42001234\n",
+        "    32 bytes (@ 0x123456789abcdef0123, Internal) allocated CPU 0 ccount 0x00000100 caller 0x42001234\n",
         "====== Heap Trace: 1 records (8 capacity) ======\n"
-        "    32 bytes (@ 0x3fca0000, Internal) allocated CPU 0 ccount 0x100 caller 0x142001234aaaaaaaa\n",
+        "    32 bytes (@ 0x3fca0000, Internal) allocated CPU 0 ccount 0x00000100 caller 0x142001234aaaaaaaa\n",
         /* summary counts */
         "====== Heap Trace: 1 records (8 capacity) ======\n"
-        "    32 bytes (@ 0x3fca0000, Internal) allocated CPU 0 ccount 0x100 caller 0x42001234\n"
+        "    32 bytes (@ 0x3fca0000, Internal) allocated CPU 0 ccount 0x00000100 caller 0x42001234\n"
         "32 bytes 'leaked' in trace (18446744073709551617 allocations)\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -143,7 +143,9 @@ static void test_idf_v4(void **state)
     remove(tmp_path);
 }
 
-/* --- ESP-IDF v5.1-v5.4: "====== Heap Trace: %u records (%u capacity) ======" --- */
+/* --- ESP-IDF v5.1+: "====== Heap Trace: %u records (%u capacity) ======" --------
+ * v5.1-v5.4 always print "caller " (then the chain, empty at depth 0);
+ * v5.5+ print " caller CHAIN" only for a chain that is not empty. */
 
 static void v51_record(FILE *f, int size, uintptr_t addr, const char *label, int cpu, unsigned ccount,
                        const uintptr_t *callers, int stack_depth)
@@ -189,7 +191,8 @@ static void test_idf_v51_leaks(void **state)
     lk_input_t in;
     assert_int_equal(parse_back(f, &in), 0);
     fclose(f);
-    assert_int_equal(in.format, LK_FMT_IDF_V51);
+    /* every line here is also what v5.5+ prints for these records */
+    assert_int_equal(in.format, LK_FMT_IDF_V5);
     uint64_t bytes;
     assert_int_equal(count_leaks(&in, &bytes), 3);
     assert_int_equal(bytes, 4264);
@@ -264,9 +267,8 @@ static void test_idf_v55(void **state)
             (uint32_t)2, (uint32_t)3);
     fprintf(f, "records: %" PRIu32 " (%" PRIu32 " capacity, %" PRIu32 " high water mark)\r\n", (uint32_t)3,
             (uint32_t)16, (uint32_t)3);
-    fprintf(f, "Total allocations: %" PRIu32 "\r\n", (uint32_t)3);
-    fprintf(f, "Total frees: %" PRIu32 "\r\n", (uint32_t)1);
-    fprintf(f, "Has overflowed: %s\r\n", "No");
+    fprintf(f, "total allocations: %" PRIu32 "\r\n", (uint32_t)3);
+    fprintf(f, "total frees: %" PRIu32 "\r\n", (uint32_t)1);
     fprintf(f, "================================\r\n");
     lk_input_t in;
     assert_int_equal(parse_back(f, &in), 0);
@@ -280,8 +282,7 @@ static void test_idf_v55(void **state)
     assert_int_equal(in.rec[1].ncallers, 0);
     assert_int_equal(in.live, 2); /* the " freed" record is not kept */
     assert_int_equal(in.esp_records_read, 3);
-    assert_true(in.sum.have_overflow);
-    assert_false(in.sum.overflowed);
+    assert_false(in.sum.have_overflow);
     assert_int_equal(in.sum.total_allocs, 3);
     assert_int_equal(in.sum.total_frees, 1);
     lk_input_free(&in);
@@ -546,7 +547,8 @@ static void test_idf_headerless_pastes(void **state)
     assert_non_null(strstr(out, "\"blocks\":2,\"bytes\":4180"));
     assert_non_null(strstr(out, "\"summary_agrees\":true"));
     assert_non_null(strstr(out, "\"records\":2,\"capacity\":64"));
-    assert_non_null(strstr(out, "(v5.1-v5.4)")); /* lower-case "total allocations:" */
+    /* "total allocations:" is printed by v5.1-v5.4 and v5.5+ alike */
+    assert_non_null(strstr(out, "(v5.1+, v5.1-v5.4 and v5.5+ not told apart)"));
 
     /* only the "bytes 'leaked'" line: the leak is reported, nothing to group */
     f = open_tmp();
@@ -660,17 +662,19 @@ static void test_idf_cut_off_by_panic(void **state)
     assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out),
                      RTM_LEAKS_EXIT_CUT_OFF);
     assert_non_null(strstr(out, "\"cut_off_reason\":\"the dump has no summary after its header\""));
-    /* a record line followed by other output on the same line */
+    /* a record line followed by other output on the same line, not a panic:
+     * a damaged record (test_idf_damaged_records) */
     f = open_tmp();
     fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 64u);
     two_records(f);
-    fprintf(f, "    32 bytes (@ 0x3fca9700, Internal) allocated CPU 0 ccount 0x100 caller "
+    fprintf(f, "    32 bytes (@ 0x3fca9700, Internal) allocated CPU 0 ccount 0x00000100 caller "
                "0x42001234 I (500) wifi: sta start\n");
     v51_summary(f, 0, 4212, 3, 3, 64, 3, 3, 0);
     fclose(f);
-    assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out),
-                     RTM_LEAKS_EXIT_CUT_OFF);
+    assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out), 2);
     assert_non_null(strstr(out, "\"blocks\":2,"));
+    assert_non_null(strstr(out, "\"cut_off_reason\":\"reading stopped at line 4: heap trace record: "
+                                "other text after its caller chain\""));
     remove(tmp_path);
 }
 
@@ -698,49 +702,56 @@ static void test_idf_log_lines_mentioning_heap_trace(void **state)
     remove(tmp_path);
 }
 
-/* Each generation by its own markers; without one, no generation is claimed. */
+/* A v5.1+ record with an empty chain: "caller " in v5.1-v5.4 (depth 0, as
+ * on RISC-V targets), nothing in v5.5+. */
+static void v51_record_no_chain(FILE *f, int size, uintptr_t addr, int cpu, unsigned ccount)
+{
+    fprintf(f, "%6d bytes (@ %p%s) allocated CPU %d ccount 0x%08x caller \n", size, P(addr),
+            ", Internal", cpu, ccount & ~3u);
+}
+
+/* Each generation by the lines only it prints (heap_trace_standalone.c of
+ * every tag); without one, no generation is claimed. */
 static void test_idf_generations(void **state)
 {
     (void)state;
     lk_input_t in;
-    /* v5.1+ header and records with callers, no summary: not labelled v5.1-v5.4 */
+    /* v5.1+ header, records with callers, the summary: v5.1-v5.4 and v5.5+
+     * print all of it alike */
     FILE *f = open_tmp();
     fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 64u);
     two_records(f);
+    v51_summary(f, 0, 4180, 2, 2, 64, 2, 9, 7);
     assert_int_equal(parse_back(f, &in), 0);
     fclose(f);
     assert_int_equal(in.format, LK_FMT_IDF_V5);
     lk_input_free(&in);
-    /* a v5.5+ summary after records that all have callers: v5.5+ */
+    /* v5.1-v5.4 by a record whose "caller " has no chain */
     f = open_tmp();
     fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 64u);
-    two_records(f);
-    fprintf(f, "====== Heap Trace Summary ======\nMode: Heap Trace Leaks\n"
-               "4180 bytes 'leaked' in trace (2 allocations)\n"
-               "records: 2 (64 capacity, 2 high water mark)\n"
-               "Total allocations: 9\nTotal frees: 7\nHas overflowed: No\n"
-               "================================\n");
-    assert_int_equal(parse_back(f, &in), 0);
-    fclose(f);
-    assert_int_equal(in.format, LK_FMT_IDF_V55);
-    lk_input_free(&in);
-    /* v5.5+ by a record without ccount */
-    f = open_tmp();
-    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 1u, 64u);
-    fprintf(f, "    12 bytes (@ 0x3fca9500, Internal) allocated CPU 1 caller 0x42001234\n");
-    assert_int_equal(parse_back(f, &in), 0);
-    fclose(f);
-    assert_int_equal(in.format, LK_FMT_IDF_V55);
-    lk_input_free(&in);
-    /* v5.1-v5.4 by its lower-case totals and its overflow note */
-    f = open_tmp();
-    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 2u);
-    two_records(f);
+    v51_record_no_chain(f, 32, 0x3fca0000, 0, 0x100);
+    v51_record_no_chain(f, 48, 0x3fca0100, 1, 0x200);
     fprintf(f, "(NB: Internal Buffer has overflowed, so trace data is incomplete.)\n");
     assert_int_equal(parse_back(f, &in), 0);
     fclose(f);
     assert_int_equal(in.format, LK_FMT_IDF_V51);
     assert_true(in.sum.overflowed);
+    assert_int_equal(in.rec[0].ncallers, 0);
+    lk_input_free(&in);
+    /* v5.5+ by a record without " caller", or ending in " freed" */
+    f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 1u, 64u);
+    fprintf(f, "    12 bytes (@ 0x3fca9500, Internal) allocated CPU 1 ccount 0x042ac380\n");
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(in.format, LK_FMT_IDF_V55);
+    lk_input_free(&in);
+    f = open_tmp();
+    fprintf(f, "    12 bytes (@ 0x3fca9500, Internal) allocated CPU 1 ccount 0x042ac380 caller "
+               "0x42001234 freed\n");
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(in.format, LK_FMT_IDF_V55);
     lk_input_free(&in);
     /* v4 records without header or summary: no label, no generation */
     f = open_tmp();
@@ -750,6 +761,269 @@ static void test_idf_generations(void **state)
     assert_int_equal(parse_back(f, &in), 0);
     fclose(f);
     assert_int_equal(in.format, LK_FMT_IDF_ANY);
+    lk_input_free(&in);
+    /* nor with "caller " and no chain (up to v5.0 and v5.1-v5.4 print it) */
+    f = open_tmp();
+    v4_record(f, 40, 0x3ffb2000, 0, 0x1235, c1, 2, 0);
+    fprintf(f, "\n");
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(in.format, LK_FMT_IDF_ANY);
+    assert_int_equal(in.live, 1);
+    lk_input_free(&in);
+    remove(tmp_path);
+}
+
+/* --- damaged records ------------------------------------------------------------ */
+
+/* Record lines that no ESP-IDF generation prints: each would be read
+ * silently as a block (with no caller, or the wrong size) by a parser that
+ * takes what is missing for a v5.5+ omission. */
+static const char *const damaged_records[] = {
+    /* another task's log ran into the record before its ccount */
+    "    84 bytes (@ 0x3fca9700, Internal) allocated CPU 1 ccI (1300) wifi: sta connected",
+    /* cut inside "ccount" */
+    "    84 bytes (@ 0x3fca9700, Internal) allocated CPU 1 cc",
+    /* cut inside the ccount value */
+    "    84 bytes (@ 0x3fca9700, Internal) allocated CPU 1 ccount 0x052a",
+    /* after the caller chain */
+    "    84 bytes (@ 0x3fca9700, Internal) allocated CPU 0 ccount 0x052ac500 caller "
+    "0x42001234 I (500) wifi: sta start",
+    /* after "caller" */
+    "    84 bytes (@ 0x3fca9700, Internal) allocated CPU 0 ccount 0x052ac500 callerI (5) x: y",
+    /* sizes with a sign or a hex prefix: %d prints neither */
+    "  0x54 bytes (@ 0x3fca9700, Internal) allocated CPU 0 ccount 0x052ac500 caller 0x42001234",
+    "   -84 bytes (@ 0x3fca9700, Internal) allocated CPU 0 ccount 0x052ac500 caller 0x42001234",
+    "   +84 bytes (@ 0x3fca9700, Internal) allocated CPU 0 ccount 0x052ac500 caller 0x42001234",
+    /* CPU and ccount that are no numbers */
+    "    84 bytes (@ 0x3fca9700, Internal) allocated CPU x ccount 0x052ac500 caller 0x42001234",
+    "    84 bytes (@ 0x3fca9700, Internal) allocated CPU 0 ccount zz caller 0x42001234",
+    "    84 bytes (@ 0x3fca9700, Internal) allocated CPU 0 ccount 0xzz caller 0x42001234",
+    /* a region label ESP-IDF does not print */
+    "    84 bytes (@ 0x3fca9700, Intern) allocated CPU 0 ccount 0x052ac500 caller 0x42001234",
+    /* "caller" without an address */
+    "    84 bytes (@ 0x3fca9700, Internal) allocated CPU 0 ccount 0x052ac500 caller zz",
+};
+
+/* In the middle of a dump, a damaged record is an error naming the file and
+ * the line; what was read before it is still reported. On the input's
+ * unterminated last line, it is not counted and the dump is cut off. */
+static void test_idf_damaged_records(void **state)
+{
+    (void)state;
+    char out[8192];
+    for (size_t i = 0; i < sizeof damaged_records / sizeof damaged_records[0]; i++) {
+        lk_input_t in;
+        FILE *f = open_tmp();
+        fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 3u, 64u);
+        two_records(f);
+        fprintf(f, "%s\n", damaged_records[i]);
+        v51_summary(f, 0, 4264, 3, 3, 64, 3, 3, 0);
+        if (parse_back(f, &in) != -1 || strncmp(in.err, "dump.txt:4: ", 12) != 0)
+            fail_msg("'%s' in the middle: got '%s'", damaged_records[i], in.err);
+        fclose(f);
+        lk_input_free(&in);
+        assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out), 2);
+        assert_non_null(strstr(out, "\"blocks\":2,\"bytes\":4180"));
+        assert_non_null(strstr(out, "\"cut_off_reason\":\"reading stopped at line 4: "));
+
+        f = open_tmp();
+        fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 3u, 64u);
+        two_records(f);
+        fprintf(f, "%s", damaged_records[i]); /* the capture ends here */
+        assert_int_equal(parse_back(f, &in), 0);
+        fclose(f);
+        uint64_t bytes;
+        if (count_leaks(&in, &bytes) != 2 || !in.cut_off || in.warnings < 1)
+            fail_msg("'%s' last: %zu blocks, cut_off %d", damaged_records[i], count_leaks(&in, &bytes),
+                     in.cut_off);
+        assert_int_equal(bytes, 4180);
+        lk_input_free(&in);
+        assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out),
+                         RTM_LEAKS_EXIT_CUT_OFF);
+        assert_non_null(strstr(out, "\"blocks\":2,\"bytes\":4180"));
+        assert_non_null(strstr(out, "\"cut_off_reason\":\"the input ends inside a record\""));
+    }
+    /* a header-less paste that starts with such a record */
+    FILE *f = open_tmp();
+    fprintf(f, "%s\n", damaged_records[6]);
+    two_records(f);
+    fclose(f);
+    assert_int_equal(run_leaks(tmp_path, NULL, NULL, NULL, NULL, out, sizeof out), 2);
+    remove(tmp_path);
+}
+
+/* heap_trace_dump's output as `fold -w WIDTH` leaves it. */
+static void write_folded(FILE *f, const char *text, size_t width)
+{
+    size_t col = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p == '\n') {
+            col = 0;
+        } else if (col == width) {
+            fputc('\n', f);
+            col = 0;
+        }
+        fputc(*p, f);
+        if (*p != '\n')
+            col++;
+    }
+}
+
+/* A paste wrapped at the terminal's width: at every width, the dump is read
+ * as unwrapped (no line was broken) or refused naming a line; a record is
+ * never counted from its first part alone. */
+static void test_idf_wrapped_paste(void **state)
+{
+    (void)state;
+    static char dump[4096];
+    FILE *m = fmemopen(dump, sizeof dump, "w");
+    assert_non_null(m);
+    const uintptr_t c1[2] = {0x42001234, 0x42005678};
+    fprintf(m, "====== Heap Trace: %u records (%u capacity) ======\n", 3u, 64u);
+    two_records(m);
+    fprintf(m, "I (1200) app: between the records\n");
+    v51_record(m, 40, 0x3fca9800, ", Internal", 1, 0x062ac400, c1, 2);
+    fprintf(m, "\n");
+    v51_summary(m, 0, 4220, 3, 3, 64, 3, 9, 6);
+    assert_int_equal(fclose(m), 0);
+    size_t longest = 0, col = 0;
+    for (const char *p = dump; *p; p++) {
+        col = *p == '\n' ? 0 : col + 1;
+        if (col > longest)
+            longest = col;
+    }
+    for (size_t width = 40; width <= longest + 1; width++) {
+        FILE *f = open_tmp();
+        write_folded(f, dump, width);
+        lk_input_t in;
+        int rc = parse_back(f, &in);
+        fclose(f);
+        if (width >= longest) {
+            assert_int_equal(rc, 0);
+            uint64_t bytes;
+            assert_int_equal(count_leaks(&in, &bytes), 3);
+            assert_int_equal(bytes, 4220);
+        } else if (rc != -1 || strstr(in.err, "dump.txt:") != in.err) {
+            fail_msg("folded at %zu columns: read without an error (%zu blocks)", width, in.live);
+        }
+        lk_input_free(&in);
+    }
+    /* fold -w 60, the reporter's case: the first record's second part */
+    FILE *f = open_tmp();
+    write_folded(f, dump, 60);
+    fclose(f);
+    char out[8192];
+    assert_int_equal(run_leaks(tmp_path, NULL, NULL, NULL, NULL, out, sizeof out), 2);
+    assert_non_null(strstr(out, "INCOMPLETE DUMP: reading stopped at line 2: "));
+    assert_null(strstr(out, "(no caller recorded)"));
+    /* a cut that leaves a whole-looking first part: the second part names it */
+    f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 3u, 64u);
+    fprintf(f, "    84 bytes (@ 0x3fca94d8, Internal) allocated CPU 0 ccount 0x042ac374 caller 0x4200\n"
+               "1234:0x42005678\n");
+    lk_input_t in;
+    assert_int_equal(parse_back(f, &in), -1);
+    fclose(f);
+    assert_non_null(strstr(in.err, "dump.txt:3: this line continues the heap trace record of line 2"));
+    assert_int_equal(in.live, 0); /* the record read from its first part is taken back */
+    lk_input_free(&in);
+    remove(tmp_path);
+}
+
+/* The generation comes from the dump's lines: a damaged record does not
+ * change it, a record its generation does not print is damaged, and lines
+ * of two generations in one dump are an error naming both. */
+static void test_idf_generation_with_damage(void **state)
+{
+    (void)state;
+    lk_input_t in;
+    /* v5.1-v5.4 (records with "caller " and no chain), the last record run
+     * into by a log line: still v5.1-v5.4, not v5.5+ */
+    FILE *f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 3u, 64u);
+    v51_record_no_chain(f, 32, 0x3fca0000, 0, 0x100);
+    v51_record_no_chain(f, 48, 0x3fca0100, 1, 0x200);
+    fprintf(f, "    84 bytes (@ 0x3fca0200, Internal) allocated CPU 1 ccI (1300) wifi: sta connected");
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(in.format, LK_FMT_IDF_V51);
+    assert_true(in.cut_off);
+    lk_input_free(&in);
+    /* a v5.1+ dump with callers and the same damage: v5.1+, not v5.5+ */
+    f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 3u, 64u);
+    two_records(f);
+    fprintf(f, "    84 bytes (@ 0x3fca0200, Internal) allocated CPU 1 ccI (1300) wifi: sta connected");
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(in.format, LK_FMT_IDF_V5);
+    lk_input_free(&in);
+    /* in a v5.1-v5.4 dump, a record without " caller" was cut after its
+     * ccount: an error in the middle, not counted at the end */
+    f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 3u, 64u);
+    v51_record_no_chain(f, 32, 0x3fca0000, 0, 0x100);
+    fprintf(f, "    84 bytes (@ 0x3fca0200, Internal) allocated CPU 1 ccount 0x00000300\n");
+    v51_record_no_chain(f, 48, 0x3fca0100, 1, 0x200);
+    assert_int_equal(parse_back(f, &in), -1);
+    fclose(f);
+    assert_non_null(strstr(in.err, "dump.txt:3: heap trace record of a shape only ESP-IDF v5.5+ "
+                                   "prints, in a dump that line 2 shows is v5.1-v5.4"));
+    lk_input_free(&in);
+    f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 3u, 64u);
+    v51_record_no_chain(f, 32, 0x3fca0000, 0, 0x100);
+    fprintf(f, "    84 bytes (@ 0x3fca0200, Internal) allocated CPU 1 ccount 0x00000300");
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(in.format, LK_FMT_IDF_V51);
+    assert_true(in.cut_off);
+    assert_int_equal(in.live, 1);
+    lk_input_free(&in);
+    /* up to v5.0 never leaves " caller" out */
+    f = open_tmp();
+    fprintf(f, "%u allocations trace (%u entry buffer)\n", 2u, 100u);
+    fprintf(f, "40 bytes (@ 0x3ffb2000) allocated CPU 0 ccount 0x00001234\n");
+    fprintf(f, "40 bytes 'leaked' in trace (1 allocations)\n");
+    assert_int_equal(parse_back(f, &in), -1);
+    fclose(f);
+    assert_non_null(strstr(in.err, "dump.txt:2: "));
+    lk_input_free(&in);
+    /* a v5.5+ record, then an up-to-v5.0 summary line in the same dump */
+    f = open_tmp();
+    fprintf(f, "    12 bytes (@ 0x3fca9500, Internal) allocated CPU 1 ccount 0x042ac380 caller "
+               "0x42001234 freed\n");
+    fprintf(f, "    12 bytes (@ 0x3fca9600) allocated CPU 1 ccount 0x042ac380\n");
+    fprintf(f, "total allocations 2 total frees 1\n");
+    assert_int_equal(parse_back(f, &in), -1);
+    fclose(f);
+    assert_non_null(strstr(in.err, "dump.txt:3: this line is printed by ESP-IDF up to v5.0 only, "
+                                   "line 1 of the same dump by v5.5+ only"));
+    lk_input_free(&in);
+    remove(tmp_path);
+}
+
+/* Two dumps in one paste, the second without its header: a record after an
+ * up-to-v5.0 dump's summary (which has no closing line) starts a new dump. */
+static void test_idf_second_dump_after_v4_summary(void **state)
+{
+    (void)state;
+    FILE *f = open_tmp();
+    const uintptr_t c1[2] = {0x400d1234, 0x400d5678};
+    fprintf(f, "%u allocations trace (%u entry buffer)\n", 1u, 100u);
+    v4_record(f, 40, 0x3ffb2000, 0, 0x1235, c1, 2, 2);
+    fprintf(f, "\n40 bytes 'leaked' in trace (1 allocations)\n");
+    fprintf(f, "total allocations 1 total frees 0\n");
+    fprintf(f, "I (9000) app: after the update\n");
+    two_records(f);
+    lk_input_t in;
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    uint64_t bytes;
+    assert_int_equal(count_leaks(&in, &bytes), 2);
+    assert_int_equal(bytes, 4180);
+    assert_int_equal(in.format, LK_FMT_IDF_V5);
     lk_input_free(&in);
     remove(tmp_path);
 }
@@ -1152,6 +1426,10 @@ int main(void)
         cmocka_unit_test(test_idf_cut_off_by_panic),
         cmocka_unit_test(test_idf_log_lines_mentioning_heap_trace),
         cmocka_unit_test(test_idf_generations),
+        cmocka_unit_test(test_idf_damaged_records),
+        cmocka_unit_test(test_idf_wrapped_paste),
+        cmocka_unit_test(test_idf_generation_with_damage),
+        cmocka_unit_test(test_idf_second_dump_after_v4_summary),
         cmocka_unit_test(test_freed_records_released),
         cmocka_unit_test(test_addr2line_long_path_entry),
         cmocka_unit_test(test_addr2line_line_numbers),

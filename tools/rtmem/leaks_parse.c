@@ -69,24 +69,59 @@ static void warn(lk_input_t *in, const char *what)
     in->warnings++;
 }
 
-/* The format an ESP-IDF dump gets from the markers seen. */
-static lk_format_t idf_format(unsigned marks)
+/* The format an ESP-IDF dump gets from the generations that print all
+ * its lines. */
+static lk_format_t idf_format(unsigned gens)
 {
-    if (marks & LK_MARK_V55)
-        return LK_FMT_IDF_V55;
-    if (marks & LK_MARK_V51)
-        return LK_FMT_IDF_V51;
-    if (marks & LK_MARK_V4)
-        return LK_FMT_IDF_V4;
-    if (marks & LK_MARK_V5)
-        return LK_FMT_IDF_V5;
-    return LK_FMT_IDF_ANY;
+    switch (gens) {
+    case LK_GEN_V4: return LK_FMT_IDF_V4;
+    case LK_GEN_V51: return LK_FMT_IDF_V51;
+    case LK_GEN_V55: return LK_FMT_IDF_V55;
+    case LK_GEN_V51 | LK_GEN_V55: return LK_FMT_IDF_V5;
+    default: return LK_FMT_IDF_ANY;
+    }
 }
 
-static void idf_mark(lk_input_t *in, unsigned mark)
+static const char *idf_gens_name(unsigned gens)
 {
-    in->idf_marks |= mark;
-    in->format = idf_format(in->idf_marks);
+    switch (gens) {
+    case LK_GEN_V4: return "up to v5.0";
+    case LK_GEN_V51: return "v5.1-v5.4";
+    case LK_GEN_V55: return "v5.5+";
+    case LK_GEN_V51 | LK_GEN_V55: return "v5.1+";
+    case LK_GEN_V4 | LK_GEN_V51: return "up to v5.4";
+    default: return "any generation";
+    }
+}
+
+/* The current line is printed only by the generations in gens. 0, or -1
+ * when no generation prints both it and what the dump showed before: one
+ * firmware prints a dump, so one of the two lines is damaged. */
+static int idf_narrow(lk_input_t *in, unsigned gens)
+{
+    unsigned both = in->idf_gens & gens;
+    if (both == 0)
+        return -1;
+    if (both != in->idf_gens) {
+        in->idf_gens = both;
+        in->idf_gens_line = in->lineno;
+        in->format = idf_format(both);
+    }
+    return 0;
+}
+
+/* A summary or header line of the generations gens: its conflict with the
+ * dump's earlier lines is an error naming both lines. */
+static int idf_mark(lk_input_t *in, unsigned gens)
+{
+    if (idf_narrow(in, gens) == 0)
+        return 0;
+    char msg[200];
+    snprintf(msg, sizeof msg,
+             "this line is printed by ESP-IDF %s only, line %lu of the same dump by %s only: "
+             "one of them is damaged",
+             idf_gens_name(gens), in->idf_gens_line, idf_gens_name(in->idf_gens));
+    return fail(in, msg);
 }
 
 /* A new dump or stream starts: forget what came before. */
@@ -105,7 +140,9 @@ static void reset_records(lk_input_t *in)
     in->in_esp_dump = 0;
     in->esp_header = 0;
     in->esp_summary = 0;
-    in->idf_marks = 0;
+    in->idf_gens = LK_GEN_ANY;
+    in->idf_gens_line = 0;
+    in->esp_record_line = 0;
     in->esp_records_read = 0;
     in->cut_off = 0;
     in->cut_reason[0] = '\0';
@@ -606,126 +643,253 @@ static const char *panic_marker(const char *s)
     return NULL;
 }
 
-/* After " bytes (@ ": "ADDR[, LABEL]) allocated CPU N ccount 0xC [caller A:B...][ freed]".
- * A record line cut off or run into by other output (a panic message) is
- * not counted: the dump is marked cut off. */
+/*
+ * A record line, as heap_trace_dump prints it (heap_trace_standalone.c):
+ *   up to v5.0:  "%d bytes (@ %p) allocated CPU %d ccount 0x%08x caller " CHAIN
+ *   v5.1-v5.4:   "%6d bytes (@ %p%s) allocated CPU %d ccount 0x%08x caller " CHAIN
+ *   v5.5+:       "%6d bytes (@ %p%s) allocated CPU %d ccount 0x%08x"
+ *                [" caller " CHAIN, only when CHAIN is not empty][" freed"]
+ * CHAIN is "%p" joined by ':' (with a ':' after the last one when the
+ * chain is shorter than the configured depth, empty at depth 0); %s is ""
+ * or ", Internal" or ",    PSRAM"; CPU is ccount & 1. "freed by" comes on
+ * the next line. Anything else, and a shape the dump's generation does not
+ * print, is damage.
+ */
+typedef struct {
+    uint64_t size;
+    const char *id;          /* the address as written */
+    size_t id_len;
+    char region[24];
+    unsigned cpu;
+    uint64_t ccount;
+    lk_record_t callers;     /* only callers/ncallers are used */
+    unsigned gens;           /* the generations that print this shape */
+    int freed;               /* ends in " freed" (v5.5+) */
+} esp_fields_t;
+
+/* Exactly n hex digits at *pp (a %08x value). */
+static int parse_hex_exact(const char **pp, size_t n, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        int d = rtm_hex_digit((unsigned char)(*pp)[i]);
+        if (d < 0)
+            return -1;
+        v = v * 16u + (uint64_t)d;
+    }
+    if (rtm_hex_digit((unsigned char)(*pp)[n]) >= 0)
+        return -1;
+    *pp += n;
+    *out = v;
+    return 0;
+}
+
+static int skip_word(const char **pp, const char *word)
+{
+    size_t n = strlen(word);
+    if (strncmp(*pp, word, n) != 0)
+        return -1;
+    *pp += n;
+    return 0;
+}
+
+/* The size before " bytes": decimal digits that are a whole number, not the
+ * tail of "-84", "+84", "0x54" or "1.5". */
+static int esp_size(lk_input_t *in, const char *line, const char *at, uint64_t *size)
+{
+    const char *e = at;
+    while (e > line && e[-1] == ' ')
+        e--;
+    const char *b = e;
+    while (b > line && isdigit((unsigned char)b[-1]))
+        b--;
+    if (b == e)
+        return -1;
+    if (b > line && (isalnum((unsigned char)b[-1]) || strchr("+-.,_", b[-1]) != NULL))
+        return -1;
+    return parse_u64(in, &b, size);
+}
+
+/* The caller part after "ccount 0x%08x": sets f->gens, f->freed and the
+ * callers; *what says what is wrong on failure. */
+static int esp_tail(lk_input_t *in, const char *p, esp_fields_t *f, const char **what)
+{
+    *what = "heap trace record: other text after its ccount";
+    if (*p == '\0') {
+        f->gens = LK_GEN_V55;
+        return 0;
+    }
+    if (strcmp(p, " freed") == 0) {
+        f->gens = LK_GEN_V55;
+        f->freed = 1;
+        return 0;
+    }
+    if (skip_word(&p, " caller") != 0)
+        return -1;
+    if (*p == '\0') {
+        f->gens = LK_GEN_V4 | LK_GEN_V51; /* "caller " with an empty chain */
+        return 0;
+    }
+    *what = "heap trace record: no address after 'caller'";
+    if (strncmp(p, " 0x", 3) != 0 && strncmp(p, " 0X", 3) != 0)
+        return -1;
+    p++;
+    parse_callers(in, &p, &f->callers);
+    f->gens = LK_GEN_ANY;
+    if (*p == '\0')
+        return 0;
+    if (strcmp(p, " freed") == 0) {
+        f->gens = LK_GEN_V55;
+        f->freed = 1;
+        return 0;
+    }
+    *what = "heap trace record: other text after its caller chain";
+    return -1;
+}
+
+/* The fields of a record line; at points to its " bytes (@ ". 0, 1 when a
+ * panic message runs into the line, -1 with *what on damage. */
+static int esp_fields(lk_input_t *in, const char *line, const char *at, esp_fields_t *f,
+                      const char **what)
+{
+    uint64_t addr;
+    memset(f, 0, sizeof *f);
+    *what = "heap trace record: the size before 'bytes' is not a decimal number";
+    if (esp_size(in, line, at, &f->size) != 0)
+        return -1;
+    const char *p = at + 10; /* after " bytes (@ " */
+    f->id = p;
+    *what = "heap trace record without an address";
+    if (parse_hex(in, &p, &addr) != 0)
+        return -1;
+    f->id_len = (size_t)(p - f->id);
+    unsigned label_gens = LK_GEN_ANY;
+    if (*p == ',') {
+        const char *l = skip_sp(p + 1);
+        *what = "heap trace record: a region other than Internal or PSRAM";
+        if (skip_word(&l, "Internal") == 0)
+            snprintf(f->region, sizeof f->region, "Internal");
+        else if (skip_word(&l, "PSRAM") == 0)
+            snprintf(f->region, sizeof f->region, "PSRAM");
+        else
+            return -1;
+        p = l;
+        label_gens = LK_GEN_V51 | LK_GEN_V55;
+    }
+    *what = "heap trace record: no ') allocated' after the address";
+    if (skip_word(&p, ") allocated") != 0)
+        return -1;
+    if (panic_marker(p))
+        return 1;
+    *what = "heap trace record: no 'CPU 0' or 'CPU 1' after 'allocated'";
+    if (skip_word(&p, " CPU ") != 0 || (*p != '0' && *p != '1') || isdigit((unsigned char)p[1]))
+        return -1;
+    f->cpu = (unsigned)(*p++ - '0');
+    *what = "heap trace record: no 'ccount 0x' and 8 hex digits after the CPU";
+    if (skip_word(&p, " ccount 0x") != 0 || parse_hex_exact(&p, 8, &f->ccount) != 0)
+        return -1;
+    if (esp_tail(in, p, f, what) != 0)
+        return -1;
+    f->gens &= label_gens;
+    return 0;
+}
+
+/* The record of f becomes a live block (a freed one is only counted). */
+static int esp_keep(lk_input_t *in, const esp_fields_t *f)
+{
+    in->esp_records_read++;
+    in->esp_record_line = in->lineno;
+    if (f->freed) {
+        in->esp_open = 0; /* a "freed by" line after it is not about an older block */
+        return 0;
+    }
+    lk_record_t *rec = new_record(in);
+    if (!rec)
+        return fail(in, "out of memory");
+    size_t al = f->id_len < sizeof rec->id ? f->id_len : sizeof rec->id - 1;
+    memcpy(rec->id, f->id, al);
+    rec->id[al] = '\0';
+    rec->size = f->size;
+    rtm_sum64_add(&in->live_bytes, f->size);
+    snprintf(rec->region, sizeof rec->region, "%s", f->region);
+    snprintf(rec->task, sizeof rec->task, "%u", f->cpu);
+    rec->time = f->ccount;
+    rec->has_time = 1;
+    memcpy(rec->callers, f->callers.callers, sizeof rec->callers);
+    rec->ncallers = f->callers.ncallers;
+    in->esp_open = record_index(in, rec) + 1;
+    return 0;
+}
+
+/* A record line (at: its " bytes (@ "). A damaged one is not counted: on
+ * the input's unterminated last line, or run into by a panic message, the
+ * dump is cut off; anywhere else it is an error. */
 static int esp_record(lk_input_t *in, const char *line, const char *at, int last_unterminated)
 {
-    uint64_t size, addr, v;
-    const char *p = at + 10; /* after " bytes (@ " */
-    const char *what = "malformed heap trace record";
-    char region[24] = "";
-    if (number_before(in, line, at, &size) != 0) {
-        what = "heap trace record without a size";
-        goto bad;
+    esp_fields_t f;
+    const char *what = NULL;
+    char msg[240];
+    int rc = esp_fields(in, line, at, &f, &what);
+    if (in->number_overflow)
+        return 0; /* refused by lk_parse_line */
+    if (rc == 0 && idf_narrow(in, f.gens) != 0) {
+        snprintf(msg, sizeof msg,
+                 "heap trace record of a shape only ESP-IDF %s prints, in a dump that line %lu "
+                 "shows is %s (the record is cut short?)",
+                 idf_gens_name(f.gens), in->idf_gens_line, idf_gens_name(in->idf_gens));
+        what = msg;
+        rc = -1;
     }
-    const char *a0 = p;
-    if (parse_hex(in, &p, &addr) != 0) {
-        what = "heap trace record without an address";
-        goto bad;
-    }
-    size_t al = (size_t)(p - a0);
-    if (al >= sizeof ((lk_record_t *)0)->id)
-        al = sizeof ((lk_record_t *)0)->id - 1;
-    if (*p == ',') {
-        p = skip_sp(p + 1);
-        size_t n = 0;
-        while (p[n] && p[n] != ')' && n + 1 < sizeof region)
-            n++;
-        memcpy(region, p, n);
-        region[n] = '\0';
-        p += n;
-        idf_mark(in, LK_MARK_V5);
-    }
-    if (*p != ')')
-        goto bad;
-    p++;
-    if (strncmp(p, " allocated", 10) != 0)
-        goto bad;
-    p += 10;
-    const char *stop = panic_marker(p);
-    if (stop) {
+    if (rc == 0)
+        return esp_keep(in, &f);
+    if (rc == 1 || panic_marker(line)) {
         in->esp_records_read++;
         warn(in, "heap trace record cut off by a panic message: not counted");
         mark_cut_off(in, "a panic message interrupts the dump");
         return 0;
     }
-    lk_record_t r;
-    memset(&r, 0, sizeof r);
-    const char *q = strstr(p, "CPU ");
-    if (q) {
-        q += 4;
-        if (parse_u64(in, &q, &v) == 0)
-            snprintf(r.task, sizeof r.task, "%llu", (unsigned long long)v);
-    }
-    q = strstr(p, "ccount ");
-    if (q) {
-        q += 7;
-        if (parse_hex(in, &q, &v) == 0) {
-            r.time = v;
-            r.has_time = 1;
-        }
-    } else {
-        idf_mark(in, LK_MARK_V55); /* only v5.5+ leaves parts out */
-    }
-    const char *end = p + strlen(p);
-    q = strstr(p, "caller ");
-    if (q) {
-        q += 7;
-        parse_callers(in, &q, &r);
-        end = q;
-    } else if (strstr(p, "caller") == NULL) {
-        /* up to v5.4 "caller" is always printed (followed by nothing at stack depth 0) */
-        idf_mark(in, LK_MARK_V55);
-    }
-    /* v5.5+: " freed" marker; any generation: "freed by" on the same line */
-    int freed = 0;
-    size_t ll = strlen(p);
-    if (ll >= 6 && strcmp(p + ll - 6, " freed") == 0) {
-        freed = 1;
-        idf_mark(in, LK_MARK_V55);
-    } else if (strstr(p, "freed by") != NULL) {
-        freed = 1;
-    } else if (q && *skip_sp(end) != '\0' && !last_unterminated) {
-        /* something else after the caller chain: the line ran into other output */
-        warn(in, "heap trace record followed by other text on its line: not counted");
-        in->esp_records_read++;
-        mark_cut_off(in, "a record line runs into other output");
-        return 0;
-    }
-    if (in->number_overflow)
-        return 0;
-    in->esp_records_read++;
-    if (freed)
-        return 0; /* freed blocks are no leaks: nothing to keep */
-    lk_record_t *rec = new_record(in);
-    if (!rec)
-        return fail(in, "out of memory");
-    unsigned long line_no = rec->line;
-    *rec = r;
-    rec->in_use = 1;
-    rec->line = line_no;
-    memcpy(rec->id, a0, al);
-    rec->id[al] = '\0';
-    rec->size = size;
-    rtm_sum64_add(&in->live_bytes, size);
-    snprintf(rec->region, sizeof rec->region, "%s", region);
-    in->esp_open = record_index(in, rec) + 1;
-    return 0;
-bad:
-    if (in->number_overflow)
-        return 0;
     if (last_unterminated) {
+        in->esp_records_read++;
         warn(in, "truncated heap trace record ignored");
         mark_cut_off(in, "the input ends inside a record");
         return 0;
     }
-    if (panic_marker(line)) {
-        warn(in, "heap trace record cut off by a panic message: not counted");
-        mark_cut_off(in, "a panic message interrupts the dump");
-        return 0;
-    }
     return fail(in, what);
+}
+
+/* A line that can only be the rest of a record line broken in two (a
+ * paste wrapped at the terminal's width): "caller ...", "freed", or
+ * address digits and ':' (possibly followed by " freed"). */
+static int record_continuation(const char *line)
+{
+    const char *p = skip_sp(line);
+    if (*p == '[') {
+        const char *e = strchr(p, ']');
+        if (e)
+            p = skip_sp(e + 1);
+    }
+    if (strncmp(p, "caller", 6) == 0 && (p[6] == '\0' || p[6] == ' '))
+        return 1;
+    if (strcmp(p, "freed") == 0)
+        return 1;
+    size_t n = strspn(p, "0123456789abcdefABCDEFxX:");
+    return n > 0 && (p[n] == '\0' || strcmp(p + n, " freed") == 0);
+}
+
+/* The line right after a record that continues it: the record was read
+ * from its first part only, so it is taken back, and the paste refused. */
+static int esp_wrapped(lk_input_t *in)
+{
+    unsigned long rec_line = in->esp_record_line;
+    if (in->esp_open && in->rec[in->esp_open - 1].line == rec_line)
+        release_record(in, &in->rec[in->esp_open - 1]);
+    in->esp_records_read--;
+    char msg[200];
+    snprintf(msg, sizeof msg,
+             "this line continues the heap trace record of line %lu (lines wrapped at the "
+             "terminal's width?): join them and run again",
+             rec_line);
+    return fail(in, msg);
 }
 
 /* A summary line: "... in trace (" counts; 0 = handled, 1 = not one. */
@@ -770,11 +934,10 @@ static int esp_line(lk_input_t *in, const char *line, int last_unterminated, int
         if (number_before(in, line, p, &a) == 0 && parse_u64(in, &q, &b) == 0 &&
             strcmp(q, " entry buffer)") == 0) {
             esp_start_dump(in, 1);
-            idf_mark(in, LK_MARK_V4);
             in->sum.have_records = 1;
             in->sum.records = a;
             in->sum.capacity = b;
-            return 0;
+            return idf_mark(in, LK_GEN_V4);
         }
     }
     if ((p = strstr(line, "====== Heap Trace: ")) != NULL) {
@@ -783,18 +946,23 @@ static int esp_line(lk_input_t *in, const char *line, int last_unterminated, int
             q += 10;
             if (parse_u64(in, &q, &b) == 0 && strcmp(q, " capacity) ======") == 0) {
                 esp_start_dump(in, 1);
-                idf_mark(in, LK_MARK_V5);
                 in->sum.have_records = 1;
                 in->sum.records = a;
                 in->sum.capacity = b;
-                return 0;
+                return idf_mark(in, LK_GEN_V51 | LK_GEN_V55);
             }
         }
     }
-    /* a record or summary without the header: the header was trimmed */
-    if (!in->in_esp_dump) {
-        const char *r = strstr(line, " bytes (@ 0x");
-        if (r && number_before(in, line, r, &a) == 0 && strstr(r, ") allocated") != NULL) {
+    if (in->in_esp_dump && in->esp_record_line != 0 && in->esp_record_line + 1 == in->lineno &&
+        record_continuation(line))
+        return esp_wrapped(in);
+    /* a record or summary without the header: the header was trimmed. No
+     * generation prints a record after the summary: such a record starts
+     * the next dump (up to v5.0 has no closing "=====" line). */
+    const char *r = strstr(line, " bytes (@ 0x");
+    int record_like = r && number_before(in, line, r, &a) == 0;
+    if (!in->in_esp_dump || (record_like && in->esp_summary)) {
+        if (record_like) {
             esp_start_dump(in, 0);
         } else if (strstr(line, "====== Heap Trace Summary") != NULL ||
                    strstr(line, " bytes 'leaked' in trace (") != NULL ||
@@ -832,7 +1000,7 @@ static int esp_line(lk_input_t *in, const char *line, int last_unterminated, int
                     in->sum.capacity = b;
                 }
                 in->esp_summary = 1;
-                idf_mark(in, LK_MARK_V5);
+                return idf_mark(in, LK_GEN_V51 | LK_GEN_V55);
             }
         }
         return 0;
@@ -856,10 +1024,10 @@ static int esp_line(lk_input_t *in, const char *line, int last_unterminated, int
                     in->sum.total_frees = c;
                     in->sum.have_total = 1;
                 }
-                idf_mark(in, LK_MARK_V4);
-            } else if (colon) {
-                idf_mark(in, p[0] == 'T' ? LK_MARK_V55 : LK_MARK_V51);
+                return idf_mark(in, LK_GEN_V4);
             }
+            if (colon)
+                return idf_mark(in, LK_GEN_V51 | LK_GEN_V55);
         }
         return 0;
     }
@@ -877,20 +1045,18 @@ static int esp_line(lk_input_t *in, const char *line, int last_unterminated, int
     if (strstr(line, "overflowed, so trace data is incomplete") != NULL) {
         in->sum.have_overflow = 1;
         in->sum.overflowed = 1;
-        idf_mark(in, strstr(line, "Internal Buffer") ? LK_MARK_V51 : LK_MARK_V4);
-        return 0;
+        return idf_mark(in, strstr(line, "Internal Buffer") ? LK_GEN_V51 | LK_GEN_V55 : LK_GEN_V4);
     }
     if ((p = find_ci(line, "has overflowed")) != NULL && *skip_sp(p + 14) == ':') {
         const char *q = skip_sp(skip_sp(p + 14) + 1);
         in->sum.have_overflow = 1;
         in->sum.overflowed = (*q == 'y' || *q == 'Y' || *q == 't' || *q == 'T' || *q == '1');
         in->esp_summary = 1;
-        idf_mark(in, LK_MARK_V55);
         return 0;
     }
     if (strstr(line, "====== Heap Trace Summary") != NULL || find_ci(line, "Mode: Heap Trace") != NULL) {
         in->esp_summary = 1;
-        return 0;
+        return idf_mark(in, LK_GEN_V51 | LK_GEN_V55);
     }
     if (strncmp(skip_sp(line), "================================", 32) == 0) {
         in->in_esp_dump = 0;  /* end of the summary block */

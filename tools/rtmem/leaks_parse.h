@@ -31,20 +31,20 @@
 typedef enum {
     LK_FMT_NONE = 0,
     LK_FMT_RTMEM,      /* rtmem-trace 1 stream or dump */
-    LK_FMT_IDF_V4,     /* "N allocations trace (M entry buffer)", up to v5.0 */
-    LK_FMT_IDF_V51,    /* "====== Heap Trace: N records (M capacity) ======", v5.1-v5.4 */
-    LK_FMT_IDF_V55,    /* the same header, records with optional caller / " freed", v5.5+ */
-    LK_FMT_IDF_V5,     /* that header, nothing that tells v5.1-v5.4 from v5.5+ */
-    LK_FMT_IDF_ANY     /* records or summary without the header: generation unknown */
+    LK_FMT_IDF_V4,     /* up to v5.0 ("N allocations trace (M entry buffer)") */
+    LK_FMT_IDF_V51,    /* v5.1-v5.4 */
+    LK_FMT_IDF_V55,    /* v5.5+ */
+    LK_FMT_IDF_V5,     /* v5.1+, nothing that tells v5.1-v5.4 from v5.5+ */
+    LK_FMT_IDF_ANY     /* no line that names a generation */
 } lk_format_t;
 
-/* What ESP-IDF lines showed about the generation (lk_input_t.idf_marks):
- * each generation is named by markers only it prints. */
-#define LK_MARK_V4 1u    /* "allocations trace (" header, one-line totals, "(NB: Buffer has" */
-#define LK_MARK_V5 2u    /* "Heap Trace: N records" header, a ", Internal"/", PSRAM" label */
-#define LK_MARK_V51 4u   /* lower-case "total allocations:", "(NB: Internal Buffer has" */
-#define LK_MARK_V55 8u   /* "Total allocations:", "Has overflowed:", a record without
-                            "caller" or ending in " freed" */
+/* The ESP-IDF generations that print a line (lk_input_t.idf_gens): each
+ * dump line narrows the set of generations that could have printed the
+ * whole dump. Checked against heap_trace_standalone.c of every tag. */
+#define LK_GEN_V4 1u     /* up to v5.0 */
+#define LK_GEN_V51 2u    /* v5.1-v5.4 */
+#define LK_GEN_V55 4u    /* v5.5+ */
+#define LK_GEN_ANY (LK_GEN_V4 | LK_GEN_V51 | LK_GEN_V55)
 
 typedef struct {
     char id[40];                /* rtmem ID, or the ESP-IDF address as written */
@@ -109,7 +109,9 @@ typedef struct {
     int in_esp_dump;            /* between a dump's first line and its closing "=====" */
     int esp_header;             /* the current ESP-IDF dump began with its header line */
     int esp_summary;            /* ... and its summary block was seen */
-    unsigned idf_marks;         /* LK_MARK_* seen in the current dump */
+    unsigned idf_gens;          /* LK_GEN_* that print every line of the current dump */
+    unsigned long idf_gens_line; /* the line that last narrowed idf_gens */
+    unsigned long esp_record_line; /* line of the last record read whole (0: none) */
     uint64_t esp_records_read;  /* record lines of the current dump (freed ones too) */
     int cut_off;                /* the dump ends early (panic, no summary, damaged record) */
     char cut_reason[96];
