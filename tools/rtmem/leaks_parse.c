@@ -597,8 +597,9 @@ static const char *find_ci(const char *hay, const char *needle)
     return NULL;
 }
 
-/* The number that ends right before pos (after optional spaces), or -1. */
-static int number_before(lk_input_t *in, const char *line, const char *pos, uint64_t *out)
+/* The start of the decimal digits that end right before pos (after
+ * optional spaces); pos's own place, past the spaces, when there are none. */
+static const char *digits_before(const char *line, const char *pos, const char **end)
 {
     const char *e = pos;
     while (e > line && e[-1] == ' ')
@@ -606,6 +607,15 @@ static int number_before(lk_input_t *in, const char *line, const char *pos, uint
     const char *b = e;
     while (b > line && isdigit((unsigned char)b[-1]))
         b--;
+    *end = e;
+    return b;
+}
+
+/* The number that ends right before pos (after optional spaces), or -1. */
+static int number_before(lk_input_t *in, const char *line, const char *pos, uint64_t *out)
+{
+    const char *e;
+    const char *b = digits_before(line, pos, &e);
     if (b == e)
         return -1;
     return parse_u64(in, &b, out);
@@ -697,12 +707,8 @@ static int skip_word(const char **pp, const char *word)
  * tail of "-84", "+84", "0x54" or "1.5". */
 static int esp_size(lk_input_t *in, const char *line, const char *at, uint64_t *size)
 {
-    const char *e = at;
-    while (e > line && e[-1] == ' ')
-        e--;
-    const char *b = e;
-    while (b > line && isdigit((unsigned char)b[-1]))
-        b--;
+    const char *e;
+    const char *b = digits_before(line, at, &e);
     if (b == e)
         return -1;
     if (b > line && (isalnum((unsigned char)b[-1]) || strchr("+-.,_", b[-1]) != NULL))

@@ -102,7 +102,7 @@ typedef struct {
     int line_taken;             /* the last line was read as data, not skipped as a log line */
     uint64_t id_mismatches;     /* rtmem events against the live IDs (rtm_trace_check_ids) */
     unsigned long id_mismatch_line; /* the first one's line and words */
-    char id_mismatch_first[128];
+    char id_mismatch_first[RTM_LINE_ERR_MAX];
     int have_exe;               /* "# rtmem-record exe_base= exe_lo= exe_hi=" (rtmem record) */
     uint64_t exe_base, exe_lo, exe_hi;
     size_t esp_open;            /* index + 1 of the last ESP-IDF record (for "freed by") */
