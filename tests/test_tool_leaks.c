@@ -787,8 +787,8 @@ static const char *const damaged_records[] = {
     /* cut inside the ccount value */
     "    84 bytes (@ 0x3fca9700, Internal) allocated CPU 1 ccount 0x052a",
     /* after the caller chain */
-    "    84 bytes (@ 0x3fca9700, Internal) allocated CPU 0 ccount 0x052ac500 caller "
-    "0x42001234 I (500) wifi: sta start",
+    ("    84 bytes (@ 0x3fca9700, Internal) allocated CPU 0 ccount 0x052ac500 caller "
+     "0x42001234 I (500) wifi: sta start"),
     /* after "caller" */
     "    84 bytes (@ 0x3fca9700, Internal) allocated CPU 0 ccount 0x052ac500 callerI (5) x: y",
     /* sizes with a sign or a hex prefix: %d prints neither */
