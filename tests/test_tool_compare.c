@@ -432,8 +432,8 @@ static void test_workers_end_with_compare(void **state)
         int null = open("/dev/null", O_WRONLY);
         (void)dup2(null, 1);
         (void)dup2(null, 2);
-        execl(RTMEM_TEST_TOOL, RTMEM_TEST_TOOL, "compare", "--jobs", "3", "--quiet", g_path,
-              (char *)NULL);
+        const char *const args[] = {"rtmem", "compare", "--jobs", "3", "--quiet", g_path, NULL};
+        ts_exec_tool(RTMEM_TEST_TOOL, args);
         _exit(127);
     }
     (void)setpgid(run, run); /* either side may run first */

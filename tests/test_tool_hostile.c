@@ -803,8 +803,9 @@ static void test_interrupt_removes_temporary(void **state)
                 _exit(99);
             }
             (void)signal(sigs[c], SIG_DFL);
-            execl(RTMEM_TEST_TOOL, "rtmem", writers[c][0], writers[c][1], writers[c][2], "-o",
-                  g_html, g_fifo, (char *)NULL);
+            const char *const args[] = {"rtmem",      writers[c][0], writers[c][1], writers[c][2],
+                                        "-o",         g_html,        g_fifo,        NULL};
+            ts_exec_tool(RTMEM_TEST_TOOL, args);
             _exit(98);
         }
         for (int tries = 0; tries < 3000 && !temporary_present(); tries++) {

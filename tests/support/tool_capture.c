@@ -139,7 +139,7 @@ int ts_capture_command(const ts_capture_t *c, ts_command_fn cmd, int argc, char 
  * kernel cannot start the tool, so the emulator's command words go in
  * front, as CMake does for the test programs themselves. Returns only if
  * the exec failed. */
-static void exec_tool(const char *tool, const char *const *args)
+void ts_exec_tool(const char *tool, const char *const *args)
 {
 #ifdef RTMEM_TEST_EMULATOR_ARGV
     static const char *const emulator[] = {RTMEM_TEST_EMULATOR_ARGV};
@@ -184,7 +184,7 @@ int ts_run_tool(const ts_tool_run_t *r, const char *const *args)
         if (r->env != NULL) {
             (void)putenv((char *)(uintptr_t)r->env);
         }
-        exec_tool(r->tool, args);
+        ts_exec_tool(r->tool, args);
         _exit(98);
     }
     int st = 0;

@@ -87,6 +87,12 @@ typedef struct ts_tool_run {
  * or stdin, 98 that the binary could not be executed. */
 int ts_run_tool(const ts_tool_run_t *r, const char *const *args);
 
+/* Replaces this process with the tool at path `tool`, args[0] its name and
+ * args NULL-terminated (at most 64), through the emulator where the test
+ * programs run under one (the -m32 build under qemu-i386): for a test that
+ * forks and signals the tool itself. Returns only if the exec failed. */
+void ts_exec_tool(const char *tool, const char *const *args);
+
 /* The whole of the file at path (at most cap - 1 bytes) into buf,
  * NUL-terminated; returns the length read. */
 size_t ts_read_file(const char *path, char *buf, size_t cap);
