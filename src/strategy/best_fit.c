@@ -234,16 +234,7 @@ static void *bf_take(uint8_t *base, rtm_blk_arena_t *st, uint32_t prev, uint32_t
                          uint32_t gap, uint32_t need)
 {
     uint32_t span = rtm_blk_span(base, h);
-    /* Level 2: the bytes that become a header and a link, and the block's
-     * first 4 payload bytes, which the front's check of the block skips as
-     * a free block's link, were fill where the block does not start at h;
-     * their changed bytes must be noted before they are written over. */
-    if (gap != 0) {
-        rtm_strategy_claim(&st->stats, base, h + gap, RTM_BLK_HDR + 4u);
-    }
-    if (span - gap - need >= st->min_span) {
-        rtm_strategy_claim(&st->stats, base, h + gap + need, RTM_BLK_HDR + 4u);
-    }
+    rtm_strategy_claim_carve(&st->stats, base, h, span, gap, need, st->min_span);
     bf_set_next(base, st, prev, bf_next(base, st, h));
     bf_lose(&st->stats, span);
     if (gap != 0) {

@@ -32,6 +32,25 @@
 #define RTM_BLK_PREV_FREE 0x2u
 #define RTM_BLK_FLAGS 0x3u
 
+/* rtm_strategy_claim for a carve of free block h (span bytes) by a strategy
+ * whose free block keeps one 4-byte link after its header (first fit, best
+ * fit): a used block of span need placed gap bytes into h, and a tail left
+ * free when at least split_min bytes remain. The bytes that become a header
+ * and a link, and the block's first 4 payload bytes, which the front's
+ * check of the block skips as a free block's link, held fill wherever the
+ * block does not start at h. Nothing at levels 0 and 1. */
+static inline void rtm_strategy_claim_carve(rtm_arena_stats_t *stats, const uint8_t *base,
+                                            uint32_t h, uint32_t span, uint32_t gap,
+                                            uint32_t need, uint32_t split_min)
+{
+    if (gap != 0) {
+        rtm_strategy_claim(stats, base, h + gap, RTM_BLK_HDR + 4u);
+    }
+    if (span - gap - need >= split_min) {
+        rtm_strategy_claim(stats, base, h + gap + need, RTM_BLK_HDR + 4u);
+    }
+}
+
 static inline uint32_t rtm_blk_span(const uint8_t *base, uint32_t h)
 {
     return rtm_rd32(base, h) & ~RTM_BLK_FLAGS;

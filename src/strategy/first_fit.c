@@ -316,16 +316,7 @@ static void *ff_take(rtm_blk_arena_t *a, uint32_t prev, uint32_t h, uint32_t gap
     uint8_t *base = (uint8_t *)a;
     uint32_t span = rtm_blk_span(base, h);
     uint32_t next = ff_link(base, h);
-    /* Level 2: the bytes that become a header and a link, and the block's
-     * first 4 payload bytes, which the front's check of the block skips as
-     * a free block's link, were fill where the block does not start at h;
-     * their changed bytes must be noted before they are written over. */
-    if (gap != 0) {
-        rtm_strategy_claim(&a->stats, base, h + gap, RTM_BLK_HDR + 4u);
-    }
-    if (span - gap - need >= ff_split_min(a)) {
-        rtm_strategy_claim(&a->stats, base, h + gap + need, RTM_BLK_HDR + 4u);
-    }
+    rtm_strategy_claim_carve(&a->stats, base, h, span, gap, need, ff_split_min(a));
     if (gap != 0) {
         /* h stays listed as the gap; the block goes after it. */
         ff_lose(&a->stats, span);
