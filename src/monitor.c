@@ -565,9 +565,10 @@ static void sample_pool(rtm_monitor_t *mon, rtm_monitor_pool_t *w, pending_alert
     st->peak_used = info.peak_used;
     st->failed_count = info.failed_count;
     st->wait_count = info.wait_count;
-    /* Rounded up: h% of 10 blocks at 15% is 1.5, so 2 must be free (1 would
-     * clear a pool's alert with no band at all). */
-    uint64_t clear_free = ((uint64_t)info.capacity * h + 99u) / 100u;
+    /* The band of the other alerts: h% of 10 blocks at 15% is 1.5, so 2
+     * must be free (1 would clear with no band at all); at most 100%, so
+     * that a pool with every block free always clears. */
+    uint64_t clear_free = hysteresis_band(info.capacity, h > 100u ? 100u : h);
     step_alert(pa, &st->alerts, RTM_ALERT_POOL_EXHAUSTED, info.free == 0 || new_failures,
                !new_failures && info.free > 0 && info.free >= clear_free, st->name,
                (int64_t)info.used, (int64_t)info.capacity);
