@@ -39,17 +39,15 @@
 
 #include "latency.h"
 #include "rtmem/heap.h"
+#include "workload.h"
 
-#define OPS 1000000u
-#define SLOTS 2000u
+#define OPS BENCH_OPS
+#define SLOTS BENCH_SLOTS
 #define ARENA (256u * 1024u)
 #define REPEATS 7
 #define SLOW_RUN_S 2.0
 
-typedef struct op {
-    uint16_t slot;
-    uint16_t size; /* 0 on a free */
-} op_t;
+typedef bench_op_t op_t;
 
 static op_t g_ops[OPS];
 static size_t g_peak_live;
@@ -59,56 +57,12 @@ static uint32_t g_ticks[OPS];
 static double g_ns_per_tick;
 RTM_HEAP_STORAGE(g_mem, 4u * ARENA);
 
-static uint64_t g_rng = 0x9e3779b97f4a7c15u;
-
-static uint64_t next_random(void)
-{
-    /* splitmix64: statistically good, trivially reproducible */
-    uint64_t z = (g_rng += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-/* What a block of size bytes needs at least: its payload rounded up to the
- * granularity, plus the 4-byte header of the block layout. */
-static size_t ideal_span(size_t size)
-{
-    return ((size + 7u) & ~(size_t)7u) + 4u;
-}
-
 static void make_workload(void)
 {
-    size_t sizes[SLOTS] = {0};
-    size_t live = 0, ideal = 0;
-    for (uint32_t i = 0; i < OPS; i++) {
-        uint32_t slot = (uint32_t)(next_random() % SLOTS);
-        g_ops[i].slot = (uint16_t)slot;
-        if (sizes[slot] != 0) {
-            live -= sizes[slot];
-            ideal -= ideal_span(sizes[slot]);
-            sizes[slot] = 0;
-            g_ops[i].size = 0;
-        } else {
-            /* log-uniform 8..512: uniform exponent in [3, 9] */
-            double e = 3.0 + 6.0 * (double)(next_random() >> 11) / 9007199254740992.0;
-            size_t size = (size_t)(1u << (unsigned)e);
-            size += (size_t)((double)size * (e - (double)(unsigned)e));
-            if (size > 512u) {
-                size = 512u;
-            }
-            sizes[slot] = size;
-            g_ops[i].size = (uint16_t)size;
-            live += size;
-            ideal += ideal_span(size);
-            if (live > g_peak_live) {
-                g_peak_live = live;
-            }
-            if (ideal > g_ideal_peak) {
-                g_ideal_peak = ideal;
-            }
-        }
-    }
+    bench_workload_stats_t st;
+    bench_make_workload(g_ops, &st);
+    g_peak_live = st.peak_live;
+    g_ideal_peak = st.ideal_peak;
 }
 
 /* Runs the sequence; returns failed allocations and frees what is left.

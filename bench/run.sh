@@ -8,8 +8,9 @@
 # lines <!-- code-size:begin --> and <!-- code-size:end --> (written by
 # scripts/code_size.sh) is kept as it is, and so is the one between
 # <!-- leaks-rss:begin --> and <!-- leaks-rss:end --> (bench/leaks_rss.sh),
-# and the one between <!-- compare-times:begin --> and
-# <!-- compare-times:end --> (bench/compare_times.sh).
+# the one between <!-- compare-times:begin --> and
+# <!-- compare-times:end --> (bench/compare_times.sh), and the one between
+# <!-- cortex-m:begin --> and <!-- cortex-m:end --> (bench/cortex_m.sh).
 #
 #   bash bench/run.sh            full run (about two and a half minutes on 2 cores)
 #   bash bench/run.sh --quick    smoke run: fewer pool steps, same tables
@@ -258,11 +259,17 @@ CORES=$(nproc 2>/dev/null || echo "?")
 DATE=$(date -u +%Y-%m-%d)
 
 # The sections other scripts maintain, markers included: code size
-# (scripts/code_size.sh) and leaks' memory on a long stream (bench/leaks_rss.sh).
+# (scripts/code_size.sh), leaks' memory on a long stream (bench/leaks_rss.sh),
+# compare's times (bench/compare_times.sh) and the Cortex-M4F instruction
+# counts (bench/cortex_m.sh).
 CODE_SIZE=""
 LEAKS_RSS=""
 COMPARE_TIMES=""
+CORTEX_M=""
 if [ -f docs/benchmarks.md ]; then
+    CORTEX_M=$(awk '/^<!-- cortex-m:begin -->$/ { keep = 1 }
+                    keep { print }
+                    /^<!-- cortex-m:end -->$/ { keep = 0 }' docs/benchmarks.md)
     COMPARE_TIMES=$(awk '/^<!-- compare-times:begin -->$/ { keep = 1 }
                          keep { print }
                          /^<!-- compare-times:end -->$/ { keep = 0 }' docs/benchmarks.md)
@@ -721,6 +728,10 @@ mkdir -p docs
     if [ -n "$CODE_SIZE" ]; then
         echo
         echo "$CODE_SIZE"
+    fi
+    if [ -n "$CORTEX_M" ]; then
+        echo
+        echo "$CORTEX_M"
     fi
 } >docs/benchmarks.md
 

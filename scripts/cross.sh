@@ -11,8 +11,10 @@
 # 2. Builds the library with strict warnings as errors (MinSizeRel, port
 #    none) for Cortex-M0+, M3, M4F, M7 (cmake/toolchain-arm-none-eabi.cmake)
 #    and rv32imac (cmake/toolchain-riscv32.cmake).
-# 3. Builds the cmocka suites of tests/target for the Cortex-M3 and runs
-#    each under qemu-system-arm -M mps2-an385 (docs/targets.md).
+# 3. Builds the cmocka suites of tests/target for the Cortex-M3 at -Os
+#    (MinSizeRel: the build of most firmware, whose TLSF paths no host
+#    configuration compiles) and runs each under qemu-system-arm -M
+#    mps2-an385 (docs/targets.md).
 # 4. Prints one line per build and suite, then ctest's summary line over all
 #    of them; exits non-zero if anything failed.
 #
@@ -177,7 +179,7 @@ run_target_suites() {
     local dir="build/cross-$name" log="build/cross-$name.log"
     if ! configure_dir "$name" -S tests/target \
             -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/toolchain-arm-none-eabi.cmake" \
-            -DRTMEM_ARM_CPU=cortex-m3 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+            -DRTMEM_ARM_CPU=cortex-m3 -DCMAKE_BUILD_TYPE=MinSizeRel \
             -DRTMEM_TARGET_TIMEOUT="$TIMEOUT"; then
         tail -n 20 "$log"
         record FAIL "suites on cortex-m3: configure failed ($log)"

@@ -1,5 +1,6 @@
 /*
- * Startup for the test programs on QEMU's mps2-an385 (Cortex-M3):
+ * Startup for the test programs on QEMU's mps2-an385 (Cortex-M3), also
+ * used by bench/target on mps2-an386 (the same board with a Cortex-M4F):
  * vector table, reset (copy .data, zero .bss, set up TLS, run main),
  * semihosting exit with main's result, and fault handlers that report
  * where the program died and exit with status 200 instead of hanging until
@@ -69,8 +70,18 @@ void rtmt_target_exit(int status)
 #define SCB_SHCSR (*(volatile uint32_t *)0xE000ED24u)
 #define SCB_SHCSR_FAULTS_ENABLE ((1u << 16) | (1u << 17) | (1u << 18)) /* mem, bus, usage */
 
+#define SCB_CPACR (*(volatile uint32_t *)0xE000ED88u)
+#define SCB_CPACR_CP10_CP11_FULL (0xfu << 20)
+
 void rtmt_reset_handler(void)
 {
+#if defined(__ARM_FP)
+    /* A build for a core with an FPU (the Cortex-M4F programs of
+     * bench/target, on mps2-an386) may use its registers anywhere, even
+     * to pass a double: give full access before any code that might. */
+    SCB_CPACR |= SCB_CPACR_CP10_CP11_FULL;
+    __asm__ volatile("dsb\n\tisb" ::: "memory");
+#endif
     memcpy(rtmt_data_start, rtmt_data_load, (size_t)(rtmt_data_end - rtmt_data_start));
     memcpy(rtmt_tdata_start, rtmt_tdata_load, (size_t)(rtmt_tdata_end - rtmt_tdata_start));
     memset(rtmt_bss_start, 0, (size_t)(rtmt_bss_end - rtmt_bss_start));
