@@ -90,11 +90,7 @@
  * and reloaded what the caller had in registers: on the Cortex-M4F
  * (bench/cortex_m.sh), TLSF at -Os went from 212 to 173 instructions per
  * operation for 6 bytes of code. */
-#if defined(__GNUC__) || defined(__clang__)
-#define RTM_TLSF_TINY inline __attribute__((always_inline))
-#else
-#define RTM_TLSF_TINY inline
-#endif
+#define RTM_TLSF_TINY RTM_ALWAYS_INLINE
 /* A path kept out of the default heap's hot functions, so that what it
  * loads and keeps live does not cost them; in a build for size, where
  * there is one copy of each path, the compiler decides. */
