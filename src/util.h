@@ -61,6 +61,15 @@ static inline size_t rtm_align_up(size_t v, size_t a)
 #define RTM_NOINLINE
 #endif
 
+/* For a helper smaller than a call to it: inlined in a build for size
+ * (-Os) too, where the compiler would otherwise keep one copy and call it,
+ * saving and reloading around the call what its caller had in registers. */
+#if defined(__GNUC__) || defined(__clang__)
+#define RTM_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define RTM_ALWAYS_INLINE inline
+#endif
+
 /* The site a layer passed on, its caller filled in when it has none, or a
  * site naming just the caller. */
 static inline rtm_alloc_site_t rtm_site_or(const rtm_alloc_site_t *site, const void *caller)

@@ -156,7 +156,7 @@ static inline size_t rtm_blk_map_bytes(size_t area_bytes, size_t g)
 #endif
 }
 
-static inline void rtm_blk_map_set(uint32_t *map, uint32_t bit)
+static RTM_ALWAYS_INLINE void rtm_blk_map_set(uint32_t *map, uint32_t bit)
 {
 #if RTM_EXACT_POINTERS
     map[bit >> 5] |= 1u << (bit & 31u);
@@ -166,7 +166,7 @@ static inline void rtm_blk_map_set(uint32_t *map, uint32_t bit)
 #endif
 }
 
-static inline void rtm_blk_map_clear(uint32_t *map, uint32_t bit)
+static RTM_ALWAYS_INLINE void rtm_blk_map_clear(uint32_t *map, uint32_t bit)
 {
 #if RTM_EXACT_POINTERS
     map[bit >> 5] &= ~(1u << (bit & 31u));
@@ -178,7 +178,7 @@ static inline void rtm_blk_map_clear(uint32_t *map, uint32_t bit)
 
 /* True if a block starts at this bit (always true without the map: the
  * caller's header checks then decide alone). */
-static inline bool rtm_blk_map_test(const uint32_t *map, uint32_t bit)
+static RTM_ALWAYS_INLINE bool rtm_blk_map_test(const uint32_t *map, uint32_t bit)
 {
 #if RTM_EXACT_POINTERS
     return ((map[bit >> 5] >> (bit & 31u)) & 1u) != 0;
