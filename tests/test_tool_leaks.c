@@ -1004,6 +1004,63 @@ static void test_idf_generation_with_damage(void **state)
     remove(tmp_path);
 }
 
+/* Summary lines count only in the shapes heap_trace_dump prints them (the
+ * generations table of docs/tools.md): lower-case "total allocations",
+ * "total frees", no "Has overflowed:" line in any generation. A dump whose
+ * summary has only other lines has no summary, and lines in no real shape
+ * tell nothing about the generation. */
+static void test_idf_summary_lines_in_real_shapes(void **state)
+{
+    (void)state;
+    lk_input_t in;
+    FILE *f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 64u);
+    two_records(f);
+    fprintf(f, "Total allocations: 7\n");
+    fprintf(f, "Total frees: 5\n");
+    fprintf(f, "Has overflowed: True\n");
+    fprintf(f, "total allocations 7\n");
+    fprintf(f, "total frees 5\n");
+    fprintf(f, "mode: heap trace all\n");
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_false(in.sum.have_total);
+    assert_int_equal(in.sum.total_allocs, 0);
+    assert_false(in.sum.have_overflow);
+    assert_false(in.esp_summary);
+    assert_true(in.cut_off); /* the header's dump ends without its summary */
+    assert_int_equal(in.format, LK_FMT_IDF_V5);
+    lk_input_free(&in);
+    char out[8192];
+    assert_int_equal(run_leaks(tmp_path, NULL, NULL, NULL, NULL, out, sizeof out),
+                     RTM_LEAKS_EXIT_CUT_OFF);
+    assert_null(strstr(out, "OVERFLOWED"));
+    assert_null(strstr(out, "total allocations"));
+    /* the real lines are read, each marking its generations: "total
+     * frees: N" is printed by v5.1+ only, so after an up-to-v5.0 header
+     * one of the two lines is damaged */
+    f = open_tmp();
+    fprintf(f, "%u allocations trace (%u entry buffer)\n", 0u, 100u);
+    fprintf(f, "0 bytes 'leaked' in trace (0 allocations)\n");
+    fprintf(f, "total frees: 3\n");
+    assert_int_equal(parse_back(f, &in), -1);
+    fclose(f);
+    assert_non_null(strstr(in.err, "dump.txt:3: this line is printed by ESP-IDF v5.1+ only, "
+                                   "line 1 of the same dump by up to v5.0 only"));
+    lk_input_free(&in);
+    f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 0u, 64u);
+    v51_summary(f, 0, 0, 0, 0, 64, 0, 9, 9);
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_true(in.sum.have_total);
+    assert_int_equal(in.sum.total_allocs, 9);
+    assert_int_equal(in.sum.total_frees, 9);
+    assert_false(in.cut_off);
+    lk_input_free(&in);
+    remove(tmp_path);
+}
+
 /* Two dumps in one paste, the second without its header: a record after an
  * up-to-v5.0 dump's summary (which has no closing line) starts a new dump. */
 static void test_idf_second_dump_after_v4_summary(void **state)
@@ -1429,6 +1486,7 @@ int main(void)
         cmocka_unit_test(test_idf_damaged_records),
         cmocka_unit_test(test_idf_wrapped_paste),
         cmocka_unit_test(test_idf_generation_with_damage),
+        cmocka_unit_test(test_idf_summary_lines_in_real_shapes),
         cmocka_unit_test(test_idf_second_dump_after_v4_summary),
         cmocka_unit_test(test_freed_records_released),
         cmocka_unit_test(test_addr2line_long_path_entry),

@@ -582,19 +582,18 @@ static int rtmem_comment(lk_input_t *in, const char *c)
 
 /* --- ESP-IDF heap_trace_dump lines ------------------------------------------- */
 
-/* Case-insensitive strstr. */
-static const char *find_ci(const char *hay, const char *needle)
+/* Whether line ends in text: ESP-IDF lines are found behind any prefix,
+ * but nothing of theirs follows their last word. */
+static int line_ends_with(const char *line, const char *text)
 {
-    size_t n = strlen(needle);
-    for (; *hay; hay++) {
-        size_t i = 0;
-        while (i < n && hay[i] &&
-               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
-            i++;
-        if (i == n)
-            return hay;
-    }
-    return NULL;
+    size_t n = strlen(line), t = strlen(text);
+    return n >= t && memcmp(line + n - t, text, t) == 0;
+}
+
+/* Decimal digits at p that end the line. */
+static int u64_ends_line(lk_input_t *in, const char *p, uint64_t *out)
+{
+    return parse_u64(in, &p, out) == 0 && *p == '\0' ? 0 : -1;
 }
 
 /* The start of the decimal digits that end right before pos (after
@@ -970,7 +969,7 @@ static int esp_line(lk_input_t *in, const char *line, int last_unterminated, int
     if (!in->in_esp_dump || (record_like && in->esp_summary)) {
         if (record_like) {
             esp_start_dump(in, 0);
-        } else if (strstr(line, "====== Heap Trace Summary") != NULL ||
+        } else if (line_ends_with(line, "====== Heap Trace Summary ======") ||
                    strstr(line, " bytes 'leaked' in trace (") != NULL ||
                    strstr(line, " bytes alive in trace (") != NULL) {
             esp_start_dump(in, 0);
@@ -1011,56 +1010,45 @@ static int esp_line(lk_input_t *in, const char *line, int last_unterminated, int
         }
         return 0;
     }
-    /* up to v5.0: "total allocations %u total frees %u"; v5.1-v5.4:
-     * "total allocations: %u" and "total frees: %u"; v5.5+: "Total ...:" */
-    if ((p = find_ci(line, "total allocations")) != NULL) {
-        const char *q = skip_sp(p + 17);
-        int colon = *q == ':';
-        if (colon)
-            q = skip_sp(q + 1);
-        if (parse_u64(in, &q, &a) == 0) {
+    /* up to v5.0: "total allocations %u total frees %u"; v5.1+: "total
+     * allocations: %u" and "total frees: %u", each a line of its own. No
+     * generation prints them in another form (capitalised, without the
+     * colon, or a "Has overflowed:" line), so such a line is a log line. */
+    if ((p = strstr(line, "total allocations")) != NULL) {
+        const char *q = p + 17;
+        if (strncmp(q, ": ", 2) == 0 && u64_ends_line(in, q + 2, &a) == 0) {
             in->sum.total_allocs = a;
             in->esp_summary = 1;
-            const char *f = find_ci(q, "total frees");
-            if (f) {
-                f = skip_sp(f + 11);
-                if (*f == ':')
-                    f = skip_sp(f + 1);
-                if (parse_u64(in, &f, &c) == 0) {
-                    in->sum.total_frees = c;
-                    in->sum.have_total = 1;
-                }
+            return idf_mark(in, LK_GEN_V51 | LK_GEN_V55);
+        }
+        if (*q == ' ') {
+            q++;
+            if (parse_u64(in, &q, &a) == 0 && strncmp(q, " total frees ", 13) == 0 &&
+                u64_ends_line(in, q + 13, &c) == 0) {
+                in->sum.total_allocs = a;
+                in->sum.total_frees = c;
+                in->sum.have_total = 1;
+                in->esp_summary = 1;
                 return idf_mark(in, LK_GEN_V4);
             }
-            if (colon)
-                return idf_mark(in, LK_GEN_V51 | LK_GEN_V55);
         }
+        *handled = 0;
         return 0;
     }
-    if ((p = find_ci(line, "total frees")) != NULL) {
-        const char *q = skip_sp(p + 11);
-        if (*q == ':')
-            q = skip_sp(q + 1);
-        if (parse_u64(in, &q, &a) == 0) {
-            in->sum.total_frees = a;
-            in->sum.have_total = 1;
-            in->esp_summary = 1;
-        }
-        return 0;
+    if ((p = strstr(line, "total frees: ")) != NULL && u64_ends_line(in, p + 13, &a) == 0) {
+        in->sum.total_frees = a;
+        in->sum.have_total = 1;
+        in->esp_summary = 1;
+        return idf_mark(in, LK_GEN_V51 | LK_GEN_V55);
     }
     if (strstr(line, "overflowed, so trace data is incomplete") != NULL) {
         in->sum.have_overflow = 1;
         in->sum.overflowed = 1;
         return idf_mark(in, strstr(line, "Internal Buffer") ? LK_GEN_V51 | LK_GEN_V55 : LK_GEN_V4);
     }
-    if ((p = find_ci(line, "has overflowed")) != NULL && *skip_sp(p + 14) == ':') {
-        const char *q = skip_sp(skip_sp(p + 14) + 1);
-        in->sum.have_overflow = 1;
-        in->sum.overflowed = (*q == 'y' || *q == 'Y' || *q == 't' || *q == 'T' || *q == '1');
-        in->esp_summary = 1;
-        return 0;
-    }
-    if (strstr(line, "====== Heap Trace Summary") != NULL || find_ci(line, "Mode: Heap Trace") != NULL) {
+    if (line_ends_with(line, "====== Heap Trace Summary ======") ||
+        line_ends_with(line, "Mode: Heap Trace All") ||
+        line_ends_with(line, "Mode: Heap Trace Leaks")) {
         in->esp_summary = 1;
         return idf_mark(in, LK_GEN_V51 | LK_GEN_V55);
     }
