@@ -1061,6 +1061,101 @@ static void test_idf_summary_lines_in_real_shapes(void **state)
     remove(tmp_path);
 }
 
+/* Only the line ESP-IDF prints after a freed block's record, "freed by"
+ * and the chain of the free's callers, frees that record; it may come
+ * after idf.py monitor's address-decode lines, and behind a prefix. Log
+ * lines that merely use the words free nothing; a damaged "freed by" line
+ * is an error at its line, or, cut at the end of the input, still says
+ * that its block was freed. */
+static void test_idf_freed_by_only_in_its_shape(void **state)
+{
+    (void)state;
+    lk_input_t in;
+    uint64_t bytes;
+    const uintptr_t c1[2] = {0x42001234, 0x42005678};
+    FILE *f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 4u, 64u);
+    v51_record(f, 32, 0x3fca0000, ", Internal", 0, 0x100, c1, 2);
+    fprintf(f, "\nI (1300) app: buffer freed by the wifi driver\n");
+    v51_record(f, 48, 0x3fca0100, ", Internal", 0, 0x200, c1, 2);
+    fprintf(f, "\nW (1400) app: 3 items freed by cleanup task\n");
+    fprintf(f, "I (1401) app: it was freed by: nobody\n");
+    v51_record(f, 64, 0x3fca0200, ", Internal", 1, 0x300, c1, 2);
+    fprintf(f, "\n0x42001234: make_buf at /src/main.c:12\n"); /* monitor decode lines */
+    fprintf(f, "0x42005678: app_main at /src/main.c:40\n");
+    fprintf(f, "[12:00:01.122] freed by 0x42000010:0x0\n");
+    fprintf(f, "I (1402) app: freed by 0x42000010:0x42000020\n"); /* no record left to free */
+    v51_record(f, 80, 0x3fca0300, ", Internal", 1, 0x400, c1, 2);
+    fprintf(f, "\nfreed by 0x42000010:0x42000020:\n");
+    v51_summary(f, 1, 80, 2, 4, 64, 4, 4, 2);
+    fprintf(f, "freed by 0x42000030:0x42000040\n"); /* after the summary: frees nothing */
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(count_leaks(&in, &bytes), 2);
+    assert_int_equal(bytes, 80);
+    assert_non_null(find_rec(&in, "0x3fca0000"));
+    assert_non_null(find_rec(&in, "0x3fca0100"));
+    lk_input_free(&in);
+    char out[8192];
+    assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "\"summary_agrees\":true"));
+
+    /* damaged "freed by" lines after a record: an error at their line in
+     * the middle of the input */
+    static const char *const damaged[] = {
+        "freed by",                                       /* the chain on the next line */
+        "freed by 0x42000010 I (500) wifi: sta start",    /* another task's log ran in */
+        "freed by 0x42000010:0x42000020 x",
+    };
+    for (size_t i = 0; i < sizeof damaged / sizeof damaged[0]; i++) {
+        f = open_tmp();
+        fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 3u, 64u);
+        two_records(f);
+        fprintf(f, "%s\n", damaged[i]);
+        v51_summary(f, 1, 4180, 2, 2, 64, 2, 3, 1);
+        if (parse_back(f, &in) != -1 || strncmp(in.err, "dump.txt:4: heap trace 'freed by' line", 38) != 0)
+            fail_msg("'%s': got '%s'", damaged[i], in.err);
+        fclose(f);
+        lk_input_free(&in);
+        /* the input's unterminated last line: the block was freed */
+        f = open_tmp();
+        fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 64u);
+        two_records(f);
+        fprintf(f, "%s", damaged[i]);
+        assert_int_equal(parse_back(f, &in), 0);
+        fclose(f);
+        if (count_leaks(&in, &bytes) != 1 || !in.cut_off || in.warnings < 1)
+            fail_msg("'%s' last: %zu blocks, cut_off %d", damaged[i], count_leaks(&in, &bytes),
+                     in.cut_off);
+        assert_int_equal(bytes, 84);
+        lk_input_free(&in);
+    }
+    /* wrapped inside its chain: the next line holds the rest */
+    f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 64u);
+    two_records(f);
+    fprintf(f, "freed by 0x42000010:0x420\n00020\n");
+    v51_summary(f, 1, 84, 1, 2, 64, 2, 2, 1);
+    assert_int_equal(parse_back(f, &in), -1);
+    fclose(f);
+    assert_non_null(strstr(in.err, "dump.txt:5: this line continues the 'freed by' line of line 4"));
+    lk_input_free(&in);
+    /* after a record not counted (a panic ran into it), a "freed by" line
+     * is not about the record before that one */
+    f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 64u);
+    v51_record(f, 32, 0x3fca0000, ", Internal", 0, 0x100, c1, 2);
+    fprintf(f, "\n    48 bytes (@ 0x3fca0100, Internal) allocated Guru Meditation Error\n");
+    fprintf(f, "freed by 0x42000010:0x42000020\n");
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(count_leaks(&in, &bytes), 1);
+    assert_int_equal(bytes, 32);
+    assert_true(in.cut_off);
+    lk_input_free(&in);
+    remove(tmp_path);
+}
+
 /* Two dumps in one paste, the second without its header: a record after an
  * up-to-v5.0 dump's summary (which has no closing line) starts a new dump. */
 static void test_idf_second_dump_after_v4_summary(void **state)
@@ -1487,6 +1582,7 @@ int main(void)
         cmocka_unit_test(test_idf_wrapped_paste),
         cmocka_unit_test(test_idf_generation_with_damage),
         cmocka_unit_test(test_idf_summary_lines_in_real_shapes),
+        cmocka_unit_test(test_idf_freed_by_only_in_its_shape),
         cmocka_unit_test(test_idf_second_dump_after_v4_summary),
         cmocka_unit_test(test_freed_records_released),
         cmocka_unit_test(test_addr2line_long_path_entry),

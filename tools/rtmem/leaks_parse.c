@@ -143,6 +143,7 @@ static void reset_records(lk_input_t *in)
     in->idf_gens = LK_GEN_ANY;
     in->idf_gens_line = 0;
     in->esp_record_line = 0;
+    in->esp_freed_by_line = 0;
     in->esp_records_read = 0;
     in->cut_off = 0;
     in->cut_reason[0] = '\0';
@@ -847,6 +848,8 @@ static int esp_record(lk_input_t *in, const char *line, const char *at, int last
     }
     if (rc == 0)
         return esp_keep(in, &f);
+    /* a "freed by" line after a record not kept is not about an older one */
+    in->esp_open = 0;
     if (rc == 1 || panic_marker(line)) {
         in->esp_records_read++;
         warn(in, "heap trace record cut off by a panic message: not counted");
@@ -862,10 +865,9 @@ static int esp_record(lk_input_t *in, const char *line, const char *at, int last
     return fail(in, what);
 }
 
-/* A line that can only be the rest of a record line broken in two (a
- * paste wrapped at the terminal's width): "caller ...", "freed", or
- * address digits and ':' (possibly followed by " freed"). */
-static int record_continuation(const char *line)
+/* Where the text of a line that continues another starts: after blanks
+ * and a "[timestamp] " that the capture tool put in front of it. */
+static const char *continuation_text(const char *line)
 {
     const char *p = skip_sp(line);
     if (*p == '[') {
@@ -873,12 +875,88 @@ static int record_continuation(const char *line)
         if (e)
             p = skip_sp(e + 1);
     }
+    return p;
+}
+
+/* Address digits and ':' only: the rest of a caller chain. */
+static size_t chain_rest_len(const char *p)
+{
+    return strspn(p, "0123456789abcdefABCDEFxX:");
+}
+
+/* A line that can only be the rest of a record line broken in two (a
+ * paste wrapped at the terminal's width): "caller ...", "freed", or
+ * address digits and ':' (possibly followed by " freed"). */
+static int record_continuation(const char *line)
+{
+    const char *p = continuation_text(line);
     if (strncmp(p, "caller", 6) == 0 && (p[6] == '\0' || p[6] == ' '))
         return 1;
     if (strcmp(p, "freed") == 0)
         return 1;
-    size_t n = strspn(p, "0123456789abcdefABCDEFxX:");
+    size_t n = chain_rest_len(p);
     return n > 0 && (p[n] == '\0' || strcmp(p + n, " freed") == 0);
+}
+
+/* The rest of a "freed by" line broken inside its chain. */
+static int freed_by_continuation(const char *line)
+{
+    const char *p = continuation_text(line);
+    size_t n = chain_rest_len(p);
+    return n > 0 && p[n] == '\0';
+}
+
+/* "freed by" where a word starts, or NULL: "unfreed by" is not it. */
+static const char *freed_by_at(const char *line)
+{
+    for (const char *p = line; (p = strstr(p, "freed by")) != NULL; p++)
+        if (p == line || !isalnum((unsigned char)p[-1]))
+            return p;
+    return NULL;
+}
+
+/* A caller chain starts at p: "0x" or "(nil)", as parse_callers reads. */
+static int chain_starts(const char *p)
+{
+    return (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) || strncmp(p, "(nil)", 5) == 0;
+}
+
+/*
+ * at: "freed by" in a line after the dump's last record, only log lines
+ * (such as idf.py monitor's address decoding) between them. ESP-IDF prints
+ * "freed by " and the chain of the free's callers there when the block was
+ * freed (all mode); that whole shape, behind any prefix, frees the record.
+ * 1: no such line, the words of a log line ("buffer freed by the driver"),
+ * which are skipped like the rest of it. A "freed by" that starts a chain
+ * but is not whole is damage: an error, or on the input's unterminated
+ * last line a cut-off dump whose record still counts as freed, since
+ * ESP-IDF prints "freed by" for freed blocks only.
+ */
+static int esp_freed_by(lk_input_t *in, const char *at, int last_unterminated)
+{
+    const char *p = at + 8;
+    if (*p != '\0' && !(*p == ' ' && chain_starts(p + 1)))
+        return 1;
+    const char *what = "heap trace 'freed by' line without its caller chain (lines wrapped at "
+                       "the terminal's width?)";
+    if (*p == ' ') {
+        p++;
+        lk_record_t chain;
+        chain.ncallers = 0;
+        parse_callers(in, &p, &chain);
+        if (in->number_overflow)
+            return 0; /* refused by lk_parse_line */
+        what = *p == '\0' ? NULL : "heap trace 'freed by' line: other text in or after its caller chain";
+    }
+    if (what != NULL && !last_unterminated)
+        return fail(in, what);
+    release_record(in, &in->rec[in->esp_open - 1]);
+    in->esp_freed_by_line = in->lineno;
+    if (what != NULL) {
+        warn(in, "truncated 'freed by' line: its block counts as freed");
+        mark_cut_off(in, "the input ends inside a 'freed by' line");
+    }
+    return 0;
 }
 
 /* The line right after a record that continues it: the record was read
@@ -961,6 +1039,15 @@ static int esp_line(lk_input_t *in, const char *line, int last_unterminated, int
     if (in->in_esp_dump && in->esp_record_line != 0 && in->esp_record_line + 1 == in->lineno &&
         record_continuation(line))
         return esp_wrapped(in);
+    if (in->in_esp_dump && in->esp_freed_by_line != 0 && in->esp_freed_by_line + 1 == in->lineno &&
+        freed_by_continuation(line)) {
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "this line continues the 'freed by' line of line %lu (lines wrapped at the "
+                 "terminal's width?): join them and run again",
+                 in->esp_freed_by_line);
+        return fail(in, msg);
+    }
     /* a record or summary without the header: the header was trimmed. No
      * generation prints a record after the summary: such a record starts
      * the next dump (up to v5.0 has no closing "=====" line). */
@@ -986,11 +1073,12 @@ static int esp_line(lk_input_t *in, const char *line, int last_unterminated, int
     }
     if ((p = strstr(line, " bytes (@ ")) != NULL)
         return esp_record(in, line, p, last_unterminated);
-    if ((p = strstr(line, "freed by ")) != NULL) {
-        if (in->esp_open) {
-            release_record(in, &in->rec[in->esp_open - 1]);
-        }
-        return 0;
+    /* No generation prints "freed by" after the summary or after a record
+     * already freed. */
+    if (in->esp_open != 0 && !in->esp_summary && (p = freed_by_at(line)) != NULL) {
+        int rc = esp_freed_by(in, p, last_unterminated);
+        if (rc != 1)
+            return rc;
     }
     if (esp_summary_line(in, line) == 0)
         return 0;
