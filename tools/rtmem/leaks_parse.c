@@ -937,8 +937,7 @@ static int esp_freed_by(lk_input_t *in, const char *at, int last_unterminated)
     const char *p = at + 8;
     if (*p != '\0' && !(*p == ' ' && chain_starts(p + 1)))
         return 1;
-    const char *what = "heap trace 'freed by' line without its caller chain (lines wrapped at "
-                       "the terminal's width?)";
+    const char *what = "heap trace 'freed by' line: no caller chain (lines wrapped?)";
     if (*p == ' ') {
         p++;
         lk_record_t chain;
