@@ -1156,6 +1156,79 @@ static void test_idf_freed_by_only_in_its_shape(void **state)
     remove(tmp_path);
 }
 
+/* The overflow note wrapped at the terminal's width, as every other wrapped
+ * line that would otherwise be read wrong: refused at its first part, not
+ * skipped (which lost the overflow). The summary's other lines are shorter
+ * than 44 columns, so a summary-only paste folded at 44 to 65 columns has
+ * only the note broken. */
+static void test_idf_wrapped_note(void **state)
+{
+    (void)state;
+    static char dump[1024];
+    FILE *m = fmemopen(dump, sizeof dump, "w");
+    assert_non_null(m);
+    fprintf(m, "====== Heap Trace Summary ======\n");
+    fprintf(m, "Mode: Heap Trace All\n");
+    fprintf(m, "%u bytes alive in trace (%u/%u allocations)\n", 96u, 2u, 3u);
+    fprintf(m, "records: %u (%u capacity, %u high water mark)\n", 3u, 16u, 3u);
+    fprintf(m, "total allocations: %u\n", 3u);
+    fprintf(m, "total frees: %u\n", 1u);
+    fprintf(m, "(NB: Internal Buffer has overflowed, so trace data is incomplete.)\n");
+    fprintf(m, "================================\n");
+    assert_int_equal(fclose(m), 0);
+    for (size_t width = 44; width <= 66; width++) {
+        FILE *f = open_tmp();
+        write_folded(f, dump, width);
+        lk_input_t in;
+        int rc = parse_back(f, &in);
+        fclose(f);
+        if (width == 66) {
+            assert_int_equal(rc, 0);
+            assert_true(in.sum.overflowed);
+        } else if (rc != -1 || strstr(in.err, "dump.txt:7: heap trace note cut short") != in.err) {
+            fail_msg("folded at %zu columns: rc %d, '%s'", width, rc, in.err);
+        }
+        lk_input_free(&in);
+    }
+    /* up to v5.0's note, behind a prefix, in a dump whose records were joined */
+    FILE *f = open_tmp();
+    const uintptr_t c1[2] = {0x400d1234, 0x400d5678};
+    fprintf(f, "%u allocations trace (%u entry buffer)\n", 1u, 100u);
+    v4_record(f, 40, 0x3ffb2000, 0, 0x1235, c1, 2, 2);
+    fprintf(f, "\n40 bytes 'leaked' in trace (1 allocations)\n");
+    fprintf(f, "total allocations 9 total frees 8\n");
+    fprintf(f, "[12:00:01.500] (NB: Buffer has overflowed, so trace da\nta is incomplete.)\n");
+    fclose(f);
+    char out[8192];
+    assert_int_equal(run_leaks(tmp_path, NULL, NULL, NULL, NULL, out, sizeof out), 2);
+    assert_non_null(strstr(out, "INCOMPLETE DUMP: reading stopped at line 5: heap trace note cut short"));
+    assert_non_null(strstr(out, "40 bytes in 1 blocks still allocated"));
+    /* cut at the end of the input: the dump is cut off */
+    f = open_tmp();
+    fprintf(f, "%u allocations trace (%u entry buffer)\n", 1u, 100u);
+    v4_record(f, 40, 0x3ffb2000, 0, 0x1235, c1, 2, 2);
+    fprintf(f, "\n40 bytes 'leaked' in trace (1 allocations)\n");
+    fprintf(f, "total allocations 9 total frees 8\n");
+    fprintf(f, "(NB: Buffer has overflowed, so trace da");
+    lk_input_t in;
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_true(in.cut_off);
+    assert_true(in.warnings >= 1);
+    lk_input_free(&in);
+    /* a whole note of another text is no overflow note, and a log line that
+     * mentions one is a log line */
+    f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 0u, 64u);
+    fprintf(f, "I (1300) app: overflowed, so trace data is incomplete\n");
+    v51_summary(f, 1, 0, 0, 0, 64, 0, 1, 1);
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_false(in.sum.have_overflow);
+    lk_input_free(&in);
+    remove(tmp_path);
+}
+
 /* Two dumps in one paste, the second without its header: a record after an
  * up-to-v5.0 dump's summary (which has no closing line) starts a new dump. */
 static void test_idf_second_dump_after_v4_summary(void **state)
@@ -1583,6 +1656,7 @@ int main(void)
         cmocka_unit_test(test_idf_generation_with_damage),
         cmocka_unit_test(test_idf_summary_lines_in_real_shapes),
         cmocka_unit_test(test_idf_freed_by_only_in_its_shape),
+        cmocka_unit_test(test_idf_wrapped_note),
         cmocka_unit_test(test_idf_second_dump_after_v4_summary),
         cmocka_unit_test(test_freed_records_released),
         cmocka_unit_test(test_addr2line_long_path_entry),

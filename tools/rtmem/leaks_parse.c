@@ -974,6 +974,46 @@ static int esp_wrapped(lk_input_t *in)
     return fail(in, msg);
 }
 
+/* The overflow notes of the summary, after their "(NB:". */
+static const struct {
+    const char *rest;
+    unsigned gens;
+} esp_overflow_notes[] = {
+    {" Buffer has overflowed, so trace data is incomplete.)", LK_GEN_V4},
+    {" Internal Buffer has overflowed, so trace data is incomplete.)", LK_GEN_V51 | LK_GEN_V55},
+};
+
+/*
+ * rest: what follows "(NB:" in a dump line. An overflow note read whole
+ * marks the dump overflowed. One that stops early is broken in two (a
+ * paste wrapped at the terminal's width: the note is longer than the
+ * other summary lines), and its rest on the next line would be skipped as
+ * a log line, losing the overflow: refused as the other wrapped lines are,
+ * or on the input's unterminated last line the dump is cut off. 1: no
+ * overflow note (another note, or a log line), skipped as a log line.
+ */
+static int esp_note(lk_input_t *in, const char *rest, int last_unterminated)
+{
+    size_t n = strlen(rest);
+    for (size_t i = 0; i < sizeof esp_overflow_notes / sizeof esp_overflow_notes[0]; i++) {
+        const char *note = esp_overflow_notes[i].rest;
+        if (strcmp(rest, note) == 0) {
+            in->sum.have_overflow = 1;
+            in->sum.overflowed = 1;
+            return idf_mark(in, esp_overflow_notes[i].gens);
+        }
+        if (n < strlen(note) && memcmp(rest, note, n) == 0) {
+            if (!last_unterminated)
+                return fail(in, "heap trace note cut short (lines wrapped at the terminal's "
+                                "width?): join it with the next line and run again");
+            warn(in, "truncated heap trace note ignored");
+            mark_cut_off(in, "the input ends inside a note");
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* A summary line: "... in trace (" counts; 0 = handled, 1 = not one. */
 static int esp_summary_line(lk_input_t *in, const char *line)
 {
@@ -1128,10 +1168,10 @@ static int esp_line(lk_input_t *in, const char *line, int last_unterminated, int
         in->esp_summary = 1;
         return idf_mark(in, LK_GEN_V51 | LK_GEN_V55);
     }
-    if (strstr(line, "overflowed, so trace data is incomplete") != NULL) {
-        in->sum.have_overflow = 1;
-        in->sum.overflowed = 1;
-        return idf_mark(in, strstr(line, "Internal Buffer") ? LK_GEN_V51 | LK_GEN_V55 : LK_GEN_V4);
+    if ((p = strstr(line, "(NB:")) != NULL) {
+        int rc = esp_note(in, p + 4, last_unterminated);
+        if (rc != 1)
+            return rc;
     }
     if (line_ends_with(line, "====== Heap Trace Summary ======") ||
         line_ends_with(line, "Mode: Heap Trace All") ||
