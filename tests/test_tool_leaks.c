@@ -1365,6 +1365,104 @@ static void test_symbolize(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The built tool with stdout and stderr into files under dir; its exit
+ * status. */
+static int run_tool_leaks(const char *dir, const char *const *args, char *out, size_t out_cap,
+                          char *err, size_t err_cap)
+{
+    char out_path[128], err_path[128];
+    snprintf(out_path, sizeof out_path, "%s/stdout", dir);
+    snprintf(err_path, sizeof err_path, "%s/stderr", dir);
+    const ts_tool_run_t r = {.tool = RTMEM_TEST_TOOL, .out_path = out_path, .err_path = err_path,
+                             .err_fd = -1};
+    int rc = ts_run_tool(&r, args);
+    ts_read_file(out_path, out, out_cap);
+    ts_read_file(err_path, err, err_cap);
+    unlink(out_path);
+    unlink(err_path);
+    return rc;
+}
+
+static size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* `rtmem leaks --elf FILE` with a FILE that is no ELF or does not exist,
+ * or an addr2line that fails: the report is still printed, without
+ * symbols, after one warning that names FILE; exit 2, as rtmem report
+ * writes its page and exits 2. */
+static void test_elf_unusable_keeps_the_report(void **state)
+{
+    (void)state;
+    ts_scratch_t dir;
+    assert_int_equal(ts_scratch_make(&dir, "rtmem_leaks_elf"), 0);
+    char dump[128], notelf[128], missing[128];
+    assert_int_equal(ts_scratch_path(&dir, "dump.txt", dump, sizeof dump), 0);
+    assert_int_equal(ts_scratch_path(&dir, "firmware.bin", notelf, sizeof notelf), 0);
+    assert_int_equal(ts_scratch_path(&dir, "missing.elf", missing, sizeof missing), 0);
+    FILE *f = fopen(dump, "w");
+    assert_non_null(f);
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 64u);
+    two_records(f);
+    v51_summary(f, 0, 4180, 2, 2, 64, 2, 9, 7);
+    fclose(f);
+    f = fopen(notelf, "w");
+    assert_non_null(f);
+    fputs("this is a firmware image, not an ELF file\n", f);
+    fclose(f);
+
+    static char out[16384], err[4096];
+    const char *const elves[] = {notelf, missing};
+    for (size_t i = 0; i < 2; i++) {
+        const char *table[] = {"rtmem", "leaks", dump, "--elf", elves[i], NULL};
+        assert_int_equal(run_tool_leaks(dir.dir, table, out, sizeof out, err, sizeof err), 2);
+        assert_non_null(strstr(out, "4180 bytes in 2 blocks still allocated, 2 call sites"));
+        assert_non_null(strstr(out, "    at 0x42009000\n"));
+        assert_int_equal(count_lines(err), 1);
+        assert_non_null(strstr(err, "rtmem leaks: warning: no symbols from --elf "));
+        assert_non_null(strstr(err, elves[i]));
+        const char *json[] = {"rtmem", "leaks", dump, "--json", "--elf", elves[i], NULL};
+        assert_int_equal(run_tool_leaks(dir.dir, json, out, sizeof out, err, sizeof err), 2);
+        assert_non_null(strstr(out, "\"blocks\":2,\"bytes\":4180"));
+        assert_null(strstr(out, "\"function\""));
+        assert_true(strlen(out) > 2 && strcmp(out + strlen(out) - 2, "}\n") == 0);
+        assert_int_equal(count_lines(err), 1);
+        assert_non_null(strstr(err, elves[i]));
+    }
+    /* the given addr2line cannot be run: the report still comes */
+    const char *no_a2l[] = {"rtmem", "leaks", dump, "--elf", notelf, "--addr2line",
+                            "/nonexistent/addr2line", NULL};
+    assert_int_equal(run_tool_leaks(dir.dir, no_a2l, out, sizeof out, err, sizeof err), 2);
+    assert_non_null(strstr(out, "4180 bytes in 2 blocks still allocated"));
+    assert_non_null(strstr(err, notelf));
+    /* addr2line runs but fails on the file (binutils' own complaint may
+     * come too) */
+    if (system("command -v addr2line >/dev/null 2>&1") == 0) {
+        const char *fails[] = {"rtmem", "leaks", dump, "--elf", notelf, "--addr2line", "addr2line",
+                               NULL};
+        assert_int_equal(run_tool_leaks(dir.dir, fails, out, sizeof out, err, sizeof err), 2);
+        assert_non_null(strstr(out, "4180 bytes in 2 blocks still allocated"));
+        assert_non_null(strstr(err, "rtmem leaks: warning: no symbols from --elf "));
+        assert_non_null(strstr(err, notelf));
+    }
+    /* a cut-off dump keeps its report too; the unusable --elf decides the status */
+    f = fopen(dump, "w");
+    assert_non_null(f);
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 64u);
+    two_records(f);
+    fclose(f);
+    const char *cut[] = {"rtmem", "leaks", dump, "--elf", notelf, NULL};
+    assert_int_equal(run_tool_leaks(dir.dir, cut, out, sizeof out, err, sizeof err), 2);
+    assert_non_null(strstr(out, "INCOMPLETE DUMP: "));
+    assert_non_null(strstr(out, "4180 bytes in 2 blocks still allocated"));
+    const char *const names[] = {"dump.txt", "firmware.bin"};
+    assert_int_equal(ts_scratch_remove(&dir, names, 2), 0);
+}
+
 /* Found by fuzz_symbolize (docs/fuzzing.md): an 18-byte big-endian ELF
  * header cut off after e_type = ET_DYN. Too short to hold e_machine, so it
  * is no ELF file for sym_elf_machine, and sym_elf_is_pie must agree. */
@@ -1646,6 +1744,7 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_symbolize),
         cmocka_unit_test(test_truncated_elf_header),
+        cmocka_unit_test(test_elf_unusable_keeps_the_report),
         cmocka_unit_test(test_idf_headerless_pastes),
         cmocka_unit_test(test_idf_header_count_checked),
         cmocka_unit_test(test_idf_cut_off_by_panic),
