@@ -945,7 +945,8 @@ static int esp_freed_by(lk_input_t *in, const char *at, int last_unterminated)
         parse_callers(in, &p, &chain);
         if (in->number_overflow)
             return 0; /* refused by lk_parse_line */
-        what = *p == '\0' ? NULL : "heap trace 'freed by' line: other text in or after its caller chain";
+        what = *p == '\0' ? NULL
+                           : "heap trace 'freed by' line: other text in or after its caller chain";
     }
     if (what != NULL && !last_unterminated)
         return fail(in, what);
