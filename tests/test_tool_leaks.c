@@ -1004,6 +1004,231 @@ static void test_idf_generation_with_damage(void **state)
     remove(tmp_path);
 }
 
+/* Summary lines count only in the shapes heap_trace_dump prints them (the
+ * generations table of docs/tools.md): lower-case "total allocations",
+ * "total frees", no "Has overflowed:" line in any generation. A dump whose
+ * summary has only other lines has no summary, and lines in no real shape
+ * tell nothing about the generation. */
+static void test_idf_summary_lines_in_real_shapes(void **state)
+{
+    (void)state;
+    lk_input_t in;
+    FILE *f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 64u);
+    two_records(f);
+    fprintf(f, "Total allocations: 7\n");
+    fprintf(f, "Total frees: 5\n");
+    fprintf(f, "Has overflowed: True\n");
+    fprintf(f, "total allocations 7\n");
+    fprintf(f, "total frees 5\n");
+    fprintf(f, "mode: heap trace all\n");
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_false(in.sum.have_total);
+    assert_int_equal(in.sum.total_allocs, 0);
+    assert_false(in.sum.have_overflow);
+    assert_false(in.esp_summary);
+    assert_true(in.cut_off); /* the header's dump ends without its summary */
+    assert_int_equal(in.format, LK_FMT_IDF_V5);
+    lk_input_free(&in);
+    char out[8192];
+    assert_int_equal(run_leaks(tmp_path, NULL, NULL, NULL, NULL, out, sizeof out),
+                     RTM_LEAKS_EXIT_CUT_OFF);
+    assert_null(strstr(out, "OVERFLOWED"));
+    assert_null(strstr(out, "total allocations"));
+    /* the real lines are read, each marking its generations: "total
+     * frees: N" is printed by v5.1+ only, so after an up-to-v5.0 header
+     * one of the two lines is damaged */
+    f = open_tmp();
+    fprintf(f, "%u allocations trace (%u entry buffer)\n", 0u, 100u);
+    fprintf(f, "0 bytes 'leaked' in trace (0 allocations)\n");
+    fprintf(f, "total frees: 3\n");
+    assert_int_equal(parse_back(f, &in), -1);
+    fclose(f);
+    assert_non_null(strstr(in.err, "dump.txt:3: this line is printed by ESP-IDF v5.1+ only, "
+                                   "line 1 of the same dump by up to v5.0 only"));
+    lk_input_free(&in);
+    f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 0u, 64u);
+    v51_summary(f, 0, 0, 0, 0, 64, 0, 9, 9);
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_true(in.sum.have_total);
+    assert_int_equal(in.sum.total_allocs, 9);
+    assert_int_equal(in.sum.total_frees, 9);
+    assert_false(in.cut_off);
+    lk_input_free(&in);
+    remove(tmp_path);
+}
+
+/* Only the line ESP-IDF prints after a freed block's record, "freed by"
+ * and the chain of the free's callers, frees that record; it may come
+ * after idf.py monitor's address-decode lines, and behind a prefix. Log
+ * lines that merely use the words free nothing; a damaged "freed by" line
+ * is an error at its line, or, cut at the end of the input, still says
+ * that its block was freed. */
+static void test_idf_freed_by_only_in_its_shape(void **state)
+{
+    (void)state;
+    lk_input_t in;
+    uint64_t bytes;
+    const uintptr_t c1[2] = {0x42001234, 0x42005678};
+    FILE *f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 4u, 64u);
+    v51_record(f, 32, 0x3fca0000, ", Internal", 0, 0x100, c1, 2);
+    fprintf(f, "\nI (1300) app: buffer freed by the wifi driver\n");
+    v51_record(f, 48, 0x3fca0100, ", Internal", 0, 0x200, c1, 2);
+    fprintf(f, "\nW (1400) app: 3 items freed by cleanup task\n");
+    fprintf(f, "I (1401) app: it was freed by: nobody\n");
+    v51_record(f, 64, 0x3fca0200, ", Internal", 1, 0x300, c1, 2);
+    fprintf(f, "\n0x42001234: make_buf at /src/main.c:12\n"); /* monitor decode lines */
+    fprintf(f, "0x42005678: app_main at /src/main.c:40\n");
+    fprintf(f, "[12:00:01.122] freed by 0x42000010:0x0\n");
+    fprintf(f, "I (1402) app: freed by 0x42000010:0x42000020\n"); /* no record left to free */
+    v51_record(f, 80, 0x3fca0300, ", Internal", 1, 0x400, c1, 2);
+    fprintf(f, "\nfreed by 0x42000010:0x42000020:\n");
+    v51_summary(f, 1, 80, 2, 4, 64, 4, 4, 2);
+    fprintf(f, "freed by 0x42000030:0x42000040\n"); /* after the summary: frees nothing */
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(count_leaks(&in, &bytes), 2);
+    assert_int_equal(bytes, 80);
+    assert_non_null(find_rec(&in, "0x3fca0000"));
+    assert_non_null(find_rec(&in, "0x3fca0100"));
+    lk_input_free(&in);
+    char out[8192];
+    assert_int_equal(run_leaks(tmp_path, "--json", NULL, NULL, NULL, out, sizeof out), 1);
+    assert_non_null(strstr(out, "\"summary_agrees\":true"));
+
+    /* damaged "freed by" lines after a record: an error at their line in
+     * the middle of the input */
+    static const char *const damaged[] = {
+        "freed by",                                       /* the chain on the next line */
+        "freed by 0x42000010 I (500) wifi: sta start",    /* another task's log ran in */
+        "freed by 0x42000010:0x42000020 x",
+    };
+    for (size_t i = 0; i < sizeof damaged / sizeof damaged[0]; i++) {
+        f = open_tmp();
+        fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 3u, 64u);
+        two_records(f);
+        fprintf(f, "%s\n", damaged[i]);
+        v51_summary(f, 1, 4180, 2, 2, 64, 2, 3, 1);
+        if (parse_back(f, &in) != -1 || strncmp(in.err, "dump.txt:4: heap trace 'freed by' line", 38) != 0)
+            fail_msg("'%s': got '%s'", damaged[i], in.err);
+        fclose(f);
+        lk_input_free(&in);
+        /* the input's unterminated last line: the block was freed */
+        f = open_tmp();
+        fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 64u);
+        two_records(f);
+        fprintf(f, "%s", damaged[i]);
+        assert_int_equal(parse_back(f, &in), 0);
+        fclose(f);
+        if (count_leaks(&in, &bytes) != 1 || !in.cut_off || in.warnings < 1)
+            fail_msg("'%s' last: %zu blocks, cut_off %d", damaged[i], count_leaks(&in, &bytes),
+                     in.cut_off);
+        assert_int_equal(bytes, 84);
+        lk_input_free(&in);
+    }
+    /* wrapped inside its chain: the next line holds the rest */
+    f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 64u);
+    two_records(f);
+    fprintf(f, "freed by 0x42000010:0x420\n00020\n");
+    v51_summary(f, 1, 84, 1, 2, 64, 2, 2, 1);
+    assert_int_equal(parse_back(f, &in), -1);
+    fclose(f);
+    assert_non_null(strstr(in.err, "dump.txt:5: this line continues the 'freed by' line of line 4"));
+    lk_input_free(&in);
+    /* after a record not counted (a panic ran into it), a "freed by" line
+     * is not about the record before that one */
+    f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 64u);
+    v51_record(f, 32, 0x3fca0000, ", Internal", 0, 0x100, c1, 2);
+    fprintf(f, "\n    48 bytes (@ 0x3fca0100, Internal) allocated Guru Meditation Error\n");
+    fprintf(f, "freed by 0x42000010:0x42000020\n");
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_int_equal(count_leaks(&in, &bytes), 1);
+    assert_int_equal(bytes, 32);
+    assert_true(in.cut_off);
+    lk_input_free(&in);
+    remove(tmp_path);
+}
+
+/* The overflow note wrapped at the terminal's width, as every other wrapped
+ * line that would otherwise be read wrong: refused at its first part, not
+ * skipped (which lost the overflow). The summary's other lines are shorter
+ * than 44 columns, so a summary-only paste folded at 44 to 65 columns has
+ * only the note broken. */
+static void test_idf_wrapped_note(void **state)
+{
+    (void)state;
+    static char dump[1024];
+    FILE *m = fmemopen(dump, sizeof dump, "w");
+    assert_non_null(m);
+    fprintf(m, "====== Heap Trace Summary ======\n");
+    fprintf(m, "Mode: Heap Trace All\n");
+    fprintf(m, "%u bytes alive in trace (%u/%u allocations)\n", 96u, 2u, 3u);
+    fprintf(m, "records: %u (%u capacity, %u high water mark)\n", 3u, 16u, 3u);
+    fprintf(m, "total allocations: %u\n", 3u);
+    fprintf(m, "total frees: %u\n", 1u);
+    fprintf(m, "(NB: Internal Buffer has overflowed, so trace data is incomplete.)\n");
+    fprintf(m, "================================\n");
+    assert_int_equal(fclose(m), 0);
+    for (size_t width = 44; width <= 66; width++) {
+        FILE *f = open_tmp();
+        write_folded(f, dump, width);
+        lk_input_t in;
+        int rc = parse_back(f, &in);
+        fclose(f);
+        if (width == 66) {
+            assert_int_equal(rc, 0);
+            assert_true(in.sum.overflowed);
+        } else if (rc != -1 || strstr(in.err, "dump.txt:7: heap trace note cut short") != in.err) {
+            fail_msg("folded at %zu columns: rc %d, '%s'", width, rc, in.err);
+        }
+        lk_input_free(&in);
+    }
+    /* up to v5.0's note, behind a prefix, in a dump whose records were joined */
+    FILE *f = open_tmp();
+    const uintptr_t c1[2] = {0x400d1234, 0x400d5678};
+    fprintf(f, "%u allocations trace (%u entry buffer)\n", 1u, 100u);
+    v4_record(f, 40, 0x3ffb2000, 0, 0x1235, c1, 2, 2);
+    fprintf(f, "\n40 bytes 'leaked' in trace (1 allocations)\n");
+    fprintf(f, "total allocations 9 total frees 8\n");
+    fprintf(f, "[12:00:01.500] (NB: Buffer has overflowed, so trace da\nta is incomplete.)\n");
+    fclose(f);
+    char out[8192];
+    assert_int_equal(run_leaks(tmp_path, NULL, NULL, NULL, NULL, out, sizeof out), 2);
+    assert_non_null(strstr(out, "INCOMPLETE DUMP: reading stopped at line 5: heap trace note cut short"));
+    assert_non_null(strstr(out, "40 bytes in 1 blocks still allocated"));
+    /* cut at the end of the input: the dump is cut off */
+    f = open_tmp();
+    fprintf(f, "%u allocations trace (%u entry buffer)\n", 1u, 100u);
+    v4_record(f, 40, 0x3ffb2000, 0, 0x1235, c1, 2, 2);
+    fprintf(f, "\n40 bytes 'leaked' in trace (1 allocations)\n");
+    fprintf(f, "total allocations 9 total frees 8\n");
+    fprintf(f, "(NB: Buffer has overflowed, so trace da");
+    lk_input_t in;
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_true(in.cut_off);
+    assert_true(in.warnings >= 1);
+    lk_input_free(&in);
+    /* a whole note of another text is no overflow note, and a log line that
+     * mentions one is a log line */
+    f = open_tmp();
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 0u, 64u);
+    fprintf(f, "I (1300) app: overflowed, so trace data is incomplete\n");
+    v51_summary(f, 1, 0, 0, 0, 64, 0, 1, 1);
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    assert_false(in.sum.have_overflow);
+    lk_input_free(&in);
+    remove(tmp_path);
+}
+
 /* Two dumps in one paste, the second without its header: a record after an
  * up-to-v5.0 dump's summary (which has no closing line) starts a new dump. */
 static void test_idf_second_dump_after_v4_summary(void **state)
@@ -1138,6 +1363,104 @@ static void test_symbolize(void **state)
                                sizeof out), 2);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
+}
+
+/* The built tool with stdout and stderr into files under dir; its exit
+ * status. */
+static int run_tool_leaks(const char *dir, const char *const *args, char *out, size_t out_cap,
+                          char *err, size_t err_cap)
+{
+    char out_path[128], err_path[128];
+    snprintf(out_path, sizeof out_path, "%s/stdout", dir);
+    snprintf(err_path, sizeof err_path, "%s/stderr", dir);
+    const ts_tool_run_t r = {.tool = RTMEM_TEST_TOOL, .out_path = out_path, .err_path = err_path,
+                             .err_fd = -1};
+    int rc = ts_run_tool(&r, args);
+    ts_read_file(out_path, out, out_cap);
+    ts_read_file(err_path, err, err_cap);
+    unlink(out_path);
+    unlink(err_path);
+    return rc;
+}
+
+static size_t count_lines(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+/* `rtmem leaks --elf FILE` with a FILE that is no ELF or does not exist,
+ * or an addr2line that fails: the report is still printed, without
+ * symbols, after one warning that names FILE; exit 2, as rtmem report
+ * writes its page and exits 2. */
+static void test_elf_unusable_keeps_the_report(void **state)
+{
+    (void)state;
+    ts_scratch_t dir;
+    assert_int_equal(ts_scratch_make(&dir, "rtmem_leaks_elf"), 0);
+    char dump[128], notelf[128], missing[128];
+    assert_int_equal(ts_scratch_path(&dir, "dump.txt", dump, sizeof dump), 0);
+    assert_int_equal(ts_scratch_path(&dir, "firmware.bin", notelf, sizeof notelf), 0);
+    assert_int_equal(ts_scratch_path(&dir, "missing.elf", missing, sizeof missing), 0);
+    FILE *f = fopen(dump, "w");
+    assert_non_null(f);
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 64u);
+    two_records(f);
+    v51_summary(f, 0, 4180, 2, 2, 64, 2, 9, 7);
+    fclose(f);
+    f = fopen(notelf, "w");
+    assert_non_null(f);
+    fputs("this is a firmware image, not an ELF file\n", f);
+    fclose(f);
+
+    static char out[16384], err[4096];
+    const char *const elves[] = {notelf, missing};
+    for (size_t i = 0; i < 2; i++) {
+        const char *table[] = {"rtmem", "leaks", dump, "--elf", elves[i], NULL};
+        assert_int_equal(run_tool_leaks(dir.dir, table, out, sizeof out, err, sizeof err), 2);
+        assert_non_null(strstr(out, "4180 bytes in 2 blocks still allocated, 2 call sites"));
+        assert_non_null(strstr(out, "    at 0x42009000\n"));
+        assert_int_equal(count_lines(err), 1);
+        assert_non_null(strstr(err, "rtmem leaks: warning: no symbols from --elf "));
+        assert_non_null(strstr(err, elves[i]));
+        const char *json[] = {"rtmem", "leaks", dump, "--json", "--elf", elves[i], NULL};
+        assert_int_equal(run_tool_leaks(dir.dir, json, out, sizeof out, err, sizeof err), 2);
+        assert_non_null(strstr(out, "\"blocks\":2,\"bytes\":4180"));
+        assert_null(strstr(out, "\"function\""));
+        assert_true(strlen(out) > 2 && strcmp(out + strlen(out) - 2, "}\n") == 0);
+        assert_int_equal(count_lines(err), 1);
+        assert_non_null(strstr(err, elves[i]));
+    }
+    /* the given addr2line cannot be run: the report still comes */
+    const char *no_a2l[] = {"rtmem", "leaks", dump, "--elf", notelf, "--addr2line",
+                            "/nonexistent/addr2line", NULL};
+    assert_int_equal(run_tool_leaks(dir.dir, no_a2l, out, sizeof out, err, sizeof err), 2);
+    assert_non_null(strstr(out, "4180 bytes in 2 blocks still allocated"));
+    assert_non_null(strstr(err, notelf));
+    /* addr2line runs but fails on the file (binutils' own complaint may
+     * come too) */
+    if (system("command -v addr2line >/dev/null 2>&1") == 0) {
+        const char *fails[] = {"rtmem", "leaks", dump, "--elf", notelf, "--addr2line", "addr2line",
+                               NULL};
+        assert_int_equal(run_tool_leaks(dir.dir, fails, out, sizeof out, err, sizeof err), 2);
+        assert_non_null(strstr(out, "4180 bytes in 2 blocks still allocated"));
+        assert_non_null(strstr(err, "rtmem leaks: warning: no symbols from --elf "));
+        assert_non_null(strstr(err, notelf));
+    }
+    /* a cut-off dump keeps its report too; the unusable --elf decides the status */
+    f = fopen(dump, "w");
+    assert_non_null(f);
+    fprintf(f, "====== Heap Trace: %u records (%u capacity) ======\n", 2u, 64u);
+    two_records(f);
+    fclose(f);
+    const char *cut[] = {"rtmem", "leaks", dump, "--elf", notelf, NULL};
+    assert_int_equal(run_tool_leaks(dir.dir, cut, out, sizeof out, err, sizeof err), 2);
+    assert_non_null(strstr(out, "INCOMPLETE DUMP: "));
+    assert_non_null(strstr(out, "4180 bytes in 2 blocks still allocated"));
+    const char *const names[] = {"dump.txt", "firmware.bin"};
+    assert_int_equal(ts_scratch_remove(&dir, names, 2), 0);
 }
 
 /* Found by fuzz_symbolize (docs/fuzzing.md): an 18-byte big-endian ELF
@@ -1421,6 +1744,7 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_symbolize),
         cmocka_unit_test(test_truncated_elf_header),
+        cmocka_unit_test(test_elf_unusable_keeps_the_report),
         cmocka_unit_test(test_idf_headerless_pastes),
         cmocka_unit_test(test_idf_header_count_checked),
         cmocka_unit_test(test_idf_cut_off_by_panic),
@@ -1429,6 +1753,9 @@ int main(void)
         cmocka_unit_test(test_idf_damaged_records),
         cmocka_unit_test(test_idf_wrapped_paste),
         cmocka_unit_test(test_idf_generation_with_damage),
+        cmocka_unit_test(test_idf_summary_lines_in_real_shapes),
+        cmocka_unit_test(test_idf_freed_by_only_in_its_shape),
+        cmocka_unit_test(test_idf_wrapped_note),
         cmocka_unit_test(test_idf_second_dump_after_v4_summary),
         cmocka_unit_test(test_freed_records_released),
         cmocka_unit_test(test_addr2line_long_path_entry),

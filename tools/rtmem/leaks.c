@@ -31,9 +31,10 @@ static const char leaks_usage[] =
     "  --json            one JSON object instead of the table\n"
     "\n"
     "Exit status: 0 nothing leaked, 1 leaks found, 2 bad usage or bad input (a NUL byte,\n"
-    "a line over 4096 bytes, a number over 64 bits, empty input: FILE:LINE named),\n"
-    "3 the ESP-IDF dump is cut off (a panic inside it, no summary after its header):\n"
-    "its leaks are still listed.\n";
+    "a line over 4096 bytes, a number over 64 bits, empty input: FILE:LINE named) or an\n"
+    "--elf that cannot be used (the report is printed without symbols), 3 the ESP-IDF\n"
+    "dump is cut off (a panic inside it, no summary after its header): its leaks are\n"
+    "still listed.\n";
 
 /* Text from the input (or from addr2line) in the table: escaped. */
 static void put_text(FILE *o, const char *s)
@@ -117,16 +118,24 @@ int rtm_cmd_leaks(int argc, char **argv)
     uint64_t leak_bytes = table.leak_bytes, alive_bytes = table.alive_bytes;
     uint64_t alive_blocks = table.alive_blocks;
 
-    /* symbols */
+    /* Symbols. The leaks are the result and the symbols only dress them:
+     * an ELF that cannot be used (or an addr2line that fails) costs the
+     * names, not the report, as for rtmem report's page. */
     sym_entry_t *syms = NULL;
     size_t nsyms = 0;
+    bool no_symbols = false;
     if (elf) {
         char err[512];
         if (lk_leaks_symbolize(&in, &table, elf, a2l, &syms, &nsyms, err, sizeof err) != 0) {
-            rtm_esc_msg(stderr, "rtmem leaks: %s", err);
-            lk_leaks_free(&table);
-            lk_input_free(&in);
-            return 2;
+            size_t elf_len = strlen(elf);
+            const char *why = err;
+            if (strncmp(why, elf, elf_len) == 0 && strncmp(why + elf_len, ": ", 2) == 0)
+                why += elf_len + 2; /* the file is named once, below */
+            rtm_esc_msg(stderr,
+                        "rtmem leaks: warning: no symbols from --elf %s: %s; the report shows "
+                        "addresses only (exit 2)",
+                        elf, why);
+            no_symbols = true;
         }
     }
 
@@ -299,9 +308,11 @@ int rtm_cmd_leaks(int argc, char **argv)
         return 2;
     if (in.cut_off) {
         rtm_esc_msg(stderr, "%s: warning: incomplete dump (%s): exit %d", in.name, in.cut_reason,
-                    RTM_LEAKS_EXIT_CUT_OFF);
-        return RTM_LEAKS_EXIT_CUT_OFF;
+                    no_symbols ? 2 : RTM_LEAKS_EXIT_CUT_OFF);
+        return no_symbols ? 2 : RTM_LEAKS_EXIT_CUT_OFF;
     }
+    if (no_symbols)
+        return 2;
     /* a summary pasted without its records still reports leaks */
     if (nleaks == 0 && in.format != LK_FMT_RTMEM && alive_blocks == 0 && s->have_leaked &&
         s->leaked_allocs > 0)

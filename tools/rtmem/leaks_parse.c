@@ -143,6 +143,7 @@ static void reset_records(lk_input_t *in)
     in->idf_gens = LK_GEN_ANY;
     in->idf_gens_line = 0;
     in->esp_record_line = 0;
+    in->esp_freed_by_line = 0;
     in->esp_records_read = 0;
     in->cut_off = 0;
     in->cut_reason[0] = '\0';
@@ -582,19 +583,18 @@ static int rtmem_comment(lk_input_t *in, const char *c)
 
 /* --- ESP-IDF heap_trace_dump lines ------------------------------------------- */
 
-/* Case-insensitive strstr. */
-static const char *find_ci(const char *hay, const char *needle)
+/* Whether line ends in text: ESP-IDF lines are found behind any prefix,
+ * but nothing of theirs follows their last word. */
+static int line_ends_with(const char *line, const char *text)
 {
-    size_t n = strlen(needle);
-    for (; *hay; hay++) {
-        size_t i = 0;
-        while (i < n && hay[i] &&
-               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
-            i++;
-        if (i == n)
-            return hay;
-    }
-    return NULL;
+    size_t n = strlen(line), t = strlen(text);
+    return n >= t && memcmp(line + n - t, text, t) == 0;
+}
+
+/* Decimal digits at p that end the line. */
+static int u64_ends_line(lk_input_t *in, const char *p, uint64_t *out)
+{
+    return parse_u64(in, &p, out) == 0 && *p == '\0' ? 0 : -1;
 }
 
 /* The start of the decimal digits that end right before pos (after
@@ -848,6 +848,8 @@ static int esp_record(lk_input_t *in, const char *line, const char *at, int last
     }
     if (rc == 0)
         return esp_keep(in, &f);
+    /* a "freed by" line after a record not kept is not about an older one */
+    in->esp_open = 0;
     if (rc == 1 || panic_marker(line)) {
         in->esp_records_read++;
         warn(in, "heap trace record cut off by a panic message: not counted");
@@ -863,10 +865,9 @@ static int esp_record(lk_input_t *in, const char *line, const char *at, int last
     return fail(in, what);
 }
 
-/* A line that can only be the rest of a record line broken in two (a
- * paste wrapped at the terminal's width): "caller ...", "freed", or
- * address digits and ':' (possibly followed by " freed"). */
-static int record_continuation(const char *line)
+/* Where the text of a line that continues another starts: after blanks
+ * and a "[timestamp] " that the capture tool put in front of it. */
+static const char *continuation_text(const char *line)
 {
     const char *p = skip_sp(line);
     if (*p == '[') {
@@ -874,12 +875,88 @@ static int record_continuation(const char *line)
         if (e)
             p = skip_sp(e + 1);
     }
+    return p;
+}
+
+/* Address digits and ':' only: the rest of a caller chain. */
+static size_t chain_rest_len(const char *p)
+{
+    return strspn(p, "0123456789abcdefABCDEFxX:");
+}
+
+/* A line that can only be the rest of a record line broken in two (a
+ * paste wrapped at the terminal's width): "caller ...", "freed", or
+ * address digits and ':' (possibly followed by " freed"). */
+static int record_continuation(const char *line)
+{
+    const char *p = continuation_text(line);
     if (strncmp(p, "caller", 6) == 0 && (p[6] == '\0' || p[6] == ' '))
         return 1;
     if (strcmp(p, "freed") == 0)
         return 1;
-    size_t n = strspn(p, "0123456789abcdefABCDEFxX:");
+    size_t n = chain_rest_len(p);
     return n > 0 && (p[n] == '\0' || strcmp(p + n, " freed") == 0);
+}
+
+/* The rest of a "freed by" line broken inside its chain. */
+static int freed_by_continuation(const char *line)
+{
+    const char *p = continuation_text(line);
+    size_t n = chain_rest_len(p);
+    return n > 0 && p[n] == '\0';
+}
+
+/* "freed by" where a word starts, or NULL: "unfreed by" is not it. */
+static const char *freed_by_at(const char *line)
+{
+    for (const char *p = line; (p = strstr(p, "freed by")) != NULL; p++)
+        if (p == line || !isalnum((unsigned char)p[-1]))
+            return p;
+    return NULL;
+}
+
+/* A caller chain starts at p: "0x" or "(nil)", as parse_callers reads. */
+static int chain_starts(const char *p)
+{
+    return (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) || strncmp(p, "(nil)", 5) == 0;
+}
+
+/*
+ * at: "freed by" in a line after the dump's last record, only log lines
+ * (such as idf.py monitor's address decoding) between them. ESP-IDF prints
+ * "freed by " and the chain of the free's callers there when the block was
+ * freed (all mode); that whole shape, behind any prefix, frees the record.
+ * 1: no such line, the words of a log line ("buffer freed by the driver"),
+ * which are skipped like the rest of it. A "freed by" that starts a chain
+ * but is not whole is damage: an error, or on the input's unterminated
+ * last line a cut-off dump whose record still counts as freed, since
+ * ESP-IDF prints "freed by" for freed blocks only.
+ */
+static int esp_freed_by(lk_input_t *in, const char *at, int last_unterminated)
+{
+    const char *p = at + 8;
+    if (*p != '\0' && !(*p == ' ' && chain_starts(p + 1)))
+        return 1;
+    const char *what = "heap trace 'freed by' line: no caller chain (lines wrapped?)";
+    if (*p == ' ') {
+        p++;
+        lk_record_t chain;
+        chain.ncallers = 0;
+        parse_callers(in, &p, &chain);
+        if (in->number_overflow)
+            return 0; /* refused by lk_parse_line */
+        what = *p == '\0' ? NULL
+                           : "heap trace 'freed by' line: other text in or after its caller chain";
+    }
+    if (what != NULL && !last_unterminated)
+        return fail(in, what);
+    release_record(in, &in->rec[in->esp_open - 1]);
+    in->esp_freed_by_line = in->lineno;
+    if (what != NULL) {
+        warn(in, "truncated 'freed by' line: its block counts as freed");
+        mark_cut_off(in, "the input ends inside a 'freed by' line");
+    }
+    return 0;
 }
 
 /* The line right after a record that continues it: the record was read
@@ -896,6 +973,46 @@ static int esp_wrapped(lk_input_t *in)
              "terminal's width?): join them and run again",
              rec_line);
     return fail(in, msg);
+}
+
+/* The overflow notes of the summary, after their "(NB:". */
+static const struct {
+    const char *rest;
+    unsigned gens;
+} esp_overflow_notes[] = {
+    {" Buffer has overflowed, so trace data is incomplete.)", LK_GEN_V4},
+    {" Internal Buffer has overflowed, so trace data is incomplete.)", LK_GEN_V51 | LK_GEN_V55},
+};
+
+/*
+ * rest: what follows "(NB:" in a dump line. An overflow note read whole
+ * marks the dump overflowed. One that stops early is broken in two (a
+ * paste wrapped at the terminal's width: the note is longer than the
+ * other summary lines), and its rest on the next line would be skipped as
+ * a log line, losing the overflow: refused as the other wrapped lines are,
+ * or on the input's unterminated last line the dump is cut off. 1: no
+ * overflow note (another note, or a log line), skipped as a log line.
+ */
+static int esp_note(lk_input_t *in, const char *rest, int last_unterminated)
+{
+    size_t n = strlen(rest);
+    for (size_t i = 0; i < sizeof esp_overflow_notes / sizeof esp_overflow_notes[0]; i++) {
+        const char *note = esp_overflow_notes[i].rest;
+        if (strcmp(rest, note) == 0) {
+            in->sum.have_overflow = 1;
+            in->sum.overflowed = 1;
+            return idf_mark(in, esp_overflow_notes[i].gens);
+        }
+        if (n < strlen(note) && memcmp(rest, note, n) == 0) {
+            if (!last_unterminated)
+                return fail(in, "heap trace note cut short (lines wrapped at the terminal's "
+                                "width?): join it with the next line and run again");
+            warn(in, "truncated heap trace note ignored");
+            mark_cut_off(in, "the input ends inside a note");
+            return 0;
+        }
+    }
+    return 1;
 }
 
 /* A summary line: "... in trace (" counts; 0 = handled, 1 = not one. */
@@ -962,6 +1079,15 @@ static int esp_line(lk_input_t *in, const char *line, int last_unterminated, int
     if (in->in_esp_dump && in->esp_record_line != 0 && in->esp_record_line + 1 == in->lineno &&
         record_continuation(line))
         return esp_wrapped(in);
+    if (in->in_esp_dump && in->esp_freed_by_line != 0 && in->esp_freed_by_line + 1 == in->lineno &&
+        freed_by_continuation(line)) {
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "this line continues the 'freed by' line of line %lu (lines wrapped at the "
+                 "terminal's width?): join them and run again",
+                 in->esp_freed_by_line);
+        return fail(in, msg);
+    }
     /* a record or summary without the header: the header was trimmed. No
      * generation prints a record after the summary: such a record starts
      * the next dump (up to v5.0 has no closing "=====" line). */
@@ -970,7 +1096,7 @@ static int esp_line(lk_input_t *in, const char *line, int last_unterminated, int
     if (!in->in_esp_dump || (record_like && in->esp_summary)) {
         if (record_like) {
             esp_start_dump(in, 0);
-        } else if (strstr(line, "====== Heap Trace Summary") != NULL ||
+        } else if (line_ends_with(line, "====== Heap Trace Summary ======") ||
                    strstr(line, " bytes 'leaked' in trace (") != NULL ||
                    strstr(line, " bytes alive in trace (") != NULL) {
             esp_start_dump(in, 0);
@@ -987,11 +1113,12 @@ static int esp_line(lk_input_t *in, const char *line, int last_unterminated, int
     }
     if ((p = strstr(line, " bytes (@ ")) != NULL)
         return esp_record(in, line, p, last_unterminated);
-    if ((p = strstr(line, "freed by ")) != NULL) {
-        if (in->esp_open) {
-            release_record(in, &in->rec[in->esp_open - 1]);
-        }
-        return 0;
+    /* No generation prints "freed by" after the summary or after a record
+     * already freed. */
+    if (in->esp_open != 0 && !in->esp_summary && (p = freed_by_at(line)) != NULL) {
+        int rc = esp_freed_by(in, p, last_unterminated);
+        if (rc != 1)
+            return rc;
     }
     if (esp_summary_line(in, line) == 0)
         return 0;
@@ -1011,56 +1138,45 @@ static int esp_line(lk_input_t *in, const char *line, int last_unterminated, int
         }
         return 0;
     }
-    /* up to v5.0: "total allocations %u total frees %u"; v5.1-v5.4:
-     * "total allocations: %u" and "total frees: %u"; v5.5+: "Total ...:" */
-    if ((p = find_ci(line, "total allocations")) != NULL) {
-        const char *q = skip_sp(p + 17);
-        int colon = *q == ':';
-        if (colon)
-            q = skip_sp(q + 1);
-        if (parse_u64(in, &q, &a) == 0) {
+    /* up to v5.0: "total allocations %u total frees %u"; v5.1+: "total
+     * allocations: %u" and "total frees: %u", each a line of its own. No
+     * generation prints them in another form (capitalised, without the
+     * colon, or a "Has overflowed:" line), so such a line is a log line. */
+    if ((p = strstr(line, "total allocations")) != NULL) {
+        const char *q = p + 17;
+        if (strncmp(q, ": ", 2) == 0 && u64_ends_line(in, q + 2, &a) == 0) {
             in->sum.total_allocs = a;
             in->esp_summary = 1;
-            const char *f = find_ci(q, "total frees");
-            if (f) {
-                f = skip_sp(f + 11);
-                if (*f == ':')
-                    f = skip_sp(f + 1);
-                if (parse_u64(in, &f, &c) == 0) {
-                    in->sum.total_frees = c;
-                    in->sum.have_total = 1;
-                }
+            return idf_mark(in, LK_GEN_V51 | LK_GEN_V55);
+        }
+        if (*q == ' ') {
+            q++;
+            if (parse_u64(in, &q, &a) == 0 && strncmp(q, " total frees ", 13) == 0 &&
+                u64_ends_line(in, q + 13, &c) == 0) {
+                in->sum.total_allocs = a;
+                in->sum.total_frees = c;
+                in->sum.have_total = 1;
+                in->esp_summary = 1;
                 return idf_mark(in, LK_GEN_V4);
             }
-            if (colon)
-                return idf_mark(in, LK_GEN_V51 | LK_GEN_V55);
         }
+        *handled = 0;
         return 0;
     }
-    if ((p = find_ci(line, "total frees")) != NULL) {
-        const char *q = skip_sp(p + 11);
-        if (*q == ':')
-            q = skip_sp(q + 1);
-        if (parse_u64(in, &q, &a) == 0) {
-            in->sum.total_frees = a;
-            in->sum.have_total = 1;
-            in->esp_summary = 1;
-        }
-        return 0;
-    }
-    if (strstr(line, "overflowed, so trace data is incomplete") != NULL) {
-        in->sum.have_overflow = 1;
-        in->sum.overflowed = 1;
-        return idf_mark(in, strstr(line, "Internal Buffer") ? LK_GEN_V51 | LK_GEN_V55 : LK_GEN_V4);
-    }
-    if ((p = find_ci(line, "has overflowed")) != NULL && *skip_sp(p + 14) == ':') {
-        const char *q = skip_sp(skip_sp(p + 14) + 1);
-        in->sum.have_overflow = 1;
-        in->sum.overflowed = (*q == 'y' || *q == 'Y' || *q == 't' || *q == 'T' || *q == '1');
+    if ((p = strstr(line, "total frees: ")) != NULL && u64_ends_line(in, p + 13, &a) == 0) {
+        in->sum.total_frees = a;
+        in->sum.have_total = 1;
         in->esp_summary = 1;
-        return 0;
+        return idf_mark(in, LK_GEN_V51 | LK_GEN_V55);
     }
-    if (strstr(line, "====== Heap Trace Summary") != NULL || find_ci(line, "Mode: Heap Trace") != NULL) {
+    if ((p = strstr(line, "(NB:")) != NULL) {
+        int rc = esp_note(in, p + 4, last_unterminated);
+        if (rc != 1)
+            return rc;
+    }
+    if (line_ends_with(line, "====== Heap Trace Summary ======") ||
+        line_ends_with(line, "Mode: Heap Trace All") ||
+        line_ends_with(line, "Mode: Heap Trace Leaks")) {
         in->esp_summary = 1;
         return idf_mark(in, LK_GEN_V51 | LK_GEN_V55);
     }

@@ -112,6 +112,7 @@ typedef struct {
     unsigned idf_gens;          /* LK_GEN_* that print every line of the current dump */
     unsigned long idf_gens_line; /* the line that last narrowed idf_gens */
     unsigned long esp_record_line; /* line of the last record read whole (0: none) */
+    unsigned long esp_freed_by_line; /* line of the last "freed by" line read (0: none) */
     uint64_t esp_records_read;  /* record lines of the current dump (freed ones too) */
     int cut_off;                /* the dump ends early (panic, no summary, damaged record) */
     char cut_reason[96];
