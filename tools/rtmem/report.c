@@ -52,35 +52,73 @@ static const char report_usage[] =
 
 #define SPOOL_PATH_MAX 4096u
 
+/* Why a copy failed, into err: the path named is the copy's, not the
+ * input's, since the copy is what could not be made. */
+static FILE *spool_failed(FILE *copy, const char *path, const char *name, int why, char *err,
+                          size_t errlen)
+{
+    (void)snprintf(err, errlen, "rtmem report: cannot copy %s to %s: %s", name, path,
+                   strerror(why));
+    if (copy != NULL) {
+        fclose(copy);
+        rtm_temp_remove(path);
+    }
+    return NULL;
+}
+
 /* An input that can be read only once (stdin, a pipe, a FIFO) copied to a
- * file: a trace is replayed several times. */
-static FILE *spool_stream(FILE *src, char *path, size_t len)
+ * file in $TMPDIR, since a trace is replayed several times. The copy is
+ * path (SPOOL_PATH_MAX bytes), to be removed with rtm_temp_remove; NULL
+ * with path "" and the message in err. */
+static FILE *spool_stream(FILE *src, const char *name, char *path, char *err, size_t errlen)
 {
     const char *dir = getenv("TMPDIR");
-    (void)snprintf(path, len, "%s/rtmem-report-XXXXXX", dir != NULL && *dir ? dir : "/tmp");
-    int fd = mkstemp(path);
+    if (dir == NULL || *dir == '\0') {
+        dir = "/tmp";
+    }
+    char tried[SPOOL_PATH_MAX];
+    if (snprintf(path, SPOOL_PATH_MAX, "%s/rtmem-report-XXXXXX", dir) >= (int)SPOOL_PATH_MAX) {
+        path[0] = '\0';
+        return spool_failed(NULL, "$TMPDIR/rtmem-report-XXXXXX", name, ENAMETOOLONG, err, errlen);
+    }
+    /* mkstemp may leave a name it tried in path: the message names the
+     * pattern in the directory, which is what the user can act on */
+    memcpy(tried, path, strlen(path) + 1u);
+    int fd = rtm_temp_create(path);
     if (fd < 0) {
-        return NULL;
+        int why = errno;
+        path[0] = '\0';
+        return spool_failed(NULL, tried, name, why, err, errlen);
     }
     FILE *f = fdopen(fd, "w+");
     if (f == NULL) {
+        int why = errno;
         close(fd);
-        unlink(path);
-        return NULL;
+        rtm_temp_remove(path);
+        FILE *none = spool_failed(NULL, path, name, why, err, errlen);
+        path[0] = '\0';
+        return none;
     }
     char buf[16384];
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, src)) > 0) {
         if (fwrite(buf, 1, n, f) != n) {
-            fclose(f);
-            unlink(path);
-            return NULL;
+            FILE *none = spool_failed(f, path, name, errno != 0 ? errno : EIO, err, errlen);
+            path[0] = '\0';
+            return none;
         }
     }
-    if (ferror(src) || fflush(f) != 0) {
+    if (ferror(src)) {
+        (void)snprintf(err, errlen, "%s: read error: %s", name, strerror(errno != 0 ? errno : EIO));
         fclose(f);
-        unlink(path);
+        rtm_temp_remove(path);
+        path[0] = '\0';
         return NULL;
+    }
+    if (fflush(f) != 0) {
+        FILE *none = spool_failed(f, path, name, errno != 0 ? errno : EIO, err, errlen);
+        path[0] = '\0';
+        return none;
     }
     rewind(f);
     return f;
@@ -188,17 +226,18 @@ int rtm_cmd_report(int argc, char **argv)
         }
         stdin_used = stdin_used || is_stdin;
         FILE *f = is_stdin ? stdin : fopen(arg, "r");
-        if (f != NULL && rtm_input_is_stream(arg)) {
+        if (f == NULL) {
+            (void)snprintf(in->err, sizeof in->err, "%s: %s", in->name, strerror(errno));
+        } else if (rtm_input_is_stream(arg)) {
             /* read once here; the trace analysis re-reads the copy */
             FILE *src = f;
-            f = spool_stream(src, spools[i], SPOOL_PATH_MAX);
+            f = spool_stream(src, in->name, spools[i], in->err, sizeof in->err);
             if (src != stdin) {
                 fclose(src);
             }
             in->path = spools[i];
         }
         if (f == NULL) {
-            (void)snprintf(in->err, sizeof in->err, "%s: %s", in->name, strerror(errno));
             rtm_esc_line(stderr, in->err);
             status = 2;
             continue;
@@ -225,9 +264,8 @@ int rtm_cmd_report(int argc, char **argv)
         }
         if (in->leaks_in.format == LK_FMT_RTMEM) {
             in->trace = malloc(sizeof *in->trace);
-            if (in->trace == NULL) {
-                continue;
-            }
+        }
+        if (in->trace != NULL) {
             rtm_rep_trace_opts_t topts = {.budget_ns = budget_s * 1000000000ull, .search = true};
             int rc = rtm_rep_trace_analyze(in->trace, in->path, &topts);
             if (rc == -1) {
@@ -244,6 +282,12 @@ int rtm_cmd_report(int argc, char **argv)
                                "the operations before the malformed line; no comparison");
             }
         }
+        if (spools[i][0] != '\0') {
+            /* the analysis is done with it: a big stdin does not stay in
+             * $TMPDIR while the next inputs are read */
+            rtm_temp_remove(spools[i]);
+            spools[i][0] = '\0';
+        }
     }
     if (rtm_rep_page_write(out.f, tm, ins, nin, elf) != 0) {
         rtm_esc_msg(stderr, "rtmem report: cannot write %s", out_path);
@@ -253,11 +297,6 @@ int rtm_cmd_report(int argc, char **argv)
         status = 2;
     } else if (strcmp(out_path, "-") != 0) {
         rtm_esc_msg(stderr, "rtmem report: wrote %s", out_path);
-    }
-    for (size_t i = 0; i < nin; i++) {
-        if (spools[i][0] != '\0') {
-            unlink(spools[i]);
-        }
     }
     free(spools);
     for (size_t i = 0; i < nin; i++) {
