@@ -186,9 +186,9 @@ static int fail_open(const rtm_out_t *o, const char *what, int err)
 }
 
 /* FILE itself, opened for writing: '-', a device, a FIFO, a dangling link. */
-static int open_direct(rtm_out_t *o)
+static int open_direct(rtm_out_t *o, const char *path)
 {
-    o->f = strcmp(o->name, "-") == 0 ? stdout : fopen(o->name, "w");
+    o->f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
     return o->f != NULL ? 0 : fail_open(o, "", errno);
 }
 
@@ -206,7 +206,7 @@ int rtm_out_open_named(rtm_out_t *o, const char *cmd, const char *path, const ch
     bool exists = stat(path, &st) == 0;
     if (strcmp(path, "-") == 0 || (exists && !S_ISREG(st.st_mode)) ||
         (!exists && lstat(path, &st) == 0)) {
-        return open_direct(o);
+        return open_direct(o, path);
     }
     if (exists) {
         if (realpath(path, o->target) == NULL) {
