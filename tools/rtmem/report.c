@@ -2,6 +2,7 @@
  * HTML page from telemetry, traces and ESP-IDF dumps (docs/report.md). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,76 +53,73 @@ static const char report_usage[] =
 
 #define SPOOL_PATH_MAX 4096u
 
-/* Why a copy failed, into err: the path named is the copy's, not the
- * input's, since the copy is what could not be made. */
-static FILE *spool_failed(FILE *copy, const char *path, const char *name, int why, char *err,
-                          size_t errlen)
+/* src to dst, flushed: 0, or the errno of what failed, the read of src
+ * (*src_failed) or a write to dst. */
+static int copy_stream(FILE *src, FILE *dst, bool *src_failed)
 {
-    (void)snprintf(err, errlen, "rtmem report: cannot copy %s to %s: %s", name, path,
-                   strerror(why));
-    if (copy != NULL) {
-        fclose(copy);
-        rtm_temp_remove(path);
+    char buf[16384];
+    size_t n;
+    *src_failed = false;
+    while ((n = fread(buf, 1, sizeof buf, src)) > 0) {
+        if (fwrite(buf, 1, n, dst) != n) {
+            return errno != 0 ? errno : EIO;
+        }
     }
-    return NULL;
+    if (ferror(src)) {
+        *src_failed = true;
+        return errno != 0 ? errno : EIO;
+    }
+    return fflush(dst) != 0 ? (errno != 0 ? errno : EIO) : 0;
 }
 
 /* An input that can be read only once (stdin, a pipe, a FIFO) copied to a
  * file in $TMPDIR, since a trace is replayed several times. The copy is
  * path (SPOOL_PATH_MAX bytes), to be removed with rtm_temp_remove; NULL
- * with path "" and the message in err. */
+ * with path "" and the message in err. A copy that cannot be made or
+ * written is named, not the input: the input is fine, $TMPDIR is not. */
 static FILE *spool_stream(FILE *src, const char *name, char *path, char *err, size_t errlen)
 {
     const char *dir = getenv("TMPDIR");
     if (dir == NULL || *dir == '\0') {
         dir = "/tmp";
     }
-    char tried[SPOOL_PATH_MAX];
-    if (snprintf(path, SPOOL_PATH_MAX, "%s/rtmem-report-XXXXXX", dir) >= (int)SPOOL_PATH_MAX) {
-        path[0] = '\0';
-        return spool_failed(NULL, "$TMPDIR/rtmem-report-XXXXXX", name, ENAMETOOLONG, err, errlen);
-    }
-    /* mkstemp may leave a name it tried in path: the message names the
+    /* mkstemp may leave a name it tried in path: a message names the
      * pattern in the directory, which is what the user can act on */
-    memcpy(tried, path, strlen(path) + 1u);
-    int fd = rtm_temp_create(path);
+    char pattern[SPOOL_PATH_MAX];
+    int fd = -1;
+    if (snprintf(pattern, sizeof pattern, "%s/rtmem-report-XXXXXX", dir) >= (int)sizeof pattern) {
+        errno = ENAMETOOLONG;
+    } else {
+        memcpy(path, pattern, strlen(pattern) + 1u);
+        fd = rtm_temp_create(path);
+    }
     if (fd < 0) {
-        int why = errno;
-        path[0] = '\0';
-        return spool_failed(NULL, tried, name, why, err, errlen);
-    }
-    FILE *f = fdopen(fd, "w+");
-    if (f == NULL) {
-        int why = errno;
-        close(fd);
-        rtm_temp_remove(path);
-        FILE *none = spool_failed(NULL, path, name, why, err, errlen);
-        path[0] = '\0';
-        return none;
-    }
-    char buf[16384];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, src)) > 0) {
-        if (fwrite(buf, 1, n, f) != n) {
-            FILE *none = spool_failed(f, path, name, errno != 0 ? errno : EIO, err, errlen);
-            path[0] = '\0';
-            return none;
-        }
-    }
-    if (ferror(src)) {
-        (void)snprintf(err, errlen, "%s: read error: %s", name, strerror(errno != 0 ? errno : EIO));
-        fclose(f);
-        rtm_temp_remove(path);
+        (void)snprintf(err, errlen, "rtmem report: cannot copy %s to %s: %s", name, pattern,
+                       strerror(errno));
         path[0] = '\0';
         return NULL;
     }
-    if (fflush(f) != 0) {
-        FILE *none = spool_failed(f, path, name, errno != 0 ? errno : EIO, err, errlen);
-        path[0] = '\0';
-        return none;
+    FILE *f = fdopen(fd, "w+");
+    bool src_failed = false;
+    int why = f == NULL ? errno : copy_stream(src, f, &src_failed);
+    if (why == 0) {
+        rewind(f);
+        return f;
     }
-    rewind(f);
-    return f;
+    if (src_failed) {
+        (void)snprintf(err, errlen, "%s: read error: %s", name, strerror(why));
+    } else {
+        (void)snprintf(err, errlen, "rtmem report: cannot copy %s to %s: %s", name, path,
+                       strerror(why));
+    }
+    if (f != NULL) {
+        fclose(f);
+    } else {
+        close(fd);
+    }
+    rtm_temp_remove(path);
+    path[0] = '\0';
+    return NULL;
 }
 
 /* One pass over an input: telemetry into tm, everything else to the leaks
