@@ -23,6 +23,9 @@
  *     cannot be written whole leave it as it was; a malformed line
  *     replaces it with what the docs promise (the part before the line);
  *     an -o in a missing directory is refused before any INPUT is opened;
+ *   - report reading stdin (which it copies to $TMPDIR): Ctrl-C or
+ *     SIGTERM removes that copy too; a $TMPDIR where the copy cannot be
+ *     made is named in the message, with the reason;
  *   - a directory given as the trace: its first read fails before any
  *     line, so replay and compare print only the error (no INCOMPLETE
  *     TRACE report of a "part before line 1", no JSON trace object);
@@ -66,7 +69,8 @@ static char g_out[65536];
 static char g_err[16384];
 
 static const char *const scratch_names[] = {"in.trace", "fifo", "out.txt", "err.txt",
-                                            "page.html", "short.trace", "long.trace"};
+                                            "page.html", "short.trace", "long.trace",
+                                            "tmpdir", "not-a-dir"};
 
 static int setup(void **state)
 {
@@ -827,6 +831,117 @@ static void test_interrupt_removes_temporary(void **state)
     (void)unlink(g_html);
 }
 
+/* The files in dir whose name starts with prefix. */
+static size_t count_named(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    size_t n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    }
+    closedir(d);
+    return n;
+}
+
+/* report copies stdin to $TMPDIR to read it again: Ctrl-C (or SIGTERM)
+ * while stdin is still open ends it by the signal and removes that copy
+ * too (it stayed behind), as well as its -o temporary. */
+static void test_interrupt_removes_stdin_copy(void **state)
+{
+    (void)state;
+    char tmpdir[128];
+    assert_int_equal(ts_scratch_path(&g_scratch, "tmpdir", tmpdir, sizeof tmpdir), 0);
+    assert_int_equal(mkdir(tmpdir, 0700), 0);
+    write_file(g_html, precious, sizeof precious - 1u);
+    static const int sigs[] = {SIGINT, SIGTERM};
+    for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++) {
+        int feed[2];
+        assert_int_equal(pipe(feed), 0);
+        fflush(stdout);
+        fflush(stderr);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            int devnull = open("/dev/null", O_WRONLY);
+            if (devnull < 0 || dup2(devnull, STDERR_FILENO) < 0 ||
+                dup2(feed[0], STDIN_FILENO) < 0 || setenv("TMPDIR", tmpdir, 1) != 0) {
+                _exit(99);
+            }
+            close(feed[0]);
+            close(feed[1]);
+            (void)signal(sigs[k], SIG_DFL);
+            const char *const args[] = {"rtmem", "report", "-o", g_html, "-", NULL};
+            ts_exec_tool(RTMEM_TEST_TOOL, args);
+            _exit(98);
+        }
+        close(feed[0]);
+        static const char start[] = "# rtmem-trace 1\na 1 100\n";
+        assert_int_equal(write(feed[1], start, sizeof start - 1u), (ssize_t)(sizeof start - 1u));
+        for (int tries = 0; tries < 3000 && count_named(tmpdir, "rtmem-report-") == 0; tries++) {
+            const struct timespec ten_ms = {0, 10000000L};
+            (void)nanosleep(&ten_ms, NULL);
+        }
+        bool made = count_named(tmpdir, "rtmem-report-") == 1;
+        assert_int_equal(kill(pid, sigs[k]), 0);
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        close(feed[1]);
+        size_t left = count_named(tmpdir, "");
+        if (!made || !WIFSIGNALED(status) || WTERMSIG(status) != sigs[k] || left != 2u ||
+            temporary_present() || !holds(g_html, precious, sizeof precious - 1u)) {
+            fail_msg("signal %d: copy of stdin %s, status 0x%x, %zu entries left in TMPDIR "
+                     "(2: '.' and '..')",
+                     sigs[k], made ? "made" : "never made", (unsigned)status, left);
+        }
+    }
+    assert_int_equal(rmdir(tmpdir), 0);
+    (void)unlink(g_html);
+}
+
+/* report cannot copy stdin when $TMPDIR cannot hold a file: the message
+ * names the file it could not make, in that directory, and why (it named
+ * <stdin> with the reason of the copy's failure). */
+static void test_unusable_tmpdir_named(void **state)
+{
+    (void)state;
+    char not_dir[128], env[192];
+    assert_int_equal(ts_scratch_path(&g_scratch, "not-a-dir", not_dir, sizeof not_dir), 0);
+    write_file(not_dir, "x", 1);
+    write_file(g_in, "# rtmem-trace 1\na 1 100\n", 24);
+    static const struct {
+        const char *sub; /* under the scratch directory; NULL: not-a-dir itself */
+        const char *why;
+    } cases[] = {
+        {NULL, "Not a directory"},
+        {"missing", "No such file or directory"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char dir[160];
+        if (cases[k].sub != NULL) {
+            (void)snprintf(dir, sizeof dir, "%s/%s", g_scratch.dir, cases[k].sub);
+        } else {
+            (void)snprintf(dir, sizeof dir, "%s", not_dir);
+        }
+        (void)snprintf(env, sizeof env, "TMPDIR=%s", dir);
+        const ts_tool_run_t r = {.tool = RTMEM_TEST_TOOL, .out_path = g_outf,
+                                 .err_path = g_errf, .err_fd = -1, .env = env, .in_path = g_in};
+        const char *const args[] = {"rtmem", "report", "-o", g_html, "-", NULL};
+        int rc = ts_run_tool(&r, args);
+        (void)ts_read_file(g_errf, g_err, sizeof g_err);
+        char want[320];
+        (void)snprintf(want, sizeof want, "cannot copy <stdin> to %s/rtmem-report-XXXXXX: %s",
+                       dir, cases[k].why);
+        if (rc != 2 || strstr(g_err, want) == NULL) {
+            fail_msg("TMPDIR=%s: expected exit 2 and '%s', got %d and '%s'", dir, want, rc,
+                     g_err);
+        }
+    }
+    (void)unlink(not_dir);
+    (void)unlink(g_html);
+}
+
 /* --- streaming: memory bounded by the live blocks ------------------------------ */
 
 /* A trace of pairs alloc/free with 64 blocks live at most, ending with
@@ -927,6 +1042,8 @@ int main(void)
         cmocka_unit_test(test_write_error_keeps_output),
         cmocka_unit_test(test_output_replaced_in_place),
         cmocka_unit_test(test_interrupt_removes_temporary),
+        cmocka_unit_test(test_interrupt_removes_stdin_copy),
+        cmocka_unit_test(test_unusable_tmpdir_named),
         cmocka_unit_test(test_streaming_memory_bounded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

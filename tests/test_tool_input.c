@@ -398,6 +398,65 @@ static void test_replay_refusals_everywhere(void **state)
     }
 }
 
+/* %00 in a name decodes to a NUL byte, which ends the C string every
+ * command keeps the name in: task=%00 was read as no task at all,
+ * task=ab%00cd as "ab". Refused by every command at its line, plain or in
+ * a telemetry trace line, for each field that is a name; a '%' written
+ * %25 before "00" is a name of its own and read as such. */
+static void test_nul_in_a_name_refused_everywhere(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        unsigned long line;
+        const char *what;
+    } bad[] = {
+        {"# rtmem-trace 1\na 1 10 task=%00\n", 2, "a NUL byte (%00) in the name 'task=%00'"},
+        {"# rtmem-trace 1\na 1 10 task=T1\na 2 10 task=ab%00cd\n", 3,
+         "a NUL byte (%00) in the name 'task=ab%00cd'"},
+        {"# rtmem-trace 1\na 1 10 heap=dram%00\n", 2, "a NUL byte (%00) in the name 'heap=dram%00'"},
+        {"# rtmem-trace 1\na 1 10 site=a%00.c:3\n", 2,
+         "a NUL byte (%00) in the name 'site=a%00.c:3'"},
+        /* a '%' that is not an escape is itself; the %00 after it is one */
+        {"# rtmem-trace 1\na 1 10\nf 1 task=a%%00\n", 3, "a NUL byte (%00) in the name 'task=a%%00'"},
+        {"{\"rtmem\":1,\"type\":\"trace\",\"ms\":1,\"line\":\"# rtmem-trace 1\"}\n"
+         "{\"rtmem\":1,\"type\":\"trace\",\"ms\":2,\"line\":\"a 1 100 task=x%00\"}\n",
+         2, "a NUL byte (%00) in the name 'task=x%00'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        expect_readers_refuse(bad[i].text, strlen(bad[i].text), bad[i].line, bad[i].what);
+    }
+    /* the one decoding step behind both */
+    unsigned char b = 1;
+    assert_int_equal(rtm_pct_step("%00", 3, &b), 3);
+    assert_int_equal(b, 0);
+    assert_int_equal(rtm_pct_step("%3d", 3, &b), 3);
+    assert_int_equal(b, '=');
+    assert_int_equal(rtm_pct_step("%0", 2, &b), 1);
+    assert_int_equal(b, '%');
+    assert_int_equal(rtm_pct_step("%00", 2, &b), 1); /* the value ends before the 2nd digit */
+    assert_int_equal(rtm_pct_step("%g0", 3, &b), 1);
+    assert_int_equal(rtm_pct_step("", 0, &b), 0);
+    /* %2500 is the name "%00"; %30 is "0"; a key that is no name keeps
+     * its value undecoded */
+    static const char fine[] = "# rtmem-trace 1\na 1 10 task=%2500 heap=%30 other=%00\n";
+    for (size_t i = 0; i < NREADERS; i++) {
+        const char *path = write_str(fine);
+        int rc = run_reader(&readers[i], path);
+        int want = readers[i].fn == rtm_cmd_leaks ? 1 : 0;
+        if (rc != want) {
+            fail_msg("%s %s: expected exit %d, got %d and '%s'", readers[i].name,
+                     readers[i].x2 != NULL ? readers[i].x2 : "", want, rc, g_err);
+        }
+    }
+    const char *path = write_str(fine);
+    assert_int_equal(run(rtm_cmd_leaks, "leaks", path, "--json", NULL), 1);
+    assert_non_null(strstr(g_out, "\"tasks\":\"%00\",\"regions\":\"0\""));
+    assert_int_equal(run(rtm_cmd_export, "export", path, "--format", "chrome"), 0);
+    assert_non_null(strstr(g_out, "\"trace task %00 live\""));
+    assert_non_null(strstr(g_out, "\"trace heap 0 live\""));
+}
+
 /* Events against the live IDs: replay, compare and export chrome (which
  * have --lenient) stop at them; leaks, export folded and report read them
  * as a stream started after boot holds them, and say so in a warning with
@@ -882,6 +941,7 @@ int main(void)
         cmocka_unit_test(test_only_line_cut_is_refused),
         cmocka_unit_test(test_cr_only_line_ends_refused),
         cmocka_unit_test(test_replay_refusals_everywhere),
+        cmocka_unit_test(test_nul_in_a_name_refused_everywhere),
         cmocka_unit_test(test_id_mismatches_one_wording),
         cmocka_unit_test(test_leaks_numbers_over_64_bits),
         cmocka_unit_test(test_option_ranges),

@@ -1,7 +1,11 @@
 /*
  * rtmem record: runs tool_record_prog under the LD_PRELOAD recorder and
  * checks the trace: the known allocations in order, frees matched to their
- * IDs, IDs in allocation order, no event lost with 4 threads.
+ * IDs, IDs in allocation order, no event lost with 4 threads; and what
+ * becomes of an earlier trace FILE (kept unless events were recorded and
+ * PROGRAM ended, a crash included; kept when record itself is interrupted,
+ * with no temporary left). RTMEM_TEST_TOOL is the built tool, run as a
+ * process of its own for those.
  *
  * RTMEM_TEST_PRELOAD and RTMEM_TEST_RECORD_PROG (paths) come from CMake.
  * When the build's programs run under an emulator (an -m32 build on a
@@ -24,8 +28,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -438,6 +447,201 @@ static void test_record_nothing(void **state)
 #endif
 }
 
+#if !defined(RTM_TEST_ASAN)
+/* `rtmem record -o OUT -- [emulator...] PROG MODE [EXTRA]` into a (at most
+ * cap - 1 words, then NULL), as ts_run_tool and ts_exec_tool take it. */
+static void record_tool_args(const char **a, size_t cap, const char *out, const char *mode,
+                             const char *extra)
+{
+    size_t n = 0;
+    a[n++] = "rtmem";
+    a[n++] = "record";
+    a[n++] = "-o";
+    a[n++] = out;
+    a[n++] = "--";
+#ifdef RTMEM_TEST_EMULATOR_ARGV
+    static const char *const emulator[] = {RTMEM_TEST_EMULATOR_ARGV};
+    for (size_t i = 0; i < sizeof emulator / sizeof emulator[0]; i++) {
+        assert_true(n + 4u < cap);
+        a[n++] = emulator[i];
+    }
+#endif
+    assert_true(n + 4u <= cap);
+    a[n++] = RTMEM_TEST_RECORD_PROG;
+    a[n++] = mode;
+    if (extra != NULL)
+        a[n++] = extra;
+    a[n] = NULL;
+}
+
+/* true when dir holds a hidden file: a temporary trace of record's. */
+static bool hidden_file_in(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    bool found = false;
+    struct dirent *e;
+    while (!found && (e = readdir(d)) != NULL)
+        found = e->d_name[0] == '.' && strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return found;
+}
+
+static const char earlier[] = "# rtmem-trace 1\na 1 8 t=0 task=T1 caller=0x1\n";
+
+static bool holds_earlier(const char *path)
+{
+    char back[256];
+    size_t n = ts_read_file(path, back, sizeof back);
+    return n == sizeof earlier - 1u && memcmp(back, earlier, n) == 0;
+}
+
+static void write_earlier(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(earlier, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+}
+#endif
+
+/* FILE is replaced only by a trace that holds events, once PROGRAM has
+ * ended: one that records nothing leaves an earlier trace as it was (it
+ * was emptied to a header), and a crash still puts what was recorded in
+ * place, saying so. Nothing is left next to FILE either way. */
+static void test_record_replaces_only_with_events(void **state)
+{
+    (void)state;
+#ifdef RTM_TEST_ASAN
+    print_message("SKIPPED: built with AddressSanitizer (see test_record_program)\n");
+    skip();
+#else
+    ts_scratch_t sc;
+    assert_int_equal(ts_scratch_make(&sc, "rtm_record_keep"), 0);
+    char out[128], outf[128], errf[128];
+    assert_int_equal(ts_scratch_path(&sc, "t.trace", out, sizeof out), 0);
+    assert_int_equal(ts_scratch_path(&sc, "stdout", outf, sizeof outf), 0);
+    assert_int_equal(ts_scratch_path(&sc, "stderr", errf, sizeof errf), 0);
+    setenv("RTMEM_PRELOAD", RTMEM_TEST_PRELOAD, 1);
+    const ts_tool_run_t r = {.tool = RTMEM_TEST_TOOL, .out_path = outf, .err_path = errf,
+                             .err_fd = -1};
+    static char said[8192], complaint[8192];
+    const char *args[24];
+
+    write_earlier(out);
+    record_tool_args(args, 24, out, "none", NULL);
+    int rc = ts_run_tool(&r, args);
+    (void)ts_read_file(errf, complaint, sizeof complaint);
+    if (rc != 2 || !holds_earlier(out) || hidden_file_in(sc.dir) ||
+        strstr(complaint, "nothing recorded (") == NULL ||
+        strstr(complaint, "left as it was): ") == NULL)
+        fail_msg("no allocation: exit %d, earlier trace %s, stderr '%s'", rc,
+                 holds_earlier(out) ? "kept" : "lost", complaint);
+
+    record_tool_args(args, 24, out, "segv", NULL);
+    rc = ts_run_tool(&r, args);
+    (void)ts_read_file(outf, said, sizeof said);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(said, "was killed by signal 11 ("));
+    assert_non_null(strstr(said, "holds the events recorded until then"));
+    assert_false(hidden_file_in(sc.dir));
+    snprintf(trace_path, sizeof trace_path, "%s", out);
+    load_trace();
+    size_t kept = 0;
+    for (size_t i = 0; i < nev; i++)
+        kept += ev[i].type == 'a' && ev[i].size >= 4001 && ev[i].size <= 4003;
+    assert_int_equal(kept, 3);
+
+    static const char *const names[] = {"t.trace", "stdout", "stderr"};
+    assert_int_equal(ts_scratch_remove(&sc, names, sizeof names / sizeof names[0]), 0);
+#endif
+}
+
+/* Ctrl-C or SIGTERM to rtmem record itself abandons the recording: FILE
+ * keeps the earlier trace (it had been emptied when record started) and
+ * the temporary is removed, also when PROGRAM, which did not get the
+ * signal, runs on and its recorder opens the trace's path again (it
+ * made a new file there). */
+static void test_record_interrupted_keeps_earlier_trace(void **state)
+{
+    (void)state;
+#if defined(RTM_TEST_ASAN) || !defined(__linux__)
+    print_message("SKIPPED: AddressSanitizer (see test_record_program), or no /proc\n");
+    skip();
+#else
+    ts_scratch_t sc;
+    assert_int_equal(ts_scratch_make(&sc, "rtm_record_int"), 0);
+    char out[128], marker[128], started[160], done[160];
+    assert_int_equal(ts_scratch_path(&sc, "t.trace", out, sizeof out), 0);
+    assert_int_equal(ts_scratch_path(&sc, "m", marker, sizeof marker), 0);
+    snprintf(started, sizeof started, "%s.started", marker);
+    snprintf(done, sizeof done, "%s.done", marker);
+    setenv("RTMEM_PRELOAD", RTMEM_TEST_PRELOAD, 1);
+    write_earlier(out);
+    static const int sigs[] = {SIGINT, SIGTERM};
+    for (size_t k = 0; k < sizeof sigs / sizeof sigs[0]; k++) {
+        const char *args[24];
+        record_tool_args(args, 24, out, "orphan", marker);
+        fflush(NULL);
+        pid_t rec = fork();
+        assert_true(rec >= 0);
+        if (rec == 0) {
+            int devnull = open("/dev/null", O_WRONLY);
+            if (devnull < 0 || dup2(devnull, STDOUT_FILENO) < 0 ||
+                dup2(devnull, STDERR_FILENO) < 0)
+                _exit(99);
+            (void)signal(sigs[k], SIG_DFL);
+            ts_exec_tool(RTMEM_TEST_TOOL, args);
+            _exit(98);
+        }
+        const struct timespec ten_ms = {0, 10000000L};
+        for (int i = 0; i < 3000 && access(started, F_OK) != 0; i++)
+            (void)nanosleep(&ten_ms, NULL);
+        char text[32] = "";
+        (void)ts_read_file(started, text, sizeof text);
+        long prog = atol(text);
+        assert_true(prog > 0);
+        bool made = hidden_file_in(sc.dir); /* the trace in the making */
+        assert_int_equal(kill(rec, sigs[k]), 0);
+        int status = 0;
+        assert_int_equal(waitpid(rec, &status, 0), rec);
+        if (!made || !WIFSIGNALED(status) || WTERMSIG(status) != sigs[k] || !holds_earlier(out))
+            fail_msg("signal %d: temporary trace %s, record's status 0x%x, earlier trace %s",
+                     sigs[k], made ? "made" : "never made", (unsigned)status,
+                     holds_earlier(out) ? "kept" : "lost");
+        /* PROGRAM, now without record, takes the recorder's descriptor and
+         * allocates on; then it ends */
+        for (int i = 0; i < 3000 && access(done, F_OK) != 0; i++)
+            (void)nanosleep(&ten_ms, NULL);
+        assert_int_equal(access(done, F_OK), 0);
+        char stat_path[64];
+        snprintf(stat_path, sizeof stat_path, "/proc/%ld/stat", prog);
+        bool gone = false;
+        for (int i = 0; i < 3000 && !gone; i++) {
+            char st[512] = "";
+            FILE *f = fopen(stat_path, "r");
+            size_t n = f ? fread(st, 1, sizeof st - 1u, f) : 0;
+            if (f)
+                fclose(f);
+            st[n] = '\0';
+            const char *close_paren = strrchr(st, ')');
+            gone = f == NULL || (close_paren && (close_paren[2] == 'Z' || close_paren[2] == 'X'));
+            if (!gone)
+                (void)nanosleep(&ten_ms, NULL);
+        }
+        assert_true(gone);
+        if (hidden_file_in(sc.dir) || !holds_earlier(out))
+            fail_msg("signal %d: after PROGRAM ended, a temporary %s next to FILE, earlier "
+                     "trace %s", sigs[k], hidden_file_in(sc.dir) ? "is" : "is not",
+                     holds_earlier(out) ? "kept" : "lost");
+        assert_int_equal(unlink(started), 0);
+        assert_int_equal(unlink(done), 0);
+    }
+    static const char *const names[] = {"t.trace"};
+    assert_int_equal(ts_scratch_remove(&sc, names, 1), 0);
+#endif
+}
+
 static void test_record_usage(void **state)
 {
     (void)state;
@@ -526,6 +730,8 @@ int main(void)
         cmocka_unit_test(test_record_abrupt_endings),
         cmocka_unit_test(test_record_descriptors_taken),
         cmocka_unit_test(test_record_nothing),
+        cmocka_unit_test(test_record_replaces_only_with_events),
+        cmocka_unit_test(test_record_interrupted_keeps_earlier_trace),
         cmocka_unit_test(test_record_usage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,6 +22,13 @@
  *   execl_fails    execl of a path that does not exist, which must fail
  *                  with ENOENT (exit status 9 if not), then one more block
  *                  of 4004 bytes kept and a normal exit
+ *   orphan MARKER  writes its pid to MARKER.started, waits (at most 30 s)
+ *                  for its parent, rtmem record, to end, closes every
+ *                  descriptor from 200 to 1023 (the recorder's among them,
+ *                  so its next write opens the trace's path again), makes
+ *                  2000 malloc/free pairs of 999 bytes (several buffers'
+ *                  worth: the recorder writes) and writes MARKER.done;
+ *                  exit status 10 if the parent never ended
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -71,7 +78,42 @@ static int dup2_over(void)
     return st.st_size == 0 ? 0 : 6;
 }
 
-static int end_early(const char *how)
+/* MARKER followed by suffix, created holding text. */
+static int write_marker(const char *marker, const char *suffix, const char *text)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s%s", marker, suffix) >= (int)sizeof path)
+        return -1;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    int bad = fputs(text, f) < 0;
+    return fclose(f) != 0 || bad ? -1 : 0;
+}
+
+/* A program still running after rtmem record was killed: whatever its
+ * recorder does then must not bring back the trace record removed. */
+static int orphan(const char *marker)
+{
+    pid_t parent = getppid();
+    char pid[32];
+    snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (write_marker(marker, ".started", pid) != 0)
+        return 11;
+    for (int i = 0; i < 3000 && getppid() == parent; i++)
+        usleep(10000);
+    if (getppid() == parent)
+        return 10;
+    for (int fd = 200; fd < 1024; fd++)
+        close(fd);
+    for (int i = 0; i < 2000; i++) {
+        sink = malloc(999);
+        free(sink);
+    }
+    return write_marker(marker, ".done", "done\n") == 0 ? 0 : 11;
+}
+
+static int end_early(const char *how, const char *extra)
 {
     if (strcmp(how, "none") == 0)
         return 0;
@@ -89,6 +131,8 @@ static int end_early(const char *how)
         *(volatile int *)sink_null = 1;
     if (strcmp(how, "dup2_over") == 0)
         return dup2_over();
+    if (strcmp(how, "orphan") == 0)
+        return extra ? orphan(extra) : 12;
     if (strcmp(how, "exec") == 0) {
         char *const argv[] = {(char *)"true", NULL};
         execvp(argv[0], argv);
@@ -132,7 +176,7 @@ static int end_early(const char *how)
 int main(int argc, char **argv)
 {
     if (argc > 1)
-        return end_early(argv[1]);
+        return end_early(argv[1], argc > 2 ? argv[2] : NULL);
     void *marker = malloc(12345);
     sink = marker;
     char *a = malloc(11);

@@ -57,6 +57,21 @@ size_t rtm_parse_hex_u64(const char *s, size_t len, uint64_t *value, bool *overf
     return i;
 }
 
+size_t rtm_pct_step(const char *s, size_t len, unsigned char *byte)
+{
+    if (len == 0) {
+        return 0;
+    }
+    int hi = len >= 3u && s[0] == '%' ? rtm_hex_digit((unsigned char)s[1]) : -1;
+    int lo = hi >= 0 ? rtm_hex_digit((unsigned char)s[2]) : -1;
+    if (lo < 0) {
+        *byte = (unsigned char)s[0];
+        return 1;
+    }
+    *byte = (unsigned char)(hi * 16 + lo);
+    return 3;
+}
+
 size_t rtm_utf8_seq_len(const unsigned char *s, size_t len)
 {
     if (len == 0) {

@@ -60,6 +60,15 @@ size_t rtm_parse_u64(const char *s, size_t len, uint64_t *value, bool *overflow)
  * the digits. */
 size_t rtm_parse_hex_u64(const char *s, size_t len, uint64_t *value, bool *overflow);
 
+/* One step of the trace format's %XX decoding (docs/formats.md,
+ * "Escaping") at s[0..len): the byte it stands for into *byte and the
+ * input bytes it covers, 3 for '%' and two hex digits of either case, else
+ * 1 (any other byte, a '%' without two hex digits after it, is itself).
+ * len 0: returns 0. The one decoder of task=, heap= and site=, so that a
+ * name's bytes, and the refusal of %00 (trace_reader.h), are the same in
+ * every command. */
+size_t rtm_pct_step(const char *s, size_t len, unsigned char *byte);
+
 /* Writes s[0..len) to f, escaped for a terminal. */
 void rtm_esc_write(FILE *f, const char *s, size_t len);
 

@@ -302,14 +302,12 @@ static bool trace_field(const char *line, const char *key, char *out, size_t cap
             continue;
         }
         const char *v = p + 2 + kl;
+        size_t vlen = strcspn(v, " ");
         size_t o = 0;
-        while (*v != '\0' && *v != ' ' && o + 1u < cap) {
-            if (v[0] == '%' && rtm_hex_digit(v[1]) >= 0 && rtm_hex_digit(v[2]) >= 0) {
-                out[o++] = (char)(rtm_hex_digit(v[1]) * 16 + rtm_hex_digit(v[2]));
-                v += 3;
-            } else {
-                out[o++] = *v++;
-            }
+        for (size_t at = 0; at < vlen && o + 1u < cap; o++) {
+            unsigned char b;
+            at += rtm_pct_step(v + at, vlen - at, &b);
+            out[o] = (char)b;
         }
         out[o] = '\0';
         return true;

@@ -55,31 +55,49 @@ bool rtm_out_refuse_unreadable(const char *const *inputs, size_t n)
     return false;
 }
 
-/* The temporary in the making, removed if a signal ends the command first
- * (a report's analysis can take minutes: Ctrl-C must not leave it). */
-static char pending_temp[RTM_OUT_PATH_MAX];
-static volatile sig_atomic_t have_pending_temp;
+/* Temporaries in the making, removed if a signal ends the command first (a
+ * report's analysis can take minutes, a recorded program runs as long as
+ * it likes: Ctrl-C must not leave them). The slots point into the
+ * callers' buffers; they change only with the signals blocked, so the
+ * handler never sees one half-written. */
+static const char *volatile pending[RTM_TEMP_MAX];
+static size_t npending; /* changed with the signals blocked, like pending */
 static const int cleanup_signals[] = {SIGINT, SIGTERM, SIGHUP};
 #define NCLEANUP_SIGNALS (sizeof cleanup_signals / sizeof cleanup_signals[0])
 static struct sigaction saved_actions[NCLEANUP_SIGNALS];
 
 static void remove_pending_and_die(int sig)
 {
-    if (have_pending_temp) {
-        (void)unlink(pending_temp);
+    for (size_t i = 0; i < RTM_TEMP_MAX; i++) {
+        const char *p = pending[i];
+        if (p != NULL) {
+            (void)unlink(p);
+        }
     }
     (void)signal(sig, SIG_DFL);
     (void)raise(sig);
 }
 
-static void watch_signals(const char *temp)
+void rtm_temp_block_signals(sigset_t *old)
 {
-    (void)snprintf(pending_temp, sizeof pending_temp, "%s", temp);
-    have_pending_temp = 1;
+    sigset_t block;
+    sigemptyset(&block);
+    for (size_t i = 0; i < NCLEANUP_SIGNALS; i++) {
+        sigaddset(&block, cleanup_signals[i]);
+    }
+    (void)sigprocmask(SIG_BLOCK, &block, old);
+}
+
+static void watch_signals(void)
+{
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = remove_pending_and_die;
     sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < NCLEANUP_SIGNALS; i++) {
+        /* a second signal must not cut the first one's removals short */
+        sigaddset(&sa.sa_mask, cleanup_signals[i]);
+    }
     for (size_t i = 0; i < NCLEANUP_SIGNALS; i++) {
         (void)sigaction(cleanup_signals[i], NULL, &saved_actions[i]);
         /* a signal the caller ignores (nohup) stays ignored */
@@ -94,27 +112,63 @@ static void unwatch_signals(void)
     for (size_t i = 0; i < NCLEANUP_SIGNALS; i++) {
         (void)sigaction(cleanup_signals[i], &saved_actions[i], NULL);
     }
-    have_pending_temp = 0;
 }
 
-/* mkstemp with the temporary known to the signal handlers from the moment
- * it exists: the signals wait until then. */
-static int make_temp(char *temp)
+int rtm_temp_create(char *path)
 {
-    sigset_t block, old;
-    sigemptyset(&block);
-    for (size_t i = 0; i < NCLEANUP_SIGNALS; i++) {
-        sigaddset(&block, cleanup_signals[i]);
+    sigset_t old;
+    rtm_temp_block_signals(&old);
+    int fd = -1;
+    int err = EMFILE; /* every slot taken: a caller holds too many at once */
+    size_t slot = 0;
+    while (slot < RTM_TEMP_MAX && pending[slot] != NULL) {
+        slot++;
     }
-    (void)sigprocmask(SIG_BLOCK, &block, &old);
-    int fd = mkstemp(temp);
-    int err = errno;
+    if (slot < RTM_TEMP_MAX) {
+        fd = mkstemp(path);
+        err = errno;
+    }
     if (fd >= 0) {
-        watch_signals(temp);
+        if (npending++ == 0) {
+            watch_signals();
+        }
+        pending[slot] = path;
     }
     (void)sigprocmask(SIG_SETMASK, &old, NULL);
     errno = err;
     return fd;
+}
+
+void rtm_temp_forget(const char *path)
+{
+    sigset_t old;
+    rtm_temp_block_signals(&old);
+    for (size_t i = 0; i < RTM_TEMP_MAX; i++) {
+        if (pending[i] == path) {
+            pending[i] = NULL;
+            if (--npending == 0) {
+                unwatch_signals();
+            }
+        }
+    }
+    (void)sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+void rtm_temp_remove(const char *path)
+{
+    (void)unlink(path);
+    rtm_temp_forget(path);
+}
+
+void rtm_temp_after_fork_child(void)
+{
+    for (size_t i = 0; i < RTM_TEMP_MAX; i++) {
+        pending[i] = NULL;
+    }
+    if (npending > 0) {
+        npending = 0;
+        unwatch_signals();
+    }
 }
 
 /* The mode a file created now would get: 0666 less the umask. */
@@ -132,22 +186,27 @@ static int fail_open(const rtm_out_t *o, const char *what, int err)
 }
 
 /* FILE itself, opened for writing: '-', a device, a FIFO, a dangling link. */
-static int open_direct(rtm_out_t *o)
+static int open_direct(rtm_out_t *o, const char *path)
 {
-    o->f = strcmp(o->name, "-") == 0 ? stdout : fopen(o->name, "w");
+    o->f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
     return o->f != NULL ? 0 : fail_open(o, "", errno);
 }
 
 int rtm_out_open(rtm_out_t *o, const char *cmd, const char *path)
 {
+    return rtm_out_open_named(o, cmd, path, path);
+}
+
+int rtm_out_open_named(rtm_out_t *o, const char *cmd, const char *path, const char *name)
+{
     memset(o, 0, sizeof *o);
     o->cmd = cmd;
-    o->name = path;
+    o->name = name;
     struct stat st;
     bool exists = stat(path, &st) == 0;
     if (strcmp(path, "-") == 0 || (exists && !S_ISREG(st.st_mode)) ||
         (!exists && lstat(path, &st) == 0)) {
-        return open_direct(o);
+        return open_direct(o, path);
     }
     if (exists) {
         if (realpath(path, o->target) == NULL) {
@@ -164,7 +223,7 @@ int rtm_out_open(rtm_out_t *o, const char *cmd, const char *path)
         o->temp[0] = '\0';
         return fail_open(o, "", ENAMETOOLONG);
     }
-    int fd = make_temp(o->temp);
+    int fd = rtm_temp_create(o->temp);
     if (fd < 0) {
         int err = errno;
         o->temp[0] = '\0';
@@ -199,8 +258,8 @@ int rtm_out_commit(rtm_out_t *o)
         return -1;
     }
     if (o->temp[0] != '\0') {
+        rtm_temp_forget(o->temp);
         o->temp[0] = '\0';
-        unwatch_signals();
     }
     return 0;
 }
@@ -212,8 +271,7 @@ void rtm_out_abandon(rtm_out_t *o)
     }
     o->f = NULL;
     if (o->temp[0] != '\0') {
-        (void)unlink(o->temp);
+        rtm_temp_remove(o->temp);
         o->temp[0] = '\0';
-        unwatch_signals();
     }
 }

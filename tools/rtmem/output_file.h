@@ -24,6 +24,7 @@
 #ifndef RTMEM_TOOL_OUTPUT_FILE_H
 #define RTMEM_TOOL_OUTPUT_FILE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -54,6 +55,10 @@ bool rtm_out_refuse_unreadable(const char *const *inputs, size_t n);
  * nothing created. */
 int rtm_out_open(rtm_out_t *o, const char *cmd, const char *path);
 
+/* The same, with name (not path) in the messages: for a caller that
+ * opens the absolute path of what the user named. */
+int rtm_out_open_named(rtm_out_t *o, const char *cmd, const char *path, const char *name);
+
 /* Everything was written: flushes and closes f and puts the temporary in
  * place. 0, or -1 ("rtmem CMD: cannot write PATH: reason" printed; the
  * temporary is removed, an existing output left as it was). */
@@ -62,5 +67,40 @@ int rtm_out_commit(rtm_out_t *o);
 /* The output is not to be used (its writing failed and the command said
  * so): closes f and removes the temporary; stdout is left open. */
 void rtm_out_abandon(rtm_out_t *o);
+
+/*
+ * Temporary files of any command (the -o temporary above, report's copy of
+ * stdin, record's trace in the making): removed if SIGINT, SIGTERM or
+ * SIGHUP ends the process before the command is done with them; the
+ * process then dies of that signal. A signal ignored when the first one is
+ * created stays ignored; the dispositions come back when the last one is
+ * forgotten. At most RTM_TEMP_MAX at once.
+ */
+#define RTM_TEMP_MAX 4u
+
+/* mkstemp(path), with path (the caller's buffer, which must stay valid
+ * until rtm_temp_forget) known to the signal handlers from the moment the
+ * file exists. The descriptor, or -1 with errno (mkstemp's, or EMFILE
+ * when RTM_TEMP_MAX are pending). */
+int rtm_temp_create(char *path);
+
+/* path is the handlers' to remove no more: it was renamed into place or
+ * removed. */
+void rtm_temp_forget(const char *path);
+
+/* Removes path and forgets it. */
+void rtm_temp_remove(const char *path);
+
+/* Blocks SIGINT, SIGTERM and SIGHUP (the mask before into *old, for
+ * sigprocmask(SIG_SETMASK, old, NULL)): a fork in between is not
+ * interrupted by a handler that would remove the parent's temporaries
+ * from the child. */
+void rtm_temp_block_signals(sigset_t *old);
+
+/* In a child just forked (before exec): the parent's temporaries are not
+ * the child's to remove, so its signals get back the dispositions they
+ * had before the first temporary. Call it with the cleanup signals
+ * blocked across the fork. */
+void rtm_temp_after_fork_child(void);
 
 #endif

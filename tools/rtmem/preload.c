@@ -18,7 +18,8 @@
  *  - The file's descriptor sits at 200 or above and is checked (fstat:
  *    same device and inode) before each write: a program that closes it
  *    or reuses its number never gets trace lines in its own file; the
- *    path is opened again instead.
+ *    path is opened again instead (never created again: rtmem record
+ *    creates it, and removes it when it is interrupted).
  *  - Exits that skip destructors also write the buffer: _exit and _Exit
  *    are wrapped, and so are the exec functions (execve, execvpe, execv,
  *    execvp, fexecve, and the execl family, which glibc would run through
@@ -140,10 +141,12 @@ static int out_fd_is_trace(void)
 }
 
 /* Opens out_path as out_fd; 0 or the errno. Async-signal-safe (open,
- * fcntl, fstat, close). */
-static int open_out(void)
+ * fcntl, fstat, close). create is for the first open only: opened again
+ * (the program took the descriptor), a path that is gone was removed by
+ * rtmem record, interrupted, and must not come back as a stray file. */
+static int open_out(int create)
 {
-    int fd = open(out_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int fd = open(out_path, O_WRONLY | O_APPEND | O_CLOEXEC | (create ? O_CREAT : 0), 0644);
     if (fd < 0)
         return errno != 0 ? errno : EIO;
     int high = fcntl(fd, F_DUPFD_CLOEXEC, RP_OUT_FD_MIN);
@@ -168,7 +171,7 @@ static void write_all(const char *p, size_t n)
     if (n > 0 && out_fd >= 0 && !out_fd_is_trace()) {
         /* not ours any more: leave that descriptor to the program */
         out_fd = -1;
-        if (open_out() != 0)
+        if (open_out(0) != 0)
             return;
     }
     while (n > 0 && out_fd >= 0) {
@@ -461,7 +464,7 @@ static void init(void)
             int open_errno = ENAMETOOLONG;
             if (len < sizeof out_path) {
                 memcpy(out_path, file, len + 1u);
-                open_errno = open_out();
+                open_errno = open_out(1);
             }
             if (open_errno == 0) {
                 recording = 1;

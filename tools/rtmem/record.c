@@ -19,6 +19,7 @@
 #include "escape.h"
 #include "json_out.h"
 #include "line_reader.h"
+#include "output_file.h"
 
 #define RECORD_DEFAULT_FILE "rtmem.trace"
 #define PRELOAD_NAME "librtmem_preload.so"
@@ -31,8 +32,8 @@ static const char record_usage[] =
     "(default " RECORD_DEFAULT_FILE ") in the rtmem-trace 1 format, IDs in allocation order.\n"
     "Read it with 'rtmem leaks FILE'.\n"
     "\n"
-    "  -o, --output FILE  the trace file (overwritten; left as it was when PROGRAM\n"
-    "                     is not found, not a regular file or not executable)\n"
+    "  -o, --output FILE  the trace file, replaced when PROGRAM has ended and events\n"
+    "                     were recorded (written next to it until then)\n"
     "  --json             the result as one JSON object\n"
     "\n"
     "Options end at PROGRAM (or at '--'): what follows is PROGRAM's own.\n"
@@ -44,10 +45,12 @@ static const char record_usage[] =
     "execvpe, execl, execlp, execle, fexecve) and on fatal signals whose action is the\n"
     "default (SIGSEGV, SIGABRT, SIGTERM, SIGINT...); SIGKILL loses the unwritten ones.\n"
     "\n"
-    "Exit status: 0 recorded and PROGRAM succeeded, 1 PROGRAM failed or was killed (the\n"
-    "trace is still written), 2 bad usage, PROGRAM could not be run, FILE's absolute path\n"
-    "is too long, or no event was recorded (the message says why; in every case but the\n"
-    "last, FILE is left as it was).\n";
+    "Exit status: 0 recorded and PROGRAM succeeded, 1 PROGRAM failed or was killed (a\n"
+    "crash too: FILE holds what was recorded until then), 2 bad usage, PROGRAM could not\n"
+    "be run, FILE's absolute path is too long, or no event was recorded (the message says\n"
+    "why; FILE is left as it was). Ctrl-C, SIGTERM or SIGHUP sent to rtmem record itself\n"
+    "abandons the recording: FILE is left as it was and record dies of the signal (to keep\n"
+    "the trace of a program that runs until stopped, signal PROGRAM, not record).\n";
 
 /* out = dir "/" name (dir NULL: name alone); -1 if it does not fit. */
 static int join_path(char *out, size_t cap, const char *dir, const char *name)
@@ -206,13 +209,14 @@ static int program_errno(const char *name)
 }
 
 /* Why the trace holds no event, as one sentence for stderr and a short
- * code for --json. loaded: the shim reported in; open_errno: its open. */
-static const char *explain_nothing(char *msg, size_t cap, const char *file, const char *prog,
-                                   const char *preload, int loaded, int open_errno, int header,
-                                   int status)
+ * code for --json. loaded: the shim reported in; open_errno: its open of
+ * trace, the file it was given (FILE's temporary, or FILE). */
+static const char *explain_nothing(char *msg, size_t cap, const char *file, const char *trace,
+                                   const char *prog, const char *preload, int loaded,
+                                   int open_errno, int header, int status)
 {
     if (loaded && open_errno != 0) {
-        snprintf(msg, cap, "the recorder could not write %s: %s", file, strerror(open_errno));
+        snprintf(msg, cap, "the recorder could not write %s: %s", trace, strerror(open_errno));
         return "file_not_written";
     }
     if (loaded && header) {
@@ -322,6 +326,100 @@ static int absolute_path(const char *file, char *out, size_t cap)
     return 0;
 }
 
+/* What running PROGRAM came to. */
+typedef struct run_result {
+    int status;     /* waitpid's */
+    int exec_errno; /* 0, or why its exec failed */
+    int loaded;     /* the shim reported in */
+    int open_errno; /* and how its open of the trace went */
+} run_result_t;
+
+/* In the child: the preload and where it writes, then PROGRAM. The
+ * parent's temporary is not the child's to remove on a signal. */
+static void exec_recorded(char **prog, const char *preload, const char *trace, int errfd,
+                          int statfd, const sigset_t *mask)
+{
+    rtm_temp_after_fork_child();
+    (void)sigprocmask(SIG_SETMASK, mask, NULL);
+    char fdnum[16];
+    snprintf(fdnum, sizeof fdnum, "%d", statfd);
+    const char *old = getenv("LD_PRELOAD");
+    char ld[2 * PATH_MAX + 128];
+    if (old && *old)
+        snprintf(ld, sizeof ld, "%s:%s", preload, old);
+    else
+        snprintf(ld, sizeof ld, "%s", preload);
+    if (setenv("LD_PRELOAD", ld, 1) != 0 || setenv("RTMEM_RECORD_FILE", trace, 1) != 0 ||
+        setenv("RTMEM_RECORD_STATUS_FD", fdnum, 1) != 0)
+        _exit(127);
+    execvp(prog[0], prog);
+    int e = errno;
+    ssize_t w = write(errfd, &e, sizeof e);
+    (void)w;
+    _exit(127);
+}
+
+/* Runs PROGRAM recorded into trace and waits for it. 0, or -1 with the
+ * message printed (no pipe, no fork, no wait). */
+static int run_program(char **prog, const char *preload, const char *trace, run_result_t *res)
+{
+    memset(res, 0, sizeof *res);
+    int errpipe[2]; /* the child reports an exec failure through it */
+    if (pipe(errpipe) != 0) {
+        rtm_esc_msg(stderr, "rtmem record: pipe: %s", strerror(errno));
+        return -1;
+    }
+    fcntl(errpipe[1], F_SETFD, FD_CLOEXEC);
+    int statpipe[2]; /* the shim reports through it that it loaded (preload.c) */
+    if (pipe(statpipe) != 0) {
+        rtm_esc_msg(stderr, "rtmem record: pipe: %s", strerror(errno));
+        close(errpipe[0]);
+        close(errpipe[1]);
+        return -1;
+    }
+    fcntl(statpipe[0], F_SETFD, FD_CLOEXEC);
+    fcntl(statpipe[0], F_SETFL, O_NONBLOCK);
+    fflush(NULL);
+    sigset_t mask;
+    rtm_temp_block_signals(&mask);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(errpipe[0]);
+        exec_recorded(prog, preload, trace, errpipe[1], statpipe[1], &mask);
+    }
+    int fork_errno = errno;
+    (void)sigprocmask(SIG_SETMASK, &mask, NULL);
+    close(errpipe[1]);
+    close(statpipe[1]);
+    if (pid < 0) {
+        rtm_esc_msg(stderr, "rtmem record: fork: %s", strerror(fork_errno));
+        close(errpipe[0]);
+        close(statpipe[0]);
+        return -1;
+    }
+    ssize_t got;
+    while ((got = read(errpipe[0], &res->exec_errno, sizeof res->exec_errno)) < 0 && errno == EINTR)
+        ;
+    close(errpipe[0]);
+    if (got != (ssize_t)sizeof res->exec_errno)
+        res->exec_errno = 0;
+    while (waitpid(pid, &res->status, 0) < 0) {
+        if (errno != EINTR) {
+            rtm_esc_msg(stderr, "rtmem record: waitpid: %s", strerror(errno));
+            close(statpipe[0]);
+            return -1;
+        }
+    }
+    int open_errno = 0;
+    ssize_t status_got;
+    while ((status_got = read(statpipe[0], &open_errno, sizeof open_errno)) < 0 && errno == EINTR)
+        ;
+    close(statpipe[0]);
+    res->loaded = status_got == (ssize_t)sizeof open_errno;
+    res->open_errno = open_errno;
+    return 0;
+}
+
 int rtm_cmd_record(int argc, char **argv)
 {
     const char *file = RECORD_DEFAULT_FILE;
@@ -361,7 +459,7 @@ int rtm_cmd_record(int argc, char **argv)
                     strerror(cannot), file);
         return 2;
     }
-    /* The shim opens FILE by its absolute path (PROGRAM may change
+    /* The shim opens the trace by its absolute path (PROGRAM may change
      * directory). One that does not fit is refused before FILE is touched,
      * never cut: a cut path names another file. */
     char abs_file[PATH_MAX];
@@ -370,96 +468,49 @@ int rtm_cmd_record(int argc, char **argv)
                     file, strerror(errno), file);
         return 2;
     }
-    /* The shim appends: start the file empty here. */
-    int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        rtm_esc_msg(stderr, "rtmem record: %s: %s", file, strerror(errno));
+    /* The recorder writes a temporary next to FILE, renamed over it once
+     * PROGRAM has ended and the trace holds events: an earlier trace
+     * survives a PROGRAM that cannot start or records nothing, and record
+     * being interrupted, which removes the temporary (output_file.h). */
+    rtm_out_t out;
+    if (rtm_out_open_named(&out, "record", abs_file, file) != 0)
+        return 2;
+    /* the recorder opens the file itself: PROGRAM inherits no descriptor */
+    (void)fcntl(fileno(out.f), F_SETFD, FD_CLOEXEC);
+    const char *trace = out.temp[0] != '\0' ? out.temp : abs_file;
+    run_result_t res;
+    if (run_program(prog, preload, trace, &res) != 0) {
+        rtm_out_abandon(&out);
         return 2;
     }
-    close(fd);
-    int errpipe[2]; /* the child reports an exec failure through it */
-    if (pipe(errpipe) != 0) {
-        rtm_esc_msg(stderr, "rtmem record: pipe: %s", strerror(errno));
-        return 2;
-    }
-    fcntl(errpipe[1], F_SETFD, FD_CLOEXEC);
-    int statpipe[2]; /* the shim reports through it that it loaded (preload.c) */
-    if (pipe(statpipe) != 0) {
-        rtm_esc_msg(stderr, "rtmem record: pipe: %s", strerror(errno));
-        close(errpipe[0]);
-        close(errpipe[1]);
-        return 2;
-    }
-    fcntl(statpipe[0], F_SETFD, FD_CLOEXEC);
-    fcntl(statpipe[0], F_SETFL, O_NONBLOCK);
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        rtm_esc_msg(stderr, "rtmem record: fork: %s", strerror(errno));
-        close(errpipe[0]);
-        close(errpipe[1]);
-        close(statpipe[0]);
-        close(statpipe[1]);
-        return 2;
-    }
-    if (pid == 0) {
-        close(errpipe[0]);
-        char fdnum[16];
-        snprintf(fdnum, sizeof fdnum, "%d", statpipe[1]);
-        const char *old = getenv("LD_PRELOAD");
-        char ld[2 * PATH_MAX + 128];
-        if (old && *old)
-            snprintf(ld, sizeof ld, "%s:%s", preload, old);
-        else
-            snprintf(ld, sizeof ld, "%s", preload);
-        if (setenv("LD_PRELOAD", ld, 1) != 0 || setenv("RTMEM_RECORD_FILE", abs_file, 1) != 0 ||
-            setenv("RTMEM_RECORD_STATUS_FD", fdnum, 1) != 0)
-            _exit(127);
-        execvp(prog[0], prog);
-        int e = errno;
-        ssize_t w = write(errpipe[1], &e, sizeof e);
-        (void)w;
-        _exit(127);
-    }
-    close(errpipe[1]);
-    close(statpipe[1]);
-    int child_errno = 0;
-    ssize_t got;
-    while ((got = read(errpipe[0], &child_errno, sizeof child_errno)) < 0 && errno == EINTR)
-        ;
-    close(errpipe[0]);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            rtm_esc_msg(stderr, "rtmem record: waitpid: %s", strerror(errno));
-            return 2;
-        }
-    }
-    int open_errno = 0;
-    ssize_t status_got;
-    while ((status_got = read(statpipe[0], &open_errno, sizeof open_errno)) < 0 && errno == EINTR)
-        ;
-    close(statpipe[0]);
-    int loaded = status_got == (ssize_t)sizeof open_errno;
-    if (got == (ssize_t)sizeof child_errno) {
-        rtm_esc_msg(stderr, "rtmem record: cannot run %s: %s", prog[0], strerror(child_errno));
+    if (res.exec_errno != 0) {
+        rtm_out_abandon(&out);
+        rtm_esc_msg(stderr, "rtmem record: cannot run %s: %s (%s left as it was)", prog[0],
+                    strerror(res.exec_errno), file);
         return 2;
     }
 
     event_counts_t n;
     char err[RTM_LINE_ERR_MAX];
-    if (count_events(abs_file, &n, err, sizeof err) != 0) {
-        rtm_esc_msg(stderr, "rtmem record: the trace does not read back: %s", err);
+    if (count_events(trace, &n, err, sizeof err) != 0) {
+        rtm_out_abandon(&out);
+        rtm_esc_msg(stderr, "rtmem record: the trace does not read back (%s left as it was): %s",
+                    file, err);
         return 2;
     }
+    int status = res.status;
     int exited = WIFEXITED(status);
     int code = exited ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     int recorded = n.allocs + n.reallocs + n.frees > 0;
     char why[PATH_MAX * 2 + 200];
     const char *cause = NULL;
-    if (!recorded)
-        cause = explain_nothing(why, sizeof why, file, prog[0], preload, loaded, open_errno, n.header,
-                                status);
+    if (!recorded) {
+        cause = explain_nothing(why, sizeof why, file, trace, prog[0], preload, res.loaded,
+                                res.open_errno, n.header, status);
+        rtm_out_abandon(&out);
+    } else if (rtm_out_commit(&out) != 0) {
+        return 2;
+    }
     if (json) {
         rtm_json_t j;
         rtm_json_begin_doc(&j, stdout, "record");
@@ -473,15 +524,19 @@ int rtm_cmd_record(int argc, char **argv)
         rtm_json_kv_str(&j, "cause", cause);
         (void)rtm_json_end_doc(&j);
     } else {
-        rtm_esc_msg(stdout, "%s: %llu allocations, %llu reallocations, %llu frees recorded", file,
-                    n.allocs, n.reallocs, n.frees);
+        rtm_esc_msg(stdout, "%s: %llu allocations, %llu reallocations, %llu frees recorded%s", file,
+                    n.allocs, n.reallocs, n.frees, recorded ? "" : " (not written)");
         if (exited)
             rtm_esc_msg(stdout, "%s exited with status %d", prog[0], code);
+        else if (recorded)
+            rtm_esc_msg(stdout, "%s was killed by signal %d (%s): %s holds the events recorded "
+                        "until then", prog[0], WTERMSIG(status), strsignal(WTERMSIG(status)), file);
         else
-            rtm_esc_msg(stdout, "%s was killed by signal %d", prog[0], WTERMSIG(status));
+            rtm_esc_msg(stdout, "%s was killed by signal %d (%s)", prog[0], WTERMSIG(status),
+                        strsignal(WTERMSIG(status)));
     }
     if (!recorded) {
-        rtm_esc_msg(stderr, "rtmem record: nothing recorded in %s: %s", file, why);
+        rtm_esc_msg(stderr, "rtmem record: nothing recorded (%s left as it was): %s", file, why);
         return 2;
     }
     return exited && code == 0 ? 0 : 1;

@@ -2,6 +2,7 @@
  * HTML page from telemetry, traces and ESP-IDF dumps (docs/report.md). */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,38 +53,73 @@ static const char report_usage[] =
 
 #define SPOOL_PATH_MAX 4096u
 
+/* src to dst, flushed: 0, or the errno of what failed, the read of src
+ * (*src_failed) or a write to dst. */
+static int copy_stream(FILE *src, FILE *dst, bool *src_failed)
+{
+    char buf[16384];
+    size_t n;
+    *src_failed = false;
+    while ((n = fread(buf, 1, sizeof buf, src)) > 0) {
+        if (fwrite(buf, 1, n, dst) != n) {
+            return errno != 0 ? errno : EIO;
+        }
+    }
+    if (ferror(src)) {
+        *src_failed = true;
+        return errno != 0 ? errno : EIO;
+    }
+    return fflush(dst) != 0 ? (errno != 0 ? errno : EIO) : 0;
+}
+
 /* An input that can be read only once (stdin, a pipe, a FIFO) copied to a
- * file: a trace is replayed several times. */
-static FILE *spool_stream(FILE *src, char *path, size_t len)
+ * file in $TMPDIR, since a trace is replayed several times. The copy is
+ * path (SPOOL_PATH_MAX bytes), to be removed with rtm_temp_remove; NULL
+ * with path "" and the message in err. A copy that cannot be made or
+ * written is named, not the input: the input is fine, $TMPDIR is not. */
+static FILE *spool_stream(FILE *src, const char *name, char *path, char *err, size_t errlen)
 {
     const char *dir = getenv("TMPDIR");
-    (void)snprintf(path, len, "%s/rtmem-report-XXXXXX", dir != NULL && *dir ? dir : "/tmp");
-    int fd = mkstemp(path);
+    if (dir == NULL || *dir == '\0') {
+        dir = "/tmp";
+    }
+    /* mkstemp may leave a name it tried in path: a message names the
+     * pattern in the directory, which is what the user can act on */
+    char pattern[SPOOL_PATH_MAX];
+    int fd = -1;
+    if (snprintf(pattern, sizeof pattern, "%s/rtmem-report-XXXXXX", dir) >= (int)sizeof pattern) {
+        errno = ENAMETOOLONG;
+    } else {
+        memcpy(path, pattern, strlen(pattern) + 1u);
+        fd = rtm_temp_create(path);
+    }
     if (fd < 0) {
+        (void)snprintf(err, errlen, "rtmem report: cannot copy %s to %s: %s", name, pattern,
+                       strerror(errno));
+        path[0] = '\0';
         return NULL;
     }
     FILE *f = fdopen(fd, "w+");
-    if (f == NULL) {
-        close(fd);
-        unlink(path);
-        return NULL;
+    bool src_failed = false;
+    int why = f == NULL ? errno : copy_stream(src, f, &src_failed);
+    if (why == 0) {
+        rewind(f);
+        return f;
     }
-    char buf[16384];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, src)) > 0) {
-        if (fwrite(buf, 1, n, f) != n) {
-            fclose(f);
-            unlink(path);
-            return NULL;
-        }
+    if (src_failed) {
+        (void)snprintf(err, errlen, "%s: read error: %s", name, strerror(why));
+    } else {
+        (void)snprintf(err, errlen, "rtmem report: cannot copy %s to %s: %s", name, path,
+                       strerror(why));
     }
-    if (ferror(src) || fflush(f) != 0) {
+    if (f != NULL) {
         fclose(f);
-        unlink(path);
-        return NULL;
+    } else {
+        close(fd);
     }
-    rewind(f);
-    return f;
+    rtm_temp_remove(path);
+    path[0] = '\0';
+    return NULL;
 }
 
 /* One pass over an input: telemetry into tm, everything else to the leaks
@@ -188,17 +224,18 @@ int rtm_cmd_report(int argc, char **argv)
         }
         stdin_used = stdin_used || is_stdin;
         FILE *f = is_stdin ? stdin : fopen(arg, "r");
-        if (f != NULL && rtm_input_is_stream(arg)) {
+        if (f == NULL) {
+            (void)snprintf(in->err, sizeof in->err, "%s: %s", in->name, strerror(errno));
+        } else if (rtm_input_is_stream(arg)) {
             /* read once here; the trace analysis re-reads the copy */
             FILE *src = f;
-            f = spool_stream(src, spools[i], SPOOL_PATH_MAX);
+            f = spool_stream(src, in->name, spools[i], in->err, sizeof in->err);
             if (src != stdin) {
                 fclose(src);
             }
             in->path = spools[i];
         }
         if (f == NULL) {
-            (void)snprintf(in->err, sizeof in->err, "%s: %s", in->name, strerror(errno));
             rtm_esc_line(stderr, in->err);
             status = 2;
             continue;
@@ -225,9 +262,8 @@ int rtm_cmd_report(int argc, char **argv)
         }
         if (in->leaks_in.format == LK_FMT_RTMEM) {
             in->trace = malloc(sizeof *in->trace);
-            if (in->trace == NULL) {
-                continue;
-            }
+        }
+        if (in->trace != NULL) {
             rtm_rep_trace_opts_t topts = {.budget_ns = budget_s * 1000000000ull, .search = true};
             int rc = rtm_rep_trace_analyze(in->trace, in->path, &topts);
             if (rc == -1) {
@@ -244,6 +280,12 @@ int rtm_cmd_report(int argc, char **argv)
                                "the operations before the malformed line; no comparison");
             }
         }
+        if (spools[i][0] != '\0') {
+            /* the analysis is done with it: a big stdin does not stay in
+             * $TMPDIR while the next inputs are read */
+            rtm_temp_remove(spools[i]);
+            spools[i][0] = '\0';
+        }
     }
     if (rtm_rep_page_write(out.f, tm, ins, nin, elf) != 0) {
         rtm_esc_msg(stderr, "rtmem report: cannot write %s", out_path);
@@ -253,11 +295,6 @@ int rtm_cmd_report(int argc, char **argv)
         status = 2;
     } else if (strcmp(out_path, "-") != 0) {
         rtm_esc_msg(stderr, "rtmem report: wrote %s", out_path);
-    }
-    for (size_t i = 0; i < nin; i++) {
-        if (spools[i][0] != '\0') {
-            unlink(spools[i]);
-        }
     }
     free(spools);
     for (size_t i = 0; i < nin; i++) {

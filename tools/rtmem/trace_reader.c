@@ -190,6 +190,29 @@ static int check_once(const char *key, size_t klen, const char *v, size_t vlen, 
     return 0;
 }
 
+/* A name is a C string wherever it is read (leaks, export, report): %00
+ * would end it there, so "task=%00" read as no task at all and
+ * "task=ab%00cd" as "ab". No writer puts a NUL in a name (the device's
+ * names are C strings): the field is damage, refused like any other. */
+static int check_name(const char *key, size_t klen, const char *v, size_t vlen, char *err,
+                      size_t errlen)
+{
+    static const char *const names[] = {"task", "heap", "site"};
+    bool is_name = false;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        is_name = is_name || (strlen(names[i]) == klen && memcmp(names[i], key, klen) == 0);
+    }
+    for (size_t at = 0; is_name && at < vlen;) {
+        unsigned char b;
+        at += rtm_pct_step(v + at, vlen - at, &b);
+        if (b == 0) {
+            return fail(err, errlen, "a NUL byte (%%00) in the name '%.*s=%.*s'", (int)klen,
+                        key, (int)vlen, v);
+        }
+    }
+    return 0;
+}
+
 /* key=value; caps=, t=, seq= and caller= are decoded or checked. */
 static int parse_field(const tok_t *t, rtm_trace_event_t *ev, unsigned *seen, char *err,
                        size_t errlen)
@@ -217,7 +240,8 @@ static int parse_field(const tok_t *t, rtm_trace_event_t *ev, unsigned *seen, ch
             return fail(err, errlen, "field '%.*s' has '%c' in its value", (int)t->n, t->p, c);
         }
     }
-    if (check_once(t->p, klen, eq + 1, vlen, seen, err, errlen) != 0) {
+    if (check_once(t->p, klen, eq + 1, vlen, seen, err, errlen) != 0 ||
+        check_name(t->p, klen, eq + 1, vlen, err, errlen) != 0) {
         return -1;
     }
     if (klen == 4 && memcmp(t->p, "caps", 4) == 0) {
