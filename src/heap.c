@@ -515,14 +515,16 @@ static RTM_NOINLINE void *malloc_other(rtm_heap_t *h, size_t size, const void *c
     }
     if ((h->flags & RTM_HEAP_NO_LOCK) == 0) {
         /* A locked heap's plain path: the strategy's alloc_plain, which
-         * keeps the counters, under the lock; no site to build. */
-        heap_lock(h);
+         * keeps the counters, under the lock; no site to build. The port's
+         * lock directly: heap_lock would test the flag again, and in a
+         * build for size be a call of its own. */
+        rtm_port_lock(&h->lock);
         if (h->malloc_locked == FRONT_FAST_LOCKED) {
             void *p = h->alloc_plain(front_arena(h), size);
-            heap_unlock(h);
+            rtm_port_unlock(&h->lock);
             return p;
         }
-        heap_unlock(h);
+        rtm_port_unlock(&h->lock);
     }
     rtm_alloc_site_t s = rtm_site_or(NULL, caller);
     return heap_alloc(h, size, &s, RTM_OP_ALLOC);

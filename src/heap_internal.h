@@ -13,6 +13,7 @@
 #include "rtmem/heap.h"
 #include "rtmem/port.h"
 #include "strategy/strategy.h"
+#include "util.h"
 
 #define HEAP_MAGIC 0x72746d68u /* "rtmh" */
 
@@ -98,7 +99,7 @@ static inline size_t used_blocks(const rtm_heap_t *h)
     return h->books.alloc_count - h->books.free_count;
 }
 
-static inline bool heap_ok(const rtm_heap_t *h)
+static RTM_ALWAYS_INLINE bool heap_ok(const rtm_heap_t *h)
 {
     return h != NULL && h->magic == HEAP_MAGIC;
 }
