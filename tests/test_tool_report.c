@@ -687,6 +687,17 @@ static void test_report_trace_in_a_log(void **state)
     assert_non_null(strstr(s, "5 more call sites")); /* 200 listed */
     assert_int_equal(count(s, "<tr><td class=\"num\">"), 200);
     free(s);
+    /* The same log on stdin: the note names <stdin>, not the temporary
+     * copy the trace analysis reads (it did). */
+    FILE *saved = stdin;
+    assert_non_null(freopen(log, "r", stdin));
+    const char *args2[] = {"-o", out, "-"};
+    assert_int_equal(run_report(3, args2), 0);
+    stdin = saved;
+    s = slurp(out);
+    assert_non_null(strstr(s, "not replayed: &lt;stdin&gt;:"));
+    assert_null(strstr(s, "rtmem-report-"));
+    free(s);
     unlink(log), unlink(out);
 }
 

@@ -264,7 +264,8 @@ int rtm_cmd_report(int argc, char **argv)
             in->trace = malloc(sizeof *in->trace);
         }
         if (in->trace != NULL) {
-            rtm_rep_trace_opts_t topts = {.budget_ns = budget_s * 1000000000ull, .search = true};
+            rtm_rep_trace_opts_t topts = {.budget_ns = budget_s * 1000000000ull, .search = true,
+                                          .name = in->name};
             int rc = rtm_rep_trace_analyze(in->trace, in->path, &topts);
             if (rc == -1) {
                 rtm_esc_msg(stderr, "rtmem report: out of memory analysing %s", in->name);

@@ -21,7 +21,7 @@ static int live_pass(rtm_rep_trace_t *t)
 {
     FILE *f = fopen(t->path, "r");
     if (f == NULL) {
-        (void)snprintf(t->err, sizeof t->err, "%s: %s", t->path, strerror(errno));
+        (void)snprintf(t->err, sizeof t->err, "%s: %s", t->name, strerror(errno));
         return 2;
     }
     rtm_trace_reader_t *rd = malloc(sizeof *rd);
@@ -29,7 +29,7 @@ static int live_pass(rtm_rep_trace_t *t)
         fclose(f);
         return -1;
     }
-    rtm_trace_reader_init(rd, f, t->path, false);
+    rtm_trace_reader_init(rd, f, t->name, false);
     rtm_trace_event_t ev;
     rtm_sum64_t live = {0, 0};
     int n;
@@ -202,7 +202,7 @@ static int heap_map(rtm_rep_trace_t *t)
         fclose(f);
         return 0;
     }
-    rtm_trace_reader_init(rd, f, t->path, false);
+    rtm_trace_reader_init(rd, f, t->name, false);
     rtm_trace_event_t ev;
     uint64_t ops = 0;
     while (ops < t->peak_op && rtm_trace_next(rd, &ev) > 0) {
@@ -259,6 +259,7 @@ int rtm_rep_trace_analyze(rtm_rep_trace_t *t, const char *path, const rtm_rep_tr
     uint64_t budget_ns = opts->budget_ns;
     memset(t, 0, sizeof *t);
     t->path = path;
+    t->name = opts->name != NULL ? opts->name : path;
     rtm_series_init(&t->live);
     int rc = live_pass(t);
     if (rc != 0 || t->ops == 0) {

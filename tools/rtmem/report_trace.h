@@ -56,6 +56,7 @@ typedef struct rtm_rep_strategy {
 
 typedef struct rtm_rep_trace {
     const char *path;
+    const char *name;       /* in messages: rtm_rep_trace_opts_t.name, or path */
     bool read_all;          /* read to the end without an error */
     char err[RTM_TRACE_ERR_MAX];
     uint64_t ops;
@@ -92,6 +93,8 @@ typedef struct rtm_rep_trace_opts {
      * is reported too slow); the checked searches get what remains. */
     uint64_t budget_ns;
     bool search;            /* false: measuring replays only */
+    const char *name;       /* the input as messages name it (NULL: the path; a copy of
+                               stdin is named <stdin>, not its temporary file) */
 } rtm_rep_trace_opts_t;
 
 /* Reads path (a file: it is replayed several times) and fills t. Returns
