@@ -60,8 +60,9 @@ static size_t count_leaks(const lk_input_t *in, uint64_t *bytes)
 /* The record in use with this ID, or NULL. */
 static const lk_record_t *find_rec(const lk_input_t *in, const char *id)
 {
+    char buf[LK_ID_MAX];
     for (size_t i = 0; i < in->nrec; i++)
-        if (in->rec[i].in_use && strcmp(in->rec[i].id, id) == 0)
+        if (in->rec[i].in_use && strcmp(lk_rec_id(&in->rec[i], buf), id) == 0)
             return &in->rec[i];
     return NULL;
 }
@@ -130,8 +131,8 @@ static void test_idf_v4(void **state)
     assert_int_equal(in.sum.total_allocs, 9);
     assert_int_equal(in.sum.total_frees, 7);
     assert_true(in.sum.overflowed);
-    assert_int_equal(in.rec[0].ncallers, 2);
-    assert_true(in.rec[0].callers[1] == 0x400d5678);
+    assert_int_equal(lk_rec_ncallers(&in.rec[0]), 2);
+    assert_true(lk_rec_callers(&in.rec[0])[1] == 0x400d5678);
     assert_true(in.rec[0].time == 0x1235);
     assert_false(in.cut_off);
     lk_input_free(&in);
@@ -196,9 +197,9 @@ static void test_idf_v51_leaks(void **state)
     uint64_t bytes;
     assert_int_equal(count_leaks(&in, &bytes), 3);
     assert_int_equal(bytes, 4264);
-    assert_string_equal(in.rec[0].region, "Internal");
-    assert_string_equal(in.rec[2].region, "PSRAM");
-    assert_int_equal(in.rec[2].ncallers, 3);
+    assert_string_equal(lk_rec_region(&in.rec[0]), "Internal");
+    assert_string_equal(lk_rec_region(&in.rec[2]), "PSRAM");
+    assert_int_equal(lk_rec_ncallers(&in.rec[2]), 3);
     assert_int_equal(in.sum.records, 3);
     assert_int_equal(in.sum.capacity, 64);
     assert_int_equal(in.sum.total_allocs, 12);
@@ -277,9 +278,9 @@ static void test_idf_v55(void **state)
     uint64_t bytes;
     assert_int_equal(count_leaks(&in, &bytes), 2);
     assert_int_equal(bytes, 96);
-    assert_int_equal(in.rec[0].ncallers, 2);
-    assert_true(in.rec[0].callers[0] == 0x40376183);
-    assert_int_equal(in.rec[1].ncallers, 0);
+    assert_int_equal(lk_rec_ncallers(&in.rec[0]), 2);
+    assert_true(lk_rec_callers(&in.rec[0])[0] == 0x40376183);
+    assert_int_equal(lk_rec_ncallers(&in.rec[1]), 0);
     assert_int_equal(in.live, 2); /* the " freed" record is not kept */
     assert_int_equal(in.esp_records_read, 3);
     assert_false(in.sum.have_overflow);
@@ -368,8 +369,8 @@ static void test_rtmem_trace(void **state)
     const lk_record_t *moved = find_rec(&in, "0x3ffb3000");
     assert_non_null(moved);
     assert_non_null(find_rec(&in, "1"));
-    assert_string_equal(find_rec(&in, "1")->task, "my task");
-    assert_true(moved->callers[0] == 0x400d1300);
+    assert_string_equal(lk_rec_task(find_rec(&in, "1")), "my task");
+    assert_true(lk_rec_callers(moved)[0] == 0x400d1300);
     assert_null(find_rec(&in, "0x3ffb2040")); /* freed: released */
     assert_int_equal(in.live, 2);
     lk_input_free(&in);
@@ -736,7 +737,7 @@ static void test_idf_generations(void **state)
     fclose(f);
     assert_int_equal(in.format, LK_FMT_IDF_V51);
     assert_true(in.sum.overflowed);
-    assert_int_equal(in.rec[0].ncallers, 0);
+    assert_int_equal(lk_rec_ncallers(&in.rec[0]), 0);
     lk_input_free(&in);
     /* v5.5+ by a record without " caller", or ending in " freed" */
     f = open_tmp();
@@ -1721,10 +1722,10 @@ static void test_caller_value_of_any_length(void **state)
     assert_int_equal(lk_parse_line(&in, line, 0), 0);
     const lk_record_t *r = find_rec(&in, "1");
     assert_non_null(r);
-    assert_int_equal(r->ncallers, 2);
-    assert_true(r->callers[0] == 0x400d1234u);
-    assert_true(r->callers[1] == 0x400d5678u);
-    assert_string_equal(r->task, "main");
+    assert_int_equal(lk_rec_ncallers(r), 2);
+    assert_true(lk_rec_callers(r)[0] == 0x400d1234u);
+    assert_true(lk_rec_callers(r)[1] == 0x400d5678u);
+    assert_string_equal(lk_rec_task(r), "main");
     lk_input_free(&in);
 }
 

@@ -9,13 +9,17 @@
 
 static int cmp_chain(const lk_record_t *a, const lk_record_t *b)
 {
-    unsigned n = a->ncallers < b->ncallers ? a->ncallers : b->ncallers;
+    if (a->origin == b->origin)
+        return 0; /* shared: the same chain and site */
+    unsigned na = lk_rec_ncallers(a), nb = lk_rec_ncallers(b);
+    const uint64_t *ca = lk_rec_callers(a), *cb = lk_rec_callers(b);
+    unsigned n = na < nb ? na : nb;
     for (unsigned i = 0; i < n; i++)
-        if (a->callers[i] != b->callers[i])
-            return a->callers[i] < b->callers[i] ? -1 : 1;
-    if (a->ncallers != b->ncallers)
-        return a->ncallers < b->ncallers ? -1 : 1;
-    return strcmp(a->site, b->site);
+        if (ca[i] != cb[i])
+            return ca[i] < cb[i] ? -1 : 1;
+    if (na != nb)
+        return na < nb ? -1 : 1;
+    return strcmp(lk_rec_site(a), lk_rec_site(b));
 }
 
 static int cmp_rec_ptr(const void *pa, const void *pb)
@@ -113,8 +117,8 @@ int lk_leaks_group(const lk_input_t *in, uint64_t since, lk_leaks_t *out)
                 g->last_time = r->time;
             g->has_time = 1;
         }
-        add_name(g->tasks, sizeof g->tasks, r->task);
-        add_name(g->regions, sizeof g->regions, r->region);
+        add_name(g->tasks, sizeof g->tasks, lk_rec_task(r));
+        add_name(g->regions, sizeof g->regions, lk_rec_region(r));
     }
     qsort(out->groups, out->ngroups, sizeof *out->groups, cmp_group);
     return 0;
@@ -138,7 +142,7 @@ int lk_leaks_symbolize(const lk_input_t *in, const lk_leaks_t *l, const char *el
         return -1;
     size_t na = 0;
     for (size_t g = 0; g < l->ngroups; g++)
-        na += l->groups[g].first->ncallers;
+        na += lk_rec_ncallers(l->groups[g].first);
     uint64_t *addrs = malloc((na + 1) * sizeof *addrs);
     sym_entry_t *syms = calloc(na + 1, sizeof *syms);
     if (!addrs || !syms) {
@@ -149,8 +153,8 @@ int lk_leaks_symbolize(const lk_input_t *in, const lk_leaks_t *l, const char *el
     }
     na = 0;
     for (size_t g = 0; g < l->ngroups; g++)
-        for (unsigned k = 0; k < l->groups[g].first->ncallers; k++)
-            addrs[na++] = l->groups[g].first->callers[k];
+        for (unsigned k = 0; k < lk_rec_ncallers(l->groups[g].first); k++)
+            addrs[na++] = lk_rec_callers(l->groups[g].first)[k];
     qsort(addrs, na, sizeof *addrs, cmp_u64);
     size_t nsyms = 0;
     for (size_t k = 0; k < na; k++)
