@@ -210,8 +210,9 @@ int rtm_cmd_leaks(int argc, char **argv)
                 rtm_json_kv_u64(&j, "first_time", G->first_time);
                 rtm_json_kv_u64(&j, "last_time", G->last_time);
             }
-            rtm_json_kv_str(&j, "tasks", G->tasks);
-            rtm_json_kv_str(&j, "regions", G->regions);
+            char names[LK_GROUP_TASKS_MAX];
+            rtm_json_kv_str(&j, "tasks", lk_group_tasks(&table, G, names));
+            rtm_json_kv_str(&j, "regions", lk_group_regions(&table, G, names));
             rtm_json_kv_str(&j, "site", lk_rec_site(G->first));
             rtm_json_kv_str(&j, "first_id", lk_rec_id(G->first, id));
             rtm_json_key(&j, "callers");
@@ -267,13 +268,14 @@ int rtm_cmd_leaks(int argc, char **argv)
                 fprintf(o, " of %llu", (unsigned long long)G->min_size);
             else
                 fprintf(o, " of %llu..%llu", (unsigned long long)G->min_size, (unsigned long long)G->max_size);
-            if (G->tasks[0]) {
+            char names[LK_GROUP_TASKS_MAX];
+            if (lk_group_tasks(&table, G, names)[0]) {
                 fprintf(o, "  %s ", esp ? "cpu" : "task");
-                put_text(o, G->tasks);
+                put_text(o, names);
             }
-            if (G->regions[0]) {
+            if (lk_group_regions(&table, G, names)[0]) {
                 fprintf(o, "  heap ");
-                put_text(o, G->regions);
+                put_text(o, names);
             }
             if (G->has_time && esp)
                 fprintf(o, "  ccount 0x%08llx..0x%08llx", (unsigned long long)G->first_time,

@@ -102,6 +102,7 @@ int lk_leaks_group(const lk_input_t *in, uint64_t since, lk_leaks_t *out)
             g = &out->groups[out->ngroups++];
             memset(g, 0, sizeof *g);
             g->first = r;
+            g->start = i;
             g->min_size = r->size;
         }
         g->blocks++;
@@ -117,11 +118,38 @@ int lk_leaks_group(const lk_input_t *in, uint64_t since, lk_leaks_t *out)
                 g->last_time = r->time;
             g->has_time = 1;
         }
-        add_name(g->tasks, sizeof g->tasks, lk_rec_task(r));
-        add_name(g->regions, sizeof g->regions, lk_rec_region(r));
     }
     qsort(out->groups, out->ngroups, sizeof *out->groups, cmp_group);
     return 0;
+}
+
+/* The comma list of name(r) over g's blocks. Blocks of one origin have
+ * the same names: only a change of origin can add one. */
+static const char *group_names(const lk_leaks_t *l, const lk_group_t *g, char *buf, size_t cap,
+                               const char *(*name)(const lk_record_t *))
+{
+    buf[0] = '\0';
+    const lk_origin_t *last = NULL;
+    for (size_t i = g->start; i < g->start + g->blocks; i++) {
+        const lk_record_t *r = l->leaks[i];
+        if (i > g->start && r->origin == last)
+            continue;
+        last = r->origin;
+        add_name(buf, cap, name(r));
+    }
+    return buf;
+}
+
+const char *lk_group_tasks(const lk_leaks_t *l, const lk_group_t *g,
+                           char buf[LK_GROUP_TASKS_MAX])
+{
+    return group_names(l, g, buf, LK_GROUP_TASKS_MAX, lk_rec_task);
+}
+
+const char *lk_group_regions(const lk_leaks_t *l, const lk_group_t *g,
+                             char buf[LK_GROUP_REGIONS_MAX])
+{
+    return group_names(l, g, buf, LK_GROUP_REGIONS_MAX, lk_rec_region);
 }
 
 void lk_leaks_free(lk_leaks_t *l)

@@ -611,9 +611,10 @@ static void leaks_section(FILE *f, const rtm_rep_input_t *in, size_t index)
             fprintf(f, "%" PRIu64 "..%" PRIu64, G->min_size, G->max_size);
         }
         fprintf(f, "</td><td>");
-        text(f, G->tasks);
+        char names[LK_GROUP_TASKS_MAX];
+        text(f, lk_group_tasks(l, G, names));
         fprintf(f, "</td><td>");
-        text(f, G->regions);
+        text(f, lk_group_regions(l, G, names));
         fprintf(f, "</td><td>");
         if (lk_rec_site(G->first)[0]) {
             fprintf(f, "<code>");
