@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Peak memory of `rtmem leaks` on a long stream: bash bench/leaks_rss.sh [--quick] [--update FILE]
+# Peak memory of `rtmem leaks` on a long stream and per live block:
+#   bash bench/leaks_rss.sh [--quick] [--update FILE]
 #
 # Builds the rtmem tool and bench/gen_leaks_stream.c (Release, -O2, in
 # build/bench), then pipes a generated rtmem-trace 1 stream of alloc/free
