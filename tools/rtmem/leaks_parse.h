@@ -14,8 +14,8 @@
  * with a warning on stderr; its records up to there are kept.
  * Memory: the records of live blocks (lk_record_t), the distinct origins
  * they share and a hash of live rtmem IDs; a freed block's record is
- * released (see lk_input_t). Messages and warnings
- * quote the input escaped (escape.h).
+ * released (see lk_input_t). Messages and warnings quote the input escaped
+ * (escape.h).
  */
 #ifndef RTMEM_TOOL_LEAKS_PARSE_H
 #define RTMEM_TOOL_LEAKS_PARSE_H
