@@ -771,7 +771,7 @@ static int rtmem_event(lk_input_t *in, const char *line, size_t len)
     }
     if (id_set(r, &key) != 0 || origin_get(in, &w, &r->origin) != 0 ||
         hash_put(in, record_index(in, r), &key) != 0) {
-        /* a half-made record would be found by the next event of its ID */
+        /* not left half made (no ID, no origin) for a caller that reads on */
         release_record(in, r);
         return fail(in, "out of memory");
     }
