@@ -259,9 +259,9 @@ CORES=$(nproc 2>/dev/null || echo "?")
 DATE=$(date -u +%Y-%m-%d)
 
 # The sections other scripts maintain, markers included: code size
-# (scripts/code_size.sh), leaks' memory on a long stream (bench/leaks_rss.sh),
-# compare's times (bench/compare_times.sh) and the Cortex-M4F instruction
-# counts (bench/cortex_m.sh).
+# (scripts/code_size.sh), leaks' memory on a long stream and per live block
+# (bench/leaks_rss.sh), compare's times (bench/compare_times.sh) and the
+# Cortex-M4F instruction counts (bench/cortex_m.sh).
 CODE_SIZE=""
 LEAKS_RSS=""
 COMPARE_TIMES=""

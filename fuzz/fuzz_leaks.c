@@ -7,8 +7,10 @@
  *      the input does not end in a newline.
  * Checked: no crash or sanitizer report; a result of 0 or -1 with a
  * terminated, non-empty message; a known format; for every record the
- * callers within LK_MAX_CALLERS, every string terminated inside its array,
- * flags 0 or 1, the allocation line within the lines read.
+ * callers within LK_MAX_CALLERS, every string shorter than its limit, the
+ * ID written back as a string shorter than LK_ID_MAX, flags 0 or 1, the
+ * allocation line within the lines read; each shared origin counted once
+ * per record that points to it.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -37,7 +39,7 @@ static void check_input(const lk_input_t *in, int rc)
     REQUIRE(in->format >= LK_FMT_NONE && in->format <= LK_FMT_IDF_ANY);
     REQUIRE(lk_format_name(in->format) != NULL);
     REQUIRE(in->nrec <= in->caprec);
-    size_t in_use = 0;
+    size_t in_use = 0, with_origin = 0;
     for (size_t i = 0; i < in->nrec; i++) {
         const lk_record_t *r = &in->rec[i];
         if (!r->in_use) {
@@ -45,11 +47,15 @@ static void check_input(const lk_input_t *in, int rc)
             continue;
         }
         in_use++;
-        REQUIRE(r->ncallers <= LK_MAX_CALLERS);
-        REQUIRE(terminated(r->id, sizeof r->id));
-        REQUIRE(terminated(r->region, sizeof r->region));
-        REQUIRE(terminated(r->task, sizeof r->task));
-        REQUIRE(terminated(r->site, sizeof r->site));
+        REQUIRE(lk_rec_ncallers(r) <= LK_MAX_CALLERS);
+        char idbuf[LK_ID_MAX];
+        REQUIRE(terminated(lk_rec_id(r, idbuf), LK_ID_MAX));
+        REQUIRE(terminated(lk_rec_region(r), LK_REGION_MAX));
+        REQUIRE(terminated(lk_rec_task(r), LK_TASK_MAX));
+        REQUIRE(terminated(lk_rec_site(r), LK_SITE_MAX));
+        if (r->origin != NULL) {
+            with_origin++;
+        }
         REQUIRE(r->freed == 0 || r->freed == 1);
         REQUIRE(r->before_checkpoint == 0 || r->before_checkpoint == 1);
         REQUIRE(r->line >= 1u && r->line <= in->lineno);
@@ -61,6 +67,15 @@ static void check_input(const lk_input_t *in, int rc)
     }
     /* freed records are released: the live count is the records in use */
     REQUIRE(in_use == in->live && in->live <= in->peak_live);
+    size_t origins = 0, refs = 0;
+    for (size_t i = 0; i < in->ocap; i++) {
+        if (in->origins[i] != NULL) {
+            origins++;
+            refs += in->origins[i]->refs;
+            REQUIRE(in->origins[i]->refs > 0);
+        }
+    }
+    REQUIRE(origins == in->oused && refs == with_origin);
 }
 
 static void parse_stream(char *text, size_t size)

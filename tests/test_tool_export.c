@@ -304,21 +304,16 @@ static void test_chrome_lenient_counts(void **state)
 /* ------------------------------------------------------------------ */
 /* Folded                                                              */
 
-static lk_record_t rec(uint64_t size, const char *heap, const char *task, unsigned n,
-                       const uint64_t *callers, const char *site)
+/* The record of one trace line, read as `rtmem leaks` reads it into in
+ * (its caller chain, site, heap and task are what the stack is made of). */
+static const lk_record_t *rec(lk_input_t *in, const char *line)
 {
-    lk_record_t r;
-    memset(&r, 0, sizeof r);
-    r.in_use = 1;
-    r.size = size;
-    (void)snprintf(r.region, sizeof r.region, "%s", heap);
-    (void)snprintf(r.task, sizeof r.task, "%s", task);
-    (void)snprintf(r.site, sizeof r.site, "%s", site);
-    for (unsigned i = 0; i < n; i++) {
-        r.callers[i] = callers[i];
+    if (in->format != LK_FMT_RTMEM) {
+        assert_int_equal(lk_parse_line(in, "# rtmem-trace 1", 0), 0);
     }
-    r.ncallers = n;
-    return r;
+    assert_int_equal(lk_parse_line(in, line, 0), 0);
+    assert_true(in->nrec > 0 && in->rec[in->nrec - 1u].in_use);
+    return &in->rec[in->nrec - 1u];
 }
 
 static const char *written(rtm_folded_t *s, size_t *lines)
@@ -337,17 +332,20 @@ static const char *written(rtm_folded_t *s, size_t *lines)
 static void test_folded_stacks(void **state)
 {
     (void)state;
-    const uint64_t inner_first[2] = {0x400d1234, 0x400d5678};
+    lk_input_t in;
+    lk_input_init(&in, "t");
+    const lk_record_t *a =
+        rec(&in, "a 1 40 heap=dram task=wifi caller=0x400d1234:0x400d5678 site=wifi.c:88");
+    const lk_record_t *b =
+        rec(&in, "a 2 60 heap=dram task=net caller=0x400d1234:0x400d5678 site=wifi.c:88");
+    const lk_record_t *c = rec(&in, "a 3 7");
+    const lk_record_t *d = rec(&in, "a 4 5 heap=ps;ram task=x caller=0x400d1234");
     rtm_folded_t s;
     rtm_folded_init(&s);
-    lk_record_t a = rec(40, "dram", "wifi", 2, inner_first, "wifi.c:88");
-    lk_record_t b = rec(60, "dram", "net", 2, inner_first, "wifi.c:88");
-    lk_record_t c = rec(7, "", "", 0, NULL, "");
-    lk_record_t d = rec(5, "ps;ram", "x", 1, inner_first, "");
-    assert_int_equal(rtm_folded_add(&s, &a, false, RTM_FOLDED_ROOT_HEAP, NULL, 0), 0);
-    assert_int_equal(rtm_folded_add(&s, &c, false, RTM_FOLDED_ROOT_HEAP, NULL, 0), 0);
-    assert_int_equal(rtm_folded_add(&s, &b, false, RTM_FOLDED_ROOT_HEAP, NULL, 0), 0);
-    assert_int_equal(rtm_folded_add(&s, &d, false, RTM_FOLDED_ROOT_HEAP, NULL, 0), 0);
+    assert_int_equal(rtm_folded_add(&s, a, false, RTM_FOLDED_ROOT_HEAP, NULL, 0), 0);
+    assert_int_equal(rtm_folded_add(&s, c, false, RTM_FOLDED_ROOT_HEAP, NULL, 0), 0);
+    assert_int_equal(rtm_folded_add(&s, b, false, RTM_FOLDED_ROOT_HEAP, NULL, 0), 0);
+    assert_int_equal(rtm_folded_add(&s, d, false, RTM_FOLDED_ROOT_HEAP, NULL, 0), 0);
     assert_int_equal(s.total, 112);
     size_t lines;
     assert_string_equal(written(&s, &lines), "heap:?;[no caller] 7\n"
@@ -357,19 +355,19 @@ static void test_folded_stacks(void **state)
     rtm_folded_free(&s);
 
     rtm_folded_init(&s);
-    assert_int_equal(rtm_folded_add(&s, &a, false, RTM_FOLDED_ROOT_TASK, NULL, 0), 0);
-    assert_int_equal(rtm_folded_add(&s, &b, true, RTM_FOLDED_ROOT_TASK, NULL, 0), 0);
-    assert_int_equal(rtm_folded_add(&s, &c, false, RTM_FOLDED_ROOT_NONE, NULL, 0), 0);
+    assert_int_equal(rtm_folded_add(&s, a, false, RTM_FOLDED_ROOT_TASK, NULL, 0), 0);
+    assert_int_equal(rtm_folded_add(&s, b, true, RTM_FOLDED_ROOT_TASK, NULL, 0), 0);
+    assert_int_equal(rtm_folded_add(&s, c, false, RTM_FOLDED_ROOT_NONE, NULL, 0), 0);
     assert_string_equal(written(&s, &lines), "[no caller] 7\n"
                                              "cpu:net;0x400d5678;0x400d1234;wifi.c:88 60\n"
                                              "task:wifi;0x400d5678;0x400d1234;wifi.c:88 40\n");
     rtm_folded_free(&s);
+    lk_input_free(&in);
 }
 
 static void test_folded_symbols(void **state)
 {
     (void)state;
-    const uint64_t callers[3] = {0x10, 0x20, 0x30};
     sym_entry_t syms[3];
     memset(syms, 0, sizeof syms);
     syms[0].addr = 0x10;
@@ -380,11 +378,14 @@ static void test_folded_symbols(void **state)
     (void)snprintf(syms[2].function, sizeof syms[2].function, "main");
     rtm_folded_t s;
     rtm_folded_init(&s);
-    lk_record_t r = rec(9, "h", "", 3, callers, "");
-    assert_int_equal(rtm_folded_add(&s, &r, false, RTM_FOLDED_ROOT_NONE, syms, 3), 0);
+    lk_input_t in;
+    lk_input_init(&in, "t");
+    const lk_record_t *r = rec(&in, "a 1 9 heap=h caller=0x10:0x20:0x30");
+    assert_int_equal(rtm_folded_add(&s, r, false, RTM_FOLDED_ROOT_NONE, syms, 3), 0);
     size_t lines;
     assert_string_equal(written(&s, &lines), "main;0x20;leaf%3Bfn 9\n");
     rtm_folded_free(&s);
+    lk_input_free(&in);
 }
 
 static void test_folded_peak(void **state)

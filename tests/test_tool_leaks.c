@@ -60,8 +60,9 @@ static size_t count_leaks(const lk_input_t *in, uint64_t *bytes)
 /* The record in use with this ID, or NULL. */
 static const lk_record_t *find_rec(const lk_input_t *in, const char *id)
 {
+    char buf[LK_ID_MAX];
     for (size_t i = 0; i < in->nrec; i++)
-        if (in->rec[i].in_use && strcmp(in->rec[i].id, id) == 0)
+        if (in->rec[i].in_use && strcmp(lk_rec_id(&in->rec[i], buf), id) == 0)
             return &in->rec[i];
     return NULL;
 }
@@ -130,8 +131,8 @@ static void test_idf_v4(void **state)
     assert_int_equal(in.sum.total_allocs, 9);
     assert_int_equal(in.sum.total_frees, 7);
     assert_true(in.sum.overflowed);
-    assert_int_equal(in.rec[0].ncallers, 2);
-    assert_true(in.rec[0].callers[1] == 0x400d5678);
+    assert_int_equal(lk_rec_ncallers(&in.rec[0]), 2);
+    assert_true(lk_rec_callers(&in.rec[0])[1] == 0x400d5678);
     assert_true(in.rec[0].time == 0x1235);
     assert_false(in.cut_off);
     lk_input_free(&in);
@@ -196,9 +197,9 @@ static void test_idf_v51_leaks(void **state)
     uint64_t bytes;
     assert_int_equal(count_leaks(&in, &bytes), 3);
     assert_int_equal(bytes, 4264);
-    assert_string_equal(in.rec[0].region, "Internal");
-    assert_string_equal(in.rec[2].region, "PSRAM");
-    assert_int_equal(in.rec[2].ncallers, 3);
+    assert_string_equal(lk_rec_region(&in.rec[0]), "Internal");
+    assert_string_equal(lk_rec_region(&in.rec[2]), "PSRAM");
+    assert_int_equal(lk_rec_ncallers(&in.rec[2]), 3);
     assert_int_equal(in.sum.records, 3);
     assert_int_equal(in.sum.capacity, 64);
     assert_int_equal(in.sum.total_allocs, 12);
@@ -277,9 +278,9 @@ static void test_idf_v55(void **state)
     uint64_t bytes;
     assert_int_equal(count_leaks(&in, &bytes), 2);
     assert_int_equal(bytes, 96);
-    assert_int_equal(in.rec[0].ncallers, 2);
-    assert_true(in.rec[0].callers[0] == 0x40376183);
-    assert_int_equal(in.rec[1].ncallers, 0);
+    assert_int_equal(lk_rec_ncallers(&in.rec[0]), 2);
+    assert_true(lk_rec_callers(&in.rec[0])[0] == 0x40376183);
+    assert_int_equal(lk_rec_ncallers(&in.rec[1]), 0);
     assert_int_equal(in.live, 2); /* the " freed" record is not kept */
     assert_int_equal(in.esp_records_read, 3);
     assert_false(in.sum.have_overflow);
@@ -368,8 +369,8 @@ static void test_rtmem_trace(void **state)
     const lk_record_t *moved = find_rec(&in, "0x3ffb3000");
     assert_non_null(moved);
     assert_non_null(find_rec(&in, "1"));
-    assert_string_equal(find_rec(&in, "1")->task, "my task");
-    assert_true(moved->callers[0] == 0x400d1300);
+    assert_string_equal(lk_rec_task(find_rec(&in, "1")), "my task");
+    assert_true(lk_rec_callers(moved)[0] == 0x400d1300);
     assert_null(find_rec(&in, "0x3ffb2040")); /* freed: released */
     assert_int_equal(in.live, 2);
     lk_input_free(&in);
@@ -736,7 +737,7 @@ static void test_idf_generations(void **state)
     fclose(f);
     assert_int_equal(in.format, LK_FMT_IDF_V51);
     assert_true(in.sum.overflowed);
-    assert_int_equal(in.rec[0].ncallers, 0);
+    assert_int_equal(lk_rec_ncallers(&in.rec[0]), 0);
     lk_input_free(&in);
     /* v5.5+ by a record without " caller", or ending in " freed" */
     f = open_tmp();
@@ -1721,11 +1722,187 @@ static void test_caller_value_of_any_length(void **state)
     assert_int_equal(lk_parse_line(&in, line, 0), 0);
     const lk_record_t *r = find_rec(&in, "1");
     assert_non_null(r);
-    assert_int_equal(r->ncallers, 2);
-    assert_true(r->callers[0] == 0x400d1234u);
-    assert_true(r->callers[1] == 0x400d5678u);
-    assert_string_equal(r->task, "main");
+    assert_int_equal(lk_rec_ncallers(r), 2);
+    assert_true(lk_rec_callers(r)[0] == 0x400d1234u);
+    assert_true(lk_rec_callers(r)[1] == 0x400d5678u);
+    assert_string_equal(lk_rec_task(r), "main");
     lk_input_free(&in);
+}
+
+/* --- many blocks from few call sites ---------------------------------------- */
+
+/* Blocks of a real dump repeat a few call sites, tasks and heaps: the
+ * records share one origin per distinct caller chain, site, task and heap
+ * (leaks_parse.h), and the groups come out as they did when every record
+ * held its own copy. Each group is worked out here from the blocks, its
+ * task and heap lists in input order. The blocks of some sites are all
+ * freed (their origins go); the last site's are then allocated again
+ * (its origins come back). */
+#define RS_SITES 40u
+#define RS_BLOCKS 6000u
+#define RS_AGAIN 5u
+
+typedef struct {
+    uint64_t bytes, blocks, min_size, max_size, first_time, last_time;
+    unsigned first;             /* block number of the oldest */
+    char tasks[32], regions[32];
+} rs_group_t;
+
+static unsigned rs_site(unsigned i)
+{
+    return i > RS_BLOCKS ? RS_SITES - 1u : (i * 7u) % RS_SITES;
+}
+
+static unsigned rs_task(unsigned i)
+{
+    return (i / 3u) % 4u;
+}
+
+static const char *rs_heap(unsigned i)
+{
+    return i % 5u ? "dram" : "psram";
+}
+
+static uint64_t rs_size(unsigned i)
+{
+    return 16u + (i * 37u) % 500u;
+}
+
+static int rs_freed(unsigned i)
+{
+    return i <= RS_BLOCKS && (i % 4u == 0 || rs_site(i) == RS_SITES - 1u);
+}
+
+/* name appended to a comma list unless already in it */
+static void rs_add(char *list, size_t cap, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+            return;
+    size_t l = strlen(list);
+    (void)snprintf(list + l, cap - l, "%s%s", l ? "," : "", name);
+}
+
+static int rs_cmp(const void *pa, const void *pb)
+{
+    const rs_group_t *a = pa, *b = pb;
+    if (a->bytes != b->bytes)
+        return a->bytes > b->bytes ? -1 : 1;
+    if (a->blocks != b->blocks)
+        return a->blocks > b->blocks ? -1 : 1;
+    return a->first < b->first ? -1 : a->first > b->first;
+}
+
+static void test_repeated_sites_groups(void **state)
+{
+    (void)state;
+    FILE *f = open_tmp();
+    fprintf(f, "# rtmem-trace 1\n");
+    for (unsigned i = 1; i <= RS_BLOCKS + RS_AGAIN; i++) {
+        unsigned k = rs_site(i);
+        fprintf(f, "a 0x%x %" PRIu64 " t=%u task=t%u heap=%s caller=0x400d%04x:0x400d9000 "
+                   "site=s%u.c:%u\n",
+                0x3f000000u + 16u * i, rs_size(i), i, rs_task(i), rs_heap(i), k, k, k);
+        if (i == RS_BLOCKS)
+            for (unsigned j = 1; j <= RS_BLOCKS; j++)
+                if (rs_freed(j))
+                    fprintf(f, "f 0x%x\n", 0x3f000000u + 16u * j);
+    }
+    fflush(f);
+
+    static rs_group_t g[RS_SITES];
+    memset(g, 0, sizeof g);
+    uint64_t blocks = 0;
+    for (unsigned i = 1; i <= RS_BLOCKS + RS_AGAIN; i++) {
+        if (rs_freed(i))
+            continue;
+        rs_group_t *G = &g[rs_site(i)];
+        if (G->blocks++ == 0) {
+            G->first = i;
+            G->min_size = G->max_size = rs_size(i);
+            G->first_time = i;
+        }
+        G->bytes += rs_size(i);
+        G->min_size = rs_size(i) < G->min_size ? rs_size(i) : G->min_size;
+        G->max_size = rs_size(i) > G->max_size ? rs_size(i) : G->max_size;
+        G->last_time = i;
+        char task[8];
+        (void)snprintf(task, sizeof task, "t%u", rs_task(i));
+        rs_add(G->tasks, sizeof G->tasks, task);
+        rs_add(G->regions, sizeof G->regions, rs_heap(i));
+        blocks++;
+    }
+    /* the sites whose blocks were all freed sort last, with no bytes */
+    qsort(g, RS_SITES, sizeof g[0], rs_cmp);
+    unsigned ngroups = 0;
+    while (ngroups < RS_SITES && g[ngroups].blocks > 0)
+        ngroups++;
+    assert_true(ngroups > 10u && ngroups < RS_SITES);
+    static char want[RS_SITES * 320u];
+    size_t at = 0;
+    for (unsigned n = 0; n < ngroups; n++) {
+        unsigned k = rs_site(g[n].first);
+        int w = snprintf(want + at, sizeof want - at,
+                         "%s{\"bytes\":%" PRIu64 ",\"blocks\":%" PRIu64 ",\"min_size\":%" PRIu64
+                         ",\"max_size\":%" PRIu64 ",\"first_time\":%" PRIu64
+                         ",\"last_time\":%" PRIu64 ",\"tasks\":\"%s\",\"regions\":\"%s\","
+                         "\"site\":\"s%u.c:%u\",\"first_id\":\"0x%x\",\"callers\":[{\"addr\":"
+                         "\"0x400d%04x\"},{\"addr\":\"0x400d9000\"}]}",
+                         n ? "," : "\"groups\":[", g[n].bytes, g[n].blocks, g[n].min_size,
+                         g[n].max_size, g[n].first_time, g[n].last_time, g[n].tasks,
+                         g[n].regions, k, k, 0x3f000000u + 16u * g[n].first, k);
+        assert_true(w > 0 && (size_t)w < sizeof want - at);
+        at += (size_t)w;
+    }
+    (void)snprintf(want + at, sizeof want - at, "]}\n");
+
+    /* the tool as a user runs it */
+    char out_path[300], err_path[300];
+    (void)snprintf(out_path, sizeof out_path, "%s.out", tmp_path);
+    (void)snprintf(err_path, sizeof err_path, "%s.err", tmp_path);
+    const ts_tool_run_t run = {.tool = RTMEM_TEST_TOOL, .out_path = out_path,
+                               .err_path = err_path, .err_fd = -1};
+    const char *const args[] = {"rtmem", "leaks", tmp_path, "--json", NULL};
+    assert_int_equal(ts_run_tool(&run, args), 1);
+    static char out[RS_SITES * 400u];
+    (void)ts_read_file(out_path, out, sizeof out);
+    char head[64];
+    (void)snprintf(head, sizeof head, "\"blocks\":%" PRIu64 ",", blocks);
+    assert_non_null(strstr(out, head));
+    (void)snprintf(head, sizeof head, "\"sites\":%u,", ngroups);
+    assert_non_null(strstr(out, head));
+    const char *groups = strstr(out, "\"groups\":[");
+    assert_non_null(groups);
+    assert_string_equal(groups, want);
+    remove(out_path);
+    remove(err_path);
+
+    /* one origin per live (site, task, heap), shared by its records */
+    lk_input_t in;
+    assert_int_equal(parse_back(f, &in), 0);
+    fclose(f);
+    static const lk_origin_t *seen[RS_SITES][4][2];
+    memset(seen, 0, sizeof seen);
+    size_t distinct = 0;
+    char id[LK_ID_MAX];
+    for (size_t i = 0; i < in.nrec; i++) {
+        const lk_record_t *r = &in.rec[i];
+        if (!r->in_use)
+            continue;
+        unsigned b = (unsigned)((strtoull(lk_rec_id(r, id), NULL, 16) - 0x3f000000u) / 16u);
+        const lk_origin_t **o = &seen[rs_site(b)][rs_task(b)][b % 5u ? 0 : 1];
+        if (*o == NULL) {
+            *o = r->origin;
+            distinct++;
+        }
+        assert_ptr_equal(*o, r->origin);
+        assert_string_equal(lk_rec_region(r), rs_heap(b));
+    }
+    assert_int_equal(in.live, blocks);
+    assert_int_equal(in.oused, distinct);
+    lk_input_free(&in);
+    remove(tmp_path);
 }
 
 int main(void)
@@ -1762,6 +1939,7 @@ int main(void)
         cmocka_unit_test(test_addr2line_line_numbers),
         cmocka_unit_test(test_rtmem_lines_same_verdict_as_replay),
         cmocka_unit_test(test_caller_value_of_any_length),
+        cmocka_unit_test(test_repeated_sites_groups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

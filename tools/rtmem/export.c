@@ -133,7 +133,7 @@ static int symbolize(const options_t *o, const lk_input_t *in, sym_entry_t **sym
     size_t n = 0;
     for (size_t i = 0; i < in->nrec; i++) {
         if (in->rec[i].in_use && !in->rec[i].freed) {
-            n += in->rec[i].ncallers;
+            n += lk_rec_ncallers(&in->rec[i]);
         }
     }
     if (o->elf == NULL || n == 0) {
@@ -154,8 +154,8 @@ static int symbolize(const options_t *o, const lk_input_t *in, sym_entry_t **sym
     for (size_t i = 0; i < in->nrec; i++) {
         const lk_record_t *r = &in->rec[i];
         if (r->in_use && !r->freed) {
-            for (unsigned k = 0; k < r->ncallers; k++) {
-                s[n++].addr = r->callers[k];
+            for (unsigned k = 0; k < lk_rec_ncallers(r); k++) {
+                s[n++].addr = lk_rec_callers(r)[k];
             }
         }
     }

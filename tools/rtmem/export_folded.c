@@ -176,27 +176,30 @@ int rtm_folded_add(rtm_folded_t *s, const lk_record_t *r, bool esp, rtm_folded_r
     size_t pos = 0;
     buf[0] = '\0';
     char frame[160];
+    const char *region = lk_rec_region(r), *task = lk_rec_task(r), *site = lk_rec_site(r);
+    const uint64_t *callers = lk_rec_callers(r);
+    unsigned ncallers = lk_rec_ncallers(r);
     if (root == RTM_FOLDED_ROOT_HEAP) {
-        (void)snprintf(frame, sizeof frame, "heap:%s", r->region[0] ? r->region : "?");
+        (void)snprintf(frame, sizeof frame, "heap:%s", region[0] ? region : "?");
         add_frame(buf, &pos, frame);
     } else if (root == RTM_FOLDED_ROOT_TASK) {
         (void)snprintf(frame, sizeof frame, "%s:%s", esp ? "cpu" : "task",
-                       r->task[0] ? r->task : "?");
+                       task[0] ? task : "?");
         add_frame(buf, &pos, frame);
     }
-    for (unsigned k = r->ncallers; k-- > 0;) {
-        const sym_entry_t *e = syms != NULL ? find_sym(syms, nsyms, r->callers[k]) : NULL;
+    for (unsigned k = ncallers; k-- > 0;) {
+        const sym_entry_t *e = syms != NULL ? find_sym(syms, nsyms, callers[k]) : NULL;
         if (e != NULL && e->function[0] != '\0' && strcmp(e->function, "??") != 0) {
             add_frame(buf, &pos, e->function);
         } else {
-            (void)snprintf(frame, sizeof frame, "0x%" PRIx64, r->callers[k]);
+            (void)snprintf(frame, sizeof frame, "0x%" PRIx64, callers[k]);
             add_frame(buf, &pos, frame);
         }
     }
-    if (r->site[0] != '\0') {
-        add_frame(buf, &pos, r->site);
+    if (site[0] != '\0') {
+        add_frame(buf, &pos, site);
     }
-    if (r->ncallers == 0 && r->site[0] == '\0') {
+    if (ncallers == 0 && site[0] == '\0') {
         add_frame(buf, &pos, "[no caller]");
     }
     if (s->n == s->cap) {

@@ -200,6 +200,7 @@ int rtm_cmd_leaks(int argc, char **argv)
         rtm_json_begin_array(&j);
         for (size_t g = 0; g < ngroups; g++) {
             const lk_group_t *G = &groups[g];
+            char id[LK_ID_MAX];
             rtm_json_begin_object(&j);
             rtm_json_kv_u64(&j, "bytes", G->bytes);
             rtm_json_kv_u64(&j, "blocks", G->blocks);
@@ -209,17 +210,18 @@ int rtm_cmd_leaks(int argc, char **argv)
                 rtm_json_kv_u64(&j, "first_time", G->first_time);
                 rtm_json_kv_u64(&j, "last_time", G->last_time);
             }
-            rtm_json_kv_str(&j, "tasks", G->tasks);
-            rtm_json_kv_str(&j, "regions", G->regions);
-            rtm_json_kv_str(&j, "site", G->first->site);
-            rtm_json_kv_str(&j, "first_id", G->first->id);
+            char names[LK_GROUP_TASKS_MAX];
+            rtm_json_kv_str(&j, "tasks", lk_group_tasks(&table, G, names));
+            rtm_json_kv_str(&j, "regions", lk_group_regions(&table, G, names));
+            rtm_json_kv_str(&j, "site", lk_rec_site(G->first));
+            rtm_json_kv_str(&j, "first_id", lk_rec_id(G->first, id));
             rtm_json_key(&j, "callers");
             rtm_json_begin_array(&j);
-            for (unsigned k = 0; k < G->first->ncallers; k++) {
-                const sym_entry_t *e = syms ? lk_find_sym(syms, nsyms, G->first->callers[k]) : NULL;
+            for (unsigned k = 0; k < lk_rec_ncallers(G->first); k++) {
+                const sym_entry_t *e = syms ? lk_find_sym(syms, nsyms, lk_rec_callers(G->first)[k]) : NULL;
                 rtm_json_begin_object(&j);
                 rtm_json_key(&j, "addr");
-                rtm_json_hex(&j, G->first->callers[k]);
+                rtm_json_hex(&j, lk_rec_callers(G->first)[k]);
                 if (e) {
                     rtm_json_kv_str(&j, "function", e->function);
                     rtm_json_kv_str(&j, "file", e->file);
@@ -259,19 +261,21 @@ int rtm_cmd_leaks(int argc, char **argv)
                 (unsigned long long)ngroups);
         for (size_t g = 0; g < ngroups; g++) {
             const lk_group_t *G = &groups[g];
+            char id[LK_ID_MAX];
             fprintf(o, "\n#%llu  %llu bytes in %llu blocks", (unsigned long long)(g + 1),
                     (unsigned long long)G->bytes, (unsigned long long)G->blocks);
             if (G->min_size == G->max_size)
                 fprintf(o, " of %llu", (unsigned long long)G->min_size);
             else
                 fprintf(o, " of %llu..%llu", (unsigned long long)G->min_size, (unsigned long long)G->max_size);
-            if (G->tasks[0]) {
+            char names[LK_GROUP_TASKS_MAX];
+            if (lk_group_tasks(&table, G, names)[0]) {
                 fprintf(o, "  %s ", esp ? "cpu" : "task");
-                put_text(o, G->tasks);
+                put_text(o, names);
             }
-            if (G->regions[0]) {
+            if (lk_group_regions(&table, G, names)[0]) {
                 fprintf(o, "  heap ");
-                put_text(o, G->regions);
+                put_text(o, names);
             }
             if (G->has_time && esp)
                 fprintf(o, "  ccount 0x%08llx..0x%08llx", (unsigned long long)G->first_time,
@@ -280,14 +284,14 @@ int rtm_cmd_leaks(int argc, char **argv)
                 fprintf(o, "  time %llu..%llu", (unsigned long long)G->first_time,
                         (unsigned long long)G->last_time);
             fprintf(o, "  first ");
-            rtm_esc_line(o, G->first->id);
-            if (G->first->site[0]) {
+            rtm_esc_line(o, lk_rec_id(G->first, id));
+            if (lk_rec_site(G->first)[0]) {
                 fprintf(o, "      site ");
-                rtm_esc_line(o, G->first->site);
+                rtm_esc_line(o, lk_rec_site(G->first));
             }
-            for (unsigned k = 0; k < G->first->ncallers; k++) {
-                const sym_entry_t *e = syms ? lk_find_sym(syms, nsyms, G->first->callers[k]) : NULL;
-                fprintf(o, "    %s 0x%08llx", k ? "<-" : "at", (unsigned long long)G->first->callers[k]);
+            for (unsigned k = 0; k < lk_rec_ncallers(G->first); k++) {
+                const sym_entry_t *e = syms ? lk_find_sym(syms, nsyms, lk_rec_callers(G->first)[k]) : NULL;
+                fprintf(o, "    %s 0x%08llx", k ? "<-" : "at", (unsigned long long)lk_rec_callers(G->first)[k]);
                 if (e) {
                     fputs("  ", o);
                     put_text(o, e->function);
@@ -297,7 +301,7 @@ int rtm_cmd_leaks(int argc, char **argv)
                 }
                 fputc('\n', o);
             }
-            if (G->first->ncallers == 0 && !G->first->site[0])
+            if (lk_rec_ncallers(G->first) == 0 && !lk_rec_site(G->first)[0])
                 fprintf(o, "      (no caller recorded)\n");
         }
     }

@@ -9,13 +9,17 @@
 
 static int cmp_chain(const lk_record_t *a, const lk_record_t *b)
 {
-    unsigned n = a->ncallers < b->ncallers ? a->ncallers : b->ncallers;
+    if (a->origin == b->origin)
+        return 0; /* shared: the same chain and site */
+    unsigned na = lk_rec_ncallers(a), nb = lk_rec_ncallers(b);
+    const uint64_t *ca = lk_rec_callers(a), *cb = lk_rec_callers(b);
+    unsigned n = na < nb ? na : nb;
     for (unsigned i = 0; i < n; i++)
-        if (a->callers[i] != b->callers[i])
-            return a->callers[i] < b->callers[i] ? -1 : 1;
-    if (a->ncallers != b->ncallers)
-        return a->ncallers < b->ncallers ? -1 : 1;
-    return strcmp(a->site, b->site);
+        if (ca[i] != cb[i])
+            return ca[i] < cb[i] ? -1 : 1;
+    if (na != nb)
+        return na < nb ? -1 : 1;
+    return strcmp(lk_rec_site(a), lk_rec_site(b));
 }
 
 static int cmp_rec_ptr(const void *pa, const void *pb)
@@ -98,6 +102,7 @@ int lk_leaks_group(const lk_input_t *in, uint64_t since, lk_leaks_t *out)
             g = &out->groups[out->ngroups++];
             memset(g, 0, sizeof *g);
             g->first = r;
+            g->start = i;
             g->min_size = r->size;
         }
         g->blocks++;
@@ -113,11 +118,38 @@ int lk_leaks_group(const lk_input_t *in, uint64_t since, lk_leaks_t *out)
                 g->last_time = r->time;
             g->has_time = 1;
         }
-        add_name(g->tasks, sizeof g->tasks, r->task);
-        add_name(g->regions, sizeof g->regions, r->region);
     }
     qsort(out->groups, out->ngroups, sizeof *out->groups, cmp_group);
     return 0;
+}
+
+/* The comma list of name(r) over g's blocks. Blocks of one origin have
+ * the same names: only a change of origin can add one. */
+static const char *group_names(const lk_leaks_t *l, const lk_group_t *g, char *buf, size_t cap,
+                               const char *(*name)(const lk_record_t *))
+{
+    buf[0] = '\0';
+    const lk_origin_t *last = NULL;
+    for (size_t i = g->start; i < g->start + g->blocks; i++) {
+        const lk_record_t *r = l->leaks[i];
+        if (i > g->start && r->origin == last)
+            continue;
+        last = r->origin;
+        add_name(buf, cap, name(r));
+    }
+    return buf;
+}
+
+const char *lk_group_tasks(const lk_leaks_t *l, const lk_group_t *g,
+                           char buf[LK_GROUP_TASKS_MAX])
+{
+    return group_names(l, g, buf, LK_GROUP_TASKS_MAX, lk_rec_task);
+}
+
+const char *lk_group_regions(const lk_leaks_t *l, const lk_group_t *g,
+                             char buf[LK_GROUP_REGIONS_MAX])
+{
+    return group_names(l, g, buf, LK_GROUP_REGIONS_MAX, lk_rec_region);
 }
 
 void lk_leaks_free(lk_leaks_t *l)
@@ -138,7 +170,7 @@ int lk_leaks_symbolize(const lk_input_t *in, const lk_leaks_t *l, const char *el
         return -1;
     size_t na = 0;
     for (size_t g = 0; g < l->ngroups; g++)
-        na += l->groups[g].first->ncallers;
+        na += lk_rec_ncallers(l->groups[g].first);
     uint64_t *addrs = malloc((na + 1) * sizeof *addrs);
     sym_entry_t *syms = calloc(na + 1, sizeof *syms);
     if (!addrs || !syms) {
@@ -149,8 +181,8 @@ int lk_leaks_symbolize(const lk_input_t *in, const lk_leaks_t *l, const char *el
     }
     na = 0;
     for (size_t g = 0; g < l->ngroups; g++)
-        for (unsigned k = 0; k < l->groups[g].first->ncallers; k++)
-            addrs[na++] = l->groups[g].first->callers[k];
+        for (unsigned k = 0; k < lk_rec_ncallers(l->groups[g].first); k++)
+            addrs[na++] = lk_rec_callers(l->groups[g].first)[k];
     qsort(addrs, na, sizeof *addrs, cmp_u64);
     size_t nsyms = 0;
     for (size_t k = 0; k < na; k++)

@@ -14,16 +14,22 @@
 #include "leaks_parse.h"
 #include "symbolize.h"
 
+/* One call site. Its task and region lists are not kept (one per site of
+ * millions would outweigh the records): lk_group_tasks and
+ * lk_group_regions write them from its blocks. */
 typedef struct lk_group {
     const lk_record_t *first;   /* representative (oldest) record */
+    size_t start;               /* its blocks are leaks[start .. start + blocks) */
     size_t blocks;
     uint64_t bytes;
     uint64_t min_size, max_size;
     int has_time;
     uint64_t first_time, last_time;
-    char tasks[96];             /* comma list, ",..." when it did not fit */
-    char regions[64];
 } lk_group_t;
+
+/* Room for the comma lists of tasks and regions, with their NUL. */
+#define LK_GROUP_TASKS_MAX 96
+#define LK_GROUP_REGIONS_MAX 64
 
 typedef struct lk_leaks {
     const lk_record_t **leaks;  /* the leaked records, grouped (points into the input) */
@@ -39,6 +45,14 @@ typedef struct lk_leaks {
  * (out then holds nothing to free). */
 int lk_leaks_group(const lk_input_t *in, uint64_t since, lk_leaks_t *out);
 void lk_leaks_free(lk_leaks_t *l);
+
+/* The distinct tasks, or regions, of g's blocks in input order, as a
+ * comma list ended by ",..." when the next one does not fit: into buf
+ * (LK_GROUP_TASKS_MAX or LK_GROUP_REGIONS_MAX bytes), returned. O(blocks). */
+const char *lk_group_tasks(const lk_leaks_t *l, const lk_group_t *g,
+                           char buf[LK_GROUP_TASKS_MAX]);
+const char *lk_group_regions(const lk_leaks_t *l, const lk_group_t *g,
+                             char buf[LK_GROUP_REGIONS_MAX]);
 
 /* Symbolizes the caller addresses of every group's first record with
  * addr2line on elf (a2l overrides the choice by machine; NULL picks it).

@@ -16,13 +16,18 @@ void lk_input_init(lk_input_t *in, const char *name)
     in->name = name;
 }
 
+static void release_all(lk_input_t *in);
+
 void lk_input_free(lk_input_t *in)
 {
+    release_all(in);
     free(in->rec);
     free(in->hash);
+    free(in->origins);
     in->rec = NULL;
     in->hash = NULL;
-    in->nrec = in->caprec = in->hcap = in->hused = 0;
+    in->origins = NULL;
+    in->nrec = in->caprec = in->hcap = in->hused = in->ocap = in->oused = 0;
     in->free_head = 0;
     in->live = 0;
     in->esp_open = 0;
@@ -127,6 +132,7 @@ static int idf_mark(lk_input_t *in, unsigned gens)
 /* A new dump or stream starts: forget what came before. */
 static void reset_records(lk_input_t *in)
 {
+    release_all(in);
     in->nrec = 0;
     in->free_head = 0;
     in->live = 0;
@@ -149,6 +155,247 @@ static void reset_records(lk_input_t *in)
     in->cut_reason[0] = '\0';
 }
 
+/* --- IDs ------------------------------------------------------------------ */
+
+/* An ID as a record holds it (lk_record_t.id, id_form); text/len is the
+ * ID as written, for LK_ID_TEXT. */
+typedef struct {
+    uint64_t num;
+    const char *text;
+    size_t len;
+    uint8_t form;
+} id_key_t;
+
+/* The one form of s[0..len): a number when writing it back as decimal or
+ * as hex with its prefix, case and leading zeros gives s again, else text.
+ * Equal IDs get equal keys, so records compare by key. */
+static id_key_t id_key(const char *s, size_t len)
+{
+    id_key_t k = {0, s, len, LK_ID_TEXT};
+    if (len >= 1 && len <= 19 && (s[0] != '0' || len == 1)) {
+        uint64_t v = 0;
+        size_t i = 0;
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+            v = v * 10u + (uint64_t)(s[i++] - '0');
+        if (i == len) {
+            k.num = v;
+            k.form = LK_ID_DEC;
+            return k;
+        }
+    }
+    if (len < 3 || len > 2 + 16 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+        return k;
+    unsigned lower = 0, upper = 0;
+    uint64_t v = 0;
+    for (size_t i = 2; i < len; i++) {
+        int d = rtm_hex_digit((unsigned char)s[i]);
+        if (d < 0)
+            return k;
+        lower |= s[i] >= 'a' && s[i] <= 'f';
+        upper |= s[i] >= 'A' && s[i] <= 'F';
+        v = v * 16u + (uint64_t)d;
+    }
+    if (lower && upper)
+        return k; /* "0x3fFb": no printf width and case writes it back */
+    k.num = v;
+    k.form = (uint8_t)(LK_ID_HEX | (upper ? LK_ID_HEX_UPPER : 0u) |
+                       (s[1] == 'X' ? LK_ID_HEX_BIG_X : 0u) | (unsigned)(len - 2));
+    return k;
+}
+
+const char *lk_rec_id(const lk_record_t *r, char buf[LK_ID_MAX])
+{
+    if (r->id_form == LK_ID_TEXT)
+        return r->id.text ? r->id.text : "";
+    if (r->id_form == LK_ID_DEC) {
+        snprintf(buf, LK_ID_MAX, "%llu", (unsigned long long)r->id.num);
+    } else {
+        int digits = (int)(r->id_form & LK_ID_DIGITS);
+        snprintf(buf, LK_ID_MAX, (r->id_form & LK_ID_HEX_UPPER) ? "0%c%0*llX" : "0%c%0*llx",
+                 (r->id_form & LK_ID_HEX_BIG_X) ? 'X' : 'x', digits,
+                 (unsigned long long)r->id.num);
+    }
+    return buf;
+}
+
+static int id_set(lk_record_t *r, const id_key_t *k)
+{
+    r->id_form = k->form;
+    if (k->form != LK_ID_TEXT) {
+        r->id.num = k->num;
+        return 0;
+    }
+    r->id.text = malloc(k->len + 1);
+    if (!r->id.text)
+        return -1;
+    memcpy(r->id.text, k->text, k->len);
+    r->id.text[k->len] = '\0';
+    return 0;
+}
+
+static int id_equal(const lk_record_t *r, const id_key_t *k)
+{
+    if (r->id_form != k->form)
+        return 0;
+    if (k->form != LK_ID_TEXT)
+        return r->id.num == k->num;
+    return strlen(r->id.text) == k->len && memcmp(r->id.text, k->text, k->len) == 0;
+}
+
+static uint32_t fnv_bytes(uint32_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+/* Addresses step by 4, 8 or 16: every bit of the number goes into the low
+ * bits that pick the slot. */
+static size_t id_hash(uint8_t form, uint64_t num, const char *text, size_t len)
+{
+    if (form == LK_ID_TEXT)
+        return fnv_bytes(2166136261u, text, len);
+    uint64_t x = num ^ ((uint64_t)form << 56);
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return (size_t)x;
+}
+
+static size_t key_hash(const id_key_t *k)
+{
+    return id_hash(k->form, k->num, k->text, k->len);
+}
+
+static size_t rec_hash(const lk_record_t *r)
+{
+    return r->id_form == LK_ID_TEXT ? id_hash(r->id_form, 0, r->id.text, strlen(r->id.text))
+                                    : id_hash(r->id_form, r->id.num, NULL, 0);
+}
+
+/* --- origins ------------------------------------------------------------------ */
+
+/* An origin as the parsers fill it, before it is looked up. */
+typedef struct {
+    uint64_t callers[LK_MAX_CALLERS];
+    unsigned ncallers;
+    char site[LK_SITE_MAX];
+    char region[LK_REGION_MAX];
+    char task[LK_TASK_MAX];
+} where_t;
+
+static uint32_t where_hash(const where_t *w, size_t sl, size_t rl, size_t tl)
+{
+    uint32_t h = fnv_bytes(2166136261u, &w->ncallers, sizeof w->ncallers);
+    h = fnv_bytes(h, w->callers, w->ncallers * sizeof w->callers[0]);
+    h = fnv_bytes(h, w->site, sl + 1);
+    h = fnv_bytes(h, w->region, rl + 1);
+    return fnv_bytes(h, w->task, tl + 1);
+}
+
+static int origin_equal(const lk_origin_t *o, const where_t *w, size_t sl, size_t rl, size_t tl)
+{
+    if (o->ncallers != w->ncallers || o->site_len != sl || o->region_len != rl ||
+        o->task_len != tl)
+        return 0;
+    if (memcmp(o->callers, w->callers, w->ncallers * sizeof w->callers[0]) != 0)
+        return 0;
+    const char *t = (const char *)(o->callers + o->ncallers);
+    return memcmp(t, w->site, sl) == 0 && memcmp(t + sl + 1, w->region, rl) == 0 &&
+           memcmp(t + sl + 1 + rl + 1, w->task, tl) == 0;
+}
+
+static int origins_grow(lk_input_t *in)
+{
+    size_t ncap = in->ocap ? in->ocap * 2 : 256;
+    lk_origin_t **n = calloc(ncap, sizeof *n);
+    if (!n)
+        return -1;
+    for (size_t i = 0; i < in->ocap; i++) {
+        lk_origin_t *o = in->origins[i];
+        if (!o)
+            continue;
+        size_t j = o->hash & (ncap - 1);
+        while (n[j])
+            j = (j + 1) & (ncap - 1);
+        n[j] = o;
+    }
+    free(in->origins);
+    in->origins = n;
+    in->ocap = ncap;
+    return 0;
+}
+
+/* The shared origin equal to w, made when it is new, with one more
+ * reference; NULL in *out for an empty w. -1: out of memory. */
+static int origin_get(lk_input_t *in, const where_t *w, lk_origin_t **out)
+{
+    size_t sl = strlen(w->site), rl = strlen(w->region), tl = strlen(w->task);
+    *out = NULL;
+    if (w->ncallers == 0 && sl + rl + tl == 0)
+        return 0;
+    if ((in->oused + 1) * 2 > in->ocap && origins_grow(in) != 0)
+        return -1;
+    uint32_t h = where_hash(w, sl, rl, tl);
+    size_t j = h & (in->ocap - 1);
+    for (lk_origin_t *o; (o = in->origins[j]) != NULL; j = (j + 1) & (in->ocap - 1)) {
+        if (o->hash == h && origin_equal(o, w, sl, rl, tl)) {
+            o->refs++;
+            *out = o;
+            return 0;
+        }
+    }
+    size_t csize = w->ncallers * sizeof w->callers[0];
+    lk_origin_t *o = malloc(sizeof *o + csize + sl + rl + tl + 3);
+    if (!o)
+        return -1;
+    o->refs = 1;
+    o->hash = h;
+    o->ncallers = (uint8_t)w->ncallers;
+    o->site_len = (uint8_t)sl;
+    o->region_len = (uint8_t)rl;
+    o->task_len = (uint8_t)tl;
+    memcpy(o->callers, w->callers, csize);
+    char *t = (char *)(o->callers + w->ncallers);
+    memcpy(t, w->site, sl + 1);
+    memcpy(t + sl + 1, w->region, rl + 1);
+    memcpy(t + sl + 1 + rl + 1, w->task, tl + 1);
+    in->origins[j] = o;
+    in->oused++;
+    *out = o;
+    return 0;
+}
+
+/* One reference fewer: the last one takes o out of the table. */
+static void origin_put(lk_input_t *in, lk_origin_t *o)
+{
+    if (!o || --o->refs > 0)
+        return;
+    size_t mask = in->ocap - 1;
+    size_t j = o->hash & mask;
+    while (in->origins[j] != o)
+        j = (j + 1) & mask;
+    in->origins[j] = NULL;
+    in->oused--;
+    /* backward-shift deletion keeps every probe chain unbroken */
+    for (size_t k = (j + 1) & mask; in->origins[k]; k = (k + 1) & mask) {
+        size_t home = in->origins[k]->hash & mask;
+        if (((j - home) & mask) < ((k - home) & mask)) {
+            in->origins[j] = in->origins[k];
+            in->origins[k] = NULL;
+            j = k;
+        }
+    }
+    free(o);
+}
+
+/* --- the record pool ------------------------------------------------------ */
+
 /* A record slot: a released one if any, else a new one at the end. */
 static lk_record_t *new_record(lk_input_t *in)
 {
@@ -159,7 +406,9 @@ static lk_record_t *new_record(lk_input_t *in)
     } else {
         if (in->nrec == in->caprec) {
             size_t ncap = in->caprec ? in->caprec * 2 : 256;
-            if (ncap > SIZE_MAX / sizeof *in->rec)
+            if (ncap > UINT32_MAX - 1u)
+                ncap = UINT32_MAX - 1u;
+            if (ncap <= in->caprec || ncap > SIZE_MAX / sizeof *in->rec)
                 return NULL;
             lk_record_t *n = realloc(in->rec, ncap * sizeof *n);
             if (!n)
@@ -171,6 +420,7 @@ static lk_record_t *new_record(lk_input_t *in)
     }
     lk_record_t *r = &in->rec[idx];
     memset(r, 0, sizeof *r);
+    r->id_form = LK_ID_DEC; /* no text to free until the ID is set */
     r->in_use = 1;
     r->line = in->lineno;
     in->live++;
@@ -184,42 +434,54 @@ static size_t record_index(const lk_input_t *in, const lk_record_t *r)
     return (size_t)(r - in->rec);
 }
 
+/* What r owns outside the pool: its ID's text and its origin reference. */
+static void drop_parts(lk_input_t *in, lk_record_t *r)
+{
+    if (r->id_form == LK_ID_TEXT)
+        free(r->id.text);
+    r->id_form = LK_ID_DEC;
+    origin_put(in, r->origin);
+    r->origin = NULL;
+}
+
 /* The block of r was freed: its slot goes back to the free list. */
 static void release_record(lk_input_t *in, lk_record_t *r)
 {
     size_t idx = record_index(in, r);
     if (in->esp_open == idx + 1)
         in->esp_open = 0;
+    drop_parts(in, r);
     r->in_use = 0;
-    r->next_free = in->free_head;
+    r->next_free = (uint32_t)in->free_head;
     in->free_head = idx + 1;
     in->live--;
     rtm_sum64_sub(&in->live_bytes, r->size);
 }
 
-/* --- hash of live rtmem IDs (open addressing, linear probing) ---------- */
-
-static size_t hash_str(const char *s)
+/* Every record's IDs and origins go (the pool itself stays for reuse). */
+static void release_all(lk_input_t *in)
 {
-    size_t h = 2166136261u;
-    while (*s) {
-        h ^= (unsigned char)*s++;
-        h *= 16777619u;
-    }
-    return h;
+    for (size_t i = 0; i < in->nrec; i++)
+        if (in->rec[i].in_use)
+            drop_parts(in, &in->rec[i]);
+    if (in->origins)
+        memset(in->origins, 0, in->ocap * sizeof *in->origins);
+    in->oused = 0;
 }
+
+/* --- hash of live rtmem IDs (open addressing, linear probing) ---------- */
 
 static int hash_grow(lk_input_t *in)
 {
     size_t ncap = in->hcap ? in->hcap * 2 : 1024;
-    size_t *n = calloc(ncap, sizeof *n);
+    uint32_t *n = calloc(ncap, sizeof *n);
     if (!n)
         return -1;
     for (size_t i = 0; i < in->hcap; i++) {
-        size_t v = in->hash[i];
+        uint32_t v = in->hash[i];
         if (!v)
             continue;
-        size_t j = hash_str(in->rec[v - 1].id) & (ncap - 1);
+        size_t j = rec_hash(&in->rec[v - 1]) & (ncap - 1);
         while (n[j])
             j = (j + 1) & (ncap - 1);
         n[j] = v;
@@ -231,27 +493,27 @@ static int hash_grow(lk_input_t *in)
 }
 
 /* Slot of id, or of the empty slot where it would go. */
-static size_t hash_slot(const lk_input_t *in, const char *id)
+static size_t hash_slot(const lk_input_t *in, const id_key_t *k)
 {
-    size_t j = hash_str(id) & (in->hcap - 1);
-    while (in->hash[j] && strcmp(in->rec[in->hash[j] - 1].id, id) != 0)
+    size_t j = key_hash(k) & (in->hcap - 1);
+    while (in->hash[j] && !id_equal(&in->rec[in->hash[j] - 1], k))
         j = (j + 1) & (in->hcap - 1);
     return j;
 }
 
-static lk_record_t *hash_find(const lk_input_t *in, const char *id)
+static lk_record_t *hash_find(const lk_input_t *in, const id_key_t *k)
 {
     if (!in->hcap)
         return NULL;
-    size_t j = hash_slot(in, id);
+    size_t j = hash_slot(in, k);
     return in->hash[j] ? &in->rec[in->hash[j] - 1] : NULL;
 }
 
-static void hash_remove(lk_input_t *in, const char *id)
+static void hash_remove(lk_input_t *in, const id_key_t *key)
 {
     if (!in->hcap)
         return;
-    size_t j = hash_slot(in, id);
+    size_t j = hash_slot(in, key);
     if (!in->hash[j])
         return;
     in->hash[j] = 0;
@@ -259,8 +521,8 @@ static void hash_remove(lk_input_t *in, const char *id)
     /* backward-shift deletion keeps every probe chain unbroken */
     size_t k = (j + 1) & (in->hcap - 1);
     while (in->hash[k]) {
-        size_t v = in->hash[k];
-        size_t home = hash_str(in->rec[v - 1].id) & (in->hcap - 1);
+        uint32_t v = in->hash[k];
+        size_t home = rec_hash(&in->rec[v - 1]) & (in->hcap - 1);
         size_t dist_k = (k - home) & (in->hcap - 1);
         size_t dist_j = (j - home) & (in->hcap - 1);
         if (dist_j < dist_k) {
@@ -272,14 +534,14 @@ static void hash_remove(lk_input_t *in, const char *id)
     }
 }
 
-static int hash_put(lk_input_t *in, size_t index)
+static int hash_put(lk_input_t *in, size_t index, const id_key_t *key)
 {
     if ((in->hused + 1) * 2 > in->hcap && hash_grow(in) != 0)
         return -1;
-    size_t j = hash_slot(in, in->rec[index].id);
+    size_t j = hash_slot(in, key);
     if (!in->hash[j])
         in->hused++;
-    in->hash[j] = index + 1;
+    in->hash[j] = (uint32_t)(index + 1);
     return 0;
 }
 
@@ -326,15 +588,15 @@ static int parse_hex(lk_input_t *in, const char **pp, uint64_t *out)
     return 0;
 }
 
-/* "0xA:0xB:..." into r->callers; ESP-IDF writes "(nil)"/"0x0" for an empty slot. */
-static void parse_callers(lk_input_t *in, const char **pp, lk_record_t *r)
+/* "0xA:0xB:..." into w->callers; ESP-IDF writes "(nil)"/"0x0" for an empty slot. */
+static void parse_callers(lk_input_t *in, const char **pp, where_t *w)
 {
     const char *p = *pp;
     for (;;) {
         uint64_t a;
         if (parse_hex(in, &p, &a) == 0) {
-            if (a != 0 && r->ncallers < LK_MAX_CALLERS)
-                r->callers[r->ncallers++] = a;
+            if (a != 0 && w->ncallers < LK_MAX_CALLERS)
+                w->callers[w->ncallers++] = a;
         } else if (strncmp(p, "(nil)", 5) == 0) {
             p += 5;
         } else {
@@ -415,15 +677,10 @@ static int next_token(const char **pp, const char **start, size_t *len)
 /* The fields leaks keeps. The line has passed replay's reader
  * (rtm_trace_parse_line), which decoded t= and seq= into ev and checked
  * caller=, so every token here is key=value and no number overflows. */
-static void rtmem_fields(lk_input_t *in, lk_record_t *r, const char *p,
-                         const rtm_trace_event_t *ev)
+static void rtmem_fields(lk_input_t *in, where_t *w, const char *p)
 {
     const char *s;
     size_t len;
-    r->has_time = ev->has_time;
-    r->time = ev->time;
-    r->has_seq = ev->has_seq;
-    r->seq = ev->seq;
     while (next_token(&p, &s, &len) == 0) {
         const char *eq = memchr(s, '=', len);
         if (!eq || eq == s)
@@ -432,18 +689,18 @@ static void rtmem_fields(lk_input_t *in, lk_record_t *r, const char *p,
         const char *v = eq + 1;
         size_t vl = len - kl - 1;
         if (kl == 4 && memcmp(s, "task", 4) == 0) {
-            copy_unescaped(r->task, sizeof r->task, v, vl);
+            copy_unescaped(w->task, sizeof w->task, v, vl);
         } else if (kl == 4 && memcmp(s, "heap", 4) == 0) {
-            copy_unescaped(r->region, sizeof r->region, v, vl);
+            copy_unescaped(w->region, sizeof w->region, v, vl);
         } else if (kl == 4 && memcmp(s, "site", 4) == 0) {
-            copy_unescaped(r->site, sizeof r->site, v, vl);
+            copy_unescaped(w->site, sizeof w->site, v, vl);
         } else if (kl == 6 && memcmp(s, "caller", 6) == 0) {
             /* Read in place, to its end: the reader has checked that the
              * value is 0x addresses joined by ':' (leading zeros allowed,
              * so of any length), and the space or NUL after it ends the
              * last one. A copy cut at a fixed length lost an address. */
             const char *q = v;
-            parse_callers(in, &q, r);
+            parse_callers(in, &q, w);
         }
     }
 }
@@ -475,37 +732,49 @@ static int rtmem_event(lk_input_t *in, const char *line, size_t len)
         return fail(in, why);
     int damaged = len >= 3 && memcmp(line + len - 3, "...", 3) == 0;
 
-    lk_record_t *old = hash_find(in, ev.id);
-    int newid_live = ev.kind == RTM_TRACE_REALLOC && hash_find(in, ev.newid) != NULL;
+    id_key_t key = id_key(ev.id, strlen(ev.id));
+    lk_record_t *old = hash_find(in, &key);
+    id_key_t newkey = id_key(ev.newid, ev.kind == RTM_TRACE_REALLOC ? strlen(ev.newid) : 0);
+    int newid_live = ev.kind == RTM_TRACE_REALLOC && hash_find(in, &newkey) != NULL;
     if (rtm_trace_check_ids(&ev, old != NULL, newid_live, false, why, sizeof why) !=
         RTM_TRACE_IDS_OK)
         note_id_mismatch(in, why);
-    char id[RTM_TRACE_ID_MAX + 1];
-    memcpy(id, ev.id, sizeof id);
     if (ev.kind == RTM_TRACE_FREE || ev.kind == RTM_TRACE_REALLOC) {
         if (old) {
-            hash_remove(in, id);
+            hash_remove(in, &key);
             release_record(in, old);
         }
         if (ev.kind == RTM_TRACE_FREE)
             return 0;
-        memcpy(id, ev.newid, sizeof id);
-        old = hash_find(in, id);
+        key = newkey;
+        old = hash_find(in, &key);
     }
     if (old) {
-        hash_remove(in, id);
+        hash_remove(in, &key);
         release_record(in, old);
     }
+    where_t w;
+    w.ncallers = 0;
+    w.site[0] = w.region[0] = w.task[0] = '\0';
+    if (!damaged)
+        rtmem_fields(in, &w, line);
     lk_record_t *r = new_record(in);
     if (!r)
         return fail(in, "out of memory");
-    memcpy(r->id, id, sizeof id);
     r->size = ev.size;
     rtm_sum64_add(&in->live_bytes, ev.size);
-    if (!damaged)
-        rtmem_fields(in, r, line, &ev);
-    if (hash_put(in, record_index(in, r)) != 0)
+    if (!damaged) {
+        r->has_time = ev.has_time != 0;
+        r->time = ev.time;
+        r->has_seq = ev.has_seq != 0;
+        r->seq = ev.seq;
+    }
+    if (id_set(r, &key) != 0 || origin_get(in, &w, &r->origin) != 0 ||
+        hash_put(in, record_index(in, r), &key) != 0) {
+        /* not left half made (no ID, no origin) for a caller that reads on */
+        release_record(in, r);
         return fail(in, "out of memory");
+    }
     return 0;
 }
 
@@ -669,10 +938,9 @@ typedef struct {
     uint64_t size;
     const char *id;          /* the address as written */
     size_t id_len;
-    char region[24];
     unsigned cpu;
     uint64_t ccount;
-    lk_record_t callers;     /* only callers/ncallers are used */
+    where_t where;           /* callers and region; the task is the CPU */
     unsigned gens;           /* the generations that print this shape */
     int freed;               /* ends in " freed" (v5.5+) */
 } esp_fields_t;
@@ -740,7 +1008,7 @@ static int esp_tail(lk_input_t *in, const char *p, esp_fields_t *f, const char *
     if (strncmp(p, " 0x", 3) != 0 && strncmp(p, " 0X", 3) != 0)
         return -1;
     p++;
-    parse_callers(in, &p, &f->callers);
+    parse_callers(in, &p, &f->where);
     f->gens = LK_GEN_ANY;
     if (*p == '\0')
         return 0;
@@ -774,9 +1042,9 @@ static int esp_fields(lk_input_t *in, const char *line, const char *at, esp_fiel
         const char *l = skip_sp(p + 1);
         *what = "heap trace record: a region other than Internal or PSRAM";
         if (skip_word(&l, "Internal") == 0)
-            snprintf(f->region, sizeof f->region, "Internal");
+            snprintf(f->where.region, sizeof f->where.region, "Internal");
         else if (skip_word(&l, "PSRAM") == 0)
-            snprintf(f->region, sizeof f->region, "PSRAM");
+            snprintf(f->where.region, sizeof f->where.region, "PSRAM");
         else
             return -1;
         p = l;
@@ -812,17 +1080,18 @@ static int esp_keep(lk_input_t *in, const esp_fields_t *f)
     lk_record_t *rec = new_record(in);
     if (!rec)
         return fail(in, "out of memory");
-    size_t al = f->id_len < sizeof rec->id ? f->id_len : sizeof rec->id - 1;
-    memcpy(rec->id, f->id, al);
-    rec->id[al] = '\0';
     rec->size = f->size;
     rtm_sum64_add(&in->live_bytes, f->size);
-    snprintf(rec->region, sizeof rec->region, "%s", f->region);
-    snprintf(rec->task, sizeof rec->task, "%u", f->cpu);
     rec->time = f->ccount;
     rec->has_time = 1;
-    memcpy(rec->callers, f->callers.callers, sizeof rec->callers);
-    rec->ncallers = f->callers.ncallers;
+    where_t w = f->where;
+    snprintf(w.task, sizeof w.task, "%u", f->cpu);
+    /* an address written with many leading zeros is cut, as the ID always was */
+    id_key_t key = id_key(f->id, f->id_len < LK_ID_MAX ? f->id_len : LK_ID_MAX - 1);
+    if (id_set(rec, &key) != 0 || origin_get(in, &w, &rec->origin) != 0) {
+        release_record(in, rec);
+        return fail(in, "out of memory");
+    }
     in->esp_open = record_index(in, rec) + 1;
     return 0;
 }
@@ -940,7 +1209,7 @@ static int esp_freed_by(lk_input_t *in, const char *at, int last_unterminated)
     const char *what = "heap trace 'freed by' line: no caller chain (lines wrapped?)";
     if (*p == ' ') {
         p++;
-        lk_record_t chain;
+        where_t chain;
         chain.ncallers = 0;
         parse_callers(in, &p, &chain);
         if (in->number_overflow)

@@ -12,9 +12,10 @@
  * cut off (a panic or reset inside it, a record line run into by other
  * output, no summary after its header) is marked (cut_off, cut_reason)
  * with a warning on stderr; its records up to there are kept.
- * Memory: the records of live blocks plus a hash of live rtmem IDs; a
- * freed block's record is released (see lk_input_t). Messages and warnings
- * quote the input escaped (escape.h).
+ * Memory: the records of live blocks (lk_record_t), the distinct origins
+ * they share and a hash of live rtmem IDs; a freed block's record is
+ * released (see lk_input_t). Messages and warnings quote the input escaped
+ * (escape.h).
  */
 #ifndef RTMEM_TOOL_LEAKS_PARSE_H
 #define RTMEM_TOOL_LEAKS_PARSE_H
@@ -46,24 +47,88 @@ typedef enum {
 #define LK_GEN_V55 4u    /* v5.5+ */
 #define LK_GEN_ANY (LK_GEN_V4 | LK_GEN_V51 | LK_GEN_V55)
 
+/* Longest ID kept ("0x" and 37 digits of an ESP-IDF address written with
+ * leading zeros is cut there), with its NUL. */
+#define LK_ID_MAX 40
+/* Longest site=, region and task kept, with their NUL (longer ones are cut). */
+#define LK_SITE_MAX 64
+#define LK_REGION_MAX 24
+#define LK_TASK_MAX 32
+
+/*
+ * Where and by whom a block was allocated: its caller chain, site=FILE:LINE,
+ * region (heap= or the ESP-IDF label) and task (task= or the ESP-IDF CPU).
+ * Real inputs repeat a few hundred of these over millions of blocks, so
+ * lk_input_t keeps each one once, shared by the records that point to it
+ * and freed with the last of them (memory stays bounded by the blocks live
+ * at once). Read it through lk_rec_callers() and the other lk_rec_*.
+ */
+typedef struct lk_origin {
+    uint32_t refs;              /* records pointing here */
+    uint32_t hash;
+    uint8_t ncallers;
+    uint8_t site_len, region_len, task_len;
+    uint64_t callers[];         /* then "site\0region\0task\0" */
+} lk_origin_t;
+
+/* How lk_record_t.id holds the ID: LK_ID_TEXT, LK_ID_DEC, or LK_ID_HEX
+ * with the flags and digit count that write it back as it was written. */
+#define LK_ID_TEXT 0u           /* id.text: malloc'ed copy */
+#define LK_ID_DEC 1u            /* id.num in decimal, no leading zero */
+#define LK_ID_HEX 0x80u         /* "0x" and id.num in (LK_ID_DIGITS) hex digits */
+#define LK_ID_HEX_UPPER 0x40u   /* A-F, not a-f */
+#define LK_ID_HEX_BIG_X 0x20u   /* "0X", not "0x" */
+#define LK_ID_DIGITS 0x1fu
+
+/* One block, only what differs from block to block: a few words, the rest
+ * in its shared origin (a record is 56 bytes on 64-bit hosts, 48 on 32-bit). */
 typedef struct {
-    char id[40];                /* rtmem ID, or the ESP-IDF address as written */
     uint64_t size;
-    char region[24];            /* heap= or the ESP-IDF label (Internal, PSRAM) */
-    char task[32];
-    int has_time;
     uint64_t time;              /* t= or ccount */
     uint64_t seq;               /* seq= (0: none) */
-    int has_seq;
-    uint64_t callers[LK_MAX_CALLERS];
-    unsigned ncallers;
-    char site[64];              /* site=FILE:LINE */
-    int freed;                  /* always 0 for a record in use (freed ones are released) */
-    int before_checkpoint;      /* allocated before the last checkpoint marker */
-    int in_use;                 /* 0: a released slot of the pool */
-    size_t next_free;           /* released slots: index + 1 of the next one (0: end) */
+    union {
+        uint64_t num;
+        char *text;
+    } id;                       /* rtmem ID, or the ESP-IDF address as written (id_form) */
+    lk_origin_t *origin;        /* NULL: no caller, site, region or task */
     unsigned long line;         /* input line of the allocation */
+    uint32_t next_free;         /* released slots: index + 1 of the next one (0: end) */
+    uint8_t id_form;            /* LK_ID_* */
+    unsigned has_time : 1;
+    unsigned has_seq : 1;
+    unsigned freed : 1;         /* always 0 for a record in use (freed ones are released) */
+    unsigned before_checkpoint : 1; /* allocated before the last checkpoint marker */
+    unsigned in_use : 1;        /* 0: a released slot of the pool */
 } lk_record_t;
+
+/* The parts of r kept in its origin ("" and 0 when it has none). */
+static inline unsigned lk_rec_ncallers(const lk_record_t *r)
+{
+    return r->origin ? r->origin->ncallers : 0u;
+}
+
+static inline const uint64_t *lk_rec_callers(const lk_record_t *r)
+{
+    return r->origin ? r->origin->callers : NULL;
+}
+
+static inline const char *lk_rec_site(const lk_record_t *r)
+{
+    return r->origin ? (const char *)(r->origin->callers + r->origin->ncallers) : "";
+}
+
+static inline const char *lk_rec_region(const lk_record_t *r)
+{
+    return r->origin ? lk_rec_site(r) + r->origin->site_len + 1 : "";
+}
+
+static inline const char *lk_rec_task(const lk_record_t *r)
+{
+    return r->origin ? lk_rec_region(r) + r->origin->region_len + 1 : "";
+}
+
+/* r's ID as it was written: buf (LK_ID_MAX bytes) or r's own copy. */
+const char *lk_rec_id(const lk_record_t *r, char buf[LK_ID_MAX]);
 
 /* The dump's own summary lines, for the cross-check (have_* say present). */
 typedef struct {
@@ -78,7 +143,8 @@ typedef struct {
  * "freed by" line or " freed" marker) releases the record into a free list
  * that the next allocation reuses, so memory is bounded by the blocks live
  * at once, not by the length of the input. rec[0..nrec) is the pool;
- * entries with in_use = 0 are released slots.
+ * entries with in_use = 0 are released slots. At most UINT32_MAX - 1
+ * slots (the hash and the free list hold 32-bit indexes).
  */
 typedef struct {
     const char *name;           /* file name for messages */
@@ -89,8 +155,10 @@ typedef struct {
     size_t live;                /* records in use */
     size_t peak_live;           /* most records in use at once */
     rtm_sum64_t live_bytes;     /* requested bytes of the records in use (rtm_sum64_get) */
-    size_t *hash;               /* rtmem IDs -> rec index + 1 (0: empty) */
+    uint32_t *hash;             /* rtmem IDs -> rec index + 1 (0: empty) */
     size_t hcap, hused;
+    lk_origin_t **origins;      /* the origins of the records in use (NULL: empty) */
+    size_t ocap, oused;
     lk_summary_t sum;
     unsigned long lineno;
     int checkpoint_seen;

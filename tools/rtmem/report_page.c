@@ -611,21 +611,22 @@ static void leaks_section(FILE *f, const rtm_rep_input_t *in, size_t index)
             fprintf(f, "%" PRIu64 "..%" PRIu64, G->min_size, G->max_size);
         }
         fprintf(f, "</td><td>");
-        text(f, G->tasks);
+        char names[LK_GROUP_TASKS_MAX];
+        text(f, lk_group_tasks(l, G, names));
         fprintf(f, "</td><td>");
-        text(f, G->regions);
+        text(f, lk_group_regions(l, G, names));
         fprintf(f, "</td><td>");
-        if (G->first->site[0]) {
+        if (lk_rec_site(G->first)[0]) {
             fprintf(f, "<code>");
-            text(f, G->first->site);
+            text(f, lk_rec_site(G->first));
             fprintf(f, "</code><br>");
         }
-        for (unsigned k = 0; k < G->first->ncallers; k++) {
+        for (unsigned k = 0; k < lk_rec_ncallers(G->first); k++) {
             const sym_entry_t *e = in->syms != NULL
-                                       ? lk_find_sym(in->syms, in->nsyms, G->first->callers[k])
+                                       ? lk_find_sym(in->syms, in->nsyms, lk_rec_callers(G->first)[k])
                                        : NULL;
             fprintf(f, "%s<code>0x%08" PRIx64 "</code>", k ? "<br>&larr; " : "",
-                    G->first->callers[k]);
+                    lk_rec_callers(G->first)[k]);
             if (e != NULL) {
                 fprintf(f, " <code>");
                 text(f, e->function);
@@ -634,7 +635,7 @@ static void leaks_section(FILE *f, const rtm_rep_input_t *in, size_t index)
                 fprintf(f, ":%lu", e->line);
             }
         }
-        if (G->first->ncallers == 0 && !G->first->site[0]) {
+        if (lk_rec_ncallers(G->first) == 0 && !lk_rec_site(G->first)[0]) {
             fprintf(f, "(no caller recorded)");
         }
         fprintf(f, "</td></tr>\n");
