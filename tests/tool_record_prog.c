@@ -79,16 +79,22 @@ static int dup2_over(void)
 }
 
 /* MARKER followed by suffix, created holding text. */
+/* MARKER SUFFIX appears whole or not at all: written under another name
+ * and renamed, since the test reads it as soon as it exists (under an
+ * emulator it read an empty file, the text not yet written). */
 static int write_marker(const char *marker, const char *suffix, const char *text)
 {
-    char path[4096];
-    if (snprintf(path, sizeof path, "%s%s", marker, suffix) >= (int)sizeof path)
+    char path[4096], tmp[4100];
+    if (snprintf(path, sizeof path, "%s%s", marker, suffix) >= (int)sizeof path ||
+        snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
         return -1;
-    FILE *f = fopen(path, "w");
+    FILE *f = fopen(tmp, "w");
     if (!f)
         return -1;
     int bad = fputs(text, f) < 0;
-    return fclose(f) != 0 || bad ? -1 : 0;
+    if (fclose(f) != 0 || bad)
+        return -1;
+    return rename(tmp, path) == 0 ? 0 : -1;
 }
 
 /* A program still running after rtmem record was killed: whatever its
